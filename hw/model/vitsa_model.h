@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * vitsa functional and cycle model: executes one GEMM descriptor bit-exactly.
+ *
+ * Plain C99 with no QEMU or kernel dependency.  Host memory is reached only through
+ * struct vitsa_mem_ops, so the QEMU device (pci_dma_read/write) and the in-process backend
+ * (plain pointers) run this same code.  Nothing here aborts on bad input: every descriptor
+ * field is checked and reported as a VITSA_ERR_* status.
+ */
+#ifndef VITSA_MODEL_H
+#define VITSA_MODEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../include/vitsa_hw.h"
+
+#define VITSA_MODEL_MAX_DIM	32768u	/* largest M, N, K (the MAX_DIM register) */
+
+/* The array's geometry, fixed when the device is created. */
+struct vitsa_model_cfg {
+	uint32_t rows;		/* PE rows: the K extent of one weight tile */
+	uint32_t cols;		/* PE columns: the N extent of one weight tile */
+};
+
+/*
+ * Host memory access.  read/write return 0 or -1 on a failed access (reported as
+ * VITSA_ERR_DMA_READ/WRITE).  cancelled, if set, is polled between tiles; returning true
+ * stops the job with VITSA_ERR_ABORTED.
+ */
+struct vitsa_mem_ops {
+	int (*read)(void *opaque, uint64_t addr, void *buf, size_t len);
+	int (*write)(void *opaque, uint64_t addr, const void *buf, size_t len);
+	bool (*cancelled)(void *opaque);
+};
+
+/* What one job did, for the completion record and the performance counters. */
+struct vitsa_job_stats {
+	uint64_t macs;
+	uint64_t cycles;
+	uint64_t rd_bytes;
+	uint64_t wr_bytes;
+};
+
+/* Check every field of @d against the spec; VITSA_ERR_OK or the first violation. */
+uint32_t vitsa_desc_check(const struct vitsa_hw_desc *d);
+
+/* Execute @d; returns VITSA_ERR_*.  On error C may be partly written; @st is always filled. */
+uint32_t vitsa_model_exec(const struct vitsa_model_cfg *cfg, const struct vitsa_hw_desc *d,
+			  const struct vitsa_mem_ops *ops, void *opaque,
+			  struct vitsa_job_stats *st);
+
+/* Modeled array cycles of an M x N x K GEMM (Documentation/hw/vitsa.rst, "Cycle model"). */
+uint64_t vitsa_model_cycles(const struct vitsa_model_cfg *cfg, uint32_t m, uint32_t n,
+			    uint32_t k);
+
+/* Bytes one row of @cols elements of @dtype occupies (int4 rows round up to a byte). */
+uint64_t vitsa_row_bytes(uint32_t dtype, uint32_t cols);
+
+/* Human-readable name of a VITSA_ERR_* code. */
+const char *vitsa_err_name(uint32_t err);
+
+#endif /* VITSA_MODEL_H */

@@ -1,0 +1,191 @@
+/* SPDX-License-Identifier: ((GPL-2.0 WITH Linux-syscall-note) OR MIT) */
+/*
+ * vitsa: the kernel <-> userspace ABI of /dev/vitsaN.
+ *
+ * Conventions (Documentation/uapi.rst has the long form):
+ *  - structs hold only __u32/__u64/__s32, naturally aligned; every pad and reserved field is In
+ *    and must be 0, every flags field rejects unknown bits (-EINVAL);
+ *  - userspace names memory only as buffer-object handle + byte offset; handles belong to the
+ *    open file that created them;
+ *  - timeouts are __u64 nanoseconds, relative to the call, on CLOCK_MONOTONIC;
+ *  - unknown ioctl: -ENOTTY; bad argument: -EINVAL; unknown handle: -ENOENT.
+ */
+#ifndef _UAPI_VITSA_H
+#define _UAPI_VITSA_H
+
+#include <linux/ioctl.h>
+#include <linux/types.h>
+
+#if defined(__cplusplus)
+extern "C" {
+#endif
+
+#define VITSA_UAPI_MAJOR	1
+#define VITSA_UAPI_MINOR	0
+
+/* Parameters of VITSA_IOCTL_GET_PARAM. */
+#define VITSA_PARAM_UAPI_VERSION	0	/* major << 16 | minor */
+#define VITSA_PARAM_HW_VERSION		1	/* device's VERSION register */
+#define VITSA_PARAM_ARRAY_ROWS		2
+#define VITSA_PARAM_ARRAY_COLS		3
+#define VITSA_PARAM_DTYPES		4	/* bit (1 << VITSA_TYPE_x) per operand type */
+#define VITSA_PARAM_MAX_DIM		5	/* largest M, N or K */
+#define VITSA_PARAM_MAX_BO_SIZE		6	/* bytes */
+#define VITSA_PARAM_RING_ENTRIES	7	/* jobs the device queues at once */
+#define VITSA_PARAM_COUNT		8
+
+/**
+ * struct vitsa_get_param - query one device or driver parameter
+ * @param: In. VITSA_PARAM_*.
+ * @pad: In. Must be 0.
+ * @value: Out. The parameter's value.
+ */
+struct vitsa_get_param {
+	__u32 param;
+	__u32 pad;
+	__u64 value;
+};
+
+/**
+ * struct vitsa_bo_create - allocate a buffer object, zero-filled, mappable by mmap(2)
+ * @size: In/Out. Bytes wanted, 1..MAX_BO_SIZE; rounded up to the page size on return.
+ * @flags: In. Must be 0.
+ * @handle: Out. Handle, non-zero, valid in this open file only.
+ * @mmap_offset: Out. Offset to pass to mmap(2) on this file to map the object.
+ */
+struct vitsa_bo_create {
+	__u64 size;
+	__u32 flags;
+	__u32 handle;
+	__u64 mmap_offset;
+};
+
+/**
+ * struct vitsa_bo_destroy - drop the handle; the memory lives on while jobs or mappings use it
+ * @handle: In.
+ * @pad: In. Must be 0.
+ */
+struct vitsa_bo_destroy {
+	__u32 handle;
+	__u32 pad;
+};
+
+/* Operand and result types (same values as the device's). S16/S32 are result types only. */
+#define VITSA_TYPE_S8		0
+#define VITSA_TYPE_U8		1
+#define VITSA_TYPE_S4		2	/* packed two per byte, low nibble first */
+#define VITSA_TYPE_U4		3
+#define VITSA_TYPE_S16		4
+#define VITSA_TYPE_S32		5
+
+/**
+ * struct vitsa_mem - a matrix in a buffer object
+ * @handle: In. Buffer object; 0 when the operand is unused (then every field must be 0).
+ * @pad: In. Must be 0.
+ * @offset: In. Byte offset of the first row in the object.
+ * @stride: In. Bytes between rows, at least one row's bytes (ignored for bias and rq: use 0).
+ */
+struct vitsa_mem {
+	__u32 handle;
+	__u32 pad;
+	__u64 offset;
+	__u64 stride;
+};
+
+#define VITSA_GEMM_B_TRANS	(1u << 0)	/* B is stored N x K */
+#define VITSA_GEMM_BIAS		(1u << 1)	/* add bias: N x __s32 */
+#define VITSA_GEMM_REQUANT	(1u << 2)	/* requantize with rq: N x {__s32 mult, __u32 shift} */
+#define VITSA_GEMM_FLAGS	(VITSA_GEMM_B_TRANS | VITSA_GEMM_BIAS | VITSA_GEMM_REQUANT)
+
+/**
+ * struct vitsa_gemm - one GEMM job, C = A x B (+ bias), int32 accumulation
+ * @m: In. Rows of A and C, 1..MAX_DIM.
+ * @n: In. Columns of B and C, 1..MAX_DIM.
+ * @k: In. Columns of A, rows of B, 1..MAX_DIM.
+ * @flags: In. VITSA_GEMM_*.
+ * @a_type: In. VITSA_TYPE_S8/U8/S4/U4.
+ * @b_type: In. VITSA_TYPE_S8/U8/S4/U4.
+ * @c_type: In. VITSA_TYPE_S32 without REQUANT; S8/U8/S4/U4/S16 with it.
+ * @c_zero: In. Added after requantization; 0 without REQUANT.
+ * @a: In. M x K.
+ * @b: In. K x N, or N x K with B_TRANS.
+ * @c: In. M x N, written by the device.
+ * @bias: In. With BIAS, else all 0.
+ * @rq: In. With REQUANT, else all 0.
+ *
+ * The exact arithmetic (wrap-around, rounding, saturation) is Documentation/hw/vitsa.rst's.
+ */
+struct vitsa_gemm {
+	__u32 m;
+	__u32 n;
+	__u32 k;
+	__u32 flags;
+	__u32 a_type;
+	__u32 b_type;
+	__u32 c_type;
+	__s32 c_zero;
+	struct vitsa_mem a;
+	struct vitsa_mem b;
+	struct vitsa_mem c;
+	struct vitsa_mem bias;
+	struct vitsa_mem rq;
+};
+
+#define VITSA_SUBMIT_MAX_JOBS	1024
+
+/**
+ * struct vitsa_submit - queue jobs; they run in order and get consecutive fences
+ * @jobs: In. Pointer to @count struct vitsa_gemm.
+ * @count: In. 1..VITSA_SUBMIT_MAX_JOBS.
+ * @flags: In. Must be 0.
+ * @fence: Out. Fence of the last job; the first is @fence - @count + 1.
+ *
+ * Every job is validated before any is queued: on error nothing runs.  Blocks while the ring
+ * is full.  Returns -ENOENT for an unknown handle, -EINVAL for a bad field or a range outside
+ * its buffer object, -EFAULT for a bad pointer.
+ */
+struct vitsa_submit {
+	__u64 jobs;
+	__u32 count;
+	__u32 flags;
+	__u64 fence;
+};
+
+/**
+ * struct vitsa_wait - wait until every job of this file up to @fence has completed
+ * @fence: In. A fence returned by VITSA_IOCTL_SUBMIT on this file.
+ * @timeout_ns: In. Relative timeout on CLOCK_MONOTONIC; 0 only polls.
+ * @error_fence: Out. Fence of the first failed job not reported before, or 0.
+ * @error: Out. Its status, VITSA_JOB_*; 0 when @error_fence is 0.
+ * @flags: In. Must be 0.
+ *
+ * Returns 0 when the jobs completed (check @error_fence), -ETIMEDOUT when the timeout passed
+ * first, -EINVAL for a fence never handed out.
+ */
+struct vitsa_wait {
+	__u64 fence;
+	__u64 timeout_ns;
+	__u64 error_fence;
+	__u32 error;
+	__u32 flags;
+};
+
+/* Job status in vitsa_wait.error: the device's codes (Documentation/hw/vitsa.rst). */
+#define VITSA_JOB_OK		0
+#define VITSA_JOB_DMA_READ	9
+#define VITSA_JOB_DMA_WRITE	10
+#define VITSA_JOB_ABORTED	12
+
+#define VITSA_IOCTL_BASE	0xb9
+
+#define VITSA_IOCTL_GET_PARAM	_IOWR(VITSA_IOCTL_BASE, 0x00, struct vitsa_get_param)
+#define VITSA_IOCTL_BO_CREATE	_IOWR(VITSA_IOCTL_BASE, 0x01, struct vitsa_bo_create)
+#define VITSA_IOCTL_BO_DESTROY	_IOW(VITSA_IOCTL_BASE, 0x02, struct vitsa_bo_destroy)
+#define VITSA_IOCTL_SUBMIT	_IOWR(VITSA_IOCTL_BASE, 0x03, struct vitsa_submit)
+#define VITSA_IOCTL_WAIT	_IOWR(VITSA_IOCTL_BASE, 0x04, struct vitsa_wait)
+
+#if defined(__cplusplus)
+}
+#endif
+
+#endif /* _UAPI_VITSA_H */
