@@ -161,6 +161,7 @@ enum vitsa_err {
 	VITSA_ERR_DMA_WRITE = 10,	/* host memory write failed */
 	VITSA_ERR_RING = 11,		/* ring base, size or tail invalid (halts the ring) */
 	VITSA_ERR_ABORTED = 12,		/* cancelled by reset */
+	VITSA_ERR_INTERNAL = 13,	/* the model could not allocate its buffers */
 	VITSA_ERR_COUNT
 };
 

@@ -1,0 +1,109 @@
+// SPDX-License-Identifier: MIT
+/* vitsa descriptor checks, in the order Documentation/hw/vitsa.rst lists them. */
+#include "vitsa_dtype.h"
+#include "vitsa_model.h"
+
+static const char *const err_names[VITSA_ERR_COUNT] = {
+	[VITSA_ERR_OK] = "ok",
+	[VITSA_ERR_OPCODE] = "unknown opcode",
+	[VITSA_ERR_FLAGS] = "unknown flags",
+	[VITSA_ERR_DIMS] = "dimension out of range",
+	[VITSA_ERR_TYPE] = "bad operand or result type",
+	[VITSA_ERR_STRIDE] = "stride shorter than a row",
+	[VITSA_ERR_RESERVED] = "reserved field not zero",
+	[VITSA_ERR_RANGE] = "address range wraps",
+	[VITSA_ERR_RQ] = "requant shift out of range",
+	[VITSA_ERR_DMA_READ] = "DMA read failed",
+	[VITSA_ERR_DMA_WRITE] = "DMA write failed",
+	[VITSA_ERR_RING] = "command ring invalid",
+	[VITSA_ERR_ABORTED] = "aborted by reset",
+	[VITSA_ERR_INTERNAL] = "model out of memory",
+};
+
+const char *vitsa_err_name(uint32_t err)
+{
+	return err < VITSA_ERR_COUNT ? err_names[err] : "unknown status";
+}
+
+static bool dim_ok(uint32_t d)
+{
+	return d >= 1 && d <= VITSA_MODEL_MAX_DIM;
+}
+
+static uint32_t check_types(const struct vitsa_hw_desc *d)
+{
+	uint32_t a = VITSA_DESC_A_TYPE(d->types), b = VITSA_DESC_B_TYPE(d->types);
+	uint32_t c = VITSA_DESC_C_TYPE(d->types);
+
+	if (d->types & ~VITSA_DESC_TYPES_MASK)
+		return VITSA_ERR_TYPE;
+	if (!vitsa_dtype_valid(a) || !vitsa_dtypes[a].operand)
+		return VITSA_ERR_TYPE;
+	if (!vitsa_dtype_valid(b) || !vitsa_dtypes[b].operand)
+		return VITSA_ERR_TYPE;
+	if (d->flags & VITSA_DESC_REQUANT)
+		return vitsa_dtype_valid(c) && vitsa_dtypes[c].result ? VITSA_ERR_OK : VITSA_ERR_TYPE;
+	return c == VITSA_DTYPE_S32 ? VITSA_ERR_OK : VITSA_ERR_TYPE;
+}
+
+static uint32_t check_reserved(const struct vitsa_hw_desc *d)
+{
+	for (unsigned int i = 0; i < sizeof(d->reserved) / sizeof(d->reserved[0]); i++)
+		if (d->reserved[i])
+			return VITSA_ERR_RESERVED;
+	if (!(d->flags & VITSA_DESC_BIAS) && d->bias_addr)
+		return VITSA_ERR_RESERVED;
+	if (!(d->flags & VITSA_DESC_REQUANT) && (d->rq_addr || d->c_zero))
+		return VITSA_ERR_RESERVED;
+	return VITSA_ERR_OK;
+}
+
+/* A matrix of @rows rows of @row_bytes each, @stride apart, must not wrap 2^64. */
+static bool range_ok(uint64_t addr, uint64_t rows, uint64_t stride, uint64_t row_bytes)
+{
+	uint64_t span, end;
+
+	if (__builtin_mul_overflow(rows - 1, stride, &span) ||
+	    __builtin_add_overflow(span, row_bytes, &span) ||
+	    __builtin_add_overflow(addr, span, &end))
+		return false;
+	return true;
+}
+
+static uint32_t check_layout(const struct vitsa_hw_desc *d)
+{
+	bool bt = d->flags & VITSA_DESC_B_TRANS;
+	uint64_t a_row = vitsa_row_bytes(VITSA_DESC_A_TYPE(d->types), d->k);
+	uint64_t b_row = vitsa_row_bytes(VITSA_DESC_B_TYPE(d->types), bt ? d->k : d->n);
+	uint64_t c_row = vitsa_row_bytes(VITSA_DESC_C_TYPE(d->types), d->n);
+	uint32_t b_rows = bt ? d->n : d->k;
+
+	if (d->a_stride < a_row || d->b_stride < b_row || d->c_stride < c_row)
+		return VITSA_ERR_STRIDE;
+	if (!range_ok(d->a_addr, d->m, d->a_stride, a_row) ||
+	    !range_ok(d->b_addr, b_rows, d->b_stride, b_row) ||
+	    !range_ok(d->c_addr, d->m, d->c_stride, c_row) ||
+	    !range_ok(d->bias_addr, 1, 0, 4ull * d->n) ||
+	    !range_ok(d->rq_addr, 1, 0, sizeof(struct vitsa_hw_rq) * (uint64_t)d->n))
+		return VITSA_ERR_RANGE;
+	return VITSA_ERR_OK;
+}
+
+uint32_t vitsa_desc_check(const struct vitsa_hw_desc *d)
+{
+	uint32_t err;
+
+	if (d->opcode != VITSA_OP_GEMM)
+		return VITSA_ERR_OPCODE;
+	if (d->flags & ~VITSA_DESC_FLAGS_ALL)
+		return VITSA_ERR_FLAGS;
+	if (!dim_ok(d->m) || !dim_ok(d->n) || !dim_ok(d->k))
+		return VITSA_ERR_DIMS;
+	err = check_types(d);
+	if (err)
+		return err;
+	err = check_reserved(d);
+	if (err)
+		return err;
+	return check_layout(d);
+}
