@@ -1,0 +1,131 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * libvitrt: the vitsa runtime library.
+ *
+ * Device layer: open a backend (the in-process model "sim", or a /dev/vitsaN "dev"), allocate
+ * buffers the device can reach, queue GEMM jobs that name memory as buffer + offset, wait for
+ * them.  Constructors return NULL and report through an int *err; everything else returns 0 or
+ * a negative VITRT_E* code, which vitrt_strerror() explains.
+ */
+#ifndef VITRT_H
+#define VITRT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define VITRT_API __attribute__((visibility("default")))
+
+enum vitrt_status {
+	VITRT_OK = 0,
+	VITRT_EINVAL = -1,	/* an argument is out of range */
+	VITRT_ENOMEM = -2,
+	VITRT_ENODEV = -3,	/* no such device or backend */
+	VITRT_ESYS = -4,	/* a system call failed; errno has the detail */
+	VITRT_ETIMEDOUT = -5,
+	VITRT_EJOB = -6,	/* the device reported a failed job */
+	VITRT_EVERSION = -7,	/* device or driver speaks an unsupported version */
+	VITRT_ERR_COUNT = 8
+};
+
+VITRT_API const char *vitrt_strerror(int err);
+
+/* Element types: the values of the uapi and the hardware. */
+enum vitrt_type {
+	VITRT_S8 = 0, VITRT_U8 = 1, VITRT_S4 = 2, VITRT_U4 = 3, VITRT_S16 = 4, VITRT_S32 = 5,
+	VITRT_TYPE_COUNT
+};
+
+VITRT_API const char *vitrt_type_name(enum vitrt_type t);
+/* The type named @name ("s8", "u4", ...), or -1. */
+VITRT_API int vitrt_type_parse(const char *name);
+/* Bytes of one row of @cols elements (int4 rows round up to whole bytes). */
+VITRT_API uint64_t vitrt_row_bytes(enum vitrt_type t, uint32_t cols);
+
+/* ---- devices ---- */
+
+struct vitrt_dev;
+
+struct vitrt_dev_info {
+	const char *backend;	/* "sim" or "dev" */
+	const char *path;	/* device node, or "in-process" */
+	uint32_t rows, cols;	/* array geometry */
+	uint32_t max_dim;	/* largest M, N, K */
+	uint64_t max_buf_size;
+	uint32_t hw_version;	/* major << 16 | minor */
+};
+
+/*
+ * @spec: NULL or "auto" (the first /dev/vitsa* if present, else "sim"), "sim", "dev" (first
+ * /dev/vitsa*) or "dev:/dev/vitsaN".
+ */
+VITRT_API struct vitrt_dev *vitrt_dev_open(const char *spec, int *err);
+VITRT_API void vitrt_dev_close(struct vitrt_dev *dev);
+VITRT_API const struct vitrt_dev_info *vitrt_dev_info(const struct vitrt_dev *dev);
+
+/* ---- buffers ---- */
+
+struct vitrt_buf;
+
+/* A zero-filled buffer of at least @size bytes, mapped into this process. */
+VITRT_API struct vitrt_buf *vitrt_buf_new(struct vitrt_dev *dev, size_t size, int *err);
+VITRT_API void vitrt_buf_del(struct vitrt_buf *buf);
+VITRT_API void *vitrt_buf_map(const struct vitrt_buf *buf);
+VITRT_API size_t vitrt_buf_size(const struct vitrt_buf *buf);
+
+/* ---- jobs ---- */
+
+#define VITRT_GEMM_B_TRANS	(1u << 0)	/* B stored N x K */
+#define VITRT_GEMM_BIAS		(1u << 1)	/* add int32 bias[n] */
+#define VITRT_GEMM_REQUANT	(1u << 2)	/* requantize with rq[n] = {int32 mult, uint32 shift} */
+
+/* A matrix in a buffer: rows start @stride bytes apart from @offset.  buf NULL = unused. */
+struct vitrt_mat {
+	struct vitrt_buf *buf;
+	uint64_t offset;
+	uint64_t stride;
+};
+
+/* C = A x B (+ bias), int32 accumulation; arithmetic of Documentation/hw/vitsa.rst. */
+struct vitrt_gemm {
+	uint32_t m, n, k;
+	uint32_t flags;			/* VITRT_GEMM_* */
+	enum vitrt_type a_type, b_type, c_type;
+	int32_t c_zero;
+	struct vitrt_mat a, b, c, bias, rq;
+};
+
+struct vitrt_job_error {
+	uint64_t fence;		/* first failed job since the last report, 0 if none */
+	uint32_t status;	/* the device's VITSA_ERR_* code */
+};
+
+/*
+ * Queue @count jobs; they run in order.  Every job is checked first (types, dimensions, ranges
+ * inside their buffers): on error nothing is queued.  *@fence receives the last job's fence.
+ */
+VITRT_API int vitrt_submit(struct vitrt_dev *dev, const struct vitrt_gemm *jobs, unsigned count,
+			   uint64_t *fence);
+
+/*
+ * Wait until every job up to @fence completed, at most @timeout_ns.  Returns VITRT_EJOB (with
+ * @jerr filled, if given) when one of them failed, VITRT_ETIMEDOUT when time ran out.
+ */
+VITRT_API int vitrt_wait(struct vitrt_dev *dev, uint64_t fence, uint64_t timeout_ns,
+			 struct vitrt_job_error *jerr);
+
+/* Modeled array cycles of one M x N x K GEMM on @dev's array. */
+VITRT_API uint64_t vitrt_gemm_cycles(const struct vitrt_dev *dev, uint32_t m, uint32_t n,
+				     uint32_t k);
+
+/* Name of a device status code (VITSA_ERR_*). */
+VITRT_API const char *vitrt_job_status_name(uint32_t status);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* VITRT_H */

@@ -1,0 +1,52 @@
+// SPDX-License-Identifier: MIT
+/* libvitrt: error and type names. */
+#include <string.h>
+
+#include "vitrt_priv.h"
+#include "vitsa_dtype.h"
+#include "vitsa_model.h"
+
+static const char *const messages[VITRT_ERR_COUNT] = {
+	[-VITRT_OK] = "success",
+	[-VITRT_EINVAL] = "invalid argument",
+	[-VITRT_ENOMEM] = "out of memory",
+	[-VITRT_ENODEV] = "no such device",
+	[-VITRT_ESYS] = "system call failed",
+	[-VITRT_ETIMEDOUT] = "timed out",
+	[-VITRT_EJOB] = "the device reported a failed job",
+	[-VITRT_EVERSION] = "unsupported device or driver version",
+};
+
+_Static_assert((int)VITRT_TYPE_COUNT == (int)VITSA_DTYPE_COUNT, "type codes follow the hardware");
+_Static_assert((int)VITRT_S4 == (int)VITSA_DTYPE_S4 && (int)VITRT_S32 == (int)VITSA_DTYPE_S32,
+	       "type codes follow the hardware");
+
+const char *vitrt_strerror(int err)
+{
+	if (err > 0 || err <= -VITRT_ERR_COUNT)
+		return "unknown error";
+	return messages[-err];
+}
+
+const char *vitrt_type_name(enum vitrt_type t)
+{
+	return vitsa_dtype_valid(t) ? vitsa_dtypes[t].name : "?";
+}
+
+int vitrt_type_parse(const char *name)
+{
+	for (int t = 0; t < VITRT_TYPE_COUNT; t++)
+		if (!strcmp(name, vitsa_dtypes[t].name))
+			return t;
+	return -1;
+}
+
+uint64_t vitrt_row_bytes(enum vitrt_type t, uint32_t cols)
+{
+	return vitsa_row_bytes(t, cols);
+}
+
+const char *vitrt_job_status_name(uint32_t status)
+{
+	return vitsa_err_name(status);
+}

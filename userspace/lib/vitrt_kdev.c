@@ -1,0 +1,181 @@
+// SPDX-License-Identifier: MIT
+/* libvitrt "dev" backend: /dev/vitsaN through the uapi of uapi/vitsa.h. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "vitrt_priv.h"
+#include "vitsa.h"
+
+struct kdev {
+	int fd;
+	struct vitsa_gemm *batch;	/* VITSA_SUBMIT_MAX_JOBS translated jobs */
+};
+
+/* ioctl(2), retried when interrupted; 0 or VITRT_ESYS with errno set. */
+static int kdev_ioctl(int fd, unsigned long req, void *arg)
+{
+	int ret;
+
+	do {
+		ret = ioctl(fd, req, arg);
+	} while (ret == -1 && (errno == EINTR || errno == EAGAIN));
+	return ret ? VITRT_ESYS : 0;
+}
+
+static int get_param(int fd, uint32_t param, uint64_t *value)
+{
+	struct vitsa_get_param p = { .param = param };
+	int ret = kdev_ioctl(fd, VITSA_IOCTL_GET_PARAM, &p);
+
+	*value = p.value;
+	return ret;
+}
+
+static int kdev_info(struct vitrt_dev *dev, int fd)
+{
+	uint64_t v[VITSA_PARAM_COUNT];
+
+	for (uint32_t p = 0; p < VITSA_PARAM_COUNT; p++)
+		if (get_param(fd, p, &v[p]))
+			return VITRT_ESYS;
+	if (v[VITSA_PARAM_UAPI_VERSION] >> 16 != VITSA_UAPI_MAJOR)
+		return VITRT_EVERSION;
+	dev->info = (struct vitrt_dev_info){
+		.path = dev->path,
+		.rows = (uint32_t)v[VITSA_PARAM_ARRAY_ROWS],
+		.cols = (uint32_t)v[VITSA_PARAM_ARRAY_COLS],
+		.max_dim = (uint32_t)v[VITSA_PARAM_MAX_DIM],
+		.max_buf_size = v[VITSA_PARAM_MAX_BO_SIZE],
+		.hw_version = (uint32_t)v[VITSA_PARAM_HW_VERSION],
+	};
+	return 0;
+}
+
+static int kdev_open(struct vitrt_dev *dev, const char *path)
+{
+	struct kdev *k = calloc(1, sizeof(*k));
+	int ret;
+
+	if (!k)
+		return VITRT_ENOMEM;
+	k->batch = calloc(VITSA_SUBMIT_MAX_JOBS, sizeof(*k->batch));
+	k->fd = open(path, O_RDWR | O_CLOEXEC);
+	ret = !k->batch ? VITRT_ENOMEM : k->fd < 0 ? VITRT_ENODEV : kdev_info(dev, k->fd);
+	if (ret) {
+		if (k->fd >= 0)
+			close(k->fd);
+		free(k->batch);
+		free(k);
+		return ret;
+	}
+	dev->priv = k;
+	return 0;
+}
+
+static void kdev_close(struct vitrt_dev *dev)
+{
+	struct kdev *k = dev->priv;
+
+	close(k->fd);
+	free(k->batch);
+	free(k);
+}
+
+static int kdev_buf_alloc(struct vitrt_dev *dev, struct vitrt_buf *buf)
+{
+	struct kdev *k = dev->priv;
+	struct vitsa_bo_create c = { .size = buf->size };
+	struct vitsa_bo_destroy d = { 0 };
+	void *map;
+
+	if (kdev_ioctl(k->fd, VITSA_IOCTL_BO_CREATE, &c))
+		return errno == ENOMEM ? VITRT_ENOMEM : VITRT_ESYS;
+	map = mmap(NULL, c.size, PROT_READ | PROT_WRITE, MAP_SHARED, k->fd, (off_t)c.mmap_offset);
+	if (map == MAP_FAILED) {
+		d.handle = c.handle;
+		kdev_ioctl(k->fd, VITSA_IOCTL_BO_DESTROY, &d);
+		return VITRT_ESYS;
+	}
+	buf->map = map;
+	buf->size = c.size;
+	buf->handle = c.handle;
+	return 0;
+}
+
+static void kdev_buf_free(struct vitrt_dev *dev, struct vitrt_buf *buf)
+{
+	struct kdev *k = dev->priv;
+	struct vitsa_bo_destroy d = { .handle = buf->handle };
+
+	munmap(buf->map, buf->size);
+	kdev_ioctl(k->fd, VITSA_IOCTL_BO_DESTROY, &d);
+}
+
+static struct vitsa_mem mem_of(const struct vitrt_mat *m)
+{
+	return (struct vitsa_mem){
+		.handle = m->buf ? m->buf->handle : 0, .offset = m->offset, .stride = m->stride,
+	};
+}
+
+static void kdev_job(struct vitsa_gemm *g, const struct vitrt_gemm *j)
+{
+	*g = (struct vitsa_gemm){
+		.m = j->m, .n = j->n, .k = j->k, .flags = j->flags,
+		.a_type = j->a_type, .b_type = j->b_type, .c_type = j->c_type,
+		.c_zero = j->c_zero,
+		.a = mem_of(&j->a), .b = mem_of(&j->b), .c = mem_of(&j->c),
+		.bias = mem_of(&j->bias), .rq = mem_of(&j->rq),
+	};
+}
+
+static int kdev_submit(struct vitrt_dev *dev, const struct vitrt_gemm *jobs, unsigned count,
+		       uint64_t *fence)
+{
+	struct kdev *k = dev->priv;
+
+	while (count) {
+		unsigned n = count < VITSA_SUBMIT_MAX_JOBS ? count : VITSA_SUBMIT_MAX_JOBS;
+		struct vitsa_submit s = { .jobs = (uintptr_t)k->batch, .count = n };
+
+		for (unsigned i = 0; i < n; i++)
+			kdev_job(&k->batch[i], &jobs[i]);
+		if (kdev_ioctl(k->fd, VITSA_IOCTL_SUBMIT, &s))
+			return errno == EINVAL || errno == ENOENT ? VITRT_EINVAL : VITRT_ESYS;
+		*fence = s.fence;
+		jobs += n;
+		count -= n;
+	}
+	return 0;
+}
+
+static int kdev_wait(struct vitrt_dev *dev, uint64_t fence, uint64_t timeout_ns,
+		     struct vitrt_job_error *jerr)
+{
+	struct kdev *k = dev->priv;
+	struct vitsa_wait w = { .fence = fence, .timeout_ns = timeout_ns };
+
+	*jerr = (struct vitrt_job_error){ 0 };
+	if (kdev_ioctl(k->fd, VITSA_IOCTL_WAIT, &w))
+		return errno == ETIMEDOUT ? VITRT_ETIMEDOUT :
+		       errno == EINVAL ? VITRT_EINVAL : VITRT_ESYS;
+	if (!w.error_fence)
+		return 0;
+	*jerr = (struct vitrt_job_error){ .fence = w.error_fence, .status = w.error };
+	return VITRT_EJOB;
+}
+
+const struct vitrt_backend_ops vitrt_kdev_ops = {
+	.name = "dev",
+	.open = kdev_open,
+	.close = kdev_close,
+	.buf_alloc = kdev_buf_alloc,
+	.buf_free = kdev_buf_free,
+	.submit = kdev_submit,
+	.wait = kdev_wait,
+};

@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: MIT */
+/* libvitrt internals: the backend ops table and the objects behind the opaque handles. */
+#ifndef VITRT_PRIV_H
+#define VITRT_PRIV_H
+
+#include <stdbool.h>
+
+#include "vitrt.h"
+
+struct vitrt_backend_ops {
+	const char *name;
+	/* Fill dev->info and dev->priv; @path is the device node (dev backend) or NULL. */
+	int (*open)(struct vitrt_dev *dev, const char *path);
+	void (*close)(struct vitrt_dev *dev);
+	/* Allocate @buf->size bytes (may round up), set buf->map and buf->handle. */
+	int (*buf_alloc)(struct vitrt_dev *dev, struct vitrt_buf *buf);
+	void (*buf_free)(struct vitrt_dev *dev, struct vitrt_buf *buf);
+	/* Jobs are already checked against their buffers. */
+	int (*submit)(struct vitrt_dev *dev, const struct vitrt_gemm *jobs, unsigned count,
+		      uint64_t *fence);
+	int (*wait)(struct vitrt_dev *dev, uint64_t fence, uint64_t timeout_ns,
+		    struct vitrt_job_error *jerr);
+};
+
+struct vitrt_dev {
+	const struct vitrt_backend_ops *ops;
+	struct vitrt_dev_info info;
+	char path[64];
+	void *priv;
+};
+
+struct vitrt_buf {
+	struct vitrt_dev *dev;
+	void *map;
+	size_t size;
+	uint32_t handle;	/* backend's name for it */
+	struct vitrt_buf *next;	/* sim: list of live buffers */
+};
+
+extern const struct vitrt_backend_ops vitrt_sim_ops;
+extern const struct vitrt_backend_ops vitrt_kdev_ops;
+
+#endif /* VITRT_PRIV_H */

@@ -1,0 +1,169 @@
+// SPDX-License-Identifier: MIT
+/*
+ * libvitrt "sim" backend: the hw model in-process.  Descriptors carry host addresses; the
+ * model reaches memory only through sim_read/sim_write, which refuse anything outside a live
+ * buffer, so a wrong address fails the job as it would on the device.  Jobs run at submit.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "vitrt_priv.h"
+#include "vitsa_model.h"
+
+#define SIM_ARRAY	16
+#define SIM_MAX_BUF	(1ull << 30)
+
+struct sim {
+	struct vitsa_model_cfg cfg;
+	struct vitrt_buf *bufs;		/* live buffers */
+	uint64_t fence;			/* last fence handed out */
+	struct vitrt_job_error err;	/* first failure not yet reported */
+};
+
+static int sim_open(struct vitrt_dev *dev, const char *path)
+{
+	struct sim *s;
+
+	if (path)
+		return VITRT_EINVAL;
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return VITRT_ENOMEM;
+	s->cfg = (struct vitsa_model_cfg){ .rows = SIM_ARRAY, .cols = SIM_ARRAY };
+	dev->priv = s;
+	dev->info = (struct vitrt_dev_info){
+		.path = "in-process", .rows = SIM_ARRAY, .cols = SIM_ARRAY,
+		.max_dim = VITSA_MODEL_MAX_DIM, .max_buf_size = SIM_MAX_BUF,
+		.hw_version = VITSA_HW_VERSION_MAJOR << 16 | VITSA_HW_VERSION_MINOR,
+	};
+	return 0;
+}
+
+static void sim_close(struct vitrt_dev *dev)
+{
+	free(dev->priv);
+}
+
+static int sim_buf_alloc(struct vitrt_dev *dev, struct vitrt_buf *buf)
+{
+	struct sim *s = dev->priv;
+
+	buf->size = (buf->size + 4095) & ~(size_t)4095;
+	buf->map = aligned_alloc(4096, buf->size);
+	if (!buf->map)
+		return VITRT_ENOMEM;
+	memset(buf->map, 0, buf->size);
+	buf->next = s->bufs;
+	s->bufs = buf;
+	return 0;
+}
+
+static void sim_buf_free(struct vitrt_dev *dev, struct vitrt_buf *buf)
+{
+	struct sim *s = dev->priv;
+
+	for (struct vitrt_buf **p = &s->bufs; *p; p = &(*p)->next) {
+		if (*p == buf) {
+			*p = buf->next;
+			break;
+		}
+	}
+	free(buf->map);
+}
+
+/* Host memory for [addr, addr + len) if one live buffer holds it all. */
+static uint8_t *sim_span(struct sim *s, uint64_t addr, size_t len)
+{
+	for (struct vitrt_buf *b = s->bufs; b; b = b->next) {
+		uint64_t base = (uintptr_t)b->map;
+
+		if (addr >= base && addr - base <= b->size && len <= b->size - (addr - base))
+			return (uint8_t *)b->map + (addr - base);
+	}
+	return NULL;
+}
+
+static int sim_read(void *opaque, uint64_t addr, void *dst, size_t len)
+{
+	uint8_t *p = sim_span(opaque, addr, len);
+
+	if (!p)
+		return -1;
+	memcpy(dst, p, len);
+	return 0;
+}
+
+static int sim_write(void *opaque, uint64_t addr, const void *src, size_t len)
+{
+	uint8_t *p = sim_span(opaque, addr, len);
+
+	if (!p)
+		return -1;
+	memcpy(p, src, len);
+	return 0;
+}
+
+static const struct vitsa_mem_ops sim_mem_ops = { .read = sim_read, .write = sim_write };
+
+static uint64_t addr_of(const struct vitrt_mat *m)
+{
+	return m->buf ? (uintptr_t)m->buf->map + m->offset : 0;
+}
+
+static void sim_desc(struct vitsa_hw_desc *d, const struct vitrt_gemm *j, uint64_t seq)
+{
+	*d = (struct vitsa_hw_desc){
+		.opcode = VITSA_OP_GEMM, .flags = j->flags, .seq = seq,
+		.m = j->m, .n = j->n, .k = j->k,
+		.types = VITSA_DESC_TYPES(j->a_type, j->b_type, j->c_type),
+		.a_addr = addr_of(&j->a), .b_addr = addr_of(&j->b), .c_addr = addr_of(&j->c),
+		.bias_addr = addr_of(&j->bias), .rq_addr = addr_of(&j->rq),
+		.a_stride = j->a.stride, .b_stride = j->b.stride, .c_stride = j->c.stride,
+		.c_zero = j->c_zero,
+	};
+}
+
+static int sim_submit(struct vitrt_dev *dev, const struct vitrt_gemm *jobs, unsigned count,
+		      uint64_t *fence)
+{
+	struct sim *s = dev->priv;
+
+	for (unsigned i = 0; i < count; i++) {
+		struct vitsa_hw_desc d;
+		struct vitsa_job_stats st;
+		uint32_t status;
+
+		sim_desc(&d, &jobs[i], ++s->fence);
+		status = vitsa_model_exec(&s->cfg, &d, &sim_mem_ops, s, &st);
+		if (status && !s->err.fence)
+			s->err = (struct vitrt_job_error){ .fence = s->fence, .status = status };
+	}
+	*fence = s->fence;
+	return 0;
+}
+
+static int sim_wait(struct vitrt_dev *dev, uint64_t fence, uint64_t timeout_ns,
+		    struct vitrt_job_error *jerr)
+{
+	struct sim *s = dev->priv;
+
+	(void)timeout_ns;	/* jobs completed at submit */
+	if (!fence || fence > s->fence)
+		return VITRT_EINVAL;
+	*jerr = (struct vitrt_job_error){ 0 };
+	if (!s->err.fence || s->err.fence > fence)
+		return 0;
+	*jerr = s->err;
+	s->err = (struct vitrt_job_error){ 0 };
+	return VITRT_EJOB;
+}
+
+const struct vitrt_backend_ops vitrt_sim_ops = {
+	.name = "sim",
+	.open = sim_open,
+	.close = sim_close,
+	.buf_alloc = sim_buf_alloc,
+	.buf_free = sim_buf_free,
+	.submit = sim_submit,
+	.wait = sim_wait,
+};

@@ -1,0 +1,345 @@
+// SPDX-License-Identifier: MIT
+/*
+ * vitrt gemm: run GEMMs of given or random shapes and types on a backend, check every output
+ * bit against the CPU reference (hw/model/vitsa_ref.c), and print MACs, modeled cycles and
+ * array utilization.
+ */
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "vitrt.h"
+#include "vitrt_cli.h"
+#include "vitsa_ref.h"
+
+struct gemm_opts {
+	const char *backend;
+	uint32_t m, n, k;
+	int a_type, b_type, c_type;
+	uint32_t flags;
+	unsigned random;	/* number of random jobs, 0 = the one job above */
+	uint32_t max_dim;	/* for random jobs */
+	uint64_t seed;
+	bool quiet;
+};
+
+/* One job's operands: device buffers plus the same bytes in a flat image for the reference. */
+struct gemm_run {
+	struct vitrt_gemm job;
+	struct vitrt_buf *bufs[5];	/* a, b, c, bias, rq */
+	uint64_t off[5];		/* offsets of the same in the image */
+	uint64_t len[5];
+	uint8_t *image;
+	size_t image_size;
+};
+
+enum { OP_A, OP_B, OP_C, OP_BIAS, OP_RQ };
+
+static uint64_t rng_next(uint64_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return *s;
+}
+
+static uint32_t rng_in(uint64_t *s, uint32_t lo, uint32_t hi)
+{
+	return lo + (uint32_t)(rng_next(s) % ((uint64_t)hi - lo + 1));
+}
+
+/* Log-uniform in 1..max, so small, odd and large sizes all appear. */
+static uint32_t rng_dim(uint64_t *s, uint32_t max)
+{
+	uint32_t bits = 0, lo, hi;
+
+	while ((2u << bits) <= max)
+		bits++;
+	lo = 1u << rng_in(s, 0, bits);
+	hi = 2 * lo - 1 < max ? 2 * lo - 1 : max;
+	return rng_in(s, lo, hi);
+}
+
+static int ilog2(uint32_t v)
+{
+	int r = 0;
+
+	while (v >>= 1)
+		r++;
+	return r;
+}
+
+static void fill_random(uint8_t *p, uint64_t len, uint64_t *s)
+{
+	for (uint64_t i = 0; i < len; i++)
+		p[i] = (uint8_t)rng_next(s);
+}
+
+/* Requant entries that keep outputs mostly inside the result range: |acc| ~ 2^14 sqrt(K). */
+static void fill_rq(uint8_t *p, uint32_t n, uint32_t k, uint64_t *s)
+{
+	for (uint32_t i = 0; i < n; i++) {
+		int32_t mult = (int32_t)rng_in(s, 1u << 30, 0x7fffffffu);
+		uint32_t shift = 37 + ilog2(k) / 2 + rng_in(s, 0, 4) - 2;
+
+		memcpy(p + 8 * i, &mult, 4);
+		memcpy(p + 8 * i + 4, &shift, 4);
+	}
+}
+
+static void free_run(struct gemm_run *r)
+{
+	for (int i = 0; i < 5; i++)
+		vitrt_buf_del(r->bufs[i]);
+	free(r->image);
+}
+
+/* Allocate and fill the operands of r->job (shape, types and flags already set). */
+static int setup_run(struct vitrt_dev *dev, struct gemm_run *r, uint64_t *s)
+{
+	struct vitrt_gemm *j = &r->job;
+	bool bt = j->flags & VITRT_GEMM_B_TRANS;
+	struct vitrt_mat *mats[5] = { &j->a, &j->b, &j->c, &j->bias, &j->rq };
+	uint64_t pos = 0;
+	int err = 0;
+
+	j->a.stride = vitrt_row_bytes(j->a_type, j->k) + rng_in(s, 0, 1) * 3;
+	j->b.stride = vitrt_row_bytes(j->b_type, bt ? j->k : j->n);
+	j->c.stride = vitrt_row_bytes(j->c_type, j->n) + rng_in(s, 0, 1) * 5;
+	r->len[OP_A] = j->a.stride * j->m;
+	r->len[OP_B] = j->b.stride * (bt ? j->n : j->k);
+	r->len[OP_C] = j->c.stride * j->m;
+	r->len[OP_BIAS] = (j->flags & VITRT_GEMM_BIAS) ? 4ull * j->n : 0;
+	r->len[OP_RQ] = (j->flags & VITRT_GEMM_REQUANT) ? 8ull * j->n : 0;
+	for (int i = 0; i < 5; i++) {
+		r->off[i] = pos;
+		pos += (r->len[i] + 63) & ~63ull;
+	}
+	r->image_size = pos;
+	r->image = malloc(pos ? pos : 1);
+	if (!r->image)
+		return VITRT_ENOMEM;
+	fill_random(r->image, r->image_size, s);
+	if (r->len[OP_RQ])
+		fill_rq(r->image + r->off[OP_RQ], j->n, j->k, s);
+	for (int i = 0; i < 5 && !err; i++) {
+		if (!r->len[i])
+			continue;
+		r->bufs[i] = vitrt_buf_new(dev, r->len[i], &err);
+		if (r->bufs[i]) {
+			memcpy(vitrt_buf_map(r->bufs[i]), r->image + r->off[i], r->len[i]);
+			mats[i]->buf = r->bufs[i];
+		}
+	}
+	return err;
+}
+
+/* The reference on the image: the same job with image offsets as addresses. */
+static uint32_t run_ref(struct gemm_run *r)
+{
+	const struct vitrt_gemm *j = &r->job;
+	struct vitsa_hw_desc d = {
+		.opcode = VITSA_OP_GEMM, .flags = j->flags, .m = j->m, .n = j->n, .k = j->k,
+		.types = VITSA_DESC_TYPES(j->a_type, j->b_type, j->c_type),
+		.a_addr = r->off[OP_A], .b_addr = r->off[OP_B], .c_addr = r->off[OP_C],
+		.bias_addr = r->len[OP_BIAS] ? r->off[OP_BIAS] : 0,
+		.rq_addr = r->len[OP_RQ] ? r->off[OP_RQ] : 0,
+		.a_stride = j->a.stride, .b_stride = j->b.stride, .c_stride = j->c.stride,
+		.c_zero = j->c_zero,
+	};
+
+	return vitsa_ref_gemm(&d, r->image, r->image_size);
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static void describe(const struct vitrt_gemm *j, char *buf, size_t cap)
+{
+	snprintf(buf, cap, "%ux%ux%u %s*%s->%s%s%s", j->m, j->n, j->k, vitrt_type_name(j->a_type),
+		 vitrt_type_name(j->b_type), vitrt_type_name(j->c_type),
+		 (j->flags & VITRT_GEMM_B_TRANS) ? " bT" : "",
+		 (j->flags & VITRT_GEMM_BIAS) ? " +bias" : "");
+}
+
+/* Run r->job on @dev; 0 when bit-exact, 1 on a mismatch, negative on a failure. */
+static int run_one(struct vitrt_dev *dev, struct gemm_run *r, const struct gemm_opts *o,
+		   uint64_t *s)
+{
+	struct vitrt_job_error jerr;
+	uint64_t fence, macs = (uint64_t)r->job.m * r->job.n * r->job.k;
+	uint64_t cycles = vitrt_gemm_cycles(dev, r->job.m, r->job.n, r->job.k);
+	const struct vitrt_dev_info *info = vitrt_dev_info(dev);
+	double t0, t1;
+	char what[96];
+	uint32_t ref;
+	int err = setup_run(dev, r, s);
+
+	describe(&r->job, what, sizeof(what));
+	if (err)
+		return die("%s: buffers: %s", what, vitrt_strerror(err)), err;
+	t0 = now_s();
+	err = vitrt_submit(dev, &r->job, 1, &fence);
+	if (!err)
+		err = vitrt_wait(dev, fence, 60ull * 1000000000, &jerr);
+	t1 = now_s();
+	if (err == VITRT_EJOB)
+		return die("%s: device status %u (%s)", what, jerr.status,
+			   vitrt_job_status_name(jerr.status)), err;
+	if (err)
+		return die("%s: %s", what, vitrt_strerror(err)), err;
+	ref = run_ref(r);
+	if (ref)
+		return die("%s: reference refused the job: %s", what, vitrt_job_status_name(ref)), -1;
+	if (memcmp(vitrt_buf_map(r->bufs[OP_C]), r->image + r->off[OP_C], r->len[OP_C])) {
+		printf("%-34s MISMATCH against the CPU reference\n", what);
+		return 1;
+	}
+	if (!o->quiet)
+		printf("%-34s %12" PRIu64 " MACs %10" PRIu64 " cycles  util %5.1f%%  %8.2f ms  bit-exact\n",
+		       what, macs, cycles, 100.0 * macs / ((double)cycles * info->rows * info->cols),
+		       (t1 - t0) * 1e3);
+	return 0;
+}
+
+static void random_job(struct vitrt_gemm *j, const struct gemm_opts *o, uint64_t *s)
+{
+	static const int rq_types[] = { VITRT_S8, VITRT_U8, VITRT_S4, VITRT_U4, VITRT_S16 };
+
+	memset(j, 0, sizeof(*j));
+	j->m = rng_dim(s, o->max_dim);
+	j->n = rng_dim(s, o->max_dim);
+	j->k = rng_dim(s, o->max_dim);
+	j->a_type = rng_in(s, 0, 3);
+	j->b_type = rng_in(s, 0, 3);
+	j->flags = rng_in(s, 0, 7);
+	j->c_type = (j->flags & VITRT_GEMM_REQUANT) ? rq_types[rng_in(s, 0, 4)] : VITRT_S32;
+	j->c_zero = (j->flags & VITRT_GEMM_REQUANT) ? (int32_t)rng_in(s, 0, 16) - 8 : 0;
+}
+
+static void fixed_job(struct vitrt_gemm *j, const struct gemm_opts *o)
+{
+	*j = (struct vitrt_gemm){
+		.m = o->m, .n = o->n, .k = o->k, .flags = o->flags,
+		.a_type = o->a_type, .b_type = o->b_type, .c_type = o->c_type,
+	};
+}
+
+static int usage(int status)
+{
+	printf("usage: vitrt gemm [OPTIONS]\n"
+	       "Run GEMMs on the accelerator and check every output against the CPU reference.\n\n"
+	       "  -b, --backend B     auto (default), sim, dev or dev:/dev/vitsaN\n"
+	       "  -s, --shape MxNxK   one GEMM of this shape (default 256x256x256)\n"
+	       "  -a, --a-type T      s8 (default), u8, s4, u4\n"
+	       "  -w, --b-type T      s8 (default), u8, s4, u4\n"
+	       "  -o, --out T         s32 (default, raw accumulators) or s8, u8, s4, u4, s16\n"
+	       "                      (requantized per output channel)\n"
+	       "  -t, --b-trans       B stored N x K\n"
+	       "      --bias          add an int32 bias per output channel\n"
+	       "  -r, --random N      N jobs of random shape, types and options instead\n"
+	       "      --max-dim D     largest random M, N, K (default 512)\n"
+	       "      --seed S        random seed (default 1)\n"
+	       "  -q, --quiet         print only the summary and failures\n");
+	return status;
+}
+
+static int parse_type(const char *arg, bool operand, int *out)
+{
+	int t = vitrt_type_parse(arg);
+
+	if (t < 0 || (operand && t > VITRT_U4))
+		return die("gemm: '%s' is not a%s type", arg, operand ? "n operand" : " result");
+	*out = t;
+	return 0;
+}
+
+static int parse_opts(int argc, char **argv, struct gemm_opts *o)
+{
+	static const struct option longs[] = {
+		{ "backend", 1, 0, 'b' }, { "shape", 1, 0, 's' }, { "a-type", 1, 0, 'a' },
+		{ "b-type", 1, 0, 'w' }, { "out", 1, 0, 'o' }, { "b-trans", 0, 0, 't' },
+		{ "bias", 0, 0, 'B' }, { "random", 1, 0, 'r' }, { "max-dim", 1, 0, 'D' },
+		{ "seed", 1, 0, 'S' }, { "quiet", 0, 0, 'q' }, { "help", 0, 0, 'h' }, { 0 },
+	};
+	int c;
+
+	*o = (struct gemm_opts){ .m = 256, .n = 256, .k = 256, .c_type = VITRT_S32,
+				 .max_dim = 512, .seed = 1 };
+	while ((c = getopt_long(argc, argv, "b:s:a:w:o:tr:qh", longs, NULL)) != -1) {
+		switch (c) {
+		case 'b': o->backend = optarg; break;
+		case 's':
+			if (sscanf(optarg, "%ux%ux%u", &o->m, &o->n, &o->k) != 3)
+				return die("gemm: --shape wants MxNxK, not '%s'", optarg);
+			break;
+		case 'a': if (parse_type(optarg, true, &o->a_type)) return 2; break;
+		case 'w': if (parse_type(optarg, true, &o->b_type)) return 2; break;
+		case 'o': if (parse_type(optarg, false, &o->c_type)) return 2; break;
+		case 't': o->flags |= VITRT_GEMM_B_TRANS; break;
+		case 'B': o->flags |= VITRT_GEMM_BIAS; break;
+		case 'r': o->random = (unsigned)strtoul(optarg, NULL, 0); break;
+		case 'D': o->max_dim = (uint32_t)strtoul(optarg, NULL, 0); break;
+		case 'S': o->seed = strtoull(optarg, NULL, 0); break;
+		case 'q': o->quiet = true; break;
+		case 'h': exit(usage(0));
+		default: return usage(2);
+		}
+	}
+	if (optind != argc)
+		return die("gemm: unexpected argument '%s'", argv[optind]), 2;
+	if (o->c_type != VITRT_S32)
+		o->flags |= VITRT_GEMM_REQUANT;
+	if (!o->max_dim || !o->seed)
+		return die("gemm: --max-dim and --seed must be non-zero"), 2;
+	return 0;
+}
+
+int cmd_gemm(int argc, char **argv)
+{
+	struct gemm_opts o;
+	struct vitrt_dev *dev;
+	const struct vitrt_dev_info *info;
+	unsigned jobs, bad = 0, failed = 0;
+	uint64_t s, macs = 0;
+	int err = parse_opts(argc, argv, &o);
+
+	if (err)
+		return err;
+	dev = vitrt_dev_open(o.backend, &err);
+	if (!dev)
+		return die("gemm: cannot open backend '%s': %s", o.backend ? o.backend : "auto",
+			   vitrt_strerror(err));
+	info = vitrt_dev_info(dev);
+	printf("backend %s (%s), array %ux%u, hw %u.%u\n", info->backend, info->path, info->rows,
+	       info->cols, info->hw_version >> 16, info->hw_version & 0xffff);
+	s = o.seed;
+	jobs = o.random ? o.random : 1;
+	for (unsigned i = 0; i < jobs; i++) {
+		struct gemm_run r = { 0 };
+
+		if (o.random)
+			random_job(&r.job, &o, &s);
+		else
+			fixed_job(&r.job, &o);
+		err = run_one(dev, &r, &o, &s);
+		bad += err > 0;
+		failed += err < 0;
+		if (!err)
+			macs += (uint64_t)r.job.m * r.job.n * r.job.k;
+		free_run(&r);
+	}
+	printf("%u jobs, %" PRIu64 " MACs: %u bit-exact, %u mismatched, %u failed\n", jobs, macs,
+	       jobs - bad - failed, bad, failed);
+	vitrt_dev_close(dev);
+	return bad || failed ? 1 : 0;
+}

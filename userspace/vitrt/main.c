@@ -1,0 +1,49 @@
+// SPDX-License-Identifier: MIT
+/* vitrt: the vitsa runtime's command line. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "vitrt_cli.h"
+
+static const struct command {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	const char *summary;
+} commands[] = {
+	{ "gemm", cmd_gemm, "run GEMMs on a backend and check them against the CPU reference" },
+};
+
+int die(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("vitrt: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return 1;
+}
+
+static int usage(FILE *f)
+{
+	fprintf(f, "usage: vitrt COMMAND [OPTIONS]   (vitrt COMMAND --help for its options)\n\n"
+		   "commands:\n");
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+	return f == stderr ? 2 : 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2)
+		return usage(stderr);
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help"))
+		return usage(stdout);
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (!strcmp(argv[1], commands[i].name))
+			return commands[i].run(argc - 1, argv + 1);
+	die("unknown command '%s'", argv[1]);
+	return usage(stderr);
+}

@@ -1,0 +1,11 @@
+/* SPDX-License-Identifier: MIT */
+/* vitrt command line: one file per command, each an entry in main.c's table. */
+#ifndef VITRT_CLI_H
+#define VITRT_CLI_H
+
+int cmd_gemm(int argc, char **argv);
+
+/* Print "vitrt: <msg>" to stderr; returns 1 for `return die(...)` in commands. */
+int die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif /* VITRT_CLI_H */
