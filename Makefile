@@ -1,0 +1,69 @@
+# vitsa: one entry point.
+#   make run     build the runtime and run GEMMs on the in-process device model
+#   make check   every test: host unit tests, the QEMU device test, the driver in a QEMU VM
+# Parts: make hw | userspace | kernel | qemu | vm | deps
+
+B       := build
+CC      ?= gcc
+CFLAGS  ?= -O2 -g
+WARN    := -Wall -Wextra -Wshadow -Wmissing-prototypes -Wstrict-prototypes -Werror
+CPPFLAGS := -Ihw/include -Ihw/model -Iuapi -Iuserspace/lib
+ALL_CFLAGS = -std=gnu11 $(CFLAGS) $(WARN) -MMD -MP
+
+HW_SRC   := $(wildcard hw/model/*.c)
+LIB_SRC  := $(wildcard userspace/lib/*.c) $(HW_SRC)
+CLI_SRC  := $(wildcard userspace/vitrt/*.c)
+
+obj = $(patsubst %.c,$(B)/$(1)/%.o,$(2))
+
+.PHONY: all hw userspace kernel qemu vm deps run check clean
+all: hw userspace
+
+# ---- host builds (objects per flavour: host, static for the VM) ----
+$(B)/host/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(CPPFLAGS) -fvisibility=hidden -c $< -o $@
+
+$(B)/libvitrt.a: $(call obj,host,$(LIB_SRC))
+	@rm -f $@
+	ar rcs $@ $^
+
+$(B)/vitrt: $(call obj,host,$(CLI_SRC)) $(B)/libvitrt.a
+	$(CC) $(CFLAGS) -o $@ $^
+
+$(B)/vm-bin/vitrt: $(CLI_SRC) $(LIB_SRC)
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 $(CFLAGS) $(WARN) $(CPPFLAGS) -static -o $@ $^
+
+$(B)/test_model: $(call obj,host,tests/unit/test_model.c $(HW_SRC))
+	$(CC) $(CFLAGS) -o $@ $^
+
+hw: $(B)/test_model
+userspace: $(B)/vitrt $(B)/libvitrt.a
+
+-include $(shell find $(B)/host -name '*.d' 2>/dev/null)
+
+# ---- kernel module, QEMU, VM ----
+kernel:
+	$(MAKE) -C kernel
+
+qemu:
+	scripts/qemu.sh
+
+-include tests/qtest/qtest.mk
+include tests/vm/vm.mk
+
+deps:
+	scripts/deps.sh
+
+# ---- the two commands ----
+run: userspace
+	scripts/run-demo.sh $(B)/vitrt
+
+check: deps
+	$(MAKE) all
+	tests/check.sh
+
+clean:
+	rm -rf $(B)
+	-$(MAKE) -C kernel clean

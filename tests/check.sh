@@ -1,0 +1,37 @@
+#!/bin/bash
+# make check: every suite, each writing KTAP into build/logs/<suite>.tap, then one summary
+# ending in "N passed, N failed".  Exit status non-zero on any failure or missing result.
+set -u
+cd "$(dirname "$0")/.."
+B=build
+LOGS=$B/logs
+rm -rf "$LOGS"
+mkdir -p "$LOGS"
+
+# suite NAME CMD...: run CMD, keep its KTAP in $LOGS/NAME.tap, note how long it took.
+suite() {
+	local name=$1 t0=$SECONDS rc
+	shift
+	echo "== $name" >&2
+	{ echo "# suite: $name"; "$@" 2>"$LOGS/$name.err"; } >"$LOGS/$name.tap"
+	rc=$?
+	if [ $rc -ne 0 ] && ! grep -q '^not ok' "$LOGS/$name.tap"; then
+		echo "# suite-error: $name exited with status $rc without a failing result" \
+			>>"$LOGS/$name.tap"
+	fi
+	echo "   $name: exit $rc in $((SECONDS - t0)) s (log $LOGS/$name.tap)" >&2
+}
+
+suite unit-model $B/test_model
+suite vitrt-cli tests/unit/vitrt_cli.sh $B/vitrt
+
+qemu=$(scripts/qemu.sh) || qemu=
+if [ -n "$qemu" ]; then
+	suite qtest-device make -s qtest-run QEMU="$qemu"
+	suite vm tests/vm/run.sh "$qemu"
+else
+	echo "# suite-error: qemu QEMU build failed (see above)" >"$LOGS/qemu.tap"
+fi
+
+echo
+cat "$LOGS"/*.tap | awk -f tests/tap-summary.awk

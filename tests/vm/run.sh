@@ -1,0 +1,41 @@
+#!/bin/bash
+# run.sh QEMU KERNEL INITRAMFS: boot the test VM (TCG; VITSA_KVM=1 opts into KVM) with one
+# vitsa device, print the KTAP its suites wrote, then a vm-kernel-log suite that fails on any
+# WARN, BUG, oops, lockdep or KASAN report.  A VM that does not finish is a suite error.
+set -u
+qemu=$1 kernel=$2 initrd=$3
+log=${VM_LOG:-build/logs/vm-console.log}
+limit=${VM_TIMEOUT:-1200}
+accel=tcg
+[ "${VITSA_KVM:-0}" = 1 ] && accel=kvm
+
+mkdir -p "$(dirname "$log")"
+timeout "$limit" "$qemu" -machine pc,accel=$accel -nodefaults -nographic -no-reboot \
+	-serial mon:stdio -L /usr/share/qemu -L /usr/share/seabios -m 1024 -smp 2 \
+	-kernel "$kernel" -initrd "$initrd" \
+	-append "console=ttyS0 loglevel=3 panic=-1" \
+	-device vitsa </dev/null 2>&1 | tr -d '\r' >"$log"
+rc=${PIPESTATUS[0]}
+
+# The suites' output: everything between boot and the kernel log dump.
+sed -n '/^vitsa-vm: booted/,/^vitsa-vm: dmesg begin/p' "$log" | grep -v '^vitsa-vm: '
+
+echo "# suite: vm-kernel-log"
+echo "TAP version 13"
+echo "1..2"
+bad=$(sed -n '/^vitsa-vm: dmesg begin/,/^vitsa-vm: dmesg end/p' "$log" |
+      grep -E 'WARNING:|BUG:|Oops|general protection|Call Trace|KASAN|UBSAN|possible circular locking|possible recursive locking|lockdep|kernel panic|Kernel panic' | head -n 20)
+if grep -q '^vitsa-vm: dmesg end' "$log" && [ -z "$bad" ]; then
+	echo "ok 1 no_kernel_warnings"
+else
+	echo "not ok 1 no_kernel_warnings"
+	printf '%s\n' "$bad" | sed 's/^/# /'
+fi
+if grep -q '^vitsa-vm: done' "$log"; then
+	echo "ok 2 vm_completed"
+else
+	echo "not ok 2 vm_completed"
+	echo "# qemu exit status $rc (124 = timeout after ${limit}s); last lines of $log:"
+	tail -n 15 "$log" | sed 's/^/# /'
+	exit 1
+fi
