@@ -21,7 +21,7 @@ extern "C" {
 #endif
 
 #define VITSA_UAPI_MAJOR	1
-#define VITSA_UAPI_MINOR	0
+#define VITSA_UAPI_MINOR	1	/* 1.1: VITSA_PARAM_GEMM_FLAGS */
 
 /* Parameters of VITSA_IOCTL_GET_PARAM. */
 #define VITSA_PARAM_UAPI_VERSION	0	/* major << 16 | minor */
@@ -32,7 +32,8 @@ extern "C" {
 #define VITSA_PARAM_MAX_DIM		5	/* largest M, N or K */
 #define VITSA_PARAM_MAX_BO_SIZE		6	/* bytes */
 #define VITSA_PARAM_RING_ENTRIES	7	/* jobs the device queues at once */
-#define VITSA_PARAM_COUNT		8
+#define VITSA_PARAM_GEMM_FLAGS		8	/* VITSA_GEMM_* the device executes (since 1.1) */
+#define VITSA_PARAM_COUNT		9
 
 /**
  * struct vitsa_get_param - query one device or driver parameter
