@@ -38,8 +38,11 @@ $(B)/vm-bin/vitrt: $(CLI_SRC) $(LIB_SRC)
 $(B)/test_model: $(call obj,host,tests/unit/test_model.c $(HW_SRC))
 	$(CC) $(CFLAGS) -o $@ $^
 
+$(B)/test_vitrt: $(call obj,host,tests/unit/test_vitrt.c) $(B)/libvitrt.a
+	$(CC) $(CFLAGS) -o $@ $^
+
 hw: $(B)/test_model
-userspace: $(B)/vitrt $(B)/libvitrt.a
+userspace: $(B)/vitrt $(B)/libvitrt.a $(B)/test_vitrt
 
 -include $(shell find $(B)/host -name '*.d' 2>/dev/null)
 

@@ -23,6 +23,7 @@ suite() {
 }
 
 suite unit-model $B/test_model
+suite unit-vitrt $B/test_vitrt
 suite vitrt-cli tests/unit/vitrt_cli.sh $B/vitrt
 
 qemu=$(scripts/qemu.sh) || qemu=

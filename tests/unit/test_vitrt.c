@@ -1,0 +1,114 @@
+// SPDX-License-Identifier: MIT
+/* libvitrt on the sim backend: buffers, job checks before anything runs, fences, job errors. */
+#include "tap.h"
+#include "vitrt.h"
+
+static struct vitrt_dev *dev;
+static struct vitrt_buf *buf, *small;
+
+static struct vitrt_gemm good_job(void)
+{
+	return (struct vitrt_gemm){
+		.m = 8, .n = 8, .k = 8, .a_type = VITRT_S8, .b_type = VITRT_S8, .c_type = VITRT_S32,
+		.a = { buf, 0, 8 }, .b = { buf, 64, 8 }, .c = { buf, 128, 32 },
+	};
+}
+
+TEST(open_and_info)
+{
+	int err;
+	const struct vitrt_dev_info *info;
+
+	dev = vitrt_dev_open("sim", &err);
+	CHECK(dev && !err, "open sim: %s", vitrt_strerror(err));
+	if (!dev)
+		exit(1);
+	info = vitrt_dev_info(dev);
+	CHECK(!strcmp(info->backend, "sim") && info->rows == 16 && info->cols == 16, "info");
+	buf = vitrt_buf_new(dev, 1000, &err);
+	CHECK(buf && vitrt_buf_size(buf) == 4096, "buffer rounds to a page");
+	small = vitrt_buf_new(dev, 1, &err);
+	CHECK(small, "small buffer");
+	CHECK(!vitrt_buf_new(dev, 0, &err) && err == VITRT_EINVAL, "size 0");
+	CHECK(!vitrt_dev_open("nonsense", &err) && err == VITRT_EINVAL, "bad spec");
+	CHECK(!vitrt_dev_open("dev:/nonexistent", &err) && err == VITRT_ENODEV, "no node");
+}
+
+TEST(job_checks_reject_before_running)
+{
+	uint64_t fence;
+	struct vitrt_gemm j;
+	int err;
+	struct vitrt_dev *other = vitrt_dev_open("sim", &err);
+	struct vitrt_buf *other_buf = vitrt_buf_new(other, 4096, &err);
+
+#define REJECT(...)						\
+	do {								\
+		j = good_job();						\
+		__VA_ARGS__;						\
+		CHECK(vitrt_submit(dev, &j, 1, &fence) == VITRT_EINVAL, "%s accepted", #__VA_ARGS__); \
+	} while (0)
+
+	REJECT(j.c.offset = 4096 - 255);			/* C's last row past the end */
+	REJECT(j.a.stride = 7);					/* stride shorter than a row */
+	REJECT(j.a.stride = UINT64_MAX / 4);			/* (M-1)*stride overflows */
+	REJECT(j.a.offset = UINT64_MAX - 8);			/* offset+extent overflows */
+	REJECT(j.b.buf = NULL);					/* operand missing */
+	REJECT(j.a = (struct vitrt_mat){ other_buf, 0, 8 });	/* another device's buffer */
+	REJECT(j.bias = (struct vitrt_mat){ buf, 256, 0 });	/* bias without the flag */
+	REJECT(j.flags = VITRT_GEMM_BIAS);			/* flag without the bias */
+	REJECT(j.flags = 1u << 5);
+	REJECT(j.c_type = VITRT_S8);				/* requant type without REQUANT */
+	REJECT(j.a_type = VITRT_S16);
+	REJECT(j.a_type = (enum vitrt_type)77);
+	REJECT(j.m = 0);
+	REJECT(j.k = 40000);
+	REJECT(j.c_zero = 3);
+#undef REJECT
+	j = good_job();
+	CHECK(vitrt_submit(dev, &j, 0, &fence) == VITRT_EINVAL, "zero jobs");
+	vitrt_buf_del(other_buf);
+	vitrt_dev_close(other);
+}
+
+TEST(runs_and_reports_job_errors)
+{
+	uint64_t f1, f2;
+	struct vitrt_gemm jobs[2] = { good_job(), good_job() };
+	struct vitrt_job_error jerr;
+	int32_t *c = (int32_t *)((uint8_t *)vitrt_buf_map(buf) + 128);
+	int8_t *a = vitrt_buf_map(buf);
+
+	for (int i = 0; i < 64; i++)
+		a[i] = a[64 + i] = (int8_t)(i - 20);
+	CHECK(vitrt_submit(dev, jobs, 2, &f1) == 0 && f1 == 2, "fence %lu", f1);
+	CHECK(vitrt_wait(dev, f1, 0, &jerr) == 0 && jerr.fence == 0, "wait");
+	CHECK(c[0] == -720, "C[0][0] = sum_k (k - 20)(8k - 20) = -720, got %d", c[0]);
+	for (int m = 0; m < 8; m++) {
+		for (int n = 0; n < 8; n++) {
+			int32_t want = 0;
+
+			for (int k = 0; k < 8; k++)
+				want += (m * 8 + k - 20) * (k * 8 + n - 20);
+			CHECK(c[m * 8 + n] == want, "C[%d][%d] = %d, want %d", m, n, c[m * 8 + n], want);
+		}
+	}
+	jobs[0].flags = VITRT_GEMM_REQUANT;
+	jobs[0].c_type = VITRT_S8;
+	jobs[0].rq = (struct vitrt_mat){ buf, 512, 0 };
+	((uint32_t *)((uint8_t *)vitrt_buf_map(buf) + 512))[1] = 63;	/* shift 63: device error */
+	CHECK(vitrt_submit(dev, jobs, 2, &f2) == 0 && f2 == 4, "second batch");
+	CHECK(vitrt_wait(dev, f2, 0, &jerr) == VITRT_EJOB && jerr.fence == 3 && jerr.status == 8,
+	      "job error %lu %u", jerr.fence, jerr.status);
+	CHECK(vitrt_wait(dev, f2, 0, &jerr) == 0 && jerr.fence == 0, "reported once");
+	CHECK(vitrt_wait(dev, 99, 0, &jerr) == VITRT_EINVAL, "future fence");
+}
+
+TEST(close)
+{
+	vitrt_buf_del(buf);
+	vitrt_buf_del(small);
+	vitrt_dev_close(dev);
+}
+
+TAP_MAIN
