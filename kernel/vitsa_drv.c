@@ -1,0 +1,339 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * vitsa: integer GEMM systolic-array accelerator.
+ *
+ * Module entry, PCI probe and remove, the /dev/vitsaN character devices, their file
+ * operations and the ioctl table.  The ABI is uapi/vitsa.h, described in Documentation/uapi.rst.
+ */
+
+#include <linux/fs.h>
+#include <linux/idr.h>
+#include <linux/module.h>
+#include <linux/nospec.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+
+#include "vitsa_drv.h"
+
+static DEFINE_IDA(vitsa_ida);
+
+static void vitsa_device_release(struct kref *ref)
+{
+	struct vitsa_device *vdev = container_of(ref, struct vitsa_device, ref);
+
+	pci_dev_put(vdev->pdev);
+	kfree(vdev);
+}
+
+void vitsa_device_put(struct vitsa_device *vdev)
+{
+	kref_put(&vdev->ref, vitsa_device_release);
+}
+
+/* Runs after remove() and after every other device-managed resource of the probe is gone. */
+static void vitsa_device_unbind(void *data)
+{
+	struct vitsa_device *vdev = data;
+
+	ida_free(&vitsa_ida, vdev->index);
+	vitsa_device_put(vdev);
+}
+
+static struct vitsa_device *vitsa_device_create(struct pci_dev *pdev)
+{
+	struct vitsa_device *vdev;
+	int ret;
+
+	vdev = kzalloc(sizeof(*vdev), GFP_KERNEL);
+	if (!vdev)
+		return ERR_PTR(-ENOMEM);
+
+	ret = ida_alloc(&vitsa_ida, GFP_KERNEL);
+	if (ret < 0) {
+		kfree(vdev);
+		return ERR_PTR(ret);
+	}
+	vdev->index = ret;
+	snprintf(vdev->name, sizeof(vdev->name), "vitsa%d", vdev->index);
+
+	vdev->pdev = pci_dev_get(pdev);
+	vdev->regs = pcim_iomap_table(pdev)[0];
+	kref_init(&vdev->ref);
+	mutex_init(&vdev->submit_lock);
+	mutex_init(&vdev->ring_lock);
+	init_waitqueue_head(&vdev->space_wq);
+
+	ret = devm_add_action_or_reset(&pdev->dev, vitsa_device_unbind, vdev);
+	if (ret)
+		return ERR_PTR(ret);
+	return vdev;
+}
+
+static void vitsa_file_release(struct kref *ref)
+{
+	struct vitsa_file *vf = container_of(ref, struct vitsa_file, ref);
+	struct vitsa_job *job, *next;
+
+	list_for_each_entry_safe(job, next, &vf->errors, node)
+		vitsa_job_free(job);
+	WARN_ON_ONCE(!xa_empty(&vf->bos));
+	xa_destroy(&vf->bos);
+	vitsa_device_put(vf->vdev);
+	kfree(vf);
+}
+
+void vitsa_file_put(struct vitsa_file *vf)
+{
+	kref_put(&vf->ref, vitsa_file_release);
+}
+
+static int vitsa_open(struct inode *inode, struct file *filp)
+{
+	/* misc_open() set private_data and holds misc_mtx, so remove() cannot free vdev now. */
+	struct vitsa_device *vdev = container_of(filp->private_data, struct vitsa_device, misc);
+	struct vitsa_file *vf;
+
+	vf = kzalloc(sizeof(*vf), GFP_KERNEL);
+	if (!vf)
+		return -ENOMEM;
+
+	kref_init(&vf->ref);
+	kref_get(&vdev->ref);
+	vf->vdev = vdev;
+	xa_init_flags(&vf->bos, XA_FLAGS_ALLOC1);
+	spin_lock_init(&vf->lock);
+	INIT_LIST_HEAD(&vf->errors);
+	init_waitqueue_head(&vf->wq);
+
+	filp->private_data = vf;
+	return nonseekable_open(inode, filp);
+}
+
+/* Handles die with the file; the context itself lives on until its last job retires. */
+static int vitsa_release(struct inode *inode, struct file *filp)
+{
+	struct vitsa_file *vf = filp->private_data;
+
+	vitsa_bo_release_all(vf);
+	vitsa_file_put(vf);
+	return 0;
+}
+
+static int vitsa_mmap(struct file *filp, struct vm_area_struct *vma)
+{
+	return vitsa_bo_mmap(filp->private_data, vma);
+}
+
+static int vitsa_get_param_ioctl(struct vitsa_file *vf, void *data)
+{
+	struct vitsa_get_param *args = data;
+	const struct vitsa_device *vdev = vf->vdev;
+
+	if (args->pad)
+		return -EINVAL;
+
+	switch (args->param) {
+	case VITSA_PARAM_UAPI_VERSION:
+		args->value = VITSA_UAPI_MAJOR << 16 | VITSA_UAPI_MINOR;
+		break;
+	case VITSA_PARAM_HW_VERSION:
+		args->value = vdev->hw_version;
+		break;
+	case VITSA_PARAM_ARRAY_ROWS:
+		args->value = vdev->array_rows;
+		break;
+	case VITSA_PARAM_ARRAY_COLS:
+		args->value = vdev->array_cols;
+		break;
+	case VITSA_PARAM_DTYPES:
+		args->value = vdev->dtypes;
+		break;
+	case VITSA_PARAM_MAX_DIM:
+		args->value = vdev->max_dim;
+		break;
+	case VITSA_PARAM_MAX_BO_SIZE:
+		args->value = VITSA_BO_MAX_SIZE;
+		break;
+	case VITSA_PARAM_RING_ENTRIES:
+		args->value = VITSA_RING_ENTRIES;
+		break;
+	case VITSA_PARAM_GEMM_FLAGS:
+		args->value = vdev->gemm_flags;
+		break;
+	default:
+		return -EINVAL;
+	}
+	return 0;
+}
+
+typedef int (*vitsa_ioctl_fn)(struct vitsa_file *vf, void *data);
+
+struct vitsa_ioctl_desc {
+	unsigned int cmd;
+	vitsa_ioctl_fn fn;
+};
+
+#define VITSA_IOCTL_DEF(ioctl, func)	[_IOC_NR(ioctl)] = { .cmd = ioctl, .fn = func }
+
+static const struct vitsa_ioctl_desc vitsa_ioctls[] = {
+	VITSA_IOCTL_DEF(VITSA_IOCTL_GET_PARAM, vitsa_get_param_ioctl),
+	VITSA_IOCTL_DEF(VITSA_IOCTL_BO_CREATE, vitsa_bo_create_ioctl),
+	VITSA_IOCTL_DEF(VITSA_IOCTL_BO_DESTROY, vitsa_bo_destroy_ioctl),
+	VITSA_IOCTL_DEF(VITSA_IOCTL_SUBMIT, vitsa_submit_ioctl),
+	VITSA_IOCTL_DEF(VITSA_IOCTL_WAIT, vitsa_wait_ioctl),
+};
+
+/* Every ioctl argument fits; each command's exact size is checked against its table entry. */
+union vitsa_ioctl_args {
+	struct vitsa_get_param get_param;
+	struct vitsa_bo_create bo_create;
+	struct vitsa_bo_destroy bo_destroy;
+	struct vitsa_submit submit;
+	struct vitsa_wait wait;
+};
+
+/*
+ * Copy the argument in, run the handler, copy the argument out on success.  A command is
+ * known only with its exact number, direction and size; anything else is -ENOTTY.
+ */
+static long vitsa_ioctl(struct file *filp, unsigned int cmd, unsigned long arg)
+{
+	void __user *uarg = (void __user *)arg;
+	union vitsa_ioctl_args args;
+	unsigned int nr = _IOC_NR(cmd);
+	unsigned int size = _IOC_SIZE(cmd);
+	const struct vitsa_ioctl_desc *desc;
+	int ret;
+
+	if (_IOC_TYPE(cmd) != VITSA_IOCTL_BASE || nr >= ARRAY_SIZE(vitsa_ioctls))
+		return -ENOTTY;
+	desc = &vitsa_ioctls[array_index_nospec(nr, ARRAY_SIZE(vitsa_ioctls))];
+	if (!desc->fn || desc->cmd != cmd || WARN_ON_ONCE(size > sizeof(args)))
+		return -ENOTTY;
+
+	if (copy_from_user(&args, uarg, size))
+		return -EFAULT;
+	ret = desc->fn(filp->private_data, &args);
+	if (!ret && (_IOC_DIR(cmd) & _IOC_READ) && copy_to_user(uarg, &args, size))
+		ret = -EFAULT;
+	return ret;
+}
+
+static const struct file_operations vitsa_fops = {
+	.owner = THIS_MODULE,
+	.open = vitsa_open,
+	.release = vitsa_release,
+	.unlocked_ioctl = vitsa_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+	.mmap = vitsa_mmap,
+	.llseek = no_llseek,
+};
+
+static int vitsa_probe(struct pci_dev *pdev, const struct pci_device_id *id)
+{
+	struct device *dev = &pdev->dev;
+	struct vitsa_device *vdev;
+	int ret;
+
+	ret = pcim_enable_device(pdev);
+	if (ret) {
+		dev_err(dev, "Failed to enable the PCI device: %d\n", ret);
+		return ret;
+	}
+	if (pci_resource_len(pdev, 0) < VITSA_BAR0_SIZE) {
+		dev_err(dev, "BAR0 is %llu bytes, need %u\n",
+			(u64)pci_resource_len(pdev, 0), VITSA_BAR0_SIZE);
+		return -ENODEV;
+	}
+	ret = pcim_iomap_regions(pdev, BIT(0), KBUILD_MODNAME);
+	if (ret) {
+		dev_err(dev, "Failed to map BAR0: %d\n", ret);
+		return ret;
+	}
+	pci_set_master(pdev);
+	ret = dma_set_mask_and_coherent(dev, DMA_BIT_MASK(64));
+	if (ret) {
+		dev_err(dev, "Failed to set a 64-bit DMA mask: %d\n", ret);
+		return ret;
+	}
+
+	vdev = vitsa_device_create(pdev);
+	if (IS_ERR(vdev)) {
+		dev_err(dev, "Failed to create the device: %ld\n", PTR_ERR(vdev));
+		return PTR_ERR(vdev);
+	}
+	ret = vitsa_hw_init(vdev);
+	if (ret) {
+		dev_err(dev, "Failed to initialize the hardware (ID %#x, version %#x): %d\n",
+			vdev->hw_id, vdev->hw_version, ret);
+		return ret;
+	}
+	ret = vitsa_hw_irq_init(vdev);
+	if (ret) {
+		dev_err(dev, "Failed to set up the interrupt: %d\n", ret);
+		return ret;
+	}
+	ret = vitsa_hw_start(vdev);
+	if (ret) {
+		dev_err(dev, "Failed to start the command ring: %d\n", ret);
+		goto err_hw_stop;
+	}
+
+	vdev->misc.minor = MISC_DYNAMIC_MINOR;
+	vdev->misc.name = vdev->name;
+	vdev->misc.fops = &vitsa_fops;
+	vdev->misc.parent = dev;
+	ret = misc_register(&vdev->misc);
+	if (ret) {
+		dev_err(dev, "Failed to register /dev/%s: %d\n", vdev->name, ret);
+		goto err_hw_stop;
+	}
+
+	pci_set_drvdata(pdev, vdev);
+	dev_info(dev, "/dev/%s: %ux%u array, hardware %u.%u, %s interrupt\n", vdev->name,
+		 vdev->array_rows, vdev->array_cols, vdev->hw_version >> 16,
+		 vdev->hw_version & 0xffff, pdev->msi_enabled ? "MSI" : "INTx");
+	return 0;
+
+err_hw_stop:
+	vitsa_hw_stop(vdev);
+	return ret;
+}
+
+/* Open files and mappings may outlive this; they find the device gone. */
+static void vitsa_remove(struct pci_dev *pdev)
+{
+	struct vitsa_device *vdev = pci_get_drvdata(pdev);
+
+	misc_deregister(&vdev->misc);
+	vitsa_hw_fini(vdev);
+}
+
+static const struct pci_device_id vitsa_pci_ids[] = {
+	{ PCI_DEVICE(VITSA_PCI_VENDOR_ID, VITSA_PCI_DEVICE_ID) },
+	{ }
+};
+MODULE_DEVICE_TABLE(pci, vitsa_pci_ids);
+
+static struct pci_driver vitsa_pci_driver = {
+	.name = KBUILD_MODNAME,
+	.id_table = vitsa_pci_ids,
+	.probe = vitsa_probe,
+	.remove = vitsa_remove,
+};
+
+static int __init vitsa_init(void)
+{
+	return pci_register_driver(&vitsa_pci_driver);
+}
+module_init(vitsa_init);
+
+static void __exit vitsa_exit(void)
+{
+	pci_unregister_driver(&vitsa_pci_driver);
+	ida_destroy(&vitsa_ida);
+}
+module_exit(vitsa_exit);
+
+MODULE_DESCRIPTION("vitsa integer GEMM systolic-array accelerator");
+MODULE_LICENSE("GPL");

@@ -1,0 +1,137 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * vitsa: driver-internal types shared by vitsa_drv.c, vitsa_bo.c, vitsa_job.c and vitsa_hw.c.
+ *
+ * Object lifetimes:
+ *  - struct vitsa_device lives until its last reference goes: the bound PCI device holds one
+ *    (dropped by a devm action after remove), every open file and every buffer object one more.
+ *  - struct vitsa_file (one per open(2)) is held by the open file and by each of its queued
+ *    jobs, so closing a file while its jobs run is safe.
+ *  - struct vitsa_bo is held by its handle, by each mapping and by each queued job naming it.
+ *  - struct vitsa_job belongs to the ring from the moment it is queued until it retires; a
+ *    failed job then moves to its file's error list until WAIT reports it.
+ */
+#ifndef VITSA_DRV_H
+#define VITSA_DRV_H
+
+#include <linux/kref.h>
+#include <linux/list.h>
+#include <linux/miscdevice.h>
+#include <linux/mutex.h>
+#include <linux/pci.h>
+#include <linux/sizes.h>
+#include <linux/spinlock.h>
+#include <linux/types.h>
+#include <linux/wait.h>
+#include <linux/xarray.h>
+
+#include "vitsa_hw.h"
+#include "vitsa.h"
+
+#define VITSA_RING_ENTRIES	256		/* both rings; a power of two */
+#define VITSA_BO_MAX_SIZE	SZ_4M		/* largest buddy allocation without CMA */
+
+struct vitsa_job;
+
+struct vitsa_device {
+	struct pci_dev *pdev;
+	void __iomem *regs;
+	struct kref ref;
+
+	struct miscdevice misc;
+	char name[16];			/* "vitsaN", the misc device's name */
+	int index;			/* N, from vitsa_ida */
+
+	/* Read from the device at probe and constant afterwards. */
+	u32 hw_id;
+	u32 hw_version;
+	u32 caps;			/* VITSA_CAP_* */
+	u32 array_rows;
+	u32 array_cols;
+	u32 max_dim;
+	u32 dtypes;			/* bit (1 << VITSA_TYPE_x) per supported operand type */
+	u32 gemm_flags;			/* VITSA_GEMM_* the device can execute */
+
+	struct vitsa_hw_desc *ring;	/* command ring, VITSA_RING_ENTRIES descriptors */
+	dma_addr_t ring_dma;
+	struct vitsa_hw_cpl *cpl;	/* completion ring, VITSA_RING_ENTRIES records */
+	dma_addr_t cpl_dma;
+
+	struct mutex submit_lock;	/* Serializes SUBMIT: a batch takes consecutive slots */
+	struct mutex ring_lock;		/* Protects head, tail, slots, next_seq, gone, dead, ring */
+	u32 head;			/* descriptors retired, free-running */
+	u32 tail;			/* descriptors queued, free-running */
+	u64 next_seq;			/* seq of the next descriptor */
+	struct vitsa_job *slots[VITSA_RING_ENTRIES];	/* queued jobs by ring slot */
+	bool gone;			/* removed: no new jobs, no register access */
+	bool dead;			/* failed to restart after a ring error: no new jobs */
+	wait_queue_head_t space_wq;	/* woken when ring slots free up */
+};
+
+struct vitsa_file {
+	struct kref ref;
+	struct vitsa_device *vdev;
+	struct xarray bos;		/* handle -> struct vitsa_bo; has its own lock */
+
+	spinlock_t lock;		/* Protects submitted, retired and errors */
+	u64 submitted;			/* last fence handed out, 0 before the first */
+	u64 retired;			/* every fence up to this one has completed */
+	struct list_head errors;	/* failed jobs not yet reported, in fence order */
+	wait_queue_head_t wq;		/* woken when a job of this file retires */
+};
+
+struct vitsa_bo {
+	struct kref ref;
+	struct vitsa_device *vdev;
+	void *vaddr;
+	dma_addr_t dma;
+	size_t size;			/* a multiple of PAGE_SIZE */
+};
+
+enum vitsa_operand {
+	VITSA_OPERAND_A,
+	VITSA_OPERAND_B,
+	VITSA_OPERAND_C,
+	VITSA_OPERAND_BIAS,
+	VITSA_OPERAND_RQ,
+	VITSA_OPERAND_COUNT
+};
+
+struct vitsa_job {
+	struct vitsa_file *file;	/* referenced until the job retires */
+	struct vitsa_bo *bos[VITSA_OPERAND_COUNT];	/* referenced; NULL when unused */
+	struct vitsa_hw_desc desc;	/* seq is set when queued */
+	u64 fence;
+	u32 status;			/* VITSA_ERR_*, once retired */
+	struct list_head node;		/* in file->errors after a failure */
+};
+
+/* vitsa_drv.c */
+void vitsa_device_put(struct vitsa_device *vdev);
+void vitsa_file_put(struct vitsa_file *vf);
+
+/* vitsa_bo.c */
+int vitsa_bo_create_ioctl(struct vitsa_file *vf, void *data);
+int vitsa_bo_destroy_ioctl(struct vitsa_file *vf, void *data);
+struct vitsa_bo *vitsa_bo_lookup(struct vitsa_file *vf, u32 handle);
+void vitsa_bo_put(struct vitsa_bo *bo);
+void vitsa_bo_release_all(struct vitsa_file *vf);
+int vitsa_bo_mmap(struct vitsa_file *vf, struct vm_area_struct *vma);
+
+/* vitsa_job.c */
+int vitsa_submit_ioctl(struct vitsa_file *vf, void *data);
+int vitsa_wait_ioctl(struct vitsa_file *vf, void *data);
+void vitsa_job_done(struct vitsa_job *job, u32 status);
+void vitsa_job_free(struct vitsa_job *job);
+
+/* vitsa_hw.c */
+int vitsa_hw_init(struct vitsa_device *vdev);
+int vitsa_hw_irq_init(struct vitsa_device *vdev);
+int vitsa_hw_start(struct vitsa_device *vdev);
+void vitsa_hw_stop(struct vitsa_device *vdev);
+void vitsa_hw_fini(struct vitsa_device *vdev);
+u32 vitsa_hw_ring_space(struct vitsa_device *vdev);
+void vitsa_hw_ring_put(struct vitsa_device *vdev, struct vitsa_job *job);
+void vitsa_hw_ring_kick(struct vitsa_device *vdev);
+
+#endif /* VITSA_DRV_H */

@@ -1,0 +1,332 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * vitsa: the device's registers, command and completion rings, reset and interrupt.
+ *
+ * Documentation/hw/vitsa.rst is the protocol implemented here.  Only this file touches BAR0.
+ */
+
+#include <linux/dma-mapping.h>
+#include <linux/interrupt.h>
+#include <linux/io.h>
+#include <linux/iopoll.h>
+
+#include "vitsa_drv.h"
+
+#define VITSA_RESET_POLL_US	10
+#define VITSA_RESET_TIMEOUT_US	(100 * USEC_PER_MSEC)
+#define VITSA_RING_MASK		(VITSA_RING_ENTRIES - 1)
+
+static_assert((VITSA_RING_ENTRIES & VITSA_RING_MASK) == 0);
+static_assert(VITSA_RING_MIN_ENTRIES <= VITSA_RING_ENTRIES);
+static_assert(VITSA_RING_MAX_ENTRIES >= VITSA_RING_ENTRIES);
+static_assert(sizeof(struct vitsa_hw_desc) == 128);
+static_assert(sizeof(struct vitsa_hw_cpl) == 32);
+static_assert(sizeof(struct vitsa_hw_rq) == 8);
+
+static u32 vitsa_reg_read(struct vitsa_device *vdev, u32 reg)
+{
+	return readl(vdev->regs + reg);
+}
+
+static void vitsa_reg_write(struct vitsa_device *vdev, u32 reg, u32 val)
+{
+	writel(val, vdev->regs + reg);
+}
+
+/* Abandon whatever the device does and wait until it has stopped all DMA. */
+static int vitsa_hw_reset(struct vitsa_device *vdev)
+{
+	u32 status;
+
+	vitsa_reg_write(vdev, VITSA_REG_CTRL, VITSA_CTRL_RESET);
+	return readl_poll_timeout(vdev->regs + VITSA_REG_STATUS, status,
+				  !(status & VITSA_STATUS_RESETTING),
+				  VITSA_RESET_POLL_US, VITSA_RESET_TIMEOUT_US);
+}
+
+static u32 vitsa_hw_caps_to_dtypes(u32 caps)
+{
+	u32 dtypes = 0;
+
+	if (caps & VITSA_CAP_S8)
+		dtypes |= BIT(VITSA_TYPE_S8);
+	if (caps & VITSA_CAP_U8)
+		dtypes |= BIT(VITSA_TYPE_U8);
+	if (caps & VITSA_CAP_S4)
+		dtypes |= BIT(VITSA_TYPE_S4);
+	if (caps & VITSA_CAP_U4)
+		dtypes |= BIT(VITSA_TYPE_U4);
+	return dtypes;
+}
+
+static u32 vitsa_hw_caps_to_gemm_flags(u32 caps)
+{
+	u32 flags = 0;
+
+	if (caps & VITSA_CAP_B_TRANS)
+		flags |= VITSA_GEMM_B_TRANS;
+	if (caps & VITSA_CAP_BIAS)
+		flags |= VITSA_GEMM_BIAS;
+	if (caps & VITSA_CAP_REQUANT)
+		flags |= VITSA_GEMM_REQUANT;
+	return flags;
+}
+
+/**
+ * vitsa_hw_init() - identify the device, read its parameters, allocate the rings, reset it
+ * @vdev: the device, with BAR0 mapped
+ *
+ * Return: 0, -ENODEV when the device is not a vitsa this driver understands (hw_id and
+ * hw_version tell why), -ENOMEM, or -ETIMEDOUT when the reset does not finish.
+ */
+int vitsa_hw_init(struct vitsa_device *vdev)
+{
+	struct device *dev = &vdev->pdev->dev;
+	u32 array;
+
+	vdev->hw_id = vitsa_reg_read(vdev, VITSA_REG_ID);
+	vdev->hw_version = vitsa_reg_read(vdev, VITSA_REG_VERSION);
+	if (vdev->hw_id != VITSA_ID_MAGIC || vdev->hw_version >> 16 != VITSA_HW_VERSION_MAJOR)
+		return -ENODEV;
+
+	vdev->caps = vitsa_reg_read(vdev, VITSA_REG_CAPS);
+	array = vitsa_reg_read(vdev, VITSA_REG_ARRAY);
+	vdev->array_rows = array & 0xffff;
+	vdev->array_cols = array >> 16;
+	vdev->max_dim = vitsa_reg_read(vdev, VITSA_REG_MAX_DIM);
+	vdev->dtypes = vitsa_hw_caps_to_dtypes(vdev->caps);
+	vdev->gemm_flags = vitsa_hw_caps_to_gemm_flags(vdev->caps);
+	if (!vdev->array_rows || !vdev->array_cols || !vdev->max_dim || !vdev->dtypes)
+		return -ENODEV;
+
+	vdev->ring = dmam_alloc_coherent(dev, VITSA_RING_ENTRIES * sizeof(*vdev->ring),
+					 &vdev->ring_dma, GFP_KERNEL);
+	if (!vdev->ring)
+		return -ENOMEM;
+	vdev->cpl = dmam_alloc_coherent(dev, VITSA_RING_ENTRIES * sizeof(*vdev->cpl),
+					&vdev->cpl_dma, GFP_KERNEL);
+	if (!vdev->cpl)
+		return -ENOMEM;
+
+	/* Firmware or a previous driver may have left it running. */
+	return vitsa_hw_reset(vdev);
+}
+
+/**
+ * vitsa_hw_start() - program the rings into a reset device and enable it
+ * @vdev: the device, reset, with ring_lock held or not yet visible to userspace
+ *
+ * Return: 0, or -EIO when the device refuses the ring configuration.
+ */
+int vitsa_hw_start(struct vitsa_device *vdev)
+{
+	u32 status;
+
+	WRITE_ONCE(vdev->head, 0);
+	WRITE_ONCE(vdev->tail, 0);
+
+	vitsa_reg_write(vdev, VITSA_REG_RING_BASE_LO, lower_32_bits(vdev->ring_dma));
+	vitsa_reg_write(vdev, VITSA_REG_RING_BASE_HI, upper_32_bits(vdev->ring_dma));
+	vitsa_reg_write(vdev, VITSA_REG_CPL_BASE_LO, lower_32_bits(vdev->cpl_dma));
+	vitsa_reg_write(vdev, VITSA_REG_CPL_BASE_HI, upper_32_bits(vdev->cpl_dma));
+	vitsa_reg_write(vdev, VITSA_REG_RING_SIZE, VITSA_RING_ENTRIES);
+	vitsa_reg_write(vdev, VITSA_REG_INT_ACK, VITSA_INT_ALL);
+	vitsa_reg_write(vdev, VITSA_REG_INT_ENABLE, VITSA_INT_ALL);
+	vitsa_reg_write(vdev, VITSA_REG_CTRL, VITSA_CTRL_ENABLE);
+
+	status = vitsa_reg_read(vdev, VITSA_REG_STATUS);
+	if (!(status & VITSA_STATUS_ENABLED) || (status & VITSA_STATUS_HALTED))
+		return -EIO;
+	return 0;
+}
+
+/**
+ * vitsa_hw_stop() - silence the device: no interrupts, no DMA
+ * @vdev: the device, with no jobs queued
+ */
+void vitsa_hw_stop(struct vitsa_device *vdev)
+{
+	vitsa_reg_write(vdev, VITSA_REG_INT_ENABLE, 0);
+	if (vitsa_hw_reset(vdev))
+		dev_err(&vdev->pdev->dev, "Reset did not finish; DMA may still be running\n");
+}
+
+/* Free ring slots, as seen from a waiter that does not hold ring_lock. */
+u32 vitsa_hw_ring_space(struct vitsa_device *vdev)
+{
+	u32 used = READ_ONCE(vdev->tail) - READ_ONCE(vdev->head);
+
+	return used < VITSA_RING_ENTRIES ? VITSA_RING_ENTRIES - used : 0;
+}
+
+/**
+ * vitsa_hw_ring_put() - write a job's descriptor into the next free slot
+ * @vdev: the device, with ring_lock held and at least one free slot
+ * @job: the job; the ring owns it from now on
+ *
+ * The device sees the descriptor only at the next vitsa_hw_ring_kick().
+ */
+void vitsa_hw_ring_put(struct vitsa_device *vdev, struct vitsa_job *job)
+{
+	u32 slot = vdev->tail & VITSA_RING_MASK;
+
+	lockdep_assert_held(&vdev->ring_lock);
+	WARN_ON_ONCE(vdev->slots[slot]);
+
+	job->desc.seq = vdev->next_seq++;
+	vdev->ring[slot] = job->desc;
+	vdev->slots[slot] = job;
+	WRITE_ONCE(vdev->tail, vdev->tail + 1);
+}
+
+/* Ring the doorbell: writel orders the descriptors in memory before the register write. */
+void vitsa_hw_ring_kick(struct vitsa_device *vdev)
+{
+	lockdep_assert_held(&vdev->ring_lock);
+	vitsa_reg_write(vdev, VITSA_REG_RING_TAIL, vdev->tail);
+}
+
+/*
+ * Retire every descriptor the device has consumed: read its completion record, check that it
+ * belongs to the job in that slot and hand the status to the job.  Returns false when
+ * RING_HEAD is outside the queued range, i.e. the device can no longer be trusted.
+ */
+static bool vitsa_hw_retire(struct vitsa_device *vdev)
+{
+	u32 hw_head = vitsa_reg_read(vdev, VITSA_REG_RING_HEAD);
+	u32 done = hw_head - vdev->head;
+
+	lockdep_assert_held(&vdev->ring_lock);
+	if (done > vdev->tail - vdev->head) {
+		dev_err_ratelimited(&vdev->pdev->dev, "RING_HEAD %u outside [%u, %u]\n",
+				    hw_head, vdev->head, vdev->tail);
+		return false;
+	}
+
+	/* Completion records are written before HEAD moves; read them only after HEAD. */
+	dma_rmb();
+	while (done--) {
+		u32 slot = vdev->head & VITSA_RING_MASK;
+		struct vitsa_job *job = vdev->slots[slot];
+		u64 seq = READ_ONCE(vdev->cpl[slot].seq);
+		u32 status = READ_ONCE(vdev->cpl[slot].status);
+
+		vdev->slots[slot] = NULL;
+		WRITE_ONCE(vdev->head, vdev->head + 1);
+		if (seq != job->desc.seq) {
+			dev_err_ratelimited(&vdev->pdev->dev,
+					    "Completion for seq %llu in the slot of seq %llu\n",
+					    seq, job->desc.seq);
+			status = VITSA_ERR_ABORTED;
+		}
+		vitsa_job_done(job, status);
+	}
+	wake_up(&vdev->space_wq);
+	return true;
+}
+
+/* Reset the device and fail every job still queued with ABORTED. */
+static void vitsa_hw_abort(struct vitsa_device *vdev)
+{
+	lockdep_assert_held(&vdev->ring_lock);
+
+	vitsa_hw_stop(vdev);
+	while (vdev->head != vdev->tail) {
+		u32 slot = vdev->head & VITSA_RING_MASK;
+		struct vitsa_job *job = vdev->slots[slot];
+
+		vdev->slots[slot] = NULL;
+		WRITE_ONCE(vdev->head, vdev->head + 1);
+		vitsa_job_done(job, VITSA_ERR_ABORTED);
+	}
+	wake_up_all(&vdev->space_wq);
+}
+
+/* The ring halted or lied: fail what is queued and start over with empty rings. */
+static void vitsa_hw_recover(struct vitsa_device *vdev)
+{
+	int ret;
+
+	dev_err(&vdev->pdev->dev, "Ring failed (ERROR %u); resetting, aborting %u jobs\n",
+		vitsa_reg_read(vdev, VITSA_REG_ERROR), vdev->tail - vdev->head);
+	vitsa_hw_abort(vdev);
+	ret = vitsa_hw_start(vdev);
+	if (ret) {
+		dev_err(&vdev->pdev->dev, "Failed to restart the ring: %d\n", ret);
+		vitsa_hw_stop(vdev);
+		WRITE_ONCE(vdev->dead, true);
+	}
+}
+
+/* INTx may be shared: claim the interrupt only when the device has something pending. */
+static irqreturn_t vitsa_hw_irq_intx(int irq, void *arg)
+{
+	struct vitsa_device *vdev = arg;
+
+	if (!(vitsa_reg_read(vdev, VITSA_REG_INT_STATUS) & VITSA_INT_ALL))
+		return IRQ_NONE;
+	return IRQ_WAKE_THREAD;
+}
+
+static irqreturn_t vitsa_hw_irq_thread(int irq, void *arg)
+{
+	struct vitsa_device *vdev = arg;
+	u32 pending;
+
+	guard(mutex)(&vdev->ring_lock);
+	if (vdev->gone || vdev->dead)
+		return IRQ_HANDLED;
+
+	/* Acknowledge before reading RING_HEAD: a later completion raises a new interrupt. */
+	pending = vitsa_reg_read(vdev, VITSA_REG_INT_STATUS) & VITSA_INT_ALL;
+	if (pending)
+		vitsa_reg_write(vdev, VITSA_REG_INT_ACK, pending);
+
+	if (!vitsa_hw_retire(vdev) ||
+	    (vitsa_reg_read(vdev, VITSA_REG_STATUS) & VITSA_STATUS_HALTED))
+		vitsa_hw_recover(vdev);
+	return IRQ_HANDLED;
+}
+
+/**
+ * vitsa_hw_irq_init() - one MSI vector (INTx without MSI) and a threaded handler
+ * @vdev: the device, reset, with interrupts disabled
+ *
+ * Both the vector and the handler are device-managed.
+ *
+ * Return: 0 or a negative errno.
+ */
+int vitsa_hw_irq_init(struct vitsa_device *vdev)
+{
+	struct pci_dev *pdev = vdev->pdev;
+	irq_handler_t primary = vitsa_hw_irq_intx;
+	unsigned long flags = IRQF_ONESHOT | IRQF_SHARED;
+	int ret;
+
+	ret = pci_alloc_irq_vectors(pdev, 1, 1, PCI_IRQ_MSI | PCI_IRQ_LEGACY);
+	if (ret < 0)
+		return ret;
+
+	/* An MSI vector is ours alone and edge-triggered: always run the thread. */
+	if (pdev->msi_enabled) {
+		primary = NULL;
+		flags = IRQF_ONESHOT;
+	}
+	return devm_request_threaded_irq(&pdev->dev, pci_irq_vector(pdev, 0), primary,
+					 vitsa_hw_irq_thread, flags, vdev->name, vdev);
+}
+
+/**
+ * vitsa_hw_fini() - on removal: stop the device, fail queued jobs, refuse new ones
+ * @vdev: the device
+ */
+void vitsa_hw_fini(struct vitsa_device *vdev)
+{
+	guard(mutex)(&vdev->ring_lock);
+
+	/* Collect what already finished so that it is reported as done, not aborted. */
+	if (!vdev->dead)
+		vitsa_hw_retire(vdev);
+	vitsa_hw_abort(vdev);
+	WRITE_ONCE(vdev->gone, true);
+}

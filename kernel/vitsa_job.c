@@ -1,0 +1,475 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * vitsa: GEMM jobs: SUBMIT (validate, translate, queue) and WAIT (fences, error reports).
+ *
+ * Every field of every job is checked before any job is queued; the device checks descriptors
+ * again, but it must never see an address outside the submitter's own buffer objects.  Fences
+ * count the jobs of one open file, starting at 1; jobs of one file retire in fence order
+ * because they enter the one command ring in that order.
+ */
+
+#include <linux/overflow.h>
+#include <linux/sched/signal.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+
+#include "vitsa_drv.h"
+
+/* The uapi's numbers are the device's: descriptors take them unchanged. */
+static_assert(VITSA_GEMM_B_TRANS == VITSA_DESC_B_TRANS);
+static_assert(VITSA_GEMM_BIAS == VITSA_DESC_BIAS);
+static_assert(VITSA_GEMM_REQUANT == VITSA_DESC_REQUANT);
+static_assert(VITSA_GEMM_FLAGS == VITSA_DESC_FLAGS_ALL);
+static_assert(VITSA_TYPE_S8 == VITSA_DTYPE_S8);
+static_assert(VITSA_TYPE_U8 == VITSA_DTYPE_U8);
+static_assert(VITSA_TYPE_S4 == VITSA_DTYPE_S4);
+static_assert(VITSA_TYPE_U4 == VITSA_DTYPE_U4);
+static_assert(VITSA_TYPE_S16 == VITSA_DTYPE_S16);
+static_assert(VITSA_TYPE_S32 == VITSA_DTYPE_S32);
+static_assert(VITSA_JOB_DMA_READ == VITSA_ERR_DMA_READ);
+static_assert(VITSA_JOB_DMA_WRITE == VITSA_ERR_DMA_WRITE);
+static_assert(VITSA_JOB_ABORTED == VITSA_ERR_ABORTED);
+
+/* Bits per element, by VITSA_TYPE_*. */
+static const u8 vitsa_type_bits[VITSA_DTYPE_COUNT] = {
+	[VITSA_TYPE_S8] = 8,
+	[VITSA_TYPE_U8] = 8,
+	[VITSA_TYPE_S4] = 4,
+	[VITSA_TYPE_U4] = 4,
+	[VITSA_TYPE_S16] = 16,
+	[VITSA_TYPE_S32] = 32,
+};
+
+/* Result types allowed with requantization; without it the result is the raw S32. */
+#define VITSA_REQUANT_TYPES	(BIT(VITSA_TYPE_S8) | BIT(VITSA_TYPE_U8) | BIT(VITSA_TYPE_S4) | \
+				 BIT(VITSA_TYPE_U4) | BIT(VITSA_TYPE_S16))
+
+/* One operand of a job as the checks see it; rows == 0 means the operand is unused. */
+struct vitsa_operand_desc {
+	const struct vitsa_mem *mem;
+	u64 rows;
+	u64 row_bytes;		/* bytes of one row; a row starts on a byte boundary */
+	bool strided;		/* matrix with a stride; bias and rq are one row, stride 0 */
+	u64 end;		/* offset + extent, once checked */
+};
+
+/* Bytes of a row of @cols elements of @type (int4: ceil(cols / 2)); cannot overflow u64. */
+static u64 vitsa_row_bytes(u32 type, u32 cols)
+{
+	return DIV_ROUND_UP((u64)cols * vitsa_type_bits[type], 8);
+}
+
+static bool vitsa_dim_valid(const struct vitsa_device *vdev, u32 dim)
+{
+	return dim >= 1 && dim <= vdev->max_dim;
+}
+
+static bool vitsa_operand_type_valid(const struct vitsa_device *vdev, u32 type)
+{
+	return type < 32 && (vdev->dtypes & BIT(type));
+}
+
+static bool vitsa_result_type_valid(u32 type, bool requant)
+{
+	if (!requant)
+		return type == VITSA_TYPE_S32;
+	return type < 32 && (VITSA_REQUANT_TYPES & BIT(type));
+}
+
+/* The scalar fields: flags, dimensions, types, c_zero. */
+static int vitsa_job_check_gemm(const struct vitsa_device *vdev, const struct vitsa_gemm *g)
+{
+	bool requant = g->flags & VITSA_GEMM_REQUANT;
+
+	if (g->flags & ~vdev->gemm_flags)
+		return -EINVAL;
+	if (!vitsa_dim_valid(vdev, g->m) || !vitsa_dim_valid(vdev, g->n) ||
+	    !vitsa_dim_valid(vdev, g->k))
+		return -EINVAL;
+	if (!vitsa_operand_type_valid(vdev, g->a_type) ||
+	    !vitsa_operand_type_valid(vdev, g->b_type) ||
+	    !vitsa_result_type_valid(g->c_type, requant))
+		return -EINVAL;
+	if (!requant && g->c_zero)
+		return -EINVAL;
+	return 0;
+}
+
+/* What each operand must hold, from the already checked scalar fields. */
+static void vitsa_job_operands(const struct vitsa_gemm *g, struct vitsa_operand_desc *op)
+{
+	memset(op, 0, VITSA_OPERAND_COUNT * sizeof(*op));
+	op[VITSA_OPERAND_A].mem = &g->a;
+	op[VITSA_OPERAND_B].mem = &g->b;
+	op[VITSA_OPERAND_C].mem = &g->c;
+	op[VITSA_OPERAND_BIAS].mem = &g->bias;
+	op[VITSA_OPERAND_RQ].mem = &g->rq;
+
+	op[VITSA_OPERAND_A].rows = g->m;
+	op[VITSA_OPERAND_A].row_bytes = vitsa_row_bytes(g->a_type, g->k);
+	op[VITSA_OPERAND_A].strided = true;
+
+	if (g->flags & VITSA_GEMM_B_TRANS) {
+		op[VITSA_OPERAND_B].rows = g->n;
+		op[VITSA_OPERAND_B].row_bytes = vitsa_row_bytes(g->b_type, g->k);
+	} else {
+		op[VITSA_OPERAND_B].rows = g->k;
+		op[VITSA_OPERAND_B].row_bytes = vitsa_row_bytes(g->b_type, g->n);
+	}
+	op[VITSA_OPERAND_B].strided = true;
+
+	op[VITSA_OPERAND_C].rows = g->m;
+	op[VITSA_OPERAND_C].row_bytes = vitsa_row_bytes(g->c_type, g->n);
+	op[VITSA_OPERAND_C].strided = true;
+
+	if (g->flags & VITSA_GEMM_BIAS) {
+		op[VITSA_OPERAND_BIAS].rows = 1;
+		op[VITSA_OPERAND_BIAS].row_bytes = (u64)g->n * sizeof(__s32);
+	}
+	if (g->flags & VITSA_GEMM_REQUANT) {
+		op[VITSA_OPERAND_RQ].rows = 1;
+		op[VITSA_OPERAND_RQ].row_bytes = (u64)g->n * sizeof(struct vitsa_hw_rq);
+	}
+}
+
+/*
+ * The fields of one struct vitsa_mem: pad 0, an unused operand all 0, a used one with a handle
+ * and a stride of at least one row, and offset + (rows - 1) * stride + row_bytes within u64.
+ */
+static int vitsa_job_check_mem(struct vitsa_operand_desc *op)
+{
+	const struct vitsa_mem *mem = op->mem;
+	u64 extent;
+
+	if (mem->pad)
+		return -EINVAL;
+	if (!op->rows)
+		return mem->handle || mem->offset || mem->stride ? -EINVAL : 0;
+	if (!mem->handle)
+		return -EINVAL;
+	if (op->strided ? mem->stride < op->row_bytes : mem->stride != 0)
+		return -EINVAL;
+	if (check_mul_overflow(op->rows - 1, mem->stride, &extent) ||
+	    check_add_overflow(extent, op->row_bytes, &extent) ||
+	    check_add_overflow(mem->offset, extent, &op->end))
+		return -EINVAL;
+	return 0;
+}
+
+void vitsa_job_free(struct vitsa_job *job)
+{
+	int i;
+
+	for (i = 0; i < VITSA_OPERAND_COUNT; i++)
+		if (job->bos[i])
+			vitsa_bo_put(job->bos[i]);
+	if (job->file)
+		vitsa_file_put(job->file);
+	kfree(job);
+}
+
+/* Look the operands' handles up, check each range against its object, fill the addresses. */
+static int vitsa_job_bind(struct vitsa_job *job, struct vitsa_file *vf,
+			  const struct vitsa_operand_desc *op, u64 *addr)
+{
+	int i;
+
+	for (i = 0; i < VITSA_OPERAND_COUNT; i++) {
+		if (!op[i].rows)
+			continue;
+		job->bos[i] = vitsa_bo_lookup(vf, op[i].mem->handle);
+		if (!job->bos[i])
+			return -ENOENT;
+	}
+	for (i = 0; i < VITSA_OPERAND_COUNT; i++) {
+		if (!op[i].rows)
+			continue;
+		if (op[i].end > job->bos[i]->size)
+			return -EINVAL;
+		addr[i] = job->bos[i]->dma + op[i].mem->offset;
+	}
+	return 0;
+}
+
+static void vitsa_job_fill_desc(struct vitsa_job *job, const struct vitsa_gemm *g,
+				const u64 *addr)
+{
+	struct vitsa_hw_desc *desc = &job->desc;
+
+	desc->opcode = VITSA_OP_GEMM;
+	desc->flags = g->flags;
+	desc->m = g->m;
+	desc->n = g->n;
+	desc->k = g->k;
+	desc->types = VITSA_DESC_TYPES(g->a_type, g->b_type, g->c_type);
+	desc->a_addr = addr[VITSA_OPERAND_A];
+	desc->b_addr = addr[VITSA_OPERAND_B];
+	desc->c_addr = addr[VITSA_OPERAND_C];
+	desc->bias_addr = addr[VITSA_OPERAND_BIAS];
+	desc->rq_addr = addr[VITSA_OPERAND_RQ];
+	desc->a_stride = g->a.stride;
+	desc->b_stride = g->b.stride;
+	desc->c_stride = g->c.stride;
+	desc->c_zero = g->c_zero;
+}
+
+/*
+ * Check one job and build it: its descriptor with device addresses, a reference on every
+ * object it names and on its file.  Bad fields (-EINVAL) are found before handles are looked
+ * up (-ENOENT), and those before ranges are checked against the objects (-EINVAL).
+ */
+static struct vitsa_job *vitsa_job_create(struct vitsa_file *vf, const struct vitsa_gemm *g)
+{
+	struct vitsa_operand_desc op[VITSA_OPERAND_COUNT];
+	u64 addr[VITSA_OPERAND_COUNT] = {};
+	struct vitsa_job *job;
+	int i, ret;
+
+	ret = vitsa_job_check_gemm(vf->vdev, g);
+	if (ret)
+		return ERR_PTR(ret);
+	vitsa_job_operands(g, op);
+	for (i = 0; i < VITSA_OPERAND_COUNT; i++) {
+		ret = vitsa_job_check_mem(&op[i]);
+		if (ret)
+			return ERR_PTR(ret);
+	}
+
+	job = kzalloc(sizeof(*job), GFP_KERNEL);
+	if (!job)
+		return ERR_PTR(-ENOMEM);
+	ret = vitsa_job_bind(job, vf, op, addr);
+	if (ret)
+		goto err_free_job;
+
+	vitsa_job_fill_desc(job, g, addr);
+	kref_get(&vf->ref);
+	job->file = vf;
+	return job;
+
+err_free_job:
+	vitsa_job_free(job);
+	return ERR_PTR(ret);
+}
+
+/**
+ * vitsa_job_done() - a job has left the ring: record its status and wake its waiters
+ * @job: the job; freed here, or kept on its file's error list when it failed
+ * @status: VITSA_ERR_*
+ *
+ * Called with the device's ring_lock held, in ring order.
+ */
+void vitsa_job_done(struct vitsa_job *job, u32 status)
+{
+	struct vitsa_file *vf = job->file;
+	bool failed = status != VITSA_ERR_OK;
+	int i;
+
+	for (i = 0; i < VITSA_OPERAND_COUNT; i++) {
+		if (job->bos[i])
+			vitsa_bo_put(job->bos[i]);
+		job->bos[i] = NULL;
+	}
+	job->file = NULL;
+	job->status = status;
+
+	spin_lock(&vf->lock);
+	WARN_ON_ONCE(job->fence <= vf->retired);
+	vf->retired = job->fence;
+	if (failed)
+		list_add_tail(&job->node, &vf->errors);
+	spin_unlock(&vf->lock);
+	wake_up_all(&vf->wq);
+
+	if (!failed)
+		kfree(job);
+	vitsa_file_put(vf);
+}
+
+/* Jobs of @vf up to @fence all retired. */
+static bool vitsa_file_retired(struct vitsa_file *vf, u64 fence)
+{
+	bool retired;
+
+	spin_lock(&vf->lock);
+	retired = vf->retired >= fence;
+	spin_unlock(&vf->lock);
+	return retired;
+}
+
+static bool vitsa_ring_ready(struct vitsa_device *vdev)
+{
+	return vitsa_hw_ring_space(vdev) || READ_ONCE(vdev->gone) || READ_ONCE(vdev->dead);
+}
+
+/* Give the leading jobs fences and put them in the ring, as many as fit; returns how many. */
+static int vitsa_jobs_push(struct vitsa_device *vdev, struct vitsa_job **jobs, u32 count,
+			   u64 *fence)
+{
+	u32 i, n;
+
+	guard(mutex)(&vdev->ring_lock);
+	if (vdev->gone)
+		return -ENODEV;
+	if (vdev->dead)
+		return -EIO;
+
+	n = min(count, vitsa_hw_ring_space(vdev));
+	for (i = 0; i < n; i++) {
+		struct vitsa_file *vf = jobs[i]->file;
+
+		spin_lock(&vf->lock);
+		jobs[i]->fence = ++vf->submitted;
+		spin_unlock(&vf->lock);
+		*fence = jobs[i]->fence;
+		vitsa_hw_ring_put(vdev, jobs[i]);
+	}
+	if (n)
+		vitsa_hw_ring_kick(vdev);
+	return n;
+}
+
+/*
+ * Queue all jobs in order, waiting for ring space; @queued counts those in the ring.  Until
+ * the first job is queued any signal cancels the submission; after that only a fatal one stops
+ * it, leaving the rest unqueued (the submitter is dying).
+ */
+static int vitsa_jobs_queue_locked(struct vitsa_device *vdev, struct vitsa_job **jobs,
+				   u32 count, u64 *fence, u32 *queued)
+{
+	int ret;
+
+	lockdep_assert_held(&vdev->submit_lock);
+	while (*queued < count) {
+		if (!*queued) {
+			ret = wait_event_interruptible(vdev->space_wq, vitsa_ring_ready(vdev));
+			if (ret)
+				return ret;
+		} else if (wait_event_killable(vdev->space_wq, vitsa_ring_ready(vdev))) {
+			return -EINTR;
+		}
+		ret = vitsa_jobs_push(vdev, jobs + *queued, count - *queued, fence);
+		if (ret < 0)
+			return ret;
+		*queued += ret;
+	}
+	return 0;
+}
+
+/* Queue the jobs, one submitter at a time; the jobs that were not queued are freed here. */
+static int vitsa_jobs_queue(struct vitsa_device *vdev, struct vitsa_job **jobs, u32 count,
+			    u64 *fence)
+{
+	u32 queued = 0;
+	int ret;
+
+	ret = mutex_lock_interruptible(&vdev->submit_lock);
+	if (!ret) {
+		ret = vitsa_jobs_queue_locked(vdev, jobs, count, fence, &queued);
+		mutex_unlock(&vdev->submit_lock);
+	}
+	while (queued < count)
+		vitsa_job_free(jobs[queued++]);
+	return ret;
+}
+
+int vitsa_submit_ioctl(struct vitsa_file *vf, void *data)
+{
+	struct vitsa_submit *args = data;
+	struct vitsa_gemm *gemms;
+	struct vitsa_job **jobs;
+	u32 i;
+	int ret;
+
+	if (args->flags || !args->count || args->count > VITSA_SUBMIT_MAX_JOBS)
+		return -EINVAL;
+
+	gemms = vmemdup_user(u64_to_user_ptr(args->jobs), array_size(args->count, sizeof(*gemms)));
+	if (IS_ERR(gemms))
+		return PTR_ERR(gemms);
+	jobs = kvcalloc(args->count, sizeof(*jobs), GFP_KERNEL);
+	if (!jobs) {
+		ret = -ENOMEM;
+		goto out_free_gemms;
+	}
+
+	for (i = 0; i < args->count; i++) {
+		jobs[i] = vitsa_job_create(vf, &gemms[i]);
+		if (IS_ERR(jobs[i])) {
+			ret = PTR_ERR(jobs[i]);
+			goto out_free_jobs;
+		}
+	}
+	ret = vitsa_jobs_queue(vf->vdev, jobs, args->count, &args->fence);
+	goto out_free_array;
+
+out_free_jobs:
+	while (i--)
+		vitsa_job_free(jobs[i]);
+out_free_array:
+	kvfree(jobs);
+out_free_gemms:
+	kvfree(gemms);
+	return ret;
+}
+
+/* Wait until the jobs up to @fence retired: 0, -ETIMEDOUT or -EINTR (never restarted). */
+static int vitsa_wait_retired(struct vitsa_file *vf, u64 fence, u64 timeout_ns)
+{
+	long timeout, ret;
+	u64 ticks;
+
+	if (vitsa_file_retired(vf, fence))
+		return 0;
+	if (!timeout_ns)
+		return -ETIMEDOUT;
+
+	/* Round up: never return before the time asked for has passed. */
+	ticks = nsecs_to_jiffies64(timeout_ns);
+	timeout = ticks >= MAX_SCHEDULE_TIMEOUT - 1 ? MAX_SCHEDULE_TIMEOUT : (long)ticks + 1;
+
+	ret = wait_event_interruptible_timeout(vf->wq, vitsa_file_retired(vf, fence), timeout);
+	if (ret < 0)
+		return -EINTR;
+	return ret ? 0 : -ETIMEDOUT;
+}
+
+/* Hand out the oldest failure not reported yet, if its fence is at most @args->fence. */
+static void vitsa_wait_report_error(struct vitsa_file *vf, struct vitsa_wait *args)
+{
+	struct vitsa_job *job;
+
+	spin_lock(&vf->lock);
+	job = list_first_entry_or_null(&vf->errors, struct vitsa_job, node);
+	if (job && job->fence <= args->fence)
+		list_del(&job->node);
+	else
+		job = NULL;
+	spin_unlock(&vf->lock);
+
+	args->error_fence = job ? job->fence : 0;
+	args->error = job ? job->status : VITSA_JOB_OK;
+	kfree(job);
+}
+
+int vitsa_wait_ioctl(struct vitsa_file *vf, void *data)
+{
+	struct vitsa_wait *args = data;
+	u64 submitted;
+	int ret;
+
+	if (args->flags)
+		return -EINVAL;
+
+	spin_lock(&vf->lock);
+	submitted = vf->submitted;
+	spin_unlock(&vf->lock);
+	if (!args->fence || args->fence > submitted)
+		return -EINVAL;
+
+	ret = vitsa_wait_retired(vf, args->fence, args->timeout_ns);
+	if (ret)
+		return ret;
+	vitsa_wait_report_error(vf, args);
+	return 0;
+}
