@@ -26,12 +26,16 @@ suite unit-model $B/test_model
 suite unit-vitrt $B/test_vitrt
 suite vitrt-cli tests/unit/vitrt_cli.sh $B/vitrt
 
-qemu=$(scripts/qemu.sh) || qemu=
-if [ -n "$qemu" ]; then
-	suite qtest-device make -s qtest-run QEMU="$qemu"
-	suite vm tests/vm/run.sh "$qemu"
+# The device and the driver need our QEMU; the VM also Debian's kernel and the initramfs.
+if ! qemu=$(scripts/qemu.sh | tail -n 1) || [ ! -x "$qemu" ]; then
+	echo "# suite-error: qemu building QEMU with the vitsa device failed" >"$LOGS/qemu.tap"
 else
-	echo "# suite-error: qemu QEMU build failed (see above)" >"$LOGS/qemu.tap"
+	suite qtest-device make -s qtest-run QEMU="$qemu"
+	if make -s vm >&2 && kernel=$(scripts/kernel.sh | tail -n 1); then
+		suite vm tests/vm/run.sh "$qemu" "$kernel" $B/vm/initramfs.cpio.gz
+	else
+		echo "# suite-error: vm building the module or the VM image failed" >"$LOGS/vm.tap"
+	fi
 fi
 
 echo

@@ -1,4 +1,4 @@
-#!/bin/sh
+#!/bin/busybox sh
 # /init of the test VM: load the module, run every suite in /suites (KTAP on the console),
 # unload the module, dump the kernel log between markers, power off.
 /bin/busybox --install -s /bin

@@ -18,7 +18,7 @@ timeout "$limit" "$qemu" -machine pc,accel=$accel -nodefaults -nographic -no-reb
 rc=${PIPESTATUS[0]}
 
 # The suites' output: everything between boot and the kernel log dump.
-sed -n '/^vitsa-vm: booted/,/^vitsa-vm: dmesg begin/p' "$log" | grep -v '^vitsa-vm: '
+sed -n '/vitsa-vm: booted/,/^vitsa-vm: dmesg begin/p' "$log" | grep -v 'vitsa-vm: '
 
 echo "# suite: vm-kernel-log"
 echo "TAP version 13"
