@@ -1,0 +1,1226 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * vitsa driver selftests: run inside the test VM against /dev/vitsa0 (or $VITSA_DEV).
+ *
+ * The ABI under test is uapi/vitsa.h as described in Documentation/uapi.rst: parameters,
+ * buffer objects and their mappings, GEMMs checked against a CPU reference, every argument
+ * check with its exact errno, fences and waits, and the isolation of one open file from
+ * another.  Output is KTAP from the kernel's kselftest harness.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "vitsa.h"
+#include "kselftest_harness.h"
+
+#define NSEC_PER_SEC	1000000000ull
+#define WAIT_LONG_NS	(30 * NSEC_PER_SEC)	/* a job that takes longer is a failure */
+#define SENTINEL	0xa5
+
+static const char *vitsa_path(void)
+{
+	const char *path = getenv("VITSA_DEV");
+
+	return path ? path : "/dev/vitsa0";
+}
+
+static int vitsa_open(void)
+{
+	return open(vitsa_path(), O_RDWR | O_CLOEXEC);
+}
+
+/* ioctl(2) as 0 or -errno. */
+static int vitsa_ioctl(int fd, unsigned long request, void *arg)
+{
+	return ioctl(fd, request, arg) ? -errno : 0;
+}
+
+static int get_param(int fd, uint32_t param, uint64_t *value)
+{
+	struct vitsa_get_param args = { .param = param };
+	int ret = vitsa_ioctl(fd, VITSA_IOCTL_GET_PARAM, &args);
+
+	*value = args.value;
+	return ret;
+}
+
+/* A buffer object and, once mapped, its mapping. */
+struct bo {
+	uint32_t handle;
+	uint64_t size;
+	uint64_t mmap_offset;
+	uint8_t *map;
+};
+
+static int bo_create(int fd, uint64_t size, struct bo *bo)
+{
+	struct vitsa_bo_create args = { .size = size };
+	int ret = vitsa_ioctl(fd, VITSA_IOCTL_BO_CREATE, &args);
+
+	memset(bo, 0, sizeof(*bo));
+	if (!ret) {
+		bo->handle = args.handle;
+		bo->size = args.size;
+		bo->mmap_offset = args.mmap_offset;
+	}
+	return ret;
+}
+
+static int bo_destroy(int fd, uint32_t handle)
+{
+	struct vitsa_bo_destroy args = { .handle = handle };
+
+	return vitsa_ioctl(fd, VITSA_IOCTL_BO_DESTROY, &args);
+}
+
+/* mmap(2) of a whole object as 0 or -errno. */
+static int bo_map(int fd, struct bo *bo)
+{
+	void *p = mmap(NULL, bo->size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, bo->mmap_offset);
+
+	if (p == MAP_FAILED)
+		return -errno;
+	bo->map = p;
+	return 0;
+}
+
+/* A mapped object, or the test fails. */
+static void bo_new_mapped(struct __test_metadata *_metadata, int fd, uint64_t size,
+			  struct bo *bo)
+{
+	ASSERT_EQ(0, bo_create(fd, size, bo));
+	ASSERT_EQ(0, bo_map(fd, bo));
+}
+
+static void bo_unmap(struct bo *bo)
+{
+	if (bo->map)
+		munmap(bo->map, bo->size);
+	bo->map = NULL;
+}
+
+static int submit(int fd, const struct vitsa_gemm *jobs, uint32_t count, uint64_t *fence)
+{
+	struct vitsa_submit args = { .jobs = (uintptr_t)jobs, .count = count };
+	int ret = vitsa_ioctl(fd, VITSA_IOCTL_SUBMIT, &args);
+
+	if (fence)
+		*fence = args.fence;
+	return ret;
+}
+
+static int wait_fence(int fd, uint64_t fence, uint64_t timeout_ns, struct vitsa_wait *out)
+{
+	struct vitsa_wait args = { .fence = fence, .timeout_ns = timeout_ns };
+	int ret = vitsa_ioctl(fd, VITSA_IOCTL_WAIT, &args);
+
+	if (out)
+		*out = args;
+	return ret;
+}
+
+/* Wait for @fence and demand that no job up to it failed. */
+static void wait_ok(struct __test_metadata *_metadata, int fd, uint64_t fence)
+{
+	struct vitsa_wait w;
+
+	ASSERT_EQ(0, wait_fence(fd, fence, WAIT_LONG_NS, &w));
+	ASSERT_EQ(0, w.error_fence) TH_LOG("job %llu failed with status %u",
+					   (unsigned long long)w.error_fence, w.error);
+	ASSERT_EQ(0, w.error);
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * NSEC_PER_SEC + ts.tv_nsec;
+}
+
+/* ---- CPU reference (Documentation/hw/vitsa.rst "Arithmetic") ---- */
+
+static uint32_t rng_state = 0x2545f491;
+
+static uint32_t rng(void)
+{
+	rng_state ^= rng_state << 13;
+	rng_state ^= rng_state >> 17;
+	rng_state ^= rng_state << 5;
+	return rng_state;
+}
+
+static void fill_random(uint8_t *p, uint64_t n)
+{
+	while (n--)
+		*p++ = rng();
+}
+
+static unsigned int type_bits(uint32_t type)
+{
+	static const unsigned int bits[] = {
+		[VITSA_TYPE_S8] = 8, [VITSA_TYPE_U8] = 8, [VITSA_TYPE_S4] = 4,
+		[VITSA_TYPE_U4] = 4, [VITSA_TYPE_S16] = 16, [VITSA_TYPE_S32] = 32,
+	};
+
+	return bits[type];
+}
+
+/* Bytes of one row of @cols elements; int4 rows take ceil(cols / 2) bytes. */
+static uint64_t row_bytes(uint32_t type, uint32_t cols)
+{
+	return ((uint64_t)cols * type_bits(type) + 7) / 8;
+}
+
+/* Element @c of the row at @row, of an operand type. */
+static int32_t operand_get(const uint8_t *row, uint32_t type, uint32_t c)
+{
+	uint8_t nib = (row[c / 2] >> (c % 2 * 4)) & 0xf;
+
+	switch (type) {
+	case VITSA_TYPE_S8:
+		return (int8_t)row[c];
+	case VITSA_TYPE_U8:
+		return row[c];
+	case VITSA_TYPE_S4:
+		return (int32_t)(nib ^ 8) - 8;
+	default:
+		return nib;
+	}
+}
+
+/* floor((p + 2^(s-1)) / 2^s) for s > 0, written without shifting negative numbers. */
+static int64_t rshift_round(int64_t p, uint32_t s)
+{
+	int64_t div, x, q;
+
+	if (!s)
+		return p;
+	div = (int64_t)1 << s;
+	x = p + ((int64_t)1 << (s - 1));
+	q = x / div;
+	if (x % div < 0)
+		q--;
+	return q;
+}
+
+static int64_t clamp_to(uint32_t type, int64_t v)
+{
+	int64_t lo, hi;
+
+	switch (type) {
+	case VITSA_TYPE_S8:
+		lo = -128, hi = 127;
+		break;
+	case VITSA_TYPE_U8:
+		lo = 0, hi = 255;
+		break;
+	case VITSA_TYPE_S4:
+		lo = -8, hi = 7;
+		break;
+	case VITSA_TYPE_U4:
+		lo = 0, hi = 15;
+		break;
+	default:
+		lo = -32768, hi = 32767;
+		break;
+	}
+	return v < lo ? lo : v > hi ? hi : v;
+}
+
+/* Store result element @c into the row at @row (int4 rows are zeroed by the caller). */
+static void result_put(uint8_t *row, uint32_t type, uint32_t c, int64_t v)
+{
+	switch (type) {
+	case VITSA_TYPE_S32:
+		memcpy(row + 4 * c, &(int32_t){ (int32_t)v }, 4);
+		break;
+	case VITSA_TYPE_S16:
+		memcpy(row + 2 * c, &(int16_t){ (int16_t)v }, 2);
+		break;
+	case VITSA_TYPE_S4:
+	case VITSA_TYPE_U4:
+		row[c / 2] |= ((uint8_t)v & 0xf) << (c % 2 * 4);
+		break;
+	default:
+		row[c] = (uint8_t)v;
+		break;
+	}
+}
+
+/*
+ * C = A x B (+ bias), then raw int32 or requantized, for a job whose operands live in the
+ * mapped objects @a, @b, @c, @bias, @rq; writes the expected C into @out, laid out like C.
+ */
+static void gemm_ref(const struct vitsa_gemm *g, const struct bo *a, const struct bo *b,
+		     const struct bo *bias, const struct bo *rq, uint8_t *out)
+{
+	uint32_t m, n, k;
+
+	for (m = 0; m < g->m; m++) {
+		const uint8_t *arow = a->map + g->a.offset + m * g->a.stride;
+		uint8_t *crow = out + g->c.offset + m * g->c.stride;
+
+		memset(crow, 0, row_bytes(g->c_type, g->n));
+		for (n = 0; n < g->n; n++) {
+			uint32_t acc = 0;	/* two's complement wrap-around */
+			int64_t v;
+
+			for (k = 0; k < g->k; k++) {
+				const uint8_t *brow;
+				uint32_t bcol;
+
+				if (g->flags & VITSA_GEMM_B_TRANS) {
+					brow = b->map + g->b.offset + n * g->b.stride;
+					bcol = k;
+				} else {
+					brow = b->map + g->b.offset + k * g->b.stride;
+					bcol = n;
+				}
+				acc += (uint32_t)(operand_get(arow, g->a_type, k) *
+						  operand_get(brow, g->b_type, bcol));
+			}
+			if (g->flags & VITSA_GEMM_BIAS) {
+				int32_t bv;
+
+				memcpy(&bv, bias->map + g->bias.offset + 4 * n, 4);
+				acc += (uint32_t)bv;
+			}
+			v = (int32_t)acc;
+			if (g->flags & VITSA_GEMM_REQUANT) {
+				int32_t mult;
+				uint32_t shift;
+
+				memcpy(&mult, rq->map + g->rq.offset + 8 * n, 4);
+				memcpy(&shift, rq->map + g->rq.offset + 8 * n + 4, 4);
+				v = rshift_round(v * mult, shift);
+				v = clamp_to(g->c_type, v + g->c_zero);
+			}
+			result_put(crow, g->c_type, n, v);
+		}
+	}
+}
+
+/*
+ * Run one job on filled operands and compare C with the reference: every row's bytes must
+ * match, and every byte of C's object outside the rows must still hold SENTINEL.
+ */
+static void gemm_check(struct __test_metadata *_metadata, int fd, const struct vitsa_gemm *g,
+		       const struct bo *a, const struct bo *b, struct bo *c,
+		       const struct bo *bias, const struct bo *rq)
+{
+	uint64_t fence, rb = row_bytes(g->c_type, g->n), i;
+	uint8_t *expect;
+	uint32_t m;
+
+	memset(c->map, SENTINEL, c->size);
+	expect = malloc(c->size);
+	ASSERT_NE(NULL, expect);
+	memset(expect, SENTINEL, c->size);
+	gemm_ref(g, a, b, bias, rq, expect);
+
+	ASSERT_EQ(0, submit(fd, g, 1, &fence));
+	wait_ok(_metadata, fd, fence);
+
+	for (m = 0; m < g->m; m++) {
+		uint64_t off = g->c.offset + m * g->c.stride;
+
+		for (i = 0; i < rb; i++)
+			if (c->map[off + i] != expect[off + i])
+				break;
+		ASSERT_EQ(rb, i) TH_LOG("C row %u byte %llu: device %#x, reference %#x", m,
+					(unsigned long long)i, c->map[off + i], expect[off + i]);
+	}
+	for (i = 0; i < c->size; i++)
+		if (c->map[i] != expect[i])
+			break;
+	ASSERT_EQ(c->size, i) TH_LOG("C byte %llu outside the rows changed",
+				     (unsigned long long)i);
+	free(expect);
+}
+
+/* ---- device parameters and ioctl dispatch ---- */
+
+FIXTURE(vitsa) {
+	int fd;
+	uint64_t max_dim;
+	uint64_t max_bo_size;
+	long page;
+};
+
+FIXTURE_SETUP(vitsa)
+{
+	self->fd = vitsa_open();
+	ASSERT_LE(0, self->fd) TH_LOG("open %s: %s", vitsa_path(), strerror(errno));
+	ASSERT_EQ(0, get_param(self->fd, VITSA_PARAM_MAX_DIM, &self->max_dim));
+	ASSERT_EQ(0, get_param(self->fd, VITSA_PARAM_MAX_BO_SIZE, &self->max_bo_size));
+	self->page = sysconf(_SC_PAGESIZE);
+}
+
+FIXTURE_TEARDOWN(vitsa)
+{
+	close(self->fd);
+}
+
+TEST_F(vitsa, get_param_values)
+{
+	uint64_t v;
+
+	ASSERT_EQ(0, get_param(self->fd, VITSA_PARAM_UAPI_VERSION, &v));
+	EXPECT_EQ(VITSA_UAPI_MAJOR, v >> 16);
+	EXPECT_LE(VITSA_UAPI_MINOR, v & 0xffff);
+	ASSERT_EQ(0, get_param(self->fd, VITSA_PARAM_HW_VERSION, &v));
+	EXPECT_EQ(1, v >> 16);
+	ASSERT_EQ(0, get_param(self->fd, VITSA_PARAM_ARRAY_ROWS, &v));
+	EXPECT_EQ(16, v);
+	ASSERT_EQ(0, get_param(self->fd, VITSA_PARAM_ARRAY_COLS, &v));
+	EXPECT_EQ(16, v);
+	ASSERT_EQ(0, get_param(self->fd, VITSA_PARAM_DTYPES, &v));
+	EXPECT_EQ((1u << VITSA_TYPE_S8) | (1u << VITSA_TYPE_U8) | (1u << VITSA_TYPE_S4) |
+		  (1u << VITSA_TYPE_U4), v);
+	EXPECT_EQ(32768, self->max_dim);
+	EXPECT_EQ(4u << 20, self->max_bo_size);
+	ASSERT_EQ(0, get_param(self->fd, VITSA_PARAM_RING_ENTRIES, &v));
+	EXPECT_LE(2, v);
+	EXPECT_EQ(0, v & (v - 1));
+	ASSERT_EQ(0, get_param(self->fd, VITSA_PARAM_GEMM_FLAGS, &v));
+	EXPECT_EQ(VITSA_GEMM_FLAGS, v);
+}
+
+TEST_F(vitsa, get_param_unknown)
+{
+	uint64_t v;
+
+	EXPECT_EQ(-EINVAL, get_param(self->fd, VITSA_PARAM_COUNT, &v));
+	EXPECT_EQ(-EINVAL, get_param(self->fd, 0x80000000u, &v));
+	EXPECT_EQ(-EINVAL, get_param(self->fd, UINT32_MAX, &v));
+}
+
+TEST_F(vitsa, get_param_pad)
+{
+	struct vitsa_get_param args = { .param = VITSA_PARAM_MAX_DIM, .pad = 1 };
+
+	EXPECT_EQ(-EINVAL, vitsa_ioctl(self->fd, VITSA_IOCTL_GET_PARAM, &args));
+	args.pad = 0x80000000u;
+	EXPECT_EQ(-EINVAL, vitsa_ioctl(self->fd, VITSA_IOCTL_GET_PARAM, &args));
+}
+
+TEST_F(vitsa, get_param_bad_pointer)
+{
+	EXPECT_EQ(-EFAULT, vitsa_ioctl(self->fd, VITSA_IOCTL_GET_PARAM, NULL));
+	EXPECT_EQ(-EFAULT, vitsa_ioctl(self->fd, VITSA_IOCTL_GET_PARAM, (void *)8));
+}
+
+TEST_F(vitsa, unknown_ioctl)
+{
+	struct vitsa_wait big = { 0 };
+	uint64_t small = 0;
+
+	/* Unused numbers, wrong sizes, wrong directions, another ioctl type: all -ENOTTY. */
+	EXPECT_EQ(-ENOTTY, vitsa_ioctl(self->fd, _IO(VITSA_IOCTL_BASE, 0x05), NULL));
+	EXPECT_EQ(-ENOTTY, vitsa_ioctl(self->fd, _IOWR(VITSA_IOCTL_BASE, 0x05, struct vitsa_wait),
+				       &big));
+	EXPECT_EQ(-ENOTTY, vitsa_ioctl(self->fd, _IOWR(VITSA_IOCTL_BASE, 0xff, struct vitsa_wait),
+				       &big));
+	EXPECT_EQ(-ENOTTY, vitsa_ioctl(self->fd, _IOWR(VITSA_IOCTL_BASE, 0x00, uint64_t), &small));
+	EXPECT_EQ(-ENOTTY, vitsa_ioctl(self->fd,
+				       _IOW(VITSA_IOCTL_BASE, 0x00, struct vitsa_get_param), &big));
+	EXPECT_EQ(-ENOTTY, vitsa_ioctl(self->fd,
+				       _IOWR(VITSA_IOCTL_BASE, 0x04, struct vitsa_submit), &big));
+	EXPECT_EQ(-ENOTTY, vitsa_ioctl(self->fd, _IOWR('x', 0x00, struct vitsa_get_param), &big));
+	EXPECT_EQ(-ENOTTY, vitsa_ioctl(self->fd, _IO(0, 0), NULL));
+}
+
+/* ---- buffer objects ---- */
+
+TEST_F(vitsa, bo_create_map_write_read_destroy)
+{
+	struct bo bo, again;
+	uint64_t i;
+
+	ASSERT_EQ(0, bo_create(self->fd, 5000, &bo));
+	EXPECT_NE(0, bo.handle);
+	EXPECT_EQ(2 * self->page, bo.size);
+	EXPECT_EQ(0, bo.mmap_offset % self->page);
+	ASSERT_EQ(0, bo_map(self->fd, &bo));
+	for (i = 0; i < bo.size; i++)
+		ASSERT_EQ(0, bo.map[i]) TH_LOG("new object not zeroed at byte %llu",
+					       (unsigned long long)i);
+	for (i = 0; i < bo.size; i++)
+		bo.map[i] = (uint8_t)(i * 7 + 3);
+	bo_unmap(&bo);
+
+	/* A second mapping sees what the first wrote. */
+	again = bo;
+	ASSERT_EQ(0, bo_map(self->fd, &again));
+	for (i = 0; i < again.size; i++)
+		ASSERT_EQ((uint8_t)(i * 7 + 3), again.map[i]);
+	bo_unmap(&again);
+
+	EXPECT_EQ(0, bo_destroy(self->fd, bo.handle));
+	EXPECT_EQ(-ENOENT, bo_destroy(self->fd, bo.handle));
+}
+
+TEST_F(vitsa, bo_size_rounding_and_limits)
+{
+	struct bo bo, other;
+
+	ASSERT_EQ(0, bo_create(self->fd, 1, &bo));
+	EXPECT_EQ(self->page, bo.size);
+	ASSERT_EQ(0, bo_create(self->fd, self->page + 1, &other));
+	EXPECT_EQ(2 * self->page, other.size);
+	EXPECT_NE(bo.handle, other.handle);
+	EXPECT_NE(bo.mmap_offset, other.mmap_offset);
+	EXPECT_EQ(0, bo_destroy(self->fd, bo.handle));
+	EXPECT_EQ(0, bo_destroy(self->fd, other.handle));
+
+	ASSERT_EQ(0, bo_create(self->fd, self->max_bo_size, &bo));
+	EXPECT_EQ(self->max_bo_size, bo.size);
+	EXPECT_EQ(0, bo_destroy(self->fd, bo.handle));
+
+	EXPECT_EQ(-EINVAL, bo_create(self->fd, 0, &bo));
+	EXPECT_EQ(-EINVAL, bo_create(self->fd, self->max_bo_size + 1, &bo));
+	EXPECT_EQ(-EINVAL, bo_create(self->fd, UINT64_MAX, &bo));
+	EXPECT_EQ(-EINVAL, bo_create(self->fd, UINT64_MAX - self->page + 2, &bo));
+}
+
+TEST_F(vitsa, bo_create_flags)
+{
+	struct vitsa_bo_create args = { .size = 4096, .flags = 1 };
+
+	EXPECT_EQ(-EINVAL, vitsa_ioctl(self->fd, VITSA_IOCTL_BO_CREATE, &args));
+	args.flags = 0x80000000u;
+	EXPECT_EQ(-EINVAL, vitsa_ioctl(self->fd, VITSA_IOCTL_BO_CREATE, &args));
+}
+
+TEST_F(vitsa, bo_destroy_bad)
+{
+	struct vitsa_bo_destroy args = { 0 };
+	struct bo bo;
+
+	ASSERT_EQ(0, bo_create(self->fd, 4096, &bo));
+	args.handle = bo.handle;
+	args.pad = 1;
+	EXPECT_EQ(-EINVAL, vitsa_ioctl(self->fd, VITSA_IOCTL_BO_DESTROY, &args));
+	EXPECT_EQ(-ENOENT, bo_destroy(self->fd, 0));
+	EXPECT_EQ(-ENOENT, bo_destroy(self->fd, bo.handle + 1));
+	EXPECT_EQ(-ENOENT, bo_destroy(self->fd, UINT32_MAX));
+	/* The rejected calls left the object alone. */
+	EXPECT_EQ(0, bo_destroy(self->fd, bo.handle));
+}
+
+TEST_F(vitsa, bo_mmap_bad)
+{
+	struct bo bo;
+	void *p;
+
+	ASSERT_EQ(0, bo_create(self->fd, 2 * self->page, &bo));
+
+	p = mmap(NULL, bo.size, PROT_READ | PROT_WRITE, MAP_PRIVATE, self->fd, bo.mmap_offset);
+	EXPECT_EQ(MAP_FAILED, p);
+	EXPECT_EQ(EINVAL, errno);
+	p = mmap(NULL, bo.size + self->page, PROT_READ, MAP_SHARED, self->fd, bo.mmap_offset);
+	EXPECT_EQ(MAP_FAILED, p);
+	EXPECT_EQ(EINVAL, errno);
+	p = mmap(NULL, self->page, PROT_READ, MAP_SHARED, self->fd, 0);
+	EXPECT_EQ(MAP_FAILED, p);
+	EXPECT_EQ(EINVAL, errno);
+	p = mmap(NULL, self->page, PROT_READ, MAP_SHARED, self->fd,
+		 bo.mmap_offset + 1000 * self->page);
+	EXPECT_EQ(MAP_FAILED, p);
+	EXPECT_EQ(EINVAL, errno);
+
+	/* A shorter mapping from the start is fine. */
+	p = mmap(NULL, self->page, PROT_READ, MAP_SHARED, self->fd, bo.mmap_offset);
+	ASSERT_NE(MAP_FAILED, p);
+	munmap(p, self->page);
+
+	ASSERT_EQ(0, bo_destroy(self->fd, bo.handle));
+	p = mmap(NULL, self->page, PROT_READ, MAP_SHARED, self->fd, bo.mmap_offset);
+	EXPECT_EQ(MAP_FAILED, p);
+	EXPECT_EQ(EINVAL, errno);
+}
+
+TEST_F(vitsa, bo_mapping_outlives_handle)
+{
+	struct bo bo;
+	uint64_t i;
+
+	bo_new_mapped(_metadata, self->fd, 3 * self->page, &bo);
+	ASSERT_EQ(0, bo_destroy(self->fd, bo.handle));
+	for (i = 0; i < bo.size; i++)
+		bo.map[i] = (uint8_t)i;
+	for (i = 0; i < bo.size; i++)
+		ASSERT_EQ((uint8_t)i, bo.map[i]);
+	bo_unmap(&bo);
+}
+
+/* ---- GEMMs against the CPU reference ---- */
+
+TEST_F(vitsa, gemm_s8_s32)
+{
+	struct vitsa_gemm g = {
+		.m = 37, .n = 29, .k = 71,
+		.a_type = VITSA_TYPE_S8, .b_type = VITSA_TYPE_S8, .c_type = VITSA_TYPE_S32,
+		.a = { .offset = 13, .stride = 71 + 5 },
+		.b = { .offset = 100, .stride = 29 + 3 },
+		.c = { .offset = 64, .stride = 4 * 29 + 8 },
+	};
+	struct bo a, b, c;
+
+	bo_new_mapped(_metadata, self->fd, 4 * self->page, &a);
+	bo_new_mapped(_metadata, self->fd, 4 * self->page, &b);
+	bo_new_mapped(_metadata, self->fd, 8 * self->page, &c);
+	g.a.handle = a.handle;
+	g.b.handle = b.handle;
+	g.c.handle = c.handle;
+	fill_random(a.map, a.size);
+	fill_random(b.map, b.size);
+	gemm_check(_metadata, self->fd, &g, &a, &b, &c, NULL, NULL);
+}
+
+TEST_F(vitsa, gemm_int4_and_int8_odd_sizes)
+{
+	struct vitsa_gemm g = {
+		.m = 19, .n = 33, .k = 47,
+		.a_type = VITSA_TYPE_U4, .b_type = VITSA_TYPE_S4, .c_type = VITSA_TYPE_S32,
+		.a = { .stride = 24 },		/* ceil(47 / 2): the tightest int4 stride */
+		.b = { .offset = 7, .stride = 17 },	/* ceil(33 / 2) */
+		.c = { .stride = 4 * 33 },
+	};
+	struct bo a, b, c;
+
+	bo_new_mapped(_metadata, self->fd, self->page, &a);
+	bo_new_mapped(_metadata, self->fd, self->page, &b);
+	bo_new_mapped(_metadata, self->fd, 2 * self->page, &c);
+	g.a.handle = a.handle;
+	g.b.handle = b.handle;
+	g.c.handle = c.handle;
+	fill_random(a.map, a.size);
+	fill_random(b.map, b.size);
+	gemm_check(_metadata, self->fd, &g, &a, &b, &c, NULL, NULL);
+
+	/* The same buffers read as u8 x s8. */
+	g.a_type = VITSA_TYPE_U8;
+	g.a.stride = 47;
+	g.b_type = VITSA_TYPE_S8;
+	g.b.stride = 33;
+	gemm_check(_metadata, self->fd, &g, &a, &b, &c, NULL, NULL);
+}
+
+TEST_F(vitsa, gemm_b_trans_bias_requant)
+{
+	static const uint32_t c_types[] = {
+		VITSA_TYPE_S8, VITSA_TYPE_U8, VITSA_TYPE_S4, VITSA_TYPE_U4, VITSA_TYPE_S16,
+	};
+	struct vitsa_gemm g = {
+		.m = 21, .n = 27, .k = 35,
+		.flags = VITSA_GEMM_B_TRANS | VITSA_GEMM_BIAS | VITSA_GEMM_REQUANT,
+		.a_type = VITSA_TYPE_S8, .b_type = VITSA_TYPE_S8, .c_zero = -3,
+		.a = { .stride = 40 },
+		.b = { .offset = 8, .stride = 35 },	/* N rows of K */
+		.c = { .offset = 3, .stride = 64 },
+		.bias = { .offset = 12 },
+		.rq = { .offset = 16 },
+	};
+	struct bo a, b, c, bias, rq;
+	unsigned int i;
+	uint32_t n;
+
+	bo_new_mapped(_metadata, self->fd, self->page, &a);
+	bo_new_mapped(_metadata, self->fd, self->page, &b);
+	bo_new_mapped(_metadata, self->fd, 2 * self->page, &c);
+	bo_new_mapped(_metadata, self->fd, self->page, &bias);
+	bo_new_mapped(_metadata, self->fd, self->page, &rq);
+	g.a.handle = a.handle;
+	g.b.handle = b.handle;
+	g.c.handle = c.handle;
+	g.bias.handle = bias.handle;
+	g.rq.handle = rq.handle;
+	fill_random(a.map, a.size);
+	fill_random(b.map, b.size);
+	for (n = 0; n < g.n; n++) {
+		int32_t bv = (int32_t)(rng() % 20001) - 10000;
+		int32_t mult = (int32_t)(rng() % (1u << 20)) - (1 << 18);
+		uint32_t shift = n == 0 ? 0 : 8 + rng() % 18;
+
+		memcpy(bias.map + g.bias.offset + 4 * n, &bv, 4);
+		memcpy(rq.map + g.rq.offset + 8 * n, &mult, 4);
+		memcpy(rq.map + g.rq.offset + 8 * n + 4, &shift, 4);
+	}
+	for (i = 0; i < ARRAY_SIZE(c_types); i++) {
+		g.c_type = c_types[i];
+		gemm_check(_metadata, self->fd, &g, &a, &b, &c, &bias, &rq);
+	}
+}
+
+/* Many small jobs in one SUBMIT, more than the ring holds; each writes its own rows of C. */
+TEST_F(vitsa, gemm_batch_larger_than_ring)
+{
+	const uint32_t count = 600, dim = 8;
+	struct vitsa_gemm *jobs = calloc(count, sizeof(*jobs));
+	uint64_t ring, fence, fence2;
+	struct bo a, b, c;
+	uint32_t j, m, n, k;
+
+	ASSERT_NE(NULL, jobs);
+	ASSERT_EQ(0, get_param(self->fd, VITSA_PARAM_RING_ENTRIES, &ring));
+	ASSERT_LT(ring, count);
+	bo_new_mapped(_metadata, self->fd, count * dim * dim, &a);
+	bo_new_mapped(_metadata, self->fd, self->page, &b);
+	bo_new_mapped(_metadata, self->fd, count * dim * dim * 4, &c);
+	fill_random(a.map, a.size);
+	fill_random(b.map, b.size);
+	memset(c.map, SENTINEL, c.size);
+	for (j = 0; j < count; j++) {
+		jobs[j] = (struct vitsa_gemm){
+			.m = dim, .n = dim, .k = dim,
+			.a_type = VITSA_TYPE_S8, .b_type = VITSA_TYPE_U8,
+			.c_type = VITSA_TYPE_S32,
+			.a = { a.handle, 0, j * dim * dim, dim },
+			.b = { b.handle, 0, 0, dim },
+			.c = { c.handle, 0, (uint64_t)j * dim * dim * 4, dim * 4 },
+		};
+	}
+	ASSERT_EQ(0, submit(self->fd, jobs, count, &fence));
+	EXPECT_EQ(count, fence);
+	wait_ok(_metadata, self->fd, fence);
+
+	for (j = 0; j < count; j++) {
+		for (m = 0; m < dim; m++) {
+			for (n = 0; n < dim; n++) {
+				int32_t acc = 0, got;
+
+				for (k = 0; k < dim; k++)
+					acc += (int8_t)a.map[j * dim * dim + m * dim + k] *
+					       b.map[k * dim + n];
+				memcpy(&got, c.map + 4 * (j * dim * dim + m * dim + n), 4);
+				ASSERT_EQ(acc, got) TH_LOG("job %u C[%u][%u]", j, m, n);
+			}
+		}
+	}
+
+	/* Fences continue where the batch ended. */
+	ASSERT_EQ(0, submit(self->fd, jobs, 3, &fence2));
+	EXPECT_EQ(fence + 3, fence2);
+	wait_ok(_metadata, self->fd, fence2);
+	free(jobs);
+}
+
+/* Single-job SUBMITs, never waiting in between: the ring wraps several times. */
+TEST_F(vitsa, gemm_many_submits_wrap_ring)
+{
+	struct vitsa_gemm g = {
+		.m = 4, .n = 4, .k = 4,
+		.a_type = VITSA_TYPE_S8, .b_type = VITSA_TYPE_S8, .c_type = VITSA_TYPE_S32,
+		.a = { .stride = 4 }, .b = { .stride = 4 }, .c = { .stride = 16 },
+	};
+	struct bo a, b, c;
+	uint64_t fence, i;
+
+	bo_new_mapped(_metadata, self->fd, self->page, &a);
+	bo_new_mapped(_metadata, self->fd, self->page, &b);
+	bo_new_mapped(_metadata, self->fd, self->page, &c);
+	g.a.handle = a.handle;
+	g.b.handle = b.handle;
+	g.c.handle = c.handle;
+	fill_random(a.map, a.size);
+	fill_random(b.map, b.size);
+	for (i = 1; i <= 1000; i++) {
+		ASSERT_EQ(0, submit(self->fd, &g, 1, &fence));
+		ASSERT_EQ(i, fence);
+	}
+	wait_ok(_metadata, self->fd, fence);
+	gemm_check(_metadata, self->fd, &g, &a, &b, &c, NULL, NULL);
+}
+
+/* ---- SUBMIT arguments other than the jobs ---- */
+
+TEST_F(vitsa, submit_args)
+{
+	struct vitsa_gemm jobs[2] = { 0 };
+	struct vitsa_submit args = { .jobs = (uintptr_t)jobs, .count = 1 };
+
+	args.count = 0;
+	EXPECT_EQ(-EINVAL, vitsa_ioctl(self->fd, VITSA_IOCTL_SUBMIT, &args));
+	args.count = VITSA_SUBMIT_MAX_JOBS + 1;
+	EXPECT_EQ(-EINVAL, vitsa_ioctl(self->fd, VITSA_IOCTL_SUBMIT, &args));
+	args.count = UINT32_MAX;
+	EXPECT_EQ(-EINVAL, vitsa_ioctl(self->fd, VITSA_IOCTL_SUBMIT, &args));
+	args.count = 1;
+	args.flags = 1;
+	EXPECT_EQ(-EINVAL, vitsa_ioctl(self->fd, VITSA_IOCTL_SUBMIT, &args));
+	args.flags = 0x80000000u;
+	EXPECT_EQ(-EINVAL, vitsa_ioctl(self->fd, VITSA_IOCTL_SUBMIT, &args));
+	args.flags = 0;
+	args.jobs = 0;
+	EXPECT_EQ(-EFAULT, vitsa_ioctl(self->fd, VITSA_IOCTL_SUBMIT, &args));
+	args.jobs = 8;
+	EXPECT_EQ(-EFAULT, vitsa_ioctl(self->fd, VITSA_IOCTL_SUBMIT, &args));
+	args.jobs = UINT64_MAX - 7;
+	EXPECT_EQ(-EFAULT, vitsa_ioctl(self->fd, VITSA_IOCTL_SUBMIT, &args));
+	/* Nothing above was queued: there is no fence 1 to wait for. */
+	EXPECT_EQ(-EINVAL, wait_fence(self->fd, 1, 0, NULL));
+}
+
+/* One bad job in a batch: nothing runs, no fence is used up. */
+TEST_F(vitsa, submit_all_or_nothing)
+{
+	struct vitsa_gemm jobs[3];
+	struct bo a, b, c;
+	uint64_t fence, i;
+
+	bo_new_mapped(_metadata, self->fd, self->page, &a);
+	bo_new_mapped(_metadata, self->fd, self->page, &b);
+	bo_new_mapped(_metadata, self->fd, self->page, &c);
+	fill_random(a.map, a.size);
+	fill_random(b.map, b.size);
+	memset(c.map, SENTINEL, c.size);
+	for (i = 0; i < 3; i++) {
+		jobs[i] = (struct vitsa_gemm){
+			.m = 8, .n = 8, .k = 8,
+			.a_type = VITSA_TYPE_S8, .b_type = VITSA_TYPE_S8,
+			.c_type = VITSA_TYPE_S32,
+			.a = { a.handle, 0, 0, 8 }, .b = { b.handle, 0, 0, 8 },
+			.c = { c.handle, 0, i * 256, 32 },
+		};
+	}
+	jobs[2].k = 0;
+	EXPECT_EQ(-EINVAL, submit(self->fd, jobs, 3, NULL));
+	jobs[2].k = 8;
+	jobs[2].b.handle = 12345;
+	EXPECT_EQ(-ENOENT, submit(self->fd, jobs, 3, NULL));
+	jobs[2].b.handle = b.handle;
+	jobs[2].c.offset = c.size;
+	EXPECT_EQ(-EINVAL, submit(self->fd, jobs, 3, NULL));
+
+	/* Give the device time to run anything that was (wrongly) queued, then look. */
+	jobs[2].c.offset = 2 * 256;
+	usleep(100 * 1000);
+	for (i = 0; i < c.size; i++)
+		ASSERT_EQ(SENTINEL, c.map[i]) TH_LOG("byte %llu of C written by a rejected batch",
+						     (unsigned long long)i);
+	EXPECT_EQ(-EINVAL, wait_fence(self->fd, 1, 0, NULL));
+
+	ASSERT_EQ(0, submit(self->fd, jobs, 3, &fence));
+	EXPECT_EQ(3, fence);
+	wait_ok(_metadata, self->fd, fence);
+}
+
+/* ---- WAIT ---- */
+
+TEST_F(vitsa, wait_bad_fence)
+{
+	struct vitsa_gemm g = {
+		.m = 1, .n = 1, .k = 1,
+		.a_type = VITSA_TYPE_S8, .b_type = VITSA_TYPE_S8, .c_type = VITSA_TYPE_S32,
+		.a = { .stride = 1 }, .b = { .stride = 1 }, .c = { .stride = 4 },
+	};
+	struct vitsa_wait w = { 0 };
+	uint64_t fence;
+	struct bo bo;
+
+	/* Nothing submitted yet: no fence exists. */
+	EXPECT_EQ(-EINVAL, wait_fence(self->fd, 0, 0, NULL));
+	EXPECT_EQ(-EINVAL, wait_fence(self->fd, 1, 0, NULL));
+	EXPECT_EQ(-EINVAL, wait_fence(self->fd, UINT64_MAX, WAIT_LONG_NS, NULL));
+
+	ASSERT_EQ(0, bo_create(self->fd, self->page, &bo));
+	g.a.handle = g.b.handle = g.c.handle = bo.handle;
+	ASSERT_EQ(0, submit(self->fd, &g, 1, &fence));
+	ASSERT_EQ(1, fence);
+	EXPECT_EQ(-EINVAL, wait_fence(self->fd, 0, WAIT_LONG_NS, NULL));
+	EXPECT_EQ(-EINVAL, wait_fence(self->fd, 2, WAIT_LONG_NS, NULL));
+
+	w.fence = fence;
+	w.timeout_ns = WAIT_LONG_NS;
+	w.flags = 1;
+	EXPECT_EQ(-EINVAL, vitsa_ioctl(self->fd, VITSA_IOCTL_WAIT, &w));
+	w.flags = 0x80000000u;
+	EXPECT_EQ(-EINVAL, vitsa_ioctl(self->fd, VITSA_IOCTL_WAIT, &w));
+	wait_ok(_metadata, self->fd, fence);
+}
+
+/*
+ * Timeouts: 0 only polls; a WAIT that times out has waited at least as long as asked; a
+ * finished fence returns 0 at once, with any timeout, as often as asked.  The device may be
+ * faster than the short timeouts here, so both outcomes of those calls are accepted.
+ */
+TEST_F(vitsa, wait_timeout)
+{
+	const uint32_t dim = 512, count = 8;
+	struct vitsa_gemm jobs[8];
+	struct vitsa_wait w;
+	uint64_t fence, t0, t1, timeout = 2 * 1000 * 1000;
+	struct bo a, b, c;
+	uint32_t j;
+	int ret;
+
+	bo_new_mapped(_metadata, self->fd, dim * dim, &a);
+	bo_new_mapped(_metadata, self->fd, dim * dim, &b);
+	bo_new_mapped(_metadata, self->fd, dim * dim * 4, &c);
+	for (j = 0; j < count; j++) {
+		jobs[j] = (struct vitsa_gemm){
+			.m = dim, .n = dim, .k = dim,
+			.a_type = VITSA_TYPE_S8, .b_type = VITSA_TYPE_S8,
+			.c_type = VITSA_TYPE_S32,
+			.a = { a.handle, 0, 0, dim }, .b = { b.handle, 0, 0, dim },
+			.c = { c.handle, 0, 0, dim * 4 },
+		};
+	}
+	ASSERT_EQ(0, submit(self->fd, jobs, count, &fence));
+
+	ret = wait_fence(self->fd, fence, 0, &w);
+	ASSERT_TRUE(ret == 0 || ret == -ETIMEDOUT) TH_LOG("poll returned %d", ret);
+
+	t0 = now_ns();
+	ret = wait_fence(self->fd, fence, timeout, &w);
+	t1 = now_ns();
+	ASSERT_TRUE(ret == 0 || ret == -ETIMEDOUT) TH_LOG("2 ms wait returned %d", ret);
+	if (ret == -ETIMEDOUT) {
+		EXPECT_LE(timeout, t1 - t0);
+	} else {
+		TH_LOG("the device finished %u jobs of %ux%ux%u within the timeout", count, dim,
+		       dim, dim);
+	}
+
+	wait_ok(_metadata, self->fd, fence);
+	EXPECT_EQ(0, wait_fence(self->fd, fence, 0, &w));
+	EXPECT_EQ(0, w.error_fence);
+	EXPECT_EQ(0, wait_fence(self->fd, fence - count + 1, 0, &w));
+	EXPECT_EQ(0, wait_fence(self->fd, fence, UINT64_MAX, &w));
+}
+
+/* ---- lifetimes ---- */
+
+/* Handles destroyed and the file closed while jobs run: the jobs still complete. */
+TEST_F(vitsa, destroy_and_close_while_busy)
+{
+	const uint32_t dim = 256;
+	struct vitsa_gemm g = {
+		.m = dim, .n = dim, .k = dim,
+		.a_type = VITSA_TYPE_S8, .b_type = VITSA_TYPE_S8, .c_type = VITSA_TYPE_S32,
+		.a = { .stride = dim }, .b = { .stride = dim }, .c = { .stride = 4 * dim },
+	};
+	struct vitsa_gemm batch[16];
+	struct bo a, b, c;
+	uint64_t fence;
+	unsigned int i;
+	int fd2;
+
+	/* Another file queues work and closes at once. */
+	fd2 = vitsa_open();
+	ASSERT_LE(0, fd2);
+	bo_new_mapped(_metadata, fd2, dim * dim, &a);
+	bo_new_mapped(_metadata, fd2, dim * dim, &b);
+	bo_new_mapped(_metadata, fd2, 4 * dim * dim, &c);
+	g.a.handle = a.handle;
+	g.b.handle = b.handle;
+	g.c.handle = c.handle;
+	for (i = 0; i < ARRAY_SIZE(batch); i++)
+		batch[i] = g;
+	ASSERT_EQ(0, submit(fd2, batch, ARRAY_SIZE(batch), &fence));
+	bo_unmap(&a);
+	bo_unmap(&b);
+	bo_unmap(&c);
+	ASSERT_EQ(0, close(fd2));
+
+	/* This file destroys its handles right after SUBMIT; the mapping shows the result. */
+	bo_new_mapped(_metadata, self->fd, dim * dim, &a);
+	bo_new_mapped(_metadata, self->fd, dim * dim, &b);
+	bo_new_mapped(_metadata, self->fd, 4 * dim * dim, &c);
+	fill_random(a.map, a.size);
+	fill_random(b.map, b.size);
+	g.a.handle = a.handle;
+	g.b.handle = b.handle;
+	g.c.handle = c.handle;
+	ASSERT_EQ(0, submit(self->fd, &g, 1, &fence));
+	ASSERT_EQ(0, bo_destroy(self->fd, a.handle));
+	ASSERT_EQ(0, bo_destroy(self->fd, b.handle));
+	ASSERT_EQ(0, bo_destroy(self->fd, c.handle));
+	wait_ok(_metadata, self->fd, fence);
+	for (i = 0; i < 64; i++) {
+		uint32_t m = rng() % dim, n = rng() % dim, k;
+		int32_t acc = 0, got;
+
+		for (k = 0; k < dim; k++)
+			acc += (int8_t)a.map[m * dim + k] * (int8_t)b.map[k * dim + n];
+		memcpy(&got, c.map + 4 * (m * dim + n), 4);
+		ASSERT_EQ(acc, got) TH_LOG("C[%u][%u]", m, n);
+	}
+}
+
+/* ---- isolation between open files ---- */
+
+TEST_F(vitsa, isolation)
+{
+	struct vitsa_gemm g = {
+		.m = 8, .n = 8, .k = 8,
+		.a_type = VITSA_TYPE_S8, .b_type = VITSA_TYPE_S8, .c_type = VITSA_TYPE_S32,
+		.a = { .stride = 8 }, .b = { .stride = 8 }, .c = { .stride = 32 },
+	};
+	struct bo mine, theirs;
+	uint64_t fence, fence2, i;
+	void *p;
+	int fd2;
+
+	bo_new_mapped(_metadata, self->fd, self->page, &mine);
+	memset(mine.map, 0x5a, mine.size);
+	fd2 = vitsa_open();
+	ASSERT_LE(0, fd2);
+
+	/* fd2 has no objects: this file's handles and offsets mean nothing there. */
+	g.a.handle = g.b.handle = g.c.handle = mine.handle;
+	EXPECT_EQ(-ENOENT, submit(fd2, &g, 1, NULL));
+	EXPECT_EQ(-ENOENT, bo_destroy(fd2, mine.handle));
+	p = mmap(NULL, self->page, PROT_READ, MAP_SHARED, fd2, mine.mmap_offset);
+	EXPECT_EQ(MAP_FAILED, p);
+	EXPECT_EQ(EINVAL, errno);
+
+	/* Fences are per file too. */
+	ASSERT_EQ(0, submit(self->fd, &g, 1, &fence));
+	EXPECT_EQ(-EINVAL, wait_fence(fd2, fence, 0, NULL));
+
+	/* fd2's own object, whatever its handle, is its own zeroed memory. */
+	bo_new_mapped(_metadata, fd2, self->page, &theirs);
+	for (i = 0; i < theirs.size; i++)
+		ASSERT_EQ(0, theirs.map[i]);
+	g.a.handle = g.b.handle = g.c.handle = theirs.handle;
+	ASSERT_EQ(0, submit(fd2, &g, 1, &fence2));
+	EXPECT_EQ(1, fence2);
+	wait_ok(_metadata, fd2, fence2);
+	wait_ok(_metadata, self->fd, fence);
+
+	/* Closing fd2 leaves this file's object alone. */
+	bo_unmap(&theirs);
+	close(fd2);
+	EXPECT_EQ(0, bo_destroy(self->fd, mine.handle));
+}
+
+/* ---- every job field: one bad field per variant, or a boundary that must pass ---- */
+
+/* The objects a job may name, and the limits the variants test against. */
+struct submit_ctx {
+	uint32_t a, b, c, bias, rq;
+	uint64_t bo_size;		/* every object has this size */
+	uint64_t max_dim;
+};
+
+FIXTURE(submit) {
+	int fd;
+	struct submit_ctx ctx;
+	struct bo c;
+};
+
+FIXTURE_VARIANT(submit) {
+	void (*mutate)(struct vitsa_gemm *g, const struct submit_ctx *ctx);
+	int expected;
+};
+
+FIXTURE_SETUP(submit)
+{
+	struct bo bo;
+
+	self->fd = vitsa_open();
+	ASSERT_LE(0, self->fd) TH_LOG("open %s: %s", vitsa_path(), strerror(errno));
+	ASSERT_EQ(0, get_param(self->fd, VITSA_PARAM_MAX_DIM, &self->ctx.max_dim));
+	ASSERT_EQ(0, bo_create(self->fd, 8192, &bo));
+	self->ctx.a = bo.handle;
+	ASSERT_EQ(0, bo_create(self->fd, 8192, &bo));
+	self->ctx.b = bo.handle;
+	ASSERT_EQ(0, bo_create(self->fd, 8192, &bo));
+	self->ctx.bias = bo.handle;
+	ASSERT_EQ(0, bo_create(self->fd, 8192, &bo));
+	self->ctx.rq = bo.handle;
+	bo_new_mapped(_metadata, self->fd, 8192, &self->c);
+	self->ctx.c = self->c.handle;
+	self->ctx.bo_size = 8192;
+}
+
+FIXTURE_TEARDOWN(submit)
+{
+	close(self->fd);
+}
+
+/* The valid job every variant starts from: C[8x16] = A[8x24] x B[24x16], s8 x s8 -> s32. */
+static void base_job(struct vitsa_gemm *g, const struct submit_ctx *ctx)
+{
+	*g = (struct vitsa_gemm){
+		.m = 8, .n = 16, .k = 24,
+		.a_type = VITSA_TYPE_S8, .b_type = VITSA_TYPE_S8, .c_type = VITSA_TYPE_S32,
+		.a = { .handle = ctx->a, .stride = 24 },
+		.b = { .handle = ctx->b, .stride = 16 },
+		.c = { .handle = ctx->c, .stride = 64 },
+	};
+}
+
+/* A's extent in the base job: 7 strides plus one row. */
+#define BASE_A_EXTENT	(7 * 24 + 24)
+
+static void use_bias(struct vitsa_gemm *g, const struct submit_ctx *ctx)
+{
+	g->flags |= VITSA_GEMM_BIAS;
+	g->bias.handle = ctx->bias;
+}
+
+static void use_requant(struct vitsa_gemm *g, const struct submit_ctx *ctx)
+{
+	g->flags |= VITSA_GEMM_REQUANT;
+	g->c_type = VITSA_TYPE_S8;
+	g->rq.handle = ctx->rq;
+}
+
+#define MUTATION(name, expect, body)						\
+	static void mutate_##name(struct vitsa_gemm *g, const struct submit_ctx *ctx)	\
+	{									\
+		(void)ctx;							\
+		body;								\
+	}									\
+	FIXTURE_VARIANT_ADD(submit, name) {					\
+		.mutate = mutate_##name,					\
+		.expected = expect,						\
+	}
+
+/* Valid jobs at the edges. */
+MUTATION(valid_base, 0, {});
+MUTATION(valid_a_end_exact, 0, g->a.offset = ctx->bo_size - BASE_A_EXTENT);
+MUTATION(valid_b_trans, 0, { g->flags = VITSA_GEMM_B_TRANS; g->b.stride = 24; });
+MUTATION(valid_bias, 0, use_bias(g, ctx));
+MUTATION(valid_bias_end_exact, 0, { use_bias(g, ctx); g->bias.offset = ctx->bo_size - 64; });
+MUTATION(valid_requant_c_zero, 0, { use_requant(g, ctx); g->c_zero = -128; });
+MUTATION(valid_requant_all_types, 0, {
+	use_requant(g, ctx); use_bias(g, ctx); g->flags |= VITSA_GEMM_B_TRANS;
+	g->b.stride = 24; g->c_type = VITSA_TYPE_S16; });
+MUTATION(valid_s4_odd_k_ceil_stride, 0, {
+	g->a_type = VITSA_TYPE_S4; g->k = 23; g->a.stride = 12; });
+MUTATION(valid_u4_c_s4_odd_n, 0, {
+	use_requant(g, ctx); g->b_type = VITSA_TYPE_U4; g->n = 15; g->b.stride = 8;
+	g->c_type = VITSA_TYPE_S4; g->c.stride = 8; });
+MUTATION(valid_stride_huge_one_row, 0, { g->m = 1; g->a.stride = UINT64_MAX; });
+
+/* Unknown handles: -ENOENT. */
+MUTATION(a_unknown_handle, -ENOENT, g->a.handle = 999);
+MUTATION(b_unknown_handle, -ENOENT, g->b.handle = 999);
+MUTATION(c_unknown_handle, -ENOENT, g->c.handle = UINT32_MAX);
+MUTATION(bias_unknown_handle, -ENOENT, { use_bias(g, ctx); g->bias.handle = 999; });
+MUTATION(rq_unknown_handle, -ENOENT, { use_requant(g, ctx); g->rq.handle = 999; });
+
+/* Pads of struct vitsa_mem, used or not. */
+MUTATION(a_pad, -EINVAL, g->a.pad = 1);
+MUTATION(b_pad, -EINVAL, g->b.pad = 0x80000000u);
+MUTATION(c_pad, -EINVAL, g->c.pad = 1);
+MUTATION(bias_pad_unused, -EINVAL, g->bias.pad = 1);
+MUTATION(bias_pad_used, -EINVAL, { use_bias(g, ctx); g->bias.pad = 1; });
+MUTATION(rq_pad_unused, -EINVAL, g->rq.pad = 1);
+MUTATION(rq_pad_used, -EINVAL, { use_requant(g, ctx); g->rq.pad = 1; });
+
+/* Flags. */
+MUTATION(flags_unknown_bit3, -EINVAL, g->flags = 1u << 3);
+MUTATION(flags_unknown_bit31, -EINVAL, g->flags = 1u << 31);
+MUTATION(flags_all_ones, -EINVAL, g->flags = UINT32_MAX);
+
+/* Types in their places. */
+MUTATION(a_type_s16, -EINVAL, g->a_type = VITSA_TYPE_S16);
+MUTATION(a_type_s32, -EINVAL, g->a_type = VITSA_TYPE_S32);
+MUTATION(a_type_6, -EINVAL, g->a_type = 6);
+MUTATION(a_type_huge, -EINVAL, g->a_type = UINT32_MAX);
+MUTATION(b_type_s32, -EINVAL, g->b_type = VITSA_TYPE_S32);
+MUTATION(b_type_32, -EINVAL, g->b_type = 32);
+MUTATION(c_type_s8_without_requant, -EINVAL, g->c_type = VITSA_TYPE_S8);
+MUTATION(c_type_s16_without_requant, -EINVAL, g->c_type = VITSA_TYPE_S16);
+MUTATION(c_type_s32_with_requant, -EINVAL, { use_requant(g, ctx); g->c_type = VITSA_TYPE_S32; });
+MUTATION(c_type_6_with_requant, -EINVAL, { use_requant(g, ctx); g->c_type = 6; });
+MUTATION(c_zero_without_requant, -EINVAL, g->c_zero = 1);
+MUTATION(c_zero_negative_without_requant, -EINVAL, g->c_zero = -1);
+
+/* Dimensions: 1..MAX_DIM. */
+MUTATION(m_zero, -EINVAL, g->m = 0);
+MUTATION(n_zero, -EINVAL, g->n = 0);
+MUTATION(k_zero, -EINVAL, g->k = 0);
+MUTATION(m_above_max, -EINVAL, g->m = ctx->max_dim + 1);
+MUTATION(n_above_max, -EINVAL, g->n = ctx->max_dim + 1);
+MUTATION(k_above_max, -EINVAL, g->k = ctx->max_dim + 1);
+MUTATION(m_huge, -EINVAL, g->m = UINT32_MAX);
+MUTATION(m_max_too_big_for_object, -EINVAL, g->m = ctx->max_dim);
+
+/* Strides: at least one row. */
+MUTATION(a_stride_short, -EINVAL, g->a.stride = 23);
+MUTATION(a_stride_zero, -EINVAL, g->a.stride = 0);
+MUTATION(b_stride_short, -EINVAL, g->b.stride = 15);
+MUTATION(b_trans_stride_short, -EINVAL, g->flags = VITSA_GEMM_B_TRANS);
+MUTATION(c_stride_short, -EINVAL, g->c.stride = 63);
+MUTATION(s4_odd_k_stride_short, -EINVAL, {
+	g->a_type = VITSA_TYPE_S4; g->k = 23; g->a.stride = 11; });
+MUTATION(s4_c_stride_short, -EINVAL, {
+	use_requant(g, ctx); g->c_type = VITSA_TYPE_S4; g->n = 15; g->b.stride = 15;
+	g->c.stride = 7; });
+MUTATION(s16_c_stride_short, -EINVAL, {
+	use_requant(g, ctx); g->c_type = VITSA_TYPE_S16; g->c.stride = 31; });
+
+/* Ranges against the object's size. */
+MUTATION(a_offset_at_end, -EINVAL, g->a.offset = ctx->bo_size);
+MUTATION(a_end_one_past, -EINVAL, g->a.offset = ctx->bo_size - BASE_A_EXTENT + 1);
+MUTATION(b_offset_past_end, -EINVAL, g->b.offset = 1ull << 40);
+MUTATION(c_stride_past_end, -EINVAL, g->c.stride = ctx->bo_size);
+MUTATION(bias_end_one_past, -EINVAL, { use_bias(g, ctx); g->bias.offset = ctx->bo_size - 63; });
+MUTATION(rq_past_end, -EINVAL, { use_requant(g, ctx); g->rq.offset = ctx->bo_size - 8; });
+
+/* u64 arithmetic that wraps: (rows - 1) * stride, + row bytes, + offset. */
+MUTATION(a_stride_mul_overflow, -EINVAL, g->a.stride = 1ull << 63);
+MUTATION(a_stride_max, -EINVAL, g->a.stride = UINT64_MAX);
+MUTATION(a_stride_add_row_overflow, -EINVAL, {
+	g->m = 2; g->a.stride = UINT64_MAX - 10; });
+MUTATION(a_offset_overflow, -EINVAL, g->a.offset = UINT64_MAX - 10);
+MUTATION(a_end_wraps_to_zero, -EINVAL, g->a.offset = 0 - (uint64_t)BASE_A_EXTENT);
+MUTATION(c_stride_wraps_to_small, -EINVAL, {
+	g->m = 3; g->c.stride = (UINT64_MAX >> 1) + 1; });
+MUTATION(bias_offset_overflow, -EINVAL, { use_bias(g, ctx); g->bias.offset = UINT64_MAX; });
+
+/* Used operands need a handle; unused ones must be all zero; bias and rq have no stride. */
+MUTATION(a_handle_zero, -EINVAL, g->a.handle = 0);
+MUTATION(c_handle_zero, -EINVAL, g->c.handle = 0);
+MUTATION(bias_missing, -EINVAL, g->flags = VITSA_GEMM_BIAS);
+MUTATION(rq_missing, -EINVAL, { g->flags = VITSA_GEMM_REQUANT; g->c_type = VITSA_TYPE_S8; });
+MUTATION(bias_handle_unused, -EINVAL, g->bias.handle = ctx->bias);
+MUTATION(bias_offset_unused, -EINVAL, g->bias.offset = 4);
+MUTATION(rq_stride_unused, -EINVAL, g->rq.stride = 8);
+MUTATION(rq_unknown_handle_unused, -EINVAL, g->rq.handle = 999);
+MUTATION(bias_stride_used, -EINVAL, { use_bias(g, ctx); g->bias.stride = 64; });
+MUTATION(rq_stride_used, -EINVAL, { use_requant(g, ctx); g->rq.stride = 128; });
+
+TEST_F(submit, check)
+{
+	struct vitsa_gemm g;
+	uint64_t fence = 0, i;
+	int ret;
+
+	memset(self->c.map, SENTINEL, self->c.size);
+	base_job(&g, &self->ctx);
+	variant->mutate(&g, &self->ctx);
+	ret = submit(self->fd, &g, 1, &fence);
+	ASSERT_EQ(variant->expected, ret);
+	if (!ret) {
+		ASSERT_EQ(1, fence);
+		wait_ok(_metadata, self->fd, fence);
+		return;
+	}
+
+	/* Rejected: nothing ran, no fence was used up, the file still works. */
+	EXPECT_EQ(-EINVAL, wait_fence(self->fd, 1, 0, NULL));
+	for (i = 0; i < self->c.size; i++)
+		ASSERT_EQ(SENTINEL, self->c.map[i]);
+	base_job(&g, &self->ctx);
+	ASSERT_EQ(0, submit(self->fd, &g, 1, &fence));
+	ASSERT_EQ(1, fence);
+	wait_ok(_metadata, self->fd, fence);
+}
+
+TEST_HARNESS_MAIN
