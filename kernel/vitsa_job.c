@@ -363,7 +363,8 @@ static int vitsa_jobs_queue(struct vitsa_device *vdev, struct vitsa_job **jobs, 
 	u32 queued = 0;
 	int ret;
 
-	ret = mutex_lock_interruptible(&vdev->submit_lock);
+	/* Nothing is queued yet: a signal may restart the whole call. */
+	ret = mutex_lock_interruptible(&vdev->submit_lock) ? -ERESTARTSYS : 0;
 	if (!ret) {
 		ret = vitsa_jobs_queue_locked(vdev, jobs, count, fence, &queued);
 		mutex_unlock(&vdev->submit_lock);

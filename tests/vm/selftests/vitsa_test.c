@@ -10,11 +10,14 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -162,6 +165,34 @@ static void fill_random(uint8_t *p, uint64_t n)
 {
 	while (n--)
 		*p++ = rng();
+}
+
+/* Queue @count jobs of @dim^3 on fresh objects of @fd: enough work to keep the device busy. */
+static uint64_t submit_busy_work(struct __test_metadata *_metadata, int fd, uint32_t dim,
+				 uint32_t count, struct bo *a, struct bo *b, struct bo *c)
+{
+	struct vitsa_gemm *jobs = calloc(count, sizeof(*jobs));
+	uint64_t fence = 0;
+	uint32_t j;
+
+	ASSERT_NE(NULL, jobs);
+	bo_new_mapped(_metadata, fd, (uint64_t)dim * dim, a);
+	bo_new_mapped(_metadata, fd, (uint64_t)dim * dim, b);
+	bo_new_mapped(_metadata, fd, (uint64_t)dim * dim * 4, c);
+	fill_random(a->map, a->size);
+	fill_random(b->map, b->size);
+	for (j = 0; j < count; j++) {
+		jobs[j] = (struct vitsa_gemm){
+			.m = dim, .n = dim, .k = dim,
+			.a_type = VITSA_TYPE_S8, .b_type = VITSA_TYPE_S8,
+			.c_type = VITSA_TYPE_S32,
+			.a = { a->handle, 0, 0, dim }, .b = { b->handle, 0, 0, dim },
+			.c = { c->handle, 0, 0, dim * 4 },
+		};
+	}
+	EXPECT_EQ(0, submit(fd, jobs, count, &fence));
+	free(jobs);
+	return fence;
 }
 
 static unsigned int type_bits(uint32_t type)
@@ -857,26 +888,13 @@ TEST_F(vitsa, wait_bad_fence)
 TEST_F(vitsa, wait_timeout)
 {
 	const uint32_t dim = 512, count = 8;
-	struct vitsa_gemm jobs[8];
-	struct vitsa_wait w;
 	uint64_t fence, t0, t1, timeout = 2 * 1000 * 1000;
+	struct vitsa_wait w;
 	struct bo a, b, c;
-	uint32_t j;
 	int ret;
 
-	bo_new_mapped(_metadata, self->fd, dim * dim, &a);
-	bo_new_mapped(_metadata, self->fd, dim * dim, &b);
-	bo_new_mapped(_metadata, self->fd, dim * dim * 4, &c);
-	for (j = 0; j < count; j++) {
-		jobs[j] = (struct vitsa_gemm){
-			.m = dim, .n = dim, .k = dim,
-			.a_type = VITSA_TYPE_S8, .b_type = VITSA_TYPE_S8,
-			.c_type = VITSA_TYPE_S32,
-			.a = { a.handle, 0, 0, dim }, .b = { b.handle, 0, 0, dim },
-			.c = { c.handle, 0, 0, dim * 4 },
-		};
-	}
-	ASSERT_EQ(0, submit(self->fd, jobs, count, &fence));
+	fence = submit_busy_work(_metadata, self->fd, dim, count, &a, &b, &c);
+	ASSERT_EQ(count, fence);
 
 	ret = wait_fence(self->fd, fence, 0, &w);
 	ASSERT_TRUE(ret == 0 || ret == -ETIMEDOUT) TH_LOG("poll returned %d", ret);
@@ -897,6 +915,40 @@ TEST_F(vitsa, wait_timeout)
 	EXPECT_EQ(0, w.error_fence);
 	EXPECT_EQ(0, wait_fence(self->fd, fence - count + 1, 0, &w));
 	EXPECT_EQ(0, wait_fence(self->fd, fence, UINT64_MAX, &w));
+}
+
+static void on_alarm(int sig)
+{
+}
+
+/*
+ * A signal ends a WAIT with -EINTR, with or without SA_RESTART (a relative timeout is never
+ * restarted).  The device may finish first, so 0 is accepted too.
+ */
+TEST_F(vitsa, wait_interrupted)
+{
+	const uint32_t dim = 512, count = 8;
+	struct itimerval tick = { .it_value = { .tv_usec = 1000 } }, off = { 0 };
+	struct sigaction sa = { .sa_handler = on_alarm };
+	struct bo a, b, c;
+	uint64_t fence;
+	int pass, ret;
+
+	for (pass = 0; pass < 2; pass++) {
+		sa.sa_flags = pass ? SA_RESTART : 0;
+		ASSERT_EQ(0, sigaction(SIGALRM, &sa, NULL));
+		fence = submit_busy_work(_metadata, self->fd, dim, count, &a, &b, &c);
+		ASSERT_EQ(0, setitimer(ITIMER_REAL, &tick, NULL));
+		ret = wait_fence(self->fd, fence, WAIT_LONG_NS, NULL);
+		ASSERT_EQ(0, setitimer(ITIMER_REAL, &off, NULL));
+		ASSERT_TRUE(ret == -EINTR || ret == 0) TH_LOG("pass %d: WAIT returned %d", pass, ret);
+		if (!ret)
+			TH_LOG("pass %d: the device finished before the signal", pass);
+		wait_ok(_metadata, self->fd, fence);
+		bo_unmap(&a);
+		bo_unmap(&b);
+		bo_unmap(&c);
+	}
 }
 
 /* ---- lifetimes ---- */
@@ -1221,6 +1273,93 @@ TEST_F(submit, check)
 	ASSERT_EQ(0, submit(self->fd, &g, 1, &fence));
 	ASSERT_EQ(1, fence);
 	wait_ok(_metadata, self->fd, fence);
+}
+
+/*
+ * ---- removal ----
+ * The harness runs this first (global tests come before fixtures): it unbinds the driver from
+ * the device and binds it again, so every other test also checks the rebound device.
+ */
+
+static int sysfs_write(const char *path, const char *value)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = write(fd, value, strlen(value));
+	close(fd);
+	if (n < 0)
+		return -errno;
+	return 0;
+}
+
+/*
+ * Unbind while jobs run: every job either completes or is reported ABORTED, once, in fence
+ * order, the aborted ones being the last; the open file refuses new work but keeps its
+ * mappings; a fresh bind brings /dev/vitsaN back in working order.
+ */
+TEST(unbind_while_busy)
+{
+	const uint32_t dim = 256, count = 32;
+	struct vitsa_gemm g = {
+		.m = 8, .n = 8, .k = 8,
+		.a_type = VITSA_TYPE_S8, .b_type = VITSA_TYPE_S8, .c_type = VITSA_TYPE_S32,
+		.a = { .stride = 8 }, .b = { .stride = 8 }, .c = { .stride = 32 },
+	};
+	char link[256], path[128];
+	const char *name = strrchr(vitsa_path(), '/'), *pci;
+	struct bo a, b, c, bo;
+	uint64_t fence, prev = 0, aborted = 0, v;
+	struct vitsa_wait w;
+	ssize_t n;
+	int fd, fd2;
+
+	ASSERT_NE(NULL, name);
+	snprintf(path, sizeof(path), "/sys/class/misc/%s/device", name + 1);
+	n = readlink(path, link, sizeof(link) - 1);
+	if (n < 0)
+		SKIP(return, "%s: %s", path, strerror(errno));
+	link[n] = 0;
+	pci = strrchr(link, '/') ? strrchr(link, '/') + 1 : link;
+
+	fd = vitsa_open();
+	ASSERT_LE(0, fd);
+	fence = submit_busy_work(_metadata, fd, dim, count, &a, &b, &c);
+	ASSERT_EQ(count, fence);
+	ASSERT_EQ(0, sysfs_write("/sys/bus/pci/drivers/vitsa/unbind", pci));
+
+	ASSERT_EQ(0, wait_fence(fd, fence, 0, &w));
+	while (w.error_fence) {
+		ASSERT_EQ(VITSA_JOB_ABORTED, w.error);
+		ASSERT_EQ(prev ? prev + 1 : w.error_fence, w.error_fence);
+		prev = w.error_fence;
+		aborted++;
+		ASSERT_EQ(0, wait_fence(fd, fence, 0, &w));
+	}
+	if (aborted)
+		EXPECT_EQ(fence, prev);
+	TH_LOG("%llu of %u jobs aborted by the unbind", (unsigned long long)aborted, count);
+
+	EXPECT_EQ(-ENODEV, bo_create(fd, 4096, &bo));
+	g.a.handle = a.handle;
+	g.b.handle = b.handle;
+	g.c.handle = c.handle;
+	EXPECT_EQ(-ENODEV, submit(fd, &g, 1, NULL));
+	EXPECT_EQ(0, get_param(fd, VITSA_PARAM_MAX_DIM, &v));
+	EXPECT_EQ(0, bo_destroy(fd, a.handle));
+	a.map[0] ^= 1;
+	bo_unmap(&a);
+	EXPECT_EQ(0, close(fd));
+
+	ASSERT_EQ(0, sysfs_write("/sys/bus/pci/drivers/vitsa/bind", pci));
+	fd2 = vitsa_open();
+	ASSERT_LE(0, fd2) TH_LOG("open %s after bind: %s", vitsa_path(), strerror(errno));
+	fence = submit_busy_work(_metadata, fd2, 16, 2, &a, &b, &c);
+	ASSERT_EQ(2, fence);
+	wait_ok(_metadata, fd2, fence);
+	close(fd2);
 }
 
 TEST_HARNESS_MAIN
