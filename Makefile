@@ -54,6 +54,7 @@ qemu:
 	scripts/qemu.sh
 
 -include tests/qtest/qtest.mk
+include tests/vm/selftests/selftests.mk
 include tests/vm/vm.mk
 
 deps:

@@ -38,10 +38,15 @@ static int get_param(int fd, uint32_t param, uint64_t *value)
 
 static int kdev_info(struct vitrt_dev *dev, int fd)
 {
-	uint64_t v[VITSA_PARAM_COUNT];
+	/* Parameters of uapi 1.0, so any 1.x driver answers them all. */
+	static const uint32_t wanted[] = {
+		VITSA_PARAM_UAPI_VERSION, VITSA_PARAM_HW_VERSION, VITSA_PARAM_ARRAY_ROWS,
+		VITSA_PARAM_ARRAY_COLS, VITSA_PARAM_MAX_DIM, VITSA_PARAM_MAX_BO_SIZE,
+	};
+	uint64_t v[VITSA_PARAM_COUNT] = { 0 };
 
-	for (uint32_t p = 0; p < VITSA_PARAM_COUNT; p++)
-		if (get_param(fd, p, &v[p]))
+	for (size_t i = 0; i < sizeof(wanted) / sizeof(wanted[0]); i++)
+		if (get_param(fd, wanted[i], &v[wanted[i]]))
 			return VITRT_ESYS;
 	if (v[VITSA_PARAM_UAPI_VERSION] >> 16 != VITSA_UAPI_MAJOR)
 		return VITRT_EVERSION;
