@@ -161,7 +161,7 @@ int vitsa_bo_mmap(struct vitsa_file *vf, struct vm_area_struct *vma)
 	struct vitsa_bo *bo;
 	int ret;
 
-	if (!(vma->vm_flags & VM_SHARED) || vma->vm_pgoff > U32_MAX)
+	if (!(vma->vm_flags & VM_MAYSHARE) || vma->vm_pgoff > U32_MAX)
 		return -EINVAL;
 
 	bo = vitsa_bo_lookup(vf, vma->vm_pgoff);

@@ -84,7 +84,7 @@ struct vitsa_bo_destroy {
  * @handle: In. Buffer object; 0 when the operand is unused (then every field must be 0).
  * @pad: In. Must be 0.
  * @offset: In. Byte offset of the first row in the object.
- * @stride: In. Bytes between rows, at least one row's bytes (ignored for bias and rq: use 0).
+ * @stride: In. Bytes between rows, at least one row's bytes; must be 0 for bias and rq (one row).
  */
 struct vitsa_mem {
 	__u32 handle;
@@ -156,7 +156,7 @@ struct vitsa_submit {
  * struct vitsa_wait - wait until every job of this file up to @fence has completed
  * @fence: In. A fence returned by VITSA_IOCTL_SUBMIT on this file.
  * @timeout_ns: In. Relative timeout on CLOCK_MONOTONIC; 0 only polls.
- * @error_fence: Out. Fence of the first failed job not reported before, or 0.
+ * @error_fence: Out. Fence of the oldest failed job up to @fence not reported before, or 0.
  * @error: Out. Its status, VITSA_JOB_*; 0 when @error_fence is 0.
  * @flags: In. Must be 0.
  *
