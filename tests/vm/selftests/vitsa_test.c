@@ -580,6 +580,26 @@ TEST_F(vitsa, bo_mmap_bad)
 	EXPECT_EQ(EINVAL, errno);
 }
 
+/* A file opened read-only still gets shared mappings, read-only ones. */
+TEST_F(vitsa, bo_map_read_only_open)
+{
+	struct bo bo;
+	void *p;
+	int fd;
+
+	fd = open(vitsa_path(), O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, bo_create(fd, self->page, &bo));
+	p = mmap(NULL, bo.size, PROT_READ, MAP_SHARED, fd, bo.mmap_offset);
+	ASSERT_NE(MAP_FAILED, p) TH_LOG("mmap: %s", strerror(errno));
+	EXPECT_EQ(0, ((uint8_t *)p)[0]);
+	munmap(p, bo.size);
+	p = mmap(NULL, bo.size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, bo.mmap_offset);
+	EXPECT_EQ(MAP_FAILED, p);
+	EXPECT_EQ(EACCES, errno);
+	close(fd);
+}
+
 TEST_F(vitsa, bo_mapping_outlives_handle)
 {
 	struct bo bo;
