@@ -1,0 +1,806 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * vitsa: integer GEMM systolic-array accelerator, PCI device model
+ *
+ * The guest queues GEMM descriptors in a command ring in its memory; a
+ * worker thread fetches them by DMA, runs them through the vitsa functional
+ * model (hw/model/, copied next to this file by scripts/qemu.sh), writes a
+ * completion record per descriptor and raises MSI or INTx.  The register map
+ * and the protocol are Documentation/hw/vitsa.rst; every constant comes from
+ * hw/include/vitsa_hw.h.
+ *
+ * Locking: VitsaState.lock guards the registers, the counters and the worker
+ * state.  The vCPU side (MMIO, config space, reset, the interrupt bottom
+ * half) runs under the BQL and takes the lock inside it; the worker never
+ * takes the BQL.  The worker does operand DMA without the lock and only to
+ * RAM, so it never waits for the BQL.  It writes the completion record with
+ * the lock held, so a reset comes either before it (no record, no HEAD
+ * update) or after both.
+ */
+
+#include "qemu/osdep.h"
+#include "qemu/bswap.h"
+#include "qemu/host-utils.h"
+#include "qemu/log.h"
+#include "qemu/main-loop.h"
+#include "qemu/module.h"
+#include "qemu/rcu.h"
+#include "qemu/thread.h"
+#include "qapi/error.h"
+#include "exec/memory.h"
+#include "hw/pci/msi.h"
+#include "hw/pci/pci.h"
+#include "hw/qdev-properties.h"
+#include "migration/vmstate.h"
+#include "qom/object.h"
+#include "sysemu/dma.h"
+
+#include "model/vitsa_model.h"
+
+#define TYPE_VITSA "vitsa"
+OBJECT_DECLARE_SIMPLE_TYPE(VitsaState, VITSA)
+
+#define VITSA_DESC_SIZE     ((uint64_t)sizeof(struct vitsa_hw_desc))
+#define VITSA_CPL_SIZE      ((uint64_t)sizeof(struct vitsa_hw_cpl))
+#define VITSA_RING_ALIGN    128     /* RING_BASE alignment */
+#define VITSA_CPL_ALIGN     32      /* CPL_BASE alignment */
+#define VITSA_ARRAY_DEFAULT 16      /* default rows and cols */
+#define VITSA_ARRAY_MAX     256     /* largest rows or cols */
+
+#define VITSA_CAPS          (VITSA_CAP_S8 | VITSA_CAP_U8 | VITSA_CAP_S4 | \
+                             VITSA_CAP_U4 | VITSA_CAP_REQUANT | \
+                             VITSA_CAP_B_TRANS | VITSA_CAP_BIAS)
+#define VITSA_CTRL_ALL      (VITSA_CTRL_ENABLE | VITSA_CTRL_RESET)
+
+/* The 64-bit counter block, in register order from VITSA_REG_CNT_JOBS. */
+enum {
+    VITSA_CNT_JOBS,
+    VITSA_CNT_ERRORS,
+    VITSA_CNT_MACS,
+    VITSA_CNT_BUSY_CYCLES,
+    VITSA_CNT_DMA_RD_BYTES,
+    VITSA_CNT_DMA_WR_BYTES,
+    VITSA_CNT_COUNT
+};
+#define VITSA_REG_CNT_END   (VITSA_REG_CNT_JOBS + 8 * VITSA_CNT_COUNT)
+
+QEMU_BUILD_BUG_ON(VITSA_REG_CNT_DMA_WR_BYTES !=
+                  VITSA_REG_CNT_JOBS + 8 * VITSA_CNT_DMA_WR_BYTES);
+
+struct VitsaState {
+    PCIDevice pdev;
+    MemoryRegion mmio;
+
+    /* device config */
+    uint32_t rows;
+    uint32_t cols;
+    struct vitsa_model_cfg cfg;
+
+    /* worker */
+    QemuThread thread;
+    QemuMutex lock;         /* guards everything below */
+    QemuCond cond;          /* wakes the worker: doorbell, enable, stop */
+    QEMUBH *irq_bh;         /* delivers interrupts raised by the worker */
+    bool stopping;
+    bool in_job;            /* a descriptor is between fetch and completion */
+    unsigned gen;           /* reset generation; the worker polls it */
+
+    /* device registers */
+    bool enabled;
+    bool halted;
+    bool resetting;
+    bool irq_edge;          /* INT_STATUS & INT_ENABLE went 0 -> non-zero */
+    uint32_t error;
+    uint64_t ring_base;
+    uint64_t cpl_base;
+    uint32_t ring_size;
+    uint32_t head;
+    uint32_t tail;
+    uint32_t int_status;
+    uint32_t int_enable;
+    uint64_t cnt[VITSA_CNT_COUNT];  /* only ever grow */
+};
+
+/* One descriptor on its way through the worker. */
+typedef struct VitsaJob {
+    VitsaState *s;
+    unsigned gen;           /* VitsaState.gen when fetched */
+    uint32_t index;         /* HEAD when fetched */
+    uint64_t desc_addr;
+    uint64_t cpl_addr;
+    uint64_t seq;
+    uint32_t status;        /* VITSA_ERR_* */
+    uint64_t fetch_bytes;
+    struct vitsa_job_stats st;
+} VitsaJob;
+
+/* Interrupts */
+
+/* Set INT_STATUS bits; note a 0 -> non-zero change of the enabled bits. */
+static void vitsa_int_raise_locked(VitsaState *s, uint32_t bits)
+{
+    bool was_pending = s->int_status & s->int_enable;
+
+    s->int_status |= bits;
+    if (!was_pending && (s->int_status & s->int_enable)) {
+        s->irq_edge = true;
+    }
+}
+
+/* Bring MSI / INTx in line with INT_STATUS & INT_ENABLE.  Needs the BQL. */
+static void vitsa_irq_update(VitsaState *s)
+{
+    bool level, edge;
+
+    qemu_mutex_lock(&s->lock);
+    level = s->int_status & s->int_enable;
+    edge = s->irq_edge;
+    s->irq_edge = false;
+    qemu_mutex_unlock(&s->lock);
+
+    if (msi_enabled(&s->pdev)) {
+        pci_set_irq(&s->pdev, 0);
+        if (edge) {
+            msi_notify(&s->pdev, 0);
+        }
+    } else {
+        pci_set_irq(&s->pdev, level);
+    }
+}
+
+static void vitsa_irq_bh(void *opaque)
+{
+    vitsa_irq_update(opaque);
+}
+
+/* Ring state */
+
+static void vitsa_halt_locked(VitsaState *s, uint32_t err)
+{
+    qemu_log_mask(LOG_GUEST_ERROR, "vitsa: ring halted: %s\n",
+                  vitsa_err_name(err));
+    s->halted = true;
+    s->error = err;
+    vitsa_int_raise_locked(s, VITSA_INT_ERROR);
+}
+
+/*
+ * The ring configuration and TAIL, checked when ENABLE is set and when TAIL
+ * is written (Documentation/hw/vitsa.rst, "Command ring protocol").
+ */
+static bool vitsa_ring_valid_locked(VitsaState *s)
+{
+    uint64_t ring_bytes, cpl_bytes;
+
+    if (s->ring_size < VITSA_RING_MIN_ENTRIES ||
+        s->ring_size > VITSA_RING_MAX_ENTRIES ||
+        !is_power_of_2(s->ring_size)) {
+        qemu_log_mask(LOG_GUEST_ERROR,
+                      "vitsa: RING_SIZE %u is not a power of two in %u..%u\n",
+                      s->ring_size, VITSA_RING_MIN_ENTRIES,
+                      VITSA_RING_MAX_ENTRIES);
+        return false;
+    }
+    if (s->ring_base % VITSA_RING_ALIGN || s->cpl_base % VITSA_CPL_ALIGN) {
+        qemu_log_mask(LOG_GUEST_ERROR, "vitsa: misaligned RING_BASE 0x%"
+                      PRIx64 " or CPL_BASE 0x%" PRIx64 "\n",
+                      s->ring_base, s->cpl_base);
+        return false;
+    }
+    ring_bytes = s->ring_size * VITSA_DESC_SIZE;
+    cpl_bytes = s->ring_size * VITSA_CPL_SIZE;
+    if (s->ring_base > UINT64_MAX - (ring_bytes - 1) ||
+        s->cpl_base > UINT64_MAX - (cpl_bytes - 1)) {
+        qemu_log_mask(LOG_GUEST_ERROR,
+                      "vitsa: ring wraps the 64-bit address space\n");
+        return false;
+    }
+    if (s->tail - s->head > s->ring_size) {
+        qemu_log_mask(LOG_GUEST_ERROR,
+                      "vitsa: TAIL %u - HEAD %u exceeds RING_SIZE %u\n",
+                      s->tail, s->head, s->ring_size);
+        return false;
+    }
+    return true;
+}
+
+/* CTRL.RESET and device reset: drop the job in flight, clear the state. */
+static void vitsa_reset_locked(VitsaState *s)
+{
+    qatomic_set(&s->gen, s->gen + 1);
+    s->resetting = s->in_job;
+    s->enabled = false;
+    s->halted = false;
+    s->irq_edge = false;
+    s->error = 0;
+    s->ring_base = 0;
+    s->cpl_base = 0;
+    s->ring_size = 0;
+    s->head = 0;
+    s->tail = 0;
+    s->int_status = 0;
+    s->int_enable = 0;
+}
+
+/* DMA */
+
+/*
+ * True if [addr, addr + len) is RAM the device may access directly.  DMA to
+ * MMIO or to unassigned space would make the worker take the BQL (and could
+ * deadlock against unrealize, which joins the worker with the BQL held), so
+ * it fails as a DMA error instead.
+ */
+static bool vitsa_dma_is_ram(VitsaState *s, uint64_t addr, uint64_t len,
+                             bool is_write)
+{
+    AddressSpace *as = pci_get_address_space(&s->pdev);
+
+    if (len && addr > UINT64_MAX - (len - 1)) {
+        return false;
+    }
+    RCU_READ_LOCK_GUARD();
+    while (len) {
+        hwaddr xlat, chunk = len;
+        MemoryRegion *mr = address_space_translate(as, addr, &xlat, &chunk,
+                                                   is_write,
+                                                   MEMTXATTRS_UNSPECIFIED);
+
+        if (!chunk || !memory_access_is_direct(mr, is_write)) {
+            return false;
+        }
+        addr += chunk;
+        len -= chunk;
+    }
+    return true;
+}
+
+static bool vitsa_job_cancelled(void *opaque)
+{
+    VitsaJob *job = opaque;
+
+    return qatomic_read(&job->s->gen) != job->gen;
+}
+
+static int vitsa_dma_read(void *opaque, uint64_t addr, void *buf, size_t len)
+{
+    VitsaJob *job = opaque;
+    VitsaState *s = job->s;
+
+    if (vitsa_job_cancelled(job)) {
+        return -1;
+    }
+    if (!vitsa_dma_is_ram(s, addr, len, false) ||
+        pci_dma_read(&s->pdev, addr, buf, len) != MEMTX_OK) {
+        qemu_log_mask(LOG_GUEST_ERROR, "vitsa: DMA read of %zu bytes at 0x%"
+                      PRIx64 " failed\n", len, addr);
+        return -1;
+    }
+    return 0;
+}
+
+static int vitsa_dma_write(void *opaque, uint64_t addr, const void *buf,
+                           size_t len)
+{
+    VitsaJob *job = opaque;
+    VitsaState *s = job->s;
+
+    if (vitsa_job_cancelled(job)) {
+        return -1;
+    }
+    if (!vitsa_dma_is_ram(s, addr, len, true) ||
+        pci_dma_write(&s->pdev, addr, buf, len) != MEMTX_OK) {
+        qemu_log_mask(LOG_GUEST_ERROR, "vitsa: DMA write of %zu bytes at 0x%"
+                      PRIx64 " failed\n", len, addr);
+        return -1;
+    }
+    return 0;
+}
+
+static const struct vitsa_mem_ops vitsa_mem_ops = {
+    .read = vitsa_dma_read,
+    .write = vitsa_dma_write,
+    .cancelled = vitsa_job_cancelled,
+};
+
+/* Descriptor and completion record: little-endian in guest memory. */
+
+#define VITSA_DESC_LD32(raw, field) \
+    ((uint32_t)ldl_le_p((raw) + offsetof(struct vitsa_hw_desc, field)))
+#define VITSA_DESC_LD64(raw, field) \
+    ldq_le_p((raw) + offsetof(struct vitsa_hw_desc, field))
+#define VITSA_CPL_ST32(raw, field, v) \
+    stl_le_p((raw) + offsetof(struct vitsa_hw_cpl, field), (v))
+#define VITSA_CPL_ST64(raw, field, v) \
+    stq_le_p((raw) + offsetof(struct vitsa_hw_cpl, field), (v))
+
+static void vitsa_desc_decode(struct vitsa_hw_desc *d, const uint8_t *raw)
+{
+    size_t i;
+
+    d->opcode = VITSA_DESC_LD32(raw, opcode);
+    d->flags = VITSA_DESC_LD32(raw, flags);
+    d->seq = VITSA_DESC_LD64(raw, seq);
+    d->m = VITSA_DESC_LD32(raw, m);
+    d->n = VITSA_DESC_LD32(raw, n);
+    d->k = VITSA_DESC_LD32(raw, k);
+    d->types = VITSA_DESC_LD32(raw, types);
+    d->a_addr = VITSA_DESC_LD64(raw, a_addr);
+    d->b_addr = VITSA_DESC_LD64(raw, b_addr);
+    d->c_addr = VITSA_DESC_LD64(raw, c_addr);
+    d->bias_addr = VITSA_DESC_LD64(raw, bias_addr);
+    d->rq_addr = VITSA_DESC_LD64(raw, rq_addr);
+    d->a_stride = VITSA_DESC_LD64(raw, a_stride);
+    d->b_stride = VITSA_DESC_LD64(raw, b_stride);
+    d->c_stride = VITSA_DESC_LD64(raw, c_stride);
+    d->c_zero = (int32_t)VITSA_DESC_LD32(raw, c_zero);
+    for (i = 0; i < ARRAY_SIZE(d->reserved); i++) {
+        d->reserved[i] = VITSA_DESC_LD32(raw + 4 * i, reserved);
+    }
+}
+
+static void vitsa_cpl_encode(uint8_t *raw, const VitsaJob *job)
+{
+    memset(raw, 0, VITSA_CPL_SIZE);
+    VITSA_CPL_ST64(raw, seq, job->seq);
+    VITSA_CPL_ST32(raw, status, job->status);
+    VITSA_CPL_ST64(raw, cycles, job->st.cycles);
+    VITSA_CPL_ST64(raw, macs, job->st.macs);
+}
+
+/* Worker */
+
+static bool vitsa_runnable_locked(VitsaState *s)
+{
+    return s->enabled && !s->halted && s->head != s->tail &&
+           is_power_of_2(s->ring_size);
+}
+
+static void vitsa_job_begin_locked(VitsaState *s, VitsaJob *job)
+{
+    uint32_t slot = s->head & (s->ring_size - 1);
+
+    memset(job, 0, sizeof(*job));
+    job->s = s;
+    job->gen = s->gen;
+    job->index = s->head;
+    job->desc_addr = s->ring_base + slot * VITSA_DESC_SIZE;
+    job->cpl_addr = s->cpl_base + slot * VITSA_CPL_SIZE;
+    s->in_job = true;
+}
+
+/* Fetch and execute one descriptor; runs without the lock. */
+static void vitsa_job_run(VitsaJob *job)
+{
+    uint8_t raw[VITSA_DESC_SIZE];
+    struct vitsa_hw_desc d;
+
+    if (vitsa_dma_read(job, job->desc_addr, raw, sizeof(raw))) {
+        job->status = VITSA_ERR_DMA_READ;
+        return;
+    }
+    job->fetch_bytes = sizeof(raw);
+    vitsa_desc_decode(&d, raw);
+    job->seq = d.seq;
+    job->status = vitsa_model_exec(&job->s->cfg, &d, &vitsa_mem_ops, job,
+                                   &job->st);
+}
+
+/* Account for the job and, unless a reset dropped it, complete it. */
+static void vitsa_job_finish_locked(VitsaState *s, VitsaJob *job)
+{
+    uint8_t raw[VITSA_CPL_SIZE];
+    uint32_t bits = VITSA_INT_DONE;
+
+    s->in_job = false;
+    s->resetting = false;
+    s->cnt[VITSA_CNT_DMA_RD_BYTES] += job->fetch_bytes + job->st.rd_bytes;
+    s->cnt[VITSA_CNT_DMA_WR_BYTES] += job->st.wr_bytes;
+    if (job->gen != s->gen) {
+        return;
+    }
+    if (job->status != VITSA_ERR_OK) {
+        qemu_log_mask(LOG_GUEST_ERROR, "vitsa: descriptor %u (seq %" PRIu64
+                      ") failed: %s\n", job->index, job->seq,
+                      vitsa_err_name(job->status));
+        bits |= VITSA_INT_ERROR;
+    }
+    vitsa_cpl_encode(raw, job);
+    if (vitsa_dma_write(job, job->cpl_addr, raw, sizeof(raw))) {
+        vitsa_halt_locked(s, VITSA_ERR_DMA_WRITE);
+        qemu_bh_schedule(s->irq_bh);
+        return;
+    }
+    s->head++;
+    s->cnt[VITSA_CNT_JOBS]++;
+    s->cnt[VITSA_CNT_ERRORS] += job->status != VITSA_ERR_OK;
+    s->cnt[VITSA_CNT_MACS] += job->st.macs;
+    s->cnt[VITSA_CNT_BUSY_CYCLES] += job->st.cycles;
+    s->cnt[VITSA_CNT_DMA_WR_BYTES] += sizeof(raw);
+    vitsa_int_raise_locked(s, bits);
+    qemu_bh_schedule(s->irq_bh);
+}
+
+static void *vitsa_worker(void *opaque)
+{
+    VitsaState *s = opaque;
+    VitsaJob job;
+
+    rcu_register_thread();
+    qemu_mutex_lock(&s->lock);
+    while (!s->stopping) {
+        if (!vitsa_runnable_locked(s)) {
+            qemu_cond_wait(&s->cond, &s->lock);
+            continue;
+        }
+        vitsa_job_begin_locked(s, &job);
+        qemu_mutex_unlock(&s->lock);
+        vitsa_job_run(&job);
+        qemu_mutex_lock(&s->lock);
+        vitsa_job_finish_locked(s, &job);
+    }
+    qemu_mutex_unlock(&s->lock);
+    rcu_unregister_thread();
+    return NULL;
+}
+
+/* MMIO */
+
+static uint64_t vitsa_cnt_read(VitsaState *s, hwaddr addr, unsigned size)
+{
+    uint64_t val;
+
+    qemu_mutex_lock(&s->lock);
+    val = s->cnt[(addr - VITSA_REG_CNT_JOBS) / 8];
+    qemu_mutex_unlock(&s->lock);
+    if (size == 4) {
+        val = extract64(val, addr & 4 ? 32 : 0, 32);
+    }
+    return val;
+}
+
+static uint32_t vitsa_status_locked(VitsaState *s)
+{
+    uint32_t val = 0;
+
+    val |= s->enabled ? VITSA_STATUS_ENABLED : 0;
+    val |= s->head != s->tail ? VITSA_STATUS_BUSY : 0;
+    val |= s->halted ? VITSA_STATUS_HALTED : 0;
+    val |= s->resetting ? VITSA_STATUS_RESETTING : 0;
+    return val;
+}
+
+static uint32_t vitsa_reg_read_locked(VitsaState *s, hwaddr addr)
+{
+    switch (addr) {
+    case VITSA_REG_ID:
+        return VITSA_ID_MAGIC;
+    case VITSA_REG_VERSION:
+        return VITSA_HW_VERSION_MAJOR << 16 | VITSA_HW_VERSION_MINOR;
+    case VITSA_REG_CAPS:
+        return VITSA_CAPS;
+    case VITSA_REG_ARRAY:
+        return s->rows | s->cols << 16;
+    case VITSA_REG_MAX_DIM:
+        return VITSA_MODEL_MAX_DIM;
+    case VITSA_REG_CTRL:
+        return s->enabled ? VITSA_CTRL_ENABLE : 0;
+    case VITSA_REG_STATUS:
+        return vitsa_status_locked(s);
+    case VITSA_REG_ERROR:
+        return s->error;
+    case VITSA_REG_RING_BASE_LO:
+        return extract64(s->ring_base, 0, 32);
+    case VITSA_REG_RING_BASE_HI:
+        return extract64(s->ring_base, 32, 32);
+    case VITSA_REG_CPL_BASE_LO:
+        return extract64(s->cpl_base, 0, 32);
+    case VITSA_REG_CPL_BASE_HI:
+        return extract64(s->cpl_base, 32, 32);
+    case VITSA_REG_RING_SIZE:
+        return s->ring_size;
+    case VITSA_REG_RING_HEAD:
+        return s->head;
+    case VITSA_REG_RING_TAIL:
+        return s->tail;
+    case VITSA_REG_INT_STATUS:
+        return s->int_status;
+    case VITSA_REG_INT_ENABLE:
+        return s->int_enable;
+    case VITSA_REG_INT_ACK:
+        return 0;
+    default:
+        qemu_log_mask(LOG_GUEST_ERROR, "vitsa: read of unknown register 0x%"
+                      HWADDR_PRIx "\n", addr);
+        return 0;
+    }
+}
+
+static uint64_t vitsa_mmio_read(void *opaque, hwaddr addr, unsigned size)
+{
+    VitsaState *s = opaque;
+    uint32_t val;
+
+    if (addr >= VITSA_REG_CNT_JOBS && addr < VITSA_REG_CNT_END) {
+        return vitsa_cnt_read(s, addr, size);
+    }
+    if (size != 4) {
+        qemu_log_mask(LOG_GUEST_ERROR, "vitsa: %u-byte read of 32-bit "
+                      "register 0x%" HWADDR_PRIx "\n", size, addr);
+        return 0;
+    }
+    qemu_mutex_lock(&s->lock);
+    val = vitsa_reg_read_locked(s, addr);
+    qemu_mutex_unlock(&s->lock);
+    return val;
+}
+
+static void vitsa_ctrl_write_locked(VitsaState *s, uint32_t val)
+{
+    if (val & ~VITSA_CTRL_ALL) {
+        qemu_log_mask(LOG_GUEST_ERROR, "vitsa: unknown CTRL bits 0x%x\n",
+                      val & ~VITSA_CTRL_ALL);
+    }
+    if (val & VITSA_CTRL_RESET) {
+        vitsa_reset_locked(s);
+        return;
+    }
+    s->enabled = val & VITSA_CTRL_ENABLE;
+    if (s->enabled && !s->halted && !vitsa_ring_valid_locked(s)) {
+        vitsa_halt_locked(s, VITSA_ERR_RING);
+    }
+    qemu_cond_signal(&s->cond);
+}
+
+static void vitsa_ring_reg_write_locked(VitsaState *s, hwaddr addr,
+                                        uint32_t val)
+{
+    if (s->enabled) {
+        qemu_log_mask(LOG_GUEST_ERROR, "vitsa: ring register 0x%" HWADDR_PRIx
+                      " written while enabled, ignored\n", addr);
+        return;
+    }
+    switch (addr) {
+    case VITSA_REG_RING_BASE_LO:
+        s->ring_base = deposit64(s->ring_base, 0, 32, val);
+        break;
+    case VITSA_REG_RING_BASE_HI:
+        s->ring_base = deposit64(s->ring_base, 32, 32, val);
+        break;
+    case VITSA_REG_CPL_BASE_LO:
+        s->cpl_base = deposit64(s->cpl_base, 0, 32, val);
+        break;
+    case VITSA_REG_CPL_BASE_HI:
+        s->cpl_base = deposit64(s->cpl_base, 32, 32, val);
+        break;
+    case VITSA_REG_RING_SIZE:
+        s->ring_size = val;
+        break;
+    }
+}
+
+static void vitsa_tail_write_locked(VitsaState *s, uint32_t val)
+{
+    if (s->halted) {
+        qemu_log_mask(LOG_GUEST_ERROR,
+                      "vitsa: TAIL written while halted, ignored\n");
+        return;
+    }
+    s->tail = val;
+    if (!vitsa_ring_valid_locked(s)) {
+        vitsa_halt_locked(s, VITSA_ERR_RING);
+        return;
+    }
+    qemu_cond_signal(&s->cond);
+}
+
+static void vitsa_int_enable_write_locked(VitsaState *s, uint32_t val)
+{
+    if (val & ~VITSA_INT_ALL) {
+        qemu_log_mask(LOG_GUEST_ERROR, "vitsa: unknown INT_ENABLE bits 0x%x\n",
+                      val & ~VITSA_INT_ALL);
+    }
+    val &= VITSA_INT_ALL;
+    if (!(s->int_status & s->int_enable) && (s->int_status & val)) {
+        s->irq_edge = true;
+    }
+    s->int_enable = val;
+}
+
+static void vitsa_reg_write_locked(VitsaState *s, hwaddr addr, uint32_t val)
+{
+    switch (addr) {
+    case VITSA_REG_CTRL:
+        vitsa_ctrl_write_locked(s, val);
+        break;
+    case VITSA_REG_RING_BASE_LO:
+    case VITSA_REG_RING_BASE_HI:
+    case VITSA_REG_CPL_BASE_LO:
+    case VITSA_REG_CPL_BASE_HI:
+    case VITSA_REG_RING_SIZE:
+        vitsa_ring_reg_write_locked(s, addr, val);
+        break;
+    case VITSA_REG_RING_TAIL:
+        vitsa_tail_write_locked(s, val);
+        break;
+    case VITSA_REG_INT_ENABLE:
+        vitsa_int_enable_write_locked(s, val);
+        break;
+    case VITSA_REG_INT_ACK:
+        s->int_status &= ~val;
+        break;
+    case VITSA_REG_ID:
+    case VITSA_REG_VERSION:
+    case VITSA_REG_CAPS:
+    case VITSA_REG_ARRAY:
+    case VITSA_REG_MAX_DIM:
+    case VITSA_REG_STATUS:
+    case VITSA_REG_ERROR:
+    case VITSA_REG_RING_HEAD:
+    case VITSA_REG_INT_STATUS:
+        qemu_log_mask(LOG_GUEST_ERROR, "vitsa: write to read-only register 0x%"
+                      HWADDR_PRIx "\n", addr);
+        break;
+    default:
+        qemu_log_mask(LOG_GUEST_ERROR, "vitsa: write to unknown register 0x%"
+                      HWADDR_PRIx "\n", addr);
+        break;
+    }
+}
+
+static void vitsa_mmio_write(void *opaque, hwaddr addr, uint64_t val,
+                             unsigned size)
+{
+    VitsaState *s = opaque;
+
+    if (addr >= VITSA_REG_CNT_JOBS && addr < VITSA_REG_CNT_END) {
+        qemu_log_mask(LOG_GUEST_ERROR, "vitsa: write to read-only counter 0x%"
+                      HWADDR_PRIx "\n", addr);
+        return;
+    }
+    if (size != 4) {
+        qemu_log_mask(LOG_GUEST_ERROR, "vitsa: %u-byte write to 0x%"
+                      HWADDR_PRIx " ignored\n", size, addr);
+        return;
+    }
+    qemu_mutex_lock(&s->lock);
+    vitsa_reg_write_locked(s, addr, val);
+    qemu_mutex_unlock(&s->lock);
+    vitsa_irq_update(s);
+}
+
+static const MemoryRegionOps vitsa_mmio_ops = {
+    .read = vitsa_mmio_read,
+    .write = vitsa_mmio_write,
+    .endianness = DEVICE_LITTLE_ENDIAN,
+    .valid = {
+        .min_access_size = 4,
+        .max_access_size = 8,
+    },
+    .impl = {
+        .min_access_size = 4,
+        .max_access_size = 8,
+    },
+};
+
+/* PCI glue */
+
+static void vitsa_config_write(PCIDevice *pdev, uint32_t addr, uint32_t val,
+                               int len)
+{
+    pci_default_write_config(pdev, addr, val, len);
+    /* MSI may have been switched on or off: move the interrupt along. */
+    vitsa_irq_update(VITSA(pdev));
+}
+
+static void vitsa_realize(PCIDevice *pdev, Error **errp)
+{
+    VitsaState *s = VITSA(pdev);
+    Error *err = NULL;
+    int ret;
+
+    if (s->rows < 1 || s->rows > VITSA_ARRAY_MAX) {
+        error_setg(errp, "rows must be 1..%u, not %u", VITSA_ARRAY_MAX,
+                   s->rows);
+        return;
+    }
+    if (s->cols < 1 || s->cols > VITSA_ARRAY_MAX) {
+        error_setg(errp, "cols must be 1..%u, not %u", VITSA_ARRAY_MAX,
+                   s->cols);
+        return;
+    }
+    s->cfg.rows = s->rows;
+    s->cfg.cols = s->cols;
+
+    pci_config_set_interrupt_pin(pdev->config, 1);
+    ret = msi_init(pdev, 0, 1, true, false, &err);
+    if (ret == -ENOTSUP) {
+        error_free(err);    /* no MSI on this machine: INTx only */
+    } else if (ret) {
+        error_propagate(errp, err);
+        return;
+    }
+
+    memory_region_init_io(&s->mmio, OBJECT(s), &vitsa_mmio_ops, s,
+                          "vitsa-mmio", VITSA_BAR0_SIZE);
+    pci_register_bar(pdev, 0, PCI_BASE_ADDRESS_SPACE_MEMORY, &s->mmio);
+
+    qemu_mutex_init(&s->lock);
+    qemu_cond_init(&s->cond);
+    s->irq_bh = qemu_bh_new_guarded(vitsa_irq_bh, s,
+                                    &DEVICE(s)->mem_reentrancy_guard);
+    qemu_thread_create(&s->thread, "vitsa", vitsa_worker, s,
+                       QEMU_THREAD_JOINABLE);
+}
+
+static void vitsa_exit(PCIDevice *pdev)
+{
+    VitsaState *s = VITSA(pdev);
+
+    qemu_mutex_lock(&s->lock);
+    s->stopping = true;
+    qatomic_set(&s->gen, s->gen + 1);   /* cancel the job in flight */
+    qemu_cond_signal(&s->cond);
+    qemu_mutex_unlock(&s->lock);
+    qemu_thread_join(&s->thread);
+
+    qemu_bh_delete(s->irq_bh);
+    qemu_cond_destroy(&s->cond);
+    qemu_mutex_destroy(&s->lock);
+    msi_uninit(pdev);
+}
+
+static void vitsa_reset(DeviceState *dev)
+{
+    VitsaState *s = VITSA(dev);
+
+    qemu_mutex_lock(&s->lock);
+    vitsa_reset_locked(s);
+    qemu_mutex_unlock(&s->lock);
+    vitsa_irq_update(s);
+}
+
+/* The worker thread and its job in flight are not migrated (yet). */
+static const VMStateDescription vmstate_vitsa = {
+    .name = TYPE_VITSA,
+    .unmigratable = 1,
+};
+
+static Property vitsa_properties[] = {
+    DEFINE_PROP_UINT32("rows", VitsaState, rows, VITSA_ARRAY_DEFAULT),
+    DEFINE_PROP_UINT32("cols", VitsaState, cols, VITSA_ARRAY_DEFAULT),
+    DEFINE_PROP_END_OF_LIST(),
+};
+
+static void vitsa_class_init(ObjectClass *klass, void *data)
+{
+    DeviceClass *dc = DEVICE_CLASS(klass);
+    PCIDeviceClass *k = PCI_DEVICE_CLASS(klass);
+
+    k->realize = vitsa_realize;
+    k->exit = vitsa_exit;
+    k->config_write = vitsa_config_write;
+    k->vendor_id = VITSA_PCI_VENDOR_ID;
+    k->device_id = VITSA_PCI_DEVICE_ID;
+    k->revision = VITSA_PCI_REVISION;
+    k->class_id = VITSA_PCI_CLASS;
+    dc->desc = "vitsa integer GEMM systolic-array accelerator";
+    dc->reset = vitsa_reset;
+    dc->vmsd = &vmstate_vitsa;
+    device_class_set_props(dc, vitsa_properties);
+    set_bit(DEVICE_CATEGORY_MISC, dc->categories);
+}
+
+static const TypeInfo vitsa_types[] = {
+    {
+        .name = TYPE_VITSA,
+        .parent = TYPE_PCI_DEVICE,
+        .instance_size = sizeof(VitsaState),
+        .class_init = vitsa_class_init,
+        .interfaces = (InterfaceInfo[]) {
+            { INTERFACE_CONVENTIONAL_PCI_DEVICE },
+            { },
+        },
+    },
+};
+
+DEFINE_TYPES(vitsa_types)

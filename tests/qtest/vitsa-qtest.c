@@ -1,0 +1,1574 @@
+// SPDX-License-Identifier: MIT
+/*
+ * vitsa-qtest: tests the vitsa QEMU device from the host through QEMU's qtest protocol.
+ *
+ * Usage: vitsa-qtest QEMU_BINARY      (or QEMU=... in the environment)
+ *
+ * QEMU runs with -accel qtest, so no guest code executes: this program is the guest.  It
+ * programs PCI config space through ports 0xcf8/0xcfc, maps BAR0, writes descriptors and
+ * operands into guest RAM and checks registers, completion records and results.  Results
+ * are compared with vitsa_ref_gemm() (hw/model/vitsa_ref.c), computed here on a host copy
+ * of the guest memory.  Hot-plug and machine reset go through an HMP monitor on a unix
+ * socket in /tmp.  Output is KTAP; the exit status is non-zero on any failure.
+ *
+ * Environment: VITSA_QTEST_SEED (random operands), VITSA_QTEST_VERBOSE=1 (QEMU logs guest
+ * errors on stderr), VITSA_QTEST_LOG=FILE (QEMU logs the qtest traffic there),
+ * VITSA_QEMU_DATA (colon-separated firmware directories, default
+ * /usr/share/qemu:/usr/share/seabios).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "vitsa_hw.h"
+#include "vitsa_model.h"
+#include "vitsa_ref.h"
+
+#if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "descriptors are written in host byte order: little-endian hosts only"
+#endif
+
+/* Guest physical layout (the machine has 256 MiB of RAM; no firmware runs). */
+#define RING_ADDR	0x00100000ull	/* command ring */
+#define CPL_ADDR	0x00140000ull	/* completion ring */
+#define MSI_ADDR	0x00180000ull	/* MSI messages land here, in RAM */
+#define SMALL_ADDR	0x001c0000ull	/* operands of the small filler job */
+#define DATA_ADDR	0x00200000ull	/* operands mirrored from the host image */
+#define DATA_SIZE	0x00200000ull
+#define BIG_ADDR	0x01000000ull	/* operands of the long job the reset test abandons */
+#define BAR_ADDR	0xe0000000ull	/* where BAR0 is mapped */
+#define OUTSIDE_RAM	0xfff0000000000000ull
+
+#define RING_ENTRIES	16
+#define MSI_DATA	0x4d5au
+#define TIMEOUT_NS	20000000000ll	/* 20 s: generous, only to avoid hanging forever */
+
+#define PCI_CMD_MEMORY	0x2
+#define PCI_CMD_MASTER	0x4
+#define PCI_CAP_ID_MSI	0x05
+#define INTX_GSI	10		/* where the test routes the PIIX PIRQs */
+
+/* ---- qtest client ---------------------------------------------------------------------- */
+
+/* Bytes read from a descriptor but not yet consumed. */
+struct rbuf {
+	char *data;
+	size_t len, cap;
+};
+
+struct qemu {
+	pid_t pid;
+	FILE *to;		/* qtest commands */
+	int from;		/* qtest answers */
+	struct rbuf in;		/* of @from */
+	int mon;		/* HMP monitor socket, -1 if none */
+	bool dead;
+	bool reaped;		/* waitpid() already collected it */
+	int irq[256];		/* last level QEMU reported per intercepted IRQ line */
+};
+
+static const char *qemu_binary;
+
+static void diag(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("# ", stdout);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	fputc('\n', stdout);
+	fflush(stdout);
+}
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ll + ts.tv_nsec;
+}
+
+static void pause_us(long us)
+{
+	struct timespec ts = { .tv_sec = us / 1000000, .tv_nsec = us % 1000000 * 1000 };
+
+	nanosleep(&ts, NULL);
+}
+
+/* Start QEMU with the common options plus @extra (NULL-terminated); false on failure. */
+static bool qemu_start(struct qemu *q, const char *const *extra)
+{
+	const char *data = getenv("VITSA_QEMU_DATA");
+	char *data_copy, *dir, *save;
+	const char *argv[64];
+	int to[2], from[2], argc = 0;
+
+	memset(q, 0, sizeof(*q));
+	q->from = -1;
+	q->mon = -1;
+	data_copy = strdup(data ? data : "/usr/share/qemu:/usr/share/seabios");
+	if (!data_copy || pipe(to) || pipe(from)) {
+		diag("cannot start QEMU: %s", strerror(errno));
+		free(data_copy);
+		q->dead = true;
+		return false;
+	}
+	argv[argc++] = qemu_binary;
+	argv[argc++] = "-machine";
+	argv[argc++] = "pc";
+	argv[argc++] = "-accel";
+	argv[argc++] = "qtest";
+	argv[argc++] = "-qtest";
+	argv[argc++] = "stdio";
+	argv[argc++] = "-qtest-log";
+	argv[argc++] = getenv("VITSA_QTEST_LOG") ? getenv("VITSA_QTEST_LOG") : "none";
+	argv[argc++] = "-display";
+	argv[argc++] = "none";
+	argv[argc++] = "-nodefaults";
+	argv[argc++] = "-m";
+	argv[argc++] = "256M";
+	for (dir = strtok_r(data_copy, ":", &save); dir && argc < 40;
+	     dir = strtok_r(NULL, ":", &save)) {
+		argv[argc++] = "-L";
+		argv[argc++] = dir;
+	}
+	if (getenv("VITSA_QTEST_VERBOSE")) {
+		argv[argc++] = "-d";
+		argv[argc++] = "guest_errors";
+	}
+	for (; *extra && argc < 62; extra++)
+		argv[argc++] = *extra;
+	argv[argc] = NULL;
+
+	q->pid = fork();
+	if (q->pid < 0) {
+		diag("fork: %s", strerror(errno));
+		free(data_copy);
+		q->dead = true;
+		return false;
+	}
+	if (q->pid == 0) {
+		dup2(to[0], STDIN_FILENO);
+		dup2(from[1], STDOUT_FILENO);
+		close(to[0]);
+		close(to[1]);
+		close(from[0]);
+		close(from[1]);
+		execv(qemu_binary, (char **)argv);
+		fprintf(stderr, "vitsa-qtest: exec %s: %s\n", qemu_binary, strerror(errno));
+		_exit(127);
+	}
+	free(data_copy);
+	close(to[0]);
+	close(from[1]);
+	q->from = from[0];
+	q->to = fdopen(to[1], "w");
+	if (!q->to) {
+		diag("fdopen: %s", strerror(errno));
+		q->dead = true;
+		return false;
+	}
+	return true;
+}
+
+/* Wait for QEMU to exit on its own; its exit status, or -1 on a timeout or a signal. */
+static int qemu_wait_exit(struct qemu *q)
+{
+	int64_t end = now_ns() + TIMEOUT_NS;
+	int status;
+
+	while (now_ns() < end) {
+		pid_t r = waitpid(q->pid, &status, WNOHANG);
+
+		if (r == q->pid) {
+			q->reaped = true;
+			return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+		}
+		if (r < 0)
+			return -1;
+		pause_us(10000);
+	}
+	return -1;
+}
+
+static void qemu_stop(struct qemu *q)
+{
+	if (q->to)
+		fclose(q->to);
+	if (q->mon >= 0)
+		close(q->mon);
+	if (q->pid > 0 && !q->reaped) {
+		kill(q->pid, SIGTERM);
+		waitpid(q->pid, NULL, 0);
+	}
+	if (q->from >= 0)
+		close(q->from);
+	free(q->in.data);
+	memset(q, 0, sizeof(*q));
+	q->from = -1;
+	q->mon = -1;
+	q->dead = true;
+}
+
+/* Append what @fd has to @b (NUL-terminated), waiting until @deadline; false on EOF/timeout. */
+static bool fill(struct rbuf *b, int fd, int64_t deadline)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	int64_t left = deadline - now_ns();
+	ssize_t n;
+
+	if (left <= 0 || poll(&pfd, 1, (int)(left / 1000000) + 1) <= 0)
+		return false;
+	if (b->cap - b->len < 4096) {
+		char *grown = realloc(b->data, b->cap * 2 + 4096);
+
+		if (!grown)
+			return false;
+		b->data = grown;
+		b->cap = b->cap * 2 + 4096;
+	}
+	n = read(fd, b->data + b->len, b->cap - b->len - 1);
+	if (n <= 0)
+		return false;
+	b->len += n;
+	b->data[b->len] = 0;
+	return true;
+}
+
+/* The next answer line (without '\n'), valid until the next call; NULL on EOF or timeout. */
+static char *read_line(struct qemu *q)
+{
+	static char *line;
+	static size_t line_cap;
+	int64_t deadline = now_ns() + TIMEOUT_NS;
+	char *nl;
+
+	struct rbuf *b = &q->in;
+	size_t n;
+
+	while (!(nl = b->len ? memchr(b->data, '\n', b->len) : NULL)) {
+		if (!fill(b, q->from, deadline))
+			return NULL;
+	}
+	n = nl - b->data;
+	if (n + 1 > line_cap) {
+		free(line);
+		line_cap = n + 1;
+		line = malloc(line_cap);
+		if (!line) {
+			line_cap = 0;
+			return NULL;
+		}
+	}
+	memcpy(line, b->data, n);
+	line[n] = 0;
+	b->len -= n + 1;
+	memmove(b->data, nl + 1, b->len);
+	return line;
+}
+
+/* Send one command; the text after "OK" of its answer, or NULL (QEMU gone, hung or FAIL). */
+static const char *qt_cmd(struct qemu *q, const char *fmt, ...)
+{
+	va_list ap;
+	char *line;
+	int irq;
+
+	if (q->dead)
+		return NULL;
+	va_start(ap, fmt);
+	vfprintf(q->to, fmt, ap);
+	va_end(ap);
+	fputc('\n', q->to);
+	if (fflush(q->to)) {
+		diag("QEMU does not take commands any more");
+		q->dead = true;
+		return NULL;
+	}
+	for (;;) {
+		line = read_line(q);
+		if (!line) {
+			diag("QEMU closed the qtest connection or stopped answering");
+			q->dead = true;
+			return NULL;
+		}
+		if (sscanf(line, "IRQ raise %d", &irq) == 1 && irq >= 0 && irq < 256) {
+			q->irq[irq] = 1;
+		} else if (sscanf(line, "IRQ lower %d", &irq) == 1 && irq >= 0 && irq < 256) {
+			q->irq[irq] = 0;
+		} else if (!strncmp(line, "OK", 2)) {
+			return line[2] == ' ' ? line + 3 : line + 2;
+		} else {
+			diag("qtest answered '%s'", line);
+			return NULL;
+		}
+	}
+}
+
+/* HMP over a unix socket: send @cmd (if any), wait for the next "(qemu) " prompt. */
+static bool mon_cmd(struct qemu *q, const char *cmd)
+{
+	int64_t deadline = now_ns() + TIMEOUT_NS;
+	struct rbuf out = { 0 };
+	bool ok = false;
+
+	if (q->mon < 0)
+		return false;
+	if (cmd && (write(q->mon, cmd, strlen(cmd)) < 0 || write(q->mon, "\n", 1) < 0))
+		return false;
+	while (!ok && fill(&out, q->mon, deadline))
+		ok = strstr(out.data, "(qemu) ") != NULL;
+	free(out.data);
+	if (!ok)
+		diag("the monitor did not answer '%s'", cmd ? cmd : "");
+	return ok;
+}
+
+static bool mon_connect(struct qemu *q, const char *path)
+{
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	int64_t deadline = now_ns() + TIMEOUT_NS;
+
+	snprintf(addr.sun_path, sizeof(addr.sun_path), "%s", path);
+	while (now_ns() < deadline) {
+		q->mon = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (q->mon < 0)
+			return false;
+		if (!connect(q->mon, (struct sockaddr *)&addr, sizeof(addr)))
+			return mon_cmd(q, NULL);	/* the banner and the first prompt */
+		close(q->mon);
+		q->mon = -1;
+		pause_us(10000);
+	}
+	diag("cannot connect to the monitor at %s", path);
+	return false;
+}
+
+static uint64_t qt_num(struct qemu *q, const char *fmt, uint64_t addr)
+{
+	const char *r = qt_cmd(q, fmt, addr);
+
+	return r ? strtoull(r, NULL, 0) : 0;
+}
+
+static uint32_t qt_readl(struct qemu *q, uint64_t a) { return qt_num(q, "readl 0x%" PRIx64, a); }
+static uint64_t qt_readq(struct qemu *q, uint64_t a) { return qt_num(q, "readq 0x%" PRIx64, a); }
+static uint32_t qt_inl(struct qemu *q, uint64_t port) { return qt_num(q, "inl 0x%" PRIx64, port); }
+
+static void qt_writel(struct qemu *q, uint64_t addr, uint32_t val)
+{
+	qt_cmd(q, "writel 0x%" PRIx64 " 0x%" PRIx32, addr, val);
+}
+
+static void qt_writeq(struct qemu *q, uint64_t addr, uint64_t val)
+{
+	qt_cmd(q, "writeq 0x%" PRIx64 " 0x%" PRIx64, addr, val);
+}
+
+static void qt_outl(struct qemu *q, uint64_t port, uint32_t val)
+{
+	qt_cmd(q, "outl 0x%" PRIx64 " 0x%" PRIx32, port, val);
+}
+
+#define QT_CHUNK 32768
+
+static void qt_memwrite(struct qemu *q, uint64_t addr, const void *buf, size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+	static char text[2 * QT_CHUNK + 1];
+	const uint8_t *p = buf;
+
+	while (len && !q->dead) {
+		size_t n = len < QT_CHUNK ? len : QT_CHUNK;
+
+		for (size_t i = 0; i < n; i++) {
+			text[2 * i] = hex[p[i] >> 4];
+			text[2 * i + 1] = hex[p[i] & 15];
+		}
+		text[2 * n] = 0;
+		qt_cmd(q, "write 0x%" PRIx64 " %zu 0x%s", addr, n, text);
+		addr += n;
+		p += n;
+		len -= n;
+	}
+}
+
+static int hexval(char c)
+{
+	return c >= 'a' ? c - 'a' + 10 : c >= 'A' ? c - 'A' + 10 : c - '0';
+}
+
+static void qt_memread(struct qemu *q, uint64_t addr, void *buf, size_t len)
+{
+	uint8_t *p = buf;
+
+	memset(buf, 0, len);
+	while (len && !q->dead) {
+		size_t n = len < QT_CHUNK ? len : QT_CHUNK;
+		const char *r = qt_cmd(q, "read 0x%" PRIx64 " %zu", addr, n);
+
+		if (!r || strncmp(r, "0x", 2) || strlen(r) < 2 + 2 * n) {
+			q->dead = true;
+			return;
+		}
+		for (size_t i = 0; i < n; i++)
+			p[i] = hexval(r[2 + 2 * i]) << 4 | hexval(r[3 + 2 * i]);
+		addr += n;
+		p += n;
+		len -= n;
+	}
+}
+
+static void qt_memset(struct qemu *q, uint64_t addr, uint8_t val, size_t len)
+{
+	qt_cmd(q, "memset 0x%" PRIx64 " %zu 0x%02x", addr, len, val);
+}
+
+/* ---- PCI config space through ports 0xcf8 / 0xcfc ------------------------------------------ */
+
+static void cfg_select(struct qemu *q, unsigned devfn, unsigned off)
+{
+	qt_outl(q, 0xcf8, 0x80000000u | devfn << 8 | (off & 0xfc));
+}
+
+static uint32_t cfg_read32(struct qemu *q, unsigned devfn, unsigned off)
+{
+	cfg_select(q, devfn, off);
+	return qt_inl(q, 0xcfc);
+}
+
+static void cfg_write32(struct qemu *q, unsigned devfn, unsigned off, uint32_t val)
+{
+	cfg_select(q, devfn, off);
+	qt_outl(q, 0xcfc, val);
+}
+
+static uint16_t cfg_read16(struct qemu *q, unsigned devfn, unsigned off)
+{
+	return cfg_read32(q, devfn, off) >> (8 * (off & 2));
+}
+
+/* Read-modify-write of a 16-bit field in its aligned dword. */
+static void cfg_write16(struct qemu *q, unsigned devfn, unsigned off, uint16_t val)
+{
+	unsigned shift = 8 * (off & 2);
+	uint32_t dw = cfg_read32(q, devfn, off);
+
+	dw = (dw & ~(0xffffu << shift)) | (uint32_t)val << shift;
+	cfg_write32(q, devfn, off, dw);
+}
+
+/* ---- the device ---------------------------------------------------------------------------- */
+
+struct vdev {
+	struct qemu q;
+	unsigned devfn;
+	unsigned msi_cap;	/* config offset of the MSI capability, 0 if none */
+	struct vitsa_model_cfg cfg;
+	uint32_t tail;		/* our copy of RING_TAIL */
+	uint32_t size;		/* RING_SIZE */
+};
+
+static uint32_t reg_read(struct vdev *d, uint32_t off)
+{
+	return qt_readl(&d->q, BAR_ADDR + off);
+}
+
+static void reg_write(struct vdev *d, uint32_t off, uint32_t val)
+{
+	qt_writel(&d->q, BAR_ADDR + off, val);
+}
+
+static uint64_t cnt_read(struct vdev *d, uint32_t off)
+{
+	return qt_readq(&d->q, BAR_ADDR + off);
+}
+
+/* Find the device on bus 0, map BAR0, enable memory decoding and bus mastering. */
+static bool dev_attach(struct vdev *d)
+{
+	struct qemu *q = &d->q;
+	unsigned slot, cap;
+
+	for (slot = 0; slot < 32; slot++) {
+		if (cfg_read32(q, slot << 3, 0) == (VITSA_PCI_DEVICE_ID << 16 | VITSA_PCI_VENDOR_ID))
+			break;
+	}
+	if (q->dead || slot == 32) {
+		diag("vitsa not found on PCI bus 0");
+		return false;
+	}
+	d->devfn = slot << 3;
+	d->msi_cap = 0;
+	cfg_write32(q, d->devfn, 0x10, BAR_ADDR);
+	cfg_write16(q, d->devfn, 0x04,
+		    cfg_read16(q, d->devfn, 0x04) | PCI_CMD_MEMORY | PCI_CMD_MASTER);
+	if (cfg_read16(q, d->devfn, 0x06) & 0x10) {
+		for (cap = cfg_read32(q, d->devfn, 0x34) & 0xfc; cap && !q->dead;
+		     cap = (cfg_read32(q, d->devfn, cap) >> 8) & 0xfc) {
+			if ((cfg_read32(q, d->devfn, cap) & 0xff) == PCI_CAP_ID_MSI) {
+				d->msi_cap = cap;
+				break;
+			}
+		}
+	}
+	return !q->dead;
+}
+
+/* Start QEMU with "-device vitsa<props>" (an array of @rows x @cols) and attach to it. */
+static bool dev_open(struct vdev *d, const char *props, uint32_t rows, uint32_t cols)
+{
+	char device[128];
+	const char *extra[] = { "-device", device, NULL };
+
+	memset(d, 0, sizeof(*d));
+	d->cfg.rows = rows;
+	d->cfg.cols = cols;
+	snprintf(device, sizeof(device), "vitsa%s", props);
+	return qemu_start(&d->q, extra) && dev_attach(d);
+}
+
+static bool wait_reg(struct vdev *d, uint32_t off, uint32_t mask, uint32_t want)
+{
+	int64_t end = now_ns() + TIMEOUT_NS;
+
+	while (!d->q.dead && now_ns() < end) {
+		if ((reg_read(d, off) & mask) == want)
+			return true;
+		pause_us(100);
+	}
+	diag("register 0x%03x & 0x%x never became 0x%x (is 0x%x)", off, mask, want,
+	     d->q.dead ? 0 : reg_read(d, off));
+	return false;
+}
+
+/* CTRL.RESET, then wait for STATUS.RESETTING to clear. */
+static bool dev_reset(struct vdev *d)
+{
+	reg_write(d, VITSA_REG_CTRL, VITSA_CTRL_RESET);
+	d->tail = 0;
+	return wait_reg(d, VITSA_REG_STATUS, VITSA_STATUS_RESETTING, 0);
+}
+
+/* Reset, then set up both rings with @entries entries and enable the device. */
+static bool ring_setup(struct vdev *d, uint32_t entries)
+{
+	if (!dev_reset(d))
+		return false;
+	qt_memset(&d->q, CPL_ADDR, 0xee, (size_t)entries * sizeof(struct vitsa_hw_cpl));
+	reg_write(d, VITSA_REG_RING_BASE_LO, (uint32_t)RING_ADDR);
+	reg_write(d, VITSA_REG_RING_BASE_HI, RING_ADDR >> 32);
+	reg_write(d, VITSA_REG_CPL_BASE_LO, (uint32_t)CPL_ADDR);
+	reg_write(d, VITSA_REG_CPL_BASE_HI, CPL_ADDR >> 32);
+	reg_write(d, VITSA_REG_RING_SIZE, entries);
+	reg_write(d, VITSA_REG_INT_ENABLE, VITSA_INT_ALL);
+	reg_write(d, VITSA_REG_CTRL, VITSA_CTRL_ENABLE);
+	d->size = entries;
+	return reg_read(d, VITSA_REG_STATUS) == VITSA_STATUS_ENABLED;
+}
+
+/* Put @n descriptors in the ring and ring the doorbell once. */
+static void submit(struct vdev *d, const struct vitsa_hw_desc *desc, uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t slot = (d->tail + i) % d->size;
+
+		qt_memset(&d->q, CPL_ADDR + slot * sizeof(struct vitsa_hw_cpl), 0xee,
+			  sizeof(struct vitsa_hw_cpl));
+		qt_memwrite(&d->q, RING_ADDR + slot * sizeof(*desc), &desc[i], sizeof(*desc));
+	}
+	d->tail += n;
+	reg_write(d, VITSA_REG_RING_TAIL, d->tail);
+}
+
+static bool wait_head(struct vdev *d, uint32_t head)
+{
+	return wait_reg(d, VITSA_REG_RING_HEAD, ~0u, head);
+}
+
+static void read_cpl(struct vdev *d, uint32_t index, struct vitsa_hw_cpl *cpl)
+{
+	qt_memread(&d->q, CPL_ADDR + (index % d->size) * sizeof(*cpl), cpl, sizeof(*cpl));
+}
+
+/* Submit one descriptor, wait for it and fetch its completion record. */
+static bool run_one(struct vdev *d, const struct vitsa_hw_desc *desc, struct vitsa_hw_cpl *cpl)
+{
+	uint32_t index = d->tail;
+
+	submit(d, desc, 1);
+	if (!wait_head(d, index + 1))
+		return false;
+	read_cpl(d, index, cpl);
+	return !d->q.dead;
+}
+
+/* ---- test vocabulary ------------------------------------------------------------------------ */
+
+#define CHECK(cond)								\
+	do {									\
+		if (!(cond)) {							\
+			diag("%s:%d: check failed: %s", __FILE__, __LINE__, #cond); \
+			return false;						\
+		}								\
+	} while (0)
+
+#define CHECK_EQ(got, want)							\
+	do {									\
+		uint64_t got_ = (got), want_ = (want);				\
+		if (got_ != want_) {						\
+			diag("%s:%d: %s is 0x%" PRIx64 ", expected 0x%" PRIx64,	\
+			     __FILE__, __LINE__, #got, got_, want_);		\
+			return false;						\
+		}								\
+	} while (0)
+
+#define CHECK_STATUS(cpl, want)							\
+	do {									\
+		if ((cpl).status != (want)) {					\
+			diag("%s:%d: completion status %s, expected %s", __FILE__,	\
+			     __LINE__, vitsa_err_name((cpl).status), vitsa_err_name(want)); \
+			return false;						\
+		}								\
+	} while (0)
+
+static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
+
+static uint64_t rnd(void)
+{
+	rng_state ^= rng_state << 13;
+	rng_state ^= rng_state >> 7;
+	rng_state ^= rng_state << 17;
+	return rng_state;
+}
+
+static uint32_t rnd_range(uint32_t lo, uint32_t hi)
+{
+	return lo + (uint32_t)(rnd() % (hi - lo + 1));
+}
+
+static uint64_t row_bytes(uint32_t type, uint64_t cols)
+{
+	static const unsigned bits[VITSA_DTYPE_COUNT] = {
+		[VITSA_DTYPE_S8] = 8, [VITSA_DTYPE_U8] = 8, [VITSA_DTYPE_S4] = 4,
+		[VITSA_DTYPE_U4] = 4, [VITSA_DTYPE_S16] = 16, [VITSA_DTYPE_S32] = 32,
+	};
+
+	return (cols * bits[type] + 7) / 8;
+}
+
+/* A valid 4 x 5 x 6 S8 x S8 -> S32 GEMM on the small operand area. */
+static void desc_small(struct vitsa_hw_desc *desc, uint64_t seq)
+{
+	memset(desc, 0, sizeof(*desc));
+	desc->opcode = VITSA_OP_GEMM;
+	desc->seq = seq;
+	desc->m = 4;
+	desc->n = 5;
+	desc->k = 6;
+	desc->types = VITSA_DESC_TYPES(VITSA_DTYPE_S8, VITSA_DTYPE_S8, VITSA_DTYPE_S32);
+	desc->a_addr = SMALL_ADDR;
+	desc->a_stride = 8;
+	desc->b_addr = SMALL_ADDR + 0x100;
+	desc->b_stride = 5;
+	desc->c_addr = SMALL_ADDR + 0x200;
+	desc->c_stride = 20;
+}
+
+/* ---- GEMM against the reference ------------------------------------------------------------- */
+
+struct gemm_case {
+	const char *name;
+	uint32_t m, n, k;
+	uint32_t a_type, b_type, c_type;
+	uint32_t flags;
+};
+
+static uint64_t align_up(uint64_t v, uint64_t a)
+{
+	return (v + a - 1) / a * a;
+}
+
+/* Lay out and fill operands at offsets of @img; the descriptor's addresses are offsets. */
+static uint64_t gemm_build(const struct gemm_case *c, struct vitsa_hw_desc *desc, uint8_t *img)
+{
+	bool bt = c->flags & VITSA_DESC_B_TRANS;
+	uint32_t b_rows = bt ? c->n : c->k, b_cols = bt ? c->k : c->n;
+	uint64_t off = 0x40;
+
+	memset(desc, 0, sizeof(*desc));
+	desc->opcode = VITSA_OP_GEMM;
+	desc->flags = c->flags;
+	desc->seq = rnd();
+	desc->m = c->m;
+	desc->n = c->n;
+	desc->k = c->k;
+	desc->types = VITSA_DESC_TYPES(c->a_type, c->b_type, c->c_type);
+
+	desc->a_stride = row_bytes(c->a_type, c->k) + rnd_range(0, 9);
+	desc->a_addr = off;
+	off = align_up(off + c->m * desc->a_stride, 64) + 64;
+	desc->b_stride = row_bytes(c->b_type, b_cols) + rnd_range(0, 9);
+	desc->b_addr = off;
+	off = align_up(off + b_rows * desc->b_stride, 64) + 64;
+	desc->c_stride = row_bytes(c->c_type, c->n) + rnd_range(0, 9);
+	desc->c_addr = off;
+	off = align_up(off + c->m * desc->c_stride, 64) + 64;
+	for (uint64_t i = 0; i < desc->c_addr; i++)
+		img[i] = (uint8_t)rnd();
+	memset(img + desc->c_addr, 0xa5, off - desc->c_addr);
+
+	if (c->flags & VITSA_DESC_BIAS) {
+		desc->bias_addr = off;
+		for (uint32_t n = 0; n < c->n; n++) {
+			int32_t bias = (int32_t)rnd_range(0, 200000) - 100000;
+
+			memcpy(img + off + 4 * n, &bias, 4);
+		}
+		off = align_up(off + 4 * c->n, 64);
+	}
+	if (c->flags & VITSA_DESC_REQUANT) {
+		desc->rq_addr = off;
+		for (uint32_t n = 0; n < c->n; n++) {
+			struct vitsa_hw_rq rq = {
+				.mult = (int32_t)rnd_range(1, 1u << 16) * (rnd() & 1 ? 1 : -1),
+				.shift = rnd_range(0, 40),
+			};
+
+			memcpy(img + off + 8 * n, &rq, 8);
+		}
+		off = align_up(off + 8 * c->n, 64);
+		desc->c_zero = (int32_t)rnd_range(0, 20) - 10;
+	}
+	return off;
+}
+
+static bool gemm_check(struct vdev *d, const struct gemm_case *c)
+{
+	uint8_t *img = calloc(1, DATA_SIZE), *ref = malloc(DATA_SIZE), *got = NULL;
+	struct vitsa_hw_desc desc, dev_desc;
+	struct vitsa_hw_cpl cpl;
+	uint64_t used, c_len, macs = (uint64_t)c->m * c->n * c->k;
+	uint32_t ref_status;
+	bool ok = false;
+
+	if (!img || !ref) {
+		diag("out of memory");
+		goto out;
+	}
+	used = gemm_build(c, &desc, img);
+	if (used > DATA_SIZE) {
+		diag("case %s does not fit the data area", c->name);
+		goto out;
+	}
+	memcpy(ref, img, DATA_SIZE);
+	ref_status = vitsa_ref_gemm(&desc, ref, DATA_SIZE);
+	if (ref_status != VITSA_ERR_OK) {
+		diag("the reference rejects case %s: %s", c->name, vitsa_err_name(ref_status));
+		goto out;
+	}
+
+	qt_memwrite(&d->q, DATA_ADDR, img, used);
+	dev_desc = desc;
+	dev_desc.a_addr += DATA_ADDR;
+	dev_desc.b_addr += DATA_ADDR;
+	dev_desc.c_addr += DATA_ADDR;
+	dev_desc.bias_addr += desc.bias_addr ? DATA_ADDR : 0;
+	dev_desc.rq_addr += desc.rq_addr ? DATA_ADDR : 0;
+	if (!run_one(d, &dev_desc, &cpl))
+		goto out;
+	if (cpl.status != VITSA_ERR_OK || cpl.seq != desc.seq || cpl.macs != macs ||
+	    cpl.cycles != vitsa_model_cycles(&d->cfg, c->m, c->n, c->k) || cpl.reserved) {
+		diag("%s: completion seq 0x%" PRIx64 " status %s macs %" PRIu64 " cycles %" PRIu64
+		     "; expected seq 0x%" PRIx64 " OK macs %" PRIu64 " cycles %" PRIu64, c->name,
+		     cpl.seq, vitsa_err_name(cpl.status), cpl.macs, cpl.cycles, desc.seq, macs,
+		     vitsa_model_cycles(&d->cfg, c->m, c->n, c->k));
+		goto out;
+	}
+
+	/* All of C's footprint, stride padding included (which must stay 0xa5). */
+	c_len = (c->m - 1) * desc.c_stride + row_bytes(c->c_type, c->n);
+	got = malloc(c_len);
+	if (!got)
+		goto out;
+	qt_memread(&d->q, DATA_ADDR + desc.c_addr, got, c_len);
+	for (uint64_t i = 0; i < c_len; i++) {
+		if (got[i] != ref[desc.c_addr + i]) {
+			diag("%s: C byte %" PRIu64 " (row %" PRIu64 ") is 0x%02x, reference 0x%02x",
+			     c->name, i, i / desc.c_stride, got[i], ref[desc.c_addr + i]);
+			goto out;
+		}
+	}
+	ok = !d->q.dead;
+out:
+	free(img);
+	free(ref);
+	free(got);
+	return ok;
+}
+
+static const struct gemm_case gemm_cases[] = {
+	{ "s8xs8-s32", 37, 29, 50, VITSA_DTYPE_S8, VITSA_DTYPE_S8, VITSA_DTYPE_S32, 0 },
+	{ "u8xs8-s32-bias", 17, 33, 64, VITSA_DTYPE_U8, VITSA_DTYPE_S8, VITSA_DTYPE_S32,
+	  VITSA_DESC_BIAS },
+	{ "s8xs8-btrans-requant-s8", 24, 40, 31, VITSA_DTYPE_S8, VITSA_DTYPE_S8, VITSA_DTYPE_S8,
+	  VITSA_DESC_B_TRANS | VITSA_DESC_BIAS | VITSA_DESC_REQUANT },
+	{ "s4xu4-requant-s4-odd", 9, 15, 23, VITSA_DTYPE_S4, VITSA_DTYPE_U4, VITSA_DTYPE_S4,
+	  VITSA_DESC_REQUANT },
+	{ "u4xs4-btrans-requant-u8", 16, 7, 17, VITSA_DTYPE_U4, VITSA_DTYPE_S4, VITSA_DTYPE_U8,
+	  VITSA_DESC_B_TRANS | VITSA_DESC_REQUANT },
+	{ "s8xu8-bias-requant-s16", 5, 48, 100, VITSA_DTYPE_S8, VITSA_DTYPE_U8, VITSA_DTYPE_S16,
+	  VITSA_DESC_BIAS | VITSA_DESC_REQUANT },
+	{ "s8xs8-1x1x1", 1, 1, 1, VITSA_DTYPE_S8, VITSA_DTYPE_S8, VITSA_DTYPE_S32, 0 },
+	{ "s8xs8-s32-large", 70, 90, 300, VITSA_DTYPE_S8, VITSA_DTYPE_S8, VITSA_DTYPE_S32, 0 },
+};
+
+/* ---- tests ---------------------------------------------------------------------------------- */
+
+static struct vdev dev;		/* the default device (16 x 16), shared by most tests */
+
+static bool test_pci_identity(void)
+{
+	struct qemu *q = &dev.q;
+	uint32_t bar_size;
+
+	CHECK_EQ(cfg_read32(q, dev.devfn, 0x08) >> 8, VITSA_PCI_CLASS << 8);
+	CHECK_EQ(cfg_read32(q, dev.devfn, 0x08) & 0xff, VITSA_PCI_REVISION);
+	CHECK_EQ(cfg_read32(q, dev.devfn, 0x3c) >> 8 & 0xff, 1);	/* INTx pin A */
+	/* BAR0: 4 KiB of 32-bit non-prefetchable memory. */
+	cfg_write32(q, dev.devfn, 0x10, 0xffffffff);
+	bar_size = ~(cfg_read32(q, dev.devfn, 0x10) & ~0xfu) + 1;
+	cfg_write32(q, dev.devfn, 0x10, BAR_ADDR);
+	CHECK_EQ(bar_size, VITSA_BAR0_SIZE);
+	CHECK_EQ(cfg_read32(q, dev.devfn, 0x10), BAR_ADDR);
+	CHECK(dev.msi_cap != 0);
+	/* MSI: one vector, 64-bit addresses. */
+	CHECK_EQ(cfg_read16(q, dev.devfn, dev.msi_cap + 2) & 0x8e, 0x80);
+	return true;
+}
+
+static bool test_id_registers(void)
+{
+	CHECK_EQ(reg_read(&dev, VITSA_REG_ID), VITSA_ID_MAGIC);
+	CHECK_EQ(reg_read(&dev, VITSA_REG_VERSION),
+		 VITSA_HW_VERSION_MAJOR << 16 | VITSA_HW_VERSION_MINOR);
+	CHECK_EQ(reg_read(&dev, VITSA_REG_CAPS),
+		 VITSA_CAP_S8 | VITSA_CAP_U8 | VITSA_CAP_S4 | VITSA_CAP_U4 | VITSA_CAP_REQUANT |
+		 VITSA_CAP_B_TRANS | VITSA_CAP_BIAS);
+	CHECK_EQ(reg_read(&dev, VITSA_REG_ARRAY), 16 | 16 << 16);
+	CHECK_EQ(reg_read(&dev, VITSA_REG_MAX_DIM), VITSA_MODEL_MAX_DIM);
+	return true;
+}
+
+static bool test_register_access(void)
+{
+	uint64_t macs;
+
+	CHECK(dev_reset(&dev));
+	/* Unknown offsets read 0 and ignore writes; RO registers ignore writes. */
+	CHECK_EQ(reg_read(&dev, 0x030), 0);
+	CHECK_EQ(reg_read(&dev, 0xffc), 0);
+	reg_write(&dev, 0x030, 0x12345678);
+	CHECK_EQ(reg_read(&dev, 0x030), 0);
+	reg_write(&dev, VITSA_REG_ID, 0);
+	CHECK_EQ(reg_read(&dev, VITSA_REG_ID), VITSA_ID_MAGIC);
+	reg_write(&dev, VITSA_REG_RING_HEAD, 5);
+	CHECK_EQ(reg_read(&dev, VITSA_REG_RING_HEAD), 0);
+	/* Ring registers read back while disabled, and are frozen while enabled. */
+	reg_write(&dev, VITSA_REG_RING_BASE_LO, 0x00100000);
+	reg_write(&dev, VITSA_REG_RING_BASE_HI, 0x1);
+	reg_write(&dev, VITSA_REG_RING_SIZE, 8);
+	CHECK_EQ(reg_read(&dev, VITSA_REG_RING_BASE_LO), 0x00100000);
+	CHECK_EQ(reg_read(&dev, VITSA_REG_RING_BASE_HI), 0x1);
+	CHECK(ring_setup(&dev, RING_ENTRIES));
+	reg_write(&dev, VITSA_REG_RING_SIZE, 4);
+	reg_write(&dev, VITSA_REG_RING_BASE_LO, 0);
+	CHECK_EQ(reg_read(&dev, VITSA_REG_RING_SIZE), RING_ENTRIES);
+	CHECK_EQ(reg_read(&dev, VITSA_REG_RING_BASE_LO), (uint32_t)RING_ADDR);
+	/* INT_ENABLE keeps only defined bits; INT_ACK reads 0. */
+	reg_write(&dev, VITSA_REG_INT_ENABLE, 0xffffffff);
+	CHECK_EQ(reg_read(&dev, VITSA_REG_INT_ENABLE), VITSA_INT_ALL);
+	CHECK_EQ(reg_read(&dev, VITSA_REG_INT_ACK), 0);
+	/* Counters: an 8-byte read equals its two 4-byte halves. */
+	macs = cnt_read(&dev, VITSA_REG_CNT_MACS);
+	CHECK_EQ(macs, reg_read(&dev, VITSA_REG_CNT_MACS) |
+		 (uint64_t)reg_read(&dev, VITSA_REG_CNT_MACS + 4) << 32);
+	/* Counters are read-only. */
+	qt_writeq(&dev.q, BAR_ADDR + VITSA_REG_CNT_JOBS, 0);
+	reg_write(&dev, VITSA_REG_CNT_JOBS, 0);
+	CHECK_EQ(cnt_read(&dev, VITSA_REG_CNT_MACS), macs);
+	return true;
+}
+
+static const struct gemm_case *current_case;
+
+static bool test_gemm(void)
+{
+	CHECK(ring_setup(&dev, RING_ENTRIES));
+	CHECK(gemm_check(&dev, current_case));
+	CHECK_EQ(reg_read(&dev, VITSA_REG_STATUS), VITSA_STATUS_ENABLED);
+	CHECK_EQ(reg_read(&dev, VITSA_REG_INT_STATUS), VITSA_INT_DONE);
+	return true;
+}
+
+static bool test_ring_wrap(void)
+{
+	struct vitsa_hw_desc desc[4];
+	struct vitsa_hw_cpl cpl;
+	uint32_t done = 0;
+
+	CHECK(ring_setup(&dev, 4));
+	/* 6 rounds of a full ring (TAIL - HEAD == SIZE is allowed), then single ones. */
+	for (int round = 0; round < 6; round++) {
+		for (uint32_t i = 0; i < 4; i++)
+			desc_small(&desc[i], 1000 + done + i);
+		submit(&dev, desc, 4);
+		CHECK(wait_head(&dev, done + 4));
+		for (uint32_t i = 0; i < 4; i++) {
+			read_cpl(&dev, done + i, &cpl);
+			CHECK_STATUS(cpl, VITSA_ERR_OK);
+			CHECK_EQ(cpl.seq, 1000 + done + i);
+		}
+		done += 4;
+	}
+	for (int i = 0; i < 5; i++) {
+		desc_small(&desc[0], 5000 + i);
+		CHECK(run_one(&dev, &desc[0], &cpl));
+		CHECK_STATUS(cpl, VITSA_ERR_OK);
+		CHECK_EQ(cpl.seq, 5000 + i);
+	}
+	CHECK_EQ(reg_read(&dev, VITSA_REG_STATUS), VITSA_STATUS_ENABLED);
+	return true;
+}
+
+static bool test_counters(void)
+{
+	uint64_t before[6], after[6];
+	struct vitsa_hw_desc desc;
+	struct vitsa_hw_cpl cpl;
+	uint64_t a_bytes = 4 * 6, b_bytes = 6 * 5, c_bytes = 4 * 20;
+
+	CHECK(ring_setup(&dev, RING_ENTRIES));
+	for (int i = 0; i < 6; i++)
+		before[i] = cnt_read(&dev, VITSA_REG_CNT_JOBS + 8 * i);
+	desc_small(&desc, 77);
+	CHECK(run_one(&dev, &desc, &cpl));
+	CHECK_STATUS(cpl, VITSA_ERR_OK);
+	for (int i = 0; i < 6; i++)
+		after[i] = cnt_read(&dev, VITSA_REG_CNT_JOBS + 8 * i);
+	CHECK_EQ(after[0] - before[0], 1);
+	CHECK_EQ(after[1] - before[1], 0);
+	CHECK_EQ(after[2] - before[2], 4 * 5 * 6);
+	CHECK_EQ(after[3] - before[3], vitsa_model_cycles(&dev.cfg, 4, 5, 6));
+	/* DMA: the descriptor and the operands in, the results and the completion out. */
+	if (after[4] - before[4] < sizeof(desc) + a_bytes + b_bytes ||
+	    after[5] - before[5] < sizeof(cpl) + c_bytes) {
+		diag("DMA counters grew by %" PRIu64 " read, %" PRIu64 " written",
+		     after[4] - before[4], after[5] - before[5]);
+		return false;
+	}
+	/* A failing descriptor counts as a job and an error, with no MACs. */
+	desc.opcode = 0;
+	CHECK(run_one(&dev, &desc, &cpl));
+	CHECK_STATUS(cpl, VITSA_ERR_OPCODE);
+	CHECK_EQ(cnt_read(&dev, VITSA_REG_CNT_JOBS) - after[0], 1);
+	CHECK_EQ(cnt_read(&dev, VITSA_REG_CNT_ERRORS) - after[1], 1);
+	CHECK_EQ(cnt_read(&dev, VITSA_REG_CNT_MACS) - after[2], 0);
+	CHECK_EQ(cpl.macs, 0);
+	CHECK_EQ(cpl.cycles, 0);
+	return true;
+}
+
+/* One malformed descriptor kind: a mutation of the small job and the status it must get. */
+struct bad_case {
+	const char *name;
+	void (*mutate)(struct vitsa_hw_desc *desc);
+	uint32_t status;
+};
+
+static void bad_opcode(struct vitsa_hw_desc *d) { d->opcode = 2; }
+static void bad_flags(struct vitsa_hw_desc *d) { d->flags = 1u << 7; }
+static void bad_dims_zero(struct vitsa_hw_desc *d) { d->k = 0; }
+static void bad_dims_big(struct vitsa_hw_desc *d) { d->m = VITSA_MODEL_MAX_DIM + 1; }
+static void bad_type_code(struct vitsa_hw_desc *d) { d->types = VITSA_DESC_TYPES(9, 0, 5); }
+static void bad_type_operand(struct vitsa_hw_desc *d)
+{
+	d->types = VITSA_DESC_TYPES(VITSA_DTYPE_S16, VITSA_DTYPE_S8, VITSA_DTYPE_S32);
+}
+static void bad_type_result(struct vitsa_hw_desc *d)
+{
+	d->types = VITSA_DESC_TYPES(VITSA_DTYPE_S8, VITSA_DTYPE_S8, VITSA_DTYPE_S8);
+}
+static void bad_types_high(struct vitsa_hw_desc *d) { d->types |= 1u << 12; }
+static void bad_stride(struct vitsa_hw_desc *d) { d->a_stride = d->k - 1; }
+static void bad_reserved(struct vitsa_hw_desc *d) { d->reserved[6] = 1; }
+static void bad_unused_addr(struct vitsa_hw_desc *d) { d->bias_addr = SMALL_ADDR; }
+static void bad_c_zero(struct vitsa_hw_desc *d) { d->c_zero = 3; }
+static void bad_range(struct vitsa_hw_desc *d) { d->c_addr = 0xffffffffffffffc0ull; }
+static void bad_rq_shift(struct vitsa_hw_desc *d)
+{
+	d->flags = VITSA_DESC_REQUANT;
+	d->types = VITSA_DESC_TYPES(VITSA_DTYPE_S8, VITSA_DTYPE_S8, VITSA_DTYPE_S8);
+	d->rq_addr = SMALL_ADDR + 0x400;	/* the test writes shift 63 for channel 2 there */
+}
+static void bad_dma_read(struct vitsa_hw_desc *d) { d->a_addr = OUTSIDE_RAM; }
+static void bad_dma_write(struct vitsa_hw_desc *d) { d->c_addr = OUTSIDE_RAM; }
+static void bad_dma_mmio(struct vitsa_hw_desc *d) { d->b_addr = BAR_ADDR; }
+
+static const struct bad_case bad_cases[] = {
+	{ "bad-opcode", bad_opcode, VITSA_ERR_OPCODE },
+	{ "bad-flags", bad_flags, VITSA_ERR_FLAGS },
+	{ "bad-dims-zero", bad_dims_zero, VITSA_ERR_DIMS },
+	{ "bad-dims-too-big", bad_dims_big, VITSA_ERR_DIMS },
+	{ "bad-type-code", bad_type_code, VITSA_ERR_TYPE },
+	{ "bad-type-result-only-operand", bad_type_operand, VITSA_ERR_TYPE },
+	{ "bad-type-s8-result-without-requant", bad_type_result, VITSA_ERR_TYPE },
+	{ "bad-types-reserved-bits", bad_types_high, VITSA_ERR_TYPE },
+	{ "bad-stride-too-short", bad_stride, VITSA_ERR_STRIDE },
+	{ "bad-reserved-word", bad_reserved, VITSA_ERR_RESERVED },
+	{ "bad-unused-address", bad_unused_addr, VITSA_ERR_RESERVED },
+	{ "bad-c-zero-without-requant", bad_c_zero, VITSA_ERR_RESERVED },
+	{ "bad-range-wraps", bad_range, VITSA_ERR_RANGE },
+	{ "bad-requant-shift", bad_rq_shift, VITSA_ERR_RQ },
+	{ "bad-dma-read-outside-ram", bad_dma_read, VITSA_ERR_DMA_READ },
+	{ "bad-dma-write-outside-ram", bad_dma_write, VITSA_ERR_DMA_WRITE },
+	{ "bad-dma-read-mmio", bad_dma_mmio, VITSA_ERR_DMA_READ },
+};
+
+static const struct bad_case *current_bad;
+
+static bool test_bad_descriptor(void)
+{
+	const struct vitsa_hw_rq rq[5] = {
+		{ 1, 0 }, { 1, 62 }, { 1, 63 }, { 1, 0 }, { 1, 0 },
+	};
+	struct vitsa_hw_desc desc;
+	struct vitsa_hw_cpl cpl;
+	uint64_t errors;
+
+	CHECK(ring_setup(&dev, RING_ENTRIES));
+	qt_memwrite(&dev.q, SMALL_ADDR + 0x400, rq, sizeof(rq));
+	errors = cnt_read(&dev, VITSA_REG_CNT_ERRORS);
+	desc_small(&desc, 0xbad0000 + (current_bad - bad_cases));
+	current_bad->mutate(&desc);
+	CHECK(run_one(&dev, &desc, &cpl));
+	CHECK_STATUS(cpl, current_bad->status);
+	CHECK_EQ(cpl.seq, desc.seq);
+	CHECK_EQ(cpl.macs, 0);
+	CHECK_EQ(cnt_read(&dev, VITSA_REG_CNT_ERRORS) - errors, 1);
+	CHECK_EQ(reg_read(&dev, VITSA_REG_INT_STATUS), VITSA_INT_DONE | VITSA_INT_ERROR);
+	CHECK_EQ(reg_read(&dev, VITSA_REG_STATUS), VITSA_STATUS_ENABLED);
+	reg_write(&dev, VITSA_REG_INT_ACK, VITSA_INT_ALL);
+	CHECK_EQ(reg_read(&dev, VITSA_REG_INT_STATUS), 0);
+
+	/* The device goes on with the next descriptor. */
+	desc_small(&desc, 0x600d);
+	CHECK(run_one(&dev, &desc, &cpl));
+	CHECK_STATUS(cpl, VITSA_ERR_OK);
+	CHECK_EQ(cpl.seq, 0x600d);
+	CHECK_EQ(reg_read(&dev, VITSA_REG_INT_STATUS), VITSA_INT_DONE);
+	return true;
+}
+
+/* Checks the halted state after a ring error, then that a reset recovers. */
+static bool halted_then_recover(uint32_t err)
+{
+	struct vitsa_hw_desc desc;
+	struct vitsa_hw_cpl cpl;
+	uint64_t jobs;
+
+	CHECK(wait_reg(&dev, VITSA_REG_STATUS, VITSA_STATUS_HALTED, VITSA_STATUS_HALTED));
+	CHECK_EQ(reg_read(&dev, VITSA_REG_ERROR), err);
+	CHECK(reg_read(&dev, VITSA_REG_INT_STATUS) & VITSA_INT_ERROR);
+	/* Only a reset leaves the halt: a new TAIL is ignored. */
+	reg_write(&dev, VITSA_REG_RING_TAIL, 0);
+	CHECK(reg_read(&dev, VITSA_REG_STATUS) & VITSA_STATUS_HALTED);
+
+	jobs = cnt_read(&dev, VITSA_REG_CNT_JOBS);
+	CHECK(dev_reset(&dev));
+	CHECK_EQ(reg_read(&dev, VITSA_REG_STATUS), 0);
+	CHECK_EQ(reg_read(&dev, VITSA_REG_ERROR), 0);
+	CHECK_EQ(reg_read(&dev, VITSA_REG_CTRL), 0);
+	CHECK_EQ(reg_read(&dev, VITSA_REG_RING_HEAD), 0);
+	CHECK_EQ(reg_read(&dev, VITSA_REG_RING_TAIL), 0);
+	CHECK_EQ(reg_read(&dev, VITSA_REG_RING_SIZE), 0);
+	CHECK_EQ(reg_read(&dev, VITSA_REG_RING_BASE_LO), 0);
+	CHECK_EQ(reg_read(&dev, VITSA_REG_CPL_BASE_LO), 0);
+	CHECK_EQ(reg_read(&dev, VITSA_REG_INT_STATUS), 0);
+	CHECK_EQ(reg_read(&dev, VITSA_REG_INT_ENABLE), 0);
+	CHECK_EQ(cnt_read(&dev, VITSA_REG_CNT_JOBS), jobs);	/* counters survive */
+
+	CHECK(ring_setup(&dev, RING_ENTRIES));
+	desc_small(&desc, 42);
+	CHECK(run_one(&dev, &desc, &cpl));
+	CHECK_STATUS(cpl, VITSA_ERR_OK);
+	return true;
+}
+
+static bool test_bad_tail(void)
+{
+	struct vitsa_hw_desc desc;
+	struct vitsa_hw_cpl cpl;
+
+	CHECK(ring_setup(&dev, RING_ENTRIES));
+	desc_small(&desc, 1);
+	CHECK(run_one(&dev, &desc, &cpl));
+	/* HEAD is 1: TAIL = HEAD + SIZE + 1 claims more descriptors than the ring holds. */
+	reg_write(&dev, VITSA_REG_RING_TAIL, 1 + RING_ENTRIES + 1);
+	return halted_then_recover(VITSA_ERR_RING);
+}
+
+static bool test_bad_tail_behind(void)
+{
+	CHECK(ring_setup(&dev, RING_ENTRIES));
+	/* TAIL behind HEAD: TAIL - HEAD wraps to 2^32 - 1. */
+	reg_write(&dev, VITSA_REG_RING_TAIL, 0xffffffff);
+	return halted_then_recover(VITSA_ERR_RING);
+}
+
+static bool test_bad_ring_size(void)
+{
+	CHECK(dev_reset(&dev));
+	reg_write(&dev, VITSA_REG_RING_BASE_LO, (uint32_t)RING_ADDR);
+	reg_write(&dev, VITSA_REG_CPL_BASE_LO, (uint32_t)CPL_ADDR);
+	reg_write(&dev, VITSA_REG_RING_SIZE, 12);
+	reg_write(&dev, VITSA_REG_CTRL, VITSA_CTRL_ENABLE);
+	return halted_then_recover(VITSA_ERR_RING);
+}
+
+static bool test_bad_ring_align(void)
+{
+	CHECK(dev_reset(&dev));
+	reg_write(&dev, VITSA_REG_RING_BASE_LO, (uint32_t)RING_ADDR + 64);
+	reg_write(&dev, VITSA_REG_CPL_BASE_LO, (uint32_t)CPL_ADDR);
+	reg_write(&dev, VITSA_REG_RING_SIZE, RING_ENTRIES);
+	reg_write(&dev, VITSA_REG_CTRL, VITSA_CTRL_ENABLE);
+	return halted_then_recover(VITSA_ERR_RING);
+}
+
+static bool test_bad_ring_wraps(void)
+{
+	CHECK(dev_reset(&dev));
+	reg_write(&dev, VITSA_REG_RING_BASE_LO, 0xffffff80);
+	reg_write(&dev, VITSA_REG_RING_BASE_HI, 0xffffffff);
+	reg_write(&dev, VITSA_REG_CPL_BASE_LO, (uint32_t)CPL_ADDR);
+	reg_write(&dev, VITSA_REG_RING_SIZE, 2);
+	reg_write(&dev, VITSA_REG_CTRL, VITSA_CTRL_ENABLE);
+	return halted_then_recover(VITSA_ERR_RING);
+}
+
+/* Bus mastering off: the device can neither fetch nor complete; it halts, QEMU survives. */
+static bool test_no_bus_master(void)
+{
+	struct vitsa_hw_desc desc;
+	uint16_t cmd = cfg_read16(&dev.q, dev.devfn, 0x04);
+
+	CHECK(ring_setup(&dev, RING_ENTRIES));
+	cfg_write16(&dev.q, dev.devfn, 0x04, cmd & ~PCI_CMD_MASTER);
+	desc_small(&desc, 9);
+	submit(&dev, &desc, 1);
+	CHECK(wait_reg(&dev, VITSA_REG_STATUS, VITSA_STATUS_HALTED, VITSA_STATUS_HALTED));
+	cfg_write16(&dev.q, dev.devfn, 0x04, cmd);
+	CHECK_EQ(reg_read(&dev, VITSA_REG_RING_HEAD), 0);
+	return halted_then_recover(VITSA_ERR_DMA_WRITE);
+}
+
+/*
+ * A GEMM of 5.5e11 MACs (about 40 s for the model at 14 GMAC/s): it runs far longer than any
+ * test waits for it.  A and B share their 128 MiB of zeros; C takes 64 MiB.
+ */
+static void desc_long(struct vitsa_hw_desc *desc)
+{
+	uint32_t dim = 4096, k = 32768;
+
+	memset(desc, 0, sizeof(*desc));
+	desc->opcode = VITSA_OP_GEMM;
+	desc->seq = 0xab047;
+	desc->m = desc->n = dim;
+	desc->k = k;
+	desc->types = VITSA_DESC_TYPES(VITSA_DTYPE_S8, VITSA_DTYPE_S8, VITSA_DTYPE_S32);
+	desc->a_addr = BIG_ADDR;			/* dim x k */
+	desc->a_stride = k;
+	desc->b_addr = BIG_ADDR;			/* k x dim */
+	desc->b_stride = dim;
+	desc->c_addr = BIG_ADDR + (uint64_t)dim * k;	/* dim x dim int32 */
+	desc->c_stride = 4ull * dim;
+}
+
+/* A reset abandons a long job: no completion record, HEAD back to 0, RESETTING clears. */
+static bool test_reset_aborts(void)
+{
+	struct vitsa_hw_desc desc;
+	struct vitsa_hw_cpl cpl;
+
+	CHECK(ring_setup(&dev, RING_ENTRIES));
+	desc_long(&desc);
+	submit(&dev, &desc, 1);
+	CHECK(wait_reg(&dev, VITSA_REG_STATUS, VITSA_STATUS_BUSY, VITSA_STATUS_BUSY));
+	pause_us(200000);
+	reg_write(&dev, VITSA_REG_CTRL, VITSA_CTRL_RESET);
+	diag("STATUS right after the reset: 0x%x", reg_read(&dev, VITSA_REG_STATUS));
+	CHECK(wait_reg(&dev, VITSA_REG_STATUS, VITSA_STATUS_RESETTING, 0));
+	CHECK_EQ(reg_read(&dev, VITSA_REG_RING_HEAD), 0);
+	CHECK_EQ(reg_read(&dev, VITSA_REG_STATUS), 0);
+	qt_memread(&dev.q, CPL_ADDR, &cpl, sizeof(cpl));
+	CHECK_EQ(cpl.seq, 0xeeeeeeeeeeeeeeeeull);	/* the record was never written */
+	dev.tail = 0;
+
+	CHECK(ring_setup(&dev, RING_ENTRIES));
+	desc_small(&desc, 43);
+	CHECK(run_one(&dev, &desc, &cpl));
+	CHECK_STATUS(cpl, VITSA_ERR_OK);
+	return true;
+}
+
+static bool msi_enable(bool on)
+{
+	struct qemu *q = &dev.q;
+	unsigned cap = dev.msi_cap;
+
+	CHECK(cap);
+	cfg_write32(q, dev.devfn, cap + 4, (uint32_t)MSI_ADDR);
+	cfg_write32(q, dev.devfn, cap + 8, MSI_ADDR >> 32);
+	cfg_write16(q, dev.devfn, cap + 12, MSI_DATA);
+	cfg_write16(q, dev.devfn, cap + 2, (cfg_read16(q, dev.devfn, cap + 2) & ~1u) | on);
+	return !q->dead;
+}
+
+static bool wait_msi(void)
+{
+	int64_t end = now_ns() + TIMEOUT_NS;
+	uint32_t msg;
+
+	while (!dev.q.dead && now_ns() < end) {
+		qt_memread(&dev.q, MSI_ADDR, &msg, sizeof(msg));
+		if (msg == MSI_DATA)
+			return true;
+		pause_us(100);
+	}
+	diag("no MSI message arrived");
+	return false;
+}
+
+static bool msi_absent(void)
+{
+	uint32_t msg;
+
+	/* A few round trips give the interrupt bottom half time to run. */
+	for (int i = 0; i < 20; i++) {
+		qt_memread(&dev.q, MSI_ADDR, &msg, sizeof(msg));
+		if (msg == MSI_DATA) {
+			diag("unexpected MSI message");
+			return false;
+		}
+		pause_us(1000);
+	}
+	return true;
+}
+
+static bool test_msi(void)
+{
+	struct vitsa_hw_desc desc;
+	struct vitsa_hw_cpl cpl;
+
+	CHECK(ring_setup(&dev, RING_ENTRIES));
+	CHECK(msi_enable(true));
+	qt_memset(&dev.q, MSI_ADDR, 0, 4);
+	desc_small(&desc, 1);
+	CHECK(run_one(&dev, &desc, &cpl));
+	CHECK(wait_msi());
+
+	/* Still pending: the next completion is no 0 -> 1 change, so no new message. */
+	qt_memset(&dev.q, MSI_ADDR, 0, 4);
+	CHECK(run_one(&dev, &desc, &cpl));
+	CHECK(msi_absent());
+
+	/* Acknowledged: the next completion signals again. */
+	reg_write(&dev, VITSA_REG_INT_ACK, VITSA_INT_ALL);
+	CHECK(run_one(&dev, &desc, &cpl));
+	CHECK(wait_msi());
+
+	/* Masked by INT_ENABLE: no message, until the enable unmasks a pending bit. */
+	reg_write(&dev, VITSA_REG_INT_ACK, VITSA_INT_ALL);
+	reg_write(&dev, VITSA_REG_INT_ENABLE, 0);
+	qt_memset(&dev.q, MSI_ADDR, 0, 4);
+	CHECK(run_one(&dev, &desc, &cpl));
+	CHECK(msi_absent());
+	reg_write(&dev, VITSA_REG_INT_ENABLE, VITSA_INT_DONE);
+	CHECK(wait_msi());
+
+	/* An error completion raises ERROR too. */
+	reg_write(&dev, VITSA_REG_INT_ACK, VITSA_INT_ALL);
+	reg_write(&dev, VITSA_REG_INT_ENABLE, VITSA_INT_ERROR);
+	qt_memset(&dev.q, MSI_ADDR, 0, 4);
+	CHECK(run_one(&dev, &desc, &cpl));
+	CHECK(msi_absent());
+	desc.opcode = 7;
+	CHECK(run_one(&dev, &desc, &cpl));
+	CHECK(wait_msi());
+	CHECK(msi_enable(false));
+	return true;
+}
+
+/* Interrupts raised by the worker reach the IOAPIC from a bottom half: poll for them. */
+static bool wait_irq(int line, int level)
+{
+	int64_t end = now_ns() + TIMEOUT_NS;
+
+	while (!dev.q.dead && now_ns() < end) {
+		if (dev.q.irq[line] == level)
+			return true;
+		reg_read(&dev, VITSA_REG_STATUS);
+		pause_us(100);
+	}
+	diag("IRQ %d never became %d", line, level);
+	return false;
+}
+
+static bool test_intx(void)
+{
+	struct vitsa_hw_desc desc;
+	struct vitsa_hw_cpl cpl;
+
+	CHECK(ring_setup(&dev, RING_ENTRIES));
+	/* Route all four PIRQs of the PIIX3 (00:01.0) to INTX_GSI, watch the IOAPIC. */
+	cfg_write32(&dev.q, 1 << 3, 0x60, INTX_GSI * 0x01010101u);
+	CHECK(qt_cmd(&dev.q, "irq_intercept_in ioapic"));
+	CHECK_EQ(dev.q.irq[INTX_GSI], 0);
+	desc_small(&desc, 1);
+	CHECK(run_one(&dev, &desc, &cpl));
+	CHECK(wait_irq(INTX_GSI, 1));
+	reg_write(&dev, VITSA_REG_INT_ACK, VITSA_INT_DONE);
+	CHECK_EQ(dev.q.irq[INTX_GSI], 0);
+	/* Level follows INT_STATUS & INT_ENABLE. */
+	CHECK(run_one(&dev, &desc, &cpl));
+	CHECK(wait_irq(INTX_GSI, 1));
+	reg_write(&dev, VITSA_REG_INT_ENABLE, VITSA_INT_ERROR);
+	CHECK_EQ(dev.q.irq[INTX_GSI], 0);
+	reg_write(&dev, VITSA_REG_INT_ENABLE, VITSA_INT_ALL);
+	CHECK_EQ(dev.q.irq[INTX_GSI], 1);
+	/* Reset drops it. */
+	CHECK(dev_reset(&dev));
+	CHECK_EQ(dev.q.irq[INTX_GSI], 0);
+	return true;
+}
+
+/* A second device with a different geometry: ARRAY and the cycle count follow it. */
+static bool test_geometry(void)
+{
+	static const struct gemm_case c = {
+		"geometry", 20, 70, 45, VITSA_DTYPE_S8, VITSA_DTYPE_U8, VITSA_DTYPE_S32, 0
+	};
+	struct vdev other;
+	bool ok;
+
+	if (!dev_open(&other, ",rows=8,cols=32", 8, 32)) {
+		qemu_stop(&other.q);
+		return false;
+	}
+	ok = reg_read(&other, VITSA_REG_ARRAY) == (8 | 32 << 16) &&
+	     ring_setup(&other, RING_ENTRIES) && gemm_check(&other, &c);
+	if (!ok)
+		diag("ARRAY is 0x%x", reg_read(&other, VITSA_REG_ARRAY));
+	qemu_stop(&other.q);
+	return ok;
+}
+
+/* Out-of-range geometry: QEMU refuses to start. */
+static bool test_bad_geometry(void)
+{
+	static const char *const props[] = { ",rows=0", ",cols=0", ",rows=257", ",cols=4096" };
+
+	for (size_t i = 0; i < sizeof(props) / sizeof(props[0]); i++) {
+		struct qemu q;
+		int status;
+
+		char device[64];
+		const char *extra[] = { "-device", device, NULL };
+
+		snprintf(device, sizeof(device), "vitsa%s", props[i]);
+		if (!qemu_start(&q, extra))
+			return false;
+		fclose(q.to);
+		q.to = NULL;
+		status = qemu_wait_exit(&q);
+		qemu_stop(&q);
+		if (status <= 0) {
+			diag("QEMU with -device vitsa%s: exit status %d, expected a failure",
+			     props[i], status);
+			return false;
+		}
+	}
+	return true;
+}
+
+/*
+ * Hot-plug and hot-unplug through the monitor and the PIIX4 ACPI eject register, with a long
+ * job in flight (unrealize must cancel it and join the worker), and a machine reset during a
+ * job.  Uses its own QEMU with an HMP monitor on a unix socket.
+ */
+static bool hotplug_steps(struct vdev *d)
+{
+	const unsigned slot = 6;
+	struct vitsa_hw_desc desc;
+	struct vitsa_hw_cpl cpl;
+
+	CHECK(mon_cmd(&d->q, "device_add vitsa,id=vx,addr=06.0"));
+	CHECK(dev_attach(d));
+	CHECK_EQ(d->devfn, slot << 3);
+	CHECK(ring_setup(d, RING_ENTRIES));
+	desc_small(&desc, 1);
+	CHECK(run_one(d, &desc, &cpl));
+	CHECK_STATUS(cpl, VITSA_ERR_OK);
+
+	/* Machine reset in the middle of a long job: registers clear, the job is dropped. */
+	desc_long(&desc);
+	submit(d, &desc, 1);
+	pause_us(100000);
+	CHECK(mon_cmd(&d->q, "system_reset"));
+	CHECK(dev_attach(d));		/* config space was reset too */
+	CHECK(wait_reg(d, VITSA_REG_STATUS, VITSA_STATUS_RESETTING, 0));
+	CHECK_EQ(reg_read(d, VITSA_REG_STATUS), 0);
+	CHECK_EQ(reg_read(d, VITSA_REG_RING_HEAD), 0);
+	CHECK(ring_setup(d, RING_ENTRIES));
+	desc_small(&desc, 2);
+	CHECK(run_one(d, &desc, &cpl));
+	CHECK_STATUS(cpl, VITSA_ERR_OK);
+
+	/* Unplug with a long job in flight. */
+	desc_long(&desc);
+	submit(d, &desc, 1);
+	pause_us(100000);
+	CHECK(reg_read(d, VITSA_REG_STATUS) & VITSA_STATUS_BUSY);
+	CHECK(mon_cmd(&d->q, "device_del vx"));
+	qt_outl(&d->q, 0xae08, 1u << slot);		/* ACPI PCI hotplug: eject */
+	CHECK_EQ(cfg_read32(&d->q, slot << 3, 0), 0xffffffff);
+
+	/* Plug again and use it; then unplug it idle. */
+	CHECK(mon_cmd(&d->q, "device_add vitsa,id=vx,addr=06.0"));
+	CHECK(dev_attach(d));
+	CHECK(ring_setup(d, RING_ENTRIES));
+	desc_small(&desc, 3);
+	CHECK(run_one(d, &desc, &cpl));
+	CHECK_STATUS(cpl, VITSA_ERR_OK);
+	CHECK(mon_cmd(&d->q, "device_del vx"));
+	qt_outl(&d->q, 0xae08, 1u << slot);
+	CHECK_EQ(cfg_read32(&d->q, slot << 3, 0), 0xffffffff);
+	CHECK(qt_cmd(&d->q, "clock_step 1000"));	/* QEMU is still alive */
+	return true;
+}
+
+static bool test_hotplug(void)
+{
+	char sock[96], mon[128];
+	const char *extra[] = { "-monitor", mon, NULL };
+	struct vdev hp;
+	bool ok;
+
+	snprintf(sock, sizeof(sock), "/tmp/vitsa-qtest-%d.sock", (int)getpid());
+	snprintf(mon, sizeof(mon), "unix:%s,server=on,wait=off", sock);
+	memset(&hp, 0, sizeof(hp));
+	hp.cfg.rows = hp.cfg.cols = 16;
+	ok = qemu_start(&hp.q, extra) && qt_cmd(&hp.q, "clock_step 0") &&
+	     mon_connect(&hp.q, sock) && hotplug_steps(&hp);
+	qemu_stop(&hp.q);
+	unlink(sock);
+	return ok;
+}
+
+/* ---- runner --------------------------------------------------------------------------------- */
+
+struct test {
+	char name[64];
+	bool (*fn)(void);
+	const struct gemm_case *gemm;
+	const struct bad_case *bad;
+};
+
+#define MAX_TESTS 64
+
+int main(int argc, char **argv)
+{
+	static struct test tests[MAX_TESTS];
+	int ntests = 0, passed = 0, failed = 0;
+	const char *seed = getenv("VITSA_QTEST_SEED");
+
+	qemu_binary = argc > 1 ? argv[1] : getenv("QEMU");
+	if (!qemu_binary || access(qemu_binary, X_OK)) {
+		fprintf(stderr, "usage: %s QEMU_BINARY (qemu-system-x86_64 with the vitsa device)\n",
+			argv[0]);
+		return 2;
+	}
+	if (seed)
+		rng_state = strtoull(seed, NULL, 0) | 1;
+	signal(SIGPIPE, SIG_IGN);
+
+#define ADD(nm, f, g, b)							\
+	do {									\
+		snprintf(tests[ntests].name, sizeof(tests[ntests].name), "%s", nm); \
+		tests[ntests].fn = f;						\
+		tests[ntests].gemm = g;						\
+		tests[ntests].bad = b;						\
+		ntests++;							\
+	} while (0)
+	ADD("pci-identity", test_pci_identity, NULL, NULL);
+	ADD("id-registers", test_id_registers, NULL, NULL);
+	ADD("register-access", test_register_access, NULL, NULL);
+	for (size_t i = 0; i < sizeof(gemm_cases) / sizeof(gemm_cases[0]); i++) {
+		char name[64];
+
+		snprintf(name, sizeof(name), "gemm-%s", gemm_cases[i].name);
+		ADD(name, test_gemm, &gemm_cases[i], NULL);
+	}
+	ADD("ring-wrap", test_ring_wrap, NULL, NULL);
+	ADD("counters", test_counters, NULL, NULL);
+	for (size_t i = 0; i < sizeof(bad_cases) / sizeof(bad_cases[0]); i++)
+		ADD(bad_cases[i].name, test_bad_descriptor, NULL, &bad_cases[i]);
+	ADD("ring-tail-beyond-size-halts", test_bad_tail, NULL, NULL);
+	ADD("ring-tail-behind-head-halts", test_bad_tail_behind, NULL, NULL);
+	ADD("ring-size-not-power-of-two-halts", test_bad_ring_size, NULL, NULL);
+	ADD("ring-base-misaligned-halts", test_bad_ring_align, NULL, NULL);
+	ADD("ring-wraps-address-space-halts", test_bad_ring_wraps, NULL, NULL);
+	ADD("no-bus-master-halts", test_no_bus_master, NULL, NULL);
+	ADD("reset-abandons-job", test_reset_aborts, NULL, NULL);
+	ADD("msi", test_msi, NULL, NULL);
+	ADD("intx", test_intx, NULL, NULL);
+	ADD("geometry-property", test_geometry, NULL, NULL);
+	ADD("geometry-out-of-range-refused", test_bad_geometry, NULL, NULL);
+	ADD("hotplug-reset-unplug", test_hotplug, NULL, NULL);
+#undef ADD
+
+	printf("TAP version 13\n1..%d\n", ntests);
+	diag("QEMU %s, seed 0x%" PRIx64, qemu_binary, rng_state);
+	fflush(stdout);
+	if (!dev_open(&dev, "", 16, 16))
+		diag("the device under test did not come up");
+	for (int i = 0; i < ntests; i++) {
+		bool ok;
+
+		current_case = tests[i].gemm;
+		current_bad = tests[i].bad;
+		ok = !dev.q.dead && tests[i].fn() && !dev.q.dead;
+		if (dev.q.dead)
+			diag("QEMU is not running");
+		printf("%s %d - %s\n", ok ? "ok" : "not ok", i + 1, tests[i].name);
+		fflush(stdout);
+		ok ? passed++ : failed++;
+	}
+	qemu_stop(&dev.q);
+	printf("qtest: %d passed, %d failed\n", passed, failed);
+	return failed ? 1 : 0;
+}
