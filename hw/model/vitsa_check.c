@@ -58,16 +58,14 @@ static uint32_t check_reserved(const struct vitsa_hw_desc *d)
 	return VITSA_ERR_OK;
 }
 
-/* A matrix of @rows rows of @row_bytes each, @stride apart, must not wrap 2^64. */
+/* A matrix of @rows rows of @row_bytes (>= 1) each, @stride apart: its last byte must not wrap. */
 static bool range_ok(uint64_t addr, uint64_t rows, uint64_t stride, uint64_t row_bytes)
 {
-	uint64_t span, end;
+	uint64_t span, last;
 
-	if (__builtin_mul_overflow(rows - 1, stride, &span) ||
-	    __builtin_add_overflow(span, row_bytes, &span) ||
-	    __builtin_add_overflow(addr, span, &end))
-		return false;
-	return true;
+	return !__builtin_mul_overflow(rows - 1, stride, &span) &&
+	       !__builtin_add_overflow(span, row_bytes - 1, &span) &&
+	       !__builtin_add_overflow(addr, span, &last);
 }
 
 static uint32_t check_layout(const struct vitsa_hw_desc *d)

@@ -283,6 +283,8 @@ TEST(descriptor_checks)
 	EXPECT(d.c_stride = 15, VITSA_ERR_STRIDE);
 	EXPECT((d.flags = VITSA_DESC_B_TRANS, d.n = 8, d.b_stride = 3), VITSA_ERR_STRIDE);
 	EXPECT(d.a_addr = UINT64_MAX - 8, VITSA_ERR_RANGE);
+	EXPECT(d.c_addr = UINT64_MAX - 63, VITSA_ERR_OK);	/* last byte is 2^64 - 1 */
+	EXPECT(d.c_addr = UINT64_MAX - 62, VITSA_ERR_RANGE);
 	EXPECT(d.c_stride = UINT64_MAX / 2, VITSA_ERR_RANGE);
 	EXPECT((d.m = VITSA_MODEL_MAX_DIM, d.a_stride = 1ull << 50), VITSA_ERR_RANGE);
 #undef EXPECT
