@@ -28,7 +28,9 @@ enum vitrt_status {
 	VITRT_ETIMEDOUT = -5,
 	VITRT_EJOB = -6,	/* the device reported a failed job */
 	VITRT_EVERSION = -7,	/* device or driver speaks an unsupported version */
-	VITRT_ERR_COUNT = 8
+	VITRT_EFORMAT = -8,	/* a file is malformed; the message names the problem */
+	VITRT_EUNSUPPORTED = -9,	/* well-formed, but a feature this runtime does not handle */
+	VITRT_ERR_COUNT = 10
 };
 
 VITRT_API const char *vitrt_strerror(int err);

@@ -15,6 +15,8 @@ static const char *const messages[VITRT_ERR_COUNT] = {
 	[-VITRT_ETIMEDOUT] = "timed out",
 	[-VITRT_EJOB] = "the device reported a failed job",
 	[-VITRT_EVERSION] = "unsupported device or driver version",
+	[-VITRT_EFORMAT] = "malformed file",
+	[-VITRT_EUNSUPPORTED] = "unsupported file content",
 };
 
 _Static_assert((int)VITRT_TYPE_COUNT == (int)VITSA_DTYPE_COUNT, "type codes follow the hardware");
