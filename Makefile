@@ -41,8 +41,11 @@ $(B)/test_model: $(call obj,host,tests/unit/test_model.c $(HW_SRC))
 $(B)/test_vitrt: $(call obj,host,tests/unit/test_vitrt.c) $(B)/libvitrt.a
 	$(CC) $(CFLAGS) -o $@ $^
 
+$(B)/test_prog: $(call obj,host,tests/unit/test_prog.c) $(B)/libvitrt.a
+	$(CC) $(CFLAGS) -o $@ $^
+
 hw: $(B)/test_model
-userspace: $(B)/vitrt $(B)/libvitrt.a $(B)/test_vitrt
+userspace: $(B)/vitrt $(B)/libvitrt.a $(B)/test_vitrt $(B)/test_prog
 
 -include $(shell find $(B)/host -name '*.d' 2>/dev/null)
 

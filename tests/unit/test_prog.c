@@ -1,0 +1,170 @@
+// SPDX-License-Identifier: MIT
+/* The compiled model file: round trip, and every kind of damage refused with a clear message. */
+#include <unistd.h>
+
+#include "tap.h"
+#include "vitrt_prog.h"
+
+static char dir[] = "/tmp/vitrt-prog-XXXXXX";
+static char path[256];
+
+/* A small well-formed program: one GEMM between two syncs and a layernorm. */
+static struct vitrt_prog *sample(void)
+{
+	static struct vitrt_step steps[3];
+	static struct vitrt_pgemm gemm;
+	static uint8_t konst[4096];
+	static char *labels[2] = { "cat", "dog" };
+	static struct vitrt_prog p;
+
+	for (size_t i = 0; i < sizeof(konst); i++)
+		konst[i] = (uint8_t)(i * 7);
+	gemm = (struct vitrt_pgemm){
+		.m = 4, .n = 2, .k = 8, .a_type = VITRT_S8, .b_type = VITRT_S8, .c_type = VITRT_S32,
+		.a = { VITRT_ARENA_ACT, 0, 0, 8 }, .b = { VITRT_ARENA_CONST, 0, 64, 8 },
+		.c = { VITRT_ARENA_ACT, 0, 64, 8 }, .flags = VITRT_GEMM_B_TRANS,
+	};
+	steps[0] = (struct vitrt_step){ .op = VITRT_OP_GEMM };
+	steps[1] = (struct vitrt_step){ .op = VITRT_OP_SYNC };
+	steps[2] = (struct vitrt_step){ .op = VITRT_OP_LAYERNORM, .rows = 2, .cols = 4,
+					.in0 = { VITRT_ARENA_ACT, 0, 128, 0 },
+					.out = { VITRT_ARENA_ACT, 0, 160, 0 }, .p = { 1 << 30, 20 } };
+	p = (struct vitrt_prog){
+		.info = { .img = 4, .patch = 2, .chans = 1, .dim = 4, .depth = 1, .heads = 1,
+			  .mlp = 16, .classes = 2, .tokens = 5, .scheme = VITRT_SCHEME_W8A8,
+			  .array_rows = 16, .array_cols = 16, .logit_scale = 0.5f, .fp32_top1 = -1 },
+		.arena = { konst, NULL }, .arena_size = { sizeof(konst), 256 },
+		.steps = steps, .nsteps = 3, .gemms = &gemm, .ngemms = 1,
+		.image = { VITRT_ARENA_ACT, 0, 200, 0 }, .logits = { VITRT_ARENA_ACT, 0, 240, 0 },
+		.labels = labels,
+	};
+	return &p;
+}
+
+static uint8_t *slurp(size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	uint8_t *b;
+
+	fseek(f, 0, SEEK_END);
+	*len = (size_t)ftell(f);
+	fseek(f, 0, SEEK_SET);
+	b = malloc(*len);
+	if (fread(b, 1, *len, f) != *len)
+		*len = 0;
+	fclose(f);
+	return b;
+}
+
+static void spit(const uint8_t *b, size_t len)
+{
+	FILE *f = fopen(path, "wb");
+
+	fwrite(b, 1, len, f);
+	fclose(f);
+}
+
+/* Loading @path must fail with VITRT_EFORMAT and a message containing @want. */
+static void refused(const char *what, const char *want)
+{
+	char msg[512] = "";
+	int err;
+	struct vitrt_prog *p = vitrt_prog_load(path, &err, msg, sizeof(msg));
+
+	CHECK(!p && err == VITRT_EFORMAT, "%s: loaded (err %d)", what, err);
+	CHECK(strstr(msg, want) && strstr(msg, path), "%s: message '%s' lacks '%s'", what, msg, want);
+	vitrt_prog_free(p);
+}
+
+TEST(round_trip)
+{
+	char msg[512];
+	int err;
+	struct vitrt_prog *in = sample(), *out;
+
+	CHECK(mkdtemp(dir), "mkdtemp");
+	snprintf(path, sizeof(path), "%s/m.vitsa", dir);
+	CHECK(vitrt_prog_validate(in, msg, sizeof(msg)) == 0, "sample invalid: %s", msg);
+	CHECK(vitrt_prog_save(in, path, msg, sizeof(msg)) == 0, "save: %s", msg);
+	out = vitrt_prog_load(path, &err, msg, sizeof(msg));
+	CHECK(out, "load: %s", msg);
+	if (!out)
+		return;
+	CHECK(!memcmp(&out->info, &in->info, sizeof(in->info)), "info");
+	CHECK(out->nsteps == 3 && !memcmp(out->steps, in->steps, 3 * sizeof(*in->steps)), "steps");
+	CHECK(out->ngemms == 1 && !memcmp(out->gemms, in->gemms, sizeof(*in->gemms)), "gemms");
+	CHECK(out->arena_size[0] == 4096 && !memcmp(out->arena[0], in->arena[0], 4096), "const");
+	CHECK(out->arena_size[1] == 256, "act size");
+	CHECK(out->labels && !strcmp(out->labels[1], "dog"), "labels");
+	vitrt_prog_free(out);
+}
+
+TEST(damaged_files_refused)
+{
+	size_t len;
+	uint8_t *good = slurp(&len), *b = malloc(len);
+	uint32_t v;
+
+	memcpy(b, good, len);
+	b[len / 2] ^= 0x40;
+	spit(b, len);
+	refused("flipped bit", "checksum");
+	spit(good, len - 10);
+	refused("truncated", "truncated");
+	spit(good, 20);
+	refused("tiny", "too short");
+	memcpy(b, good, len);
+	memcpy(b, "GGUFxxxx", 8);
+	spit(b, len);
+	refused("magic", "bad magic");
+	memcpy(b, good, len);
+	v = 7;
+	memcpy(b + 8, &v, 4);
+	spit(b, len);
+	refused("version", "version 7");
+	free(b);
+	free(good);
+}
+
+TEST(bad_schedules_refused)
+{
+	char msg[512];
+	struct vitrt_prog *p = sample();
+
+	p->gemms[0].c.offset = 250;		/* 4 rows of 8 bytes at 250 > 256 */
+	CHECK(vitrt_prog_validate(p, msg, sizeof(msg)) == VITRT_EFORMAT && strstr(msg, "gemm 0"),
+	      "gemm out of arena: %s", msg);
+	p = sample();
+	p->gemms[0].k = 0;
+	CHECK(vitrt_prog_validate(p, msg, sizeof(msg)) == VITRT_EFORMAT, "k = 0");
+	p = sample();
+	p->gemms[0].c.arena = VITRT_ARENA_CONST;	/* results never go to constants */
+	CHECK(vitrt_prog_validate(p, msg, sizeof(msg)) == VITRT_EFORMAT, "c in const");
+	p = sample();
+	p->gemms[0].b.stride = UINT64_MAX / 2;
+	CHECK(vitrt_prog_validate(p, msg, sizeof(msg)) == VITRT_EFORMAT, "stride overflow");
+	p = sample();
+	p->steps[2].op = 99;
+	CHECK(vitrt_prog_validate(p, msg, sizeof(msg)) == VITRT_EFORMAT && strstr(msg, "unknown op"),
+	      "op: %s", msg);
+	p = sample();
+	p->steps[2].p[1] = 63;
+	CHECK(vitrt_prog_validate(p, msg, sizeof(msg)) == VITRT_EFORMAT, "shift 63");
+	p = sample();
+	p->steps[0].index = 1;
+	CHECK(vitrt_prog_validate(p, msg, sizeof(msg)) == VITRT_EFORMAT, "gemm index");
+	p = sample();
+	p->logits.offset = 255;
+	CHECK(vitrt_prog_validate(p, msg, sizeof(msg)) == VITRT_EFORMAT, "logits");
+	p = sample();
+	p->info.scheme = 9;
+	CHECK(vitrt_prog_validate(p, msg, sizeof(msg)) == VITRT_EFORMAT, "scheme");
+	p = sample();
+	p->arena_size[0] = VITRT_ARENA_CHUNK + 4096;
+	p->gemms[0].b.offset = VITRT_ARENA_CHUNK - 8;	/* crosses a buffer boundary */
+	CHECK(vitrt_prog_validate(p, msg, sizeof(msg)) == VITRT_EFORMAT, "chunk crossing");
+	unlink(path);
+	rmdir(dir);
+}
+
+TAP_MAIN

@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: MIT */
+/* Running a compiled integer program on a device (vitrt_exec.c). */
+#ifndef VITRT_EXEC_H
+#define VITRT_EXEC_H
+
+#include "vitrt_prog.h"
+
+struct vitrt_session;
+
+struct vitrt_run_stats {
+	uint64_t images;
+	uint64_t jobs;		/* device GEMMs */
+	uint64_t macs;
+	uint64_t cycles;	/* modeled array cycles */
+	uint64_t syncs;		/* submit-and-wait points */
+};
+
+/* Upload @p's constants to @dev and plan its activation buffers. */
+VITRT_API struct vitrt_session *vitrt_session_new(struct vitrt_dev *dev,
+						  const struct vitrt_prog *p, int *err);
+VITRT_API void vitrt_session_free(struct vitrt_session *s);
+/* One image (u8 [chans][img][img]) to its s16 logits ([classes], scale info.logit_scale). */
+VITRT_API int vitrt_session_run(struct vitrt_session *s, const uint8_t *image, int16_t *logits);
+VITRT_API const struct vitrt_run_stats *vitrt_session_stats(const struct vitrt_session *s);
+
+#endif /* VITRT_EXEC_H */

@@ -1,0 +1,117 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The compiled integer program: what `vitrt quantize` writes and every other command loads.
+ *
+ * Tensors live at byte offsets in two arenas: CONST (weights, biases, requant tables, tables of
+ * the input quantizer) and ACT (activations of one image, planned once and reused by every
+ * block).  The schedule is a list of steps: device GEMMs that are queued, SYNC points that
+ * submit the queue and wait, and integer CPU ops.  Executing it needs no float.
+ */
+#ifndef VITRT_PROG_H
+#define VITRT_PROG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vitrt.h"
+
+enum vitrt_arena { VITRT_ARENA_CONST = 0, VITRT_ARENA_ACT = 1, VITRT_ARENA_COUNT };
+
+/*
+ * Arenas are loaded as device buffers of this size (the largest buffer object the driver
+ * hands out); no tensor crosses a multiple of it, so each lies in one buffer.
+ */
+#define VITRT_ARENA_CHUNK	(4ull << 20)
+
+/* A tensor of the program: arena, byte offset, bytes between rows (0 for vectors). */
+struct vitrt_pref {
+	uint32_t arena;
+	uint32_t pad;
+	uint64_t offset;
+	uint64_t stride;
+};
+
+enum vitrt_op {
+	VITRT_OP_GEMM = 0,	/* queue gemms[index] on the device */
+	VITRT_OP_SYNC,		/* submit the queued GEMMs, wait for them */
+	VITRT_OP_INPUT,		/* u8 image -> s8 patch rows through per-channel tables */
+	VITRT_OP_EMBED,		/* s16 stream = class token | patches, plus positions */
+	VITRT_OP_LAYERNORM,	/* s16 rows -> I-LayerNorm -> requant -> s8 rows */
+	VITRT_OP_SHIFTMAX,	/* s8 rows -> u8 probabilities, scale 2^-8 */
+	VITRT_OP_GELU,		/* s8 -> ShiftGELU -> requant -> s8 */
+	VITRT_OP_ADD,		/* s16 = sat16(requant(a) + requant(b)) */
+	VITRT_OP_COUNT
+};
+
+#define VITRT_STEP_PARAMS 8
+
+/*
+ * One step.  Meaning of the fields by op (p[] are integer parameters fixed at compile time):
+ *  GEMM:      index into prog->gemms.
+ *  INPUT:     in0 = image (ACT, u8 [chans][img][img]), in1 = tables (CONST, s8 [chans][256]),
+ *             out = s8 [patches][chans*patch*patch]; p = { chans, img, patch }.
+ *  EMBED:     in0 = s16 patch embeddings [rows-1][cols], in1 = CONST s16 [rows][cols] (class
+ *             token in row 0, positions added), out = s16 [rows][cols].
+ *  LAYERNORM: in0 = s16 [rows][cols] (stride), out = s8; p = { mult, shift } of the output.
+ *  SHIFTMAX:  in0 = s8 [rows][cols], out = u8; p = Shiftmax parameters (vitrt_iops.h).
+ *  GELU:      in0 = s8 [rows][cols], out = s8; p = ShiftGELU parameters, then { mult, shift }.
+ *  ADD:       in0 = s16 a, in1 = s16 b, out = s16, rows * cols elements;
+ *             p = { a_mult, a_shift, b_mult, b_shift }.
+ */
+struct vitrt_step {
+	uint32_t op;
+	uint32_t index;
+	uint32_t rows, cols;
+	struct vitrt_pref in0, in1, out;
+	int32_t p[VITRT_STEP_PARAMS];
+};
+
+/* A device GEMM with program references instead of buffers. */
+struct vitrt_pgemm {
+	uint32_t m, n, k;
+	uint32_t flags;			/* VITRT_GEMM_* */
+	uint32_t a_type, b_type, c_type;
+	int32_t c_zero;
+	struct vitrt_pref a, b, c, bias, rq;
+};
+
+enum vitrt_scheme { VITRT_SCHEME_W8A8 = 0, VITRT_SCHEME_W4A8, VITRT_SCHEME_W4A4,
+		    VITRT_SCHEME_COUNT };
+
+struct vitrt_prog_info {
+	uint32_t img, patch, chans;	/* input */
+	uint32_t dim, depth, heads, mlp, classes, tokens;
+	uint32_t scheme;		/* enum vitrt_scheme */
+	uint32_t array_rows, array_cols;	/* the array the schedule was tiled for */
+	float logit_scale;		/* dequantizes the s16 logits, for printing only */
+	float fp32_top1;		/* of the checkpoint on its calibration set, or -1 */
+};
+
+struct vitrt_prog {
+	struct vitrt_prog_info info;
+	uint8_t *arena[VITRT_ARENA_COUNT];	/* CONST contents; ACT is only sized */
+	uint64_t arena_size[VITRT_ARENA_COUNT];
+	struct vitrt_step *steps;
+	uint32_t nsteps;
+	struct vitrt_pgemm *gemms;
+	uint32_t ngemms;
+	struct vitrt_pref image;	/* where INPUT reads the u8 image */
+	struct vitrt_pref logits;	/* s16 [classes] */
+	char **labels;			/* classes names, or NULL */
+};
+
+VITRT_API const char *vitrt_scheme_name(uint32_t scheme);
+VITRT_API int vitrt_scheme_parse(const char *name);
+VITRT_API const char *vitrt_op_name(uint32_t op);
+
+/* ---- the compiled model file (vitrt_mfile.c) ---- */
+
+/* Write @p to @path (via a temporary file and rename). */
+VITRT_API int vitrt_prog_save(const struct vitrt_prog *p, const char *path, char *msg, size_t cap);
+/* Load and fully validate @path; NULL with *err and a message naming the file and the problem. */
+VITRT_API struct vitrt_prog *vitrt_prog_load(const char *path, int *err, char *msg, size_t cap);
+VITRT_API void vitrt_prog_free(struct vitrt_prog *p);
+/* Check every step and GEMM reference against the arenas; 0 or VITRT_EFORMAT with a message. */
+VITRT_API int vitrt_prog_validate(const struct vitrt_prog *p, char *msg, size_t cap);
+
+#endif /* VITRT_PROG_H */
