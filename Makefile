@@ -9,6 +9,7 @@ CFLAGS  ?= -O2 -g
 WARN    := -Wall -Wextra -Wshadow -Wmissing-prototypes -Wstrict-prototypes -Werror
 CPPFLAGS := -Ihw/include -Ihw/model -Iuapi -Iuserspace/lib
 ALL_CFLAGS = -std=gnu11 $(CFLAGS) $(WARN) -MMD -MP
+LDLIBS  := -lpng -ljpeg -lz -lm
 
 HW_SRC   := $(wildcard hw/model/*.c)
 LIB_SRC  := $(wildcard userspace/lib/*.c) $(HW_SRC)
@@ -29,20 +30,23 @@ $(B)/libvitrt.a: $(call obj,host,$(LIB_SRC))
 	ar rcs $@ $^
 
 $(B)/vitrt: $(call obj,host,$(CLI_SRC)) $(B)/libvitrt.a
-	$(CC) $(CFLAGS) -o $@ $^
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
 $(B)/vm-bin/vitrt: $(CLI_SRC) $(LIB_SRC)
 	@mkdir -p $(dir $@)
-	$(CC) -std=gnu11 $(CFLAGS) $(WARN) $(CPPFLAGS) -static -o $@ $^
+	$(CC) -std=gnu11 $(CFLAGS) $(WARN) $(CPPFLAGS) -static -o $@ $^ $(LDLIBS)
 
 $(B)/test_model: $(call obj,host,tests/unit/test_model.c $(HW_SRC))
 	$(CC) $(CFLAGS) -o $@ $^
 
 $(B)/test_vitrt: $(call obj,host,tests/unit/test_vitrt.c) $(B)/libvitrt.a
-	$(CC) $(CFLAGS) -o $@ $^
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(B)/test_fp32: $(call obj,host,tests/unit/test_fp32.c) $(B)/libvitrt.a
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
 $(B)/test_prog: $(call obj,host,tests/unit/test_prog.c) $(B)/libvitrt.a
-	$(CC) $(CFLAGS) -o $@ $^
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
 hw: $(B)/test_model
 userspace: $(B)/vitrt $(B)/libvitrt.a $(B)/test_vitrt $(B)/test_prog

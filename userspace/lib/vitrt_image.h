@@ -1,0 +1,107 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Images and datasets: PNG (libpng), JPEG (libjpeg) and IDX files (MNIST / Fashion-MNIST,
+ * plain or gzip'ed).  Every reader checks magic, sizes and counts before use, never resizes,
+ * and starts each error message with the file's path.  Functions return 0 or a negative
+ * VITRT_E* code (VITRT_EFORMAT malformed, VITRT_EUNSUPPORTED well-formed but not handled,
+ * VITRT_EINVAL wrong size for the model, VITRT_ESYS, VITRT_ENOMEM); constructors return NULL
+ * and report through *err.
+ */
+#ifndef VITRT_IMAGE_H
+#define VITRT_IMAGE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vitrt.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* An 8-bit image, planar: pix[c][y][x]. */
+struct vitrt_image {
+	uint32_t chans;		/* 1 (gray) or 3 (RGB) */
+	uint32_t height, width;
+	uint8_t *pix;		/* malloc'ed, chans * height * width bytes */
+};
+
+enum vitrt_image_format {
+	VITRT_IMAGE_UNKNOWN, VITRT_IMAGE_PNG, VITRT_IMAGE_JPEG, VITRT_IMAGE_IDX
+};
+
+/* The format of @path by its first bytes (VITRT_IMAGE_UNKNOWN also when unreadable). */
+VITRT_API enum vitrt_image_format vitrt_image_probe(const char *path);
+
+/*
+ * Read a PNG or JPEG as @chans channels (1 or 3; 0 keeps the file's own): gray is replicated
+ * to RGB, RGB becomes gray by ITU-R 601 luma (as PIL's convert("L")); alpha is composited on
+ * black.  Unless @size is 0, the image must be @size x @size: anything else is VITRT_EINVAL
+ * with "<path>: image is WxH, the model wants SxS".
+ */
+VITRT_API int vitrt_image_read(const char *path, uint32_t chans, uint32_t size,
+			       struct vitrt_image *img, char *msg, size_t cap);
+VITRT_API void vitrt_image_release(struct vitrt_image *img);
+/* Write @img as an 8-bit gray or RGB PNG (temporary file, then rename). */
+VITRT_API int vitrt_image_write_png(const char *path, const struct vitrt_image *img, char *msg,
+				    size_t cap);
+
+/*
+ * The model's input from planar 8-bit pixels: @in_chans converted to @chans as above, then
+ * out[c][i] = (pix / 255 - mean[c]) / std[c] over @npix pixels per channel.
+ */
+VITRT_API void vitrt_image_to_input(float *out, const uint8_t *pix, uint32_t in_chans,
+				    uint32_t chans, size_t npix, const float *mean,
+				    const float *std);
+
+/* ---- IDX ---- */
+
+#define VITRT_IDX_MAX_DIMS	4
+#define VITRT_IDX_MAX_BYTES	(4ull << 30)
+
+/* An IDX array of unsigned bytes (element type 0x08; other types are VITRT_EUNSUPPORTED). */
+struct vitrt_idx {
+	uint32_t ndim;
+	uint32_t dims[VITRT_IDX_MAX_DIMS];	/* each >= 1 */
+	uint64_t count;				/* product of dims */
+	uint8_t *data;
+};
+
+/* Read @path (gzip'ed or not: decided by content); the file must end with the data. */
+VITRT_API int vitrt_idx_read(const char *path, struct vitrt_idx *idx, char *msg, size_t cap);
+VITRT_API void vitrt_idx_release(struct vitrt_idx *idx);
+/* Write @idx to @path, gzip'ed when @path ends in ".gz" (temporary file, then rename). */
+VITRT_API int vitrt_idx_write(const char *path, const struct vitrt_idx *idx, char *msg,
+			      size_t cap);
+
+/* ---- datasets ---- */
+
+/* Labelled gray images from an IDX pair: images [count][height][width], labels [count]. */
+struct vitrt_dataset {
+	uint32_t count, chans, height, width;
+	const uint8_t *pix;		/* [count][chans][height][width] */
+	const uint8_t *labels;		/* [count] */
+	const char *images_path, *labels_path;
+};
+
+VITRT_API struct vitrt_dataset *vitrt_dataset_open(const char *images, const char *labels,
+						   int *err, char *msg, size_t cap);
+/*
+ * @dir holding <split>-images-idx3-ubyte and <split>-labels-idx1-ubyte (each possibly with
+ * ".gz"), e.g. /usr/share/datasets/fashion-mnist with split "t10k" or "train".
+ */
+VITRT_API struct vitrt_dataset *vitrt_dataset_open_dir(const char *dir, const char *split,
+						       int *err, char *msg, size_t cap);
+VITRT_API void vitrt_dataset_close(struct vitrt_dataset *ds);
+/*
+ * Fit for a model of @size x @size inputs and @classes classes: VITRT_EINVAL naming the file
+ * ("images are 28x28, the model wants 32x32"; "label 12 of image 345 is not below 10").
+ */
+VITRT_API int vitrt_dataset_check(const struct vitrt_dataset *ds, uint32_t size,
+				  uint32_t classes, char *msg, size_t cap);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* VITRT_IMAGE_H */

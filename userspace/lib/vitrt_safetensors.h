@@ -1,0 +1,105 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * safetensors checkpoints, and the strict JSON parser their header needs.
+ *
+ * A safetensors file is an 8-byte little-endian header length N, N bytes of JSON
+ * ({"name": {"dtype": "F32", "shape": [..], "data_offsets": [begin, end]}, ..., optionally
+ * "__metadata__": {"key": "value", ..}}), then the data section the offsets point into.
+ * vitrt_st_open() checks everything before it uses any of it: the header length against the
+ * file size, the JSON grammar, every field's type, the dtype, shape x element size against the
+ * byte range, every range inside the data section, ranges that neither overlap nor leave holes,
+ * and names that are unique.  The tensors are then read and converted to float (F32, F16 and
+ * BF16 are accepted).  Every error message starts with the file's path and names the problem.
+ */
+#ifndef VITRT_SAFETENSORS_H
+#define VITRT_SAFETENSORS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vitrt.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- JSON (RFC 8259, strict: no comments, no trailing commas, no duplicate keys) ---- */
+
+enum vitrt_json_kind {
+	VITRT_JSON_NULL, VITRT_JSON_FALSE, VITRT_JSON_TRUE, VITRT_JSON_NUMBER,
+	VITRT_JSON_STRING, VITRT_JSON_ARRAY, VITRT_JSON_OBJECT
+};
+
+struct vitrt_json {
+	enum vitrt_json_kind kind;
+	const char *key;		/* member name when inside an object, else NULL */
+	const char *str;		/* STRING: UTF-8, NUL-terminated (\u0000 is rejected) */
+	double num;			/* NUMBER */
+	int64_t ival;			/* NUMBER, when is_int */
+	bool is_int;			/* written without fraction or exponent, fits int64 */
+	uint32_t len;			/* ARRAY, OBJECT: number of items */
+	struct vitrt_json *items;	/* ARRAY, OBJECT: the items, in text order */
+	size_t pos;			/* byte offset in the text, for messages */
+};
+
+/*
+ * Parse @len bytes of @text (no NUL needed).  NULL on error, with "byte N: problem" in @msg.
+ * Nesting is limited to 64 levels.
+ */
+VITRT_API struct vitrt_json *vitrt_json_parse(const char *text, size_t len, char *msg,
+					      size_t cap);
+VITRT_API void vitrt_json_free(struct vitrt_json *doc);
+/* The member @key of object @obj, or NULL. */
+VITRT_API const struct vitrt_json *vitrt_json_get(const struct vitrt_json *obj, const char *key);
+VITRT_API const char *vitrt_json_kind_name(enum vitrt_json_kind kind);
+
+/* ---- safetensors ---- */
+
+#define VITRT_ST_MAX_DIMS	8
+#define VITRT_ST_MAX_HEADER	100000000u	/* as the reference implementation */
+
+struct vitrt_st_tensor {
+	const char *name;
+	const char *dtype;		/* as stored: "F32", "F16" or "BF16" */
+	uint32_t ndim;
+	uint64_t shape[VITRT_ST_MAX_DIMS];
+	uint64_t count;			/* product of the shape */
+	float *data;			/* @count floats (64-byte aligned), owned by the file */
+};
+
+struct vitrt_st;
+
+/*
+ * Read and check the checkpoint at @path.  NULL on error: *@err gets VITRT_EFORMAT (malformed),
+ * VITRT_EUNSUPPORTED (a dtype other than F32/F16/BF16), VITRT_ESYS or VITRT_ENOMEM, and @msg
+ * (if @cap > 0) "<path>: <problem>".
+ */
+VITRT_API struct vitrt_st *vitrt_st_open(const char *path, int *err, char *msg, size_t cap);
+VITRT_API void vitrt_st_close(struct vitrt_st *st);
+VITRT_API const char *vitrt_st_path(const struct vitrt_st *st);
+/* Tensors are numbered 0..count-1 in name order (strcmp). */
+VITRT_API uint32_t vitrt_st_count(const struct vitrt_st *st);
+VITRT_API struct vitrt_st_tensor *vitrt_st_tensor(const struct vitrt_st *st, uint32_t i);
+/* The tensor called @name, or NULL; its number in *@index if @index is not NULL. */
+VITRT_API struct vitrt_st_tensor *vitrt_st_find(const struct vitrt_st *st, const char *name,
+						uint32_t *index);
+/* The "__metadata__" object (string values only), or NULL when the file has none. */
+VITRT_API const struct vitrt_json *vitrt_st_metadata(const struct vitrt_st *st);
+
+/*
+ * Write @n tensors as F32 to @path (through a temporary file renamed into place), in the
+ * order given.  Returns 0 or a negative VITRT_E* code with the problem in @msg.
+ */
+VITRT_API int vitrt_st_write(const char *path, const struct vitrt_st_tensor *tensors, uint32_t n,
+			     char *msg, size_t cap);
+
+/* Float conversions of the two 16-bit formats (all values, subnormals, inf and NaN). */
+VITRT_API float vitrt_f16_to_f32(uint16_t h);
+VITRT_API float vitrt_bf16_to_f32(uint16_t h);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* VITRT_SAFETENSORS_H */

@@ -1,0 +1,141 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The floating-point ViT: checkpoint loading and the FP32 reference forward.
+ *
+ * A pre-norm ViT with a class token (Documentation/runtime.rst): patch embedding, depth blocks of
+ * x += proj(attn(LN1(x))); x += fc2(GELU(fc1(LN2(x)))), a final LayerNorm and a linear head on
+ * the class token.  The forward matches PyTorch (timm / torchvision) to ~1e-5 relative on the
+ * logits and exposes every quantization point to a hook ("taps"), which may rewrite the tensor
+ * in place: the forward continues from the rewritten values.
+ */
+#ifndef VITRT_VIT_H
+#define VITRT_VIT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vitrt.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/*
+ * The taps, in forward order.  T tokens, C channels, H heads, M = MLP width.  Per-block taps
+ * carry the block index as @layer; INPUT, EMBED, NORMF and LOGITS_OUT carry 0.
+ */
+enum vitrt_tap {
+	VITRT_TAP_INPUT,	/* chans x img x img, the normalized image */
+	VITRT_TAP_EMBED,	/* T x C: patch GEMM + class token + position */
+	VITRT_TAP_NORM1,	/* T x C: LayerNorm output before the affine */
+	VITRT_TAP_Q,		/* T x C */
+	VITRT_TAP_K,		/* T x C */
+	VITRT_TAP_V,		/* T x C */
+	VITRT_TAP_LOGITS,	/* H x T x T: q k^T * D^-0.5 */
+	VITRT_TAP_PROBS,	/* H x T x T: softmax of LOGITS */
+	VITRT_TAP_ATTN,		/* T x C: PROBS V, heads side by side, before proj */
+	VITRT_TAP_RES1,		/* T x C: residual stream after the attention branch */
+	VITRT_TAP_NORM2,	/* T x C: before the affine */
+	VITRT_TAP_FC1,		/* T x M: fc1 output, the GELU input */
+	VITRT_TAP_GELU,		/* T x M: the fc2 input */
+	VITRT_TAP_RES2,		/* T x C: residual stream after the MLP branch */
+	VITRT_TAP_NORMF,	/* C: final LayerNorm of the class token, before the affine */
+	VITRT_TAP_LOGITS_OUT,	/* classes */
+	VITRT_TAP_COUNT
+};
+
+/* "input", "embed", "norm1", ... */
+VITRT_API const char *vitrt_tap_name(enum vitrt_tap tap);
+
+/* Called at every tap with the tensor's @n floats at @x, which it may rewrite. */
+typedef void (*vitrt_vit_hook)(void *ctx, enum vitrt_tap tap, uint32_t layer, float *x, size_t n);
+
+#define VITRT_VIT_MAX_CHANS	4
+
+struct vitrt_vit_config {
+	uint32_t chans;		/* input channels */
+	uint32_t img;		/* input height = width */
+	uint32_t patch;		/* patch height = width */
+	uint32_t grid;		/* img / patch */
+	uint32_t tokens;	/* grid^2 + 1 (class token first) */
+	uint32_t dim;		/* C */
+	uint32_t heads;		/* H */
+	uint32_t head_dim;	/* D = C / H */
+	uint32_t depth;		/* blocks */
+	uint32_t mlp;		/* M, fc1 outputs */
+	uint32_t classes;
+	float eps;		/* LayerNorm epsilon */
+	float mean[VITRT_VIT_MAX_CHANS];	/* input normalization: (pixel/255 - mean) / std */
+	float std[VITRT_VIT_MAX_CHANS];
+};
+
+/* Linear weights are row-major [out][in]: each output is a dot product with one row. */
+struct vitrt_vit_block {
+	float *norm1_w, *norm1_b;	/* [C] */
+	float *qkv_w, *qkv_b;		/* [3C][C], [3C]: rows q, then k, then v; head h owns rows hD.. */
+	float *proj_w, *proj_b;		/* [C][C], [C] */
+	float *norm2_w, *norm2_b;	/* [C] */
+	float *fc1_w, *fc1_b;		/* [M][C], [M] */
+	float *fc2_w, *fc2_b;		/* [C][M], [C] */
+};
+
+struct vitrt_vit {
+	struct vitrt_vit_config cfg;
+	const char *format;		/* "timm" or "torchvision": the names found */
+	float *patch_w, *patch_b;	/* [C][chans * patch * patch] (c, y, x order), [C] */
+	float *cls_token;		/* [C] */
+	float *pos_embed;		/* [T][C] */
+	struct vitrt_vit_block *blocks;	/* [depth] */
+	float *norm_w, *norm_b;		/* [C] */
+	float *head_w, *head_b;		/* [classes][C], [classes] */
+	char **labels;			/* [classes] from the sidecar, or NULL */
+	void *priv;			/* the checkpoint owning the weights */
+};
+
+/*
+ * Load a ViT checkpoint (safetensors, timm or torchvision names) and its optional sidecar
+ * "<path>.json": {"heads": H, "eps": 1e-6, "mean": [..], "std": [..], "labels": [..]}.
+ * Every key is optional and checked (mean/std: one number per input channel, std > 0;
+ * labels: one string per class); other keys are ignored, so writers may add provenance.
+ * Without "heads", H = C / 64 when C is a multiple of 64, else it is an error.
+ * The checkpoint must hold exactly the tensors of this architecture with the shapes implied
+ * by the config: a missing, misshapen or unexpected tensor (e.g. a distillation token) is an
+ * error naming the tensor.  NULL on error with *@err and "<file>: <problem>" in @msg.
+ */
+VITRT_API struct vitrt_vit *vitrt_vit_load(const char *path, int *err, char *msg, size_t cap);
+VITRT_API void vitrt_vit_free(struct vitrt_vit *m);
+
+/*
+ * Run one image: @image is [chans][img][img], already normalized; @logits receives
+ * cfg.classes floats.  @hook may be NULL.  Returns 0, or VITRT_ENOMEM.  Thread-safe: the
+ * model is only read (scratch memory is per call).
+ */
+VITRT_API int vitrt_vit_forward(const struct vitrt_vit *m, const float *image, float *logits,
+				vitrt_vit_hook hook, void *ctx);
+
+/*
+ * Fold every LayerNorm affine into the Linear that follows it (norm1 -> qkv, norm2 -> fc1,
+ * final norm -> head): W' = W diag(gamma), b' = b + W beta, then gamma = 1, beta = 0.  Exact in
+ * real arithmetic; the logits move only by float rounding.
+ */
+VITRT_API void vitrt_vit_fold_norms(struct vitrt_vit *m);
+
+/* Multiply-accumulates of one forward (GEMMs and attention matmuls). */
+VITRT_API uint64_t vitrt_vit_macs(const struct vitrt_vit_config *cfg);
+
+/*
+ * C[m][n] = sum_k A[m][k] * B[n][k] (+ bias[n]): rows of A and B are @lda / @ldb floats apart,
+ * rows of C @ldc.  The forward's kernel, exposed for the tests and the calibration code.
+ */
+VITRT_API void vitrt_sgemm_nt(float *c, size_t ldc, const float *a, size_t lda, const float *b,
+			      size_t ldb, const float *bias, uint32_t m, uint32_t n, uint32_t k);
+/* Its plain twin: the same sums, accumulated in double. */
+VITRT_API void vitrt_sgemm_nt_ref(float *c, size_t ldc, const float *a, size_t lda,
+				  const float *b, size_t ldb, const float *bias, uint32_t m,
+				  uint32_t n, uint32_t k);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* VITRT_VIT_H */
