@@ -931,10 +931,11 @@ static int st_parse(struct vitrt_st *st, int fd, const char *text, uint64_t hlen
 		const struct vitrt_json *e = &root->items[i];
 
 		if (!strcmp(e->key, "__metadata__")) {
-			for (uint32_t j = 0; e->kind == VITRT_JSON_OBJECT && j < e->len; j++)
-				if (e->items[j].kind != VITRT_JSON_STRING)
-					e = NULL;
-			if (!e || e->kind != VITRT_JSON_OBJECT) {
+			bool ok = e->kind == VITRT_JSON_OBJECT;
+
+			for (uint32_t j = 0; ok && j < e->len; j++)
+				ok = e->items[j].kind == VITRT_JSON_STRING;
+			if (!ok) {
 				free(r);
 				return st_fail(msg, cap, VITRT_EFORMAT, st->path,
 					       "__metadata__ is not an object of strings");

@@ -1,0 +1,1025 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The FP32 side of libvitrt: the ViT forward against PyTorch (tests/golden/fp32, made by
+ * make_refs.py), LayerNorm folding, the taps, the sgemm against its reference, and every
+ * reader (safetensors, the ViT loader and its sidecar, IDX, PNG, JPEG) on good and on broken
+ * files, generated here in a temporary directory.  Broken files must give an error whose
+ * message names the file and the problem; none may crash.
+ */
+#define _GNU_SOURCE
+#include <ftw.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <jpeglib.h>
+
+#include "tap.h"
+#include "vitrt_image.h"
+#include "vitrt_safetensors.h"
+#include "vitrt_vit.h"
+
+TAP_MAIN
+
+/* max |a - b| / max |b| over one image's logits, as PyTorch comparisons in llm.c */
+#define MAX_LOGITS_REL_ERROR	1e-4
+#define MAX_FOLD_REL_ERROR	1e-5
+#define MAX_SGEMM_REL_ERROR	1e-5
+
+static char tmpdir[64];
+static char msg[1024];
+
+static const char *golden_dir(void)
+{
+	const char *d = getenv("VITRT_GOLDEN");
+
+	return d ? d : "tests/golden/fp32";
+}
+
+/* A path in the temporary directory (a few rotating buffers). */
+static const char *tmp(const char *name)
+{
+	static char bufs[4][256];
+	static int i;
+	char *b = bufs[i++ % 4];
+
+	if (!tmpdir[0]) {
+		strcpy(tmpdir, "/tmp/vitrt-fp32.XXXXXX");
+		if (!mkdtemp(tmpdir)) {
+			perror("mkdtemp");
+			exit(1);
+		}
+	}
+	snprintf(b, sizeof(bufs[0]), "%s/%s", tmpdir, name);
+	return b;
+}
+
+static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb; (void)flag; (void)ftw;
+	return remove(path);
+}
+
+__attribute__((destructor)) static void cleanup(void)
+{
+	if (tmpdir[0])
+		nftw(tmpdir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
+}
+
+static void *read_file(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf = NULL;
+	long n;
+
+	if (!f)
+		return NULL;
+	if (!fseek(f, 0, SEEK_END) && (n = ftell(f)) >= 0 && !fseek(f, 0, SEEK_SET)) {
+		buf = malloc(n + 1);
+		if (buf && fread(buf, 1, n, f) != (size_t)n) {
+			free(buf);
+			buf = NULL;
+		}
+		*len = n;
+	}
+	fclose(f);
+	return buf;
+}
+
+static void write_file(const char *path, const void *data, size_t len)
+{
+	FILE *f = fopen(path, "wb");
+
+	if (!f || fwrite(data, 1, len, f) != len) {
+		perror(path);
+		exit(1);
+	}
+	fclose(f);
+}
+
+static void write_text(const char *path, const char *text)
+{
+	write_file(path, text, strlen(text));
+}
+
+/* Error code @want and a message holding both @path and @needle. */
+#define CHECK_ERR(err, want, path, needle)						\
+	do {										\
+		CHECK((err) == (want), "error %d (%s), want %d; message: %s", (err),	\
+		      vitrt_strerror(err), (want), msg);				\
+		CHECK(strstr(msg, path) != NULL, "message does not name %s: %s", path, msg); \
+		CHECK(strstr(msg, needle) != NULL, "message lacks \"%s\": %s", needle, msg); \
+	} while (0)
+
+/* ---- the forward against PyTorch ---- */
+
+static double rel_error(const float *a, const float *b, uint32_t n)
+{
+	double maxd = 0, maxb = 0;
+
+	for (uint32_t i = 0; i < n; i++) {
+		maxd = fmax(maxd, fabs((double)a[i] - b[i]));
+		maxb = fmax(maxb, fabs((double)b[i]));
+	}
+	return maxb > 0 ? maxd / maxb : maxd;
+}
+
+/* @ckpt's forward on <name>.input.f32 against <name>.logits.f32; returns the worst error. */
+static double check_golden(const char *name, const char *ckpt, const char *format)
+{
+	char in_path[512], out_path[512];
+	struct vitrt_vit *m;
+	size_t in_len = 0, out_len = 0, isz, n;
+	float *in, *ref, *logits;
+	double worst = 0;
+	int err;
+
+	snprintf(in_path, sizeof(in_path), "%s/%s.input.f32", golden_dir(), name);
+	snprintf(out_path, sizeof(out_path), "%s/%s.logits.f32", golden_dir(), name);
+	m = vitrt_vit_load(ckpt, &err, msg, sizeof(msg));
+	CHECK(m, "load %s: %s", ckpt, msg);
+	in = read_file(in_path, &in_len);
+	ref = read_file(out_path, &out_len);
+	CHECK(in && ref, "cannot read %s or %s", in_path, out_path);
+	if (!m || !in || !ref)
+		goto out;
+	CHECK(!strcmp(m->format, format), "format %s, want %s", m->format, format);
+	isz = (size_t)m->cfg.chans * m->cfg.img * m->cfg.img;
+	n = in_len / (isz * sizeof(float));
+	CHECK(n > 0 && in_len == n * isz * sizeof(float) &&
+	      out_len == n * m->cfg.classes * sizeof(float),
+	      "%s: %zu input bytes and %zu logit bytes for %zu images", name, in_len, out_len, n);
+	logits = calloc(m->cfg.classes, sizeof(float));
+	for (size_t i = 0; i < n && out_len == n * m->cfg.classes * sizeof(float); i++) {
+		const float *r = ref + i * m->cfg.classes;
+		double e;
+
+		CHECK(!vitrt_vit_forward(m, in + i * isz, logits, NULL, NULL), "forward");
+		e = rel_error(logits, r, m->cfg.classes);
+		if (i == 0)
+			for (uint32_t j = 0; j < 3 && j < m->cfg.classes; j++)
+				printf("# %s[0][%u]: %+.7f %+.7f\n", name, j, logits[j], r[j]);
+		CHECK(e <= MAX_LOGITS_REL_ERROR, "%s image %zu: relative error %.3g", name, i, e);
+		worst = fmax(worst, e);
+	}
+	printf("# %s: %zu images, C=%u depth=%u heads=%u, max relative error %.3g (%s)\n", name, n,
+	       m->cfg.dim, m->cfg.depth, m->cfg.heads, worst,
+	       worst <= MAX_LOGITS_REL_ERROR ? "OK" : "NOT OK");
+	free(logits);
+out:
+	free(in);
+	free(ref);
+	vitrt_vit_free(m);
+	return worst;
+}
+
+static const char *golden(const char *name)
+{
+	static char buf[512];
+
+	snprintf(buf, sizeof(buf), "%s/%s", golden_dir(), name);
+	return buf;
+}
+
+TEST(golden_torchvision)
+{
+	check_golden("tvvit", golden("tvvit.safetensors"), "torchvision");
+}
+
+TEST(golden_timm)
+{
+	check_golden("timmvit", golden("timmvit.safetensors"), "timm");
+}
+
+TEST(golden_shipped_model)
+{
+	const char *ckpt = getenv("VITRT_FMNIST_MODEL");
+
+	check_golden("fmnist16", ckpt ? ckpt : "models/vit-fmnist.safetensors", "timm");
+}
+
+/* ---- folding and taps ---- */
+
+TEST(fold_norms)
+{
+	struct vitrt_vit *m;
+	float *img, a[64], b[64];
+	size_t isz;
+	int err;
+
+	m = vitrt_vit_load(golden("timmvit.safetensors"), &err, msg, sizeof(msg));
+	CHECK(m, "%s", msg);
+	if (!m)
+		return;
+	isz = (size_t)m->cfg.chans * m->cfg.img * m->cfg.img;
+	img = malloc(isz * sizeof(float));
+	for (size_t i = 0; i < isz; i++)
+		img[i] = sinf(0.37f * i) * 1.5f;
+	CHECK(m->cfg.classes <= 64, "classes");
+	vitrt_vit_forward(m, img, a, NULL, NULL);
+	vitrt_vit_fold_norms(m);
+	vitrt_vit_forward(m, img, b, NULL, NULL);
+	CHECK(rel_error(b, a, m->cfg.classes) <= MAX_FOLD_REL_ERROR, "folded: relative error %.3g",
+	      rel_error(b, a, m->cfg.classes));
+	printf("# folded vs unfolded: relative error %.3g\n", rel_error(b, a, m->cfg.classes));
+	for (uint32_t l = 0; l < m->cfg.depth; l++)
+		for (uint32_t i = 0; i < m->cfg.dim; i++)
+			CHECK(m->blocks[l].norm1_w[i] == 1 && m->blocks[l].norm2_b[i] == 0,
+			      "block %u not folded", l);
+	free(img);
+	vitrt_vit_free(m);
+}
+
+struct tap_log {
+	const struct vitrt_vit_config *cfg;
+	unsigned calls[VITRT_TAP_COUNT];
+	int order_ok;
+	int last;
+	uint32_t last_layer;
+	int bad_size;
+	int zero_normf;
+};
+
+static size_t tap_size(const struct vitrt_vit_config *c, enum vitrt_tap t)
+{
+	size_t T = c->tokens, C = c->dim;
+
+	switch (t) {
+	case VITRT_TAP_INPUT: return (size_t)c->chans * c->img * c->img;
+	case VITRT_TAP_LOGITS:
+	case VITRT_TAP_PROBS: return c->heads * T * T;
+	case VITRT_TAP_FC1:
+	case VITRT_TAP_GELU: return T * c->mlp;
+	case VITRT_TAP_NORMF: return C;
+	case VITRT_TAP_LOGITS_OUT: return c->classes;
+	default: return T * C;
+	}
+}
+
+static void log_hook(void *ctx, enum vitrt_tap tap, uint32_t layer, float *x, size_t n)
+{
+	struct tap_log *lg = ctx;
+	bool in_block = tap >= VITRT_TAP_NORM1 && tap <= VITRT_TAP_RES2;
+
+	lg->calls[tap]++;
+	if (n != tap_size(lg->cfg, tap))
+		lg->bad_size++;
+	/* taps come in enum order, block taps once per layer in layer order */
+	if (in_block && tap == VITRT_TAP_NORM1) {
+		if (lg->last != (layer ? VITRT_TAP_RES2 : VITRT_TAP_EMBED))
+			lg->order_ok = 0;
+	} else if ((int)tap != lg->last + 1) {
+		lg->order_ok = 0;
+	}
+	if (in_block && tap != VITRT_TAP_NORM1 && layer != lg->last_layer)
+		lg->order_ok = 0;
+	lg->last = tap;
+	lg->last_layer = layer;
+	if (tap == VITRT_TAP_PROBS) {
+		/* rows sum to 1 */
+		for (size_t r = 0; r < n / lg->cfg->tokens; r++) {
+			double s = 0;
+
+			for (uint32_t j = 0; j < lg->cfg->tokens; j++)
+				s += x[r * lg->cfg->tokens + j];
+			if (fabs(s - 1) > 1e-5)
+				lg->bad_size++;
+		}
+	}
+	if (tap == VITRT_TAP_NORMF && lg->zero_normf)
+		memset(x, 0, n * sizeof(*x));
+}
+
+TEST(taps)
+{
+	struct tap_log lg = { .order_ok = 1, .last = -1 };
+	struct vitrt_vit *m;
+	float img[3 * 32 * 32], logits[16];
+	int err;
+
+	m = vitrt_vit_load(golden("tvvit.safetensors"), &err, msg, sizeof(msg));
+	CHECK(m, "%s", msg);
+	if (!m)
+		return;
+	lg.cfg = &m->cfg;
+	CHECK(m->cfg.chans * m->cfg.img * m->cfg.img <= 3 * 32 * 32 && m->cfg.classes <= 16, "size");
+	for (size_t i = 0; i < sizeof(img) / sizeof(img[0]); i++)
+		img[i] = cosf(0.11f * i);
+	vitrt_vit_forward(m, img, logits, log_hook, &lg);
+	for (int t = 0; t < VITRT_TAP_COUNT; t++) {
+		bool in_block = t >= VITRT_TAP_NORM1 && t <= VITRT_TAP_RES2;
+
+		CHECK(lg.calls[t] == (in_block ? m->cfg.depth : 1), "tap %s called %u times",
+		      vitrt_tap_name(t), lg.calls[t]);
+	}
+	CHECK(lg.order_ok, "taps out of order");
+	CHECK(!lg.bad_size, "%d taps of the wrong size or bad softmax rows", lg.bad_size);
+	CHECK(!strcmp(vitrt_tap_name(VITRT_TAP_LOGITS_OUT), "logits_out"), "names");
+
+	/* a hook rewrites NORMF: the head then sees exactly the final norm's beta */
+	lg = (struct tap_log){ .cfg = &m->cfg, .order_ok = 1, .last = -1, .zero_normf = 1 };
+	vitrt_vit_forward(m, img, logits, log_hook, &lg);
+	for (uint32_t k = 0; k < m->cfg.classes; k++) {
+		double want = m->head_b[k];
+
+		for (uint32_t i = 0; i < m->cfg.dim; i++)
+			want += (double)m->head_w[k * m->cfg.dim + i] * m->norm_b[i];
+		CHECK(fabs(logits[k] - want) <= 1e-5 * (1 + fabs(want)), "class %u: %g, want %g", k,
+		      logits[k], want);
+	}
+	vitrt_vit_free(m);
+}
+
+TEST(sgemm)
+{
+	static const uint32_t shapes[][3] = {
+		{ 1, 1, 1 }, { 3, 3, 8 }, { 5, 7, 13 }, { 17, 10, 64 }, { 50, 97, 48 },
+		{ 197, 200, 64 }, { 4, 300, 771 }, { 64, 3, 3072 },
+	};
+
+	for (size_t s = 0; s < sizeof(shapes) / sizeof(shapes[0]); s++) {
+		uint32_t m = shapes[s][0], n = shapes[s][1], k = shapes[s][2];
+		size_t lda = k + 3, ldb = k + 1, ldc = n + 2;
+		float *a = malloc(m * lda * 4), *b = malloc(n * ldb * 4), *bias = malloc(n * 4);
+		float *c = malloc(m * ldc * 4), *r = malloc(m * ldc * 4);
+		double e = 0, mx = 0;
+
+		for (size_t i = 0; i < m * lda; i++)
+			a[i] = sinf(1.3f * i + s);
+		for (size_t i = 0; i < n * ldb; i++)
+			b[i] = cosf(0.7f * i - s);
+		for (uint32_t i = 0; i < n; i++)
+			bias[i] = 0.1f * i;
+		vitrt_sgemm_nt(c, ldc, a, lda, b, ldb, s & 1 ? bias : NULL, m, n, k);
+		vitrt_sgemm_nt_ref(r, ldc, a, lda, b, ldb, s & 1 ? bias : NULL, m, n, k);
+		for (uint32_t i = 0; i < m; i++) {
+			for (uint32_t j = 0; j < n; j++) {
+				e = fmax(e, fabs(c[i * ldc + j] - r[i * ldc + j]));
+				mx = fmax(mx, fabs(r[i * ldc + j]));
+			}
+		}
+		CHECK(e <= MAX_SGEMM_REL_ERROR * mx, "%ux%ux%u: error %g of %g", m, n, k, e, mx);
+		free(a), free(b), free(bias), free(c), free(r);
+	}
+}
+
+/* ---- JSON ---- */
+
+TEST(json)
+{
+	static const char *const good[] = {
+		"{}", "[]", " [1, -2, 3.5e2, 0, -0.0, true, false, null] ",
+		"{\"a\": {\"b\": [\"x\\u00e9\\ud83d\\ude00\\n\\\"\\\\\\/\"]}}", "\"\xc3\xa9\"",
+		"123456789012345678901234567890",
+	};
+	static const struct {
+		const char *text, *needle;
+	} bad[] = {
+		{ "", "end of text" }, { "{", "string key" }, { "[1,]", "expected a value" },
+		{ "{\"a\":1,}", "string key" }, { "[01]", "leading zero" }, { "[1.]", "digit" },
+		{ "[1e]", "digit" }, { "\"abc", "unterminated" }, { "\"\\x\"", "invalid escape" },
+		{ "\"\\ud800\"", "surrogate" }, { "\"\\udc00\"", "surrogate" },
+		{ "\"\\u12\"", "hex" }, { "\"\\u0000\"", "\\u0000" }, { "\"\x01\"", "control" },
+		{ "\"\xc3\"", "UTF-8" }, { "\"\xc0\xaf\"", "UTF-8" }, { "{\"a\":1,\"a\":2}", "duplicate key 'a'" },
+		{ "[1] x", "end of text" }, { "tru", "a value" }, { "[1e999]", "out of range" },
+		{ "{\"a\" 1}", "':'" }, { "[1 2]", "',' or ']'" },
+	};
+	struct vitrt_json *j;
+	char deep[200];
+
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		j = vitrt_json_parse(good[i], strlen(good[i]), msg, sizeof(msg));
+		CHECK(j, "'%s': %s", good[i], msg);
+		vitrt_json_free(j);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		j = vitrt_json_parse(bad[i].text, strlen(bad[i].text), msg, sizeof(msg));
+		CHECK(!j, "'%s' parsed", bad[i].text);
+		CHECK(strstr(msg, bad[i].needle), "'%s': message \"%s\" lacks \"%s\"", bad[i].text,
+		      msg, bad[i].needle);
+		vitrt_json_free(j);
+	}
+	memset(deep, '[', 100);
+	memset(deep + 100, ']', 100);
+	j = vitrt_json_parse(deep, 200, msg, sizeof(msg));
+	CHECK(!j && strstr(msg, "nested deeper"), "depth: %s", msg);
+	vitrt_json_free(j);
+
+	j = vitrt_json_parse(good[3], strlen(good[3]), msg, sizeof(msg));
+	if (j) {
+		const struct vitrt_json *b = vitrt_json_get(vitrt_json_get(j, "a"), "b");
+
+		CHECK(b && b->len == 1 && !strcmp(b->items[0].str, "x\xc3\xa9\xf0\x9f\x98\x80\n\"\\/"),
+		      "escapes decoded wrong");
+	}
+	vitrt_json_free(j);
+	j = vitrt_json_parse(good[2], strlen(good[2]), msg, sizeof(msg));
+	CHECK(j && j->len == 8 && j->items[1].is_int && j->items[1].ival == -2 &&
+	      !j->items[2].is_int && j->items[2].num == 350.0, "numbers");
+	vitrt_json_free(j);
+	j = vitrt_json_parse(good[5], strlen(good[5]), msg, sizeof(msg));
+	CHECK(j && !j->is_int && j->num > 1e29, "huge integer");
+	vitrt_json_free(j);
+}
+
+/* ---- safetensors ---- */
+
+/* A safetensors file from a header text and @n data floats 0, 1, 2, ... */
+static const char *st_file(const char *name, const char *header, uint32_t n)
+{
+	const char *path = tmp(name);
+	size_t hlen = strlen(header), len = 8 + hlen + 4 * n;
+	unsigned char *buf = malloc(len);
+
+	for (int i = 0; i < 8; i++)
+		buf[i] = (unsigned char)((uint64_t)hlen >> (8 * i));
+	memcpy(buf + 8, header, hlen);
+	for (uint32_t i = 0; i < n; i++) {
+		float f = (float)i;
+
+		memcpy(buf + 8 + hlen + 4 * i, &f, 4);
+	}
+	write_file(path, buf, len);
+	free(buf);
+	return path;
+}
+
+#define T_A(dtype, shape, b, e) "\"a\":{\"dtype\":\"" dtype "\",\"shape\":" shape \
+				",\"data_offsets\":[" #b "," #e "]}"
+#define T_B(shape, b, e) "\"b\":{\"dtype\":\"F32\",\"shape\":" shape \
+			 ",\"data_offsets\":[" #b "," #e "]}"
+
+TEST(safetensors_good)
+{
+	const char *path = st_file("good.safetensors",
+				   "{\"__metadata__\":{\"format\":\"pt\"}," T_B("[2,2]", 8, 24) ","
+				   T_A("F32", "[2]", 0, 8) "}", 6);
+	struct vitrt_st *st;
+	struct vitrt_st_tensor *t;
+	uint32_t idx;
+	int err;
+
+	st = vitrt_st_open(path, &err, msg, sizeof(msg));
+	CHECK(st && !err, "%s", msg);
+	if (!st)
+		return;
+	CHECK(vitrt_st_count(st) == 2, "count");
+	CHECK(!strcmp(vitrt_st_tensor(st, 0)->name, "a"), "sorted by name");
+	t = vitrt_st_find(st, "b", &idx);
+	CHECK(t && idx == 1 && t->ndim == 2 && t->count == 4 && t->data[0] == 2 && t->data[3] == 5,
+	      "tensor b");
+	CHECK(((uintptr_t)t->data & 63) == 0, "alignment");
+	CHECK(!vitrt_st_find(st, "c", NULL), "c");
+	CHECK(vitrt_json_get(vitrt_st_metadata(st), "format"), "metadata");
+	vitrt_st_close(st);
+}
+
+TEST(safetensors_half)
+{
+	/* F16: 1, -2.5, 65504, 2^-24 (smallest subnormal), inf; BF16: 1, -3 */
+	static const uint16_t h[] = { 0x3c00, 0xc100, 0x7bff, 0x0001, 0x7c00, 0x3f80, 0xc040, 0 };
+	const char *hdr = "{\"h\":{\"dtype\":\"F16\",\"shape\":[5],\"data_offsets\":[0,10]},"
+			  "\"g\":{\"dtype\":\"BF16\",\"shape\":[3],\"data_offsets\":[10,16]}}";
+	const char *path = tmp("half.safetensors");
+	unsigned char buf[8 + 200];
+	size_t hl = strlen(hdr);
+	struct vitrt_st *st;
+	int err;
+
+	memset(buf, 0, 8);
+	buf[0] = (unsigned char)hl;
+	memcpy(buf + 8, hdr, hl);
+	memcpy(buf + 8 + hl, h, 16);
+	write_file(path, buf, 8 + hl + 16);
+	st = vitrt_st_open(path, &err, msg, sizeof(msg));
+	CHECK(st, "%s", msg);
+	if (st) {
+		const float *f = vitrt_st_find(st, "h", NULL)->data;
+		const float *g = vitrt_st_find(st, "g", NULL)->data;
+
+		CHECK(f[0] == 1 && f[1] == -2.5f && f[2] == 65504 && f[3] == ldexpf(1, -24) &&
+		      isinf(f[4]), "F16 %g %g %g %g %g", f[0], f[1], f[2], f[3], f[4]);
+		CHECK(g[0] == 1 && g[1] == -3 && g[2] == 0, "BF16 %g %g %g", g[0], g[1], g[2]);
+		vitrt_st_close(st);
+	}
+	CHECK(isnan(vitrt_f16_to_f32(0x7e00)) && vitrt_f16_to_f32(0x8000) == 0 &&
+	      signbit(vitrt_f16_to_f32(0x8000)) && vitrt_f16_to_f32(0x0400) == ldexpf(1, -14),
+	      "F16 NaN, -0, smallest normal");
+}
+
+TEST(safetensors_bad)
+{
+	static const struct {
+		const char *name, *header;
+		uint32_t floats;
+		int err;
+		const char *needle;
+	} cases[] = {
+		{ "json.st", "{" T_A("F32", "[2]", 0, 8) ",}", 2, VITRT_EFORMAT, "header: byte" },
+		{ "notobj.st", "[1]", 0, VITRT_EFORMAT, "not an object" },
+		{ "dtype.st", "{" T_A("F33", "[2]", 0, 8) "}", 2, VITRT_EFORMAT,
+		  "tensor 'a': unknown dtype 'F33'" },
+		{ "i64.st", "{" T_A("I64", "[1]", 0, 8) "}", 2, VITRT_EUNSUPPORTED,
+		  "dtype I64 is not supported" },
+		{ "size.st", "{" T_A("F32", "[3]", 0, 8) "}", 2, VITRT_EFORMAT,
+		  "shape [3] of F32 needs 12 bytes but data_offsets [0, 8) hold 8" },
+		{ "range.st", "{" T_A("F32", "[8]", 0, 32) "}", 6, VITRT_EFORMAT,
+		  "data_offsets [0, 32) run past the end of the data section (24 bytes)" },
+		{ "back.st", "{" T_A("F32", "[2]", 8, 0) "}", 2, VITRT_EFORMAT,
+		  "tensor 'a': data_offsets [8, 0) run backwards" },
+		{ "overlap.st", "{" T_A("F32", "[4]", 0, 16) "," T_B("[4]", 8, 24) "}", 6,
+		  VITRT_EFORMAT, "tensors 'a' [0, 16) and 'b' [8, 24) overlap" },
+		{ "gap.st", "{" T_A("F32", "[2]", 0, 8) "," T_B("[2]", 16, 24) "}", 6,
+		  VITRT_EFORMAT, "bytes [8, 16) belong to no tensor" },
+		{ "tail.st", "{" T_A("F32", "[2]", 0, 8) "}", 6, VITRT_EFORMAT,
+		  "data section is 24 bytes but the tensors end at byte 8" },
+		{ "dup.st", "{" T_A("F32", "[2]", 0, 8) "," T_A("F32", "[2]", 8, 16) "}", 4,
+		  VITRT_EFORMAT, "duplicate key 'a'" },
+		{ "field.st", "{\"a\":{\"dtype\":\"F32\",\"data_offsets\":[0,8]}}", 2, VITRT_EFORMAT,
+		  "tensor 'a': no 'shape'" },
+		{ "extra.st", "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8],"
+			      "\"x\":1}}", 2, VITRT_EFORMAT, "tensor 'a': unknown field 'x'" },
+		{ "neg.st", "{" T_A("F32", "[-2]", 0, 8) "}", 2, VITRT_EFORMAT,
+		  "shape[0] is not a non-negative integer" },
+		{ "frac.st", "{" T_A("F32", "[2.0]", 0, 8) "}", 2, VITRT_EFORMAT,
+		  "shape[0] is not a non-negative integer" },
+		{ "offs.st", "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0]}}", 2,
+		  VITRT_EFORMAT, "data_offsets is not [begin, end]" },
+		{ "meta.st", "{\"__metadata__\":{\"k\":1}}", 0, VITRT_EFORMAT,
+		  "__metadata__ is not an object of strings" },
+		{ "huge.st", "{" T_A("F32", "[4294967296,4294967296]", 0, 8) "}", 2, VITRT_EFORMAT,
+		  "overflows 64 bits" },
+		{ "dims.st", "{" T_A("F32", "[1,1,1,1,1,1,1,1,2]", 0, 8) "}", 2, VITRT_EUNSUPPORTED,
+		  "9 dimensions" },
+	};
+	struct vitrt_st *st;
+	int err;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *path = st_file(cases[i].name, cases[i].header, cases[i].floats);
+
+		st = vitrt_st_open(path, &err, msg, sizeof(msg));
+		CHECK(!st, "%s opened", cases[i].name);
+		vitrt_st_close(st);
+		CHECK_ERR(err, cases[i].err, path, cases[i].needle);
+	}
+}
+
+TEST(safetensors_truncated)
+{
+	size_t len = 0;
+	unsigned char *good = read_file(golden("timmvit.safetensors"), &len);
+	const char *path;
+	struct vitrt_st *st;
+	uint64_t hlen = 0;
+	int err;
+
+	CHECK(good && len > 64, "cannot read timmvit.safetensors");
+	if (!good)
+		return;
+	for (int i = 7; i >= 0; i--)
+		hlen = hlen << 8 | good[i];
+
+	/* cut in the data section: the last tensors run past its end */
+	path = tmp("cut.safetensors");
+	write_file(path, good, 8 + hlen + (len - 8 - hlen) / 2);
+	st = vitrt_st_open(path, &err, msg, sizeof(msg));
+	CHECK(!st, "opened");
+	CHECK_ERR(err, VITRT_EFORMAT, path, "run past the end of the data section");
+
+	/* cut inside the header */
+	write_file(path, good, 8 + hlen / 2);
+	st = vitrt_st_open(path, &err, msg, sizeof(msg));
+	CHECK(!st, "opened");
+	CHECK_ERR(err, VITRT_EFORMAT, path, "runs past the end of the file");
+
+	/* cut inside the length */
+	write_file(path, good, 5);
+	st = vitrt_st_open(path, &err, msg, sizeof(msg));
+	CHECK(!st, "opened");
+	CHECK_ERR(err, VITRT_EFORMAT, path, "only 5 bytes");
+
+	/* header length beyond the end of the file */
+	path = tmp("hlen.safetensors");
+	for (int i = 0; i < 8; i++)
+		good[i] = (unsigned char)((uint64_t)len >> (8 * i));
+	write_file(path, good, len);
+	st = vitrt_st_open(path, &err, msg, sizeof(msg));
+	CHECK(!st, "opened");
+	CHECK_ERR(err, VITRT_EFORMAT, path, "header length");
+
+	/* a corrupt byte in the JSON */
+	for (int i = 0; i < 8; i++)
+		good[i] = (unsigned char)(hlen >> (8 * i));
+	good[8 + hlen / 2] = '}';
+	write_file(path, good, len);
+	st = vitrt_st_open(path, &err, msg, sizeof(msg));
+	CHECK(!st, "opened");
+	CHECK_ERR(err, VITRT_EFORMAT, path, "header");
+
+	st = vitrt_st_open(tmp("absent.safetensors"), &err, msg, sizeof(msg));
+	CHECK(!st && err == VITRT_ESYS && strstr(msg, "absent.safetensors") &&
+	      strstr(msg, "No such file"), "absent: %s", msg);
+	st = vitrt_st_open(tmpdir, &err, msg, sizeof(msg));
+	CHECK(!st && err == VITRT_EFORMAT && strstr(msg, "not a regular file"), "dir: %s", msg);
+	free(good);
+}
+
+/* ---- the ViT loader ---- */
+
+/*
+ * Write timmvit's tensors to @name, without tensor @drop, with @reshape's first dimension
+ * decreased, plus an extra tensor @add; return the path.
+ */
+static const char *vit_variant(const char *name, const char *drop, const char *reshape,
+			       const char *add)
+{
+	const char *path = tmp(name);
+	struct vitrt_st_tensor *ts;
+	struct vitrt_st *st;
+	uint32_t n = 0;
+	float one = 1;
+	int err;
+
+	st = vitrt_st_open(golden("timmvit.safetensors"), &err, msg, sizeof(msg));
+	if (!st) {
+		printf("# %s\n", msg);
+		exit(1);
+	}
+	ts = calloc(vitrt_st_count(st) + 1, sizeof(*ts));
+	for (uint32_t i = 0; i < vitrt_st_count(st); i++) {
+		struct vitrt_st_tensor *t = vitrt_st_tensor(st, i);
+
+		if (drop && !strcmp(t->name, drop))
+			continue;
+		ts[n] = *t;
+		if (reshape && !strcmp(t->name, reshape)) {
+			ts[n].count = ts[n].count / ts[n].shape[0] * (ts[n].shape[0] - 1);
+			ts[n].shape[0]--;
+		}
+		n++;
+	}
+	if (add)
+		ts[n++] = (struct vitrt_st_tensor){ .name = add, .ndim = 3, .shape = { 1, 1, 1 },
+						    .count = 1, .data = &one };
+	if (vitrt_st_write(path, ts, n, msg, sizeof(msg))) {
+		printf("# %s\n", msg);
+		exit(1);
+	}
+	free(ts);
+	vitrt_st_close(st);
+	return path;
+}
+
+static void expect_load_error(const char *path, int want, const char *file, const char *needle)
+{
+	struct vitrt_vit *m;
+	int err;
+
+	m = vitrt_vit_load(path, &err, msg, sizeof(msg));
+	CHECK(!m, "%s loaded", path);
+	vitrt_vit_free(m);
+	CHECK_ERR(err, want, file, needle);
+}
+
+TEST(vit_tensors)
+{
+	const char *p;
+
+	p = vit_variant("missing.safetensors", "blocks.1.mlp.fc1.bias", NULL, NULL);
+	expect_load_error(p, VITRT_EFORMAT, p, "missing tensor 'blocks.1.mlp.fc1.bias'");
+	p = vit_variant("shape.safetensors", NULL, "head.bias", NULL);
+	expect_load_error(p, VITRT_EFORMAT, p, "tensor 'head.bias' has shape [9], expected [10]");
+	p = vit_variant("shape2.safetensors", NULL, "blocks.0.attn.qkv.weight", NULL);
+	expect_load_error(p, VITRT_EFORMAT, p,
+			  "tensor 'blocks.0.attn.qkv.weight' has shape [143, 48], expected [144, 48]");
+	p = vit_variant("extra.safetensors", NULL, NULL, "dist_token");
+	expect_load_error(p, VITRT_EUNSUPPORTED, p, "unexpected tensor 'dist_token'");
+	p = vit_variant("noblock.safetensors", "blocks.0.norm1.weight", NULL, NULL);
+	expect_load_error(p, VITRT_EFORMAT, p, "no blocks (no tensor 'blocks.0.norm1.weight')");
+	p = vit_variant("pos.safetensors", NULL, "pos_embed", NULL);
+	expect_load_error(p, VITRT_EFORMAT, p, "tensor 'pos_embed' has shape [0, 50, 48]");
+	p = vit_variant("nopatch.safetensors", "patch_embed.proj.weight", NULL, NULL);
+	expect_load_error(p, VITRT_EFORMAT, p, "not a ViT checkpoint");
+	p = st_file("other.safetensors", "{" T_A("F32", "[2]", 0, 8) "}", 2);
+	expect_load_error(p, VITRT_EFORMAT, p, "not a ViT checkpoint");
+}
+
+TEST(vit_sidecar)
+{
+	static const struct {
+		const char *json, *needle;
+	} cases[] = {
+		{ "{\"heads\": 5}", "\"heads\" must be a positive integer dividing" },
+		{ "{\"heads\": 2.5}", "\"heads\" must be a positive integer" },
+		{ "{\"heads\": 3, \"mean\": [0.5, 0.5]}", "\"mean\" must be an array of 1 numbers" },
+		{ "{\"heads\": 3, \"std\": [0]}", "\"std\"[0] must be a positive number" },
+		{ "{\"heads\": 3, \"eps\": -1}", "\"eps\" must be a number" },
+		{ "{\"heads\": 3, \"labels\": [\"a\"]}", "\"labels\" must be an array of 10 strings" },
+		{ "{\"heads\": 3,", "byte 12" },
+		{ "[3]", "not an object" },
+		{ "{}", "no \"heads\", and the embedding dimension 48 is not a multiple of 64" },
+	};
+	const char *p = vit_variant("side.safetensors", NULL, NULL, NULL);
+	const char *side = tmp("side.safetensors.json");
+	struct vitrt_vit *m;
+	int err;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		write_text(side, cases[i].json);
+		expect_load_error(p, VITRT_EFORMAT, side, cases[i].needle);
+	}
+	/* no sidecar at all: the error names the one to write */
+	unlink(side);
+	expect_load_error(p, VITRT_EFORMAT, side, "give \"heads\" in this sidecar");
+
+	write_text(side, "{\"heads\": 3, \"eps\": 1e-5, \"mean\": [0.25], \"std\": [0.5], "
+			 "\"labels\": [\"a\",\"b\",\"c\",\"d\",\"e\",\"f\",\"g\",\"h\",\"i\",\"j\"], "
+			 "\"trained_by\": \"someone\"}");
+	m = vitrt_vit_load(p, &err, msg, sizeof(msg));
+	CHECK(m, "%s", msg);
+	if (m) {
+		CHECK(m->cfg.heads == 3 && m->cfg.head_dim == 16 && m->cfg.eps == 1e-5f &&
+		      m->cfg.mean[0] == 0.25f && m->cfg.std[0] == 0.5f && m->labels &&
+		      !strcmp(m->labels[9], "j"), "sidecar values");
+		CHECK(vitrt_vit_macs(&m->cfg) > 0, "macs");
+	}
+	vitrt_vit_free(m);
+}
+
+/* ---- IDX and datasets ---- */
+
+static void write_idx(const char *path, uint32_t ndim, const uint32_t *dims, uint8_t fill)
+{
+	struct vitrt_idx idx = { .ndim = ndim, .count = 1 };
+
+	for (uint32_t i = 0; i < ndim; i++) {
+		idx.dims[i] = dims[i];
+		idx.count *= dims[i];
+	}
+	idx.data = malloc(idx.count);
+	for (uint64_t i = 0; i < idx.count; i++)
+		idx.data[i] = (uint8_t)(fill + i);
+	if (vitrt_idx_write(path, &idx, msg, sizeof(msg))) {
+		printf("# %s\n", msg);
+		exit(1);
+	}
+	free(idx.data);
+}
+
+TEST(idx)
+{
+	static const uint32_t dims[] = { 5, 4, 3 };
+	const char *plain = tmp("img-idx3-ubyte"), *gz = tmp("img-idx3-ubyte.gz");
+	unsigned char *buf;
+	struct vitrt_idx idx;
+	size_t len;
+	int err;
+
+	write_idx(plain, 3, dims, 7);
+	write_idx(gz, 3, dims, 7);
+	for (int k = 0; k < 2; k++) {
+		err = vitrt_idx_read(k ? gz : plain, &idx, msg, sizeof(msg));
+		CHECK(!err, "%s", msg);
+		CHECK(idx.ndim == 3 && idx.dims[0] == 5 && idx.dims[2] == 3 && idx.count == 60 &&
+		      idx.data && idx.data[59] == 66, "idx contents");
+		vitrt_idx_release(&idx);
+	}
+	buf = read_file(plain, &len);
+	CHECK(buf && len == 16 + 60, "plain size %zu", len);
+	if (!buf)
+		return;
+
+	write_file(plain, buf, len - 1);
+	err = vitrt_idx_read(plain, &idx, msg, sizeof(msg));
+	CHECK_ERR(err, VITRT_EFORMAT, plain, "file ends after 59 of 60 data bytes");
+	buf = realloc(buf, len + 1);
+	buf[len] = 0;
+	write_file(plain, buf, len + 1);
+	err = vitrt_idx_read(plain, &idx, msg, sizeof(msg));
+	CHECK_ERR(err, VITRT_EFORMAT, plain, "bytes after the 60 data bytes");
+	write_file(plain, buf, 10);
+	err = vitrt_idx_read(plain, &idx, msg, sizeof(msg));
+	CHECK_ERR(err, VITRT_EFORMAT, plain, "inside the IDX header");
+	buf[2] = 0x0d;
+	write_file(plain, buf, len);
+	err = vitrt_idx_read(plain, &idx, msg, sizeof(msg));
+	CHECK_ERR(err, VITRT_EUNSUPPORTED, plain, "element type 0x0d");
+	buf[2] = 0x08;
+	buf[0] = 0x12;
+	write_file(plain, buf, len);
+	err = vitrt_idx_read(plain, &idx, msg, sizeof(msg));
+	CHECK_ERR(err, VITRT_EFORMAT, plain, "not an IDX file");
+	buf[0] = 0;
+	buf[3] = 9;
+	write_file(plain, buf, len);
+	err = vitrt_idx_read(plain, &idx, msg, sizeof(msg));
+	CHECK_ERR(err, VITRT_EFORMAT, plain, "9 dimensions");
+	buf[3] = 3;
+	buf[7] = 0;	/* first dimension 0 */
+	write_file(plain, buf, len);
+	err = vitrt_idx_read(plain, &idx, msg, sizeof(msg));
+	CHECK_ERR(err, VITRT_EFORMAT, plain, "dimension 0 is 0");
+	free(buf);
+
+	/* a corrupted and a truncated gzip stream */
+	buf = read_file(gz, &len);
+	CHECK(buf && len > 30, "gz size");
+	if (!buf)
+		return;
+	write_file(gz, buf, len - 12);
+	err = vitrt_idx_read(gz, &idx, msg, sizeof(msg));
+	CHECK(err == VITRT_EFORMAT && strstr(msg, gz), "truncated gz: %d %s", err, msg);
+	buf[len / 2] ^= 0x55;
+	buf[len / 2 + 1] ^= 0x55;
+	write_file(gz, buf, len);
+	err = vitrt_idx_read(gz, &idx, msg, sizeof(msg));
+	CHECK(err == VITRT_EFORMAT && strstr(msg, gz), "corrupt gz: %d %s", err, msg);
+	vitrt_idx_release(&idx);
+	free(buf);
+
+	err = vitrt_idx_read(tmp("nothing"), &idx, msg, sizeof(msg));
+	CHECK_ERR(err, VITRT_ESYS, tmp("nothing"), "No such file");
+}
+
+TEST(dataset)
+{
+	static const uint32_t idims[] = { 6, 8, 8 }, ldims[] = { 6 }, ldims5[] = { 5 };
+	const char *dir = tmp("ds");
+	char images[300], labels[300];
+	struct vitrt_dataset *ds;
+	int err;
+
+	mkdir(dir, 0755);
+	snprintf(images, sizeof(images), "%s/t10k-images-idx3-ubyte.gz", dir);
+	snprintf(labels, sizeof(labels), "%s/t10k-labels-idx1-ubyte", dir);
+	write_idx(images, 3, idims, 0);
+	write_idx(labels, 1, ldims, 3);
+	ds = vitrt_dataset_open_dir(dir, "t10k", &err, msg, sizeof(msg));
+	CHECK(ds, "%s", msg);
+	if (ds) {
+		CHECK(ds->count == 6 && ds->height == 8 && ds->width == 8 && ds->chans == 1 &&
+		      ds->labels[5] == 8 && ds->pix[64] == 64, "dataset contents");
+		err = vitrt_dataset_check(ds, 8, 10, msg, sizeof(msg));
+		CHECK(!err, "%s", msg);
+		err = vitrt_dataset_check(ds, 28, 10, msg, sizeof(msg));
+		CHECK_ERR(err, VITRT_EINVAL, images, "images are 8x8, the model wants 28x28");
+		err = vitrt_dataset_check(ds, 8, 8, msg, sizeof(msg));
+		CHECK_ERR(err, VITRT_EINVAL, labels, "label 8 of image 5 is not below the model's 8");
+	}
+	vitrt_dataset_close(ds);
+
+	write_idx(labels, 1, ldims5, 0);
+	ds = vitrt_dataset_open(images, labels, &err, msg, sizeof(msg));
+	CHECK(!ds, "opened");
+	CHECK_ERR(err, VITRT_EFORMAT, labels, "5 labels for the 6 images");
+	ds = vitrt_dataset_open(labels, labels, &err, msg, sizeof(msg));
+	CHECK(!ds, "opened");
+	CHECK_ERR(err, VITRT_EFORMAT, labels, "images need 3");
+	ds = vitrt_dataset_open_dir(tmp("nodir"), "t10k", &err, msg, sizeof(msg));
+	CHECK(!ds && err == VITRT_ESYS && strstr(msg, "t10k-images-idx3-ubyte"), "%s", msg);
+}
+
+/* ---- PNG and JPEG ---- */
+
+static void write_gray_jpeg(const char *path, const uint8_t *pix, uint32_t w, uint32_t h)
+{
+	struct jpeg_compress_struct c;
+	struct jpeg_error_mgr e;
+	FILE *f = fopen(path, "wb");
+
+	c.err = jpeg_std_error(&e);
+	jpeg_create_compress(&c);
+	jpeg_stdio_dest(&c, f);
+	c.image_width = w;
+	c.image_height = h;
+	c.input_components = 1;
+	c.in_color_space = JCS_GRAYSCALE;
+	jpeg_set_defaults(&c);
+	jpeg_set_quality(&c, 100, TRUE);
+	jpeg_start_compress(&c, TRUE);
+	for (uint32_t y = 0; y < h; y++) {
+		JSAMPROW row = (JSAMPROW)(pix + y * w);
+
+		jpeg_write_scanlines(&c, &row, 1);
+	}
+	jpeg_finish_compress(&c);
+	jpeg_destroy_compress(&c);
+	fclose(f);
+}
+
+TEST(png)
+{
+	uint8_t rgb[3 * 12 * 12];
+	struct vitrt_image src = { .chans = 3, .height = 12, .width = 12, .pix = rgb }, img;
+	const char *path = tmp("rgb.png");
+	unsigned char *buf;
+	size_t len;
+	int err;
+
+	for (size_t i = 0; i < sizeof(rgb); i++)
+		rgb[i] = (uint8_t)(i * 7);
+	err = vitrt_image_write_png(path, &src, msg, sizeof(msg));
+	CHECK(!err, "%s", msg);
+	CHECK(vitrt_image_probe(path) == VITRT_IMAGE_PNG, "probe");
+
+	err = vitrt_image_read(path, 3, 12, &img, msg, sizeof(msg));
+	CHECK(!err && img.chans == 3 && img.width == 12 && !memcmp(img.pix, rgb, sizeof(rgb)),
+	      "RGB round trip: %s", msg);
+	vitrt_image_release(&img);
+	err = vitrt_image_read(path, 1, 0, &img, msg, sizeof(msg));
+	CHECK(!err && img.chans == 1, "%s", msg);
+	if (!err) {
+		/* PIL's luma of pixel 5 */
+		uint32_t want = (19595u * rgb[5] + 38470u * rgb[144 + 5] + 7471u * rgb[288 + 5] +
+				 0x8000) >> 16;
+
+		CHECK(img.pix[5] == want, "luma %u, want %u", img.pix[5], want);
+	}
+	vitrt_image_release(&img);
+
+	err = vitrt_image_read(path, 3, 28, &img, msg, sizeof(msg));
+	CHECK_ERR(err, VITRT_EINVAL, path, "image is 12x12, the model wants 28x28");
+	CHECK(!img.pix, "no pixels on error");
+
+	/* gray -> RGB replicates */
+	src = (struct vitrt_image){ .chans = 1, .height = 12, .width = 12, .pix = rgb };
+	path = tmp("gray.png");
+	err = vitrt_image_write_png(path, &src, msg, sizeof(msg));
+	CHECK(!err, "%s", msg);
+	err = vitrt_image_read(path, 3, 12, &img, msg, sizeof(msg));
+	CHECK(!err && img.chans == 3 && img.pix[144 + 7] == rgb[7] && img.pix[288 + 7] == rgb[7],
+	      "gray to RGB: %s", msg);
+	vitrt_image_release(&img);
+
+	/* truncated PNG */
+	buf = read_file(path, &len);
+	CHECK(buf != NULL, "read");
+	if (buf) {
+		write_file(path, buf, len / 2);
+		err = vitrt_image_read(path, 1, 12, &img, msg, sizeof(msg));
+		CHECK(err == VITRT_EFORMAT && strstr(msg, path) && strstr(msg, "PNG"),
+		      "truncated PNG: %d %s", err, msg);
+		free(buf);
+	}
+	path = tmp("text.png");
+	write_text(path, "hello, not an image");
+	err = vitrt_image_read(path, 1, 12, &img, msg, sizeof(msg));
+	CHECK_ERR(err, VITRT_EUNSUPPORTED, path, "not a PNG or JPEG");
+}
+
+TEST(jpeg)
+{
+	uint8_t gray[16 * 16];
+	const char *path = tmp("gray.jpg");
+	struct vitrt_image img;
+	unsigned char *buf;
+	size_t len;
+	int err, maxd = 0;
+
+	for (int i = 0; i < 256; i++)
+		gray[i] = (uint8_t)(128 + 100 * sinf(i * 0.05f));
+	write_gray_jpeg(path, gray, 16, 16);
+	CHECK(vitrt_image_probe(path) == VITRT_IMAGE_JPEG, "probe");
+	err = vitrt_image_read(path, 1, 16, &img, msg, sizeof(msg));
+	CHECK(!err && img.chans == 1 && img.width == 16, "%s", msg);
+	for (int i = 0; !err && i < 256; i++)
+		maxd = abs(img.pix[i] - gray[i]) > maxd ? abs(img.pix[i] - gray[i]) : maxd;
+	CHECK(maxd <= 4, "JPEG q100 differs by %d", maxd);
+	vitrt_image_release(&img);
+	err = vitrt_image_read(path, 3, 28, &img, msg, sizeof(msg));
+	CHECK_ERR(err, VITRT_EINVAL, path, "image is 16x16, the model wants 28x28");
+
+	buf = read_file(path, &len);
+	CHECK(buf != NULL, "read");
+	if (buf) {
+		write_file(path, buf, len * 2 / 3);
+		err = vitrt_image_read(path, 1, 16, &img, msg, sizeof(msg));
+		CHECK(err == VITRT_EFORMAT && strstr(msg, path) && strstr(msg, "JPEG"),
+		      "truncated JPEG: %d %s", err, msg);
+		write_file(path, buf, 40);
+		err = vitrt_image_read(path, 1, 16, &img, msg, sizeof(msg));
+		CHECK(err == VITRT_EFORMAT && strstr(msg, path), "cut header: %d %s", err, msg);
+		free(buf);
+	}
+}
+
+TEST(image_to_input)
+{
+	static const uint8_t rgb[6] = { 255, 0, 0, 255, 51, 102 };	/* 2 pixels, planar */
+	static const float mean[3] = { 0.5f, 0.5f, 0.5f }, std[3] = { 0.5f, 0.25f, 1.0f };
+	float out[6];
+
+	vitrt_image_to_input(out, rgb, 3, 3, 2, mean, std);
+	CHECK(out[0] == 1 && out[1] == -1 && out[2] == -2 && out[3] == 2 &&
+	      fabsf(out[4] - (0.2f - 0.5f)) < 1e-6f, "RGB %g %g %g %g %g", out[0], out[1], out[2],
+	      out[3], out[4]);
+	vitrt_image_to_input(out, rgb, 3, 1, 2, NULL, NULL);
+	CHECK(fabsf(out[0] - 82 / 255.0f) < 1e-6f, "luma %g", out[0] * 255);
+	vitrt_image_to_input(out, rgb, 1, 3, 2, mean, std);
+	CHECK(out[0] == 1 && out[2] == 2 && out[4] == 0.5f, "gray to RGB");
+}
