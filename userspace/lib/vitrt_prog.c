@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "vitrt_iops.h"
 #include "vitrt_prog.h"
 
 static const char *const scheme_names[VITRT_SCHEME_COUNT] = {
@@ -113,6 +114,32 @@ static int check_input(const struct vitrt_prog *p, const struct vitrt_step *s, c
 	return 0;
 }
 
+static bool shift_ok(int32_t shift)
+{
+	return shift >= 0 && shift <= VITRT_DYADIC_MAX_SHIFT;
+}
+
+/* The integer parameters of a CPU op, as its kernel requires them. */
+static bool params_ok(const struct vitrt_step *s)
+{
+	struct vitrt_shiftmax sm = { s->p[0], (uint32_t)s->p[1], (uint32_t)s->p[2],
+				     (uint32_t)s->p[3] };
+	struct vitrt_gelu g = { s->p[0], (uint32_t)s->p[1], (uint32_t)s->p[2] };
+
+	switch (s->op) {
+	case VITRT_OP_LAYERNORM:
+		return shift_ok(s->p[1]) && s->cols <= VITRT_LAYERNORM_MAX_COLS;
+	case VITRT_OP_ADD:
+		return shift_ok(s->p[1]) && shift_ok(s->p[3]);
+	case VITRT_OP_SHIFTMAX:
+		return !vitrt_shiftmax_check(&sm) && s->cols <= sm.max_len;
+	case VITRT_OP_GELU:
+		return !vitrt_gelu_check(&g) && shift_ok(s->p[4]);
+	default:
+		return true;
+	}
+}
+
 static int check_step(const struct vitrt_prog *p, const struct vitrt_step *s, char *msg,
 		      size_t cap, uint32_t i)
 {
@@ -138,10 +165,8 @@ static int check_step(const struct vitrt_prog *p, const struct vitrt_step *s, ch
 	    s->out.arena != VITRT_ARENA_ACT)
 		return bad(msg, cap, "step %u (%s): a tensor lies outside its arena", i,
 			   vitrt_op_name(s->op));
-	if ((s->op == VITRT_OP_LAYERNORM && (s->p[1] < 0 || s->p[1] > 62)) ||
-	    (s->op == VITRT_OP_ADD && (s->p[1] < 0 || s->p[1] > 62 || s->p[3] < 0 || s->p[3] > 62)))
-		return bad(msg, cap, "step %u (%s): requant shift out of range", i,
-			   vitrt_op_name(s->op));
+	if (!params_ok(s))
+		return bad(msg, cap, "step %u (%s): parameters out of range", i, vitrt_op_name(s->op));
 	return 0;
 }
 

@@ -11,6 +11,10 @@ static const struct command {
 	int (*run)(int argc, char **argv);
 	const char *summary;
 } commands[] = {
+	{ "quantize", cmd_quantize, "compile a floating-point ViT checkpoint to an integer program" },
+	{ "run", cmd_run, "classify images with a compiled model (or --fp32 a checkpoint)" },
+	{ "eval", cmd_eval, "top-1 of a compiled model on a dataset, FP32 side by side" },
+	{ "info", cmd_info, "describe a compiled model" },
 	{ "gemm", cmd_gemm, "run GEMMs on a backend and check them against the CPU reference" },
 };
 

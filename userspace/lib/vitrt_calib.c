@@ -1,0 +1,238 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Calibration: the FP32 forward runs on sample images with a hook that keeps a bounded random
+ * sample of every tap's values; each 8-bit tensor then gets the clipping range with the least
+ * quantization error over its sample (a grid search, better than plain min/max because a few
+ * outliers no longer stretch the grid), each 16-bit stream a range with headroom over its
+ * largest value.  The fake-quant hook rounds every tap to its grid: the naive "quantize,
+ * dequantize, compute in float" graph the integer program is compared against.
+ */
+#include <math.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vitrt_calib.h"
+
+#define SAMPLE_CAP	(1u << 15)	/* values kept per tap and layer */
+#define CLIP_STEPS	64		/* clip candidates between 100% and 20% of max |x| */
+#define S16_HEADROOM	1.25		/* residual streams: room for unseen larger values */
+
+struct tap_sample {
+	float *v;
+	uint32_t n;
+	uint64_t seen;
+	double amax;
+};
+
+struct vitrt_calib {
+	uint32_t depth;
+	uint64_t rng;
+	struct tap_sample *slot;	/* [VITRT_TAP_COUNT][depth] */
+};
+
+static struct tap_sample *slot(struct vitrt_calib *c, enum vitrt_tap tap, uint32_t layer)
+{
+	return &c->slot[(size_t)tap * c->depth + (layer < c->depth ? layer : 0)];
+}
+
+struct vitrt_calib *vitrt_calib_new(uint32_t depth)
+{
+	struct vitrt_calib *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return NULL;
+	c->depth = depth ? depth : 1;
+	c->rng = 0x2545f4914f6cdd1dull;
+	c->slot = calloc((size_t)VITRT_TAP_COUNT * c->depth, sizeof(*c->slot));
+	if (!c->slot) {
+		free(c);
+		return NULL;
+	}
+	return c;
+}
+
+void vitrt_calib_free(struct vitrt_calib *c)
+{
+	if (!c)
+		return;
+	for (size_t i = 0; i < (size_t)VITRT_TAP_COUNT * c->depth; i++)
+		free(c->slot[i].v);
+	free(c->slot);
+	free(c);
+}
+
+static uint64_t next(struct vitrt_calib *c)
+{
+	c->rng ^= c->rng << 13;
+	c->rng ^= c->rng >> 7;
+	c->rng ^= c->rng << 17;
+	return c->rng;
+}
+
+/* Reservoir sampling: every value seen has the same chance to be in the sample. */
+void vitrt_calib_hook(void *ctx, enum vitrt_tap tap, uint32_t layer, float *x, size_t n)
+{
+	struct vitrt_calib *c = ctx;
+	struct tap_sample *s = slot(c, tap, layer);
+
+	if (!s->v) {
+		s->v = malloc(SAMPLE_CAP * sizeof(*s->v));
+		if (!s->v)
+			return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		s->amax = fmax(s->amax, fabs(x[i]));
+		if (s->n < SAMPLE_CAP) {
+			s->v[s->n++] = x[i];
+		} else {
+			uint64_t j = next(c) % (s->seen + 1);
+
+			if (j < SAMPLE_CAP)
+				s->v[j] = x[i];
+		}
+		s->seen++;
+	}
+}
+
+/* The symmetric 8-bit scale whose grid reproduces the sample with least squared error. */
+static float mse_scale(const struct tap_sample *s, int qmax)
+{
+	double best = s->amax / qmax, best_err = INFINITY;
+
+	if (s->amax == 0 || !s->n)
+		return 1.0f;
+	for (int i = 0; i < CLIP_STEPS; i++) {
+		double sc = s->amax * (1.0 - 0.8 * i / CLIP_STEPS) / qmax, e = 0;
+
+		for (uint32_t j = 0; j < s->n; j++) {
+			double q = nearbyint(s->v[j] / sc);
+
+			q = q > qmax ? qmax : q < -qmax - 1 ? -qmax - 1 : q;
+			e += (q * sc - s->v[j]) * (q * sc - s->v[j]);
+		}
+		if (e < best_err) {
+			best_err = e;
+			best = sc;
+		}
+	}
+	return (float)best;
+}
+
+static float s16_scale(const struct tap_sample *s)
+{
+	return s->amax > 0 ? (float)(s->amax * S16_HEADROOM / 32767) : 1.0f;
+}
+
+int vitrt_calib_scales(struct vitrt_calib *c, struct vitrt_scales *sc)
+{
+	sc->layer = calloc(c->depth, sizeof(*sc->layer));
+	if (!sc->layer)
+		return VITRT_ENOMEM;
+	sc->input = mse_scale(slot(c, VITRT_TAP_INPUT, 0), 127);
+	sc->embed = s16_scale(slot(c, VITRT_TAP_EMBED, 0));
+	sc->normf = mse_scale(slot(c, VITRT_TAP_NORMF, 0), 127);
+	sc->logits = s16_scale(slot(c, VITRT_TAP_LOGITS_OUT, 0));
+	for (uint32_t l = 0; l < c->depth; l++) {
+		struct vitrt_layer_scales *ls = &sc->layer[l];
+
+		ls->norm1 = mse_scale(slot(c, VITRT_TAP_NORM1, l), 127);
+		ls->q = mse_scale(slot(c, VITRT_TAP_Q, l), 127);
+		ls->k = mse_scale(slot(c, VITRT_TAP_K, l), 127);
+		ls->v = mse_scale(slot(c, VITRT_TAP_V, l), 127);
+		ls->logits = mse_scale(slot(c, VITRT_TAP_LOGITS, l), 127);
+		ls->attn = mse_scale(slot(c, VITRT_TAP_ATTN, l), 127);
+		ls->res1 = s16_scale(slot(c, VITRT_TAP_RES1, l));
+		ls->norm2 = mse_scale(slot(c, VITRT_TAP_NORM2, l), 127);
+		ls->fc1 = mse_scale(slot(c, VITRT_TAP_FC1, l), 127);
+		ls->gelu = mse_scale(slot(c, VITRT_TAP_GELU, l), 127);
+		ls->res2 = s16_scale(slot(c, VITRT_TAP_RES2, l));
+	}
+	return 0;
+}
+
+/* ---- fake quantization ---- */
+
+/* Scale and integer range of a tap; false for taps that are not quantized. */
+static bool tap_grid(const struct vitrt_scales *sc, enum vitrt_tap tap, uint32_t layer,
+		     double *s, double *lo, double *hi)
+{
+	const struct vitrt_layer_scales *ls = &sc->layer[layer];
+	const float *s8[VITRT_TAP_COUNT] = {
+		[VITRT_TAP_INPUT] = &sc->input, [VITRT_TAP_NORM1] = &ls->norm1,
+		[VITRT_TAP_Q] = &ls->q, [VITRT_TAP_K] = &ls->k, [VITRT_TAP_V] = &ls->v,
+		[VITRT_TAP_LOGITS] = &ls->logits, [VITRT_TAP_ATTN] = &ls->attn,
+		[VITRT_TAP_NORM2] = &ls->norm2, [VITRT_TAP_FC1] = &ls->fc1,
+		[VITRT_TAP_GELU] = &ls->gelu, [VITRT_TAP_NORMF] = &sc->normf,
+	};
+	const float *s16[VITRT_TAP_COUNT] = {
+		[VITRT_TAP_EMBED] = &sc->embed, [VITRT_TAP_RES1] = &ls->res1,
+		[VITRT_TAP_RES2] = &ls->res2, [VITRT_TAP_LOGITS_OUT] = &sc->logits,
+	};
+
+	if (tap == VITRT_TAP_PROBS) {
+		*s = 1.0 / 256;
+		*lo = 0;
+		*hi = 255;
+	} else if (s8[tap]) {
+		*s = *s8[tap];
+		*lo = -128;
+		*hi = 127;
+	} else if (s16[tap]) {
+		*s = *s16[tap];
+		*lo = -32768;
+		*hi = 32767;
+	} else {
+		return false;
+	}
+	return true;
+}
+
+void vitrt_fakequant_hook(void *ctx, enum vitrt_tap tap, uint32_t layer, float *x, size_t n)
+{
+	double s, lo, hi;
+
+	if (!tap_grid(ctx, tap, layer, &s, &lo, &hi))
+		return;
+	for (size_t i = 0; i < n; i++) {
+		double q = nearbyint(x[i] / s);
+
+		x[i] = (float)((q < lo ? lo : q > hi ? hi : q) * s);
+	}
+}
+
+/* W <- s_w * round(W / s_w) per row, b <- s_x s_w * round(b / (s_x s_w)): what the array sees. */
+static void fake_linear(float *w, float *b, uint32_t n, uint32_t k, double s_x, int qmax)
+{
+	for (uint32_t j = 0; j < n; j++) {
+		float *row = w + (size_t)j * k;
+		double s_w = vitrt_weight_scale(row, k, qmax), sb = s_x * s_w;
+
+		for (uint32_t i = 0; i < k; i++) {
+			double q = nearbyint(row[i] / s_w);
+
+			row[i] = (float)((q > qmax ? qmax : q < -qmax - 1 ? -qmax - 1 : q) * s_w);
+		}
+		b[j] = (float)(nearbyint(b[j] / sb) * sb);
+	}
+}
+
+void vitrt_fakequant_weights(struct vitrt_vit *m, const struct vitrt_scales *sc,
+			     uint32_t scheme)
+{
+	const struct vitrt_vit_config *c = &m->cfg;
+	int qmax = scheme == VITRT_SCHEME_W8A8 ? 127 : 7;
+
+	fake_linear(m->patch_w, m->patch_b, c->dim, c->chans * c->patch * c->patch, sc->input,
+		    qmax);
+	for (uint32_t l = 0; l < c->depth; l++) {
+		struct vitrt_vit_block *b = &m->blocks[l];
+		const struct vitrt_layer_scales *ls = &sc->layer[l];
+
+		fake_linear(b->qkv_w, b->qkv_b, 3 * c->dim, c->dim, ls->norm1, qmax);
+		fake_linear(b->proj_w, b->proj_b, c->dim, c->dim, ls->attn, qmax);
+		fake_linear(b->fc1_w, b->fc1_b, c->mlp, c->dim, ls->norm2, qmax);
+		fake_linear(b->fc2_w, b->fc2_b, c->dim, c->mlp, ls->gelu, qmax);
+	}
+	fake_linear(m->head_w, m->head_b, c->classes, c->dim, sc->normf, qmax);
+}

@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: MIT */
+/* Calibration of activation scales and the fake-quant reference graph (vitrt_calib.c). */
+#ifndef VITRT_CALIB_H
+#define VITRT_CALIB_H
+
+#include "vitrt_compile.h"
+
+struct vitrt_calib;
+
+VITRT_API struct vitrt_calib *vitrt_calib_new(uint32_t depth);
+VITRT_API void vitrt_calib_free(struct vitrt_calib *c);
+/* A vitrt_vit_hook (ctx = the calib) that samples every tap. */
+VITRT_API void vitrt_calib_hook(void *ctx, enum vitrt_tap tap, uint32_t layer, float *x,
+				size_t n);
+/* Choose every scale from the samples; sc->layer is allocated (free() it). */
+VITRT_API int vitrt_calib_scales(struct vitrt_calib *c, struct vitrt_scales *sc);
+
+/* A vitrt_vit_hook (ctx = the scales) rounding each tap to its integer grid. */
+VITRT_API void vitrt_fakequant_hook(void *ctx, enum vitrt_tap tap, uint32_t layer, float *x,
+				    size_t n);
+/*
+ * Replace the folded model's Linear weights and biases by their quantized values, dequantized
+ * (what the integer program multiplies), so that the FP forward with vitrt_fakequant_hook is
+ * the naive quantize-dequantize graph.
+ */
+VITRT_API void vitrt_fakequant_weights(struct vitrt_vit *m, const struct vitrt_scales *sc,
+				       uint32_t scheme);
+
+/* Per-output-channel weight scale (vitrt_compile.c): max |w| to @qmax, 4-bit by least error. */
+double vitrt_weight_scale(const float *w, uint32_t k, int qmax);
+
+#endif /* VITRT_CALIB_H */

@@ -1,0 +1,536 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Lowering a folded floating-point ViT to the integer program (Documentation/runtime.rst).
+ *
+ * Weights are quantized symmetrically per output channel; every Linear and MatMul runs on the
+ * array with the dequantization moved behind it: the int32 accumulator (scale s_x * s_w[n])
+ * goes through the device's per-channel requantization straight to the next tensor's scale.
+ * This file is the only place where scales (floats) become integers.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vitrt_calib.h"
+#include "vitrt_compile.h"
+#include "vitrt_iops.h"
+
+#define ALIGN 64
+
+struct builder {
+	const struct vitrt_vit *m;
+	const struct vitrt_scales *sc;
+	const struct vitrt_compile_opts *o;
+	uint8_t *konst;
+	uint64_t konst_len, konst_cap, act_len;
+	struct vitrt_step *steps;
+	uint32_t nsteps, steps_cap;
+	struct vitrt_pgemm *gemms;
+	uint32_t ngemms, gemms_cap;
+	int err;
+	uint32_t T, C, H, D, M, P, K0;	/* tokens, dim, heads, head dim, mlp, patches, patch len */
+	uint32_t wtype;			/* VITRT_S8 or VITRT_S4 */
+	/* activation tensors, reused by every block */
+	struct vitrt_pref image, patches, x, nrm, qkv, s, pr, attn, y, hb, g, logits;
+};
+
+/* Next offset >= @at, aligned, such that [off, off + len) stays inside one chunk. */
+static uint64_t place(uint64_t at, uint64_t len)
+{
+	uint64_t off = (at + ALIGN - 1) & ~(uint64_t)(ALIGN - 1);
+
+	if (off / VITRT_ARENA_CHUNK != (off + len - 1) / VITRT_ARENA_CHUNK)
+		off = (off / VITRT_ARENA_CHUNK + 1) * VITRT_ARENA_CHUNK;
+	return off;
+}
+
+static struct vitrt_pref act(struct builder *b, uint64_t rows, uint64_t row_bytes)
+{
+	uint64_t off = place(b->act_len, rows * row_bytes);
+
+	b->act_len = off + rows * row_bytes;
+	return (struct vitrt_pref){ .arena = VITRT_ARENA_ACT, .offset = off, .stride = row_bytes };
+}
+
+/* Room for @len constant bytes; NULL (and b->err) when out of memory or over a chunk. */
+static uint8_t *konst(struct builder *b, uint64_t len, uint64_t row_bytes, struct vitrt_pref *r)
+{
+	uint64_t off = place(b->konst_len, len);
+
+	if (b->err || len > VITRT_ARENA_CHUNK) {
+		b->err = b->err ?: VITRT_EUNSUPPORTED;
+		return NULL;
+	}
+	if (off + len > b->konst_cap) {
+		uint64_t cap = b->konst_cap ? b->konst_cap : 1 << 20;
+		uint8_t *np;
+
+		while (cap < off + len)
+			cap *= 2;
+		np = realloc(b->konst, cap);
+		if (!np) {
+			b->err = VITRT_ENOMEM;
+			return NULL;
+		}
+		b->konst = np;
+		b->konst_cap = cap;
+	}
+	memset(b->konst + b->konst_len, 0, off + len - b->konst_len);
+	b->konst_len = off + len;
+	*r = (struct vitrt_pref){ .arena = VITRT_ARENA_CONST, .offset = off, .stride = row_bytes };
+	return b->konst + off;
+}
+
+static void step(struct builder *b, struct vitrt_step s)
+{
+	if (b->nsteps == b->steps_cap) {
+		uint32_t cap = b->steps_cap ? 2 * b->steps_cap : 64;
+		struct vitrt_step *np = realloc(b->steps, cap * sizeof(*np));
+
+		if (!np) {
+			b->err = VITRT_ENOMEM;
+			return;
+		}
+		b->steps = np;
+		b->steps_cap = cap;
+	}
+	b->steps[b->nsteps++] = s;
+}
+
+static void gemm(struct builder *b, struct vitrt_pgemm g)
+{
+	if (b->ngemms == b->gemms_cap) {
+		uint32_t cap = b->gemms_cap ? 2 * b->gemms_cap : 64;
+		struct vitrt_pgemm *np = realloc(b->gemms, cap * sizeof(*np));
+
+		if (!np) {
+			b->err = VITRT_ENOMEM;
+			return;
+		}
+		b->gemms = np;
+		b->gemms_cap = cap;
+	}
+	step(b, (struct vitrt_step){ .op = VITRT_OP_GEMM, .index = b->ngemms });
+	b->gemms[b->ngemms++] = g;
+}
+
+static void sync(struct builder *b)
+{
+	step(b, (struct vitrt_step){ .op = VITRT_OP_SYNC });
+}
+
+/* A column block of a tensor: same rows and stride, @bytes further in. */
+static struct vitrt_pref at(struct vitrt_pref r, uint64_t bytes)
+{
+	r.offset += bytes;
+	return r;
+}
+
+/* ---- quantization helpers ---- */
+
+static int32_t clamp_round(double v, double lo, double hi)
+{
+	double r = nearbyint(v);
+
+	return (int32_t)(r < lo ? lo : r > hi ? hi : r);
+}
+
+/* The device's requant entry for the real ratio @r (> 0). */
+static void rq_entry(uint8_t *dst, double r)
+{
+	struct vitrt_dyadic d = vitrt_dyadic_from_ratio(r);
+
+	memcpy(dst, &d.mult, 4);
+	memcpy(dst + 4, &d.shift, 4);
+}
+
+/* Per-channel weight scale: max |w| mapped to qmax; for 4-bit, the clip with least error. */
+double vitrt_weight_scale(const float *w, uint32_t k, int qmax)
+{
+	double amax = 0, best = 0, best_err = INFINITY;
+
+	for (uint32_t i = 0; i < k; i++)
+		amax = fmax(amax, fabs(w[i]));
+	if (amax == 0)
+		return 1.0;
+	if (qmax > 7)
+		return amax / qmax;
+	for (int step = 0; step <= 40; step++) {
+		double s = amax * (1.0 - step * 0.0125) / qmax, e = 0;
+
+		for (uint32_t i = 0; i < k; i++) {
+			double q = clamp_round(w[i] / s, -qmax - 1, qmax) * s - w[i];
+
+			e += q * q;
+		}
+		if (e < best_err) {
+			best_err = e;
+			best = s;
+		}
+	}
+	return best;
+}
+
+/*
+ * A Linear y = x W^T + bias (W [n][k]) as constants for a GEMM with B = W stored N x K: the
+ * quantized weights, the int32 bias at scale s_x * s_w, and the requant entries that map the
+ * accumulator of column j to scale s_y[j].
+ */
+static void linear(struct builder *b, struct vitrt_pgemm *g, const float *w, const float *bias,
+		   uint32_t n, uint32_t k, double s_x, const float *s_y)
+{
+	int qmax = b->wtype == VITRT_S4 ? 7 : 127;
+	uint64_t rb = vitrt_row_bytes(b->wtype, k);
+	uint8_t *wq = konst(b, n * rb, rb, &g->b);
+	uint8_t *bq, *rq;
+
+	if (!wq)
+		return;
+	bq = konst(b, 4ull * n, 0, &g->bias);
+	rq = bq ? konst(b, 8ull * n, 0, &g->rq) : NULL;
+	wq = b->konst + g->b.offset;	/* konst() may have moved the arena */
+	bq = b->konst + g->bias.offset;
+	if (!rq)
+		return;
+	for (uint32_t j = 0; j < n; j++) {
+		double s_w = vitrt_weight_scale(w + (size_t)j * k, k, qmax);
+		int32_t bv = clamp_round(bias[j] / (s_x * s_w), INT32_MIN, INT32_MAX);
+
+		for (uint32_t i = 0; i < k; i++) {
+			int32_t q = clamp_round(w[(size_t)j * k + i] / s_w, -qmax - 1, qmax);
+
+			if (b->wtype == VITRT_S4)
+				wq[j * rb + i / 2] |= (uint8_t)((q & 0xf) << (4 * (i % 2)));
+			else
+				wq[j * rb + i] = (uint8_t)q;
+		}
+		memcpy(bq + 4 * j, &bv, 4);
+		rq_entry(rq + 8 * j, s_x * s_w / s_y[j]);
+	}
+	g->k = k;
+	g->n = n;
+	g->b_type = b->wtype;
+	g->flags = VITRT_GEMM_B_TRANS | VITRT_GEMM_BIAS | VITRT_GEMM_REQUANT;
+}
+
+/* A requant table of @n equal entries (MatMuls: one scale for the whole output). */
+static struct vitrt_pref uniform_rq(struct builder *b, uint32_t n, double r)
+{
+	struct vitrt_pref ref = { 0 };
+	uint8_t *p = konst(b, 8ull * n, 0, &ref);
+
+	for (uint32_t j = 0; p && j < n; j++)
+		rq_entry(p + 8 * j, r);
+	return ref;
+}
+
+static float *fill(uint32_t n, float v)
+{
+	float *a = malloc(n * sizeof(*a));
+
+	for (uint32_t i = 0; a && i < n; i++)
+		a[i] = v;
+	return a;
+}
+
+static void dyadic_params(int32_t *p, double r)
+{
+	struct vitrt_dyadic d = vitrt_dyadic_from_ratio(r);
+
+	p[0] = d.mult;
+	p[1] = (int32_t)d.shift;
+}
+
+static void pack_shiftmax(struct builder *b, int32_t *p, double s, uint32_t len)
+{
+	struct vitrt_shiftmax sm;
+
+	if (vitrt_shiftmax_params(&sm, s, len)) {
+		b->err = b->err ?: VITRT_EINVAL;
+		return;
+	}
+	p[0] = sm.x0;
+	p[1] = (int32_t)sm.n;
+	p[2] = (int32_t)sm.k;
+	p[3] = (int32_t)sm.max_len;
+}
+
+/* ShiftGELU of s8 input at @s_in, its output (scale s_in * 2^-14) requantized to @s_out. */
+static void pack_gelu(struct builder *b, int32_t *p, double s_in, double s_out)
+{
+	struct vitrt_gelu g;
+
+	if (vitrt_gelu_params(&g, s_in)) {
+		b->err = b->err ?: VITRT_EINVAL;
+		return;
+	}
+	p[0] = g.x0;
+	p[1] = (int32_t)g.n;
+	p[2] = (int32_t)g.k;
+	dyadic_params(p + 3, s_in / (1u << VITRT_GELU_SIG_BITS) / s_out);
+}
+
+/* ---- the graph ---- */
+
+static void lower_input(struct builder *b)
+{
+	const struct vitrt_vit_config *c = &b->m->cfg;
+	struct vitrt_pref lut_ref, cls_ref;
+	int8_t *lut = (int8_t *)konst(b, c->chans * 256ull, 0, &lut_ref);
+	int16_t *cp;
+
+	for (uint32_t ch = 0; lut && ch < c->chans; ch++)
+		for (uint32_t v = 0; v < 256; v++)
+			lut[ch * 256 + v] = (int8_t)clamp_round(((v / 255.0 - c->mean[ch]) / c->std[ch]) /
+								b->sc->input, -128, 127);
+	step(b, (struct vitrt_step){ .op = VITRT_OP_INPUT, .in0 = b->image, .in1 = lut_ref,
+				     .out = b->patches, .p = { c->chans, c->img, c->patch } });
+
+	/* patch embedding straight to the stream's scale, then class token and positions */
+	float *sy = fill(b->C, b->sc->embed);
+	struct vitrt_pgemm g = { .m = b->P, .a_type = VITRT_S8, .c_type = VITRT_S16,
+				 .a = b->patches, .c = b->y };
+
+	if (!sy) {
+		b->err = VITRT_ENOMEM;
+		return;
+	}
+	linear(b, &g, b->m->patch_w, b->m->patch_b, b->C, b->K0, b->sc->input, sy);
+	free(sy);
+	gemm(b, g);
+	sync(b);
+	cp = (int16_t *)konst(b, 2ull * b->T * b->C, 2ull * b->C, &cls_ref);
+	for (uint32_t t = 0; cp && t < b->T; t++)
+		for (uint32_t j = 0; j < b->C; j++)
+			cp[t * b->C + j] = (int16_t)clamp_round(
+				(b->m->pos_embed[t * b->C + j] + (t ? 0 : b->m->cls_token[j])) / b->sc->embed,
+				INT16_MIN, INT16_MAX);
+	step(b, (struct vitrt_step){ .op = VITRT_OP_EMBED, .rows = b->T, .cols = b->C,
+				     .in0 = b->y, .in1 = cls_ref, .out = b->x });
+}
+
+static void layernorm(struct builder *b, uint32_t rows, double s_out)
+{
+	struct vitrt_step s = { .op = VITRT_OP_LAYERNORM, .rows = rows, .cols = b->C,
+				.in0 = b->x, .out = b->nrm };
+
+	dyadic_params(s.p, sqrt((double)b->C) / (1u << 30) / s_out);	/* I-LayerNorm's scale */
+	step(b, s);
+}
+
+/* x = requant(x, s_x -> s_sum) + y, where y already has scale s_sum. */
+static void residual(struct builder *b, double s_x, double s_sum)
+{
+	struct vitrt_step s = { .op = VITRT_OP_ADD, .rows = b->T, .cols = b->C,
+				.in0 = b->x, .in1 = b->y, .out = b->x };
+
+	dyadic_params(s.p, s_x / s_sum);
+	dyadic_params(s.p + 2, 1.0);
+	step(b, s);
+}
+
+static void lower_attention(struct builder *b, const struct vitrt_vit_block *w,
+			    const struct vitrt_layer_scales *ls)
+{
+	uint32_t T = b->T, C = b->C, D = b->D;
+	float *sy = malloc(3 * C * sizeof(*sy));
+	struct vitrt_pgemm g = { .m = T, .a_type = VITRT_S8, .c_type = VITRT_S8,
+				 .a = b->nrm, .c = b->qkv };
+	struct vitrt_step sm = { .op = VITRT_OP_SHIFTMAX, .rows = b->H * T, .cols = T,
+				 .in0 = b->s, .out = b->pr };
+
+	if (!sy) {
+		b->err = VITRT_ENOMEM;
+		return;
+	}
+	for (uint32_t j = 0; j < 3 * C; j++)
+		sy[j] = j < C ? ls->q : j < 2 * C ? ls->k : ls->v;
+	linear(b, &g, w->qkv_w, w->qkv_b, 3 * C, C, ls->norm1, sy);
+	free(sy);
+	gemm(b, g);
+	/* logits of head h: Q_h K_h^T, 1/sqrt(D) folded into the requantization */
+	struct vitrt_pref rq_s = uniform_rq(b, T, ls->q * ls->k / sqrt((double)D) / ls->logits);
+	for (uint32_t h = 0; h < b->H; h++)
+		gemm(b, (struct vitrt_pgemm){
+			.m = T, .n = T, .k = D, .a_type = VITRT_S8, .b_type = VITRT_S8,
+			.c_type = VITRT_S8, .flags = VITRT_GEMM_B_TRANS | VITRT_GEMM_REQUANT,
+			.a = at(b->qkv, h * D), .b = at(b->qkv, C + h * D),
+			.c = at(b->s, (uint64_t)h * T * T), .rq = rq_s });
+	sync(b);
+	pack_shiftmax(b, sm.p, ls->logits, T);
+	step(b, sm);
+	/* probabilities (scale 2^-8) times V_h, into the heads' columns of the output */
+	struct vitrt_pref rq_o = uniform_rq(b, D, ls->v / 256.0 / ls->attn);
+	for (uint32_t h = 0; h < b->H; h++)
+		gemm(b, (struct vitrt_pgemm){
+			.m = T, .n = D, .k = T, .a_type = VITRT_U8, .b_type = VITRT_S8,
+			.c_type = VITRT_S8, .flags = VITRT_GEMM_REQUANT,
+			.a = at(b->pr, (uint64_t)h * T * T), .b = at(b->qkv, 2 * C + h * D),
+			.c = at(b->attn, h * D), .rq = rq_o });
+	sy = fill(C, ls->res1);
+	g = (struct vitrt_pgemm){ .m = T, .a_type = VITRT_S8, .c_type = VITRT_S16, .a = b->attn,
+				  .c = b->y };
+	if (!sy) {
+		b->err = VITRT_ENOMEM;
+		return;
+	}
+	linear(b, &g, w->proj_w, w->proj_b, C, C, ls->attn, sy);
+	free(sy);
+	gemm(b, g);
+	sync(b);
+}
+
+static void lower_mlp(struct builder *b, const struct vitrt_vit_block *w,
+		      const struct vitrt_layer_scales *ls)
+{
+	uint32_t T = b->T, C = b->C, M = b->M;
+	float *s1 = fill(M, ls->fc1), *s2 = fill(C, ls->res2);
+	struct vitrt_pgemm g1 = { .m = T, .a_type = VITRT_S8, .c_type = VITRT_S8, .a = b->nrm,
+				  .c = b->hb };
+	struct vitrt_pgemm g2 = { .m = T, .a_type = VITRT_S8, .c_type = VITRT_S16, .a = b->g,
+				  .c = b->y };
+	struct vitrt_step ge = { .op = VITRT_OP_GELU, .rows = T, .cols = M, .in0 = b->hb,
+				 .out = b->g };
+
+	if (!s1 || !s2) {
+		free(s1);
+		free(s2);
+		b->err = VITRT_ENOMEM;
+		return;
+	}
+	linear(b, &g1, w->fc1_w, w->fc1_b, M, C, ls->norm2, s1);
+	gemm(b, g1);
+	sync(b);
+	pack_gelu(b, ge.p, ls->fc1, ls->gelu);
+	step(b, ge);
+	linear(b, &g2, w->fc2_w, w->fc2_b, C, M, ls->gelu, s2);
+	gemm(b, g2);
+	sync(b);
+	free(s1);
+	free(s2);
+}
+
+static void lower_head(struct builder *b, double s_x)
+{
+	float *sy = fill(b->m->cfg.classes, b->sc->logits);
+	struct vitrt_pgemm g = { .m = 1, .a_type = VITRT_S8, .c_type = VITRT_S16,
+				 .a = b->nrm, .c = b->logits };
+
+	(void)s_x;
+	if (!sy) {
+		b->err = VITRT_ENOMEM;
+		return;
+	}
+	layernorm(b, 1, b->sc->normf);
+	linear(b, &g, b->m->head_w, b->m->head_b, b->m->cfg.classes, b->C, b->sc->normf, sy);
+	free(sy);
+	gemm(b, g);
+	sync(b);
+}
+
+static void plan_acts(struct builder *b)
+{
+	const struct vitrt_vit_config *c = &b->m->cfg;
+
+	b->image = act(b, 1, (uint64_t)c->chans * c->img * c->img);
+	b->patches = act(b, b->P, b->K0);
+	b->x = act(b, b->T, 2ull * b->C);
+	b->y = act(b, b->T, 2ull * b->C);
+	b->nrm = act(b, b->T, b->C);
+	b->qkv = act(b, b->T, 3ull * b->C);
+	b->s = act(b, (uint64_t)b->H * b->T, b->T);
+	b->pr = act(b, (uint64_t)b->H * b->T, b->T);
+	b->attn = act(b, b->T, b->C);
+	b->hb = act(b, b->T, b->M);
+	b->g = act(b, b->T, b->M);
+	b->logits = act(b, 1, 2ull * c->classes);
+}
+
+static struct vitrt_prog *finish(struct builder *b)
+{
+	struct vitrt_prog *p = calloc(1, sizeof(*p));
+	const struct vitrt_vit_config *c = &b->m->cfg;
+
+	if (!p) {
+		b->err = VITRT_ENOMEM;
+		return NULL;
+	}
+	p->info = (struct vitrt_prog_info){
+		.img = c->img, .patch = c->patch, .chans = c->chans, .dim = c->dim,
+		.depth = c->depth, .heads = c->heads, .mlp = c->mlp, .classes = c->classes,
+		.tokens = b->T, .scheme = b->o->scheme, .array_rows = b->o->array_rows,
+		.array_cols = b->o->array_cols, .logit_scale = b->sc->logits,
+		.fp32_top1 = b->o->fp32_top1,
+	};
+	p->arena[VITRT_ARENA_CONST] = b->konst;
+	p->arena_size[VITRT_ARENA_CONST] = b->konst_len;
+	p->arena_size[VITRT_ARENA_ACT] = b->act_len;
+	p->steps = b->steps;
+	p->nsteps = b->nsteps;
+	p->gemms = b->gemms;
+	p->ngemms = b->ngemms;
+	p->image = b->image;
+	p->logits = b->logits;
+	if (b->m->labels) {
+		p->labels = calloc(c->classes, sizeof(*p->labels));
+		for (uint32_t i = 0; p->labels && i < c->classes; i++)
+			p->labels[i] = strdup(b->m->labels[i]);
+	}
+	return p;
+}
+
+struct vitrt_prog *vitrt_compile(const struct vitrt_vit *m, const struct vitrt_scales *sc,
+				 const struct vitrt_compile_opts *o, int *err, char *msg,
+				 size_t cap)
+{
+	const struct vitrt_vit_config *c = &m->cfg;
+	struct builder b = {
+		.m = m, .sc = sc, .o = o, .C = c->dim, .H = c->heads, .D = c->dim / c->heads,
+		.M = c->mlp, .P = (c->img / c->patch) * (c->img / c->patch),
+		.K0 = c->chans * c->patch * c->patch,
+		.wtype = o->scheme == VITRT_SCHEME_W8A8 ? VITRT_S8 : VITRT_S4,
+	};
+	struct vitrt_prog *p = NULL;
+	double s_x;
+
+	b.T = b.P + 1;
+	if (o->scheme == VITRT_SCHEME_W4A4) {
+		snprintf(msg, cap, "scheme w4a4 is not implemented yet");
+		*err = VITRT_EUNSUPPORTED;
+		return NULL;
+	}
+	plan_acts(&b);
+	lower_input(&b);
+	s_x = sc->embed;
+	for (uint32_t l = 0; l < c->depth && !b.err; l++) {
+		const struct vitrt_layer_scales *ls = &sc->layer[l];
+
+		layernorm(&b, b.T, ls->norm1);
+		lower_attention(&b, &m->blocks[l], ls);
+		residual(&b, s_x, ls->res1);
+		layernorm(&b, b.T, ls->norm2);
+		lower_mlp(&b, &m->blocks[l], ls);
+		residual(&b, ls->res1, ls->res2);
+		s_x = ls->res2;
+	}
+	lower_head(&b, s_x);
+	if (!b.err)
+		p = finish(&b);
+	if (!b.err && vitrt_prog_validate(p, msg, cap))
+		b.err = VITRT_EFORMAT;	/* a compiler bug: say so rather than write it */
+	if (b.err) {
+		if (!p) {
+			free(b.konst);
+			free(b.steps);
+			free(b.gemms);
+		}
+		vitrt_prog_free(p);
+		if (b.err != VITRT_EFORMAT)
+			snprintf(msg, cap, "compiling: %s", vitrt_strerror(b.err));
+		*err = b.err;
+		return NULL;
+	}
+	*err = 0;
+	return p;
+}

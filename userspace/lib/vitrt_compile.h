@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Compiling a floating-point ViT into the integer program (vitrt_compile.c) and calibrating
+ * its activation scales (vitrt_calib.c).  The input model has its LayerNorm affines folded
+ * into the following Linear layers (vitrt_vit_fold_norms), so the compiler sees plain
+ * normalized LayerNorm outputs.
+ */
+#ifndef VITRT_COMPILE_H
+#define VITRT_COMPILE_H
+
+#include "vitrt_prog.h"
+#include "vitrt_vit.h"
+
+/* Per-tensor scales (real = int * scale) of every quantization point of runtime.rst. */
+struct vitrt_layer_scales {
+	float norm1, q, k, v, logits, attn, res1, norm2, fc1, gelu, res2;
+};
+
+struct vitrt_scales {
+	float input;		/* s8 normalized image */
+	float embed;		/* s16 stream entering block 0 */
+	float normf;		/* s8 final LayerNorm output of the class token */
+	float logits;		/* s16 logits */
+	struct vitrt_layer_scales *layer;	/* depth entries */
+};
+
+struct vitrt_compile_opts {
+	uint32_t scheme;		/* enum vitrt_scheme */
+	uint32_t array_rows, array_cols;
+	float fp32_top1;		/* recorded in the file, -1 if unknown */
+};
+
+/* Lower the folded model @m with activation scales @sc into a program. */
+VITRT_API struct vitrt_prog *vitrt_compile(const struct vitrt_vit *m,
+					   const struct vitrt_scales *sc,
+					   const struct vitrt_compile_opts *o, int *err,
+					   char *msg, size_t cap);
+
+#endif /* VITRT_COMPILE_H */

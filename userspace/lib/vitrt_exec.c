@@ -1,0 +1,264 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Executing a compiled program on a device: the arenas become device buffers (one per
+ * VITRT_ARENA_CHUNK), GEMM steps are queued and submitted together at SYNC steps, and the
+ * integer CPU ops run on the mapped buffers in between.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vitrt_exec.h"
+#include "vitrt_iops.h"
+
+#define MAX_QUEUE 256
+
+struct vitrt_session {
+	struct vitrt_dev *dev;
+	const struct vitrt_prog *prog;
+	struct vitrt_buf **bufs[VITRT_ARENA_COUNT];
+	uint32_t nbufs[VITRT_ARENA_COUNT];
+	struct vitrt_gemm queue[MAX_QUEUE];
+	uint32_t queued;
+	struct vitrt_run_stats stats;
+};
+
+/* Host address of a reference (validated: it lies inside one chunk). */
+static uint8_t *host(const struct vitrt_session *s, const struct vitrt_pref *r)
+{
+	uint64_t chunk = r->offset / VITRT_ARENA_CHUNK;
+
+	return (uint8_t *)vitrt_buf_map(s->bufs[r->arena][chunk]) + r->offset % VITRT_ARENA_CHUNK;
+}
+
+static struct vitrt_mat mat(const struct vitrt_session *s, const struct vitrt_pref *r)
+{
+	if (!r->stride && !r->offset && !r->arena)
+		return (struct vitrt_mat){ 0 };
+	return (struct vitrt_mat){ .buf = s->bufs[r->arena][r->offset / VITRT_ARENA_CHUNK],
+				   .offset = r->offset % VITRT_ARENA_CHUNK, .stride = r->stride };
+}
+
+static int alloc_arena(struct vitrt_session *s, uint32_t a, int *err)
+{
+	uint64_t size = s->prog->arena_size[a];
+	uint32_t n = (uint32_t)((size + VITRT_ARENA_CHUNK - 1) / VITRT_ARENA_CHUNK);
+
+	s->bufs[a] = calloc(n ? n : 1, sizeof(*s->bufs[a]));
+	if (!s->bufs[a])
+		return *err = VITRT_ENOMEM;
+	for (uint32_t i = 0; i < n; i++) {
+		uint64_t len = size - i * VITRT_ARENA_CHUNK;
+
+		if (len > VITRT_ARENA_CHUNK)
+			len = VITRT_ARENA_CHUNK;
+		s->bufs[a][i] = vitrt_buf_new(s->dev, len, err);
+		if (!s->bufs[a][i])
+			return *err;
+		s->nbufs[a] = i + 1;
+		if (a == VITRT_ARENA_CONST)
+			memcpy(vitrt_buf_map(s->bufs[a][i]),
+			       s->prog->arena[a] + i * VITRT_ARENA_CHUNK, len);
+	}
+	return 0;
+}
+
+struct vitrt_session *vitrt_session_new(struct vitrt_dev *dev, const struct vitrt_prog *p,
+					int *err)
+{
+	struct vitrt_session *s = calloc(1, sizeof(*s));
+
+	if (!s) {
+		*err = VITRT_ENOMEM;
+		return NULL;
+	}
+	s->dev = dev;
+	s->prog = p;
+	*err = vitrt_dev_info(dev)->max_buf_size < VITRT_ARENA_CHUNK ? VITRT_EUNSUPPORTED : 0;
+	for (uint32_t a = 0; a < VITRT_ARENA_COUNT && !*err; a++)
+		alloc_arena(s, a, err);
+	if (*err) {
+		vitrt_session_free(s);
+		return NULL;
+	}
+	return s;
+}
+
+void vitrt_session_free(struct vitrt_session *s)
+{
+	if (!s)
+		return;
+	for (uint32_t a = 0; a < VITRT_ARENA_COUNT; a++) {
+		for (uint32_t i = 0; i < s->nbufs[a]; i++)
+			vitrt_buf_del(s->bufs[a][i]);
+		free(s->bufs[a]);
+	}
+	free(s);
+}
+
+/* ---- steps ---- */
+
+static int op_gemm(struct vitrt_session *s, const struct vitrt_step *st)
+{
+	const struct vitrt_pgemm *g = &s->prog->gemms[st->index];
+
+	if (s->queued == MAX_QUEUE)
+		return VITRT_EINVAL;	/* the compiler puts a SYNC before this can happen */
+	s->queue[s->queued++] = (struct vitrt_gemm){
+		.m = g->m, .n = g->n, .k = g->k, .flags = g->flags,
+		.a_type = g->a_type, .b_type = g->b_type, .c_type = g->c_type, .c_zero = g->c_zero,
+		.a = mat(s, &g->a), .b = mat(s, &g->b), .c = mat(s, &g->c),
+		.bias = (g->flags & VITRT_GEMM_BIAS) ? mat(s, &g->bias) : (struct vitrt_mat){ 0 },
+		.rq = (g->flags & VITRT_GEMM_REQUANT) ? mat(s, &g->rq) : (struct vitrt_mat){ 0 },
+	};
+	s->stats.jobs++;
+	s->stats.macs += (uint64_t)g->m * g->n * g->k;
+	s->stats.cycles += vitrt_gemm_cycles(s->dev, g->m, g->n, g->k);
+	return 0;
+}
+
+static int op_sync(struct vitrt_session *s, const struct vitrt_step *st)
+{
+	struct vitrt_job_error jerr;
+	uint64_t fence;
+	int err;
+
+	(void)st;
+	if (!s->queued)
+		return 0;
+	err = vitrt_submit(s->dev, s->queue, s->queued, &fence);
+	s->queued = 0;
+	s->stats.syncs++;
+	if (!err)
+		err = vitrt_wait(s->dev, fence, 10ull * 1000000000, &jerr);
+	return err;
+}
+
+/* s8 patch rows from the u8 image, through each channel's quantization table. */
+static int op_input(struct vitrt_session *s, const struct vitrt_step *st)
+{
+	uint32_t chans = st->p[0], img = st->p[1], patch = st->p[2], per = img / patch;
+	const uint8_t *in = host(s, &st->in0);
+	const int8_t *lut = (const int8_t *)host(s, &st->in1);
+	uint8_t *out = host(s, &st->out);
+	uint64_t stride = st->out.stride ? st->out.stride : (uint64_t)chans * patch * patch;
+
+	for (uint32_t py = 0; py < per; py++) {
+		for (uint32_t px = 0; px < per; px++) {
+			int8_t *row = (int8_t *)(out + (py * per + px) * stride);
+
+			for (uint32_t c = 0; c < chans; c++)
+				for (uint32_t ky = 0; ky < patch; ky++)
+					for (uint32_t kx = 0; kx < patch; kx++)
+						*row++ = lut[c * 256 + in[(c * img + py * patch + ky) * img +
+									   px * patch + kx]];
+		}
+	}
+	return 0;
+}
+
+static int16_t sat16(int32_t v)
+{
+	return v > INT16_MAX ? INT16_MAX : v < INT16_MIN ? INT16_MIN : (int16_t)v;
+}
+
+/* Rows of @st as typed pointers: row r of a reference. */
+#define ROW(s, ref, r, type, cols) \
+	((type *)(host(s, ref) + (uint64_t)(r) * ((ref)->stride ? (ref)->stride : (cols) * sizeof(type))))
+
+/* Stream = [class token; patch embeddings] + positions, saturating. */
+static int op_embed(struct vitrt_session *s, const struct vitrt_step *st)
+{
+	for (uint32_t r = 0; r < st->rows; r++) {
+		const int16_t *add = ROW(s, &st->in1, r, int16_t, st->cols);
+		int16_t *out = ROW(s, &st->out, r, int16_t, st->cols);
+		const int16_t *in = r ? ROW(s, &st->in0, r - 1, int16_t, st->cols) : NULL;
+
+		for (uint32_t c = 0; c < st->cols; c++)
+			out[c] = in ? sat16((int32_t)in[c] + add[c]) : add[c];
+	}
+	return 0;
+}
+
+/* Elements between rows of a reference, for kernels that take strides in elements. */
+static size_t estride(const struct vitrt_pref *r, uint32_t cols, size_t elem)
+{
+	return r->stride ? r->stride / elem : cols;
+}
+
+static int op_layernorm(struct vitrt_session *s, const struct vitrt_step *st)
+{
+	struct vitrt_dyadic d = { .mult = st->p[0], .shift = (uint32_t)st->p[1] };
+
+	vitrt_layernorm_s8((int8_t *)host(s, &st->out), estride(&st->out, st->cols, 1),
+			   (const int16_t *)host(s, &st->in0), estride(&st->in0, st->cols, 2),
+			   st->rows, st->cols, d);
+	return 0;
+}
+
+static int op_shiftmax(struct vitrt_session *s, const struct vitrt_step *st)
+{
+	struct vitrt_shiftmax p = { .x0 = st->p[0], .n = (uint32_t)st->p[1],
+				    .k = (uint32_t)st->p[2], .max_len = (uint32_t)st->p[3] };
+
+	vitrt_shiftmax(host(s, &st->out), estride(&st->out, st->cols, 1),
+		       (const int8_t *)host(s, &st->in0), estride(&st->in0, st->cols, 1), st->rows,
+		       st->cols, &p);
+	return 0;
+}
+
+static int op_gelu(struct vitrt_session *s, const struct vitrt_step *st)
+{
+	struct vitrt_gelu p = { .x0 = st->p[0], .n = (uint32_t)st->p[1], .k = (uint32_t)st->p[2] };
+	struct vitrt_dyadic d = { .mult = st->p[3], .shift = (uint32_t)st->p[4] };
+
+	for (uint32_t r = 0; r < st->rows; r++)
+		vitrt_gelu_s8(ROW(s, &st->out, r, int8_t, st->cols),
+			      ROW(s, &st->in0, r, int8_t, st->cols), st->cols, &p, d);
+	return 0;
+}
+
+static int op_add(struct vitrt_session *s, const struct vitrt_step *st)
+{
+	struct vitrt_dyadic da = { .mult = st->p[0], .shift = (uint32_t)st->p[1] };
+	struct vitrt_dyadic db = { .mult = st->p[2], .shift = (uint32_t)st->p[3] };
+
+	for (uint32_t r = 0; r < st->rows; r++)
+		vitrt_residual_add(ROW(s, &st->out, r, int16_t, st->cols),
+				   ROW(s, &st->in0, r, int16_t, st->cols),
+				   ROW(s, &st->in1, r, int16_t, st->cols), st->cols, da, db);
+	return 0;
+}
+
+static int (*const ops[VITRT_OP_COUNT])(struct vitrt_session *, const struct vitrt_step *) = {
+	[VITRT_OP_GEMM] = op_gemm,
+	[VITRT_OP_SYNC] = op_sync,
+	[VITRT_OP_INPUT] = op_input,
+	[VITRT_OP_EMBED] = op_embed,
+	[VITRT_OP_LAYERNORM] = op_layernorm,
+	[VITRT_OP_SHIFTMAX] = op_shiftmax,
+	[VITRT_OP_GELU] = op_gelu,
+	[VITRT_OP_ADD] = op_add,
+};
+
+int vitrt_session_run(struct vitrt_session *s, const uint8_t *image, int16_t *logits)
+{
+	const struct vitrt_prog *p = s->prog;
+	const struct vitrt_prog_info *in = &p->info;
+	int err = 0;
+
+	memcpy(host(s, &p->image), image, (size_t)in->chans * in->img * in->img);
+	s->queued = 0;
+	for (uint32_t i = 0; i < p->nsteps && !err; i++)
+		err = ops[p->steps[i].op](s, &p->steps[i]);
+	err = err ?: op_sync(s, NULL);
+	if (!err)
+		memcpy(logits, host(s, &p->logits), 2ull * in->classes);
+	s->stats.images += !err;
+	return err;
+}
+
+const struct vitrt_run_stats *vitrt_session_stats(const struct vitrt_session *s)
+{
+	return &s->stats;
+}

@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Classifying images: one interface over the integer program on a backend and the FP32
+ * reference forward of a checkpoint, for the CLI's run, eval and bench.
+ */
+#ifndef VITRT_INFER_H
+#define VITRT_INFER_H
+
+#include <stdbool.h>
+
+#include "vitrt_exec.h"
+
+#define VITRT_TOPK 5
+
+struct vitrt_result {
+	uint32_t classes;
+	const float *logits;	/* [classes]: dequantized for printing (integer program) */
+	const float *prob;	/* [classes]: softmax of the logits */
+	uint32_t top[VITRT_TOPK];	/* best first; ties go to the lower class */
+};
+
+struct vitrt_infer;
+
+/* A compiled model on @backend (see vitrt_dev_open). */
+VITRT_API struct vitrt_infer *vitrt_infer_int(const char *model, const char *backend, int *err,
+					      char *msg, size_t cap);
+/* The FP32 reference forward of a checkpoint. */
+VITRT_API struct vitrt_infer *vitrt_infer_fp32(const char *ckpt, int *err, char *msg,
+					       size_t cap);
+VITRT_API void vitrt_infer_free(struct vitrt_infer *inf);
+
+/* Classify planar u8 pixels [chans][size][size]; @r points into @inf until the next call. */
+VITRT_API int vitrt_infer_run(struct vitrt_infer *inf, const uint8_t *pix, struct vitrt_result *r);
+
+VITRT_API uint32_t vitrt_infer_size(const struct vitrt_infer *inf);
+VITRT_API uint32_t vitrt_infer_chans(const struct vitrt_infer *inf);
+VITRT_API uint32_t vitrt_infer_classes(const struct vitrt_infer *inf);
+VITRT_API char *const *vitrt_infer_labels(const struct vitrt_infer *inf);
+/* The integer program's raw s16 logits of the last run (NULL for FP32). */
+VITRT_API const int16_t *vitrt_infer_raw(const struct vitrt_infer *inf);
+/* The compiled model (NULL for FP32). */
+VITRT_API const struct vitrt_prog *vitrt_infer_prog(const struct vitrt_infer *inf);
+/* Device work of the integer program so far (NULL for FP32). */
+VITRT_API const struct vitrt_run_stats *vitrt_infer_stats(const struct vitrt_infer *inf);
+
+#endif /* VITRT_INFER_H */

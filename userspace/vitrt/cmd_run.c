@@ -1,0 +1,127 @@
+// SPDX-License-Identifier: MIT
+/*
+ * vitrt run: classify images with a compiled model (integer-only, on a backend) or, with
+ * --fp32, with the floating-point reference forward of a checkpoint.
+ */
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vitrt_cli.h"
+#include "vitrt_image.h"
+#include "vitrt_infer.h"
+
+struct run_opts {
+	const char *backend, *fp32;
+	bool json;
+	uint32_t limit;
+};
+
+static int usage(int status)
+{
+	printf("usage: vitrt run MODEL IMAGE... [OPTIONS]\n"
+	       "       vitrt run --fp32 CKPT IMAGE... [OPTIONS]\n"
+	       "Classify images (PNG, JPEG, or IDX files of many images) and print the top 5.\n\n"
+	       "  -b, --backend B   sim, dev, dev:/dev/vitsaN or auto (default)\n"
+	       "      --fp32 CKPT   the floating-point reference forward of a checkpoint instead\n"
+	       "  -n, --limit N     at most N images of each IDX file (default 16)\n"
+	       "  -j, --json        one JSON object per image: top 5 and all logits\n");
+	return status;
+}
+
+static void print_text(const char *name, const struct vitrt_result *r, char *const *labels)
+{
+	printf("%s:", name);
+	for (int i = 0; i < 5 && i < (int)r->classes; i++) {
+		uint32_t c = r->top[i];
+
+		if (labels)
+			printf("  %s %.1f%%", labels[c], 100.0 * r->prob[c]);
+		else
+			printf("  class %u %.1f%%", c, 100.0 * r->prob[c]);
+	}
+	printf("\n");
+}
+
+static void print_json(const char *name, const struct vitrt_result *r, char *const *labels)
+{
+	printf("{\"image\": \"%s\", \"top5\": [", name);
+	for (int i = 0; i < 5 && i < (int)r->classes; i++)
+		printf("%s{\"class\": %u, \"label\": \"%s\", \"prob\": %.6f}", i ? ", " : "",
+		       r->top[i], labels ? labels[r->top[i]] : "", r->prob[r->top[i]]);
+	printf("], \"logits\": [");
+	for (uint32_t c = 0; c < r->classes; c++)
+		printf("%s%.6g", c ? ", " : "", r->logits[c]);
+	printf("]}\n");
+}
+
+/* Classify every image of @path: one for PNG/JPEG, up to @limit for an IDX file. */
+static int run_file(struct vitrt_infer *inf, const char *path, const struct run_opts *o)
+{
+	struct vitrt_result r;
+	struct vitrt_idx idx = { 0 };
+	struct vitrt_image img = { 0 };
+	uint32_t n = 1, size = vitrt_infer_size(inf), chans = vitrt_infer_chans(inf);
+	char msg[1200], name[1100];
+	int err;
+
+	if (vitrt_image_probe(path) == VITRT_IMAGE_IDX) {
+		err = vitrt_idx_read(path, &idx, msg, sizeof(msg));
+		if (!err && (idx.ndim != 3 || idx.dims[1] != size || idx.dims[2] != size || chans != 1))
+			err = VITRT_EINVAL, snprintf(msg, sizeof(msg), "%s: not %ux%u gray images", path,
+						     size, size);
+		n = idx.dims[0] < o->limit ? idx.dims[0] : o->limit;
+	} else {
+		err = vitrt_image_read(path, chans, size, &img, msg, sizeof(msg));
+	}
+	for (uint32_t i = 0; i < n && !err; i++) {
+		const uint8_t *pix = idx.data ? idx.data + (size_t)i * size * size : img.pix;
+
+		err = vitrt_infer_run(inf, pix, &r);
+		snprintf(name, sizeof(name), idx.data ? "%s#%u" : "%s", path, i);
+		if (err)
+			snprintf(msg, sizeof(msg), "%s: %s", name, vitrt_strerror(err));
+		else if (o->json)
+			print_json(name, &r, vitrt_infer_labels(inf));
+		else
+			print_text(name, &r, vitrt_infer_labels(inf));
+	}
+	vitrt_idx_release(&idx);
+	vitrt_image_release(&img);
+	return err ? die("%s", msg) : 0;
+}
+
+int cmd_run(int argc, char **argv)
+{
+	static const struct option longs[] = {
+		{ "backend", 1, 0, 'b' }, { "fp32", 1, 0, 'F' }, { "limit", 1, 0, 'n' },
+		{ "json", 0, 0, 'j' }, { "help", 0, 0, 'h' }, { 0 },
+	};
+	struct run_opts o = { .limit = 16 };
+	struct vitrt_infer *inf;
+	char msg[1024];
+	int c, err, failed = 0;
+
+	while ((c = getopt_long(argc, argv, "b:n:jh", longs, NULL)) != -1) {
+		switch (c) {
+		case 'b': o.backend = optarg; break;
+		case 'F': o.fp32 = optarg; break;
+		case 'n': o.limit = (uint32_t)strtoul(optarg, NULL, 0); break;
+		case 'j': o.json = true; break;
+		case 'h': return usage(0);
+		default: return usage(2);
+		}
+	}
+	if (argc - optind < (o.fp32 ? 1 : 2))
+		return die("run: need %sIMAGE... (see --help)", o.fp32 ? "" : "MODEL "), 2;
+	inf = o.fp32 ? vitrt_infer_fp32(o.fp32, &err, msg, sizeof(msg))
+		     : vitrt_infer_int(argv[optind++], o.backend, &err, msg, sizeof(msg));
+	if (!inf)
+		return die("%s", msg);
+	for (int i = optind; i < argc; i++)
+		failed |= run_file(inf, argv[i], &o);
+	vitrt_infer_free(inf);
+	return failed;
+}
