@@ -42,6 +42,9 @@ $(B)/test_model: $(call obj,host,tests/unit/test_model.c $(HW_SRC))
 $(B)/test_vitrt: $(call obj,host,tests/unit/test_vitrt.c) $(B)/libvitrt.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
+$(B)/test_iops: $(call obj,host,tests/unit/test_iops.c) $(B)/libvitrt.a
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
 $(B)/test_fp32: $(call obj,host,tests/unit/test_fp32.c) $(B)/libvitrt.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
@@ -49,7 +52,7 @@ $(B)/test_prog: $(call obj,host,tests/unit/test_prog.c) $(B)/libvitrt.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
 hw: $(B)/test_model
-userspace: $(B)/vitrt $(B)/libvitrt.a $(B)/test_vitrt $(B)/test_prog $(B)/test_fp32
+userspace: $(B)/vitrt $(B)/libvitrt.a $(B)/test_vitrt $(B)/test_prog $(B)/test_iops $(B)/test_fp32
 
 -include $(shell find $(B)/host -name '*.d' 2>/dev/null)
 

@@ -24,6 +24,7 @@ suite() {
 
 suite unit-model $B/test_model
 suite unit-vitrt $B/test_vitrt
+suite unit-iops $B/test_iops
 suite unit-prog $B/test_prog
 suite vitrt-cli tests/unit/vitrt_cli.sh $B/vitrt
 

@@ -1,0 +1,975 @@
+// SPDX-License-Identifier: MIT
+/*
+ * libvitrt integer ops (vitrt_iops.c): hand-worked cases, edge values, every optimized kernel
+ * against its _ref twin on random data (bit for bit), the requantization against the device's
+ * reference GEMM, and the approximation quality against float references (used only here).
+ *
+ * IOPS_BENCH=1 in the environment adds timings of optimized vs _ref (the "bench" case); the
+ * figures are printed as "#" lines and never asserted.
+ */
+#include <math.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "tap.h"
+#include "vitrt_iops.h"
+#include "vitsa_ref.h"
+
+/*
+ * Named tolerances, in real units (probability, normalized value, GELU output).  Measured
+ * maxima are printed by the quality cases; see Documentation/runtime.rst for the sources of
+ * error (I-ViT's approximations dominate; the integer arithmetic adds at most about 1 LSB).
+ */
+#define MAX_SHIFTMAX_ABS_ERR	0.050	/* |out / 256 - softmax| per probability */
+#define MAX_SHIFTMAX_MEAN_ERR	0.008	/* mean of the same over every element */
+#define MAX_LN_ABS_ERR		0.006	/* |out sqrt(C) / 2^30 - (x - mean) / sigma|, sigma >= 256 */
+#define MAX_GELU_ABS_ERR	0.040	/* |out * s / 2^14 - x Phi(x)| for x in the s8 grid */
+#define MAX_GELU_REL_ERR	0.020	/* the same divided by max(1, |x|) ... for |x| >= 4 */
+
+/* ---- deterministic random numbers ---- */
+
+static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
+
+static uint64_t rnd64(void)
+{
+	uint64_t z = (rng_state += 0x9e3779b97f4a7c15ull);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+/* Uniform in [lo, hi]. */
+static int64_t rnd_range(int64_t lo, int64_t hi)
+{
+	return lo + (int64_t)(rnd64() % (uint64_t)(hi - lo + 1));
+}
+
+/* Roughly normal (sum of uniforms), mean 0, standard deviation 1. */
+static double rnd_normal(void)
+{
+	double s = 0;
+
+	for (int i = 0; i < 12; i++)
+		s += (double)(rnd64() >> 11) * 0x1p-53;
+	return s - 6;
+}
+
+static struct vitrt_dyadic rnd_dyadic(void)
+{
+	return (struct vitrt_dyadic){ (int32_t)rnd64(), (uint32_t)rnd_range(0, 62) };
+}
+
+static int16_t sat16(double v)
+{
+	return (int16_t)(v < -32768 ? -32768 : v > 32767 ? 32767 : lrint(v));
+}
+
+static int8_t sat8(double v)
+{
+	return (int8_t)(v < -128 ? -128 : v > 127 ? 127 : lrint(v));
+}
+
+/* ---- helpers ---- */
+
+TEST(floor_helpers)
+{
+	CHECK(vitrt_floor_div(7, 2) == 3 && vitrt_floor_div(-7, 2) == -4, "odd / 2");
+	CHECK(vitrt_floor_div(-8, 2) == -4 && vitrt_floor_div(0, 5) == 0, "exact");
+	CHECK(vitrt_floor_div(-1, 16) == -1 && vitrt_floor_div(-16, 16) == -1 &&
+	      vitrt_floor_div(-17, 16) == -2, "-x / 16");
+	CHECK(vitrt_floor_div(INT64_MIN, 1) == INT64_MIN && vitrt_floor_div(INT64_MIN, 3) ==
+	      -3074457345618258603ll, "INT64_MIN");	/* -9223372036854775808 / 3 = ...602.67 */
+	CHECK(vitrt_floor_shr(-1, 62) == -1 && vitrt_floor_shr(1, 62) == 0, "shr 62");
+	CHECK(vitrt_floor_shr(INT64_MIN, 62) == -2 && vitrt_floor_shr(INT64_MAX, 62) == 1, "ends");
+	CHECK(vitrt_floor_shr(-5, 0) == -5 && vitrt_floor_shr(-5, 1) == -3, "shr 0, 1");
+	for (int i = 0; i < 100000; i++) {
+		int64_t a = (int64_t)rnd64() >> rnd_range(0, 62);
+		int64_t b = rnd_range(1, INT32_MAX);
+		int64_t q = vitrt_floor_div(a, b);
+		__int128 lo = (__int128)q * b;
+
+		CHECK(lo <= a && a < lo + b, "floor_div(%lld, %lld) = %lld", (long long)a,
+		      (long long)b, (long long)q);
+	}
+}
+
+/*
+ * I-ViT's integer sqrt: k = 2^16, then 10 steps k = (k + var/k) / 2.  Kept here only to pin the
+ * claim in the docs that it is wrong outside a band of variances.
+ */
+static uint64_t ivit_sqrt10(uint64_t v)
+{
+	uint64_t k = 1 << 16;
+
+	for (int i = 0; i < 10; i++)
+		k = (k + v / k) / 2;
+	return k;
+}
+
+TEST(isqrt)
+{
+	static const uint64_t edge[] = { 0, 1, 2, 3, 4, 5, 8, 9, 10, 15, 16, 17, 255, 256,
+					 65535, 65536, 1ull << 32, (1ull << 32) - 1,
+					 (1ull << 62) - 1, 1ull << 62, UINT64_MAX - 1, UINT64_MAX };
+	int bad = 0;
+
+	CHECK(vitrt_isqrt64_ref(UINT64_MAX) == UINT32_MAX, "sqrt(2^64 - 1) = 2^32 - 1");
+	CHECK(vitrt_isqrt64_ref(500) == 22 && vitrt_isqrt64(500) == 22, "sqrt(500) = 22");
+	for (size_t i = 0; i < sizeof(edge) / sizeof(edge[0]); i++)
+		CHECK(vitrt_isqrt64(edge[i]) == vitrt_isqrt64_ref(edge[i]), "edge %llu",
+		      (unsigned long long)edge[i]);
+	for (int i = 0; i < 300000 && !bad; i++) {
+		uint64_t v = rnd64() >> rnd_range(0, 63), r = vitrt_isqrt64_ref(v);
+		uint64_t sq = i % 3 ? v : (uint64_t)(uint32_t)v * (uint32_t)v - (i % 2);
+
+		bad |= !((unsigned __int128)r * r <= v && (unsigned __int128)(r + 1) * (r + 1) > v);
+		bad |= vitrt_isqrt64(v) != r || vitrt_isqrt64(sq) != vitrt_isqrt64_ref(sq);
+	}
+	CHECK(!bad, "floor sqrt, Newton == bitwise");
+	/* The fixed 10 iterations: 64 instead of 1, and not yet converged for var = 2^60. */
+	CHECK(ivit_sqrt10(1) == 64 && ivit_sqrt10(1ull << 60) != 1ull << 30, "I-ViT sqrt");
+	CHECK(ivit_sqrt10(1ull << 32) == 1ull << 16, "I-ViT sqrt fine near 2^32");
+}
+
+/* ---- dyadic numbers and requantization ---- */
+
+TEST(dyadic_from_ratio)
+{
+	struct vitrt_dyadic d;
+
+	d = vitrt_dyadic_from_ratio(1.0);	/* 0.5 * 2^1: mult 2^30, shift 31 - 1 */
+	CHECK(d.mult == 1 << 30 && d.shift == 30, "1.0 -> %d >> %u", d.mult, d.shift);
+	d = vitrt_dyadic_from_ratio(0.75);	/* 0.75 * 2^0: 0.75 * 2^31 = 1610612736 */
+	CHECK(d.mult == 1610612736 && d.shift == 31, "0.75");
+	d = vitrt_dyadic_from_ratio(1.0 - 0x1p-33);	/* mantissa rounds up to 2^31 */
+	CHECK(d.mult == 1 << 30 && d.shift == 30, "1 - 2^-33 -> 1.0");
+	d = vitrt_dyadic_from_ratio(0x1p-40);	/* needs shift 70: 2^-40 * 2^62 = 2^22 at 62 */
+	CHECK(d.mult == 1 << 22 && d.shift == 62, "2^-40");
+	d = vitrt_dyadic_from_ratio(0x1p-64);	/* 2^-2 at shift 62 rounds to 0 */
+	CHECK(d.mult == 0 && d.shift == 62, "2^-64");
+	d = vitrt_dyadic_from_ratio(0x1p-32);	/* just fits: 2^30 >> 62 */
+	CHECK(d.mult == 1 << 30 && d.shift == 62, "2^-32");
+	d = vitrt_dyadic_from_ratio(2147483647.0);	/* 2^31 - 1 at shift 0 */
+	CHECK(d.mult == INT32_MAX && d.shift == 0, "2^31 - 1");
+	d = vitrt_dyadic_from_ratio(2147483647.5);	/* rounds to 2^31: saturates */
+	CHECK(d.mult == INT32_MAX && d.shift == 0, "2^31 - 1/2");
+	d = vitrt_dyadic_from_ratio(3e9);
+	CHECK(d.mult == INT32_MAX && d.shift == 0, "3e9");
+	d = vitrt_dyadic_from_ratio(INFINITY);
+	CHECK(d.mult == INT32_MAX && d.shift == 0, "inf");
+	d = vitrt_dyadic_from_ratio(0);
+	CHECK(d.mult == 0 && d.shift == 0, "0");
+	d = vitrt_dyadic_from_ratio(-1);
+	CHECK(d.mult == 0 && d.shift == 0, "negative");
+	d = vitrt_dyadic_from_ratio(NAN);
+	CHECK(d.mult == 0 && d.shift == 0, "NaN");
+	for (int i = 0; i < 100000; i++) {
+		double r = ldexp(1 + (double)(rnd64() >> 11) * 0x1p-53, (int)rnd_range(-32, 30));
+
+		d = vitrt_dyadic_from_ratio(r);
+		CHECK(d.mult >= 1 << 30 && d.shift <= 62, "%g -> %d >> %u", r, d.mult, d.shift);
+		CHECK(fabs(vitrt_dyadic_value(d) / r - 1) <= 0x1p-31, "%g: relative error", r);
+	}
+}
+
+TEST(requant_hand)
+{
+	struct vitrt_dyadic half = { 1, 1 }, q = { 3, 2 };
+
+	/* floor((x + 1) / 2): 2.5 -> 3, -2.5 -> -2, -1.5 -> -1 (half up, as the device) */
+	CHECK(vitrt_requant_ref(5, half) == 3 && vitrt_requant(5, half) == 3, "2.5");
+	CHECK(vitrt_requant_ref(-5, half) == -2 && vitrt_requant(-5, half) == -2, "-2.5");
+	CHECK(vitrt_requant_ref(-3, half) == -1 && vitrt_requant(-3, half) == -1, "-1.5");
+	/* -7 * 3 = -21; floor((-21 + 2) / 4) = floor(-4.75) = -5 */
+	CHECK(vitrt_requant_ref(-7, q) == -5 && vitrt_requant(-7, q) == -5, "-5.25");
+	/* shift 0 is the plain product */
+	CHECK(vitrt_requant_ref(-3, (struct vitrt_dyadic){ 7, 0 }) == -21, "shift 0");
+	CHECK(vitrt_requant_ref(INT32_MIN, (struct vitrt_dyadic){ INT32_MIN, 0 }) == 1ll << 62,
+	      "-2^31 * -2^31");
+	/* shift 62, the 64-bit extremes: (2^62 - 2^31 + 2^61) / 2^62 = 1.49.. -> 1 */
+	CHECK(vitrt_requant_ref(INT32_MIN, (struct vitrt_dyadic){ INT32_MIN, 62 }) == 1, "62 a");
+	CHECK(vitrt_requant_ref(-(1ll << 31), (struct vitrt_dyadic){ INT32_MAX, 62 }) == -1,
+	      "62 b");		/* -(1 - 2^-31) -> -1 */
+	CHECK(vitrt_requant_ref(1ll << 31, (struct vitrt_dyadic){ INT32_MAX, 62 }) == 1, "62 c");
+	CHECK(vitrt_requant_ref(1, (struct vitrt_dyadic){ INT32_MAX, 62 }) == 0, "62 d");
+}
+
+TEST(requant_vs_device)
+{
+	/* Random int32 x random dyadic: ours == the device spec's rshift_round of the product. */
+	for (int i = 0; i < 200000; i++) {
+		int64_t x = (int32_t)rnd64();
+		struct vitrt_dyadic d = rnd_dyadic();
+		int64_t want = vitsa_ref_rshift_round(x * d.mult, d.shift);
+
+		CHECK(vitrt_requant_ref(x, d) == want && vitrt_requant(x, d) == want,
+		      "%lld * %d >> %u", (long long)x, d.mult, d.shift);
+	}
+}
+
+/*
+ * The device itself: a 1 x N x 1 GEMM of zeros with BIAS and REQUANT gives
+ * C[n] = sat(requant(bias[n], rq[n]) + c_zero), which must equal vitrt_requant_s16.
+ */
+TEST(requant_gemm_on_device_model)
+{
+	enum { N = 512 };
+	static uint8_t mem[64 + 4 * N + 8 * N + 2 * N];
+	struct vitsa_hw_desc d = {
+		.opcode = VITSA_OP_GEMM, .flags = VITSA_DESC_BIAS | VITSA_DESC_REQUANT,
+		.m = 1, .n = N, .k = 1,
+		.types = VITSA_DESC_TYPES(VITSA_DTYPE_S8, VITSA_DTYPE_S8, VITSA_DTYPE_S16),
+		.a_addr = 0, .b_addr = 8, .bias_addr = 64, .rq_addr = 64 + 4 * N,
+		.c_addr = 64 + 12 * N, .a_stride = 1, .b_stride = N, .c_stride = 2 * N,
+	};
+	int bad = 0;
+
+	for (int round = 0; round < 50; round++) {
+		int32_t bias[N];
+		struct vitrt_dyadic rq[N];
+
+		d.c_zero = (int32_t)rnd_range(-100, 100);
+		for (int n = 0; n < N; n++) {
+			bias[n] = (int32_t)rnd64();
+			rq[n] = (struct vitrt_dyadic){ (int32_t)rnd64() >> rnd_range(0, 31),
+						       (uint32_t)rnd_range(0, 62) };
+		}
+		memset(mem, 0, sizeof(mem));
+		memcpy(mem + d.bias_addr, bias, sizeof(bias));	/* host is little-endian */
+		memcpy(mem + d.rq_addr, rq, sizeof(rq));
+		CHECK(vitsa_ref_gemm(&d, mem, sizeof(mem)) == VITSA_ERR_OK, "gemm");
+		for (int n = 0; n < N; n++) {
+			int16_t dev, ours, ref;
+
+			memcpy(&dev, mem + d.c_addr + 2 * n, 2);
+			vitrt_requant_s16(&ours, &bias[n], 1, rq[n], d.c_zero);
+			vitrt_requant_s16_ref(&ref, &bias[n], 1, rq[n], d.c_zero);
+			bad += dev != ours || dev != ref;
+		}
+	}
+	CHECK(!bad, "%d results differ from the device", bad);
+}
+
+TEST(requant_rows_opt_eq_ref)
+{
+	enum { N = 1031 };
+	int32_t x[N];
+	int8_t a8[N], b8[N];
+	uint8_t au[N], bu[N];
+	int16_t a16[N], b16[N];
+	int bad = 0;
+
+	for (int round = 0; round < 400; round++) {
+		struct vitrt_dyadic d = rnd_dyadic();
+		int32_t zero = (int32_t)rnd_range(-300, 300);
+		size_t n = (size_t)rnd_range(0, N);
+
+		if (round % 4 == 0)	/* useful ratios, so not everything saturates */
+			d = vitrt_dyadic_from_ratio(ldexp(1, (int)rnd_range(-30, 0)));
+		for (size_t i = 0; i < n; i++)
+			x[i] = round % 3 ? (int32_t)rnd64() : (int32_t)rnd_range(-5000, 5000);
+		x[0] = round % 2 ? INT32_MIN : INT32_MAX;
+		vitrt_requant_s8(a8, x, n, d, zero);
+		vitrt_requant_s8_ref(b8, x, n, d, zero);
+		vitrt_requant_u8(au, x, n, d, zero);
+		vitrt_requant_u8_ref(bu, x, n, d, zero);
+		vitrt_requant_s16(a16, x, n, d, zero);
+		vitrt_requant_s16_ref(b16, x, n, d, zero);
+		bad += memcmp(a8, b8, n) || memcmp(au, bu, n) || memcmp(a16, b16, 2 * n);
+	}
+	CHECK(!bad, "%d rows differ", bad);
+	/* saturation at both ends of each type */
+	x[0] = 1000;
+	x[1] = -1000;
+	vitrt_requant_s8(a8, x, 2, (struct vitrt_dyadic){ 1, 0 }, 0);
+	vitrt_requant_u8(au, x, 2, (struct vitrt_dyadic){ 1, 0 }, 0);
+	CHECK(a8[0] == 127 && a8[1] == -128 && au[0] == 255 && au[1] == 0, "s8/u8 saturate");
+	x[0] = 40000;
+	x[1] = -40000;
+	vitrt_requant_s16(a16, x, 2, (struct vitrt_dyadic){ 1, 0 }, 0);
+	CHECK(a16[0] == 32767 && a16[1] == -32768, "s16 saturates");
+}
+
+/* ---- residual stream ---- */
+
+TEST(residual_add)
+{
+	enum { N = 2053 };
+	int16_t a[N], b[N], o1[N], o2[N], inplace[N];
+	int32_t b32[N];
+	/* 1.0 and 0.5: 100 + floor((-51 + 1) / 2) = 100 - 25 = 75; 32767 + 32767 saturates */
+	struct vitrt_dyadic one = { 1, 0 }, half = { 1, 1 };
+	int16_t ha[3] = { 100, 32767, -32768 }, hb[3] = { -51, 32767, -32768 }, ho[3];
+	int bad = 0;
+
+	vitrt_residual_add_ref(ho, ha, hb, 3, one, half);
+	CHECK(ho[0] == 75 && ho[1] == 32767 && ho[2] == -32768, "hand: %d %d %d", ho[0], ho[1],
+	      ho[2]);
+	vitrt_residual_add(ho, ha, hb, 3, one, one);
+	CHECK(ho[0] == 49 && ho[1] == 32767 && ho[2] == -32768, "saturation");
+	for (int round = 0; round < 300; round++) {
+		struct vitrt_dyadic da = rnd_dyadic(), db = rnd_dyadic();
+		size_t n = (size_t)rnd_range(0, N);
+
+		if (round % 2)
+			da = vitrt_dyadic_from_ratio(ldexp(1 + rnd_normal() / 8, -(int)rnd_range(0, 3)));
+		for (size_t i = 0; i < n; i++) {
+			a[i] = (int16_t)rnd64();
+			b[i] = (int16_t)rnd64();
+			b32[i] = (int32_t)rnd64() >> rnd_range(0, 31);
+		}
+		if (n) {
+			a[0] = INT16_MIN;
+			b[0] = INT16_MIN;
+			b32[0] = INT32_MIN;
+		}
+		vitrt_residual_add(o1, a, b, n, da, db);
+		vitrt_residual_add_ref(o2, a, b, n, da, db);
+		bad += memcmp(o1, o2, 2 * n) != 0;
+		memcpy(inplace, a, 2 * n);	/* x += branch */
+		vitrt_residual_add(inplace, inplace, b, n, da, db);
+		bad += memcmp(inplace, o2, 2 * n) != 0;
+		vitrt_residual_add_s32(o1, a, b32, n, da, db);
+		vitrt_residual_add_s32_ref(o2, a, b32, n, da, db);
+		bad += memcmp(o1, o2, 2 * n) != 0;
+		memcpy(inplace, a, 2 * n);
+		vitrt_residual_add_s32(inplace, inplace, b32, n, da, db);
+		bad += memcmp(inplace, o2, 2 * n) != 0;
+	}
+	CHECK(!bad, "%d mismatches", bad);
+}
+
+/* ---- I-LayerNorm ---- */
+
+TEST(layernorm_hand)
+{
+	/*
+	 * x = 10 20 30 40: sum 100, mean = floor((200 + 4) / 8) = 25, y = -15 -5 5 15,
+	 * var = 225 + 25 + 25 + 225 = 500, std = 22 (22^2 = 484 <= 500 < 529),
+	 * F = floor(2147483647 / 22) = 97612893 (22 F = 2147483646),
+	 * out = floor(y F / 2): -1464193395 / 2 = -732096697.5 -> -732096698,
+	 * -488064465 / 2 -> -244032233, 244032232, 732096697.
+	 * Scale sqrt(4) / 2^30: 732096697 * 2 / 2^30 = 1.3636 (float: 15 / sqrt(125) = 1.3416;
+	 * the difference is floor(sqrt(500)) = 22 against 22.36).
+	 */
+	static const int16_t x[4] = { 10, 20, 30, 40 };
+	static const int32_t want[4] = { -732096698, -244032233, 244032232, 732096697 };
+	int32_t a[4], b[4];
+	int8_t s8[4];
+
+	vitrt_layernorm_ref(a, 4, x, 4, 1, 4);
+	vitrt_layernorm(b, 4, x, 4, 1, 4);
+	CHECK(!memcmp(a, want, sizeof(want)) && !memcmp(b, want, sizeof(want)),
+	      "%d %d %d %d", a[0], a[1], a[2], a[3]);
+	/* to s8 at 1/32 per unit: d = (2 / 2^30) * 32 = 2^-24 -> 1.36 * 32 = 43.6 -> 44 */
+	vitrt_layernorm_s8(s8, 4, x, 4, 1, 4, (struct vitrt_dyadic){ 1, 24 });
+	CHECK(s8[0] == -44 && s8[1] == -15 && s8[2] == 15 && s8[3] == 44, "s8: %d %d %d %d",
+	      s8[0], s8[1], s8[2], s8[3]);
+	/* mean rounds half up: 1 2 -> mean floor((6 + 2) / 4) = 2, y = -1 0, std 1 */
+	{
+		static const int16_t x2[2] = { 1, 2 };
+
+		vitrt_layernorm(a, 2, x2, 2, 1, 2);
+		CHECK(a[0] == -1073741824 && a[1] == 0, "half up: %d %d", a[0], a[1]);
+	}
+}
+
+TEST(layernorm_edges)
+{
+	enum { C = VITRT_LAYERNORM_MAX_COLS };
+	static int16_t x[C];
+	static int32_t a[C], b[C];
+	int bad = 0;
+
+	/* zero variance: every row of equal values gives exactly 0, no division */
+	for (int v = -32768; v <= 32767; v += 4369) {
+		for (int i = 0; i < 384; i++)
+			x[i] = (int16_t)v;
+		vitrt_layernorm_ref(a, 384, x, 384, 1, 384);
+		vitrt_layernorm(b, 384, x, 384, 1, 384);
+		for (int i = 0; i < 384; i++)
+			bad += a[i] != 0 || b[i] != 0;
+	}
+	x[0] = -7;
+	vitrt_layernorm(a, 1, x, 1, 1, 1);	/* one column: var 0 */
+	bad += a[0] != 0;
+	CHECK(!bad, "zero variance gives 0");
+	/* the widest row at the int16 extremes: sum = -2^31 exactly, then +-32767.5 swings */
+	for (int i = 0; i < C; i++)
+		x[i] = INT16_MIN;
+	vitrt_layernorm(a, C, x, C, 1, C);
+	CHECK(a[0] == 0 && a[C - 1] == 0, "all -32768");
+	for (int i = 0; i < C; i++)
+		x[i] = i % 2 ? INT16_MAX : INT16_MIN;
+	vitrt_layernorm_ref(a, C, x, C, 1, C);
+	vitrt_layernorm(b, C, x, C, 1, C);
+	CHECK(!memcmp(a, b, sizeof(a)), "alternating extremes: opt == ref");
+	/*
+	 * sum = -32768: mean = floor((-65536 + 65536) / 131072) = 0, y = -32768 and 32767,
+	 * var = 32768 * (32768^2 + 32767^2) = 70366596726784, std = 8388480, F = 256,
+	 * out = -32768 * 128 = -4194304 and floor(32767 * 256 / 2) = 4194176: at scale 256 / 2^30,
+	 * -1.0 and 0.99997.
+	 */
+	CHECK(a[0] == -4194304 && a[1] == 4194176, "%d %d", a[0], a[1]);
+	/*
+	 * one outlier: mean = floor((-65536 + 65536) / 131072) = 0, var = 2^30, std = 32768,
+	 * F = 65535, out = -32768 * 65535 / 2 = -1073725440: |y| = std, |y F| near 2^31 - 1
+	 */
+	memset(x, 0, sizeof(x));
+	x[5] = INT16_MIN;
+	vitrt_layernorm_ref(a, C, x, C, 1, C);
+	vitrt_layernorm(b, C, x, C, 1, C);
+	CHECK(!memcmp(a, b, sizeof(a)) && a[5] == -1073725440 && a[0] == 0, "outlier: %d", a[5]);
+	x[5] = INT16_MAX;
+	vitrt_layernorm_ref(a, 2, x, 2, 1, 2);
+	vitrt_layernorm(b, 2, x, 2, 1, 2);
+	CHECK(!memcmp(a, b, 8), "two columns");
+}
+
+TEST(layernorm_opt_eq_ref)
+{
+	enum { ROWS = 8, MAXC = 1600 };
+	static int16_t x[ROWS * (MAXC + 7)];
+	static int32_t a[ROWS * MAXC], b[ROWS * MAXC];
+	static int8_t a8[ROWS * MAXC], b8[ROWS * MAXC];
+	int bad = 0;
+
+	for (int round = 0; round < 500; round++) {
+		uint32_t cols = (uint32_t)(round % 5 ? rnd_range(1, MAXC) : 192 << rnd_range(0, 2));
+		size_t xs = cols + (size_t)rnd_range(0, 7);
+		double sigma = ldexp(1, (int)rnd_range(0, 15)), mu = rnd_normal() * 8000;
+		struct vitrt_dyadic d = rnd_dyadic();
+
+		if (round % 2)
+			d = vitrt_dyadic_from_ratio(sqrt(cols) / 0x1p30 * ldexp(1, (int)rnd_range(3, 6)));
+		for (size_t i = 0; i < ROWS * xs; i++)
+			x[i] = sat16(mu + sigma * rnd_normal());
+		vitrt_layernorm(a, cols, x, xs, ROWS, cols);
+		vitrt_layernorm_ref(b, cols, x, xs, ROWS, cols);
+		bad += memcmp(a, b, 4ull * ROWS * cols) != 0;
+		vitrt_layernorm_s8(a8, cols, x, xs, ROWS, cols, d);
+		vitrt_layernorm_s8_ref(b8, cols, x, xs, ROWS, cols, d);
+		bad += memcmp(a8, b8, (size_t)ROWS * cols) != 0;
+	}
+	CHECK(!bad, "%d of 1000 comparisons differ", bad);
+}
+
+/*
+ * Against float LayerNorm (no epsilon).  Per element the integer result is within
+ *   0.5 / sigma + (|n| + 1) / std + |n| * std / 2^31 + 2^-20
+ * (mean rounding, floor of the sqrt, floor of F; sigma the per-element deviation in integer
+ * units, std = sqrt(C) sigma, n the normalized value): checked for every row.  With the stream
+ * using at least 8 of its 16 bits (sigma >= 256) that is MAX_LN_ABS_ERR.
+ */
+TEST(layernorm_quality)
+{
+	enum { MAXC = 768 };
+	static const uint32_t cs[] = { 16, 64, 192, 384, 768 };
+	int16_t x[MAXC];
+	int32_t o[MAXC];
+	double worst = 0, worst_small = 0;
+	int bad = 0;
+
+	for (int round = 0; round < 3000; round++) {
+		uint32_t c = cs[round % 5];
+		double sigma = 4 * ldexp(1, (int)rnd_range(0, 12)), mu = rnd_normal() * 1000;
+		double sum = 0, var = 0, sd;
+
+		for (uint32_t i = 0; i < c; i++) {
+			x[i] = sat16(mu + sigma * rnd_normal());
+			sum += x[i];
+		}
+		for (uint32_t i = 0; i < c; i++)
+			var += (x[i] - sum / c) * (x[i] - sum / c);
+		if (var == 0)
+			continue;
+		sd = sqrt(var);
+		vitrt_layernorm(o, c, x, c, 1, c);
+		for (uint32_t i = 0; i < c; i++) {
+			double want = (x[i] - sum / c) / (sd / sqrt(c));
+			double err = fabs(o[i] * sqrt(c) / 0x1p30 - want);
+
+			bad += err > 0.5 * sqrt(c) / sd + (fabs(want) + 1) / sd +
+				     fabs(want) * sd / 0x1p31 + 0x1p-20;
+			if (sd / sqrt(c) >= 256)
+				worst = fmax(worst, err);
+			else
+				worst_small = fmax(worst_small, err);
+		}
+	}
+	printf("# layernorm: max |error| %.5f for sigma >= 256 (bound %.5f), %.5f below\n",
+	       worst, MAX_LN_ABS_ERR, worst_small);
+	CHECK(!bad, "%d elements beyond the derived bound", bad);
+	CHECK(worst <= MAX_LN_ABS_ERR, "%g", worst);
+}
+
+/* ---- Shiftmax ---- */
+
+TEST(shiftmax_params)
+{
+	struct vitrt_shiftmax p;
+
+	/* s = 0.25: 1.4375 / (0.25 log2 e) = 3.99 -> x0 = -4; E = 4 * 2^16 = 2^18 <= 2^22: k 0 */
+	CHECK(!vitrt_shiftmax_params(&p, 0.25, 3) && p.x0 == -4 && p.n == 16 && p.k == 0, "0.25");
+	/* s = 0.01: x0 = -round(99.64) = -100; E = 100 * 2^16 = 6553600 > 2^22: k 1 */
+	CHECK(!vitrt_shiftmax_params(&p, 0.01, 197) && p.x0 == -100 && p.k == 1, "0.01");
+	/* 4096 columns: E <= 2^31 / 4096 = 524287.9: 100 * 2^16 >> 4 = 409600 */
+	CHECK(!vitrt_shiftmax_params(&p, 0.01, 4096) && p.k == 4, "k %u", p.k);
+	/* huge scale: x0 = -1 (every step of the logits is a power of two) */
+	CHECK(!vitrt_shiftmax_params(&p, 100, 10) && p.x0 == -1 && p.k == 0, "100");
+	CHECK(vitrt_shiftmax_params(&p, 0, 10) == VITRT_EINVAL, "s 0");
+	CHECK(vitrt_shiftmax_params(&p, -1, 10) == VITRT_EINVAL, "s < 0");
+	CHECK(vitrt_shiftmax_params(&p, NAN, 10) == VITRT_EINVAL, "NaN");
+	CHECK(vitrt_shiftmax_params(&p, INFINITY, 10) == VITRT_EINVAL, "inf");
+	CHECK(vitrt_shiftmax_params(&p, 1e-7, 10) == VITRT_EINVAL, "too fine");
+	CHECK(vitrt_shiftmax_params(&p, 0.1, 0) == VITRT_EINVAL, "len 0");
+	CHECK(vitrt_shiftmax_params(&p, 0.1, 4097) == VITRT_EINVAL, "len 4097");
+	CHECK(!vitrt_shiftmax_params(&p, 2e-6, 4096) && p.x0 == -498200, "finest: %d", p.x0);
+	p = (struct vitrt_shiftmax){ -4, 16, 0, 3 };
+	CHECK(!vitrt_shiftmax_check(&p), "good");
+	p.k = 63;
+	CHECK(vitrt_shiftmax_check(&p) == VITRT_EINVAL, "k 63");
+	p = (struct vitrt_shiftmax){ -16, 16, 0, 4096 };	/* 4096 * 2^20 > 2^31 */
+	CHECK(vitrt_shiftmax_check(&p) == VITRT_EINVAL, "sum could overflow");
+	p = (struct vitrt_shiftmax){ -4, 16, 19, 3 };	/* E = 0 */
+	CHECK(vitrt_shiftmax_check(&p) == VITRT_EINVAL, "E 0");
+	p = (struct vitrt_shiftmax){ 0, 16, 0, 3 };
+	CHECK(vitrt_shiftmax_check(&p) == VITRT_EINVAL, "x0 0");
+	p = (struct vitrt_shiftmax){ -4, 31, 13, 3 };
+	CHECK(vitrt_shiftmax_check(&p) == VITRT_EINVAL, "n 31");
+}
+
+TEST(shift_exp_hand)
+{
+	/*
+	 * x0 = -4, n = 16, k = 0.
+	 * d = 0:   t = 0, q = 0, r = 0, v = 0 + 4 = 4, e = 4 << 16 = 262144
+	 * d = -4:  t = -4 + floor(-2) - floor(-0.25) = -4 - 2 + 1 = -5, q = floor(-5 / -4) = 1,
+	 *          r = -5 + 4 = -1, v = floor(-0.5) + 4 = 3, e = 3 << 15 = 98304
+	 * d = -12: t = -12 - 6 + 1 = -17, q = 4, r = -1, v = 3, e = 3 << 12 = 12288
+	 * d = -255: t = -255 - 128 + 16 = -367, clamped to 16 * -4 = -64: q = 16, r = 0, v = 4,
+	 *          e = 4
+	 */
+	CHECK(vitrt_shift_exp_ref(0, -4, 16, 0) == 262144, "0");
+	CHECK(vitrt_shift_exp_ref(-4, -4, 16, 0) == 98304, "-4");
+	CHECK(vitrt_shift_exp_ref(-12, -4, 16, 0) == 12288, "-12");
+	CHECK(vitrt_shift_exp_ref(-255, -4, 16, 0) == 4, "-255 clamps");
+	CHECK(vitrt_shift_exp_ref(-255, -4, 16, 3) == 0, "-255, k 3: 4 >> 3");
+	/* monotone in d for many parameter sets, and never above E */
+	for (int round = 0; round < 300; round++) {
+		int32_t x0 = -(int32_t)rnd_range(1, round % 2 ? 64 : 1 << 20);
+		uint32_t n = (uint32_t)rnd_range(1, 30), k = (uint32_t)rnd_range(0, 40);
+		uint64_t big = ((uint64_t)-x0 << n) >> k, prev = 0;
+
+		if (big > UINT32_MAX)
+			continue;
+		for (int32_t d = -300; d <= 0; d++) {
+			uint64_t e = vitrt_shift_exp_ref(d, x0, n, k);
+
+			CHECK(e >= prev && e <= big, "x0 %d n %u k %u d %d", x0, n, k, d);
+			prev = e;
+		}
+		CHECK(prev == big, "e(0) = E");
+	}
+}
+
+TEST(shiftmax_hand)
+{
+	/*
+	 * s = 0.25 (x0 -4, n 16, k 0), logits 4 0 -8 (1.0, 0, -2.0): d = 0 -4 -12,
+	 * e = 262144 98304 12288 (shift_exp_hand), S = 372736,
+	 * F = floor(2147483647 / 372736) = 5761 (372736 * 5761 = 2147332096),
+	 * out = floor((e F + 2^22) / 2^23): 262144 * 5761 / 2^23 = 180.03 -> 180;
+	 * 98304 * 5761 / 2^23 = 67.51 -> 68; 12288 * 5761 / 2^23 = 8.44 -> 8.  Sum 256.
+	 * Float: 256 softmax(1, 0, -2) = 180.6 66.4 9.0.
+	 */
+	static const int8_t x[3] = { 4, 0, -8 };
+	struct vitrt_shiftmax p;
+	uint8_t a[3], b[3];
+
+	vitrt_shiftmax_params(&p, 0.25, 3);
+	vitrt_shiftmax_ref(a, 3, x, 3, 1, 3, &p);
+	vitrt_shiftmax(b, 3, x, 3, 1, 3, &p);
+	CHECK(a[0] == 180 && a[1] == 68 && a[2] == 8, "ref: %d %d %d", a[0], a[1], a[2]);
+	CHECK(!memcmp(a, b, 3), "opt: %d %d %d", b[0], b[1], b[2]);
+}
+
+TEST(shiftmax_edges)
+{
+	enum { L = VITRT_SHIFTMAX_MAX_LEN };
+	static int8_t x[L];
+	static uint8_t a[L], b[L];
+	static const double scales[] = { 2e-6, 0.003, 0.03, 0.1, 0.25, 1, 100 };
+
+	for (size_t si = 0; si < sizeof(scales) / sizeof(scales[0]); si++) {
+		struct vitrt_shiftmax p;
+		int bad = 0;
+
+		CHECK(!vitrt_shiftmax_params(&p, scales[si], L), "params %g", scales[si]);
+		/* a row of one: probability 1 = 256, clamped to 255 */
+		x[0] = -128;
+		vitrt_shiftmax_ref(a, 1, x, 1, 1, 1, &p);
+		vitrt_shiftmax(b, 1, x, 1, 1, 1, &p);
+		CHECK(a[0] == 255 && b[0] == 255, "len 1: %d %d", a[0], b[0]);
+		/* all equal (all -128 too): uniform, round(256 / len) within 1 */
+		for (uint32_t len = 1; len <= L; len = len * 3 + 1) {
+			for (int v = -128; v <= 127; v += 255) {
+				double want = 256.0 / len;
+
+				memset(x, v, len);
+				vitrt_shiftmax_ref(a, len, x, len, 1, len, &p);
+				vitrt_shiftmax(b, len, x, len, 1, len, &p);
+				bad += memcmp(a, b, len) != 0;
+				for (uint32_t i = 0; i < len; i++)
+					bad += fabs(a[i] - fmin(want, 255)) > 1 || a[i] != a[0];
+			}
+		}
+		CHECK(!bad, "uniform rows, s %g", scales[si]);
+		/* one huge logit among the smallest: it takes (almost) everything */
+		for (uint32_t len = 2; len <= L; len *= 4) {
+			memset(x, -128, len);
+			x[len / 2] = 127;
+			vitrt_shiftmax_ref(a, len, x, len, 1, len, &p);
+			vitrt_shiftmax(b, len, x, len, 1, len, &p);
+			CHECK(!memcmp(a, b, len), "huge logit, len %u", len);
+			if (scales[si] >= 0.1)	/* 255 s >= 25.5: the rest is below 2^-36 */
+				CHECK(a[len / 2] >= 255 - len / 256 && a[0] == 0,
+				      "s %g len %u: %d %d", scales[si], len, a[len / 2], a[0]);
+		}
+	}
+}
+
+/* The largest row of one parameter set, with strides, against ref; returns mismatches. */
+static int shiftmax_compare(const struct vitrt_shiftmax *p, uint32_t rows, uint32_t len, int kind)
+{
+	static int8_t x[8 * (VITRT_SHIFTMAX_MAX_LEN + 5)];
+	static uint8_t a[8 * (VITRT_SHIFTMAX_MAX_LEN + 3)], b[8 * (VITRT_SHIFTMAX_MAX_LEN + 3)];
+	size_t xs = len + (size_t)rnd_range(0, 5), os = len + (size_t)rnd_range(0, 3);
+	int bad = 0;
+
+	for (size_t i = 0; i < rows * xs; i++)
+		x[i] = kind == 0 ? (int8_t)rnd64() : kind == 1 ? sat8(rnd_normal() * 30) :
+		       (int8_t)rnd_range(120, 127);
+	memset(a, 0xaa, rows * os);
+	memset(b, 0xaa, rows * os);
+	vitrt_shiftmax_ref(a, os, x, xs, rows, len, p);
+	vitrt_shiftmax(b, os, x, xs, rows, len, p);
+	for (uint32_t r = 0; r < rows; r++)
+		bad += memcmp(a + r * os, b + r * os, len) != 0;
+	return bad;
+}
+
+TEST(shiftmax_opt_eq_ref)
+{
+	int bad = 0, rows = 0;
+
+	for (int round = 0; round < 800; round++) {
+		struct vitrt_shiftmax p;
+		uint32_t max_len = (uint32_t)(round % 4 ? rnd_range(1, 256) :
+					      rnd_range(1, VITRT_SHIFTMAX_MAX_LEN));
+		uint32_t len = (uint32_t)rnd_range(1, max_len), nrows = (uint32_t)rnd_range(1, 8);
+		double s = ldexp(1 + (double)(rnd64() >> 11) * 0x1p-53, (int)rnd_range(-18, 3));
+
+		if (vitrt_shiftmax_params(&p, s, max_len))
+			continue;
+		bad += shiftmax_compare(&p, nrows, len, round % 3);
+		rows += nrows;
+	}
+	CHECK(!bad, "%d of %d rows differ", bad, rows);
+}
+
+static void softmax(double *out, const int8_t *x, uint32_t len, double s)
+{
+	double m = x[0], sum = 0;
+
+	for (uint32_t i = 1; i < len; i++)
+		m = fmax(m, x[i]);
+	for (uint32_t i = 0; i < len; i++)
+		sum += out[i] = exp((x[i] - m) * s);
+	for (uint32_t i = 0; i < len; i++)
+		out[i] /= sum;
+}
+
+/* Max and mean |out/256 - softmax| over random rows; optionally with I-ViT's x0 = floor(-1/s). */
+static void shiftmax_error(double s, uint32_t len, int ivit_x0, double *max, double *mean)
+{
+	enum { ROWS = 200 };
+	int8_t x[256];
+	uint8_t o[256];
+	double want[256], sum = 0;
+	struct vitrt_shiftmax p;
+
+	vitrt_shiftmax_params(&p, s, len);
+	if (ivit_x0) {
+		p.x0 = (int32_t)floor(-1 / s);
+		for (p.k = 0; vitrt_shiftmax_check(&p); p.k++)
+			;
+	}
+	*max = 0;
+	for (int r = 0; r < ROWS; r++) {
+		double spread = rnd_range(10, 60);
+
+		for (uint32_t i = 0; i < len; i++)
+			x[i] = sat8(rnd_normal() * spread);
+		vitrt_shiftmax(o, len, x, len, 1, len, &p);
+		softmax(want, x, len, s);
+		for (uint32_t i = 0; i < len; i++) {
+			double e = fabs(o[i] / 256.0 - want[i]);
+
+			*max = fmax(*max, e);
+			sum += e;
+		}
+	}
+	*mean = sum / (ROWS * len);
+}
+
+TEST(shiftmax_quality)
+{
+	static const double scales[] = { 0.02, 0.05, 0.08, 0.12, 0.2 };
+	static const uint32_t lens[] = { 3, 17, 50, 197, 256 };
+	double worst = 0, worst_mean = 0;
+
+	for (size_t si = 0; si < 5; si++) {
+		for (size_t li = 0; li < 5; li++) {
+			double mx, mean, imx, imean;
+
+			shiftmax_error(scales[si], lens[li], 0, &mx, &mean);
+			shiftmax_error(scales[si], lens[li], 1, &imx, &imean);
+			printf("# shiftmax s %.2f len %3u: max %.4f mean %.5f (x0 = floor(-1/s): "
+			       "max %.4f mean %.5f)\n", scales[si], lens[li], mx, mean, imx, imean);
+			worst = fmax(worst, mx);
+			worst_mean = fmax(worst_mean, mean);
+		}
+	}
+	CHECK(worst <= MAX_SHIFTMAX_ABS_ERR, "max %g", worst);
+	CHECK(worst_mean <= MAX_SHIFTMAX_MEAN_ERR, "mean %g", worst_mean);
+}
+
+/*
+ * Properties on random rows: the outputs follow the order of the logits (equal logits, equal
+ * outputs), and sum to 256 within |sum - 256| <= len / 2 + S / 2^23 + 1 (runtime.rst).
+ */
+TEST(shiftmax_properties)
+{
+	int8_t x[256];
+	uint8_t o[256];
+	int bad_order = 0, bad_sum = 0;
+	double dev = 0;
+	int rows = 0;
+
+	for (int round = 0; round < 3000; round++) {
+		struct vitrt_shiftmax p;
+		uint32_t len = (uint32_t)rnd_range(1, 256), sum = 0;
+		uint64_t big_s = 0;
+		double s = 0.01 + (double)(rnd64() >> 11) * 0x1p-53 * 0.3;
+		int8_t m = -128;
+
+		vitrt_shiftmax_params(&p, s, len);
+		for (uint32_t i = 0; i < len; i++) {
+			x[i] = sat8(rnd_normal() * (double)rnd_range(5, 60));
+			m = x[i] > m ? x[i] : m;
+		}
+		vitrt_shiftmax(o, len, x, len, 1, len, &p);
+		for (uint32_t i = 0; i < len; i++) {
+			sum += o[i];
+			big_s += vitrt_shift_exp_ref(x[i] - m, p.x0, p.n, p.k);
+			for (uint32_t j = 0; j < len; j++)
+				bad_order += x[i] < x[j] ? o[i] > o[j] : x[i] == x[j] && o[i] != o[j];
+		}
+		bad_sum += fabs(sum - 256.0) > len / 2.0 + big_s / 0x1p23 + 1;
+		dev += fabs(sum - 256.0);
+		rows++;
+	}
+	printf("# shiftmax: mean |row sum - 256| = %.2f\n", dev / rows);
+	CHECK(!bad_order, "%d order violations", bad_order);
+	CHECK(!bad_sum, "%d row sums out of bounds", bad_sum);
+}
+
+/* ---- ShiftGELU ---- */
+
+TEST(gelu_params)
+{
+	struct vitrt_gelu p;
+
+	/* s = 0.25: 1.4375 / (1.702 * 0.25 * log2 e) = 2.34 -> x0 -2; E = 2 * 2^23 = 2^24 -> k 8 */
+	CHECK(!vitrt_gelu_params(&p, 0.25) && p.x0 == -2 && p.n == 23 && p.k == 8, "0.25");
+	/* s = 0.05: 11.71 -> -12; 12 * 2^23 >> 11 = 49152 <= 2^16 (k 10 gives 98304) */
+	CHECK(!vitrt_gelu_params(&p, 0.05) && p.x0 == -12 && p.k == 11, "0.05: k %u", p.k);
+	CHECK(vitrt_gelu_params(&p, 0) == VITRT_EINVAL, "0");
+	CHECK(vitrt_gelu_params(&p, 1e-8) == VITRT_EINVAL, "too fine");
+	p = (struct vitrt_gelu){ -2, 23, 7 };	/* E = 2^17 */
+	CHECK(vitrt_gelu_check(&p) == VITRT_EINVAL, "E too big");
+}
+
+TEST(gelu_hand)
+{
+	/*
+	 * s = 0.25 (x0 -2, n 23, k 8), x = 4 (1.0):
+	 * E = 2 * 2^23 >> 8 = 65536.  d = -4: t = -4 - 2 + 1 = -5, q = floor(5 / 2) = 2,
+	 * r = -5 + 4 = -1, v = floor(-0.5) + 2 = 1, e = 2^23 >> 10 = 8192.
+	 * F = floor(2147483647 / 73728) = 29127 (73728 * 29127 = 2147475456);
+	 * g = floor((8192 * 29127 + 2^16) / 2^17) = floor(238673920 / 131072) = 1820;
+	 * sigmoid(4) = 16384 - 1820 = 14564 (0.889; float sigmoid(1.702) = 0.846), out = 58256,
+	 * 58256 * 0.25 / 2^14 = 0.889 (GELU(1) = 0.841).  x = -4: sigmoid 1820, out -7280.
+	 */
+	struct vitrt_gelu p;
+	static const int8_t x[3] = { 4, -4, 0 };
+	int32_t a[3], b[3];
+
+	vitrt_gelu_params(&p, 0.25);
+	CHECK(vitrt_gelu_sigmoid_ref(4, &p) == 14564 && vitrt_gelu_sigmoid_ref(-4, &p) == 1820,
+	      "sigmoid");
+	CHECK(vitrt_gelu_sigmoid_ref(0, &p) == 8192, "sigmoid(0) = 1/2");
+	vitrt_gelu_ref(a, x, 3, &p);
+	vitrt_gelu(b, x, 3, &p);
+	CHECK(a[0] == 58256 && a[1] == -7280 && a[2] == 0, "%d %d %d", a[0], a[1], a[2]);
+	CHECK(!memcmp(a, b, sizeof(a)), "opt");
+}
+
+TEST(gelu_opt_eq_ref)
+{
+	enum { N = 5000 };
+	int8_t x[N], a8[N], b8[N];
+	int32_t a[N], b[N];
+	int bad = 0, bad_sym = 0;
+
+	for (int round = 0; round < 300; round++) {
+		struct vitrt_gelu p;
+		struct vitrt_dyadic d = rnd_dyadic();
+		double s = ldexp(1 + (double)(rnd64() >> 11) * 0x1p-53, (int)rnd_range(-19, 4));
+		size_t n = (size_t)rnd_range(0, N);
+
+		if (vitrt_gelu_params(&p, s))
+			continue;
+		if (round % 2)	/* a plausible output scale */
+			d = vitrt_dyadic_from_ratio(ldexp(1, -14 + (int)rnd_range(-2, 2)));
+		for (size_t i = 0; i < n; i++)
+			x[i] = (int8_t)(i < 256 ? i : rnd64());	/* every value, then random */
+		vitrt_gelu(a, x, n, &p);
+		vitrt_gelu_ref(b, x, n, &p);
+		bad += memcmp(a, b, 4 * n) != 0;
+		vitrt_gelu_s8(a8, x, n, &p, d);
+		vitrt_gelu_s8_ref(b8, x, n, &p, d);
+		bad += memcmp(a8, b8, n) != 0;
+		memcpy(a8, x, n);	/* in place */
+		vitrt_gelu_s8(a8, a8, n, &p, d);
+		bad += memcmp(a8, b8, n) != 0;
+		/* exactly symmetric: GELU(x) - GELU(-x) = x, i.e. x * 2^14 at scale s 2^-14 */
+		for (int v = -127; v <= 127; v++)
+			bad_sym += v * vitrt_gelu_sigmoid_ref(v, &p) +
+				   v * vitrt_gelu_sigmoid_ref(-v, &p) != v * (1 << 14);
+	}
+	CHECK(!bad, "%d mismatches", bad);
+	CHECK(!bad_sym, "%d asymmetric", bad_sym);
+}
+
+TEST(gelu_quality)
+{
+	static const double scales[] = { 0.01, 0.02, 0.03, 0.05, 0.08, 0.12 };
+	double worst = 0, worst_rel = 0;
+
+	for (size_t si = 0; si < sizeof(scales) / sizeof(scales[0]); si++) {
+		struct vitrt_gelu p;
+		double mx = 0, sig_mx = 0, prev = -1;
+
+		vitrt_gelu_params(&p, scales[si]);
+		for (int v = -128; v <= 127; v++) {
+			double xr = v * scales[si];
+			double got = v * vitrt_gelu_sigmoid_ref(v, &p) * scales[si] / 0x1p14;
+			double want = xr * 0.5 * (1 + erf(xr / sqrt(2)));
+			double sig = vitrt_gelu_sigmoid_ref(v, &p) / 0x1p14;
+
+			mx = fmax(mx, fabs(got - want));
+			if (fabs(xr) >= 4)
+				worst_rel = fmax(worst_rel, fabs(got - want) / fabs(xr));
+			sig_mx = fmax(sig_mx, fabs(sig - 1 / (1 + exp(-1.702 * xr))));
+			CHECK(sig >= prev, "sigmoid monotone at %d", v);
+			prev = sig;
+		}
+		printf("# gelu s %.2f (x0 %d k %u, range +-%.1f): max |GELU error| %.4f, "
+		       "max |sigmoid(1.702x) error| %.4f\n", scales[si], p.x0, p.k,
+		       128 * scales[si], mx, sig_mx);
+		worst = fmax(worst, mx);
+	}
+	CHECK(worst <= MAX_GELU_ABS_ERR, "max %g", worst);
+	CHECK(worst_rel <= MAX_GELU_REL_ERR, "relative %g", worst_rel);
+}
+
+/* ---- timings (IOPS_BENCH=1) ---- */
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* The fastest of @reps calls (the machine may be shared). */
+#define TIME(var, reps, stmt)						\
+	do {								\
+		var = 1e9;						\
+		for (int r_ = 0; r_ < (reps); r_++) {			\
+			double t0_ = now();				\
+									\
+			stmt;						\
+			var = fmin(var, now() - t0_);			\
+		}							\
+	} while (0)
+
+TEST(bench)
+{
+	/* DeiT-S shapes: T = 197 tokens, C = 384, 6 heads, MLP 1536 */
+	enum { T = 197, C = 384, H = 6, M = 1536 };
+	static int16_t res[T * C], res2[T * C];
+	static int32_t i32[T * M], o32[T * M];
+	static int8_t s8[H * T * T], g8[T * M];
+	static uint8_t u8[H * T * T];
+	struct vitrt_shiftmax sp;
+	struct vitrt_gelu gp;
+	struct vitrt_dyadic d = vitrt_dyadic_from_ratio(0.37), d2 = vitrt_dyadic_from_ratio(0.9);
+	double ref, opt;
+
+	if (!getenv("IOPS_BENCH")) {
+		printf("# bench: set IOPS_BENCH=1 for timings\n");
+		return;
+	}
+	for (size_t i = 0; i < T * C; i++)
+		res[i] = res2[i] = sat16(rnd_normal() * 3000);
+	for (size_t i = 0; i < T * M; i++)
+		i32[i] = (int32_t)rnd_range(-100000, 100000);
+	for (size_t i = 0; i < H * T * T; i++)
+		s8[i] = sat8(rnd_normal() * 30);
+	for (size_t i = 0; i < T * M; i++)
+		g8[i] = sat8(rnd_normal() * 30);
+	vitrt_shiftmax_params(&sp, 0.08, T);
+	vitrt_gelu_params(&gp, 0.05);
+
+	TIME(ref, 20, vitrt_layernorm_s8_ref(s8, C, res, C, T, C, d));
+	TIME(opt, 200, vitrt_layernorm_s8(s8, C, res, C, T, C, d));
+	printf("# bench layernorm_s8 %ux%u: ref %.1f us, opt %.1f us, %.1fx\n", T, C, ref * 1e6,
+	       opt * 1e6, ref / opt);
+	TIME(ref, 5, vitrt_shiftmax_ref(u8, T, s8, T, H * T, T, &sp));
+	TIME(opt, 50, vitrt_shiftmax(u8, T, s8, T, H * T, T, &sp));
+	printf("# bench shiftmax %ux%ux%u: ref %.1f us, opt %.1f us, %.1fx\n", H, T, T, ref * 1e6,
+	       opt * 1e6, ref / opt);
+	TIME(ref, 5, vitrt_gelu_s8_ref(g8, g8, T * M, &gp, d));
+	TIME(opt, 100, vitrt_gelu_s8(g8, g8, T * M, &gp, d));
+	printf("# bench gelu_s8 %ux%u: ref %.1f us, opt %.1f us, %.1fx\n", T, M, ref * 1e6,
+	       opt * 1e6, ref / opt);
+	TIME(ref, 5, vitrt_residual_add_ref(res2, res2, res, T * C, d2, d));
+	TIME(opt, 100, vitrt_residual_add(res2, res2, res, T * C, d2, d));
+	printf("# bench residual_add %ux%u: ref %.1f us, opt %.1f us, %.1fx\n", T, C, ref * 1e6,
+	       opt * 1e6, ref / opt);
+	TIME(ref, 5, vitrt_requant_s8_ref(g8, i32, T * M, d, 3));
+	TIME(opt, 100, vitrt_requant_s8(g8, i32, T * M, d, 3));
+	printf("# bench requant_s8 %ux%u: ref %.1f us, opt %.1f us, %.1fx\n", T, M, ref * 1e6,
+	       opt * 1e6, ref / opt);
+	TIME(ref, 5, vitrt_gelu_ref(o32, g8, T * M, &gp));
+	TIME(opt, 100, vitrt_gelu(o32, g8, T * M, &gp));
+	printf("# bench gelu (int32) %ux%u: ref %.1f us, opt %.1f us, %.1fx\n", T, M, ref * 1e6,
+	       opt * 1e6, ref / opt);
+}
+
+TAP_MAIN

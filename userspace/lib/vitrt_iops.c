@@ -1,0 +1,627 @@
+// SPDX-License-Identifier: MIT
+/*
+ * libvitrt integer operations: dyadic requantization, the int16 residual stream, I-LayerNorm,
+ * Shiftmax and ShiftGELU (vitrt_iops.h has the formulas, Documentation/runtime.rst the bounds).
+ *
+ * Each *_ref function is the specification: plain loops, floor division through
+ * vitrt_floor_div.  The optimized twins use >> on negative numbers (arithmetic in GCC and Clang,
+ * checked below), 32-bit arithmetic where a bound proves it exact, and 256-entry tables for the
+ * element-wise exponentials, which they fill by calling the _ref element functions.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "vitrt_iops.h"
+
+_Static_assert((-1 >> 1) == -1 && (-5 >> 1) == -3 && (-5ll >> 1) == -3ll,
+	       ">> of a negative number must be an arithmetic shift (floor)");
+
+/* Always-on check of API misuse. */
+#define IOPS_ASSERT(cond)						\
+	do {								\
+		if (!(cond))						\
+			iops_fail(__func__, #cond);			\
+	} while (0)
+
+__attribute__((noreturn, cold)) static void iops_fail(const char *fn, const char *cond)
+{
+	fprintf(stderr, "libvitrt: %s: precondition failed: %s\n", fn, cond);
+	abort();
+}
+
+/* Loops worth vectorizing ask for O3 themselves and get an AVX2 clone (as hw/model does). */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+#define IOPS_HOT __attribute__((optimize("O3"), target_clones("avx2", "default")))
+#define IOPS_IVDEP _Pragma("GCC ivdep")
+#else
+#define IOPS_HOT
+#define IOPS_IVDEP
+#endif
+
+#define LOG2E 1.4426950408889634074
+
+/* ---- integer helpers ---- */
+
+int64_t vitrt_floor_div(int64_t a, int64_t b)
+{
+	int64_t q, r;
+
+	IOPS_ASSERT(b > 0);
+	q = a / b;		/* C division truncates toward zero ... */
+	r = a % b;
+	return r < 0 ? q - 1 : q;	/* ... so step down once for a negative remainder */
+}
+
+int64_t vitrt_floor_shr(int64_t a, uint32_t s)
+{
+	IOPS_ASSERT(s <= 62);
+	return vitrt_floor_div(a, (int64_t)1 << s);
+}
+
+static int64_t clamp64(int64_t v, int64_t lo, int64_t hi)
+{
+	return v < lo ? lo : v > hi ? hi : v;
+}
+
+/* Greedy, most significant bit first: the largest r with r * r <= v. */
+uint32_t vitrt_isqrt64_ref(uint64_t v)
+{
+	uint64_t r = 0;
+
+	for (int b = 31; b >= 0; b--) {
+		uint64_t t = r | (uint64_t)1 << b;	/* t < 2^32, so t * t cannot wrap */
+
+		if (t * t <= v)
+			r = t;
+	}
+	return (uint32_t)r;
+}
+
+/*
+ * Newton from above: x0 = 2^ceil(bits/2) >= sqrt(v); while x > floor(sqrt(v)) the step
+ * (x + v/x) / 2 is strictly smaller and still >= floor(sqrt(v)), so the first step that does
+ * not decrease x stops exactly at floor(sqrt(v)).  x + v/x <= 2x <= 2^33: no overflow.
+ */
+uint32_t vitrt_isqrt64(uint64_t v)
+{
+	uint64_t x, y;
+	unsigned bits;
+
+	if (v < 2)
+		return (uint32_t)v;
+	bits = 64 - (unsigned)__builtin_clzll(v);
+	x = (uint64_t)1 << ((bits + 1) / 2);
+	for (;;) {
+		y = (x + v / x) / 2;
+		if (y >= x)
+			return (uint32_t)x;
+		x = y;
+	}
+}
+
+/* ---- dyadic numbers ---- */
+
+/* @x rounded to the nearest integer, ties away from zero; 0 <= x < 2^62. */
+static int64_t round_pos(double x)
+{
+	int64_t t = (int64_t)x;		/* the integer part, exactly */
+
+	return x - (double)t >= 0.5 ? t + 1 : t;	/* the fraction is exact too */
+}
+
+struct vitrt_dyadic vitrt_dyadic_from_ratio(double ratio)
+{
+	double f = ratio;
+	int e = 0, shift;
+	int64_t m;
+
+	if (!(ratio > 0))
+		return (struct vitrt_dyadic){ 0, 0 };
+	if (ratio >= 0x1p31)	/* also +inf */
+		return (struct vitrt_dyadic){ INT32_MAX, 0 };
+	while (f >= 1) {	/* f = ratio * 2^-e in [0.5, 1), by exact halving/doubling */
+		f /= 2;
+		e++;
+	}
+	while (f < 0.5) {
+		f *= 2;
+		e--;
+	}
+	shift = 31 - e;
+	if (shift > VITRT_DYADIC_MAX_SHIFT)
+		return (struct vitrt_dyadic){ (int32_t)round_pos(ratio * 0x1p62), 62 };
+	m = round_pos(f * 0x1p31);
+	if (m == (int64_t)1 << 31) {
+		m = (int64_t)1 << 30;
+		shift--;
+	}
+	if (shift < 0)
+		return (struct vitrt_dyadic){ INT32_MAX, 0 };
+	return (struct vitrt_dyadic){ (int32_t)m, (uint32_t)shift };
+}
+
+double vitrt_dyadic_value(struct vitrt_dyadic d)
+{
+	double v = d.mult;
+
+	for (uint32_t i = 0; i < d.shift && i < 1100; i++)
+		v /= 2;
+	return v;
+}
+
+int64_t vitrt_requant_ref(int64_t x, struct vitrt_dyadic d)
+{
+	int64_t p, half;
+
+	IOPS_ASSERT(d.shift <= VITRT_DYADIC_MAX_SHIFT);
+	IOPS_ASSERT(!__builtin_mul_overflow(x, (int64_t)d.mult, &p));
+	if (d.shift == 0)
+		return p;
+	half = (int64_t)1 << (d.shift - 1);
+	IOPS_ASSERT(p <= INT64_MAX - half);
+	return vitrt_floor_shr(p + half, d.shift);
+}
+
+/* ---- requantized rows ---- */
+
+void vitrt_requant_s8_ref(int8_t *out, const int32_t *x, size_t n, struct vitrt_dyadic d,
+			  int32_t zero)
+{
+	for (size_t i = 0; i < n; i++)
+		out[i] = (int8_t)clamp64(vitrt_requant_ref(x[i], d) + zero, INT8_MIN, INT8_MAX);
+}
+
+void vitrt_requant_u8_ref(uint8_t *out, const int32_t *x, size_t n, struct vitrt_dyadic d,
+			  int32_t zero)
+{
+	for (size_t i = 0; i < n; i++)
+		out[i] = (uint8_t)clamp64(vitrt_requant_ref(x[i], d) + zero, 0, UINT8_MAX);
+}
+
+void vitrt_requant_s16_ref(int16_t *out, const int32_t *x, size_t n, struct vitrt_dyadic d,
+			   int32_t zero)
+{
+	for (size_t i = 0; i < n; i++)
+		out[i] = (int16_t)clamp64(vitrt_requant_ref(x[i], d) + zero, INT16_MIN, INT16_MAX);
+}
+
+/*
+ * One loop for the three result types.  |x * mult| <= 2^62 and the rounding term <= 2^61, so
+ * nothing wraps; (p + half) >> shift is the floor because >> is arithmetic.
+ */
+#define REQUANT_ROW(out, x, n, d, zero, lo, hi, type)				\
+	do {									\
+		const int64_t m_ = (d).mult;					\
+		const int64_t half_ = (d).shift ? (int64_t)1 << ((d).shift - 1) : 0;	\
+		const uint32_t s_ = (d).shift;					\
+										\
+		IOPS_ASSERT(s_ <= VITRT_DYADIC_MAX_SHIFT);			\
+		for (size_t i_ = 0; i_ < (n); i_++) {				\
+			int64_t q_ = (((int64_t)(x)[i_] * m_ + half_) >> s_) + (zero); \
+										\
+			(out)[i_] = (type)(q_ < (lo) ? (lo) : q_ > (hi) ? (hi) : q_); \
+		}								\
+	} while (0)
+
+IOPS_HOT void vitrt_requant_s8(int8_t *restrict out, const int32_t *restrict x, size_t n,
+			       struct vitrt_dyadic d, int32_t zero)
+{
+	REQUANT_ROW(out, x, n, d, zero, INT8_MIN, INT8_MAX, int8_t);
+}
+
+IOPS_HOT void vitrt_requant_u8(uint8_t *restrict out, const int32_t *restrict x, size_t n,
+			       struct vitrt_dyadic d, int32_t zero)
+{
+	REQUANT_ROW(out, x, n, d, zero, 0, UINT8_MAX, uint8_t);
+}
+
+IOPS_HOT void vitrt_requant_s16(int16_t *restrict out, const int32_t *restrict x, size_t n,
+				struct vitrt_dyadic d, int32_t zero)
+{
+	REQUANT_ROW(out, x, n, d, zero, INT16_MIN, INT16_MAX, int16_t);
+}
+
+/* ---- residual stream ---- */
+
+void vitrt_residual_add_ref(int16_t *out, const int16_t *a, const int16_t *b, size_t n,
+			    struct vitrt_dyadic da, struct vitrt_dyadic db)
+{
+	for (size_t i = 0; i < n; i++)
+		out[i] = (int16_t)clamp64(vitrt_requant_ref(a[i], da) + vitrt_requant_ref(b[i], db),
+					  INT16_MIN, INT16_MAX);
+}
+
+void vitrt_residual_add_s32_ref(int16_t *out, const int16_t *a, const int32_t *b, size_t n,
+				struct vitrt_dyadic da, struct vitrt_dyadic db)
+{
+	for (size_t i = 0; i < n; i++)
+		out[i] = (int16_t)clamp64(vitrt_requant_ref(a[i], da) + vitrt_requant_ref(b[i], db),
+					  INT16_MIN, INT16_MAX);
+}
+
+/*
+ * out may alias a or b element for element, so no restrict; ivdep tells GCC the only overlap
+ * is the same element, which an element-wise loop reads before it writes.
+ */
+#define RESIDUAL_ADD(out, a, b, n, da, db)					\
+	do {									\
+		const int64_t ma_ = (da).mult, mb_ = (db).mult;		\
+		const int64_t ha_ = (da).shift ? (int64_t)1 << ((da).shift - 1) : 0; \
+		const int64_t hb_ = (db).shift ? (int64_t)1 << ((db).shift - 1) : 0; \
+		const uint32_t sa_ = (da).shift, sb_ = (db).shift;		\
+										\
+		IOPS_ASSERT(sa_ <= VITRT_DYADIC_MAX_SHIFT && sb_ <= VITRT_DYADIC_MAX_SHIFT); \
+		IOPS_IVDEP							\
+		for (size_t i_ = 0; i_ < (n); i_++) {				\
+			int64_t v_ = (((int64_t)(a)[i_] * ma_ + ha_) >> sa_) +	\
+				     (((int64_t)(b)[i_] * mb_ + hb_) >> sb_);	\
+										\
+			(out)[i_] = (int16_t)(v_ < INT16_MIN ? INT16_MIN :	\
+					      v_ > INT16_MAX ? INT16_MAX : v_); \
+		}								\
+	} while (0)
+
+IOPS_HOT void vitrt_residual_add(int16_t *out, const int16_t *a, const int16_t *b, size_t n,
+				 struct vitrt_dyadic da, struct vitrt_dyadic db)
+{
+	RESIDUAL_ADD(out, a, b, n, da, db);
+}
+
+IOPS_HOT void vitrt_residual_add_s32(int16_t *out, const int16_t *a, const int32_t *b, size_t n,
+				     struct vitrt_dyadic da, struct vitrt_dyadic db)
+{
+	RESIDUAL_ADD(out, a, b, n, da, db);
+}
+
+/* ---- I-LayerNorm ---- */
+
+struct ln_stats {
+	int32_t mean;
+	int32_t factor;		/* floor((2^31 - 1) / std), 0 for std 0 */
+};
+
+static void ln_check(uint32_t rows, uint32_t cols, size_t out_stride, size_t x_stride)
+{
+	IOPS_ASSERT(cols >= 1 && cols <= VITRT_LAYERNORM_MAX_COLS);
+	IOPS_ASSERT(rows <= 1 || (out_stride >= cols && x_stride >= cols));
+}
+
+/* The specification of one row's statistics. */
+static struct ln_stats ln_stats_ref(const int16_t *x, uint32_t cols)
+{
+	int64_t sum = 0, mean;
+	uint64_t var = 0;
+	uint32_t sd;
+
+	for (uint32_t i = 0; i < cols; i++)
+		sum += x[i];
+	mean = vitrt_floor_div(2 * sum + cols, 2 * (int64_t)cols);
+	for (uint32_t i = 0; i < cols; i++) {
+		int64_t y = x[i] - mean;
+
+		var += (uint64_t)(y * y);
+	}
+	sd = vitrt_isqrt64_ref(var);
+	return (struct ln_stats){ (int32_t)mean, sd ? (int32_t)(INT32_MAX / sd) : 0 };
+}
+
+void vitrt_layernorm_ref(int32_t *out, size_t out_stride, const int16_t *x, size_t x_stride,
+			 uint32_t rows, uint32_t cols)
+{
+	ln_check(rows, cols, out_stride, x_stride);
+	for (uint32_t r = 0; r < rows; r++) {
+		const int16_t *xr = x + r * x_stride;
+		struct ln_stats st = ln_stats_ref(xr, cols);
+
+		for (uint32_t i = 0; i < cols; i++)
+			out[r * out_stride + i] =
+				(int32_t)vitrt_floor_div(((int64_t)xr[i] - st.mean) * st.factor, 2);
+	}
+}
+
+void vitrt_layernorm_s8_ref(int8_t *out, size_t out_stride, const int16_t *x, size_t x_stride,
+			    uint32_t rows, uint32_t cols, struct vitrt_dyadic d)
+{
+	ln_check(rows, cols, out_stride, x_stride);
+	for (uint32_t r = 0; r < rows; r++) {
+		const int16_t *xr = x + r * x_stride;
+		struct ln_stats st = ln_stats_ref(xr, cols);
+
+		for (uint32_t i = 0; i < cols; i++) {
+			int64_t v = vitrt_floor_div(((int64_t)xr[i] - st.mean) * st.factor, 2);
+
+			out[r * out_stride + i] =
+				(int8_t)clamp64(vitrt_requant_ref(v, d), INT8_MIN, INT8_MAX);
+		}
+	}
+}
+
+/*
+ * The same statistics, vectorizable: |sum| <= 65536 * 32768 = 2^31 fits an int32 (the most
+ * negative sum is exactly INT32_MIN); y^2 <= 65535^2 < 2^32 is exact in uint32 arithmetic.
+ */
+IOPS_HOT static struct ln_stats ln_stats(const int16_t *restrict x, uint32_t cols)
+{
+	int32_t sum = 0, mean;
+	uint64_t var = 0;
+	uint32_t sd;
+
+	for (uint32_t i = 0; i < cols; i++)
+		sum += x[i];
+	mean = (int32_t)vitrt_floor_div(2 * (int64_t)sum + cols, 2 * (int64_t)cols);
+	for (uint32_t i = 0; i < cols; i++) {
+		uint32_t y = (uint32_t)(x[i] - mean);
+
+		var += y * y;
+	}
+	sd = vitrt_isqrt64(var);
+	return (struct ln_stats){ mean, sd ? (int32_t)(INT32_MAX / sd) : 0 };
+}
+
+/*
+ * y * F is exact in int32: y^2 <= var, so |y| <= floor(sqrt(var)) = std, and
+ * |y| * F <= std * floor((2^31 - 1) / std) <= 2^31 - 1.
+ */
+IOPS_HOT void vitrt_layernorm(int32_t *restrict out, size_t out_stride,
+			      const int16_t *restrict x, size_t x_stride, uint32_t rows,
+			      uint32_t cols)
+{
+	ln_check(rows, cols, out_stride, x_stride);
+	for (uint32_t r = 0; r < rows; r++) {
+		const int16_t *xr = x + r * x_stride;
+		int32_t *o = out + r * out_stride;
+		struct ln_stats st = ln_stats(xr, cols);
+
+		for (uint32_t i = 0; i < cols; i++)
+			o[i] = ((xr[i] - st.mean) * st.factor) >> 1;
+	}
+}
+
+IOPS_HOT void vitrt_layernorm_s8(int8_t *restrict out, size_t out_stride,
+				 const int16_t *restrict x, size_t x_stride, uint32_t rows,
+				 uint32_t cols, struct vitrt_dyadic d)
+{
+	const int64_t m = d.mult, half = d.shift ? (int64_t)1 << (d.shift - 1) : 0;
+	const uint32_t s = d.shift;
+
+	ln_check(rows, cols, out_stride, x_stride);
+	IOPS_ASSERT(s <= VITRT_DYADIC_MAX_SHIFT);
+	for (uint32_t r = 0; r < rows; r++) {
+		const int16_t *xr = x + r * x_stride;
+		int8_t *o = out + r * out_stride;
+		struct ln_stats st = ln_stats(xr, cols);
+
+		for (uint32_t i = 0; i < cols; i++) {
+			int32_t v = ((xr[i] - st.mean) * st.factor) >> 1;
+			int64_t q = ((int64_t)v * m + half) >> s;
+
+			o[i] = (int8_t)(q < INT8_MIN ? INT8_MIN : q > INT8_MAX ? INT8_MAX : q);
+		}
+	}
+}
+
+/* ---- the shift exponential ---- */
+
+#define EXP_MAX_X0 (1 << 20)
+#define EXP_MAX_N 30
+
+uint32_t vitrt_shift_exp_ref(int32_t d, int32_t x0, uint32_t n, uint32_t k)
+{
+	int64_t t, q, r, v, e;
+
+	IOPS_ASSERT(d <= 0 && x0 < 0 && x0 >= -EXP_MAX_X0 && n <= EXP_MAX_N);
+	t = d + vitrt_floor_div(d, 2) - vitrt_floor_div(d, 16);
+	if (t < (int64_t)n * x0)
+		t = (int64_t)n * x0;
+	q = vitrt_floor_div(-t, -(int64_t)x0);	/* floor(t / x0): 0 <= q <= n */
+	r = t - (int64_t)x0 * q;		/* x0 < r <= 0 */
+	v = vitrt_floor_div(r, 2) - x0;		/* 1 <= v <= -x0 <= 2^20 */
+	if (q + k > 62)
+		return 0;
+	e = vitrt_floor_shr(v * ((int64_t)1 << n), (uint32_t)(q + k));	/* v * 2^n <= 2^50 */
+	IOPS_ASSERT(e <= UINT32_MAX);
+	return (uint32_t)e;
+}
+
+/* The checks behind every bound: E = floor(-x0 * 2^n / 2^k) in [1, cap] bounds every e. */
+static int exp_check(int32_t x0, uint32_t n, uint32_t k, uint64_t cap)
+{
+	uint64_t e;
+
+	if (x0 >= 0 || x0 < -EXP_MAX_X0 || n < 1 || n > EXP_MAX_N || k > 62)
+		return VITRT_EINVAL;
+	e = ((uint64_t)-(int64_t)x0 << n) >> k;
+	return e >= 1 && e <= cap ? VITRT_OK : VITRT_EINVAL;
+}
+
+/* x0 for a scale @s of the exponent's argument; k for the bound @cap on E. */
+static int exp_params(double s, uint32_t n, uint64_t cap, int32_t *x0, uint32_t *k)
+{
+	double a;
+	int64_t u;
+
+	if (!(s > 0 && s <= 0x1p1000))
+		return VITRT_EINVAL;
+	a = 1.4375 / (s * LOG2E);	/* d * 1.4375 / a = d * s * log2(e) */
+	if (!(a <= EXP_MAX_X0))
+		return VITRT_EINVAL;
+	u = round_pos(a);
+	if (u < 1)
+		u = 1;
+	if (u > EXP_MAX_X0)
+		return VITRT_EINVAL;
+	*x0 = (int32_t)-u;
+	for (*k = 0; (((uint64_t)u << n) >> *k) > cap; (*k)++)
+		;
+	return exp_check(*x0, n, *k, cap);
+}
+
+/* ---- Shiftmax ---- */
+
+static uint64_t shiftmax_cap(uint32_t max_len)
+{
+	uint64_t c = INT32_MAX / max_len;
+
+	return c < VITRT_SHIFTMAX_EXP_MAX ? c : VITRT_SHIFTMAX_EXP_MAX;
+}
+
+int vitrt_shiftmax_check(const struct vitrt_shiftmax *p)
+{
+	if (p->max_len < 1 || p->max_len > VITRT_SHIFTMAX_MAX_LEN)
+		return VITRT_EINVAL;
+	return exp_check(p->x0, p->n, p->k, shiftmax_cap(p->max_len));
+}
+
+int vitrt_shiftmax_params(struct vitrt_shiftmax *p, double s, uint32_t max_len)
+{
+	*p = (struct vitrt_shiftmax){ .n = VITRT_SHIFTMAX_N, .max_len = max_len };
+	if (max_len < 1 || max_len > VITRT_SHIFTMAX_MAX_LEN)
+		return VITRT_EINVAL;
+	return exp_params(s, p->n, shiftmax_cap(max_len), &p->x0, &p->k);
+}
+
+static void shiftmax_check_args(uint32_t rows, uint32_t len, size_t out_stride, size_t x_stride,
+				const struct vitrt_shiftmax *p)
+{
+	IOPS_ASSERT(vitrt_shiftmax_check(p) == VITRT_OK);
+	IOPS_ASSERT(len >= 1 && len <= p->max_len);
+	IOPS_ASSERT(rows <= 1 || (out_stride >= len && x_stride >= len));
+}
+
+/*
+ * Bounds: e_i <= E <= (2^31 - 1) / max_len, so S <= len * E <= 2^31 - 1, and S >= E >= 1 (the
+ * maximum has d = 0).  e_i * F <= S * F <= 2^31 - 1, plus 2^22 still fits a uint32.
+ */
+void vitrt_shiftmax_ref(uint8_t *out, size_t out_stride, const int8_t *x, size_t x_stride,
+			uint32_t rows, uint32_t len, const struct vitrt_shiftmax *p)
+{
+	shiftmax_check_args(rows, len, out_stride, x_stride, p);
+	for (uint32_t r = 0; r < rows; r++) {
+		const int8_t *xr = x + r * x_stride;
+		int32_t m = xr[0];
+		uint64_t sum = 0, f;
+
+		for (uint32_t i = 1; i < len; i++)
+			m = xr[i] > m ? xr[i] : m;
+		for (uint32_t i = 0; i < len; i++)
+			sum += vitrt_shift_exp_ref(xr[i] - m, p->x0, p->n, p->k);
+		IOPS_ASSERT(sum >= 1 && sum <= INT32_MAX);
+		f = INT32_MAX / sum;	/* both positive: C's division is the floor */
+		for (uint32_t i = 0; i < len; i++) {
+			uint64_t e = vitrt_shift_exp_ref(xr[i] - m, p->x0, p->n, p->k);
+			int64_t v = vitrt_floor_shr((int64_t)(e * f) + (1 << 22),
+						    VITRT_SHIFTMAX_SHIFT);
+
+			out[r * out_stride + i] = (uint8_t)clamp64(v, 0, 255);
+		}
+	}
+}
+
+IOPS_HOT static void shiftmax_row(uint8_t *restrict out, const int8_t *restrict x, uint32_t len,
+				  const uint32_t *restrict lut, uint32_t *restrict e)
+{
+	int8_t m = x[0];
+	uint32_t sum = 0, f;
+
+	for (uint32_t i = 1; i < len; i++)
+		m = x[i] > m ? x[i] : m;
+	for (uint32_t i = 0; i < len; i++) {
+		e[i] = lut[m - x[i]];
+		sum += e[i];
+	}
+	f = INT32_MAX / sum;
+	for (uint32_t i = 0; i < len; i++) {
+		uint32_t v = (e[i] * f + (1u << 22)) >> VITRT_SHIFTMAX_SHIFT;
+
+		out[i] = (uint8_t)(v > 255 ? 255 : v);
+	}
+}
+
+void vitrt_shiftmax(uint8_t *out, size_t out_stride, const int8_t *x, size_t x_stride,
+		    uint32_t rows, uint32_t len, const struct vitrt_shiftmax *p)
+{
+	uint32_t lut[256], e[VITRT_SHIFTMAX_MAX_LEN];
+
+	shiftmax_check_args(rows, len, out_stride, x_stride, p);
+	for (int32_t d = 0; d < 256; d++)	/* lut[max - x] */
+		lut[d] = vitrt_shift_exp_ref(-d, p->x0, p->n, p->k);
+	for (uint32_t r = 0; r < rows; r++)
+		shiftmax_row(out + r * out_stride, x + r * x_stride, len, lut, e);
+}
+
+/* ---- ShiftGELU ---- */
+
+int vitrt_gelu_check(const struct vitrt_gelu *p)
+{
+	return exp_check(p->x0, p->n, p->k, VITRT_GELU_EXP_MAX);
+}
+
+int vitrt_gelu_params(struct vitrt_gelu *p, double s)
+{
+	*p = (struct vitrt_gelu){ .n = VITRT_GELU_N };
+	return exp_params(1.702 * s, p->n, VITRT_GELU_EXP_MAX, &p->x0, &p->k);
+}
+
+/*
+ * Bounds: e <= E <= 2^16, so 1 <= E + e <= 2^17 and F <= 2^31 - 1; e * F <= (E + e) * F <=
+ * 2^31 - 1, plus 2^16 fits a uint32; e <= E gives e * F <= 2^30, so g <= 2^13.
+ */
+int32_t vitrt_gelu_sigmoid_ref(int32_t x, const struct vitrt_gelu *p)
+{
+	uint64_t big, e, f;
+	int64_t g;
+
+	IOPS_ASSERT(vitrt_gelu_check(p) == VITRT_OK);
+	IOPS_ASSERT(x > -(1 << 30) && x < (1 << 30));
+	big = vitrt_shift_exp_ref(0, p->x0, p->n, p->k);
+	e = vitrt_shift_exp_ref(x < 0 ? x : -x, p->x0, p->n, p->k);
+	f = INT32_MAX / (big + e);
+	g = vitrt_floor_shr((int64_t)(e * f) + (1 << 16), 31 - VITRT_GELU_SIG_BITS);
+	return (int32_t)(x < 0 ? g : (1 << VITRT_GELU_SIG_BITS) - g);
+}
+
+void vitrt_gelu_ref(int32_t *out, const int8_t *x, size_t n, const struct vitrt_gelu *p)
+{
+	for (size_t i = 0; i < n; i++)
+		out[i] = x[i] * vitrt_gelu_sigmoid_ref(x[i], p);
+}
+
+void vitrt_gelu_s8_ref(int8_t *out, const int8_t *x, size_t n, const struct vitrt_gelu *p,
+		       struct vitrt_dyadic d)
+{
+	for (size_t i = 0; i < n; i++) {
+		int32_t v = x[i] * vitrt_gelu_sigmoid_ref(x[i], p);
+
+		out[i] = (int8_t)clamp64(vitrt_requant_ref(v, d), INT8_MIN, INT8_MAX);
+	}
+}
+
+/* GELU of every s8 value, at index x + 128. */
+static void gelu_table(int32_t lut[256], const struct vitrt_gelu *p)
+{
+	IOPS_ASSERT(vitrt_gelu_check(p) == VITRT_OK);
+	for (int32_t v = -128; v < 128; v++)
+		lut[v + 128] = v * vitrt_gelu_sigmoid_ref(v, p);
+}
+
+IOPS_HOT void vitrt_gelu(int32_t *restrict out, const int8_t *restrict x, size_t n,
+			 const struct vitrt_gelu *p)
+{
+	int32_t lut[256];
+
+	gelu_table(lut, p);
+	for (size_t i = 0; i < n; i++)
+		out[i] = lut[x[i] + 128];
+}
+
+void vitrt_gelu_s8(int8_t *out, const int8_t *x, size_t n, const struct vitrt_gelu *p,
+		   struct vitrt_dyadic d)
+{
+	int32_t lut[256];
+	int8_t lut8[256];
+
+	gelu_table(lut, p);
+	vitrt_requant_s8(lut8, lut, 256, d, 0);
+	for (size_t i = 0; i < n; i++)
+		out[i] = lut8[(uint8_t)x[i] ^ 0x80];	/* x + 128 */
+}

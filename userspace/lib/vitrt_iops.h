@@ -1,0 +1,247 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * libvitrt integer operations: everything of the integer ViT graph that is not a GEMM.
+ *
+ * Dyadic requantization, I-LayerNorm, Shiftmax, ShiftGELU and the int16 residual stream, after
+ * I-ViT (Li & Gu, ICCV 2023).  Floats appear only in the *_params() constructors, which run at
+ * compile time (vitrt quantize); everything that runs at inference time is integer code.
+ *
+ * Every kernel has a plain-C _ref twin: the specification, written as obvious loops with floor
+ * division and shifts spelled out (vitrt_floor_div, vitrt_floor_shr), never relying on C's
+ * truncating division or on >> of a negative number.  The optimized kernel must return the same
+ * bits for every input (tests/unit/test_iops.c checks it on random data).
+ *
+ * Argument order: outputs, inputs, dims, parameters.  Strides count elements.  Preconditions
+ * (lengths, parameter ranges) are checked by always-on asserts that abort with a message: they
+ * are programming errors, because parameters from a file are checked first with the *_check()
+ * functions.  The arithmetic, scales and bounds are derived in Documentation/runtime.rst,
+ * "Integer non-linears".
+ */
+#ifndef VITRT_IOPS_H
+#define VITRT_IOPS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vitrt.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- integer helpers: floor semantics written out ---- */
+
+/* floor(a / b) for b > 0, whatever the sign of a. */
+VITRT_API int64_t vitrt_floor_div(int64_t a, int64_t b);
+/* floor(a / 2^s) for s <= 62, without >> of a negative number. */
+VITRT_API int64_t vitrt_floor_shr(int64_t a, uint32_t s);
+/* floor(sqrt(v)), exact for every 64-bit v: bit by bit (the spec) and by Newton's method. */
+VITRT_API uint32_t vitrt_isqrt64_ref(uint64_t v);
+VITRT_API uint32_t vitrt_isqrt64(uint64_t v);
+
+/* ---- dyadic numbers: real = mult * 2^-shift ---- */
+
+#define VITRT_DYADIC_MAX_SHIFT 62	/* as the device (VITSA_RQ_MAX_SHIFT) */
+
+/* Same layout as the device's requant table entry (struct vitsa_hw_rq). */
+struct vitrt_dyadic {
+	int32_t mult;
+	uint32_t shift;		/* 0..VITRT_DYADIC_MAX_SHIFT */
+};
+
+/*
+ * The dyadic nearest to @ratio (compile time only).  ratio = f * 2^e with f in [0.5, 1);
+ * mult = f * 2^31 rounded to nearest (ties away from zero), in [2^30, 2^31), shift = 31 - e;
+ * a mantissa that rounds up to 2^31 becomes 2^30 with shift - 1.  Relative error <= 2^-31.
+ * Saturation:
+ *  - ratio < 2^-32 would need shift > 62: shift = 62, mult = round(ratio * 2^62) (fewer bits,
+ *    0 below 2^-63);
+ *  - ratio >= 2^31 - 1/2 would need shift < 0: {INT32_MAX, 0};
+ *  - ratio <= 0 or NaN: {0, 0} (multiplies by zero); +inf: {INT32_MAX, 0}.
+ */
+VITRT_API struct vitrt_dyadic vitrt_dyadic_from_ratio(double ratio);
+/* mult * 2^-shift, for messages and compile-time checks. */
+VITRT_API double vitrt_dyadic_value(struct vitrt_dyadic d);
+
+/*
+ * floor((x * mult + 2^(shift-1)) / 2^shift), or x * mult for shift 0: round half up, exactly
+ * the device's requantization (Documentation/hw/vitsa.rst, "Arithmetic").  The product and the
+ * rounding term are computed in 64 bits, so x * mult + 2^(shift-1) must fit an int64; any
+ * |x| <= 2^31 satisfies that for every dyadic (|mult| <= 2^31, shift <= 62).
+ */
+VITRT_API int64_t vitrt_requant_ref(int64_t x, struct vitrt_dyadic d);
+
+/* The same; relies on GCC's arithmetic >> of negative numbers (checked in vitrt_iops.c). */
+static inline int64_t vitrt_requant(int64_t x, struct vitrt_dyadic d)
+{
+	int64_t p = x * d.mult;
+
+	return d.shift ? (p + ((int64_t)1 << (d.shift - 1))) >> d.shift : p;
+}
+
+/*
+ * out[i] = clamp(requant(x[i], d) + zero) into the output type, like a device C with REQUANT and
+ * c_zero.  out may not overlap x.
+ */
+VITRT_API void vitrt_requant_s8_ref(int8_t *out, const int32_t *x, size_t n,
+				    struct vitrt_dyadic d, int32_t zero);
+VITRT_API void vitrt_requant_s8(int8_t *out, const int32_t *x, size_t n, struct vitrt_dyadic d,
+				int32_t zero);
+VITRT_API void vitrt_requant_u8_ref(uint8_t *out, const int32_t *x, size_t n,
+				    struct vitrt_dyadic d, int32_t zero);
+VITRT_API void vitrt_requant_u8(uint8_t *out, const int32_t *x, size_t n, struct vitrt_dyadic d,
+				int32_t zero);
+VITRT_API void vitrt_requant_s16_ref(int16_t *out, const int32_t *x, size_t n,
+				     struct vitrt_dyadic d, int32_t zero);
+VITRT_API void vitrt_requant_s16(int16_t *out, const int32_t *x, size_t n, struct vitrt_dyadic d,
+				 int32_t zero);
+
+/* ---- the int16 residual stream ---- */
+
+/*
+ * out[i] = sat16(requant(a[i], da) + requant(b[i], db)): both operands brought to the sum's
+ * scale, added in 64 bits (cannot overflow: |requant(s16)| <= 2^46, |requant(s32)| <= 2^62),
+ * saturated to int16.  out may be a (in place: x += branch) or b, or disjoint from both.
+ */
+VITRT_API void vitrt_residual_add_ref(int16_t *out, const int16_t *a, const int16_t *b, size_t n,
+				      struct vitrt_dyadic da, struct vitrt_dyadic db);
+VITRT_API void vitrt_residual_add(int16_t *out, const int16_t *a, const int16_t *b, size_t n,
+				  struct vitrt_dyadic da, struct vitrt_dyadic db);
+/* The same with an int32 second operand (a GEMM accumulator). */
+VITRT_API void vitrt_residual_add_s32_ref(int16_t *out, const int16_t *a, const int32_t *b,
+					  size_t n, struct vitrt_dyadic da,
+					  struct vitrt_dyadic db);
+VITRT_API void vitrt_residual_add_s32(int16_t *out, const int16_t *a, const int32_t *b, size_t n,
+				      struct vitrt_dyadic da, struct vitrt_dyadic db);
+
+/* ---- I-LayerNorm ---- */
+
+#define VITRT_LAYERNORM_MAX_COLS 65536
+
+/*
+ * I-LayerNorm without the affine (folded into the next Linear), row by row:
+ *   mean = floor((2 * sum + C) / (2 * C))      sum / C rounded half up
+ *   y    = x - mean                            |y| <= 65535
+ *   var  = sum of y^2                          64 bits (< 2^48)
+ *   std  = floor(sqrt(var))                    exact (vitrt_isqrt64)
+ *   F    = floor((2^31 - 1) / std)             0 when std = 0 (all x equal: output 0)
+ *   out  = floor(y * F / 2)                    |out| <= 2^30
+ * out is the normalized value (x - mean) / sigma at scale sqrt(C) / 2^30.  x row r starts at
+ * x + r * x_stride, out row r at out + r * out_stride.  1 <= cols <= VITRT_LAYERNORM_MAX_COLS.
+ */
+VITRT_API void vitrt_layernorm_ref(int32_t *out, size_t out_stride, const int16_t *x,
+				   size_t x_stride, uint32_t rows, uint32_t cols);
+VITRT_API void vitrt_layernorm(int32_t *out, size_t out_stride, const int16_t *x,
+			       size_t x_stride, uint32_t rows, uint32_t cols);
+/*
+ * The same followed by requantization to s8: out = clamp(requant(ln, d), -128, 127), with
+ * d = (sqrt(C) / 2^30) / s_out.
+ */
+VITRT_API void vitrt_layernorm_s8_ref(int8_t *out, size_t out_stride, const int16_t *x,
+				      size_t x_stride, uint32_t rows, uint32_t cols,
+				      struct vitrt_dyadic d);
+VITRT_API void vitrt_layernorm_s8(int8_t *out, size_t out_stride, const int16_t *x,
+				  size_t x_stride, uint32_t rows, uint32_t cols,
+				  struct vitrt_dyadic d);
+
+/* ---- I-ViT's shift exponential ---- */
+
+/*
+ * e ~ 2^(n - k) * (-x0) * exp(d * s) for d <= 0 (s the scale of d, x0 = the integer for one
+ * unit of log2, i.e. about -1 / (s * log2 e)), I-ViT's int_exp_shift:
+ *   t = d + floor(d / 2) - floor(d / 16)       d * 1.4375, about d * log2(e)
+ *   t = max(t, n * x0)                         nothing below 2^-n
+ *   q = floor(t / x0), r = t - x0 * q          t = q whole units + a fraction r in (x0, 0]
+ *   v = floor(r / 2) - x0                      2^(-r/x0) ~ 1 - (r/x0)/2, times -x0
+ *   e = floor(v * 2^n / 2^(q + k))             I-ViT's v << (n - q), then our pre-shift k
+ * Requires x0 < 0 and the ranges the *_check() functions enforce.
+ */
+VITRT_API uint32_t vitrt_shift_exp_ref(int32_t d, int32_t x0, uint32_t n, uint32_t k);
+
+/* ---- Shiftmax ---- */
+
+#define VITRT_SHIFTMAX_N	16	/* exponent clamp 2^-16: TVM's choice (PyTorch: 15) */
+#define VITRT_SHIFTMAX_MAX_LEN	4096
+#define VITRT_SHIFTMAX_EXP_MAX	(1u << 22)	/* bound on the largest exp, see below */
+#define VITRT_SHIFTMAX_SHIFT	23	/* out = e * F >> 23: scale 2^31 / 2^23 = 256 per 1.0 */
+
+/* The compiled form; four int32 words in a program step. */
+struct vitrt_shiftmax {
+	int32_t x0;		/* < 0 */
+	uint32_t n;		/* 1..30 */
+	uint32_t k;		/* pre-shift of every exp */
+	uint32_t max_len;	/* longest row, 1..VITRT_SHIFTMAX_MAX_LEN */
+};
+
+/*
+ * Parameters for s8 logits of scale @s and rows of at most @max_len elements (compile time):
+ * x0 = -round(1.4375 / (s * log2 e)) (at least 1 in magnitude), n = VITRT_SHIFTMAX_N, k the
+ * smallest shift with E = floor(-x0 * 2^n / 2^k) <= min(2^22, (2^31 - 1) / max_len).
+ * VITRT_EINVAL if s is not a positive finite number, -x0 would exceed 2^20 (s < ~1.4e-6) or
+ * max_len is out of range.
+ */
+VITRT_API int vitrt_shiftmax_params(struct vitrt_shiftmax *p, double s, uint32_t max_len);
+/* 0 if @p satisfies every bound the kernels rely on (parameters read from a file), else
+ * VITRT_EINVAL. */
+VITRT_API int vitrt_shiftmax_check(const struct vitrt_shiftmax *p);
+
+/*
+ * Row-wise softmax of s8 logits to u8 probabilities at scale 2^-8:
+ *   e_i = shift_exp(x_i - max(x))              e_max = E
+ *   S   = sum of e_i                           <= len * E <= 2^31 - 1
+ *   F   = floor((2^31 - 1) / S)
+ *   out = min(255, floor((e_i * F + 2^22) / 2^23))   rounded half up
+ * 1 <= len <= p->max_len.  The optimized kernel builds a 256-entry table of the exponential per
+ * call, so pass many rows at once.
+ */
+VITRT_API void vitrt_shiftmax_ref(uint8_t *out, size_t out_stride, const int8_t *x,
+				  size_t x_stride, uint32_t rows, uint32_t len,
+				  const struct vitrt_shiftmax *p);
+VITRT_API void vitrt_shiftmax(uint8_t *out, size_t out_stride, const int8_t *x, size_t x_stride,
+			      uint32_t rows, uint32_t len, const struct vitrt_shiftmax *p);
+
+/* ---- ShiftGELU ---- */
+
+#define VITRT_GELU_N		23	/* exponent clamp 2^-23, as I-ViT */
+#define VITRT_GELU_EXP_MAX	(1u << 16)
+#define VITRT_GELU_SIG_BITS	14	/* sigmoid_int scale 2^-14 */
+
+/* The compiled form; three int32 words in a program step. */
+struct vitrt_gelu {
+	int32_t x0;		/* < 0, for the scale s * 1.702 */
+	uint32_t n;		/* 1..30 */
+	uint32_t k;
+};
+
+/*
+ * Parameters for s8 input of scale @s (compile time): x0 = -round(1.4375 / (1.702 s log2 e))
+ * (at least 1), n = VITRT_GELU_N, k the smallest shift with
+ * E = floor(-x0 * 2^n / 2^k) <= VITRT_GELU_EXP_MAX.  VITRT_EINVAL like vitrt_shiftmax_params.
+ */
+VITRT_API int vitrt_gelu_params(struct vitrt_gelu *p, double s);
+VITRT_API int vitrt_gelu_check(const struct vitrt_gelu *p);
+
+/*
+ * sigmoid(1.702 x s) at scale 2^-14, element by element with m = max(x, 0):
+ *   E = shift_exp(0), e = shift_exp(-|x|)      exp(x - m) and exp(-m): one of them is E
+ *   F = floor((2^31 - 1) / (E + e))
+ *   g = floor((e * F + 2^16) / 2^17)           sigmoid(-|x|), rounded half up
+ *   sigmoid = x < 0 ? g : 2^14 - g             exactly symmetric
+ */
+VITRT_API int32_t vitrt_gelu_sigmoid_ref(int32_t x, const struct vitrt_gelu *p);
+
+/* out[i] = x[i] * sigmoid(x[i]): GELU(x * s) at scale s * 2^-14, |out| <= 2^21. */
+VITRT_API void vitrt_gelu_ref(int32_t *out, const int8_t *x, size_t n,
+			      const struct vitrt_gelu *p);
+VITRT_API void vitrt_gelu(int32_t *out, const int8_t *x, size_t n, const struct vitrt_gelu *p);
+/* The same requantized to s8: d = (s * 2^-14) / s_out; out may be x. */
+VITRT_API void vitrt_gelu_s8_ref(int8_t *out, const int8_t *x, size_t n,
+				 const struct vitrt_gelu *p, struct vitrt_dyadic d);
+VITRT_API void vitrt_gelu_s8(int8_t *out, const int8_t *x, size_t n, const struct vitrt_gelu *p,
+			     struct vitrt_dyadic d);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* VITRT_IOPS_H */
