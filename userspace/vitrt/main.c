@@ -15,6 +15,7 @@ static const struct command {
 	{ "run", cmd_run, "classify images with a compiled model (or --fp32 a checkpoint)" },
 	{ "eval", cmd_eval, "top-1 of a compiled model on a dataset, FP32 side by side" },
 	{ "info", cmd_info, "describe a compiled model" },
+	{ "bench", cmd_bench, "images per second, integer program and FP32 reference" },
 	{ "gemm", cmd_gemm, "run GEMMs on a backend and check them against the CPU reference" },
 };
 
