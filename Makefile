@@ -48,11 +48,14 @@ $(B)/test_iops: $(call obj,host,tests/unit/test_iops.c) $(B)/libvitrt.a
 $(B)/test_fp32: $(call obj,host,tests/unit/test_fp32.c) $(B)/libvitrt.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
+$(B)/test_reorder: $(call obj,host,tests/unit/test_reorder.c) $(B)/libvitrt.a
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
 $(B)/test_prog: $(call obj,host,tests/unit/test_prog.c) $(B)/libvitrt.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
 hw: $(B)/test_model
-userspace: $(B)/vitrt $(B)/libvitrt.a $(B)/test_vitrt $(B)/test_prog $(B)/test_iops $(B)/test_fp32
+userspace: $(B)/vitrt $(B)/libvitrt.a $(B)/test_vitrt $(B)/test_prog $(B)/test_iops $(B)/test_fp32 $(B)/test_reorder
 
 -include $(shell find $(B)/host -name '*.d' 2>/dev/null)
 

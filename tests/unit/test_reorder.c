@@ -1,0 +1,221 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Operand reordering, proven.
+ *
+ * GEMM level: the integer path (quantized operands multiplied on the array, int32 accumulator,
+ * dyadic requantization) against the naive one (dequantize both operands, multiply in double,
+ * divide by the output scale, round).  Algebraically both are round(acc * s_a * s_b / s_y);
+ * they may differ only where the dyadic's relative error (<= 2^-31) moves acc * r across a
+ * rounding boundary.  Every mismatch must be such a case.
+ *
+ * Model level: the compiled integer program against the fake-quant graph (the FP32 forward
+ * with quantized weights and every tap rounded to its grid) on the same images and scales.
+ * Those differ by rounding and by I-ViT's integer approximations of softmax, GELU and
+ * LayerNorm; the test measures both and bounds them.
+ */
+#include <math.h>
+
+#include "tap.h"
+#include "vitrt_calib.h"
+#include "vitrt_exec.h"
+#include "vitrt_image.h"
+#include "vitrt_iops.h"
+
+#ifndef GOLDEN_DIR
+#define GOLDEN_DIR "tests/golden"
+#endif
+#define FMNIST "/usr/share/datasets/fashion-mnist"
+
+#define MODEL_IMAGES		200	/* images compared at model level */
+#define MIN_AGREEMENT		0.97	/* top-1 agreement of integer and fake-quant graphs */
+#define MAX_LOGIT_ERR		0.10	/* max |difference| / logit range */
+
+static uint64_t rng = 0x853c49e6748fea9bull;
+
+static uint32_t rnd(void)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return (uint32_t)(rng >> 11);
+}
+
+static double rnd_unit(void)
+{
+	return rnd() / 2097152.0 / 1024.0;	/* [0, 1) from 31 bits */
+}
+
+/* One random GEMM both ways; counts mismatches and those not explained by the dyadic. */
+static void one_gemm(struct vitrt_dev *dev, uint32_t *checked, uint32_t *mism, uint32_t *bad)
+{
+	uint32_t m = 1 + rnd() % 40, n = 1 + rnd() % 40, k = 1 + rnd() % 200, at = rnd() % 4;
+	double sa = 0.001 + rnd_unit() * 0.1, sy = 0.01 + rnd_unit() * 2, *sw = malloc(n * 8);
+	int err;
+	struct vitrt_buf *bufs = vitrt_buf_new(dev, 4ull * (m * k + n * k + 8 * n + m * n) + 4096,
+					       &err);
+	uint8_t *mem = vitrt_buf_map(bufs), *a = mem, *b = mem + m * k;
+	uint8_t *rq = b + n * k, *c = rq + 8 * n;
+	int32_t lo = -128, hi = 127;
+	struct vitrt_gemm g = {
+		.m = m, .n = n, .k = k, .flags = VITRT_GEMM_B_TRANS | VITRT_GEMM_REQUANT,
+		.a_type = at == 1 ? VITRT_U8 : VITRT_S8, .b_type = VITRT_S8, .c_type = VITRT_S8,
+		.a = { bufs, 0, k }, .b = { bufs, (uint64_t)m * k, k },
+		.c = { bufs, (uint64_t)(c - mem), n }, .rq = { bufs, (uint64_t)(rq - mem), 0 },
+	};
+	struct vitrt_job_error jerr;
+	uint64_t fence;
+
+	for (uint32_t i = 0; i < m * k + n * k; i++)
+		mem[i] = (uint8_t)rnd();
+	for (uint32_t j = 0; j < n; j++) {
+		struct vitrt_dyadic d;
+
+		sw[j] = 0.0005 + rnd_unit() * 0.02;
+		d = vitrt_dyadic_from_ratio(sa * sw[j] / sy);
+		memcpy(rq + 8 * j, &d, 8);
+	}
+	CHECK(!vitrt_submit(dev, &g, 1, &fence) && !vitrt_wait(dev, fence, 0, &jerr), "gemm");
+	for (uint32_t i = 0; i < m; i++) {
+		for (uint32_t j = 0; j < n; j++) {
+			double acc = 0, x, want;
+			int64_t iacc = 0;
+
+			for (uint32_t t = 0; t < k; t++) {
+				int32_t av = g.a_type == VITRT_U8 ? a[i * k + t] : (int8_t)a[i * k + t];
+				int32_t bv = (int8_t)b[j * k + t];
+
+				acc += (av * sa) * (bv * sw[j]);	/* dequantize first */
+				iacc += av * bv;
+			}
+			x = acc / sy;
+			want = fmin(fmax(floor(x + 0.5), lo), hi);
+			(*checked)++;
+			if ((int8_t)c[i * n + j] != want) {
+				/* only legitimate near a tie: |x - (q + 1/2)| tiny */
+				double frac = x - floor(x), slack = fabs(x) * 0x1p-30 + 1e-9;
+
+				(*mism)++;
+				*bad += fabs(frac - 0.5) > slack || fabs((int8_t)c[i * n + j] - want) > 1;
+				(void)iacc;
+			}
+		}
+	}
+	vitrt_buf_del(bufs);
+	free(sw);
+}
+
+TEST(gemm_reordering_differs_only_by_rounding)
+{
+	int err;
+	struct vitrt_dev *dev = vitrt_dev_open("sim", &err);
+	uint32_t checked = 0, mism = 0, bad = 0;
+
+	for (int i = 0; i < 300 && dev; i++)
+		one_gemm(dev, &checked, &mism, &bad);
+	printf("# %u outputs: %u differ between dequantize-first and integer, %u unexplained\n",
+	       checked, mism, bad);
+	CHECK(checked > 100000, "only %u outputs", checked);
+	CHECK(bad == 0, "%u mismatches not at a rounding tie", bad);
+	vitrt_dev_close(dev);
+}
+
+struct model_run {
+	struct vitrt_vit *folded, *fake;
+	struct vitrt_scales sc;
+	struct vitrt_prog *prog;
+	struct vitrt_dataset *ds;
+};
+
+static int prepare(struct model_run *r, const char *ckpt, uint32_t scheme)
+{
+	char msg[1024];
+	int err;
+	struct vitrt_calib *cal;
+	size_t npix;
+	float *in, *logits;
+
+	r->folded = vitrt_vit_load(ckpt, &err, msg, sizeof(msg));
+	r->fake = vitrt_vit_load(ckpt, &err, msg, sizeof(msg));
+	r->ds = vitrt_dataset_open_dir(FMNIST, "train", &err, msg, sizeof(msg));
+	if (!r->folded || !r->fake || !r->ds)
+		return printf("# %s\n", msg), -1;
+	vitrt_vit_fold_norms(r->folded);
+	vitrt_vit_fold_norms(r->fake);
+	npix = (size_t)r->folded->cfg.img * r->folded->cfg.img;
+	cal = vitrt_calib_new(r->folded->cfg.depth);
+	in = malloc(npix * r->folded->cfg.chans * 4);
+	logits = malloc(r->folded->cfg.classes * 4);
+	for (uint32_t i = 0; i < 64; i++) {
+		vitrt_image_to_input(in, r->ds->pix + i * npix, 1, r->folded->cfg.chans, npix,
+				     r->folded->cfg.mean, r->folded->cfg.std);
+		vitrt_vit_forward(r->folded, in, logits, vitrt_calib_hook, cal);
+	}
+	vitrt_calib_scales(cal, &r->sc);
+	vitrt_calib_free(cal);
+	free(in);
+	free(logits);
+	r->prog = vitrt_compile(r->folded, &r->sc, &(struct vitrt_compile_opts){
+		.scheme = scheme, .array_rows = 16, .array_cols = 16, .fp32_top1 = -1 }, &err, msg,
+		sizeof(msg));
+	if (!r->prog)
+		return printf("# %s\n", msg), -1;
+	vitrt_fakequant_weights(r->fake, &r->sc, scheme);
+	return 0;
+}
+
+static void compare(const char *ckpt, uint32_t scheme)
+{
+	struct model_run r = { 0 };
+	int err;
+	struct vitrt_dev *dev = vitrt_dev_open("sim", &err);
+	struct vitrt_session *s;
+	uint32_t agree = 0, C;
+	double worst = 0;
+	size_t npix;
+
+	if (prepare(&r, ckpt, scheme)) {
+		CHECK(0, "cannot prepare %s", ckpt);
+		return;
+	}
+	C = r.fake->cfg.classes;
+	npix = (size_t)r.fake->cfg.img * r.fake->cfg.img;
+	s = vitrt_session_new(dev, r.prog, &err);
+	for (uint32_t i = 0; s && i < MODEL_IMAGES; i++) {
+		const uint8_t *pix = r.ds->pix + (r.ds->count - 1 - i) * npix;
+		float in[4 * 1024], fq[1000], lo = INFINITY, hi = -INFINITY, d = 0;
+		int16_t q[1000];
+		uint32_t ai = 0, af = 0;
+
+		vitrt_image_to_input(in, pix, 1, r.fake->cfg.chans, npix, r.fake->cfg.mean,
+				     r.fake->cfg.std);
+		vitrt_vit_forward(r.fake, in, fq, vitrt_fakequant_hook, &r.sc);
+		CHECK(!vitrt_session_run(s, pix, q), "run");
+		for (uint32_t c = 0; c < C; c++) {
+			lo = fminf(lo, fq[c]);
+			hi = fmaxf(hi, fq[c]);
+			d = fmaxf(d, fabsf(q[c] * r.prog->info.logit_scale - fq[c]));
+			ai = q[c] > q[ai] ? c : ai;
+			af = fq[c] > fq[af] ? c : af;
+		}
+		agree += ai == af;
+		worst = fmax(worst, d / fmax(hi - lo, 1e-6));
+	}
+	printf("# %s %s: top-1 agreement %.1f%%, max |logit diff| %.4f of the logit range\n",
+	       ckpt, vitrt_scheme_name(scheme), 100.0 * agree / MODEL_IMAGES, worst);
+	CHECK(agree >= MIN_AGREEMENT * MODEL_IMAGES, "agreement %u/%u", agree, MODEL_IMAGES);
+	CHECK(worst <= MAX_LOGIT_ERR, "logit difference %.4f of the range", worst);
+	vitrt_session_free(s);
+	vitrt_dev_close(dev);
+	vitrt_prog_free(r.prog);
+	free(r.sc.layer);
+	vitrt_dataset_close(r.ds);
+	vitrt_vit_free(r.folded);
+	vitrt_vit_free(r.fake);
+}
+
+TEST(integer_program_vs_fakequant_graph_w8a8)
+{
+	compare(GOLDEN_DIR "/fp32/timmvit.safetensors", VITRT_SCHEME_W8A8);
+}
+
+TAP_MAIN
