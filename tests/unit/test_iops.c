@@ -864,6 +864,40 @@ TEST(gelu_opt_eq_ref)
 	CHECK(!bad_sym, "%d asymmetric", bad_sym);
 }
 
+/* The optimized kernels keep their tables per thread: alternating parameters row by row. */
+TEST(tables_follow_params)
+{
+	enum { N = 300 };
+	struct vitrt_gelu g[2];
+	struct vitrt_shiftmax sm[2];
+	struct vitrt_dyadic d[2] = { { 1 << 30, 40 }, { 1 << 30, 41 } };
+	int8_t x[N], a8[N], b8[N];
+	int32_t a[N], b[N];
+	uint8_t au[N], bu[N];
+	int bad = 0;
+
+	vitrt_gelu_params(&g[0], 0.05);
+	vitrt_gelu_params(&g[1], 0.08);
+	vitrt_shiftmax_params(&sm[0], 0.05, N);
+	vitrt_shiftmax_params(&sm[1], 0.2, N);
+	for (int round = 0; round < 64; round++) {
+		int i = round & 1, j = (round >> 1) & 1, k = (round >> 2) & 1;
+
+		for (int e = 0; e < N; e++)
+			x[e] = (int8_t)rnd64();
+		vitrt_gelu_s8(a8, x, N, &g[i], d[j]);
+		vitrt_gelu_s8_ref(b8, x, N, &g[i], d[j]);
+		bad += memcmp(a8, b8, N) != 0;
+		vitrt_gelu(a, x, N, &g[j]);
+		vitrt_gelu_ref(b, x, N, &g[j]);
+		bad += memcmp(a, b, sizeof(a)) != 0;
+		vitrt_shiftmax(au, N, x, N, 1, N, &sm[k]);
+		vitrt_shiftmax_ref(bu, N, x, N, 1, N, &sm[k]);
+		bad += memcmp(au, bu, N) != 0;
+	}
+	CHECK(!bad, "%d mismatches", bad);
+}
+
 TEST(gelu_quality)
 {
 	static const double scales[] = { 0.01, 0.02, 0.03, 0.05, 0.08, 0.12 };
@@ -958,6 +992,8 @@ TEST(bench)
 	TIME(opt, 100, vitrt_gelu_s8(g8, g8, T * M, &gp, d));
 	printf("# bench gelu_s8 %ux%u: ref %.1f us, opt %.1f us, %.1fx\n", T, M, ref * 1e6,
 	       opt * 1e6, ref / opt);
+	TIME(opt, 100, for (int r = 0; r < T; r++) vitrt_gelu_s8(g8 + r * M, g8 + r * M, M, &gp, d));
+	printf("# bench gelu_s8 row by row: opt %.1f us\n", opt * 1e6);
 	TIME(ref, 5, vitrt_residual_add_ref(res2, res2, res, T * C, d2, d));
 	TIME(opt, 100, vitrt_residual_add(res2, res2, res, T * C, d2, d));
 	printf("# bench residual_add %ux%u: ref %.1f us, opt %.1f us, %.1fx\n", T, C, ref * 1e6,

@@ -6,8 +6,10 @@
  * Each *_ref function is the specification: plain loops, floor division through
  * vitrt_floor_div.  The optimized twins use >> on negative numbers (arithmetic in GCC and Clang,
  * checked below), 32-bit arithmetic where a bound proves it exact, and 256-entry tables for the
- * element-wise exponentials, which they fill by calling the _ref element functions.
+ * element-wise exponentials, which they fill by calling the _ref element functions and keep per
+ * thread for the last parameters.
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -537,14 +539,38 @@ IOPS_HOT static void shiftmax_row(uint8_t *restrict out, const int8_t *restrict 
 	}
 }
 
+/*
+ * The exponential of every d = max - x, per thread for the last parameters, so that callers
+ * may go row by row without rebuilding it.
+ */
+static __thread struct {
+	bool valid;
+	int32_t x0;
+	uint32_t n, k;
+	uint32_t exp[256];
+} sm_cache;
+
+static const uint32_t *shiftmax_table(const struct vitrt_shiftmax *p)
+{
+	if (!sm_cache.valid || sm_cache.x0 != p->x0 || sm_cache.n != p->n || sm_cache.k != p->k) {
+		for (int32_t d = 0; d < 256; d++)
+			sm_cache.exp[d] = vitrt_shift_exp_ref(-d, p->x0, p->n, p->k);
+		sm_cache.x0 = p->x0;
+		sm_cache.n = p->n;
+		sm_cache.k = p->k;
+		sm_cache.valid = true;
+	}
+	return sm_cache.exp;
+}
+
 void vitrt_shiftmax(uint8_t *out, size_t out_stride, const int8_t *x, size_t x_stride,
 		    uint32_t rows, uint32_t len, const struct vitrt_shiftmax *p)
 {
-	uint32_t lut[256], e[VITRT_SHIFTMAX_MAX_LEN];
+	uint32_t e[VITRT_SHIFTMAX_MAX_LEN];
+	const uint32_t *lut;
 
 	shiftmax_check_args(rows, len, out_stride, x_stride, p);
-	for (int32_t d = 0; d < 256; d++)	/* lut[max - x] */
-		lut[d] = vitrt_shift_exp_ref(-d, p->x0, p->n, p->k);
+	lut = shiftmax_table(p);
 	for (uint32_t r = 0; r < rows; r++)
 		shiftmax_row(out + r * out_stride, x + r * x_stride, len, lut, e);
 }
@@ -596,20 +622,53 @@ void vitrt_gelu_s8_ref(int8_t *out, const int8_t *x, size_t n, const struct vitr
 	}
 }
 
-/* GELU of every s8 value, at index x + 128. */
-static void gelu_table(int32_t lut[256], const struct vitrt_gelu *p)
+/*
+ * GELU of every s8 value at index x + 128, and the same requantized with @d, per thread for the
+ * last parameters (callers may go row by row).
+ */
+static __thread struct {
+	bool valid, valid8;
+	struct vitrt_gelu p;
+	struct vitrt_dyadic d;
+	int32_t lut[256];
+	int8_t lut8[256];
+} gelu_cache;
+
+static bool gelu_same(const struct vitrt_gelu *a, const struct vitrt_gelu *b)
 {
-	IOPS_ASSERT(vitrt_gelu_check(p) == VITRT_OK);
-	for (int32_t v = -128; v < 128; v++)
-		lut[v + 128] = v * vitrt_gelu_sigmoid_ref(v, p);
+	return a->x0 == b->x0 && a->n == b->n && a->k == b->k;
+}
+
+static const int32_t *gelu_table(const struct vitrt_gelu *p)
+{
+	if (!gelu_cache.valid || !gelu_same(&gelu_cache.p, p)) {
+		IOPS_ASSERT(vitrt_gelu_check(p) == VITRT_OK);
+		for (int32_t v = -128; v < 128; v++)
+			gelu_cache.lut[v + 128] = v * vitrt_gelu_sigmoid_ref(v, p);
+		gelu_cache.p = *p;
+		gelu_cache.valid = true;
+		gelu_cache.valid8 = false;
+	}
+	return gelu_cache.lut;
+}
+
+static const int8_t *gelu_table_s8(const struct vitrt_gelu *p, struct vitrt_dyadic d)
+{
+	const int32_t *lut = gelu_table(p);
+
+	if (!gelu_cache.valid8 || gelu_cache.d.mult != d.mult || gelu_cache.d.shift != d.shift) {
+		vitrt_requant_s8(gelu_cache.lut8, lut, 256, d, 0);
+		gelu_cache.d = d;
+		gelu_cache.valid8 = true;
+	}
+	return gelu_cache.lut8;
 }
 
 IOPS_HOT void vitrt_gelu(int32_t *restrict out, const int8_t *restrict x, size_t n,
 			 const struct vitrt_gelu *p)
 {
-	int32_t lut[256];
+	const int32_t *lut = gelu_table(p);
 
-	gelu_table(lut, p);
 	for (size_t i = 0; i < n; i++)
 		out[i] = lut[x[i] + 128];
 }
@@ -617,11 +676,8 @@ IOPS_HOT void vitrt_gelu(int32_t *restrict out, const int8_t *restrict x, size_t
 void vitrt_gelu_s8(int8_t *out, const int8_t *x, size_t n, const struct vitrt_gelu *p,
 		   struct vitrt_dyadic d)
 {
-	int32_t lut[256];
-	int8_t lut8[256];
+	const int8_t *lut8 = gelu_table_s8(p, d);
 
-	gelu_table(lut, p);
-	vitrt_requant_s8(lut8, lut, 256, d, 0);
 	for (size_t i = 0; i < n; i++)
 		out[i] = lut8[(uint8_t)x[i] ^ 0x80];	/* x + 128 */
 }

@@ -191,8 +191,8 @@ VITRT_API int vitrt_shiftmax_check(const struct vitrt_shiftmax *p);
  *   S   = sum of e_i                           <= len * E <= 2^31 - 1
  *   F   = floor((2^31 - 1) / S)
  *   out = min(255, floor((e_i * F + 2^22) / 2^23))   rounded half up
- * 1 <= len <= p->max_len.  The optimized kernel builds a 256-entry table of the exponential per
- * call, so pass many rows at once.
+ * 1 <= len <= p->max_len.  The optimized kernel looks the exponential up in a 256-entry table
+ * that each thread keeps for the last parameters it saw.
  */
 VITRT_API void vitrt_shiftmax_ref(uint8_t *out, size_t out_stride, const int8_t *x,
 				  size_t x_stride, uint32_t rows, uint32_t len,
@@ -234,7 +234,10 @@ VITRT_API int32_t vitrt_gelu_sigmoid_ref(int32_t x, const struct vitrt_gelu *p);
 VITRT_API void vitrt_gelu_ref(int32_t *out, const int8_t *x, size_t n,
 			      const struct vitrt_gelu *p);
 VITRT_API void vitrt_gelu(int32_t *out, const int8_t *x, size_t n, const struct vitrt_gelu *p);
-/* The same requantized to s8: d = (s * 2^-14) / s_out; out may be x. */
+/*
+ * The same requantized to s8: d = (s * 2^-14) / s_out; out may be x.  The optimized kernels are
+ * lookups in 256-entry tables that each thread keeps for the last parameters it saw.
+ */
 VITRT_API void vitrt_gelu_s8_ref(int8_t *out, const int8_t *x, size_t n,
 				 const struct vitrt_gelu *p, struct vitrt_dyadic d);
 VITRT_API void vitrt_gelu_s8(int8_t *out, const int8_t *x, size_t n, const struct vitrt_gelu *p,
