@@ -43,93 +43,111 @@ const char *vitrt_tap_name(enum vitrt_tap tap)
 
 /*
  * The -O2 default leaves the vector extensions below to SSE; the hot function asks for O3 and
- * an AVX2 clone itself, picked at load time when the CPU has it (as hw/model/vitsa_gemm.c).
+ * an x86-64-v3 clone (AVX2 + FMA) itself, picked at load time when the CPU has it (as
+ * hw/model/vitsa_gemm.c does with AVX2).
  */
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
-#define VIT_HOT __attribute__((optimize("O3"), target_clones("avx2", "default")))
+#define VIT_HOT __attribute__((optimize("O3"), target_clones("arch=x86-64-v3", "default")))
 #else
 #define VIT_HOT
 #endif
 #define VIT_INLINE static inline __attribute__((always_inline))
 
 typedef float v8sf __attribute__((vector_size(32)));
-/* The same, at any float address (unaligned loads), aliasing float. */
-typedef float v8sf_u __attribute__((vector_size(32), aligned(4), may_alias));
-
-/* Register tile: TILE_M rows of A times TILE_N rows of B, 8 lanes of K at a time. */
-#define TILE_M	3
-#define TILE_N	3
-#define BLOCK_N	96	/* rows of B kept hot in cache while all of A streams past */
 
 /*
- * One @rm x @rn tile of C: float dot products of length @k, 8 partial sums per output in the
- * vector lanes, the tail past the last multiple of 8 added at the end.
+ * A is packed in panels of MR rows stored k-major (P[k][MR], zero-padded), so that one k step
+ * of a panel is two vectors; the micro-kernel multiplies them by NR broadcast elements of B
+ * into an MR x NR tile of accumulators: no horizontal sums, every output a plain float sum
+ * in k order.  B is walked in blocks of rows that stay in L2 while every panel passes.
  */
-VIT_INLINE void sgemm_tile(float *c, size_t ldc, const float *a, size_t lda, const float *b,
-			   size_t ldb, const float *bias, uint32_t k, const int rm, const int rn)
+#define MR	16
+#define NR	6
+#define B_BLOCK_FLOATS	(128 * 1024)	/* 512 KiB of B per block */
+
+/* P[t][r] = A[r][t] for rows r < @rm of a panel, 0 beyond. */
+static void pack_panel(float *p, const float *a, size_t lda, uint32_t rm, uint32_t k)
 {
-	v8sf acc[TILE_M][TILE_N];
-	uint32_t kk = 0;
+	for (uint32_t t = 0; t < k; t++)
+		for (uint32_t r = 0; r < MR; r++)
+			p[t * MR + r] = r < rm ? a[r * lda + t] : 0.0f;
+}
 
-	for (int i = 0; i < rm; i++)
-		for (int j = 0; j < rn; j++)
-			acc[i][j] = (v8sf){ 0 };
-	for (; kk + 8 <= k; kk += 8) {
-		v8sf bv[TILE_N];
+/* C[0..rm)[0..rn) = panel @p times rows 0..rn of B (+ bias), @rn a compile-time constant. */
+VIT_INLINE void micro(float *c, size_t ldc, const float *p, const float *b, size_t ldb,
+		      const float *bias, uint32_t rm, uint32_t k, const int rn)
+{
+	v8sf acc[2][NR];
 
-		for (int j = 0; j < rn; j++)
-			bv[j] = *(const v8sf_u *)(b + j * ldb + kk);
-		for (int i = 0; i < rm; i++) {
-			v8sf av = *(const v8sf_u *)(a + i * lda + kk);
+	for (int j = 0; j < rn; j++)
+		acc[0][j] = acc[1][j] = (v8sf){ 0 };
+	for (uint32_t t = 0; t < k; t++) {
+		v8sf a0 = *(const v8sf *)(p + t * MR), a1 = *(const v8sf *)(p + t * MR + 8);
 
-			for (int j = 0; j < rn; j++)
-				acc[i][j] += av * bv[j];
-		}
-	}
-	for (int i = 0; i < rm; i++) {
 		for (int j = 0; j < rn; j++) {
-			v8sf v = acc[i][j];
-			float s = ((v[0] + v[4]) + (v[1] + v[5])) + ((v[2] + v[6]) + (v[3] + v[7]));
+			float e = b[j * ldb + t];
+			v8sf bv = { e, e, e, e, e, e, e, e };
 
-			for (uint32_t t = kk; t < k; t++)
-				s += a[i * lda + t] * b[j * ldb + t];
-			c[i * ldc + j] = bias ? s + bias[j] : s;
+			acc[0][j] += a0 * bv;
+			acc[1][j] += a1 * bv;
 		}
 	}
+	for (int j = 0; j < rn; j++) {
+		float bj = bias ? bias[j] : 0.0f;
+
+		for (uint32_t i = 0; i < rm; i++)
+			c[i * ldc + j] = acc[i / 8][j][i % 8] + bj;
+	}
 }
 
-/* Rows [0, m) x columns [n0, n1) of C, in full tiles and then the edges. */
-VIT_INLINE void sgemm_panel(float *c, size_t ldc, const float *a, size_t lda, const float *b,
-			    size_t ldb, const float *bias, uint32_t m, uint32_t n0, uint32_t n1,
-			    uint32_t k)
+/* One panel against rows [n0, n1) of B. */
+VIT_INLINE void panel_row(float *c, size_t ldc, const float *p, const float *b, size_t ldb,
+			  const float *bias, uint32_t rm, uint32_t n0, uint32_t n1, uint32_t k)
 {
-	uint32_t i = 0, j;
+	uint32_t j = n0;
 
-#define TILE(rm, rn) sgemm_tile(c + i * ldc + j, ldc, a + i * lda, lda, b + j * ldb, ldb, \
-				bias ? bias + j : NULL, k, rm, rn)
-	for (; i + TILE_M <= m; i += TILE_M) {
-		for (j = n0; j + TILE_N <= n1; j += TILE_N)
-			TILE(TILE_M, TILE_N);
-		for (; j < n1; j++)
-			TILE(TILE_M, 1);
+#define MICRO(rn) micro(c + j, ldc, p, b + j * ldb, ldb, bias ? bias + j : NULL, rm, k, rn)
+	for (; j + NR <= n1; j += NR)
+		MICRO(NR);
+	switch (n1 - j) {
+	case 5: MICRO(5); break;
+	case 4: MICRO(4); break;
+	case 3: MICRO(3); break;
+	case 2: MICRO(2); break;
+	case 1: MICRO(1); break;
 	}
-	for (; i < m; i++) {
-		for (j = n0; j + TILE_N <= n1; j += TILE_N)
-			TILE(1, TILE_N);
-		for (; j < n1; j++)
-			TILE(1, 1);
-	}
-#undef TILE
+#undef MICRO
 }
+
+_Static_assert(NR == 6, "panel_row handles up to NR - 1 = 5 leftover columns");
 
 VIT_HOT void vitrt_sgemm_nt(float *c, size_t ldc, const float *a, size_t lda, const float *b,
 			    size_t ldb, const float *bias, uint32_t m, uint32_t n, uint32_t k)
 {
-	for (uint32_t n0 = 0; n0 < n; n0 += BLOCK_N) {
-		uint32_t n1 = n - n0 > BLOCK_N ? n0 + BLOCK_N : n;
+	uint32_t panels = (m + MR - 1) / MR, nb;
+	float *pack;
 
-		sgemm_panel(c, ldc, a, lda, b, ldb, bias, m, n0, n1, k);
+	if (!m || !n)
+		return;
+	pack = aligned_alloc(64, ((size_t)panels * MR * k + 16) * sizeof(float));
+	if (!pack) {
+		/* no memory for the packed copy: the plain loop needs none */
+		vitrt_sgemm_nt_ref(c, ldc, a, lda, b, ldb, bias, m, n, k);
+		return;
 	}
+	for (uint32_t i = 0; i < panels; i++)
+		pack_panel(pack + (size_t)i * MR * k, a + (size_t)i * MR * lda, lda,
+			   m - i * MR < MR ? m - i * MR : MR, k);
+	nb = k ? B_BLOCK_FLOATS / k / NR * NR : n;
+	nb = nb < NR ? NR : nb;
+	for (uint32_t n0 = 0; n0 < n; n0 += nb) {
+		uint32_t n1 = n - n0 > nb ? n0 + nb : n;
+
+		for (uint32_t i = 0; i < panels; i++)
+			panel_row(c + (size_t)i * MR * ldc, ldc, pack + (size_t)i * MR * k, b, ldb,
+				  bias, m - i * MR < MR ? m - i * MR : MR, n0, n1, k);
+	}
+	free(pack);
 }
 
 void vitrt_sgemm_nt_ref(float *c, size_t ldc, const float *a, size_t lda, const float *b,
