@@ -74,8 +74,10 @@ deps:
 	scripts/deps.sh
 
 # ---- the two commands ----
-run: userspace
-	scripts/run-demo.sh $(B)/vitrt
+run:
+	scripts/deps.sh --run
+	$(MAKE) userspace
+	VITRT=$(B)/vitrt scripts/run-demo.sh
 
 check: deps
 	$(MAKE) all

@@ -10,6 +10,11 @@ PKGS=(build-essential pkg-config bc kmod cpio busybox-static dpkg-dev
       libnl-3-dev libnl-genl-3-dev libpng-dev libjpeg-dev zlib1g-dev
       linux-source-6.1 dataset-fashion-mnist)
 
+# --run: only what `make run` needs (compiler, image libraries, the dataset).
+if [ "${1:-}" = --run ]; then
+	PKGS=(build-essential libpng-dev libjpeg-dev zlib1g-dev dataset-fashion-mnist)
+fi
+
 missing=()
 for p in "${PKGS[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -1,19 +1,35 @@
 #!/bin/bash
-# make run: the GEMMs of one DeiT-S encoder block (197 tokens, 16x16 array) on the in-process
-# device model, each checked bit for bit against the CPU reference, with MACs, modeled cycles
-# and array utilization; then 50 random jobs over every type and option.
+# make run: the shipped ViT, compiled to an integer-only program (once), classifies Fashion-MNIST
+# test images on the in-process device model; then accuracy and speed against the FP32
+# checkpoint on a subset, and the array's view of one DeiT-S block.
 set -euo pipefail
-vitrt=${1:-build/vitrt}
+vitrt=${VITRT:-build/vitrt}
+ckpt=${CKPT:-models/vit-fmnist.safetensors}
+data=${FMNIST:-/usr/share/datasets/fashion-mnist}
+model=build/models/$(basename "$ckpt" .safetensors)-w8a8.vitsa
 B="--backend ${VITRT_BACKEND:-sim}"
 
-echo "== DeiT-S block GEMMs on the vitsa model (int8 x int8, int32 accumulate)"
-"$vitrt" gemm $B --shape 197x1152x384 -t --bias -o s8 | sed '$d'    # qkv
-"$vitrt" gemm $B --shape 197x197x64 -t | sed 1d | sed '$d'                  # q k^T, one head
-"$vitrt" gemm $B --shape 197x64x197 -a u8 | sed 1d | sed '$d'               # attn v, one head
-"$vitrt" gemm $B --shape 197x384x384 -t --bias -o s16 | sed 1d | sed '$d'   # proj
-"$vitrt" gemm $B --shape 197x1536x384 -t --bias -o u8 | sed 1d | sed '$d'   # fc1
-"$vitrt" gemm $B --shape 197x384x1536 -a u8 -t --bias -o s16 | sed 1d | sed '$d' # fc2
-"$vitrt" gemm $B --shape 197x384x384 -a s8 -w s4 -t --bias -o s8 | sed 1d | sed '$d' # W4A8
+mkdir -p build/models
+if [ ! -s "$model" ] || [ "$ckpt" -nt "$model" ] || [ "$vitrt" -nt "$model" ]; then
+	echo "== vitrt quantize $ckpt (calibrating on 256 training images)"
+	"$vitrt" quantize "$ckpt" --calib "$data" -o "$model"
+fi
+echo "== vitrt info"
+"$vitrt" info "$model"
 echo
-echo "== 50 random GEMMs (M, N, K in 1..512; s8/u8/s4/u4; int32 or requantized results)"
-"$vitrt" gemm $B --random 50 --seed "${SEED:-$RANDOM}" -q
+truth=$(zcat "$data/t10k-labels-idx1-ubyte.gz" | tail -c +9 | head -c 8 | od -An -tu1 | xargs)
+echo "== vitrt run: the first 8 test images (true classes: $truth)"
+tests/vm/idx-head.sh "$data/t10k-images-idx3-ubyte.gz" 8 >build/models/sample8.idx
+"$vitrt" run $B "$model" build/models/sample8.idx
+echo
+echo "== vitrt eval: 1000 test images, integer-only vs FP32"
+"$vitrt" eval $B "$model" --dataset "$data" --fp32 "$ckpt" --limit 1000
+echo
+echo "== vitrt bench"
+"$vitrt" bench $B "$model" --fp32 "$ckpt" -n 200
+echo
+echo "== one DeiT-S block's GEMMs on the 16x16 array (bit-exact against the CPU reference)"
+"$vitrt" gemm $B --shape 197x1152x384 -t --bias -o s8 | sed '$d'    # qkv
+"$vitrt" gemm $B --shape 197x197x64 -t | sed 1d | sed '$d'          # q k^T, one head
+"$vitrt" gemm $B --shape 197x64x197 -a u8 -o s8 | sed 1d | sed '$d' # probs v, one head
+"$vitrt" gemm $B --shape 197x1536x384 -t --bias -o s8 | sed 1d | sed '$d' # fc1
