@@ -145,19 +145,45 @@ static int32_t s32(uint32_t v)
 	return v < 0x80000000u ? (int32_t)v : (int32_t)(v - 0x80000000u) + INT32_MIN;
 }
 
-/* Epilogue of one output: bias, then raw int32 or requantized to the result type. */
-static int32_t finish(const struct gemm *g, uint32_t acc, uint32_t n)
+/*
+ * Epilogue of one row segment, columns n0..: bias, then the raw int32, or requantized and
+ * saturated to the result type.  >> of a negative int64 is an arithmetic shift in GCC and
+ * Clang; with shift 0 the rounding term is 0 and the shift a no-op.
+ */
+VITSA_HOT static void finish_row(const struct gemm *g, int32_t *out, const uint32_t *acc,
+				 uint32_t n0, uint32_t nb)
 {
 	const struct vitsa_hw_desc *d = g->d;
-	int64_t p;
+	const struct vitsa_dtype_traits *t = &vitsa_dtypes[VITSA_DESC_C_TYPE(d->types)];
 
-	acc += (uint32_t)g->bias[n];
-	if (!(d->flags & VITSA_DESC_REQUANT))
-		return s32(acc);
-	p = (int64_t)s32(acc) * g->rq[n].mult;
-	if (g->rq[n].shift)	/* >> of a negative int64 is an arithmetic shift in GCC and Clang */
-		p = (p + ((int64_t)1 << (g->rq[n].shift - 1))) >> g->rq[n].shift;
-	return vitsa_dtype_saturate(VITSA_DESC_C_TYPE(d->types), p + d->c_zero);
+	if (!(d->flags & VITSA_DESC_REQUANT)) {
+		for (uint32_t j = 0; j < nb; j++)
+			out[j] = s32(acc[j] + (uint32_t)g->bias[n0 + j]);
+		return;
+	}
+	for (uint32_t j = 0; j < nb; j++) {
+		const struct vitsa_hw_rq *rq = &g->rq[n0 + j];
+		int64_t half = rq->shift ? (int64_t)1 << (rq->shift - 1) : 0;
+		int64_t p = ((int64_t)s32(acc[j] + (uint32_t)g->bias[n0 + j]) * rq->mult + half) >>
+			    rq->shift;
+
+		p += d->c_zero;
+		out[j] = (int32_t)(p < t->min ? t->min : p > t->max ? t->max : p);
+	}
+}
+
+/* Store @nb results (already in range) as one packed row. */
+static void pack_row(uint8_t *row, const int32_t *v, uint32_t nb, uint32_t type)
+{
+	switch (vitsa_dtypes[type].bits) {
+	case 8:
+		for (uint32_t j = 0; j < nb; j++)
+			row[j] = (uint8_t)v[j];
+		break;
+	default:
+		for (uint32_t j = 0; j < nb; j++)
+			vitsa_dtypes[type].set(row, j, v[j]);
+	}
 }
 
 static uint32_t compute_block(struct gemm *g, uint32_t m0, uint32_t mb, uint32_t n0, uint32_t nb)
@@ -165,6 +191,8 @@ static uint32_t compute_block(struct gemm *g, uint32_t m0, uint32_t mb, uint32_t
 	const struct vitsa_hw_desc *d = g->d;
 	uint32_t t = VITSA_DESC_C_TYPE(d->types);
 	uint64_t bytes = vitsa_row_bytes(t, nb);
+	uint32_t acc[PANEL_N];
+	int32_t out[PANEL_N];
 
 	for (uint32_t i = 0; i < mb; i++) {
 		const int16_t *a = g->a + (size_t)i * d->k;
@@ -172,12 +200,11 @@ static uint32_t compute_block(struct gemm *g, uint32_t m0, uint32_t mb, uint32_t
 				vitsa_dtype_offset(t, n0);
 		uint32_t err;
 
+		for (uint32_t j = 0; j < nb; j++)
+			acc[j] = dot(a, g->bt + (size_t)j * d->k, d->k);
+		finish_row(g, out, acc, n0, nb);
 		memset(g->row, 0, bytes);
-		for (uint32_t j = 0; j < nb; j++) {
-			uint32_t acc = dot(a, g->bt + (size_t)j * d->k, d->k);
-
-			vitsa_dtypes[t].set(g->row, j, finish(g, acc, n0 + j));
-		}
+		pack_row(g->row, out, nb, t);
 		err = mem_write(g, addr, g->row, bytes);
 		if (err)
 			return err;
