@@ -131,6 +131,8 @@ static int png_read(const char *path, uint32_t size, struct vitrt_image *img, ui
 		png_image_free(&pi);
 		return ret;
 	}
+	/* 16-bit samples without gAMA: take them as sRGB (as PIL does), not as linear light */
+	pi.flags |= PNG_IMAGE_FLAG_16BIT_sRGB;
 	img->width = pi.width;
 	img->height = pi.height;
 	img->chans = pi.format & PNG_FORMAT_FLAG_COLOR ? 3 : 1;
