@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* libvitrt: error and type names. */
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "vitrt_priv.h"
@@ -51,4 +53,20 @@ uint64_t vitrt_row_bytes(enum vitrt_type t, uint32_t cols)
 const char *vitrt_job_status_name(uint32_t status)
 {
 	return vitsa_err_name(status);
+}
+
+int vitrt_file_error(char *msg, size_t cap, int err, const char *path, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (!cap)
+		return err;
+	n = snprintf(msg, cap, "%s: ", path);
+	if (n >= 0 && (size_t)n < cap) {
+		va_start(ap, fmt);
+		vsnprintf(msg + n, cap - n, fmt, ap);
+		va_end(ap);
+	}
+	return err;
 }

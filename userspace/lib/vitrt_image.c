@@ -16,25 +16,7 @@
 #include <zlib.h>
 
 #include "vitrt_image.h"
-
-static int img_fail(char *msg, size_t cap, int err, const char *path, const char *fmt, ...)
-	__attribute__((format(printf, 5, 6)));
-
-static int img_fail(char *msg, size_t cap, int err, const char *path, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (!cap)
-		return err;
-	n = snprintf(msg, cap, "%s: ", path);
-	if (n >= 0 && (size_t)n < cap) {
-		va_start(ap, fmt);
-		vsnprintf(msg + n, cap - n, fmt, ap);
-		va_end(ap);
-	}
-	return err;
-}
+#include "vitrt_priv.h"
 
 enum vitrt_image_format vitrt_image_probe(const char *path)
 {
@@ -107,11 +89,11 @@ static int check_size(const char *path, uint32_t w, uint32_t h, uint32_t size, c
 		      size_t cap)
 {
 	if (size && (w != size || h != size))
-		return img_fail(msg, cap, VITRT_EINVAL, path,
+		return vitrt_file_error(msg, cap, VITRT_EINVAL, path,
 				"image is %ux%u, the model wants %ux%u (images are not resized)",
 				w, h, size, size);
 	if ((uint64_t)w * h > (1u << 28))
-		return img_fail(msg, cap, VITRT_EUNSUPPORTED, path, "image %ux%u is too large", w, h);
+		return vitrt_file_error(msg, cap, VITRT_EUNSUPPORTED, path, "image %ux%u is too large", w, h);
 	return 0;
 }
 
@@ -125,7 +107,7 @@ static int png_read(const char *path, uint32_t size, struct vitrt_image *img, ui
 	memset(&pi, 0, sizeof(pi));
 	pi.version = PNG_IMAGE_VERSION;
 	if (!png_image_begin_read_from_file(&pi, path))
-		return img_fail(msg, cap, VITRT_EFORMAT, path, "PNG: %s", pi.message);
+		return vitrt_file_error(msg, cap, VITRT_EFORMAT, path, "PNG: %s", pi.message);
 	ret = check_size(path, pi.width, pi.height, size, msg, cap);
 	if (ret) {
 		png_image_free(&pi);
@@ -140,11 +122,11 @@ static int png_read(const char *path, uint32_t size, struct vitrt_image *img, ui
 	*buf = calloc(1, PNG_IMAGE_SIZE(pi));	/* zeroed: alpha composites on black */
 	if (!*buf) {
 		png_image_free(&pi);
-		return img_fail(msg, cap, VITRT_ENOMEM, path, "out of memory");
+		return vitrt_file_error(msg, cap, VITRT_ENOMEM, path, "out of memory");
 	}
 	if (!png_image_finish_read(&pi, NULL, *buf, 0, NULL)) {
 		png_image_free(&pi);
-		return img_fail(msg, cap, VITRT_EFORMAT, path, "PNG: %s", pi.message);
+		return vitrt_file_error(msg, cap, VITRT_EFORMAT, path, "PNG: %s", pi.message);
 	}
 	return 0;
 }
@@ -158,12 +140,12 @@ int vitrt_image_write_png(const char *path, const struct vitrt_image *img, char 
 	int ret = 0, fd;
 
 	if (img->chans != 1 && img->chans != 3)
-		return img_fail(msg, cap, VITRT_EINVAL, path, "%u channels (1 or 3 can be written)",
+		return vitrt_file_error(msg, cap, VITRT_EINVAL, path, "%u channels (1 or 3 can be written)",
 				img->chans);
 	buf = malloc(npix * img->chans);
 	if (!buf || asprintf(&tmp, "%s.tmpXXXXXX", path) < 0) {
 		free(buf);
-		return img_fail(msg, cap, VITRT_ENOMEM, path, "out of memory");
+		return vitrt_file_error(msg, cap, VITRT_ENOMEM, path, "out of memory");
 	}
 	for (size_t i = 0; i < npix; i++)
 		for (uint32_t c = 0; c < img->chans; c++)
@@ -175,13 +157,13 @@ int vitrt_image_write_png(const char *path, const struct vitrt_image *img, char 
 	pi.format = img->chans == 3 ? PNG_FORMAT_RGB : PNG_FORMAT_GRAY;
 	fd = mkstemp(tmp);
 	if (fd < 0) {
-		ret = img_fail(msg, cap, VITRT_ESYS, path, "cannot create %s: %s", tmp, strerror(errno));
+		ret = vitrt_file_error(msg, cap, VITRT_ESYS, path, "cannot create %s: %s", tmp, strerror(errno));
 	} else {
 		close(fd);
 		if (!png_image_write_to_file(&pi, tmp, 0, buf, 0, NULL))
-			ret = img_fail(msg, cap, VITRT_ESYS, path, "PNG: %s", pi.message);
+			ret = vitrt_file_error(msg, cap, VITRT_ESYS, path, "PNG: %s", pi.message);
 		else if (chmod(tmp, 0644) || rename(tmp, path))
-			ret = img_fail(msg, cap, VITRT_ESYS, path, "%s", strerror(errno));
+			ret = vitrt_file_error(msg, cap, VITRT_ESYS, path, "%s", strerror(errno));
 		if (ret)
 			unlink(tmp);
 	}
@@ -233,7 +215,7 @@ static int jpeg_decode(struct jpeg_ctx *j, const char *path, uint32_t size,
 	if (ret)
 		return ret;
 	if (d->jpeg_color_space == JCS_CMYK || d->jpeg_color_space == JCS_YCCK)
-		return img_fail(msg, cap, VITRT_EUNSUPPORTED, path, "CMYK JPEG images are not supported");
+		return vitrt_file_error(msg, cap, VITRT_EUNSUPPORTED, path, "CMYK JPEG images are not supported");
 	d->out_color_space = d->num_components == 1 ? JCS_GRAYSCALE : JCS_RGB;
 	jpeg_start_decompress(d);
 	img->width = d->output_width;
@@ -241,7 +223,7 @@ static int jpeg_decode(struct jpeg_ctx *j, const char *path, uint32_t size,
 	img->chans = (uint32_t)d->output_components;
 	j->buf = malloc((size_t)img->width * img->height * img->chans);
 	if (!j->buf)
-		return img_fail(msg, cap, VITRT_ENOMEM, path, "out of memory");
+		return vitrt_file_error(msg, cap, VITRT_ENOMEM, path, "out of memory");
 	while (d->output_scanline < d->output_height) {
 		JSAMPROW row = j->buf + (size_t)d->output_scanline * img->width * img->chans;
 
@@ -249,7 +231,7 @@ static int jpeg_decode(struct jpeg_ctx *j, const char *path, uint32_t size,
 	}
 	jpeg_finish_decompress(d);
 	if (j->err.num_warnings)
-		return img_fail(msg, cap, VITRT_EFORMAT, path, "JPEG: %s", j->last);
+		return vitrt_file_error(msg, cap, VITRT_EFORMAT, path, "JPEG: %s", j->last);
 	return 0;
 }
 
@@ -260,18 +242,18 @@ static int jpeg_read(const char *path, uint32_t size, struct vitrt_image *img, u
 	int ret;
 
 	if (!j)
-		return img_fail(msg, cap, VITRT_ENOMEM, path, "out of memory");
+		return vitrt_file_error(msg, cap, VITRT_ENOMEM, path, "out of memory");
 	j->f = fopen(path, "rb");
 	if (!j->f) {
 		free(j);
-		return img_fail(msg, cap, VITRT_ESYS, path, "%s", strerror(errno));
+		return vitrt_file_error(msg, cap, VITRT_ESYS, path, "%s", strerror(errno));
 	}
 	j->d.err = jpeg_std_error(&j->err);
 	j->err.error_exit = jpeg_on_error;
 	j->err.emit_message = jpeg_on_message;
 	jpeg_create_decompress(&j->d);
 	if (setjmp(j->jb))
-		ret = img_fail(msg, cap, VITRT_EFORMAT, path, "JPEG: %s", j->last);
+		ret = vitrt_file_error(msg, cap, VITRT_EFORMAT, path, "JPEG: %s", j->last);
 	else
 		ret = jpeg_decode(j, path, size, img, msg, cap);
 	jpeg_destroy_decompress(&j->d);
@@ -294,16 +276,16 @@ int vitrt_image_read(const char *path, uint32_t chans, uint32_t size, struct vit
 
 	memset(img, 0, sizeof(*img));
 	if (chans != 0 && chans != 1 && chans != 3)
-		return img_fail(msg, cap, VITRT_EINVAL, path, "%u channels asked (1 or 3)", chans);
+		return vitrt_file_error(msg, cap, VITRT_EINVAL, path, "%u channels asked (1 or 3)", chans);
 	if (access(path, R_OK))
-		return img_fail(msg, cap, VITRT_ESYS, path, "%s", strerror(errno));
+		return vitrt_file_error(msg, cap, VITRT_ESYS, path, "%s", strerror(errno));
 	fmt = vitrt_image_probe(path);
 	if (fmt == VITRT_IMAGE_PNG)
 		ret = png_read(path, size, img, &buf, msg, cap);
 	else if (fmt == VITRT_IMAGE_JPEG)
 		ret = jpeg_read(path, size, img, &buf, msg, cap);
 	else
-		ret = img_fail(msg, cap, VITRT_EUNSUPPORTED, path,
+		ret = vitrt_file_error(msg, cap, VITRT_EUNSUPPORTED, path,
 			       fmt == VITRT_IMAGE_IDX ? "an IDX file, not a single image" :
 			       "not a PNG or JPEG image");
 	if (ret) {
@@ -317,7 +299,7 @@ int vitrt_image_read(const char *path, uint32_t chans, uint32_t size, struct vit
 	img->pix = malloc(npix * chans);
 	if (!img->pix) {
 		free(buf);
-		return img_fail(msg, cap, VITRT_ENOMEM, path, "out of memory");
+		return vitrt_file_error(msg, cap, VITRT_ENOMEM, path, "out of memory");
 	}
 	to_planar(img->pix, buf, img->chans, chans, npix);
 	img->chans = chans;
@@ -358,8 +340,8 @@ static int gz_fail(gzFile gz, const char *path, char *msg, size_t cap)
 	const char *s = gzerror(gz, &zerr);
 
 	if (zerr == Z_ERRNO)
-		return img_fail(msg, cap, VITRT_ESYS, path, "%s", strerror(errno));
-	return img_fail(msg, cap, VITRT_EFORMAT, path, "gzip: %s", s);
+		return vitrt_file_error(msg, cap, VITRT_ESYS, path, "%s", strerror(errno));
+	return vitrt_file_error(msg, cap, VITRT_EFORMAT, path, "gzip: %s", s);
 }
 
 /* The header: magic (0, 0, type, ndim) and ndim big-endian 32-bit dimensions. */
@@ -372,33 +354,33 @@ static int idx_header(gzFile gz, const char *path, struct vitrt_idx *idx, char *
 	if (got < 0)
 		return gz_fail(gz, path, msg, cap);
 	if (got < 4)
-		return img_fail(msg, cap, VITRT_EFORMAT, path, "only %lld bytes: not an IDX file",
+		return vitrt_file_error(msg, cap, VITRT_EFORMAT, path, "only %lld bytes: not an IDX file",
 				(long long)got);
 	if (h[0] || h[1])
-		return img_fail(msg, cap, VITRT_EFORMAT, path,
+		return vitrt_file_error(msg, cap, VITRT_EFORMAT, path,
 				"not an IDX file (magic %02x %02x %02x %02x)", h[0], h[1], h[2], h[3]);
 	if (h[2] != 0x08)
-		return img_fail(msg, cap, VITRT_EUNSUPPORTED, path,
+		return vitrt_file_error(msg, cap, VITRT_EUNSUPPORTED, path,
 				"IDX element type 0x%02x (only unsigned bytes, 0x08)", h[2]);
 	if (h[3] < 1 || h[3] > VITRT_IDX_MAX_DIMS)
-		return img_fail(msg, cap, VITRT_EFORMAT, path, "IDX with %u dimensions (1 to %d)",
+		return vitrt_file_error(msg, cap, VITRT_EFORMAT, path, "IDX with %u dimensions (1 to %d)",
 				h[3], VITRT_IDX_MAX_DIMS);
 	idx->ndim = h[3];
 	got = gz_read_full(gz, h + 4, 4 * idx->ndim);
 	if (got < 0)
 		return gz_fail(gz, path, msg, cap);
 	if (got < 4 * idx->ndim)
-		return img_fail(msg, cap, VITRT_EFORMAT, path, "file ends inside the IDX header");
+		return vitrt_file_error(msg, cap, VITRT_EFORMAT, path, "file ends inside the IDX header");
 	idx->count = 1;
 	for (uint32_t i = 0; i < idx->ndim; i++) {
 		const uint8_t *d = h + 4 + 4 * i;
 
 		idx->dims[i] = (uint32_t)d[0] << 24 | (uint32_t)d[1] << 16 | (uint32_t)d[2] << 8 | d[3];
 		if (!idx->dims[i])
-			return img_fail(msg, cap, VITRT_EFORMAT, path, "IDX dimension %u is 0", i);
+			return vitrt_file_error(msg, cap, VITRT_EFORMAT, path, "IDX dimension %u is 0", i);
 		idx->count *= idx->dims[i];
 		if (idx->count > VITRT_IDX_MAX_BYTES)
-			return img_fail(msg, cap, VITRT_EUNSUPPORTED, path,
+			return vitrt_file_error(msg, cap, VITRT_EUNSUPPORTED, path,
 					"IDX data larger than %llu bytes", VITRT_IDX_MAX_BYTES);
 	}
 	return 0;
@@ -411,20 +393,20 @@ static int idx_body(gzFile gz, const char *path, struct vitrt_idx *idx, char *ms
 
 	idx->data = malloc(idx->count);
 	if (!idx->data)
-		return img_fail(msg, cap, VITRT_ENOMEM, path, "out of memory for %llu bytes",
+		return vitrt_file_error(msg, cap, VITRT_ENOMEM, path, "out of memory for %llu bytes",
 				(unsigned long long)idx->count);
 	got = gz_read_full(gz, idx->data, idx->count);
 	if (got < 0)
 		return gz_fail(gz, path, msg, cap);
 	if ((uint64_t)got < idx->count)
-		return img_fail(msg, cap, VITRT_EFORMAT, path,
+		return vitrt_file_error(msg, cap, VITRT_EFORMAT, path,
 				"file ends after %lld of %llu data bytes (truncated?)",
 				(long long)got, (unsigned long long)idx->count);
 	got = gz_read_full(gz, &extra, 1);
 	if (got < 0)
 		return gz_fail(gz, path, msg, cap);
 	if (got)
-		return img_fail(msg, cap, VITRT_EFORMAT, path,
+		return vitrt_file_error(msg, cap, VITRT_EFORMAT, path,
 				"bytes after the %llu data bytes the header announces",
 				(unsigned long long)idx->count);
 	return 0;
@@ -439,7 +421,7 @@ int vitrt_idx_read(const char *path, struct vitrt_idx *idx, char *msg, size_t ca
 	errno = 0;
 	gz = gzopen(path, "rb");
 	if (!gz)
-		return img_fail(msg, cap, errno ? VITRT_ESYS : VITRT_ENOMEM, path, "%s",
+		return vitrt_file_error(msg, cap, errno ? VITRT_ESYS : VITRT_ENOMEM, path, "%s",
 				errno ? strerror(errno) : "out of memory");
 	ret = idx_header(gz, path, idx, msg, cap);
 	if (!ret)
@@ -485,16 +467,16 @@ int vitrt_idx_write(const char *path, const struct vitrt_idx *idx, char *msg, si
 	int fd, ret;
 
 	if (idx->ndim < 1 || idx->ndim > VITRT_IDX_MAX_DIMS)
-		return img_fail(msg, cap, VITRT_EINVAL, path, "%u dimensions", idx->ndim);
+		return vitrt_file_error(msg, cap, VITRT_EINVAL, path, "%u dimensions", idx->ndim);
 	for (uint32_t i = 0; i < idx->ndim; i++)
 		count *= idx->dims[i];
 	if (count != idx->count)
-		return img_fail(msg, cap, VITRT_EINVAL, path, "count does not match the dimensions");
+		return vitrt_file_error(msg, cap, VITRT_EINVAL, path, "count does not match the dimensions");
 	if (asprintf(&tmp, "%s.tmpXXXXXX", path) < 0)
-		return img_fail(msg, cap, VITRT_ENOMEM, path, "out of memory");
+		return vitrt_file_error(msg, cap, VITRT_ENOMEM, path, "out of memory");
 	fd = mkstemp(tmp);
 	if (fd < 0) {
-		ret = img_fail(msg, cap, VITRT_ESYS, path, "cannot create %s: %s", tmp, strerror(errno));
+		ret = vitrt_file_error(msg, cap, VITRT_ESYS, path, "cannot create %s: %s", tmp, strerror(errno));
 		free(tmp);
 		return ret;
 	}
@@ -510,7 +492,7 @@ int vitrt_idx_write(const char *path, const struct vitrt_idx *idx, char *msg, si
 	if (!ret && (chmod(tmp, 0644) || rename(tmp, path)))
 		ret = VITRT_ESYS;
 	if (ret) {
-		img_fail(msg, cap, ret, path, "write failed: %s", strerror(errno));
+		vitrt_file_error(msg, cap, ret, path, "write failed: %s", strerror(errno));
 		unlink(tmp);
 	}
 	free(tmp);
@@ -534,16 +516,16 @@ static int dataset_load(struct dataset *d, char *msg, size_t cap)
 	if (ret)
 		return ret;
 	if (im->ndim != 3)
-		return img_fail(msg, cap, VITRT_EFORMAT, d->images_path,
+		return vitrt_file_error(msg, cap, VITRT_EFORMAT, d->images_path,
 				"%u dimensions, images need 3 (count, rows, columns)", im->ndim);
 	ret = vitrt_idx_read(d->labels_path, lb, msg, cap);
 	if (ret)
 		return ret;
 	if (lb->ndim != 1)
-		return img_fail(msg, cap, VITRT_EFORMAT, d->labels_path,
+		return vitrt_file_error(msg, cap, VITRT_EFORMAT, d->labels_path,
 				"%u dimensions, labels need 1", lb->ndim);
 	if (lb->dims[0] != im->dims[0])
-		return img_fail(msg, cap, VITRT_EFORMAT, d->labels_path,
+		return vitrt_file_error(msg, cap, VITRT_EFORMAT, d->labels_path,
 				"%u labels for the %u images of %s", lb->dims[0], im->dims[0],
 				d->images_path);
 	d->pub = (struct vitrt_dataset){
@@ -564,7 +546,7 @@ struct vitrt_dataset *vitrt_dataset_open(const char *images, const char *labels,
 		d->labels_path = strdup(labels);
 	}
 	if (!d || !d->images_path || !d->labels_path) {
-		*err = img_fail(msg, cap, VITRT_ENOMEM, images, "out of memory");
+		*err = vitrt_file_error(msg, cap, VITRT_ENOMEM, images, "out of memory");
 	} else {
 		*err = dataset_load(d, msg, cap);
 		if (!*err)
@@ -595,7 +577,7 @@ struct vitrt_dataset *vitrt_dataset_open_dir(const char *dir, const char *split,
 	struct vitrt_dataset *ds = NULL;
 
 	if (!images || !labels)
-		*err = img_fail(msg, cap, VITRT_ENOMEM, dir, "out of memory");
+		*err = vitrt_file_error(msg, cap, VITRT_ENOMEM, dir, "out of memory");
 	else
 		ds = vitrt_dataset_open(images, labels, err, msg, cap);
 	free(images);
@@ -620,12 +602,12 @@ int vitrt_dataset_check(const struct vitrt_dataset *ds, uint32_t size, uint32_t 
 			char *msg, size_t cap)
 {
 	if (ds->width != size || ds->height != size)
-		return img_fail(msg, cap, VITRT_EINVAL, ds->images_path,
+		return vitrt_file_error(msg, cap, VITRT_EINVAL, ds->images_path,
 				"images are %ux%u, the model wants %ux%u (images are not resized)",
 				ds->width, ds->height, size, size);
 	for (uint32_t i = 0; i < ds->count; i++)
 		if (ds->labels[i] >= classes)
-			return img_fail(msg, cap, VITRT_EINVAL, ds->labels_path,
+			return vitrt_file_error(msg, cap, VITRT_EINVAL, ds->labels_path,
 					"label %u of image %u is not below the model's %u classes",
 					ds->labels[i], i, classes);
 	return 0;

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "vitrt_priv.h"
 #include "vitrt_prog.h"
 
 #define MFILE_MAGIC	"VITSAPRG"
@@ -45,27 +46,15 @@ struct mfile_section {
 	uint64_t size;
 };
 
+/* A malformed-file error naming the file (needs msg, cap and path in scope). */
+#define FAIL(...) vitrt_file_error(msg, cap, VITRT_EFORMAT, path, __VA_ARGS__)
+
 _Static_assert(sizeof(struct mfile_header) == 64, "header is 64 bytes");
 _Static_assert(sizeof(struct mfile_section) == 24, "section entry is 24 bytes");
 _Static_assert(sizeof(struct vitrt_pref) == 24, "pref is 24 bytes");
 _Static_assert(sizeof(struct vitrt_step) == 120, "step is 120 bytes");
 _Static_assert(sizeof(struct vitrt_pgemm) == 152, "gemm is 152 bytes");
 _Static_assert(sizeof(struct vitrt_prog_info) == 56, "info is 56 bytes");
-
-static int fail(char *msg, size_t cap, const char *path, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static int fail(char *msg, size_t cap, const char *path, const char *fmt, ...)
-{
-	va_list ap;
-	int n = snprintf(msg, cap, "%s: ", path);
-
-	va_start(ap, fmt);
-	if (n >= 0 && (size_t)n < cap)
-		vsnprintf(msg + n, cap - n, fmt, ap);
-	va_end(ap);
-	return VITRT_EFORMAT;
-}
 
 static uint32_t crc32_ieee(const uint8_t *p, size_t n)
 {
@@ -202,11 +191,11 @@ static uint8_t *read_file(const char *path, size_t *len, int *err, char *msg, si
 		return NULL;
 	}
 	if (fseek(f, 0, SEEK_END) || (size = ftell(f)) < 0 || fseek(f, 0, SEEK_SET)) {
-		*err = fail(msg, cap, path, "cannot determine the file size");
+		*err = FAIL("cannot determine the file size");
 	} else if (!(buf = malloc(size ? size : 1))) {
 		*err = VITRT_ENOMEM;
 	} else if (fread(buf, 1, size, f) != (size_t)size) {
-		*err = fail(msg, cap, path, "short read");
+		*err = FAIL("short read");
 		free(buf);
 		buf = NULL;
 	}
@@ -220,21 +209,21 @@ static int check_header(const uint8_t *buf, size_t len, const char *path, char *
 	struct mfile_header h;
 
 	if (len < sizeof(h))
-		return fail(msg, cap, path, "%zu bytes is too short for a compiled model", len);
+		return FAIL("%zu bytes is too short for a compiled model", len);
 	memcpy(&h, buf, sizeof(h));
 	if (memcmp(h.magic, MFILE_MAGIC, 8))
-		return fail(msg, cap, path, "not a vitsa compiled model (bad magic)");
+		return FAIL("not a vitsa compiled model (bad magic)");
 	if (h.version != MFILE_VERSION)
-		return fail(msg, cap, path, "format version %u, this vitrt reads version %u",
+		return FAIL("format version %u, this vitrt reads version %u",
 			    h.version, MFILE_VERSION);
 	if (h.header_size != sizeof(h) || h.nsections != SEC_COUNT)
-		return fail(msg, cap, path, "header size %u / %u sections, want %zu / %d",
+		return FAIL("header size %u / %u sections, want %zu / %d",
 			    h.header_size, h.nsections, sizeof(h), SEC_COUNT);
 	if (h.file_size != len)
-		return fail(msg, cap, path, "truncated or extended: header says %lu bytes, file has %zu",
+		return FAIL("truncated or extended: header says %lu bytes, file has %zu",
 			    (unsigned long)h.file_size, len);
 	if (crc32_ieee(buf + sizeof(h), len - sizeof(h)) != h.crc)
-		return fail(msg, cap, path, "checksum mismatch: the file is corrupted");
+		return FAIL("checksum mismatch: the file is corrupted");
 	return 0;
 }
 
@@ -249,18 +238,18 @@ static int read_sections(const uint8_t *buf, size_t len, struct mfile_section *s
 	};
 
 	if (len < sizeof(struct mfile_header) + SEC_COUNT * sizeof(*sec))
-		return fail(msg, cap, path, "section table past the end of the file");
+		return FAIL("section table past the end of the file");
 	memcpy(sec, buf + sizeof(struct mfile_header), SEC_COUNT * sizeof(*sec));
 	for (int i = 0; i < SEC_COUNT; i++) {
 		bool exact = i + 1 == SEC_INFO || i + 1 == SEC_ACT || i + 1 == SEC_IO;
 
 		if (sec[i].id != (uint32_t)i + 1 || sec[i].pad)
-			return fail(msg, cap, path, "section %d has id %u", i, sec[i].id);
+			return FAIL("section %d has id %u", i, sec[i].id);
 		if (sec[i].offset > len || sec[i].size > len - sec[i].offset)
-			return fail(msg, cap, path, "section %u runs past the end of the file",
+			return FAIL("section %u runs past the end of the file",
 				    sec[i].id);
 		if (exact ? sec[i].size != unit[i + 1] : sec[i].size % unit[i + 1])
-			return fail(msg, cap, path, "section %u has a bad size %lu", sec[i].id,
+			return FAIL("section %u has a bad size %lu", sec[i].id,
 				    (unsigned long)sec[i].size);
 	}
 	return 0;
@@ -282,13 +271,13 @@ static int read_labels(struct vitrt_prog *p, const uint8_t *buf, const struct mf
 	uint32_t n;
 
 	if (s->size < 4)
-		return fail(msg, cap, path, "labels section too short");
+		return FAIL("labels section too short");
 	memcpy(&n, q, 4);
 	q += 4;
 	if (!n)
 		return 0;
 	if (n != p->info.classes)
-		return fail(msg, cap, path, "%u labels for %u classes", n, p->info.classes);
+		return FAIL("%u labels for %u classes", n, p->info.classes);
 	p->labels = calloc(n, sizeof(*p->labels));
 	if (!p->labels)
 		return VITRT_ENOMEM;
@@ -296,13 +285,13 @@ static int read_labels(struct vitrt_prog *p, const uint8_t *buf, const struct mf
 		size_t l = strnlen(q, end - q);
 
 		if (l == (size_t)(end - q) || l > MAX_LABEL)
-			return fail(msg, cap, path, "label %u is not terminated or too long", i);
+			return FAIL("label %u is not terminated or too long", i);
 		p->labels[i] = strdup(q);
 		if (!p->labels[i])
 			return VITRT_ENOMEM;
 		q += l + 1;
 	}
-	return q == end ? 0 : fail(msg, cap, path, "trailing bytes after the labels");
+	return q == end ? 0 : FAIL("trailing bytes after the labels");
 }
 
 static int parse(struct vitrt_prog *p, const uint8_t *buf, size_t len, const char *path,
@@ -335,7 +324,7 @@ static int parse(struct vitrt_prog *p, const uint8_t *buf, size_t len, const cha
 		char why[512];
 
 		snprintf(why, sizeof(why), "%s", msg);
-		return fail(msg, cap, path, "%s", why);
+		return FAIL("%s", why);
 	}
 	return 0;
 }

@@ -37,6 +37,13 @@ struct vitrt_buf {
 	struct vitrt_buf *next;	/* sim: list of live buffers */
 };
 
+/*
+ * "<path>: <problem>" into @msg (cap bytes, may be 0) for every reader of files; returns @err so
+ * callers can `return vitrt_file_error(...)`.
+ */
+int vitrt_file_error(char *msg, size_t cap, int err, const char *path, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+
 extern const struct vitrt_backend_ops vitrt_sim_ops;
 extern const struct vitrt_backend_ops vitrt_kdev_ops;
 

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "vitrt_priv.h"
 #include "vitrt_safetensors.h"
 
 #if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
@@ -622,25 +623,6 @@ struct st_range {
 	struct vitrt_st_tensor *t;
 };
 
-static int st_fail(char *msg, size_t cap, int err, const char *path, const char *fmt, ...)
-	__attribute__((format(printf, 5, 6)));
-
-static int st_fail(char *msg, size_t cap, int err, const char *path, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (!cap)
-		return err;
-	n = snprintf(msg, cap, "%s: ", path);
-	if (n >= 0 && (size_t)n < cap) {
-		va_start(ap, fmt);
-		vsnprintf(msg + n, cap - n, fmt, ap);
-		va_end(ap);
-	}
-	return err;
-}
-
 /* Read exactly @n bytes at @off; VITRT_EFORMAT if the file ends first. */
 static int read_full(int fd, void *buf, size_t n, uint64_t off)
 {
@@ -701,7 +683,7 @@ static int st_parse_entry(const char *path, const struct vitrt_json *e, struct s
 
 	t->name = e->key;
 	if (e->kind != VITRT_JSON_OBJECT)
-		return st_fail(msg, cap, VITRT_EFORMAT, path, "tensor '%s': is %s, not an object",
+		return vitrt_file_error(msg, cap, VITRT_EFORMAT, path, "tensor '%s': is %s, not an object",
 			       t->name, vitrt_json_kind_name(e->kind));
 	for (uint32_t i = 0; i < e->len; i++) {
 		const struct vitrt_json *f = &e->items[i];
@@ -713,64 +695,64 @@ static int st_parse_entry(const char *path, const struct vitrt_json *e, struct s
 		else if (!strcmp(f->key, "data_offsets"))
 			offs = f;
 		else
-			return st_fail(msg, cap, VITRT_EFORMAT, path, "tensor '%s': unknown field '%s'",
+			return vitrt_file_error(msg, cap, VITRT_EFORMAT, path, "tensor '%s': unknown field '%s'",
 				       t->name, f->key);
 	}
 	if (!dtype || !shape || !offs)
-		return st_fail(msg, cap, VITRT_EFORMAT, path, "tensor '%s': no '%s'", t->name,
+		return vitrt_file_error(msg, cap, VITRT_EFORMAT, path, "tensor '%s': no '%s'", t->name,
 			       !dtype ? "dtype" : !shape ? "shape" : "data_offsets");
 	if (dtype->kind != VITRT_JSON_STRING)
-		return st_fail(msg, cap, VITRT_EFORMAT, path, "tensor '%s': dtype is %s, not a string",
+		return vitrt_file_error(msg, cap, VITRT_EFORMAT, path, "tensor '%s': dtype is %s, not a string",
 			       t->name, vitrt_json_kind_name(dtype->kind));
 	r->dtype = st_dtype_find(dtype->str);
 	if (!r->dtype)
-		return st_fail(msg, cap, VITRT_EFORMAT, path, "tensor '%s': unknown dtype '%s'",
+		return vitrt_file_error(msg, cap, VITRT_EFORMAT, path, "tensor '%s': unknown dtype '%s'",
 			       t->name, dtype->str);
 	if (!r->dtype->supported)
-		return st_fail(msg, cap, VITRT_EUNSUPPORTED, path,
+		return vitrt_file_error(msg, cap, VITRT_EUNSUPPORTED, path,
 			       "tensor '%s': dtype %s is not supported (only F32, F16 and BF16 are)",
 			       t->name, dtype->str);
 	t->dtype = r->dtype->name;
 
 	if (shape->kind != VITRT_JSON_ARRAY)
-		return st_fail(msg, cap, VITRT_EFORMAT, path, "tensor '%s': shape is %s, not an array",
+		return vitrt_file_error(msg, cap, VITRT_EFORMAT, path, "tensor '%s': shape is %s, not an array",
 			       t->name, vitrt_json_kind_name(shape->kind));
 	if (shape->len > VITRT_ST_MAX_DIMS)
-		return st_fail(msg, cap, VITRT_EUNSUPPORTED, path,
+		return vitrt_file_error(msg, cap, VITRT_EUNSUPPORTED, path,
 			       "tensor '%s': %u dimensions (at most %d supported)", t->name,
 			       shape->len, VITRT_ST_MAX_DIMS);
 	t->ndim = shape->len;
 	t->count = 1;
 	for (uint32_t i = 0; i < shape->len; i++) {
 		if (!json_u64(&shape->items[i], &t->shape[i]))
-			return st_fail(msg, cap, VITRT_EFORMAT, path,
+			return vitrt_file_error(msg, cap, VITRT_EFORMAT, path,
 				       "tensor '%s': shape[%u] is not a non-negative integer",
 				       t->name, i);
 		if (__builtin_mul_overflow(t->count, t->shape[i], &t->count))
-			return st_fail(msg, cap, VITRT_EFORMAT, path,
+			return vitrt_file_error(msg, cap, VITRT_EFORMAT, path,
 				       "tensor '%s': shape overflows 64 bits", t->name);
 	}
 
 	if (offs->kind != VITRT_JSON_ARRAY || offs->len != 2 ||
 	    !json_u64(&offs->items[0], &r->begin) || !json_u64(&offs->items[1], &r->end))
-		return st_fail(msg, cap, VITRT_EFORMAT, path,
+		return vitrt_file_error(msg, cap, VITRT_EFORMAT, path,
 			       "tensor '%s': data_offsets is not [begin, end] of non-negative integers",
 			       t->name);
 	if (r->end < r->begin)
-		return st_fail(msg, cap, VITRT_EFORMAT, path,
+		return vitrt_file_error(msg, cap, VITRT_EFORMAT, path,
 			       "tensor '%s': data_offsets [%" PRIu64 ", %" PRIu64 ") run backwards",
 			       t->name, r->begin, r->end);
 	if (r->end > data_size)
-		return st_fail(msg, cap, VITRT_EFORMAT, path,
+		return vitrt_file_error(msg, cap, VITRT_EFORMAT, path,
 			       "tensor '%s': data_offsets [%" PRIu64 ", %" PRIu64
 			       ") run past the end of the data section (%" PRIu64 " bytes)",
 			       t->name, r->begin, r->end, data_size);
 	shape_str(t, sbuf, sizeof(sbuf));
 	if (__builtin_mul_overflow(t->count, (uint64_t)r->dtype->size, &bytes))
-		return st_fail(msg, cap, VITRT_EFORMAT, path,
+		return vitrt_file_error(msg, cap, VITRT_EFORMAT, path,
 			       "tensor '%s': shape %s overflows 64 bits of bytes", t->name, sbuf);
 	if (bytes != r->end - r->begin)
-		return st_fail(msg, cap, VITRT_EFORMAT, path,
+		return vitrt_file_error(msg, cap, VITRT_EFORMAT, path,
 			       "tensor '%s': shape %s of %s needs %" PRIu64
 			       " bytes but data_offsets [%" PRIu64 ", %" PRIu64 ") hold %" PRIu64,
 			       t->name, sbuf, t->dtype, bytes, r->begin, r->end,
@@ -796,18 +778,18 @@ static int st_check_layout(const char *path, struct st_range *r, uint32_t n, uin
 	qsort(r, n, sizeof(*r), range_cmp);
 	for (uint32_t i = 0; i < n; i++) {
 		if (r[i].begin < at)
-			return st_fail(msg, cap, VITRT_EFORMAT, path,
+			return vitrt_file_error(msg, cap, VITRT_EFORMAT, path,
 				       "tensors '%s' [%" PRIu64 ", %" PRIu64 ") and '%s' [%" PRIu64
 				       ", %" PRIu64 ") overlap", r[i - 1].t->name, r[i - 1].begin,
 				       r[i - 1].end, r[i].t->name, r[i].begin, r[i].end);
 		if (r[i].begin > at)
-			return st_fail(msg, cap, VITRT_EFORMAT, path,
+			return vitrt_file_error(msg, cap, VITRT_EFORMAT, path,
 				       "data section bytes [%" PRIu64 ", %" PRIu64
 				       ") belong to no tensor", at, r[i].begin);
 		at = r[i].end;
 	}
 	if (at != data_size)
-		return st_fail(msg, cap, VITRT_EFORMAT, path,
+		return vitrt_file_error(msg, cap, VITRT_EFORMAT, path,
 			       "data section is %" PRIu64 " bytes but the tensors end at byte %" PRIu64,
 			       data_size, at);
 	return 0;
@@ -881,12 +863,12 @@ static int st_load_data(struct vitrt_st *st, int fd, struct st_range *r, uint64_
 	for (uint32_t i = 0; i < st->count; i++)
 		total += (r[i].t->count + 15) & ~(uint64_t)15;	/* no overflow: <= file size */
 	if (total > SIZE_MAX / sizeof(float))
-		return st_fail(msg, cap, VITRT_ENOMEM, st->path, "%" PRIu64 " floats do not fit memory",
+		return vitrt_file_error(msg, cap, VITRT_ENOMEM, st->path, "%" PRIu64 " floats do not fit memory",
 			       total);
 	if (total) {
 		st->data = aligned_alloc(64, total * sizeof(float));
 		if (!st->data)
-			return st_fail(msg, cap, VITRT_ENOMEM, st->path,
+			return vitrt_file_error(msg, cap, VITRT_ENOMEM, st->path,
 				       "out of memory for %" PRIu64 " floats", total);
 	}
 	for (uint32_t i = 0; i < st->count; i++) {
@@ -894,9 +876,9 @@ static int st_load_data(struct vitrt_st *st, int fd, struct st_range *r, uint64_
 		at += (r[i].t->count + 15) & ~(uint64_t)15;
 		ret = st_read_tensor(fd, &r[i], data_off + r[i].begin);
 		if (ret == VITRT_ESYS)
-			return st_fail(msg, cap, ret, st->path, "read: %s", strerror(errno));
+			return vitrt_file_error(msg, cap, ret, st->path, "read: %s", strerror(errno));
 		if (ret)
-			return st_fail(msg, cap, ret, st->path, "file ended while reading '%s'",
+			return vitrt_file_error(msg, cap, ret, st->path, "file ended while reading '%s'",
 				       r[i].t->name);
 	}
 	/* r[] points at the tensors: sort them only once r[] is no longer needed */
@@ -916,16 +898,16 @@ static int st_parse(struct vitrt_st *st, int fd, const char *text, uint64_t hlen
 
 	st->header = vitrt_json_parse(text, hlen, jmsg, sizeof(jmsg));
 	if (!st->header)
-		return st_fail(msg, cap, VITRT_EFORMAT, st->path, "header: %s", jmsg);
+		return vitrt_file_error(msg, cap, VITRT_EFORMAT, st->path, "header: %s", jmsg);
 	root = st->header;
 	if (root->kind != VITRT_JSON_OBJECT)
-		return st_fail(msg, cap, VITRT_EFORMAT, st->path, "header is %s, not an object",
+		return vitrt_file_error(msg, cap, VITRT_EFORMAT, st->path, "header is %s, not an object",
 			       vitrt_json_kind_name(root->kind));
 	st->tensors = calloc(root->len ? root->len : 1, sizeof(*st->tensors));
 	r = calloc(root->len ? root->len : 1, sizeof(*r));
 	if (!st->tensors || !r) {
 		free(r);
-		return st_fail(msg, cap, VITRT_ENOMEM, st->path, "out of memory");
+		return vitrt_file_error(msg, cap, VITRT_ENOMEM, st->path, "out of memory");
 	}
 	for (uint32_t i = 0; i < root->len; i++) {
 		const struct vitrt_json *e = &root->items[i];
@@ -937,7 +919,7 @@ static int st_parse(struct vitrt_st *st, int fd, const char *text, uint64_t hlen
 				ok = e->items[j].kind == VITRT_JSON_STRING;
 			if (!ok) {
 				free(r);
-				return st_fail(msg, cap, VITRT_EFORMAT, st->path,
+				return vitrt_file_error(msg, cap, VITRT_EFORMAT, st->path,
 					       "__metadata__ is not an object of strings");
 			}
 			st->meta = e;
@@ -968,33 +950,33 @@ static int st_read(struct vitrt_st *st, int fd, char *msg, size_t cap)
 	int ret;
 
 	if (fstat(fd, &sb))
-		return st_fail(msg, cap, VITRT_ESYS, st->path, "stat: %s", strerror(errno));
+		return vitrt_file_error(msg, cap, VITRT_ESYS, st->path, "stat: %s", strerror(errno));
 	if (!S_ISREG(sb.st_mode))
-		return st_fail(msg, cap, VITRT_EFORMAT, st->path, "not a regular file");
+		return vitrt_file_error(msg, cap, VITRT_EFORMAT, st->path, "not a regular file");
 	size = (uint64_t)sb.st_size;
 	if (size < 8)
-		return st_fail(msg, cap, VITRT_EFORMAT, st->path,
+		return vitrt_file_error(msg, cap, VITRT_EFORMAT, st->path,
 			       "only %" PRIu64 " bytes: too short for the 8-byte header length", size);
 	ret = read_full(fd, lenbuf, 8, 0);
 	if (ret)
-		return st_fail(msg, cap, ret, st->path, "read: %s",
+		return vitrt_file_error(msg, cap, ret, st->path, "read: %s",
 			       ret == VITRT_ESYS ? strerror(errno) : "file shrank");
 	for (int i = 7; i >= 0; i--)
 		hlen = hlen << 8 | lenbuf[i];
 	if (hlen > size - 8)
-		return st_fail(msg, cap, VITRT_EFORMAT, st->path,
+		return vitrt_file_error(msg, cap, VITRT_EFORMAT, st->path,
 			       "header length %" PRIu64 " runs past the end of the file (%" PRIu64
 			       " bytes)", hlen, size);
 	if (hlen > VITRT_ST_MAX_HEADER)
-		return st_fail(msg, cap, VITRT_EFORMAT, st->path,
+		return vitrt_file_error(msg, cap, VITRT_EFORMAT, st->path,
 			       "header length %" PRIu64 " exceeds the limit of %u bytes", hlen,
 			       VITRT_ST_MAX_HEADER);
 	text = malloc(hlen ? hlen : 1);
 	if (!text)
-		return st_fail(msg, cap, VITRT_ENOMEM, st->path, "out of memory");
+		return vitrt_file_error(msg, cap, VITRT_ENOMEM, st->path, "out of memory");
 	ret = read_full(fd, text, hlen, 8);
 	if (ret)
-		ret = st_fail(msg, cap, ret, st->path, "read: %s",
+		ret = vitrt_file_error(msg, cap, ret, st->path, "read: %s",
 			      ret == VITRT_ESYS ? strerror(errno) : "file shrank");
 	else
 		ret = st_parse(st, fd, text, hlen, size - 8 - hlen, msg, cap);
@@ -1014,12 +996,12 @@ struct vitrt_st *vitrt_st_open(const char *path, int *err, char *msg, size_t cap
 		st->path = strdup(path);
 	if (!st || !st->path) {
 		free(st);
-		*err = st_fail(msg, cap, VITRT_ENOMEM, path, "out of memory");
+		*err = vitrt_file_error(msg, cap, VITRT_ENOMEM, path, "out of memory");
 		return NULL;
 	}
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
-		ret = st_fail(msg, cap, VITRT_ESYS, path, "%s", strerror(errno));
+		ret = vitrt_file_error(msg, cap, VITRT_ESYS, path, "%s", strerror(errno));
 	} else {
 		ret = st_read(st, fd, msg, cap);
 		close(fd);
@@ -1193,7 +1175,7 @@ int vitrt_st_write(const char *path, const struct vitrt_st_tensor *tensors, uint
 
 		if (t->ndim > VITRT_ST_MAX_DIMS) {
 			free(b.s);
-			return st_fail(msg, cap, VITRT_EINVAL, path, "tensor '%s': too many dimensions",
+			return vitrt_file_error(msg, cap, VITRT_EINVAL, path, "tensor '%s': too many dimensions",
 				       t->name);
 		}
 		sb_put(&b, "%s", i ? "," : "");
@@ -1205,7 +1187,7 @@ int vitrt_st_write(const char *path, const struct vitrt_st_tensor *tensors, uint
 		}
 		if (count != t->count) {
 			free(b.s);
-			return st_fail(msg, cap, VITRT_EINVAL, path,
+			return vitrt_file_error(msg, cap, VITRT_EINVAL, path,
 				       "tensor '%s': count %" PRIu64 " does not match its shape",
 				       t->name, t->count);
 		}
@@ -1217,15 +1199,15 @@ int vitrt_st_write(const char *path, const struct vitrt_st_tensor *tensors, uint
 		sb_put(&b, " ");
 	if (b.nomem) {
 		free(b.s);
-		return st_fail(msg, cap, VITRT_ENOMEM, path, "out of memory");
+		return vitrt_file_error(msg, cap, VITRT_ENOMEM, path, "out of memory");
 	}
 	if (asprintf(&tmp, "%s.tmpXXXXXX", path) < 0) {
 		free(b.s);
-		return st_fail(msg, cap, VITRT_ENOMEM, path, "out of memory");
+		return vitrt_file_error(msg, cap, VITRT_ENOMEM, path, "out of memory");
 	}
 	fd = mkstemp(tmp);
 	if (fd < 0) {
-		ret = st_fail(msg, cap, VITRT_ESYS, path, "cannot create %s: %s", tmp, strerror(errno));
+		ret = vitrt_file_error(msg, cap, VITRT_ESYS, path, "cannot create %s: %s", tmp, strerror(errno));
 	} else {
 		ret = fchmod(fd, 0644) ? VITRT_ESYS : st_write_fd(fd, b.s, b.len, tensors, n);
 		if (close(fd) && !ret)
@@ -1233,7 +1215,7 @@ int vitrt_st_write(const char *path, const struct vitrt_st_tensor *tensors, uint
 		if (!ret && rename(tmp, path))
 			ret = VITRT_ESYS;
 		if (ret) {
-			st_fail(msg, cap, ret, path, "write: %s", strerror(errno));
+			vitrt_file_error(msg, cap, ret, path, "write: %s", strerror(errno));
 			unlink(tmp);
 		}
 	}
