@@ -8,6 +8,7 @@
  * This file is the only place where scales (floats) become integers.
  */
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,35 +83,34 @@ static uint8_t *konst(struct builder *b, uint64_t len, uint64_t row_bytes, struc
 	return b->konst + off;
 }
 
+/* Room for one more element in a growing array of @n; false (and b->err) when out of memory. */
+static bool grow(struct builder *b, void **arr, uint32_t n, uint32_t *cap, size_t elem)
+{
+	uint32_t ncap = *cap ? 2 * *cap : 64;
+	void *np;
+
+	if (n < *cap)
+		return true;
+	np = realloc(*arr, ncap * elem);
+	if (!np) {
+		b->err = VITRT_ENOMEM;
+		return false;
+	}
+	*arr = np;
+	*cap = ncap;
+	return true;
+}
+
 static void step(struct builder *b, struct vitrt_step s)
 {
-	if (b->nsteps == b->steps_cap) {
-		uint32_t cap = b->steps_cap ? 2 * b->steps_cap : 64;
-		struct vitrt_step *np = realloc(b->steps, cap * sizeof(*np));
-
-		if (!np) {
-			b->err = VITRT_ENOMEM;
-			return;
-		}
-		b->steps = np;
-		b->steps_cap = cap;
-	}
-	b->steps[b->nsteps++] = s;
+	if (grow(b, (void **)&b->steps, b->nsteps, &b->steps_cap, sizeof(s)))
+		b->steps[b->nsteps++] = s;
 }
 
 static void gemm(struct builder *b, struct vitrt_pgemm g)
 {
-	if (b->ngemms == b->gemms_cap) {
-		uint32_t cap = b->gemms_cap ? 2 * b->gemms_cap : 64;
-		struct vitrt_pgemm *np = realloc(b->gemms, cap * sizeof(*np));
-
-		if (!np) {
-			b->err = VITRT_ENOMEM;
-			return;
-		}
-		b->gemms = np;
-		b->gemms_cap = cap;
-	}
+	if (!grow(b, (void **)&b->gemms, b->ngemms, &b->gemms_cap, sizeof(g)))
+		return;
 	step(b, (struct vitrt_step){ .op = VITRT_OP_GEMM, .index = b->ngemms });
 	b->gemms[b->ngemms++] = g;
 }
