@@ -51,24 +51,26 @@ static uint32_t le32(const uint8_t *p)
 	return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
-/* Bias and requant tables, decoded from little-endian; shifts are checked here. */
+/* Bias and requant tables, each read at once and decoded from little-endian; shifts checked. */
 static uint32_t load_tables(struct gemm *g)
 {
 	const struct vitsa_hw_desc *d = g->d;
-	uint8_t *raw = g->row;
-	uint32_t err = VITSA_ERR_OK;
+	uint8_t *raw = malloc(8ull * d->n);
+	uint32_t err = raw ? VITSA_ERR_OK : VITSA_ERR_INTERNAL;
 
-	for (uint32_t n = 0; n < d->n && !err && (d->flags & VITSA_DESC_BIAS); n++) {
-		err = mem_read(g, d->bias_addr + 4ull * n, raw, 4);
-		g->bias[n] = (int32_t)le32(raw);
-	}
+	if (!err && (d->flags & VITSA_DESC_BIAS))
+		err = mem_read(g, d->bias_addr, raw, 4ull * d->n);
+	for (uint32_t n = 0; n < d->n && !err && (d->flags & VITSA_DESC_BIAS); n++)
+		g->bias[n] = (int32_t)le32(raw + 4ull * n);
+	if (!err && (d->flags & VITSA_DESC_REQUANT))
+		err = mem_read(g, d->rq_addr, raw, 8ull * d->n);
 	for (uint32_t n = 0; n < d->n && !err && (d->flags & VITSA_DESC_REQUANT); n++) {
-		err = mem_read(g, d->rq_addr + 8ull * n, raw, 8);
-		g->rq[n].mult = (int32_t)le32(raw);
-		g->rq[n].shift = le32(raw + 4);
-		if (!err && g->rq[n].shift > VITSA_RQ_MAX_SHIFT)
+		g->rq[n].mult = (int32_t)le32(raw + 8ull * n);
+		g->rq[n].shift = le32(raw + 8ull * n + 4);
+		if (g->rq[n].shift > VITSA_RQ_MAX_SHIFT)
 			err = VITSA_ERR_RQ;
 	}
+	free(raw);
 	return err;
 }
 
@@ -140,9 +142,9 @@ VITSA_HOT static uint32_t dot(const int16_t *x, const int16_t *y, uint32_t n)
 }
 
 /* Two's complement view of a 32-bit pattern. */
-static int32_t s32(uint32_t v)
+static inline int32_t s32(uint32_t v)
 {
-	return v < 0x80000000u ? (int32_t)v : (int32_t)(v - 0x80000000u) + INT32_MIN;
+	return (int32_t)(v & 0x7fffffffu) + (INT32_MIN & -(int32_t)(v >> 31));
 }
 
 /*
@@ -161,14 +163,16 @@ VITSA_HOT static void finish_row(const struct gemm *g, int32_t *out, const uint3
 			out[j] = s32(acc[j] + (uint32_t)g->bias[n0 + j]);
 		return;
 	}
+	int64_t lo = t->min, hi = t->max, zero = d->c_zero;
+
 	for (uint32_t j = 0; j < nb; j++) {
 		const struct vitsa_hw_rq *rq = &g->rq[n0 + j];
 		int64_t half = rq->shift ? (int64_t)1 << (rq->shift - 1) : 0;
 		int64_t p = ((int64_t)s32(acc[j] + (uint32_t)g->bias[n0 + j]) * rq->mult + half) >>
 			    rq->shift;
 
-		p += d->c_zero;
-		out[j] = (int32_t)(p < t->min ? t->min : p > t->max ? t->max : p);
+		p += zero;
+		out[j] = (int32_t)(p < lo ? lo : p > hi ? hi : p);
 	}
 }
 
