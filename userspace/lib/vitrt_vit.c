@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "vitrt_priv.h"
 #include "vitrt_safetensors.h"
 #include "vitrt_vit.h"
 
@@ -478,10 +479,12 @@ static const struct vit_name block_names[B_COUNT] = {
 	[B_NORM2_B] = { "blocks.%u.norm2.bias", TV_LAYER "ln_2.bias" },
 	[B_FC1_W] = { "blocks.%u.mlp.fc1.weight", TV_LAYER "mlp.0.weight",
 		      TV_LAYER "mlp.linear_1.weight" },
-	[B_FC1_B] = { "blocks.%u.mlp.fc1.bias", TV_LAYER "mlp.0.bias", TV_LAYER "mlp.linear_1.bias" },
+	[B_FC1_B] = { "blocks.%u.mlp.fc1.bias", TV_LAYER "mlp.0.bias",
+		      TV_LAYER "mlp.linear_1.bias" },
 	[B_FC2_W] = { "blocks.%u.mlp.fc2.weight", TV_LAYER "mlp.3.weight",
 		      TV_LAYER "mlp.linear_2.weight" },
-	[B_FC2_B] = { "blocks.%u.mlp.fc2.bias", TV_LAYER "mlp.3.bias", TV_LAYER "mlp.linear_2.bias" },
+	[B_FC2_B] = { "blocks.%u.mlp.fc2.bias", TV_LAYER "mlp.3.bias",
+		      TV_LAYER "mlp.linear_2.bias" },
 };
 
 /* Sanity limits: every size product of the forward stays far from overflow. */
@@ -502,24 +505,9 @@ struct vit_load {
 	size_t cap;
 };
 
-static int load_fail(const struct vit_load *ld, int err, const char *file, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static int load_fail(const struct vit_load *ld, int err, const char *file, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (!ld->cap)
-		return err;
-	n = snprintf(ld->msg, ld->cap, "%s: ", file);
-	if (n >= 0 && (size_t)n < ld->cap) {
-		va_start(ap, fmt);
-		vsnprintf(ld->msg + n, ld->cap - n, fmt, ap);
-		va_end(ap);
-	}
-	return err;
-}
+/* "<file>: <problem>" into the caller's message buffer; evaluates to @err. */
+#define load_fail(ld, err, file, ...) \
+	vitrt_file_error((ld)->msg, (ld)->cap, (err), (file), __VA_ARGS__)
 
 /* Look @nm (of block @layer) up in the checkpoint's naming; leaves the name in ld->name. */
 static struct vitrt_st_tensor *vit_find(struct vit_load *ld, const struct vit_name *nm,
@@ -817,7 +805,8 @@ static int side_member(struct vit_load *ld, const char *file, const struct vitrt
 		return side_floats(ld, file, v, c->std, c->chans, true);
 	if (!strcmp(v->key, "labels"))
 		return side_labels(ld, file, v, m);
-	return 0;	/* informational keys (provenance, accuracy, ...) are the writer's business */
+	/* informational keys (provenance, accuracy, ...) are the writer's business */
+	return 0;
 }
 
 /* Read "<checkpoint>.json" if present; then settle the number of heads. */
@@ -904,7 +893,7 @@ struct vitrt_vit *vitrt_vit_load(const char *path, int *err, char *msg, size_t c
 		free(ld.used);
 		free(m);
 		vitrt_st_close(ld.st);
-		*err = load_fail(&ld, VITRT_ENOMEM, path, "out of memory");
+		*err = vitrt_file_error(msg, cap, VITRT_ENOMEM, path, "out of memory");
 		return NULL;
 	}
 	m->priv = ld.st;
