@@ -1339,8 +1339,9 @@ TEST(unbind_while_busy)
 	ASSERT_NE(NULL, name);
 	snprintf(path, sizeof(path), "/sys/class/misc/%s/device", name + 1);
 	n = readlink(path, link, sizeof(link) - 1);
-	if (n < 0)
-		SKIP(return, "%s: %s", path, strerror(errno));
+	ASSERT_LE(0, n) {
+		TH_LOG("%s: %s", path, strerror(errno));
+	}
 	link[n] = 0;
 	pci = strrchr(link, '/') ? strrchr(link, '/') + 1 : link;
 
