@@ -2,15 +2,19 @@
 /*
  * vitrt bench MODEL: images per second of the integer program on a backend and, with --fp32,
  * of the FP32 reference forward, on the same images in the same run.
+ * vitrt bench --modeled --model deit-s: modeled cycles and array utilization of every GEMM of
+ * a DeiT image (libvitrt's vitrt_modeled), as a table, JSON or a PNG chart.
  */
 #include <getopt.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 
 #include "vitrt_cli.h"
 #include "vitrt_infer.h"
+#include "vitrt_modeled.h"
 
 static double now_s(void)
 {
@@ -20,12 +24,80 @@ static double now_s(void)
 	return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
+struct bench_opts {
+	const char *model, *fp32, *backend;	/* measured */
+	uint32_t n;
+	bool modeled, json;			/* modeled */
+	const char *vit, *plot;
+	uint32_t rows, cols;			/* 0 until --array: 16x16, as the sim's array */
+};
+
 static int usage(int status)
 {
 	printf("usage: vitrt bench MODEL [--fp32 CKPT] [-n IMAGES] [-b BACKEND]\n"
+	       "       vitrt bench --modeled --model NAME [--array RxC] [--json] [--plot FILE.png]\n"
 	       "Images per second of the compiled model (and of the FP32 checkpoint) on\n"
-	       "pseudo-random images, after one warm-up image each.\n");
+	       "pseudo-random images, after one warm-up image each.\n\n"
+	       "With --modeled, no model file: the hardware cycle model's cycles and array\n"
+	       "utilization (MACs / (cycles * rows * cols)) of every GEMM of one 224x224 image\n"
+	       "of a DeiT, each GEMM a job of its own, per layer and in total.\n"
+	       "      --model NAME    deit-t, deit-s or deit-b\n"
+	       "      --array RxC     PE rows x columns, 1..%u each (default 16x16)\n"
+	       "      --json          one object: model, array, rows, cols, tokens, cycles, macs,\n"
+	       "                      utilization (0..1) and layers [{name, m, n, k, count,\n"
+	       "                      cycles, macs, utilization}] (cycles, macs of one GEMM)\n"
+	       "      --plot FILE     a %ux%u PNG bar chart of per-layer utilization\n",
+	       VITRT_MODELED_MAX_SIDE, VITRT_MODELED_PLOT_W, VITRT_MODELED_PLOT_H);
 	return status;
+}
+
+/* Options of the two forms; the form's own checks follow in parse_rest. */
+static int parse_rest(int argc, char **argv, struct bench_opts *o)
+{
+	if (o->modeled) {
+		if (optind != argc)
+			return die("bench: --modeled takes no MODEL file (see --help)"), 2;
+		if (!o->vit)
+			return die("bench: --modeled needs --model %s", vitrt_modeled_names()), 2;
+		return 0;
+	}
+	if (o->vit || o->plot || o->json || o->rows)
+		return die("bench: --model, --array, --json and --plot go with --modeled"), 2;
+	if (optind + 1 != argc || !o->n)
+		return die("bench: need MODEL and a positive image count (see --help)"), 2;
+	o->model = argv[optind];
+	return 0;
+}
+
+static int parse(int argc, char **argv, struct bench_opts *o)
+{
+	static const struct option longs[] = {
+		{ "fp32", 1, 0, 'F' }, { "images", 1, 0, 'n' }, { "backend", 1, 0, 'b' },
+		{ "modeled", 0, 0, 'M' }, { "model", 1, 0, 'm' }, { "array", 1, 0, 'A' },
+		{ "json", 0, 0, 'j' }, { "plot", 1, 0, 'P' }, { "help", 0, 0, 'h' }, { 0 },
+	};
+	int c;
+
+	*o = (struct bench_opts){ .n = 200 };
+	while ((c = getopt_long(argc, argv, "n:b:h", longs, NULL)) != -1) {
+		switch (c) {
+		case 'F': o->fp32 = optarg; break;
+		case 'n': o->n = (uint32_t)strtoul(optarg, NULL, 0); break;
+		case 'b': o->backend = optarg; break;
+		case 'M': o->modeled = true; break;
+		case 'm': o->vit = optarg; break;
+		case 'A':
+			if (vitrt_modeled_parse_array(optarg, &o->rows, &o->cols))
+				return die("bench: --array wants RxC with each side 1..%u, not '%s'",
+					   VITRT_MODELED_MAX_SIDE, optarg), 2;
+			break;
+		case 'j': o->json = true; break;
+		case 'P': o->plot = optarg; break;
+		case 'h': exit(usage(0));
+		default: return usage(2);
+		}
+	}
+	return parse_rest(argc, argv, o);
 }
 
 /* Seconds per image over @n images. */
@@ -42,36 +114,85 @@ static double timed(struct vitrt_infer *inf, const uint8_t *pix, size_t per, uin
 	return (now_s() - t0) / n;
 }
 
-int cmd_bench(int argc, char **argv)
+static void modeled_json(const struct vitrt_modeled *r)
 {
-	static const struct option longs[] = {
-		{ "fp32", 1, 0, 'F' }, { "images", 1, 0, 'n' }, { "backend", 1, 0, 'b' },
-		{ "help", 0, 0, 'h' }, { 0 },
-	};
-	const char *fp32 = NULL, *backend = NULL;
+	printf("{\"model\": \"%s\", \"array\": \"%ux%u\", \"rows\": %u, \"cols\": %u, "
+	       "\"tokens\": %u, \"cycles\": %" PRIu64 ", \"macs\": %" PRIu64
+	       ", \"utilization\": %.10f, \"layers\": [", r->vit->name, r->rows, r->cols, r->rows,
+	       r->cols, r->tokens, r->cycles, r->macs, r->utilization);
+	for (int i = 0; i < VITRT_MODELED_COUNT; i++) {
+		const struct vitrt_modeled_layer *l = &r->layers[i];
+
+		printf("%s{\"name\": \"%s\", \"m\": %u, \"n\": %u, \"k\": %u, \"count\": %" PRIu64
+		       ", \"cycles\": %" PRIu64 ", \"macs\": %" PRIu64 ", \"utilization\": %.10f}",
+		       i ? ", " : "", l->name, l->m, l->n, l->k, l->count, l->cycles, l->macs,
+		       l->utilization);
+	}
+	printf("]}\n");
+}
+
+static void modeled_table(const struct vitrt_modeled *r)
+{
+	const struct vitrt_modeled_vit *v = r->vit;
+	double ideal = (double)r->macs / ((double)r->rows * r->cols);
+
+	printf("%s at %u: %u tokens, dim %u, %u heads, MLP %u, depth %u, %u classes\n"
+	       "array %ux%u, hw cycle model, every GEMM a job of its own\n\n", v->name, v->img,
+	       r->tokens, v->dim, v->heads, v->mlp, v->depth, v->classes, r->rows, r->cols);
+	printf("%-7s %5s %5s %5s %6s %12s %9s %7s %14s %7s\n", "layer", "M", "N", "K", "count",
+	       "MACs/GEMM", "cyc/GEMM", "util", "cycles (all)", "share");
+	for (int i = 0; i < VITRT_MODELED_COUNT; i++) {
+		const struct vitrt_modeled_layer *l = &r->layers[i];
+		uint64_t all = l->cycles * l->count;
+
+		printf("%-7s %5u %5u %5u %6" PRIu64 " %12" PRIu64 " %9" PRIu64 " %6.2f%% %14" PRIu64
+		       " %6.1f%%\n", l->name, l->m, l->n, l->k, l->count, l->macs, l->cycles,
+		       l->utilization * 100, all, 100.0 * all / r->cycles);
+	}
+	printf("total: %" PRIu64 " MACs in %" PRIu64 " cycles: utilization %.2f%%\n"
+	       "ideal (MACs / %u PEs) %.0f cycles; at 1 GHz %.1f images/s modeled\n", r->macs,
+	       r->cycles, r->utilization * 100, r->rows * r->cols, ideal, 1e9 / r->cycles);
+}
+
+static int bench_modeled(const struct bench_opts *o)
+{
+	const struct vitrt_modeled_vit *vit = vitrt_modeled_find(o->vit);
+	struct vitrt_modeled r;
+	char msg[1024];
+	int err;
+
+	if (!vit)
+		return die("bench: unknown model '%s' (known: %s)", o->vit, vitrt_modeled_names()),
+		       2;
+	err = vitrt_modeled_compute(vit, o->rows ? o->rows : 16, o->rows ? o->cols : 16, &r);
+	if (err)
+		return die("bench: %s: %s", o->vit, vitrt_strerror(err));
+	/* The chart first: a failed write leaves no report that looks complete. */
+	if (o->plot && (err = vitrt_modeled_plot(&r, o->plot, msg, sizeof(msg))))
+		return die("bench: %s", msg);
+	if (o->json)
+		modeled_json(&r);
+	else
+		modeled_table(&r);
+	if (o->plot && !o->json)
+		printf("plot: %s (%ux%u PNG)\n", o->plot, VITRT_MODELED_PLOT_W, VITRT_MODELED_PLOT_H);
+	return 0;
+}
+
+static int bench_measured(const struct bench_opts *o)
+{
 	struct vitrt_infer *in, *fp = NULL;
-	uint32_t n = 200;
+	uint32_t n = o->n;
 	uint8_t *pix;
 	size_t per;
 	char msg[1024];
-	int c, err;
+	int err;
 	double t_int, t_fp = 0;
 
-	while ((c = getopt_long(argc, argv, "n:b:h", longs, NULL)) != -1) {
-		switch (c) {
-		case 'F': fp32 = optarg; break;
-		case 'n': n = (uint32_t)strtoul(optarg, NULL, 0); break;
-		case 'b': backend = optarg; break;
-		case 'h': return usage(0);
-		default: return usage(2);
-		}
-	}
-	if (optind + 1 != argc || !n)
-		return die("bench: need MODEL and a positive image count (see --help)"), 2;
-	in = vitrt_infer_int(argv[optind], backend, &err, msg, sizeof(msg));
-	if (in && fp32)
-		fp = vitrt_infer_fp32(fp32, &err, msg, sizeof(msg));
-	if (!in || (fp32 && !fp)) {
+	in = vitrt_infer_int(o->model, o->backend, &err, msg, sizeof(msg));
+	if (in && o->fp32)
+		fp = vitrt_infer_fp32(o->fp32, &err, msg, sizeof(msg));
+	if (!in || (o->fp32 && !fp)) {
 		vitrt_infer_free(in);
 		return die("%s", msg);
 	}
@@ -86,7 +207,7 @@ int cmd_bench(int argc, char **argv)
 		const struct vitrt_prog_info *pi = &vitrt_infer_prog(in)->info;
 
 		printf("%u images, %ux%u, scheme %s, backend %s\n", n, pi->img, pi->img,
-		       vitrt_scheme_name(pi->scheme), backend ? backend : "auto");
+		       vitrt_scheme_name(pi->scheme), o->backend ? o->backend : "auto");
 		printf("  integer program  %9.1f images/s  (%.3f ms/image)\n", 1 / t_int, t_int * 1e3);
 		if (fp)
 			printf("  fp32 reference   %9.1f images/s  (%.3f ms/image)   integer/fp32 %.2fx\n",
@@ -96,4 +217,14 @@ int cmd_bench(int argc, char **argv)
 	vitrt_infer_free(fp);
 	vitrt_infer_free(in);
 	return err ? die("bench: %s", vitrt_strerror(err)) : 0;
+}
+
+int cmd_bench(int argc, char **argv)
+{
+	struct bench_opts o;
+	int ret = parse(argc, argv, &o);
+
+	if (ret)
+		return ret;
+	return o.modeled ? bench_modeled(&o) : bench_measured(&o);
 }
