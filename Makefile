@@ -54,8 +54,12 @@ $(B)/test_reorder: $(call obj,host,tests/unit/test_reorder.c) $(B)/libvitrt.a
 $(B)/test_prog: $(call obj,host,tests/unit/test_prog.c) $(B)/libvitrt.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
+$(B)/test_modeled: $(call obj,host,tests/unit/test_modeled.c) $(B)/libvitrt.a
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
 hw: $(B)/test_model
-userspace: $(B)/vitrt $(B)/libvitrt.a $(B)/test_vitrt $(B)/test_prog $(B)/test_iops $(B)/test_fp32 $(B)/test_reorder
+userspace: $(B)/vitrt $(B)/libvitrt.a $(B)/test_vitrt $(B)/test_prog $(B)/test_iops $(B)/test_fp32 $(B)/test_reorder \
+	   $(B)/test_modeled
 
 -include $(shell find $(B)/host -name '*.d' 2>/dev/null)
 

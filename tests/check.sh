@@ -28,6 +28,7 @@ suite unit-fp32 $B/test_fp32
 suite unit-iops $B/test_iops
 suite unit-prog $B/test_prog
 suite unit-reorder $B/test_reorder
+suite unit-modeled $B/test_modeled
 suite vitrt-cli tests/unit/vitrt_cli.sh $B/vitrt
 
 # The device and the driver need our QEMU; the VM also Debian's kernel and the initramfs.
