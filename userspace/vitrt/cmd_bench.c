@@ -59,6 +59,8 @@ static int parse_rest(int argc, char **argv, struct bench_opts *o)
 			return die("bench: --modeled takes no MODEL file (see --help)"), 2;
 		if (!o->vit)
 			return die("bench: --modeled needs --model %s", vitrt_modeled_names()), 2;
+		if (o->fp32 || o->backend)
+			return die("bench: --fp32 and --backend measure a MODEL file, not --modeled"), 2;
 		return 0;
 	}
 	if (o->vit || o->plot || o->json || o->rows)
