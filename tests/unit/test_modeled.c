@@ -6,8 +6,11 @@
  * shapes below, so a change of the hardware's formula does not break this test.
  */
 #include <math.h>
+#include <stdlib.h>
+#include <unistd.h>
 
 #include "tap.h"
+#include "vitrt_image.h"
 #include "vitrt_modeled.h"
 #include "vitsa_model.h"
 
@@ -126,6 +129,33 @@ TEST(parse_array)
 	CHECK(!vitrt_modeled_parse_array("8x24", &r, &c) && r == 8 && c == 24, "8x24");
 	CHECK(!vitrt_modeled_parse_array("256x1", &r, &c) && r == 256 && c == 1, "256x1");
 	CHECK(!vitrt_modeled_parse_array("016x16", &r, &c) && r == 16 && c == 16, "016x16");
+}
+
+/* The chart reads back through libpng as 8-bit RGB of the documented size, with bars on it. */
+TEST(plot_reads_back)
+{
+	char dir[] = "/tmp/vitrt-plot-XXXXXX", path[64], msg[256];
+	struct vitrt_image img = { 0 };
+	struct vitrt_modeled r;
+	size_t bar = 0, plane;
+
+	CHECK(mkdtemp(dir) != NULL, "mkdtemp");
+	snprintf(path, sizeof(path), "%s/u.png", dir);
+	CHECK(!vitrt_modeled_compute(vitrt_modeled_find("deit-s"), 16, 16, &r), "compute");
+	CHECK(!vitrt_modeled_plot(&r, path, msg, sizeof(msg)), "plot: %s", msg);
+	CHECK(!vitrt_image_read(path, 0, 0, &img, msg, sizeof(msg)), "read back: %s", msg);
+	CHECK(img.chans == 3 && img.width == VITRT_MODELED_PLOT_W &&
+	      img.height == VITRT_MODELED_PLOT_H, "%u channels, %ux%u", img.chans, img.width,
+	      img.height);
+	plane = (size_t)img.width * img.height;
+	for (size_t i = 0; img.pix && i < plane; i++)	/* the layer bars' colour, 70,110,180 */
+		bar += img.pix[i] == 70 && img.pix[plane + i] == 110 && img.pix[2 * plane + i] == 180;
+	CHECK(bar > plane / 20, "%zu bar pixels of %zu", bar, plane);
+	vitrt_image_release(&img);
+	unlink(path);
+	rmdir(dir);
+	CHECK(vitrt_modeled_plot(&r, "/nonexistent/dir/u.png", msg, sizeof(msg)) != 0 &&
+	      strstr(msg, "/nonexistent/dir/u.png"), "unwritable path: '%s'", msg);
 }
 
 TAP_MAIN
