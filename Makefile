@@ -71,6 +71,7 @@ qemu:
 	scripts/qemu.sh
 
 -include tests/qtest/qtest.mk
+include hw/rtl/rtl.mk
 include tests/vm/selftests/selftests.mk
 include tests/vm/vm.mk
 
