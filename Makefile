@@ -1,7 +1,7 @@
 # vitsa: one entry point.
 #   make run     build the runtime and run GEMMs on the in-process device model
 #   make check   every test: host unit tests, the QEMU device test, the driver in a QEMU VM
-# Parts: make hw | userspace | kernel | qemu | vm | deps
+# Parts: make hw | userspace | rtl | kernel | qemu | vm | deps
 
 B       := build
 CC      ?= gcc
@@ -85,7 +85,7 @@ run:
 	VITRT=$(B)/vitrt scripts/run-demo.sh
 
 check: deps
-	$(MAKE) all
+	$(MAKE) all rtl
 	tests/check.sh
 
 clean:

@@ -30,6 +30,9 @@ suite unit-prog $B/test_prog
 suite unit-reorder $B/test_reorder
 suite unit-modeled $B/test_modeled
 suite vitrt-cli tests/unit/vitrt_cli.sh $B/vitrt
+suite rtl $B/rtl/vitsa_rtl_tb
+suite rtl-4x7 $B/rtl/vitsa_rtl_tb_4x7 -n 1000
+suite rtl-9x3 $B/rtl/vitsa_rtl_tb_9x3 -n 1000
 
 # The device and the driver need our QEMU; the VM also Debian's kernel and the initramfs.
 if ! qemu=$(scripts/qemu.sh | tail -n 1) || [ ! -x "$qemu" ]; then

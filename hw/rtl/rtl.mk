@@ -3,35 +3,42 @@
 # The vitsa RTL (hw/rtl/*.v) and its Verilator testbench; included by the top-level Makefile
 # (paths relative to the repository root).
 #
-#   make rtl        lint the RTL and build build/rtl/vitsa_rtl_tb (ROWS x COLS from RTL_ROWS,
-#                   RTL_COLS, default 16 x 16)
-#   make rtl-run    run it: KTAP on stdout (>= 1000 random jobs against the C model)
+#   make rtl        build the testbenches: build/rtl/vitsa_rtl_tb (16 x 16, the device's
+#                   geometry) and two small odd geometries, build/rtl/vitsa_rtl_tb_RxC, that
+#                   keep the ROWS/COLS parameters honest (ROWS < COLS, ROWS > COLS, neither a
+#                   power of two); Verilator lints the RTL with -Wall on the way
+#   make rtl-run    run them (KTAP on stdout; each checks its jobs against the C model)
 #
 # The testbench links the C model (hw/model/*.c) and tb_job.c, compiled as C by the host
 # rules; Verilator compiles the generated C++ and tb_main.cpp.
 
 VERILATOR  ?= verilator
-RTL_ROWS   ?= 16
-RTL_COLS   ?= 16
 RTL_B      := $(B)/rtl
-RTL_BIN    := $(RTL_B)/vitsa_rtl_tb
 RTL_V      := $(wildcard hw/rtl/*.v)
+RTL_TB_SRC := hw/rtl/tb/tb_main.cpp hw/rtl/tb/tb_job.h
 RTL_COBJ   := $(call obj,host,hw/rtl/tb/tb_job.c $(HW_SRC))
-RTL_VFLAGS := -Wall -Wno-UNUSEDSIGNAL --top-module vitsa_top -GROWS=$(RTL_ROWS) -GCOLS=$(RTL_COLS)
+RTL_LINT   := -Wall -Wno-UNUSEDSIGNAL --top-module vitsa_top
+RTL_BINS   := $(RTL_B)/vitsa_rtl_tb $(RTL_B)/vitsa_rtl_tb_4x7 $(RTL_B)/vitsa_rtl_tb_9x3
 
-.PHONY: rtl rtl-lint rtl-run
-rtl: $(RTL_BIN)
-
-rtl-lint:
-	$(VERILATOR) --lint-only $(RTL_VFLAGS) $(RTL_V)
-
-$(RTL_BIN): $(RTL_V) hw/rtl/tb/tb_main.cpp hw/rtl/tb/tb_job.h $(RTL_COBJ) hw/rtl/rtl.mk
+# rtl_tb BINARY,ROWS,COLS: the Verilated core of that geometry with the bench.
+define rtl_tb
+$(1): $(RTL_V) $(RTL_TB_SRC) $(RTL_COBJ) hw/rtl/rtl.mk
 	@mkdir -p $(RTL_B)
-	$(VERILATOR) --cc --exe --build -j 2 $(RTL_VFLAGS) --Mdir $(RTL_B)/obj -o $(abspath $@) \
-		-CFLAGS "-O2 -I$(abspath hw/rtl/tb) -DTB_ROWS=$(RTL_ROWS) -DTB_COLS=$(RTL_COLS)" \
+	$(VERILATOR) --cc --exe --build -j 2 $(RTL_LINT) -GROWS=$(2) -GCOLS=$(3) \
+		--Mdir $(1).obj -o $$(abspath $$@) \
+		-CFLAGS "-O2 -I$(abspath hw/rtl/tb) -DTB_ROWS=$(2) -DTB_COLS=$(3)" \
 		-LDFLAGS "$(abspath $(RTL_COBJ))" \
-		$(abspath $(RTL_V) hw/rtl/tb/tb_main.cpp) >$(RTL_B)/build.log 2>&1 || \
-		{ tail -n 30 $(RTL_B)/build.log; exit 1; }
+		$(abspath $(RTL_V) hw/rtl/tb/tb_main.cpp) >$(1).log 2>&1 || \
+		{ tail -n 30 $(1).log; exit 1; }
+endef
+$(eval $(call rtl_tb,$(RTL_B)/vitsa_rtl_tb,16,16))
+$(eval $(call rtl_tb,$(RTL_B)/vitsa_rtl_tb_4x7,4,7))
+$(eval $(call rtl_tb,$(RTL_B)/vitsa_rtl_tb_9x3,9,3))
 
-rtl-run: $(RTL_BIN)
-	$(RTL_BIN)
+.PHONY: rtl rtl-run
+rtl: $(RTL_BINS)
+
+rtl-run: $(RTL_BINS)
+	$(RTL_B)/vitsa_rtl_tb
+	$(RTL_B)/vitsa_rtl_tb_4x7 -n 1000
+	$(RTL_B)/vitsa_rtl_tb_9x3 -n 1000
