@@ -18,6 +18,10 @@ RTL_V      := $(wildcard hw/rtl/*.v)
 RTL_TB_SRC := hw/rtl/tb/tb_main.cpp hw/rtl/tb/tb_job.h
 RTL_COBJ   := $(call obj,host,hw/rtl/tb/tb_job.c $(HW_SRC))
 RTL_LINT   := -Wall -Wno-UNUSEDSIGNAL --top-module vitsa_top
+# Accumulator depth 2^RTL_MW rows (M), epilogue tables 2^RTL_NTW N tiles: every GEMM of
+# DeiT-T/S/B at 224 fits one job on 16 x 16 (M 197, N up to 3072).
+RTL_MW     := 10
+RTL_NTW    := 8
 RTL_BINS   := $(RTL_B)/vitsa_rtl_tb $(RTL_B)/vitsa_rtl_tb_4x7 $(RTL_B)/vitsa_rtl_tb_9x3
 
 # rtl_tb BINARY,ROWS,COLS: the Verilated core of that geometry with the bench.
@@ -25,8 +29,10 @@ define rtl_tb
 $(1): $(RTL_V) $(RTL_TB_SRC) $(RTL_COBJ) hw/rtl/rtl.mk
 	@mkdir -p $(RTL_B)
 	$(VERILATOR) --cc --exe --build -j 2 $(RTL_LINT) -GROWS=$(2) -GCOLS=$(3) \
+		-GMW=$(RTL_MW) -GNTW=$(RTL_NTW) \
 		--Mdir $(1).obj -o $$(abspath $$@) \
-		-CFLAGS "-O2 -I$(abspath hw/rtl/tb) -DTB_ROWS=$(2) -DTB_COLS=$(3)" \
+		-CFLAGS "-O2 -I$(abspath hw/rtl/tb) -DTB_ROWS=$(2) -DTB_COLS=$(3) \
+			 -DTB_MW=$(RTL_MW) -DTB_NTW=$(RTL_NTW)" \
 		-LDFLAGS "$(abspath $(RTL_COBJ))" \
 		$(abspath $(RTL_V) hw/rtl/tb/tb_main.cpp) >$(1).log 2>&1 || \
 		{ tail -n 30 $(1).log; exit 1; }

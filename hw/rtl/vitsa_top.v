@@ -15,7 +15,7 @@ module vitsa_top #(
 	parameter ROWS = 16,
 	parameter COLS = 16,
 	parameter MW = 10,		// accumulator depth 2^MW: M <= 1024
-	parameter NTW = 6		// epilogue table depth 2^NTW N tiles: N <= 64 * COLS
+	parameter NTW = 8		// epilogue table depth 2^NTW N tiles: N <= 256 * COLS
 ) (
 	input  wire               clk,
 	input  wire               rst,

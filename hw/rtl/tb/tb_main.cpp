@@ -41,7 +41,7 @@
 #define TB_MW 10	/* vitsa_top's MW: accumulator depth 2^MW */
 #endif
 #ifndef TB_NTW
-#define TB_NTW 6	/* vitsa_top's NTW: 2^NTW N tiles in the epilogue tables */
+#define TB_NTW 8	/* vitsa_top's NTW: 2^NTW N tiles in the epilogue tables */
 #endif
 
 static const uint32_t ROWS = TB_ROWS, COLS = TB_COLS;
@@ -371,12 +371,12 @@ static void report(int n, const group &g)
 }
 
 /*
- * ViT shapes (M x N x K): DeiT-S@224 attention of one head (QK^T, AV), a QKV/projection slice
- * and the MLP's second layer (N cut to the core's 1024-column table), DeiT at 112 px, the
- * shipped model's shapes, a classifier row, one tile.
+ * ViT shapes (M x N x K): DeiT-S@224 attention of one head (QK^T, AV), the projection and both
+ * MLP layers, DeiT at 112 px, the shipped model's shapes, a classifier row, one tile.
  */
 static const tb_shape vit_shapes[] = {
-	{ 197, 197, 64 }, { 197, 64, 197 }, { 197, 384, 384 }, { 197, 384, 1536 },
+	{ 197, 197, 64 }, { 197, 64, 197 }, { 197, 384, 384 }, { 197, 1536, 384 },
+	{ 197, 384, 1536 },
 	{ 50, 96, 96 }, { 50, 384, 96 }, { 17, 128, 128 }, { 1, 10, 128 }, { 16, 16, 16 },
 };
 
