@@ -12,6 +12,7 @@
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
+#include <linux/wait.h>
 
 #include "vitsa_drv.h"
 
@@ -414,25 +415,27 @@ out_free_gemms:
 	return ret;
 }
 
-/* Wait until the jobs up to @fence retired: 0, -ETIMEDOUT or -EINTR (never restarted). */
+/*
+ * Wait until the jobs up to @fence retired: 0, -ETIMEDOUT or -EINTR (never restarted).  An
+ * hrtimer, not jiffies: a timed-out WAIT has waited at least @timeout_ns, never a tick less.
+ */
 static int vitsa_wait_retired(struct vitsa_file *vf, u64 fence, u64 timeout_ns)
 {
-	long timeout, ret;
-	u64 ticks;
+	int ret;
 
 	if (vitsa_file_retired(vf, fence))
 		return 0;
 	if (!timeout_ns)
 		return -ETIMEDOUT;
 
-	/* Round up: never return before the time asked for has passed. */
-	ticks = nsecs_to_jiffies64(timeout_ns);
-	timeout = ticks >= MAX_SCHEDULE_TIMEOUT - 1 ? MAX_SCHEDULE_TIMEOUT : (long)ticks + 1;
-
-	ret = wait_event_interruptible_timeout(vf->wq, vitsa_file_retired(vf, fence), timeout);
-	if (ret < 0)
-		return -EINTR;
-	return ret ? 0 : -ETIMEDOUT;
+	if (timeout_ns >= KTIME_MAX)
+		ret = wait_event_interruptible(vf->wq, vitsa_file_retired(vf, fence));
+	else
+		ret = wait_event_interruptible_hrtimeout(vf->wq, vitsa_file_retired(vf, fence),
+							 ns_to_ktime(timeout_ns));
+	if (ret == -ETIME)
+		return -ETIMEDOUT;
+	return ret ? -EINTR : 0;
 }
 
 /* Hand out the oldest failure not reported yet, if its fence is at most @args->fence. */
