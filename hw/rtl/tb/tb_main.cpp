@@ -222,59 +222,64 @@ struct job_result {
 	std::string err;
 };
 
+/* One clock cycle of a job: drive both streams, sample the takes, clock, advance, collect. */
+static void job_cycle(bench &b, tb_job *j, job_result &r, stream_pos &a, stream_pos &w,
+		      bool starve)
+{
+	const tb_shape &sh = *tb_job_shape(j);
+	unsigned outs = 0;
+
+	drive_a(b, j, a);
+	drive_w(b, j, w);
+	if (starve)
+		b.top->a_valid = 0;
+	b.top->clk = 0;
+	b.top->eval();
+	bool ta = b.top->a_ready, tw = b.top->w_ready;
+
+	b.top->clk = 1;
+	b.top->eval();
+	b.sim_cycles++;
+	b.top->start = 0;
+	if (ta && !a.end && !starve)
+		stream_next(a, sh.m, sh);
+	if (tw && !w.end)
+		stream_next(w, ROWS, sh);
+	if (collect(b, j, &outs) && r.err.empty())
+		r.err = "a result with an index outside C or a repeated one";
+	if (outs)
+		r.last_out = r.cycles;
+}
+
 /*
  * Clock the job from start to done; fills @r, leaves checking the data to the caller.  On
  * edge @starve the A stream claims to be empty (the negative test of the underrun flag).
  */
 static void run_job(bench &b, tb_job *j, job_result &r, uint64_t starve = UINT64_MAX)
 {
-	const tb_shape &sh = *tb_job_shape(j);
 	stream_pos a = {}, w = {};
-	unsigned outs = 0;
-	uint64_t edge = 0, limit;
+	unsigned stray = 0;
+	bool done = false;
 
 	r.model = tb_job_model_cycles(j);
-	limit = r.model + 4 * (ROWS + COLS) + 64;
+	r.last_out = 0;
 	if (load_tables(b, j))
 		r.err = "a result appeared while idle";
-	configure(b, sh);
+	configure(b, *tb_job_shape(j));
 	b.top->start = 1;
-	for (r.cycles = r.last_out = 0; edge <= limit; edge++) {
-		drive_a(b, j, a);
-		drive_w(b, j, w);
-		if (edge == starve)
-			b.top->a_valid = 0;
-		b.top->clk = 0;
-		b.top->eval();
-		bool ta = b.top->a_ready, tw = b.top->w_ready;
-
-		b.top->clk = 1;
-		b.top->eval();
-		b.sim_cycles++;
-		b.top->start = 0;
-		if (ta && !a.end && edge != starve)
-			stream_next(a, sh.m, sh);
-		if (tw && !w.end)
-			stream_next(w, ROWS, sh);
-		unsigned before = outs;
-		if (collect(b, j, &outs) && r.err.empty())
-			r.err = "a result with an index outside C or a repeated one";
-		if (outs != before)
-			r.last_out = edge;
-		if (edge > 0 && b.top->done) {
-			r.cycles = edge;
+	/* r.cycles numbers the edge just clocked: 0 is the one that samples start */
+	for (r.cycles = 0; r.cycles <= r.model + 4 * (ROWS + COLS) + 64; r.cycles++) {
+		job_cycle(b, j, r, a, w, r.cycles == starve);
+		if ((done = b.top->done))
 			break;
-		}
 	}
 	r.underrun = b.top->underrun;
-	if (!r.cycles && r.err.empty())
-		r.err = "done never rose";
-	else if (!a.end || !w.end)
-		r.err = "an operand stream was not consumed to its end";
-	else if (r.underrun)
-		r.err = "a stream underrun was flagged";
+	if (r.err.empty())
+		r.err = !done ? "done never rose" : r.cycles == 0 ? "done still high after start"
+		      : !a.end || !w.end ? "an operand stream was not consumed to its end"
+		      : r.underrun ? "a stream underrun was flagged" : "";
 	b.tick();		/* one idle cycle: nothing of this job may come after done */
-	if (collect(b, nullptr, &outs) && r.err.empty())
+	if (collect(b, nullptr, &stray) && r.err.empty())
 		r.err = "a result after done";
 }
 
