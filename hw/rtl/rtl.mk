@@ -48,3 +48,9 @@ rtl-run: $(RTL_BINS)
 	$(RTL_B)/vitsa_rtl_tb
 	$(RTL_B)/vitsa_rtl_tb_4x7 -n 1000
 	$(RTL_B)/vitsa_rtl_tb_9x3 -n 1000
+
+# make activity: switching activity and cells per PE, int8 / int4 / fp16 dequantize-first
+# (Documentation/hw/activity.rst); hw/rtl/activity/run.sh writes build/activity/table.txt.
+.PHONY: activity
+activity: $(B)/vitrt $(B)/libvitrt.a
+	nice -n 19 hw/rtl/activity/run.sh $(B)/activity

@@ -2,12 +2,15 @@
 //
 // act_col: one column of ROWS PEs of the weight-stationary array, the unit the activity study
 // simulates (Documentation/hw/activity.rst).  FP selects the PE: 0 vitsa_pe (int8/int4 codes,
-// 8-bit operands), 1 act_pe_fp16 (fp16 operands, ACC_E/ACC_M accumulator).
+// 8-bit operands), 1 act_pe_fp16 (fp16 operands, ACC_E/ACC_M accumulator).  With ACT_GL
+// defined the PE is yosys' gate netlist, which has no parameters: they are fixed at synthesis.
 //
 // Partial sums flow down as in vitsa_array; the A operands arrive already skewed (row r one
 // cycle later than row r-1) from the bench, which plays the skew registers, and the column's
-// weight bus is driven directly.  a_q leaves each PE to the right unused: in the array it
-// feeds the next column, which sees the same A stream.
+// weight bus is driven directly.  The bus row decode is done here, so that every PE is the
+// same ROW 0 instance (one netlist serves all rows); inside the PE it sees a constant 0.
+// a_q leaves each PE to the right unused: in the array it feeds the next column, which sees
+// the same A stream.
 module act_col #(
 	parameter ROWS = 16,
 	parameter RW = 4,
@@ -34,26 +37,32 @@ module act_col #(
 	assign s_net[0] = {PW{1'b0}};
 	assign psum = s_net[ROWS];
 
+// The connections every PE variant shares.
+`define ACT_PE_PORTS \
+	.clk(clk), .rst(rst), .a_in(a_row[r*OW +: OW]), .v_in(v_row[r]), .f_in(f_row[r]), \
+	.a_q(), .v_q(), .f_q(), .w_we(w_we && w_row == r[RW-1:0]), .w_row({RW{1'b0}}), \
+	.w_data(w_data), .psum_in(s_net[r]), .psum_q(s_net[r + 1])
+
 	genvar r;
 	generate
 		for (r = 0; r < ROWS; r = r + 1) begin : g_row
 			/* verilator lint_off PINCONNECTEMPTY */
+`ifdef ACT_GL
 			if (FP != 0) begin : g_fp
-				act_pe_fp16 #(.ROW(r), .RW(RW), .ACC_E(ACC_E), .ACC_M(ACC_M)) pe (
-					.clk(clk), .rst(rst),
-					.a_in(a_row[r*OW +: OW]), .v_in(v_row[r]), .f_in(f_row[r]),
-					.a_q(), .v_q(), .f_q(),
-					.w_we(w_we), .w_row(w_row), .w_data(w_data),
-					.psum_in(s_net[r]), .psum_q(s_net[r + 1]));
+				act_pe_fp16 pe (`ACT_PE_PORTS);
 			end else begin : g_int
-				vitsa_pe #(.ROW(r), .RW(RW), .PSUM_W(PW)) pe (
-					.clk(clk), .rst(rst), .a_type(a_type), .b_type(b_type),
-					.a_in(a_row[r*OW +: OW]), .v_in(v_row[r]), .f_in(f_row[r]),
-					.a_q(), .v_q(), .f_q(),
-					.w_we(w_we), .w_row(w_row), .w_data(w_data),
-					.psum_in(s_net[r]), .psum_q(s_net[r + 1]));
+				vitsa_pe pe (.a_type(a_type), .b_type(b_type), `ACT_PE_PORTS);
 			end
+`else
+			if (FP != 0) begin : g_fp
+				act_pe_fp16 #(.ACC_E(ACC_E), .ACC_M(ACC_M)) pe (`ACT_PE_PORTS);
+			end else begin : g_int
+				vitsa_pe #(.PSUM_W(PW)) pe (.a_type(a_type), .b_type(b_type),
+							    `ACT_PE_PORTS);
+			end
+`endif
 			/* verilator lint_on PINCONNECTEMPTY */
 		end
 	endgenerate
+`undef ACT_PE_PORTS
 endmodule
