@@ -2,14 +2,16 @@
 /*
  * act_dump: the operands of real GEMMs for the activity study (Documentation/hw/activity.rst).
  *
- *   act_dump CKPT DATADIR CALIB_N IMAGE OUTDIR MODEL...
+ *   act_dump CKPT DATADIR CALIB_N IMAGE STRIDE OUTDIR MODEL...
  *
  * Repeats what `vitrt quantize -n CALIB_N` does (load, fold the norms, calibrate on the first
  * CALIB_N training images, compile) to learn the float scales the compiled file does not
  * keep, and insists that its program equals each MODEL file byte for byte, so the operands
  * are those of the files `vitrt quantize` wrote.  Then it runs test image IMAGE through each
  * MODEL on the in-process device and writes the linear-layer GEMMs of the first and last
- * block (and the patch embedding) to OUTDIR/<scheme>.<layer>.bin (act_dump.h).
+ * block (and the patch embedding) to OUTDIR/<scheme>.<layer>.bin (act_dump.h), keeping
+ * every STRIDE-th output channel (column of B): the GEMM of those channels, a sample that
+ * keeps the gate-level simulation short.
  *
  * The GEMMs are caught at vitrt_submit (linked with -Wl,--wrap=vitrt_submit): each queued job
  * runs alone and its operands are read back before the next one can overwrite them.
@@ -42,7 +44,7 @@ struct pick {
 
 static struct {
 	struct pick pick[MAX_PICK];
-	uint32_t npick, job, qmax;
+	uint32_t npick, job, qmax, stride;
 	const char *dir, *scheme;
 	int err;
 } cap;
@@ -71,8 +73,8 @@ static int16_t elem(const uint8_t *row, uint32_t i, uint32_t t)
 
 static int write_all(FILE *f, const void *p, size_t n) { return fwrite(p, 1, n, f) != n; }
 
-/* The operands of job @g as values: A [m][k], B [k][n] whatever its storage. */
-static void read_ops(const struct vitrt_gemm *g, int16_t *a, int16_t *b)
+/* The operands of job @g as values: A [m][k], B [k][@nk] (columns 0, S, 2S, ..) whatever its storage. */
+static void read_ops(const struct vitrt_gemm *g, int16_t *a, int16_t *b, uint32_t nk)
 {
 	const uint8_t *pa = (const uint8_t *)vitrt_buf_map(g->a.buf) + g->a.offset;
 	const uint8_t *pb = (const uint8_t *)vitrt_buf_map(g->b.buf) + g->b.offset;
@@ -82,18 +84,19 @@ static void read_ops(const struct vitrt_gemm *g, int16_t *a, int16_t *b)
 		for (uint32_t k = 0; k < g->k; k++)
 			a[m * g->k + k] = elem(pa + m * g->a.stride, k, g->a_type);
 	for (uint32_t k = 0; k < g->k; k++)
-		for (uint32_t n = 0; n < g->n; n++)
-			b[k * g->n + n] = trans ? elem(pb + n * g->b.stride, k, g->b_type) :
-						  elem(pb + k * g->b.stride, n, g->b_type);
+		for (uint32_t j = 0, n = 0; j < nk; j++, n += cap.stride)
+			b[k * nk + j] = trans ? elem(pb + n * g->b.stride, k, g->b_type) :
+						elem(pb + k * g->b.stride, n, g->b_type);
 }
 
 /* Write @p's operands and scales to DIR/<scheme>.<name>.bin (a temporary, then rename). */
 static int dump(const struct vitrt_gemm *g, const struct pick *p)
 {
-	struct act_dump_hdr h = { .version = ACT_DUMP_VERSION, .m = g->m, .n = g->n, .k = g->k,
+	struct act_dump_hdr h = { .version = ACT_DUMP_VERSION, .m = g->m, .k = g->k,
 				  .a_type = g->a_type, .b_type = g->b_type, .s_a = p->s_a };
-	int16_t *a = malloc(sizeof(*a) * g->m * g->k), *b = malloc(sizeof(*b) * g->k * g->n);
-	float *sb = malloc(sizeof(*sb) * g->n);
+	uint32_t nk = (g->n + cap.stride - 1) / cap.stride;
+	int16_t *a = malloc(sizeof(*a) * g->m * g->k), *b = malloc(sizeof(*b) * g->k * nk);
+	float *sb = malloc(sizeof(*sb) * nk);
 	char path[512], tmp[520];
 	FILE *f;
 	int bad;
@@ -106,11 +109,13 @@ static int dump(const struct vitrt_gemm *g, const struct pick *p)
 		free(a), free(b), free(sb);
 		return die("%s: %s", tmp, strerror(errno ? errno : ENOMEM));
 	}
-	read_ops(g, a, b);
-	for (uint32_t n = 0; n < g->n; n++)
-		sb[n] = (float)vitrt_weight_scale(p->w + (size_t)n * g->k, g->k, (int)cap.qmax);
+	h.n = nk;
+	read_ops(g, a, b, nk);
+	for (uint32_t j = 0; j < nk; j++)
+		sb[j] = (float)vitrt_weight_scale(p->w + (size_t)j * cap.stride * g->k, g->k,
+						   (int)cap.qmax);
 	bad = write_all(f, &h, sizeof(h)) || write_all(f, a, sizeof(*a) * g->m * g->k) ||
-	      write_all(f, b, sizeof(*b) * g->k * g->n) || write_all(f, sb, sizeof(*sb) * g->n);
+	      write_all(f, b, sizeof(*b) * g->k * nk) || write_all(f, sb, sizeof(*sb) * nk);
 	bad |= fclose(f) != 0;
 	free(a), free(b), free(sb);
 	if (bad || rename(tmp, path))
@@ -263,10 +268,13 @@ int main(int argc, char **argv)
 	int err, ret = 1;
 	uint32_t img;
 
-	if (argc < 7)
-		return fprintf(stderr, "usage: act_dump CKPT DATADIR CALIB_N IMAGE OUTDIR MODEL...\n"), 2;
+	if (argc < 8)
+		return fprintf(stderr, "usage: act_dump CKPT DATADIR CALIB_N IMAGE STRIDE OUTDIR MODEL...\n"), 2;
 	img = (uint32_t)strtoul(argv[4], NULL, 0);
-	cap.dir = argv[5];
+	cap.stride = (uint32_t)strtoul(argv[5], NULL, 0);
+	cap.dir = argv[6];
+	if (!cap.stride)
+		return fprintf(stderr, "act_dump: STRIDE must be positive\n"), 2;
 	m = vitrt_vit_load(argv[1], &err, msg, sizeof(msg));
 	if (!m)
 		return die("%s%s", msg, "");
@@ -284,7 +292,7 @@ int main(int argc, char **argv)
 	}
 	pick_layers(m, &sc);
 	ret = 0;
-	for (int i = 6; i < argc && !ret; i++)
+	for (int i = 7; i < argc && !ret; i++)
 		ret = run_model(m, &sc, argv[i], test->pix + (size_t)img * test->chans *
 				m->cfg.img * m->cfg.img);
 out:
