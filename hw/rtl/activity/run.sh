@@ -146,26 +146,52 @@ benches() {
 		$A/act_col.v $OUT/syn/fp16.v hw/rtl/vitsa_pe.v $PWD/$A/act_tb.cpp
 }
 
-# measure VARIANT BENCH SCHEME: every layer on the RTL and the netlist -> results, cells
+# measure VARIANT BENCH SCHEME: every layer on the RTL and the netlist -> results.VARIANT, cells
 measure() {
 	local var=$1 tb=$2 scheme=$3 l line macs regs nets glregs cells
 
+	: >$OUT/results.$var
+	: >$OUT/runs.$var
 	for l in $LAYERS; do
 		line=$($OUT/$tb $OUT/ops/$scheme.$l.bin $OUT/cov/$var.$l.rtl.dat) ||
 			die "$tb $scheme.$l: $line"
-		echo "$var $line" >>$OUT/runs.log
+		echo "$var $line" >>$OUT/runs.$var
 		macs=$(set -- $line; echo $3)
 		read -r _ regs _ _ _ _ < <($OUT/act_cov $OUT/cov/$var.$l.rtl.dat)
 		line=$($OUT/gl_${tb#tb_} $OUT/ops/$scheme.$l.bin $OUT/cov/$var.$l.gl.dat) ||
 			die "gl_${tb#tb_} $scheme.$l: $line"
-		echo "$var gl $line" >>$OUT/runs.log
+		echo "$var gl $line" >>$OUT/runs.$var
 		read -r _ glregs _ nets _ _ < <($OUT/act_cov $OUT/cov/$var.$l.gl.dat)
 		# the netlist's registers must toggle exactly as the RTL's
 		[ "$glregs" = "$regs" ] || die "$var $l: netlist registers $glregs, RTL $regs"
-		echo "$var $l $macs $regs $((glregs + nets))" >>$OUT/results
+		echo "$var $l $macs $regs $((glregs + nets))" >>$OUT/results.$var
 	done
 	case $tb in tb_int) cells=int ;; tb_f32) cells=fp32 ;; *) cells=fp16 ;; esac
-	echo "$var $(grep "^$cells " $OUT/syn/cells | cut -d' ' -f2-)" >>$OUT/cells
+	echo "$var $(grep "^$cells " $OUT/syn/cells | cut -d" " -f2-)" >$OUT/cells.$var
+}
+
+# The variants in table order, the baseline last.  The integer pair, then the three fp ones,
+# run in parallel (waiting on each pid: a plain wait would lose a failure).
+VARIANTS="int8_W8A8:tb_int:w8a8 int4_W4A8:tb_int:w4a8 fp16_acc16_W8A8:tb_f16:w8a8
+	fp16_acc32_W4A8:tb_f32:w4a8 fp16_acc32_W8A8:tb_f32:w8a8"
+
+measure_all() {
+	local v pids="" p
+
+	for v in $VARIANTS; do
+		measure ${v//:/ } &
+		pids="$pids $!"
+		case $v in int4*) for p in $pids; do wait $p; done; pids="" ;; esac
+	done
+	for p in $pids; do wait $p; done
+	: >$OUT/results
+	: >$OUT/cells
+	: >$OUT/runs.log
+	for v in $VARIANTS; do
+		cat $OUT/results.${v%%:*} >>$OUT/results
+		cat $OUT/cells.${v%%:*} >>$OUT/cells
+		cat $OUT/runs.${v%%:*} >>$OUT/runs.log
+	done
 }
 
 main() {
@@ -176,14 +202,7 @@ main() {
 	operands
 	synthesise
 	benches
-	: >$OUT/results
-	: >$OUT/cells
-	: >$OUT/runs.log
-	measure int8_W8A8 tb_int w8a8
-	measure int4_W4A8 tb_int w4a8
-	measure fp16_acc16_W8A8 tb_f16 w8a8
-	measure fp16_acc32_W4A8 tb_f32 w4a8
-	measure fp16_acc32_W8A8 tb_f32 w8a8	# the baseline: last
+	measure_all
 	$OUT/act_table $OUT/results $OUT/cells | tee $OUT/table.txt
 	echo
 	echo "cells of PEs built for one mode (yosys, same flow):"
