@@ -33,6 +33,7 @@ suite vitrt-cli tests/unit/vitrt_cli.sh $B/vitrt
 suite rtl $B/rtl/vitsa_rtl_tb
 suite rtl-4x7 $B/rtl/vitsa_rtl_tb_4x7 -n 1000
 suite rtl-9x3 $B/rtl/vitsa_rtl_tb_9x3 -n 1000
+suite rtl-fp16 $B/rtl/act_fcheck -n 200000
 
 # The device and the driver need our QEMU; the VM also Debian's kernel and the initramfs.
 if ! qemu=$(scripts/qemu.sh | tail -n 1) || [ ! -x "$qemu" ]; then

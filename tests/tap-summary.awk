@@ -1,4 +1,4 @@
-# Summarize KTAP output of several suites: a suite starts at "TAP version", is named by the
+# Summarize KTAP output of several suites: a suite starts at "KTAP version" (or TAP), named by the
 # "# suite: NAME" line before it, and must report as many top-level results as its plan says;
 # missing results count as failures.  Prints one line per suite and "N passed, N failed" last.
 # Exit status: 1 when anything failed or no suite was seen.
@@ -21,7 +21,7 @@ function close_suite() {
 
 BEGIN { pending = "unnamed" }
 /^# suite: / { close_suite(); pending = $3; next }
-/^TAP version/ {
+/^K?TAP version/ {
 	close_suite()
 	insuite = 1; suites++; name = pending; pending = "unnamed"
 	plan = -1; ok = notok = skip = 0
