@@ -12,6 +12,7 @@
 #include "tap.h"
 #include "vitrt_image.h"
 #include "vitrt_modeled.h"
+#include "vitrt_prog.h"
 #include "vitsa_model.h"
 
 struct shape {
@@ -123,18 +124,18 @@ TEST(parse_array)
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		r = c = 7;
-		CHECK(vitrt_modeled_parse_array(bad[i], &r, &c) == VITRT_EINVAL && r == 7 && c == 7,
+		CHECK(vitrt_array_parse(bad[i], &r, &c) == VITRT_EINVAL && r == 7 && c == 7,
 		      "accepted '%s'", bad[i]);
 	}
-	CHECK(!vitrt_modeled_parse_array("8x24", &r, &c) && r == 8 && c == 24, "8x24");
-	CHECK(!vitrt_modeled_parse_array("256x1", &r, &c) && r == 256 && c == 1, "256x1");
-	CHECK(!vitrt_modeled_parse_array("016x16", &r, &c) && r == 16 && c == 16, "016x16");
+	CHECK(!vitrt_array_parse("8x24", &r, &c) && r == 8 && c == 24, "8x24");
+	CHECK(!vitrt_array_parse("256x1", &r, &c) && r == 256 && c == 1, "256x1");
+	CHECK(!vitrt_array_parse("016x16", &r, &c) && r == 16 && c == 16, "016x16");
 }
 
 /* The chart reads back through libpng as 8-bit RGB of the documented size, with bars on it. */
 TEST(plot_reads_back)
 {
-	char dir[] = "/tmp/vitrt-plot-XXXXXX", path[64], msg[256];
+	char dir[] = "/tmp/vitrt-plot-XXXXXX", path[sizeof(dir) + sizeof("/u.png")], msg[256];
 	struct vitrt_image img = { 0 };
 	struct vitrt_modeled r;
 	size_t bar = 0, plane;

@@ -130,9 +130,6 @@ static int prepare(struct model_run *r, const char *ckpt, uint32_t scheme)
 {
 	char msg[1024];
 	int err;
-	struct vitrt_calib *cal;
-	size_t npix;
-	float *in, *logits;
 
 	r->folded = vitrt_vit_load(ckpt, &err, msg, sizeof(msg));
 	r->fake = vitrt_vit_load(ckpt, &err, msg, sizeof(msg));
@@ -141,19 +138,8 @@ static int prepare(struct model_run *r, const char *ckpt, uint32_t scheme)
 		return printf("# %s\n", msg), -1;
 	vitrt_vit_fold_norms(r->folded);
 	vitrt_vit_fold_norms(r->fake);
-	npix = (size_t)r->folded->cfg.img * r->folded->cfg.img;
-	cal = vitrt_calib_new(r->folded->cfg.depth);
-	in = malloc(npix * r->folded->cfg.chans * 4);
-	logits = malloc(r->folded->cfg.classes * 4);
-	for (uint32_t i = 0; i < 64; i++) {
-		vitrt_image_to_input(in, r->ds->pix + i * npix, 1, r->folded->cfg.chans, npix,
-				     r->folded->cfg.mean, r->folded->cfg.std);
-		vitrt_vit_forward(r->folded, in, logits, vitrt_calib_hook, cal);
-	}
-	vitrt_calib_scales(cal, &r->sc);
-	vitrt_calib_free(cal);
-	free(in);
-	free(logits);
+	if (vitrt_calib_dataset(r->folded, r->ds, 64, &r->sc, NULL))
+		return printf("# calibration failed\n"), -1;
 	r->prog = vitrt_compile(r->folded, &r->sc, &(struct vitrt_compile_opts){
 		.scheme = scheme, .array_rows = 16, .array_cols = 16, .fp32_top1 = -1 }, &err, msg,
 		sizeof(msg));

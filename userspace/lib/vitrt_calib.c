@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "vitrt_calib.h"
+#include "vitrt_image.h"
 
 #define SAMPLE_CAP	(1u << 15)	/* values kept per tap and layer */
 #define CLIP_STEPS	64		/* clip candidates between 100% and 20% of max |x| */
@@ -235,4 +236,31 @@ void vitrt_fakequant_weights(struct vitrt_vit *m, const struct vitrt_scales *sc,
 		fake_linear(b->fc2_w, b->fc2_b, c->dim, c->mlp, ls->gelu, qmax);
 	}
 	fake_linear(m->head_w, m->head_b, c->classes, c->dim, sc->normf, qmax);
+}
+
+int vitrt_calib_dataset(const struct vitrt_vit *m, const struct vitrt_dataset *ds,
+			uint32_t count, struct vitrt_scales *sc,
+			void (*progress)(uint32_t done, uint32_t total))
+{
+	const struct vitrt_vit_config *c = &m->cfg;
+	size_t npix = (size_t)c->img * c->img;
+	uint32_t total = count < ds->count ? count : ds->count;
+	float *in = malloc(c->chans * npix * sizeof(*in));
+	float *logits = malloc(c->classes * sizeof(*logits));
+	struct vitrt_calib *cal = vitrt_calib_new(c->depth);
+	int err = in && logits && cal ? 0 : VITRT_ENOMEM;
+
+	for (uint32_t i = 0; i < total && !err; i++) {
+		vitrt_image_to_input(in, ds->pix + i * ds->chans * npix, ds->chans, c->chans, npix,
+				     c->mean, c->std);
+		err = vitrt_vit_forward(m, in, logits, vitrt_calib_hook, cal);
+		if (progress)
+			progress(i + 1, total);
+	}
+	if (!err)
+		err = vitrt_calib_scales(cal, sc);
+	vitrt_calib_free(cal);
+	free(in);
+	free(logits);
+	return err;
 }

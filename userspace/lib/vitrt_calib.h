@@ -15,6 +15,17 @@ VITRT_API void vitrt_calib_hook(void *ctx, enum vitrt_tap tap, uint32_t layer, f
 /* Choose every scale from the samples; sc->layer is allocated (free() it). */
 VITRT_API int vitrt_calib_scales(struct vitrt_calib *c, struct vitrt_scales *sc);
 
+struct vitrt_dataset;
+
+/*
+ * Calibrate @m (LayerNorms folded) on the first @count images of @ds: the FP32 forward with
+ * vitrt_calib_hook, then vitrt_calib_scales into @sc.  @progress, if set, is called after each
+ * image with (images done, images to do).
+ */
+VITRT_API int vitrt_calib_dataset(const struct vitrt_vit *m, const struct vitrt_dataset *ds,
+				  uint32_t count, struct vitrt_scales *sc,
+				  void (*progress)(uint32_t done, uint32_t total));
+
 /* A vitrt_vit_hook (ctx = the scales) rounding each tap to its integer grid. */
 VITRT_API void vitrt_fakequant_hook(void *ctx, enum vitrt_tap tap, uint32_t layer, float *x,
 				    size_t n);

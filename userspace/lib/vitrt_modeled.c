@@ -3,11 +3,11 @@
  * libvitrt: modeled cycles and utilization of every GEMM of a ViT image.  The cycle count of
  * each GEMM is the hardware's (vitsa_model_cycles); this file only lists the GEMMs.
  */
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "vitrt_modeled.h"
+#include "vitrt_prog.h"
 #include "vitsa_model.h"
 
 /* DeiT at 224 (Touvron et al.; ../shared/reference/integer-vit.md): patch 16, depth 12. */
@@ -41,35 +41,6 @@ const char *vitrt_modeled_names(void)
 	return "deit-t, deit-s, deit-b";
 }
 
-/* One side of "RxC": decimal digits only (strtoul alone would take "-1", " 8" and "0x10"). */
-static int parse_side(const char *s, const char **end, uint32_t *out)
-{
-	unsigned long v;
-	char *e;
-
-	if (*s < '0' || *s > '9')
-		return VITRT_EINVAL;
-	errno = 0;
-	v = strtoul(s, &e, 10);
-	if (errno || !v || v > VITRT_MODELED_MAX_SIDE)
-		return VITRT_EINVAL;
-	*end = e;
-	*out = (uint32_t)v;
-	return 0;
-}
-
-int vitrt_modeled_parse_array(const char *s, uint32_t *rows, uint32_t *cols)
-{
-	const char *p;
-	uint32_t r, c;
-
-	if (parse_side(s, &p, &r) || *p != 'x' || parse_side(p + 1, &p, &c) || *p)
-		return VITRT_EINVAL;
-	*rows = r;
-	*cols = c;
-	return 0;
-}
-
 static int vit_valid(const struct vitrt_modeled_vit *v)
 {
 	uint32_t side = v->patch ? v->img / v->patch : 0;
@@ -100,8 +71,8 @@ int vitrt_modeled_compute(const struct vitrt_modeled_vit *vit, uint32_t rows, ui
 {
 	uint32_t patches, T, D, hd;
 
-	if (!vit || !vit_valid(vit) || !rows || rows > VITRT_MODELED_MAX_SIDE || !cols ||
-	    cols > VITRT_MODELED_MAX_SIDE)
+	if (!vit || !vit_valid(vit) || !rows || rows > VITRT_ARRAY_MAX_SIDE || !cols ||
+	    cols > VITRT_ARRAY_MAX_SIDE)
 		return VITRT_EINVAL;
 	patches = (vit->img / vit->patch) * (vit->img / vit->patch);
 	T = patches + 1;	/* the class token joins after the patch embedding */

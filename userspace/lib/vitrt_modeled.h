@@ -55,9 +55,6 @@ struct vitrt_modeled {
 	double utilization;	/* macs / (cycles * rows * cols) */
 };
 
-/* Largest array side accepted (as vitrt quantize --array). */
-#define VITRT_MODELED_MAX_SIDE	256u
-
 /* Size of the chart vitrt_modeled_plot writes. */
 #define VITRT_MODELED_PLOT_W	640u
 #define VITRT_MODELED_PLOT_H	400u
@@ -66,12 +63,6 @@ struct vitrt_modeled {
 VITRT_API const struct vitrt_modeled_vit *vitrt_modeled_find(const char *name);
 /* The names of the built-in shapes, ", "-separated, for messages. */
 VITRT_API const char *vitrt_modeled_names(void);
-
-/*
- * "RxC" (decimal, 1..VITRT_MODELED_MAX_SIDE each, nothing else) into @rows and @cols;
- * VITRT_EINVAL otherwise (outputs untouched).
- */
-VITRT_API int vitrt_modeled_parse_array(const char *s, uint32_t *rows, uint32_t *cols);
 
 /* Every GEMM of @vit on a @rows x @cols array into @out; VITRT_EINVAL on a bad shape. */
 VITRT_API int vitrt_modeled_compute(const struct vitrt_modeled_vit *vit, uint32_t rows,

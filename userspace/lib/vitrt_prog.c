@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: MIT
 /* The integer program: names, and the validation every loaded program passes before it runs. */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "vitrt_iops.h"
@@ -176,7 +178,8 @@ int vitrt_prog_validate(const struct vitrt_prog *p, char *msg, size_t cap)
 	int err;
 
 	if (in->scheme >= VITRT_SCHEME_COUNT || !in->classes || in->classes > 100000 ||
-	    !in->array_rows || in->array_rows > 256 || !in->array_cols || in->array_cols > 256)
+	    !in->array_rows || in->array_rows > VITRT_ARRAY_MAX_SIDE || !in->array_cols ||
+	    in->array_cols > VITRT_ARRAY_MAX_SIDE)
 		return bad(msg, cap, "bad model info (scheme %u, %u classes)", in->scheme,
 			   in->classes);
 	if (p->arena_size[VITRT_ARENA_ACT] > (1ull << 32))
@@ -196,5 +199,34 @@ int vitrt_prog_validate(const struct vitrt_prog *p, char *msg, size_t cap)
 		if (err)
 			return err;
 	}
+	return 0;
+}
+
+/* One side of "RxC": decimal digits only (strtoul alone would take "-1", " 8" and "0x10"). */
+static int parse_side(const char *s, const char **end, uint32_t *out)
+{
+	unsigned long v;
+	char *e;
+
+	if (*s < '0' || *s > '9')
+		return VITRT_EINVAL;
+	errno = 0;
+	v = strtoul(s, &e, 10);
+	if (errno || !v || v > VITRT_ARRAY_MAX_SIDE)
+		return VITRT_EINVAL;
+	*end = e;
+	*out = (uint32_t)v;
+	return 0;
+}
+
+int vitrt_array_parse(const char *s, uint32_t *rows, uint32_t *cols)
+{
+	const char *p;
+	uint32_t r, c;
+
+	if (parse_side(s, &p, &r) || *p != 'x' || parse_side(p + 1, &p, &c) || *p)
+		return VITRT_EINVAL;
+	*rows = r;
+	*cols = c;
 	return 0;
 }

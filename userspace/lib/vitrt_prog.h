@@ -100,8 +100,16 @@ struct vitrt_prog {
 	char **labels;			/* classes names, or NULL */
 };
 
+/* Largest side of the array a program can be scheduled for. */
+#define VITRT_ARRAY_MAX_SIDE	256u
+
 VITRT_API const char *vitrt_scheme_name(uint32_t scheme);
 VITRT_API int vitrt_scheme_parse(const char *name);
+/*
+ * "RxC" (decimal, 1..VITRT_ARRAY_MAX_SIDE each, nothing else) into @rows and @cols;
+ * VITRT_EINVAL otherwise (outputs untouched).
+ */
+VITRT_API int vitrt_array_parse(const char *s, uint32_t *rows, uint32_t *cols);
 VITRT_API const char *vitrt_op_name(uint32_t op);
 
 /* ---- the compiled model file (vitrt_mfile.c) ---- */

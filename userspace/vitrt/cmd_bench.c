@@ -15,6 +15,7 @@
 #include "vitrt_cli.h"
 #include "vitrt_infer.h"
 #include "vitrt_modeled.h"
+#include "vitrt_prog.h"
 
 static double now_s(void)
 {
@@ -47,7 +48,7 @@ static int usage(int status)
 	       "                      utilization (0..1) and layers [{name, m, n, k, count,\n"
 	       "                      cycles, macs, utilization}] (cycles, macs of one GEMM)\n"
 	       "      --plot FILE     a %ux%u PNG bar chart of per-layer utilization\n",
-	       VITRT_MODELED_MAX_SIDE, VITRT_MODELED_PLOT_W, VITRT_MODELED_PLOT_H);
+	       VITRT_ARRAY_MAX_SIDE, VITRT_MODELED_PLOT_W, VITRT_MODELED_PLOT_H);
 	return status;
 }
 
@@ -89,9 +90,9 @@ static int parse(int argc, char **argv, struct bench_opts *o)
 		case 'M': o->modeled = true; break;
 		case 'm': o->vit = optarg; break;
 		case 'A':
-			if (vitrt_modeled_parse_array(optarg, &o->rows, &o->cols))
+			if (vitrt_array_parse(optarg, &o->rows, &o->cols))
 				return die("bench: --array wants RxC with each side 1..%u, not '%s'",
-					   VITRT_MODELED_MAX_SIDE, optarg), 2;
+					   VITRT_ARRAY_MAX_SIDE, optarg), 2;
 			break;
 		case 'j': o->json = true; break;
 		case 'P': o->plot = optarg; break;

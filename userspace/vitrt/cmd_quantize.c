@@ -53,9 +53,9 @@ static int parse(int argc, char **argv, struct quantize_opts *o)
 			break;
 		case 'n': o->count = (uint32_t)strtoul(optarg, NULL, 0); break;
 		case 'A':
-			if (sscanf(optarg, "%ux%u", &o->rows, &o->cols) != 2 || !o->rows ||
-			    o->rows > 256 || !o->cols || o->cols > 256)
-				return die("quantize: --array wants RxC with 1..256, not '%s'", optarg), 2;
+			if (vitrt_array_parse(optarg, &o->rows, &o->cols))
+				return die("quantize: --array wants RxC with each side 1..%u, not '%s'",
+					   VITRT_ARRAY_MAX_SIDE, optarg), 2;
 			break;
 		case 'h': exit(usage(0));
 		default: return usage(2);
@@ -67,31 +67,14 @@ static int parse(int argc, char **argv, struct quantize_opts *o)
 	return o->count ? 0 : (die("quantize: --count must be positive"), 2);
 }
 
-/* Run the FP32 forward over the first @count images with the calibration hook. */
-static int calibrate(const struct vitrt_vit *m, const struct vitrt_dataset *ds, uint32_t count,
-		     struct vitrt_scales *sc)
+/* Calibration progress on a terminal. */
+static void show_progress(uint32_t done, uint32_t total)
 {
-	const struct vitrt_vit_config *c = &m->cfg;
-	size_t npix = (size_t)c->img * c->img;
-	float *in = malloc(c->chans * npix * sizeof(*in)), *logits = malloc(c->classes * 4);
-	struct vitrt_calib *cal = vitrt_calib_new(c->depth);
-	int err = in && logits && cal ? 0 : VITRT_ENOMEM;
-
-	for (uint32_t i = 0; i < count && i < ds->count && !err; i++) {
-		vitrt_image_to_input(in, ds->pix + i * ds->chans * npix, ds->chans, c->chans, npix,
-				     c->mean, c->std);
-		err = vitrt_vit_forward(m, in, logits, vitrt_calib_hook, cal);
-		if (isatty(2))
-			fprintf(stderr, "\rcalibrating: %u/%u images", i + 1, count);
-	}
-	if (isatty(2))
+	if (!isatty(2))
+		return;
+	fprintf(stderr, "\rcalibrating: %u/%u images", done, total);
+	if (done == total)
 		fputc('\n', stderr);
-	if (!err)
-		err = vitrt_calib_scales(cal, sc);
-	vitrt_calib_free(cal);
-	free(in);
-	free(logits);
-	return err;
 }
 
 int cmd_quantize(int argc, char **argv)
@@ -115,7 +98,7 @@ int cmd_quantize(int argc, char **argv)
 		goto out;
 	}
 	vitrt_vit_fold_norms(m);
-	err = calibrate(m, ds, o.count, &sc);
+	err = vitrt_calib_dataset(m, ds, o.count, &sc, show_progress);
 	if (err) {
 		die("calibration: %s", vitrt_strerror(err));
 		goto out;

@@ -148,29 +148,6 @@ int __wrap_vitrt_submit(struct vitrt_dev *dev, const struct vitrt_gemm *jobs, un
 	return 0;
 }
 
-/* The FP32 forward over the first @count training images with the calibration hook. */
-static int calibrate(const struct vitrt_vit *m, const struct vitrt_dataset *ds, uint32_t count,
-		     struct vitrt_scales *sc)
-{
-	const struct vitrt_vit_config *c = &m->cfg;
-	size_t npix = (size_t)c->img * c->img;
-	float *in = malloc(c->chans * npix * sizeof(*in)), *logits = malloc(c->classes * 4);
-	struct vitrt_calib *cal = vitrt_calib_new(c->depth);
-	int err = in && logits && cal ? 0 : VITRT_ENOMEM;
-
-	for (uint32_t i = 0; i < count && i < ds->count && !err; i++) {
-		vitrt_image_to_input(in, ds->pix + i * ds->chans * npix, ds->chans, c->chans, npix,
-				     c->mean, c->std);
-		err = vitrt_vit_forward(m, in, logits, vitrt_calib_hook, cal);
-	}
-	if (!err)
-		err = vitrt_calib_scales(cal, sc);
-	vitrt_calib_free(cal);
-	free(in);
-	free(logits);
-	return err;
-}
-
 static void add_pick(uint32_t job, const char *name, float s_a, const float *w, uint32_t n,
 		     uint32_t k)
 {
@@ -286,7 +263,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	vitrt_vit_fold_norms(m);
-	if (calibrate(m, train, (uint32_t)strtoul(argv[3], NULL, 0), &sc)) {
+	if (vitrt_calib_dataset(m, train, (uint32_t)strtoul(argv[3], NULL, 0), &sc, NULL)) {
 		die("calibration failed%s%s", "", "");
 		goto out;
 	}
