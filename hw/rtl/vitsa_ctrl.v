@@ -27,31 +27,37 @@ module vitsa_ctrl #(
 	// weight feeder
 	output wire          w_take,
 	output wire [RW-1:0] w_row,
-	output reg  [15:0]   w_k0,		// first K index of the tile being loaded
-	output reg  [15:0]   w_n0,		// first N index
+	output wire [15:0]   w_k0,		// first K index of the tile being loaded
+	output wire [15:0]   w_n0,		// first N index
 	// A feeder
 	output wire          a_take,
 	output wire          a_first,
-	output reg  [15:0]   a_k0
+	output wire [15:0]   a_k0
 );
 	// skew (ROWS-1) + across the columns (COLS-1) + the last MAC + accumulator (2) +
 	// epilogue (2): cycles from the last A slot's end to its last result.
 	localparam [31:0] DRAIN = (ROWS - 1) + (COLS - 1) + 1 + 2 + 2;
-	localparam [31:0] R32 = ROWS, C32 = COLS;
-	wire [15:0] R16 = R32[15:0], C16 = C32[15:0];
+	localparam [31:0] R32 = ROWS;
+	wire [15:0] R16 = R32[15:0];
 
 	wire [15:0] p = m > R16 ? m : R16;	// slot length
 
-	reg        w_run, a_run, drain;
-	reg [15:0] w_slot, a_slot, a_lead;
-	reg [15:0] a_n0;
-	reg [15:0] d_cnt;
+	reg        drain;
+	reg [15:0] a_lead, d_cnt;
+	wire       w_run, a_run, a_fin;
+	wire       w_fin;		// unused: the A feeder ends the job
+	wire [15:0] a_n0;		// unused: the A stream is ordered by the feeder
+	wire [15:0] w_slot, a_slot;
+	wire       go = start && !busy;
 
-	// Is this slot the last of its tile, and this tile the last one?
-	wire w_end = w_slot == p - 1'b1;
-	wire w_last = w_k0 + R16 >= k && w_n0 + C16 >= n;
-	wire a_end = a_slot == p - 1'b1;
-	wire a_last = a_k0 + R16 >= k && a_n0 + C16 >= n;
+	vitsa_tiles #(.ROWS(ROWS), .COLS(COLS)) w_tiles (
+		.clk(clk), .rst(rst), .go(go), .p(p), .n(n), .k(k),
+		.run(w_run), .slot(w_slot), .k0(w_k0), .n0(w_n0), .fin(w_fin));
+
+	// The A feeder starts ROWS-2 cycles after the weight feeder.
+	vitsa_tiles #(.ROWS(ROWS), .COLS(COLS)) a_tiles (
+		.clk(clk), .rst(rst), .go(ROWS == 2 ? go : a_lead == 16'd1), .p(p), .n(n), .k(k),
+		.run(a_run), .slot(a_slot), .k0(a_k0), .n0(a_n0), .fin(a_fin));
 
 	assign w_take = w_run && w_slot < R16;
 	assign w_row = w_slot[RW-1:0];
@@ -59,44 +65,12 @@ module vitsa_ctrl #(
 	assign a_first = a_run && a_slot == 16'd0;
 
 	always @(posedge clk) begin
-		if (rst) begin
-			w_run <= 1'b0;
-		end else if (start && !busy) begin
-			w_run <= 1'b1;
-			w_slot <= 16'd0;
-			w_k0 <= 16'd0;
-			w_n0 <= 16'd0;
-		end else if (w_run) begin
-			w_slot <= w_end ? 16'd0 : w_slot + 1'b1;
-			if (w_end) begin
-				w_run <= !w_last;
-				w_k0 <= w_k0 + R16 >= k ? 16'd0 : w_k0 + R16;
-				w_n0 <= w_k0 + R16 >= k ? w_n0 + C16 : w_n0;
-			end
-		end
-	end
-
-	always @(posedge clk) begin
-		if (rst) begin
-			a_run <= 1'b0;
+		if (rst)
 			a_lead <= 16'd0;
-		end else if (start && !busy) begin
-			a_run <= ROWS == 2;
-			a_lead <= R16 - 16'd2;
-			a_slot <= 16'd0;
-			a_k0 <= 16'd0;
-			a_n0 <= 16'd0;
-		end else if (a_lead != 16'd0) begin
+		else if (go)
+			a_lead <= ROWS == 2 ? 16'd0 : R16 - 16'd2;
+		else if (a_lead != 16'd0)
 			a_lead <= a_lead - 1'b1;
-			a_run <= a_lead == 16'd1;
-		end else if (a_run) begin
-			a_slot <= a_end ? 16'd0 : a_slot + 1'b1;
-			if (a_end) begin
-				a_run <= !a_last;
-				a_k0 <= a_k0 + R16 >= k ? 16'd0 : a_k0 + R16;
-				a_n0 <= a_k0 + R16 >= k ? a_n0 + C16 : a_n0;
-			end
-		end
 	end
 
 	always @(posedge clk) begin
@@ -104,10 +78,10 @@ module vitsa_ctrl #(
 			busy <= 1'b0;
 			done <= 1'b0;
 			drain <= 1'b0;
-		end else if (start && !busy) begin
+		end else if (go) begin
 			busy <= 1'b1;
 			done <= 1'b0;
-		end else if (a_run && a_end && a_last) begin
+		end else if (a_fin) begin
 			drain <= 1'b1;
 			d_cnt <= DRAIN[15:0];
 		end else if (drain) begin
