@@ -16,6 +16,12 @@
  * RAM, so it never waits for the BQL.  It writes the completion record with
  * the lock held, so a reset comes either before it (no record, no HEAD
  * update) or after both.
+ *
+ * With the test-only property x-fault-inject the guest can arm one fault at
+ * a time (FAULT_KIND); the worker takes it when it has fetched a matching
+ * descriptor.  A HANG parks the worker on VitsaState.cond until the reset
+ * generation changes, so CTRL.RESET, a device reset and unrealize all free
+ * it the way they cancel a running job.
  */
 
 #include "qemu/osdep.h"
@@ -26,6 +32,7 @@
 #include "qemu/module.h"
 #include "qemu/rcu.h"
 #include "qemu/thread.h"
+#include "qemu/timer.h"
 #include "qapi/error.h"
 #include "exec/memory.h"
 #include "hw/pci/msi.h"
@@ -46,6 +53,8 @@ OBJECT_DECLARE_SIMPLE_TYPE(VitsaState, VITSA)
 #define VITSA_CPL_ALIGN     32      /* CPL_BASE alignment */
 #define VITSA_ARRAY_DEFAULT 16      /* default rows and cols */
 #define VITSA_ARRAY_MAX     256     /* largest rows or cols */
+#define VITSA_CLOCK_DEFAULT 1000    /* default array clock, MHz */
+#define VITSA_CLOCK_MAX     100000  /* largest clock-mhz */
 
 #define VITSA_CAPS          (VITSA_CAP_S8 | VITSA_CAP_U8 | VITSA_CAP_S4 | \
                              VITSA_CAP_U4 | VITSA_CAP_REQUANT | \
@@ -60,12 +69,15 @@ enum {
     VITSA_CNT_BUSY_CYCLES,
     VITSA_CNT_DMA_RD_BYTES,
     VITSA_CNT_DMA_WR_BYTES,
+    VITSA_CNT_IDLE_CYCLES,  /* computed from idle_ns when read */
     VITSA_CNT_COUNT
 };
 #define VITSA_REG_CNT_END   (VITSA_REG_CNT_JOBS + 8 * VITSA_CNT_COUNT)
 
 QEMU_BUILD_BUG_ON(VITSA_REG_CNT_DMA_WR_BYTES !=
                   VITSA_REG_CNT_JOBS + 8 * VITSA_CNT_DMA_WR_BYTES);
+QEMU_BUILD_BUG_ON(VITSA_REG_CNT_IDLE_CYCLES !=
+                  VITSA_REG_CNT_JOBS + 8 * VITSA_CNT_IDLE_CYCLES);
 
 struct VitsaState {
     PCIDevice pdev;
@@ -74,6 +86,8 @@ struct VitsaState {
     /* device config */
     uint32_t rows;
     uint32_t cols;
+    uint32_t clock_mhz;
+    bool fault_inject;      /* x-fault-inject: the FAULT_* registers exist */
     struct vitsa_model_cfg cfg;
 
     /* worker */
@@ -98,7 +112,15 @@ struct VitsaState {
     uint32_t tail;
     uint32_t int_status;
     uint32_t int_enable;
+    uint32_t fault_kind;    /* VITSA_FAULT_* armed */
+    uint32_t fault_match_k;
+    uint32_t fault_fired;   /* only ever grows */
     uint64_t cnt[VITSA_CNT_COUNT];  /* only ever grow */
+
+    /* idle time on QEMU_CLOCK_VIRTUAL, for CNT_IDLE_CYCLES */
+    bool idle;
+    int64_t idle_since;     /* start of the current idle stretch, if idle */
+    uint64_t idle_ns;       /* idle stretches already closed */
 };
 
 /* One descriptor on its way through the worker. */
@@ -110,6 +132,7 @@ typedef struct VitsaJob {
     uint64_t cpl_addr;
     uint64_t seq;
     uint32_t status;        /* VITSA_ERR_* */
+    uint32_t fault;         /* VITSA_FAULT_* this descriptor took */
     uint64_t fetch_bytes;
     struct vitsa_job_stats st;
 } VitsaJob;
@@ -151,6 +174,45 @@ static void vitsa_irq_update(VitsaState *s)
 static void vitsa_irq_bh(void *opaque)
 {
     vitsa_irq_update(opaque);
+}
+
+/* Idle time */
+
+/* Nothing to do: not enabled, halted, or an empty ring. */
+static bool vitsa_idle_locked(VitsaState *s)
+{
+    return !s->enabled || s->halted || s->head == s->tail;
+}
+
+/* Open or close an idle stretch after ENABLE, HALTED, HEAD or TAIL moved. */
+static void vitsa_idle_update_locked(VitsaState *s)
+{
+    bool idle = vitsa_idle_locked(s);
+    int64_t now;
+
+    if (idle == s->idle) {
+        return;
+    }
+    now = qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL);
+    if (idle) {
+        s->idle_since = now;
+    } else if (now > s->idle_since) {
+        s->idle_ns += now - s->idle_since;
+    }
+    s->idle = idle;
+}
+
+/* CNT_IDLE_CYCLES: every idle stretch so far, the current one included. */
+static uint64_t vitsa_idle_cycles_locked(VitsaState *s)
+{
+    uint64_t ns = s->idle_ns;
+
+    if (s->idle) {
+        int64_t now = qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL);
+
+        ns += now > s->idle_since ? now - s->idle_since : 0;
+    }
+    return muldiv64(ns, s->clock_mhz, 1000);
 }
 
 /* Ring state */
@@ -220,6 +282,9 @@ static void vitsa_reset_locked(VitsaState *s)
     s->tail = 0;
     s->int_status = 0;
     s->int_enable = 0;
+    s->fault_kind = VITSA_FAULT_NONE;
+    s->fault_match_k = 0;
+    qemu_cond_signal(&s->cond);     /* a hung worker waits for the new gen */
 }
 
 /* DMA */
@@ -267,6 +332,11 @@ static int vitsa_dma_read(void *opaque, uint64_t addr, void *buf, size_t len)
     VitsaState *s = job->s;
 
     if (vitsa_job_cancelled(job)) {
+        return -1;
+    }
+    if (job->fault == VITSA_FAULT_DMA_READ) {
+        qemu_log_mask(LOG_GUEST_ERROR, "vitsa: injected failure of a %zu-byte "
+                      "DMA read at 0x%" PRIx64 "\n", len, addr);
         return -1;
     }
     if (!vitsa_dma_is_ram(s, addr, len, false) ||
@@ -340,8 +410,13 @@ static void vitsa_desc_decode(struct vitsa_hw_desc *d, const uint8_t *raw)
 
 static void vitsa_cpl_encode(uint8_t *raw, const VitsaJob *job)
 {
+    uint64_t seq = job->seq;
+
+    if (job->fault == VITSA_FAULT_CPL_SEQ) {
+        seq ^= VITSA_FAULT_CPL_SEQ_XOR;
+    }
     memset(raw, 0, VITSA_CPL_SIZE);
-    VITSA_CPL_ST64(raw, seq, job->seq);
+    VITSA_CPL_ST64(raw, seq, seq);
     VITSA_CPL_ST32(raw, status, job->status);
     VITSA_CPL_ST64(raw, cycles, job->st.cycles);
     VITSA_CPL_ST64(raw, macs, job->st.macs);
@@ -368,6 +443,76 @@ static void vitsa_job_begin_locked(VitsaState *s, VitsaJob *job)
     s->in_job = true;
 }
 
+/* Fault injection */
+
+static const char *const vitsa_fault_names[VITSA_FAULT_COUNT] = {
+    [VITSA_FAULT_NONE] = "none",
+    [VITSA_FAULT_HANG] = "hang",
+    [VITSA_FAULT_DMA_READ] = "DMA read",
+    [VITSA_FAULT_CPL_SEQ] = "completion seq",
+};
+
+/*
+ * The worker has fetched @d: if the armed fault matches it, disarm it and
+ * give it to @job.  A HANG then waits here until a reset or unrealize moves
+ * the generation on.  Takes the lock; only called with x-fault-inject.
+ */
+static void vitsa_fault_take(VitsaJob *job, const struct vitsa_hw_desc *d)
+{
+    VitsaState *s = job->s;
+
+    qemu_mutex_lock(&s->lock);
+    if (s->fault_kind != VITSA_FAULT_NONE && !vitsa_job_cancelled(job) &&
+        (!s->fault_match_k || s->fault_match_k == d->k)) {
+        job->fault = s->fault_kind;
+        s->fault_kind = VITSA_FAULT_NONE;
+        s->fault_fired++;
+        qemu_log_mask(LOG_GUEST_ERROR, "vitsa: injected fault '%s' on "
+                      "descriptor %u (seq %" PRIu64 ")\n",
+                      vitsa_fault_names[job->fault], job->index, job->seq);
+    }
+    while (job->fault == VITSA_FAULT_HANG && !vitsa_job_cancelled(job)) {
+        qemu_cond_wait(&s->cond, &s->lock);
+    }
+    qemu_mutex_unlock(&s->lock);
+}
+
+static uint32_t vitsa_fault_reg_read_locked(VitsaState *s, hwaddr addr)
+{
+    switch (addr) {
+    case VITSA_REG_FAULT_KIND:
+        return s->fault_kind;
+    case VITSA_REG_FAULT_MATCH_K:
+        return s->fault_match_k;
+    case VITSA_REG_FAULT_FIRED:
+        return s->fault_fired;
+    default:
+        g_assert_not_reached();
+    }
+}
+
+static void vitsa_fault_reg_write_locked(VitsaState *s, hwaddr addr,
+                                         uint32_t val)
+{
+    switch (addr) {
+    case VITSA_REG_FAULT_KIND:
+        if (val >= VITSA_FAULT_COUNT) {
+            qemu_log_mask(LOG_GUEST_ERROR, "vitsa: unknown FAULT_KIND %u, "
+                          "ignored\n", val);
+            return;
+        }
+        s->fault_kind = val;
+        break;
+    case VITSA_REG_FAULT_MATCH_K:
+        s->fault_match_k = val;
+        break;
+    default:
+        qemu_log_mask(LOG_GUEST_ERROR, "vitsa: write to read-only register "
+                      "0x%" HWADDR_PRIx "\n", addr);
+        break;
+    }
+}
+
 /* Fetch and execute one descriptor; runs without the lock. */
 static void vitsa_job_run(VitsaJob *job)
 {
@@ -381,12 +526,19 @@ static void vitsa_job_run(VitsaJob *job)
     job->fetch_bytes = sizeof(raw);
     vitsa_desc_decode(&d, raw);
     job->seq = d.seq;
+    if (job->s->fault_inject) {
+        vitsa_fault_take(job, &d);
+        if (job->fault == VITSA_FAULT_HANG) {
+            job->status = VITSA_ERR_ABORTED;    /* reset or unrealize */
+            return;
+        }
+    }
     job->status = vitsa_model_exec(&job->s->cfg, &d, &vitsa_mem_ops, job,
                                    &job->st);
 }
 
 /* Account for the job and, unless a reset dropped it, complete it. */
-static void vitsa_job_finish_locked(VitsaState *s, VitsaJob *job)
+static void vitsa_job_complete_locked(VitsaState *s, VitsaJob *job)
 {
     uint8_t raw[VITSA_CPL_SIZE];
     uint32_t bits = VITSA_INT_DONE;
@@ -420,6 +572,12 @@ static void vitsa_job_finish_locked(VitsaState *s, VitsaJob *job)
     qemu_bh_schedule(s->irq_bh);
 }
 
+static void vitsa_job_finish_locked(VitsaState *s, VitsaJob *job)
+{
+    vitsa_job_complete_locked(s, job);
+    vitsa_idle_update_locked(s);
+}
+
 static void *vitsa_worker(void *opaque)
 {
     VitsaState *s = opaque;
@@ -447,10 +605,15 @@ static void *vitsa_worker(void *opaque)
 
 static uint64_t vitsa_cnt_read(VitsaState *s, hwaddr addr, unsigned size)
 {
+    unsigned idx = (addr - VITSA_REG_CNT_JOBS) / 8;
     uint64_t val;
 
     qemu_mutex_lock(&s->lock);
-    val = s->cnt[(addr - VITSA_REG_CNT_JOBS) / 8];
+    if (idx == VITSA_CNT_IDLE_CYCLES) {
+        val = vitsa_idle_cycles_locked(s);
+    } else {
+        val = s->cnt[idx];
+    }
     qemu_mutex_unlock(&s->lock);
     if (size == 4) {
         val = extract64(val, addr & 4 ? 32 : 0, 32);
@@ -477,11 +640,13 @@ static uint32_t vitsa_reg_read_locked(VitsaState *s, hwaddr addr)
     case VITSA_REG_VERSION:
         return VITSA_HW_VERSION_MAJOR << 16 | VITSA_HW_VERSION_MINOR;
     case VITSA_REG_CAPS:
-        return VITSA_CAPS;
+        return VITSA_CAPS | (s->fault_inject ? VITSA_CAP_FAULT_INJECT : 0);
     case VITSA_REG_ARRAY:
         return s->rows | s->cols << 16;
     case VITSA_REG_MAX_DIM:
         return VITSA_MODEL_MAX_DIM;
+    case VITSA_REG_CLOCK_MHZ:
+        return s->clock_mhz;
     case VITSA_REG_CTRL:
         return s->enabled ? VITSA_CTRL_ENABLE : 0;
     case VITSA_REG_STATUS:
@@ -508,6 +673,13 @@ static uint32_t vitsa_reg_read_locked(VitsaState *s, hwaddr addr)
         return s->int_enable;
     case VITSA_REG_INT_ACK:
         return 0;
+    case VITSA_REG_FAULT_KIND:
+    case VITSA_REG_FAULT_MATCH_K:
+    case VITSA_REG_FAULT_FIRED:
+        if (s->fault_inject) {
+            return vitsa_fault_reg_read_locked(s, addr);
+        }
+        /* fall through */
     default:
         qemu_log_mask(LOG_GUEST_ERROR, "vitsa: read of unknown register 0x%"
                       HWADDR_PRIx "\n", addr);
@@ -633,6 +805,7 @@ static void vitsa_reg_write_locked(VitsaState *s, hwaddr addr, uint32_t val)
     case VITSA_REG_CAPS:
     case VITSA_REG_ARRAY:
     case VITSA_REG_MAX_DIM:
+    case VITSA_REG_CLOCK_MHZ:
     case VITSA_REG_STATUS:
     case VITSA_REG_ERROR:
     case VITSA_REG_RING_HEAD:
@@ -640,11 +813,20 @@ static void vitsa_reg_write_locked(VitsaState *s, hwaddr addr, uint32_t val)
         qemu_log_mask(LOG_GUEST_ERROR, "vitsa: write to read-only register 0x%"
                       HWADDR_PRIx "\n", addr);
         break;
+    case VITSA_REG_FAULT_KIND:
+    case VITSA_REG_FAULT_MATCH_K:
+    case VITSA_REG_FAULT_FIRED:
+        if (s->fault_inject) {
+            vitsa_fault_reg_write_locked(s, addr, val);
+            break;
+        }
+        /* fall through */
     default:
         qemu_log_mask(LOG_GUEST_ERROR, "vitsa: write to unknown register 0x%"
                       HWADDR_PRIx "\n", addr);
         break;
     }
+    vitsa_idle_update_locked(s);
 }
 
 static void vitsa_mmio_write(void *opaque, hwaddr addr, uint64_t val,
@@ -708,8 +890,15 @@ static void vitsa_realize(PCIDevice *pdev, Error **errp)
                    s->cols);
         return;
     }
+    if (s->clock_mhz < 1 || s->clock_mhz > VITSA_CLOCK_MAX) {
+        error_setg(errp, "clock-mhz must be 1..%u, not %u", VITSA_CLOCK_MAX,
+                   s->clock_mhz);
+        return;
+    }
     s->cfg.rows = s->rows;
     s->cfg.cols = s->cols;
+    s->idle = true;
+    s->idle_since = qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL);
 
     pci_config_set_interrupt_pin(pdev->config, 1);
     ret = msi_init(pdev, 0, 1, true, false, &err);
@@ -755,6 +944,7 @@ static void vitsa_reset(DeviceState *dev)
 
     qemu_mutex_lock(&s->lock);
     vitsa_reset_locked(s);
+    vitsa_idle_update_locked(s);
     qemu_mutex_unlock(&s->lock);
     vitsa_irq_update(s);
 }
@@ -768,6 +958,9 @@ static const VMStateDescription vmstate_vitsa = {
 static Property vitsa_properties[] = {
     DEFINE_PROP_UINT32("rows", VitsaState, rows, VITSA_ARRAY_DEFAULT),
     DEFINE_PROP_UINT32("cols", VitsaState, cols, VITSA_ARRAY_DEFAULT),
+    DEFINE_PROP_UINT32("clock-mhz", VitsaState, clock_mhz, VITSA_CLOCK_DEFAULT),
+    /* test only: FAULT_* registers that make the device misbehave on purpose */
+    DEFINE_PROP_BOOL("x-fault-inject", VitsaState, fault_inject, false),
     DEFINE_PROP_END_OF_LIST(),
 };
 

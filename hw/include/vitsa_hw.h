@@ -25,7 +25,7 @@
 
 #define VITSA_ID_MAGIC			0x56495453u	/* "VITS" */
 #define VITSA_HW_VERSION_MAJOR		1
-#define VITSA_HW_VERSION_MINOR		0
+#define VITSA_HW_VERSION_MINOR		1	/* 1.1: CLOCK_MHZ, CNT_IDLE_CYCLES, fault injection */
 
 /* BAR0 registers: 32-bit unless named _LO/_HI or in the counter block (64-bit). */
 #define VITSA_REG_ID			0x000	/* RO: VITSA_ID_MAGIC */
@@ -33,6 +33,7 @@
 #define VITSA_REG_CAPS			0x008	/* RO: VITSA_CAP_* */
 #define VITSA_REG_ARRAY			0x00c	/* RO: rows [15:0], cols [31:16] */
 #define VITSA_REG_MAX_DIM		0x010	/* RO: largest M, N or K a descriptor may name */
+#define VITSA_REG_CLOCK_MHZ		0x014	/* RO: array clock in MHz (since 1.1) */
 #define VITSA_REG_CTRL			0x020	/* RW: VITSA_CTRL_* */
 #define VITSA_REG_STATUS		0x024	/* RO: VITSA_STATUS_* */
 #define VITSA_REG_ERROR			0x028	/* RO: VITSA_ERR_* that halted the ring, 0 if none */
@@ -52,6 +53,12 @@
 #define VITSA_REG_CNT_BUSY_CYCLES	0x118	/* RO 64: modeled array cycles spent on jobs */
 #define VITSA_REG_CNT_DMA_RD_BYTES	0x120	/* RO 64: bytes read from host memory */
 #define VITSA_REG_CNT_DMA_WR_BYTES	0x128	/* RO 64: bytes written to host memory */
+#define VITSA_REG_CNT_IDLE_CYCLES	0x130	/* RO 64: idle cycles of virtual time (since 1.1) */
+
+/* Test-only fault injection: present only with VITSA_CAP_FAULT_INJECT, else unknown offsets. */
+#define VITSA_REG_FAULT_KIND		0x200	/* RW: the VITSA_FAULT_* armed; back to NONE when it fires */
+#define VITSA_REG_FAULT_MATCH_K		0x204	/* RW: 0 = next descriptor fetched, else next with this K */
+#define VITSA_REG_FAULT_FIRED		0x208	/* RO: faults fired since the device was created */
 
 #define VITSA_CAP_S8			(1u << 0)	/* operand types supported ... */
 #define VITSA_CAP_U8			(1u << 1)
@@ -60,6 +67,7 @@
 #define VITSA_CAP_REQUANT		(1u << 8)	/* per-channel dyadic requantization */
 #define VITSA_CAP_B_TRANS		(1u << 9)	/* B given as N x K */
 #define VITSA_CAP_BIAS			(1u << 10)
+#define VITSA_CAP_FAULT_INJECT		(1u << 16)	/* test only: the FAULT_* registers exist */
 
 #define VITSA_CTRL_ENABLE		(1u << 0)	/* process the command ring */
 #define VITSA_CTRL_RESET		(1u << 1)	/* WO, self-clearing: abort, clear ring and IRQ state */
@@ -75,6 +83,17 @@
 
 #define VITSA_RING_MIN_ENTRIES		2
 #define VITSA_RING_MAX_ENTRIES		4096
+
+/* Faults VITSA_REG_FAULT_KIND can arm (Documentation/hw/vitsa.rst, "Fault injection"). */
+enum vitsa_fault {
+	VITSA_FAULT_NONE = 0,
+	VITSA_FAULT_HANG = 1,		/* the descriptor never completes until a reset */
+	VITSA_FAULT_DMA_READ = 2,	/* its operand reads fail: status VITSA_ERR_DMA_READ */
+	VITSA_FAULT_CPL_SEQ = 3,	/* its record carries seq ^ VITSA_FAULT_CPL_SEQ_XOR */
+	VITSA_FAULT_COUNT
+};
+
+#define VITSA_FAULT_CPL_SEQ_XOR		0x8000000000000000ull
 
 /*
  * Operand and result types.  int4 values are packed two per byte, element 2i in bits [3:0] and

@@ -9,7 +9,8 @@
  * operands into guest RAM and checks registers, completion records and results.  Results
  * are compared with vitsa_ref_gemm() (hw/model/vitsa_ref.c), computed here on a host copy
  * of the guest memory.  Hot-plug and machine reset go through an HMP monitor on a unix
- * socket in /tmp.  Output is KTAP; the exit status is non-zero on any failure.
+ * socket in /tmp.  A second QEMU runs a device with x-fault-inject=on for the fault
+ * injection tests.  Output is KTAP; the exit status is non-zero on any failure.
  *
  * Environment: VITSA_QTEST_SEED (random operands), VITSA_QTEST_VERBOSE=1 (QEMU logs guest
  * errors on stderr), VITSA_QTEST_LOG=FILE (QEMU logs the qtest traffic there),
@@ -1387,31 +1388,37 @@ static bool test_geometry(void)
 	return ok;
 }
 
+/* True if QEMU refuses to start with "-device vitsa<props>" (exits with a failure). */
+static bool start_refused(const char *props)
+{
+	struct qemu q;
+	int status;
+
+	char device[64];
+	const char *extra[] = { "-device", device, NULL };
+
+	snprintf(device, sizeof(device), "vitsa%s", props);
+	if (!qemu_start(&q, extra))
+		return false;
+	fclose(q.to);
+	q.to = NULL;
+	status = qemu_wait_exit(&q);
+	qemu_stop(&q);
+	if (status <= 0) {
+		diag("QEMU with -device vitsa%s: exit status %d, expected a failure", props,
+		     status);
+		return false;
+	}
+	return true;
+}
+
 /* Out-of-range geometry: QEMU refuses to start. */
 static bool test_bad_geometry(void)
 {
 	static const char *const props[] = { ",rows=0", ",cols=0", ",rows=257", ",cols=4096" };
 
-	for (size_t i = 0; i < sizeof(props) / sizeof(props[0]); i++) {
-		struct qemu q;
-		int status;
-
-		char device[64];
-		const char *extra[] = { "-device", device, NULL };
-
-		snprintf(device, sizeof(device), "vitsa%s", props[i]);
-		if (!qemu_start(&q, extra))
-			return false;
-		fclose(q.to);
-		q.to = NULL;
-		status = qemu_wait_exit(&q);
-		qemu_stop(&q);
-		if (status <= 0) {
-			diag("QEMU with -device vitsa%s: exit status %d, expected a failure",
-			     props[i], status);
-			return false;
-		}
-	}
+	for (size_t i = 0; i < sizeof(props) / sizeof(props[0]); i++)
+		CHECK(start_refused(props[i]));
 	return true;
 }
 
@@ -1471,7 +1478,8 @@ static bool hotplug_steps(struct vdev *d)
 	return true;
 }
 
-static bool test_hotplug(void)
+/* Run @steps on a QEMU of its own (no vitsa yet) with an HMP monitor on a unix socket. */
+static bool with_monitor(bool (*steps)(struct vdev *d))
 {
 	char sock[96], mon[128];
 	const char *extra[] = { "-monitor", mon, NULL };
@@ -1483,10 +1491,526 @@ static bool test_hotplug(void)
 	memset(&hp, 0, sizeof(hp));
 	hp.cfg.rows = hp.cfg.cols = 16;
 	ok = qemu_start(&hp.q, extra) && qt_cmd(&hp.q, "clock_step 0") &&
-	     mon_connect(&hp.q, sock) && hotplug_steps(&hp);
+	     mon_connect(&hp.q, sock) && steps(&hp);
 	qemu_stop(&hp.q);
 	unlink(sock);
 	return ok;
+}
+
+static bool test_hotplug(void)
+{
+	return with_monitor(hotplug_steps);
+}
+
+/* ---- hardware 1.1: clock, idle counter, fault injection ------------------------------------- */
+
+#define CLOCK_DEFAULT_MHZ	1000
+#define SMALL_SIZE		0x300		/* A at +0, B at +0x100, C at +0x200 */
+#define SMALL_C_LEN		(4 * 20)	/* desc_small's C: 4 rows of 5 int32 */
+#define CPL_UNWRITTEN		0xeeeeeeeeeeeeeeeeull	/* what submit() leaves in a record */
+
+static struct vdev fdev;	/* a default device with x-fault-inject=on */
+
+/* Advance the virtual clock, the only clock that moves under -accel qtest. */
+static bool clock_step(struct vdev *d, uint64_t ns)
+{
+	return qt_cmd(&d->q, "clock_step %" PRIu64, ns) != NULL;
+}
+
+static uint64_t idle_read(struct vdev *d)
+{
+	return cnt_read(d, VITSA_REG_CNT_IDLE_CYCLES);
+}
+
+/*
+ * Steps of whole microseconds: ns * MHz / 1000 is then an integer, so the counter, which
+ * rounds its total down, grows by exactly that much.
+ */
+static uint64_t us_cycles(uint64_t us, uint32_t mhz)
+{
+	return us * mhz;
+}
+
+/* The idle counter grows by exactly @us microseconds of @mhz cycles across a clock step. */
+static bool idle_grows(struct vdev *d, uint64_t us, uint32_t mhz)
+{
+	uint64_t before = idle_read(d);
+
+	CHECK(clock_step(d, us * 1000));
+	CHECK_EQ(idle_read(d) - before, us_cycles(us, mhz));
+	return true;
+}
+
+/* ... and not at all. */
+static bool idle_frozen(struct vdev *d, uint64_t us)
+{
+	uint64_t before = idle_read(d);
+
+	CHECK(clock_step(d, us * 1000));
+	CHECK_EQ(idle_read(d), before);
+	return true;
+}
+
+static bool test_clock_default(void)
+{
+	CHECK_EQ(reg_read(&dev, VITSA_REG_CLOCK_MHZ), CLOCK_DEFAULT_MHZ);
+	reg_write(&dev, VITSA_REG_CLOCK_MHZ, 5);
+	CHECK_EQ(reg_read(&dev, VITSA_REG_CLOCK_MHZ), CLOCK_DEFAULT_MHZ);
+	return true;
+}
+
+/* clock-mhz=@mhz: CLOCK_MHZ reads it back and the idle counter ticks at that rate. */
+static bool clock_device(uint32_t mhz)
+{
+	char props[32];
+	struct vdev other;
+	bool ok;
+
+	snprintf(props, sizeof(props), ",clock-mhz=%" PRIu32, mhz);
+	ok = dev_open(&other, props, 16, 16);
+	if (ok && reg_read(&other, VITSA_REG_CLOCK_MHZ) != mhz) {
+		diag("clock-mhz=%" PRIu32 ": CLOCK_MHZ reads %" PRIu32, mhz,
+		     reg_read(&other, VITSA_REG_CLOCK_MHZ));
+		ok = false;
+	}
+	ok = ok && idle_grows(&other, 3000, mhz) && idle_grows(&other, 1, mhz) &&
+	     !other.q.dead;
+	qemu_stop(&other.q);
+	return ok;
+}
+
+static bool test_clock_property(void)
+{
+	CHECK(clock_device(333));
+	CHECK(clock_device(1));
+	CHECK(clock_device(100000));
+	return true;
+}
+
+static bool test_bad_clock(void)
+{
+	CHECK(start_refused(",clock-mhz=0"));
+	CHECK(start_refused(",clock-mhz=100001"));
+	CHECK(start_refused(",clock-mhz=4294967295"));
+	return true;
+}
+
+/* Idle is: not enabled, halted, or HEAD == TAIL; only virtual time counts. */
+static bool test_idle_counter(void)
+{
+	struct vitsa_hw_desc desc;
+	struct vitsa_hw_cpl cpl;
+	uint64_t idle, prev, jobs;
+
+	/* Not enabled. */
+	CHECK(dev_reset(&dev));
+	idle = idle_read(&dev);
+	CHECK_EQ(idle_read(&dev), idle);	/* virtual time stands still between steps */
+	CHECK_EQ(reg_read(&dev, VITSA_REG_CNT_IDLE_CYCLES) |
+		 (uint64_t)reg_read(&dev, VITSA_REG_CNT_IDLE_CYCLES + 4) << 32, idle);
+	CHECK(idle_grows(&dev, 1000, CLOCK_DEFAULT_MHZ));
+
+	/* Read-only. */
+	idle = idle_read(&dev);
+	qt_writeq(&dev.q, BAR_ADDR + VITSA_REG_CNT_IDLE_CYCLES, 0);
+	reg_write(&dev, VITSA_REG_CNT_IDLE_CYCLES + 4, 0);
+	CHECK_EQ(idle_read(&dev), idle);
+
+	/* Enabled with an empty ring; monotonic over many small steps. */
+	CHECK(ring_setup(&dev, RING_ENTRIES));
+	CHECK(idle_grows(&dev, 250, CLOCK_DEFAULT_MHZ));
+	prev = idle = idle_read(&dev);
+	for (uint64_t i = 1; i <= 20; i++) {
+		uint64_t now;
+
+		CHECK(clock_step(&dev, i * 1000));
+		now = idle_read(&dev);
+		CHECK(now >= prev);
+		prev = now;
+	}
+	CHECK_EQ(prev - idle, us_cycles(20 * 21 / 2, CLOCK_DEFAULT_MHZ));
+
+	/* A job takes no virtual time here: the counter does not move across it. */
+	idle = idle_read(&dev);
+	jobs = cnt_read(&dev, VITSA_REG_CNT_JOBS);
+	desc_small(&desc, 0x1d1e);
+	CHECK(run_one(&dev, &desc, &cpl));
+	CHECK_STATUS(cpl, VITSA_ERR_OK);
+	CHECK_EQ(cnt_read(&dev, VITSA_REG_CNT_JOBS) - jobs, 1);
+	CHECK_EQ(idle_read(&dev), idle);
+
+	/* Busy: a long job stops it, whatever time passes; its reset starts it again. */
+	desc_long(&desc);
+	submit(&dev, &desc, 1);
+	CHECK_EQ(reg_read(&dev, VITSA_REG_STATUS), VITSA_STATUS_ENABLED | VITSA_STATUS_BUSY);
+	CHECK(idle_frozen(&dev, 1000));
+	CHECK(idle_frozen(&dev, 5000));
+	CHECK(dev_reset(&dev));
+	CHECK(idle_grows(&dev, 500, CLOCK_DEFAULT_MHZ));
+
+	/* Halted, with HEAD != TAIL: idle. */
+	CHECK(ring_setup(&dev, RING_ENTRIES));
+	reg_write(&dev, VITSA_REG_RING_TAIL, RING_ENTRIES + 1);
+	CHECK_EQ(reg_read(&dev, VITSA_REG_STATUS) & VITSA_STATUS_HALTED, VITSA_STATUS_HALTED);
+	CHECK(idle_grows(&dev, 700, CLOCK_DEFAULT_MHZ));
+	CHECK(dev_reset(&dev));
+	return true;
+}
+
+/* Random operands for desc_small(): A and B of the small area, C filled with @c_fill. */
+static void small_fill(struct vdev *d, uint8_t c_fill)
+{
+	uint8_t buf[0x200];
+
+	for (size_t i = 0; i < sizeof(buf); i++)
+		buf[i] = (uint8_t)rnd();
+	qt_memwrite(&d->q, SMALL_ADDR, buf, sizeof(buf));
+	qt_memset(&d->q, SMALL_ADDR + 0x200, c_fill, SMALL_SIZE - 0x200);
+}
+
+/* C of the desc_small() @desc just executed equals the reference on the small area's A, B. */
+static bool small_c_exact(struct vdev *d, const struct vitsa_hw_desc *desc)
+{
+	uint8_t got[SMALL_SIZE], ref[SMALL_SIZE];
+	struct vitsa_hw_desc rel = *desc;
+
+	rel.a_addr -= SMALL_ADDR;
+	rel.b_addr -= SMALL_ADDR;
+	rel.c_addr -= SMALL_ADDR;
+	qt_memread(&d->q, SMALL_ADDR, got, sizeof(got));
+	CHECK(!d->q.dead);
+	memcpy(ref, got, sizeof(ref));
+	CHECK_EQ(vitsa_ref_gemm(&rel, ref, sizeof(ref)), VITSA_ERR_OK);
+	for (size_t i = 0; i < sizeof(got); i++) {
+		if (got[i] != ref[i]) {
+			diag("small area byte 0x%zx is 0x%02x, reference 0x%02x", i, got[i], ref[i]);
+			return false;
+		}
+	}
+	return true;
+}
+
+static void fault_arm(struct vdev *d, uint32_t kind, uint32_t match_k)
+{
+	reg_write(d, VITSA_REG_FAULT_MATCH_K, match_k);
+	reg_write(d, VITSA_REG_FAULT_KIND, kind);
+}
+
+/* Without x-fault-inject the fault registers are unknown offsets: 0, writes ignored. */
+static bool test_fault_absent(void)
+{
+	static const uint32_t regs[] = {
+		VITSA_REG_FAULT_KIND, VITSA_REG_FAULT_MATCH_K, VITSA_REG_FAULT_FIRED,
+	};
+	struct vitsa_hw_desc desc;
+	struct vitsa_hw_cpl cpl;
+
+	CHECK(ring_setup(&dev, RING_ENTRIES));
+	CHECK_EQ(reg_read(&dev, VITSA_REG_CAPS) & VITSA_CAP_FAULT_INJECT, 0);
+	for (size_t i = 0; i < sizeof(regs) / sizeof(regs[0]); i++)
+		CHECK_EQ(reg_read(&dev, regs[i]), 0);
+	fault_arm(&dev, VITSA_FAULT_DMA_READ, 0);
+	reg_write(&dev, VITSA_REG_FAULT_FIRED, 5);
+	for (size_t i = 0; i < sizeof(regs) / sizeof(regs[0]); i++)
+		CHECK_EQ(reg_read(&dev, regs[i]), 0);
+	small_fill(&dev, 0x5a);
+	desc_small(&desc, 0xfa017);
+	CHECK(run_one(&dev, &desc, &cpl));
+	CHECK_STATUS(cpl, VITSA_ERR_OK);
+	CHECK_EQ(cpl.seq, 0xfa017);
+	CHECK(small_c_exact(&dev, &desc));
+	return true;
+}
+
+/* The registers themselves: arming, unknown kinds, read-only FIRED, reset disarms. */
+static bool test_fault_registers(void)
+{
+	struct vitsa_hw_desc desc;
+	struct vitsa_hw_cpl cpl;
+	uint32_t fired;
+
+	CHECK(dev_reset(&fdev));
+	CHECK_EQ(reg_read(&fdev, VITSA_REG_CAPS),
+		 VITSA_CAP_S8 | VITSA_CAP_U8 | VITSA_CAP_S4 | VITSA_CAP_U4 | VITSA_CAP_REQUANT |
+		 VITSA_CAP_B_TRANS | VITSA_CAP_BIAS | VITSA_CAP_FAULT_INJECT);
+	CHECK_EQ(reg_read(&fdev, VITSA_REG_FAULT_KIND), VITSA_FAULT_NONE);
+	CHECK_EQ(reg_read(&fdev, VITSA_REG_FAULT_MATCH_K), 0);
+	fired = reg_read(&fdev, VITSA_REG_FAULT_FIRED);
+
+	/* Unknown kinds are ignored, with nothing armed and with a fault armed. */
+	reg_write(&fdev, VITSA_REG_FAULT_KIND, VITSA_FAULT_COUNT);
+	CHECK_EQ(reg_read(&fdev, VITSA_REG_FAULT_KIND), VITSA_FAULT_NONE);
+	fault_arm(&fdev, VITSA_FAULT_CPL_SEQ, 0x1234);
+	CHECK_EQ(reg_read(&fdev, VITSA_REG_FAULT_KIND), VITSA_FAULT_CPL_SEQ);
+	CHECK_EQ(reg_read(&fdev, VITSA_REG_FAULT_MATCH_K), 0x1234);
+	reg_write(&fdev, VITSA_REG_FAULT_KIND, 0xffffffff);
+	CHECK_EQ(reg_read(&fdev, VITSA_REG_FAULT_KIND), VITSA_FAULT_CPL_SEQ);
+	/* A new kind replaces the armed one; NONE disarms. */
+	reg_write(&fdev, VITSA_REG_FAULT_KIND, VITSA_FAULT_HANG);
+	CHECK_EQ(reg_read(&fdev, VITSA_REG_FAULT_KIND), VITSA_FAULT_HANG);
+	reg_write(&fdev, VITSA_REG_FAULT_KIND, VITSA_FAULT_NONE);
+	CHECK_EQ(reg_read(&fdev, VITSA_REG_FAULT_KIND), VITSA_FAULT_NONE);
+	/* FIRED is read-only. */
+	reg_write(&fdev, VITSA_REG_FAULT_FIRED, fired + 77);
+	CHECK_EQ(reg_read(&fdev, VITSA_REG_FAULT_FIRED), fired);
+
+	/* CTRL.RESET disarms a fault that has not fired; FIRED survives. */
+	fault_arm(&fdev, VITSA_FAULT_HANG, 0);
+	CHECK(dev_reset(&fdev));
+	CHECK_EQ(reg_read(&fdev, VITSA_REG_FAULT_KIND), VITSA_FAULT_NONE);
+	CHECK_EQ(reg_read(&fdev, VITSA_REG_FAULT_MATCH_K), 0);
+	CHECK_EQ(reg_read(&fdev, VITSA_REG_FAULT_FIRED), fired);
+	CHECK(ring_setup(&fdev, RING_ENTRIES));
+	small_fill(&fdev, 0x5a);
+	desc_small(&desc, 0xd15a);
+	CHECK(run_one(&fdev, &desc, &cpl));
+	CHECK_STATUS(cpl, VITSA_ERR_OK);
+	CHECK_EQ(cpl.seq, 0xd15a);
+	CHECK(small_c_exact(&fdev, &desc));
+	CHECK_EQ(reg_read(&fdev, VITSA_REG_FAULT_FIRED), fired);
+	return true;
+}
+
+/*
+ * HANG, aimed by K at the middle one of three descriptors: the first completes, the device
+ * then sits on the second; CTRL.RESET frees it at once and the device works again.
+ */
+static bool test_fault_hang(void)
+{
+	struct vitsa_hw_desc desc[3];
+	struct vitsa_hw_cpl cpl;
+	uint64_t jobs;
+	uint32_t fired;
+	int64_t t0;
+
+	CHECK(ring_setup(&fdev, RING_ENTRIES));
+	small_fill(&fdev, 0x5a);
+	fired = reg_read(&fdev, VITSA_REG_FAULT_FIRED);
+	jobs = cnt_read(&fdev, VITSA_REG_CNT_JOBS);
+	for (uint32_t i = 0; i < 3; i++)
+		desc_small(&desc[i], 0x4a01 + i);
+	desc[1].k = 7;
+	fault_arm(&fdev, VITSA_FAULT_HANG, 7);
+	submit(&fdev, desc, 3);
+	CHECK(wait_reg(&fdev, VITSA_REG_FAULT_FIRED, ~0u, fired + 1));
+	CHECK_EQ(reg_read(&fdev, VITSA_REG_FAULT_KIND), VITSA_FAULT_NONE);
+	CHECK_EQ(reg_read(&fdev, VITSA_REG_FAULT_MATCH_K), 7);
+	/* The small job takes microseconds; give the device far longer than that. */
+	pause_us(200000);
+	CHECK_EQ(reg_read(&fdev, VITSA_REG_RING_HEAD), 1);
+	CHECK_EQ(reg_read(&fdev, VITSA_REG_STATUS), VITSA_STATUS_ENABLED | VITSA_STATUS_BUSY);
+	CHECK_EQ(reg_read(&fdev, VITSA_REG_INT_STATUS), VITSA_INT_DONE);
+	CHECK_EQ(cnt_read(&fdev, VITSA_REG_CNT_JOBS) - jobs, 1);
+	read_cpl(&fdev, 0, &cpl);
+	CHECK_STATUS(cpl, VITSA_ERR_OK);
+	CHECK_EQ(cpl.seq, 0x4a01);
+	read_cpl(&fdev, 1, &cpl);
+	CHECK_EQ(cpl.seq, CPL_UNWRITTEN);
+	read_cpl(&fdev, 2, &cpl);
+	CHECK_EQ(cpl.seq, CPL_UNWRITTEN);
+	/* Hung is busy: no idle time. */
+	CHECK(idle_frozen(&fdev, 2000));
+
+	t0 = now_ns();
+	reg_write(&fdev, VITSA_REG_CTRL, VITSA_CTRL_RESET);
+	CHECK(wait_reg(&fdev, VITSA_REG_STATUS, VITSA_STATUS_RESETTING, 0));
+	diag("RESETTING cleared %" PRId64 " us after the reset", (now_ns() - t0) / 1000);
+	CHECK(now_ns() - t0 < 2000000000ll);
+	fdev.tail = 0;
+	CHECK_EQ(reg_read(&fdev, VITSA_REG_STATUS), 0);
+	CHECK_EQ(reg_read(&fdev, VITSA_REG_RING_HEAD), 0);
+	CHECK_EQ(reg_read(&fdev, VITSA_REG_INT_STATUS), 0);
+	CHECK_EQ(reg_read(&fdev, VITSA_REG_FAULT_MATCH_K), 0);
+	CHECK_EQ(cnt_read(&fdev, VITSA_REG_CNT_JOBS) - jobs, 1);
+	read_cpl(&fdev, 1, &cpl);
+	CHECK_EQ(cpl.seq, CPL_UNWRITTEN);	/* abandoned: never completed */
+	CHECK(idle_grows(&fdev, 2000, CLOCK_DEFAULT_MHZ));
+
+	/* A re-programmed ring runs a job bit-exactly. */
+	CHECK(ring_setup(&fdev, RING_ENTRIES));
+	CHECK(gemm_check(&fdev, &gemm_cases[0]));
+	CHECK_EQ(reg_read(&fdev, VITSA_REG_STATUS), VITSA_STATUS_ENABLED);
+	CHECK_EQ(reg_read(&fdev, VITSA_REG_FAULT_FIRED), fired + 1);
+	CHECK_EQ(cnt_read(&fdev, VITSA_REG_CNT_JOBS) - jobs, 2);
+	return true;
+}
+
+/* DMA_READ: the job completes with DMA_READ and writes nothing; the ring goes on. */
+static bool test_fault_dma_read(void)
+{
+	uint8_t c[SMALL_C_LEN];
+	struct vitsa_hw_desc desc;
+	struct vitsa_hw_cpl cpl;
+	uint64_t errors;
+	uint32_t fired;
+
+	CHECK(ring_setup(&fdev, RING_ENTRIES));
+	small_fill(&fdev, 0x5a);
+	fired = reg_read(&fdev, VITSA_REG_FAULT_FIRED);
+	errors = cnt_read(&fdev, VITSA_REG_CNT_ERRORS);
+	fault_arm(&fdev, VITSA_FAULT_DMA_READ, 0);
+	desc_small(&desc, 0xd3a0);
+	CHECK(run_one(&fdev, &desc, &cpl));
+	CHECK_STATUS(cpl, VITSA_ERR_DMA_READ);
+	CHECK_EQ(cpl.seq, 0xd3a0);
+	CHECK_EQ(cpl.macs, 0);
+	CHECK_EQ(cpl.cycles, 0);
+	CHECK_EQ(cpl.reserved, 0);
+	CHECK_EQ(reg_read(&fdev, VITSA_REG_INT_STATUS), VITSA_INT_DONE | VITSA_INT_ERROR);
+	CHECK_EQ(reg_read(&fdev, VITSA_REG_STATUS), VITSA_STATUS_ENABLED);
+	CHECK_EQ(reg_read(&fdev, VITSA_REG_ERROR), 0);
+	CHECK_EQ(cnt_read(&fdev, VITSA_REG_CNT_ERRORS) - errors, 1);
+	CHECK_EQ(reg_read(&fdev, VITSA_REG_FAULT_FIRED), fired + 1);
+	CHECK_EQ(reg_read(&fdev, VITSA_REG_FAULT_KIND), VITSA_FAULT_NONE);
+	qt_memread(&fdev.q, SMALL_ADDR + 0x200, c, sizeof(c));
+	for (size_t i = 0; i < sizeof(c); i++)
+		CHECK_EQ(c[i], 0x5a);
+
+	/* The next descriptors run normally. */
+	reg_write(&fdev, VITSA_REG_INT_ACK, VITSA_INT_ALL);
+	desc_small(&desc, 0xd3a1);
+	CHECK(run_one(&fdev, &desc, &cpl));
+	CHECK_STATUS(cpl, VITSA_ERR_OK);
+	CHECK_EQ(cpl.seq, 0xd3a1);
+	CHECK(small_c_exact(&fdev, &desc));
+	CHECK(gemm_check(&fdev, &gemm_cases[2]));
+	CHECK_EQ(reg_read(&fdev, VITSA_REG_INT_STATUS), VITSA_INT_DONE);
+	CHECK_EQ(cnt_read(&fdev, VITSA_REG_CNT_ERRORS) - errors, 1);
+	CHECK_EQ(reg_read(&fdev, VITSA_REG_FAULT_FIRED), fired + 1);
+	return true;
+}
+
+/* CPL_SEQ: a normal job whose record carries a wrong seq; HEAD moves on. */
+static bool test_fault_cpl_seq(void)
+{
+	struct vitsa_hw_desc desc;
+	struct vitsa_hw_cpl cpl;
+	uint32_t fired;
+
+	CHECK(ring_setup(&fdev, RING_ENTRIES));
+	small_fill(&fdev, 0x5a);
+	fired = reg_read(&fdev, VITSA_REG_FAULT_FIRED);
+	fault_arm(&fdev, VITSA_FAULT_CPL_SEQ, 0);
+	desc_small(&desc, 0x5e90);
+	CHECK(run_one(&fdev, &desc, &cpl));	/* waits for HEAD = 1 */
+	CHECK_EQ(cpl.seq, 0x5e90 ^ VITSA_FAULT_CPL_SEQ_XOR);
+	CHECK_STATUS(cpl, VITSA_ERR_OK);
+	CHECK_EQ(cpl.macs, 4 * 5 * 6);
+	CHECK_EQ(cpl.cycles, vitsa_model_cycles(&fdev.cfg, 4, 5, 6));
+	CHECK_EQ(cpl.reserved, 0);
+	CHECK(small_c_exact(&fdev, &desc));
+	CHECK_EQ(reg_read(&fdev, VITSA_REG_RING_HEAD), 1);
+	CHECK_EQ(reg_read(&fdev, VITSA_REG_INT_STATUS), VITSA_INT_DONE);
+	CHECK_EQ(reg_read(&fdev, VITSA_REG_STATUS), VITSA_STATUS_ENABLED);
+	CHECK_EQ(reg_read(&fdev, VITSA_REG_FAULT_FIRED), fired + 1);
+	CHECK_EQ(reg_read(&fdev, VITSA_REG_FAULT_KIND), VITSA_FAULT_NONE);
+
+	desc_small(&desc, 0x5e91);
+	CHECK(run_one(&fdev, &desc, &cpl));
+	CHECK_EQ(cpl.seq, 0x5e91);
+	CHECK_STATUS(cpl, VITSA_ERR_OK);
+	return true;
+}
+
+/* MATCH_K: other descriptors pass untouched; the first matching one takes the fault. */
+static bool test_fault_match_k(void)
+{
+	static const uint32_t ks[6] = { 6, 6, 6, 7, 7, 6 };
+	struct vitsa_hw_desc desc[6];
+	struct vitsa_hw_cpl cpl;
+	uint32_t fired;
+
+	CHECK(ring_setup(&fdev, RING_ENTRIES));
+	small_fill(&fdev, 0x5a);
+	fired = reg_read(&fdev, VITSA_REG_FAULT_FIRED);
+	for (uint32_t i = 0; i < 6; i++) {
+		desc_small(&desc[i], 0x3a00 + i);
+		desc[i].k = ks[i];
+	}
+	fault_arm(&fdev, VITSA_FAULT_DMA_READ, 7);
+
+	/* Two with K = 6: unaffected, the fault stays armed. */
+	submit(&fdev, desc, 2);
+	CHECK(wait_head(&fdev, 2));
+	for (uint32_t i = 0; i < 2; i++) {
+		read_cpl(&fdev, i, &cpl);
+		CHECK_STATUS(cpl, VITSA_ERR_OK);
+		CHECK_EQ(cpl.seq, 0x3a00 + i);
+	}
+	CHECK_EQ(reg_read(&fdev, VITSA_REG_FAULT_KIND), VITSA_FAULT_DMA_READ);
+	CHECK_EQ(reg_read(&fdev, VITSA_REG_FAULT_FIRED), fired);
+
+	/* K = 6, 7, 7, 6 in one go: only the first K = 7 fails. */
+	submit(&fdev, desc + 2, 4);
+	CHECK(wait_head(&fdev, 6));
+	for (uint32_t i = 2; i < 6; i++) {
+		read_cpl(&fdev, i, &cpl);
+		CHECK_STATUS(cpl, i == 3 ? VITSA_ERR_DMA_READ : VITSA_ERR_OK);
+		CHECK_EQ(cpl.seq, 0x3a00 + i);
+		CHECK_EQ(cpl.macs, i == 3 ? 0 : 4 * 5 * ks[i]);
+	}
+	CHECK_EQ(reg_read(&fdev, VITSA_REG_FAULT_FIRED), fired + 1);
+	CHECK_EQ(reg_read(&fdev, VITSA_REG_FAULT_KIND), VITSA_FAULT_NONE);
+	CHECK_EQ(reg_read(&fdev, VITSA_REG_FAULT_MATCH_K), 7);
+
+	/* FIRED counts every fault: two more, back to back. */
+	for (uint32_t i = 0; i < 2; i++) {
+		fault_arm(&fdev, VITSA_FAULT_CPL_SEQ, 0);
+		desc_small(&desc[0], 0x3b00 + i);
+		CHECK(run_one(&fdev, &desc[0], &cpl));
+		CHECK_EQ(cpl.seq, (0x3b00 + i) ^ VITSA_FAULT_CPL_SEQ_XOR);
+		CHECK_EQ(reg_read(&fdev, VITSA_REG_FAULT_FIRED), fired + 2 + i);
+	}
+	return true;
+}
+
+/*
+ * A hung device meets a machine reset (the hang ends, the device comes back) and an unplug
+ * (unrealize must wake and join the hung worker; the eject would hang QEMU otherwise).
+ */
+static bool fault_hotplug_steps(struct vdev *d)
+{
+	const unsigned slot = 6;
+	struct vitsa_hw_desc desc;
+	struct vitsa_hw_cpl cpl;
+
+	CHECK(mon_cmd(&d->q, "device_add vitsa,id=vf,addr=06.0,x-fault-inject=on"));
+	CHECK(dev_attach(d));
+	CHECK(ring_setup(d, RING_ENTRIES));
+	CHECK_EQ(reg_read(d, VITSA_REG_FAULT_FIRED), 0);
+	fault_arm(d, VITSA_FAULT_HANG, 0);
+	desc_small(&desc, 0x4b01);
+	submit(d, &desc, 1);
+	CHECK(wait_reg(d, VITSA_REG_FAULT_FIRED, ~0u, 1));
+	pause_us(50000);
+	CHECK_EQ(reg_read(d, VITSA_REG_STATUS), VITSA_STATUS_ENABLED | VITSA_STATUS_BUSY);
+
+	CHECK(mon_cmd(&d->q, "system_reset"));
+	CHECK(dev_attach(d));
+	CHECK(wait_reg(d, VITSA_REG_STATUS, VITSA_STATUS_RESETTING, 0));
+	CHECK_EQ(reg_read(d, VITSA_REG_STATUS), 0);
+	CHECK_EQ(reg_read(d, VITSA_REG_RING_HEAD), 0);
+	CHECK_EQ(reg_read(d, VITSA_REG_FAULT_FIRED), 1);
+	CHECK(ring_setup(d, RING_ENTRIES));
+	desc_small(&desc, 0x4b02);
+	CHECK(run_one(d, &desc, &cpl));
+	CHECK_STATUS(cpl, VITSA_ERR_OK);
+	CHECK_EQ(cpl.seq, 0x4b02);
+
+	fault_arm(d, VITSA_FAULT_HANG, 0);
+	desc_small(&desc, 0x4b03);
+	submit(d, &desc, 1);
+	CHECK(wait_reg(d, VITSA_REG_FAULT_FIRED, ~0u, 2));
+	CHECK(mon_cmd(&d->q, "device_del vf"));
+	qt_outl(&d->q, 0xae08, 1u << slot);
+	CHECK_EQ(cfg_read32(&d->q, slot << 3, 0), 0xffffffff);
+	CHECK(qt_cmd(&d->q, "clock_step 1000"));
+	return true;
+}
+
+static bool test_fault_hotplug(void)
+{
+	return with_monitor(fault_hotplug_steps);
 }
 
 /* ---- runner --------------------------------------------------------------------------------- */
@@ -1549,6 +2073,17 @@ int main(int argc, char **argv)
 	ADD("geometry-property", test_geometry, NULL, NULL);
 	ADD("geometry-out-of-range-refused", test_bad_geometry, NULL, NULL);
 	ADD("hotplug-reset-unplug", test_hotplug, NULL, NULL);
+	ADD("clock-mhz-default", test_clock_default, NULL, NULL);
+	ADD("clock-mhz-property", test_clock_property, NULL, NULL);
+	ADD("clock-mhz-out-of-range-refused", test_bad_clock, NULL, NULL);
+	ADD("idle-counter", test_idle_counter, NULL, NULL);
+	ADD("fault-registers-absent-by-default", test_fault_absent, NULL, NULL);
+	ADD("fault-registers", test_fault_registers, NULL, NULL);
+	ADD("fault-hang-reset-recovers", test_fault_hang, NULL, NULL);
+	ADD("fault-dma-read", test_fault_dma_read, NULL, NULL);
+	ADD("fault-cpl-seq", test_fault_cpl_seq, NULL, NULL);
+	ADD("fault-match-k", test_fault_match_k, NULL, NULL);
+	ADD("fault-hang-machine-reset-unplug", test_fault_hotplug, NULL, NULL);
 #undef ADD
 
 	printf("TAP version 13\n1..%d\n", ntests);
@@ -1556,6 +2091,8 @@ int main(int argc, char **argv)
 	fflush(stdout);
 	if (!dev_open(&dev, "", 16, 16))
 		diag("the device under test did not come up");
+	if (!dev_open(&fdev, ",x-fault-inject=on", 16, 16))
+		diag("the fault-injection device did not come up");
 	for (int i = 0; i < ntests; i++) {
 		bool ok;
 
@@ -1569,6 +2106,7 @@ int main(int argc, char **argv)
 		ok ? passed++ : failed++;
 	}
 	qemu_stop(&dev.q);
+	qemu_stop(&fdev.q);
 	printf("qtest: %d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;
 }
