@@ -7,15 +7,23 @@
  */
 
 #include <linux/fs.h>
-#include <linux/idr.h>
 #include <linux/module.h>
 #include <linux/nospec.h>
+#include <linux/poll.h>
+#include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 
 #include "vitsa_drv.h"
 
-static DEFINE_IDA(vitsa_ida);
+static unsigned int job_timeout_ms = 10 * MSEC_PER_SEC;
+module_param(job_timeout_ms, uint, 0644);
+MODULE_PARM_DESC(job_timeout_ms,
+		 "A job running longer is hung and the device is reset (ms, 1..3600000; default "
+		 "10000); the starting value of /sys/class/misc/vitsaN/job_timeout_ms");
+
+/* Bound devices by N of /dev/vitsaN; an entry holds no reference. */
+static DEFINE_XARRAY_ALLOC(vitsa_devices);
 
 static void vitsa_device_release(struct kref *ref)
 {
@@ -30,12 +38,30 @@ void vitsa_device_put(struct vitsa_device *vdev)
 	kref_put(&vdev->ref, vitsa_device_release);
 }
 
+/**
+ * vitsa_device_get_next() - the bound device with the smallest index >= *@index
+ * @index: In: where to start. Out: the device's index.
+ *
+ * Return: the device with a reference held (drop it with vitsa_device_put()), or NULL.
+ */
+struct vitsa_device *vitsa_device_get_next(unsigned long *index)
+{
+	struct vitsa_device *vdev;
+
+	xa_lock(&vitsa_devices);
+	vdev = xa_find(&vitsa_devices, index, ULONG_MAX, XA_PRESENT);
+	if (vdev)
+		kref_get(&vdev->ref);
+	xa_unlock(&vitsa_devices);
+	return vdev;
+}
+
 /* Runs after remove() and after every other device-managed resource of the probe is gone. */
 static void vitsa_device_unbind(void *data)
 {
 	struct vitsa_device *vdev = data;
 
-	ida_free(&vitsa_ida, vdev->index);
+	xa_erase(&vitsa_devices, vdev->index);
 	vitsa_device_put(vdev);
 }
 
@@ -44,17 +70,21 @@ static struct vitsa_device *vitsa_device_create(struct pci_dev *pdev)
 	struct vitsa_device *vdev;
 	int ret;
 
+	u32 index;
+
 	vdev = kzalloc(sizeof(*vdev), GFP_KERNEL);
 	if (!vdev)
 		return ERR_PTR(-ENOMEM);
 
-	ret = ida_alloc(&vitsa_ida, GFP_KERNEL);
-	if (ret < 0) {
+	/* Reserved now, visible to vitsa_device_get_next() once probe is done. */
+	ret = xa_alloc(&vitsa_devices, &index, NULL, xa_limit_31b, GFP_KERNEL);
+	if (ret) {
 		kfree(vdev);
 		return ERR_PTR(ret);
 	}
-	vdev->index = ret;
+	vdev->index = index;
 	snprintf(vdev->name, sizeof(vdev->name), "vitsa%d", vdev->index);
+	vdev->job_timeout_ms = clamp(READ_ONCE(job_timeout_ms), 1U, VITSA_JOB_TIMEOUT_MAX_MS);
 
 	vdev->pdev = pci_dev_get(pdev);
 	vdev->regs = pcim_iomap_table(pdev)[0];
@@ -62,6 +92,7 @@ static struct vitsa_device *vitsa_device_create(struct pci_dev *pdev)
 	mutex_init(&vdev->submit_lock);
 	mutex_init(&vdev->ring_lock);
 	init_waitqueue_head(&vdev->space_wq);
+	vitsa_hw_tdr_init(vdev);
 
 	ret = devm_add_action_or_reset(&pdev->dev, vitsa_device_unbind, vdev);
 	if (ret)
@@ -104,6 +135,7 @@ static int vitsa_open(struct inode *inode, struct file *filp)
 	spin_lock_init(&vf->lock);
 	INIT_LIST_HEAD(&vf->errors);
 	init_waitqueue_head(&vf->wq);
+	vf->pid = task_tgid_nr(current);
 
 	filp->private_data = vf;
 	return nonseekable_open(inode, filp);
@@ -122,6 +154,66 @@ static int vitsa_release(struct inode *inode, struct file *filp)
 static int vitsa_mmap(struct file *filp, struct vm_area_struct *vma)
 {
 	return vitsa_bo_mmap(filp->private_data, vma);
+}
+
+/*
+ * EPOLLIN: every job this file submitted has completed.  EPOLLOUT: half the ring is free, so
+ * a VITSA_SUBMIT_NONBLOCK of up to RING_ENTRIES / 2 jobs fits.  EPOLLERR: no new jobs, ever.
+ */
+static __poll_t vitsa_poll(struct file *filp, poll_table *wait)
+{
+	struct vitsa_file *vf = filp->private_data;
+	struct vitsa_device *vdev = vf->vdev;
+	__poll_t mask = 0;
+
+	poll_wait(filp, &vf->wq, wait);
+	poll_wait(filp, &vdev->space_wq, wait);
+
+	spin_lock(&vf->lock);
+	if (vf->retired == vf->submitted)
+		mask |= EPOLLIN | EPOLLRDNORM;
+	spin_unlock(&vf->lock);
+	if (READ_ONCE(vdev->gone) || READ_ONCE(vdev->dead))
+		mask |= EPOLLERR;
+	else if (vitsa_hw_ring_space(vdev) >= VITSA_RING_ENTRIES / 2)
+		mask |= EPOLLOUT | EPOLLWRNORM;
+	return mask;
+}
+
+/* Documentation/uapi.rst, "fdinfo": this file's share of the device's work. */
+static void vitsa_show_fdinfo(struct seq_file *m, struct file *filp)
+{
+	struct vitsa_file *vf = filp->private_data;
+	u64 submitted, retired, failed, macs, cycles, bytes = 0;
+	struct vitsa_bo *bo;
+	unsigned long handle;
+	unsigned int bos = 0;
+
+	spin_lock(&vf->lock);
+	submitted = vf->submitted;
+	retired = vf->retired;
+	failed = vf->jobs_failed;
+	macs = vf->macs;
+	cycles = vf->busy_cycles;
+	spin_unlock(&vf->lock);
+
+	xa_lock(&vf->bos);
+	xa_for_each(&vf->bos, handle, bo) {
+		bos++;
+		bytes += bo->size;
+	}
+	xa_unlock(&vf->bos);
+
+	seq_printf(m, "vitsa-device:\t%s\n", vf->vdev->name);
+	seq_printf(m, "vitsa-pci:\t%s\n", pci_name(vf->vdev->pdev));
+	seq_printf(m, "vitsa-jobs-submitted:\t%llu\n", submitted);
+	seq_printf(m, "vitsa-jobs-completed:\t%llu\n", retired - failed);
+	seq_printf(m, "vitsa-jobs-failed:\t%llu\n", failed);
+	seq_printf(m, "vitsa-jobs-queued:\t%llu\n", submitted - retired);
+	seq_printf(m, "vitsa-macs:\t%llu\n", macs);
+	seq_printf(m, "vitsa-busy-cycles:\t%llu\n", cycles);
+	seq_printf(m, "vitsa-bos:\t%u\n", bos);
+	seq_printf(m, "vitsa-bo-bytes:\t%llu\n", bytes);
 }
 
 static int vitsa_get_param_ioctl(struct vitsa_file *vf, void *data)
@@ -159,6 +251,9 @@ static int vitsa_get_param_ioctl(struct vitsa_file *vf, void *data)
 		break;
 	case VITSA_PARAM_GEMM_FLAGS:
 		args->value = vdev->gemm_flags;
+		break;
+	case VITSA_PARAM_JOB_TIMEOUT_MS:
+		args->value = READ_ONCE(vdev->job_timeout_ms);
 		break;
 	default:
 		return -EINVAL;
@@ -226,6 +321,8 @@ static const struct file_operations vitsa_fops = {
 	.unlocked_ioctl = vitsa_ioctl,
 	.compat_ioctl = compat_ptr_ioctl,
 	.mmap = vitsa_mmap,
+	.poll = vitsa_poll,
+	.show_fdinfo = vitsa_show_fdinfo,
 	.llseek = no_llseek,
 };
 
@@ -283,6 +380,7 @@ static int vitsa_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	vdev->misc.name = vdev->name;
 	vdev->misc.fops = &vitsa_fops;
 	vdev->misc.parent = dev;
+	vdev->misc.groups = vitsa_groups;
 	ret = misc_register(&vdev->misc);
 	if (ret) {
 		dev_err(dev, "Failed to register /dev/%s: %d\n", vdev->name, ret);
@@ -290,6 +388,8 @@ static int vitsa_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	}
 
 	pci_set_drvdata(pdev, vdev);
+	xa_store(&vitsa_devices, vdev->index, vdev, GFP_KERNEL);
+	vitsa_genl_event(vdev, &(struct vitsa_event){ .type = VITSA_EVENT_DEVICE_ADDED });
 	dev_info(dev, "/dev/%s: %ux%u array, hardware %u.%u, %s interrupt\n", vdev->name,
 		 vdev->array_rows, vdev->array_cols, vdev->hw_version >> 16,
 		 vdev->hw_version & 0xffff, pdev->msi_enabled ? "MSI" : "INTx");
@@ -305,8 +405,11 @@ static void vitsa_remove(struct pci_dev *pdev)
 {
 	struct vitsa_device *vdev = pci_get_drvdata(pdev);
 
+	/* Unlisted first: netlink must not read the registers of a device on its way out. */
+	xa_store(&vitsa_devices, vdev->index, NULL, GFP_KERNEL);
 	misc_deregister(&vdev->misc);
 	vitsa_hw_fini(vdev);
+	vitsa_genl_event(vdev, &(struct vitsa_event){ .type = VITSA_EVENT_DEVICE_REMOVED });
 }
 
 static const struct pci_device_id vitsa_pci_ids[] = {
@@ -324,14 +427,23 @@ static struct pci_driver vitsa_pci_driver = {
 
 static int __init vitsa_init(void)
 {
-	return pci_register_driver(&vitsa_pci_driver);
+	int ret;
+
+	ret = vitsa_genl_init();
+	if (ret)
+		return ret;
+	ret = pci_register_driver(&vitsa_pci_driver);
+	if (ret)
+		vitsa_genl_fini();
+	return ret;
 }
 module_init(vitsa_init);
 
 static void __exit vitsa_exit(void)
 {
 	pci_unregister_driver(&vitsa_pci_driver);
-	ida_destroy(&vitsa_ida);
+	vitsa_genl_fini();
+	WARN_ON(!xa_empty(&vitsa_devices));
 }
 module_exit(vitsa_exit);
 

@@ -23,15 +23,46 @@
 #include <linux/spinlock.h>
 #include <linux/types.h>
 #include <linux/wait.h>
+#include <linux/workqueue.h>
 #include <linux/xarray.h>
 
 #include "vitsa_hw.h"
 #include "vitsa.h"
+#include "vitsa_netlink.h"
 
 #define VITSA_RING_ENTRIES	256		/* both rings; a power of two */
 #define VITSA_BO_MAX_SIZE	SZ_4M		/* largest buddy allocation without CMA */
+#define VITSA_JOB_TIMEOUT_MAX_MS	3600000U	/* an hour */
 
 struct vitsa_job;
+
+/* One event of the netlink family's "events" group (uapi/vitsa_netlink.h). */
+struct vitsa_event {
+	u32 type;			/* VITSA_EVENT_* */
+	u32 status;			/* VITSA_JOB_* of the job, or the device's ERROR register */
+	u32 pid;			/* process that opened the job's file, 0 if no job */
+	u64 fence;			/* the job's fence in that file, 0 if no job */
+	u32 aborted;			/* jobs the recovery failed */
+	u32 requeued;			/* jobs the recovery put back into the ring */
+};
+
+/*
+ * What /sys, fdinfo and the netlink family report.  The driver's counts live in struct
+ * vitsa_device; the device's own counters (MACs on) are read from BAR0 while it is bound and
+ * frozen at their last value after removal.  Every counter only grows.
+ */
+struct vitsa_stats {
+	u64 jobs_submitted;		/* jobs queued in the ring */
+	u64 jobs_completed;		/* jobs retired with VITSA_JOB_OK */
+	u64 jobs_failed;		/* jobs retired with any other status */
+	u64 timeouts;			/* jobs the driver declared hung */
+	u64 resets;			/* device resets for recovery */
+	u64 macs;			/* device: multiply-accumulates */
+	u64 busy_cycles;		/* device: modeled array cycles spent on jobs */
+	u64 idle_cycles;		/* device: clock cycles with nothing queued */
+	u64 dma_read_bytes;		/* device: bytes read from host memory */
+	u64 dma_write_bytes;		/* device: bytes written to host memory */
+};
 
 struct vitsa_device {
 	struct pci_dev *pdev;
@@ -58,14 +89,22 @@ struct vitsa_device {
 	dma_addr_t cpl_dma;
 
 	struct mutex submit_lock;	/* Serializes SUBMIT: a batch takes consecutive slots */
-	struct mutex ring_lock;		/* Protects head, tail, slots, next_seq, gone, dead, ring */
+	struct mutex ring_lock;		/* Protects head, tail, slots, next_seq, gone, dead, ring,
+					 * head_since, stats */
 	u32 head;			/* descriptors retired, free-running */
 	u32 tail;			/* descriptors queued, free-running */
 	u64 next_seq;			/* seq of the next descriptor */
 	struct vitsa_job *slots[VITSA_RING_ENTRIES];	/* queued jobs by ring slot */
+	struct vitsa_job *requeue[VITSA_RING_ENTRIES];	/* recovery's scratch: jobs to run again */
 	bool gone;			/* removed: no new jobs, no register access */
 	bool dead;			/* failed to restart after a ring error: no new jobs */
+	unsigned long head_since;	/* jiffies when the job at the head started */
+	struct vitsa_stats stats;	/* the driver's counts; device ones frozen once gone */
 	wait_queue_head_t space_wq;	/* woken when ring slots free up */
+
+	u32 clock_mhz;			/* the array clock, 0 if the device does not say */
+	u32 job_timeout_ms;		/* a job at the ring's head longer than this is hung */
+	struct delayed_work tdr;	/* the hung-job detector, armed while jobs are queued */
 };
 
 struct vitsa_file {
@@ -73,11 +112,17 @@ struct vitsa_file {
 	struct vitsa_device *vdev;
 	struct xarray bos;		/* handle -> struct vitsa_bo; has its own lock */
 
-	spinlock_t lock;		/* Protects submitted, retired and errors */
+	spinlock_t lock;		/* Protects submitted, retired, errors and the counts */
 	u64 submitted;			/* last fence handed out, 0 before the first */
 	u64 retired;			/* every fence up to this one has completed */
 	struct list_head errors;	/* failed jobs not yet reported, in fence order */
 	wait_queue_head_t wq;		/* woken when a job of this file retires */
+	pid_t pid;			/* thread group that opened the file */
+
+	/* For fdinfo: this file's share of the device's work. */
+	u64 jobs_failed;
+	u64 macs;
+	u64 busy_cycles;
 };
 
 struct vitsa_bo {
@@ -102,12 +147,13 @@ struct vitsa_job {
 	struct vitsa_bo *bos[VITSA_OPERAND_COUNT];	/* referenced; NULL when unused */
 	struct vitsa_hw_desc desc;	/* seq is set when queued */
 	u64 fence;
-	u32 status;			/* VITSA_ERR_*, once retired */
+	u32 status;			/* VITSA_JOB_*, once retired */
 	struct list_head node;		/* in file->errors after a failure */
 };
 
 /* vitsa_drv.c */
 void vitsa_device_put(struct vitsa_device *vdev);
+struct vitsa_device *vitsa_device_get_next(unsigned long *index);
 void vitsa_file_put(struct vitsa_file *vf);
 
 /* vitsa_bo.c */
@@ -121,7 +167,7 @@ int vitsa_bo_mmap(struct vitsa_file *vf, struct vm_area_struct *vma);
 /* vitsa_job.c */
 int vitsa_submit_ioctl(struct vitsa_file *vf, void *data);
 int vitsa_wait_ioctl(struct vitsa_file *vf, void *data);
-void vitsa_job_done(struct vitsa_job *job, u32 status);
+void vitsa_job_done(struct vitsa_job *job, u32 status, const struct vitsa_hw_cpl *cpl);
 void vitsa_job_free(struct vitsa_job *job);
 
 /* vitsa_hw.c */
@@ -133,5 +179,17 @@ void vitsa_hw_fini(struct vitsa_device *vdev);
 u32 vitsa_hw_ring_space(struct vitsa_device *vdev);
 void vitsa_hw_ring_put(struct vitsa_device *vdev, struct vitsa_job *job);
 void vitsa_hw_ring_kick(struct vitsa_device *vdev);
+void vitsa_hw_tdr_init(struct vitsa_device *vdev);
+void vitsa_hw_tdr_update(struct vitsa_device *vdev);
+void vitsa_hw_counters_read(struct vitsa_device *vdev, struct vitsa_stats *st);
+
+/* vitsa_sysfs.c */
+void vitsa_stats_read(struct vitsa_device *vdev, struct vitsa_stats *st);
+extern const struct attribute_group *vitsa_groups[];
+
+/* vitsa_genl.c */
+int vitsa_genl_init(void);
+void vitsa_genl_fini(void);
+void vitsa_genl_event(struct vitsa_device *vdev, const struct vitsa_event *ev);
 
 #endif /* VITSA_DRV_H */

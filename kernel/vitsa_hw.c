@@ -9,6 +9,7 @@
 #include <linux/interrupt.h>
 #include <linux/io.h>
 #include <linux/iopoll.h>
+#include <linux/jiffies.h>
 
 #include "vitsa_drv.h"
 
@@ -94,6 +95,8 @@ int vitsa_hw_init(struct vitsa_device *vdev)
 	vdev->array_rows = array & 0xffff;
 	vdev->array_cols = array >> 16;
 	vdev->max_dim = vitsa_reg_read(vdev, VITSA_REG_MAX_DIM);
+	if ((vdev->hw_version & 0xffff) >= 1)
+		vdev->clock_mhz = vitsa_reg_read(vdev, VITSA_REG_CLOCK_MHZ);
 	vdev->dtypes = vitsa_hw_caps_to_dtypes(vdev->caps);
 	vdev->gemm_flags = vitsa_hw_caps_to_gemm_flags(vdev->caps);
 	if (!vdev->array_rows || !vdev->array_cols || !vdev->max_dim || !vdev->dtypes)
@@ -173,28 +176,69 @@ void vitsa_hw_ring_put(struct vitsa_device *vdev, struct vitsa_job *job)
 	lockdep_assert_held(&vdev->ring_lock);
 	WARN_ON_ONCE(vdev->slots[slot]);
 
+	if (vdev->head == vdev->tail)
+		vdev->head_since = jiffies;
 	job->desc.seq = vdev->next_seq++;
 	vdev->ring[slot] = job->desc;
 	vdev->slots[slot] = job;
 	WRITE_ONCE(vdev->tail, vdev->tail + 1);
 }
 
-/* Ring the doorbell: writel orders the descriptors in memory before the register write. */
+/* Have the hung-job detector look when the job at the head would time out. */
+static void vitsa_hw_tdr_arm(struct vitsa_device *vdev)
+{
+	unsigned long deadline = vdev->head_since +
+				 msecs_to_jiffies(READ_ONCE(vdev->job_timeout_ms));
+
+	mod_delayed_work(system_wq, &vdev->tdr,
+			 time_after(deadline, jiffies) ? deadline - jiffies : 0);
+}
+
+/*
+ * Ring the doorbell (writel orders the descriptors in memory before the register write) and
+ * make sure the hung-job detector watches the ring.
+ */
 void vitsa_hw_ring_kick(struct vitsa_device *vdev)
 {
 	lockdep_assert_held(&vdev->ring_lock);
 	vitsa_reg_write(vdev, VITSA_REG_RING_TAIL, vdev->tail);
+	vitsa_hw_tdr_arm(vdev);
+}
+
+/**
+ * vitsa_hw_tdr_update() - the job timeout changed: apply it to the job running now
+ * @vdev: the device, still bound
+ */
+void vitsa_hw_tdr_update(struct vitsa_device *vdev)
+{
+	guard(mutex)(&vdev->ring_lock);
+	if (!vdev->gone && vdev->head != vdev->tail)
+		vitsa_hw_tdr_arm(vdev);
+}
+
+/* Take the job at the head of the ring out of it. */
+static struct vitsa_job *vitsa_hw_ring_pop(struct vitsa_device *vdev)
+{
+	u32 slot = vdev->head & VITSA_RING_MASK;
+	struct vitsa_job *job = vdev->slots[slot];
+
+	vdev->slots[slot] = NULL;
+	WRITE_ONCE(vdev->head, vdev->head + 1);
+	vdev->head_since = jiffies;
+	return job;
 }
 
 /*
  * Retire every descriptor the device has consumed: read its completion record, check that it
  * belongs to the job in that slot and hand the status to the job.  Returns false when
- * RING_HEAD is outside the queued range, i.e. the device can no longer be trusted.
+ * RING_HEAD is outside the queued range or a record names another descriptor, i.e. the device
+ * can no longer be trusted; the job of that record is then still at the head of the ring.
  */
 static bool vitsa_hw_retire(struct vitsa_device *vdev)
 {
 	u32 hw_head = vitsa_reg_read(vdev, VITSA_REG_RING_HEAD);
 	u32 done = hw_head - vdev->head;
+	bool trusted = true;
 
 	lockdep_assert_held(&vdev->ring_lock);
 	if (done > vdev->tail - vdev->head) {
@@ -205,24 +249,26 @@ static bool vitsa_hw_retire(struct vitsa_device *vdev)
 
 	/* Completion records are written before HEAD moves; read them only after HEAD. */
 	dma_rmb();
-	while (done--) {
+	for (; done; done--) {
 		u32 slot = vdev->head & VITSA_RING_MASK;
-		struct vitsa_job *job = vdev->slots[slot];
-		u64 seq = READ_ONCE(vdev->cpl[slot].seq);
-		u32 status = READ_ONCE(vdev->cpl[slot].status);
+		struct vitsa_hw_cpl cpl = {
+			.seq = READ_ONCE(vdev->cpl[slot].seq),
+			.status = READ_ONCE(vdev->cpl[slot].status),
+			.cycles = READ_ONCE(vdev->cpl[slot].cycles),
+			.macs = READ_ONCE(vdev->cpl[slot].macs),
+		};
 
-		vdev->slots[slot] = NULL;
-		WRITE_ONCE(vdev->head, vdev->head + 1);
-		if (seq != job->desc.seq) {
+		if (cpl.seq != vdev->slots[slot]->desc.seq) {
 			dev_err_ratelimited(&vdev->pdev->dev,
 					    "Completion for seq %llu in the slot of seq %llu\n",
-					    seq, job->desc.seq);
-			status = VITSA_ERR_ABORTED;
+					    cpl.seq, vdev->slots[slot]->desc.seq);
+			trusted = false;
+			break;
 		}
-		vitsa_job_done(job, status);
+		vitsa_job_done(vitsa_hw_ring_pop(vdev), cpl.status, &cpl);
 	}
 	wake_up(&vdev->space_wq);
-	return true;
+	return trusted;
 }
 
 /* Reset the device and fail every job still queued with ABORTED. */
@@ -231,31 +277,147 @@ static void vitsa_hw_abort(struct vitsa_device *vdev)
 	lockdep_assert_held(&vdev->ring_lock);
 
 	vitsa_hw_stop(vdev);
-	while (vdev->head != vdev->tail) {
-		u32 slot = vdev->head & VITSA_RING_MASK;
-		struct vitsa_job *job = vdev->slots[slot];
-
-		vdev->slots[slot] = NULL;
-		WRITE_ONCE(vdev->head, vdev->head + 1);
-		vitsa_job_done(job, VITSA_ERR_ABORTED);
-	}
+	while (vdev->head != vdev->tail)
+		vitsa_job_done(vitsa_hw_ring_pop(vdev), VITSA_JOB_ABORTED, NULL);
 	wake_up_all(&vdev->space_wq);
 }
 
-/* The ring halted or lied: fail what is queued and start over with empty rings. */
-static void vitsa_hw_recover(struct vitsa_device *vdev)
+/*
+ * Empty the ring after a reset: the job at the head gets @status; ABORTED go the next
+ * @started - 1 jobs (the device claimed to have run them: they must not run twice) and the
+ * later jobs of the head's file (they may depend on its result); every other job goes to
+ * vdev->requeue in ring order.  Returns how many did.
+ */
+static u32 vitsa_hw_ring_drain(struct vitsa_device *vdev, u32 status, u32 started,
+			       struct vitsa_event *ev)
 {
+	struct vitsa_job *guilty = vitsa_hw_ring_pop(vdev);
+	struct vitsa_file *gf = guilty->file;
+	u32 i, n = 0;
+
+	kref_get(&gf->ref);		/* compared against below, after the job let it go */
+	ev->pid = gf->pid;
+	ev->fence = guilty->fence;
+	ev->status = status;
+	vitsa_job_done(guilty, status, NULL);
+	for (i = 1; vdev->head != vdev->tail; i++) {
+		struct vitsa_job *job = vitsa_hw_ring_pop(vdev);
+
+		if (i < started || job->file == gf) {
+			vitsa_job_done(job, VITSA_JOB_ABORTED, NULL);
+			ev->aborted++;
+		} else {
+			vdev->requeue[n++] = job;
+		}
+	}
+	vitsa_file_put(gf);
+	return n;
+}
+
+/*
+ * The job at the head of the ring failed the device (hung, or the ring halted or lied about
+ * it): reset, give that job @status, abort the later jobs of its file and those the device
+ * may have run, run every other queued job from the start of a fresh ring.  A device that
+ * does not come back is dead.
+ */
+static void vitsa_hw_recover(struct vitsa_device *vdev, u32 status, u32 event)
+{
+	struct vitsa_event ev = { .type = event };
+	u32 i, n, started;
 	int ret;
 
-	dev_err(&vdev->pdev->dev, "Ring failed (ERROR %u); resetting, aborting %u jobs\n",
-		vitsa_reg_read(vdev, VITSA_REG_ERROR), vdev->tail - vdev->head);
-	vitsa_hw_abort(vdev);
+	lockdep_assert_held(&vdev->ring_lock);
+	if (WARN_ON_ONCE(vdev->head == vdev->tail))
+		return;
+
+	/* Jobs behind the head that the device says it ran; if it makes no sense, all may have. */
+	started = vitsa_reg_read(vdev, VITSA_REG_RING_HEAD) - vdev->head;
+	if (started > vdev->tail - vdev->head)
+		started = vdev->tail - vdev->head;
+
+	vitsa_hw_stop(vdev);
+	vdev->stats.resets++;
+	vdev->stats.timeouts += status == VITSA_JOB_TIMEOUT;
+	n = vitsa_hw_ring_drain(vdev, status, started, &ev);
+	ev.requeued = n;
+	dev_err(&vdev->pdev->dev,
+		"%s: job %llu of pid %u failed (status %u); reset, %u aborted, %u requeued\n",
+		status == VITSA_JOB_TIMEOUT ? "Job timeout" : "Device error", ev.fence, ev.pid,
+		status, ev.aborted, n);
+
 	ret = vitsa_hw_start(vdev);
 	if (ret) {
 		dev_err(&vdev->pdev->dev, "Failed to restart the ring: %d\n", ret);
 		vitsa_hw_stop(vdev);
 		WRITE_ONCE(vdev->dead, true);
 	}
+	for (i = 0; i < n; i++) {
+		if (ret)
+			vitsa_job_done(vdev->requeue[i], VITSA_JOB_ABORTED, NULL);
+		else
+			vitsa_hw_ring_put(vdev, vdev->requeue[i]);
+		vdev->requeue[i] = NULL;
+	}
+	if (!ret && n)
+		vitsa_hw_ring_kick(vdev);
+	wake_up_all(&vdev->space_wq);
+
+	vitsa_genl_event(vdev, &ev);
+	vitsa_genl_event(vdev, &(struct vitsa_event){ .type = VITSA_EVENT_RESET,
+						      .aborted = ev.aborted + 1,
+						      .requeued = n });
+}
+
+/* The status the job at the head gets when the ring halted: the ring's error if it is its. */
+static u32 vitsa_hw_halt_status(struct vitsa_device *vdev)
+{
+	u32 err = vitsa_reg_read(vdev, VITSA_REG_ERROR);
+
+	return err == VITSA_ERR_DMA_READ || err == VITSA_ERR_DMA_WRITE ? err : VITSA_JOB_ABORTED;
+}
+
+/*
+ * The hung-job detector: runs when the job at the head would time out, until the ring is empty.
+ * It retires what the device finished (an interrupt may have been lost) and declares the job
+ * at the head hung once it has been there for job_timeout_ms.
+ */
+static void vitsa_hw_tdr_work(struct work_struct *work)
+{
+	struct vitsa_device *vdev = container_of(to_delayed_work(work), struct vitsa_device, tdr);
+	unsigned long deadline;
+
+	guard(mutex)(&vdev->ring_lock);
+	if (vdev->gone || vdev->dead || vdev->head == vdev->tail)
+		return;
+	if (!vitsa_hw_retire(vdev)) {
+		vitsa_hw_recover(vdev, VITSA_JOB_ABORTED, VITSA_EVENT_DEVICE_ERROR);
+		return;
+	}
+	if (vdev->head == vdev->tail)
+		return;
+
+	deadline = vdev->head_since + msecs_to_jiffies(READ_ONCE(vdev->job_timeout_ms));
+	if (time_before(jiffies, deadline))
+		vitsa_hw_tdr_arm(vdev);
+	else
+		vitsa_hw_recover(vdev, VITSA_JOB_TIMEOUT, VITSA_EVENT_JOB_TIMEOUT);
+}
+
+void vitsa_hw_tdr_init(struct vitsa_device *vdev)
+{
+	INIT_DELAYED_WORK(&vdev->tdr, vitsa_hw_tdr_work);
+}
+
+/* The device's counters into @st; the driver's fields of @st are left alone. */
+void vitsa_hw_counters_read(struct vitsa_device *vdev, struct vitsa_stats *st)
+{
+	lockdep_assert_held(&vdev->ring_lock);
+	st->macs = readq(vdev->regs + VITSA_REG_CNT_MACS);
+	st->busy_cycles = readq(vdev->regs + VITSA_REG_CNT_BUSY_CYCLES);
+	st->dma_read_bytes = readq(vdev->regs + VITSA_REG_CNT_DMA_RD_BYTES);
+	st->dma_write_bytes = readq(vdev->regs + VITSA_REG_CNT_DMA_WR_BYTES);
+	if (vdev->clock_mhz)
+		st->idle_cycles = readq(vdev->regs + VITSA_REG_CNT_IDLE_CYCLES);
 }
 
 /* INTx may be shared: claim the interrupt only when the device has something pending. */
@@ -282,9 +444,10 @@ static irqreturn_t vitsa_hw_irq_thread(int irq, void *arg)
 	if (pending)
 		vitsa_reg_write(vdev, VITSA_REG_INT_ACK, pending);
 
-	if (!vitsa_hw_retire(vdev) ||
-	    (vitsa_reg_read(vdev, VITSA_REG_STATUS) & VITSA_STATUS_HALTED))
-		vitsa_hw_recover(vdev);
+	if (!vitsa_hw_retire(vdev))
+		vitsa_hw_recover(vdev, VITSA_JOB_ABORTED, VITSA_EVENT_DEVICE_ERROR);
+	else if (vitsa_reg_read(vdev, VITSA_REG_STATUS) & VITSA_STATUS_HALTED)
+		vitsa_hw_recover(vdev, vitsa_hw_halt_status(vdev), VITSA_EVENT_DEVICE_ERROR);
 	return IRQ_HANDLED;
 }
 
@@ -322,11 +485,14 @@ int vitsa_hw_irq_init(struct vitsa_device *vdev)
  */
 void vitsa_hw_fini(struct vitsa_device *vdev)
 {
-	guard(mutex)(&vdev->ring_lock);
-
-	/* Collect what already finished so that it is reported as done, not aborted. */
-	if (!vdev->dead)
-		vitsa_hw_retire(vdev);
-	vitsa_hw_abort(vdev);
-	WRITE_ONCE(vdev->gone, true);
+	scoped_guard(mutex, &vdev->ring_lock) {
+		/* Collect what already finished so that it is reported as done, not aborted. */
+		if (!vdev->dead)
+			vitsa_hw_retire(vdev);
+		vitsa_hw_abort(vdev);
+		vitsa_hw_counters_read(vdev, &vdev->stats);
+		WRITE_ONCE(vdev->gone, true);
+	}
+	/* Kicks happen only under ring_lock and before gone: nothing re-arms it after this. */
+	cancel_delayed_work_sync(&vdev->tdr);
 }

@@ -30,6 +30,7 @@ static_assert(VITSA_TYPE_S32 == VITSA_DTYPE_S32);
 static_assert(VITSA_JOB_DMA_READ == VITSA_ERR_DMA_READ);
 static_assert(VITSA_JOB_DMA_WRITE == VITSA_ERR_DMA_WRITE);
 static_assert(VITSA_JOB_ABORTED == VITSA_ERR_ABORTED);
+static_assert(VITSA_JOB_TIMEOUT >= VITSA_ERR_COUNT);
 
 /* Bits per element, by VITSA_TYPE_*. */
 static const u8 vitsa_type_bits[VITSA_DTYPE_COUNT] = {
@@ -256,15 +257,21 @@ err_free_job:
 /**
  * vitsa_job_done() - a job has left the ring: record its status and wake its waiters
  * @job: the job; freed here, or kept on its file's error list when it failed
- * @status: VITSA_ERR_*
+ * @status: VITSA_JOB_*
+ * @cpl: its completion record, NULL when the device did not complete it
  *
  * Called with the device's ring_lock held, in ring order.
  */
-void vitsa_job_done(struct vitsa_job *job, u32 status)
+void vitsa_job_done(struct vitsa_job *job, u32 status, const struct vitsa_hw_cpl *cpl)
 {
 	struct vitsa_file *vf = job->file;
-	bool failed = status != VITSA_ERR_OK;
+	struct vitsa_stats *st = &vf->vdev->stats;
+	bool failed = status != VITSA_JOB_OK;
 	int i;
+
+	lockdep_assert_held(&vf->vdev->ring_lock);
+	st->jobs_completed += !failed;
+	st->jobs_failed += failed;
 
 	for (i = 0; i < VITSA_OPERAND_COUNT; i++) {
 		if (job->bos[i])
@@ -277,6 +284,11 @@ void vitsa_job_done(struct vitsa_job *job, u32 status)
 	spin_lock(&vf->lock);
 	WARN_ON_ONCE(job->fence <= vf->retired);
 	vf->retired = job->fence;
+	vf->jobs_failed += failed;
+	if (cpl) {
+		vf->macs += cpl->macs;
+		vf->busy_cycles += cpl->cycles;
+	}
 	if (failed)
 		list_add_tail(&job->node, &vf->errors);
 	spin_unlock(&vf->lock);
@@ -303,9 +315,12 @@ static bool vitsa_ring_ready(struct vitsa_device *vdev)
 	return vitsa_hw_ring_space(vdev) || READ_ONCE(vdev->gone) || READ_ONCE(vdev->dead);
 }
 
-/* Give the leading jobs fences and put them in the ring, as many as fit; returns how many. */
+/*
+ * Give the leading jobs fences and put them in the ring, as many as fit (with @all: all of
+ * them or, -EAGAIN, none); returns how many.
+ */
 static int vitsa_jobs_push(struct vitsa_device *vdev, struct vitsa_job **jobs, u32 count,
-			   u64 *fence)
+			   bool all, u64 *fence)
 {
 	u32 i, n;
 
@@ -316,6 +331,9 @@ static int vitsa_jobs_push(struct vitsa_device *vdev, struct vitsa_job **jobs, u
 		return -EIO;
 
 	n = min(count, vitsa_hw_ring_space(vdev));
+	if (all && n < count)
+		return -EAGAIN;
+	vdev->stats.jobs_submitted += n;
 	for (i = 0; i < n; i++) {
 		struct vitsa_file *vf = jobs[i]->file;
 
@@ -349,7 +367,7 @@ static int vitsa_jobs_queue_locked(struct vitsa_device *vdev, struct vitsa_job *
 		} else if (wait_event_killable(vdev->space_wq, vitsa_ring_ready(vdev))) {
 			return -EINTR;
 		}
-		ret = vitsa_jobs_push(vdev, jobs + *queued, count - *queued, fence);
+		ret = vitsa_jobs_push(vdev, jobs + *queued, count - *queued, false, fence);
 		if (ret < 0)
 			return ret;
 		*queued += ret;
@@ -357,16 +375,29 @@ static int vitsa_jobs_queue_locked(struct vitsa_device *vdev, struct vitsa_job *
 	return 0;
 }
 
-/* Queue the jobs, one submitter at a time; the jobs that were not queued are freed here. */
+/*
+ * Queue the jobs, one submitter at a time; the jobs that were not queued are freed here.
+ * Without waiting (@nonblock), all jobs go in at once or none does.
+ */
 static int vitsa_jobs_queue(struct vitsa_device *vdev, struct vitsa_job **jobs, u32 count,
-			    u64 *fence)
+			    bool nonblock, u64 *fence)
 {
 	u32 queued = 0;
 	int ret;
 
-	/* Nothing is queued yet: a signal may restart the whole call. */
-	ret = mutex_lock_interruptible(&vdev->submit_lock) ? -ERESTARTSYS : 0;
-	if (!ret) {
+	if (nonblock) {
+		ret = -EAGAIN;
+		if (mutex_trylock(&vdev->submit_lock)) {
+			ret = vitsa_jobs_push(vdev, jobs, count, true, fence);
+			mutex_unlock(&vdev->submit_lock);
+		}
+		if (ret > 0)
+			queued = ret;
+		ret = min(ret, 0);
+	} else if (mutex_lock_interruptible(&vdev->submit_lock)) {
+		/* Nothing is queued yet: a signal may restart the whole call. */
+		ret = -ERESTARTSYS;
+	} else {
 		ret = vitsa_jobs_queue_locked(vdev, jobs, count, fence, &queued);
 		mutex_unlock(&vdev->submit_lock);
 	}
@@ -378,12 +409,14 @@ static int vitsa_jobs_queue(struct vitsa_device *vdev, struct vitsa_job **jobs, 
 int vitsa_submit_ioctl(struct vitsa_file *vf, void *data)
 {
 	struct vitsa_submit *args = data;
+	bool nonblock = args->flags & VITSA_SUBMIT_NONBLOCK;
 	struct vitsa_gemm *gemms;
 	struct vitsa_job **jobs;
 	u32 i;
 	int ret;
 
-	if (args->flags || !args->count || args->count > VITSA_SUBMIT_MAX_JOBS)
+	if (args->flags & ~VITSA_SUBMIT_FLAGS || !args->count ||
+	    args->count > (nonblock ? VITSA_RING_ENTRIES / 2 : VITSA_SUBMIT_MAX_JOBS))
 		return -EINVAL;
 
 	gemms = vmemdup_user(u64_to_user_ptr(args->jobs), array_size(args->count, sizeof(*gemms)));
@@ -402,7 +435,7 @@ int vitsa_submit_ioctl(struct vitsa_file *vf, void *data)
 			goto out_free_jobs;
 		}
 	}
-	ret = vitsa_jobs_queue(vf->vdev, jobs, args->count, &args->fence);
+	ret = vitsa_jobs_queue(vf->vdev, jobs, args->count, nonblock, &args->fence);
 	goto out_free_array;
 
 out_free_jobs:

@@ -21,7 +21,8 @@ extern "C" {
 #endif
 
 #define VITSA_UAPI_MAJOR	1
-#define VITSA_UAPI_MINOR	1	/* 1.1: VITSA_PARAM_GEMM_FLAGS */
+#define VITSA_UAPI_MINOR	2	/* 1.1: VITSA_PARAM_GEMM_FLAGS; 1.2: VITSA_SUBMIT_NONBLOCK,
+					 * VITSA_JOB_TIMEOUT, poll(2), VITSA_PARAM_JOB_TIMEOUT_MS */
 
 /* Parameters of VITSA_IOCTL_GET_PARAM. */
 #define VITSA_PARAM_UAPI_VERSION	0	/* major << 16 | minor */
@@ -33,7 +34,8 @@ extern "C" {
 #define VITSA_PARAM_MAX_BO_SIZE		6	/* bytes */
 #define VITSA_PARAM_RING_ENTRIES	7	/* jobs the device queues at once */
 #define VITSA_PARAM_GEMM_FLAGS		8	/* VITSA_GEMM_* the device executes (since 1.1) */
-#define VITSA_PARAM_COUNT		9
+#define VITSA_PARAM_JOB_TIMEOUT_MS	9	/* a job running longer is hung (since 1.2) */
+#define VITSA_PARAM_COUNT		10
 
 /**
  * struct vitsa_get_param - query one device or driver parameter
@@ -134,16 +136,22 @@ struct vitsa_gemm {
 
 #define VITSA_SUBMIT_MAX_JOBS	1024
 
+#define VITSA_SUBMIT_NONBLOCK	(1u << 0)	/* -EAGAIN rather than wait for ring space */
+#define VITSA_SUBMIT_FLAGS	VITSA_SUBMIT_NONBLOCK
+
 /**
  * struct vitsa_submit - queue jobs; they run in order and get consecutive fences
  * @jobs: In. Pointer to @count struct vitsa_gemm.
- * @count: In. 1..VITSA_SUBMIT_MAX_JOBS.
- * @flags: In. Must be 0.
+ * @count: In. 1..VITSA_SUBMIT_MAX_JOBS; with VITSA_SUBMIT_NONBLOCK 1..RING_ENTRIES / 2.
+ * @flags: In. VITSA_SUBMIT_*.
  * @fence: Out. Fence of the last job; the first is @fence - @count + 1.
  *
  * Every job is validated before any is queued: on error nothing runs.  Blocks while the ring
- * is full.  Returns -ENOENT for an unknown handle, -EINVAL for a bad field or a range outside
- * its buffer object, -EFAULT for a bad pointer.
+ * is full; with VITSA_SUBMIT_NONBLOCK returns -EAGAIN instead (nothing queued) when the ring
+ * has no room for all @count jobs or another SUBMIT is waiting for room.  poll(2) reports
+ * EPOLLOUT once half the ring is free.  Returns -ENOENT for an unknown handle, -EINVAL for a
+ * bad field or a range outside its buffer object, -EFAULT for a bad pointer, -ENODEV once
+ * the device is gone, -EIO when it could not be restarted after a failure.
  */
 struct vitsa_submit {
 	__u64 jobs;
@@ -171,11 +179,17 @@ struct vitsa_wait {
 	__u32 flags;
 };
 
-/* Job status in vitsa_wait.error: the device's codes (Documentation/hw/vitsa.rst). */
+/*
+ * Job status in vitsa_wait.error: below 32 the device's codes (Documentation/hw/vitsa.rst),
+ * from 32 the driver's.  ABORTED: the job did not run to completion because the device was
+ * reset or removed, or because an earlier job of the same file hung.  TIMEOUT: the job ran
+ * longer than the job timeout; the device was reset.
+ */
 #define VITSA_JOB_OK		0
 #define VITSA_JOB_DMA_READ	9
 #define VITSA_JOB_DMA_WRITE	10
 #define VITSA_JOB_ABORTED	12
+#define VITSA_JOB_TIMEOUT	32	/* since 1.2 */
 
 #define VITSA_IOCTL_BASE	0xb9
 

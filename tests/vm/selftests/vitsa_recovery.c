@@ -1,0 +1,511 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * vitsa driver selftests, in the test VM: hung jobs and device failures, injected with the
+ * QEMU device's test-only fault registers (property x-fault-inject=on), the job timeout knob,
+ * poll(2) and non-blocking SUBMIT, and the /sys and fdinfo counters.
+ *
+ * The fault registers are reached through the PCI BAR (/sys/bus/pci/devices/.../resource0),
+ * behind the driver's back, exactly as a broken device would behave.  A fault is aimed at a job
+ * by its K (FAULT_MATCH_K), so other jobs queued around it stay unaffected unless the driver's
+ * recovery is wrong.  Documentation/uapi.rst, "Hung jobs and recovery", is what is checked.
+ */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "kselftest_harness.h"
+#include "vitsa_util.h"
+#include "vitsa_hw.h"
+
+#define HANG_K		77		/* K of the job a fault is aimed at; no other job has it */
+#define TIMEOUT_MS	200		/* the job timeout during these tests */
+#define HANGS		20
+#define RING		256		/* VITSA_PARAM_RING_ENTRIES */
+
+/* One s8 x s8 -> s32 job on its own objects, random operands, C preset to SENTINEL. */
+struct job {
+	struct vitsa_gemm g;
+	struct bo a, b, c;
+};
+
+static void job_make(struct __test_metadata *_metadata, int fd, struct job *j, uint32_t m,
+		     uint32_t n, uint32_t k)
+{
+	bo_new_mapped(_metadata, fd, (uint64_t)m * k, &j->a);
+	bo_new_mapped(_metadata, fd, (uint64_t)k * n, &j->b);
+	bo_new_mapped(_metadata, fd, (uint64_t)m * n * 4, &j->c);
+	fill_random(j->a.map, j->a.size);
+	fill_random(j->b.map, j->b.size);
+	memset(j->c.map, SENTINEL, j->c.size);
+	j->g = (struct vitsa_gemm){
+		.m = m, .n = n, .k = k,
+		.a_type = VITSA_TYPE_S8, .b_type = VITSA_TYPE_S8, .c_type = VITSA_TYPE_S32,
+		.a = { .handle = j->a.handle, .stride = k },
+		.b = { .handle = j->b.handle, .stride = n },
+		.c = { .handle = j->c.handle, .stride = n * 4 },
+	};
+}
+
+/* C holds exactly the reference result. */
+static void job_check(struct __test_metadata *_metadata, const struct job *j)
+{
+	uint8_t *expect = malloc(j->c.size);
+	uint64_t i;
+
+	ASSERT_NE(NULL, expect);
+	memset(expect, SENTINEL, j->c.size);
+	gemm_ref(&j->g, &j->a, &j->b, NULL, NULL, expect);
+	i = first_diff(j->c.map, expect, j->c.size);
+	free(expect);
+	ASSERT_EQ(j->c.size, i) TH_LOG("%ux%ux%u: C differs from the reference at byte %llu",
+				       j->g.m, j->g.n, j->g.k, (unsigned long long)i);
+}
+
+static void job_free(int fd, struct job *j)
+{
+	struct bo *bos[] = { &j->a, &j->b, &j->c };
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(bos); i++) {
+		bo_unmap(bos[i]);
+		bo_destroy(fd, bos[i]->handle);
+	}
+}
+
+/* Submit jobs[0..count) as one batch; returns the fence of the last. */
+static uint64_t jobs_submit(struct __test_metadata *_metadata, int fd, struct job *jobs,
+			    uint32_t count)
+{
+	struct vitsa_gemm g[8];
+	uint64_t fence = 0;
+	uint32_t i;
+
+	ASSERT_GE(ARRAY_SIZE(g), count);
+	for (i = 0; i < count; i++)
+		g[i] = jobs[i].g;
+	ASSERT_EQ(0, submit(fd, g, count, &fence));
+	return fence;
+}
+
+/* The next unreported failure up to @fence: its fence and status (0, 0 if none). */
+static void next_error(struct __test_metadata *_metadata, int fd, uint64_t fence,
+		       uint64_t *err_fence, uint32_t *status)
+{
+	struct vitsa_wait w;
+
+	ASSERT_EQ(0, wait_fence(fd, fence, WAIT_LONG_NS, &w));
+	*err_fence = w.error_fence;
+	*status = w.error;
+}
+
+static int read_u64(const char *path, uint64_t *v)
+{
+	FILE *f = fopen(path, "r");
+	int ok;
+
+	if (!f)
+		return -errno;
+	ok = fscanf(f, "%llu", (unsigned long long *)v) == 1;
+	fclose(f);
+	return ok ? 0 : -EINVAL;
+}
+
+FIXTURE(recovery) {
+	int fd, fd2;
+	char sys[96];			/* /sys/class/misc/vitsaN */
+	volatile uint32_t *regs;	/* BAR0 */
+	uint64_t saved_timeout;
+};
+
+/* BAR0 of the device behind vitsa_path(), mapped through its PCI resource file. */
+static volatile uint32_t *bar0_map(const char *sys)
+{
+	char path[320], link[256];
+	const char *pci;
+	void *p;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/device", sys);
+	n = readlink(path, link, sizeof(link) - 1);
+	if (n < 0)
+		return NULL;
+	link[n] = 0;
+	pci = strrchr(link, '/') ? strrchr(link, '/') + 1 : link;
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/resource0", pci);
+	fd = open(path, O_RDWR | O_SYNC);
+	if (fd < 0)
+		return NULL;
+	p = mmap(NULL, VITSA_BAR0_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	close(fd);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+static uint64_t stat_read(struct __test_metadata *_metadata, const char *sys,
+			  const char *name)
+{
+	char path[160];
+	uint64_t v = 0;
+
+	snprintf(path, sizeof(path), "%s/stats/%s", sys, name);
+	EXPECT_EQ(0, read_u64(path, &v)) TH_LOG("%s", path);
+	return v;
+}
+
+static void timeout_set(struct __test_metadata *_metadata, const char *sys, uint64_t ms)
+{
+	char path[160], val[24];
+
+	snprintf(path, sizeof(path), "%s/job_timeout_ms", sys);
+	snprintf(val, sizeof(val), "%llu", (unsigned long long)ms);
+	ASSERT_EQ(0, sysfs_write(path, val));
+}
+
+FIXTURE_SETUP(recovery)
+{
+	const char *name = strrchr(vitsa_path(), '/');
+	char path[160];
+
+	self->fd = vitsa_open();
+	ASSERT_LE(0, self->fd) TH_LOG("open %s: %s", vitsa_path(), strerror(errno));
+	self->fd2 = vitsa_open();
+	ASSERT_LE(0, self->fd2);
+	ASSERT_NE(NULL, name);
+	snprintf(self->sys, sizeof(self->sys), "/sys/class/misc/%s", name + 1);
+	snprintf(path, sizeof(path), "%s/job_timeout_ms", self->sys);
+	ASSERT_EQ(0, read_u64(path, &self->saved_timeout));
+	self->regs = bar0_map(self->sys);
+	ASSERT_NE(NULL, self->regs) TH_LOG("cannot map BAR0 of %s: %s", self->sys,
+					   strerror(errno));
+	if (!(self->regs[VITSA_REG_CAPS / 4] & VITSA_CAP_FAULT_INJECT))
+		SKIP(return, "the device has no fault injection (QEMU -device vitsa,x-fault-inject=on)");
+	timeout_set(_metadata, self->sys, TIMEOUT_MS);
+	rng_seed(0x7ec0);
+}
+
+FIXTURE_TEARDOWN(recovery)
+{
+	if (self->regs) {
+		self->regs[VITSA_REG_FAULT_KIND / 4] = VITSA_FAULT_NONE;
+		self->regs[VITSA_REG_FAULT_MATCH_K / 4] = 0;
+		munmap((void *)self->regs, VITSA_BAR0_SIZE);
+	}
+	if (self->saved_timeout)
+		timeout_set(_metadata, self->sys, self->saved_timeout);
+	close(self->fd2);
+	close(self->fd);
+}
+
+static void fault_arm(FIXTURE_DATA(recovery) *self, uint32_t kind)
+{
+	self->regs[VITSA_REG_FAULT_MATCH_K / 4] = HANG_K;
+	self->regs[VITSA_REG_FAULT_KIND / 4] = kind;
+}
+
+/*
+ * HANGS times: file 1 queues [ok, hung, later], file 2 then queues four jobs behind them.
+ * The hung job must get TIMEOUT, the later job of its file ABORTED, the job before it and all
+ * of file 2's jobs the exact reference result; one timeout and one reset each time.
+ */
+TEST_F(recovery, hangs_recovered)
+{
+	uint64_t timeouts0 = stat_read(_metadata, self->sys, "timeouts");
+	uint64_t resets0 = stat_read(_metadata, self->sys, "resets");
+	uint32_t fired0 = self->regs[VITSA_REG_FAULT_FIRED / 4], status;
+	uint64_t fence1, fence2, ef, t0, dt, best = UINT64_MAX, worst = 0, verified = 0;
+	struct job j1[3], j2[4];
+	int it, i;
+
+	for (it = 0; it < HANGS; it++) {
+		job_make(_metadata, self->fd, &j1[0], 24, 40, 56);
+		job_make(_metadata, self->fd, &j1[1], 16, 16, HANG_K);
+		job_make(_metadata, self->fd, &j1[2], 8, 8, 8);
+		for (i = 0; i < 4; i++)
+			job_make(_metadata, self->fd2, &j2[i], 17 + i, 33, 9 + 2 * i);
+
+		fault_arm(self, VITSA_FAULT_HANG);
+		t0 = now_ns();
+		fence1 = jobs_submit(_metadata, self->fd, j1, 3);
+		fence2 = jobs_submit(_metadata, self->fd2, j2, 4);
+
+		wait_ok(_metadata, self->fd2, fence2);
+		dt = now_ns() - t0;
+		best = dt < best ? dt : best;
+		worst = dt > worst ? dt : worst;
+		for (i = 0; i < 4; i++)
+			job_check(_metadata, &j2[i]);
+
+		next_error(_metadata, self->fd, fence1, &ef, &status);
+		ASSERT_EQ(fence1 - 1, ef) TH_LOG("hang %d: the hung job was not reported", it);
+		ASSERT_EQ(VITSA_JOB_TIMEOUT, status);
+		next_error(_metadata, self->fd, fence1, &ef, &status);
+		ASSERT_EQ(fence1, ef);
+		ASSERT_EQ(VITSA_JOB_ABORTED, status);
+		next_error(_metadata, self->fd, fence1, &ef, &status);
+		ASSERT_EQ(0, ef);
+		job_check(_metadata, &j1[0]);
+		verified += 5;
+
+		ASSERT_EQ(fired0 + it + 1, self->regs[VITSA_REG_FAULT_FIRED / 4]);
+		ASSERT_EQ(VITSA_FAULT_NONE, self->regs[VITSA_REG_FAULT_KIND / 4]);
+		ASSERT_EQ(timeouts0 + it + 1, stat_read(_metadata, self->sys, "timeouts"));
+		ASSERT_EQ(resets0 + it + 1, stat_read(_metadata, self->sys, "resets"));
+		for (i = 0; i < 3; i++)
+			job_free(self->fd, &j1[i]);
+		for (i = 0; i < 4; i++)
+			job_free(self->fd2, &j2[i]);
+	}
+
+	/* The file whose job hung works as before. */
+	job_make(_metadata, self->fd, &j1[0], 31, 29, 37);
+	wait_ok(_metadata, self->fd, jobs_submit(_metadata, self->fd, j1, 1));
+	job_check(_metadata, &j1[0]);
+	ksft_print_msg("%d hangs recovered, %llu jobs around them verified; submit to the other file's results: %llu..%llu ms (timeout %d ms)\n",
+		       HANGS, (unsigned long long)verified + 1,
+		       (unsigned long long)(best / 1000000), (unsigned long long)(worst / 1000000),
+		       TIMEOUT_MS);
+}
+
+/* A hung job whose file is closed before the detector fires: recovered all the same. */
+TEST_F(recovery, hang_of_closed_file)
+{
+	uint64_t timeouts0 = stat_read(_metadata, self->sys, "timeouts");
+	struct job hung, ok;
+	int fd3 = vitsa_open();
+
+	ASSERT_LE(0, fd3);
+	job_make(_metadata, fd3, &hung, 4, 4, HANG_K);
+	job_make(_metadata, self->fd, &ok, 19, 23, 29);
+	fault_arm(self, VITSA_FAULT_HANG);
+	jobs_submit(_metadata, fd3, &hung, 1);
+	job_free(fd3, &hung);
+	ASSERT_EQ(0, close(fd3));
+
+	wait_ok(_metadata, self->fd, jobs_submit(_metadata, self->fd, &ok, 1));
+	job_check(_metadata, &ok);
+	EXPECT_EQ(timeouts0 + 1, stat_read(_metadata, self->sys, "timeouts"));
+}
+
+/* A failed operand read is the job's own error: no reset, the file's later job runs. */
+TEST_F(recovery, dma_read_fault)
+{
+	uint64_t resets0 = stat_read(_metadata, self->sys, "resets");
+	uint64_t failed0 = stat_read(_metadata, self->sys, "jobs_failed");
+	uint64_t fence1, fence2, ef;
+	struct job j1[3], j2[2];
+	uint32_t status;
+	int i;
+
+	job_make(_metadata, self->fd, &j1[0], 12, 20, 28);
+	job_make(_metadata, self->fd, &j1[1], 8, 8, HANG_K);
+	job_make(_metadata, self->fd, &j1[2], 20, 12, 4);
+	job_make(_metadata, self->fd2, &j2[0], 5, 7, 11);
+	job_make(_metadata, self->fd2, &j2[1], 13, 3, 2);
+	fault_arm(self, VITSA_FAULT_DMA_READ);
+	fence1 = jobs_submit(_metadata, self->fd, j1, 3);
+	fence2 = jobs_submit(_metadata, self->fd2, j2, 2);
+
+	wait_ok(_metadata, self->fd2, fence2);
+	next_error(_metadata, self->fd, fence1, &ef, &status);
+	ASSERT_EQ(fence1 - 1, ef);
+	ASSERT_EQ(VITSA_JOB_DMA_READ, status);
+	next_error(_metadata, self->fd, fence1, &ef, &status);
+	ASSERT_EQ(0, ef);
+	job_check(_metadata, &j1[0]);
+	job_check(_metadata, &j1[2]);
+	for (i = 0; i < 2; i++)
+		job_check(_metadata, &j2[i]);
+	EXPECT_EQ(resets0, stat_read(_metadata, self->sys, "resets"));
+	EXPECT_EQ(failed0 + 1, stat_read(_metadata, self->sys, "jobs_failed"));
+}
+
+/*
+ * A completion record for the wrong descriptor: the device is reset, the job ABORTED with its
+ * file's later one; each job of the other file either ran exactly once before the reset
+ * (ABORTED: the device claimed it, so it must not run twice) or after it, correctly.
+ */
+TEST_F(recovery, corrupt_completion)
+{
+	uint64_t resets0 = stat_read(_metadata, self->sys, "resets");
+	uint64_t fence1, fence2, ef, aborted = 0;
+	struct job j1[2], j2[6];
+	uint32_t status;
+	int i;
+
+	job_make(_metadata, self->fd, &j1[0], 9, 9, HANG_K);
+	job_make(_metadata, self->fd, &j1[1], 9, 9, 9);
+	for (i = 0; i < 6; i++)
+		job_make(_metadata, self->fd2, &j2[i], 64, 64, 64 + i);
+	fault_arm(self, VITSA_FAULT_CPL_SEQ);
+	fence1 = jobs_submit(_metadata, self->fd, j1, 2);
+	fence2 = jobs_submit(_metadata, self->fd2, j2, 6);
+
+	next_error(_metadata, self->fd, fence1, &ef, &status);
+	ASSERT_EQ(fence1 - 1, ef);
+	ASSERT_EQ(VITSA_JOB_ABORTED, status);
+	next_error(_metadata, self->fd, fence1, &ef, &status);
+	ASSERT_EQ(fence1, ef);
+	ASSERT_EQ(VITSA_JOB_ABORTED, status);
+
+	for (;;) {
+		next_error(_metadata, self->fd2, fence2, &ef, &status);
+		if (!ef)
+			break;
+		ASSERT_EQ(VITSA_JOB_ABORTED, status);
+		j2[ef - (fence2 - 5)].g.m = 0;	/* not checked below */
+		aborted++;
+	}
+	for (i = 0; i < 6; i++)
+		if (j2[i].g.m)
+			job_check(_metadata, &j2[i]);
+	EXPECT_EQ(resets0 + 1, stat_read(_metadata, self->sys, "resets"));
+	ksft_print_msg("corrupt completion: %llu of the other file's 6 jobs had run, the rest requeued and verified\n",
+		       (unsigned long long)aborted);
+}
+
+TEST_F(recovery, timeout_knob)
+{
+	char path[160];
+	uint64_t v;
+
+	snprintf(path, sizeof(path), "%s/job_timeout_ms", self->sys);
+	ASSERT_EQ(0, get_param(self->fd, VITSA_PARAM_JOB_TIMEOUT_MS, &v));
+	EXPECT_EQ(TIMEOUT_MS, v);
+	EXPECT_EQ(-EINVAL, sysfs_write(path, "0"));
+	EXPECT_EQ(-EINVAL, sysfs_write(path, "3600001"));
+	EXPECT_EQ(-EINVAL, sysfs_write(path, "-5"));
+	EXPECT_EQ(-EINVAL, sysfs_write(path, "12ms"));
+	EXPECT_EQ(0, sysfs_write(path, "3600000"));
+	ASSERT_EQ(0, get_param(self->fd, VITSA_PARAM_JOB_TIMEOUT_MS, &v));
+	EXPECT_EQ(3600000, v);
+	EXPECT_EQ(0, sysfs_write(path, "1"));
+	ASSERT_EQ(0, read_u64(path, &v));
+	EXPECT_EQ(1, v);
+}
+
+static short poll_events(int fd, short events, int timeout_ms)
+{
+	struct pollfd p = { .fd = fd, .events = events };
+
+	return poll(&p, 1, timeout_ms) == 1 ? p.revents : 0;
+}
+
+/* Fill the ring, see SUBMIT_NONBLOCK refuse and poll() tell when it fits and when all is done. */
+TEST_F(recovery, poll_and_nonblock)
+{
+	const uint32_t dim = 160, busy = 300;
+	struct vitsa_gemm g[RING] = { 0 };
+	struct vitsa_submit args = { .jobs = (uintptr_t)g, .flags = VITSA_SUBMIT_NONBLOCK };
+	struct bo a, b, c;
+	uint64_t fence, ring;
+	uint32_t i;
+
+	ASSERT_EQ(0, get_param(self->fd, VITSA_PARAM_RING_ENTRIES, &ring));
+	ASSERT_EQ(RING, ring);
+	EXPECT_EQ(POLLIN | POLLOUT, poll_events(self->fd, POLLIN | POLLOUT, 0));
+
+	timeout_set(_metadata, self->sys, 60000);
+	fence = submit_busy_work(_metadata, self->fd, dim, busy, &a, &b, &c);
+	ASSERT_EQ(busy, fence);
+	for (i = 0; i < ring; i++)
+		g[i] = (struct vitsa_gemm){
+			.m = 16, .n = 16, .k = 16,
+			.a_type = VITSA_TYPE_S8, .b_type = VITSA_TYPE_S8, .c_type = VITSA_TYPE_S32,
+			.a = { a.handle, 0, 0, 16 }, .b = { b.handle, 0, 0, 16 },
+			.c = { c.handle, 0, 0, 64 },
+		};
+
+	args.count = ring / 2 + 1;
+	EXPECT_EQ(-EINVAL, vitsa_ioctl(self->fd, VITSA_IOCTL_SUBMIT, &args));
+	args.count = ring / 2;
+	EXPECT_EQ(-EAGAIN, vitsa_ioctl(self->fd, VITSA_IOCTL_SUBMIT, &args))
+		TH_LOG("the ring should still hold more than half of %u busy jobs", busy);
+	EXPECT_EQ(0, poll_events(self->fd, POLLIN, 0));
+
+	EXPECT_EQ(POLLOUT, poll_events(self->fd, POLLOUT, 60000));
+	ASSERT_EQ(0, vitsa_ioctl(self->fd, VITSA_IOCTL_SUBMIT, &args));
+	EXPECT_EQ(busy + ring / 2, args.fence);
+	EXPECT_EQ(POLLIN, poll_events(self->fd, POLLIN, 60000));
+	EXPECT_EQ(0, wait_fence(self->fd, args.fence, 0, NULL));
+	wait_ok(_metadata, self->fd, args.fence);
+	bo_unmap(&a);
+	bo_unmap(&b);
+	bo_unmap(&c);
+}
+
+/* fdinfo key @key of @fd. */
+static uint64_t fdinfo_read(struct __test_metadata *_metadata, int fd, const char *key)
+{
+	char path[64], line[128];
+	size_t len = strlen(key);
+	uint64_t v = UINT64_MAX;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	f = fopen(path, "r");
+	EXPECT_NE(NULL, f);
+	if (!f)
+		return v;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, key, len) && line[len] == ':')
+			v = strtoull(line + len + 1, NULL, 10);
+	fclose(f);
+	EXPECT_NE(UINT64_MAX, v) TH_LOG("no %s in %s", key, path);
+	return v;
+}
+
+/* Ten known jobs move every counter by what they are; fdinfo shows this file's share. */
+TEST_F(recovery, counters_and_fdinfo)
+{
+	const char *names[] = { "jobs_submitted", "jobs_completed", "jobs_failed", "macs",
+				"busy_cycles", "dma_read_bytes", "dma_write_bytes", "idle_cycles" };
+	uint64_t before[ARRAY_SIZE(names)], after[ARRAY_SIZE(names)], fence, bytes = 0;
+	const uint32_t m = 32, n = 48, k = 64, count = 10;
+	const uint64_t clock_mhz = self->regs[VITSA_REG_CLOCK_MHZ / 4];
+	struct job jobs[10];
+	unsigned int i;
+
+	for (i = 0; i < count; i++) {
+		job_make(_metadata, self->fd, &jobs[i], m, n, k);
+		bytes += jobs[i].a.size + jobs[i].b.size + jobs[i].c.size;
+	}
+	for (i = 0; i < ARRAY_SIZE(names); i++)
+		before[i] = stat_read(_metadata, self->sys, names[i]);
+	for (i = 0; i < count; i++)
+		fence = jobs_submit(_metadata, self->fd, &jobs[i], 1);
+	wait_ok(_metadata, self->fd, fence);
+	usleep(50 * 1000);
+	for (i = 0; i < ARRAY_SIZE(names); i++)
+		after[i] = stat_read(_metadata, self->sys, names[i]);
+
+	EXPECT_EQ(count, after[0] - before[0]);
+	EXPECT_EQ(count, after[1] - before[1]);
+	EXPECT_EQ(0, after[2] - before[2]);
+	EXPECT_EQ((uint64_t)count * m * n * k, after[3] - before[3]);
+	EXPECT_LT(0, after[4] - before[4]);
+	/* C fits one 64 x 64 block of the device: A and B are read once, after the descriptor. */
+	EXPECT_EQ((uint64_t)count * (128 + m * k + k * n), after[5] - before[5]);
+	EXPECT_EQ((uint64_t)count * (m * n * 4 + 32), after[6] - before[6]);
+	/* At least the 50 ms of sleep had nothing queued. */
+	EXPECT_LE(50ull * 1000 * clock_mhz, after[7] - before[7]);
+
+	EXPECT_EQ(count, fdinfo_read(_metadata, self->fd, "vitsa-jobs-submitted"));
+	EXPECT_EQ(count, fdinfo_read(_metadata, self->fd, "vitsa-jobs-completed"));
+	EXPECT_EQ(0, fdinfo_read(_metadata, self->fd, "vitsa-jobs-failed"));
+	EXPECT_EQ(0, fdinfo_read(_metadata, self->fd, "vitsa-jobs-queued"));
+	EXPECT_EQ(after[3] - before[3], fdinfo_read(_metadata, self->fd, "vitsa-macs"));
+	EXPECT_EQ(after[4] - before[4], fdinfo_read(_metadata, self->fd, "vitsa-busy-cycles"));
+	EXPECT_EQ(3 * count, fdinfo_read(_metadata, self->fd, "vitsa-bos"));
+	EXPECT_EQ(bytes, fdinfo_read(_metadata, self->fd, "vitsa-bo-bytes"));
+	EXPECT_EQ(0, fdinfo_read(_metadata, self->fd2, "vitsa-jobs-submitted"));
+	for (i = 0; i < count; i++) {
+		job_check(_metadata, &jobs[i]);
+		job_free(self->fd, &jobs[i]);
+	}
+}
+
+TEST_HARNESS_MAIN
