@@ -17,6 +17,14 @@ CLI_SRC  := $(wildcard userspace/vitrt/*.c)
 
 obj = $(patsubst %.c,$(B)/$(1)/%.o,$(2))
 
+# libnl-genl for `vitrt top` (the "vitsa" generic netlink family, uapi/vitsa_netlink.h); the
+# static VM binary links Debian's libnl-3.a and libnl-genl-3.a (ld's warnings about getaddrinfo
+# and getprotobyname in a static link come from libnl's address helpers, which top never calls).
+NL_CFLAGS      := $(shell pkg-config --cflags libnl-genl-3.0)
+NL_LIBS        := $(shell pkg-config --libs libnl-genl-3.0)
+NL_STATIC_LIBS := $(shell pkg-config --static --libs libnl-genl-3.0)
+$(B)/host/userspace/vitrt/cmd_top.o: CPPFLAGS += $(NL_CFLAGS)
+
 .PHONY: all hw userspace kernel qemu vm deps run check clean
 all: hw userspace
 
@@ -30,11 +38,12 @@ $(B)/libvitrt.a: $(call obj,host,$(LIB_SRC))
 	ar rcs $@ $^
 
 $(B)/vitrt: $(call obj,host,$(CLI_SRC)) $(B)/libvitrt.a
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) $(NL_LIBS)
 
 $(B)/vm-bin/vitrt: $(CLI_SRC) $(LIB_SRC)
 	@mkdir -p $(dir $@)
-	$(CC) -std=gnu11 $(CFLAGS) $(WARN) $(CPPFLAGS) -static -o $@ $^ $(LDLIBS)
+	$(CC) -std=gnu11 $(CFLAGS) $(WARN) $(CPPFLAGS) $(NL_CFLAGS) -static -o $@ $^ $(LDLIBS) \
+		$(NL_STATIC_LIBS)
 
 $(B)/test_model: $(call obj,host,tests/unit/test_model.c $(HW_SRC))
 	$(CC) $(CFLAGS) -o $@ $^

@@ -12,7 +12,8 @@ PKGS=(build-essential pkg-config bc kmod cpio busybox-static dpkg-dev
 
 # --run: only what `make run` needs (compiler, image libraries, the dataset).
 if [ "${1:-}" = --run ]; then
-	PKGS=(build-essential libpng-dev libjpeg-dev zlib1g-dev dataset-fashion-mnist)
+	PKGS=(build-essential pkg-config libpng-dev libjpeg-dev zlib1g-dev libnl-3-dev libnl-genl-3-dev
+	      dataset-fashion-mnist)
 fi
 
 missing=()

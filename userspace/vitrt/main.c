@@ -17,6 +17,7 @@ static const struct command {
 	{ "info", cmd_info, "describe a compiled model" },
 	{ "bench", cmd_bench, "images per second, integer program and FP32 reference" },
 	{ "gemm", cmd_gemm, "run GEMMs on a backend and check them against the CPU reference" },
+	{ "top", cmd_top, "live counters, rates and events of every vitsa device (netlink)" },
 };
 
 int die(const char *fmt, ...)

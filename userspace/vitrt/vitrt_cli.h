@@ -9,6 +9,7 @@ int cmd_quantize(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+int cmd_top(int argc, char **argv);
 
 /* Print "vitrt: <msg>" to stderr; returns 1 for `return die(...)` in commands. */
 int die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
