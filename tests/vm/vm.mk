@@ -14,6 +14,7 @@ vm-suites: $(VM_BINS)
 	@rm -rf $(VM_SUITES) && mkdir -p $(VM_SUITES)
 	cp tests/vm/gemm.sh $(VM_SUITES)/10-gemm.sh
 	cp tests/vm/model.sh $(VM_SUITES)/30-model.sh
+	cp tests/vm/top.sh $(VM_SUITES)/40-top.sh
 	$(VM_SUITE_RULES)
 
 # One compiled model per scheme and what the host's sim backend answers on 32 test images.
