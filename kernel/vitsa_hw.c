@@ -314,38 +314,12 @@ static u32 vitsa_hw_ring_drain(struct vitsa_device *vdev, u32 status, u32 starte
 	return n;
 }
 
-/*
- * The job at the head of the ring failed the device (hung, or the ring halted or lied about
- * it): reset, give that job @status, abort the later jobs of its file and those the device
- * may have run, run every other queued job from the start of a fresh ring.  A device that
- * does not come back is dead.
- */
-static void vitsa_hw_recover(struct vitsa_device *vdev, u32 status, u32 event)
+/* Start a fresh ring after a reset and queue vdev->requeue[0..n) on it; else the device is dead. */
+static void vitsa_hw_restart(struct vitsa_device *vdev, u32 n)
 {
-	struct vitsa_event ev = { .type = event };
-	u32 i, n, started;
-	int ret;
+	int ret = vitsa_hw_start(vdev);
+	u32 i;
 
-	lockdep_assert_held(&vdev->ring_lock);
-	if (WARN_ON_ONCE(vdev->head == vdev->tail))
-		return;
-
-	/* Jobs behind the head that the device says it ran; if it makes no sense, all may have. */
-	started = vitsa_reg_read(vdev, VITSA_REG_RING_HEAD) - vdev->head;
-	if (started > vdev->tail - vdev->head)
-		started = vdev->tail - vdev->head;
-
-	vitsa_hw_stop(vdev);
-	vdev->stats.resets++;
-	vdev->stats.timeouts += status == VITSA_JOB_TIMEOUT;
-	n = vitsa_hw_ring_drain(vdev, status, started, &ev);
-	ev.requeued = n;
-	dev_err(&vdev->pdev->dev,
-		"%s: job %llu of pid %u failed (status %u); reset, %u aborted, %u requeued\n",
-		status == VITSA_JOB_TIMEOUT ? "Job timeout" : "Device error", ev.fence, ev.pid,
-		status, ev.aborted, n);
-
-	ret = vitsa_hw_start(vdev);
 	if (ret) {
 		dev_err(&vdev->pdev->dev, "Failed to restart the ring: %d\n", ret);
 		vitsa_hw_stop(vdev);
@@ -361,11 +335,39 @@ static void vitsa_hw_recover(struct vitsa_device *vdev, u32 status, u32 event)
 	if (!ret && n)
 		vitsa_hw_ring_kick(vdev);
 	wake_up_all(&vdev->space_wq);
+}
+
+/*
+ * The job at the head of the ring failed the device (hung, or the ring halted or lied about
+ * it): reset, give that job @status, abort the later jobs of its file and those the device
+ * may have run, run every other queued job from the start of a fresh ring.  With nothing
+ * queued the device is just reset.  A device that does not come back is dead.
+ */
+static void vitsa_hw_recover(struct vitsa_device *vdev, u32 status, u32 event)
+{
+	struct vitsa_event ev = { .type = event, .status = status };
+	u32 queued = vdev->tail - vdev->head, n = 0, started;
+
+	lockdep_assert_held(&vdev->ring_lock);
+
+	/* Jobs behind the head that the device says it ran; if it makes no sense, all may have. */
+	started = min(vitsa_reg_read(vdev, VITSA_REG_RING_HEAD) - vdev->head, queued);
+
+	vitsa_hw_stop(vdev);
+	vdev->stats.resets++;
+	vdev->stats.timeouts += status == VITSA_JOB_TIMEOUT;
+	if (queued)
+		n = vitsa_hw_ring_drain(vdev, status, started, &ev);
+	ev.requeued = n;
+	dev_err(&vdev->pdev->dev,
+		"%s: job %llu of pid %u failed (status %u); reset, %u aborted, %u requeued\n",
+		status == VITSA_JOB_TIMEOUT ? "Job timeout" : "Device error", ev.fence, ev.pid,
+		status, ev.aborted, n);
+	vitsa_hw_restart(vdev, n);
 
 	vitsa_genl_event(vdev, &ev);
 	vitsa_genl_event(vdev, &(struct vitsa_event){ .type = VITSA_EVENT_RESET,
-						      .aborted = ev.aborted + 1,
-						      .requeued = n });
+						      .aborted = ev.aborted, .requeued = n });
 }
 
 /* The status the job at the head gets when the ring halted: the ring's error if it is its. */

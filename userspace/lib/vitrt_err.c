@@ -7,6 +7,7 @@
 #include "vitrt_priv.h"
 #include "vitsa_dtype.h"
 #include "vitsa_model.h"
+#include "vitsa.h"
 
 static const char *const messages[VITRT_ERR_COUNT] = {
 	[-VITRT_OK] = "success",
@@ -50,8 +51,11 @@ uint64_t vitrt_row_bytes(enum vitrt_type t, uint32_t cols)
 	return vitsa_row_bytes(t, cols);
 }
 
+/* The device's codes, plus the driver's own (uapi/vitsa.h: from 32 on). */
 const char *vitrt_job_status_name(uint32_t status)
 {
+	if (status == VITSA_JOB_TIMEOUT)
+		return "job timeout, device reset";
 	return vitsa_err_name(status);
 }
 

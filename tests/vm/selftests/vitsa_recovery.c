@@ -17,9 +17,13 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <netlink/genl/ctrl.h>
+#include <netlink/genl/genl.h>
+
 #include "kselftest_harness.h"
 #include "vitsa_util.h"
 #include "vitsa_hw.h"
+#include "vitsa_netlink.h"
 
 #define HANG_K		77		/* K of the job a fault is aimed at; no other job has it */
 #define TIMEOUT_MS	200		/* the job timeout during these tests */
@@ -112,6 +116,78 @@ static int read_u64(const char *path, uint64_t *v)
 	ok = fscanf(f, "%llu", (unsigned long long *)v) == 1;
 	fclose(f);
 	return ok ? 0 : -EINVAL;
+}
+
+/* ---- the netlink family's event group, as a monitor sees it ---- */
+
+#define MAX_EVENTS	64
+
+struct event {
+	uint32_t type, status, pid, dev, aborted, requeued;
+	uint64_t fence;
+};
+
+struct event_log {
+	struct nl_sock *sk;
+	unsigned int count;
+	struct event ev[MAX_EVENTS];
+};
+
+static uint32_t attr_u32(struct nlattr **tb, int a)
+{
+	return tb[a] ? nla_get_u32(tb[a]) : UINT32_MAX;
+}
+
+static int event_parse(struct nl_msg *msg, void *arg)
+{
+	struct event_log *log = arg;
+	struct nlattr *tb[VITSA_ATTR_MAX + 1];
+	struct event *e;
+
+	if (genlmsg_parse(nlmsg_hdr(msg), 0, tb, VITSA_ATTR_MAX, NULL) ||
+	    log->count == MAX_EVENTS)
+		return NL_SKIP;
+	e = &log->ev[log->count++];
+	e->type = attr_u32(tb, VITSA_ATTR_EVENT);
+	e->status = attr_u32(tb, VITSA_ATTR_EVENT_STATUS);
+	e->pid = attr_u32(tb, VITSA_ATTR_EVENT_PID);
+	e->dev = attr_u32(tb, VITSA_ATTR_DEV_INDEX);
+	e->aborted = attr_u32(tb, VITSA_ATTR_EVENT_ABORTED);
+	e->requeued = attr_u32(tb, VITSA_ATTR_EVENT_REQUEUED);
+	e->fence = tb[VITSA_ATTR_EVENT_FENCE] ? nla_get_u64(tb[VITSA_ATTR_EVENT_FENCE]) : 0;
+	return NL_OK;
+}
+
+/* Join the "events" group; 0 or a negative libnl error. */
+static int events_listen(struct event_log *log)
+{
+	int grp;
+
+	memset(log, 0, sizeof(*log));
+	log->sk = nl_socket_alloc();
+	if (!log->sk)
+		return -NLE_NOMEM;
+	grp = genl_connect(log->sk);
+	if (!grp)
+		grp = genl_ctrl_resolve_grp(log->sk, VITSA_GENL_NAME, VITSA_GENL_MCGRP_EVENTS);
+	if (grp < 0)
+		return grp;
+	nl_socket_disable_seq_check(log->sk);
+	nl_socket_modify_cb(log->sk, NL_CB_VALID, NL_CB_CUSTOM, event_parse, log);
+	nl_socket_set_nonblocking(log->sk);
+	return nl_socket_add_membership(log->sk, grp);
+}
+
+/* Read every event that has arrived. */
+static void events_drain(struct event_log *log)
+{
+	while (nl_recvmsgs_default(log->sk) >= 0)
+		;
+}
+
+static void events_close(struct event_log *log)
+{
+	nl_socket_free(log->sk);
 }
 
 FIXTURE(recovery) {
@@ -217,9 +293,11 @@ TEST_F(recovery, hangs_recovered)
 	uint64_t resets0 = stat_read(_metadata, self->sys, "resets");
 	uint32_t fired0 = self->regs[VITSA_REG_FAULT_FIRED / 4], status;
 	uint64_t fence1, fence2, ef, t0, dt, best = UINT64_MAX, worst = 0, verified = 0;
+	struct event_log log;
 	struct job j1[3], j2[4];
 	int it, i;
 
+	ASSERT_EQ(0, events_listen(&log)) TH_LOG("cannot join the vitsa netlink events group");
 	for (it = 0; it < HANGS; it++) {
 		job_make(_metadata, self->fd, &j1[0], 24, 40, 56);
 		job_make(_metadata, self->fd, &j1[1], 16, 16, HANG_K);
@@ -254,6 +332,21 @@ TEST_F(recovery, hangs_recovered)
 		ASSERT_EQ(VITSA_FAULT_NONE, self->regs[VITSA_REG_FAULT_KIND / 4]);
 		ASSERT_EQ(timeouts0 + it + 1, stat_read(_metadata, self->sys, "timeouts"));
 		ASSERT_EQ(resets0 + it + 1, stat_read(_metadata, self->sys, "resets"));
+
+		/* A monitor heard exactly this: the hung job named, then the reset. */
+		log.count = 0;
+		events_drain(&log);
+		ASSERT_EQ(2, log.count);
+		ASSERT_EQ(VITSA_EVENT_JOB_TIMEOUT, log.ev[0].type);
+		ASSERT_EQ(getpid(), log.ev[0].pid);
+		ASSERT_EQ(fence1 - 1, log.ev[0].fence);
+		ASSERT_EQ(VITSA_JOB_TIMEOUT, log.ev[0].status);
+		ASSERT_EQ(1, log.ev[0].aborted);
+		ASSERT_EQ(4, log.ev[0].requeued);
+		ASSERT_EQ(VITSA_EVENT_RESET, log.ev[1].type);
+		ASSERT_EQ(1, log.ev[1].aborted);
+		ASSERT_EQ(4, log.ev[1].requeued);
+		ASSERT_EQ(log.ev[0].dev, log.ev[1].dev);
 		for (i = 0; i < 3; i++)
 			job_free(self->fd, &j1[i]);
 		for (i = 0; i < 4; i++)
@@ -264,7 +357,8 @@ TEST_F(recovery, hangs_recovered)
 	job_make(_metadata, self->fd, &j1[0], 31, 29, 37);
 	wait_ok(_metadata, self->fd, jobs_submit(_metadata, self->fd, j1, 1));
 	job_check(_metadata, &j1[0]);
-	ksft_print_msg("%d hangs recovered, %llu jobs around them verified; submit to the other file's results: %llu..%llu ms (timeout %d ms)\n",
+	events_close(&log);
+	ksft_print_msg("%d hangs recovered (each announced on netlink), %llu jobs around them verified; submit to the other file's results: %llu..%llu ms (timeout %d ms)\n",
 		       HANGS, (unsigned long long)verified + 1,
 		       (unsigned long long)(best / 1000000), (unsigned long long)(worst / 1000000),
 		       TIMEOUT_MS);
