@@ -100,6 +100,10 @@ patch_tree() {
 	append_once "$TREE/hw/misc/meson.build" "subdir('vitsa')"
 	append_once "$TREE/hw/misc/Kconfig" "source vitsa/Kconfig"
 	append_once "$TREE/configs/devices/i386-softmmu/default.mak" "CONFIG_VITSA=y"
+	# The IOMMU run of tests/vm/run.sh (VM_IOMMU=1): the q35 board and intel-iommu, which
+	# --without-default-devices leaves out (Q35 only implies VTD).
+	append_once "$TREE/configs/devices/i386-softmmu/default.mak" "CONFIG_Q35=y"
+	append_once "$TREE/configs/devices/i386-softmmu/default.mak" "CONFIG_VTD=y"
 }
 
 configure_tree() {

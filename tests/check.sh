@@ -42,6 +42,10 @@ else
 	suite qtest-device make -s qtest-run QEMU="$qemu"
 	if make -s vm >&2 && kernel=$(scripts/kernel.sh | tail -n 1); then
 		suite vm tests/vm/run.sh "$qemu" "$kernel" $B/vm/initramfs.cpio.gz
+		# Again on q35 behind intel-iommu (strict): the DMA API use, GEMMs and selftests only.
+		suite vm-iommu env VM_IOMMU=1 VM_SUITES=10-gemm,20-vitsa_test \
+			VM_LOG=$LOGS/vm-iommu-console.log \
+			tests/vm/run.sh "$qemu" "$kernel" $B/vm/initramfs.cpio.gz
 	else
 		echo "# suite-error: vm building the module or the VM image failed" >"$LOGS/vm.tap"
 	fi

@@ -8,9 +8,43 @@ mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
 echo "vitsa-vm: booted $(uname -r)"
 
+# tests/vm/run.sh's VM_SUITES and VM_IOMMU, on the kernel command line:
+# vitsa.suites=10-gemm,20-vitsa_test runs only these suites of /suites, vitsa.iommu=1 first
+# checks that the device's DMA goes through a translating, strict IOMMU domain (suite
+# vm-check).
+only= iommu=0
+for a in $(cat /proc/cmdline); do
+	case $a in
+	vitsa.suites=*) only=,${a#vitsa.suites=}, ;;
+	vitsa.iommu=1) iommu=1 ;;
+	esac
+done
+
 if insmod /vitsa.ko; then
+	if [ $iommu = 1 ]; then
+		echo "# suite: vm-check"
+		echo "TAP version 13"
+		echo "1..3"
+		dev=$(ls -d /sys/bus/pci/drivers/vitsa/0000:* 2>/dev/null | head -n 1)
+		grp=
+		[ -n "$dev" ] && [ -e "$dev/iommu_group" ] && grp=$(readlink -f "$dev/iommu_group")
+		if [ -n "$dev" ] && [ -n "$grp" ] && [ -e "$grp/devices/${dev##*/}" ]; then
+			echo "ok 1 vitsa_device_in_iommu_group"
+		else
+			echo "not ok 1 vitsa_device_in_iommu_group"
+		fi
+		echo "# device ${dev##*/} group ${grp:-none}"
+		type=$(cat "$grp/type" 2>/dev/null)
+		# DMA: translated and strict (DMA-FQ is lazy flushing, identity no translation)
+		if [ "$type" = DMA ]; then echo "ok 2 iommu_domain_dma_strict"
+		else echo "not ok 2 iommu_domain_dma_strict"; fi
+		echo "# domain type ${type:-none}"
+		if dmesg | grep -q 'DMAR: IOMMU enabled'; then echo "ok 3 dmar_iommu_enabled"
+		else echo "not ok 3 dmar_iommu_enabled"; fi
+	fi
 	for s in /suites/*; do
 		name=${s##*/}
+		case $only in ""|*,"${name%.sh}",*) ;; *) continue ;; esac
 		echo "# suite: vm-${name%.sh}"
 		"$s" 2>&1
 		echo "vitsa-vm: suite ${name%.sh} exit $?"
