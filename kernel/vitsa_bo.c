@@ -108,6 +108,9 @@ int vitsa_bo_destroy_ioctl(struct vitsa_file *vf, void *data)
 
 	if (args->pad)
 		return -EINVAL;
+	/* Erasing index 0 would make it free in an XA_FLAGS_ALLOC1 array: a later handle 0. */
+	if (!args->handle)
+		return -ENOENT;
 
 	bo = xa_erase(&vf->bos, args->handle);
 	if (!bo)
