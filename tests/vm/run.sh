@@ -20,13 +20,15 @@ if [ "${VM_IOMMU:-0}" = 1 ]; then
 	append=" intel_iommu=on iommu.strict=1 vitsa.iommu=1"
 fi
 [ -n "${VM_SUITES:-}" ] && append="$append vitsa.suites=$VM_SUITES"
+# The recovery suite aims the device's test-only faults at its jobs: x-fault-inject=on, and
+# iomem=relaxed so that the guest may map the BAR the driver has claimed.
 
 mkdir -p "$(dirname "$log")"
 timeout "$limit" "$qemu" -machine $machine,accel=$accel -nodefaults -nographic -no-reboot \
 	-serial mon:stdio -L /usr/share/qemu -L /usr/share/seabios -m 1024 -smp 2 \
 	-kernel "$kernel" -initrd "$initrd" \
-	-append "console=ttyS0 loglevel=3 panic=-1$append" \
-	"${iommu_dev[@]}" -device vitsa </dev/null 2>&1 | tr -d '\r' >"$log"
+	-append "console=ttyS0 loglevel=3 panic=-1 iomem=relaxed$append" \
+	"${iommu_dev[@]}" -device vitsa,x-fault-inject=on </dev/null 2>&1 | tr -d '\r' >"$log"
 rc=${PIPESTATUS[0]}
 
 # The suites' output: everything between boot and the kernel log dump.
