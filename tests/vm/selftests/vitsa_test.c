@@ -197,6 +197,29 @@ TEST_F(vitsa, bo_destroy_bad)
 	EXPECT_EQ(0, bo_destroy(self->fd, bo.handle));
 }
 
+/*
+ * BO_DESTROY of handle 0 is -ENOENT and nothing else: handles created afterwards are still
+ * never 0, with or without objects alive (found by vitsa_fuzz).
+ */
+TEST_F(vitsa, bo_destroy_zero_keeps_handles_nonzero)
+{
+	struct bo bo[4];
+	int i;
+
+	EXPECT_EQ(-ENOENT, bo_destroy(self->fd, 0));
+	for (i = 0; i < 2; i++) {
+		ASSERT_EQ(0, bo_create(self->fd, 4096, &bo[i]));
+		EXPECT_NE(0, bo[i].handle);
+	}
+	EXPECT_EQ(-ENOENT, bo_destroy(self->fd, 0));
+	for (i = 2; i < 4; i++) {
+		ASSERT_EQ(0, bo_create(self->fd, 4096, &bo[i]));
+		EXPECT_NE(0, bo[i].handle) TH_LOG("object %d after BO_DESTROY of handle 0", i);
+	}
+	for (i = 0; i < 4; i++)
+		EXPECT_EQ(0, bo_destroy(self->fd, bo[i].handle));
+}
+
 TEST_F(vitsa, bo_mmap_bad)
 {
 	struct bo bo;
