@@ -433,7 +433,7 @@ TEST_F(recovery, corrupt_completion)
 	job_make(_metadata, self->fd, &j1[0], 9, 9, HANG_K);
 	job_make(_metadata, self->fd, &j1[1], 9, 9, 9);
 	for (i = 0; i < 6; i++)
-		job_make(_metadata, self->fd2, &j2[i], 64, 64, 64 + i);
+		job_make(_metadata, self->fd2, &j2[i], 160, 160, 160 + i);	/* ~1 ms each */
 	fault_arm(self, VITSA_FAULT_CPL_SEQ);
 	fence1 = jobs_submit(_metadata, self->fd, j1, 2);
 	fence2 = jobs_submit(_metadata, self->fd2, j2, 6);
