@@ -1,8 +1,9 @@
 #!/bin/bash
-# run.sh QEMU KERNEL INITRAMFS: boot the test VM (TCG; VITSA_KVM=1 opts into KVM) with one
-# vitsa device, print the KTAP its suites wrote, then a vm-kernel-log suite that fails on any
-# WARN, BUG, oops, lockdep or KASAN report or IOMMU (DMAR) fault.  A VM that does not finish
-# is a suite error.
+# run.sh QEMU KERNEL INITRAMFS: boot the test VM (TCG; VITSA_KVM=1 opts into KVM) with two
+# vitsa devices (qdev ids vitsa0 and vitsa1, probed in that order as /dev/vitsa0 and
+# /dev/vitsa1; a suite uses /dev/vitsa0 unless it says otherwise), print the KTAP its suites
+# wrote, then a vm-kernel-log suite that fails on any WARN, BUG, oops, lockdep or KASAN report
+# or IOMMU (DMAR) fault.  A VM that does not finish is a suite error.
 set -u
 qemu=$1 kernel=$2 initrd=$3
 log=${VM_LOG:-build/logs/vm-console.log}
@@ -28,7 +29,8 @@ timeout "$limit" "$qemu" -machine $machine,accel=$accel -nodefaults -nographic -
 	-serial mon:stdio -L /usr/share/qemu -L /usr/share/seabios -m 1024 -smp 2 \
 	-kernel "$kernel" -initrd "$initrd" \
 	-append "console=ttyS0 loglevel=3 panic=-1 iomem=relaxed$append" \
-	"${iommu_dev[@]}" -device vitsa,x-fault-inject=on </dev/null 2>&1 | tr -d '\r' >"$log"
+	"${iommu_dev[@]}" -device vitsa,id=vitsa0,x-fault-inject=on -device vitsa,id=vitsa1 \
+	</dev/null 2>&1 | tr -d '\r' >"$log"
 rc=${PIPESTATUS[0]}
 
 # The suites' output: everything between boot and the kernel log dump.

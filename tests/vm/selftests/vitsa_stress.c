@@ -5,6 +5,8 @@
  * operand type including int4, int32 and requantized results, bias, B transposed, odd
  * offsets and strides), each process on its own data; every result is compared bit for bit
  * with the CPU reference, and every byte of C outside the results must be left alone.
+ * Then the same on /dev/vitsa0 and /dev/vitsa1 at once, and the handles of a file of one
+ * device checked to mean nothing in a file of the other (both skipped without vitsa1).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -427,6 +429,110 @@ TEST_F_TIMEOUT(stress, processes_share_one_device, 600)
 		EXPECT_EQ(PROCS * JOBS_PER_PROC, done1 - done0);
 		EXPECT_EQ(failed0, failed1);
 	}
+}
+
+/* ---- two devices ---- */
+
+#define SECOND_DEV	"/dev/vitsa1"
+
+/* The PCI address behind /dev/<name>, or "" when there is none. */
+static void pci_name_of(const char *path, char *out, size_t size)
+{
+	char link[256], sys[128];
+	const char *dev = strrchr(path, '/');
+	ssize_t n;
+
+	snprintf(sys, sizeof(sys), "/sys/class/misc/%s/device", dev ? dev + 1 : path);
+	n = readlink(sys, link, sizeof(link) - 1);
+	out[0] = 0;
+	if (n < 0)
+		return;
+	link[n] = 0;
+	snprintf(out, size, "%s", strrchr(link, '/') ? strrchr(link, '/') + 1 : link);
+}
+
+/*
+ * Two processes on each of /dev/vitsa0 and /dev/vitsa1 at once, every result checked; the
+ * two are different PCI devices.
+ */
+TEST_F_TIMEOUT(stress, two_devices_at_once, 600)
+{
+	const char *paths[2] = { vitsa_path(), SECOND_DEV };
+	char pci0[256], pci1[256];
+
+	if (access(SECOND_DEV, F_OK))
+		SKIP(return, "no %s", SECOND_DEV);
+	pci_name_of(paths[0], pci0, sizeof(pci0));
+	pci_name_of(paths[1], pci1, sizeof(pci1));
+	ASSERT_NE(0, pci0[0]);
+	ASSERT_NE(0, pci1[0]);
+	ASSERT_STRNE(pci0, pci1);
+	TH_LOG("%s is %s, %s is %s", paths[0], pci0, paths[1], pci1);
+
+	run_workers(_metadata, paths, 2, 4, JOBS_PER_PROC / 2, self->res);
+}
+
+/*
+ * Handles, mmap offsets and fences of a file of one device mean nothing in a file of the
+ * other, with the same numbers in use on both sides or not.
+ */
+TEST(two_devices_handles_are_per_file)
+{
+	struct vitsa_gemm g = {
+		.m = 4, .n = 4, .k = 4,
+		.a_type = VITSA_TYPE_S8, .b_type = VITSA_TYPE_S8, .c_type = VITSA_TYPE_S32,
+		.a = { .stride = 4 }, .b = { .stride = 4 }, .c = { .stride = 16 },
+	};
+	struct bo bo0, bo1, big;
+	uint64_t fence;
+	int fd0, fd1;
+	void *p;
+
+	if (access(SECOND_DEV, F_OK))
+		SKIP(return, "no %s", SECOND_DEV);
+	fd0 = vitsa_open();
+	fd1 = vitsa_open_path(SECOND_DEV);
+	ASSERT_LE(0, fd0);
+	ASSERT_LE(0, fd1) TH_LOG("open %s: %s", SECOND_DEV, strerror(errno));
+
+	/* vitsa1's file holds nothing yet: vitsa0's handle, offset and fence are unknown there. */
+	ASSERT_EQ(0, bo_create_mapped(fd0, 4096, &bo0));
+	g.a.handle = g.b.handle = g.c.handle = bo0.handle;
+	ASSERT_EQ(0, submit(fd0, &g, 1, &fence));
+	EXPECT_EQ(-ENOENT, submit(fd1, &g, 1, NULL));
+	EXPECT_EQ(-ENOENT, bo_destroy(fd1, bo0.handle));
+	EXPECT_EQ(-EINVAL, wait_fence(fd1, fence, 0, NULL));
+	p = mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd1, bo0.mmap_offset);
+	EXPECT_EQ(MAP_FAILED, p);
+	EXPECT_EQ(EINVAL, errno);
+	wait_ok(_metadata, fd0, fence);
+
+	/* And the other way round. */
+	ASSERT_EQ(0, bo_create_mapped(fd1, 8192, &bo1));
+	ASSERT_EQ(0, bo_create(fd1, 8192, &big));
+	ASSERT_NE(bo0.handle, big.handle);
+	g.a.handle = g.b.handle = g.c.handle = big.handle;
+	EXPECT_EQ(-ENOENT, submit(fd0, &g, 1, NULL));
+	EXPECT_EQ(-ENOENT, bo_destroy(fd0, big.handle));
+
+	/* The same handle number on both: each file's own object, its own memory. */
+	ASSERT_EQ(bo0.handle, bo1.handle) TH_LOG("handles are allocated per file from the same start");
+	memset(bo0.map, 0x11, bo0.size);
+	memset(bo1.map, 0x22, bo1.size);
+	g.a.handle = g.b.handle = g.c.handle = bo1.handle;
+	g.c.offset = 4096;
+	ASSERT_EQ(0, submit(fd1, &g, 1, &fence));
+	EXPECT_EQ(1, fence);
+	wait_ok(_metadata, fd1, fence);
+	EXPECT_EQ(0x11, bo0.map[bo0.size - 1]);
+	EXPECT_EQ(4 * 0x22 * 0x22, *(int32_t *)(bo1.map + 4096));
+	EXPECT_EQ(0, bo_destroy(fd0, bo0.handle));
+	EXPECT_EQ(0, bo_destroy(fd1, bo1.handle));
+	EXPECT_EQ(0, bo_destroy(fd1, big.handle));
+	bo_unmap(&bo0);
+	bo_unmap(&bo1);
+	EXPECT_EQ(0, close(fd0));
+	EXPECT_EQ(0, close(fd1));
 }
 
 TEST_HARNESS_MAIN
