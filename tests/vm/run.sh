@@ -21,17 +21,42 @@ if [ "${VM_IOMMU:-0}" = 1 ]; then
 	append=" intel_iommu=on iommu.strict=1 vitsa.iommu=1"
 fi
 [ -n "${VM_SUITES:-}" ] && append="$append vitsa.suites=$VM_SUITES"
+# Hot-unplug on request: a guest suite prints the line "vitsa-vm: unplug <qdev id>" and the
+# watcher below answers with device_del on a second monitor, QMP on a pipe chardev
+# ($mon/qmp.in, $mon/qmp.out), whose replies and events (DEVICE_DELETED) are appended to the
+# console log at the end as "vitsa-vm: qmp: ..." lines.  Only the pc machine can unplug (ACPI
+# PCI hotplug on its root bus; q35's root bus has none): vitsa.hotplug=1 tells the guest.
+[ $machine = pc ] && append="$append vitsa.hotplug=1"
+mon=$(mktemp -d)
+trap 'rm -rf "$mon"' EXIT
+mkfifo "$mon/qmp.in" "$mon/qmp.out"
+exec 3<>"$mon/qmp.in" 4<>"$mon/qmp.out"
+cat <&4 >"$mon/qmp.log" &
+drain=$!
+echo '{"execute": "qmp_capabilities"}' >&3
 # The recovery suite aims the device's test-only faults at its jobs: x-fault-inject=on, and
 # iomem=relaxed so that the guest may map the BAR the driver has claimed.
 
 mkdir -p "$(dirname "$log")"
+: >"$log"
+tail -n +1 -F --pid=$$ "$log" 2>/dev/null | while IFS= read -r line; do
+	if [[ $line =~ ^vitsa-vm:\ unplug\ ([A-Za-z0-9_-]+)$ ]]; then
+		echo "{\"execute\": \"device_del\", \"arguments\": {\"id\": \"${BASH_REMATCH[1]}\"}}" >&3
+	fi
+done &
+watch=$!
+# The console goes to the log line by line (sed -u), for the watcher.
 timeout "$limit" "$qemu" -machine $machine,accel=$accel -nodefaults -nographic -no-reboot \
 	-serial mon:stdio -L /usr/share/qemu -L /usr/share/seabios -m 1024 -smp 2 \
 	-kernel "$kernel" -initrd "$initrd" \
 	-append "console=ttyS0 loglevel=3 panic=-1 iomem=relaxed$append" \
+	-chardev pipe,id=qmp,path="$mon/qmp" -mon chardev=qmp,mode=control \
 	"${iommu_dev[@]}" -device vitsa,id=vitsa0,x-fault-inject=on -device vitsa,id=vitsa1 \
-	</dev/null 2>&1 | tr -d '\r' >"$log"
+	</dev/null 2>&1 | sed -u 's/\r//g' >"$log"
 rc=${PIPESTATUS[0]}
+kill $watch $drain 2>/dev/null
+wait $watch $drain 2>/dev/null
+sed 's/^/vitsa-vm: qmp: /' "$mon/qmp.log" >>"$log"
 
 # The suites' output: everything between boot and the kernel log dump.
 sed -n '/vitsa-vm: booted/,/^vitsa-vm: dmesg begin/p' "$log" | grep -v 'vitsa-vm: ' |

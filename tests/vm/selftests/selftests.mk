@@ -10,7 +10,7 @@
 # NN = 20 on (after vm-10-gemm, before vm-30-model); selftests.sh, copied as <NN>-<binary>.sh,
 # runs the binary its name ends in.  A new test binary is one more word here.
 
-VM_SELFTESTS := vitsa_test vitsa_stress vitsa_fuzz
+VM_SELFTESTS := vitsa_test vitsa_recovery vitsa_stress vitsa_fuzz vitsa_unplug
 VM_SELFTEST_BINS := $(addprefix $(B)/vm/,$(VM_SELFTESTS))
 VM_SUITE_RULES = n=20; for t in $(VM_SELFTESTS); do \
 		cp tests/vm/selftests/selftests.sh $(VM_SUITES)/$$n-$$t.sh || exit 1; \
