@@ -165,8 +165,8 @@ static const char *const kind_name[K_COUNT] = {
 /* Chance of each kind, per 1000 calls. */
 static const unsigned int kind_permille[K_COUNT] = {
 	[K_GET_PARAM] = 80, [K_BO_CREATE] = 110, [K_BO_DESTROY] = 90, [K_SUBMIT] = 300,
-	[K_WAIT] = 170, [K_BAD_CMD] = 103, [K_MMAP] = 80, [K_MUNMAP] = 45, [K_TOUCH] = 15,
-	[K_REOPEN] = 2, [K_VERIFY] = 5,
+	[K_WAIT] = 170, [K_BAD_CMD] = 104, [K_MMAP] = 80, [K_MUNMAP] = 45, [K_TOUCH] = 15,
+	[K_REOPEN] = 2, [K_VERIFY] = 4,
 };
 
 /*
@@ -1077,8 +1077,10 @@ static void fuzz_submit(void)
 {
 	struct file *f = pick_file();
 	bool big = permille(1) && f->nobjs, bad_ptr = permille(20);
-	uint32_t filled = big ? 64 + below(permille(100) ? MAX_JOBS - 63 : 256) :
-			  below(4) ? 1 + below(3) : 1 + below(16);
+	uint32_t filled = !big ? (below(4) ? 1 + below(3) : 1 + below(16)) :
+			  permille(100) ? 64 + below(MAX_JOBS - 63) :	/* up to the limit */
+			  permille(300) ? 257 + below(64) :		/* more than the ring */
+			  64 + below(64);
 	struct vitsa_gemm *jobs = jobs_make(f, filled, big);
 	struct vitsa_submit a = {
 		.jobs = (uintptr_t)jobs,
