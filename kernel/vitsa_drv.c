@@ -289,7 +289,8 @@ union vitsa_ioctl_args {
 
 /*
  * Copy the argument in, run the handler, copy the argument out on success.  A command is
- * known only with its exact number, direction and size; anything else is -ENOTTY.
+ * known only with its exact number, direction and size; anything else is -ENOTTY.  Only a
+ * thread that unmaps the argument while the call runs can make a call with effects fail.
  */
 static long vitsa_ioctl(struct file *filp, unsigned int cmd, unsigned long arg)
 {
@@ -307,6 +308,9 @@ static long vitsa_ioctl(struct file *filp, unsigned int cmd, unsigned long arg)
 		return -ENOTTY;
 
 	if (copy_from_user(&args, uarg, size))
+		return -EFAULT;
+	/* A result that cannot be written back must fail the call before it has any effect. */
+	if ((_IOC_DIR(cmd) & _IOC_READ) && copy_to_user(uarg, &args, size))
 		return -EFAULT;
 	ret = desc->fn(filp->private_data, &args);
 	if (!ret && (_IOC_DIR(cmd) & _IOC_READ) && copy_to_user(uarg, &args, size))

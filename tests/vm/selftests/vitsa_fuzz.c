@@ -513,9 +513,9 @@ static void *arg_place(enum where w, size_t size, size_t *readable, size_t *writ
 /*
  * Issue an ioctl on @fd with the argument @src (@size bytes) placed at @w; @out gets the
  * argument as the call left it.  The model's @e is adjusted for the pointer first: an
- * argument that cannot be read fails with -EFAULT; one that can be read but not written back
- * (*@unwritable) fails with -EFAULT where the model says 0, and the work may have been done
- * then.  A failed call must not have written an argument it could write.
+ * argument that cannot be read, or (*@unwritable) read but not written back, fails with
+ * -EFAULT before anything else (uapi.rst, "Errors common to every ioctl"): no work done.  A
+ * failed call must not have written an argument it could write.
  */
 static int ioctl_at(int fd, unsigned long cmd, enum where w, const void *src, size_t size,
 		    void *out, struct expect *e, bool *unwritable)
@@ -532,10 +532,8 @@ static int ioctl_at(int fd, unsigned long cmd, enum where w, const void *src, si
 		memcpy(arg, src, readable);
 		mprotect(F.arena + ARENA_RO * F.page, F.page, PROT_READ);
 	}
-	if (e && readable < size) {
+	if (e && (readable < size || *unwritable)) {
 		e->n = 0;
-		expect_add(e, -EFAULT);
-	} else if (e && *unwritable && expect_has(e, 0)) {
 		expect_add(e, -EFAULT);
 	}
 	ret = vitsa_ioctl(fd, cmd, arg);
