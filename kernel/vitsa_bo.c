@@ -33,6 +33,7 @@ static struct vitsa_bo *vitsa_bo_alloc(struct vitsa_device *vdev, size_t size)
 	bo->vdev = vdev;
 	kref_get(&vdev->ref);
 	kref_init(&bo->ref);
+	atomic_inc(&vitsa_live[VITSA_LIVE_BOS]);
 	return bo;
 }
 
@@ -43,6 +44,7 @@ static void vitsa_bo_release(struct kref *ref)
 
 	dma_free_coherent(&vdev->pdev->dev, bo->size, bo->vaddr, bo->dma);
 	kfree(bo);
+	atomic_dec(&vitsa_live[VITSA_LIVE_BOS]);
 	vitsa_device_put(vdev);
 }
 

@@ -31,6 +31,7 @@ static void vitsa_device_release(struct kref *ref)
 
 	pci_dev_put(vdev->pdev);
 	kfree(vdev);
+	atomic_dec(&vitsa_live[VITSA_LIVE_DEVICES]);
 }
 
 void vitsa_device_put(struct vitsa_device *vdev)
@@ -75,11 +76,13 @@ static struct vitsa_device *vitsa_device_create(struct pci_dev *pdev)
 	vdev = kzalloc(sizeof(*vdev), GFP_KERNEL);
 	if (!vdev)
 		return ERR_PTR(-ENOMEM);
+	atomic_inc(&vitsa_live[VITSA_LIVE_DEVICES]);
 
 	/* Reserved now, visible to vitsa_device_get_next() once probe is done. */
 	ret = xa_alloc(&vitsa_devices, &index, NULL, xa_limit_31b, GFP_KERNEL);
 	if (ret) {
 		kfree(vdev);
+		atomic_dec(&vitsa_live[VITSA_LIVE_DEVICES]);
 		return ERR_PTR(ret);
 	}
 	vdev->index = index;
@@ -111,6 +114,7 @@ static void vitsa_file_release(struct kref *ref)
 	xa_destroy(&vf->bos);
 	vitsa_device_put(vf->vdev);
 	kfree(vf);
+	atomic_dec(&vitsa_live[VITSA_LIVE_FILES]);
 }
 
 void vitsa_file_put(struct vitsa_file *vf)
@@ -127,6 +131,7 @@ static int vitsa_open(struct inode *inode, struct file *filp)
 	vf = kzalloc(sizeof(*vf), GFP_KERNEL);
 	if (!vf)
 		return -ENOMEM;
+	atomic_inc(&vitsa_live[VITSA_LIVE_FILES]);
 
 	kref_init(&vf->ref);
 	kref_get(&vdev->ref);
@@ -436,9 +441,12 @@ static int __init vitsa_init(void)
 	ret = vitsa_genl_init();
 	if (ret)
 		return ret;
+	vitsa_debugfs_init();
 	ret = pci_register_driver(&vitsa_pci_driver);
-	if (ret)
+	if (ret) {
+		vitsa_debugfs_fini();
 		vitsa_genl_fini();
+	}
 	return ret;
 }
 module_init(vitsa_init);
@@ -446,6 +454,7 @@ module_init(vitsa_init);
 static void __exit vitsa_exit(void)
 {
 	pci_unregister_driver(&vitsa_pci_driver);
+	vitsa_debugfs_fini();
 	vitsa_genl_fini();
 	WARN_ON(!xa_empty(&vitsa_devices));
 }

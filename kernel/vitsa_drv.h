@@ -183,6 +183,18 @@ void vitsa_hw_tdr_init(struct vitsa_device *vdev);
 void vitsa_hw_tdr_update(struct vitsa_device *vdev);
 void vitsa_hw_counters_read(struct vitsa_device *vdev, struct vitsa_stats *st);
 
+/* vitsa_debugfs.c: live objects by kind, for leak checks */
+enum vitsa_live {
+	VITSA_LIVE_DEVICES,
+	VITSA_LIVE_FILES,
+	VITSA_LIVE_BOS,
+	VITSA_LIVE_JOBS,
+	VITSA_LIVE_COUNT
+};
+extern atomic_t vitsa_live[VITSA_LIVE_COUNT];
+void vitsa_debugfs_init(void);
+void vitsa_debugfs_fini(void);
+
 /* vitsa_sysfs.c */
 void vitsa_stats_read(struct vitsa_device *vdev, struct vitsa_stats *st);
 extern const struct attribute_group *vitsa_groups[];

@@ -168,6 +168,7 @@ void vitsa_job_free(struct vitsa_job *job)
 	if (job->file)
 		vitsa_file_put(job->file);
 	kfree(job);
+	atomic_dec(&vitsa_live[VITSA_LIVE_JOBS]);
 }
 
 /* Look the operands' handles up, check each range against its object, fill the addresses. */
@@ -240,6 +241,7 @@ static struct vitsa_job *vitsa_job_create(struct vitsa_file *vf, const struct vi
 	job = kzalloc(sizeof(*job), GFP_KERNEL);
 	if (!job)
 		return ERR_PTR(-ENOMEM);
+	atomic_inc(&vitsa_live[VITSA_LIVE_JOBS]);
 	ret = vitsa_job_bind(job, vf, op, addr);
 	if (ret)
 		goto err_free_job;
@@ -295,7 +297,7 @@ void vitsa_job_done(struct vitsa_job *job, u32 status, const struct vitsa_hw_cpl
 	wake_up_all(&vf->wq);
 
 	if (!failed)
-		kfree(job);
+		vitsa_job_free(job);
 	vitsa_file_put(vf);
 }
 
@@ -486,7 +488,8 @@ static void vitsa_wait_report_error(struct vitsa_file *vf, struct vitsa_wait *ar
 
 	args->error_fence = job ? job->fence : 0;
 	args->error = job ? job->status : VITSA_JOB_OK;
-	kfree(job);
+	if (job)
+		vitsa_job_free(job);
 }
 
 int vitsa_wait_ioctl(struct vitsa_file *vf, void *data)

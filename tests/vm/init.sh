@@ -51,8 +51,19 @@ if insmod /vitsa.ko; then
 	done
 	echo "# suite: vm-unload"
 	echo "TAP version 13"
-	echo "1..1"
-	if rmmod vitsa; then echo "ok 1 rmmod_vitsa"; else echo "not ok 1 rmmod_vitsa"; fi
+	echo "1..2"
+	# Every suite has closed its files: no file, object or job of the driver may be left,
+	# and exactly one device struct per node still bound (an unplugged one must be gone).
+	mount -t debugfs debugfs /sys/kernel/debug
+	live=$(tr '\n' ' ' </sys/kernel/debug/vitsa/objects)
+	nodes=$(ls /dev | grep -c '^vitsa[0-9]')
+	if [ "$live" = "devices $nodes files 0 bos 0 jobs 0 " ]; then
+		echo "ok 1 no_leaked_objects"
+	else
+		echo "not ok 1 no_leaked_objects"
+	fi
+	echo "# live: $live(device nodes: $nodes)"
+	if rmmod vitsa; then echo "ok 2 rmmod_vitsa"; else echo "not ok 2 rmmod_vitsa"; fi
 else
 	echo "# suite-error: vm-insmod insmod /vitsa.ko failed"
 fi
