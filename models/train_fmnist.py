@@ -77,6 +77,8 @@ def main():
                     help="horizontal flip probability (0: off; 0.5 = light)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--init", help="start from this checkpoint (a fine-tuning stage) instead of "
+                    "a fresh initialization; the architecture options must match it")
     ap.add_argument("--limit", type=int, default=0, help="use only N training images (smoke test)")
     args = ap.parse_args()
 
@@ -97,12 +99,15 @@ def main():
                               num_classes=10, embed_dim=args.dim, depth=args.depth,
                               num_heads=args.heads, mlp_ratio=4.0, eps=1e-6)
     model.init_pos_sincos()
+    if args.init:
+        tensors, _ = safetensors_io.load(args.init)
+        model.load_state_dict({k: torch.from_numpy(v.copy()) for k, v in tensors.items()})
     nparams = sum(p.numel() for p in model.parameters())
     print("config: dim %d depth %d heads %d patch %d tokens %d params %d; epochs %d batch %d "
-          "lr %g wd %g smoothing %g crop-pad %d flip %g seed %d threads %d"
+          "lr %g wd %g smoothing %g crop-pad %d flip %g seed %d threads %d init %s"
           % (args.dim, args.depth, args.heads, args.patch, model.pos_embed.shape[1], nparams,
              args.epochs, args.batch, args.lr, args.wd, args.smoothing, args.crop_pad,
-             args.flip, args.seed, args.threads), flush=True)
+             args.flip, args.seed, args.threads, args.init or "-"), flush=True)
 
     # No weight decay on biases, LayerNorm parameters, cls_token and pos_embed (as timm).
     decay, no_decay = [], []
