@@ -65,15 +65,15 @@ def main():
     ap.add_argument("--depth", type=int, default=6)
     ap.add_argument("--heads", type=int, default=4)
     ap.add_argument("--patch", type=int, default=7)
-    ap.add_argument("--epochs", type=int, default=6)
+    ap.add_argument("--epochs", type=int, default=20)
     ap.add_argument("--batch", type=int, default=128)
     ap.add_argument("--lr", type=float, default=1.5e-3)
     ap.add_argument("--wd", type=float, default=0.05)
     ap.add_argument("--warmup", type=float, default=0.5, help="warm-up length in epochs")
     ap.add_argument("--smoothing", type=float, default=0.1)
-    ap.add_argument("--crop-pad", type=int, default=0,
+    ap.add_argument("--crop-pad", type=int, default=2,
                     help="random-crop padding in pixels (0: off; 2 = light)")
-    ap.add_argument("--flip", type=float, default=0.0,
+    ap.add_argument("--flip", type=float, default=0.5,
                     help="horizontal flip probability (0: off; 0.5 = light)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0)
