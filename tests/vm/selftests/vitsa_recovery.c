@@ -106,18 +106,6 @@ static void next_error(struct __test_metadata *_metadata, int fd, uint64_t fence
 	*status = w.error;
 }
 
-static int read_u64(const char *path, uint64_t *v)
-{
-	FILE *f = fopen(path, "r");
-	int ok;
-
-	if (!f)
-		return -errno;
-	ok = fscanf(f, "%llu", (unsigned long long *)v) == 1;
-	fclose(f);
-	return ok ? 0 : -EINVAL;
-}
-
 /* ---- the netlink family's event group, as a monitor sees it ---- */
 
 #define MAX_EVENTS	64
@@ -228,7 +216,7 @@ static uint64_t stat_read(struct __test_metadata *_metadata, const char *sys,
 	uint64_t v = 0;
 
 	snprintf(path, sizeof(path), "%s/stats/%s", sys, name);
-	EXPECT_EQ(0, read_u64(path, &v)) TH_LOG("%s", path);
+	EXPECT_EQ(0, sysfs_read_u64(path, &v)) TH_LOG("%s", path);
 	return v;
 }
 
@@ -253,7 +241,7 @@ FIXTURE_SETUP(recovery)
 	ASSERT_NE(NULL, name);
 	snprintf(self->sys, sizeof(self->sys), "/sys/class/misc/%s", name + 1);
 	snprintf(path, sizeof(path), "%s/job_timeout_ms", self->sys);
-	ASSERT_EQ(0, read_u64(path, &self->saved_timeout));
+	ASSERT_EQ(0, sysfs_read_u64(path, &self->saved_timeout));
 	self->regs = bar0_map(self->sys);
 	ASSERT_NE(NULL, self->regs) TH_LOG("cannot map BAR0 of %s: %s", self->sys,
 					   strerror(errno));
@@ -477,7 +465,7 @@ TEST_F(recovery, timeout_knob)
 	ASSERT_EQ(0, get_param(self->fd, VITSA_PARAM_JOB_TIMEOUT_MS, &v));
 	EXPECT_EQ(3600000, v);
 	EXPECT_EQ(0, sysfs_write(path, "1"));
-	ASSERT_EQ(0, read_u64(path, &v));
+	ASSERT_EQ(0, sysfs_read_u64(path, &v));
 	EXPECT_EQ(1, v);
 }
 

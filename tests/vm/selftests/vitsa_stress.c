@@ -337,21 +337,12 @@ static void worker(const char *path, uint32_t seed, uint32_t jobs, struct worker
 /* A /sys/class/misc/<dev>/stats counter, or -1 when the driver has none. */
 static int64_t stat_read(const char *path, const char *name)
 {
-	char file[256], buf[32];
 	const char *dev = strrchr(path, '/');
-	ssize_t n;
-	int fd;
+	char file[256];
+	uint64_t v;
 
 	snprintf(file, sizeof(file), "/sys/class/misc/%s/stats/%s", dev ? dev + 1 : path, name);
-	fd = open(file, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = 0;
-	return strtoll(buf, NULL, 10);
+	return sysfs_read_u64(file, &v) ? -1 : (int64_t)v;
 }
 
 /*

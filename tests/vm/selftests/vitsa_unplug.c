@@ -45,20 +45,11 @@ static int delete_module(const char *name)
 /* The reference count of a loaded module, or -1. */
 static long module_refcnt(const char *name)
 {
-	char path[128], buf[32];
-	ssize_t n;
-	int fd;
+	char path[128];
+	uint64_t v;
 
 	snprintf(path, sizeof(path), "/sys/module/%s/refcnt", name);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = 0;
-	return strtol(buf, NULL, 10);
+	return sysfs_read_u64(path, &v) ? -1 : (long)v;
 }
 
 static bool kernel_cmdline_has(const char *word)

@@ -137,6 +137,26 @@ int sysfs_write(const char *path, const char *value)
 	return 0;
 }
 
+int sysfs_read_u64(const char *path, uint64_t *value)
+{
+	char buf[32], *end;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n < 0)
+		return -errno;
+	buf[n] = 0;
+	errno = 0;
+	*value = strtoull(buf, &end, 10);
+	if (end == buf || errno || (*end && *end != '\n'))
+		return -EINVAL;
+	return 0;
+}
+
 /* ---- PRNG ---- */
 
 static uint32_t rng_state = 0x2545f491;

@@ -57,6 +57,8 @@ uint64_t now_ns(void);
 
 /* Write @value to a sysfs (or any) file. */
 int sysfs_write(const char *path, const char *value);
+/* Read the one decimal value of a sysfs file (a trailing newline allowed): 0 or -errno. */
+int sysfs_read_u64(const char *path, uint64_t *value);
 
 /* ---- a xorshift32 PRNG: one global stream, reproducible from its seed ---- */
 
