@@ -163,7 +163,7 @@ static int vitsa_mmap(struct file *filp, struct vm_area_struct *vma)
 
 /*
  * EPOLLIN: every job this file submitted has completed.  EPOLLOUT: half the ring is free, so
- * a VITSA_SUBMIT_NONBLOCK of up to RING_ENTRIES / 2 jobs fits.  EPOLLERR: no new jobs, ever.
+ * a VITSA_SUBMIT_NONBLOCK of up to VITSA_NONBLOCK_MAX_JOBS fits.  EPOLLERR: no new jobs, ever.
  */
 static __poll_t vitsa_poll(struct file *filp, poll_table *wait)
 {
@@ -180,7 +180,7 @@ static __poll_t vitsa_poll(struct file *filp, poll_table *wait)
 	spin_unlock(&vf->lock);
 	if (READ_ONCE(vdev->gone) || READ_ONCE(vdev->dead))
 		mask |= EPOLLERR;
-	else if (vitsa_hw_ring_space(vdev) >= VITSA_RING_ENTRIES / 2)
+	else if (vitsa_hw_ring_space(vdev) >= VITSA_NONBLOCK_MAX_JOBS)
 		mask |= EPOLLOUT | EPOLLWRNORM;
 	return mask;
 }

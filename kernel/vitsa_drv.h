@@ -31,6 +31,8 @@
 #include "vitsa_netlink.h"
 
 #define VITSA_RING_ENTRIES	256		/* both rings; a power of two */
+/* The largest VITSA_SUBMIT_NONBLOCK batch, and the room poll() waits for before EPOLLOUT. */
+#define VITSA_NONBLOCK_MAX_JOBS	(VITSA_RING_ENTRIES / 2)
 #define VITSA_BO_MAX_SIZE	SZ_4M		/* largest buddy allocation without CMA */
 #define VITSA_JOB_TIMEOUT_MAX_MS	3600000U	/* an hour */
 

@@ -418,7 +418,7 @@ int vitsa_submit_ioctl(struct vitsa_file *vf, void *data)
 	int ret;
 
 	if (args->flags & ~VITSA_SUBMIT_FLAGS || !args->count ||
-	    args->count > (nonblock ? VITSA_RING_ENTRIES / 2 : VITSA_SUBMIT_MAX_JOBS))
+	    args->count > (nonblock ? VITSA_NONBLOCK_MAX_JOBS : VITSA_SUBMIT_MAX_JOBS))
 		return -EINVAL;
 
 	gemms = vmemdup_user(u64_to_user_ptr(args->jobs), array_size(args->count, sizeof(*gemms)));

@@ -185,21 +185,15 @@ FIXTURE(recovery) {
 	uint64_t saved_timeout;
 };
 
-/* BAR0 of the device behind vitsa_path(), mapped through its PCI resource file. */
-static volatile uint32_t *bar0_map(const char *sys)
+/* BAR0 of the device behind @dev_path, mapped through its PCI resource file. */
+static volatile uint32_t *bar0_map(const char *dev_path)
 {
-	char path[320], link[256];
-	const char *pci;
+	char path[320], pci[64];
 	void *p;
-	ssize_t n;
 	int fd;
 
-	snprintf(path, sizeof(path), "%s/device", sys);
-	n = readlink(path, link, sizeof(link) - 1);
-	if (n < 0)
+	if (vitsa_pci_name(dev_path, pci, sizeof(pci)))
 		return NULL;
-	link[n] = 0;
-	pci = strrchr(link, '/') ? strrchr(link, '/') + 1 : link;
 	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/resource0", pci);
 	fd = open(path, O_RDWR | O_SYNC);
 	if (fd < 0)
@@ -209,14 +203,13 @@ static volatile uint32_t *bar0_map(const char *sys)
 	return p == MAP_FAILED ? NULL : p;
 }
 
+/* A counter of the device under test; a missing one fails the test. */
 static uint64_t stat_read(struct __test_metadata *_metadata, const char *sys,
 			  const char *name)
 {
-	char path[160];
 	uint64_t v = 0;
 
-	snprintf(path, sizeof(path), "%s/stats/%s", sys, name);
-	EXPECT_EQ(0, sysfs_read_u64(path, &v)) TH_LOG("%s", path);
+	EXPECT_EQ(0, vitsa_stat_read(vitsa_path(), name, &v)) TH_LOG("%s/stats/%s", sys, name);
 	return v;
 }
 
@@ -242,7 +235,7 @@ FIXTURE_SETUP(recovery)
 	snprintf(self->sys, sizeof(self->sys), "/sys/class/misc/%s", name + 1);
 	snprintf(path, sizeof(path), "%s/job_timeout_ms", self->sys);
 	ASSERT_EQ(0, sysfs_read_u64(path, &self->saved_timeout));
-	self->regs = bar0_map(self->sys);
+	self->regs = bar0_map(vitsa_path());
 	ASSERT_NE(NULL, self->regs) TH_LOG("cannot map BAR0 of %s: %s", self->sys,
 					   strerror(errno));
 	if (!(self->regs[VITSA_REG_CAPS / 4] & VITSA_CAP_FAULT_INJECT))

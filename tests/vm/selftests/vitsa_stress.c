@@ -334,17 +334,6 @@ static void worker(const char *path, uint32_t seed, uint32_t jobs, struct worker
 		fail(r, "close: %s", strerror(errno));
 }
 
-/* A /sys/class/misc/<dev>/stats counter, or -1 when the driver has none. */
-static int64_t stat_read(const char *path, const char *name)
-{
-	const char *dev = strrchr(path, '/');
-	char file[256];
-	uint64_t v;
-
-	snprintf(file, sizeof(file), "/sys/class/misc/%s/stats/%s", dev ? dev + 1 : path, name);
-	return sysfs_read_u64(file, &v) ? -1 : (int64_t)v;
-}
-
 /*
  * Fork @procs workers on @paths[i % npaths], wait for all of them and check each one's
  * result; the results live in @res, shared memory the caller provides.
@@ -408,39 +397,22 @@ FIXTURE_TEARDOWN(stress)
 TEST_F_TIMEOUT(stress, processes_share_one_device, 600)
 {
 	const char *path = vitsa_path();
-	int64_t done0 = stat_read(path, "jobs_completed"), failed0 = stat_read(path, "jobs_failed");
-	int64_t done1, failed1;
+	uint64_t done0, failed0, done1, failed1;
 
+	ASSERT_EQ(0, vitsa_stat_read(path, "jobs_completed", &done0));
+	ASSERT_EQ(0, vitsa_stat_read(path, "jobs_failed", &failed0));
 	run_workers(_metadata, &path, 1, PROCS, JOBS_PER_PROC, self->res);
 
-	/* The device's counters agree, when the driver has them and nothing else ran. */
-	done1 = stat_read(path, "jobs_completed");
-	failed1 = stat_read(path, "jobs_failed");
-	if (done0 >= 0 && done1 >= 0) {
-		EXPECT_EQ(PROCS * JOBS_PER_PROC, done1 - done0);
-		EXPECT_EQ(failed0, failed1);
-	}
+	/* The device's counters agree: nothing else ran meanwhile. */
+	ASSERT_EQ(0, vitsa_stat_read(path, "jobs_completed", &done1));
+	ASSERT_EQ(0, vitsa_stat_read(path, "jobs_failed", &failed1));
+	EXPECT_EQ(PROCS * JOBS_PER_PROC, done1 - done0);
+	EXPECT_EQ(failed0, failed1);
 }
 
 /* ---- two devices ---- */
 
 #define SECOND_DEV	"/dev/vitsa1"
-
-/* The PCI address behind /dev/<name>, or "" when there is none. */
-static void pci_name_of(const char *path, char *out, size_t size)
-{
-	char link[256], sys[128];
-	const char *dev = strrchr(path, '/');
-	ssize_t n;
-
-	snprintf(sys, sizeof(sys), "/sys/class/misc/%s/device", dev ? dev + 1 : path);
-	n = readlink(sys, link, sizeof(link) - 1);
-	out[0] = 0;
-	if (n < 0)
-		return;
-	link[n] = 0;
-	snprintf(out, size, "%s", strrchr(link, '/') ? strrchr(link, '/') + 1 : link);
-}
 
 /*
  * Two processes on each of /dev/vitsa0 and /dev/vitsa1 at once, every result checked; the
@@ -453,10 +425,8 @@ TEST_F_TIMEOUT(stress, two_devices_at_once, 600)
 
 	if (access(SECOND_DEV, F_OK))
 		SKIP(return, "no %s", SECOND_DEV);
-	pci_name_of(paths[0], pci0, sizeof(pci0));
-	pci_name_of(paths[1], pci1, sizeof(pci1));
-	ASSERT_NE(0, pci0[0]);
-	ASSERT_NE(0, pci1[0]);
+	ASSERT_EQ(0, vitsa_pci_name(paths[0], pci0, sizeof(pci0)));
+	ASSERT_EQ(0, vitsa_pci_name(paths[1], pci1, sizeof(pci1)));
 	ASSERT_STRNE(pci0, pci1);
 	TH_LOG("%s is %s, %s is %s", paths[0], pci0, paths[1], pci1);
 

@@ -986,22 +986,14 @@ TEST(unbind_while_busy)
 		.a_type = VITSA_TYPE_S8, .b_type = VITSA_TYPE_S8, .c_type = VITSA_TYPE_S32,
 		.a = { .stride = 8 }, .b = { .stride = 8 }, .c = { .stride = 32 },
 	};
-	char link[256], path[128];
-	const char *name = strrchr(vitsa_path(), '/'), *pci;
 	struct bo a, b, c, bo;
 	uint64_t fence, prev = 0, aborted = 0, v;
 	struct vitsa_wait w;
-	ssize_t n;
-	int fd, fd2;
+	char pci[64];
+	int fd, fd2, ret;
 
-	ASSERT_NE(NULL, name);
-	snprintf(path, sizeof(path), "/sys/class/misc/%s/device", name + 1);
-	n = readlink(path, link, sizeof(link) - 1);
-	ASSERT_LE(0, n) {
-		TH_LOG("%s: %s", path, strerror(errno));
-	}
-	link[n] = 0;
-	pci = strrchr(link, '/') ? strrchr(link, '/') + 1 : link;
+	ret = vitsa_pci_name(vitsa_path(), pci, sizeof(pci));
+	ASSERT_EQ(0, ret) TH_LOG("no PCI device behind %s: %s", vitsa_path(), strerror(-ret));
 
 	fd = vitsa_open();
 	ASSERT_LE(0, fd);

@@ -72,22 +72,6 @@ static bool kernel_cmdline_has(const char *word)
 	return false;
 }
 
-/* The PCI address behind /dev/<name> into @out, or false. */
-static bool pci_name_of(const char *path, char *out, size_t size)
-{
-	char link[256], sys[128];
-	const char *dev = strrchr(path, '/');
-	ssize_t n;
-
-	snprintf(sys, sizeof(sys), "/sys/class/misc/%s/device", dev ? dev + 1 : path);
-	n = readlink(sys, link, sizeof(link) - 1);
-	if (n < 0)
-		return false;
-	link[n] = 0;
-	snprintf(out, size, "%s", strrchr(link, '/') ? strrchr(link, '/') + 1 : link);
-	return true;
-}
-
 /* Wait up to @seconds for @path to vanish. */
 static bool gone_within(const char *path, int seconds)
 {
@@ -235,7 +219,7 @@ TEST_F_TIMEOUT(removal, hot_unplug_while_busy, 240)
 	if (!kernel_cmdline_has("vitsa.hotplug=1"))
 		SKIP(return, "no vitsa.hotplug=1: run.sh does not answer unplug requests here");
 	ASSERT_EQ(0, access(UNPLUG_DEV, F_OK)) TH_LOG("no %s", UNPLUG_DEV);
-	ASSERT_TRUE(pci_name_of(UNPLUG_DEV, pci, sizeof(pci)));
+	ASSERT_EQ(0, vitsa_pci_name(UNPLUG_DEV, pci, sizeof(pci)));
 	snprintf(sys, sizeof(sys), "/sys/bus/pci/devices/%s", pci);
 	TH_LOG("%s is %s", UNPLUG_DEV, pci);
 

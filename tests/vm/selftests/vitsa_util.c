@@ -6,6 +6,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -155,6 +156,38 @@ int sysfs_read_u64(const char *path, uint64_t *value)
 	if (end == buf || errno || (*end && *end != '\n'))
 		return -EINVAL;
 	return 0;
+}
+
+/* "vitsaN" of "/dev/vitsaN". */
+static const char *misc_name(const char *dev_path)
+{
+	const char *slash = strrchr(dev_path, '/');
+
+	return slash ? slash + 1 : dev_path;
+}
+
+int vitsa_pci_name(const char *dev_path, char *out, size_t size)
+{
+	char sys[128], link[256];
+	const char *base;
+	ssize_t n;
+
+	snprintf(sys, sizeof(sys), "/sys/class/misc/%s/device", misc_name(dev_path));
+	n = readlink(sys, link, sizeof(link) - 1);
+	if (n < 0)
+		return -errno;
+	link[n] = 0;
+	base = strrchr(link, '/');
+	snprintf(out, size, "%s", base ? base + 1 : link);
+	return 0;
+}
+
+int vitsa_stat_read(const char *dev_path, const char *name, uint64_t *value)
+{
+	char path[192];
+
+	snprintf(path, sizeof(path), "/sys/class/misc/%s/stats/%s", misc_name(dev_path), name);
+	return sysfs_read_u64(path, value);
 }
 
 /* ---- PRNG ---- */

@@ -59,6 +59,10 @@ uint64_t now_ns(void);
 int sysfs_write(const char *path, const char *value);
 /* Read the one decimal value of a sysfs file (a trailing newline allowed): 0 or -errno. */
 int sysfs_read_u64(const char *path, uint64_t *value);
+/* The PCI address (e.g. 0000:00:02.0) of the device behind /dev/vitsaN: 0 or -errno. */
+int vitsa_pci_name(const char *dev_path, char *out, size_t size);
+/* Counter @name of /sys/class/misc/vitsaN/stats/ for the device behind @dev_path. */
+int vitsa_stat_read(const char *dev_path, const char *name, uint64_t *value);
 
 /* ---- a xorshift32 PRNG: one global stream, reproducible from its seed ---- */
 
