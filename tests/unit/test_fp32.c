@@ -751,6 +751,106 @@ TEST(vit_sidecar)
 	vitrt_vit_free(m);
 }
 
+/*
+ * A one-block ViT of width @dim, one @patch x @patch gray patch (2 tokens) and @classes classes
+ * in @name: blocks and position embedding zero, so the head sees LayerNorm(class token) =
+ * cls / sqrt(1 + eps), cls alternating +1 and -1; head weights and bias from sines.
+ */
+static const char *tiny_vit(const char *name, uint32_t dim, uint32_t patch, uint32_t classes,
+			    float **head_w, float **head_b)
+{
+	static const char *zeros[] = {
+		"pos_embed", "patch_embed.proj.weight", "patch_embed.proj.bias", "norm.bias",
+		"blocks.0.norm1.weight", "blocks.0.norm1.bias", "blocks.0.attn.qkv.weight",
+		"blocks.0.attn.qkv.bias", "blocks.0.attn.proj.weight", "blocks.0.attn.proj.bias",
+		"blocks.0.norm2.weight", "blocks.0.norm2.bias", "blocks.0.mlp.fc1.weight",
+		"blocks.0.mlp.fc1.bias", "blocks.0.mlp.fc2.weight", "blocks.0.mlp.fc2.bias",
+	};
+	const uint64_t C = dim, shapes[][4] = {
+		{ 1, 2, C }, { C, 1, patch, patch }, { C }, { C }, { C }, { C }, { 3 * C, C },
+		{ 3 * C }, { C, C }, { C }, { C }, { C }, { C, C }, { C }, { C, C }, { C },
+	};
+	const uint32_t ndims[] = { 3, 4, 1, 1, 1, 1, 2, 1, 2, 1, 1, 1, 2, 1, 2, 1 };
+	struct vitrt_st_tensor ts[20];
+	float *zero = calloc(3 * C * C, sizeof(float)), *cls = malloc(C * sizeof(float));
+	float *one = malloc(C * sizeof(float));
+	const char *path = tmp(name);
+	uint32_t n = 0;
+
+	*head_w = malloc((size_t)classes * C * sizeof(float));
+	*head_b = malloc(classes * sizeof(float));
+	for (uint32_t i = 0; i < C; i++) {
+		cls[i] = i % 2 ? -1.0f : 1.0f;
+		one[i] = 1;
+	}
+	for (size_t i = 0; i < (size_t)classes * C; i++)
+		(*head_w)[i] = sinf(0.61f * i);
+	for (uint32_t i = 0; i < classes; i++)
+		(*head_b)[i] = cosf(0.37f * i);
+	for (uint32_t i = 0; i < sizeof(zeros) / sizeof(zeros[0]); i++) {
+		ts[n] = (struct vitrt_st_tensor){ .name = zeros[i], .ndim = ndims[i], .count = 1,
+						  .data = zero };
+		for (uint32_t d = 0; d < ndims[i]; d++)
+			ts[n].count *= ts[n].shape[d] = shapes[i][d];
+		n++;
+	}
+	ts[n++] = (struct vitrt_st_tensor){ "cls_token", NULL, 3, { 1, 1, C }, C, cls };
+	ts[n++] = (struct vitrt_st_tensor){ "norm.weight", NULL, 1, { C }, C, one };
+	ts[n++] = (struct vitrt_st_tensor){ "head.weight", NULL, 2, { classes, C }, classes * C,
+					    *head_w };
+	ts[n++] = (struct vitrt_st_tensor){ "head.bias", NULL, 1, { classes }, classes, *head_b };
+	if (vitrt_st_write(path, ts, n, msg, sizeof(msg))) {
+		printf("# %s\n", msg);
+		exit(1);
+	}
+	free(zero);
+	free(cls);
+	free(one);
+	return path;
+}
+
+/* More classes than a token row has floats: the head's output has a buffer of its own. */
+TEST(head_wider_than_tokens)
+{
+	const uint32_t dim = 64, classes = 4000, spare = 64;
+	const float canary = -12345.0f;
+	float *hw, *hb, *logits, *ref, img[16] = { 0 };
+	const char *p = tiny_vit("wide.safetensors", dim, 4, classes, &hw, &hb);
+	struct vitrt_vit *m;
+	uint32_t bad = 0;
+	int err;
+
+	m = vitrt_vit_load(p, &err, msg, sizeof(msg));
+	CHECK(m, "%s", msg);
+	if (!m)
+		return;
+	CHECK(m->cfg.tokens == 2 && m->cfg.classes == classes, "%u tokens, %u classes",
+	      m->cfg.tokens, m->cfg.classes);
+	logits = malloc((classes + spare) * sizeof(float));
+	ref = malloc(classes * sizeof(float));
+	for (uint32_t i = 0; i < classes + spare; i++)
+		logits[i] = canary;
+	for (uint32_t k = 0; k < classes; k++) {
+		double acc = 0;
+
+		for (uint32_t d = 0; d < dim; d++)
+			acc += (double)hw[(size_t)k * dim + d] * (d % 2 ? -1 : 1);
+		ref[k] = (float)(acc / sqrt(1.0 + m->cfg.eps) + hb[k]);
+	}
+	CHECK(!vitrt_vit_forward(m, img, logits, NULL, NULL), "forward");
+	for (uint32_t i = classes; i < classes + spare; i++)
+		bad += logits[i] != canary;
+	CHECK(!bad, "%u floats written past the logits", bad);
+	CHECK(rel_error(logits, ref, classes) <= MAX_LOGITS_REL_ERROR,
+	      "relative error %.3g against the per-class dot products",
+	      rel_error(logits, ref, classes));
+	free(logits);
+	free(ref);
+	free(hw);
+	free(hb);
+	vitrt_vit_free(m);
+}
+
 /* ---- IDX and datasets ---- */
 
 static void write_idx(const char *path, uint32_t ndim, const uint32_t *dims, uint8_t fill)

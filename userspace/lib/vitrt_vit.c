@@ -255,6 +255,7 @@ struct vit_ws {
 	float *t;	/* T x C branch output */
 	float *f;	/* T x M */
 	float *g;	/* T x M */
+	float *logits;	/* classes: may exceed a T x C row */
 	float *mem;
 };
 
@@ -269,6 +270,7 @@ static int ws_alloc(struct vit_ws *w, const struct vitrt_vit_config *c)
 		{ &w->x, T * C }, { &w->a, T * C }, { &w->q, T * C }, { &w->k, T * C },
 		{ &w->v, T * C }, { &w->att, c->heads * T * T }, { &w->vt, c->head_dim * T },
 		{ &w->o, T * C }, { &w->t, T * C }, { &w->f, T * c->mlp }, { &w->g, T * c->mlp },
+		{ &w->logits, c->classes },
 	};
 	size_t total = 0;
 
@@ -391,10 +393,10 @@ int vitrt_vit_forward(const struct vitrt_vit *m, const float *image, float *logi
 	layernorm(w.a, w.x, 1, c->dim, c->eps);
 	TAP(NORMF, 0, w.a, c->dim);
 	affine(w.a, m->norm_w, m->norm_b, 1, c->dim);
-	vitrt_sgemm_nt(w.t, c->classes, w.a, c->dim, m->head_w, c->dim, m->head_b, 1, c->classes,
-		       c->dim);
-	TAP(LOGITS_OUT, 0, w.t, c->classes);
-	memcpy(logits, w.t, c->classes * sizeof(float));
+	vitrt_sgemm_nt(w.logits, c->classes, w.a, c->dim, m->head_w, c->dim, m->head_b, 1,
+		       c->classes, c->dim);
+	TAP(LOGITS_OUT, 0, w.logits, c->classes);
+	memcpy(logits, w.logits, c->classes * sizeof(float));
 	free(w.mem);
 	return 0;
 }
