@@ -41,6 +41,35 @@ printf '\x55' | dd of="$tmp/flip.vitsa" bs=1 seek=5000 conv=notrunc 2>/dev/null
 cp "$tmp/m.vitsa" "$tmp/ver.vitsa"
 printf '\x09' | dd of="$tmp/ver.vitsa" bs=1 seek=8 conv=notrunc 2>/dev/null
 echo "not an image" >"$tmp/text.png"
+
+# A 3-channel copy of the checkpoint $1 in $2: the 1-channel patch weights, a third on each
+# channel (a gray image gives the same logits).
+rgb_checkpoint() {
+	python3 - "$1" "$2" <<'EOF'
+import json, struct, sys
+src = open(sys.argv[1], "rb").read()
+hlen = struct.unpack("<Q", src[:8])[0]
+hdr, data = json.loads(src[8:8 + hlen]), src[8 + hlen:]
+out = b""
+for name, t in sorted((k, v) for k, v in hdr.items() if k != "__metadata__"):
+    b, e = t["data_offsets"]
+    raw = data[b:e]
+    if name == "patch_embed.proj.weight":
+        c, k = t["shape"][0], t["shape"][2] * t["shape"][3]
+        w = struct.unpack("<%df" % (c * k), raw)
+        raw = b"".join(struct.pack("<%df" % k, *[x / 3 for x in w[i * k:(i + 1) * k]]) * 3
+                       for i in range(c))
+        t["shape"][1] = 3
+    t["data_offsets"] = [len(out), len(out) + len(raw)]
+    out += raw
+h = json.dumps(hdr).encode()
+open(sys.argv[2], "wb").write(struct.pack("<Q", len(h)) + h + out)
+EOF
+	cp "$1.json" "$2.json"
+}
+rgb_checkpoint "$CKPT" "$tmp/rgb.safetensors"
+"$VITRT" quantize "$tmp/rgb.safetensors" --calib "$FMNIST" -n 32 -o "$tmp/rgb.vitsa" >/dev/null 2>&1
+TVCKPT=tests/golden/fp32/tvvit.safetensors
 D=tests/unit/data
 
 # modeled JQ ARGS...: `vitrt bench --modeled --json ARGS` checked by the jq expression JQ and
@@ -82,7 +111,7 @@ modeled_matches_device() {
 }
 
 echo "TAP version 13"
-echo "1..35"
+echo "1..40"
 t gemm_random_200_jobs_bit_exact "$VITRT" gemm --backend sim --random 200 --max-dim 512 --seed 11 -q
 t gemm_512_cube_s8 "$VITRT" gemm --backend sim --shape 512x512x512
 t gemm_odd_u4_s4_requant_u4 "$VITRT" gemm --backend sim --shape 33x17x65 -a u4 -w s4 -o u4 --bias -t
@@ -109,6 +138,18 @@ t run_wrong_image_size fails_with 1 "image is 32x32, the model wants 28x28" "$VI
 	--backend sim "$tmp/m.vitsa" $D/gray32.png
 t eval_json_fields sh -c "'$VITRT' eval --backend sim '$tmp/m.vitsa' --dataset '$FMNIST' \
 	--fp32 '$CKPT' -n 50 --json 2>/dev/null | grep -q '\"images\": 50, \"scheme\": \"w8a8\", \"fp32_top1\": .*\"int_top1\": .*\"agreement\": '"
+t eval_checks_channels fails_with 1 "images have 1 channel, the model $tmp/rgb.vitsa wants 3" \
+	"$VITRT" eval --backend sim "$tmp/rgb.vitsa" --dataset "$FMNIST" -n 20
+t eval_checks_fp32_size fails_with 1 \
+	"the checkpoint takes 3x32x32 images and has 10 classes, the model $tmp/m.vitsa 1x28x28" \
+	"$VITRT" eval --backend sim "$tmp/m.vitsa" --dataset "$FMNIST" -n 20 --fp32 "$TVCKPT"
+t eval_checks_fp32_channels fails_with 1 "rgb.safetensors: the checkpoint takes 3x28x28" \
+	"$VITRT" eval --backend sim "$tmp/m.vitsa" --dataset "$FMNIST" -n 20 --fp32 \
+	"$tmp/rgb.safetensors"
+t bench_checks_fp32 fails_with 1 "the checkpoint takes 3x32x32 images" "$VITRT" bench \
+	--backend sim "$tmp/m.vitsa" -n 2 --fp32 "$TVCKPT"
+t bench_fp32_same_input "$VITRT" bench --backend sim "$tmp/rgb.vitsa" -n 2 --fp32 \
+	"$tmp/rgb.safetensors"
 t modeled_macs_deit_t modeled_ok '.macs == 1253683200 and .model == "deit-t"' \
 	--model deit-t
 t modeled_macs_deit_s modeled_ok '.macs == 4598882304 and .array == "16x16"' \

@@ -74,6 +74,20 @@ static void progress(uint32_t done, uint32_t total, uint32_t int_ok)
 		fputc('\n', stderr);
 }
 
+/* Every image is the model's input as is: channels are not converted nor images resized. */
+static int check_data(const struct vitrt_dataset *ds, const struct vitrt_infer *in,
+		      const char *model, char *msg, size_t cap)
+{
+	uint32_t chans = vitrt_infer_chans(in);
+
+	if (ds->chans != chans) {
+		snprintf(msg, cap, "%s: images have %u channel%s, the model %s wants %u",
+			 ds->images_path, ds->chans, ds->chans == 1 ? "" : "s", model, chans);
+		return VITRT_EINVAL;
+	}
+	return vitrt_dataset_check(ds, vitrt_infer_size(in), vitrt_infer_classes(in), msg, cap);
+}
+
 struct tally {
 	uint32_t n, int_ok, fp_ok, agree;
 };
@@ -142,9 +156,10 @@ int cmd_eval(int argc, char **argv)
 		die("%s", msg);
 		goto out;
 	}
+	if (fp && fp32_matches(in, o.model, fp, o.fp32))
+		goto out;
 	ds = vitrt_dataset_open_dir(o.dataset, o.split, &err, msg, sizeof(msg));
-	if (!ds || vitrt_dataset_check(ds, vitrt_infer_size(in), vitrt_infer_classes(in), msg,
-				       sizeof(msg))) {
+	if (!ds || check_data(ds, in, o.model, msg, sizeof(msg))) {
 		die("%s", msg);
 		goto out;
 	}

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "vitrt_cli.h"
+#include "vitrt_infer.h"
 
 static const struct command {
 	const char *name;
@@ -30,6 +31,20 @@ int die(const char *fmt, ...)
 	va_end(ap);
 	fputc('\n', stderr);
 	return 1;
+}
+
+int fp32_matches(const struct vitrt_infer *in, const char *model, const struct vitrt_infer *fp,
+		 const char *ckpt)
+{
+	uint32_t c = vitrt_infer_chans(in), s = vitrt_infer_size(in), k = vitrt_infer_classes(in);
+	uint32_t fc = vitrt_infer_chans(fp), fs = vitrt_infer_size(fp);
+	uint32_t fk = vitrt_infer_classes(fp);
+
+	if (fc == c && fs == s && fk == k)
+		return 0;
+	return die("%s: the checkpoint takes %ux%ux%u images and has %u classes, the model %s "
+		   "%ux%ux%u and %u: --fp32 wants the checkpoint the model was compiled from",
+		   ckpt, fc, fs, fs, fk, model, c, s, s, k);
 }
 
 static int usage(FILE *f)
