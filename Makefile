@@ -1,6 +1,8 @@
 # vitsa: one entry point.
 #   make run     build the runtime and run GEMMs on the in-process device model
 #   make check   every test: host unit tests, the QEMU device test, the driver in a QEMU VM
+#   make bench   vitrt vs ONNX Runtime on DeiT-T/S/B-shaped models (scripts/bench/bench.sh;
+#                BENCH_MODELS=deit-s to restrict, BENCH_ARGS=--json for JSON)
 # Parts: make hw | userspace | rtl | kernel | qemu | vm | deps
 
 B       := build
@@ -25,7 +27,7 @@ NL_LIBS        := $(shell pkg-config --libs libnl-genl-3.0)
 NL_STATIC_LIBS := $(shell pkg-config --static --libs libnl-genl-3.0)
 $(B)/host/userspace/vitrt/cmd_top.o: CPPFLAGS += $(NL_CFLAGS)
 
-.PHONY: all hw userspace kernel qemu vm deps run check clean
+.PHONY: all hw userspace kernel qemu vm deps run check bench clean
 all: hw userspace
 
 # ---- host builds (objects per flavour: host, static for the VM) ----
@@ -96,6 +98,10 @@ run:
 check: deps
 	$(MAKE) all rtl
 	tests/check.sh
+
+# Not part of check: figures are printed, never asserted.
+bench:
+	@BENCH_MODELS="$(BENCH_MODELS)" scripts/bench/bench.sh $(BENCH_ARGS)
 
 clean:
 	rm -rf $(B)
