@@ -36,14 +36,18 @@ def main(argv):
     for r in rows:
         r["gmac_per_s"] = r["macs"] * r["images_per_s"] / 1e9
         base = ort.get((r["model"], r["threads"], r["batch"]))
-        r["vs_ort"] = base / r["ms_per_image"] if base else None
+        r["vs_ort"] = round(base / r["ms_per_image"], 3) if base else None
+        r["gmac_per_s"] = round(r["gmac_per_s"], 2)
+        r["ms_per_image"] = round(r["ms_per_image"], 3)
+        r["images_per_s"] = round(r["images_per_s"], 3)
     name, flags = cpu()
+    cpus = len(os.sched_getaffinity(0))
     if as_json:
-        json.dump({"cpu": name, "cpus": os.cpu_count(), "flags": flags, "results": rows},
+        json.dump({"cpu": name, "cpus": cpus, "flags": flags, "results": rows},
                   sys.stdout, indent=1)
         print()
         return
-    print("%s, %d CPUs (%s)" % (name, os.cpu_count(), " ".join(flags) or "no AVX2"))
+    print("%s, %d CPUs (%s)" % (name, cpus, " ".join(flags) or "no AVX2"))
     print("%-7s %-10s %7s %5s %10s %9s %8s %7s" % ("model", "path", "threads", "batch",
                                                    "ms/image", "images/s", "GMAC/s", "vs ORT"))
     for r in rows:
