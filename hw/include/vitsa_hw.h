@@ -25,7 +25,8 @@
 
 #define VITSA_ID_MAGIC			0x56495453u	/* "VITS" */
 #define VITSA_HW_VERSION_MAJOR		1
-#define VITSA_HW_VERSION_MINOR		1	/* 1.1: CLOCK_MHZ, CNT_IDLE_CYCLES, fault injection */
+#define VITSA_HW_VERSION_MINOR		2	/* 1.1: CLOCK_MHZ, CNT_IDLE_CYCLES, fault injection;
+						 * 1.2: C overlapping an input fails (OVERLAP) */
 
 /* BAR0 registers: 32-bit unless named _LO/_HI or in the counter block (64-bit). */
 #define VITSA_REG_ID			0x000	/* RO: VITSA_ID_MAGIC */
@@ -181,6 +182,7 @@ enum vitsa_err {
 	VITSA_ERR_RING = 11,		/* ring base, size or tail invalid (halts the ring) */
 	VITSA_ERR_ABORTED = 12,		/* cancelled by reset */
 	VITSA_ERR_INTERNAL = 13,	/* the model could not allocate its buffers */
+	VITSA_ERR_OVERLAP = 14,		/* C shares a byte with A, B, bias or rq (since 1.2) */
 	VITSA_ERR_COUNT
 };
 

@@ -18,6 +18,7 @@ static const char *const err_names[VITSA_ERR_COUNT] = {
 	[VITSA_ERR_RING] = "command ring invalid",
 	[VITSA_ERR_ABORTED] = "aborted by reset",
 	[VITSA_ERR_INTERNAL] = "model out of memory",
+	[VITSA_ERR_OVERLAP] = "C overlaps an input",
 };
 
 const char *vitsa_err_name(uint32_t err)
@@ -58,37 +59,73 @@ static uint32_t check_reserved(const struct vitsa_hw_desc *d)
 	return VITSA_ERR_OK;
 }
 
-/* A matrix of @rows rows of @row_bytes (>= 1) each, @stride apart: its last byte must not wrap. */
-static bool range_ok(uint64_t addr, uint64_t rows, uint64_t stride, uint64_t row_bytes)
+bool vitsa_extent_last(uint64_t addr, uint64_t rows, uint64_t stride, uint64_t row_bytes,
+		       uint64_t *last)
 {
-	uint64_t span, last;
+	uint64_t span;
 
 	return !__builtin_mul_overflow(rows - 1, stride, &span) &&
 	       !__builtin_add_overflow(span, row_bytes - 1, &span) &&
-	       !__builtin_add_overflow(addr, span, &last);
+	       !__builtin_add_overflow(addr, span, last);
 }
 
-static uint32_t check_layout(const struct vitsa_hw_desc *d)
+enum { OPND_A, OPND_B, OPND_C, OPND_BIAS, OPND_RQ, OPND_COUNT };
+
+/* Where an operand lies: @rows rows of @row_bytes, @stride apart, from @addr to @last. */
+struct opnd {
+	uint64_t addr, rows, stride, row_bytes;
+	uint64_t last;		/* filled by check_layout */
+};
+
+static struct opnd opnd_at(uint64_t addr, uint64_t rows, uint64_t stride, uint64_t row_bytes)
+{
+	return (struct opnd){ .addr = addr, .rows = rows, .stride = stride, .row_bytes = row_bytes };
+}
+
+static void opnds(const struct vitsa_hw_desc *d, struct opnd *o)
 {
 	bool bt = d->flags & VITSA_DESC_B_TRANS;
-	uint64_t a_row = vitsa_row_bytes(VITSA_DESC_A_TYPE(d->types), d->k);
-	uint64_t b_row = vitsa_row_bytes(VITSA_DESC_B_TYPE(d->types), bt ? d->k : d->n);
-	uint64_t c_row = vitsa_row_bytes(VITSA_DESC_C_TYPE(d->types), d->n);
-	uint32_t b_rows = bt ? d->n : d->k;
+	uint32_t ta = VITSA_DESC_A_TYPE(d->types), tb = VITSA_DESC_B_TYPE(d->types);
+	uint32_t tc = VITSA_DESC_C_TYPE(d->types);
 
-	if (d->a_stride < a_row || d->b_stride < b_row || d->c_stride < c_row)
-		return VITSA_ERR_STRIDE;
-	if (!range_ok(d->a_addr, d->m, d->a_stride, a_row) ||
-	    !range_ok(d->b_addr, b_rows, d->b_stride, b_row) ||
-	    !range_ok(d->c_addr, d->m, d->c_stride, c_row) ||
-	    !range_ok(d->bias_addr, 1, 0, 4ull * d->n) ||
-	    !range_ok(d->rq_addr, 1, 0, sizeof(struct vitsa_hw_rq) * (uint64_t)d->n))
-		return VITSA_ERR_RANGE;
+	o[OPND_A] = opnd_at(d->a_addr, d->m, d->a_stride, vitsa_row_bytes(ta, d->k));
+	o[OPND_B] = opnd_at(d->b_addr, bt ? d->n : d->k, d->b_stride,
+			    vitsa_row_bytes(tb, bt ? d->k : d->n));
+	o[OPND_C] = opnd_at(d->c_addr, d->m, d->c_stride, vitsa_row_bytes(tc, d->n));
+	o[OPND_BIAS] = opnd_at(d->bias_addr, 1, 0, 4ull * d->n);
+	o[OPND_RQ] = opnd_at(d->rq_addr, 1, 0, sizeof(struct vitsa_hw_rq) * (uint64_t)d->n);
+}
+
+static uint32_t check_layout(struct opnd *o)
+{
+	for (int i = OPND_A; i <= OPND_C; i++)
+		if (o[i].stride < o[i].row_bytes)
+			return VITSA_ERR_STRIDE;
+	for (int i = 0; i < OPND_COUNT; i++)
+		if (!vitsa_extent_last(o[i].addr, o[i].rows, o[i].stride, o[i].row_bytes,
+				       &o[i].last))
+			return VITSA_ERR_RANGE;
+	return VITSA_ERR_OK;
+}
+
+/* C shares no byte with an input, gaps between rows included: the array reads while it writes. */
+static uint32_t check_overlap(const struct vitsa_hw_desc *d, const struct opnd *o)
+{
+	bool used[OPND_COUNT] = {
+		[OPND_A] = true, [OPND_B] = true, [OPND_BIAS] = d->flags & VITSA_DESC_BIAS,
+		[OPND_RQ] = d->flags & VITSA_DESC_REQUANT,
+	};
+	const struct opnd *c = &o[OPND_C];
+
+	for (int i = 0; i < OPND_COUNT; i++)
+		if (used[i] && o[i].addr <= c->last && c->addr <= o[i].last)
+			return VITSA_ERR_OVERLAP;
 	return VITSA_ERR_OK;
 }
 
 uint32_t vitsa_desc_check(const struct vitsa_hw_desc *d)
 {
+	struct opnd o[OPND_COUNT];
 	uint32_t err;
 
 	if (d->opcode != VITSA_OP_GEMM)
@@ -103,5 +140,9 @@ uint32_t vitsa_desc_check(const struct vitsa_hw_desc *d)
 	err = check_reserved(d);
 	if (err)
 		return err;
-	return check_layout(d);
+	opnds(d, o);
+	err = check_layout(o);
+	if (err)
+		return err;
+	return check_overlap(d, o);
 }

@@ -28,11 +28,23 @@ struct vitsa_model_cfg {
  * Host memory access.  read/write return 0 or -1 on a failed access (reported as
  * VITSA_ERR_DMA_READ/WRITE).  cancelled, if set, is polled between tiles; returning true
  * stops the job with VITSA_ERR_ABORTED.
+ *
+ * Optional services of a host that runs the model in its own address space:
+ *  map       host memory for all of [addr, addr + len), readable and writable, or NULL (then
+ *            read/write are used); lets the kernels read operands in place.
+ *  workers   how many threads parallel runs at once.
+ *  parallel  call fn(arg, t) once for every t < tasks, from any of its threads, and return
+ *            when all calls have returned.  Tasks write disjoint parts of C, so read, write,
+ *            map and cancelled must be safe to call from several threads at once.
  */
 struct vitsa_mem_ops {
 	int (*read)(void *opaque, uint64_t addr, void *buf, size_t len);
 	int (*write)(void *opaque, uint64_t addr, const void *buf, size_t len);
 	bool (*cancelled)(void *opaque);
+	void *(*map)(void *opaque, uint64_t addr, uint64_t len);
+	uint32_t (*workers)(void *opaque);
+	void (*parallel)(void *opaque, uint32_t tasks, void (*fn)(void *arg, uint32_t t),
+			 void *arg);
 };
 
 /* What one job did, for the completion record and the performance counters. */
@@ -57,6 +69,13 @@ uint64_t vitsa_model_cycles(const struct vitsa_model_cfg *cfg, uint32_t m, uint3
 
 /* Bytes one row of @cols elements of @dtype occupies (int4 rows round up to a byte). */
 uint64_t vitsa_row_bytes(uint32_t dtype, uint32_t cols);
+
+/*
+ * The last byte of @rows (>= 1) rows of @row_bytes (>= 1) bytes, @stride apart, from @addr, in
+ * *@last; false when it would lie beyond 2^64 - 1 (the descriptor's RANGE check).
+ */
+bool vitsa_extent_last(uint64_t addr, uint64_t rows, uint64_t stride, uint64_t row_bytes,
+		       uint64_t *last);
 
 /* Human-readable name of a VITSA_ERR_* code. */
 const char *vitsa_err_name(uint32_t err);

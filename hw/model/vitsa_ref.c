@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* vitsa reference GEMM: see vitsa_ref.h. */
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "vitsa_dtype.h"
@@ -20,9 +21,13 @@ int64_t vitsa_ref_rshift_round(int64_t x, uint32_t s)
 	return r < 0 ? q - 1 : q;	/* ... so step down once for a negative remainder */
 }
 
-static bool inside(uint64_t addr, uint64_t len, size_t size)
+/* @rows rows of @row_bytes, @stride apart, from @addr lie within the @size bytes of memory. */
+static bool inside(uint64_t addr, uint64_t rows, uint64_t stride, uint64_t row_bytes,
+		   size_t size)
 {
-	return addr <= size && len <= size - addr;
+	uint64_t last;
+
+	return vitsa_extent_last(addr, rows, stride, row_bytes, &last) && last < size;
 }
 
 /* Element (r, c) of a matrix stored row-major at @addr with @stride. */
@@ -43,12 +48,18 @@ static int32_t wrap32(uint32_t v)
 	return v < 0x80000000u ? (int32_t)v : -(int32_t)~v - 1;
 }
 
+/* The bias and requant tables, read once before C is written. */
+struct tables {
+	int32_t *bias, *mult, *shift;	/* [n] each */
+};
+
 /* The int32 accumulator of C[m][n], bias included, modulo 2^32. */
-static uint32_t acc_of(const struct vitsa_hw_desc *d, const uint8_t *mem, uint32_t m, uint32_t n)
+static uint32_t acc_of(const struct vitsa_hw_desc *d, const uint8_t *mem,
+		       const struct tables *t, uint32_t m, uint32_t n)
 {
 	bool bt = d->flags & VITSA_DESC_B_TRANS;
 	uint32_t ta = VITSA_DESC_A_TYPE(d->types), tb = VITSA_DESC_B_TYPE(d->types);
-	uint32_t acc = 0;
+	uint32_t acc = (uint32_t)t->bias[n];
 
 	for (uint32_t k = 0; k < d->k; k++) {
 		int32_t a = elem(mem, d->a_addr, d->a_stride, ta, m, k);
@@ -57,22 +68,18 @@ static uint32_t acc_of(const struct vitsa_hw_desc *d, const uint8_t *mem, uint32
 
 		acc += (uint32_t)(a * b);
 	}
-	if (d->flags & VITSA_DESC_BIAS)
-		acc += (uint32_t)le32(mem + d->bias_addr + 4ull * n);
 	return acc;
 }
 
-static int32_t result_of(const struct vitsa_hw_desc *d, const uint8_t *mem, uint32_t m,
-			 uint32_t n)
+static int32_t result_of(const struct vitsa_hw_desc *d, const uint8_t *mem,
+			 const struct tables *t, uint32_t m, uint32_t n)
 {
-	uint32_t acc = acc_of(d, mem, m, n);
-	int32_t a32 = wrap32(acc);
-	const uint8_t *rq = mem + d->rq_addr + 8ull * n;
+	int32_t a32 = wrap32(acc_of(d, mem, t, m, n));
 	int64_t q;
 
 	if (!(d->flags & VITSA_DESC_REQUANT))
 		return a32;
-	q = vitsa_ref_rshift_round((int64_t)a32 * le32(rq), (uint32_t)le32(rq + 4));
+	q = vitsa_ref_rshift_round((int64_t)a32 * t->mult[n], (uint32_t)t->shift[n]);
 	return vitsa_dtype_saturate(VITSA_DESC_C_TYPE(d->types), q + d->c_zero);
 }
 
@@ -80,47 +87,73 @@ static bool operands_inside(const struct vitsa_hw_desc *d, size_t size)
 {
 	bool bt = d->flags & VITSA_DESC_B_TRANS;
 	uint32_t ta = VITSA_DESC_A_TYPE(d->types), tb = VITSA_DESC_B_TYPE(d->types);
-	uint64_t a_len = (d->m - 1) * d->a_stride + vitsa_row_bytes(ta, d->k);
-	uint64_t b_len = ((bt ? d->n : d->k) - 1) * d->b_stride +
-			 vitsa_row_bytes(tb, bt ? d->k : d->n);
 
-	return inside(d->a_addr, a_len, size) && inside(d->b_addr, b_len, size) &&
-	       (!(d->flags & VITSA_DESC_BIAS) || inside(d->bias_addr, 4ull * d->n, size)) &&
-	       (!(d->flags & VITSA_DESC_REQUANT) || inside(d->rq_addr, 8ull * d->n, size));
+	return inside(d->a_addr, d->m, d->a_stride, vitsa_row_bytes(ta, d->k), size) &&
+	       inside(d->b_addr, bt ? d->n : d->k, d->b_stride,
+		      vitsa_row_bytes(tb, bt ? d->k : d->n), size) &&
+	       (!(d->flags & VITSA_DESC_BIAS) || inside(d->bias_addr, 1, 0, 4ull * d->n, size)) &&
+	       (!(d->flags & VITSA_DESC_REQUANT) || inside(d->rq_addr, 1, 0, 8ull * d->n, size));
 }
 
-static bool shifts_ok(const struct vitsa_hw_desc *d, const uint8_t *mem)
+/* Zero bias and the identity requant where the flags leave a table out. */
+static bool tables_read(const struct vitsa_hw_desc *d, const uint8_t *mem, struct tables *t)
 {
-	if (!(d->flags & VITSA_DESC_REQUANT))
-		return true;
+	t->bias = calloc(3 * (size_t)d->n, sizeof(int32_t));
+	if (!t->bias)
+		return false;
+	t->mult = t->bias + d->n;
+	t->shift = t->mult + d->n;
+	for (uint32_t n = 0; n < d->n; n++) {
+		if (d->flags & VITSA_DESC_BIAS)
+			t->bias[n] = le32(mem + d->bias_addr + 4ull * n);
+		if (d->flags & VITSA_DESC_REQUANT) {
+			t->mult[n] = le32(mem + d->rq_addr + 8ull * n);
+			t->shift[n] = le32(mem + d->rq_addr + 8ull * n + 4);
+		}
+	}
+	return true;
+}
+
+static bool shifts_ok(const struct vitsa_hw_desc *d, const struct tables *t)
+{
 	for (uint32_t n = 0; n < d->n; n++)
-		if ((uint32_t)le32(mem + d->rq_addr + 8ull * n + 4) > VITSA_RQ_MAX_SHIFT)
+		if ((uint32_t)t->shift[n] > VITSA_RQ_MAX_SHIFT)
 			return false;
 	return true;
 }
 
-uint32_t vitsa_ref_gemm(const struct vitsa_hw_desc *d, uint8_t *mem, size_t size)
+static void write_c(const struct vitsa_hw_desc *d, uint8_t *mem, const struct tables *t)
 {
 	uint32_t tc = VITSA_DESC_C_TYPE(d->types);
-	uint64_t c_len;
-	uint32_t err = vitsa_desc_check(d);
 
-	if (err)
-		return err;
-	if (!operands_inside(d, size))
-		return VITSA_ERR_DMA_READ;
-	if (!shifts_ok(d, mem))
-		return VITSA_ERR_RQ;
-	c_len = (d->m - 1) * d->c_stride + vitsa_row_bytes(tc, d->n);
-	if (!inside(d->c_addr, c_len, size))
-		return VITSA_ERR_DMA_WRITE;
 	for (uint32_t m = 0; m < d->m; m++) {
 		uint8_t *row = mem + d->c_addr + m * d->c_stride;
 
 		if (vitsa_dtypes[tc].bits == 4 && (d->n % 2))
 			row[d->n / 2] = 0;	/* the unused high nibble of an odd row */
 		for (uint32_t n = 0; n < d->n; n++)
-			vitsa_dtypes[tc].set(row, n, result_of(d, mem, m, n));
+			vitsa_dtypes[tc].set(row, n, result_of(d, mem, t, m, n));
 	}
-	return VITSA_ERR_OK;
+}
+
+uint32_t vitsa_ref_gemm(const struct vitsa_hw_desc *d, uint8_t *mem, size_t size)
+{
+	uint32_t tc = VITSA_DESC_C_TYPE(d->types);
+	uint32_t err = vitsa_desc_check(d);
+	struct tables t;
+
+	if (err)
+		return err;
+	if (!operands_inside(d, size))
+		return VITSA_ERR_DMA_READ;
+	if (!tables_read(d, mem, &t))
+		return VITSA_ERR_INTERNAL;
+	if (!shifts_ok(d, &t))
+		err = VITSA_ERR_RQ;
+	else if (!inside(d->c_addr, d->m, d->c_stride, vitsa_row_bytes(tc, d->n), size))
+		err = VITSA_ERR_DMA_WRITE;
+	else
+		write_c(d, mem, &t);
+	free(t.bias);
+	return err;
 }

@@ -290,6 +290,120 @@ TEST(descriptor_checks)
 #undef EXPECT
 }
 
+/* Model, reference and check all refuse @d with OVERLAP, and @mem is untouched. */
+static void expect_overlap(const char *what, const struct vitsa_hw_desc *d, uint8_t *mem,
+			   size_t size)
+{
+	struct vitsa_job_stats st;
+	uint8_t *copy = malloc(size);
+	uint32_t e1, e2, e3 = vitsa_desc_check(d);
+
+	memcpy(copy, mem, size);
+	e1 = run_model(d, mem, size, &st);
+	e2 = vitsa_ref_gemm(d, mem, size);
+	CHECK(e1 == VITSA_ERR_OVERLAP && e2 == VITSA_ERR_OVERLAP && e3 == VITSA_ERR_OVERLAP,
+	      "%s: model %u ref %u check %u", what, e1, e2, e3);
+	CHECK(!memcmp(copy, mem, size), "%s: memory written", what);
+	free(copy);
+}
+
+TEST(overlap_refused)
+{
+	uint8_t mem[1024];
+	struct vitsa_hw_desc d = good_desc();	/* A 0..15, B 64..79, C 128..191 */
+	struct vitsa_job_stats st;
+
+	for (size_t i = 0; i < sizeof(mem); i++)
+		mem[i] = (uint8_t)(i * 37);
+	/* the in-place GEMM: 1x128x128, C over A */
+	d = (struct vitsa_hw_desc){
+		.opcode = VITSA_OP_GEMM, .m = 1, .n = 128, .k = 128,
+		.types = VITSA_DESC_TYPES(VITSA_DTYPE_S8, VITSA_DTYPE_S8, VITSA_DTYPE_S8),
+		.flags = VITSA_DESC_REQUANT | VITSA_DESC_B_TRANS, .a_addr = 0, .b_addr = 0,
+		.c_addr = 0, .rq_addr = 0, .a_stride = 128, .b_stride = 128, .c_stride = 128,
+	};
+	memset(mem, 0, 8 * 128);	/* shifts 0 */
+	expect_overlap("in place", &d, mem, sizeof(mem));
+
+	d = good_desc();
+	d.c_addr = 15 - 15;		/* C's first byte is A's first */
+	expect_overlap("C on A", &d, mem, sizeof(mem));
+	d = good_desc();
+	d.c_addr = 79 - 63;		/* C's last byte is B's first */
+	expect_overlap("C ends on B", &d, mem, sizeof(mem));
+	d = good_desc();
+	d.a_stride = 128;		/* A's rows at 0, 128, 256, 384; C 4..67 in a gap */
+	d.c_addr = 4;
+	d.b_addr = 600;
+	expect_overlap("C in A's row gaps", &d, mem, sizeof(mem));
+	d = good_desc();
+	d.flags = VITSA_DESC_BIAS;
+	d.bias_addr = 191;		/* bias 191..206, C 128..191 */
+	expect_overlap("C on bias", &d, mem, sizeof(mem));
+	d = good_desc();
+	d.flags = VITSA_DESC_REQUANT;
+	d.types = VITSA_DESC_TYPES(VITSA_DTYPE_S8, VITSA_DTYPE_S8, VITSA_DTYPE_S8);
+	d.c_stride = 4;
+	d.rq_addr = 136;		/* rq 136..167, C 128..143 */
+	memset(mem + 136, 0, 32);
+	expect_overlap("C on rq", &d, mem, sizeof(mem));
+
+	/* touching is not overlapping; inputs may share bytes; unused tables do not count */
+	d = good_desc();
+	d.c_addr = 16;			/* C 16..79 right after A 0..15 */
+	d.b_addr = 80;
+	CHECK(run_model(&d, mem, sizeof(mem), &st) == VITSA_ERR_OK, "C after A");
+	d.c_addr = 300;
+	d.c_stride = 16;
+	d.b_addr = 236;			/* B 236..299, right before C */
+	CHECK(run_model(&d, mem, sizeof(mem), &st) == VITSA_ERR_OK, "C after B");
+	d = good_desc();
+	d.b_addr = 0;			/* A and B the same bytes */
+	CHECK(run_model(&d, mem, sizeof(mem), &st) == VITSA_ERR_OK, "A = B");
+	CHECK(vitsa_ref_gemm(&d, mem, sizeof(mem)) == VITSA_ERR_OK, "ref: A = B");
+	d.flags = VITSA_DESC_BIAS;
+	d.bias_addr = 8;		/* bias over A and B */
+	CHECK(vitsa_desc_check(&d) == VITSA_ERR_OK, "bias on A");
+	CHECK(!strcmp(vitsa_err_name(VITSA_ERR_OVERLAP), "C overlaps an input"), "name");
+}
+
+/*
+ * The reference on extents the checks allow up to 2^64 - 1: C from 0 to the last byte of the
+ * address space wrapped (rows - 1) * stride + row_bytes to 0 and wrote before its memory; C over
+ * the requant table re-read shifts it had overwritten.  Both are refused, nothing is written.
+ */
+TEST(ref_extent_to_top)
+{
+	uint8_t *buf = calloc(1024, 1), *mem = buf + 256;
+	struct vitsa_hw_desc d = good_desc();
+	uint64_t last;
+	bool clean = true;
+
+	CHECK(vitsa_extent_last(0, 2, UINT64_MAX - 15, 16, &last) && last == UINT64_MAX, "top");
+	CHECK(!vitsa_extent_last(1, 2, UINT64_MAX - 15, 16, &last), "past the top");
+	CHECK(vitsa_extent_last(UINT64_MAX, 1, 0, 1, &last) && last == UINT64_MAX, "last byte");
+	d.m = 2;
+	d.c_addr = 0;
+	d.c_stride = UINT64_MAX - 15;	/* row 1 at -16: ends at 2^64 - 1 */
+	d.a_addr = 256;
+	d.b_addr = 320;
+	memset(mem + 256, 1, 128);	/* C would be 4s */
+	CHECK(vitsa_ref_gemm(&d, mem, 512) != VITSA_ERR_OK, "C to 2^64 - 1 accepted");
+	for (int i = 0; i < 1024; i++)
+		clean &= !buf[i] || (i >= 256 + 256 && i < 256 + 512);
+	CHECK(clean, "written outside C's memory");
+
+	d = good_desc();
+	d.flags = VITSA_DESC_REQUANT;
+	d.types = VITSA_DESC_TYPES(VITSA_DTYPE_S8, VITSA_DTYPE_S8, VITSA_DTYPE_S16);
+	d.c_stride = 8;
+	d.rq_addr = 128;		/* C's first row is rq[0] */
+	memset(mem, 0x7f, 128);
+	memset(mem + 128, 0, 32);
+	CHECK(vitsa_ref_gemm(&d, mem, 512) == VITSA_ERR_OVERLAP, "C over rq accepted");
+	free(buf);
+}
+
 TEST(requant_shift_limit)
 {
 	uint8_t mem[512] = { 0 };

@@ -64,6 +64,9 @@ TEST(job_checks_reject_before_running)
 	REJECT(j.m = 0);
 	REJECT(j.k = 40000);
 	REJECT(j.c_zero = 3);
+	REJECT(j.c.offset = 127);				/* C's first byte is B's last */
+	REJECT(j.c.offset = 0);					/* in place over A */
+	REJECT(j.c.offset = 8, j.a.stride = 256);		/* C in the gaps of A's rows */
 #undef REJECT
 	j = good_job();
 	CHECK(vitrt_submit(dev, &j, 0, &fence) == VITRT_EINVAL, "zero jobs");
@@ -102,6 +105,16 @@ TEST(runs_and_reports_job_errors)
 	      "job error %lu %u", jerr.fence, jerr.status);
 	CHECK(vitrt_wait(dev, f2, 0, &jerr) == 0 && jerr.fence == 0, "reported once");
 	CHECK(vitrt_wait(dev, 99, 0, &jerr) == VITRT_EINVAL, "future fence");
+}
+
+TEST(inputs_may_share_bytes)
+{
+	struct vitrt_gemm j = good_job();
+	uint64_t fence;
+
+	j.b.offset = 0;
+	CHECK(!vitrt_submit(dev, &j, 1, &fence) && !vitrt_wait(dev, fence, UINT64_MAX, NULL),
+	      "A = B refused");
 }
 
 TEST(close)

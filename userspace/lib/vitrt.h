@@ -107,7 +107,8 @@ struct vitrt_job_error {
 
 /*
  * Queue @count jobs; they run in order.  Every job is checked first (types, dimensions, ranges
- * inside their buffers): on error nothing is queued.  *@fence receives the last job's fence.
+ * inside their buffers, C sharing no byte with an input): on error (VITRT_EINVAL) nothing is
+ * queued.  *@fence receives the last job's fence.
  */
 VITRT_API int vitrt_submit(struct vitrt_dev *dev, const struct vitrt_gemm *jobs, unsigned count,
 			   uint64_t *fence);

@@ -148,11 +148,22 @@ static bool mat_unused(const struct vitrt_mat *m)
 	return !m->buf && !m->offset && !m->stride;
 }
 
-/* The job as a descriptor with buffer offsets for addresses: the hardware's own field checks. */
+/* Where @m lies in this process: distinct buffers never share an address (OVERLAP). */
+static uint64_t mat_addr(const struct vitrt_mat *m)
+{
+	return m->buf ? (uintptr_t)m->buf->map + m->offset : m->offset;
+}
+
+/*
+ * The job as a descriptor with the buffers' mappings for addresses: the hardware's own field
+ * checks, C overlapping an input among them.
+ */
 static uint32_t job_fields(const struct vitrt_gemm *j)
 {
 	struct vitsa_hw_desc d = {
 		.opcode = VITSA_OP_GEMM, .flags = j->flags, .m = j->m, .n = j->n, .k = j->k,
+		.a_addr = mat_addr(&j->a), .b_addr = mat_addr(&j->b), .c_addr = mat_addr(&j->c),
+		.bias_addr = mat_addr(&j->bias), .rq_addr = mat_addr(&j->rq),
 		.a_stride = j->a.stride, .b_stride = j->b.stride, .c_stride = j->c.stride,
 		.c_zero = j->c_zero,
 	};
