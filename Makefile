@@ -50,6 +50,9 @@ $(B)/vm-bin/vitrt: $(CLI_SRC) $(LIB_SRC)
 $(B)/test_model: $(call obj,host,tests/unit/test_model.c $(HW_SRC))
 	$(CC) $(CFLAGS) -o $@ $^
 
+$(B)/test_kern: $(call obj,host,tests/unit/test_kern.c $(HW_SRC))
+	$(CC) $(CFLAGS) -o $@ $^ -lpthread
+
 $(B)/test_vitrt: $(call obj,host,tests/unit/test_vitrt.c) $(B)/libvitrt.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
@@ -68,7 +71,7 @@ $(B)/test_prog: $(call obj,host,tests/unit/test_prog.c) $(B)/libvitrt.a
 $(B)/test_modeled: $(call obj,host,tests/unit/test_modeled.c) $(B)/libvitrt.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
-hw: $(B)/test_model
+hw: $(B)/test_model $(B)/test_kern
 userspace: $(B)/vitrt $(B)/libvitrt.a $(B)/test_vitrt $(B)/test_prog $(B)/test_iops $(B)/test_fp32 $(B)/test_reorder \
 	   $(B)/test_modeled
 

@@ -23,6 +23,7 @@ suite() {
 }
 
 suite unit-model $B/test_model
+suite unit-kern $B/test_kern
 suite unit-vitrt $B/test_vitrt
 suite unit-fp32 $B/test_fp32
 suite unit-iops $B/test_iops

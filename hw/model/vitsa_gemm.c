@@ -1,49 +1,84 @@
 // SPDX-License-Identifier: MIT
 /*
- * vitsa functional model: one GEMM descriptor, executed in panels.
+ * vitsa functional model: one GEMM descriptor, executed by the GEMM kernels of vitsa_kern.h.
  *
- * C is produced in blocks of PANEL_M x PANEL_N: the B panel (PANEL_N columns of B, stored
- * transposed) and the A panel (PANEL_M rows) are read through the memory callbacks and
- * widened to int16, every output is a dot product accumulated modulo 2^32, and the epilogue
- * (bias, requantization, saturation, packing) writes the block back.  Working memory is
- * bounded by MAX_DIM whatever the guest asks for.  vitsa_ref.c is the specification.
+ * C is cut into tasks of up to NC columns by a group of rows.  A task brings its columns of B
+ * in as byte rows (B transposed: row j is column j), packs them once for the kernel, and then
+ * runs blocks of MC rows of A through it; the epilogue (bias, requantization, saturation,
+ * packing) writes each row back.  Operands are reached through the memory callbacks, or in
+ * place where the host maps them and no widening is needed.  Working memory is bounded by
+ * MAX_DIM whatever the guest asks for.  vitsa_ref.c is the specification.
  */
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "vitsa_dtype.h"
+#include "vitsa_kern.h"
 #include "vitsa_model.h"
 
-#define PANEL_M 64
-#define PANEL_N 64	/* even, so every B panel and C block starts on a byte */
+#define MC	60	/* rows per kernel call: a multiple of every kernel's register tile */
+#define NC	64	/* columns per task: even, so every B panel and C segment starts on a byte */
+#define TASKS_PER_WORKER 4
 
 struct gemm {
 	const struct vitsa_hw_desc *d;
 	const struct vitsa_mem_ops *ops;
 	void *opaque;
-	struct vitsa_job_stats *st;
+	const struct vitsa_kern *kern;
+	uint32_t sign;			/* VITSA_KERN_*_SIGNED of A and B */
 	int32_t *bias;			/* N, zeros without BIAS */
 	struct vitsa_hw_rq *rq;		/* N, with REQUANT */
-	int16_t *a;			/* PANEL_M x K */
-	int16_t *bt;			/* PANEL_N x K */
-	uint8_t *row;			/* one row of any operand or result, as stored */
+	uint32_t tasks_n, tasks_m;	/* column tasks x row groups */
+	uint32_t group_m;		/* rows per group, a multiple of MC */
+	_Atomic uint32_t err;		/* first failure of any task */
+	_Atomic uint64_t rd_bytes, wr_bytes;
 };
 
-static uint32_t mem_read(struct gemm *g, uint64_t addr, void *buf, size_t len)
-{
-	g->st->rd_bytes += len;
-	return g->ops->read(g->opaque, addr, buf, len) ? VITSA_ERR_DMA_READ : VITSA_ERR_OK;
-}
-
-static uint32_t mem_write(struct gemm *g, uint64_t addr, const void *buf, size_t len)
-{
-	g->st->wr_bytes += len;
-	return g->ops->write(g->opaque, addr, buf, len) ? VITSA_ERR_DMA_WRITE : VITSA_ERR_OK;
-}
+/* One task's buffers, sized for MC rows and NC columns of K. */
+struct work {
+	uint8_t *row;			/* one row of any operand or result, as stored */
+	uint8_t *a8, *b8;		/* A rows, B columns as bytes, when not read in place */
+	void *pb, *kw;			/* packed B, the kernel's working memory */
+	int32_t *acc;			/* MC x NC accumulators */
+	int32_t *out;			/* NC results of one row */
+	uint64_t rd, wr;		/* bytes moved */
+};
 
 static bool cancelled(struct gemm *g)
 {
 	return g->ops->cancelled && g->ops->cancelled(g->opaque);
+}
+
+/* Host memory for [addr, addr + len) when the host maps it, else NULL. */
+static uint8_t *mapped(struct gemm *g, uint64_t addr, uint64_t len)
+{
+	return g->ops->map ? g->ops->map(g->opaque, addr, len) : NULL;
+}
+
+static uint32_t mem_read(struct gemm *g, struct work *w, uint64_t addr, void *buf, size_t len)
+{
+	const uint8_t *p = mapped(g, addr, len);
+
+	w->rd += len;
+	if (p) {
+		memcpy(buf, p, len);
+		return VITSA_ERR_OK;
+	}
+	return g->ops->read(g->opaque, addr, buf, len) ? VITSA_ERR_DMA_READ : VITSA_ERR_OK;
+}
+
+static uint32_t mem_write(struct gemm *g, struct work *w, uint64_t addr, const void *buf,
+			  size_t len)
+{
+	uint8_t *p = mapped(g, addr, len);
+
+	w->wr += len;
+	if (p) {
+		memcpy(p, buf, len);
+		return VITSA_ERR_OK;
+	}
+	return g->ops->write(g->opaque, addr, buf, len) ? VITSA_ERR_DMA_WRITE : VITSA_ERR_OK;
 }
 
 static uint32_t le32(const uint8_t *p)
@@ -52,18 +87,18 @@ static uint32_t le32(const uint8_t *p)
 }
 
 /* Bias and requant tables, each read at once and decoded from little-endian; shifts checked. */
-static uint32_t load_tables(struct gemm *g)
+static uint32_t load_tables(struct gemm *g, struct work *w)
 {
 	const struct vitsa_hw_desc *d = g->d;
 	uint8_t *raw = malloc(8ull * d->n);
 	uint32_t err = raw ? VITSA_ERR_OK : VITSA_ERR_INTERNAL;
 
 	if (!err && (d->flags & VITSA_DESC_BIAS))
-		err = mem_read(g, d->bias_addr, raw, 4ull * d->n);
+		err = mem_read(g, w, d->bias_addr, raw, 4ull * d->n);
 	for (uint32_t n = 0; n < d->n && !err && (d->flags & VITSA_DESC_BIAS); n++)
 		g->bias[n] = (int32_t)le32(raw + 4ull * n);
 	if (!err && (d->flags & VITSA_DESC_REQUANT))
-		err = mem_read(g, d->rq_addr, raw, 8ull * d->n);
+		err = mem_read(g, w, d->rq_addr, raw, 8ull * d->n);
 	for (uint32_t n = 0; n < d->n && !err && (d->flags & VITSA_DESC_REQUANT); n++) {
 		g->rq[n].mult = (int32_t)le32(raw + 8ull * n);
 		g->rq[n].shift = le32(raw + 8ull * n + 4);
@@ -74,104 +109,116 @@ static uint32_t load_tables(struct gemm *g)
 	return err;
 }
 
-/* Rows m0.. of A, widened. */
-static uint32_t load_a(struct gemm *g, uint32_t m0, uint32_t mb)
+/* int4 elements c0.. of a packed row as one byte each, sign-extended for s4. */
+static void widen4(uint8_t *dst, const uint8_t *row, uint32_t c0, uint32_t cnt, bool is_signed)
 {
-	const struct vitsa_hw_desc *d = g->d;
-	uint32_t t = VITSA_DESC_A_TYPE(d->types);
-	uint64_t bytes = vitsa_row_bytes(t, d->k);
+	uint32_t sign = is_signed ? 8 : 0;
 
-	for (uint32_t i = 0; i < mb; i++) {
-		uint32_t err = mem_read(g, d->a_addr + (uint64_t)(m0 + i) * d->a_stride,
-					g->row, bytes);
+	for (uint32_t j = 0; j < cnt; j++) {
+		uint32_t v = (row[(c0 + j) / 2] >> 4 * ((c0 + j) % 2)) & 0xf;
+
+		dst[j] = (uint8_t)((v ^ sign) - sign);
+	}
+}
+
+/*
+ * @rows rows of @cols elements of type @t from @addr (@stride apart) as byte rows: in place
+ * when mapped and already bytes (*ld = stride), else into @buf (*ld = cols).
+ */
+static uint32_t byte_rows(struct gemm *g, struct work *w, uint32_t t, uint64_t addr,
+			  uint64_t stride, uint32_t rows, uint32_t cols, uint8_t *buf,
+			  const uint8_t **out, size_t *ld)
+{
+	uint64_t bytes = vitsa_row_bytes(t, cols);
+	const uint8_t *p = NULL;
+
+	if (vitsa_dtypes[t].bits == 8)
+		p = mapped(g, addr, (rows - 1) * stride + bytes);
+	if (p) {
+		w->rd += rows * bytes;
+		*out = p;
+		*ld = stride;
+		return VITSA_ERR_OK;
+	}
+	for (uint32_t i = 0; i < rows; i++) {
+		uint8_t *dst = buf + (size_t)i * cols;
+		uint32_t err = mem_read(g, w, addr + i * stride, vitsa_dtypes[t].bits == 8 ? dst :
+					w->row, bytes);
+
 		if (err)
 			return err;
-		vitsa_dtypes[t].unpack(g->a + (size_t)i * d->k, g->row, 0, d->k);
+		if (vitsa_dtypes[t].bits == 4)
+			widen4(dst, w->row, 0, cols, vitsa_dtypes[t].min < 0);
 	}
+	*out = buf;
+	*ld = cols;
 	return VITSA_ERR_OK;
 }
 
-/* Columns n0.. of B, widened and transposed: bt[j][k] = B[k][n0 + j]. */
-static uint32_t load_b(struct gemm *g, uint32_t n0, uint32_t nb)
+/* Columns n0..n0+nb of B as byte rows, transposed from B's rows of N unless B_TRANS. */
+static uint32_t load_b(struct gemm *g, struct work *w, uint32_t n0, uint32_t nb,
+		       const uint8_t **b, size_t *ldb)
 {
 	const struct vitsa_hw_desc *d = g->d;
 	uint32_t t = VITSA_DESC_B_TYPE(d->types);
-	int16_t col[PANEL_N];
+	uint64_t off = vitsa_dtype_offset(t, n0);
+	uint8_t seg[NC];
 
-	if (d->flags & VITSA_DESC_B_TRANS) {
-		for (uint32_t j = 0; j < nb; j++) {
-			uint32_t err = mem_read(g, d->b_addr + (uint64_t)(n0 + j) * d->b_stride,
-						g->row, vitsa_row_bytes(t, d->k));
-			if (err)
-				return err;
-			vitsa_dtypes[t].unpack(g->bt + (size_t)j * d->k, g->row, 0, d->k);
-		}
-		return VITSA_ERR_OK;
-	}
+	if (d->flags & VITSA_DESC_B_TRANS)
+		return byte_rows(g, w, t, d->b_addr + n0 * d->b_stride, d->b_stride, nb, d->k,
+				 w->b8, b, ldb);
 	for (uint32_t k = 0; k < d->k; k++) {
-		uint64_t addr = d->b_addr + (uint64_t)k * d->b_stride + vitsa_dtype_offset(t, n0);
-		uint32_t err = mem_read(g, addr, g->row, vitsa_row_bytes(t, nb));
+		const uint8_t *src;
+		size_t ld;
+		uint32_t err = byte_rows(g, w, t, d->b_addr + k * d->b_stride + off, 0, 1, nb,
+					 seg, &src, &ld);
 
 		if (err)
 			return err;
-		vitsa_dtypes[t].unpack(col, g->row, 0, nb);
 		for (uint32_t j = 0; j < nb; j++)
-			g->bt[(size_t)j * d->k + k] = col[j];
+			w->b8[(size_t)j * d->k + k] = src[j];
 	}
+	*b = w->b8;
+	*ldb = d->k;
 	return VITSA_ERR_OK;
 }
 
 /*
- * The hot loop.  GCC vectorizes it into pmaddwd only at -O3, and QEMU builds with -O2, so the
- * function asks for both itself; the AVX2 clone is picked at load time when the CPU has it.
+ * The hot part of the epilogue.  GCC vectorizes it only at -O3, and QEMU builds with -O2, so
+ * the function asks for both itself; the best clone is picked at load time from the CPU.
  */
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
-#define VITSA_HOT __attribute__((optimize("O3"), target_clones("avx2", "default")))
+#define VITSA_HOT __attribute__((optimize("O3"), target_clones("avx512f", "avx2", "default")))
 #else
 #define VITSA_HOT
 #endif
 
-/* Sum of x[i] * y[i] modulo 2^32: every product fits an int32 (|x|, |y| <= 255). */
-VITSA_HOT static uint32_t dot(const int16_t *x, const int16_t *y, uint32_t n)
-{
-	uint32_t s = 0;
-
-	for (uint32_t i = 0; i < n; i++)
-		s += (uint32_t)(x[i] * y[i]);
-	return s;
-}
-
-/* Two's complement view of a 32-bit pattern. */
-static inline int32_t s32(uint32_t v)
-{
-	return (int32_t)(v & 0x7fffffffu) + (INT32_MIN & -(int32_t)(v >> 31));
-}
-
 /*
- * Epilogue of one row segment, columns n0..: bias, then the raw int32, or requantized and
- * saturated to the result type.  >> of a negative int64 is an arithmetic shift in GCC and
- * Clang; with shift 0 the rounding term is 0 and the shift a no-op.
+ * Epilogue of one row segment, columns n0..: bias, then the raw int32 (two's complement of the
+ * sum modulo 2^32), or requantized and saturated to the result type.  >> of a negative int64
+ * is an arithmetic shift in GCC and Clang; with shift 0 the rounding term is 0 and the shift
+ * a no-op.
  */
-VITSA_HOT static void finish_row(const struct gemm *g, int32_t *out, const uint32_t *acc,
+VITSA_HOT static void finish_row(const struct gemm *g, int32_t *out, const int32_t *acc,
 				 uint32_t n0, uint32_t nb)
 {
 	const struct vitsa_hw_desc *d = g->d;
 	const struct vitsa_dtype_traits *t = &vitsa_dtypes[VITSA_DESC_C_TYPE(d->types)];
+	const int32_t *bias = g->bias + n0;
 
 	if (!(d->flags & VITSA_DESC_REQUANT)) {
 		for (uint32_t j = 0; j < nb; j++)
-			out[j] = s32(acc[j] + (uint32_t)g->bias[n0 + j]);
+			out[j] = (int32_t)((uint32_t)acc[j] + (uint32_t)bias[j]);
 		return;
 	}
 	int64_t lo = t->min, hi = t->max, zero = d->c_zero;
+	const struct vitsa_hw_rq *rq = g->rq + n0;
 
 	for (uint32_t j = 0; j < nb; j++) {
-		const struct vitsa_hw_rq *rq = &g->rq[n0 + j];
-		int64_t half = rq->shift ? (int64_t)1 << (rq->shift - 1) : 0;
-		int64_t p = ((int64_t)s32(acc[j] + (uint32_t)g->bias[n0 + j]) * rq->mult + half) >>
-			    rq->shift;
+		int64_t half = rq[j].shift ? (int64_t)1 << (rq[j].shift - 1) : 0;
+		int32_t v = (int32_t)((uint32_t)acc[j] + (uint32_t)bias[j]);
+		int64_t p = (((int64_t)v * rq[j].mult + half) >> rq[j].shift) + zero;
 
-		p += zero;
 		out[j] = (int32_t)(p < lo ? lo : p > hi ? hi : p);
 	}
 }
@@ -185,94 +232,160 @@ static void pack_row(uint8_t *row, const int32_t *v, uint32_t nb, uint32_t type)
 			row[j] = (uint8_t)v[j];
 		break;
 	default:
+		memset(row, 0, vitsa_row_bytes(type, nb));
 		for (uint32_t j = 0; j < nb; j++)
 			vitsa_dtypes[type].set(row, j, v[j]);
 	}
 }
 
-static uint32_t compute_block(struct gemm *g, uint32_t m0, uint32_t mb, uint32_t n0, uint32_t nb)
+/* Rows m0..m0+mb of C, columns n0..n0+nb, from packed B in w->pb. */
+static uint32_t compute_block(struct gemm *g, struct work *w, uint32_t m0, uint32_t mb,
+			      uint32_t n0, uint32_t nb)
 {
 	const struct vitsa_hw_desc *d = g->d;
 	uint32_t t = VITSA_DESC_C_TYPE(d->types);
-	uint64_t bytes = vitsa_row_bytes(t, nb);
-	uint32_t acc[PANEL_N];
-	int32_t out[PANEL_N];
+	const uint8_t *a;
+	size_t lda;
+	uint32_t err = byte_rows(g, w, VITSA_DESC_A_TYPE(d->types), d->a_addr + m0 * d->a_stride,
+				 d->a_stride, mb, d->k, w->a8, &a, &lda);
 
-	for (uint32_t i = 0; i < mb; i++) {
-		const int16_t *a = g->a + (size_t)i * d->k;
-		uint64_t addr = d->c_addr + (uint64_t)(m0 + i) * d->c_stride +
-				vitsa_dtype_offset(t, n0);
-		uint32_t err;
-
-		for (uint32_t j = 0; j < nb; j++)
-			acc[j] = dot(a, g->bt + (size_t)j * d->k, d->k);
-		finish_row(g, out, acc, n0, nb);
-		memset(g->row, 0, bytes);
-		pack_row(g->row, out, nb, t);
-		err = mem_write(g, addr, g->row, bytes);
-		if (err)
-			return err;
-	}
-	return VITSA_ERR_OK;
-}
-
-static uint32_t run(struct gemm *g)
-{
-	const struct vitsa_hw_desc *d = g->d;
-	uint32_t err = load_tables(g);
-
-	for (uint32_t n0 = 0; n0 < d->n && !err; n0 += PANEL_N) {
-		uint32_t nb = d->n - n0 < PANEL_N ? d->n - n0 : PANEL_N;
-
-		err = load_b(g, n0, nb);
-		for (uint32_t m0 = 0; m0 < d->m && !err; m0 += PANEL_M) {
-			uint32_t mb = d->m - m0 < PANEL_M ? d->m - m0 : PANEL_M;
-
-			if (cancelled(g))
-				return VITSA_ERR_ABORTED;
-			err = load_a(g, m0, mb);
-			if (!err)
-				err = compute_block(g, m0, mb, n0, nb);
-		}
+	if (err)
+		return err;
+	g->kern->gemm(w->acc, NC, a, lda, w->pb, mb, nb, d->k, g->sign, w->kw);
+	for (uint32_t i = 0; i < mb && !err; i++) {
+		finish_row(g, w->out, w->acc + (size_t)i * NC, n0, nb);
+		pack_row(w->row, w->out, nb, t);
+		err = mem_write(g, w, d->c_addr + (m0 + i) * d->c_stride + vitsa_dtype_offset(t, n0),
+				w->row, vitsa_row_bytes(t, nb));
 	}
 	return err;
 }
 
-static bool gemm_alloc(struct gemm *g)
+static bool work_alloc(struct work *w, const struct gemm *g)
 {
 	const struct vitsa_hw_desc *d = g->d;
-	size_t row = 4 * (size_t)(d->k > d->n ? d->k : d->n) + 8;
+	size_t k = d->k;
 
-	g->bias = calloc(d->n, sizeof(*g->bias));
-	g->rq = calloc(d->n, sizeof(*g->rq));
-	g->a = malloc((size_t)PANEL_M * d->k * sizeof(*g->a));
-	g->bt = malloc((size_t)PANEL_N * d->k * sizeof(*g->bt));
-	g->row = malloc(row);
-	return g->bias && g->rq && g->a && g->bt && g->row;
+	*w = (struct work){ 0 };
+	w->row = malloc(4 * (k > d->n ? k : d->n) + 8);
+	w->a8 = malloc(MC * k);
+	w->b8 = malloc(NC * k);
+	w->pb = malloc(g->kern->b_size(NC, d->k));
+	w->kw = malloc(g->kern->work_size(MC, d->k) + 1);
+	w->acc = malloc(sizeof(*w->acc) * MC * NC);
+	w->out = malloc(sizeof(*w->out) * NC);
+	return w->row && w->a8 && w->b8 && w->pb && w->kw && w->acc && w->out;
 }
 
-static void gemm_free(struct gemm *g)
+static void work_free(struct work *w)
 {
-	free(g->bias);
-	free(g->rq);
-	free(g->a);
-	free(g->bt);
-	free(g->row);
+	free(w->row);
+	free(w->a8);
+	free(w->b8);
+	free(w->pb);
+	free(w->kw);
+	free(w->acc);
+	free(w->out);
+}
+
+static void fail(struct gemm *g, uint32_t err)
+{
+	uint32_t ok = VITSA_ERR_OK;
+
+	atomic_compare_exchange_strong(&g->err, &ok, err);
+}
+
+/* Task @t: one column slice of up to NC by one group of rows. */
+static void run_task(void *arg, uint32_t t)
+{
+	struct gemm *g = arg;
+	const struct vitsa_hw_desc *d = g->d;
+	uint32_t n0 = t % g->tasks_n * NC, nb = d->n - n0 < NC ? d->n - n0 : NC;
+	uint32_t m_start = t / g->tasks_n * g->group_m;
+	uint32_t m_end = d->m - m_start < g->group_m ? d->m : m_start + g->group_m;
+	uint32_t err = VITSA_ERR_OK;
+	const uint8_t *b;
+	size_t ldb;
+	struct work w;
+
+	if (atomic_load(&g->err))
+		return;
+	if (!work_alloc(&w, g))
+		err = VITSA_ERR_INTERNAL;
+	if (!err)
+		err = load_b(g, &w, n0, nb, &b, &ldb);
+	if (!err)
+		g->kern->pack_b(w.pb, b, ldb, nb, d->k, g->sign);
+	for (uint32_t m0 = m_start; m0 < m_end && !err; m0 += MC) {
+		if (cancelled(g))
+			err = VITSA_ERR_ABORTED;
+		else
+			err = compute_block(g, &w, m0, m_end - m0 < MC ? m_end - m0 : MC, n0, nb);
+	}
+	if (err)
+		fail(g, err);
+	atomic_fetch_add(&g->rd_bytes, w.rd);
+	atomic_fetch_add(&g->wr_bytes, w.wr);
+	work_free(&w);
+}
+
+/* Enough tasks to keep every worker busy: column slices, then row groups if too few. */
+static void plan(struct gemm *g)
+{
+	const struct vitsa_hw_desc *d = g->d;
+	uint32_t workers = g->ops->workers ? g->ops->workers(g->opaque) : 1;
+	uint32_t blocks_m = (d->m + MC - 1) / MC, want = workers > 1 ? TASKS_PER_WORKER * workers : 1;
+
+	g->tasks_n = (d->n + NC - 1) / NC;
+	g->tasks_m = (want + g->tasks_n - 1) / g->tasks_n;
+	if (g->tasks_m > blocks_m)
+		g->tasks_m = blocks_m;
+	if (!g->tasks_m)
+		g->tasks_m = 1;
+	g->group_m = (blocks_m + g->tasks_m - 1) / g->tasks_m * MC;
+	g->tasks_m = (d->m + g->group_m - 1) / g->group_m;
+}
+
+static uint32_t run(struct gemm *g, struct vitsa_job_stats *st)
+{
+	uint32_t tasks, err;
+	struct work w = { 0 };
+
+	err = load_tables(g, &w);
+	st->rd_bytes = w.rd;
+	if (err)
+		return err;
+	plan(g);
+	tasks = g->tasks_n * g->tasks_m;
+	if (g->ops->parallel && tasks > 1)
+		g->ops->parallel(g->opaque, tasks, run_task, g);
+	else
+		for (uint32_t t = 0; t < tasks; t++)
+			run_task(g, t);
+	st->rd_bytes += atomic_load(&g->rd_bytes);
+	st->wr_bytes = atomic_load(&g->wr_bytes);
+	return atomic_load(&g->err);
 }
 
 uint32_t vitsa_model_exec(const struct vitsa_model_cfg *cfg, const struct vitsa_hw_desc *d,
 			  const struct vitsa_mem_ops *ops, void *opaque,
 			  struct vitsa_job_stats *st)
 {
-	struct gemm g = { .d = d, .ops = ops, .opaque = opaque, .st = st };
+	uint32_t ta = VITSA_DESC_A_TYPE(d->types), tb = VITSA_DESC_B_TYPE(d->types);
+	struct gemm g = { .d = d, .ops = ops, .opaque = opaque, .kern = vitsa_kern_active() };
 	uint32_t err;
 
 	memset(st, 0, sizeof(*st));
 	err = vitsa_desc_check(d);
 	if (err)
 		return err;
-	err = gemm_alloc(&g) ? run(&g) : VITSA_ERR_INTERNAL;
-	gemm_free(&g);
+	g.sign = (vitsa_dtypes[ta].min < 0 ? VITSA_KERN_A_SIGNED : 0) |
+		 (vitsa_dtypes[tb].min < 0 ? VITSA_KERN_B_SIGNED : 0);
+	g.bias = calloc(d->n, sizeof(*g.bias));
+	g.rq = calloc(d->n, sizeof(*g.rq));
+	err = g.bias && g.rq ? run(&g, st) : VITSA_ERR_INTERNAL;
+	free(g.bias);
+	free(g.rq);
 	if (err)
 		return err;
 	st->macs = (uint64_t)d->m * d->n * d->k;

@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * vitsa GEMM kernels: the functional model's fast path, one traits row per instruction set.
+ *
+ * A kernel computes a block of int32 accumulators acc[m][n] = sum_k A[m][k] * B[n][k] modulo
+ * 2^32 from byte operands: A rows of K elements (s8 or u8, int4 already widened to a byte) and
+ * B given transposed, N rows of K.  B is packed once per block into the kernel's own layout;
+ * A is read in place.  vitsa_gemm.c does the rest (loading, bias, requantization, storing) and
+ * vitsa_ref.c stays the specification every kernel is tested against.  Kernels are chosen at
+ * run time from CPUID, never from the build machine's flags.
+ */
+#ifndef VITSA_KERN_H
+#define VITSA_KERN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum vitsa_isa {
+	VITSA_ISA_REF = 0,	/* plain C, the kernels' own specification */
+	VITSA_ISA_AVX2,		/* vpmaddwd on int16: exact for every operand pair */
+	VITSA_ISA_AVXVNNI,	/* vpdpbusd on 256-bit vectors (VEX) */
+	VITSA_ISA_AVX512VNNI,	/* vpdpbusd on 512-bit vectors */
+	VITSA_ISA_COUNT
+};
+
+/* Operand signedness of a block, as the kernels take it. */
+#define VITSA_KERN_A_SIGNED	(1u << 0)
+#define VITSA_KERN_B_SIGNED	(1u << 1)
+
+struct vitsa_kern {
+	const char *name;
+	bool (*supported)(void);
+	/* Bytes of packed B for @nb columns of @k elements. */
+	size_t (*b_size)(uint32_t nb, uint32_t k);
+	/* Pack @nb rows of B (row j holds column j, @k bytes, @ldb apart) into @dst. */
+	void (*pack_b)(void *dst, const uint8_t *b, size_t ldb, uint32_t nb, uint32_t k,
+		       uint32_t sign);
+	/* Bytes of working memory gemm needs for @mb rows of @k elements (may be 0). */
+	size_t (*work_size)(uint32_t mb, uint32_t k);
+	/*
+	 * acc[i * ldacc + j] for i < mb, j < nb from A (@mb rows of @k bytes, @lda apart, never
+	 * read past a row's k-th byte) and B packed by pack_b; @work has work_size(mb, k) bytes.
+	 */
+	void (*gemm)(int32_t *acc, size_t ldacc, const uint8_t *a, size_t lda, const void *pb,
+		     uint32_t mb, uint32_t nb, uint32_t k, uint32_t sign, void *work);
+};
+
+extern const struct vitsa_kern vitsa_kern_ref;
+extern const struct vitsa_kern vitsa_kern_avx2;
+extern const struct vitsa_kern vitsa_kern_avxvnni;
+extern const struct vitsa_kern vitsa_kern_avx512vnni;
+
+/* The kernel of @isa, or NULL if this CPU lacks it. */
+const struct vitsa_kern *vitsa_kern_get(uint32_t isa);
+
+/* The kernel in use: the best this CPU has unless vitsa_kern_select chose another. */
+const struct vitsa_kern *vitsa_kern_active(void);
+
+/*
+ * Use the kernel named @name ("ref", "avx2", "avxvnni", "avx512vnni") from now on, for every
+ * job in the process.  0, or -1 if the name is unknown or this CPU cannot run it.
+ */
+int vitsa_kern_select(const char *name);
+
+#endif /* VITSA_KERN_H */

@@ -1,0 +1,130 @@
+// SPDX-License-Identifier: MIT
+/*
+ * vitsa GEMM kernel for AVX2 without VNNI.  vpmaddubsw would saturate (two u8 x s8 products
+ * reach 65,025 + 65,025), so both operands are widened to int16 and multiplied with vpmaddwd,
+ * whose pair sums are exact in int32: half the rate of bytes, right for every operand pair.
+ * B is packed in panels of NR columns, for each pair of k NR x 2 int16; A is widened into
+ * @work, one row of round_up(k, 2) int16 per row, and broadcast a pair at a time.
+ */
+#include <immintrin.h>
+#include <stdbool.h>
+#include <string.h>
+
+#include "vitsa_kern.h"
+
+#define TARGET	__attribute__((target("avx2")))
+#define INLINE	static inline __attribute__((always_inline)) TARGET
+#define LANES	8
+#define NR	(2 * LANES)
+#define MR	4
+
+static bool avx2_supported(void)
+{
+	__builtin_cpu_init();
+	return __builtin_cpu_supports("avx2");
+}
+
+static inline int16_t val(uint8_t v, bool is_signed)
+{
+	return (int16_t)(is_signed ? (int32_t)v - ((int32_t)(v & 0x80) << 1) : (int32_t)v);
+}
+
+static uint32_t pairs(uint32_t k)
+{
+	return (k + 1) / 2;
+}
+
+static size_t b_size(uint32_t nb, uint32_t k)
+{
+	return (size_t)((nb + NR - 1) / NR) * NR * pairs(k) * 2 * sizeof(int16_t);
+}
+
+static void pack_b(void *dst, const uint8_t *b, size_t ldb, uint32_t nb, uint32_t k, uint32_t sign)
+{
+	bool s = sign & VITSA_KERN_B_SIGNED;
+	uint32_t kp = pairs(k);
+	int16_t *out = dst;
+
+	for (uint32_t p = 0; p < nb; p += NR, out += (size_t)NR * kp * 2) {
+		for (uint32_t j = 0; j < NR; j++) {
+			const uint8_t *row = b + (size_t)(p + j) * ldb;
+
+			for (uint32_t kk = 0; kk < 2 * kp; kk++)
+				out[((size_t)(kk / 2) * NR + j) * 2 + kk % 2] =
+					p + j < nb && kk < k ? val(row[kk], s) : 0;
+		}
+	}
+}
+
+static size_t work_size(uint32_t mb, uint32_t k)
+{
+	return (size_t)mb * pairs(k) * 2 * sizeof(int16_t);
+}
+
+/* @mr rows of widened A (constant at each call) against one panel of @nb <= NR columns. */
+INLINE void tile(int32_t *acc, size_t ldacc, const int16_t *aw, uint32_t kp, const int16_t *pb,
+		 uint32_t nb, const int mr)
+{
+	__m256i c0[MR], c1[MR];
+
+	for (int r = 0; r < mr; r++)
+		c0[r] = c1[r] = _mm256_setzero_si256();
+	for (uint32_t q = 0; q < kp; q++, pb += 2 * NR) {
+		__m256i b0 = _mm256_loadu_si256((const void *)pb);
+		__m256i b1 = _mm256_loadu_si256((const void *)(pb + 2 * LANES));
+
+		for (int r = 0; r < mr; r++) {
+			int32_t w;
+
+			memcpy(&w, aw + (size_t)r * 2 * kp + 2 * q, 4);
+			__m256i av = _mm256_set1_epi32(w);
+
+			c0[r] = _mm256_add_epi32(c0[r], _mm256_madd_epi16(av, b0));
+			c1[r] = _mm256_add_epi32(c1[r], _mm256_madd_epi16(av, b1));
+		}
+	}
+	for (int r = 0; r < mr; r++) {
+		int32_t tmp[NR];
+
+		_mm256_storeu_si256((void *)tmp, c0[r]);
+		_mm256_storeu_si256((void *)(tmp + LANES), c1[r]);
+		memcpy(acc + r * ldacc, tmp, nb * sizeof(*acc));
+	}
+}
+
+INLINE void rows(int32_t *acc, size_t ldacc, const int16_t *aw, uint32_t kp, const int16_t *pb,
+		 uint32_t nb, const int mr)
+{
+	for (uint32_t p = 0; p < nb; p += NR, pb += (size_t)NR * kp * 2)
+		tile(acc + p, ldacc, aw, kp, pb, nb - p < NR ? nb - p : NR, mr);
+}
+
+TARGET static void gemm(int32_t *acc, size_t ldacc, const uint8_t *a, size_t lda,
+			const void *pb, uint32_t mb, uint32_t nb, uint32_t k, uint32_t sign,
+			void *work)
+{
+	bool s = sign & VITSA_KERN_A_SIGNED;
+	uint32_t kp = pairs(k);
+	int16_t *aw = work;
+
+	for (uint32_t i = 0; i < mb; i++)
+		for (uint32_t kk = 0; kk < 2 * kp; kk++)
+			aw[(size_t)i * 2 * kp + kk] = kk < k ? val(a[i * lda + kk], s) : 0;
+	for (uint32_t i = 0; i < mb; i += MR, acc += MR * ldacc, aw += (size_t)MR * 2 * kp) {
+		switch (mb - i < MR ? mb - i : MR) {
+		case 4: rows(acc, ldacc, aw, kp, pb, nb, 4); break;
+		case 3: rows(acc, ldacc, aw, kp, pb, nb, 3); break;
+		case 2: rows(acc, ldacc, aw, kp, pb, nb, 2); break;
+		default: rows(acc, ldacc, aw, kp, pb, nb, 1); break;
+		}
+	}
+}
+
+const struct vitsa_kern vitsa_kern_avx2 = {
+	.name = "avx2",
+	.supported = avx2_supported,
+	.b_size = b_size,
+	.pack_b = pack_b,
+	.work_size = work_size,
+	.gemm = gemm,
+};

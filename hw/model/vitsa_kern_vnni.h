@@ -1,0 +1,188 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The vpdpbusd kernel, written once for both vector widths.  vitsa_kern_avx512vnni.c and
+ * vitsa_kern_avxvnni.c define the vector type and intrinsics below, then include this file.
+ *
+ * vpdpbusd multiplies unsigned bytes by signed bytes, four per 32-bit lane, and adds without
+ * saturation, so int32 wrap-around is exact.  A is broadcast four bytes at a time straight from
+ * its rows; B is packed in panels of NR columns: for each group of four k, NR x 4 bytes.  Of
+ * the two operands the unsigned one takes the first slot.  When both have the same signedness,
+ * B's bytes are flipped (b ^ 0x80 = b + 128 for s8, b - 128 for u8, read the other way) and the
+ * row sums of A take the difference back out:
+ *   s8 x s8: sum a * (b + 128) - 128 * sum a;   u8 x u8: sum a * (b - 128) + 128 * sum a.
+ *
+ * Expected from the includer: TARGET, VEC, LANES, V_ZERO(), V_LOAD(p), V_SET1(x),
+ * V_DPBUSD(acc, u, s), V_STORE(p, v), V_HSUM(v), KERN_NAME, KERN_STR, KERN_SUPPORTED.
+ */
+#include <string.h>
+
+#include "vitsa_kern.h"
+
+#define NR	(2 * LANES)	/* columns of a B panel: two vectors */
+#define MR	6		/* rows of A per register tile */
+
+#define INLINE	static inline __attribute__((always_inline)) TARGET
+
+static size_t b_size(uint32_t nb, uint32_t k)
+{
+	return (size_t)((nb + NR - 1) / NR) * NR * ((k + 3) / 4) * 4;
+}
+
+static size_t work_size(uint32_t mb, uint32_t k)
+{
+	(void)mb, (void)k;
+	return 0;
+}
+
+/* B is flipped when both operands have the same signedness. */
+static bool flip_b(uint32_t sign)
+{
+	return !(sign & VITSA_KERN_A_SIGNED) == !(sign & VITSA_KERN_B_SIGNED);
+}
+
+/* Bytes 4q.. of a row of @k, zero-filled past the row's end, as one little-endian word. */
+static inline __attribute__((always_inline)) uint32_t quad(const uint8_t *row, uint32_t q, uint32_t k)
+{
+	uint32_t w = 0, n = k - 4 * q < 4 ? k - 4 * q : 4;
+
+	memcpy(&w, row + 4 * q, n);
+	return w;
+}
+
+static void pack_b(void *dst, const uint8_t *b, size_t ldb, uint32_t nb, uint32_t k, uint32_t sign)
+{
+	uint32_t kq = (k + 3) / 4, *out = dst;
+	uint32_t x = flip_b(sign) ? 0x80808080u : 0;
+
+	for (uint32_t p = 0; p < nb; p += NR, out += (size_t)NR * kq) {
+		for (uint32_t j = 0; j < NR; j++) {
+			const uint8_t *row = b + (size_t)(p + j) * ldb;
+
+			for (uint32_t q = 0; q < kq && p + j < nb; q++) {
+				uint32_t tail = k - 4 * q < 4 ? (1u << 8 * (k - 4 * q)) - 1 : ~0u;
+
+				out[(size_t)q * NR + j] = quad(row, q, k) ^ (x & tail);
+			}
+			for (uint32_t q = 0; q < kq && p + j >= nb; q++)
+				out[(size_t)q * NR + j] = 0;
+		}
+	}
+}
+
+/* The correction of row sums for each of @mr rows (0 unless B was flipped), modulo 2^32. */
+TARGET static void row_corr(uint32_t *corr, const uint8_t *a, size_t lda, uint32_t mr,
+			    uint32_t k, uint32_t sign)
+{
+	bool a_signed = sign & VITSA_KERN_A_SIGNED;
+
+	for (uint32_t r = 0; r < mr; r++) {
+		const uint8_t *row = a + r * lda;
+		uint32_t s = 0, q = 0;
+
+		if (!flip_b(sign)) {
+			corr[r] = 0;
+			continue;
+		}
+		VEC acc = V_ZERO(), ones = V_SET1(0x01010101);
+
+		for (; q + 4 * LANES <= k; q += 4 * LANES)
+			acc = a_signed ? V_DPBUSD(acc, ones, V_LOAD(row + q))
+				       : V_DPBUSD(acc, V_LOAD(row + q), ones);
+		s = (uint32_t)V_HSUM(acc);
+		for (; q < k; q++)
+			s += a_signed ? (uint32_t)(int8_t)row[q] : row[q];
+		corr[r] = a_signed ? (uint32_t)-128 * s : 128u * s;
+	}
+}
+
+/*
+ * One tile: @mr rows of A against one B panel of @nb <= NR columns.  @a_u: A takes the
+ * unsigned slot.  mr and a_u are constants in every call, so each use is its own loop.
+ */
+INLINE void tile(int32_t *acc, size_t ldacc, const uint8_t *a, size_t lda, const uint32_t *pb,
+		 uint32_t nb, uint32_t k, const uint32_t *corr, const int mr, const bool a_u)
+{
+	VEC c0[MR], c1[MR];
+	uint32_t kq = (k + 3) / 4, kfull = k / 4;
+
+	for (int r = 0; r < mr; r++)
+		c0[r] = c1[r] = V_SET1((int32_t)corr[r]);
+	for (uint32_t q = 0; q < kq; q++, pb += NR) {
+		VEC b0 = V_LOAD(pb), b1 = V_LOAD(pb + LANES);
+
+		for (int r = 0; r < mr; r++) {
+			uint32_t w;
+			VEC av;
+
+			if (q < kfull)
+				memcpy(&w, a + r * lda + 4 * q, 4);
+			else
+				w = quad(a + r * lda, q, k);
+			av = V_SET1((int32_t)w);
+			c0[r] = a_u ? V_DPBUSD(c0[r], av, b0) : V_DPBUSD(c0[r], b0, av);
+			c1[r] = a_u ? V_DPBUSD(c1[r], av, b1) : V_DPBUSD(c1[r], b1, av);
+		}
+	}
+	for (int r = 0; r < mr; r++) {
+		int32_t *out = acc + r * ldacc, tmp[NR];
+
+		if (nb == NR) {
+			V_STORE(out, c0[r]);
+			V_STORE(out + LANES, c1[r]);
+			continue;
+		}
+		V_STORE(tmp, c0[r]);
+		V_STORE(tmp + LANES, c1[r]);
+		memcpy(out, tmp, nb * sizeof(*out));
+	}
+}
+
+/* Every tile of @mr rows (a constant at each call) across all panels of B. */
+INLINE void rows(int32_t *acc, size_t ldacc, const uint8_t *a, size_t lda, const uint32_t *pb,
+		 uint32_t nb, uint32_t k, const uint32_t *corr, const int mr, const bool a_u)
+{
+	uint32_t kq = (k + 3) / 4;
+
+	for (uint32_t p = 0; p < nb; p += NR, pb += (size_t)NR * kq)
+		tile(acc + p, ldacc, a, lda, pb, nb - p < NR ? nb - p : NR, k, corr, mr, a_u);
+}
+
+#define ROWS_CASE(n) \
+	case n: \
+		if (a_u) \
+			rows(acc, ldacc, a, lda, pb, nb, k, corr, n, true); \
+		else \
+			rows(acc, ldacc, a, lda, pb, nb, k, corr, n, false); \
+		break
+
+TARGET static void gemm(int32_t *acc, size_t ldacc, const uint8_t *a, size_t lda,
+			const void *pb, uint32_t mb, uint32_t nb, uint32_t k, uint32_t sign,
+			void *work)
+{
+	bool a_u = !(sign & VITSA_KERN_A_SIGNED);	/* else B is unsigned, or flipped to it */
+	uint32_t corr[MR];
+
+	(void)work;	/* A is read in place */
+	for (uint32_t i = 0; i < mb; i += MR, acc += MR * ldacc, a += MR * lda) {
+		uint32_t mr = mb - i < MR ? mb - i : MR;
+
+		row_corr(corr, a, lda, mr, k, sign);
+		switch (mr) {
+		ROWS_CASE(6);
+		ROWS_CASE(5);
+		ROWS_CASE(4);
+		ROWS_CASE(3);
+		ROWS_CASE(2);
+		ROWS_CASE(1);
+		}
+	}
+}
+
+const struct vitsa_kern KERN_NAME = {
+	.name = KERN_STR,
+	.supported = KERN_SUPPORTED,
+	.b_size = b_size,
+	.pack_b = pack_b,
+	.work_size = work_size,
+	.gemm = gemm,
+};

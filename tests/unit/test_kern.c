@@ -1,0 +1,266 @@
+// SPDX-License-Identifier: MIT
+/*
+ * GEMM kernel tests: every kernel this CPU can run (vitsa_kern.h), driven through the model
+ * with every operand type pair, K, M and N tails, strides and epilogues, must write exactly
+ * the memory the reference (vitsa_ref.c) writes.  Each job runs twice per kernel: through the
+ * read/write callbacks on one thread (the QEMU device's way) and in place through map on
+ * several threads (the in-process backend's way).
+ */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "tap.h"
+#include "vitsa_dtype.h"
+#include "vitsa_kern.h"
+#include "vitsa_model.h"
+#include "vitsa_ref.h"
+
+struct flat {
+	uint8_t *mem;
+	size_t size;
+};
+
+static int flat_read(void *opaque, uint64_t addr, void *buf, size_t len)
+{
+	struct flat *f = opaque;
+
+	if (addr > f->size || len > f->size - addr)
+		return -1;
+	memcpy(buf, f->mem + addr, len);
+	return 0;
+}
+
+static int flat_write(void *opaque, uint64_t addr, const void *buf, size_t len)
+{
+	struct flat *f = opaque;
+
+	if (addr > f->size || len > f->size - addr)
+		return -1;
+	memcpy(f->mem + addr, buf, len);
+	return 0;
+}
+
+static void *flat_map(void *opaque, uint64_t addr, uint64_t len)
+{
+	struct flat *f = opaque;
+
+	return addr > f->size || len > f->size - addr ? NULL : f->mem + addr;
+}
+
+#define WORKERS 3
+
+static uint32_t flat_workers(void *opaque)
+{
+	(void)opaque;
+	return WORKERS;
+}
+
+struct par {
+	_Atomic uint32_t next;
+	uint32_t tasks;
+	void (*fn)(void *arg, uint32_t t);
+	void *arg;
+};
+
+static void *par_worker(void *arg)
+{
+	struct par *p = arg;
+
+	for (uint32_t t; (t = atomic_fetch_add(&p->next, 1)) < p->tasks;)
+		p->fn(p->arg, t);
+	return NULL;
+}
+
+/* Real threads, so that tasks overlap in time as they do in the runtime's pool. */
+static void flat_parallel(void *opaque, uint32_t tasks, void (*fn)(void *arg, uint32_t t),
+			  void *arg)
+{
+	struct par p = { .tasks = tasks, .fn = fn, .arg = arg };
+	pthread_t th[WORKERS - 1];
+
+	(void)opaque;
+	for (int i = 0; i < WORKERS - 1; i++)
+		pthread_create(&th[i], NULL, par_worker, &p);
+	par_worker(&p);
+	for (int i = 0; i < WORKERS - 1; i++)
+		pthread_join(th[i], NULL);
+}
+
+static const struct vitsa_mem_ops copy_ops = { .read = flat_read, .write = flat_write };
+static const struct vitsa_mem_ops map_ops = {
+	.read = flat_read, .write = flat_write, .map = flat_map,
+	.workers = flat_workers, .parallel = flat_parallel,
+};
+
+static const struct vitsa_model_cfg cfg16 = { .rows = 16, .cols = 16 };
+
+static uint64_t rng_state = 0x2545f4914f6cdd1dull;
+
+static uint64_t rnd(void)
+{
+	rng_state ^= rng_state << 13;
+	rng_state ^= rng_state >> 7;
+	rng_state ^= rng_state << 17;
+	return rng_state;
+}
+
+static uint32_t rnd_in(uint32_t lo, uint32_t hi)
+{
+	return lo + (uint32_t)(rnd() % (hi - lo + 1));
+}
+
+static const uint32_t operands[] = { VITSA_DTYPE_S8, VITSA_DTYPE_U8, VITSA_DTYPE_S4,
+				     VITSA_DTYPE_U4 };
+static const uint32_t results[] = { VITSA_DTYPE_S8, VITSA_DTYPE_U8, VITSA_DTYPE_S4,
+				    VITSA_DTYPE_U4, VITSA_DTYPE_S16 };
+
+/* Random job of types @ta x @tb: extremes of each type are common, so are K and N tails. */
+static size_t make_job(struct vitsa_hw_desc *d, uint8_t **mem, uint32_t ta, uint32_t tb,
+		       uint32_t max_dim)
+{
+	uint32_t tc;
+	uint64_t off = 64;
+	size_t size;
+
+	*d = (struct vitsa_hw_desc){ .opcode = VITSA_OP_GEMM, .flags = (uint32_t)(rnd() % 8) };
+	tc = (d->flags & VITSA_DESC_REQUANT) ? results[rnd() % 5] : VITSA_DTYPE_S32;
+	d->types = VITSA_DESC_TYPES(ta, tb, tc);
+	d->m = rnd_in(1, max_dim);
+	d->n = rnd_in(1, max_dim);
+	d->k = rnd_in(1, max_dim);
+	d->c_zero = (d->flags & VITSA_DESC_REQUANT) ? (int32_t)rnd_in(0, 40) - 20 : 0;
+	d->a_stride = vitsa_row_bytes(ta, d->k) + rnd() % 5;
+	d->b_stride = vitsa_row_bytes(tb, (d->flags & VITSA_DESC_B_TRANS) ? d->k : d->n) + rnd() % 5;
+	d->c_stride = vitsa_row_bytes(tc, d->n) + rnd() % 3;
+	d->a_addr = off + rnd() % 8;
+	d->b_addr = off = d->a_addr + d->m * d->a_stride + rnd() % 8;
+	off += ((d->flags & VITSA_DESC_B_TRANS) ? d->n : d->k) * d->b_stride;
+	d->bias_addr = (d->flags & VITSA_DESC_BIAS) ? off : 0;
+	off += 4 * d->n;
+	d->rq_addr = (d->flags & VITSA_DESC_REQUANT) ? off : 0;
+	off += 8 * d->n;
+	d->c_addr = off + rnd() % 8;
+	size = d->c_addr + d->m * d->c_stride;	/* C ends the image: a read past it fails */
+	*mem = malloc(size);
+	for (size_t i = 0; i < size; i++) {
+		uint64_t r = rnd();
+
+		(*mem)[i] = r % 4 == 0 ? 0x80 : r % 4 == 1 ? 0x7f : r % 4 == 2 ? 0xff : (uint8_t)(r >> 8);
+	}
+	for (uint32_t n = 0; n < d->n && d->rq_addr; n++) {
+		uint32_t shift = rnd_in(0, 40);
+
+		memcpy(*mem + d->rq_addr + 8 * n + 4, &shift, 4);	/* host is little-endian */
+	}
+	return size;
+}
+
+/* @count random jobs of every type pair through kernel @isa, both ways; failures counted. */
+static void kernel_round(uint32_t isa, int count, uint32_t max_dim)
+{
+	const char *name = vitsa_kern_get(isa)->name;
+
+	CHECK(vitsa_kern_select(name) == 0, "select %s", name);
+	for (int i = 0; i < count; i++) {
+		struct vitsa_hw_desc d;
+		struct vitsa_job_stats st;
+		uint8_t *mem;
+		size_t size = make_job(&d, &mem, operands[i % 4], operands[i / 4 % 4], max_dim);
+		uint8_t *ref = malloc(size), *copy = malloc(size);
+		struct flat fm = { mem, size }, fc = { copy, size };
+		uint32_t e0, e1, e2;
+
+		memcpy(ref, mem, size);
+		memcpy(copy, mem, size);
+		e0 = vitsa_ref_gemm(&d, ref, size);
+		e1 = vitsa_model_exec(&cfg16, &d, &map_ops, &fm, &st);
+		e2 = vitsa_model_exec(&cfg16, &d, &copy_ops, &fc, &st);
+		CHECK(!e0 && !e1 && !e2, "%s job %d: ref %u map %u copy %u", name, i, e0, e1, e2);
+		CHECK(!memcmp(mem, ref, size) && !memcmp(copy, ref, size),
+		      "%s job %d (%ux%ux%u flags %u types %#x): in place %s, copied %s", name, i,
+		      d.m, d.n, d.k, d.flags, d.types, memcmp(mem, ref, size) ? "differs" : "ok",
+		      memcmp(copy, ref, size) ? "differs" : "ok");
+		free(mem);
+		free(ref);
+		free(copy);
+	}
+}
+
+static void each_kernel(int count, uint32_t max_dim)
+{
+	int ran = 0;
+
+	for (uint32_t isa = 0; isa < VITSA_ISA_COUNT; isa++) {
+		if (!vitsa_kern_get(isa)) {
+			printf("# kernel %u: not supported by this CPU\n", isa);
+			continue;
+		}
+		kernel_round(isa, count, max_dim);
+		ran++;
+	}
+	vitsa_kern_select(vitsa_kern_get(VITSA_ISA_REF)->name);
+	CHECK(ran >= 2, "only %d kernels ran", ran);	/* ref and at least AVX2 on x86-64 */
+}
+
+TEST(small_jobs_every_kernel_equals_ref)
+{
+	each_kernel(400, 24);
+}
+
+TEST(large_jobs_every_kernel_equals_ref)
+{
+	each_kernel(32, 200);
+}
+
+/* The extremes that break a byte kernel: every product at its largest, K long enough to wrap. */
+TEST(extreme_values_every_kernel)
+{
+	for (uint32_t isa = 0; isa < VITSA_ISA_COUNT; isa++) {
+		static const uint8_t fills[][2] = { { 0x80, 0x80 }, { 0xff, 0xff }, { 0x80, 0x7f },
+						    { 0xff, 0x80 } };
+
+		if (!vitsa_kern_get(isa))
+			continue;
+		vitsa_kern_select(vitsa_kern_get(isa)->name);
+		for (uint32_t f = 0; f < 4; f++) {
+			for (uint32_t ta = 0; ta < 2; ta++) {
+				for (uint32_t tb = 0; tb < 2; tb++) {
+					struct vitsa_hw_desc d = {
+						.opcode = VITSA_OP_GEMM, .m = 7, .n = 67, .k = 32768,
+						.flags = VITSA_DESC_B_TRANS,
+						.types = VITSA_DESC_TYPES(ta, tb, VITSA_DTYPE_S32),
+						.a_stride = 32768, .b_stride = 32768,
+						.c_stride = 67 * 4,
+					};
+					size_t size = (7 + 67) * 32768ull + 7 * 67 * 4;
+					uint8_t *mem = malloc(size), *ref = malloc(size);
+					struct flat fm = { mem, size };
+					struct vitsa_job_stats st;
+
+					d.b_addr = 7 * 32768;
+					d.c_addr = 74 * 32768;
+					memset(mem, fills[f][0], d.b_addr);
+					memset(mem + d.b_addr, fills[f][1], d.c_addr - d.b_addr);
+					memcpy(ref, mem, size);
+					CHECK(vitsa_ref_gemm(&d, ref, size) == 0, "ref");
+					CHECK(vitsa_model_exec(&cfg16, &d, &map_ops, &fm, &st) == 0, "run");
+					CHECK(!memcmp(mem, ref, size), "%s fill %u types %u/%u differs",
+					      vitsa_kern_get(isa)->name, f, ta, tb);
+					free(mem);
+					free(ref);
+				}
+			}
+		}
+	}
+	vitsa_kern_select("ref");
+}
+
+TEST(select_by_name)
+{
+	CHECK(vitsa_kern_select("ref") == 0 && !strcmp(vitsa_kern_active()->name, "ref"), "ref");
+	CHECK(vitsa_kern_select("sse9") == -1, "unknown name accepted");
+	CHECK(!strcmp(vitsa_kern_active()->name, "ref"), "a refused name changed the kernel");
+}
+
+TAP_MAIN
