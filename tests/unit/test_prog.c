@@ -167,4 +167,56 @@ TEST(bad_schedules_refused)
 	rmdir(dir);
 }
 
+/* validate(@p) fails naming @want. */
+static void invalid(struct vitrt_prog *p, const char *what, const char *want)
+{
+	char msg[512] = "";
+
+	CHECK(vitrt_prog_validate(p, msg, sizeof(msg)) == VITRT_EFORMAT && strstr(msg, want),
+	      "%s: '%s' lacks '%s'", what, msg, want);
+}
+
+TEST(misaligned_and_overlapping_tensors_refused)
+{
+	static const struct vitrt_pref act = { VITRT_ARENA_ACT, 0, 0, 0 };
+	struct vitrt_prog *p = sample();
+	struct vitrt_step *s = &p->steps[2];
+	char msg[512];
+
+	s->in0.offset = 129;			/* int16 rows at an odd byte */
+	invalid(p, "odd in0", "step 2 (layernorm): an s16 tensor at an odd offset");
+	p = sample();
+	p->steps[2].in0.stride = 9;		/* second row odd */
+	invalid(p, "odd stride", "an s16 tensor at an odd offset or stride");
+	p = sample();
+	p->steps[2] = (struct vitrt_step){ .op = VITRT_OP_EMBED, .rows = 2, .cols = 4,
+					   .in0 = act, .in1 = act, .out = act };
+	p->steps[2].in0.offset = 128;
+	p->steps[2].in1.offset = 137;
+	p->steps[2].out.offset = 160;
+	invalid(p, "odd embed", "step 2 (embed): an s16 tensor at an odd offset");
+	p = sample();
+	p->logits.offset = 241;
+	invalid(p, "odd logits", "s16 logits at an odd offset");
+
+	p = sample();
+	p->steps[2].out.offset = 128 + 15;	/* s8 output on the last byte of the input */
+	invalid(p, "layernorm in place", "step 2 (layernorm): output overlaps an input");
+	p = sample();
+	p->steps[2].out.offset = 128 + 16;	/* right after it: fine */
+	CHECK(!vitrt_prog_validate(p, msg, sizeof(msg)), "adjacent layernorm: %s", msg);
+	p = sample();
+	p->steps[2] = (struct vitrt_step){ .op = VITRT_OP_ADD, .rows = 2, .cols = 4,
+					   .in0 = act, .in1 = act, .out = act, .p = { 1, 0, 1, 0 } };
+	p->steps[2].in0.offset = 128;
+	p->steps[2].in1.offset = 160;
+	p->steps[2].out.offset = 128;		/* element for element over in0: allowed */
+	CHECK(!vitrt_prog_validate(p, msg, sizeof(msg)), "add in place: %s", msg);
+	p->steps[2].out.offset = 130;		/* shifted by one element */
+	invalid(p, "add shifted", "step 2 (add): output overlaps an input");
+	p = sample();
+	p->gemms[0].c.offset = 24;		/* C over A's last row */
+	invalid(p, "gemm C on A", "gemm 0: C overlaps an input");
+}
+
 TAP_MAIN

@@ -64,9 +64,43 @@ static bool ref_fits(const struct vitrt_prog *p, const struct vitrt_pref *r, uin
 	       r->offset / VITRT_ARENA_CHUNK == (end - 1) / VITRT_ARENA_CHUNK;
 }
 
+/*
+ * @a (@a_rows rows of @a_row bytes) and @b share a byte of their arena, gaps between rows
+ * included; both passed ref_fits, so nothing overflows.
+ */
+static bool refs_overlap(const struct vitrt_pref *a, uint64_t a_rows, uint64_t a_row,
+			 const struct vitrt_pref *b, uint64_t b_rows, uint64_t b_row)
+{
+	uint64_t a_last = a->offset + (a_rows - 1) * (a->stride ? a->stride : a_row) + a_row - 1;
+	uint64_t b_last = b->offset + (b_rows - 1) * (b->stride ? b->stride : b_row) + b_row - 1;
+
+	return a->arena == b->arena && a->offset <= b_last && b->offset <= a_last;
+}
+
+/* Rows of @r start on a multiple of @size bytes (int16 loads of the CPU ops). */
+static bool ref_aligned(const struct vitrt_pref *r, uint32_t size)
+{
+	return r->offset % size == 0 && r->stride % size == 0;
+}
+
 static bool dim_ok(uint32_t d)
 {
 	return d >= 1 && d <= 32768;
+}
+
+/* C shares a byte with A, B, bias or rq (Documentation/hw/vitsa.rst, OVERLAP). */
+static bool gemm_overlaps(const struct vitrt_pgemm *g)
+{
+	bool bt = g->flags & VITRT_GEMM_B_TRANS;
+	uint64_t c_row = vitrt_row_bytes(g->c_type, g->n);
+
+	return refs_overlap(&g->c, g->m, c_row, &g->a, g->m, vitrt_row_bytes(g->a_type, g->k)) ||
+	       refs_overlap(&g->c, g->m, c_row, &g->b, bt ? g->n : g->k,
+			    vitrt_row_bytes(g->b_type, bt ? g->k : g->n)) ||
+	       ((g->flags & VITRT_GEMM_BIAS) && refs_overlap(&g->c, g->m, c_row, &g->bias, 1,
+							     4ull * g->n)) ||
+	       ((g->flags & VITRT_GEMM_REQUANT) && refs_overlap(&g->c, g->m, c_row, &g->rq, 1,
+								8ull * g->n));
 }
 
 static int check_gemm(const struct vitrt_prog *p, const struct vitrt_pgemm *g, char *msg,
@@ -87,6 +121,8 @@ static int check_gemm(const struct vitrt_prog *p, const struct vitrt_pgemm *g, c
 	if (((g->flags & VITRT_GEMM_BIAS) && !ref_fits(p, &g->bias, 1, 4ull * g->n)) ||
 	    (rq && !ref_fits(p, &g->rq, 1, 8ull * g->n)))
 		return bad(msg, cap, "gemm %u: bias or requant table outside its arena", i);
+	if (gemm_overlaps(g))
+		return bad(msg, cap, "gemm %u: C overlaps an input (the device refuses it)", i);
 	return 0;
 }
 
@@ -113,6 +149,9 @@ static int check_input(const struct vitrt_prog *p, const struct vitrt_step *s, c
 	    !ref_fits(p, &s->in1, 1, chans * 256ull) || !ref_fits(p, &s->out, rows, per_row) ||
 	    s->out.arena != VITRT_ARENA_ACT)
 		return bad(msg, cap, "step %u: input tensors outside their arenas", i);
+	if (refs_overlap(&s->out, rows, per_row, &s->in0, 1, (uint64_t)chans * img * img) ||
+	    refs_overlap(&s->out, rows, per_row, &s->in1, 1, chans * 256ull))
+		return bad(msg, cap, "step %u (input): output overlaps an input", i);
 	return 0;
 }
 
@@ -142,6 +181,28 @@ static bool params_ok(const struct vitrt_step *s)
 	}
 }
 
+/* @a and @b are the same rows: ADD may write its result over an operand, element for element. */
+static bool same_rows(const struct vitrt_pref *a, const struct vitrt_pref *b, uint64_t row)
+{
+	return a->arena == b->arena && a->offset == b->offset &&
+	       (a->stride ? a->stride : row) == (b->stride ? b->stride : row);
+}
+
+/* The CPU kernels take restrict pointers: an output shares no byte with an input but ADD's own. */
+static bool step_overlaps(const struct vitrt_step *s, uint32_t in0_rows)
+{
+	const uint8_t *eb = elem_bytes[s->op];
+	uint64_t out_row = (uint64_t)s->cols * eb[2], in0_row = (uint64_t)s->cols * eb[0];
+	uint64_t in1_row = (uint64_t)s->cols * eb[1];
+	bool add = s->op == VITRT_OP_ADD;
+
+	if (in0_rows && refs_overlap(&s->out, s->rows, out_row, &s->in0, in0_rows, in0_row) &&
+	    !(add && same_rows(&s->out, &s->in0, out_row)))
+		return true;
+	return eb[1] && refs_overlap(&s->out, s->rows, out_row, &s->in1, s->rows, in1_row) &&
+	       !(add && same_rows(&s->out, &s->in1, out_row));
+}
+
 static int check_step(const struct vitrt_prog *p, const struct vitrt_step *s, char *msg,
 		      size_t cap, uint32_t i)
 {
@@ -167,6 +228,13 @@ static int check_step(const struct vitrt_prog *p, const struct vitrt_step *s, ch
 	    s->out.arena != VITRT_ARENA_ACT)
 		return bad(msg, cap, "step %u (%s): a tensor lies outside its arena", i,
 			   vitrt_op_name(s->op));
+	for (int t = 0; t < 3; t++)
+		if (eb[t] == 2 && !ref_aligned(t == 0 ? &s->in0 : t == 1 ? &s->in1 : &s->out, 2))
+			return bad(msg, cap, "step %u (%s): an s16 tensor at an odd offset or stride",
+				   i, vitrt_op_name(s->op));
+	if (step_overlaps(s, in0_rows))
+		return bad(msg, cap, "step %u (%s): output overlaps an input", i,
+			   vitrt_op_name(s->op));
 	if (!params_ok(s))
 		return bad(msg, cap, "step %u (%s): parameters out of range", i, vitrt_op_name(s->op));
 	return 0;
@@ -189,6 +257,8 @@ int vitrt_prog_validate(const struct vitrt_prog *p, char *msg, size_t cap)
 	    !ref_fits(p, &p->image, 1, (uint64_t)in->chans * in->img * in->img) ||
 	    p->logits.arena != VITRT_ARENA_ACT || !ref_fits(p, &p->logits, 1, 2ull * in->classes))
 		return bad(msg, cap, "image or logits outside the activation arena");
+	if (!ref_aligned(&p->logits, 2))
+		return bad(msg, cap, "s16 logits at an odd offset");
 	for (uint32_t i = 0; i < p->ngemms; i++) {
 		err = check_gemm(p, &p->gemms[i], msg, cap, i);
 		if (err)
