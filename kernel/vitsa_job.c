@@ -194,6 +194,24 @@ static int vitsa_job_bind(struct vitsa_job *job, struct vitsa_file *vf,
 	return 0;
 }
 
+/*
+ * C shares no byte of its object with an input (A, B, bias, rq), gaps between rows included:
+ * the device fails such a descriptor with OVERLAP, so it is refused here, before queuing.
+ */
+static bool vitsa_job_overlaps(const struct vitsa_job *job, const struct vitsa_operand_desc *op)
+{
+	const struct vitsa_operand_desc *c = &op[VITSA_OPERAND_C];
+	int i;
+
+	for (i = 0; i < VITSA_OPERAND_COUNT; i++) {
+		if (i == VITSA_OPERAND_C || !op[i].rows || job->bos[i] != job->bos[VITSA_OPERAND_C])
+			continue;
+		if (op[i].mem->offset < c->end && c->mem->offset < op[i].end)
+			return true;
+	}
+	return false;
+}
+
 static void vitsa_job_fill_desc(struct vitsa_job *job, const struct vitsa_gemm *g,
 				const u64 *addr)
 {
@@ -219,7 +237,8 @@ static void vitsa_job_fill_desc(struct vitsa_job *job, const struct vitsa_gemm *
 /*
  * Check one job and build it: its descriptor with device addresses, a reference on every
  * object it names and on its file.  Bad fields (-EINVAL) are found before handles are looked
- * up (-ENOENT), and those before ranges are checked against the objects (-EINVAL).
+ * up (-ENOENT), and those before ranges are checked against the objects and C against the
+ * inputs (-EINVAL).
  */
 static struct vitsa_job *vitsa_job_create(struct vitsa_file *vf, const struct vitsa_gemm *g)
 {
@@ -245,6 +264,10 @@ static struct vitsa_job *vitsa_job_create(struct vitsa_file *vf, const struct vi
 	ret = vitsa_job_bind(job, vf, op, addr);
 	if (ret)
 		goto err_free_job;
+	if (vitsa_job_overlaps(job, op)) {
+		ret = -EINVAL;
+		goto err_free_job;
+	}
 
 	vitsa_job_fill_desc(job, g, addr);
 	kref_get(&vf->ref);
