@@ -817,6 +817,11 @@ static int job_verdict(struct file *f, const struct vitsa_gemm *g)
 		if (end[i] > o->size)
 			return -EINVAL;
 	}
+	/* then C (jm.mem[2]) sharing a byte of its object with an input */
+	for (i = 0; i < jm.n; i++)
+		if (i != 2 && jm.mem[i]->handle == g->c.handle && jm.mem[i]->offset < end[2] &&
+		    g->c.offset < end[i])
+			return -EINVAL;
 	return 0;
 }
 
