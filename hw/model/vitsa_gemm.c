@@ -17,7 +17,7 @@
 #include "vitsa_kern.h"
 #include "vitsa_model.h"
 
-#define MC	60	/* rows per kernel call: a multiple of every kernel's register tile */
+#define MC	48	/* rows per kernel call: a multiple of every kernel's register tile */
 #define NC	64	/* columns per task: even, so every B panel and C segment starts on a byte */
 #define TASKS_PER_WORKER 4
 
@@ -28,7 +28,9 @@ struct gemm {
 	const struct vitsa_kern *kern;
 	uint32_t sign;			/* VITSA_KERN_*_SIGNED of A and B */
 	int32_t *bias;			/* N, zeros without BIAS */
-	struct vitsa_hw_rq *rq;		/* N, with REQUANT */
+	int64_t *mult, *half;		/* N requant multipliers and rounding terms */
+	uint64_t *shift;		/* N requant shifts */
+	struct vitsa_kern_epi epi;	/* the tables as the kernels take them */
 	uint32_t tasks_n, tasks_m;	/* column tasks x row groups */
 	uint32_t group_m;		/* rows per group, a multiple of MC */
 	_Atomic uint32_t err;		/* first failure of any task */
@@ -86,6 +88,30 @@ static uint32_t le32(const uint8_t *p)
 	return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
+static bool tables_alloc(struct gemm *g)
+{
+	const struct vitsa_dtype_traits *t = &vitsa_dtypes[VITSA_DESC_C_TYPE(g->d->types)];
+	uint32_t n = g->d->n;
+
+	g->bias = calloc(n, sizeof(*g->bias));
+	g->mult = calloc(n, sizeof(*g->mult));
+	g->half = calloc(n, sizeof(*g->half));
+	g->shift = calloc(n, sizeof(*g->shift));
+	g->epi = (struct vitsa_kern_epi){
+		.bias = g->bias, .mult = g->mult, .half = g->half, .shift = g->shift,
+		.zero = g->d->c_zero, .lo = t->min, .hi = t->max, .bits = t->bits,
+	};
+	return g->bias && g->mult && g->half && g->shift;
+}
+
+static void tables_free(struct gemm *g)
+{
+	free(g->bias);
+	free(g->mult);
+	free(g->half);
+	free(g->shift);
+}
+
 /* Bias and requant tables, each read at once and decoded from little-endian; shifts checked. */
 static uint32_t load_tables(struct gemm *g, struct work *w)
 {
@@ -100,11 +126,15 @@ static uint32_t load_tables(struct gemm *g, struct work *w)
 	if (!err && (d->flags & VITSA_DESC_REQUANT))
 		err = mem_read(g, w, d->rq_addr, raw, 8ull * d->n);
 	for (uint32_t n = 0; n < d->n && !err && (d->flags & VITSA_DESC_REQUANT); n++) {
-		g->rq[n].mult = (int32_t)le32(raw + 8ull * n);
-		g->rq[n].shift = le32(raw + 8ull * n + 4);
-		if (g->rq[n].shift > VITSA_RQ_MAX_SHIFT)
+		g->mult[n] = (int32_t)le32(raw + 8ull * n);
+		g->shift[n] = le32(raw + 8ull * n + 4);
+		if (g->shift[n] > VITSA_RQ_MAX_SHIFT)
 			err = VITSA_ERR_RQ;
+		else
+			g->half[n] = g->shift[n] ? (int64_t)1 << (g->shift[n] - 1) : 0;
 	}
+	if (!(d->flags & VITSA_DESC_REQUANT))
+		g->epi.mult = NULL;
 	free(raw);
 	return err;
 }
@@ -199,27 +229,24 @@ static uint32_t load_b(struct gemm *g, struct work *w, uint32_t n0, uint32_t nb,
  * is an arithmetic shift in GCC and Clang; with shift 0 the rounding term is 0 and the shift
  * a no-op.
  */
-VITSA_HOT static void finish_row(const struct gemm *g, int32_t *out, const int32_t *acc,
+VITSA_HOT static void finish_row(const struct vitsa_kern_epi *e, int32_t *out, const int32_t *acc,
 				 uint32_t n0, uint32_t nb)
 {
-	const struct vitsa_hw_desc *d = g->d;
-	const struct vitsa_dtype_traits *t = &vitsa_dtypes[VITSA_DESC_C_TYPE(d->types)];
-	const int32_t *bias = g->bias + n0;
+	const int32_t *bias = e->bias + n0;
 
-	if (!(d->flags & VITSA_DESC_REQUANT)) {
+	if (!e->mult) {
 		for (uint32_t j = 0; j < nb; j++)
 			out[j] = (int32_t)((uint32_t)acc[j] + (uint32_t)bias[j]);
 		return;
 	}
-	int64_t lo = t->min, hi = t->max, zero = d->c_zero;
-	const struct vitsa_hw_rq *rq = g->rq + n0;
+	const int64_t *mult = e->mult + n0, *half = e->half + n0;
+	const uint64_t *shift = e->shift + n0;
 
 	for (uint32_t j = 0; j < nb; j++) {
-		int64_t half = rq[j].shift ? (int64_t)1 << (rq[j].shift - 1) : 0;
 		int32_t v = (int32_t)((uint32_t)acc[j] + (uint32_t)bias[j]);
-		int64_t p = (((int64_t)v * rq[j].mult + half) >> rq[j].shift) + zero;
+		int64_t p = (((int64_t)v * mult[j] + half[j]) >> shift[j]) + e->zero;
 
-		out[j] = (int32_t)(p < lo ? lo : p > hi ? hi : p);
+		out[j] = (int32_t)(p < e->lo ? e->lo : p > e->hi ? e->hi : p);
 	}
 }
 
@@ -230,6 +257,12 @@ static void pack_row(uint8_t *row, const int32_t *v, uint32_t nb, uint32_t type)
 	case 8:
 		for (uint32_t j = 0; j < nb; j++)
 			row[j] = (uint8_t)v[j];
+		break;
+	case 16:
+		for (uint32_t j = 0; j < nb; j++) {
+			row[2 * j] = (uint8_t)v[j];
+			row[2 * j + 1] = (uint8_t)(v[j] >> 8);
+		}
 		break;
 	default:
 		memset(row, 0, vitsa_row_bytes(type, nb));
@@ -253,8 +286,14 @@ static uint32_t compute_block(struct gemm *g, struct work *w, uint32_t m0, uint3
 		return err;
 	g->kern->gemm(w->acc, NC, a, lda, w->pb, mb, nb, d->k, g->sign, w->kw);
 	for (uint32_t i = 0; i < mb && !err; i++) {
-		finish_row(g, w->out, w->acc + (size_t)i * NC, n0, nb);
-		pack_row(w->row, w->out, nb, t);
+		const int32_t *acc = w->acc + (size_t)i * NC;
+
+		if (g->kern->finish && g->epi.bits != 4) {
+			g->kern->finish(w->row, acc, n0, nb, &g->epi);
+		} else {
+			finish_row(&g->epi, w->out, acc, n0, nb);
+			pack_row(w->row, w->out, nb, t);
+		}
 		err = mem_write(g, w, d->c_addr + (m0 + i) * d->c_stride + vitsa_dtype_offset(t, n0),
 				w->row, vitsa_row_bytes(t, nb));
 	}
@@ -381,11 +420,8 @@ uint32_t vitsa_model_exec(const struct vitsa_model_cfg *cfg, const struct vitsa_
 		return err;
 	g.sign = (vitsa_dtypes[ta].min < 0 ? VITSA_KERN_A_SIGNED : 0) |
 		 (vitsa_dtypes[tb].min < 0 ? VITSA_KERN_B_SIGNED : 0);
-	g.bias = calloc(d->n, sizeof(*g.bias));
-	g.rq = calloc(d->n, sizeof(*g.rq));
-	err = g.bias && g.rq ? run(&g, st) : VITSA_ERR_INTERNAL;
-	free(g.bias);
-	free(g.rq);
+	err = tables_alloc(&g) ? run(&g, st) : VITSA_ERR_INTERNAL;
+	tables_free(&g);
 	if (err)
 		return err;
 	st->macs = (uint64_t)d->m * d->n * d->k;

@@ -63,6 +63,7 @@ const struct vitsa_kern vitsa_kern_ref = {
 	.pack_b = ref_pack_b,
 	.work_size = ref_work_size,
 	.gemm = ref_gemm,
+	.finish = NULL,		/* vitsa_gemm.c's loop is the plain one */
 };
 
 static const struct vitsa_kern *const kerns[VITSA_ISA_COUNT] = {

@@ -28,6 +28,20 @@ enum vitsa_isa {
 #define VITSA_KERN_A_SIGNED	(1u << 0)
 #define VITSA_KERN_B_SIGNED	(1u << 1)
 
+/*
+ * The epilogue of a job, per output column n: y = acc + bias[n] modulo 2^32, then (with mult)
+ * sat(((y * mult[n] + half[n]) >> shift[n]) + zero) to [lo, hi], stored as @bits-bit
+ * little-endian integers.  Tables are widened to 64 bits once per job.
+ */
+struct vitsa_kern_epi {
+	const int32_t *bias;		/* zeros without a bias */
+	const int64_t *mult;		/* NULL: the raw int32, bits 32 */
+	const int64_t *half;		/* 2^(shift - 1), 0 for shift 0 */
+	const uint64_t *shift;
+	int64_t zero, lo, hi;
+	uint32_t bits;			/* 4, 8, 16 or 32 */
+};
+
 struct vitsa_kern {
 	const char *name;
 	bool (*supported)(void);
@@ -44,6 +58,12 @@ struct vitsa_kern {
 	 */
 	void (*gemm)(int32_t *acc, size_t ldacc, const uint8_t *a, size_t lda, const void *pb,
 		     uint32_t mb, uint32_t nb, uint32_t k, uint32_t sign, void *work);
+	/*
+	 * Optional: the epilogue of columns n0..n0+nb of one row into @out, for bits 8, 16 and
+	 * 32; vitsa_gemm.c's plain loop otherwise (and always for int4 results).
+	 */
+	void (*finish)(uint8_t *out, const int32_t *acc, uint32_t n0, uint32_t nb,
+		       const struct vitsa_kern_epi *e);
 };
 
 extern const struct vitsa_kern vitsa_kern_ref;

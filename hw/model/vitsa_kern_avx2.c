@@ -127,4 +127,5 @@ const struct vitsa_kern vitsa_kern_avx2 = {
 	.pack_b = pack_b,
 	.work_size = work_size,
 	.gemm = gemm,
+	.finish = NULL,
 };

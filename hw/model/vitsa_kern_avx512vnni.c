@@ -4,6 +4,8 @@
 
 #define TARGET		__attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni")))
 #define VEC		__m512i
+#define MR		8
+#define NV		2
 #define LANES		16
 #define V_ZERO()	_mm512_setzero_si512()
 #define V_LOAD(p)	_mm512_loadu_si512((const void *)(p))
@@ -14,6 +16,7 @@
 #define KERN_NAME	vitsa_kern_avx512vnni
 #define KERN_STR	"avx512vnni"
 #define KERN_SUPPORTED	avx512vnni_supported
+#define KERN_FINISH	finish
 
 #include <stdbool.h>
 
@@ -22,6 +25,52 @@ static bool avx512vnni_supported(void)
 	__builtin_cpu_init();
 	return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
 	       __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni");
+}
+
+#include "vitsa_kern.h"
+
+/* Eight requantized lanes: 64-bit products, arithmetic shifts, clamps. */
+TARGET static inline __m256i requant8(__m256i v, const struct vitsa_kern_epi *e, uint32_t n,
+				      __mmask8 m)
+{
+	__m512i p = _mm512_mul_epi32(_mm512_cvtepi32_epi64(v), _mm512_maskz_loadu_epi64(m, e->mult + n));
+
+	p = _mm512_add_epi64(p, _mm512_maskz_loadu_epi64(m, e->half + n));
+	p = _mm512_srav_epi64(p, _mm512_maskz_loadu_epi64(m, e->shift + n));
+	p = _mm512_add_epi64(p, _mm512_set1_epi64(e->zero));
+	p = _mm512_min_epi64(_mm512_max_epi64(p, _mm512_set1_epi64(e->lo)), _mm512_set1_epi64(e->hi));
+	return _mm512_cvtepi64_epi32(p);
+}
+
+/* Up to 16 results of columns n.. (lanes in @m), stored at @out as e->bits-bit integers. */
+TARGET static inline void finish16(uint8_t *out, const int32_t *acc, uint32_t n, __mmask16 m,
+				   const struct vitsa_kern_epi *e)
+{
+	__m512i v = _mm512_add_epi32(_mm512_maskz_loadu_epi32(m, acc),
+				     _mm512_maskz_loadu_epi32(m, e->bias + n));
+
+	if (e->mult) {
+		__m256i lo = requant8(_mm512_castsi512_si256(v), e, n, (__mmask8)m);
+		__m256i hi = requant8(_mm512_extracti64x4_epi64(v, 1), e, n + 8, (__mmask8)(m >> 8));
+
+		v = _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
+	}
+	if (e->bits == 8)
+		_mm512_mask_cvtepi32_storeu_epi8(out, m, v);
+	else if (e->bits == 16)
+		_mm512_mask_cvtepi32_storeu_epi16(out, m, v);
+	else
+		_mm512_mask_storeu_epi32(out, m, v);
+}
+
+TARGET static void finish(uint8_t *out, const int32_t *acc, uint32_t n0, uint32_t nb,
+			  const struct vitsa_kern_epi *e)
+{
+	for (uint32_t j = 0; j < nb; j += 16) {
+		__mmask16 m = nb - j >= 16 ? 0xffff : (__mmask16)((1u << (nb - j)) - 1);
+
+		finish16(out + j * e->bits / 8, acc + j, n0 + j, m, e);
+	}
 }
 
 #include "vitsa_kern_vnni.h"

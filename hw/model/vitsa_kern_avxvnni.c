@@ -4,6 +4,8 @@
 
 #define TARGET		__attribute__((target("avx2,avxvnni")))
 #define VEC		__m256i
+#define MR		6
+#define NV		2
 #define LANES		8
 #define V_ZERO()	_mm256_setzero_si256()
 #define V_LOAD(p)	_mm256_loadu_si256((const void *)(p))
@@ -14,6 +16,7 @@
 #define KERN_NAME	vitsa_kern_avxvnni
 #define KERN_STR	"avxvnni"
 #define KERN_SUPPORTED	avxvnni_supported
+#define KERN_FINISH	NULL
 
 #include <stdbool.h>
 

@@ -11,15 +11,16 @@
  * row sums of A take the difference back out:
  *   s8 x s8: sum a * (b + 128) - 128 * sum a;   u8 x u8: sum a * (b - 128) + 128 * sum a.
  *
- * Expected from the includer: TARGET, VEC, LANES, V_ZERO(), V_LOAD(p), V_SET1(x),
- * V_DPBUSD(acc, u, s), V_STORE(p, v), V_HSUM(v), KERN_NAME, KERN_STR, KERN_SUPPORTED.
+ * Expected from the includer: TARGET, VEC, LANES, MR (rows of A per register tile), NV (vectors
+ * of a B panel), V_ZERO(), V_LOAD(p), V_SET1(x),
+ * V_DPBUSD(acc, u, s), V_STORE(p, v), V_HSUM(v), KERN_NAME, KERN_STR, KERN_SUPPORTED,
+ * KERN_FINISH (an epilogue, or NULL).
  */
 #include <string.h>
 
 #include "vitsa_kern.h"
 
-#define NR	(2 * LANES)	/* columns of a B panel: two vectors */
-#define MR	6		/* rows of A per register tile */
+#define NR	(NV * LANES)	/* columns of a B panel */
 
 #define INLINE	static inline __attribute__((always_inline)) TARGET
 
@@ -49,23 +50,32 @@ static inline __attribute__((always_inline)) uint32_t quad(const uint8_t *row, u
 	return w;
 }
 
+/* Column j of a panel: every group of four k of B's row @row, flipped by @x. */
+static void pack_col(uint32_t *out, const uint8_t *row, uint32_t k, uint32_t x)
+{
+	uint32_t q = 0;
+
+	for (; q < k / 4; q++) {
+		uint32_t w;
+
+		memcpy(&w, row + 4 * q, 4);
+		out[(size_t)q * NR] = w ^ x;
+	}
+	if (k % 4)	/* only the bytes that exist are flipped: the rest stay 0 */
+		out[(size_t)q * NR] = quad(row, q, k) ^ (x & ((1u << 8 * (k % 4)) - 1));
+}
+
 static void pack_b(void *dst, const uint8_t *b, size_t ldb, uint32_t nb, uint32_t k, uint32_t sign)
 {
 	uint32_t kq = (k + 3) / 4, *out = dst;
 	uint32_t x = flip_b(sign) ? 0x80808080u : 0;
 
 	for (uint32_t p = 0; p < nb; p += NR, out += (size_t)NR * kq) {
-		for (uint32_t j = 0; j < NR; j++) {
-			const uint8_t *row = b + (size_t)(p + j) * ldb;
-
-			for (uint32_t q = 0; q < kq && p + j < nb; q++) {
-				uint32_t tail = k - 4 * q < 4 ? (1u << 8 * (k - 4 * q)) - 1 : ~0u;
-
-				out[(size_t)q * NR + j] = quad(row, q, k) ^ (x & tail);
-			}
-			for (uint32_t q = 0; q < kq && p + j >= nb; q++)
+		for (uint32_t j = 0; j < NR && p + j < nb; j++)
+			pack_col(out + j, b + (size_t)(p + j) * ldb, k, x);
+		for (uint32_t j = nb - p; j < NR && p + j >= nb; j++)
+			for (uint32_t q = 0; q < kq; q++)
 				out[(size_t)q * NR + j] = 0;
-		}
 	}
 }
 
@@ -95,6 +105,15 @@ TARGET static void row_corr(uint32_t *corr, const uint8_t *a, size_t lda, uint32
 	}
 }
 
+/* One k-group of one row of A against the NV vectors of a panel. */
+INLINE void fma_row(VEC *c, const VEC *b, uint32_t w, const bool a_u)
+{
+	VEC av = V_SET1((int32_t)w);
+
+	for (int v = 0; v < NV; v++)
+		c[v] = a_u ? V_DPBUSD(c[v], av, b[v]) : V_DPBUSD(c[v], b[v], av);
+}
+
 /*
  * One tile: @mr rows of A against one B panel of @nb <= NR columns.  @a_u: A takes the
  * unsigned slot.  mr and a_u are constants in every call, so each use is its own loop.
@@ -102,38 +121,35 @@ TARGET static void row_corr(uint32_t *corr, const uint8_t *a, size_t lda, uint32
 INLINE void tile(int32_t *acc, size_t ldacc, const uint8_t *a, size_t lda, const uint32_t *pb,
 		 uint32_t nb, uint32_t k, const uint32_t *corr, const int mr, const bool a_u)
 {
-	VEC c0[MR], c1[MR];
-	uint32_t kq = (k + 3) / 4, kfull = k / 4;
+	VEC c[MR][NV], b[NV];
+	uint32_t q;
 
 	for (int r = 0; r < mr; r++)
-		c0[r] = c1[r] = V_SET1((int32_t)corr[r]);
-	for (uint32_t q = 0; q < kq; q++, pb += NR) {
-		VEC b0 = V_LOAD(pb), b1 = V_LOAD(pb + LANES);
-
+		for (int v = 0; v < NV; v++)
+			c[r][v] = V_SET1((int32_t)corr[r]);
+	for (q = 0; q < k / 4; q++, pb += NR) {
+		for (int v = 0; v < NV; v++)
+			b[v] = V_LOAD(pb + v * LANES);
 		for (int r = 0; r < mr; r++) {
 			uint32_t w;
-			VEC av;
 
-			if (q < kfull)
-				memcpy(&w, a + r * lda + 4 * q, 4);
-			else
-				w = quad(a + r * lda, q, k);
-			av = V_SET1((int32_t)w);
-			c0[r] = a_u ? V_DPBUSD(c0[r], av, b0) : V_DPBUSD(c0[r], b0, av);
-			c1[r] = a_u ? V_DPBUSD(c1[r], av, b1) : V_DPBUSD(c1[r], b1, av);
+			memcpy(&w, a + r * lda + 4 * q, 4);
+			fma_row(c[r], b, w, a_u);
 		}
+	}
+	if (k % 4) {	/* the last, partial group: A's row ends inside it */
+		for (int v = 0; v < NV; v++)
+			b[v] = V_LOAD(pb + v * LANES);
+		for (int r = 0; r < mr; r++)
+			fma_row(c[r], b, quad(a + r * lda, q, k), a_u);
 	}
 	for (int r = 0; r < mr; r++) {
 		int32_t *out = acc + r * ldacc, tmp[NR];
 
-		if (nb == NR) {
-			V_STORE(out, c0[r]);
-			V_STORE(out + LANES, c1[r]);
-			continue;
-		}
-		V_STORE(tmp, c0[r]);
-		V_STORE(tmp + LANES, c1[r]);
-		memcpy(out, tmp, nb * sizeof(*out));
+		for (int v = 0; v < NV; v++)
+			V_STORE(nb == NR ? out + v * LANES : tmp + v * LANES, c[r][v]);
+		if (nb != NR)
+			memcpy(out, tmp, nb * sizeof(*out));
 	}
 }
 
@@ -168,8 +184,17 @@ TARGET static void gemm(int32_t *acc, size_t ldacc, const uint8_t *a, size_t lda
 
 		row_corr(corr, a, lda, mr, k, sign);
 		switch (mr) {
+#if MR > 8
+#error "ROWS_CASE covers tiles of up to 8 rows"
+#endif
+#if MR >= 8
+		ROWS_CASE(8);
+		ROWS_CASE(7);
+#endif
+#if MR >= 6
 		ROWS_CASE(6);
 		ROWS_CASE(5);
+#endif
 		ROWS_CASE(4);
 		ROWS_CASE(3);
 		ROWS_CASE(2);
@@ -185,4 +210,5 @@ const struct vitsa_kern KERN_NAME = {
 	.pack_b = pack_b,
 	.work_size = work_size,
 	.gemm = gemm,
+	.finish = KERN_FINISH,
 };

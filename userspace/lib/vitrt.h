@@ -127,6 +127,16 @@ VITRT_API uint64_t vitrt_gemm_cycles(const struct vitrt_dev *dev, uint32_t m, ui
 /* Name of a device status code (VITSA_ERR_*). */
 VITRT_API const char *vitrt_job_status_name(uint32_t status);
 
+/*
+ * The GEMM kernel of the in-process device (and of the QEMU device, which runs the same
+ * model): chosen from CPUID at first use.  vitrt_cpu_select("ref" | "avx2" | "avxvnni" |
+ * "avx512vnni") overrides it for the whole process: 0, or VITRT_EINVAL when the name is
+ * unknown or this CPU cannot run it.  vitrt_cpu_kernels lists those it can, best last.
+ */
+VITRT_API int vitrt_cpu_select(const char *name);
+VITRT_API const char *vitrt_cpu_kernel(void);
+VITRT_API const char *vitrt_cpu_kernels(void);
+
 #ifdef __cplusplus
 }
 #endif

@@ -2,12 +2,16 @@
 /*
  * libvitrt "sim" backend: the hw model in-process.  Descriptors carry host addresses; the
  * model reaches memory only through sim_read/sim_write, which refuse anything outside a live
- * buffer, so a wrong address fails the job as it would on the device.  Jobs run at submit.
+ * buffer, so a wrong address fails the job as it would on the device.  Jobs run at submit,
+ * each on every thread of libvitrt's pool.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "vitrt_pool.h"
 #include "vitrt_priv.h"
+#include "vitsa_kern.h"
 #include "vitsa_model.h"
 
 #define SIM_ARRAY	16
@@ -103,7 +107,29 @@ static int sim_write(void *opaque, uint64_t addr, const void *src, size_t len)
 	return 0;
 }
 
-static const struct vitsa_mem_ops sim_mem_ops = { .read = sim_read, .write = sim_write };
+static void *sim_map(void *opaque, uint64_t addr, uint64_t len)
+{
+	return len > SIM_MAX_BUF ? NULL : sim_span(opaque, addr, len);
+}
+
+static uint32_t sim_workers(void *opaque)
+{
+	(void)opaque;
+	return vitrt_threads();
+}
+
+static void sim_parallel(void *opaque, uint32_t tasks, void (*fn)(void *arg, uint32_t t),
+			 void *arg)
+{
+	(void)opaque;
+	vitrt_parallel(tasks, fn, arg);
+}
+
+/* The kernels read operands in place and split jobs over libvitrt's thread pool. */
+static const struct vitsa_mem_ops sim_mem_ops = {
+	.read = sim_read, .write = sim_write, .map = sim_map,
+	.workers = sim_workers, .parallel = sim_parallel,
+};
 
 static uint64_t addr_of(const struct vitrt_mat *m)
 {
@@ -156,6 +182,32 @@ static int sim_wait(struct vitrt_dev *dev, uint64_t fence, uint64_t timeout_ns,
 	*jerr = s->err;
 	s->err = (struct vitrt_job_error){ 0 };
 	return VITRT_EJOB;
+}
+
+int vitrt_cpu_select(const char *name)
+{
+	return vitsa_kern_select(name) ? VITRT_EINVAL : 0;
+}
+
+const char *vitrt_cpu_kernel(void)
+{
+	return vitsa_kern_active()->name;
+}
+
+const char *vitrt_cpu_kernels(void)
+{
+	static char list[64];
+
+	if (!list[0]) {
+		for (uint32_t isa = 0; isa < VITSA_ISA_COUNT; isa++) {
+			const struct vitsa_kern *k = vitsa_kern_get(isa);
+
+			if (k)
+				snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s",
+					 list[0] ? " " : "", k->name);
+		}
+	}
+	return list;
 }
 
 const struct vitrt_backend_ops vitrt_sim_ops = {

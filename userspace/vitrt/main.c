@@ -2,10 +2,12 @@
 /* vitrt: the vitsa runtime's command line. */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "vitrt_cli.h"
 #include "vitrt_infer.h"
+#include "vitrt_pool.h"
 
 static const struct command {
 	const char *name;
@@ -53,11 +55,57 @@ static int usage(FILE *f)
 		   "commands:\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+	fprintf(f, "\nevery command also takes:\n"
+		   "  --threads N  threads of the in-process device and the integer CPU ops\n"
+		   "               (default: the CPUs this process may use)\n"
+		   "environment:\n"
+		   "  VITRT_CPU    GEMM kernel of the in-process device: %s (default: the best\n"
+		   "               this CPU runs, now %s)\n", vitrt_cpu_kernels(), vitrt_cpu_kernel());
 	return f == stderr ? 2 : 0;
+}
+
+/* "--threads N" or "--threads=N" anywhere: taken out of argv and applied. */
+static int take_threads(int *argc, char **argv)
+{
+	for (int i = 1; i < *argc; i++) {
+		const char *v = NULL;
+		int used = 0;
+		char *end;
+		unsigned long n;
+
+		if (!strcmp(argv[i], "--threads") && i + 1 < *argc)
+			v = argv[i + 1], used = 2;
+		else if (!strncmp(argv[i], "--threads=", 10))
+			v = argv[i] + 10, used = 1;
+		else if (!strcmp(argv[i], "--threads"))
+			return die("--threads needs a number");
+		else
+			continue;
+		n = strtoul(v, &end, 10);
+		if (*v < '0' || *v > '9' || *end || !n || vitrt_set_threads((uint32_t)n))
+			return die("--threads: '%s' is not a thread count 1..%u", v, VITRT_MAX_THREADS);
+		memmove(&argv[i], &argv[i + used], (*argc - i - used + 1) * sizeof(*argv));
+		*argc -= used;
+		i--;
+	}
+	return 0;
+}
+
+/* VITRT_CPU, if set, picks the GEMM kernel; an unknown or unsupported one is an error. */
+static int take_cpu(void)
+{
+	const char *cpu = getenv("VITRT_CPU");
+
+	if (!cpu || !*cpu || !vitrt_cpu_select(cpu))
+		return 0;
+	return die("VITRT_CPU=%s: not a kernel this CPU runs (it runs: %s)", cpu,
+		   vitrt_cpu_kernels());
 }
 
 int main(int argc, char **argv)
 {
+	if (take_threads(&argc, argv) || take_cpu())
+		return 2;
 	if (argc < 2)
 		return usage(stderr);
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help"))
