@@ -10,6 +10,7 @@
 
 #include "vitrt_exec.h"
 #include "vitrt_iops.h"
+#include "vitrt_pool.h"
 
 #define MAX_QUEUE 256
 
@@ -134,8 +135,52 @@ static int op_sync(struct vitrt_session *s, const struct vitrt_step *st)
 	return err;
 }
 
-/* s8 patch rows from the u8 image, through each channel's quantization table. */
-static int op_input(struct vitrt_session *s, const struct vitrt_step *st)
+/*
+ * Row-wise ops run as ranges of rows [r0, r1), spread over libvitrt's thread pool when the
+ * step is big enough to pay for a parallel region.  Rows are independent, so the result does
+ * not depend on how they are split.
+ */
+typedef void rows_fn(struct vitrt_session *s, const struct vitrt_step *st, uint32_t r0,
+		     uint32_t r1);
+
+#define PAR_MIN_ELEMS	16384	/* below this a parallel region costs more than it saves */
+#define PAR_TASKS	4	/* tasks per thread: evens out rows of unequal cost */
+
+struct rows_job {
+	struct vitrt_session *s;
+	const struct vitrt_step *st;
+	rows_fn *fn;
+	uint32_t rows, per;
+};
+
+static void rows_task(void *arg, uint32_t t)
+{
+	const struct rows_job *j = arg;
+	uint32_t r0 = t * j->per, r1 = j->rows - r0 < j->per ? j->rows : r0 + j->per;
+
+	j->fn(j->s, j->st, r0, r1);
+}
+
+static int for_rows(struct vitrt_session *s, const struct vitrt_step *st, uint32_t rows,
+		    uint64_t elems, rows_fn *fn)
+{
+	uint32_t tasks = vitrt_threads() * PAR_TASKS;
+	struct rows_job j = { .s = s, .st = st, .fn = fn, .rows = rows };
+
+	if (tasks <= PAR_TASKS || elems < PAR_MIN_ELEMS || rows < 2) {
+		fn(s, st, 0, rows);
+		return 0;
+	}
+	if (tasks > rows)
+		tasks = rows;
+	j.per = (rows + tasks - 1) / tasks;
+	vitrt_parallel((rows + j.per - 1) / j.per, rows_task, &j);
+	return 0;
+}
+
+/* s8 patch rows from the u8 image, through each channel's quantization table: patch rows. */
+static void input_rows(struct vitrt_session *s, const struct vitrt_step *st, uint32_t r0,
+		       uint32_t r1)
 {
 	uint32_t chans = st->p[0], img = st->p[1], patch = st->p[2], per = img / patch;
 	const uint8_t *in = host(s, &st->in0);
@@ -143,7 +188,7 @@ static int op_input(struct vitrt_session *s, const struct vitrt_step *st)
 	uint8_t *out = host(s, &st->out);
 	uint64_t stride = st->out.stride ? st->out.stride : (uint64_t)chans * patch * patch;
 
-	for (uint32_t py = 0; py < per; py++) {
+	for (uint32_t py = r0; py < r1; py++) {
 		for (uint32_t px = 0; px < per; px++) {
 			int8_t *row = (int8_t *)(out + (py * per + px) * stride);
 
@@ -154,7 +199,13 @@ static int op_input(struct vitrt_session *s, const struct vitrt_step *st)
 									   px * patch + kx]];
 		}
 	}
-	return 0;
+}
+
+static int op_input(struct vitrt_session *s, const struct vitrt_step *st)
+{
+	uint32_t chans = st->p[0], img = st->p[1], patch = st->p[2];
+
+	return for_rows(s, st, img / patch, (uint64_t)chans * img * img, input_rows);
 }
 
 static int16_t sat16(int32_t v)
@@ -167,9 +218,10 @@ static int16_t sat16(int32_t v)
 	((type *)(host(s, ref) + (uint64_t)(r) * ((ref)->stride ? (ref)->stride : (cols) * sizeof(type))))
 
 /* Stream = [class token; patch embeddings] + positions, saturating. */
-static int op_embed(struct vitrt_session *s, const struct vitrt_step *st)
+static void embed_rows(struct vitrt_session *s, const struct vitrt_step *st, uint32_t r0,
+		       uint32_t r1)
 {
-	for (uint32_t r = 0; r < st->rows; r++) {
+	for (uint32_t r = r0; r < r1; r++) {
 		const int16_t *add = ROW(s, &st->in1, r, int16_t, st->cols);
 		int16_t *out = ROW(s, &st->out, r, int16_t, st->cols);
 		const int16_t *in = r ? ROW(s, &st->in0, r - 1, int16_t, st->cols) : NULL;
@@ -177,7 +229,6 @@ static int op_embed(struct vitrt_session *s, const struct vitrt_step *st)
 		for (uint32_t c = 0; c < st->cols; c++)
 			out[c] = in ? sat16((int32_t)in[c] + add[c]) : add[c];
 	}
-	return 0;
 }
 
 /* Elements between rows of a reference, for kernels that take strides in elements. */
@@ -186,55 +237,69 @@ static size_t estride(const struct vitrt_pref *r, uint32_t cols, size_t elem)
 	return r->stride ? r->stride / elem : cols;
 }
 
-static int op_layernorm(struct vitrt_session *s, const struct vitrt_step *st)
+static void layernorm_rows(struct vitrt_session *s, const struct vitrt_step *st, uint32_t r0,
+			   uint32_t r1)
 {
 	struct vitrt_dyadic d = { .mult = st->p[0], .shift = (uint32_t)st->p[1] };
 
-	vitrt_layernorm_s8((int8_t *)host(s, &st->out), estride(&st->out, st->cols, 1),
-			   (const int16_t *)host(s, &st->in0), estride(&st->in0, st->cols, 2),
-			   st->rows, st->cols, d);
-	return 0;
+	vitrt_layernorm_s8(ROW(s, &st->out, r0, int8_t, st->cols), estride(&st->out, st->cols, 1),
+			   ROW(s, &st->in0, r0, int16_t, st->cols), estride(&st->in0, st->cols, 2),
+			   r1 - r0, st->cols, d);
 }
 
-static int op_shiftmax(struct vitrt_session *s, const struct vitrt_step *st)
+static void shiftmax_rows(struct vitrt_session *s, const struct vitrt_step *st, uint32_t r0,
+			  uint32_t r1)
 {
 	struct vitrt_shiftmax p = { .x0 = st->p[0], .n = (uint32_t)st->p[1],
 				    .k = (uint32_t)st->p[2], .max_len = (uint32_t)st->p[3] };
 
-	vitrt_shiftmax(host(s, &st->out), estride(&st->out, st->cols, 1),
-		       (const int8_t *)host(s, &st->in0), estride(&st->in0, st->cols, 1), st->rows,
-		       st->cols, &p);
-	return 0;
+	vitrt_shiftmax(ROW(s, &st->out, r0, uint8_t, st->cols), estride(&st->out, st->cols, 1),
+		       ROW(s, &st->in0, r0, int8_t, st->cols), estride(&st->in0, st->cols, 1),
+		       r1 - r0, st->cols, &p);
 }
 
-static int op_gelu(struct vitrt_session *s, const struct vitrt_step *st)
+static void gelu_rows(struct vitrt_session *s, const struct vitrt_step *st, uint32_t r0,
+		      uint32_t r1)
 {
 	struct vitrt_gelu p = { .x0 = st->p[0], .n = (uint32_t)st->p[1], .k = (uint32_t)st->p[2] };
 	struct vitrt_dyadic d = { .mult = st->p[3], .shift = (uint32_t)st->p[4] };
 
 	if (estride(&st->out, st->cols, 1) == st->cols && estride(&st->in0, st->cols, 1) == st->cols) {
 		/* element-wise: packed rows are one call */
-		vitrt_gelu_s8((int8_t *)host(s, &st->out), (const int8_t *)host(s, &st->in0),
-			      (size_t)st->rows * st->cols, &p, d);
-		return 0;
+		vitrt_gelu_s8(ROW(s, &st->out, r0, int8_t, st->cols),
+			      ROW(s, &st->in0, r0, int8_t, st->cols), (size_t)(r1 - r0) * st->cols,
+			      &p, d);
+		return;
 	}
-	for (uint32_t r = 0; r < st->rows; r++)
+	for (uint32_t r = r0; r < r1; r++)
 		vitrt_gelu_s8(ROW(s, &st->out, r, int8_t, st->cols),
 			      ROW(s, &st->in0, r, int8_t, st->cols), st->cols, &p, d);
-	return 0;
 }
 
-static int op_add(struct vitrt_session *s, const struct vitrt_step *st)
+static void add_rows(struct vitrt_session *s, const struct vitrt_step *st, uint32_t r0,
+		     uint32_t r1)
 {
 	struct vitrt_dyadic da = { .mult = st->p[0], .shift = (uint32_t)st->p[1] };
 	struct vitrt_dyadic db = { .mult = st->p[2], .shift = (uint32_t)st->p[3] };
 
-	for (uint32_t r = 0; r < st->rows; r++)
+	for (uint32_t r = r0; r < r1; r++)
 		vitrt_residual_add(ROW(s, &st->out, r, int16_t, st->cols),
 				   ROW(s, &st->in0, r, int16_t, st->cols),
 				   ROW(s, &st->in1, r, int16_t, st->cols), st->cols, da, db);
-	return 0;
 }
+
+/* The row-wise ops, each split over the pool by for_rows. */
+#define ROWS_OP(name) \
+	static int op_##name(struct vitrt_session *s, const struct vitrt_step *st) \
+	{ \
+		return for_rows(s, st, st->rows, (uint64_t)st->rows * st->cols, name##_rows); \
+	}
+
+ROWS_OP(embed)
+ROWS_OP(layernorm)
+ROWS_OP(shiftmax)
+ROWS_OP(gelu)
+ROWS_OP(add)
 
 static int (*const ops[VITRT_OP_COUNT])(struct vitrt_session *, const struct vitrt_step *) = {
 	[VITRT_OP_GEMM] = op_gemm,
