@@ -2,8 +2,9 @@
 # run.sh QEMU KERNEL INITRAMFS: boot the test VM (TCG; VITSA_KVM=1 opts into KVM) with two
 # vitsa devices (qdev ids vitsa0 and vitsa1, probed in that order as /dev/vitsa0 and
 # /dev/vitsa1; a suite uses /dev/vitsa0 unless it says otherwise), print the KTAP its suites
-# wrote, then a vm-kernel-log suite that fails on any WARN, BUG, oops, lockdep or KASAN report
-# or IOMMU (DMAR) fault.  A VM that does not finish is a suite error.
+# wrote (with each one's exit status, see console-tap.sh), then a vm-kernel-log suite that fails
+# on any WARN, BUG, oops, lockdep or KASAN report or IOMMU (DMAR) fault.  A VM that does not
+# finish fails vm_completed and exits 1.
 set -u
 qemu=$1 kernel=$2 initrd=$3
 log=${VM_LOG:-build/logs/vm-console.log}
@@ -58,9 +59,8 @@ kill $watch $drain 2>/dev/null
 wait $watch $drain 2>/dev/null
 sed 's/^/vitsa-vm: qmp: /' "$mon/qmp.log" >>"$log"
 
-# The suites' output: everything between boot and the kernel log dump.
-sed -n '/vitsa-vm: booted/,/^vitsa-vm: dmesg begin/p' "$log" | grep -v 'vitsa-vm: ' |
-	sed "s/^# suite\(-error\)\{0,1\}: vm-/# suite\1: $tag/"
+# The suites' output with their exit statuses: everything between boot and the kernel log dump.
+"$(dirname "$0")/console-tap.sh" "$tag" <"$log"
 
 echo "# suite: ${tag}kernel-log"
 echo "TAP version 13"
