@@ -17,8 +17,10 @@
 #define KERN_STR	"avx512vnni"
 #define KERN_SUPPORTED	avx512vnni_supported
 #define KERN_FINISH	finish
+#define KERN_PACK_B	pack_b_fast
 
 #include <stdbool.h>
+#include <stdint.h>
 
 static bool avx512vnni_supported(void)
 {
@@ -71,6 +73,74 @@ TARGET static void finish(uint8_t *out, const int32_t *acc, uint32_t n0, uint32_
 
 		finish16(out + j * e->bits / 8, acc + j, n0 + j, m, e);
 	}
+}
+
+/* Transpose 16 x 16 dwords in place: r[i] lane j <-> r[j] lane i. */
+TARGET static inline void transpose16(__m512i r[16])
+{
+	__m512i t[16];
+
+	for (int i = 0; i < 16; i += 2) {
+		t[i] = _mm512_unpacklo_epi32(r[i], r[i + 1]);
+		t[i + 1] = _mm512_unpackhi_epi32(r[i], r[i + 1]);
+	}
+	for (int i = 0; i < 16; i += 4) {
+		r[i] = _mm512_unpacklo_epi64(t[i], t[i + 2]);
+		r[i + 1] = _mm512_unpackhi_epi64(t[i], t[i + 2]);
+		r[i + 2] = _mm512_unpacklo_epi64(t[i + 1], t[i + 3]);
+		r[i + 3] = _mm512_unpackhi_epi64(t[i + 1], t[i + 3]);
+	}
+	/* each 128-bit lane now holds a 4 x 4 block transposed; the shuffles move the blocks */
+	for (int i = 0; i < 4; i++) {
+		t[i] = _mm512_shuffle_i32x4(r[i], r[i + 4], 0x88);
+		t[i + 4] = _mm512_shuffle_i32x4(r[i], r[i + 4], 0xdd);
+		t[i + 8] = _mm512_shuffle_i32x4(r[i + 8], r[i + 12], 0x88);
+		t[i + 12] = _mm512_shuffle_i32x4(r[i + 8], r[i + 12], 0xdd);
+	}
+	for (int i = 0; i < 4; i++) {
+		r[i] = _mm512_shuffle_i32x4(t[i], t[i + 8], 0x88);
+		r[i + 8] = _mm512_shuffle_i32x4(t[i], t[i + 8], 0xdd);
+		r[i + 4] = _mm512_shuffle_i32x4(t[i + 4], t[i + 12], 0x88);
+		r[i + 12] = _mm512_shuffle_i32x4(t[i + 4], t[i + 12], 0xdd);
+	}
+}
+
+/*
+ * pack_b sixteen columns by sixteen groups of four k at a time: a 64-byte load from each of
+ * 16 rows of B (masked at the row's end, so nothing past it is read), flipped, transposed.
+ * Bytes past k may be flipped too: A's last group is zero-filled there.
+ */
+TARGET static void pack_b16(uint32_t *out, const uint8_t *b, size_t ldb, uint32_t cols,
+			    uint32_t k, uint32_t stride, __m512i flip)
+{
+	uint32_t kq = (k + 3) / 4;
+
+	for (uint32_t q0 = 0; q0 < kq; q0 += 16) {
+		uint32_t left = k - 4 * q0;
+		__mmask64 m = left >= 64 ? ~0ull : (1ull << left) - 1;
+		__m512i r[16];
+
+		for (uint32_t i = 0; i < 16; i++)
+			r[i] = i < cols ? _mm512_xor_si512(_mm512_maskz_loadu_epi8(m, b + i * ldb + 4 * q0),
+							   flip)
+					: _mm512_setzero_si512();
+		transpose16(r);
+		for (uint32_t i = 0; i < 16 && q0 + i < kq; i++)
+			_mm512_storeu_si512(out + (size_t)(q0 + i) * stride, r[i]);
+	}
+}
+
+TARGET static void pack_b_fast(void *dst, const uint8_t *b, size_t ldb, uint32_t nb, uint32_t k,
+			       uint32_t sign)
+{
+	bool same = !(sign & VITSA_KERN_A_SIGNED) == !(sign & VITSA_KERN_B_SIGNED);
+	__m512i flip = _mm512_set1_epi8(same ? (char)0x80 : 0);
+	uint32_t kq = (k + 3) / 4, nr = NV * 16, *out = dst;
+
+	for (uint32_t p = 0; p < nb; p += nr, out += (size_t)nr * kq)
+		for (uint32_t h = 0; h < nr; h += 16)
+			pack_b16(out + h, b + (size_t)(p + h) * ldb, ldb,
+				 p + h < nb ? nb - p - h : 0, k, nr, flip);
 }
 
 #include "vitsa_kern_vnni.h"

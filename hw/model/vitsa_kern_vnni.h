@@ -14,7 +14,7 @@
  * Expected from the includer: TARGET, VEC, LANES, MR (rows of A per register tile), NV (vectors
  * of a B panel), V_ZERO(), V_LOAD(p), V_SET1(x),
  * V_DPBUSD(acc, u, s), V_STORE(p, v), V_HSUM(v), KERN_NAME, KERN_STR, KERN_SUPPORTED,
- * KERN_FINISH (an epilogue, or NULL).
+ * KERN_FINISH (an epilogue, or NULL) and, optionally, KERN_PACK_B (a faster pack_b, same layout).
  */
 #include <string.h>
 
@@ -50,6 +50,9 @@ static inline __attribute__((always_inline)) uint32_t quad(const uint8_t *row, u
 	return w;
 }
 
+#ifndef KERN_PACK_B
+#define KERN_PACK_B	pack_b
+
 /* Column j of a panel: every group of four k of B's row @row, flipped by @x. */
 static void pack_col(uint32_t *out, const uint8_t *row, uint32_t k, uint32_t x)
 {
@@ -78,6 +81,7 @@ static void pack_b(void *dst, const uint8_t *b, size_t ldb, uint32_t nb, uint32_
 				out[(size_t)q * NR + j] = 0;
 	}
 }
+#endif
 
 /* The correction of row sums for each of @mr rows (0 unless B was flipped), modulo 2^32. */
 TARGET static void row_corr(uint32_t *corr, const uint8_t *a, size_t lda, uint32_t mr,
@@ -207,7 +211,7 @@ const struct vitsa_kern KERN_NAME = {
 	.name = KERN_STR,
 	.supported = KERN_SUPPORTED,
 	.b_size = b_size,
-	.pack_b = pack_b,
+	.pack_b = KERN_PACK_B,
 	.work_size = work_size,
 	.gemm = gemm,
 	.finish = KERN_FINISH,
