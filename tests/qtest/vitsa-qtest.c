@@ -1677,6 +1677,8 @@ static bool small_c_exact(struct vdev *d, const struct vitsa_hw_desc *desc)
 	rel.a_addr -= SMALL_ADDR;
 	rel.b_addr -= SMALL_ADDR;
 	rel.c_addr -= SMALL_ADDR;
+	if (rel.flags & VITSA_DESC_REQUANT)
+		rel.rq_addr -= SMALL_ADDR;
 	qt_memread(&d->q, SMALL_ADDR, got, sizeof(got));
 	CHECK(!d->q.dead);
 	memcpy(ref, got, sizeof(ref));
@@ -1688,6 +1690,133 @@ static bool small_c_exact(struct vdev *d, const struct vitsa_hw_desc *desc)
 		}
 	}
 	return true;
+}
+
+/* ---- hardware 1.2: C may not overlap an input ------------------------------------------------ */
+
+#define SMALL_RQ_OFF	0x2c0	/* a valid requant table for 5 channels, 40 bytes, in the small area */
+
+/* desc_small() with an S8 result requantized by the table at SMALL_RQ_OFF. */
+static void desc_small_rq(struct vdev *d, struct vitsa_hw_desc *desc, uint64_t seq)
+{
+	static const struct vitsa_hw_rq rq[5] = {
+		{ 3, 2 }, { -5, 4 }, { 1, 0 }, { 7, 6 }, { 1 << 20, 24 },
+	};
+
+	qt_memwrite(&d->q, SMALL_ADDR + SMALL_RQ_OFF, rq, sizeof(rq));
+	desc_small(desc, seq);
+	desc->flags = VITSA_DESC_REQUANT;
+	desc->types = VITSA_DESC_TYPES(VITSA_DTYPE_S8, VITSA_DTYPE_S8, VITSA_DTYPE_S8);
+	desc->c_stride = 5;
+	desc->rq_addr = SMALL_ADDR + SMALL_RQ_OFF;
+}
+
+/*
+ * @desc (on the small area) fails with OVERLAP like any bad descriptor and the device writes
+ * nothing: the whole small area, C's bytes included, reads back as before.
+ */
+static bool overlap_refused(const struct vitsa_hw_desc *desc)
+{
+	uint8_t before[SMALL_SIZE], after[SMALL_SIZE];
+	struct vitsa_hw_cpl cpl;
+	uint64_t errors = cnt_read(&dev, VITSA_REG_CNT_ERRORS);
+
+	qt_memread(&dev.q, SMALL_ADDR, before, sizeof(before));
+	CHECK(run_one(&dev, desc, &cpl));
+	CHECK_STATUS(cpl, VITSA_ERR_OVERLAP);
+	CHECK_EQ(cpl.seq, desc->seq);
+	CHECK_EQ(cpl.macs, 0);
+	CHECK_EQ(cnt_read(&dev, VITSA_REG_CNT_ERRORS) - errors, 1);
+	CHECK_EQ(reg_read(&dev, VITSA_REG_INT_STATUS), VITSA_INT_DONE | VITSA_INT_ERROR);
+	CHECK_EQ(reg_read(&dev, VITSA_REG_STATUS), VITSA_STATUS_ENABLED);
+	reg_write(&dev, VITSA_REG_INT_ACK, VITSA_INT_ALL);
+	qt_memread(&dev.q, SMALL_ADDR, after, sizeof(after));
+	CHECK(!dev.q.dead);
+	for (size_t i = 0; i < sizeof(after); i++) {
+		if (after[i] != before[i]) {
+			diag("small area byte 0x%zx changed from 0x%02x to 0x%02x", i, before[i],
+			     after[i]);
+			return false;
+		}
+	}
+	return true;
+}
+
+/* @desc runs and its C equals the reference on the small area's inputs. */
+static bool small_runs_exact(const struct vitsa_hw_desc *desc)
+{
+	struct vitsa_hw_cpl cpl;
+
+	CHECK(run_one(&dev, desc, &cpl));
+	CHECK_STATUS(cpl, VITSA_ERR_OK);
+	CHECK_EQ(cpl.seq, desc->seq);
+	return small_c_exact(&dev, desc);
+}
+
+/*
+ * C on A (A's extent is [0, 30): 4 rows of 6 bytes, 8 apart): from its start, inside it, from
+ * the gap after its first row, from its last byte.
+ */
+static bool test_overlap_c_on_a(void)
+{
+	static const uint64_t c_off[] = { 0, 0x10, 6, 30 - 1 };
+	struct vitsa_hw_desc desc;
+
+	CHECK(ring_setup(&dev, RING_ENTRIES));
+	small_fill(&dev, 0x5a);
+	for (size_t i = 0; i < sizeof(c_off) / sizeof(c_off[0]); i++) {
+		desc_small(&desc, 0x0a000 + i);
+		desc.c_addr = SMALL_ADDR + c_off[i];
+		CHECK(overlap_refused(&desc));
+	}
+	/* C from A's first byte with A = B (inputs may overlap each other; C still may not). */
+	desc_small(&desc, 0x0a0ff);
+	desc.b_addr = desc.a_addr;
+	desc.b_stride = 5;
+	desc.c_addr = SMALL_ADDR + 0x18;
+	CHECK(overlap_refused(&desc));
+	/* The device goes on. */
+	desc_small(&desc, 0x0a600d);
+	return small_runs_exact(&desc);
+}
+
+/* C of a requantized job on its rq table (40 bytes at SMALL_RQ_OFF), by one byte at each end. */
+static bool test_overlap_c_on_rq(void)
+{
+	struct vitsa_hw_desc desc;
+
+	CHECK(ring_setup(&dev, RING_ENTRIES));
+	small_fill(&dev, 0x5a);
+	desc_small_rq(&dev, &desc, 0x0b001);
+	desc.c_addr = SMALL_ADDR + SMALL_RQ_OFF + 40 - 1;	/* C's first byte, rq's last */
+	CHECK(overlap_refused(&desc));
+	desc_small_rq(&dev, &desc, 0x0b002);
+	desc.c_addr = SMALL_ADDR + SMALL_RQ_OFF - 20 + 1;	/* C's last byte (4 x 5), rq's first */
+	CHECK(overlap_refused(&desc));
+	/* The device goes on; C in its usual place. */
+	desc_small_rq(&dev, &desc, 0x0b600d);
+	return small_runs_exact(&desc);
+}
+
+/* Extents that only touch do not overlap: C right after A, right before B, right before rq. */
+static bool test_overlap_touching_accepted(void)
+{
+	struct vitsa_hw_desc desc;
+
+	CHECK(ring_setup(&dev, RING_ENTRIES));
+	small_fill(&dev, 0x5a);
+	desc_small(&desc, 0x0c001);
+	desc.c_addr = SMALL_ADDR + 30;
+	CHECK(small_runs_exact(&desc));
+	desc_small(&desc, 0x0c002);
+	desc.c_addr = SMALL_ADDR + 0x100 - SMALL_C_LEN;
+	CHECK(small_runs_exact(&desc));
+	desc_small_rq(&dev, &desc, 0x0c003);
+	desc.c_addr = SMALL_ADDR + SMALL_RQ_OFF - 20;
+	CHECK(small_runs_exact(&desc));
+	desc_small_rq(&dev, &desc, 0x0c004);
+	desc.c_addr = SMALL_ADDR + SMALL_RQ_OFF + 40;
+	return small_runs_exact(&desc);
 }
 
 static void fault_arm(struct vdev *d, uint32_t kind, uint32_t match_k)
@@ -2084,6 +2213,9 @@ int main(int argc, char **argv)
 	ADD("fault-cpl-seq", test_fault_cpl_seq, NULL, NULL);
 	ADD("fault-match-k", test_fault_match_k, NULL, NULL);
 	ADD("fault-hang-machine-reset-unplug", test_fault_hotplug, NULL, NULL);
+	ADD("overlap-c-on-a-refused", test_overlap_c_on_a, NULL, NULL);
+	ADD("overlap-c-on-rq-refused", test_overlap_c_on_rq, NULL, NULL);
+	ADD("overlap-touching-accepted", test_overlap_touching_accepted, NULL, NULL);
 #undef ADD
 
 	printf("TAP version 13\n1..%d\n", ntests);
