@@ -22,6 +22,8 @@
 
 #define NR	(NV * LANES)	/* columns of a B panel */
 
+/* The register tile must live in registers: every loop over its rows and vectors unrolled. */
+#define UNROLL	_Pragma("GCC unroll 16")
 #define INLINE	static inline __attribute__((always_inline)) TARGET
 
 static size_t b_size(uint32_t nb, uint32_t k)
@@ -114,6 +116,7 @@ INLINE void fma_row(VEC *c, const VEC *b, uint32_t w, const bool a_u)
 {
 	VEC av = V_SET1((int32_t)w);
 
+	UNROLL
 	for (int v = 0; v < NV; v++)
 		c[v] = a_u ? V_DPBUSD(c[v], av, b[v]) : V_DPBUSD(c[v], b[v], av);
 }
@@ -128,12 +131,16 @@ INLINE void tile(int32_t *acc, size_t ldacc, const uint8_t *a, size_t lda, const
 	VEC c[MR][NV], b[NV];
 	uint32_t q;
 
+	UNROLL
 	for (int r = 0; r < mr; r++)
+		UNROLL
 		for (int v = 0; v < NV; v++)
 			c[r][v] = V_SET1((int32_t)corr[r]);
 	for (q = 0; q < k / 4; q++, pb += NR) {
+		UNROLL
 		for (int v = 0; v < NV; v++)
 			b[v] = V_LOAD(pb + v * LANES);
+		UNROLL
 		for (int r = 0; r < mr; r++) {
 			uint32_t w;
 
@@ -142,14 +149,18 @@ INLINE void tile(int32_t *acc, size_t ldacc, const uint8_t *a, size_t lda, const
 		}
 	}
 	if (k % 4) {	/* the last, partial group: A's row ends inside it */
+		UNROLL
 		for (int v = 0; v < NV; v++)
 			b[v] = V_LOAD(pb + v * LANES);
+		UNROLL
 		for (int r = 0; r < mr; r++)
 			fma_row(c[r], b, quad(a + r * lda, q, k), a_u);
 	}
+	UNROLL
 	for (int r = 0; r < mr; r++) {
 		int32_t *out = acc + r * ldacc, tmp[NR];
 
+		UNROLL
 		for (int v = 0; v < NV; v++)
 			V_STORE(nb == NR ? out + v * LANES : tmp + v * LANES, c[r][v]);
 		if (nb != NR)
