@@ -31,6 +31,7 @@ struct gemm {
 	int64_t *mult, *half;		/* N requant multipliers and rounding terms */
 	uint64_t *shift;		/* N requant shifts */
 	struct vitsa_kern_epi epi;	/* the tables as the kernels take them */
+	uint32_t *corr;			/* the kernel's row corrections of all of A, or NULL */
 	uint32_t tasks_n, tasks_m;	/* column tasks x row groups */
 	uint32_t group_m;		/* rows per group, a multiple of MC */
 	_Atomic uint32_t err;		/* first failure of any task */
@@ -44,6 +45,8 @@ struct work {
 	void *pb, *kw;			/* packed B, the kernel's working memory */
 	int32_t *acc;			/* MC x NC accumulators */
 	int32_t *out;			/* NC results of one row */
+	uint8_t *cblk;			/* MC x NC results as stored, when C is not mapped */
+	uint32_t *corr;			/* the kernel's corrections of MC rows */
 	uint64_t rd, wr;		/* bytes moved */
 };
 
@@ -271,12 +274,45 @@ static void pack_row(uint8_t *row, const int32_t *v, uint32_t nb, uint32_t type)
 	}
 }
 
+/* Row corrections of the kernel for rows m0.. of A (job-wide ones if they were made). */
+static const uint32_t *corrections(struct gemm *g, struct work *w, const uint8_t *a, size_t lda,
+				   uint32_t m0, uint32_t mb)
+{
+	if (!g->kern->row_corr)
+		return NULL;
+	if (g->corr)
+		return g->corr + m0;
+	g->kern->row_corr(w->corr, a, lda, mb, g->d->k, g->sign);
+	return w->corr;
+}
+
+/* Through a fused kernel: results go straight to C where it is mapped, else via w->cblk. */
+static uint32_t block_fused(struct gemm *g, struct work *w, const uint8_t *a, size_t lda,
+			    const uint32_t *corr, uint32_t m0, uint32_t mb, uint32_t n0, uint32_t nb)
+{
+	const struct vitsa_hw_desc *d = g->d;
+	uint32_t t = VITSA_DESC_C_TYPE(d->types), err = VITSA_ERR_OK;
+	uint64_t addr = d->c_addr + m0 * d->c_stride + vitsa_dtype_offset(t, n0);
+	uint64_t bytes = vitsa_row_bytes(t, nb);
+	uint8_t *c = mapped(g, addr, (mb - 1) * d->c_stride + bytes);
+	struct vitsa_kern_out o = { .c = c ? c : w->cblk, .ldc = c ? d->c_stride : bytes,
+				    .n0 = n0, .e = &g->epi };
+
+	g->kern->gemm(NULL, 0, a, lda, w->pb, mb, nb, d->k, g->sign, corr, &o, w->kw);
+	if (c)
+		w->wr += mb * bytes;
+	for (uint32_t i = 0; i < mb && !c && !err; i++)
+		err = mem_write(g, w, addr + i * d->c_stride, w->cblk + i * bytes, bytes);
+	return err;
+}
+
 /* Rows m0..m0+mb of C, columns n0..n0+nb, from packed B in w->pb. */
 static uint32_t compute_block(struct gemm *g, struct work *w, uint32_t m0, uint32_t mb,
 			      uint32_t n0, uint32_t nb)
 {
 	const struct vitsa_hw_desc *d = g->d;
 	uint32_t t = VITSA_DESC_C_TYPE(d->types);
+	const uint32_t *corr;
 	const uint8_t *a;
 	size_t lda;
 	uint32_t err = byte_rows(g, w, VITSA_DESC_A_TYPE(d->types), d->a_addr + m0 * d->a_stride,
@@ -284,16 +320,13 @@ static uint32_t compute_block(struct gemm *g, struct work *w, uint32_t m0, uint3
 
 	if (err)
 		return err;
-	g->kern->gemm(w->acc, NC, a, lda, w->pb, mb, nb, d->k, g->sign, w->kw);
+	corr = corrections(g, w, a, lda, m0, mb);
+	if (g->kern->fused && g->epi.bits != 4)
+		return block_fused(g, w, a, lda, corr, m0, mb, n0, nb);
+	g->kern->gemm(w->acc, NC, a, lda, w->pb, mb, nb, d->k, g->sign, corr, NULL, w->kw);
 	for (uint32_t i = 0; i < mb && !err; i++) {
-		const int32_t *acc = w->acc + (size_t)i * NC;
-
-		if (g->kern->finish && g->epi.bits != 4) {
-			g->kern->finish(w->row, acc, n0, nb, &g->epi);
-		} else {
-			finish_row(&g->epi, w->out, acc, n0, nb);
-			pack_row(w->row, w->out, nb, t);
-		}
+		finish_row(&g->epi, w->out, w->acc + (size_t)i * NC, n0, nb);
+		pack_row(w->row, w->out, nb, t);
 		err = mem_write(g, w, d->c_addr + (m0 + i) * d->c_stride + vitsa_dtype_offset(t, n0),
 				w->row, vitsa_row_bytes(t, nb));
 	}
@@ -313,7 +346,10 @@ static bool work_alloc(struct work *w, const struct gemm *g)
 	w->kw = malloc(g->kern->work_size(MC, d->k) + 1);
 	w->acc = malloc(sizeof(*w->acc) * MC * NC);
 	w->out = malloc(sizeof(*w->out) * NC);
-	return w->row && w->a8 && w->b8 && w->pb && w->kw && w->acc && w->out;
+	w->cblk = malloc(sizeof(int32_t) * MC * NC);
+	w->corr = malloc(sizeof(*w->corr) * MC);
+	return w->row && w->a8 && w->b8 && w->pb && w->kw && w->acc && w->out && w->cblk &&
+	       w->corr;
 }
 
 static void work_free(struct work *w)
@@ -325,6 +361,8 @@ static void work_free(struct work *w)
 	free(w->kw);
 	free(w->acc);
 	free(w->out);
+	free(w->cblk);
+	free(w->corr);
 }
 
 static void fail(struct gemm *g, uint32_t err)
@@ -368,6 +406,24 @@ static void run_task(void *arg, uint32_t t)
 	work_free(&w);
 }
 
+/*
+ * The kernel's row corrections once for the whole job when A can be read in place; tasks
+ * make their own otherwise (then A is copied per block anyway).
+ */
+static void job_corrections(struct gemm *g)
+{
+	const struct vitsa_hw_desc *d = g->d;
+	uint32_t t = VITSA_DESC_A_TYPE(d->types);
+	const uint8_t *a;
+
+	if (!g->kern->row_corr || vitsa_dtypes[t].bits != 8)
+		return;
+	a = mapped(g, d->a_addr, (d->m - 1) * d->a_stride + d->k);
+	g->corr = a ? malloc(sizeof(*g->corr) * d->m) : NULL;
+	if (g->corr)
+		g->kern->row_corr(g->corr, a, d->a_stride, d->m, d->k, g->sign);
+}
+
 /* Enough tasks to keep every worker busy: column slices, then row groups if too few. */
 static void plan(struct gemm *g)
 {
@@ -395,6 +451,7 @@ static uint32_t run(struct gemm *g, struct vitsa_job_stats *st)
 	if (err)
 		return err;
 	plan(g);
+	job_corrections(g);
 	tasks = g->tasks_n * g->tasks_m;
 	if (g->ops->parallel && tasks > 1)
 		g->ops->parallel(g->opaque, tasks, run_task, g);
@@ -403,6 +460,7 @@ static uint32_t run(struct gemm *g, struct vitsa_job_stats *st)
 			run_task(g, t);
 	st->rd_bytes += atomic_load(&g->rd_bytes);
 	st->wr_bytes = atomic_load(&g->wr_bytes);
+	free(g->corr);
 	return atomic_load(&g->err);
 }
 

@@ -39,11 +39,12 @@ static size_t ref_work_size(uint32_t mb, uint32_t k)
 }
 
 static void ref_gemm(int32_t *acc, size_t ldacc, const uint8_t *a, size_t lda, const void *pb,
-		     uint32_t mb, uint32_t nb, uint32_t k, uint32_t sign, void *work)
+		     uint32_t mb, uint32_t nb, uint32_t k, uint32_t sign, const uint32_t *corr,
+		     const struct vitsa_kern_out *out, void *work)
 {
 	const int16_t *b = pb;
 
-	(void)work;
+	(void)corr, (void)out, (void)work;	/* exact as it is; never fused */
 	for (uint32_t i = 0; i < mb; i++) {
 		for (uint32_t j = 0; j < nb; j++) {
 			uint32_t s = 0;
@@ -63,7 +64,6 @@ const struct vitsa_kern vitsa_kern_ref = {
 	.pack_b = ref_pack_b,
 	.work_size = ref_work_size,
 	.gemm = ref_gemm,
-	.finish = NULL,		/* vitsa_gemm.c's loop is the plain one */
 };
 
 static const struct vitsa_kern *const kerns[VITSA_ISA_COUNT] = {

@@ -42,6 +42,14 @@ struct vitsa_kern_epi {
 	uint32_t bits;			/* 4, 8, 16 or 32 */
 };
 
+/* Where a fused kernel stores finished results: row i, column j of the block at c + i * ldc. */
+struct vitsa_kern_out {
+	uint8_t *c;
+	size_t ldc;
+	uint32_t n0;			/* the block's first column, for the epilogue's tables */
+	const struct vitsa_kern_epi *e;
+};
+
 struct vitsa_kern {
 	const char *name;
 	bool (*supported)(void);
@@ -53,17 +61,22 @@ struct vitsa_kern {
 	/* Bytes of working memory gemm needs for @mb rows of @k elements (may be 0). */
 	size_t (*work_size)(uint32_t mb, uint32_t k);
 	/*
-	 * acc[i * ldacc + j] for i < mb, j < nb from A (@mb rows of @k bytes, @lda apart, never
-	 * read past a row's k-th byte) and B packed by pack_b; @work has work_size(mb, k) bytes.
+	 * What this kernel's arithmetic must add to every accumulator of each of @rows rows of A
+	 * (modulo 2^32), or NULL if nothing.  Computed once per row and job, handed to gemm.
+	 */
+	void (*row_corr)(uint32_t *corr, const uint8_t *a, size_t lda, uint32_t rows, uint32_t k,
+			 uint32_t sign);
+	/*
+	 * The block: A (@mb rows of @k bytes, @lda apart, never read past a row's k-th byte)
+	 * times B packed by pack_b; @corr from row_corr (NULL if it is NULL); @work has
+	 * work_size(mb, k) bytes.  Without @out, acc[i * ldacc + j] = the sum for i < mb, j < nb;
+	 * with @out (only when fused and out->e->bits is 8, 16 or 32), the epilogue's results
+	 * are stored through it and acc is not used.
 	 */
 	void (*gemm)(int32_t *acc, size_t ldacc, const uint8_t *a, size_t lda, const void *pb,
-		     uint32_t mb, uint32_t nb, uint32_t k, uint32_t sign, void *work);
-	/*
-	 * Optional: the epilogue of columns n0..n0+nb of one row into @out, for bits 8, 16 and
-	 * 32; vitsa_gemm.c's plain loop otherwise (and always for int4 results).
-	 */
-	void (*finish)(uint8_t *out, const int32_t *acc, uint32_t n0, uint32_t nb,
-		       const struct vitsa_kern_epi *e);
+		     uint32_t mb, uint32_t nb, uint32_t k, uint32_t sign, const uint32_t *corr,
+		     const struct vitsa_kern_out *out, void *work);
+	bool fused;			/* gemm can finish results itself */
 };
 
 extern const struct vitsa_kern vitsa_kern_ref;

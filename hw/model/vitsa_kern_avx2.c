@@ -101,9 +101,11 @@ INLINE void rows(int32_t *acc, size_t ldacc, const int16_t *aw, uint32_t kp, con
 
 TARGET static void gemm(int32_t *acc, size_t ldacc, const uint8_t *a, size_t lda,
 			const void *pb, uint32_t mb, uint32_t nb, uint32_t k, uint32_t sign,
-			void *work)
+			const uint32_t *corr, const struct vitsa_kern_out *out, void *work)
 {
 	bool s = sign & VITSA_KERN_A_SIGNED;
+
+	(void)corr, (void)out;	/* int16 products are exact; never fused */
 	uint32_t kp = pairs(k);
 	int16_t *aw = work;
 
@@ -127,5 +129,4 @@ const struct vitsa_kern vitsa_kern_avx2 = {
 	.pack_b = pack_b,
 	.work_size = work_size,
 	.gemm = gemm,
-	.finish = NULL,
 };

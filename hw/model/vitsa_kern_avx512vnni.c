@@ -16,7 +16,7 @@
 #define KERN_NAME	vitsa_kern_avx512vnni
 #define KERN_STR	"avx512vnni"
 #define KERN_SUPPORTED	avx512vnni_supported
-#define KERN_FINISH	finish
+#define V_FINISH(dst, v, n, cnt, e) finish_vec(dst, v, n, cnt, e)
 #define KERN_PACK_B	pack_b_fast
 
 #include <stdbool.h>
@@ -44,12 +44,12 @@ TARGET static inline __m256i requant8(__m256i v, const struct vitsa_kern_epi *e,
 	return _mm512_cvtepi64_epi32(p);
 }
 
-/* Up to 16 results of columns n.. (lanes in @m), stored at @out as e->bits-bit integers. */
-TARGET static inline void finish16(uint8_t *out, const int32_t *acc, uint32_t n, __mmask16 m,
-				   const struct vitsa_kern_epi *e)
+/* @cnt (<= 16) results of columns n.., accumulated in @acc, stored at @out. */
+TARGET static inline void finish_vec(uint8_t *out, __m512i acc, uint32_t n, uint32_t cnt,
+				     const struct vitsa_kern_epi *e)
 {
-	__m512i v = _mm512_add_epi32(_mm512_maskz_loadu_epi32(m, acc),
-				     _mm512_maskz_loadu_epi32(m, e->bias + n));
+	__mmask16 m = cnt >= 16 ? 0xffff : (__mmask16)((1u << cnt) - 1);
+	__m512i v = _mm512_add_epi32(acc, _mm512_maskz_loadu_epi32(m, e->bias + n));
 
 	if (e->mult) {
 		__m256i lo = requant8(_mm512_castsi512_si256(v), e, n, (__mmask8)m);
@@ -63,16 +63,6 @@ TARGET static inline void finish16(uint8_t *out, const int32_t *acc, uint32_t n,
 		_mm512_mask_cvtepi32_storeu_epi16(out, m, v);
 	else
 		_mm512_mask_storeu_epi32(out, m, v);
-}
-
-TARGET static void finish(uint8_t *out, const int32_t *acc, uint32_t n0, uint32_t nb,
-			  const struct vitsa_kern_epi *e)
-{
-	for (uint32_t j = 0; j < nb; j += 16) {
-		__mmask16 m = nb - j >= 16 ? 0xffff : (__mmask16)((1u << (nb - j)) - 1);
-
-		finish16(out + j * e->bits / 8, acc + j, n0 + j, m, e);
-	}
 }
 
 /* Transpose 16 x 16 dwords in place: r[i] lane j <-> r[j] lane i. */

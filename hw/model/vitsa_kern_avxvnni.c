@@ -16,7 +16,6 @@
 #define KERN_NAME	vitsa_kern_avxvnni
 #define KERN_STR	"avxvnni"
 #define KERN_SUPPORTED	avxvnni_supported
-#define KERN_FINISH	NULL
 
 #include <stdbool.h>
 

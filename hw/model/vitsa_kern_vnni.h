@@ -14,7 +14,8 @@
  * Expected from the includer: TARGET, VEC, LANES, MR (rows of A per register tile), NV (vectors
  * of a B panel), V_ZERO(), V_LOAD(p), V_SET1(x),
  * V_DPBUSD(acc, u, s), V_STORE(p, v), V_HSUM(v), KERN_NAME, KERN_STR, KERN_SUPPORTED,
- * KERN_FINISH (an epilogue, or NULL) and, optionally, KERN_PACK_B (a faster pack_b, same layout).
+ * and, optionally, KERN_PACK_B (a faster pack_b, same layout) and V_FINISH(dst, vec, n, cnt, e),
+ * the epilogue of cnt <= LANES results of columns n.. stored at dst (the kernel is fused).
  */
 #include <string.h>
 
@@ -85,13 +86,13 @@ static void pack_b(void *dst, const uint8_t *b, size_t ldb, uint32_t nb, uint32_
 }
 #endif
 
-/* The correction of row sums for each of @mr rows (0 unless B was flipped), modulo 2^32. */
-TARGET static void row_corr(uint32_t *corr, const uint8_t *a, size_t lda, uint32_t mr,
+/* The correction of row sums for each of @rows rows (0 unless B was flipped), modulo 2^32. */
+TARGET static void row_corr(uint32_t *corr, const uint8_t *a, size_t lda, uint32_t rows,
 			    uint32_t k, uint32_t sign)
 {
 	bool a_signed = sign & VITSA_KERN_A_SIGNED;
 
-	for (uint32_t r = 0; r < mr; r++) {
+	for (uint32_t r = 0; r < rows; r++) {
 		const uint8_t *row = a + r * lda;
 		uint32_t s = 0, q = 0;
 
@@ -121,12 +122,40 @@ INLINE void fma_row(VEC *c, const VEC *b, uint32_t w, const bool a_u)
 		c[v] = a_u ? V_DPBUSD(c[v], av, b[v]) : V_DPBUSD(c[v], b[v], av);
 }
 
+/* Row @r of a tile, @nb <= NR columns: accumulators, or finished results through @o. */
+INLINE void store_row(const VEC *c, int32_t *acc, uint32_t nb, const struct vitsa_kern_out *o,
+		      uint32_t r, uint32_t p)
+{
+	int32_t tmp[NR];
+
+#ifdef V_FINISH
+	if (o) {
+		uint8_t *dst = o->c + r * o->ldc + (size_t)p * o->e->bits / 8;
+
+		UNROLL
+		for (int v = 0; v < NV; v++)
+			if (v * LANES < (int)nb)
+				V_FINISH(dst + v * LANES * o->e->bits / 8, c[v], o->n0 + p + v * LANES,
+					 nb - v * LANES, o->e);
+		return;
+	}
+#endif
+	(void)o, (void)r, (void)p;
+	UNROLL
+	for (int v = 0; v < NV; v++)
+		V_STORE(nb == NR ? acc + v * LANES : tmp + v * LANES, c[v]);
+	if (nb != NR)
+		memcpy(acc, tmp, nb * sizeof(*acc));
+}
+
 /*
- * One tile: @mr rows of A against one B panel of @nb <= NR columns.  @a_u: A takes the
- * unsigned slot.  mr and a_u are constants in every call, so each use is its own loop.
+ * One tile: @mr rows of A against the B panel of columns p.. (@nb <= NR of them).  @a_u: A
+ * takes the unsigned slot.  mr and a_u are constants in every call, so each use is its own
+ * loop, with the whole tile in registers.
  */
 INLINE void tile(int32_t *acc, size_t ldacc, const uint8_t *a, size_t lda, const uint32_t *pb,
-		 uint32_t nb, uint32_t k, const uint32_t *corr, const int mr, const bool a_u)
+		 uint32_t p, uint32_t nb, uint32_t k, const uint32_t *corr,
+		 const struct vitsa_kern_out *o, const int mr, const bool a_u)
 {
 	VEC c[MR][NV], b[NV];
 	uint32_t q;
@@ -135,7 +164,7 @@ INLINE void tile(int32_t *acc, size_t ldacc, const uint8_t *a, size_t lda, const
 	for (int r = 0; r < mr; r++)
 		UNROLL
 		for (int v = 0; v < NV; v++)
-			c[r][v] = V_SET1((int32_t)corr[r]);
+			c[r][v] = V_SET1(corr ? (int32_t)corr[r] : 0);
 	for (q = 0; q < k / 4; q++, pb += NR) {
 		UNROLL
 		for (int v = 0; v < NV; v++)
@@ -157,47 +186,43 @@ INLINE void tile(int32_t *acc, size_t ldacc, const uint8_t *a, size_t lda, const
 			fma_row(c[r], b, quad(a + r * lda, q, k), a_u);
 	}
 	UNROLL
-	for (int r = 0; r < mr; r++) {
-		int32_t *out = acc + r * ldacc, tmp[NR];
-
-		UNROLL
-		for (int v = 0; v < NV; v++)
-			V_STORE(nb == NR ? out + v * LANES : tmp + v * LANES, c[r][v]);
-		if (nb != NR)
-			memcpy(out, tmp, nb * sizeof(*out));
-	}
+	for (int r = 0; r < mr; r++)
+		store_row(c[r], acc + r * ldacc + p, nb, o, r, p);
 }
 
 /* Every tile of @mr rows (a constant at each call) across all panels of B. */
 INLINE void rows(int32_t *acc, size_t ldacc, const uint8_t *a, size_t lda, const uint32_t *pb,
-		 uint32_t nb, uint32_t k, const uint32_t *corr, const int mr, const bool a_u)
+		 uint32_t nb, uint32_t k, const uint32_t *corr, const struct vitsa_kern_out *o,
+		 const int mr, const bool a_u)
 {
 	uint32_t kq = (k + 3) / 4;
 
 	for (uint32_t p = 0; p < nb; p += NR, pb += (size_t)NR * kq)
-		tile(acc + p, ldacc, a, lda, pb, nb - p < NR ? nb - p : NR, k, corr, mr, a_u);
+		tile(acc, ldacc, a, lda, pb, p, nb - p < NR ? nb - p : NR, k, corr, o, mr, a_u);
 }
 
 #define ROWS_CASE(n) \
 	case n: \
 		if (a_u) \
-			rows(acc, ldacc, a, lda, pb, nb, k, corr, n, true); \
+			rows(acc, ldacc, a, lda, pb, nb, k, corr, o, n, true); \
 		else \
-			rows(acc, ldacc, a, lda, pb, nb, k, corr, n, false); \
+			rows(acc, ldacc, a, lda, pb, nb, k, corr, o, n, false); \
 		break
 
 TARGET static void gemm(int32_t *acc, size_t ldacc, const uint8_t *a, size_t lda,
 			const void *pb, uint32_t mb, uint32_t nb, uint32_t k, uint32_t sign,
-			void *work)
+			const uint32_t *corr, const struct vitsa_kern_out *out, void *work)
 {
 	bool a_u = !(sign & VITSA_KERN_A_SIGNED);	/* else B is unsigned, or flipped to it */
-	uint32_t corr[MR];
+	struct vitsa_kern_out shifted, *o = out ? &shifted : NULL;
 
 	(void)work;	/* A is read in place */
-	for (uint32_t i = 0; i < mb; i += MR, acc += MR * ldacc, a += MR * lda) {
+	for (uint32_t i = 0; i < mb; i += MR) {
 		uint32_t mr = mb - i < MR ? mb - i : MR;
 
-		row_corr(corr, a, lda, mr, k, sign);
+		if (out)
+			shifted = (struct vitsa_kern_out){ .c = out->c + i * out->ldc, .ldc = out->ldc,
+							   .n0 = out->n0, .e = out->e };
 		switch (mr) {
 #if MR > 8
 #error "ROWS_CASE covers tiles of up to 8 rows"
@@ -215,6 +240,9 @@ TARGET static void gemm(int32_t *acc, size_t ldacc, const uint8_t *a, size_t lda
 		ROWS_CASE(2);
 		ROWS_CASE(1);
 		}
+		acc += MR * ldacc;
+		a += MR * lda;
+		corr += corr ? MR : 0;
 	}
 }
 
@@ -224,6 +252,9 @@ const struct vitsa_kern KERN_NAME = {
 	.b_size = b_size,
 	.pack_b = KERN_PACK_B,
 	.work_size = work_size,
+	.row_corr = row_corr,
 	.gemm = gemm,
-	.finish = KERN_FINISH,
+#ifdef V_FINISH
+	.fused = true,
+#endif
 };

@@ -43,6 +43,24 @@ static struct {
 
 static _Thread_local bool in_region;	/* this thread is running a task */
 
+/*
+ * Wait for *v to reach @want: spin first (the usual wait is a few microseconds), then give the
+ * CPU away, so that a worker preempted by another process is not starved by our spinning.
+ */
+static void wait_until(_Atomic uint32_t *v, uint32_t want, bool at_least)
+{
+	for (uint32_t i = 0;; i++) {
+		uint32_t x = atomic_load_explicit(v, memory_order_acquire);
+
+		if (at_least ? x >= want : x == want)
+			return;
+		if (i < SPIN_ROUNDS)
+			__builtin_ia32_pause();
+		else
+			sched_yield();
+	}
+}
+
 static uint32_t cpu_count(void)
 {
 	cpu_set_t set;
@@ -160,14 +178,12 @@ void vitrt_parallel(uint32_t tasks, void (*fn)(void *arg, uint32_t t), void *arg
 	in_region = true;
 	work(&r);
 	in_region = false;
-	while (atomic_load_explicit(&r.done, memory_order_acquire) < tasks)
-		__builtin_ia32_pause();
+	wait_until(&r.done, tasks, true);
 	/*
 	 * r lives on this stack: once cur is NULL, a worker that counted itself busy may still
 	 * hold &r (it loaded cur before), one that did not will load NULL or a later region.
 	 */
 	atomic_store(&pool.cur, NULL);
-	while (atomic_load(&pool.busy))
-		__builtin_ia32_pause();
+	wait_until(&pool.busy, 0, false);
 	pthread_mutex_unlock(&pool.run);
 }
