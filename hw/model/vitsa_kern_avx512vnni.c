@@ -100,6 +100,8 @@ TARGET static inline void transpose16(__m512i r[16])
  * 16 rows of B (masked at the row's end, so nothing past it is read), flipped, transposed.
  * Bytes past k may be flipped too: A's last group is zero-filled there.
  */
+#define PREFETCH	256	/* bytes ahead in each row: B is usually read from DRAM just once */
+
 TARGET static void pack_b16(uint32_t *out, const uint8_t *b, size_t ldb, uint32_t cols,
 			    uint32_t k, uint32_t stride, __m512i flip)
 {
@@ -110,6 +112,8 @@ TARGET static void pack_b16(uint32_t *out, const uint8_t *b, size_t ldb, uint32_
 		__mmask64 m = left >= 64 ? ~0ull : (1ull << left) - 1;
 		__m512i r[16];
 
+		for (uint32_t i = 0; i < cols && i < 16 && 4 * q0 + PREFETCH < k; i++)
+			_mm_prefetch((const char *)b + i * ldb + 4 * q0 + PREFETCH, _MM_HINT_T0);
 		for (uint32_t i = 0; i < 16; i++)
 			r[i] = i < cols ? _mm512_xor_si512(_mm512_maskz_loadu_epi8(m, b + i * ldb + 4 * q0),
 							   flip)
