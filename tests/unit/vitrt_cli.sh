@@ -42,35 +42,31 @@ cp "$tmp/m.vitsa" "$tmp/ver.vitsa"
 printf '\x09' | dd of="$tmp/ver.vitsa" bs=1 seek=8 conv=notrunc 2>/dev/null
 echo "not an image" >"$tmp/text.png"
 
-# A 3-channel copy of the checkpoint $1 in $2: the 1-channel patch weights, a third on each
-# channel (a gray image gives the same logits).
-rgb_checkpoint() {
-	python3 - "$1" "$2" <<'EOF'
-import json, struct, sys
-src = open(sys.argv[1], "rb").read()
-hlen = struct.unpack("<Q", src[:8])[0]
-hdr, data = json.loads(src[8:8 + hlen]), src[8 + hlen:]
-out = b""
-for name, t in sorted((k, v) for k, v in hdr.items() if k != "__metadata__"):
-    b, e = t["data_offsets"]
-    raw = data[b:e]
-    if name == "patch_embed.proj.weight":
-        c, k = t["shape"][0], t["shape"][2] * t["shape"][3]
-        w = struct.unpack("<%df" % (c * k), raw)
-        raw = b"".join(struct.pack("<%df" % k, *[x / 3 for x in w[i * k:(i + 1) * k]]) * 3
-                       for i in range(c))
-        t["shape"][1] = 3
-    t["data_offsets"] = [len(out), len(out) + len(raw)]
-    out += raw
-h = json.dumps(hdr).encode()
-open(sys.argv[2], "wb").write(struct.pack("<Q", len(h)) + h + out)
-EOF
-	cp "$1.json" "$2.json"
-}
-rgb_checkpoint "$CKPT" "$tmp/rgb.safetensors"
+# timmvit with 3 channels (tests/unit/data/make_rgb.py): a gray image gives the same logits.
+cp tests/unit/data/timmvit-rgb.safetensors "$tmp/rgb.safetensors"
+cp "$CKPT.json" "$tmp/rgb.safetensors.json"
 "$VITRT" quantize "$tmp/rgb.safetensors" --calib "$FMNIST" -n 32 -o "$tmp/rgb.vitsa" >/dev/null 2>&1
 TVCKPT=tests/golden/fp32/tvvit.safetensors
 D=tests/unit/data
+
+# same_logits MODEL: the logits of a few images, bit for bit the same on 1 to 5 threads (every
+# row-wise step split too) and with every GEMM kernel this CPU runs.
+same_logits() {
+	local ref out th cpu
+	ref=$("$VITRT" run --backend sim "$1" "$FMNIST/t10k-images-idx3-ubyte.gz" -n 8 --json \
+		--threads 1) || return 1
+	grep -q '"logits"' <<<"$ref" || return 1
+	for th in 2 3 5; do
+		out=$(VITRT_PAR_MIN_ELEMS=1 "$VITRT" run --backend sim "$1" \
+			"$FMNIST/t10k-images-idx3-ubyte.gz" -n 8 --json --threads $th) || return 1
+		[ "$out" = "$ref" ] || { echo "$th threads differ"; return 1; }
+	done
+	for cpu in $("$VITRT" --help | sed -n 's/.*VITRT_CPU *GEMM kernel of the in-process device: \(.*\) (default.*/\1/p'); do
+		out=$(VITRT_CPU=$cpu "$VITRT" run --backend sim "$1" \
+			"$FMNIST/t10k-images-idx3-ubyte.gz" -n 8 --json --threads 2) || return 1
+		[ "$out" = "$ref" ] || { echo "kernel $cpu differs"; return 1; }
+	done
+}
 
 # modeled JQ ARGS...: `vitrt bench --modeled --json ARGS` checked by the jq expression JQ and
 # by the invariants every report must keep.
@@ -111,7 +107,7 @@ modeled_matches_device() {
 }
 
 echo "TAP version 13"
-echo "1..40"
+echo "1..44"
 t gemm_random_200_jobs_bit_exact "$VITRT" gemm --backend sim --random 200 --max-dim 512 --seed 11 -q
 t gemm_512_cube_s8 "$VITRT" gemm --backend sim --shape 512x512x512
 t gemm_odd_u4_s4_requant_u4 "$VITRT" gemm --backend sim --shape 33x17x65 -a u4 -w s4 -o u4 --bias -t
@@ -178,4 +174,12 @@ t modeled_options_need_modeled fails_with 2 "go with --modeled" "$VITRT" bench "
 	--json
 t modeled_unwritable_plot fails_with 1 "m.vitsa/u.png" "$VITRT" bench --modeled \
 	--model deit-s --plot "$tmp/m.vitsa/u.png"
+
+"$VITRT" quantize "$CKPT" --calib "$FMNIST" -n 32 --scheme w4a8 -o "$tmp/m4.vitsa" >/dev/null 2>&1
+t threads_and_kernels_same_logits_w8a8 same_logits "$tmp/m.vitsa"
+t threads_and_kernels_same_logits_w4a8 same_logits "$tmp/m4.vitsa"
+t threads_bad_count fails_with 2 "not a thread count" "$VITRT" run "$tmp/m.vitsa" --threads 0 \
+	"$D/gray28.png"
+t cpu_unknown_kernel fails_with 2 "VITRT_CPU=sse9: not a kernel this CPU runs" \
+	env VITRT_CPU=sse9 "$VITRT" run "$tmp/m.vitsa" "$D/gray28.png"
 exit $failed

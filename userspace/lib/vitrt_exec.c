@@ -144,6 +144,21 @@ typedef void rows_fn(struct vitrt_session *s, const struct vitrt_step *st, uint3
 		     uint32_t r1);
 
 #define PAR_MIN_ELEMS	16384	/* below this a parallel region costs more than it saves */
+
+/* PAR_MIN_ELEMS, or VITRT_PAR_MIN_ELEMS from the environment (tests split tiny steps too). */
+static uint64_t par_min_elems(void)
+{
+	static uint64_t min;
+
+	if (!min) {
+		const char *e = getenv("VITRT_PAR_MIN_ELEMS");
+		char *end;
+		unsigned long long v = e ? strtoull(e, &end, 10) : 0;
+
+		min = e && *e && !*end && v ? v : PAR_MIN_ELEMS;
+	}
+	return min;
+}
 #define PAR_TASKS	4	/* tasks per thread: evens out rows of unequal cost */
 
 struct rows_job {
@@ -167,7 +182,7 @@ static int for_rows(struct vitrt_session *s, const struct vitrt_step *st, uint32
 	uint32_t tasks = vitrt_threads() * PAR_TASKS;
 	struct rows_job j = { .s = s, .st = st, .fn = fn, .rows = rows };
 
-	if (tasks <= PAR_TASKS || elems < PAR_MIN_ELEMS || rows < 2) {
+	if (tasks <= PAR_TASKS || elems < par_min_elems() || rows < 2) {
 		fn(s, st, 0, rows);
 		return 0;
 	}
