@@ -195,3 +195,8 @@ const struct vitrt_run_stats *vitrt_infer_stats(const struct vitrt_infer *inf)
 {
 	return inf->sess ? vitrt_session_stats(inf->sess) : NULL;
 }
+
+const struct vitrt_dev *vitrt_infer_dev(const struct vitrt_infer *inf)
+{
+	return inf->dev;
+}

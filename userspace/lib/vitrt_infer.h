@@ -40,6 +40,8 @@ VITRT_API char *const *vitrt_infer_labels(const struct vitrt_infer *inf);
 VITRT_API const int16_t *vitrt_infer_raw(const struct vitrt_infer *inf);
 /* The compiled model (NULL for FP32). */
 VITRT_API const struct vitrt_prog *vitrt_infer_prog(const struct vitrt_infer *inf);
+/* The device of the integer program (NULL for the FP32 reference). */
+VITRT_API const struct vitrt_dev *vitrt_infer_dev(const struct vitrt_infer *inf);
 /* Device work of the integer program so far (NULL for FP32). */
 VITRT_API const struct vitrt_run_stats *vitrt_infer_stats(const struct vitrt_infer *inf);
 

@@ -10,11 +10,13 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "vitrt_cli.h"
 #include "vitrt_infer.h"
 #include "vitrt_modeled.h"
+#include "vitrt_pool.h"
 #include "vitrt_prog.h"
 
 static double now_s(void)
@@ -35,10 +37,12 @@ struct bench_opts {
 
 static int usage(int status)
 {
-	printf("usage: vitrt bench MODEL [--fp32 CKPT] [-n IMAGES] [-b BACKEND]\n"
+	printf("usage: vitrt bench MODEL [--fp32 CKPT] [-n IMAGES] [-b BACKEND] [--threads N]\n"
 	       "       vitrt bench --modeled --model NAME [--array RxC] [--json] [--plot FILE.png]\n"
 	       "Images per second of the compiled model (and of the FP32 checkpoint) on\n"
-	       "pseudo-random images, after one warm-up image each.\n\n"
+	       "pseudo-random images, after one warm-up image each.  --threads N (taken by every\n"
+	       "command) sets the threads of the in-process device and the integer CPU ops;\n"
+	       "VITRT_CPU its GEMM kernel (vitrt --help).\n\n"
 	       "With --modeled, no model file: the hardware cycle model's cycles and array\n"
 	       "utilization (MACs / (cycles * rows * cols)) of every GEMM of one 224x224 image\n"
 	       "of a DeiT, each GEMM a job of its own, per layer and in total.\n"
@@ -215,8 +219,13 @@ static int bench_measured(const struct bench_opts *o)
 	if (!err) {
 		const struct vitrt_prog_info *pi = &vitrt_infer_prog(in)->info;
 
-		printf("%u images, %ux%u, scheme %s, backend %s\n", n, pi->img, pi->img,
-		       vitrt_scheme_name(pi->scheme), o->backend ? o->backend : "auto");
+		const struct vitrt_dev_info *di = vitrt_dev_info(vitrt_infer_dev(in));
+
+		printf("%u images, %ux%u, scheme %s, backend %s", n, pi->img, pi->img,
+		       vitrt_scheme_name(pi->scheme), di->backend);
+		if (!strcmp(di->backend, "sim"))
+			printf(" (kernel %s, %u threads)", vitrt_cpu_kernel(), vitrt_threads());
+		printf("\n");
 		printf("  integer program  %9.1f images/s  (%.3f ms/image)\n", 1 / t_int, t_int * 1e3);
 		if (fp)
 			printf("  fp32 reference   %9.1f images/s  (%.3f ms/image)   integer/fp32 %.2fx\n",
