@@ -538,6 +538,68 @@ TEST_F(vitsa, submit_all_or_nothing)
 	wait_ok(_metadata, self->fd, fence);
 }
 
+/*
+ * C may not overlap an input of its own object (uapi.rst, hw 1.2): such a job is refused at
+ * SUBMIT, alone or in a batch, before anything is queued; C touching A is fine.
+ */
+TEST_F(vitsa, submit_c_overlaps_input)
+{
+	struct vitsa_gemm jobs[2];
+	uint8_t *before, *expect;
+	uint64_t fence, i;
+	struct bo bo, c;
+
+	/* A [0, 64) and B [512, 576) of one object, 8 x 8 s8; C 8 x 8 s32, 256 bytes. */
+	bo_new_mapped(_metadata, self->fd, self->page, &bo);
+	bo_new_mapped(_metadata, self->fd, self->page, &c);
+	fill_random(bo.map, bo.size);
+	memset(c.map, SENTINEL, c.size);
+	before = malloc(bo.size);
+	expect = malloc(bo.size);
+	ASSERT_NE(NULL, before);
+	ASSERT_NE(NULL, expect);
+	memcpy(before, bo.map, bo.size);
+	for (i = 0; i < 2; i++) {
+		jobs[i] = (struct vitsa_gemm){
+			.m = 8, .n = 8, .k = 8,
+			.a_type = VITSA_TYPE_S8, .b_type = VITSA_TYPE_S8,
+			.c_type = VITSA_TYPE_S32,
+			.a = { bo.handle, 0, 0, 8 }, .b = { bo.handle, 0, 512, 8 },
+			.c = { c.handle, 0, 0, 32 },
+		};
+	}
+	/* C over A's last byte, alone and as the second job of a batch */
+	jobs[1].c = (struct vitsa_mem){ bo.handle, 0, 63, 32 };
+	EXPECT_EQ(-EINVAL, submit(self->fd, &jobs[1], 1, NULL));
+	EXPECT_EQ(-EINVAL, submit(self->fd, jobs, 2, NULL));
+	/* C ending on B's first byte */
+	jobs[1].c.offset = 512 - 256 + 1;
+	EXPECT_EQ(-EINVAL, submit(self->fd, &jobs[1], 1, NULL));
+
+	usleep(100 * 1000);
+	for (i = 0; i < c.size; i++)
+		ASSERT_EQ(SENTINEL, c.map[i]) TH_LOG("byte %llu of C written by a rejected job",
+						     (unsigned long long)i);
+	i = first_diff(bo.map, before, bo.size);
+	ASSERT_EQ(bo.size, i) TH_LOG("byte %llu of A's object written by a rejected job",
+				     (unsigned long long)i);
+	EXPECT_EQ(-EINVAL, wait_fence(self->fd, 1, 0, NULL));
+
+	/* C [64, 320) touching A's end and B moved to its end: accepted, fence 1, exact. */
+	jobs[1].c.offset = 64;
+	jobs[1].b.offset = 320;
+	memcpy(expect, bo.map, bo.size);
+	gemm_ref(&jobs[1], &bo, &bo, NULL, NULL, expect);
+	ASSERT_EQ(0, submit(self->fd, &jobs[1], 1, &fence));
+	EXPECT_EQ(1, fence);
+	wait_ok(_metadata, self->fd, fence);
+	i = first_diff(bo.map, expect, bo.size);
+	ASSERT_EQ(bo.size, i) TH_LOG("object byte %llu: device %#x, reference %#x",
+				     (unsigned long long)i, bo.map[i], expect[i]);
+	free(before);
+	free(expect);
+}
+
 /* ---- WAIT ---- */
 
 TEST_F(vitsa, wait_bad_fence)
@@ -545,7 +607,8 @@ TEST_F(vitsa, wait_bad_fence)
 	struct vitsa_gemm g = {
 		.m = 1, .n = 1, .k = 1,
 		.a_type = VITSA_TYPE_S8, .b_type = VITSA_TYPE_S8, .c_type = VITSA_TYPE_S32,
-		.a = { .stride = 1 }, .b = { .stride = 1 }, .c = { .stride = 4 },
+		/* A and B share byte 0, C lies past them: it may not overlap an input */
+		.a = { .stride = 1 }, .b = { .stride = 1 }, .c = { .offset = 64, .stride = 4 },
 	};
 	struct vitsa_wait w = { 0 };
 	uint64_t fence;
@@ -709,7 +772,8 @@ TEST_F(vitsa, isolation)
 	struct vitsa_gemm g = {
 		.m = 8, .n = 8, .k = 8,
 		.a_type = VITSA_TYPE_S8, .b_type = VITSA_TYPE_S8, .c_type = VITSA_TYPE_S32,
-		.a = { .stride = 8 }, .b = { .stride = 8 }, .c = { .stride = 32 },
+		/* A and B share [0, 64), C lies past them: it may not overlap an input */
+		.a = { .stride = 8 }, .b = { .stride = 8 }, .c = { .offset = 256, .stride = 32 },
 	};
 	struct bo mine, theirs;
 	uint64_t fence, fence2, i;
@@ -939,6 +1003,22 @@ MUTATION(rq_stride_unused, -EINVAL, g->rq.stride = 8);
 MUTATION(rq_unknown_handle_unused, -EINVAL, g->rq.handle = 999);
 MUTATION(bias_stride_used, -EINVAL, { use_bias(g, ctx); g->bias.stride = 64; });
 MUTATION(rq_stride_used, -EINVAL, { use_requant(g, ctx); g->rq.stride = 128; });
+
+/*
+ * C sharing a byte of its object with an input (uapi.rst: the gaps between rows count,
+ * touching extents do not overlap); the base job's C is [0, 7 * 64 + 64) = [0, 512).
+ */
+MUTATION(c_on_a, -EINVAL, { g->c.handle = ctx->a; g->c.offset = BASE_A_EXTENT - 1; });
+MUTATION(c_in_a_row_gap, -EINVAL, {
+	g->a.stride = 1024; g->c.handle = ctx->a; g->c.offset = 100; });
+MUTATION(c_on_b, -EINVAL, { g->c.handle = ctx->b; g->b.offset = 511; });
+MUTATION(c_on_bias, -EINVAL, {
+	use_bias(g, ctx); g->bias.handle = ctx->c; g->bias.offset = 512 - 64; });
+MUTATION(c_on_rq, -EINVAL, { use_requant(g, ctx); g->rq.handle = ctx->c; g->rq.offset = 0; });
+MUTATION(valid_c_after_a_same_object, 0, { g->c.handle = ctx->a; g->c.offset = BASE_A_EXTENT; });
+MUTATION(valid_bias_after_c_same_object, 0, {
+	use_bias(g, ctx); g->bias.handle = ctx->c; g->bias.offset = 512; });
+MUTATION(valid_b_on_a_same_object, 0, { g->b.handle = ctx->a; g->b.offset = 0; });
 
 TEST_F(submit, check)
 {
