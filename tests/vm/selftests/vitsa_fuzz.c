@@ -985,7 +985,8 @@ static void submit_probe(struct file *f, uint32_t queued_maybe)
 	struct vitsa_gemm g = {
 		.m = 1, .n = 1, .k = 1,
 		.a_type = VITSA_TYPE_S8, .b_type = VITSA_TYPE_S8, .c_type = VITSA_TYPE_S32,
-		.a = { .stride = 1 }, .b = { .stride = 1 }, .c = { .stride = 4 },
+		/* C past A and B (which share byte 0): C may not overlap an input */
+		.a = { .stride = 1 }, .b = { .stride = 1 }, .c = { .offset = 64, .stride = 4 },
 	};
 	uint64_t fence;
 	int ret;

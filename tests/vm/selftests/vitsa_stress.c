@@ -442,7 +442,8 @@ TEST(two_devices_handles_are_per_file)
 	struct vitsa_gemm g = {
 		.m = 4, .n = 4, .k = 4,
 		.a_type = VITSA_TYPE_S8, .b_type = VITSA_TYPE_S8, .c_type = VITSA_TYPE_S32,
-		.a = { .stride = 4 }, .b = { .stride = 4 }, .c = { .stride = 16 },
+		/* A and B share bytes, C lies past them: it may not overlap an input */
+		.a = { .stride = 4 }, .b = { .stride = 4 }, .c = { .offset = 64, .stride = 16 },
 	};
 	struct bo bo0, bo1, big;
 	uint64_t fence;
