@@ -32,8 +32,14 @@
 
 #define UNPLUG_DEV	"/dev/vitsa1"
 #define UNPLUG_QDEV	"vitsa1"		/* its id on QEMU's command line (run.sh) */
-#define BUSY_DIM	512
-#define BUSY_JOBS	128			/* far more work than an unplug takes */
+/*
+ * The busy work: a ring full of M x N x K jobs, M = N = BUSY_MN (C is 4 MiB, the largest
+ * object), K sized to the device's speed (A and B at most 4 MiB too) so that the queue lasts
+ * about BUSY_SECONDS, far longer than an unplug takes.
+ */
+#define BUSY_MN		1024
+#define BUSY_K_MAX	4096
+#define BUSY_SECONDS	20
 #define WAKE_SECONDS	60			/* a waiter not woken by then: the unplug failed */
 #define GONE_SECONDS	30
 
@@ -186,19 +192,85 @@ static uint32_t sum(const uint8_t *p, uint64_t n)
 	return s;
 }
 
-/* C[m][n] of the busy work against the CPU, for a few random elements. */
-static void busy_result_check(struct __test_metadata *_metadata, const struct bo *a,
-			      const struct bo *b, const struct bo *c)
+/* One busy job of depth @k on the objects @a (M x K), @b (K x N), @c (M x N, int32). */
+static struct vitsa_gemm busy_job(uint32_t k, const struct bo *a, const struct bo *b,
+				  const struct bo *c)
+{
+	return (struct vitsa_gemm){
+		.m = BUSY_MN, .n = BUSY_MN, .k = k,
+		.a_type = VITSA_TYPE_S8, .b_type = VITSA_TYPE_S8, .c_type = VITSA_TYPE_S32,
+		.a = { a->handle, 0, 0, k }, .b = { b->handle, 0, 0, BUSY_MN },
+		.c = { c->handle, 0, 0, 4 * BUSY_MN },
+	};
+}
+
+/*
+ * K for the busy work on @fd: the model's speed depends on the host (with its AVX-512 VNNI
+ * kernels a 512^3 job takes about a millisecond, with the plain C path a hundred times more),
+ * so one job of K = BUSY_MN is timed and K scaled to make @jobs of them last BUSY_SECONDS.
+ */
+static uint32_t busy_k(struct __test_metadata *_metadata, int fd, uint32_t jobs)
+{
+	uint64_t t0, ns, fence, k;
+	struct vitsa_gemm g;
+	struct bo a, b, c;
+
+	bo_new_mapped(_metadata, fd, (uint64_t)BUSY_MN * BUSY_MN, &a);
+	bo_new_mapped(_metadata, fd, (uint64_t)BUSY_MN * BUSY_MN, &b);
+	bo_new_mapped(_metadata, fd, 4ull * BUSY_MN * BUSY_MN, &c);
+	g = busy_job(BUSY_MN, &a, &b, &c);
+	t0 = now_ns();
+	ASSERT_EQ(0, submit(fd, &g, 1, &fence));
+	wait_ok(_metadata, fd, fence);
+	ns = now_ns() - t0;
+	k = BUSY_MN * (BUSY_SECONDS * NSEC_PER_SEC / jobs) / (ns ? ns : 1);
+	k = k < BUSY_MN ? BUSY_MN : k > BUSY_K_MAX ? BUSY_K_MAX : k;
+	TH_LOG("a %ux%ux%u job took %.1f ms: K = %llu", BUSY_MN, BUSY_MN, BUSY_MN, ns / 1e6,
+	       (unsigned long long)k);
+	bo_unmap(&a);
+	bo_unmap(&b);
+	bo_unmap(&c);
+	EXPECT_EQ(0, bo_destroy(fd, a.handle));
+	EXPECT_EQ(0, bo_destroy(fd, b.handle));
+	EXPECT_EQ(0, bo_destroy(fd, c.handle));
+	return k;
+}
+
+/* @jobs busy jobs of depth @k on fresh objects of @fd; the last fence. */
+static uint64_t busy_submit(struct __test_metadata *_metadata, int fd, uint32_t k, uint32_t jobs,
+			    struct bo *a, struct bo *b, struct bo *c)
+{
+	struct vitsa_gemm *g = calloc(jobs, sizeof(*g));
+	uint64_t fence = 0;
+	uint32_t j;
+
+	ASSERT_NE(NULL, g);
+	bo_new_mapped(_metadata, fd, (uint64_t)BUSY_MN * k, a);
+	bo_new_mapped(_metadata, fd, (uint64_t)k * BUSY_MN, b);
+	bo_new_mapped(_metadata, fd, 4ull * BUSY_MN * BUSY_MN, c);
+	fill_random(a->map, a->size);
+	fill_random(b->map, b->size);
+	for (j = 0; j < jobs; j++)
+		g[j] = busy_job(k, a, b, c);
+	EXPECT_EQ(0, submit(fd, g, jobs, &fence));
+	free(g);
+	return fence;
+}
+
+/* C[m][n] of the busy work of depth @k against the CPU, for a few random elements. */
+static void busy_result_check(struct __test_metadata *_metadata, uint32_t k_depth,
+			      const struct bo *a, const struct bo *b, const struct bo *c)
 {
 	unsigned int i;
 
 	for (i = 0; i < 64; i++) {
-		uint32_t m = rng() % BUSY_DIM, n = rng() % BUSY_DIM, k;
+		uint32_t m = rng() % BUSY_MN, n = rng() % BUSY_MN, k;
 		int32_t acc = 0, got;
 
-		for (k = 0; k < BUSY_DIM; k++)
-			acc += (int8_t)a->map[m * BUSY_DIM + k] * (int8_t)b->map[k * BUSY_DIM + n];
-		memcpy(&got, c->map + 4 * (m * BUSY_DIM + n), 4);
+		for (k = 0; k < k_depth; k++)
+			acc += (int8_t)a->map[(uint64_t)m * k_depth + k] *
+			       (int8_t)b->map[(uint64_t)k * BUSY_MN + n];
+		memcpy(&got, c->map + 4 * ((uint64_t)m * BUSY_MN + n), 4);
 		ASSERT_EQ(acc, got) TH_LOG("C[%u][%u] after the unplug", m, n);
 	}
 }
@@ -212,7 +284,7 @@ TEST_F_TIMEOUT(removal, hot_unplug_while_busy, 240)
 	struct vitsa_gemm g;
 	char pci[256], sys[300];
 	uint64_t fence, prev = 0, aborted = 0, t0, v;
-	uint32_t sum_a, sum_b;
+	uint32_t sum_a, sum_b, jobs, k;
 	pthread_t thread;
 	int ret;
 
@@ -225,8 +297,12 @@ TEST_F_TIMEOUT(removal, hot_unplug_while_busy, 240)
 
 	wt.fd = vitsa_open_path(UNPLUG_DEV);
 	ASSERT_LE(0, wt.fd);
-	fence = submit_busy_work(_metadata, wt.fd, BUSY_DIM, BUSY_JOBS, &a, &b, &c);
-	ASSERT_EQ(BUSY_JOBS, fence);
+	/* A full ring: SUBMIT does not block, the device is busy for BUSY_SECONDS. */
+	ASSERT_EQ(0, get_param(wt.fd, VITSA_PARAM_RING_ENTRIES, &v));
+	jobs = v < VITSA_SUBMIT_MAX_JOBS ? v : VITSA_SUBMIT_MAX_JOBS;
+	k = busy_k(_metadata, wt.fd, jobs);
+	fence = busy_submit(_metadata, wt.fd, k, jobs, &a, &b, &c);
+	ASSERT_EQ(1 + jobs, fence);
 	sum_a = sum(a.map, a.size);
 	sum_b = sum(b.map, b.size);
 	wt.fence = fence;
@@ -264,10 +340,10 @@ TEST_F_TIMEOUT(removal, hot_unplug_while_busy, 240)
 		}
 		EXPECT_EQ(fence, prev) TH_LOG("the aborted jobs are not the last ones");
 	}
-	TH_LOG("%llu of %u jobs aborted by the unplug", (unsigned long long)aborted, BUSY_JOBS);
+	TH_LOG("%llu of %u jobs aborted by the unplug", (unsigned long long)aborted, jobs);
 	EXPECT_LT(0, aborted) TH_LOG("every job finished first: the unplug came too late to test");
-	if (aborted < BUSY_JOBS)
-		busy_result_check(_metadata, &a, &b, &c);
+	if (aborted < jobs)
+		busy_result_check(_metadata, k, &a, &b, &c);
 
 	/* The device is gone for this file: no new work, the rest still answers. */
 	EXPECT_EQ(-ENODEV, bo_create(wt.fd, 4096, &bo));
