@@ -77,6 +77,12 @@ struct vitsa_kern {
 		     uint32_t mb, uint32_t nb, uint32_t k, uint32_t sign, const uint32_t *corr,
 		     const struct vitsa_kern_out *out, void *work);
 	bool fused;			/* gemm can finish results itself */
+	/*
+	 * For benchmarks: @iters rounds of the kernel's multiply instruction on independent
+	 * accumulators, nothing else; returns the multiply-accumulates done (0: no such loop).
+	 * MACs over time is this CPU core's peak for the kernel.
+	 */
+	uint64_t (*peak)(uint64_t iters);
 };
 
 extern const struct vitsa_kern vitsa_kern_ref;

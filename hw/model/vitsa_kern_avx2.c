@@ -14,9 +14,10 @@
 
 #define TARGET	__attribute__((target("avx2")))
 #define INLINE	static inline __attribute__((always_inline)) TARGET
+#define UNROLL	_Pragma("GCC unroll 16")	/* keeps the register tile in registers */
 #define LANES	8
 #define NR	(2 * LANES)
-#define MR	4
+#define MR	6
 
 static bool avx2_supported(void)
 {
@@ -61,18 +62,37 @@ static size_t work_size(uint32_t mb, uint32_t k)
 	return (size_t)mb * pairs(k) * 2 * sizeof(int16_t);
 }
 
+/* One row of A as int16, zero-padded to an even length: 16 at a time, then the tail. */
+TARGET static void widen_row(int16_t *dst, const uint8_t *src, uint32_t k, bool is_signed)
+{
+	uint32_t kk = 0;
+
+	for (; kk + 16 <= k; kk += 16) {
+		__m128i v = _mm_loadu_si128((const void *)(src + kk));
+
+		_mm256_storeu_si256((void *)(dst + kk), is_signed ? _mm256_cvtepi8_epi16(v)
+								   : _mm256_cvtepu8_epi16(v));
+	}
+	for (; kk < k; kk++)
+		dst[kk] = val(src[kk], is_signed);
+	if (k % 2)
+		dst[k] = 0;
+}
+
 /* @mr rows of widened A (constant at each call) against one panel of @nb <= NR columns. */
 INLINE void tile(int32_t *acc, size_t ldacc, const int16_t *aw, uint32_t kp, const int16_t *pb,
 		 uint32_t nb, const int mr)
 {
 	__m256i c0[MR], c1[MR];
 
+	UNROLL
 	for (int r = 0; r < mr; r++)
 		c0[r] = c1[r] = _mm256_setzero_si256();
 	for (uint32_t q = 0; q < kp; q++, pb += 2 * NR) {
 		__m256i b0 = _mm256_loadu_si256((const void *)pb);
 		__m256i b1 = _mm256_loadu_si256((const void *)(pb + 2 * LANES));
 
+		UNROLL
 		for (int r = 0; r < mr; r++) {
 			int32_t w;
 
@@ -83,6 +103,7 @@ INLINE void tile(int32_t *acc, size_t ldacc, const int16_t *aw, uint32_t kp, con
 			c1[r] = _mm256_add_epi32(c1[r], _mm256_madd_epi16(av, b1));
 		}
 	}
+	UNROLL
 	for (int r = 0; r < mr; r++) {
 		int32_t tmp[NR];
 
@@ -110,16 +131,37 @@ TARGET static void gemm(int32_t *acc, size_t ldacc, const uint8_t *a, size_t lda
 	int16_t *aw = work;
 
 	for (uint32_t i = 0; i < mb; i++)
-		for (uint32_t kk = 0; kk < 2 * kp; kk++)
-			aw[(size_t)i * 2 * kp + kk] = kk < k ? val(a[i * lda + kk], s) : 0;
+		widen_row(aw + (size_t)i * 2 * kp, a + i * lda, k, s);
 	for (uint32_t i = 0; i < mb; i += MR, acc += MR * ldacc, aw += (size_t)MR * 2 * kp) {
 		switch (mb - i < MR ? mb - i : MR) {
+		case 6: rows(acc, ldacc, aw, kp, pb, nb, 6); break;
+		case 5: rows(acc, ldacc, aw, kp, pb, nb, 5); break;
 		case 4: rows(acc, ldacc, aw, kp, pb, nb, 4); break;
 		case 3: rows(acc, ldacc, aw, kp, pb, nb, 3); break;
 		case 2: rows(acc, ldacc, aw, kp, pb, nb, 2); break;
 		default: rows(acc, ldacc, aw, kp, pb, nb, 1); break;
 		}
 	}
+}
+
+/* 12 independent vpmaddwd of 16 products each, in asm (the kernel also adds them up). */
+static uint64_t peak(uint64_t iters)
+{
+	for (uint64_t i = 0; i < iters; i++)
+		__asm__ volatile("vpmaddwd %%ymm14, %%ymm15, %%ymm0\n\t"
+				 "vpmaddwd %%ymm14, %%ymm15, %%ymm1\n\t"
+				 "vpmaddwd %%ymm14, %%ymm15, %%ymm2\n\t"
+				 "vpmaddwd %%ymm14, %%ymm15, %%ymm3\n\t"
+				 "vpmaddwd %%ymm14, %%ymm15, %%ymm4\n\t"
+				 "vpmaddwd %%ymm14, %%ymm15, %%ymm5\n\t"
+				 "vpmaddwd %%ymm14, %%ymm15, %%ymm6\n\t"
+				 "vpmaddwd %%ymm14, %%ymm15, %%ymm7\n\t"
+				 "vpmaddwd %%ymm14, %%ymm15, %%ymm8\n\t"
+				 "vpmaddwd %%ymm14, %%ymm15, %%ymm9\n\t"
+				 "vpmaddwd %%ymm14, %%ymm15, %%ymm10\n\t"
+				 "vpmaddwd %%ymm14, %%ymm15, %%ymm11\n\t"
+				 ::: "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15");
+	return iters * 12 * 16;
 }
 
 const struct vitsa_kern vitsa_kern_avx2 = {
@@ -129,4 +171,5 @@ const struct vitsa_kern vitsa_kern_avx2 = {
 	.pack_b = pack_b,
 	.work_size = work_size,
 	.gemm = gemm,
+	.peak = peak,
 };

@@ -15,6 +15,7 @@
 #define V_HSUM(v)	_mm512_reduce_add_epi32(v)
 #define KERN_NAME	vitsa_kern_avx512vnni
 #define KERN_STR	"avx512vnni"
+#define KERN_PEAK	peak
 #define KERN_SUPPORTED	avx512vnni_supported
 #define V_FINISH(dst, v, n, cnt, e) finish_vec(dst, v, n, cnt, e)
 #define KERN_PACK_B	pack_b_fast
@@ -135,6 +136,26 @@ TARGET static void pack_b_fast(void *dst, const uint8_t *b, size_t ldb, uint32_t
 		for (uint32_t h = 0; h < nr; h += 16)
 			pack_b16(out + h, b + (size_t)(p + h) * ldb, ldb,
 				 p + h < nb ? nb - p - h : 0, k, nr, flip);
+}
+
+/* 12 independent chains of the multiply instruction, in asm so nothing is folded away. */
+static uint64_t peak(uint64_t iters)
+{
+	for (uint64_t i = 0; i < iters; i++)
+		__asm__ volatile("vpdpbusd %%zmm14, %%zmm15, %%zmm0\n\t"
+				 "vpdpbusd %%zmm14, %%zmm15, %%zmm1\n\t"
+				 "vpdpbusd %%zmm14, %%zmm15, %%zmm2\n\t"
+				 "vpdpbusd %%zmm14, %%zmm15, %%zmm3\n\t"
+				 "vpdpbusd %%zmm14, %%zmm15, %%zmm4\n\t"
+				 "vpdpbusd %%zmm14, %%zmm15, %%zmm5\n\t"
+				 "vpdpbusd %%zmm14, %%zmm15, %%zmm6\n\t"
+				 "vpdpbusd %%zmm14, %%zmm15, %%zmm7\n\t"
+				 "vpdpbusd %%zmm14, %%zmm15, %%zmm8\n\t"
+				 "vpdpbusd %%zmm14, %%zmm15, %%zmm9\n\t"
+				 "vpdpbusd %%zmm14, %%zmm15, %%zmm10\n\t"
+				 "vpdpbusd %%zmm14, %%zmm15, %%zmm11\n\t"
+				 ::: "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11");
+	return iters * 12 * 64;
 }
 
 #include "vitsa_kern_vnni.h"

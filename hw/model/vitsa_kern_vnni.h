@@ -14,7 +14,7 @@
  * Expected from the includer: TARGET, VEC, LANES, MR (rows of A per register tile), NV (vectors
  * of a B panel), V_ZERO(), V_LOAD(p), V_SET1(x),
  * V_DPBUSD(acc, u, s), V_STORE(p, v), V_HSUM(v), KERN_NAME, KERN_STR, KERN_SUPPORTED,
- * and, optionally, KERN_PACK_B (a faster pack_b, same layout) and V_FINISH(dst, vec, n, cnt, e),
+ * KERN_PEAK (the peak loop) and, optionally, KERN_PACK_B (a faster pack_b, same layout) and V_FINISH(dst, vec, n, cnt, e),
  * the epilogue of cnt <= LANES results of columns n.. stored at dst (the kernel is fused).
  */
 #include <string.h>
@@ -257,4 +257,5 @@ const struct vitsa_kern KERN_NAME = {
 #ifdef V_FINISH
 	.fused = true,
 #endif
+	.peak = KERN_PEAK,
 };

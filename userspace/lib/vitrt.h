@@ -134,6 +134,11 @@ VITRT_API const char *vitrt_job_status_name(uint32_t status);
  * unknown or this CPU cannot run it.  vitrt_cpu_kernels lists those it can, best last.
  */
 VITRT_API int vitrt_cpu_select(const char *name);
+/*
+ * One core's peak of the kernel in use, in multiply-accumulates per second: its multiply
+ * instruction on independent accumulators for about @seconds (0 when it has no such loop).
+ */
+VITRT_API double vitrt_cpu_peak(double seconds);
 VITRT_API const char *vitrt_cpu_kernel(void);
 VITRT_API const char *vitrt_cpu_kernels(void);
 

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "vitrt_pool.h"
 #include "vitrt_priv.h"
@@ -192,6 +193,25 @@ int vitrt_cpu_select(const char *name)
 const char *vitrt_cpu_kernel(void)
 {
 	return vitsa_kern_active()->name;
+}
+
+double vitrt_cpu_peak(double seconds)
+{
+	const struct vitsa_kern *k = vitsa_kern_active();
+	uint64_t iters = 1 << 16, macs = 0;
+	struct timespec t0, t1;
+	double t = 0;
+
+	if (!k->peak)
+		return 0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (t < seconds) {
+		macs += k->peak(iters);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		t = (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) * 1e-9;
+		iters *= 2;
+	}
+	return macs / t;
 }
 
 const char *vitrt_cpu_kernels(void)

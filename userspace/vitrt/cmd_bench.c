@@ -30,7 +30,8 @@ static double now_s(void)
 struct bench_opts {
 	const char *model, *fp32, *backend;	/* measured */
 	uint32_t n;
-	bool modeled, json;			/* modeled */
+	bool modeled, json;			/* modeled (json: also kernels) */
+	bool kernels;				/* the GEMM kernel microbenchmark */
 	const char *vit, *plot;
 	uint32_t rows, cols;			/* 0 until --array: 16x16, as the sim's array */
 };
@@ -39,10 +40,14 @@ static int usage(int status)
 {
 	printf("usage: vitrt bench MODEL [--fp32 CKPT] [-n IMAGES] [-b BACKEND] [--threads N]\n"
 	       "       vitrt bench --modeled --model NAME [--array RxC] [--json] [--plot FILE.png]\n"
+	       "       vitrt bench --kernels [--json]\n"
 	       "Images per second of the compiled model (and of the FP32 checkpoint) on\n"
 	       "pseudo-random images, after one warm-up image each.  --threads N (taken by every\n"
 	       "command) sets the threads of the in-process device and the integer CPU ops;\n"
 	       "VITRT_CPU its GEMM kernel (vitrt --help).\n\n"
+	       "With --kernels, every GEMM kernel this CPU runs on DeiT-S's GEMM shapes, one\n"
+	       "thread, then the best one on all threads: GMAC/s and the fraction of the\n"
+	       "kernel's peak (its multiply instruction alone, per core).\n\n"
 	       "With --modeled, no model file: the hardware cycle model's cycles and array\n"
 	       "utilization (MACs / (cycles * rows * cols)) of every GEMM of one 224x224 image\n"
 	       "of a DeiT, each GEMM a job of its own, per layer and in total.\n"
@@ -59,6 +64,11 @@ static int usage(int status)
 /* Options of the two forms; the form's own checks follow in parse_rest. */
 static int parse_rest(int argc, char **argv, struct bench_opts *o)
 {
+	if (o->kernels) {
+		if (optind != argc || o->modeled || o->fp32 || o->backend || o->vit || o->plot)
+			return die("bench: --kernels takes only --json and --threads"), 2;
+		return 0;
+	}
 	if (o->modeled) {
 		if (optind != argc)
 			return die("bench: --modeled takes no MODEL file (see --help)"), 2;
@@ -81,7 +91,8 @@ static int parse(int argc, char **argv, struct bench_opts *o)
 	static const struct option longs[] = {
 		{ "fp32", 1, 0, 'F' }, { "images", 1, 0, 'n' }, { "backend", 1, 0, 'b' },
 		{ "modeled", 0, 0, 'M' }, { "model", 1, 0, 'm' }, { "array", 1, 0, 'A' },
-		{ "json", 0, 0, 'j' }, { "plot", 1, 0, 'P' }, { "help", 0, 0, 'h' }, { 0 },
+		{ "json", 0, 0, 'j' }, { "plot", 1, 0, 'P' }, { "kernels", 0, 0, 'K' },
+		{ "help", 0, 0, 'h' }, { 0 },
 	};
 	int c;
 
@@ -92,6 +103,7 @@ static int parse(int argc, char **argv, struct bench_opts *o)
 		case 'n': o->n = (uint32_t)strtoul(optarg, NULL, 0); break;
 		case 'b': o->backend = optarg; break;
 		case 'M': o->modeled = true; break;
+		case 'K': o->kernels = true; break;
 		case 'm': o->vit = optarg; break;
 		case 'A':
 			if (vitrt_array_parse(optarg, &o->rows, &o->cols))
@@ -244,5 +256,7 @@ int cmd_bench(int argc, char **argv)
 
 	if (ret)
 		return ret;
+	if (o.kernels)
+		return bench_kernels(o.json);
 	return o.modeled ? bench_modeled(&o) : bench_measured(&o);
 }

@@ -3,6 +3,8 @@
 #ifndef VITRT_CLI_H
 #define VITRT_CLI_H
 
+#include <stdbool.h>
+
 int cmd_gemm(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_quantize(int argc, char **argv);
@@ -10,6 +12,9 @@ int cmd_run(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_top(int argc, char **argv);
+
+/* vitrt bench --kernels (bench_kernels.c). */
+int bench_kernels(bool json);
 
 /* Print "vitrt: <msg>" to stderr; returns 1 for `return die(...)` in commands. */
 int die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
