@@ -49,8 +49,18 @@ cp "$CKPT.json" "$tmp/rgb.safetensors.json"
 TVCKPT=tests/golden/fp32/tvvit.safetensors
 D=tests/unit/data
 
+# eval_batches MODEL CKPT: eval's figures (FP32 side too) do not depend on the batch size.
+eval_batches() {
+	local a b
+	a=$("$VITRT" eval --backend sim "$1" --dataset "$FMNIST" -n 200 --fp32 "$2" --json \
+		--batch 1 2>/dev/null) || return 1
+	b=$("$VITRT" eval --backend sim "$1" --dataset "$FMNIST" -n 200 --fp32 "$2" --json \
+		--batch 7 2>/dev/null) || return 1
+	[ -n "$a" ] && [ "$a" = "$b" ]
+}
+
 # same_logits MODEL: the logits of a few images, bit for bit the same on 1 to 5 threads (every
-# row-wise step split too) and with every GEMM kernel this CPU runs.
+# row-wise step split too), in batches of 3 and 8, and with every GEMM kernel this CPU runs.
 same_logits() {
 	local ref out th cpu
 	ref=$("$VITRT" run --backend sim "$1" "$FMNIST/t10k-images-idx3-ubyte.gz" -n 8 --json \
@@ -60,6 +70,11 @@ same_logits() {
 		out=$(VITRT_PAR_MIN_ELEMS=1 "$VITRT" run --backend sim "$1" \
 			"$FMNIST/t10k-images-idx3-ubyte.gz" -n 8 --json --threads $th) || return 1
 		[ "$out" = "$ref" ] || { echo "$th threads differ"; return 1; }
+	done
+	for b in 3 8; do
+		out=$("$VITRT" run --backend sim "$1" "$FMNIST/t10k-images-idx3-ubyte.gz" -n 8 \
+			--json --threads 2 --batch $b) || return 1
+		[ "$out" = "$ref" ] || { echo "batch $b differs"; return 1; }
 	done
 	for cpu in $("$VITRT" --help | sed -n 's/.*VITRT_CPU *GEMM kernel of the in-process device: \(.*\) (default.*/\1/p'); do
 		out=$(VITRT_CPU=$cpu "$VITRT" run --backend sim "$1" \
@@ -107,7 +122,7 @@ modeled_matches_device() {
 }
 
 echo "TAP version 13"
-echo "1..44"
+echo "1..46"
 t gemm_random_200_jobs_bit_exact "$VITRT" gemm --backend sim --random 200 --max-dim 512 --seed 11 -q
 t gemm_512_cube_s8 "$VITRT" gemm --backend sim --shape 512x512x512
 t gemm_odd_u4_s4_requant_u4 "$VITRT" gemm --backend sim --shape 33x17x65 -a u4 -w s4 -o u4 --bias -t
@@ -180,6 +195,12 @@ t threads_and_kernels_same_logits_w8a8 same_logits "$tmp/m.vitsa"
 t threads_and_kernels_same_logits_w4a8 same_logits "$tmp/m4.vitsa"
 t threads_bad_count fails_with 2 "not a thread count" "$VITRT" run "$tmp/m.vitsa" --threads 0 \
 	"$D/gray28.png"
+t batch_out_of_range fails_with 2 "batch wants 1..256" "$VITRT" eval "$tmp/m.vitsa" \
+	--dataset "$FMNIST" --batch 0
+# The shipped model, whose predictions differ from image to image (timmvit's do not).
+"$VITRT" quantize models/vit-fmnist.safetensors --calib "$FMNIST" -n 32 -o "$tmp/f.vitsa" \
+	>/dev/null 2>&1
+t eval_same_for_every_batch eval_batches "$tmp/f.vitsa" models/vit-fmnist.safetensors
 t cpu_unknown_kernel fails_with 2 "VITRT_CPU=sse9: not a kernel this CPU runs" \
 	env VITRT_CPU=sse9 "$VITRT" run "$tmp/m.vitsa" "$D/gray28.png"
 exit $failed

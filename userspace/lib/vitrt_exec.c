@@ -4,6 +4,7 @@
  * VITRT_ARENA_CHUNK), GEMM steps are queued and submitted together at SYNC steps, and the
  * integer CPU ops run on the mapped buffers in between.
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,7 @@ struct vitrt_session {
 	const struct vitrt_prog *prog;
 	struct vitrt_buf **bufs[VITRT_ARENA_COUNT];
 	uint32_t nbufs[VITRT_ARENA_COUNT];
+	bool shared_const;		/* bufs[CONST] belong to another session */
 	struct vitrt_gemm queue[MAX_QUEUE];
 	uint32_t queued;
 	struct vitrt_run_stats stats;
@@ -85,11 +87,34 @@ struct vitrt_session *vitrt_session_new(struct vitrt_dev *dev, const struct vitr
 	return s;
 }
 
+struct vitrt_session *vitrt_session_new_shared(const struct vitrt_session *owner, int *err)
+{
+	struct vitrt_session *s = calloc(1, sizeof(*s));
+
+	if (!s) {
+		*err = VITRT_ENOMEM;
+		return NULL;
+	}
+	s->dev = owner->dev;
+	s->prog = owner->prog;
+	s->bufs[VITRT_ARENA_CONST] = owner->bufs[VITRT_ARENA_CONST];
+	s->nbufs[VITRT_ARENA_CONST] = owner->nbufs[VITRT_ARENA_CONST];
+	s->shared_const = true;
+	*err = 0;
+	if (alloc_arena(s, VITRT_ARENA_ACT, err)) {
+		vitrt_session_free(s);
+		return NULL;
+	}
+	return s;
+}
+
 void vitrt_session_free(struct vitrt_session *s)
 {
 	if (!s)
 		return;
 	for (uint32_t a = 0; a < VITRT_ARENA_COUNT; a++) {
+		if (a == VITRT_ARENA_CONST && s->shared_const)
+			continue;
 		for (uint32_t i = 0; i < s->nbufs[a]; i++)
 			vitrt_buf_del(s->bufs[a][i]);
 		free(s->bufs[a]);

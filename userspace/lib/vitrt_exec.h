@@ -18,6 +18,13 @@ struct vitrt_run_stats {
 /* Upload @p's constants to @dev and plan its activation buffers. */
 VITRT_API struct vitrt_session *vitrt_session_new(struct vitrt_dev *dev,
 						  const struct vitrt_prog *p, int *err);
+/*
+ * Another session of the same program on the same device, with activations of its own and
+ * @owner's constants (not copied again); free it before @owner.  Sessions run concurrently
+ * on the in-process device.
+ */
+VITRT_API struct vitrt_session *vitrt_session_new_shared(const struct vitrt_session *owner,
+							 int *err);
 VITRT_API void vitrt_session_free(struct vitrt_session *s);
 /* One image (u8 [chans][img][img]) to its s16 logits ([classes], scale info.logit_scale). */
 VITRT_API int vitrt_session_run(struct vitrt_session *s, const uint8_t *image, int16_t *logits);

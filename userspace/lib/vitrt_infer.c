@@ -7,7 +7,18 @@
 
 #include "vitrt_image.h"
 #include "vitrt_infer.h"
+#include "vitrt_pool.h"
 #include "vitrt_vit.h"
+
+/* One image of a batch: its session and outputs (slot 0 is the single image's). */
+struct slot {
+	struct vitrt_session *sess;	/* integer program; slot 0's is the owner */
+	int16_t *raw;
+	float *logits, *prob;
+	const uint8_t *pix;		/* the image of the run in progress */
+	struct vitrt_result *r;
+	int err;
+};
 
 struct vitrt_infer {
 	/* integer program */
@@ -15,6 +26,8 @@ struct vitrt_infer {
 	struct vitrt_dev *dev;
 	struct vitrt_session *sess;
 	int16_t *raw;
+	struct slot *slots;		/* batch slots beyond the first (index 1..) */
+	uint32_t batch;
 	/* FP32 reference */
 	struct vitrt_vit *vit;
 	float *input;
@@ -96,10 +109,24 @@ struct vitrt_infer *vitrt_infer_fp32(const char *ckpt, int *err, char *msg, size
 	return inf;
 }
 
+static void free_slots(struct vitrt_infer *inf)
+{
+	for (uint32_t i = 1; inf->slots && i < inf->batch; i++) {
+		vitrt_session_free(inf->slots[i].sess);
+		free(inf->slots[i].raw);
+		free(inf->slots[i].logits);
+		free(inf->slots[i].prob);
+	}
+	free(inf->slots);
+	inf->slots = NULL;
+	inf->batch = 1;
+}
+
 void vitrt_infer_free(struct vitrt_infer *inf)
 {
 	if (!inf)
 		return;
+	free_slots(inf);
 	vitrt_session_free(inf->sess);
 	vitrt_dev_close(inf->dev);
 	vitrt_prog_free(inf->prog);
@@ -112,52 +139,152 @@ void vitrt_infer_free(struct vitrt_infer *inf)
 }
 
 /* Softmax for printing, and the top classes (by the logits, ties to the lower class). */
-static void rank(struct vitrt_infer *inf, struct vitrt_result *r)
+static void rank(uint32_t classes, const float *logits, float *prob, struct vitrt_result *r)
 {
 	float max = -INFINITY;
 	double sum = 0;
 
-	for (uint32_t c = 0; c < inf->classes; c++)
-		max = fmaxf(max, inf->logits[c]);
-	for (uint32_t c = 0; c < inf->classes; c++)
-		sum += inf->prob[c] = expf(inf->logits[c] - max);
-	for (uint32_t c = 0; c < inf->classes; c++)
-		inf->prob[c] = (float)(inf->prob[c] / sum);
+	for (uint32_t c = 0; c < classes; c++)
+		max = fmaxf(max, logits[c]);
+	for (uint32_t c = 0; c < classes; c++)
+		sum += prob[c] = expf(logits[c] - max);
+	for (uint32_t c = 0; c < classes; c++)
+		prob[c] = (float)(prob[c] / sum);
 	for (uint32_t i = 0; i < VITRT_TOPK; i++) {
 		uint32_t best = UINT32_MAX;
 
-		for (uint32_t c = 0; c < inf->classes; c++) {
+		for (uint32_t c = 0; c < classes; c++) {
 			bool taken = false;
 
 			for (uint32_t j = 0; j < i; j++)
 				taken |= r->top[j] == c;
-			if (!taken && (best == UINT32_MAX || inf->logits[c] > inf->logits[best]))
+			if (!taken && (best == UINT32_MAX || logits[c] > logits[best]))
 				best = c;
 		}
 		r->top[i] = best == UINT32_MAX ? 0 : best;
 	}
-	r->classes = inf->classes;
-	r->logits = inf->logits;
-	r->prob = inf->prob;
+	r->classes = classes;
+	r->logits = logits;
+	r->prob = prob;
+}
+
+/* The integer program on one slot's session: dequantized logits, ranked. */
+static int run_int(const struct vitrt_infer *inf, struct vitrt_session *sess, int16_t *raw,
+		   float *logits, float *prob, const uint8_t *pix, struct vitrt_result *r)
+{
+	int err = vitrt_session_run(sess, pix, raw);
+
+	for (uint32_t c = 0; !err && c < inf->classes; c++)
+		logits[c] = raw[c] * inf->prog->info.logit_scale;
+	if (!err)
+		rank(inf->classes, logits, prob, r);
+	return err;
 }
 
 int vitrt_infer_run(struct vitrt_infer *inf, const uint8_t *pix, struct vitrt_result *r)
 {
+	const struct vitrt_vit_config *c;
 	int err;
 
-	if (inf->prog) {
-		err = vitrt_session_run(inf->sess, pix, inf->raw);
-		for (uint32_t c = 0; !err && c < inf->classes; c++)
-			inf->logits[c] = inf->raw[c] * inf->prog->info.logit_scale;
-	} else {
-		const struct vitrt_vit_config *c = &inf->vit->cfg;
-
-		vitrt_image_to_input(inf->input, pix, c->chans, c->chans,
-				     (size_t)c->img * c->img, c->mean, c->std);
-		err = vitrt_vit_forward(inf->vit, inf->input, inf->logits, NULL, NULL);
-	}
+	if (inf->prog)
+		return run_int(inf, inf->sess, inf->raw, inf->logits, inf->prob, pix, r);
+	c = &inf->vit->cfg;
+	vitrt_image_to_input(inf->input, pix, c->chans, c->chans, (size_t)c->img * c->img,
+			     c->mean, c->std);
+	err = vitrt_vit_forward(inf->vit, inf->input, inf->logits, NULL, NULL);
 	if (!err)
-		rank(inf, r);
+		rank(inf->classes, inf->logits, inf->prob, r);
+	return err;
+}
+
+static int add_slot(struct vitrt_infer *inf, struct slot *sl)
+{
+	int err = 0;
+
+	sl->logits = calloc(inf->classes, sizeof(*sl->logits));
+	sl->prob = calloc(inf->classes, sizeof(*sl->prob));
+	sl->raw = calloc(inf->classes, sizeof(*sl->raw));
+	if (!sl->logits || !sl->prob || !sl->raw)
+		return VITRT_ENOMEM;
+	if (inf->prog)
+		sl->sess = vitrt_session_new_shared(inf->sess, &err);
+	return err;
+}
+
+int vitrt_infer_set_batch(struct vitrt_infer *inf, uint32_t batch)
+{
+	int err = 0;
+
+	if (!batch || batch > VITRT_MAX_BATCH)
+		return VITRT_EINVAL;
+	free_slots(inf);
+	inf->slots = calloc(batch, sizeof(*inf->slots));
+	if (!inf->slots)
+		return VITRT_ENOMEM;
+	for (inf->batch = 1; inf->batch < batch && !err; inf->batch++)
+		err = add_slot(inf, &inf->slots[inf->batch]);
+	if (err)
+		free_slots(inf);
+	return err;
+}
+
+/* Image @i (> 0) of a batch, alone, with the results kept in slot i. */
+static int run_one_into_slot(struct vitrt_infer *inf, uint32_t i, const uint8_t *pix,
+			     struct vitrt_result *r)
+{
+	struct slot *sl = &inf->slots[i];
+	int err;
+
+	if (inf->prog)
+		return run_int(inf, sl->sess, sl->raw, sl->logits, sl->prob, pix, r);
+	err = vitrt_infer_run(inf, pix, r);
+	if (err)
+		return err;
+	memcpy(sl->logits, r->logits, inf->classes * sizeof(*sl->logits));
+	memcpy(sl->prob, r->prob, inf->classes * sizeof(*sl->prob));
+	r->logits = sl->logits;
+	r->prob = sl->prob;
+	return 0;
+}
+
+/* Image t of a batch on its own slot (slot 0: the single image's session and outputs). */
+static void batch_task(void *arg, uint32_t t)
+{
+	struct vitrt_infer *inf = arg;
+	struct slot *sl = &inf->slots[t];
+
+	if (t == 0)
+		sl->err = run_int(inf, inf->sess, inf->raw, inf->logits, inf->prob, sl->pix, sl->r);
+	else
+		sl->err = run_int(inf, sl->sess, sl->raw, sl->logits, sl->prob, sl->pix, sl->r);
+}
+
+int vitrt_infer_run_batch(struct vitrt_infer *inf, const uint8_t *pix, uint32_t count,
+			  struct vitrt_result *r)
+{
+	size_t per = (size_t)inf->chans * inf->size * inf->size;
+	bool concurrent = inf->prog && !strcmp(vitrt_dev_info(inf->dev)->backend, "sim");
+	int err = 0;
+
+	if (count > (inf->slots ? inf->batch : 1))
+		return VITRT_EINVAL;
+	if (!inf->prog || count == 1 || !concurrent) {
+		/*
+		 * FP32 and devices: one after the other, each into its slot's outputs; image 0
+		 * last, as FP32 computes every image in slot 0's and copies it out.
+		 */
+		for (uint32_t i = count; i-- > 1 && !err;)
+			err = run_one_into_slot(inf, i, pix + i * per, &r[i]);
+		return err ?: vitrt_infer_run(inf, pix, &r[0]);
+	}
+	for (uint32_t i = 0; i < count; i++)
+		inf->slots[i] = (struct slot){ .sess = inf->slots[i].sess, .raw = inf->slots[i].raw,
+					       .logits = inf->slots[i].logits,
+					       .prob = inf->slots[i].prob, .pix = pix + i * per,
+					       .r = &r[i] };
+	vitrt_parallel(count, batch_task, inf);
+	for (uint32_t i = 0; i < count && !err; i++)
+		err = inf->slots[i].err;
 	return err;
 }
 

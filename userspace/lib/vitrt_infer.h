@@ -32,6 +32,21 @@ VITRT_API void vitrt_infer_free(struct vitrt_infer *inf);
 /* Classify planar u8 pixels [chans][size][size]; @r points into @inf until the next call. */
 VITRT_API int vitrt_infer_run(struct vitrt_infer *inf, const uint8_t *pix, struct vitrt_result *r);
 
+/*
+ * Room for @batch images per vitrt_infer_run_batch (1..VITRT_MAX_BATCH): the integer program
+ * gets a session per image (activations of its own, the constants shared).  0 or an error.
+ */
+#define VITRT_MAX_BATCH 256
+VITRT_API int vitrt_infer_set_batch(struct vitrt_infer *inf, uint32_t batch);
+/*
+ * Classify @count (<= the batch) images stored one after another in @pix; r[i] is image i's,
+ * pointing into @inf until the next run.  On the in-process device the images run at once,
+ * one per thread of libvitrt's pool; elsewhere (and for FP32) one after the other.  Results
+ * are those of vitrt_infer_run, bit for bit.
+ */
+VITRT_API int vitrt_infer_run_batch(struct vitrt_infer *inf, const uint8_t *pix, uint32_t count,
+				    struct vitrt_result *r);
+
 VITRT_API uint32_t vitrt_infer_size(const struct vitrt_infer *inf);
 VITRT_API uint32_t vitrt_infer_chans(const struct vitrt_infer *inf);
 VITRT_API uint32_t vitrt_infer_classes(const struct vitrt_infer *inf);

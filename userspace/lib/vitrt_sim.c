@@ -5,6 +5,7 @@
  * buffer, so a wrong address fails the job as it would on the device.  Jobs run at submit,
  * each on every thread of libvitrt's pool.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,8 +19,14 @@
 #define SIM_ARRAY	16
 #define SIM_MAX_BUF	(1ull << 30)
 
+/*
+ * Sessions of a batch submit from several threads at once: lock covers the buffer list and
+ * the fences; the jobs themselves run unlocked (a job only reads the buffer list, and buffers
+ * are not created or freed while jobs that name them run).
+ */
 struct sim {
 	struct vitsa_model_cfg cfg;
+	pthread_mutex_t lock;
 	struct vitrt_buf *bufs;		/* live buffers */
 	uint64_t fence;			/* last fence handed out */
 	struct vitrt_job_error err;	/* first failure not yet reported */
@@ -35,6 +42,7 @@ static int sim_open(struct vitrt_dev *dev, const char *path)
 	if (!s)
 		return VITRT_ENOMEM;
 	s->cfg = (struct vitsa_model_cfg){ .rows = SIM_ARRAY, .cols = SIM_ARRAY };
+	pthread_mutex_init(&s->lock, NULL);
 	dev->priv = s;
 	dev->info = (struct vitrt_dev_info){
 		.path = "in-process", .rows = SIM_ARRAY, .cols = SIM_ARRAY,
@@ -46,7 +54,10 @@ static int sim_open(struct vitrt_dev *dev, const char *path)
 
 static void sim_close(struct vitrt_dev *dev)
 {
-	free(dev->priv);
+	struct sim *s = dev->priv;
+
+	pthread_mutex_destroy(&s->lock);
+	free(s);
 }
 
 static int sim_buf_alloc(struct vitrt_dev *dev, struct vitrt_buf *buf)
@@ -58,8 +69,10 @@ static int sim_buf_alloc(struct vitrt_dev *dev, struct vitrt_buf *buf)
 	if (!buf->map)
 		return VITRT_ENOMEM;
 	memset(buf->map, 0, buf->size);
+	pthread_mutex_lock(&s->lock);
 	buf->next = s->bufs;
 	s->bufs = buf;
+	pthread_mutex_unlock(&s->lock);
 	return 0;
 }
 
@@ -67,12 +80,14 @@ static void sim_buf_free(struct vitrt_dev *dev, struct vitrt_buf *buf)
 {
 	struct sim *s = dev->priv;
 
+	pthread_mutex_lock(&s->lock);
 	for (struct vitrt_buf **p = &s->bufs; *p; p = &(*p)->next) {
 		if (*p == buf) {
 			*p = buf->next;
 			break;
 		}
 	}
+	pthread_mutex_unlock(&s->lock);
 	free(buf->map);
 }
 
@@ -154,18 +169,25 @@ static int sim_submit(struct vitrt_dev *dev, const struct vitrt_gemm *jobs, unsi
 		      uint64_t *fence)
 {
 	struct sim *s = dev->priv;
+	uint64_t first;
 
+	pthread_mutex_lock(&s->lock);
+	first = s->fence + 1;
+	s->fence += count;
+	pthread_mutex_unlock(&s->lock);
 	for (unsigned i = 0; i < count; i++) {
 		struct vitsa_hw_desc d;
 		struct vitsa_job_stats st;
 		uint32_t status;
 
-		sim_desc(&d, &jobs[i], ++s->fence);
+		sim_desc(&d, &jobs[i], first + i);
 		status = vitsa_model_exec(&s->cfg, &d, &sim_mem_ops, s, &st);
-		if (status && !s->err.fence)
-			s->err = (struct vitrt_job_error){ .fence = s->fence, .status = status };
+		pthread_mutex_lock(&s->lock);
+		if (status && (!s->err.fence || s->err.fence > first + i))
+			s->err = (struct vitrt_job_error){ .fence = first + i, .status = status };
+		pthread_mutex_unlock(&s->lock);
 	}
-	*fence = s->fence;
+	*fence = first + count - 1;
 	return 0;
 }
 
@@ -173,16 +195,20 @@ static int sim_wait(struct vitrt_dev *dev, uint64_t fence, uint64_t timeout_ns,
 		    struct vitrt_job_error *jerr)
 {
 	struct sim *s = dev->priv;
+	int ret = 0;
 
 	(void)timeout_ns;	/* jobs completed at submit */
-	if (!fence || fence > s->fence)
-		return VITRT_EINVAL;
+	pthread_mutex_lock(&s->lock);
 	*jerr = (struct vitrt_job_error){ 0 };
-	if (!s->err.fence || s->err.fence > fence)
-		return 0;
-	*jerr = s->err;
-	s->err = (struct vitrt_job_error){ 0 };
-	return VITRT_EJOB;
+	if (!fence || fence > s->fence) {
+		ret = VITRT_EINVAL;
+	} else if (s->err.fence && s->err.fence <= fence) {
+		*jerr = s->err;
+		s->err = (struct vitrt_job_error){ 0 };
+		ret = VITRT_EJOB;
+	}
+	pthread_mutex_unlock(&s->lock);
+	return ret;
 }
 
 int vitrt_cpu_select(const char *name)

@@ -29,7 +29,7 @@ static double now_s(void)
 
 struct bench_opts {
 	const char *model, *fp32, *backend;	/* measured */
-	uint32_t n;
+	uint32_t n, batch;
 	bool modeled, json;			/* modeled (json: also kernels) */
 	bool kernels;				/* the GEMM kernel microbenchmark */
 	const char *vit, *plot;
@@ -38,13 +38,15 @@ struct bench_opts {
 
 static int usage(int status)
 {
-	printf("usage: vitrt bench MODEL [--fp32 CKPT] [-n IMAGES] [-b BACKEND] [--threads N]\n"
+	printf("usage: vitrt bench MODEL [--fp32 CKPT] [-n IMAGES] [-b BACKEND] [--batch B]\n"
+	       "                   [--threads N]\n"
 	       "       vitrt bench --modeled --model NAME [--array RxC] [--json] [--plot FILE.png]\n"
 	       "       vitrt bench --kernels [--json]\n"
 	       "Images per second of the compiled model (and of the FP32 checkpoint) on\n"
 	       "pseudo-random images, after one warm-up image each.  --threads N (taken by every\n"
 	       "command) sets the threads of the in-process device and the integer CPU ops;\n"
-	       "VITRT_CPU its GEMM kernel (vitrt --help).\n\n"
+	       "VITRT_CPU its GEMM kernel (vitrt --help).  --batch B (1..%u) classifies B images\n"
+	       "per call: in-process, B images at once, one per thread.\n\n"
 	       "With --kernels, every GEMM kernel this CPU runs on DeiT-S's GEMM shapes, one\n"
 	       "thread, then the best one on all threads: GMAC/s and the fraction of the\n"
 	       "kernel's peak (its multiply instruction alone, per core).\n\n"
@@ -57,7 +59,7 @@ static int usage(int status)
 	       "                      utilization (0..1) and layers [{name, m, n, k, count,\n"
 	       "                      cycles, macs, utilization}] (cycles, macs of one GEMM)\n"
 	       "      --plot FILE     a %ux%u PNG bar chart of per-layer utilization\n",
-	       VITRT_ARRAY_MAX_SIDE, VITRT_MODELED_PLOT_W, VITRT_MODELED_PLOT_H);
+	       VITRT_MAX_BATCH, VITRT_ARRAY_MAX_SIDE, VITRT_MODELED_PLOT_W, VITRT_MODELED_PLOT_H);
 	return status;
 }
 
@@ -80,6 +82,8 @@ static int parse_rest(int argc, char **argv, struct bench_opts *o)
 	}
 	if (o->vit || o->plot || o->json || o->rows)
 		return die("bench: --model, --array, --json and --plot go with --modeled"), 2;
+	if (!o->batch || o->batch > VITRT_MAX_BATCH)
+		return die("bench: --batch wants 1..%u", VITRT_MAX_BATCH), 2;
 	if (optind + 1 != argc || !o->n)
 		return die("bench: need MODEL and a positive image count (see --help)"), 2;
 	o->model = argv[optind];
@@ -92,11 +96,12 @@ static int parse(int argc, char **argv, struct bench_opts *o)
 		{ "fp32", 1, 0, 'F' }, { "images", 1, 0, 'n' }, { "backend", 1, 0, 'b' },
 		{ "modeled", 0, 0, 'M' }, { "model", 1, 0, 'm' }, { "array", 1, 0, 'A' },
 		{ "json", 0, 0, 'j' }, { "plot", 1, 0, 'P' }, { "kernels", 0, 0, 'K' },
+		{ "batch", 1, 0, 'B' },
 		{ "help", 0, 0, 'h' }, { 0 },
 	};
 	int c;
 
-	*o = (struct bench_opts){ .n = 200 };
+	*o = (struct bench_opts){ .n = 200, .batch = 1 };
 	while ((c = getopt_long(argc, argv, "n:b:h", longs, NULL)) != -1) {
 		switch (c) {
 		case 'F': o->fp32 = optarg; break;
@@ -104,6 +109,7 @@ static int parse(int argc, char **argv, struct bench_opts *o)
 		case 'b': o->backend = optarg; break;
 		case 'M': o->modeled = true; break;
 		case 'K': o->kernels = true; break;
+		case 'B': o->batch = (uint32_t)strtoul(optarg, NULL, 10); break;
 		case 'm': o->vit = optarg; break;
 		case 'A':
 			if (vitrt_array_parse(optarg, &o->rows, &o->cols))
@@ -119,18 +125,21 @@ static int parse(int argc, char **argv, struct bench_opts *o)
 	return parse_rest(argc, argv, o);
 }
 
-/* Seconds per image over @n images. */
-static double timed(struct vitrt_infer *inf, const uint8_t *pix, size_t per, uint32_t n,
+/* Seconds per image over @n images (rounded up to whole batches), after one warm-up batch. */
+static double timed(struct vitrt_infer *inf, const uint8_t *pix, uint32_t batch, uint32_t n,
 		    int *err)
 {
-	struct vitrt_result r;
+	struct vitrt_result r[VITRT_MAX_BATCH];
+	uint32_t done = 0;
 	double t0;
 
-	*err = vitrt_infer_run(inf, pix, &r);
+	*err = vitrt_infer_set_batch(inf, batch);
+	if (!*err)
+		*err = vitrt_infer_run_batch(inf, pix, batch, r);
 	t0 = now_s();
-	for (uint32_t i = 0; i < n && !*err; i++)
-		*err = vitrt_infer_run(inf, pix + (i % 8) * per, &r);
-	return (now_s() - t0) / n;
+	for (; done < n && !*err; done += batch)
+		*err = vitrt_infer_run_batch(inf, pix, batch, r);
+	return (now_s() - t0) / (done ? done : 1);
 }
 
 static void modeled_json(const struct vitrt_modeled *r)
@@ -222,12 +231,12 @@ static int bench_measured(const struct bench_opts *o)
 		return 1;
 	}
 	per = (size_t)vitrt_infer_chans(in) * vitrt_infer_size(in) * vitrt_infer_size(in);
-	pix = malloc(8 * per);
-	for (size_t i = 0; pix && i < 8 * per; i++)
+	pix = malloc(o->batch * per);
+	for (size_t i = 0; pix && i < o->batch * per; i++)
 		pix[i] = (uint8_t)(i * 2654435761u >> 24);
-	t_int = pix ? timed(in, pix, per, n, &err) : (err = VITRT_ENOMEM, 0);
+	t_int = pix ? timed(in, pix, o->batch, n, &err) : (err = VITRT_ENOMEM, 0);
 	if (!err && fp)
-		t_fp = timed(fp, pix, per, n, &err);
+		t_fp = timed(fp, pix, o->batch, n, &err);
 	if (!err) {
 		const struct vitrt_prog_info *pi = &vitrt_infer_prog(in)->info;
 
@@ -237,7 +246,7 @@ static int bench_measured(const struct bench_opts *o)
 		       vitrt_scheme_name(pi->scheme), di->backend);
 		if (!strcmp(di->backend, "sim"))
 			printf(" (kernel %s, %u threads)", vitrt_cpu_kernel(), vitrt_threads());
-		printf("\n");
+		printf(", batch %u\n", o->batch);
 		printf("  integer program  %9.1f images/s  (%.3f ms/image)\n", 1 / t_int, t_int * 1e3);
 		if (fp)
 			printf("  fp32 reference   %9.1f images/s  (%.3f ms/image)   integer/fp32 %.2fx\n",

@@ -14,7 +14,7 @@
 
 struct eval_opts {
 	const char *model, *dataset, *fp32, *backend, *split;
-	uint32_t limit;
+	uint32_t limit, batch;
 	bool json;
 };
 
@@ -28,6 +28,8 @@ static int usage(int status)
 	       "      --fp32 CKPT     the checkpoint the model was compiled from, for comparison\n"
 	       "  -n, --limit N       only the first N images\n"
 	       "  -b, --backend B     sim, dev, dev:/dev/vitsaN or auto (default)\n"
+	       "      --batch B       B images per call (default 8): in-process, at once, one\n"
+	       "                      per thread; the same results for every B\n"
 	       "  -j, --json          one JSON object: images, scheme, fp32_top1, int_top1,\n"
 	       "                      agreement (percentages; null without --fp32)\n");
 	return status;
@@ -38,11 +40,11 @@ static int parse(int argc, char **argv, struct eval_opts *o)
 	static const struct option longs[] = {
 		{ "dataset", 1, 0, 'd' }, { "split", 1, 0, 'S' }, { "fp32", 1, 0, 'F' },
 		{ "limit", 1, 0, 'n' }, { "backend", 1, 0, 'b' }, { "json", 0, 0, 'j' },
-		{ "help", 0, 0, 'h' }, { 0 },
+		{ "batch", 1, 0, 'B' }, { "help", 0, 0, 'h' }, { 0 },
 	};
 	int c;
 
-	*o = (struct eval_opts){ .split = "t10k", .limit = UINT32_MAX };
+	*o = (struct eval_opts){ .split = "t10k", .limit = UINT32_MAX, .batch = 8 };
 	while ((c = getopt_long(argc, argv, "d:n:b:jh", longs, NULL)) != -1) {
 		switch (c) {
 		case 'd': o->dataset = optarg; break;
@@ -51,12 +53,15 @@ static int parse(int argc, char **argv, struct eval_opts *o)
 		case 'n': o->limit = (uint32_t)strtoul(optarg, NULL, 0); break;
 		case 'b': o->backend = optarg; break;
 		case 'j': o->json = true; break;
+		case 'B': o->batch = (uint32_t)strtoul(optarg, NULL, 10); break;
 		case 'h': exit(usage(0));
 		default: return usage(2);
 		}
 	}
 	if (optind + 1 != argc || !o->dataset)
 		return die("eval: need MODEL and --dataset DIR (see --help)"), 2;
+	if (!o->batch || o->batch > VITRT_MAX_BATCH)
+		return die("eval: --batch wants 1..%u", VITRT_MAX_BATCH), 2;
 	o->model = argv[optind];
 	return 0;
 }
@@ -93,22 +98,26 @@ struct tally {
 };
 
 static int evaluate(struct vitrt_infer *in, struct vitrt_infer *fp, const struct vitrt_dataset *ds,
-		    uint32_t count, struct tally *t)
+		    uint32_t count, uint32_t batch, struct tally *t)
 {
 	size_t per = (size_t)ds->chans * ds->height * ds->width;
-	struct vitrt_result ri, rf;
-	int err = 0;
+	struct vitrt_result ri[VITRT_MAX_BATCH], rf[VITRT_MAX_BATCH];
+	int err = vitrt_infer_set_batch(in, batch);
 
-	for (uint32_t i = 0; i < count && !err; i++) {
-		err = vitrt_infer_run(in, ds->pix + i * per, &ri);
+	if (!err && fp)
+		err = vitrt_infer_set_batch(fp, batch);
+	for (uint32_t i = 0; i < count && !err; i += batch) {
+		uint32_t b = count - i < batch ? count - i : batch;
+
+		err = vitrt_infer_run_batch(in, ds->pix + i * per, b, ri);
 		if (!err && fp)
-			err = vitrt_infer_run(fp, ds->pix + i * per, &rf);
-		if (err)
-			break;
-		t->n++;
-		t->int_ok += ri.top[0] == ds->labels[i];
-		t->fp_ok += fp && rf.top[0] == ds->labels[i];
-		t->agree += fp && rf.top[0] == ri.top[0];
+			err = vitrt_infer_run_batch(fp, ds->pix + i * per, b, rf);
+		for (uint32_t j = 0; j < b && !err; j++) {
+			t->n++;
+			t->int_ok += ri[j].top[0] == ds->labels[i + j];
+			t->fp_ok += fp && rf[j].top[0] == ds->labels[i + j];
+			t->agree += fp && rf[j].top[0] == ri[j].top[0];
+		}
 		progress(t->n, count, t->int_ok);
 	}
 	return err;
@@ -163,7 +172,7 @@ int cmd_eval(int argc, char **argv)
 		die("%s", msg);
 		goto out;
 	}
-	err = evaluate(in, fp, ds, o.limit < ds->count ? o.limit : ds->count, &t);
+	err = evaluate(in, fp, ds, o.limit < ds->count ? o.limit : ds->count, o.batch, &t);
 	if (err || !t.n) {
 		die("eval: %s", err ? vitrt_strerror(err) : "no images");
 		goto out;

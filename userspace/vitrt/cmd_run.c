@@ -16,7 +16,7 @@
 struct run_opts {
 	const char *backend, *fp32;
 	bool json;
-	uint32_t limit;
+	uint32_t limit, batch;
 };
 
 static int usage(int status)
@@ -27,7 +27,9 @@ static int usage(int status)
 	       "  -b, --backend B   sim, dev, dev:/dev/vitsaN or auto (default)\n"
 	       "      --fp32 CKPT   the floating-point reference forward of a checkpoint instead\n"
 	       "  -n, --limit N     at most N images of each IDX file (default 16)\n"
-	       "  -j, --json        one JSON object per image: top 5 and all logits\n");
+	       "  -j, --json        one JSON object per image: top 5 and all logits\n"
+	       "      --batch B     images of an IDX file per call (default 1): in-process, at\n"
+	       "                    once, one per thread; the same results for every B\n");
 	return status;
 }
 
@@ -60,7 +62,7 @@ static void print_json(const char *name, const struct vitrt_result *r, char *con
 /* Classify every image of @path: one for PNG/JPEG, up to @limit for an IDX file. */
 static int run_file(struct vitrt_infer *inf, const char *path, const struct run_opts *o)
 {
-	struct vitrt_result r;
+	struct vitrt_result r[VITRT_MAX_BATCH];
 	struct vitrt_idx idx = { 0 };
 	struct vitrt_image img = { 0 };
 	uint32_t n = 1, size = vitrt_infer_size(inf), chans = vitrt_infer_chans(inf);
@@ -76,17 +78,20 @@ static int run_file(struct vitrt_infer *inf, const char *path, const struct run_
 	} else {
 		err = vitrt_image_read(path, chans, size, &img, msg, sizeof(msg));
 	}
-	for (uint32_t i = 0; i < n && !err; i++) {
+	for (uint32_t i = 0; i < n && !err; i += o->batch) {
 		const uint8_t *pix = idx.data ? idx.data + (size_t)i * size * size : img.pix;
+		uint32_t b = n - i < o->batch ? n - i : o->batch;
 
-		err = vitrt_infer_run(inf, pix, &r);
-		snprintf(name, sizeof(name), idx.data ? "%s#%u" : "%s", path, i);
-		if (err)
-			snprintf(msg, sizeof(msg), "%s: %s", name, vitrt_strerror(err));
-		else if (o->json)
-			print_json(name, &r, vitrt_infer_labels(inf));
-		else
-			print_text(name, &r, vitrt_infer_labels(inf));
+		err = vitrt_infer_run_batch(inf, pix, b, r);
+		for (uint32_t j = 0; j < b; j++) {
+			snprintf(name, sizeof(name), idx.data ? "%s#%u" : "%s", path, i + j);
+			if (err)
+				snprintf(msg, sizeof(msg), "%s: %s", name, vitrt_strerror(err));
+			else if (o->json)
+				print_json(name, &r[j], vitrt_infer_labels(inf));
+			else
+				print_text(name, &r[j], vitrt_infer_labels(inf));
+		}
 	}
 	vitrt_idx_release(&idx);
 	vitrt_image_release(&img);
@@ -97,9 +102,9 @@ int cmd_run(int argc, char **argv)
 {
 	static const struct option longs[] = {
 		{ "backend", 1, 0, 'b' }, { "fp32", 1, 0, 'F' }, { "limit", 1, 0, 'n' },
-		{ "json", 0, 0, 'j' }, { "help", 0, 0, 'h' }, { 0 },
+		{ "json", 0, 0, 'j' }, { "batch", 1, 0, 'B' }, { "help", 0, 0, 'h' }, { 0 },
 	};
-	struct run_opts o = { .limit = 16 };
+	struct run_opts o = { .limit = 16, .batch = 1 };
 	struct vitrt_infer *inf;
 	char msg[1024];
 	int c, err, failed = 0;
@@ -110,16 +115,24 @@ int cmd_run(int argc, char **argv)
 		case 'F': o.fp32 = optarg; break;
 		case 'n': o.limit = (uint32_t)strtoul(optarg, NULL, 0); break;
 		case 'j': o.json = true; break;
+		case 'B': o.batch = (uint32_t)strtoul(optarg, NULL, 10); break;
 		case 'h': return usage(0);
 		default: return usage(2);
 		}
 	}
 	if (argc - optind < (o.fp32 ? 1 : 2))
 		return die("run: need %sIMAGE... (see --help)", o.fp32 ? "" : "MODEL "), 2;
+	if (!o.batch || o.batch > VITRT_MAX_BATCH)
+		return die("run: --batch wants 1..%u", VITRT_MAX_BATCH), 2;
 	inf = o.fp32 ? vitrt_infer_fp32(o.fp32, &err, msg, sizeof(msg))
 		     : vitrt_infer_int(argv[optind++], o.backend, &err, msg, sizeof(msg));
 	if (!inf)
 		return die("%s", msg);
+	err = vitrt_infer_set_batch(inf, o.batch);
+	if (err) {
+		vitrt_infer_free(inf);
+		return die("run: %s", vitrt_strerror(err));
+	}
 	for (int i = optind; i < argc; i++)
 		failed |= run_file(inf, argv[i], &o);
 	vitrt_infer_free(inf);
