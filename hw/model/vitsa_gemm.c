@@ -20,6 +20,8 @@
 #define MC	48	/* rows per kernel call: a multiple of every kernel's register tile */
 #define NC	64	/* columns per task: even, so every B panel and C segment starts on a byte */
 #define TASKS_PER_WORKER 4
+#define ROW_ALIGN	8	/* row groups split at multiples of every kernel's register tile */
+#define SHARED_B_MAX	(64u << 20)	/* B packed once per job up to this size, else per task */
 
 struct gemm {
 	const struct vitsa_hw_desc *d;
@@ -33,7 +35,9 @@ struct gemm {
 	struct vitsa_kern_epi epi;	/* the tables as the kernels take them */
 	uint32_t *corr;			/* the kernel's row corrections of all of A, or NULL */
 	uint32_t tasks_n, tasks_m;	/* column tasks x row groups */
-	uint32_t group_m;		/* rows per group, a multiple of MC */
+	uint32_t group_m;		/* rows per group, a multiple of ROW_ALIGN */
+	uint8_t *pb_all;		/* B packed once for every row group, or NULL */
+	size_t pb_stride;		/* bytes of one column slice in pb_all */
 	_Atomic uint32_t err;		/* first failure of any task */
 	_Atomic uint64_t rd_bytes, wr_bytes;
 };
@@ -43,6 +47,7 @@ struct work {
 	uint8_t *row;			/* one row of any operand or result, as stored */
 	uint8_t *a8, *b8;		/* A rows, B columns as bytes, when not read in place */
 	void *pb, *kw;			/* packed B, the kernel's working memory */
+	const void *pbv;		/* the packed B in use: pb or a slice of pb_all */
 	int32_t *acc;			/* MC x NC accumulators */
 	int32_t *out;			/* NC results of one row */
 	uint8_t *cblk;			/* MC x NC results as stored, when C is not mapped */
@@ -298,7 +303,7 @@ static uint32_t block_fused(struct gemm *g, struct work *w, const uint8_t *a, si
 	struct vitsa_kern_out o = { .c = c ? c : w->cblk, .ldc = c ? d->c_stride : bytes,
 				    .n0 = n0, .e = &g->epi };
 
-	g->kern->gemm(NULL, 0, a, lda, w->pb, mb, nb, d->k, g->sign, corr, &o, w->kw);
+	g->kern->gemm(NULL, 0, a, lda, w->pbv, mb, nb, d->k, g->sign, corr, &o, w->kw);
 	if (c)
 		w->wr += mb * bytes;
 	for (uint32_t i = 0; i < mb && !c && !err; i++)
@@ -306,7 +311,7 @@ static uint32_t block_fused(struct gemm *g, struct work *w, const uint8_t *a, si
 	return err;
 }
 
-/* Rows m0..m0+mb of C, columns n0..n0+nb, from packed B in w->pb. */
+/* Rows m0..m0+mb of C, columns n0..n0+nb, from packed B at w->pbv. */
 static uint32_t compute_block(struct gemm *g, struct work *w, uint32_t m0, uint32_t mb,
 			      uint32_t n0, uint32_t nb)
 {
@@ -323,7 +328,7 @@ static uint32_t compute_block(struct gemm *g, struct work *w, uint32_t m0, uint3
 	corr = corrections(g, w, a, lda, m0, mb);
 	if (g->kern->fused && g->epi.bits != 4)
 		return block_fused(g, w, a, lda, corr, m0, mb, n0, nb);
-	g->kern->gemm(w->acc, NC, a, lda, w->pb, mb, nb, d->k, g->sign, corr, NULL, w->kw);
+	g->kern->gemm(w->acc, NC, a, lda, w->pbv, mb, nb, d->k, g->sign, corr, NULL, w->kw);
 	for (uint32_t i = 0; i < mb && !err; i++) {
 		finish_row(&g->epi, w->out, w->acc + (size_t)i * NC, n0, nb);
 		pack_row(w->row, w->out, nb, t);
@@ -372,6 +377,45 @@ static void fail(struct gemm *g, uint32_t err)
 	atomic_compare_exchange_strong(&g->err, &ok, err);
 }
 
+/* Columns n0.. of B (up to NC), loaded and packed for the kernel into @pb. */
+static uint32_t pack_slice(struct gemm *g, struct work *w, uint32_t n0, void *pb)
+{
+	const struct vitsa_hw_desc *d = g->d;
+	uint32_t nb = d->n - n0 < NC ? d->n - n0 : NC;
+	const uint8_t *b;
+	size_t ldb;
+	uint32_t err = load_b(g, w, n0, nb, &b, &ldb);
+
+	if (!err)
+		g->kern->pack_b(pb, b, ldb, nb, d->k, g->sign);
+	return err;
+}
+
+static void task_done(struct gemm *g, struct work *w, uint32_t err)
+{
+	if (err)
+		fail(g, err);
+	atomic_fetch_add(&g->rd_bytes, w->rd);
+	atomic_fetch_add(&g->wr_bytes, w->wr);
+	work_free(w);
+}
+
+/* Shared-B phase, task @t: column slice t packed into pb_all. */
+static void pack_task(void *arg, uint32_t t)
+{
+	struct gemm *g = arg;
+	struct work w;
+	uint32_t err = VITSA_ERR_OK;
+
+	if (atomic_load(&g->err))
+		return;
+	if (!work_alloc(&w, g))
+		err = VITSA_ERR_INTERNAL;
+	if (!err)
+		err = pack_slice(g, &w, t * NC, g->pb_all + t * g->pb_stride);
+	task_done(g, &w, err);
+}
+
 /* Task @t: one column slice of up to NC by one group of rows. */
 static void run_task(void *arg, uint32_t t)
 {
@@ -381,29 +425,22 @@ static void run_task(void *arg, uint32_t t)
 	uint32_t m_start = t / g->tasks_n * g->group_m;
 	uint32_t m_end = d->m - m_start < g->group_m ? d->m : m_start + g->group_m;
 	uint32_t err = VITSA_ERR_OK;
-	const uint8_t *b;
-	size_t ldb;
 	struct work w;
 
 	if (atomic_load(&g->err))
 		return;
 	if (!work_alloc(&w, g))
 		err = VITSA_ERR_INTERNAL;
-	if (!err)
-		err = load_b(g, &w, n0, nb, &b, &ldb);
-	if (!err)
-		g->kern->pack_b(w.pb, b, ldb, nb, d->k, g->sign);
+	w.pbv = g->pb_all ? g->pb_all + t % g->tasks_n * g->pb_stride : w.pb;
+	if (!err && !g->pb_all)
+		err = pack_slice(g, &w, n0, w.pb);
 	for (uint32_t m0 = m_start; m0 < m_end && !err; m0 += MC) {
 		if (cancelled(g))
 			err = VITSA_ERR_ABORTED;
 		else
 			err = compute_block(g, &w, m0, m_end - m0 < MC ? m_end - m0 : MC, n0, nb);
 	}
-	if (err)
-		fail(g, err);
-	atomic_fetch_add(&g->rd_bytes, w.rd);
-	atomic_fetch_add(&g->wr_bytes, w.wr);
-	work_free(&w);
+	task_done(g, &w, err);
 }
 
 /*
@@ -424,21 +461,36 @@ static void job_corrections(struct gemm *g)
 		g->kern->row_corr(g->corr, a, d->a_stride, d->m, d->k, g->sign);
 }
 
-/* Enough tasks to keep every worker busy: column slices, then row groups if too few. */
+/*
+ * Enough tasks to keep every worker busy: column slices, then row groups if too few.  When
+ * row groups share a slice, B is packed once for all of them (bounded by SHARED_B_MAX).
+ */
 static void plan(struct gemm *g)
 {
 	const struct vitsa_hw_desc *d = g->d;
 	uint32_t workers = g->ops->workers ? g->ops->workers(g->opaque) : 1;
-	uint32_t blocks_m = (d->m + MC - 1) / MC, want = workers > 1 ? TASKS_PER_WORKER * workers : 1;
+	uint32_t aligned = (d->m + ROW_ALIGN - 1) / ROW_ALIGN;
+	uint32_t want = workers > 1 ? TASKS_PER_WORKER * workers : 1;
 
 	g->tasks_n = (d->n + NC - 1) / NC;
 	g->tasks_m = (want + g->tasks_n - 1) / g->tasks_n;
-	if (g->tasks_m > blocks_m)
-		g->tasks_m = blocks_m;
-	if (!g->tasks_m)
-		g->tasks_m = 1;
-	g->group_m = (blocks_m + g->tasks_m - 1) / g->tasks_m * MC;
+	if (g->tasks_m > aligned)
+		g->tasks_m = aligned;
+	g->group_m = (aligned + g->tasks_m - 1) / g->tasks_m * ROW_ALIGN;
 	g->tasks_m = (d->m + g->group_m - 1) / g->group_m;
+	g->pb_stride = g->kern->b_size(NC, d->k);
+	if (g->tasks_m > 1 && (uint64_t)g->pb_stride * g->tasks_n <= SHARED_B_MAX)
+		g->pb_all = malloc(g->pb_stride * g->tasks_n);	/* else (or NULL) per task */
+}
+
+/* fn over @tasks tasks, on the host's threads if it lends them. */
+static void each(struct gemm *g, uint32_t tasks, void (*fn)(void *arg, uint32_t t))
+{
+	if (g->ops->parallel && tasks > 1)
+		g->ops->parallel(g->opaque, tasks, fn, g);
+	else
+		for (uint32_t t = 0; t < tasks; t++)
+			fn(g, t);
 }
 
 static uint32_t run(struct gemm *g, struct vitsa_job_stats *st)
@@ -453,13 +505,12 @@ static uint32_t run(struct gemm *g, struct vitsa_job_stats *st)
 	plan(g);
 	job_corrections(g);
 	tasks = g->tasks_n * g->tasks_m;
-	if (g->ops->parallel && tasks > 1)
-		g->ops->parallel(g->opaque, tasks, run_task, g);
-	else
-		for (uint32_t t = 0; t < tasks; t++)
-			run_task(g, t);
+	if (g->pb_all)
+		each(g, g->tasks_n, pack_task);
+	each(g, tasks, run_task);
 	st->rd_bytes += atomic_load(&g->rd_bytes);
 	st->wr_bytes = atomic_load(&g->wr_bytes);
+	free(g->pb_all);
 	free(g->corr);
 	return atomic_load(&g->err);
 }
