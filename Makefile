@@ -3,6 +3,8 @@
 #   make check   every test: host unit tests, the QEMU device test, the driver in a QEMU VM
 #   make bench   vitrt vs ONNX Runtime on DeiT-T/S/B-shaped models (scripts/bench/bench.sh;
 #                BENCH_MODELS=deit-s to restrict, BENCH_ARGS=--json for JSON)
+#   make bench-vm  the compiled Fashion-MNIST model through the test VM's /dev/vitsa0 vs
+#                in-process (scripts/bench/bench-vm.sh; BENCH_VM_ARGS=--json for JSON)
 # Parts: make hw | userspace | rtl | kernel | qemu | vm | deps
 
 B       := build
@@ -27,7 +29,7 @@ NL_LIBS        := $(shell pkg-config --libs libnl-genl-3.0)
 NL_STATIC_LIBS := $(shell pkg-config --static --libs libnl-genl-3.0)
 $(B)/host/userspace/vitrt/cmd_top.o: CPPFLAGS += $(NL_CFLAGS)
 
-.PHONY: all hw userspace kernel qemu vm deps run check bench clean
+.PHONY: all hw userspace kernel qemu vm deps run check bench bench-vm clean
 all: hw userspace
 
 # ---- host builds (objects per flavour: host, static for the VM) ----
@@ -105,6 +107,9 @@ check: deps
 # Not part of check: figures are printed, never asserted.
 bench:
 	@BENCH_MODELS="$(BENCH_MODELS)" scripts/bench/bench.sh $(BENCH_ARGS)
+
+bench-vm: kernel $(B)/vitrt $(B)/vm-bin/vitrt
+	@scripts/bench/bench-vm.sh $(BENCH_VM_ARGS)
 
 clean:
 	rm -rf $(B)
