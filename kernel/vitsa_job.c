@@ -15,6 +15,7 @@
 #include <linux/wait.h>
 
 #include "vitsa_drv.h"
+#include "vitsa_int.h"
 
 /* The uapi's numbers are the device's: descriptors take them unchanged. */
 static_assert(VITSA_GEMM_B_TRANS == VITSA_DESC_B_TRANS);
@@ -32,16 +33,6 @@ static_assert(VITSA_JOB_DMA_WRITE == VITSA_ERR_DMA_WRITE);
 static_assert(VITSA_JOB_ABORTED == VITSA_ERR_ABORTED);
 static_assert(VITSA_JOB_TIMEOUT >= VITSA_ERR_COUNT);
 
-/* Bits per element, by VITSA_TYPE_*. */
-static const u8 vitsa_type_bits[VITSA_DTYPE_COUNT] = {
-	[VITSA_TYPE_S8] = 8,
-	[VITSA_TYPE_U8] = 8,
-	[VITSA_TYPE_S4] = 4,
-	[VITSA_TYPE_U4] = 4,
-	[VITSA_TYPE_S16] = 16,
-	[VITSA_TYPE_S32] = 32,
-};
-
 /* Result types allowed with requantization; without it the result is the raw S32. */
 #define VITSA_REQUANT_TYPES	(BIT(VITSA_TYPE_S8) | BIT(VITSA_TYPE_U8) | BIT(VITSA_TYPE_S4) | \
 				 BIT(VITSA_TYPE_U4) | BIT(VITSA_TYPE_S16))
@@ -58,7 +49,7 @@ struct vitsa_operand_desc {
 /* Bytes of a row of @cols elements of @type (int4: ceil(cols / 2)); cannot overflow u64. */
 static u64 vitsa_row_bytes(u32 type, u32 cols)
 {
-	return DIV_ROUND_UP((u64)cols * vitsa_type_bits[type], 8);
+	return vitsa_int_row_bytes(type, cols);
 }
 
 static bool vitsa_dim_valid(const struct vitsa_device *vdev, u32 dim)

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "vitsa_dtype.h"
+#include "vitsa_int.h"
 #include "vitsa_model.h"
 
 /* Two's complement reinterpretation, written out so it does not depend on the C implementation. */
@@ -115,29 +116,33 @@ static void unpack_u4(int16_t *dst, const uint8_t *row, uint32_t c0, uint32_t cn
 }
 
 const struct vitsa_dtype_traits vitsa_dtypes[VITSA_DTYPE_COUNT] = {
-	[VITSA_DTYPE_S8] = { .name = "s8", .bits = 8, .min = -128, .max = 127,
+	[VITSA_DTYPE_S8] = { .name = "s8", .bits = VITSA_DTYPE_BITS(VITSA_DTYPE_S8),
+			     .min = -128, .max = 127,
 			     .operand = true, .result = true,
 			     .get = get_s8, .set = set_8, .unpack = unpack_s8 },
-	[VITSA_DTYPE_U8] = { .name = "u8", .bits = 8, .min = 0, .max = 255,
+	[VITSA_DTYPE_U8] = { .name = "u8", .bits = VITSA_DTYPE_BITS(VITSA_DTYPE_U8),
+			     .min = 0, .max = 255,
 			     .operand = true, .result = true,
 			     .get = get_u8, .set = set_8, .unpack = unpack_u8 },
-	[VITSA_DTYPE_S4] = { .name = "s4", .bits = 4, .min = -8, .max = 7,
+	[VITSA_DTYPE_S4] = { .name = "s4", .bits = VITSA_DTYPE_BITS(VITSA_DTYPE_S4),
+			     .min = -8, .max = 7,
 			     .operand = true, .result = true,
 			     .get = get_s4, .set = set_4, .unpack = unpack_s4 },
-	[VITSA_DTYPE_U4] = { .name = "u4", .bits = 4, .min = 0, .max = 15,
+	[VITSA_DTYPE_U4] = { .name = "u4", .bits = VITSA_DTYPE_BITS(VITSA_DTYPE_U4),
+			     .min = 0, .max = 15,
 			     .operand = true, .result = true,
 			     .get = get_u4, .set = set_4, .unpack = unpack_u4 },
-	[VITSA_DTYPE_S16] = { .name = "s16", .bits = 16, .min = -32768, .max = 32767,
+	[VITSA_DTYPE_S16] = { .name = "s16", .bits = VITSA_DTYPE_BITS(VITSA_DTYPE_S16),
+			      .min = -32768, .max = 32767,
 			      .operand = false, .result = true,
 			      .get = get_s16, .set = set_s16 },
-	[VITSA_DTYPE_S32] = { .name = "s32", .bits = 32, .min = INT32_MIN, .max = INT32_MAX,
+	[VITSA_DTYPE_S32] = { .name = "s32", .bits = VITSA_DTYPE_BITS(VITSA_DTYPE_S32),
+			      .min = INT32_MIN, .max = INT32_MAX,
 			      .operand = false, .result = false,
 			      .get = get_s32, .set = set_s32 },
 };
 
 uint64_t vitsa_row_bytes(uint32_t dtype, uint32_t cols)
 {
-	if (!vitsa_dtype_valid(dtype))
-		return 0;
-	return ((uint64_t)cols * vitsa_dtypes[dtype].bits + 7) / 8;
+	return vitsa_dtype_valid(dtype) ? vitsa_int_row_bytes(dtype, cols) : 0;
 }

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "vitsa_dtype.h"
+#include "vitsa_int.h"
 #include "vitsa_kern.h"
 #include "vitsa_model.h"
 
@@ -91,11 +92,6 @@ static uint32_t mem_write(struct gemm *g, struct work *w, uint64_t addr, const v
 	return g->ops->write(g->opaque, addr, buf, len) ? VITSA_ERR_DMA_WRITE : VITSA_ERR_OK;
 }
 
-static uint32_t le32(const uint8_t *p)
-{
-	return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
 static bool tables_alloc(struct gemm *g)
 {
 	const struct vitsa_dtype_traits *t = &vitsa_dtypes[VITSA_DESC_C_TYPE(g->d->types)];
@@ -130,12 +126,12 @@ static uint32_t load_tables(struct gemm *g, struct work *w)
 	if (!err && (d->flags & VITSA_DESC_BIAS))
 		err = mem_read(g, w, d->bias_addr, raw, 4ull * d->n);
 	for (uint32_t n = 0; n < d->n && !err && (d->flags & VITSA_DESC_BIAS); n++)
-		g->bias[n] = (int32_t)le32(raw + 4ull * n);
+		g->bias[n] = vitsa_int_wrap32(vitsa_int_le32(raw + 4ull * n));
 	if (!err && (d->flags & VITSA_DESC_REQUANT))
 		err = mem_read(g, w, d->rq_addr, raw, 8ull * d->n);
 	for (uint32_t n = 0; n < d->n && !err && (d->flags & VITSA_DESC_REQUANT); n++) {
-		g->mult[n] = (int32_t)le32(raw + 8ull * n);
-		g->shift[n] = le32(raw + 8ull * n + 4);
+		g->mult[n] = vitsa_int_wrap32(vitsa_int_le32(raw + 8ull * n));
+		g->shift[n] = vitsa_int_le32(raw + 8ull * n + 4);
 		if (g->shift[n] > VITSA_RQ_MAX_SHIFT)
 			err = VITSA_ERR_RQ;
 		else

@@ -5,20 +5,13 @@
 #include <string.h>
 
 #include "vitsa_dtype.h"
+#include "vitsa_int.h"
 #include "vitsa_model.h"
 #include "vitsa_ref.h"
 
 int64_t vitsa_ref_rshift_round(int64_t x, uint32_t s)
 {
-	int64_t d, q, r;
-
-	if (s == 0)
-		return x;
-	x += (int64_t)1 << (s - 1);
-	d = (int64_t)1 << s;
-	q = x / d;		/* C division truncates toward zero ... */
-	r = x % d;
-	return r < 0 ? q - 1 : q;	/* ... so step down once for a negative remainder */
+	return vitsa_int_rshift_round(x, s);
 }
 
 /* @rows rows of @row_bytes, @stride apart, from @addr lie within the @size bytes of memory. */
@@ -40,12 +33,6 @@ static int32_t elem(const uint8_t *mem, uint64_t addr, uint64_t stride, uint32_t
 static int32_t le32(const uint8_t *p)
 {
 	return vitsa_dtypes[VITSA_DTYPE_S32].get(p, 0);
-}
-
-/* The int32 with the bit pattern @v: v - 2^32 when bit 31 is set. */
-static int32_t wrap32(uint32_t v)
-{
-	return v < 0x80000000u ? (int32_t)v : -(int32_t)~v - 1;
 }
 
 /* The bias and requant tables, read once before C is written. */
@@ -74,7 +61,7 @@ static uint32_t acc_of(const struct vitsa_hw_desc *d, const uint8_t *mem,
 static int32_t result_of(const struct vitsa_hw_desc *d, const uint8_t *mem,
 			 const struct tables *t, uint32_t m, uint32_t n)
 {
-	int32_t a32 = wrap32(acc_of(d, mem, t, m, n));
+	int32_t a32 = vitsa_int_wrap32(acc_of(d, mem, t, m, n));
 	int64_t q;
 
 	if (!(d->flags & VITSA_DESC_REQUANT))

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 
 #include "vitrt_iops.h"
+#include "vitsa_int.h"
 
 _Static_assert((-1 >> 1) == -1 && (-5 >> 1) == -3 && (-5ll >> 1) == -3ll,
 	       ">> of a negative number must be an arithmetic shift (floor)");
@@ -57,12 +58,12 @@ int64_t vitrt_floor_div(int64_t a, int64_t b)
 int64_t vitrt_floor_shr(int64_t a, uint32_t s)
 {
 	IOPS_ASSERT(s <= 62);
-	return vitrt_floor_div(a, (int64_t)1 << s);
+	return vitsa_int_floor_shr(a, s);
 }
 
 static int64_t clamp64(int64_t v, int64_t lo, int64_t hi)
 {
-	return v < lo ? lo : v > hi ? hi : v;
+	return vitsa_int_clamp(v, lo, hi);
 }
 
 /* Greedy, most significant bit first: the largest r with r * r <= v. */
