@@ -1,0 +1,132 @@
+#!/bin/bash
+# make bench-vm: the shipped Fashion-MNIST model, compiled as make run compiles it
+# (build/models/vit-fmnist-w8a8.vitsa), through the test VM's /dev/vitsa0 (vitsa.ko and the
+# QEMU device) against in-process (the sim backend) in the same VM and on the host.
+#   scripts/bench/bench-vm.sh [--json] [-n IMAGES] [--batch B]
+# Boots tests/vm/run.sh on an initramfs of its own (build/vm/bench) whose only suite is
+# tests/vm/bench.sh, so make check's VM is untouched; the VM runs `vitrt bench` on dev, then
+# sim, with as many threads as it has CPUs, and the host runs sim with as many (and 10x the
+# images).  The table (or JSON) goes to stdout, progress to stderr; the JSON is also kept in
+# build/vm/bench/results.json.  Figures are printed, never asserted.  -n: images per VM
+# measurement (default 200).  Environment: VITRT_CPU (the host's kernel), VM_TIMEOUT (600 s).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+OUT=build/vm/bench
+VITRT=build/vitrt
+CKPT=models/vit-fmnist.safetensors
+DATA=${FMNIST:-/usr/share/datasets/fashion-mnist}
+MODEL=build/models/$(basename "$CKPT" .safetensors)-w8a8.vitsa
+IMAGES=200
+BATCH=1
+JSON=
+
+while [ $# -gt 0 ]; do
+	case $1 in
+	--json) JSON=1 ;;
+	-n) IMAGES=$2; shift ;;
+	--batch) BATCH=$2; shift ;;
+	-h|--help) sed -n '2,11s/^# \?//p' "$0"; exit 0 ;;
+	*) echo "bench-vm: unknown argument '$1' (see --help)" >&2; exit 2 ;;
+	esac
+	shift
+done
+[[ $IMAGES =~ ^[1-9][0-9]*$ && $BATCH =~ ^[1-9][0-9]*$ ]] ||
+	{ echo "bench-vm: -n and --batch want positive integers" >&2; exit 2; }
+log() { echo "bench-vm: $*" >&2; }
+
+# ---- the pieces: QEMU with the device, Debian's kernel, the model as make run compiles it ----
+qemu=$(scripts/qemu.sh | tail -n 1)
+kernel=$(scripts/kernel.sh | tail -n 1)
+[ -d "$DATA" ] || scripts/deps.sh --run >&2
+mkdir -p build/models
+if [ ! -s "$MODEL" ] || [ "$CKPT" -nt "$MODEL" ] || [ "$VITRT" -nt "$MODEL" ]; then
+	log "vitrt quantize $CKPT (calibrating on 256 training images, as make run)"
+	"$VITRT" quantize "$CKPT" --calib "$DATA" -o "$MODEL" >/dev/null
+fi
+
+# ---- the VM: its initramfs holds only the bench suite and the model ----
+rm -rf "$OUT" && mkdir -p "$OUT/suites" "$OUT/data"
+cp tests/vm/bench.sh "$OUT/suites/50-bench.sh"
+cp "$MODEL" "$OUT/data/model.vitsa"
+echo "$IMAGES $BATCH" >"$OUT/data/bench.args"
+tests/vm/mkinitramfs.sh "$OUT/initramfs.cpio.gz" kernel/vitsa.ko "$OUT/suites" "$OUT/data" \
+	build/vm-bin/vitrt
+log "booting the test VM (TCG), $IMAGES images on dev then sim"
+t0=$SECONDS
+VM_LOG=build/logs/vm-bench-console.log VM_TIMEOUT=${VM_TIMEOUT:-600} \
+	tests/vm/run.sh "$qemu" "$kernel" "$OUT/initramfs.cpio.gz" >"$OUT/vm.tap" || true
+log "VM done in $((SECONDS - t0)) s (KTAP in $OUT/vm.tap)"
+
+# field PATH THREADS KEY: a KEY=VALUE of the VM's "# bench: path=PATH threads=THREADS ..." line
+field() {
+	sed -n "s/^# bench: path=$1 threads=$2 .*\\b$3=\\([^ ]*\\).*/\\1/p" "$OUT/vm.tap" | head -n 1
+}
+cpus=$(sed -n 's/^# bench: cpu=\([0-9]*\) .*/\1/p' "$OUT/vm.tap" | head -n 1)
+vm_cpu=$(sed -n 's/^# bench: cpu=[0-9]* model=//p' "$OUT/vm.tap" | head -n 1)
+threads=1
+[ "${cpus:-1}" -gt 1 ] && threads="1 $cpus"
+for t in $threads; do
+	if [ -z "$(field dev "$t" ms)" ] || [ -z "$(field sim "$t" ms)" ]; then
+		log "the VM gave no figures; its KTAP:"
+		cat "$OUT/vm.tap" >&2
+		exit 1
+	fi
+done
+
+# ---- the host, in-process, on the same thread counts, 10x the images ----
+host_images=$((IMAGES * 10))
+host_cpu=$(lscpu | sed -n 's/^Model name: *//p' | head -n 1)
+rows=()			# "PATH THREADS KERNEL IMAGES", in order
+declare -A MS		# "PATH THREADS" -> ms/image
+for t in $threads; do
+	out=$("$VITRT" bench "$MODEL" --backend sim -n "$host_images" --batch "$BATCH" --threads "$t")
+	scheme=$(sed -n 's/.*scheme \([^,]*\),.*/\1/p' <<<"$out")
+	kernel=$(sed -n 's/.*(kernel \([^,]*\),.*/\1/p' <<<"$out")
+	MS["host-sim $t"]=$(sed -n 's/^ *integer program .*(\([0-9.]*\) ms\/image).*/\1/p' <<<"$out")
+	MS["vm-sim $t"]=$(field sim "$t" ms)
+	MS["vm-dev $t"]=$(field dev "$t" ms)
+	rows+=("host-sim $t $kernel $host_images" "vm-sim $t $(field sim "$t" kernel) $IMAGES"
+	       "vm-dev $t - $IMAGES")
+done
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+json() {
+	local r sep='' t p th k i
+	echo "{\"model\": \"$MODEL\", \"scheme\": \"$scheme\", \"batch\": $BATCH,"
+	echo " \"host_cpu\": \"$host_cpu\", \"host_cpus\": $(nproc), \"vm_cpu\": \"$vm_cpu\","
+	echo " \"vm_cpus\": $cpus, \"rows\": ["
+	for r in "${rows[@]}"; do
+		read -r p th k i <<<"$r"
+		echo "  $sep{\"path\": \"$p\", \"threads\": $th, \"kernel\": \"$k\", \"images\": $i," \
+			"\"ms_per_image\": ${MS[$p $th]}," \
+			"\"vs_host_sim\": $(ratio "${MS[$p $th]}" "${MS[host-sim $th]}")}"
+		sep=,
+	done
+	echo " ], \"vm_dev_vs_vm_sim\": {"
+	sep=
+	for t in $threads; do
+		echo "  $sep\"$t\": $(ratio "${MS[vm-dev $t]}" "${MS[vm-sim $t]}")"
+		sep=,
+	done
+	echo " }}"
+}
+json >"$OUT/results.json"
+if [ -n "$JSON" ]; then
+	cat "$OUT/results.json"
+	exit 0
+fi
+echo "model $MODEL (scheme $scheme), batch $BATCH"
+echo "host: $host_cpu, $(nproc) CPUs; VM: QEMU TCG, $cpus vCPUs ($vm_cpu)"
+echo
+printf '%-9s %7s  %-11s %6s %10s %12s\n' path threads kernel images ms/image "vs host-sim"
+for r in "${rows[@]}"; do
+	read -r p th k i <<<"$r"
+	printf '%-9s %7s  %-11s %6s %10.3f %11.2fx\n' "$p" "$th" "$k" "$i" "${MS[$p $th]}" \
+		"$(ratio "${MS[$p $th]}" "${MS[host-sim $th]}")"
+done
+echo
+for t in $threads; do
+	echo "$t thread(s): dev/sim in the VM $(ratio "${MS[vm-dev $t]}" "${MS[vm-sim $t]}")x," \
+		"the VM's dev / the host's sim $(ratio "${MS[vm-dev $t]}" "${MS[host-sim $t]}")x"
+done
