@@ -5,10 +5,11 @@
 #   scripts/bench/bench-vm.sh [--json] [-n IMAGES] [--batch B]
 # Boots tests/vm/run.sh on an initramfs of its own (build/vm/bench) whose only suite is
 # tests/vm/bench.sh, so make check's VM is untouched; the VM runs `vitrt bench` on dev, then
-# sim, with as many threads as it has CPUs, and the host runs sim with as many (and 10x the
-# images).  The table (or JSON) goes to stdout, progress to stderr; the JSON is also kept in
+# sim, on one thread and on as many as it has CPUs, and the host runs sim on the same thread
+# counts (10x the images).  The table (or JSON) goes to stdout, progress to stderr; the JSON is also kept in
 # build/vm/bench/results.json.  Figures are printed, never asserted.  -n: images per VM
-# measurement (default 200).  Environment: VITRT_CPU (the host's kernel), VM_TIMEOUT (600 s).
+# measurement (default 200).  Environment: QEMU (a QEMU with the vitsa device; default
+# scripts/qemu.sh's), VITRT_CPU (the host's kernel), VM_TIMEOUT (600 s).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -26,7 +27,7 @@ while [ $# -gt 0 ]; do
 	--json) JSON=1 ;;
 	-n) IMAGES=$2; shift ;;
 	--batch) BATCH=$2; shift ;;
-	-h|--help) sed -n '2,11s/^# \?//p' "$0"; exit 0 ;;
+	-h|--help) sed -n '2,12s/^# \?//p' "$0"; exit 0 ;;
 	*) echo "bench-vm: unknown argument '$1' (see --help)" >&2; exit 2 ;;
 	esac
 	shift
@@ -36,7 +37,7 @@ done
 log() { echo "bench-vm: $*" >&2; }
 
 # ---- the pieces: QEMU with the device, Debian's kernel, the model as make run compiles it ----
-qemu=$(scripts/qemu.sh | tail -n 1)
+qemu=${QEMU:-$(scripts/qemu.sh | tail -n 1)}
 kernel=$(scripts/kernel.sh | tail -n 1)
 [ -d "$DATA" ] || scripts/deps.sh --run >&2
 mkdir -p build/models
