@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "vitsa_dtype.h"
+#include "vitsa_gemm.h"
 #include "vitsa_int.h"
 #include "vitsa_kern.h"
 #include "vitsa_model.h"
@@ -24,7 +25,8 @@
 #define ROW_ALIGN	8	/* row groups split at multiples of every kernel's register tile */
 #define SHARED_B_MAX	(64u << 20)	/* B packed once per job up to this size, else per task */
 
-struct gemm {
+
+struct vitsa_gemm {
 	const struct vitsa_hw_desc *d;
 	const struct vitsa_mem_ops *ops;
 	void *opaque;
@@ -56,18 +58,18 @@ struct work {
 	uint64_t rd, wr;		/* bytes moved */
 };
 
-static bool cancelled(struct gemm *g)
+static bool cancelled(struct vitsa_gemm *g)
 {
 	return g->ops->cancelled && g->ops->cancelled(g->opaque);
 }
 
 /* Host memory for [addr, addr + len) when the host maps it, else NULL. */
-static uint8_t *mapped(struct gemm *g, uint64_t addr, uint64_t len)
+static uint8_t *mapped(struct vitsa_gemm *g, uint64_t addr, uint64_t len)
 {
 	return g->ops->map ? g->ops->map(g->opaque, addr, len) : NULL;
 }
 
-static uint32_t mem_read(struct gemm *g, struct work *w, uint64_t addr, void *buf, size_t len)
+static uint32_t mem_read(struct vitsa_gemm *g, struct work *w, uint64_t addr, void *buf, size_t len)
 {
 	const uint8_t *p = mapped(g, addr, len);
 
@@ -79,7 +81,7 @@ static uint32_t mem_read(struct gemm *g, struct work *w, uint64_t addr, void *bu
 	return g->ops->read(g->opaque, addr, buf, len) ? VITSA_ERR_DMA_READ : VITSA_ERR_OK;
 }
 
-static uint32_t mem_write(struct gemm *g, struct work *w, uint64_t addr, const void *buf,
+static uint32_t mem_write(struct vitsa_gemm *g, struct work *w, uint64_t addr, const void *buf,
 			  size_t len)
 {
 	uint8_t *p = mapped(g, addr, len);
@@ -92,7 +94,7 @@ static uint32_t mem_write(struct gemm *g, struct work *w, uint64_t addr, const v
 	return g->ops->write(g->opaque, addr, buf, len) ? VITSA_ERR_DMA_WRITE : VITSA_ERR_OK;
 }
 
-static bool tables_alloc(struct gemm *g)
+static bool tables_alloc(struct vitsa_gemm *g)
 {
 	const struct vitsa_dtype_traits *t = &vitsa_dtypes[VITSA_DESC_C_TYPE(g->d->types)];
 	uint32_t n = g->d->n;
@@ -108,7 +110,7 @@ static bool tables_alloc(struct gemm *g)
 	return g->bias && g->mult && g->half && g->shift;
 }
 
-static void tables_free(struct gemm *g)
+static void tables_free(struct vitsa_gemm *g)
 {
 	free(g->bias);
 	free(g->mult);
@@ -117,7 +119,7 @@ static void tables_free(struct gemm *g)
 }
 
 /* Bias and requant tables, each read at once and decoded from little-endian; shifts checked. */
-static uint32_t load_tables(struct gemm *g, struct work *w)
+static uint32_t load_tables(struct vitsa_gemm *g, struct work *w)
 {
 	const struct vitsa_hw_desc *d = g->d;
 	uint8_t *raw = malloc(8ull * d->n);
@@ -159,7 +161,7 @@ static void widen4(uint8_t *dst, const uint8_t *row, uint32_t c0, uint32_t cnt, 
  * @rows rows of @cols elements of type @t from @addr (@stride apart) as byte rows: in place
  * when mapped and already bytes (*ld = stride), else into @buf (*ld = cols).
  */
-static uint32_t byte_rows(struct gemm *g, struct work *w, uint32_t t, uint64_t addr,
+static uint32_t byte_rows(struct vitsa_gemm *g, struct work *w, uint32_t t, uint64_t addr,
 			  uint64_t stride, uint32_t rows, uint32_t cols, uint8_t *buf,
 			  const uint8_t **out, size_t *ld)
 {
@@ -190,7 +192,7 @@ static uint32_t byte_rows(struct gemm *g, struct work *w, uint32_t t, uint64_t a
 }
 
 /* Columns n0..n0+nb of B as byte rows, transposed from B's rows of N unless B_TRANS. */
-static uint32_t load_b(struct gemm *g, struct work *w, uint32_t n0, uint32_t nb,
+static uint32_t load_b(struct vitsa_gemm *g, struct work *w, uint32_t n0, uint32_t nb,
 		       const uint8_t **b, size_t *ldb)
 {
 	const struct vitsa_hw_desc *d = g->d;
@@ -276,7 +278,7 @@ static void pack_row(uint8_t *row, const int32_t *v, uint32_t nb, uint32_t type)
 }
 
 /* Row corrections of the kernel for rows m0.. of A (job-wide ones if they were made). */
-static const uint32_t *corrections(struct gemm *g, struct work *w, const uint8_t *a, size_t lda,
+static const uint32_t *corrections(struct vitsa_gemm *g, struct work *w, const uint8_t *a, size_t lda,
 				   uint32_t m0, uint32_t mb)
 {
 	if (!g->kern->row_corr)
@@ -288,7 +290,7 @@ static const uint32_t *corrections(struct gemm *g, struct work *w, const uint8_t
 }
 
 /* Through a fused kernel: results go straight to C where it is mapped, else via w->cblk. */
-static uint32_t block_fused(struct gemm *g, struct work *w, const uint8_t *a, size_t lda,
+static uint32_t block_fused(struct vitsa_gemm *g, struct work *w, const uint8_t *a, size_t lda,
 			    const uint32_t *corr, uint32_t m0, uint32_t mb, uint32_t n0, uint32_t nb)
 {
 	const struct vitsa_hw_desc *d = g->d;
@@ -308,7 +310,7 @@ static uint32_t block_fused(struct gemm *g, struct work *w, const uint8_t *a, si
 }
 
 /* Rows m0..m0+mb of C, columns n0..n0+nb, from packed B at w->pbv. */
-static uint32_t compute_block(struct gemm *g, struct work *w, uint32_t m0, uint32_t mb,
+static uint32_t compute_block(struct vitsa_gemm *g, struct work *w, uint32_t m0, uint32_t mb,
 			      uint32_t n0, uint32_t nb)
 {
 	const struct vitsa_hw_desc *d = g->d;
@@ -334,7 +336,7 @@ static uint32_t compute_block(struct gemm *g, struct work *w, uint32_t m0, uint3
 	return err;
 }
 
-static bool work_alloc(struct work *w, const struct gemm *g)
+static bool work_alloc(struct work *w, const struct vitsa_gemm *g)
 {
 	const struct vitsa_hw_desc *d = g->d;
 	size_t k = d->k;
@@ -366,7 +368,7 @@ static void work_free(struct work *w)
 	free(w->corr);
 }
 
-static void fail(struct gemm *g, uint32_t err)
+static void fail(struct vitsa_gemm *g, uint32_t err)
 {
 	uint32_t ok = VITSA_ERR_OK;
 
@@ -374,7 +376,7 @@ static void fail(struct gemm *g, uint32_t err)
 }
 
 /* Columns n0.. of B (up to NC), loaded and packed for the kernel into @pb. */
-static uint32_t pack_slice(struct gemm *g, struct work *w, uint32_t n0, void *pb)
+static uint32_t pack_slice(struct vitsa_gemm *g, struct work *w, uint32_t n0, void *pb)
 {
 	const struct vitsa_hw_desc *d = g->d;
 	uint32_t nb = d->n - n0 < NC ? d->n - n0 : NC;
@@ -387,7 +389,7 @@ static uint32_t pack_slice(struct gemm *g, struct work *w, uint32_t n0, void *pb
 	return err;
 }
 
-static void task_done(struct gemm *g, struct work *w, uint32_t err)
+static void task_done(struct vitsa_gemm *g, struct work *w, uint32_t err)
 {
 	if (err)
 		fail(g, err);
@@ -399,7 +401,7 @@ static void task_done(struct gemm *g, struct work *w, uint32_t err)
 /* Shared-B phase, task @t: column slice t packed into pb_all. */
 static void pack_task(void *arg, uint32_t t)
 {
-	struct gemm *g = arg;
+	struct vitsa_gemm *g = arg;
 	struct work w;
 	uint32_t err = VITSA_ERR_OK;
 
@@ -415,7 +417,7 @@ static void pack_task(void *arg, uint32_t t)
 /* Task @t: one column slice of up to NC by one group of rows. */
 static void run_task(void *arg, uint32_t t)
 {
-	struct gemm *g = arg;
+	struct vitsa_gemm *g = arg;
 	const struct vitsa_hw_desc *d = g->d;
 	uint32_t n0 = t % g->tasks_n * NC, nb = d->n - n0 < NC ? d->n - n0 : NC;
 	uint32_t m_start = t / g->tasks_n * g->group_m;
@@ -443,7 +445,7 @@ static void run_task(void *arg, uint32_t t)
  * The kernel's row corrections once for the whole job when A can be read in place; tasks
  * make their own otherwise (then A is copied per block anyway).
  */
-static void job_corrections(struct gemm *g)
+static void job_corrections(struct vitsa_gemm *g)
 {
 	const struct vitsa_hw_desc *d = g->d;
 	uint32_t t = VITSA_DESC_A_TYPE(d->types);
@@ -461,7 +463,7 @@ static void job_corrections(struct gemm *g)
  * Enough tasks to keep every worker busy: column slices, then row groups if too few.  When
  * row groups share a slice, B is packed once for all of them (bounded by SHARED_B_MAX).
  */
-static void plan(struct gemm *g)
+static void plan(struct vitsa_gemm *g)
 {
 	const struct vitsa_hw_desc *d = g->d;
 	uint32_t workers = g->ops->workers ? g->ops->workers(g->opaque) : 1;
@@ -479,57 +481,104 @@ static void plan(struct gemm *g)
 		g->pb_all = malloc(g->pb_stride * g->tasks_n);	/* else (or NULL) per task */
 }
 
-/* fn over @tasks tasks, on the host's threads if it lends them. */
-static void each(struct gemm *g, uint32_t tasks, void (*fn)(void *arg, uint32_t t))
+uint32_t vitsa_gemm_tasks(const struct vitsa_gemm *g, bool pack)
 {
-	if (g->ops->parallel && tasks > 1)
-		g->ops->parallel(g->opaque, tasks, fn, g);
-	else
-		for (uint32_t t = 0; t < tasks; t++)
-			fn(g, t);
+	return pack ? (g->pb_all ? g->tasks_n : 0) : g->tasks_n * g->tasks_m;
 }
 
-static uint32_t run(struct gemm *g, struct vitsa_job_stats *st)
+void vitsa_gemm_task(struct vitsa_gemm *g, bool pack, uint32_t t)
 {
-	uint32_t tasks, err;
+	if (pack)
+		pack_task(g, t);
+	else
+		run_task(g, t);
+}
+
+struct vitsa_gemm *vitsa_gemm_prepare(const struct vitsa_hw_desc *d, const struct vitsa_mem_ops *ops,
+				void *opaque, uint32_t *status)
+{
+	uint32_t ta = VITSA_DESC_A_TYPE(d->types), tb = VITSA_DESC_B_TYPE(d->types);
+	struct vitsa_gemm *g;
 	struct work w = { 0 };
 
-	err = load_tables(g, &w);
-	st->rd_bytes = w.rd;
-	if (err)
-		return err;
-	plan(g);
-	job_corrections(g);
-	tasks = g->tasks_n * g->tasks_m;
-	if (g->pb_all)
-		each(g, g->tasks_n, pack_task);
-	each(g, tasks, run_task);
-	st->rd_bytes += atomic_load(&g->rd_bytes);
-	st->wr_bytes = atomic_load(&g->wr_bytes);
+	*status = vitsa_desc_check(d);
+	if (*status)
+		return NULL;
+	g = calloc(1, sizeof(*g));
+	if (!g) {
+		*status = VITSA_ERR_INTERNAL;
+		return NULL;
+	}
+	*g = (struct vitsa_gemm){ .d = d, .ops = ops, .opaque = opaque, .kern = vitsa_kern_active() };
+	g->sign = (vitsa_dtypes[ta].min < 0 ? VITSA_KERN_A_SIGNED : 0) |
+		  (vitsa_dtypes[tb].min < 0 ? VITSA_KERN_B_SIGNED : 0);
+	*status = tables_alloc(g) ? load_tables(g, &w) : VITSA_ERR_INTERNAL;
+	g->rd_bytes = w.rd;
+	if (!*status) {
+		plan(g);
+		job_corrections(g);
+	}
+	return g;
+}
+
+uint32_t vitsa_gemm_finish(struct vitsa_gemm *g, uint32_t status, const struct vitsa_model_cfg *cfg,
+			   struct vitsa_job_stats *st)
+{
+	const struct vitsa_hw_desc *d = g->d;
+
+	status = status ? status : atomic_load(&g->err);
+	*st = (struct vitsa_job_stats){ .rd_bytes = atomic_load(&g->rd_bytes),
+					.wr_bytes = atomic_load(&g->wr_bytes) };
+	if (!status) {
+		st->macs = (uint64_t)d->m * d->n * d->k;
+		st->cycles = vitsa_model_cycles(cfg, d->m, d->n, d->k);
+	}
 	free(g->pb_all);
 	free(g->corr);
-	return atomic_load(&g->err);
+	tables_free(g);
+	free(g);
+	return status;
+}
+
+/* The tasks of one phase of @g, on the host's threads if it lends them. */
+struct phase {
+	struct vitsa_gemm *g;
+	bool pack;
+};
+
+static void phase_task(void *arg, uint32_t t)
+{
+	struct phase *p = arg;
+
+	vitsa_gemm_task(p->g, p->pack, t);
+}
+
+static void run_phase(struct vitsa_gemm *g, bool pack)
+{
+	struct phase p = { g, pack };
+	uint32_t tasks = vitsa_gemm_tasks(g, pack);
+
+	if (g->ops->parallel && tasks > 1)
+		g->ops->parallel(g->opaque, tasks, phase_task, &p);
+	else
+		for (uint32_t t = 0; t < tasks; t++)
+			vitsa_gemm_task(g, pack, t);
 }
 
 uint32_t vitsa_model_exec(const struct vitsa_model_cfg *cfg, const struct vitsa_hw_desc *d,
 			  const struct vitsa_mem_ops *ops, void *opaque,
 			  struct vitsa_job_stats *st)
 {
-	uint32_t ta = VITSA_DESC_A_TYPE(d->types), tb = VITSA_DESC_B_TYPE(d->types);
-	struct gemm g = { .d = d, .ops = ops, .opaque = opaque, .kern = vitsa_kern_active() };
-	uint32_t err;
+	uint32_t status;
+	struct vitsa_gemm *g = vitsa_gemm_prepare(d, ops, opaque, &status);
 
-	memset(st, 0, sizeof(*st));
-	err = vitsa_desc_check(d);
-	if (err)
-		return err;
-	g.sign = (vitsa_dtypes[ta].min < 0 ? VITSA_KERN_A_SIGNED : 0) |
-		 (vitsa_dtypes[tb].min < 0 ? VITSA_KERN_B_SIGNED : 0);
-	err = tables_alloc(&g) ? run(&g, st) : VITSA_ERR_INTERNAL;
-	tables_free(&g);
-	if (err)
-		return err;
-	st->macs = (uint64_t)d->m * d->n * d->k;
-	st->cycles = vitsa_model_cycles(cfg, d->m, d->n, d->k);
-	return VITSA_ERR_OK;
+	if (!g) {
+		memset(st, 0, sizeof(*st));
+		return status;
+	}
+	if (!status) {
+		run_phase(g, true);
+		run_phase(g, false);
+	}
+	return vitsa_gemm_finish(g, status, cfg, st);
 }

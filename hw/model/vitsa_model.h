@@ -63,6 +63,15 @@ uint32_t vitsa_model_exec(const struct vitsa_model_cfg *cfg, const struct vitsa_
 			  const struct vitsa_mem_ops *ops, void *opaque,
 			  struct vitsa_job_stats *st);
 
+/*
+ * Execute @count descriptors with the result of running them in order (status[i] and st[i]
+ * per job, as vitsa_model_exec would give them); runs of consecutive jobs that touch nothing
+ * another of them writes are executed together, their tasks in one parallel region.
+ */
+void vitsa_model_exec_group(const struct vitsa_model_cfg *cfg, const struct vitsa_hw_desc *d,
+			    uint32_t count, const struct vitsa_mem_ops *ops, void *opaque,
+			    struct vitsa_job_stats *st, uint32_t *status);
+
 /* Modeled array cycles of an M x N x K GEMM (Documentation/hw/vitsa.rst, "Cycle model"). */
 uint64_t vitsa_model_cycles(const struct vitsa_model_cfg *cfg, uint32_t m, uint32_t n,
 			    uint32_t k);

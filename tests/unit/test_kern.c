@@ -256,6 +256,58 @@ TEST(extreme_values_every_kernel)
 	vitsa_kern_select("ref");
 }
 
+/*
+ * A submission's jobs through vitsa_model_exec_group on 3 threads equal the reference run
+ * one after another: chains (a job reads the C of the one before), heads (independent jobs
+ * side by side), a job whose C is overwritten by a later one, and a job that fails its check.
+ */
+TEST(group_equals_jobs_in_order)
+{
+	enum { N = 12, DIM = 40, SLOT = 8192 };
+	uint8_t *mem = malloc(N * 4 * SLOT), *ref = malloc(N * 4 * SLOT);
+	struct flat f = { mem, N * 4 * SLOT };
+
+	vitsa_kern_select(vitsa_kern_active()->name);
+	for (int round = 0; round < 60; round++) {
+		struct vitsa_hw_desc d[N];
+		struct vitsa_job_stats st[N];
+		uint32_t status[N];
+
+		for (size_t i = 0; i < f.size; i++)
+			mem[i] = (uint8_t)rnd();
+		for (uint32_t j = 0; j < N; j++) {
+			uint32_t m = rnd_in(1, DIM), n = rnd_in(1, DIM), k = rnd_in(1, DIM);
+			uint64_t slot = (uint64_t)rnd_in(0, 4 * N - 1) * SLOT;
+
+			d[j] = (struct vitsa_hw_desc){
+				.opcode = VITSA_OP_GEMM, .flags = VITSA_DESC_B_TRANS,
+				.m = m, .n = n, .k = k,
+				.types = VITSA_DESC_TYPES(VITSA_DTYPE_S8, VITSA_DTYPE_S8, VITSA_DTYPE_S32),
+				.a_addr = slot, .b_addr = slot + 2048, .c_addr = rnd_in(0, 4 * N - 2) * SLOT + 4096,	/* inside */
+				.a_stride = k, .b_stride = k, .c_stride = 4 * n,
+			};
+			if (j && rnd() % 3 == 0)	/* reads the previous job's results */
+				d[j].a_addr = d[j - 1].c_addr, d[j].a_stride = d[j - 1].c_stride;
+			if (rnd() % 20 == 0)
+				d[j].opcode = 7;	/* fails its check, touches nothing */
+		}
+		memcpy(ref, mem, f.size);
+		vitsa_model_exec_group(&cfg16, d, N, &map_ops, &f, st, status);
+		for (uint32_t j = 0; j < N; j++) {
+			uint32_t want = vitsa_ref_gemm(&d[j], ref, f.size);
+
+			CHECK(status[j] == want, "round %d job %u: status %u, ref %u", round, j,
+			      status[j], want);
+			CHECK(!want == (st[j].macs == (uint64_t)d[j].m * d[j].n * d[j].k),
+			      "round %d job %u: macs", round, j);
+		}
+		CHECK(!memcmp(mem, ref, f.size), "round %d: memory differs from the jobs in order",
+		      round);
+	}
+	free(mem);
+	free(ref);
+}
+
 TEST(select_by_name)
 {
 	CHECK(vitsa_kern_select("ref") == 0 && !strcmp(vitsa_kern_active()->name, "ref"), "ref");

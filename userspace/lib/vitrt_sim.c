@@ -165,29 +165,41 @@ static void sim_desc(struct vitsa_hw_desc *d, const struct vitrt_gemm *j, uint64
 	};
 }
 
+/*
+ * Jobs run at submit, as one group: the result of running them in order, with independent
+ * neighbours (the heads of an attention layer) sharing a parallel region.
+ */
 static int sim_submit(struct vitrt_dev *dev, const struct vitrt_gemm *jobs, unsigned count,
 		      uint64_t *fence)
 {
 	struct sim *s = dev->priv;
+	struct vitsa_hw_desc *d = malloc(sizeof(*d) * count);
+	struct vitsa_job_stats *st = malloc(sizeof(*st) * count);
+	uint32_t *status = malloc(sizeof(*status) * count);
 	uint64_t first;
 
+	if (!d || !st || !status) {
+		free(d);
+		free(st);
+		free(status);
+		return VITRT_ENOMEM;
+	}
 	pthread_mutex_lock(&s->lock);
 	first = s->fence + 1;
 	s->fence += count;
 	pthread_mutex_unlock(&s->lock);
-	for (unsigned i = 0; i < count; i++) {
-		struct vitsa_hw_desc d;
-		struct vitsa_job_stats st;
-		uint32_t status;
-
-		sim_desc(&d, &jobs[i], first + i);
-		status = vitsa_model_exec(&s->cfg, &d, &sim_mem_ops, s, &st);
-		pthread_mutex_lock(&s->lock);
-		if (status && (!s->err.fence || s->err.fence > first + i))
-			s->err = (struct vitrt_job_error){ .fence = first + i, .status = status };
-		pthread_mutex_unlock(&s->lock);
-	}
+	for (unsigned i = 0; i < count; i++)
+		sim_desc(&d[i], &jobs[i], first + i);
+	vitsa_model_exec_group(&s->cfg, d, count, &sim_mem_ops, s, st, status);
+	pthread_mutex_lock(&s->lock);
+	for (unsigned i = 0; i < count; i++)
+		if (status[i] && (!s->err.fence || s->err.fence > first + i))
+			s->err = (struct vitrt_job_error){ .fence = first + i, .status = status[i] };
+	pthread_mutex_unlock(&s->lock);
 	*fence = first + count - 1;
+	free(d);
+	free(st);
+	free(status);
 	return 0;
 }
 

@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * One GEMM descriptor as the model runs it (vitsa_gemm.c), in steps, so that vitsa_group.c
+ * can run the tasks of several independent jobs in one parallel region: prepare (check, read
+ * the tables, plan), the pack phase's tasks, the compute phase's tasks, finish.
+ */
+#ifndef VITSA_GEMM_H
+#define VITSA_GEMM_H
+
+#include "vitsa_model.h"
+
+struct vitsa_gemm;
+
+/*
+ * Check @d, read its bias and requant tables and plan its tasks.  NULL (with *status) when
+ * the check failed or memory ran out; otherwise a job to finish, with *status non-zero if
+ * reading its tables failed (then it has no tasks to run).
+ */
+struct vitsa_gemm *vitsa_gemm_prepare(const struct vitsa_hw_desc *d,
+				      const struct vitsa_mem_ops *ops, void *opaque,
+				      uint32_t *status);
+/* Tasks of the pack phase (B packed once for every row group; often none), or compute. */
+uint32_t vitsa_gemm_tasks(const struct vitsa_gemm *g, bool pack);
+/* Task @t of a phase: any order and any thread, every pack task before any compute task. */
+void vitsa_gemm_task(struct vitsa_gemm *g, bool pack, uint32_t t);
+/* The job's status (@status if set, else its tasks' first failure) and @st; frees @g. */
+uint32_t vitsa_gemm_finish(struct vitsa_gemm *g, uint32_t status,
+			   const struct vitsa_model_cfg *cfg, struct vitsa_job_stats *st);
+
+#endif /* VITSA_GEMM_H */
