@@ -183,8 +183,9 @@ static uint8_t *read_file(const char *path, size_t *len, int *err, char *msg, si
 {
 	FILE *f = fopen(path, "rb");
 	uint8_t *buf = NULL;
-	long size;
+	long size = 0;
 
+	*len = 0;
 	if (!f) {
 		snprintf(msg, cap, "%s: cannot open: %s", path, strerror(errno));
 		*err = VITRT_ESYS;
@@ -200,7 +201,8 @@ static uint8_t *read_file(const char *path, size_t *len, int *err, char *msg, si
 		buf = NULL;
 	}
 	fclose(f);
-	*len = (size_t)size;
+	if (buf)
+		*len = (size_t)size;
 	return buf;
 }
 
