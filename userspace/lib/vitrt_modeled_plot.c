@@ -111,7 +111,7 @@ static int y_of(double u)
 /* Axes, a tick every 10% and a labelled grid line every 20%. */
 static void axes(struct canvas *cv)
 {
-	char label[8];
+	char label[16];	/* room for any int: -O1 cannot prove p <= 100 */
 
 	for (int p = 0; p <= 100; p += 10) {
 		int y = y_of(p / 100.0), major = p % 20 == 0;
