@@ -79,6 +79,54 @@ userspace: $(B)/vitrt $(B)/libvitrt.a $(B)/test_vitrt $(B)/test_prog $(B)/test_i
 
 -include $(shell find $(B)/host -name '*.d' 2>/dev/null)
 
+# ---- sanitizer flavours: the same host programs under ASan + UBSan (build/asan/) and TSan
+# (build/tsan/): every unit test binary and vitrt; `make asan tsan`, run by tests/check.sh
+# (the asan-* and tsan-* suites, Documentation/testing.rst).  -O1 -g: usable reports at a
+# bearable cost (functions marked optimize("O3") keep their O3).
+SAN_asan := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+SAN_tsan := -fsanitize=thread
+SAN_TESTS_HW  := test_model test_kern
+SAN_TESTS_LIB := test_vitrt test_iops test_fp32 test_reorder test_prog test_modeled
+
+# san_flavour F: objects under $(B)/F/, its libvitrt.a, vitrt and every unit test binary.
+define san_flavour
+$(B)/$(1)/%.o: %.c
+	@mkdir -p $$(dir $$@)
+	$$(CC) -std=gnu11 -O1 -g $$(SAN_$(1)) $$(WARN) -MMD -MP $$(CPPFLAGS) \
+		-fvisibility=hidden -c $$< -o $$@
+
+$(B)/$(1)/userspace/vitrt/cmd_top.o: CPPFLAGS += $$(NL_CFLAGS)
+
+$(B)/$(1)/libvitrt.a: $$(call obj,$(1),$$(LIB_SRC))
+	@rm -f $$@
+	ar rcs $$@ $$^
+
+$(B)/$(1)/vitrt: $$(call obj,$(1),$$(CLI_SRC)) $(B)/$(1)/libvitrt.a
+	$$(CC) $$(SAN_$(1)) -o $$@ $$^ $$(LDLIBS) $$(NL_LIBS)
+
+$(addprefix $(B)/$(1)/,$(SAN_TESTS_HW)): $(B)/$(1)/%: $$(call obj,$(1),tests/unit/%.c $$(HW_SRC))
+	$$(CC) $$(SAN_$(1)) -o $$@ $$^ -lpthread
+
+$(addprefix $(B)/$(1)/,$(SAN_TESTS_LIB)): $(B)/$(1)/%: $(B)/$(1)/tests/unit/%.o $(B)/$(1)/libvitrt.a
+	$$(CC) $$(SAN_$(1)) -o $$@ $$^ $$(LDLIBS)
+
+$(1): $(B)/$(1)/vitrt $(addprefix $(B)/$(1)/,$(SAN_TESTS_HW) $(SAN_TESTS_LIB))
+
+-include $$(shell find $(B)/$(1) -name '*.d' 2>/dev/null)
+endef
+$(foreach f,asan tsan,$(eval $(call san_flavour,$(f))))
+
+# target_clones makes GCC emit an ifunc resolver, which ld.so runs while it relocates the
+# program, before the TSan runtime is up; GCC 12 instruments the resolver with
+# __tsan_func_entry, and the program dies of SIGSEGV before main.  In the files that use
+# target_clones the TSan flavour leaves out the function entry/exit hooks only: every memory
+# access is still checked (so no race is missed), but a report's stack lacks the callers
+# inside these files (the racing access's own function and the callers outside are shown).
+# ASan and UBSan do not instrument the resolvers.
+SAN_CLONES_SRC := $(shell grep -l target_clones $(LIB_SRC))
+$(call obj,tsan,$(SAN_CLONES_SRC)): SAN_tsan += --param=tsan-instrument-func-entry-exit=0
+.PHONY: asan tsan
+
 # ---- kernel module, QEMU, VM ----
 kernel:
 	$(MAKE) -C kernel
@@ -101,7 +149,7 @@ run:
 	VITRT=$(B)/vitrt scripts/run-demo.sh
 
 check: deps
-	$(MAKE) all rtl
+	$(MAKE) all rtl asan tsan
 	tests/check.sh
 
 # Not part of check: figures are printed, never asserted.
