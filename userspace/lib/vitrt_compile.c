@@ -15,9 +15,11 @@
 
 #include "vitrt_calib.h"
 #include "vitrt_compile.h"
-#include "vitrt_iops.h"
+#include "vitrt_ops.h"
 
 #define ALIGN 64
+
+static const struct vitrt_pref NO_TENSOR;	/* an op's unused in1 */
 
 struct builder {
 	const struct vitrt_vit *m;
@@ -234,41 +236,39 @@ static float *fill(uint32_t n, float v)
 	return a;
 }
 
-static void dyadic_params(int32_t *p, double r)
+/* A CPU step of @op, its parameters packed into words by the op's traits (vitrt_ops.c). */
+static void cpu_step(struct builder *b, uint32_t op, uint32_t rows, uint32_t cols,
+		     struct vitrt_pref in0, struct vitrt_pref in1, struct vitrt_pref out,
+		     const union vitrt_op_params *u)
 {
-	struct vitrt_dyadic d = vitrt_dyadic_from_ratio(r);
-
-	p[0] = d.mult;
-	p[1] = (int32_t)d.shift;
+	step(b, vitrt_op_step(op, rows, cols, in0, in1, out, u));
 }
 
-static void pack_shiftmax(struct builder *b, int32_t *p, double s, uint32_t len)
+/* Softmax of s8 logits at scale @s over rows of @len. */
+static void shiftmax(struct builder *b, struct vitrt_pref in, struct vitrt_pref out,
+		     uint32_t rows, uint32_t len, double s)
 {
-	struct vitrt_shiftmax sm;
+	union vitrt_op_params u;
 
-	if (vitrt_shiftmax_params(&sm, s, len)) {
+	if (vitrt_shiftmax_params(&u.shiftmax, s, len)) {
 		b->err = b->err ?: VITRT_EINVAL;
 		return;
 	}
-	p[0] = sm.x0;
-	p[1] = (int32_t)sm.n;
-	p[2] = (int32_t)sm.k;
-	p[3] = (int32_t)sm.max_len;
+	cpu_step(b, VITRT_OP_SHIFTMAX, rows, len, in, NO_TENSOR, out, &u);
 }
 
 /* ShiftGELU of s8 input at @s_in, its output (scale s_in * 2^-14) requantized to @s_out. */
-static void pack_gelu(struct builder *b, int32_t *p, double s_in, double s_out)
+static void gelu(struct builder *b, struct vitrt_pref in, struct vitrt_pref out, uint32_t rows,
+		 uint32_t cols, double s_in, double s_out)
 {
-	struct vitrt_gelu g;
+	union vitrt_op_params u;
 
-	if (vitrt_gelu_params(&g, s_in)) {
+	if (vitrt_gelu_params(&u.gelu.gelu, s_in)) {
 		b->err = b->err ?: VITRT_EINVAL;
 		return;
 	}
-	p[0] = g.x0;
-	p[1] = (int32_t)g.n;
-	p[2] = (int32_t)g.k;
-	dyadic_params(p + 3, s_in / (1u << VITRT_GELU_SIG_BITS) / s_out);
+	u.gelu.out = vitrt_dyadic_from_ratio(s_in / (1u << VITRT_GELU_SIG_BITS) / s_out);
+	cpu_step(b, VITRT_OP_GELU, rows, cols, in, NO_TENSOR, out, &u);
 }
 
 /* ---- the graph ---- */
@@ -284,8 +284,9 @@ static void lower_input(struct builder *b)
 		for (uint32_t v = 0; v < 256; v++)
 			lut[ch * 256 + v] = (int8_t)clamp_round(((v / 255.0 - c->mean[ch]) / c->std[ch]) /
 								b->sc->input, -128, 127);
-	step(b, (struct vitrt_step){ .op = VITRT_OP_INPUT, .in0 = b->image, .in1 = lut_ref,
-				     .out = b->patches, .p = { c->chans, c->img, c->patch } });
+	/* rows and cols 0: the geometry says it all */
+	cpu_step(b, VITRT_OP_INPUT, 0, 0, b->image, lut_ref, b->patches,
+		 &(union vitrt_op_params){ .input = { c->chans, c->img, c->patch } });
 
 	/* patch embedding straight to the stream's scale, then class token and positions */
 	float *sy = fill(b->C, b->sc->embed);
@@ -306,28 +307,25 @@ static void lower_input(struct builder *b)
 			cp[t * b->C + j] = (int16_t)clamp_round(
 				(b->m->pos_embed[t * b->C + j] + (t ? 0 : b->m->cls_token[j])) / b->sc->embed,
 				INT16_MIN, INT16_MAX);
-	step(b, (struct vitrt_step){ .op = VITRT_OP_EMBED, .rows = b->T, .cols = b->C,
-				     .in0 = b->y, .in1 = cls_ref, .out = b->x });
+	cpu_step(b, VITRT_OP_EMBED, b->T, b->C, b->y, cls_ref, b->x, &(union vitrt_op_params){ 0 });
 }
 
 static void layernorm(struct builder *b, uint32_t rows, double s_out)
 {
-	struct vitrt_step s = { .op = VITRT_OP_LAYERNORM, .rows = rows, .cols = b->C,
-				.in0 = b->x, .out = b->nrm };
+	/* I-LayerNorm's output has scale sqrt(C) / 2^30 */
+	union vitrt_op_params u = { .layernorm.out = vitrt_dyadic_from_ratio(
+		sqrt((double)b->C) / (1u << 30) / s_out) };
 
-	dyadic_params(s.p, sqrt((double)b->C) / (1u << 30) / s_out);	/* I-LayerNorm's scale */
-	step(b, s);
+	cpu_step(b, VITRT_OP_LAYERNORM, rows, b->C, b->x, NO_TENSOR, b->nrm, &u);
 }
 
 /* x = requant(x, s_x -> s_sum) + y, where y already has scale s_sum. */
 static void residual(struct builder *b, double s_x, double s_sum)
 {
-	struct vitrt_step s = { .op = VITRT_OP_ADD, .rows = b->T, .cols = b->C,
-				.in0 = b->x, .in1 = b->y, .out = b->x };
+	union vitrt_op_params u = { .add = { .a = vitrt_dyadic_from_ratio(s_x / s_sum),
+					     .b = vitrt_dyadic_from_ratio(1.0) } };
 
-	dyadic_params(s.p, s_x / s_sum);
-	dyadic_params(s.p + 2, 1.0);
-	step(b, s);
+	cpu_step(b, VITRT_OP_ADD, b->T, b->C, b->x, b->y, b->x, &u);
 }
 
 static void lower_attention(struct builder *b, const struct vitrt_vit_block *w,
@@ -337,8 +335,6 @@ static void lower_attention(struct builder *b, const struct vitrt_vit_block *w,
 	float *sy = malloc(3 * C * sizeof(*sy));
 	struct vitrt_pgemm g = { .m = T, .a_type = VITRT_S8, .c_type = VITRT_S8,
 				 .a = b->nrm, .c = b->qkv };
-	struct vitrt_step sm = { .op = VITRT_OP_SHIFTMAX, .rows = b->H * T, .cols = T,
-				 .in0 = b->s, .out = b->pr };
 
 	if (!sy) {
 		b->err = VITRT_ENOMEM;
@@ -358,8 +354,7 @@ static void lower_attention(struct builder *b, const struct vitrt_vit_block *w,
 			.a = at(b->qkv, h * D), .b = at(b->qkv, C + h * D),
 			.c = at(b->s, (uint64_t)h * T * T), .rq = rq_s });
 	sync(b);
-	pack_shiftmax(b, sm.p, ls->logits, T);
-	step(b, sm);
+	shiftmax(b, b->s, b->pr, b->H * T, T, ls->logits);
 	/* probabilities (scale 2^-8) times V_h, into the heads' columns of the output */
 	struct vitrt_pref rq_o = uniform_rq(b, D, ls->v / 256.0 / ls->attn);
 	for (uint32_t h = 0; h < b->H; h++)
@@ -390,8 +385,6 @@ static void lower_mlp(struct builder *b, const struct vitrt_vit_block *w,
 				  .c = b->hb };
 	struct vitrt_pgemm g2 = { .m = T, .a_type = VITRT_S8, .c_type = VITRT_S16, .a = b->g,
 				  .c = b->y };
-	struct vitrt_step ge = { .op = VITRT_OP_GELU, .rows = T, .cols = M, .in0 = b->hb,
-				 .out = b->g };
 
 	if (!s1 || !s2) {
 		free(s1);
@@ -402,8 +395,7 @@ static void lower_mlp(struct builder *b, const struct vitrt_vit_block *w,
 	linear(b, &g1, w->fc1_w, w->fc1_b, M, C, ls->norm2, s1);
 	gemm(b, g1);
 	sync(b);
-	pack_gelu(b, ge.p, ls->fc1, ls->gelu);
-	step(b, ge);
+	gelu(b, b->hb, b->g, T, M, ls->fc1, ls->gelu);
 	linear(b, &g2, w->fc2_w, w->fc2_b, C, M, ls->gelu, s2);
 	gemm(b, g2);
 	sync(b);

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "vitrt_iops.h"
 #include "vitsa_int.h"
@@ -679,12 +680,16 @@ IOPS_HOT void vitrt_gelu(int32_t *restrict out, const int8_t *restrict x, size_t
 
 #define VBMI __attribute__((target("avx512f,avx512bw,avx512vbmi")))
 
-/* 64 lookups at a time: vpermi2b covers 128 entries, bit 7 of the index picks the half. */
-VBMI static void lut8_vbmi(int8_t *out, const int8_t *x, size_t n, const int8_t lut[256])
+/*
+ * out[i] = lut[x[i] ^ flip], 64 lookups at a time: vpermi2b covers 128 entries, bit 7 of the
+ * index picks the half.  @flip 0x80 indexes by s8 value + 128, 0 by u8 value.
+ */
+VBMI static void lut8_vbmi(int8_t *out, const uint8_t *x, size_t n, const int8_t lut[256],
+			   uint8_t flip)
 {
 	__m512i t0 = _mm512_loadu_si512(lut), t1 = _mm512_loadu_si512(lut + 64);
 	__m512i t2 = _mm512_loadu_si512(lut + 128), t3 = _mm512_loadu_si512(lut + 192);
-	__m512i bias = _mm512_set1_epi8((char)0x80);
+	__m512i bias = _mm512_set1_epi8((char)flip);
 
 	for (size_t i = 0; i < n; i += 64) {
 		__mmask64 m = n - i >= 64 ? ~0ull : (1ull << (n - i)) - 1;
@@ -713,9 +718,10 @@ static bool have_vbmi(void)
 	return false;
 }
 
-static void lut8_vbmi(int8_t *out, const int8_t *x, size_t n, const int8_t lut[256])
+static void lut8_vbmi(int8_t *out, const uint8_t *x, size_t n, const int8_t lut[256],
+		      uint8_t flip)
 {
-	(void)out, (void)x, (void)n, (void)lut;
+	(void)out, (void)x, (void)n, (void)lut, (void)flip;
 }
 #endif
 
@@ -725,9 +731,117 @@ void vitrt_gelu_s8(int8_t *out, const int8_t *x, size_t n, const struct vitrt_ge
 	const int8_t *lut8 = gelu_table_s8(p, d);
 
 	if (have_vbmi()) {
-		lut8_vbmi(out, x, n, lut8);
+		lut8_vbmi(out, (const uint8_t *)x, n, lut8, 0x80);
 		return;
 	}
 	for (size_t i = 0; i < n; i++)
 		out[i] = lut8[(uint8_t)x[i] ^ 0x80];	/* x + 128 */
+}
+
+/* ---- the input and the token stream ---- */
+
+static void patches_check(size_t out_stride, uint32_t chans, uint32_t img, uint32_t patch,
+			  uint32_t py0, uint32_t py1)
+{
+	IOPS_ASSERT(chans >= 1 && patch >= 1 && img % patch == 0);
+	IOPS_ASSERT(img <= VITRT_PATCHES_MAX_IMG && py0 <= py1 && py1 <= img / patch);
+	IOPS_ASSERT(out_stride >= (size_t)chans * patch * patch);
+}
+
+void vitrt_patches_s8_ref(int8_t *out, size_t out_stride, const uint8_t *image,
+			  const int8_t *lut, uint32_t chans, uint32_t img, uint32_t patch,
+			  uint32_t py0, uint32_t py1)
+{
+	uint32_t per = img / patch;
+
+	patches_check(out_stride, chans, img, patch, py0, py1);
+	for (uint32_t py = py0; py < py1; py++) {
+		for (uint32_t px = 0; px < per; px++) {
+			int8_t *row = out + (size_t)(py * per + px) * out_stride;
+
+			for (uint32_t c = 0; c < chans; c++)
+				for (uint32_t ky = 0; ky < patch; ky++)
+					for (uint32_t kx = 0; kx < patch; kx++)
+						*row++ = lut[c * 256 + image[((size_t)c * img +
+									      py * patch + ky) * img +
+									     px * patch + kx]];
+		}
+	}
+}
+
+/* One image row through a channel's table: 64 pixels per step where the CPU has VBMI. */
+static void lut_row(int8_t *out, const uint8_t *px, uint32_t n, const int8_t lut[256])
+{
+	if (have_vbmi()) {
+		lut8_vbmi(out, px, n, lut, 0);
+		return;
+	}
+	for (uint32_t i = 0; i < n; i++)
+		out[i] = lut[px[i]];
+}
+
+/*
+ * Image row by image row instead of pixel by pixel: each of the patch * chans rows under a row
+ * of patches is looked up once, contiguously, then dealt out in runs of @patch bytes.
+ */
+void vitrt_patches_s8(int8_t *out, size_t out_stride, const uint8_t *image, const int8_t *lut,
+		      uint32_t chans, uint32_t img, uint32_t patch, uint32_t py0, uint32_t py1)
+{
+	uint32_t per = img / patch;
+	int8_t q[VITRT_PATCHES_MAX_IMG];
+
+	patches_check(out_stride, chans, img, patch, py0, py1);
+	for (uint32_t py = py0; py < py1; py++) {
+		for (uint32_t c = 0; c < chans; c++) {
+			for (uint32_t ky = 0; ky < patch; ky++) {
+				int8_t *dst = out + (size_t)py * per * out_stride +
+					      ((size_t)c * patch + ky) * patch;
+
+				lut_row(q, image + ((size_t)c * img + (size_t)py * patch + ky) * img,
+					img, lut + c * 256);
+				for (uint32_t px = 0; px < per; px++)
+					memcpy(dst + px * out_stride, q + (size_t)px * patch, patch);
+			}
+		}
+	}
+}
+
+static void embed_check(uint32_t r0, uint32_t r1, uint32_t cols, size_t out_stride,
+			size_t x_stride, size_t pos_stride)
+{
+	IOPS_ASSERT(r0 <= r1 && cols >= 1 && out_stride >= cols && pos_stride >= cols);
+	IOPS_ASSERT(r1 <= 1 || x_stride >= cols);
+}
+
+void vitrt_embed_s16_ref(int16_t *out, size_t out_stride, const int16_t *x, size_t x_stride,
+			 const int16_t *pos, size_t pos_stride, uint32_t r0, uint32_t r1,
+			 uint32_t cols)
+{
+	embed_check(r0, r1, cols, out_stride, x_stride, pos_stride);
+	for (uint32_t r = r0; r < r1; r++)
+		for (uint32_t c = 0; c < cols; c++)
+			out[r * out_stride + c] = r ? (int16_t)clamp64((int64_t)x[(r - 1) * x_stride + c] +
+								       pos[r * pos_stride + c],
+								       INT16_MIN, INT16_MAX)
+						    : pos[c];
+}
+
+IOPS_HOT static void add_sat16(int16_t *restrict out, const int16_t *restrict a,
+			       const int16_t *restrict b, uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++) {
+		int32_t v = (int32_t)a[i] + b[i];
+
+		out[i] = (int16_t)(v < INT16_MIN ? INT16_MIN : v > INT16_MAX ? INT16_MAX : v);
+	}
+}
+
+void vitrt_embed_s16(int16_t *out, size_t out_stride, const int16_t *x, size_t x_stride,
+		     const int16_t *pos, size_t pos_stride, uint32_t r0, uint32_t r1, uint32_t cols)
+{
+	embed_check(r0, r1, cols, out_stride, x_stride, pos_stride);
+	if (r0 == 0 && r1 > 0)
+		memcpy(out, pos, cols * sizeof(*out));
+	for (uint32_t r = r0 ? r0 : 1; r < r1; r++)
+		add_sat16(out + r * out_stride, x + (r - 1) * x_stride, pos + r * pos_stride, cols);
 }

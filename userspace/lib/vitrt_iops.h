@@ -2,7 +2,8 @@
 /*
  * libvitrt integer operations: everything of the integer ViT graph that is not a GEMM.
  *
- * Dyadic requantization, I-LayerNorm, Shiftmax, ShiftGELU and the int16 residual stream, after
+ * The input's quantizer and patch split, the token stream, dyadic requantization, I-LayerNorm,
+ * Shiftmax, ShiftGELU and the int16 residual stream, after
  * I-ViT (Li & Gu, ICCV 2023).  Floats appear only in the *_params() constructors, which run at
  * compile time (vitrt quantize); everything that runs at inference time is integer code.
  *
@@ -242,6 +243,39 @@ VITRT_API void vitrt_gelu_s8_ref(int8_t *out, const int8_t *x, size_t n,
 				 const struct vitrt_gelu *p, struct vitrt_dyadic d);
 VITRT_API void vitrt_gelu_s8(int8_t *out, const int8_t *x, size_t n, const struct vitrt_gelu *p,
 			     struct vitrt_dyadic d);
+
+/* ---- the input: image to patch rows, patch embeddings to the token stream ---- */
+
+#define VITRT_PATCHES_MAX_IMG	4096
+
+/*
+ * The input quantizer and the patch split in one: image is u8 [chans][img][img], lut s8
+ * [chans][256] (each channel's quantization of every pixel value), out has one row per patch,
+ * (img / patch)^2 rows of chans * patch * patch, each [c][ky][kx]:
+ *   out[py * (img / patch) + px][c][ky][kx] = lut[c][image[c][py * patch + ky][px * patch + kx]]
+ * for the rows of patches py0 <= py < py1 (a thread's share).  out rows are out_stride bytes
+ * apart, out_stride >= chans * patch * patch; img % patch == 0, img <= VITRT_PATCHES_MAX_IMG.
+ */
+VITRT_API void vitrt_patches_s8_ref(int8_t *out, size_t out_stride, const uint8_t *image,
+				    const int8_t *lut, uint32_t chans, uint32_t img,
+				    uint32_t patch, uint32_t py0, uint32_t py1);
+VITRT_API void vitrt_patches_s8(int8_t *out, size_t out_stride, const uint8_t *image,
+				const int8_t *lut, uint32_t chans, uint32_t img, uint32_t patch,
+				uint32_t py0, uint32_t py1);
+
+/*
+ * The token stream: row 0 is the class token (pos row 0 holds it plus its position), row r >= 1
+ * the patch embedding x row r - 1 plus position r, saturated to int16:
+ *   out[0] = pos[0],  out[r][c] = sat16(x[r - 1][c] + pos[r][c])
+ * for rows r0 <= r < r1 of out (x is not read when r1 <= 1).  Strides count elements; out
+ * shares no element with x or pos.
+ */
+VITRT_API void vitrt_embed_s16_ref(int16_t *out, size_t out_stride, const int16_t *x,
+				   size_t x_stride, const int16_t *pos, size_t pos_stride,
+				   uint32_t r0, uint32_t r1, uint32_t cols);
+VITRT_API void vitrt_embed_s16(int16_t *out, size_t out_stride, const int16_t *x,
+			       size_t x_stride, const int16_t *pos, size_t pos_stride,
+			       uint32_t r0, uint32_t r1, uint32_t cols);
 
 #ifdef __cplusplus
 }

@@ -7,17 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "vitrt_iops.h"
-#include "vitrt_prog.h"
+#include "vitrt_ops.h"
 
 static const char *const scheme_names[VITRT_SCHEME_COUNT] = {
 	[VITRT_SCHEME_W8A8] = "w8a8", [VITRT_SCHEME_W4A8] = "w4a8", [VITRT_SCHEME_W4A4] = "w4a4",
-};
-
-static const char *const op_names[VITRT_OP_COUNT] = {
-	[VITRT_OP_GEMM] = "gemm", [VITRT_OP_SYNC] = "sync", [VITRT_OP_INPUT] = "input",
-	[VITRT_OP_EMBED] = "embed", [VITRT_OP_LAYERNORM] = "layernorm",
-	[VITRT_OP_SHIFTMAX] = "shiftmax", [VITRT_OP_GELU] = "gelu", [VITRT_OP_ADD] = "add",
 };
 
 const char *vitrt_scheme_name(uint32_t scheme)
@@ -31,11 +24,6 @@ int vitrt_scheme_parse(const char *name)
 		if (!strcmp(name, scheme_names[s]))
 			return s;
 	return -1;
-}
-
-const char *vitrt_op_name(uint32_t op)
-{
-	return op < VITRT_OP_COUNT ? op_names[op] : "?";
 }
 
 static int bad(char *msg, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -126,61 +114,6 @@ static int check_gemm(const struct vitrt_prog *p, const struct vitrt_pgemm *g, c
 	return 0;
 }
 
-/* Bytes per element of in0, in1, out by op (0: unused). */
-static const uint8_t elem_bytes[VITRT_OP_COUNT][3] = {
-	[VITRT_OP_EMBED] = { 2, 2, 2 },
-	[VITRT_OP_LAYERNORM] = { 2, 0, 1 },
-	[VITRT_OP_SHIFTMAX] = { 1, 0, 1 },
-	[VITRT_OP_GELU] = { 1, 0, 1 },
-	[VITRT_OP_ADD] = { 2, 2, 2 },
-};
-
-static int check_input(const struct vitrt_prog *p, const struct vitrt_step *s, char *msg,
-		       size_t cap, uint32_t i)
-{
-	uint32_t chans = s->p[0], img = s->p[1], patch = s->p[2];
-	uint64_t per_row, rows;
-
-	if (!chans || chans > 4 || !img || img > 4096 || !patch || img % patch)
-		return bad(msg, cap, "step %u: bad input geometry", i);
-	rows = (uint64_t)(img / patch) * (img / patch);
-	per_row = (uint64_t)chans * patch * patch;
-	if (!ref_fits(p, &s->in0, 1, (uint64_t)chans * img * img) ||
-	    !ref_fits(p, &s->in1, 1, chans * 256ull) || !ref_fits(p, &s->out, rows, per_row) ||
-	    s->out.arena != VITRT_ARENA_ACT)
-		return bad(msg, cap, "step %u: input tensors outside their arenas", i);
-	if (refs_overlap(&s->out, rows, per_row, &s->in0, 1, (uint64_t)chans * img * img) ||
-	    refs_overlap(&s->out, rows, per_row, &s->in1, 1, chans * 256ull))
-		return bad(msg, cap, "step %u (input): output overlaps an input", i);
-	return 0;
-}
-
-static bool shift_ok(int32_t shift)
-{
-	return shift >= 0 && shift <= VITRT_DYADIC_MAX_SHIFT;
-}
-
-/* The integer parameters of a CPU op, as its kernel requires them. */
-static bool params_ok(const struct vitrt_step *s)
-{
-	struct vitrt_shiftmax sm = { s->p[0], (uint32_t)s->p[1], (uint32_t)s->p[2],
-				     (uint32_t)s->p[3] };
-	struct vitrt_gelu g = { s->p[0], (uint32_t)s->p[1], (uint32_t)s->p[2] };
-
-	switch (s->op) {
-	case VITRT_OP_LAYERNORM:
-		return shift_ok(s->p[1]) && s->cols <= VITRT_LAYERNORM_MAX_COLS;
-	case VITRT_OP_ADD:
-		return shift_ok(s->p[1]) && shift_ok(s->p[3]);
-	case VITRT_OP_SHIFTMAX:
-		return !vitrt_shiftmax_check(&sm) && s->cols <= sm.max_len;
-	case VITRT_OP_GELU:
-		return !vitrt_gelu_check(&g) && shift_ok(s->p[4]);
-	default:
-		return true;
-	}
-}
-
 /* @a and @b are the same rows: ADD may write its result over an operand, element for element. */
 static bool same_rows(const struct vitrt_pref *a, const struct vitrt_pref *b, uint64_t row)
 {
@@ -188,56 +121,90 @@ static bool same_rows(const struct vitrt_pref *a, const struct vitrt_pref *b, ui
 	       (a->stride ? a->stride : row) == (b->stride ? b->stride : row);
 }
 
-/* The CPU kernels take restrict pointers: an output shares no byte with an input but ADD's own. */
-static bool step_overlaps(const struct vitrt_step *s, uint32_t in0_rows)
+/* The tensors of step @s: each used one fits its arena, s16 rows are aligned. */
+static const char *step_tensors(const struct vitrt_prog *p, const struct vitrt_step *s,
+				const struct vitrt_op_shape *sh)
 {
-	const uint8_t *eb = elem_bytes[s->op];
-	uint64_t out_row = (uint64_t)s->cols * eb[2], in0_row = (uint64_t)s->cols * eb[0];
-	uint64_t in1_row = (uint64_t)s->cols * eb[1];
-	bool add = s->op == VITRT_OP_ADD;
+	const struct vitrt_op_traits *t = vitrt_op_traits(s->op);
+	const struct vitrt_pref *ref[VITRT_OPND_COUNT] = { &s->in0, &s->in1, &s->out };
 
-	if (in0_rows && refs_overlap(&s->out, s->rows, out_row, &s->in0, in0_rows, in0_row) &&
-	    !(add && same_rows(&s->out, &s->in0, out_row)))
-		return true;
-	return eb[1] && refs_overlap(&s->out, s->rows, out_row, &s->in1, s->rows, in1_row) &&
-	       !(add && same_rows(&s->out, &s->in1, out_row));
+	for (int o = 0; o < VITRT_OPND_COUNT; o++)
+		if (sh->rows[o] && !ref_fits(p, ref[o], sh->rows[o], sh->row_bytes[o]))
+			return "a tensor lies outside its arena";
+	if (s->out.arena != VITRT_ARENA_ACT)
+		return "a tensor lies outside its arena";
+	for (int o = 0; o < VITRT_OPND_COUNT; o++)
+		if (t->type[o] == VITRT_S16 && sh->rows[o] && !ref_aligned(ref[o], 2))
+			return "an s16 tensor at an odd offset or stride";
+	return NULL;
+}
+
+/* The CPU kernels take restrict pointers: an output shares no byte with an input but ADD's own. */
+static bool step_overlaps(const struct vitrt_step *s, const struct vitrt_op_shape *sh)
+{
+	bool in_place = vitrt_op_traits(s->op)->in_place;
+	const struct vitrt_pref *in[2] = { &s->in0, &s->in1 };
+	uint64_t out_row = sh->row_bytes[VITRT_OPND_OUT];
+
+	for (int o = VITRT_OPND_IN0; o <= VITRT_OPND_IN1; o++)
+		if (sh->rows[o] && refs_overlap(&s->out, sh->rows[VITRT_OPND_OUT], out_row, in[o],
+						sh->rows[o], sh->row_bytes[o]) &&
+		    !(in_place && same_rows(&s->out, in[o], out_row)))
+			return true;
+	return false;
+}
+
+/* Words past the op's parameters are 0, so a future op's can never be misread. */
+static bool unused_words_zero(const struct vitrt_step *s)
+{
+	for (uint32_t i = vitrt_op_traits(s->op)->nwords; i < VITRT_STEP_PARAMS; i++)
+		if (s->p[i])
+			return false;
+	return true;
+}
+
+/* Ops of rows x cols (all but the device steps and INPUT) within the kernels' limits. */
+static bool shape_ok(const struct vitrt_step *s)
+{
+	const struct vitrt_op_traits *t = vitrt_op_traits(s->op);
+
+	return t->device || t->shape ||
+	       (s->rows && s->rows <= 1u << 20 && s->cols && s->cols <= 1u << 16);
+}
+
+/* What is wrong with step @s (a known op of a good shape), or NULL. */
+static const char *step_problem(const struct vitrt_prog *p, const struct vitrt_step *s)
+{
+	const struct vitrt_op_traits *t = vitrt_op_traits(s->op);
+	union vitrt_op_params u;
+	struct vitrt_op_shape sh;
+	const char *why;
+
+	if (!unused_words_zero(s))
+		return "a parameter word past the op's is not 0";
+	vitrt_op_decode(&u, s);
+	why = t->check ? t->check(p, s, &u) : NULL;
+	if (why || t->device)
+		return why;
+	vitrt_op_shape(&sh, s, &u);
+	why = step_tensors(p, s, &sh);
+	if (!why && step_overlaps(s, &sh))
+		why = "output overlaps an input";
+	return why;
 }
 
 static int check_step(const struct vitrt_prog *p, const struct vitrt_step *s, char *msg,
 		      size_t cap, uint32_t i)
 {
-	const uint8_t *eb;
-	uint32_t in0_rows;
+	const char *why;
 
 	if (s->op >= VITRT_OP_COUNT)
 		return bad(msg, cap, "step %u: unknown op %u", i, s->op);
-	if (s->op == VITRT_OP_GEMM)
-		return s->index < p->ngemms ? 0 : bad(msg, cap, "step %u: no gemm %u", i, s->index);
-	if (s->op == VITRT_OP_SYNC)
-		return 0;
-	if (s->op == VITRT_OP_INPUT)
-		return check_input(p, s, msg, cap, i);
-	eb = elem_bytes[s->op];
-	if (!s->rows || s->rows > 1u << 20 || !s->cols || s->cols > 1u << 16)
+	if (!shape_ok(s))
 		return bad(msg, cap, "step %u (%s): bad shape %ux%u", i, vitrt_op_name(s->op),
 			   s->rows, s->cols);
-	in0_rows = s->op == VITRT_OP_EMBED ? s->rows - 1 : s->rows;
-	if ((in0_rows && !ref_fits(p, &s->in0, in0_rows, (uint64_t)s->cols * eb[0])) ||
-	    (eb[1] && !ref_fits(p, &s->in1, s->rows, (uint64_t)s->cols * eb[1])) ||
-	    !ref_fits(p, &s->out, s->rows, (uint64_t)s->cols * eb[2]) ||
-	    s->out.arena != VITRT_ARENA_ACT)
-		return bad(msg, cap, "step %u (%s): a tensor lies outside its arena", i,
-			   vitrt_op_name(s->op));
-	for (int t = 0; t < 3; t++)
-		if (eb[t] == 2 && !ref_aligned(t == 0 ? &s->in0 : t == 1 ? &s->in1 : &s->out, 2))
-			return bad(msg, cap, "step %u (%s): an s16 tensor at an odd offset or stride",
-				   i, vitrt_op_name(s->op));
-	if (step_overlaps(s, in0_rows))
-		return bad(msg, cap, "step %u (%s): output overlaps an input", i,
-			   vitrt_op_name(s->op));
-	if (!params_ok(s))
-		return bad(msg, cap, "step %u (%s): parameters out of range", i, vitrt_op_name(s->op));
-	return 0;
+	why = step_problem(p, s);
+	return why ? bad(msg, cap, "step %u (%s): %s", i, vitrt_op_name(s->op), why) : 0;
 }
 
 int vitrt_prog_validate(const struct vitrt_prog *p, char *msg, size_t cap)

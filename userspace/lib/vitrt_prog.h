@@ -46,10 +46,12 @@ enum vitrt_op {
 #define VITRT_STEP_PARAMS 8
 
 /*
- * One step.  Meaning of the fields by op (p[] are integer parameters fixed at compile time):
+ * One step.  p[] are the op's integer parameters, fixed at compile time, as int32 words laid
+ * out by the op's row of the ops table (vitrt_ops.c, which packs, checks and runs every op);
+ * words past the op's are 0.  Meaning of the fields by op:
  *  GEMM:      index into prog->gemms.
  *  INPUT:     in0 = image (ACT, u8 [chans][img][img]), in1 = tables (CONST, s8 [chans][256]),
- *             out = s8 [patches][chans*patch*patch]; p = { chans, img, patch }.
+ *             out = s8 [patches][chans*patch*patch]; p = { chans, img, patch }; rows, cols 0.
  *  EMBED:     in0 = s16 patch embeddings [rows-1][cols], in1 = CONST s16 [rows][cols] (class
  *             token in row 0, positions added), out = s16 [rows][cols].
  *  LAYERNORM: in0 = s16 [rows][cols] (stride), out = s8; p = { mult, shift } of the output.
@@ -57,6 +59,7 @@ enum vitrt_op {
  *  GELU:      in0 = s8 [rows][cols], out = s8; p = ShiftGELU parameters, then { mult, shift }.
  *  ADD:       in0 = s16 a, in1 = s16 b, out = s16, rows * cols elements;
  *             p = { a_mult, a_shift, b_mult, b_shift }.
+ * This layout is the file format: a new op gets a new number, never new meanings of old words.
  */
 struct vitrt_step {
 	uint32_t op;

@@ -1,0 +1,256 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The ops of the integer program: one row of traits per op (vitrt_ops.h), and the run functions
+ * of the CPU ops, which call the integer kernels of vitrt_iops.c on rows of host memory.
+ */
+#include <stddef.h>
+#include <string.h>
+
+#include "vitrt_ops.h"
+
+/* Every parameter word is a 32-bit field of the decoded parameters. */
+#define W(field)	offsetof(union vitrt_op_params, field)
+
+_Static_assert(sizeof(union vitrt_op_params) <= 4 * VITRT_STEP_PARAMS, "params fit the words");
+_Static_assert(sizeof(struct vitrt_shiftmax) == 16 && sizeof(struct vitrt_dyadic) == 8 &&
+	       sizeof(struct vitrt_gelu) == 12, "parameter structs are packed int32 words");
+
+/* ---- checks of the parameters ---- */
+
+static bool shift_ok(uint32_t shift)
+{
+	return shift <= VITRT_DYADIC_MAX_SHIFT;
+}
+
+static const char *check_gemm(const struct vitrt_prog *p, const struct vitrt_step *s,
+			      const union vitrt_op_params *u)
+{
+	(void)u;
+	return s->index < p->ngemms ? NULL : "no such gemm";
+}
+
+static const char *check_input(const struct vitrt_prog *p, const struct vitrt_step *s,
+			       const union vitrt_op_params *u)
+{
+	const struct vitrt_op_input *g = &u->input;
+
+	(void)p, (void)s;
+	if (!g->chans || g->chans > 4 || !g->img || g->img > VITRT_PATCHES_MAX_IMG ||
+	    !g->patch || g->img % g->patch)
+		return "bad input geometry";
+	return NULL;
+}
+
+static const char *check_layernorm(const struct vitrt_prog *p, const struct vitrt_step *s,
+				   const union vitrt_op_params *u)
+{
+	(void)p;
+	return shift_ok(u->layernorm.out.shift) && s->cols <= VITRT_LAYERNORM_MAX_COLS ? NULL :
+	       "parameters out of range";
+}
+
+static const char *check_shiftmax(const struct vitrt_prog *p, const struct vitrt_step *s,
+				  const union vitrt_op_params *u)
+{
+	(void)p;
+	return !vitrt_shiftmax_check(&u->shiftmax) && s->cols <= u->shiftmax.max_len ? NULL :
+	       "parameters out of range";
+}
+
+static const char *check_gelu(const struct vitrt_prog *p, const struct vitrt_step *s,
+			      const union vitrt_op_params *u)
+{
+	(void)p, (void)s;
+	return !vitrt_gelu_check(&u->gelu.gelu) && shift_ok(u->gelu.out.shift) ? NULL :
+	       "parameters out of range";
+}
+
+static const char *check_add(const struct vitrt_prog *p, const struct vitrt_step *s,
+			     const union vitrt_op_params *u)
+{
+	(void)p, (void)s;
+	return shift_ok(u->add.a.shift) && shift_ok(u->add.b.shift) ? NULL :
+	       "parameters out of range";
+}
+
+/* ---- tensor extents ---- */
+
+/* The image, the tables and the patch rows, from the geometry (rows and cols are unused). */
+static void shape_input(struct vitrt_op_shape *sh, const struct vitrt_step *s,
+			const union vitrt_op_params *u)
+{
+	const struct vitrt_op_input *g = &u->input;
+	uint64_t per = g->img / g->patch, image = (uint64_t)g->chans * g->img * g->img;
+
+	(void)s;
+	*sh = (struct vitrt_op_shape){
+		.rows = { 1, 1, per * per },
+		.row_bytes = { image, g->chans * 256ull, (uint64_t)g->chans * g->patch * g->patch },
+		.par_rows = (uint32_t)per, .par_elems = image,
+	};
+}
+
+/* ---- run functions: rows [r0, r1) of a step in host memory ---- */
+
+/* Row @r of tensor @o as a @type pointer. */
+#define ROW(a, o, r, type)	((type *)((a)->t[o] + (uint64_t)(r) * (a)->stride[o]))
+
+static void run_input(const struct vitrt_op_args *a, uint32_t r0, uint32_t r1)
+{
+	const struct vitrt_op_input *g = &a->p.input;
+
+	vitrt_patches_s8((int8_t *)a->t[VITRT_OPND_OUT], a->stride[VITRT_OPND_OUT],
+			 a->t[VITRT_OPND_IN0], (const int8_t *)a->t[VITRT_OPND_IN1], g->chans,
+			 g->img, g->patch, r0, r1);
+}
+
+static void run_embed(const struct vitrt_op_args *a, uint32_t r0, uint32_t r1)
+{
+	/* in0 is NULL for a stream of the class token alone, which the kernel never reads */
+	vitrt_embed_s16((int16_t *)a->t[VITRT_OPND_OUT], a->stride[VITRT_OPND_OUT] / 2,
+			(const int16_t *)a->t[VITRT_OPND_IN0], a->stride[VITRT_OPND_IN0] / 2,
+			(const int16_t *)a->t[VITRT_OPND_IN1], a->stride[VITRT_OPND_IN1] / 2,
+			r0, r1, a->cols);
+}
+
+static void run_layernorm(const struct vitrt_op_args *a, uint32_t r0, uint32_t r1)
+{
+	vitrt_layernorm_s8(ROW(a, VITRT_OPND_OUT, r0, int8_t), a->stride[VITRT_OPND_OUT],
+			   ROW(a, VITRT_OPND_IN0, r0, int16_t), a->stride[VITRT_OPND_IN0] / 2,
+			   r1 - r0, a->cols, a->p.layernorm.out);
+}
+
+static void run_shiftmax(const struct vitrt_op_args *a, uint32_t r0, uint32_t r1)
+{
+	vitrt_shiftmax(ROW(a, VITRT_OPND_OUT, r0, uint8_t), a->stride[VITRT_OPND_OUT],
+		       ROW(a, VITRT_OPND_IN0, r0, int8_t), a->stride[VITRT_OPND_IN0], r1 - r0,
+		       a->cols, &a->p.shiftmax);
+}
+
+static void run_gelu(const struct vitrt_op_args *a, uint32_t r0, uint32_t r1)
+{
+	const struct vitrt_op_gelu *g = &a->p.gelu;
+
+	if (a->stride[VITRT_OPND_OUT] == a->cols && a->stride[VITRT_OPND_IN0] == a->cols) {
+		/* element-wise: packed rows are one call */
+		vitrt_gelu_s8(ROW(a, VITRT_OPND_OUT, r0, int8_t), ROW(a, VITRT_OPND_IN0, r0, int8_t),
+			      (size_t)(r1 - r0) * a->cols, &g->gelu, g->out);
+		return;
+	}
+	for (uint32_t r = r0; r < r1; r++)
+		vitrt_gelu_s8(ROW(a, VITRT_OPND_OUT, r, int8_t), ROW(a, VITRT_OPND_IN0, r, int8_t),
+			      a->cols, &g->gelu, g->out);
+}
+
+static void run_add(const struct vitrt_op_args *a, uint32_t r0, uint32_t r1)
+{
+	for (uint32_t r = r0; r < r1; r++)
+		vitrt_residual_add(ROW(a, VITRT_OPND_OUT, r, int16_t),
+				   ROW(a, VITRT_OPND_IN0, r, int16_t),
+				   ROW(a, VITRT_OPND_IN1, r, int16_t), a->cols, a->p.add.a,
+				   a->p.add.b);
+}
+
+/* ---- the table ---- */
+
+#define NONE	VITRT_OPND_UNUSED
+
+static const struct vitrt_op_traits op_traits[VITRT_OP_COUNT] = {
+	[VITRT_OP_GEMM] = {
+		.name = "gemm", .device = true, .type = { NONE, NONE, NONE },
+		.check = check_gemm,
+	},
+	[VITRT_OP_SYNC] = {
+		.name = "sync", .device = true, .type = { NONE, NONE, NONE },
+	},
+	[VITRT_OP_INPUT] = {
+		.name = "input",
+		.nwords = 3, .word = { W(input.chans), W(input.img), W(input.patch) },
+		.type = { VITRT_U8, VITRT_S8, VITRT_S8 },
+		.check = check_input, .shape = shape_input, .run = run_input,
+	},
+	[VITRT_OP_EMBED] = {
+		.name = "embed", .type = { VITRT_S16, VITRT_S16, VITRT_S16 },
+		.in0_from_row1 = true, .run = run_embed,
+	},
+	[VITRT_OP_LAYERNORM] = {
+		.name = "layernorm",
+		.nwords = 2, .word = { W(layernorm.out.mult), W(layernorm.out.shift) },
+		.type = { VITRT_S16, NONE, VITRT_S8 },
+		.check = check_layernorm, .run = run_layernorm,
+	},
+	[VITRT_OP_SHIFTMAX] = {
+		.name = "shiftmax",
+		.nwords = 4, .word = { W(shiftmax.x0), W(shiftmax.n), W(shiftmax.k),
+				       W(shiftmax.max_len) },
+		.type = { VITRT_S8, NONE, VITRT_U8 },
+		.check = check_shiftmax, .run = run_shiftmax,
+	},
+	[VITRT_OP_GELU] = {
+		.name = "gelu",
+		.nwords = 5, .word = { W(gelu.gelu.x0), W(gelu.gelu.n), W(gelu.gelu.k),
+				       W(gelu.out.mult), W(gelu.out.shift) },
+		.type = { VITRT_S8, NONE, VITRT_S8 },
+		.check = check_gelu, .run = run_gelu,
+	},
+	[VITRT_OP_ADD] = {
+		.name = "add",
+		.nwords = 4, .word = { W(add.a.mult), W(add.a.shift), W(add.b.mult),
+				       W(add.b.shift) },
+		.type = { VITRT_S16, VITRT_S16, VITRT_S16 },
+		.in_place = true, .check = check_add, .run = run_add,
+	},
+};
+
+_Static_assert(VITRT_OP_COUNT == 8, "a new op needs a row in op_traits");
+
+const struct vitrt_op_traits *vitrt_op_traits(uint32_t op)
+{
+	return &op_traits[op];
+}
+
+const char *vitrt_op_name(uint32_t op)
+{
+	return op < VITRT_OP_COUNT ? op_traits[op].name : "?";
+}
+
+struct vitrt_step vitrt_op_step(uint32_t op, uint32_t rows, uint32_t cols,
+				struct vitrt_pref in0, struct vitrt_pref in1,
+				struct vitrt_pref out, const union vitrt_op_params *u)
+{
+	const struct vitrt_op_traits *t = &op_traits[op];
+	struct vitrt_step s = { .op = op, .rows = rows, .cols = cols,
+				.in0 = in0, .in1 = in1, .out = out };
+
+	for (uint32_t i = 0; i < t->nwords; i++)
+		memcpy(&s.p[i], (const uint8_t *)u + t->word[i], 4);
+	return s;
+}
+
+void vitrt_op_decode(union vitrt_op_params *u, const struct vitrt_step *s)
+{
+	const struct vitrt_op_traits *t = &op_traits[s->op];
+
+	memset(u, 0, sizeof(*u));
+	for (uint32_t i = 0; i < t->nwords; i++)
+		memcpy((uint8_t *)u + t->word[i], &s->p[i], 4);
+}
+
+void vitrt_op_shape(struct vitrt_op_shape *sh, const struct vitrt_step *s,
+		    const union vitrt_op_params *u)
+{
+	const struct vitrt_op_traits *t = &op_traits[s->op];
+
+	if (t->shape) {
+		t->shape(sh, s, u);
+		return;
+	}
+	*sh = (struct vitrt_op_shape){ .par_rows = s->rows,
+				       .par_elems = (uint64_t)s->rows * s->cols };
+	for (int o = 0; o < VITRT_OPND_COUNT; o++) {
+		if (t->type[o] == NONE)
+			continue;
+		sh->rows[o] = s->rows - (o == VITRT_OPND_IN0 && t->in0_from_row1);
+		sh->row_bytes[o] = vitrt_row_bytes(t->type[o], s->cols);
+	}
+}
