@@ -28,7 +28,7 @@ die() { log "error: $*"; exit 1; }
 # The files that make up our device, relative to $ROOT, in a stable order.
 device_sources() {
 	(cd "$ROOT" && ls qemu-device/vitsa.c qemu-device/meson.build qemu-device/Kconfig \
-		hw/include/vitsa_hw.h hw/model/*.[ch] scripts/qemu.sh) | LC_ALL=C sort
+		hw/include/*.h hw/model/*.[ch] scripts/qemu.sh) | LC_ALL=C sort
 }
 
 source_key() {
@@ -79,7 +79,9 @@ patch_tree() {
 	install_changed "$ROOT/qemu-device/vitsa.c" "$DEV/vitsa.c"
 	install_changed "$ROOT/qemu-device/meson.build" "$DEV/meson.build"
 	install_changed "$ROOT/qemu-device/Kconfig" "$DEV/Kconfig"
-	install_changed "$ROOT/hw/include/vitsa_hw.h" "$DEV/include/vitsa_hw.h"
+	for f in "$ROOT"/hw/include/*.h; do
+		install_changed "$f" "$DEV/include/$(basename "$f")"
+	done
 	for f in "$ROOT"/hw/model/*.[ch]; do
 		install_changed "$f" "$DEV/model/$(basename "$f")"
 	done

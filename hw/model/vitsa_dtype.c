@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "vitsa_dtype.h"
-#include "vitsa_int.h"
+#include "../include/vitsa_int.h"
 #include "vitsa_model.h"
 
 /* Two's complement reinterpretation, written out so it does not depend on the C implementation. */

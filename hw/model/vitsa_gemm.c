@@ -15,7 +15,7 @@
 
 #include "vitsa_dtype.h"
 #include "vitsa_gemm.h"
-#include "vitsa_int.h"
+#include "../include/vitsa_int.h"
 #include "vitsa_kern.h"
 #include "vitsa_model.h"
 

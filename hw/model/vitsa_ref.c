@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "vitsa_dtype.h"
-#include "vitsa_int.h"
+#include "../include/vitsa_int.h"
 #include "vitsa_model.h"
 #include "vitsa_ref.h"
 
