@@ -930,6 +930,112 @@ TEST(gelu_quality)
 	CHECK(worst_rel <= MAX_GELU_REL_ERR, "relative %g", worst_rel);
 }
 
+/* ---- the input and the token stream ---- */
+
+TEST(patches_hand_worked)
+{
+	/* 2 channels of 4x4, patches of 2x2: pixel c*16 + y*4 + x, tables v + 50c - 100 */
+	uint8_t img[2 * 16];
+	int8_t lut[2 * 256], out[4 * 8], ref[4 * 8];
+	const int8_t want1[8] = { 2, 3, 6, 7, 18, 19, 22, 23 };	/* patch (0, 1), before lut */
+
+	for (int i = 0; i < 32; i++)
+		img[i] = (uint8_t)i;
+	for (int c = 0; c < 2; c++)
+		for (int v = 0; v < 256; v++)
+			lut[c * 256 + v] = (int8_t)(v + 50 * c - 100);
+	vitrt_patches_s8(out, 8, img, lut, 2, 4, 2, 0, 2);
+	vitrt_patches_s8_ref(ref, 8, img, lut, 2, 4, 2, 0, 2);
+	for (int i = 0; i < 8; i++)
+		CHECK(out[8 + i] == lut[(i / 4) * 256 + want1[i]] && ref[8 + i] == out[8 + i],
+		      "patch 1 element %d: %d, ref %d", i, out[8 + i], ref[8 + i]);
+	CHECK(out[0] == -100 && out[31] == (int8_t)(31 + 50 - 100), "first and last: %d %d",
+	      out[0], out[31]);
+}
+
+/* One random geometry: both kernels on the same patch rows, the whole buffers compared. */
+static int patches_compare(uint32_t chans, uint32_t img, uint32_t patch)
+{
+	uint32_t per = img / patch, py0 = (uint32_t)rnd_range(0, per);
+	uint32_t py1 = (uint32_t)rnd_range(py0, per);
+	size_t per_row = (size_t)chans * patch * patch, stride = per_row + rnd_range(0, 40);
+	size_t n = per * per * stride, npix = (size_t)chans * img * img;
+	uint8_t *image = malloc(npix);
+	int8_t lut[4 * 256], *a = malloc(n), *b = malloc(n);
+	int same;
+
+	for (size_t i = 0; i < npix; i++)
+		image[i] = (uint8_t)rnd64();
+	for (size_t i = 0; i < sizeof(lut); i++)
+		lut[i] = (int8_t)rnd64();
+	for (size_t i = 0; i < n; i++)
+		a[i] = b[i] = (int8_t)rnd64();	/* gaps and other rows must stay as they are */
+	vitrt_patches_s8(a, stride, image, lut, chans, img, patch, py0, py1);
+	vitrt_patches_s8_ref(b, stride, image, lut, chans, img, patch, py0, py1);
+	same = !memcmp(a, b, n);
+	free(image);
+	free(a);
+	free(b);
+	return same;
+}
+
+TEST(patches_matches_ref)
+{
+	for (int it = 0; it < 400; it++) {
+		uint32_t chans = (uint32_t)rnd_range(1, 4), patch = (uint32_t)rnd_range(1, 16);
+		uint32_t img = patch * (uint32_t)rnd_range(1, 80 / patch + 1);
+
+		CHECK(patches_compare(chans, img, patch), "chans %u img %u patch %u", chans, img,
+		      patch);
+	}
+	CHECK(patches_compare(3, 224, 16), "DeiT geometry");
+	CHECK(patches_compare(1, 28, 7), "Fashion-MNIST geometry");
+	CHECK(patches_compare(1, 4096, 64), "largest image");
+}
+
+TEST(embed_hand_worked)
+{
+	const int16_t x[2][2] = { { 32767, -32768 }, { 100, -100 } };
+	const int16_t pos[3][2] = { { 5, -7 }, { 1, -1 }, { -50, 50 } };
+	int16_t out[3][2], ref[3][2];
+
+	vitrt_embed_s16(out[0], 2, x[0], 2, pos[0], 2, 0, 3, 2);
+	vitrt_embed_s16_ref(ref[0], 2, x[0], 2, pos[0], 2, 0, 3, 2);
+	CHECK(out[0][0] == 5 && out[0][1] == -7, "class token row: %d %d", out[0][0], out[0][1]);
+	CHECK(out[1][0] == 32767 && out[1][1] == -32768, "saturated: %d %d", out[1][0], out[1][1]);
+	CHECK(out[2][0] == 50 && out[2][1] == -50, "sum: %d %d", out[2][0], out[2][1]);
+	CHECK(!memcmp(out, ref, sizeof(out)), "ref differs");
+	vitrt_embed_s16(out[0], 2, NULL, 2, pos[0], 2, 0, 1, 2);	/* class token alone */
+	CHECK(out[0][0] == 5 && out[0][1] == -7, "class token only");
+}
+
+TEST(embed_matches_ref)
+{
+	for (int it = 0; it < 300; it++) {
+		uint32_t rows = (uint32_t)rnd_range(1, 200), cols = (uint32_t)rnd_range(1, 300);
+		uint32_t r0 = (uint32_t)rnd_range(0, rows), r1 = (uint32_t)rnd_range(r0, rows);
+		size_t os = cols + rnd_range(0, 8), xs = cols + rnd_range(0, 8);
+		size_t ps = cols + rnd_range(0, 8);
+		int16_t *x = malloc((rows * xs + 1) * 2), *pos = malloc(rows * ps * 2);
+		int16_t *a = malloc(rows * os * 2), *b = malloc(rows * os * 2);
+		int big = it % 2;	/* half the cases near the ends: saturation both ways */
+
+		for (size_t i = 0; i < rows * xs; i++)
+			x[i] = big ? (int16_t)rnd64() : sat16(rnd_normal() * 3000);
+		for (size_t i = 0; i < rows * ps; i++)
+			pos[i] = big ? (int16_t)rnd64() : sat16(rnd_normal() * 300);
+		for (size_t i = 0; i < rows * os; i++)
+			a[i] = b[i] = (int16_t)rnd64();
+		vitrt_embed_s16(a, os, x, xs, pos, ps, r0, r1, cols);
+		vitrt_embed_s16_ref(b, os, x, xs, pos, ps, r0, r1, cols);
+		CHECK(!memcmp(a, b, rows * os * 2), "rows %u [%u, %u) cols %u", rows, r0, r1, cols);
+		free(x);
+		free(pos);
+		free(a);
+		free(b);
+	}
+}
+
 /* ---- timings (IOPS_BENCH=1) ---- */
 
 static double now(void)
@@ -1001,6 +1107,14 @@ TEST(bench)
 	TIME(ref, 5, vitrt_requant_s8_ref(g8, i32, T * M, d, 3));
 	TIME(opt, 100, vitrt_requant_s8(g8, i32, T * M, d, 3));
 	printf("# bench requant_s8 %ux%u: ref %.1f us, opt %.1f us, %.1fx\n", T, M, ref * 1e6,
+	       opt * 1e6, ref / opt);
+	TIME(ref, 5, vitrt_patches_s8_ref(g8, 768, u8, s8, 3, 224, 16, 0, 14));
+	TIME(opt, 50, vitrt_patches_s8(g8, 768, u8, s8, 3, 224, 16, 0, 14));
+	printf("# bench patches_s8 3x224x224 / 16: ref %.1f us, opt %.1f us, %.1fx\n", ref * 1e6,
+	       opt * 1e6, ref / opt);
+	TIME(ref, 5, vitrt_embed_s16_ref(res2, C, res, C, res, C, 0, T, C));
+	TIME(opt, 100, vitrt_embed_s16(res2, C, res, C, res, C, 0, T, C));
+	printf("# bench embed_s16 %ux%u: ref %.1f us, opt %.1f us, %.1fx\n", T, C, ref * 1e6,
 	       opt * 1e6, ref / opt);
 	TIME(ref, 5, vitrt_gelu_ref(o32, g8, T * M, &gp));
 	TIME(opt, 100, vitrt_gelu(o32, g8, T * M, &gp));

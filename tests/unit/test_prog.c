@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include "tap.h"
+#include "vitrt_ops.h"
 #include "vitrt_prog.h"
 
 static char dir[] = "/tmp/vitrt-prog-XXXXXX";
@@ -217,6 +218,61 @@ TEST(misaligned_and_overlapping_tensors_refused)
 	p = sample();
 	p->gemms[0].c.offset = 24;		/* C over A's last row */
 	invalid(p, "gemm C on A", "gemm 0: C overlaps an input");
+}
+
+/* Every op has a row: a name, and parameter words that decode to what was encoded. */
+TEST(op_table_round_trip)
+{
+	static const struct vitrt_pref none;
+
+	for (uint32_t op = 0; op < VITRT_OP_COUNT; op++) {
+		const struct vitrt_op_traits *t = vitrt_op_traits(op);
+		union vitrt_op_params in, out;
+		struct vitrt_step s;
+
+		for (size_t i = 0; i < sizeof(in); i++)
+			((uint8_t *)&in)[i] = (uint8_t)(op * 31 + i * 7 + 1);
+		s = vitrt_op_step(op, 3, 5, none, none, none, &in);
+		vitrt_op_decode(&out, &s);
+		CHECK(strcmp(vitrt_op_name(op), "?") && t->name == vitrt_op_name(op), "op %u name",
+		      op);
+		CHECK(s.op == op && s.rows == 3 && s.cols == 5, "op %u step", op);
+		for (uint32_t i = 0; i < t->nwords; i++)
+			CHECK(!memcmp((uint8_t *)&out + t->word[i], (uint8_t *)&in + t->word[i], 4),
+			      "%s word %u", t->name, i);
+		for (uint32_t i = t->nwords; i < VITRT_STEP_PARAMS; i++)
+			CHECK(s.p[i] == 0, "%s word %u past the op's is %d", t->name, i, s.p[i]);
+		CHECK(t->device == !t->run, "%s: a device step or a run function", t->name);
+	}
+	CHECK(!strcmp(vitrt_op_name(VITRT_OP_COUNT), "?"), "unknown op name");
+}
+
+TEST(op_table_checks_refused)
+{
+	static const struct vitrt_pref act = { VITRT_ARENA_ACT, 0, 0, 0 };
+	struct vitrt_prog *p = sample();
+	char msg[512];
+
+	p->steps[2].p[2] = 1;			/* layernorm has two words */
+	invalid(p, "word past", "step 2 (layernorm): a parameter word past the op's is not 0");
+	p = sample();
+	p->steps[2] = vitrt_op_step(VITRT_OP_INPUT, 0, 0, act, act, act,
+				    &(union vitrt_op_params){ .input = { 1, 4, 2 } });
+	p->steps[2].in0.offset = 200;		/* the image: 16 bytes */
+	p->steps[2].in1.arena = VITRT_ARENA_CONST;
+	p->steps[2].out.offset = 128;		/* 4 patches of 4 */
+	CHECK(!vitrt_prog_validate(p, msg, sizeof(msg)), "input: %s", msg);
+	p->steps[2].p[2] = 3;			/* 4 % 3 */
+	invalid(p, "input geometry", "step 2 (input): bad input geometry");
+	p->steps[2].p[2] = 2;
+	p->steps[2].out.offset = 200 - 15;	/* last patch byte on the image's first */
+	invalid(p, "input overlap", "step 2 (input): output overlaps an input");
+	p = sample();
+	p->steps[2].rows = 0;
+	invalid(p, "no rows", "step 2 (layernorm): bad shape 0x4");
+	p = sample();
+	p->steps[0].index = 5;
+	invalid(p, "gemm index", "step 0 (gemm): no such gemm");
 }
 
 TAP_MAIN
