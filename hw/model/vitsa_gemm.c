@@ -24,6 +24,7 @@
 #define TASKS_PER_WORKER 4
 #define ROW_ALIGN	8	/* row groups split at multiples of every kernel's register tile */
 #define SHARED_B_MAX	(64u << 20)	/* B packed once per job up to this size, else per task */
+#define PAR_MIN_MACS	(4u << 20)	/* a smaller job costs less than waking the threads */
 
 
 struct vitsa_gemm {
@@ -468,7 +469,8 @@ static void plan(struct vitsa_gemm *g)
 	const struct vitsa_hw_desc *d = g->d;
 	uint32_t workers = g->ops->workers ? g->ops->workers(g->opaque) : 1;
 	uint32_t aligned = (d->m + ROW_ALIGN - 1) / ROW_ALIGN;
-	uint32_t want = workers > 1 ? TASKS_PER_WORKER * workers : 1;
+	uint64_t macs = (uint64_t)d->m * d->n * d->k;
+	uint32_t want = workers > 1 && vitsa_gemm_parallel_worth(macs) ? TASKS_PER_WORKER * workers : 1;
 
 	g->tasks_n = (d->n + NC - 1) / NC;
 	g->tasks_m = (want + g->tasks_n - 1) / g->tasks_n;
@@ -479,6 +481,16 @@ static void plan(struct vitsa_gemm *g)
 	g->pb_stride = g->kern->b_size(NC, d->k);
 	if (g->tasks_m > 1 && (uint64_t)g->pb_stride * g->tasks_n <= SHARED_B_MAX)
 		g->pb_all = malloc(g->pb_stride * g->tasks_n);	/* else (or NULL) per task */
+}
+
+uint64_t vitsa_gemm_macs(const struct vitsa_gemm *g)
+{
+	return (uint64_t)g->d->m * g->d->n * g->d->k;
+}
+
+bool vitsa_gemm_parallel_worth(uint64_t macs)
+{
+	return macs >= PAR_MIN_MACS;
 }
 
 uint32_t vitsa_gemm_tasks(const struct vitsa_gemm *g, bool pack)
@@ -558,7 +570,7 @@ static void run_phase(struct vitsa_gemm *g, bool pack)
 	struct phase p = { g, pack };
 	uint32_t tasks = vitsa_gemm_tasks(g, pack);
 
-	if (g->ops->parallel && tasks > 1)
+	if (g->ops->parallel && tasks > 1 && vitsa_gemm_parallel_worth(vitsa_gemm_macs(g)))
 		g->ops->parallel(g->opaque, tasks, phase_task, &p);
 	else
 		for (uint32_t t = 0; t < tasks; t++)

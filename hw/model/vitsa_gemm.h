@@ -19,6 +19,9 @@ struct vitsa_gemm;
 struct vitsa_gemm *vitsa_gemm_prepare(const struct vitsa_hw_desc *d,
 				      const struct vitsa_mem_ops *ops, void *opaque,
 				      uint32_t *status);
+/* Multiply-accumulates of the job; whether that many are worth a parallel region. */
+uint64_t vitsa_gemm_macs(const struct vitsa_gemm *g);
+bool vitsa_gemm_parallel_worth(uint64_t macs);
 /* Tasks of the pack phase (B packed once for every row group; often none), or compute. */
 uint32_t vitsa_gemm_tasks(const struct vitsa_gemm *g, bool pack);
 /* Task @t of a phase: any order and any thread, every pack task before any compute task. */

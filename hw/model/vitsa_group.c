@@ -99,11 +99,15 @@ static void wave_task(void *arg, uint32_t t)
 /* One phase of every job of the wave, all tasks in one region. */
 static void wave_phase(struct wave *w, const struct vitsa_mem_ops *ops, void *opaque, bool pack)
 {
+	uint64_t macs = 0;
+
 	w->pack = pack;
 	w->first[0] = 0;
-	for (uint32_t j = 0; j < w->jobs; j++)
+	for (uint32_t j = 0; j < w->jobs; j++) {
 		w->first[j + 1] = w->first[j] + (w->g[j] ? vitsa_gemm_tasks(w->g[j], pack) : 0);
-	if (ops->parallel && w->first[w->jobs] > 1)
+		macs += w->g[j] ? vitsa_gemm_macs(w->g[j]) : 0;
+	}
+	if (ops->parallel && w->first[w->jobs] > 1 && vitsa_gemm_parallel_worth(macs))
 		ops->parallel(opaque, w->first[w->jobs], wave_task, w);
 	else
 		for (uint32_t t = 0; t < w->first[w->jobs]; t++)

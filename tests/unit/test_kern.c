@@ -5,6 +5,9 @@
  * the memory the reference (vitsa_ref.c) writes.  Each job runs twice per kernel: through the
  * read/write callbacks on one thread (the QEMU device's way) and in place through map on
  * several threads (the in-process backend's way).
+ *
+ * TEST_KERN_QUICK=1 (make check's TSan run): a quarter of the random jobs and narrower extreme
+ * jobs, every kernel, type pair and thread still covered.
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -94,6 +97,13 @@ static const struct vitsa_mem_ops map_ops = {
 };
 
 static const struct vitsa_model_cfg cfg16 = { .rows = 16, .cols = 16 };
+
+static int quick(void)
+{
+	const char *q = getenv("TEST_KERN_QUICK");
+
+	return q && *q && strcmp(q, "0");
+}
 
 static uint64_t rng_state = 0x2545f4914f6cdd1dull;
 
@@ -205,17 +215,19 @@ static void each_kernel(int count, uint32_t max_dim)
 
 TEST(small_jobs_every_kernel_equals_ref)
 {
-	each_kernel(400, 24);
+	each_kernel(quick() ? 100 : 400, 24);
 }
 
 TEST(large_jobs_every_kernel_equals_ref)
 {
-	each_kernel(32, 200);
+	each_kernel(quick() ? 8 : 32, 200);
 }
 
 /* The extremes that break a byte kernel: every product at its largest, K long enough to wrap. */
 TEST(extreme_values_every_kernel)
 {
+	const uint32_t n = quick() ? 19 : 67;	/* a column tail either way */
+
 	for (uint32_t isa = 0; isa < VITSA_ISA_COUNT; isa++) {
 		static const uint8_t fills[][2] = { { 0x80, 0x80 }, { 0xff, 0xff }, { 0x80, 0x7f },
 						    { 0xff, 0x80 } };
@@ -227,19 +239,19 @@ TEST(extreme_values_every_kernel)
 			for (uint32_t ta = 0; ta < 2; ta++) {
 				for (uint32_t tb = 0; tb < 2; tb++) {
 					struct vitsa_hw_desc d = {
-						.opcode = VITSA_OP_GEMM, .m = 7, .n = 67, .k = 32768,
+						.opcode = VITSA_OP_GEMM, .m = 7, .n = n, .k = 32768,
 						.flags = VITSA_DESC_B_TRANS,
 						.types = VITSA_DESC_TYPES(ta, tb, VITSA_DTYPE_S32),
 						.a_stride = 32768, .b_stride = 32768,
-						.c_stride = 67 * 4,
+						.c_stride = n * 4,
 					};
-					size_t size = (7 + 67) * 32768ull + 7 * 67 * 4;
+					size_t size = (7 + n) * 32768ull + 7 * n * 4;
 					uint8_t *mem = malloc(size), *ref = malloc(size);
 					struct flat fm = { mem, size };
 					struct vitsa_job_stats st;
 
 					d.b_addr = 7 * 32768;
-					d.c_addr = 74 * 32768;
+					d.c_addr = (7 + n) * 32768;
 					memset(mem, fills[f][0], d.b_addr);
 					memset(mem + d.b_addr, fills[f][1], d.c_addr - d.b_addr);
 					memcpy(ref, mem, size);
@@ -260,30 +272,32 @@ TEST(extreme_values_every_kernel)
  * A submission's jobs through vitsa_model_exec_group on 3 threads equal the reference run
  * one after another: chains (a job reads the C of the one before), heads (independent jobs
  * side by side), a job whose C is overwritten by a later one, and a job that fails its check.
+ * Jobs of up to @dim per side in slots of @slot bytes (A, B at +slot/4, C at +slot/2).
  */
-TEST(group_equals_jobs_in_order)
+static void group_rounds(int rounds, uint32_t dim, uint64_t slot)
 {
-	enum { N = 12, DIM = 40, SLOT = 8192 };
-	uint8_t *mem = malloc(N * 4 * SLOT), *ref = malloc(N * 4 * SLOT);
-	struct flat f = { mem, N * 4 * SLOT };
+	enum { N = 12 };
+	size_t size = N * 4 * slot;
+	uint8_t *mem = malloc(size), *ref = malloc(size);
+	struct flat f = { mem, size };
 
-	vitsa_kern_select(vitsa_kern_active()->name);
-	for (int round = 0; round < 60; round++) {
+	for (int round = 0; round < rounds; round++) {
 		struct vitsa_hw_desc d[N];
 		struct vitsa_job_stats st[N];
 		uint32_t status[N];
 
-		for (size_t i = 0; i < f.size; i++)
+		for (size_t i = 0; i < size; i++)
 			mem[i] = (uint8_t)rnd();
 		for (uint32_t j = 0; j < N; j++) {
-			uint32_t m = rnd_in(1, DIM), n = rnd_in(1, DIM), k = rnd_in(1, DIM);
-			uint64_t slot = (uint64_t)rnd_in(0, 4 * N - 1) * SLOT;
+			uint32_t m = rnd_in(1, dim), n = rnd_in(1, dim), k = rnd_in(1, dim);
+			uint64_t a = rnd_in(0, 4 * N - 1) * slot;
 
 			d[j] = (struct vitsa_hw_desc){
 				.opcode = VITSA_OP_GEMM, .flags = VITSA_DESC_B_TRANS,
 				.m = m, .n = n, .k = k,
 				.types = VITSA_DESC_TYPES(VITSA_DTYPE_S8, VITSA_DTYPE_S8, VITSA_DTYPE_S32),
-				.a_addr = slot, .b_addr = slot + 2048, .c_addr = rnd_in(0, 4 * N - 2) * SLOT + 4096,	/* inside */
+				.a_addr = a, .b_addr = a + slot / 4,
+				.c_addr = rnd_in(0, 4 * N - 3) * slot + slot / 2,	/* inside */
 				.a_stride = k, .b_stride = k, .c_stride = 4 * n,
 			};
 			if (j && rnd() % 3 == 0)	/* reads the previous job's results */
@@ -291,21 +305,28 @@ TEST(group_equals_jobs_in_order)
 			if (rnd() % 20 == 0)
 				d[j].opcode = 7;	/* fails its check, touches nothing */
 		}
-		memcpy(ref, mem, f.size);
+		memcpy(ref, mem, size);
 		vitsa_model_exec_group(&cfg16, d, N, &map_ops, &f, st, status);
 		for (uint32_t j = 0; j < N; j++) {
-			uint32_t want = vitsa_ref_gemm(&d[j], ref, f.size);
+			uint32_t want = vitsa_ref_gemm(&d[j], ref, size);
 
 			CHECK(status[j] == want, "round %d job %u: status %u, ref %u", round, j,
 			      status[j], want);
 			CHECK(!want == (st[j].macs == (uint64_t)d[j].m * d[j].n * d[j].k),
 			      "round %d job %u: macs", round, j);
 		}
-		CHECK(!memcmp(mem, ref, f.size), "round %d: memory differs from the jobs in order",
+		CHECK(!memcmp(mem, ref, size), "round %d: memory differs from the jobs in order",
 		      round);
 	}
 	free(mem);
 	free(ref);
+}
+
+TEST(group_equals_jobs_in_order)
+{
+	vitsa_kern_select(vitsa_kern_active()->name);
+	group_rounds(60, 40, 8192);	/* waves too small for threads: one after another */
+	group_rounds(6, 160, 131072);	/* waves of millions of MACs: in parallel regions */
 }
 
 TEST(select_by_name)
