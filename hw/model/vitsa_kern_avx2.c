@@ -40,19 +40,63 @@ static size_t b_size(uint32_t nb, uint32_t k)
 	return (size_t)((nb + NR - 1) / NR) * NR * pairs(k) * 2 * sizeof(int16_t);
 }
 
-static void pack_b(void *dst, const uint8_t *b, size_t ldb, uint32_t nb, uint32_t k, uint32_t sign)
+/* Transpose 8 x 8 dwords in place: r[i] lane j <-> r[j] lane i. */
+TARGET static inline void transpose8(__m256i r[8])
+{
+	__m256i t[8], u[8];
+
+	for (int i = 0; i < 8; i += 2) {
+		t[i] = _mm256_unpacklo_epi32(r[i], r[i + 1]);
+		t[i + 1] = _mm256_unpackhi_epi32(r[i], r[i + 1]);
+	}
+	for (int i = 0; i < 8; i += 4) {
+		u[i] = _mm256_unpacklo_epi64(t[i], t[i + 2]);
+		u[i + 1] = _mm256_unpackhi_epi64(t[i], t[i + 2]);
+		u[i + 2] = _mm256_unpacklo_epi64(t[i + 1], t[i + 3]);
+		u[i + 3] = _mm256_unpackhi_epi64(t[i + 1], t[i + 3]);
+	}
+	for (int i = 0; i < 4; i++) {	/* each 128-bit lane holds 4 x 4; swap the halves */
+		r[i] = _mm256_permute2x128_si256(u[i], u[i + 4], 0x20);
+		r[i + 4] = _mm256_permute2x128_si256(u[i], u[i + 4], 0x31);
+	}
+}
+
+/* 16 bytes of a row from @k0 on (zero past the row's @k), widened to int16. */
+TARGET static inline __m256i row16(const uint8_t *row, uint32_t k0, uint32_t k, bool is_signed)
+{
+	uint8_t tmp[16] = { 0 };
+	__m128i v;
+
+	if (k - k0 >= 16) {
+		v = _mm_loadu_si128((const void *)(row + k0));
+	} else {
+		memcpy(tmp, row + k0, k - k0);
+		v = _mm_loadu_si128((const void *)tmp);
+	}
+	return is_signed ? _mm256_cvtepi8_epi16(v) : _mm256_cvtepu8_epi16(v);
+}
+
+/* Eight columns of a panel, eight k-pairs at a time: widen each row's bytes, transpose. */
+TARGET static void pack_b(void *dst, const uint8_t *b, size_t ldb, uint32_t nb, uint32_t k,
+			  uint32_t sign)
 {
 	bool s = sign & VITSA_KERN_B_SIGNED;
 	uint32_t kp = pairs(k);
 	int16_t *out = dst;
 
 	for (uint32_t p = 0; p < nb; p += NR, out += (size_t)NR * kp * 2) {
-		for (uint32_t j = 0; j < NR; j++) {
-			const uint8_t *row = b + (size_t)(p + j) * ldb;
+		for (uint32_t h = 0; h < NR; h += LANES) {
+			for (uint32_t k0 = 0; k0 < k; k0 += 16) {
+				__m256i r[8];
 
-			for (uint32_t kk = 0; kk < 2 * kp; kk++)
-				out[((size_t)(kk / 2) * NR + j) * 2 + kk % 2] =
-					p + j < nb && kk < k ? val(row[kk], s) : 0;
+				for (uint32_t i = 0; i < 8; i++)
+					r[i] = p + h + i < nb ? row16(b + (size_t)(p + h + i) * ldb, k0, k, s)
+							      : _mm256_setzero_si256();
+				transpose8(r);
+				for (uint32_t q = 0; q < 8 && k0 / 2 + q < kp; q++)
+					_mm256_storeu_si256((void *)(out + ((size_t)(k0 / 2 + q) * NR + h) * 2),
+							    r[q]);
+			}
 		}
 	}
 }
