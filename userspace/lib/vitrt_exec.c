@@ -5,6 +5,7 @@
  * integer CPU ops run on the mapped buffers in between, each through its row of the ops table
  * (vitrt_ops.c).
  */
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -168,19 +169,25 @@ static int op_sync(struct vitrt_session *s, const struct vitrt_step *st)
  */
 #define PAR_MIN_ELEMS	16384	/* below this a parallel region costs more than it saves */
 
-/* PAR_MIN_ELEMS, or VITRT_PAR_MIN_ELEMS from the environment (tests split tiny steps too). */
+/*
+ * PAR_MIN_ELEMS, or VITRT_PAR_MIN_ELEMS from the environment (tests split tiny steps too).
+ * Sessions of a batch run on several threads at once: the cached value is atomic (every
+ * thread that finds it unset computes the same value).
+ */
 static uint64_t par_min_elems(void)
 {
-	static uint64_t min;
+	static _Atomic uint64_t min;
+	uint64_t m = atomic_load_explicit(&min, memory_order_relaxed);
 
-	if (!min) {
+	if (!m) {
 		const char *e = getenv("VITRT_PAR_MIN_ELEMS");
 		char *end;
 		unsigned long long v = e ? strtoull(e, &end, 10) : 0;
 
-		min = e && *e && !*end && v ? v : PAR_MIN_ELEMS;
+		m = e && *e && !*end && v ? v : PAR_MIN_ELEMS;
+		atomic_store_explicit(&min, m, memory_order_relaxed);
 	}
-	return min;
+	return m;
 }
 #define PAR_TASKS	4	/* tasks per thread: evens out rows of unequal cost */
 
