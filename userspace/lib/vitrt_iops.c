@@ -9,6 +9,7 @@
  * element-wise exponentials, which they fill by calling the _ref element functions and keep per
  * thread for the last parameters.
  */
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -702,15 +703,18 @@ VBMI static void lut8_vbmi(int8_t *out, const uint8_t *x, size_t n, const int8_t
 	}
 }
 
+/* Called from several threads at once (a batch's sessions): the cache is atomic. */
 static bool have_vbmi(void)
 {
-	static int have = -1;
+	static _Atomic int have = -1;
+	int h = atomic_load_explicit(&have, memory_order_relaxed);
 
-	if (have < 0) {
+	if (h < 0) {
 		__builtin_cpu_init();
-		have = __builtin_cpu_supports("avx512vbmi") && __builtin_cpu_supports("avx512bw");
+		h = __builtin_cpu_supports("avx512vbmi") && __builtin_cpu_supports("avx512bw");
+		atomic_store_explicit(&have, h, memory_order_relaxed);
 	}
-	return have;
+	return h;
 }
 #else
 static bool have_vbmi(void)
