@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "vitsa_kern.h"
+#include "vitsa_transpose_avx2.h"
 
 #define TARGET	__attribute__((target("avx2")))
 #define INLINE	static inline __attribute__((always_inline)) TARGET
@@ -38,27 +39,6 @@ static uint32_t pairs(uint32_t k)
 static size_t b_size(uint32_t nb, uint32_t k)
 {
 	return (size_t)((nb + NR - 1) / NR) * NR * pairs(k) * 2 * sizeof(int16_t);
-}
-
-/* Transpose 8 x 8 dwords in place: r[i] lane j <-> r[j] lane i. */
-TARGET static inline void transpose8(__m256i r[8])
-{
-	__m256i t[8], u[8];
-
-	for (int i = 0; i < 8; i += 2) {
-		t[i] = _mm256_unpacklo_epi32(r[i], r[i + 1]);
-		t[i + 1] = _mm256_unpackhi_epi32(r[i], r[i + 1]);
-	}
-	for (int i = 0; i < 8; i += 4) {
-		u[i] = _mm256_unpacklo_epi64(t[i], t[i + 2]);
-		u[i + 1] = _mm256_unpackhi_epi64(t[i], t[i + 2]);
-		u[i + 2] = _mm256_unpacklo_epi64(t[i + 1], t[i + 3]);
-		u[i + 3] = _mm256_unpackhi_epi64(t[i + 1], t[i + 3]);
-	}
-	for (int i = 0; i < 4; i++) {	/* each 128-bit lane holds 4 x 4; swap the halves */
-		r[i] = _mm256_permute2x128_si256(u[i], u[i + 4], 0x20);
-		r[i + 4] = _mm256_permute2x128_si256(u[i], u[i + 4], 0x31);
-	}
 }
 
 /* 16 bytes of a row from @k0 on (zero past the row's @k), widened to int16. */

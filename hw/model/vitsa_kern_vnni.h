@@ -14,7 +14,8 @@
  * Expected from the includer: TARGET, VEC, LANES, MR (rows of A per register tile), NV (vectors
  * of a B panel), V_ZERO(), V_LOAD(p), V_SET1(x),
  * V_DPBUSD(acc, u, s), V_STORE(p, v), V_HSUM(v), KERN_NAME, KERN_STR, KERN_SUPPORTED,
- * KERN_PEAK (the peak loop) and, optionally, KERN_PACK_B (a faster pack_b, same layout) and V_FINISH(dst, vec, n, cnt, e),
+ * KERN_PEAK (the peak loop), KERN_PACK_B (packs B in the layout above) and, optionally,
+ * V_FINISH(dst, vec, n, cnt, e),
  * the epilogue of cnt <= LANES results of columns n.. stored at dst (the kernel is fused).
  */
 #include <string.h>
@@ -52,39 +53,6 @@ static inline __attribute__((always_inline)) uint32_t quad(const uint8_t *row, u
 	memcpy(&w, row + 4 * q, n);
 	return w;
 }
-
-#ifndef KERN_PACK_B
-#define KERN_PACK_B	pack_b
-
-/* Column j of a panel: every group of four k of B's row @row, flipped by @x. */
-static void pack_col(uint32_t *out, const uint8_t *row, uint32_t k, uint32_t x)
-{
-	uint32_t q = 0;
-
-	for (; q < k / 4; q++) {
-		uint32_t w;
-
-		memcpy(&w, row + 4 * q, 4);
-		out[(size_t)q * NR] = w ^ x;
-	}
-	if (k % 4)	/* only the bytes that exist are flipped: the rest stay 0 */
-		out[(size_t)q * NR] = quad(row, q, k) ^ (x & ((1u << 8 * (k % 4)) - 1));
-}
-
-static void pack_b(void *dst, const uint8_t *b, size_t ldb, uint32_t nb, uint32_t k, uint32_t sign)
-{
-	uint32_t kq = (k + 3) / 4, *out = dst;
-	uint32_t x = flip_b(sign) ? 0x80808080u : 0;
-
-	for (uint32_t p = 0; p < nb; p += NR, out += (size_t)NR * kq) {
-		for (uint32_t j = 0; j < NR && p + j < nb; j++)
-			pack_col(out + j, b + (size_t)(p + j) * ldb, k, x);
-		for (uint32_t j = nb - p; j < NR && p + j >= nb; j++)
-			for (uint32_t q = 0; q < kq; q++)
-				out[(size_t)q * NR + j] = 0;
-	}
-}
-#endif
 
 /* The correction of row sums for each of @rows rows (0 unless B was flipped), modulo 2^32. */
 TARGET static void row_corr(uint32_t *corr, const uint8_t *a, size_t lda, uint32_t rows,
