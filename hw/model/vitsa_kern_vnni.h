@@ -12,11 +12,10 @@
  *   s8 x s8: sum a * (b + 128) - 128 * sum a;   u8 x u8: sum a * (b - 128) + 128 * sum a.
  *
  * Expected from the includer: TARGET, VEC, LANES, MR (rows of A per register tile), NV (vectors
- * of a B panel), V_ZERO(), V_LOAD(p), V_SET1(x),
- * V_DPBUSD(acc, u, s), V_STORE(p, v), V_HSUM(v), KERN_NAME, KERN_STR, KERN_SUPPORTED,
- * KERN_PEAK (the peak loop), KERN_PACK_B (packs B in the layout above) and, optionally,
- * V_FINISH(dst, vec, n, cnt, e),
- * the epilogue of cnt <= LANES results of columns n.. stored at dst (the kernel is fused).
+ * of a B panel), V_ZERO(), V_LOAD(p), V_SET1(x), V_DPBUSD(acc, u, s), V_STORE(p, v), V_HSUM(v),
+ * KERN_NAME, KERN_STR, KERN_SUPPORTED, KERN_PEAK (the peak loop), KERN_PACK_B (packs B in the
+ * layout above, flipped as below) and, optionally, V_FINISH(dst, vec, n, cnt, e): the epilogue
+ * of cnt <= LANES results of columns n.. stored at dst (the kernel is then fused).
  */
 #include <string.h>
 
