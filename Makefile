@@ -73,9 +73,12 @@ $(B)/test_prog: $(call obj,host,tests/unit/test_prog.c) $(B)/libvitrt.a
 $(B)/test_modeled: $(call obj,host,tests/unit/test_modeled.c) $(B)/libvitrt.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
+$(B)/test_resize: $(call obj,host,tests/unit/test_resize.c) $(B)/libvitrt.a
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
 hw: $(B)/test_model $(B)/test_kern
 userspace: $(B)/vitrt $(B)/libvitrt.a $(B)/test_vitrt $(B)/test_prog $(B)/test_iops $(B)/test_fp32 $(B)/test_reorder \
-	   $(B)/test_modeled
+	   $(B)/test_modeled $(B)/test_resize
 
 -include $(shell find $(B)/host -name '*.d' 2>/dev/null)
 

@@ -44,6 +44,7 @@ suite unit-iops $B/test_iops
 suite unit-prog $B/test_prog
 suite unit-reorder $B/test_reorder
 suite unit-modeled $B/test_modeled
+suite unit-resize $B/test_resize
 suite vitrt-cli tests/unit/vitrt_cli.sh $B/vitrt
 suite rtl $B/rtl/vitsa_rtl_tb
 suite rtl-4x7 $B/rtl/vitsa_rtl_tb_4x7 -n 1000

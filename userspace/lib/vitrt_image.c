@@ -97,11 +97,22 @@ static int check_size(const char *path, uint32_t w, uint32_t h, uint32_t size, c
 	return 0;
 }
 
-/* Decode into interleaved samples, gray or RGB as the file is. */
+/* Drop every @n-th sample of @npix pixels of @n samples each (the alpha), in place. */
+static void drop_alpha(uint8_t *buf, size_t npix, uint32_t n)
+{
+	for (size_t i = 0; i < npix; i++)
+		memmove(buf + i * (n - 1), buf + i * n, n - 1);
+}
+
+/*
+ * Decode into interleaved samples, gray or RGB as the file is; palettes expand to RGB, alpha
+ * is read as it is and dropped (not composited: PIL's convert("RGB")).
+ */
 static int png_read(const char *path, uint32_t size, struct vitrt_image *img, uint8_t **buf,
 		    char *msg, size_t cap)
 {
 	png_image pi;
+	uint32_t alpha;
 	int ret;
 
 	memset(&pi, 0, sizeof(pi));
@@ -118,8 +129,10 @@ static int png_read(const char *path, uint32_t size, struct vitrt_image *img, ui
 	img->width = pi.width;
 	img->height = pi.height;
 	img->chans = pi.format & PNG_FORMAT_FLAG_COLOR ? 3 : 1;
-	pi.format = img->chans == 3 ? PNG_FORMAT_RGB : PNG_FORMAT_GRAY;
-	*buf = calloc(1, PNG_IMAGE_SIZE(pi));	/* zeroed: alpha composites on black */
+	alpha = pi.format & PNG_FORMAT_FLAG_ALPHA ? 1 : 0;
+	pi.format = (img->chans == 3 ? PNG_FORMAT_RGB : PNG_FORMAT_GRAY) |
+		    (alpha ? PNG_FORMAT_FLAG_ALPHA : 0);
+	*buf = calloc(1, PNG_IMAGE_SIZE(pi));
 	if (!*buf) {
 		png_image_free(&pi);
 		return vitrt_file_error(msg, cap, VITRT_ENOMEM, path, "out of memory");
@@ -128,6 +141,8 @@ static int png_read(const char *path, uint32_t size, struct vitrt_image *img, ui
 		png_image_free(&pi);
 		return vitrt_file_error(msg, cap, VITRT_EFORMAT, path, "PNG: %s", pi.message);
 	}
+	if (alpha)
+		drop_alpha(*buf, (size_t)img->width * img->height, img->chans + 1);
 	return 0;
 }
 
@@ -311,6 +326,57 @@ void vitrt_image_release(struct vitrt_image *img)
 {
 	free(img->pix);
 	memset(img, 0, sizeof(*img));
+}
+
+/* Planar @img to @chans channels (1 or 3) as vitrt_image_read converts. */
+static int image_convert(struct vitrt_image *img, uint32_t chans)
+{
+	size_t npix = (size_t)img->width * img->height;
+	uint8_t *pix;
+
+	if (img->chans == chans)
+		return 0;
+	pix = malloc(npix * chans);
+	if (!pix)
+		return VITRT_ENOMEM;
+	for (size_t i = 0; i < npix; i++) {
+		if (chans == 1)
+			pix[i] = luma(img->pix[i], img->pix[npix + i], img->pix[2 * npix + i]);
+		else
+			pix[i] = pix[npix + i] = pix[2 * npix + i] = img->pix[i];
+	}
+	free(img->pix);
+	img->pix = pix;
+	img->chans = chans;
+	return 0;
+}
+
+int vitrt_image_load(const char *path, const struct vitrt_prep *p, struct vitrt_image *img,
+		     char *msg, size_t cap)
+{
+	uint32_t w = 0, h = 0;
+	int ret;
+
+	if (p->chans != 1 && p->chans != 3)
+		return vitrt_file_error(msg, cap, VITRT_EINVAL, path, "%u channels asked (1 or 3)",
+				p->chans);
+	ret = vitrt_image_read(path, 0, 0, img, msg, cap);
+	if (ret)
+		return ret;
+	w = img->width;
+	h = img->height;
+	/* to gray before resizing and to RGB after: what PIL gives, with less work */
+	if (p->chans == 1)
+		ret = image_convert(img, 1);
+	if (!ret)
+		ret = vitrt_image_fit(img, p);
+	if (!ret)
+		ret = image_convert(img, p->chans);
+	if (!ret)
+		return 0;
+	vitrt_image_release(img);
+	return vitrt_file_error(msg, cap, ret, path, "cannot resize the %ux%u image to %ux%u: %s",
+			w, h, p->size, p->size, vitrt_strerror(ret));
 }
 
 /* ---- IDX ---- */

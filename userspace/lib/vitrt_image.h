@@ -35,8 +35,9 @@ VITRT_API enum vitrt_image_format vitrt_image_probe(const char *path);
 
 /*
  * Read a PNG or JPEG as @chans channels (1 or 3; 0 keeps the file's own): gray is replicated
- * to RGB, RGB becomes gray by ITU-R 601 luma (as PIL's convert("L")); alpha is composited on
- * black.  Unless @size is 0, the image must be @size x @size: anything else is VITRT_EINVAL
+ * to RGB, RGB becomes gray by ITU-R 601 luma (as PIL's convert("L")); alpha is dropped (as
+ * PIL's convert("RGB"), what timm and torchvision do); palettes are expanded; 16-bit samples
+ * are reduced to 8.  Unless @size is 0, the image must be @size x @size: anything else is VITRT_EINVAL
  * with "<path>: image is WxH, the model wants SxS".
  */
 VITRT_API int vitrt_image_read(const char *path, uint32_t chans, uint32_t size,
@@ -53,6 +54,55 @@ VITRT_API int vitrt_image_write_png(const char *path, const struct vitrt_image *
 VITRT_API void vitrt_image_to_input(float *out, const uint8_t *pix, uint32_t in_chans,
 				    uint32_t chans, size_t npix, const float *mean,
 				    const float *std);
+
+/* ---- resize and crop (vitrt_resize.c) ---- */
+
+enum vitrt_interp { VITRT_INTERP_BICUBIC, VITRT_INTERP_BILINEAR };
+
+/* "bicubic" or "bilinear" (any case) to its enum value, or VITRT_EINVAL. */
+VITRT_API int vitrt_interp_parse(const char *s);
+VITRT_API const char *vitrt_interp_name(enum vitrt_interp interp);
+
+/*
+ * How a picture becomes the model's input, as timm's eval transform: convert to @chans,
+ * resize the shorter side to floor(@size / @crop_pct) (the longer one keeping the aspect,
+ * truncated as torchvision does) with @interp, centre crop @size x @size.
+ */
+struct vitrt_prep {
+	uint32_t chans, size;
+	enum vitrt_interp interp;
+	double crop_pct;		/* (0, 1] */
+};
+
+/* timm's defaults for DeiT: bicubic, crop_pct 0.875 (224 from 256). */
+#define VITRT_PREP_INIT(c, s) \
+	((struct vitrt_prep){ .chans = (c), .size = (s), .interp = VITRT_INTERP_BICUBIC, \
+			      .crop_pct = 0.875 })
+
+/*
+ * Resize @in to @w x @h as Pillow's Image.resize (reducing_gap None) does: separable
+ * filter, fixed-point weights, u8 between the passes.  @out is allocated.  VITRT_EINVAL on a
+ * bad size or filter, VITRT_ENOMEM.
+ */
+VITRT_API int vitrt_image_resize(const struct vitrt_image *in, uint32_t w, uint32_t h,
+				 enum vitrt_interp interp, struct vitrt_image *out);
+/* The @w x @h window of @in at (@x0, @y0) into @out (allocated); VITRT_EINVAL if outside. */
+VITRT_API int vitrt_image_crop(const struct vitrt_image *in, uint32_t x0, uint32_t y0,
+			       uint32_t w, uint32_t h, struct vitrt_image *out);
+/* The size a @width x @height picture is resized to before the crop. */
+VITRT_API void vitrt_prep_sizes(uint32_t width, uint32_t height, const struct vitrt_prep *p,
+				uint32_t *w, uint32_t *h);
+/*
+ * Resize and centre crop @img in place to p->size (channels untouched).  An image already
+ * p->size x p->size is a prepared input and stays as it is.
+ */
+VITRT_API int vitrt_image_fit(struct vitrt_image *img, const struct vitrt_prep *p);
+/*
+ * Read a PNG or JPEG of any size and make it the model's input by @p: p->chans planes of
+ * p->size x p->size.  Errors name @path.
+ */
+VITRT_API int vitrt_image_load(const char *path, const struct vitrt_prep *p,
+			       struct vitrt_image *img, char *msg, size_t cap);
 
 /* ---- IDX ---- */
 
