@@ -46,6 +46,36 @@ suite unit-reorder $B/test_reorder
 suite unit-modeled $B/test_modeled
 suite unit-resize $B/test_resize
 suite vitrt-cli tests/unit/vitrt_cli.sh $B/vitrt
+
+# san_suite NAME CMD...: suite NAME with the sanitizers' options (make asan tsan builds the
+# programs, Documentation/testing.rst).  A report stops the program with a non-zero status
+# (halt_on_error; ASan and UBSan exit 86, TSan 66).  ASan and TSan write it to
+# $LOGS/NAME.san.PID: any such file fails the suite too (a report from a command whose status a
+# test script does not check is not lost) and is appended to $LOGS/NAME.err.  GCC 12's UBSan
+# ignores log_path: its reports go to stderr, and its exit status fails the test.
+san_suite() {
+	local name=$1 f san=$LOGS/$1.san
+	shift
+	ASAN_OPTIONS="halt_on_error=1:exitcode=86:detect_leaks=1:log_path=$san" \
+	UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:exitcode=86:log_path=$san" \
+	TSAN_OPTIONS="halt_on_error=1:exitcode=66:second_deadlock_stack=1:log_path=$san" \
+		suite "$name" "$@"
+	for f in "$san".*; do
+		[ -e "$f" ] || continue
+		echo "# suite-error: $name sanitizer report in $f" >>"$LOGS/$name.tap"
+		cat "$f" >>"$LOGS/$name.err"
+	done
+}
+
+# The unit tests and the CLI tests again under ASan + UBSan; the threads under TSan (the GEMM
+# kernels' tasks on 3 threads, a smaller workload: TSan is ~10x slower; vitrt's pool, batches
+# and kernels, compared with the plain build).
+for t in model kern vitrt fp32 iops prog reorder modeled; do
+	san_suite asan-unit-$t $B/asan/test_$t
+done
+san_suite asan-vitrt-cli tests/unit/vitrt_cli.sh $B/asan/vitrt
+san_suite tsan-kern env TEST_KERN_QUICK=1 $B/tsan/test_kern
+san_suite tsan-vitrt tests/unit/vitrt_tsan.sh $B/vitrt $B/tsan/vitrt
 suite rtl $B/rtl/vitsa_rtl_tb
 suite rtl-4x7 $B/rtl/vitsa_rtl_tb_4x7 -n 1000
 suite rtl-9x3 $B/rtl/vitsa_rtl_tb_9x3 -n 1000
