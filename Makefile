@@ -89,7 +89,7 @@ userspace: $(B)/vitrt $(B)/libvitrt.a $(B)/test_vitrt $(B)/test_prog $(B)/test_i
 SAN_asan := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 SAN_tsan := -fsanitize=thread
 SAN_TESTS_HW  := test_model test_kern
-SAN_TESTS_LIB := test_vitrt test_iops test_fp32 test_reorder test_prog test_modeled
+SAN_TESTS_LIB := test_vitrt test_iops test_fp32 test_reorder test_prog test_modeled test_resize
 
 # san_flavour F: objects under $(B)/F/, its libvitrt.a, vitrt and every unit test binary.
 define san_flavour
