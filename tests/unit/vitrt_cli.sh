@@ -122,7 +122,7 @@ modeled_matches_device() {
 }
 
 echo "TAP version 13"
-echo "1..46"
+echo "1..66"
 t gemm_random_200_jobs_bit_exact "$VITRT" gemm --backend sim --random 200 --max-dim 512 --seed 11 -q
 t gemm_512_cube_s8 "$VITRT" gemm --backend sim --shape 512x512x512
 t gemm_odd_u4_s4_requant_u4 "$VITRT" gemm --backend sim --shape 33x17x65 -a u4 -w s4 -o u4 --bias -t
@@ -145,8 +145,12 @@ t run_model_bad_version fails_with 1 "format version 9" "$VITRT" run "$tmp/ver.v
 	$D/gray28.png
 t run_unsupported_image fails_with 1 "text.png" "$VITRT" run --backend sim "$tmp/m.vitsa" \
 	"$tmp/text.png"
-t run_wrong_image_size fails_with 1 "image is 32x32, the model wants 28x28" "$VITRT" run \
-	--backend sim "$tmp/m.vitsa" $D/gray32.png
+t run_resizes_image "$VITRT" run --backend sim "$tmp/m.vitsa" $D/gray32.png \
+	--interpolation bilinear --crop-pct 0.9
+t run_bad_interpolation fails_with 2 "bicubic or bilinear, not 'lanczos'" "$VITRT" run \
+	--backend sim "$tmp/m.vitsa" $D/gray32.png --interpolation lanczos
+t run_bad_crop_pct fails_with 2 "crop-pct wants a number in \[0.05, 1\], not '1.5'" \
+	"$VITRT" run --backend sim "$tmp/m.vitsa" $D/gray32.png --crop-pct 1.5
 t eval_json_fields sh -c "'$VITRT' eval --backend sim '$tmp/m.vitsa' --dataset '$FMNIST' \
 	--fp32 '$CKPT' -n 50 --json 2>/dev/null | grep -q '\"images\": 50, \"scheme\": \"w8a8\", \"fp32_top1\": .*\"int_top1\": .*\"agreement\": '"
 t eval_checks_channels fails_with 1 "images have 1 channel, the model $tmp/rgb.vitsa wants 3" \
@@ -201,6 +205,65 @@ t batch_out_of_range fails_with 2 "batch wants 1..256" "$VITRT" eval "$tmp/m.vit
 "$VITRT" quantize models/vit-fmnist.safetensors --calib "$FMNIST" -n 32 -o "$tmp/f.vitsa" \
 	>/dev/null 2>&1
 t eval_same_for_every_batch eval_batches "$tmp/f.vitsa" models/vit-fmnist.safetensors
+# Datasets as folders: an ImageFolder tree of 10 classes (PNGs of two sizes, an RGB JPEG
+# photo), a flat folder, and broken ones, all made here from committed images.
+HUBBLE=tests/golden/resize/in/hubble_deep_field.jpg
+IF=$tmp/if
+for c in c0 c1 c2 c3 c4 c5 c6 c7 c8 c9; do
+	mkdir -p "$IF/$c"
+	cp $D/gray28.png "$IF/$c/a.png"
+	cp $D/gray32.png "$IF/$c/b.PNG"
+	echo "not an image, not listed" >"$IF/$c/notes.txt"
+done
+cp "$HUBBLE" "$IF/c3/hubble.jpg"
+mkdir -p "$tmp/flat" "$tmp/empty" "$tmp/noimg/c0" "$tmp/noimg/c1" "$tmp/mixed/c0"
+cp $D/gray28.png $D/gray32.png "$HUBBLE" "$tmp/flat/"
+cp $D/gray28.png "$tmp/noimg/c0/"
+cp $D/gray28.png "$tmp/mixed/"
+cp $D/gray28.png "$tmp/mixed/c0/"
+cp -r "$IF" "$tmp/badjpg"
+head -c 20000 "$HUBBLE" >"$tmp/badjpg/c5/cut.jpg"
+cp -r "$IF" "$tmp/badpng"
+head -c 100 $D/gray28.png >"$tmp/badpng/c7/cut.png"
+mkdir -p "$tmp/three/a" "$tmp/three/b" "$tmp/three/c"
+for c in a b c; do cp $D/gray28.png "$tmp/three/$c/"; done
+
+eval_folder_json() {
+	"$VITRT" eval --backend sim "$tmp/m.vitsa" --dataset "$1" --json 2>"$tmp/err" |
+		grep -q "$2"
+}
+t eval_imagefolder eval_folder_json "$IF" '"images": 21, .*"int_top5": [0-9.]*, "skipped": 0}'
+t eval_imagefolder_fp32_top5 sh -c "'$VITRT' eval --backend sim '$tmp/m.vitsa' \
+	--dataset '$IF' --fp32 '$CKPT' --json --batch 4 2>/dev/null | grep -q '\"fp32_top5\": [0-9.]*, \"int_top5\": [0-9.]*, '"
+t eval_skips_corrupt_jpeg eval_folder_json "$tmp/badjpg" '"images": 21, .*"skipped": 1}'
+t eval_names_skipped_jpeg grep -q "badjpg/c5/cut.jpg: JPEG: .*(skipped)" "$tmp/err"
+t eval_strict_corrupt_jpeg fails_with 1 "badjpg/c5/cut.jpg: JPEG: " "$VITRT" eval \
+	--backend sim "$tmp/m.vitsa" --dataset "$tmp/badjpg" --strict
+t eval_strict_truncated_png fails_with 1 "badpng/c7/cut.png: PNG: " "$VITRT" eval \
+	--backend sim "$tmp/m.vitsa" --dataset "$tmp/badpng" --strict
+t eval_class_without_images fails_with 1 "noimg/c1: class folder without PNG or JPEG images" \
+	"$VITRT" eval --backend sim "$tmp/m.vitsa" --dataset "$tmp/noimg"
+t eval_empty_folder fails_with 1 "empty: no PNG or JPEG images and no class folders" \
+	"$VITRT" eval --backend sim "$tmp/m.vitsa" --dataset "$tmp/empty"
+t eval_mixed_folder fails_with 1 "mixed: both images (gray28.png) and folders (c0)" \
+	"$VITRT" eval --backend sim "$tmp/m.vitsa" --dataset "$tmp/mixed"
+t eval_flat_has_no_labels fails_with 1 "flat: a folder of images has no labels" \
+	"$VITRT" eval --backend sim "$tmp/m.vitsa" --dataset "$tmp/flat"
+t eval_class_count fails_with 1 "three: 3 class folders, the model has 10 classes" \
+	"$VITRT" eval --backend sim "$tmp/m.vitsa" --dataset "$tmp/three"
+t eval_not_a_folder fails_with 1 "gray28.png: not a folder" "$VITRT" eval --backend sim \
+	"$tmp/m.vitsa" --dataset $D/gray28.png
+t quantize_calib_flat sh -c "'$VITRT' quantize '$CKPT' --calib '$tmp/flat' \
+	--interpolation bilinear -o '$tmp/flat.vitsa' | grep -q ', 3 calibration images'"
+t quantize_calib_imagefolder_rgb sh -c "'$VITRT' quantize '$tmp/rgb.safetensors' \
+	--calib '$IF' -n 12 -o '$tmp/if.vitsa' | grep -q ', 12 calibration images'"
+t quantize_calib_skips sh -c "'$VITRT' quantize '$CKPT' --calib '$tmp/badjpg' -n 100 \
+	-o '$tmp/bj.vitsa' 2>&1 | grep -q '1 unreadable calibration images skipped'"
+t quantize_calib_strict fails_with 1 "badpng/c7/cut.png: PNG: " "$VITRT" quantize "$CKPT" \
+	--calib "$tmp/badpng" -n 100 --strict -o "$tmp/bp.vitsa"
+t quantize_calib_strict_no_file test ! -e "$tmp/bp.vitsa"
+t quantize_calib_empty fails_with 1 "empty: no PNG or JPEG images" "$VITRT" quantize \
+	"$CKPT" --calib "$tmp/empty" -o "$tmp/e.vitsa"
 t cpu_unknown_kernel fails_with 2 "VITRT_CPU=sse9: not a kernel this CPU runs" \
 	env VITRT_CPU=sse9 "$VITRT" run "$tmp/m.vitsa" "$D/gray28.png"
 exit $failed

@@ -238,29 +238,68 @@ void vitrt_fakequant_weights(struct vitrt_vit *m, const struct vitrt_scales *sc,
 	fake_linear(m->head_w, m->head_b, c->classes, c->dim, sc->normf, qmax);
 }
 
+/* The next readable image from *next on into @pix: 0, an error, or 1 past the last. */
+static int calib_next(const struct vitrt_dataset *ds, uint32_t *next,
+		      struct vitrt_calib_opts *o, uint8_t *pix)
+{
+	int32_t label;
+	int err;
+
+	while (*next < ds->count) {
+		err = vitrt_dataset_get(ds, (*next)++, o->prep, pix, &label, o->msg,
+					sizeof(o->msg));
+		if (!err)
+			return 0;
+		if (o->strict || err == VITRT_ENOMEM)
+			return err;
+		o->skipped++;
+		if (o->skip)
+			o->skip(o->msg);
+	}
+	return 1;
+}
+
+int vitrt_calib_images(const struct vitrt_vit *m, const struct vitrt_dataset *ds,
+		       struct vitrt_calib_opts *o, struct vitrt_scales *sc)
+{
+	const struct vitrt_vit_config *c = &m->cfg;
+	size_t npix = (size_t)c->img * c->img;
+	uint32_t total = o->count < ds->count ? o->count : ds->count, next = 0;
+	uint8_t *pix = malloc(c->chans * npix);
+	float *in = malloc(c->chans * npix * sizeof(*in));
+	float *logits = malloc(c->classes * sizeof(*logits));
+	struct vitrt_calib *cal = vitrt_calib_new(c->depth);
+	int err = pix && in && logits && cal ? 0 : VITRT_ENOMEM;
+
+	o->used = o->skipped = 0;
+	while (!err && o->used < total) {
+		err = calib_next(ds, &next, o, pix);
+		if (err)
+			break;
+		vitrt_image_to_input(in, pix, c->chans, c->chans, npix, c->mean, c->std);
+		err = vitrt_vit_forward(m, in, logits, vitrt_calib_hook, cal);
+		o->used++;
+		if (o->progress)
+			o->progress(o->used, total);
+	}
+	if (err == 1)	/* the end of the set: fewer images than asked is fine, none is not */
+		err = o->used ? 0 : VITRT_EINVAL;
+	if (!err)
+		err = vitrt_calib_scales(cal, sc);
+	vitrt_calib_free(cal);
+	free(pix);
+	free(in);
+	free(logits);
+	return err;
+}
+
 int vitrt_calib_dataset(const struct vitrt_vit *m, const struct vitrt_dataset *ds,
 			uint32_t count, struct vitrt_scales *sc,
 			void (*progress)(uint32_t done, uint32_t total))
 {
-	const struct vitrt_vit_config *c = &m->cfg;
-	size_t npix = (size_t)c->img * c->img;
-	uint32_t total = count < ds->count ? count : ds->count;
-	float *in = malloc(c->chans * npix * sizeof(*in));
-	float *logits = malloc(c->classes * sizeof(*logits));
-	struct vitrt_calib *cal = vitrt_calib_new(c->depth);
-	int err = in && logits && cal ? 0 : VITRT_ENOMEM;
+	struct vitrt_prep p = VITRT_PREP_INIT(m->cfg.chans, m->cfg.img);
+	struct vitrt_calib_opts o = { .prep = &p, .count = count, .strict = true,
+				      .progress = progress };
 
-	for (uint32_t i = 0; i < total && !err; i++) {
-		vitrt_image_to_input(in, ds->pix + i * ds->chans * npix, ds->chans, c->chans, npix,
-				     c->mean, c->std);
-		err = vitrt_vit_forward(m, in, logits, vitrt_calib_hook, cal);
-		if (progress)
-			progress(i + 1, total);
-	}
-	if (!err)
-		err = vitrt_calib_scales(cal, sc);
-	vitrt_calib_free(cal);
-	free(in);
-	free(logits);
-	return err;
+	return vitrt_calib_images(m, ds, &o, sc);
 }

@@ -3,6 +3,8 @@
 #ifndef VITRT_CALIB_H
 #define VITRT_CALIB_H
 
+#include <stdbool.h>
+
 #include "vitrt_compile.h"
 
 struct vitrt_calib;
@@ -16,11 +18,30 @@ VITRT_API void vitrt_calib_hook(void *ctx, enum vitrt_tap tap, uint32_t layer, f
 VITRT_API int vitrt_calib_scales(struct vitrt_calib *c, struct vitrt_scales *sc);
 
 struct vitrt_dataset;
+struct vitrt_prep;
+
+struct vitrt_calib_opts {
+	const struct vitrt_prep *prep;	/* how an image becomes the input (channels, size) */
+	uint32_t count;			/* images to calibrate on */
+	bool strict;			/* an unreadable image is an error, not skipped */
+	/* If set: after each image used (images done, images to do) */
+	void (*progress)(uint32_t done, uint32_t total);
+	/* If set: told of each skipped image, with the error naming it */
+	void (*skip)(const char *msg);
+	uint32_t used, skipped;		/* out */
+	char msg[1024];			/* out: the error of a failing image with @strict */
+};
 
 /*
- * Calibrate @m (LayerNorms folded) on the first @count images of @ds: the FP32 forward with
- * vitrt_calib_hook, then vitrt_calib_scales into @sc.  @progress, if set, is called after each
- * image with (images done, images to do).
+ * Calibrate @m (LayerNorms folded) on the first o->count readable images of @ds, streamed one
+ * at a time: the FP32 forward with vitrt_calib_hook, then vitrt_calib_scales into @sc.
+ * VITRT_EINVAL if no image could be read.
+ */
+VITRT_API int vitrt_calib_images(const struct vitrt_vit *m, const struct vitrt_dataset *ds,
+				 struct vitrt_calib_opts *o, struct vitrt_scales *sc);
+/*
+ * The same on the first @count images of an IDX dataset at the model's size, every image
+ * required; @progress as in vitrt_calib_opts.
  */
 VITRT_API int vitrt_calib_dataset(const struct vitrt_vit *m, const struct vitrt_dataset *ds,
 				  uint32_t count, struct vitrt_scales *sc,

@@ -651,12 +651,73 @@ struct vitrt_dataset *vitrt_dataset_open_dir(const char *dir, const char *split,
 	return ds;
 }
 
+struct vitrt_dataset *vitrt_dataset_open_path(const char *path, const char *split, int *err,
+					      char *msg, size_t cap)
+{
+	struct stat st;
+	char *images;
+	bool idx;
+
+	if (stat(path, &st)) {
+		*err = vitrt_file_error(msg, cap, VITRT_ESYS, path, "%s", strerror(errno));
+		return NULL;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		*err = vitrt_file_error(msg, cap, VITRT_EINVAL, path,
+				"not a folder (an IDX folder, an ImageFolder tree or a folder of images)");
+		return NULL;
+	}
+	images = dataset_file(path, split, "images", 3);
+	if (!images) {
+		*err = vitrt_file_error(msg, cap, VITRT_ENOMEM, path, "out of memory");
+		return NULL;
+	}
+	idx = !access(images, F_OK);
+	free(images);
+	if (idx)
+		return vitrt_dataset_open_dir(path, split, err, msg, cap);
+	return vitrt_folder_open(path, err, msg, cap);
+}
+
+/* IDX image @i: gray, at the model's size (vitrt_dataset_check), replicated to RGB. */
+static int idx_get(const struct vitrt_dataset *ds, uint32_t i, const struct vitrt_prep *p,
+		   uint8_t *pix, int32_t *label, char *msg, size_t cap)
+{
+	size_t npix = (size_t)ds->height * ds->width;
+	const uint8_t *src = ds->pix + (size_t)i * ds->chans * npix;
+
+	if (ds->width != p->size || ds->height != p->size || ds->chans != 1 ||
+	    (p->chans != 1 && p->chans != 3))
+		return vitrt_file_error(msg, cap, VITRT_EINVAL, ds->images_path,
+				"%ux%ux%u images, the model wants %ux%ux%u (IDX images are not resized)",
+				ds->chans, ds->height, ds->width, p->chans, p->size, p->size);
+	for (uint32_t c = 0; c < p->chans; c++)
+		memcpy(pix + c * npix, src, npix);
+	*label = ds->labels[i];
+	return 0;
+}
+
+int vitrt_dataset_get(const struct vitrt_dataset *ds, uint32_t i, const struct vitrt_prep *p,
+		      uint8_t *pix, int32_t *label, char *msg, size_t cap)
+{
+	if (i >= ds->count)
+		return vitrt_file_error(msg, cap, VITRT_EINVAL, ds->images_path,
+				"image %u of %u", i, ds->count);
+	if (ds->kind == VITRT_DATASET_IDX)
+		return idx_get(ds, i, p, pix, label, msg, cap);
+	return vitrt_folder_get(ds, i, p, pix, label, msg, cap);
+}
+
 void vitrt_dataset_close(struct vitrt_dataset *ds)
 {
 	struct dataset *d = (struct dataset *)ds;
 
 	if (!d)
 		return;
+	if (ds->kind != VITRT_DATASET_IDX) {
+		vitrt_folder_close(ds);
+		return;
+	}
 	vitrt_idx_release(&d->images);
 	vitrt_idx_release(&d->labels);
 	free(d->images_path);
@@ -667,11 +728,16 @@ void vitrt_dataset_close(struct vitrt_dataset *ds)
 int vitrt_dataset_check(const struct vitrt_dataset *ds, uint32_t size, uint32_t classes,
 			char *msg, size_t cap)
 {
+	if (ds->kind == VITRT_DATASET_FOLDERS && classes && ds->classes != classes)
+		return vitrt_file_error(msg, cap, VITRT_EINVAL, ds->images_path,
+				"%u class folders, the model has %u classes", ds->classes, classes);
+	if (ds->kind != VITRT_DATASET_IDX)
+		return 0;
 	if (ds->width != size || ds->height != size)
 		return vitrt_file_error(msg, cap, VITRT_EINVAL, ds->images_path,
 				"images are %ux%u, the model wants %ux%u (images are not resized)",
 				ds->width, ds->height, size, size);
-	for (uint32_t i = 0; i < ds->count; i++)
+	for (uint32_t i = 0; classes && i < ds->count; i++)
 		if (ds->labels[i] >= classes)
 			return vitrt_file_error(msg, cap, VITRT_EINVAL, ds->labels_path,
 					"label %u of image %u is not below the model's %u classes",

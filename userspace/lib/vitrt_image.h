@@ -126,12 +126,25 @@ VITRT_API int vitrt_idx_write(const char *path, const struct vitrt_idx *idx, cha
 
 /* ---- datasets ---- */
 
-/* Labelled gray images from an IDX pair: images [count][height][width], labels [count]. */
+enum vitrt_dataset_kind {
+	VITRT_DATASET_IDX,	/* an IDX pair, in memory, at the model's size */
+	VITRT_DATASET_FOLDERS,	/* an ImageFolder tree: root/<class>/<image>, labelled */
+	VITRT_DATASET_FLAT,	/* a folder of images without labels */
+};
+
+/*
+ * Images one after another.  IDX: labelled gray images [count][height][width] and labels
+ * [count] in memory.  Folders (vitrt_folder.c): only names are held, every image is decoded
+ * and fitted to the model when vitrt_dataset_get asks for it.
+ */
 struct vitrt_dataset {
-	uint32_t count, chans, height, width;
-	const uint8_t *pix;		/* [count][chans][height][width] */
-	const uint8_t *labels;		/* [count] */
-	const char *images_path, *labels_path;
+	uint32_t count, chans, height, width;	/* chans, height, width: IDX only */
+	const uint8_t *pix;		/* IDX: [count][chans][height][width]; else NULL */
+	const uint8_t *labels;		/* IDX: [count]; else NULL */
+	const char *images_path, *labels_path;	/* folders: the root, NULL */
+	enum vitrt_dataset_kind kind;
+	uint32_t classes;		/* FOLDERS: the class folders; else 0 */
+	char *const *class_names;	/* FOLDERS: [classes], sorted */
 };
 
 VITRT_API struct vitrt_dataset *vitrt_dataset_open(const char *images, const char *labels,
@@ -142,10 +155,28 @@ VITRT_API struct vitrt_dataset *vitrt_dataset_open(const char *images, const cha
  */
 VITRT_API struct vitrt_dataset *vitrt_dataset_open_dir(const char *dir, const char *split,
 						       int *err, char *msg, size_t cap);
+/*
+ * @path as the dataset it holds: the IDX pair of @split (as vitrt_dataset_open_dir) when
+ * there is one, else an ImageFolder tree (only sub-folders, each with images) or a flat
+ * folder (only images).  An empty folder, a class folder without images, or a mix of images
+ * and folders is VITRT_EFORMAT naming the folder.
+ */
+VITRT_API struct vitrt_dataset *vitrt_dataset_open_path(const char *path, const char *split,
+							int *err, char *msg, size_t cap);
 VITRT_API void vitrt_dataset_close(struct vitrt_dataset *ds);
 /*
- * Fit for a model of @size x @size inputs and @classes classes: VITRT_EINVAL naming the file
- * ("images are 28x28, the model wants 32x32"; "label 12 of image 345 is not below 10").
+ * Image @i as the model's input by @p into @pix (p->chans * p->size * p->size bytes) and its
+ * class into *label (-1 when the dataset has no labels).  An image that cannot be read or
+ * fitted is an error naming its file; the dataset stays usable for the next one.
+ */
+VITRT_API int vitrt_dataset_get(const struct vitrt_dataset *ds, uint32_t i,
+				const struct vitrt_prep *p, uint8_t *pix, int32_t *label,
+				char *msg, size_t cap);
+/*
+ * Fit for a model of @size x @size inputs and @classes classes (0: labels not checked):
+ * VITRT_EINVAL naming the file ("images are 28x28, the model wants 32x32"; "label 12 of image
+ * 345 is not below 10"; "3 class folders, the model has 10 classes").  Folders are resized,
+ * so only their classes are checked.
  */
 VITRT_API int vitrt_dataset_check(const struct vitrt_dataset *ds, uint32_t size,
 				  uint32_t classes, char *msg, size_t cap);

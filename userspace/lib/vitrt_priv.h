@@ -7,6 +7,9 @@
 
 #include "vitrt.h"
 
+struct vitrt_dataset;
+struct vitrt_prep;
+
 struct vitrt_backend_ops {
 	const char *name;
 	/* Fill dev->info and dev->priv; @path is the device node (dev backend) or NULL. */
@@ -43,6 +46,12 @@ struct vitrt_buf {
  */
 int vitrt_file_error(char *msg, size_t cap, int err, const char *path, const char *fmt, ...)
 	__attribute__((format(printf, 5, 6)));
+
+/* Datasets in folders (vitrt_folder.c), behind vitrt_dataset_open_path / _get / _close. */
+struct vitrt_dataset *vitrt_folder_open(const char *root, int *err, char *msg, size_t cap);
+void vitrt_folder_close(struct vitrt_dataset *ds);
+int vitrt_folder_get(const struct vitrt_dataset *ds, uint32_t i, const struct vitrt_prep *p,
+		     uint8_t *pix, int32_t *label, char *msg, size_t cap);
 
 extern const struct vitrt_backend_ops vitrt_sim_ops;
 extern const struct vitrt_backend_ops vitrt_kdev_ops;

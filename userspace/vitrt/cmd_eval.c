@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: MIT
 /*
- * vitrt eval MODEL --dataset DIR: top-1 of the integer program on a labelled test set, side
- * by side with the FP32 checkpoint's, and how often the two agree.
+ * vitrt eval MODEL --dataset DIR: top-1 and top-5 of the integer program on a labelled test
+ * set (IDX, or an ImageFolder tree streamed one batch at a time), side by side with the FP32
+ * checkpoint's, and how often the two agree.
  */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "vitrt_cli.h"
@@ -15,14 +17,17 @@
 struct eval_opts {
 	const char *model, *dataset, *fp32, *backend, *split;
 	uint32_t limit, batch;
-	bool json;
+	bool json, strict;
+	struct vitrt_prep prep;		/* chans and size from the model */
 };
 
 static int usage(int status)
 {
 	printf("usage: vitrt eval MODEL --dataset DIR [OPTIONS]\n"
-	       "Top-1 accuracy of a compiled model on DIR/<split>-images-idx3-ubyte[.gz] and\n"
-	       "DIR/<split>-labels-idx1-ubyte[.gz], with the FP32 checkpoint side by side.\n\n"
+	       "Top-1 and top-5 accuracy of a compiled model on DIR/<split>-images-idx3-ubyte[.gz]\n"
+	       "and DIR/<split>-labels-idx1-ubyte[.gz], or on an ImageFolder tree\n"
+	       "DIR/<class>/*.{jpg,png} (classes sorted by name, read one batch at a time), with\n"
+	       "the FP32 checkpoint side by side.\n\n"
 	       "  -d, --dataset DIR   e.g. /usr/share/datasets/fashion-mnist\n"
 	       "      --split S       t10k (default) or train\n"
 	       "      --fp32 CKPT     the checkpoint the model was compiled from, for comparison\n"
@@ -30,8 +35,11 @@ static int usage(int status)
 	       "  -b, --backend B     sim, dev, dev:/dev/vitsaN or auto (default)\n"
 	       "      --batch B       B images per call (default 8): in-process, at once, one\n"
 	       "                      per thread; the same results for every B\n"
+	       "      --strict        an unreadable image is an error (default: named, skipped)\n"
+	       PREP_USAGE
 	       "  -j, --json          one JSON object: images, scheme, fp32_top1, int_top1,\n"
-	       "                      agreement (percentages; null without --fp32)\n");
+	       "                      agreement, fp32_top5, int_top5 (percentages; null\n"
+	       "                      without --fp32), skipped\n");
 	return status;
 }
 
@@ -40,11 +48,13 @@ static int parse(int argc, char **argv, struct eval_opts *o)
 	static const struct option longs[] = {
 		{ "dataset", 1, 0, 'd' }, { "split", 1, 0, 'S' }, { "fp32", 1, 0, 'F' },
 		{ "limit", 1, 0, 'n' }, { "backend", 1, 0, 'b' }, { "json", 0, 0, 'j' },
-		{ "batch", 1, 0, 'B' }, { "help", 0, 0, 'h' }, { 0 },
+		{ "batch", 1, 0, 'B' }, { "help", 0, 0, 'h' }, { "strict", 0, 0, 'T' },
+		PREP_LONG_OPTIONS, { 0 },
 	};
 	int c;
 
-	*o = (struct eval_opts){ .split = "t10k", .limit = UINT32_MAX, .batch = 8 };
+	*o = (struct eval_opts){ .split = "t10k", .limit = UINT32_MAX, .batch = 8,
+		.prep = VITRT_PREP_INIT(0, 0) };
 	while ((c = getopt_long(argc, argv, "d:n:b:jh", longs, NULL)) != -1) {
 		switch (c) {
 		case 'd': o->dataset = optarg; break;
@@ -54,6 +64,12 @@ static int parse(int argc, char **argv, struct eval_opts *o)
 		case 'b': o->backend = optarg; break;
 		case 'j': o->json = true; break;
 		case 'B': o->batch = (uint32_t)strtoul(optarg, NULL, 10); break;
+		case 'T': o->strict = true; break;
+		case PREP_OPT_INTERP:
+		case PREP_OPT_CROP:
+			if (prep_option(c, optarg, &o->prep, "eval"))
+				return 2;
+			break;
 		case 'h': exit(usage(0));
 		default: return usage(2);
 		}
@@ -66,7 +82,8 @@ static int parse(int argc, char **argv, struct eval_opts *o)
 	return 0;
 }
 
-static void progress(uint32_t done, uint32_t total, uint32_t int_ok)
+/* @done of @total images looked at, @n of them classified. */
+static void progress(uint32_t done, uint32_t total, uint32_t n, uint32_t int_ok)
 {
 	int width = 40, fill = (int)((uint64_t)done * width / total);
 
@@ -74,18 +91,26 @@ static void progress(uint32_t done, uint32_t total, uint32_t int_ok)
 		return;
 	fprintf(stderr, "\r[%.*s%*s] %u/%u  int top-1 %.2f%%", fill,
 		"########################################", width - fill, "", done, total,
-		100.0 * int_ok / done);
+		n ? 100.0 * int_ok / n : 0.0);
 	if (done == total)
 		fputc('\n', stderr);
 }
 
-/* Every image is the model's input as is: channels are not converted nor images resized. */
+/*
+ * IDX images are the model's input as they are (channels are not converted nor images
+ * resized); folders are fitted image by image but need one class folder per class and labels.
+ */
 static int check_data(const struct vitrt_dataset *ds, const struct vitrt_infer *in,
 		      const char *model, char *msg, size_t cap)
 {
 	uint32_t chans = vitrt_infer_chans(in);
 
-	if (ds->chans != chans) {
+	if (ds->kind == VITRT_DATASET_FLAT) {
+		snprintf(msg, cap, "%s: a folder of images has no labels; eval wants class folders "
+			 "(DIR/<class>/*.jpg, an ImageFolder tree) or IDX files", ds->images_path);
+		return VITRT_EINVAL;
+	}
+	if (ds->kind == VITRT_DATASET_IDX && ds->chans != chans) {
 		snprintf(msg, cap, "%s: images have %u channel%s, the model %s wants %u",
 			 ds->images_path, ds->chans, ds->chans == 1 ? "" : "s", model, chans);
 		return VITRT_EINVAL;
@@ -94,53 +119,119 @@ static int check_data(const struct vitrt_dataset *ds, const struct vitrt_infer *
 }
 
 struct tally {
-	uint32_t n, int_ok, fp_ok, agree;
+	uint32_t n, skipped, int_ok, fp_ok, agree, int_ok5, fp_ok5;
 };
 
-static int evaluate(struct vitrt_infer *in, struct vitrt_infer *fp, const struct vitrt_dataset *ds,
-		    uint32_t count, uint32_t batch, struct tally *t)
+/* Is @label among the best five (or fewer classes) of @r? */
+static bool in_top5(const struct vitrt_result *r, int32_t label)
 {
-	size_t per = (size_t)ds->chans * ds->height * ds->width;
+	for (uint32_t k = 0; k < VITRT_TOPK && k < r->classes; k++)
+		if ((int32_t)r->top[k] == label)
+			return true;
+	return false;
+}
+
+static void tally_batch(struct tally *t, const struct vitrt_result *ri,
+			const struct vitrt_result *rf, const int32_t *labels, uint32_t b)
+{
+	for (uint32_t j = 0; j < b; j++) {
+		t->n++;
+		t->int_ok += (int32_t)ri[j].top[0] == labels[j];
+		t->int_ok5 += in_top5(&ri[j], labels[j]);
+		if (!rf)
+			continue;
+		t->fp_ok += (int32_t)rf[j].top[0] == labels[j];
+		t->fp_ok5 += in_top5(&rf[j], labels[j]);
+		t->agree += rf[j].top[0] == ri[j].top[0];
+	}
+}
+
+/*
+ * Fill @buf with up to @batch readable images from *next on (below @count); an unreadable one
+ * is named on stderr and counted, or ends the run with --strict.  The number read, or < 0.
+ */
+static int fill_batch(const struct vitrt_dataset *ds, const struct eval_opts *o, uint32_t *next,
+		      uint32_t count, uint8_t *buf, int32_t *labels, struct tally *t)
+{
+	size_t per = (size_t)o->prep.chans * o->prep.size * o->prep.size;
+	char msg[1200];
+	uint32_t b = 0;
+	int err;
+
+	while (b < o->batch && *next < count) {
+		err = vitrt_dataset_get(ds, (*next)++, &o->prep, buf + b * per, &labels[b], msg,
+					sizeof(msg));
+		if (!err) {
+			b++;
+		} else if (o->strict || err == VITRT_ENOMEM) {
+			die("%s", msg);
+			return err;
+		} else {
+			t->skipped++;
+			fprintf(stderr, "%svitrt: %s (skipped)\n", isatty(2) ? "\n" : "", msg);
+		}
+	}
+	return (int)b;
+}
+
+static int evaluate(struct vitrt_infer *in, struct vitrt_infer *fp, const struct vitrt_dataset *ds,
+		    const struct eval_opts *o, uint32_t count, struct tally *t)
+{
+	size_t per = (size_t)o->prep.chans * o->prep.size * o->prep.size;
 	struct vitrt_result ri[VITRT_MAX_BATCH], rf[VITRT_MAX_BATCH];
-	int err = vitrt_infer_set_batch(in, batch);
+	int32_t labels[VITRT_MAX_BATCH];
+	uint8_t *buf = malloc(per * o->batch);
+	int err = buf ? vitrt_infer_set_batch(in, o->batch) : VITRT_ENOMEM;
+	uint32_t next = 0;
+	int b;
 
 	if (!err && fp)
-		err = vitrt_infer_set_batch(fp, batch);
-	for (uint32_t i = 0; i < count && !err; i += batch) {
-		uint32_t b = count - i < batch ? count - i : batch;
-
-		err = vitrt_infer_run_batch(in, ds->pix + i * per, b, ri);
-		if (!err && fp)
-			err = vitrt_infer_run_batch(fp, ds->pix + i * per, b, rf);
-		for (uint32_t j = 0; j < b && !err; j++) {
-			t->n++;
-			t->int_ok += ri[j].top[0] == ds->labels[i + j];
-			t->fp_ok += fp && rf[j].top[0] == ds->labels[i + j];
-			t->agree += fp && rf[j].top[0] == ri[j].top[0];
+		err = vitrt_infer_set_batch(fp, o->batch);
+	if (err)
+		die("eval: %s", vitrt_strerror(err));
+	while (!err && next < count) {
+		b = fill_batch(ds, o, &next, count, buf, labels, t);
+		if (b < 0) {
+			err = b;
+			break;
 		}
-		progress(t->n, count, t->int_ok);
+		if (b)
+			err = vitrt_infer_run_batch(in, buf, (uint32_t)b, ri);
+		if (b && !err && fp)
+			err = vitrt_infer_run_batch(fp, buf, (uint32_t)b, rf);
+		if (err)
+			die("eval: %s", vitrt_strerror(err));
+		else
+			tally_batch(t, ri, fp ? rf : NULL, labels, (uint32_t)b);
+		progress(next, count, t->n, t->int_ok);
 	}
+	free(buf);
 	return err;
 }
 
 static void report(const struct eval_opts *o, const struct tally *t, const char *scheme)
 {
 	double pi = 100.0 * t->int_ok / t->n, pf = 100.0 * t->fp_ok / t->n;
+	double pi5 = 100.0 * t->int_ok5 / t->n, pf5 = 100.0 * t->fp_ok5 / t->n;
 	double pa = 100.0 * t->agree / t->n;
 
 	if (o->json) {
 		printf("{\"images\": %u, \"scheme\": \"%s\", ", t->n, scheme);
 		if (o->fp32)
-			printf("\"fp32_top1\": %.2f, \"int_top1\": %.2f, \"agreement\": %.2f}\n", pf,
-			       pi, pa);
+			printf("\"fp32_top1\": %.2f, \"int_top1\": %.2f, \"agreement\": %.2f, "
+			       "\"fp32_top5\": %.2f, ", pf, pi, pa, pf5);
 		else
-			printf("\"fp32_top1\": null, \"int_top1\": %.2f, \"agreement\": null}\n", pi);
+			printf("\"fp32_top1\": null, \"int_top1\": %.2f, \"agreement\": null, "
+			       "\"fp32_top5\": null, ", pi);
+		printf("\"int_top5\": %.2f, \"skipped\": %u}\n", pi5, t->skipped);
 		return;
 	}
 	printf("%u images, scheme %s\n", t->n, scheme);
+	if (t->skipped)
+		printf("  %u unreadable images skipped\n", t->skipped);
 	if (o->fp32)
-		printf("  fp32 top-1      %6.2f%%\n", pf);
-	printf("  integer top-1   %6.2f%%", pi);
+		printf("  fp32 top-1      %6.2f%%   top-5 %6.2f%%\n", pf, pf5);
+	printf("  integer top-1   %6.2f%%   top-5 %6.2f%%", pi, pi5);
 	if (o->fp32)
 		printf("   (%+.2f points)\n  agreement       %6.2f%%\n", pi - pf, pa);
 	else
@@ -167,14 +258,18 @@ int cmd_eval(int argc, char **argv)
 	}
 	if (fp && fp32_matches(in, o.model, fp, o.fp32))
 		goto out;
-	ds = vitrt_dataset_open_dir(o.dataset, o.split, &err, msg, sizeof(msg));
+	o.prep.chans = vitrt_infer_chans(in);
+	o.prep.size = vitrt_infer_size(in);
+	ds = vitrt_dataset_open_path(o.dataset, o.split, &err, msg, sizeof(msg));
 	if (!ds || check_data(ds, in, o.model, msg, sizeof(msg))) {
 		die("%s", msg);
 		goto out;
 	}
-	err = evaluate(in, fp, ds, o.limit < ds->count ? o.limit : ds->count, o.batch, &t);
-	if (err || !t.n) {
-		die("eval: %s", err ? vitrt_strerror(err) : "no images");
+	err = evaluate(in, fp, ds, &o, o.limit < ds->count ? o.limit : ds->count, &t);
+	if (err)
+		goto out;
+	if (!t.n) {
+		die("eval: %s: no image could be read (%u skipped)", o.dataset, t.skipped);
 		goto out;
 	}
 	report(&o, &t, vitrt_scheme_name(vitrt_infer_prog(in)->info.scheme));

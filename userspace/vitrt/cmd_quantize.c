@@ -17,6 +17,8 @@
 struct quantize_opts {
 	const char *ckpt, *calib, *out;
 	uint32_t scheme, count, rows, cols;
+	bool strict;
+	struct vitrt_prep prep;		/* chans and size from the checkpoint */
 };
 
 static int usage(int status)
@@ -24,11 +26,15 @@ static int usage(int status)
 	printf("usage: vitrt quantize CKPT --calib DIR -o MODEL [OPTIONS]\n"
 	       "Compile a floating-point ViT checkpoint (safetensors, timm or torchvision names)\n"
 	       "into an integer-only program for the vitsa array.\n\n"
-	       "  -c, --calib DIR     calibration images: DIR/train-images-idx3-ubyte[.gz] (IDX)\n"
+	       "  -c, --calib DIR     calibration images: DIR/train-images-idx3-ubyte[.gz] (IDX),\n"
+	       "                      an ImageFolder tree DIR/<class>/*.{jpg,png} or a folder\n"
+	       "                      of images, read one at a time\n"
 	       "  -o, --output MODEL  the compiled model to write\n"
 	       "  -s, --scheme S      w8a8 (default) or w4a8 (4-bit weights)\n"
 	       "  -n, --count N       calibration images (default 256)\n"
-	       "      --array RxC     array the schedule is made for (default 16x16)\n");
+	       "      --array RxC     array the schedule is made for (default 16x16)\n"
+	       "      --strict        an unreadable image is an error (default: named, skipped)\n"
+	       PREP_USAGE);
 	return status;
 }
 
@@ -36,11 +42,13 @@ static int parse(int argc, char **argv, struct quantize_opts *o)
 {
 	static const struct option longs[] = {
 		{ "calib", 1, 0, 'c' }, { "output", 1, 0, 'o' }, { "scheme", 1, 0, 's' },
-		{ "count", 1, 0, 'n' }, { "array", 1, 0, 'A' }, { "help", 0, 0, 'h' }, { 0 },
+		{ "count", 1, 0, 'n' }, { "array", 1, 0, 'A' }, { "help", 0, 0, 'h' },
+		{ "strict", 0, 0, 'T' }, PREP_LONG_OPTIONS, { 0 },
 	};
 	int c, s;
 
-	*o = (struct quantize_opts){ .count = 256, .rows = 16, .cols = 16 };
+	*o = (struct quantize_opts){ .count = 256, .rows = 16, .cols = 16,
+		.prep = VITRT_PREP_INIT(0, 0) };
 	while ((c = getopt_long(argc, argv, "c:o:s:n:h", longs, NULL)) != -1) {
 		switch (c) {
 		case 'c': o->calib = optarg; break;
@@ -56,6 +64,12 @@ static int parse(int argc, char **argv, struct quantize_opts *o)
 			if (vitrt_array_parse(optarg, &o->rows, &o->cols))
 				return die("quantize: --array wants RxC with each side 1..%u, not '%s'",
 					   VITRT_ARRAY_MAX_SIDE, optarg), 2;
+			break;
+		case 'T': o->strict = true; break;
+		case PREP_OPT_INTERP:
+		case PREP_OPT_CROP:
+			if (prep_option(c, optarg, &o->prep, "quantize"))
+				return 2;
 			break;
 		case 'h': exit(usage(0));
 		default: return usage(2);
@@ -77,12 +91,44 @@ static void show_progress(uint32_t done, uint32_t total)
 		fputc('\n', stderr);
 }
 
+static void show_skip(const char *msg)
+{
+	fprintf(stderr, "%svitrt: %s (skipped)\n", isatty(2) ? "\n" : "", msg);
+}
+
+/* Open and check the calibration set, then calibrate on it. */
+static int calibrate(const struct quantize_opts *o, struct vitrt_vit *m, struct vitrt_scales *sc,
+		     struct vitrt_calib_opts *co)
+{
+	struct vitrt_dataset *ds;
+	char msg[1024];
+	int err;
+
+	ds = vitrt_dataset_open_path(o->calib, "train", &err, msg, sizeof(msg));
+	/* labels matter for IDX only (a bad one means a broken file); folders need none */
+	if (!ds || vitrt_dataset_check(ds, m->cfg.img, ds->kind == VITRT_DATASET_IDX ?
+				       m->cfg.classes : 0, msg, sizeof(msg))) {
+		vitrt_dataset_close(ds);
+		return die("%s", msg);
+	}
+	vitrt_vit_fold_norms(m);
+	err = vitrt_calib_images(m, ds, co, sc);
+	if (err == VITRT_EINVAL && !co->used)
+		die("calibration: %s: none of the %u images could be read", o->calib, ds->count);
+	else if (err && co->strict)
+		die("calibration: %s", co->msg);
+	else if (err)
+		die("calibration: %s", vitrt_strerror(err));
+	vitrt_dataset_close(ds);
+	return err ? 1 : 0;
+}
+
 int cmd_quantize(int argc, char **argv)
 {
 	struct quantize_opts o;
 	struct vitrt_scales sc = { 0 };
 	struct vitrt_vit *m = NULL;
-	struct vitrt_dataset *ds = NULL;
+	struct vitrt_calib_opts co;
 	struct vitrt_prog *p = NULL;
 	char msg[1024];
 	int err = parse(argc, argv, &o), ret = 1;
@@ -92,17 +138,12 @@ int cmd_quantize(int argc, char **argv)
 	m = vitrt_vit_load(o.ckpt, &err, msg, sizeof(msg));
 	if (!m)
 		return die("%s", msg);
-	ds = vitrt_dataset_open_dir(o.calib, "train", &err, msg, sizeof(msg));
-	if (!ds || vitrt_dataset_check(ds, m->cfg.img, m->cfg.classes, msg, sizeof(msg))) {
-		die("%s", msg);
+	o.prep.chans = m->cfg.chans;
+	o.prep.size = m->cfg.img;
+	co = (struct vitrt_calib_opts){ .prep = &o.prep, .count = o.count, .strict = o.strict,
+		.progress = show_progress, .skip = show_skip };
+	if (calibrate(&o, m, &sc, &co))
 		goto out;
-	}
-	vitrt_vit_fold_norms(m);
-	err = vitrt_calib_dataset(m, ds, o.count, &sc, show_progress);
-	if (err) {
-		die("calibration: %s", vitrt_strerror(err));
-		goto out;
-	}
 	p = vitrt_compile(m, &sc, &(struct vitrt_compile_opts){ .scheme = o.scheme,
 		.array_rows = o.rows, .array_cols = o.cols, .fp32_top1 = -1 }, &err, msg,
 		sizeof(msg));
@@ -115,13 +156,14 @@ int cmd_quantize(int argc, char **argv)
 		goto out;
 	}
 	printf("%s: %s, %u calibration images, %u steps (%u GEMMs), %llu bytes of constants\n",
-	       o.out, vitrt_scheme_name(o.scheme), o.count < ds->count ? o.count : ds->count,
-	       p->nsteps, p->ngemms, (unsigned long long)p->arena_size[VITRT_ARENA_CONST]);
+	       o.out, vitrt_scheme_name(o.scheme), co.used, p->nsteps, p->ngemms,
+	       (unsigned long long)p->arena_size[VITRT_ARENA_CONST]);
+	if (co.skipped)
+		printf("%s: %u unreadable calibration images skipped\n", o.calib, co.skipped);
 	ret = 0;
 out:
 	vitrt_prog_free(p);
 	free(sc.layer);
-	vitrt_dataset_close(ds);
 	vitrt_vit_free(m);
 	return ret;
 }

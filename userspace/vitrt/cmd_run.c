@@ -17,19 +17,22 @@ struct run_opts {
 	const char *backend, *fp32;
 	bool json;
 	uint32_t limit, batch;
+	struct vitrt_prep prep;		/* chans and size from the model */
 };
 
 static int usage(int status)
 {
 	printf("usage: vitrt run MODEL IMAGE... [OPTIONS]\n"
 	       "       vitrt run --fp32 CKPT IMAGE... [OPTIONS]\n"
-	       "Classify images (PNG, JPEG, or IDX files of many images) and print the top 5.\n\n"
+	       "Classify images (PNG, JPEG, or IDX files of many images) and print the top 5.\n"
+	       "A PNG or JPEG of any size is resized and centre cropped to the model's size.\n\n"
 	       "  -b, --backend B   sim, dev, dev:/dev/vitsaN or auto (default)\n"
 	       "      --fp32 CKPT   the floating-point reference forward of a checkpoint instead\n"
 	       "  -n, --limit N     at most N images of each IDX file (default 16)\n"
 	       "  -j, --json        one JSON object per image: top 5 and all logits\n"
 	       "      --batch B     images of an IDX file per call (default 1): in-process, at\n"
-	       "                    once, one per thread; the same results for every B\n");
+	       "                    once, one per thread; the same results for every B\n"
+	       PREP_USAGE);
 	return status;
 }
 
@@ -65,7 +68,7 @@ static int run_file(struct vitrt_infer *inf, const char *path, const struct run_
 	struct vitrt_result r[VITRT_MAX_BATCH];
 	struct vitrt_idx idx = { 0 };
 	struct vitrt_image img = { 0 };
-	uint32_t n = 1, size = vitrt_infer_size(inf), chans = vitrt_infer_chans(inf);
+	uint32_t n = 1, size = o->prep.size, chans = o->prep.chans;
 	char msg[1200], name[1100];
 	int err;
 
@@ -76,7 +79,7 @@ static int run_file(struct vitrt_infer *inf, const char *path, const struct run_
 						     size, size);
 		n = idx.dims[0] < o->limit ? idx.dims[0] : o->limit;
 	} else {
-		err = vitrt_image_read(path, chans, size, &img, msg, sizeof(msg));
+		err = vitrt_image_load(path, &o->prep, &img, msg, sizeof(msg));
 	}
 	for (uint32_t i = 0; i < n && !err; i += o->batch) {
 		const uint8_t *pix = idx.data ? idx.data + (size_t)i * size * size : img.pix;
@@ -102,9 +105,10 @@ int cmd_run(int argc, char **argv)
 {
 	static const struct option longs[] = {
 		{ "backend", 1, 0, 'b' }, { "fp32", 1, 0, 'F' }, { "limit", 1, 0, 'n' },
-		{ "json", 0, 0, 'j' }, { "batch", 1, 0, 'B' }, { "help", 0, 0, 'h' }, { 0 },
+		{ "json", 0, 0, 'j' }, { "batch", 1, 0, 'B' }, { "help", 0, 0, 'h' },
+		PREP_LONG_OPTIONS, { 0 },
 	};
-	struct run_opts o = { .limit = 16, .batch = 1 };
+	struct run_opts o = { .limit = 16, .batch = 1, .prep = VITRT_PREP_INIT(0, 0) };
 	struct vitrt_infer *inf;
 	char msg[1024];
 	int c, err, failed = 0;
@@ -117,6 +121,11 @@ int cmd_run(int argc, char **argv)
 		case 'j': o.json = true; break;
 		case 'B': o.batch = (uint32_t)strtoul(optarg, NULL, 10); break;
 		case 'h': return usage(0);
+		case PREP_OPT_INTERP:
+		case PREP_OPT_CROP:
+			if (prep_option(c, optarg, &o.prep, "run"))
+				return 2;
+			break;
 		default: return usage(2);
 		}
 	}
@@ -128,6 +137,8 @@ int cmd_run(int argc, char **argv)
 		     : vitrt_infer_int(argv[optind++], o.backend, &err, msg, sizeof(msg));
 	if (!inf)
 		return die("%s", msg);
+	o.prep.chans = vitrt_infer_chans(inf);
+	o.prep.size = vitrt_infer_size(inf);
 	err = vitrt_infer_set_batch(inf, o.batch);
 	if (err) {
 		vitrt_infer_free(inf);

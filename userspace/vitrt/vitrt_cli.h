@@ -19,6 +19,23 @@ int bench_kernels(bool json);
 /* Print "vitrt: <msg>" to stderr; returns 1 for `return die(...)` in commands. */
 int die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/*
+ * --interpolation bicubic|bilinear and --crop-pct F, shared by run, eval and quantize: their
+ * getopt values, and prep_option() to apply one to @p (0, or 2 after a message).
+ */
+#define PREP_OPT_INTERP	0x100
+#define PREP_OPT_CROP	0x101
+#define PREP_LONG_OPTIONS \
+	{ "interpolation", 1, 0, PREP_OPT_INTERP }, { "crop-pct", 1, 0, PREP_OPT_CROP }
+#define PREP_USAGE \
+	"      --interpolation I  bicubic (default) or bilinear: how a PNG/JPEG is resized\n" \
+	"      --crop-pct F    the shorter side is resized to size / F, then the centre\n" \
+	"                      size x size is kept (default 0.875, timm's DeiT); an image\n" \
+	"                      already at the model's size is taken as it is\n"
+
+struct vitrt_prep;
+int prep_option(int opt, const char *arg, struct vitrt_prep *p, const char *cmd);
+
 struct vitrt_infer;
 
 /*
