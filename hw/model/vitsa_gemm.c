@@ -146,16 +146,28 @@ static uint32_t load_tables(struct vitsa_gemm *g, struct work *w)
 	return err;
 }
 
-/* int4 elements c0.. of a packed row as one byte each, sign-extended for s4. */
-static void widen4(uint8_t *dst, const uint8_t *row, uint32_t c0, uint32_t cnt, bool is_signed)
+/*
+ * The hot parts outside the kernels.  GCC vectorizes them only at -O3, and QEMU builds with
+ * -O2, so they ask for both themselves; the best clone is picked at load time from the CPU.
+ */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+#define VITSA_HOT __attribute__((optimize("O3"), target_clones("avx512f", "avx2", "default")))
+#else
+#define VITSA_HOT
+#endif
+
+/* The @cnt int4 elements of a packed row as one byte each, sign-extended for s4. */
+VITSA_HOT static void widen4(uint8_t *restrict dst, const uint8_t *restrict row, uint32_t cnt,
+			     bool is_signed)
 {
-	uint32_t sign = is_signed ? 8 : 0;
+	uint8_t sign = is_signed ? 8 : 0;
 
-	for (uint32_t j = 0; j < cnt; j++) {
-		uint32_t v = (row[(c0 + j) / 2] >> 4 * ((c0 + j) % 2)) & 0xf;
-
-		dst[j] = (uint8_t)((v ^ sign) - sign);
+	for (uint32_t i = 0; i < cnt / 2; i++) {
+		dst[2 * i] = (uint8_t)(((row[i] & 0xf) ^ sign) - sign);
+		dst[2 * i + 1] = (uint8_t)(((row[i] >> 4) ^ sign) - sign);
 	}
+	if (cnt % 2)
+		dst[cnt - 1] = (uint8_t)(((row[cnt / 2] & 0xf) ^ sign) - sign);
 }
 
 /*
@@ -185,7 +197,7 @@ static uint32_t byte_rows(struct vitsa_gemm *g, struct work *w, uint32_t t, uint
 		if (err)
 			return err;
 		if (vitsa_dtypes[t].bits == 4)
-			widen4(dst, w->row, 0, cols, vitsa_dtypes[t].min < 0);
+			widen4(dst, w->row, cols, vitsa_dtypes[t].min < 0);
 	}
 	*out = buf;
 	*ld = cols;
@@ -220,15 +232,6 @@ static uint32_t load_b(struct vitsa_gemm *g, struct work *w, uint32_t n0, uint32
 	return VITSA_ERR_OK;
 }
 
-/*
- * The hot part of the epilogue.  GCC vectorizes it only at -O3, and QEMU builds with -O2, so
- * the function asks for both itself; the best clone is picked at load time from the CPU.
- */
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
-#define VITSA_HOT __attribute__((optimize("O3"), target_clones("avx512f", "avx2", "default")))
-#else
-#define VITSA_HOT
-#endif
 
 /*
  * Epilogue of one row segment, columns n0..: bias, then the raw int32 (two's complement of the
