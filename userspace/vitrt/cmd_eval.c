@@ -4,6 +4,7 @@
  * set (IDX, or an ImageFolder tree streamed one batch at a time), side by side with the FP32
  * checkpoint's, and how often the two agree.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,7 +16,7 @@
 #include "vitrt_infer.h"
 
 struct eval_opts {
-	const char *model, *dataset, *fp32, *backend, *split;
+	const char *model, *dataset, *fp32, *backend, *split, *predictions;
 	uint32_t limit, batch;
 	bool json, strict;
 	struct vitrt_prep prep;		/* chans and size from the model */
@@ -36,6 +37,9 @@ static int usage(int status)
 	       "      --batch B       B images per call (default 8): in-process, at once, one\n"
 	       "                      per thread; the same results for every B\n"
 	       "      --strict        an unreadable image is an error (default: named, skipped)\n"
+	       "      --predictions FILE  one line per image classified, in dataset order:\n"
+	       "                      LABEL INT FP32, the true class, the integer program's\n"
+	       "                      top-1 and the checkpoint's (- without --fp32)\n"
 	       PREP_USAGE
 	       "  -j, --json          one JSON object: images, scheme, fp32_top1, int_top1,\n"
 	       "                      agreement, fp32_top5, int_top5 (percentages; null\n"
@@ -49,6 +53,7 @@ static int parse(int argc, char **argv, struct eval_opts *o)
 		{ "dataset", 1, 0, 'd' }, { "split", 1, 0, 'S' }, { "fp32", 1, 0, 'F' },
 		{ "limit", 1, 0, 'n' }, { "backend", 1, 0, 'b' }, { "json", 0, 0, 'j' },
 		{ "batch", 1, 0, 'B' }, { "help", 0, 0, 'h' }, { "strict", 0, 0, 'T' },
+		{ "predictions", 1, 0, 'P' },
 		PREP_LONG_OPTIONS, { 0 },
 	};
 	int c;
@@ -65,6 +70,7 @@ static int parse(int argc, char **argv, struct eval_opts *o)
 		case 'j': o->json = true; break;
 		case 'B': o->batch = (uint32_t)strtoul(optarg, NULL, 10); break;
 		case 'T': o->strict = true; break;
+		case 'P': o->predictions = optarg; break;
 		case PREP_OPT_INTERP:
 		case PREP_OPT_CROP:
 			if (prep_option(c, optarg, &o->prep, "eval"))
@@ -131,11 +137,17 @@ static bool in_top5(const struct vitrt_result *r, int32_t label)
 	return false;
 }
 
+/* Count a batch; with @pred, also write its LABEL INT FP32 lines. */
 static void tally_batch(struct tally *t, const struct vitrt_result *ri,
-			const struct vitrt_result *rf, const int32_t *labels, uint32_t b)
+			const struct vitrt_result *rf, const int32_t *labels, uint32_t b,
+			FILE *pred)
 {
 	for (uint32_t j = 0; j < b; j++) {
 		t->n++;
+		if (pred && rf)
+			fprintf(pred, "%d %u %u\n", labels[j], ri[j].top[0], rf[j].top[0]);
+		else if (pred)
+			fprintf(pred, "%d %u -\n", labels[j], ri[j].top[0]);
 		t->int_ok += (int32_t)ri[j].top[0] == labels[j];
 		t->int_ok5 += in_top5(&ri[j], labels[j]);
 		if (!rf)
@@ -175,7 +187,7 @@ static int fill_batch(const struct vitrt_dataset *ds, const struct eval_opts *o,
 }
 
 static int evaluate(struct vitrt_infer *in, struct vitrt_infer *fp, const struct vitrt_dataset *ds,
-		    const struct eval_opts *o, uint32_t count, struct tally *t)
+		    const struct eval_opts *o, uint32_t count, struct tally *t, FILE *pred)
 {
 	size_t per = (size_t)o->prep.chans * o->prep.size * o->prep.size;
 	struct vitrt_result ri[VITRT_MAX_BATCH], rf[VITRT_MAX_BATCH];
@@ -202,7 +214,7 @@ static int evaluate(struct vitrt_infer *in, struct vitrt_infer *fp, const struct
 		if (err)
 			die("eval: %s", vitrt_strerror(err));
 		else
-			tally_batch(t, ri, fp ? rf : NULL, labels, (uint32_t)b);
+			tally_batch(t, ri, fp ? rf : NULL, labels, (uint32_t)b, pred);
 		progress(next, count, t->n, t->int_ok);
 	}
 	free(buf);
@@ -244,6 +256,7 @@ int cmd_eval(int argc, char **argv)
 	struct vitrt_infer *in = NULL, *fp = NULL;
 	struct vitrt_dataset *ds = NULL;
 	struct tally t = { 0 };
+	FILE *pred = NULL;
 	char msg[1024];
 	int err = parse(argc, argv, &o), ret = 1;
 
@@ -265,9 +278,19 @@ int cmd_eval(int argc, char **argv)
 		die("%s", msg);
 		goto out;
 	}
-	err = evaluate(in, fp, ds, &o, o.limit < ds->count ? o.limit : ds->count, &t);
+	if (o.predictions && !(pred = fopen(o.predictions, "w"))) {
+		die("eval: %s: %s", o.predictions, strerror(errno));
+		goto out;
+	}
+	err = evaluate(in, fp, ds, &o, o.limit < ds->count ? o.limit : ds->count, &t, pred);
 	if (err)
 		goto out;
+	if (pred && (ferror(pred) | fclose(pred))) {
+		pred = NULL;
+		die("eval: %s: write failed", o.predictions);
+		goto out;
+	}
+	pred = NULL;
 	if (!t.n) {
 		die("eval: %s: no image could be read (%u skipped)", o.dataset, t.skipped);
 		goto out;
@@ -275,6 +298,8 @@ int cmd_eval(int argc, char **argv)
 	report(&o, &t, vitrt_scheme_name(vitrt_infer_prog(in)->info.scheme));
 	ret = 0;
 out:
+	if (pred)
+		fclose(pred);
 	vitrt_dataset_close(ds);
 	vitrt_infer_free(fp);
 	vitrt_infer_free(in);
