@@ -36,6 +36,7 @@ struct vitsa_gemm {
 	int32_t *bias;			/* N, zeros without BIAS */
 	int64_t *mult, *half;		/* N requant multipliers and rounding terms */
 	uint64_t *shift;		/* N requant shifts */
+	int64_t *eo;			/* the three by even and odd columns (vitsa_kern_epi) */
 	struct vitsa_kern_epi epi;	/* the tables as the kernels take them */
 	uint32_t *corr;			/* the kernel's row corrections of all of A, or NULL */
 	uint32_t tasks_n, tasks_m;	/* column tasks x row groups */
@@ -104,11 +105,12 @@ static bool tables_alloc(struct vitsa_gemm *g)
 	g->mult = calloc(n, sizeof(*g->mult));
 	g->half = calloc(n, sizeof(*g->half));
 	g->shift = calloc(n, sizeof(*g->shift));
+	g->eo = calloc((n + 15) / 16 * VITSA_KERN_EO_WORDS, sizeof(*g->eo));
 	g->epi = (struct vitsa_kern_epi){
-		.bias = g->bias, .mult = g->mult, .half = g->half, .shift = g->shift,
+		.bias = g->bias, .mult = g->mult, .half = g->half, .shift = g->shift, .eo = g->eo,
 		.zero = g->d->c_zero, .lo = t->min, .hi = t->max, .bits = t->bits,
 	};
-	return g->bias && g->mult && g->half && g->shift;
+	return g->bias && g->mult && g->half && g->shift && g->eo;
 }
 
 static void tables_free(struct vitsa_gemm *g)
@@ -117,6 +119,7 @@ static void tables_free(struct vitsa_gemm *g)
 	free(g->mult);
 	free(g->half);
 	free(g->shift);
+	free(g->eo);
 }
 
 /* Bias and requant tables, each read at once and decoded from little-endian; shifts checked. */
@@ -139,6 +142,13 @@ static uint32_t load_tables(struct vitsa_gemm *g, struct work *w)
 			err = VITSA_ERR_RQ;
 		else
 			g->half[n] = g->shift[n] ? (int64_t)1 << (g->shift[n] - 1) : 0;
+	}
+	for (uint32_t n = 0; n < d->n && !err && (d->flags & VITSA_DESC_REQUANT); n++) {
+		int64_t *eo = g->eo + n / 16 * VITSA_KERN_EO_WORDS + n % 16 / 2 + n % 2 * 8;
+
+		eo[0] = g->mult[n];
+		eo[16] = g->half[n];
+		eo[32] = (int64_t)g->shift[n];
 	}
 	if (!(d->flags & VITSA_DESC_REQUANT))
 		g->epi.mult = NULL;

@@ -38,9 +38,15 @@ struct vitsa_kern_epi {
 	const int64_t *mult;		/* NULL: the raw int32, bits 32 */
 	const int64_t *half;		/* 2^(shift - 1), 0 for shift 0 */
 	const uint64_t *shift;
+	/*
+	 * The same three tables for 512-bit lanes: per 16 columns, 48 words: the multipliers of
+	 * the even columns, of the odd ones, the rounding terms so, the shifts so (NULL without).
+	 */
+	const int64_t *eo;
 	int64_t zero, lo, hi;
 	uint32_t bits;			/* 4, 8, 16 or 32 */
 };
+#define VITSA_KERN_EO_WORDS	48	/* per 16 columns */
 
 /* Where a fused kernel stores finished results: row i, column j of the block at c + i * ldc. */
 struct vitsa_kern_out {

@@ -32,17 +32,29 @@ static bool avx512vnni_supported(void)
 
 #include "vitsa_kern.h"
 
-/* Eight requantized lanes: 64-bit products, arithmetic shifts, clamps. */
-TARGET static inline __m256i requant8(__m256i v, const struct vitsa_kern_epi *e, uint32_t n,
-				      __mmask8 m)
+/*
+ * Sixteen requantized lanes: the even columns' 64-bit products come from the low halves of
+ * the 64-bit lanes, the odd ones' after a shift, each with its table words (e->eo); both are
+ * shifted and clamped in 64 bits, and the odd results blended back in as high halves.
+ */
+TARGET static inline __m512i requant16(__m512i v, const struct vitsa_kern_epi *e, uint32_t n)
 {
-	__m512i p = _mm512_mul_epi32(_mm512_cvtepi32_epi64(v), _mm512_maskz_loadu_epi64(m, e->mult + n));
+	const int64_t *t = e->eo + n / 16 * VITSA_KERN_EO_WORDS;
+	__m512i lo = _mm512_set1_epi64(e->lo), hi = _mm512_set1_epi64(e->hi);
+	__m512i pe = _mm512_mul_epi32(v, _mm512_loadu_si512(t));
+	__m512i po = _mm512_mul_epi32(_mm512_srli_epi64(v, 32), _mm512_loadu_si512(t + 8));
 
-	p = _mm512_add_epi64(p, _mm512_maskz_loadu_epi64(m, e->half + n));
-	p = _mm512_srav_epi64(p, _mm512_maskz_loadu_epi64(m, e->shift + n));
-	p = _mm512_add_epi64(p, _mm512_set1_epi64(e->zero));
-	p = _mm512_min_epi64(_mm512_max_epi64(p, _mm512_set1_epi64(e->lo)), _mm512_set1_epi64(e->hi));
-	return _mm512_cvtepi64_epi32(p);
+	pe = _mm512_srav_epi64(_mm512_add_epi64(pe, _mm512_loadu_si512(t + 16)),
+			       _mm512_loadu_si512(t + 32));
+	po = _mm512_srav_epi64(_mm512_add_epi64(po, _mm512_loadu_si512(t + 24)),
+			       _mm512_loadu_si512(t + 40));
+	if (e->zero) {
+		pe = _mm512_add_epi64(pe, _mm512_set1_epi64(e->zero));
+		po = _mm512_add_epi64(po, _mm512_set1_epi64(e->zero));
+	}
+	pe = _mm512_min_epi64(_mm512_max_epi64(pe, lo), hi);
+	po = _mm512_min_epi64(_mm512_max_epi64(po, lo), hi);
+	return _mm512_mask_blend_epi32(0xaaaa, pe, _mm512_slli_epi64(po, 32));
 }
 
 /* @cnt (<= 16) results of columns n.., accumulated in @acc, stored at @out. */
@@ -52,12 +64,8 @@ TARGET static inline void finish_vec(uint8_t *out, __m512i acc, uint32_t n, uint
 	__mmask16 m = cnt >= 16 ? 0xffff : (__mmask16)((1u << cnt) - 1);
 	__m512i v = _mm512_add_epi32(acc, _mm512_maskz_loadu_epi32(m, e->bias + n));
 
-	if (e->mult) {
-		__m256i lo = requant8(_mm512_castsi512_si256(v), e, n, (__mmask8)m);
-		__m256i hi = requant8(_mm512_extracti64x4_epi64(v, 1), e, n + 8, (__mmask8)(m >> 8));
-
-		v = _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
-	}
+	if (e->mult)
+		v = requant16(v, e, n);	/* n is a multiple of 16: a whole group of e->eo */
 	if (e->bits == 8)
 		_mm512_mask_cvtepi32_storeu_epi8(out, m, v);
 	else if (e->bits == 16)
