@@ -46,6 +46,8 @@ suite unit-reorder $B/test_reorder
 suite unit-modeled $B/test_modeled
 suite unit-resize $B/test_resize
 suite vitrt-cli tests/unit/vitrt_cli.sh $B/vitrt
+# The shipped model W8A8 and W4A8 against the true labels and PyTorch's FP32 predictions.
+suite accuracy tests/unit/accuracy.sh $B/vitrt
 
 # san_suite NAME CMD...: suite NAME with the sanitizers' options (make asan tsan builds the
 # programs, Documentation/testing.rst).  A report stops the program with a non-zero status
