@@ -28,7 +28,8 @@
 
 #define MODEL_IMAGES		200	/* images compared at model level */
 #define MIN_AGREEMENT		0.97	/* top-1 agreement of integer and fake-quant graphs */
-#define MAX_LOGIT_ERR		0.10	/* max |difference| / logit range */
+#define MAX_LOGIT_ERR		0.035	/* max |difference| / logit range: 0.0258 measured;
+					   the attention scale x0.8 gives 0.0858 */
 
 static uint64_t rng = 0x853c49e6748fea9bull;
 
