@@ -122,7 +122,7 @@ modeled_matches_device() {
 }
 
 echo "TAP version 13"
-echo "1..66"
+echo "1..67"
 t gemm_random_200_jobs_bit_exact "$VITRT" gemm --backend sim --random 200 --max-dim 512 --seed 11 -q
 t gemm_512_cube_s8 "$VITRT" gemm --backend sim --shape 512x512x512
 t gemm_odd_u4_s4_requant_u4 "$VITRT" gemm --backend sim --shape 33x17x65 -a u4 -w s4 -o u4 --bias -t
@@ -205,6 +205,24 @@ t batch_out_of_range fails_with 2 "batch wants 1..256" "$VITRT" eval "$tmp/m.vit
 "$VITRT" quantize models/vit-fmnist.safetensors --calib "$FMNIST" -n 32 -o "$tmp/f.vitsa" \
 	>/dev/null 2>&1
 t eval_same_for_every_batch eval_batches "$tmp/f.vitsa" models/vit-fmnist.safetensors
+# eval_values MODEL: eval's JSON figures on the first 100 test images are the counts of its
+# --predictions file, whose labels and FP32 classes are PyTorch's (tests/golden/accuracy).
+eval_values() {
+	local out want
+	out=$("$VITRT" eval --backend sim "$1" --dataset "$FMNIST" -n 100 --json --fp32 \
+		models/vit-fmnist.safetensors --predictions "$tmp/pred" 2>/dev/null) || return 1
+	want=$(grep -v '^#' tests/golden/accuracy/fmnist-t10k.txt | head -n 100 |
+		paste -d ' ' - "$tmp/pred" | awk '
+		$1 != $3 || $2 != $5 { bad++ }
+		{ n++; i += $4 == $3; f += $5 == $3; a += $4 == $5 }
+		END { printf "\"images\": %d, \"scheme\": \"w8a8\", \"fp32_top1\": %.2f, " \
+			"\"int_top1\": %.2f, \"agreement\": %.2f, ", n, 100 * f / n, 100 * i / n,
+			100 * a / n; exit bad > 0 }') ||
+		{ echo "labels or FP32 classes differ from PyTorch's"; return 1; }
+	echo "$out"
+	[ "${out#"{$want"}" != "$out" ]
+}
+t eval_values eval_values "$tmp/f.vitsa"
 # Datasets as folders: an ImageFolder tree of 10 classes (PNGs of two sizes, an RGB JPEG
 # photo), a flat folder, and broken ones, all made here from committed images.
 HUBBLE=tests/golden/resize/in/hubble_deep_field.jpg
