@@ -118,8 +118,11 @@ static int list_dir(const char *dir, struct listing *l, char *msg, size_t cap)
 		listing_free(l);
 		return ret;
 	}
-	qsort(l->dirs, l->ndirs, sizeof(*l->dirs), cmp_name);
-	qsort(l->images, l->nimages, sizeof(*l->images), cmp_name);
+	/* qsort wants an array, even of nothing */
+	if (l->ndirs)
+		qsort(l->dirs, l->ndirs, sizeof(*l->dirs), cmp_name);
+	if (l->nimages)
+		qsort(l->images, l->nimages, sizeof(*l->images), cmp_name);
 	return 0;
 }
 
