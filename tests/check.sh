@@ -78,6 +78,16 @@ done
 san_suite asan-vitrt-cli tests/unit/vitrt_cli.sh $B/asan/vitrt
 san_suite tsan-kern env TEST_KERN_QUICK=1 $B/tsan/test_kern
 san_suite tsan-vitrt tests/unit/vitrt_tsan.sh $B/vitrt $B/tsan/vitrt
+# The libFuzzer harnesses (tests/fuzz/, Documentation/testing.rst): each replays its committed
+# seeds, then fuzzes from them for FUZZ_CHECK_SECONDS (15 s); an input that fails is kept in
+# build/fuzz/crashes/.
+if make -s fuzz-build >&2; then
+	for f in safetensors mfile image model submit; do
+		suite fuzz-$f tests/fuzz/run.sh check "${FUZZ_CHECK_SECONDS:-15}" $f
+	done
+else
+	echo "# suite-error: fuzz building the harnesses failed" >"$LOGS/fuzz.tap"
+fi
 suite rtl $B/rtl/vitsa_rtl_tb
 suite rtl-4x7 $B/rtl/vitsa_rtl_tb_4x7 -n 1000
 suite rtl-9x3 $B/rtl/vitsa_rtl_tb_9x3 -n 1000
