@@ -19,13 +19,12 @@
 #include "vitsa_kern.h"
 #include "vitsa_model.h"
 
-#define MC	48	/* rows per kernel call: a multiple of every kernel's register tile */
-#define NC	64	/* columns per task: even, so every B panel and C segment starts on a byte */
+#define MC		48		/* rows per kernel call: a multiple of every MR */
+#define NC		64		/* columns per task: even (int4 starts on a byte) */
 #define TASKS_PER_WORKER 4
-#define ROW_ALIGN	8	/* row groups split at multiples of every kernel's register tile */
-#define SHARED_B_MAX	(64u << 20)	/* B packed once per job up to this size, else per task */
-#define PAR_MIN_MACS	(4u << 20)	/* a smaller job costs less than waking the threads */
-
+#define ROW_ALIGN	8		/* row groups split at multiples of every MR */
+#define SHARED_B_MAX	(64u << 20)	/* B packed once per job up to this, else per task */
+#define PAR_MIN_MACS	(4u << 20)	/* a smaller job costs less than waking threads */
 
 struct vitsa_gemm {
 	const struct vitsa_hw_desc *d;
@@ -38,7 +37,7 @@ struct vitsa_gemm {
 	uint64_t *shift;		/* N requant shifts */
 	int64_t *eo;			/* the three by even and odd columns (vitsa_kern_epi) */
 	struct vitsa_kern_epi epi;	/* the tables as the kernels take them */
-	uint32_t *corr;			/* the kernel's row corrections of all of A, or NULL */
+	uint32_t *corr;			/* the kernel's row corrections of A, or NULL */
 	uint32_t tasks_n, tasks_m;	/* column tasks x row groups */
 	uint32_t group_m;		/* rows per group, a multiple of ROW_ALIGN */
 	uint8_t *pb_all;		/* B packed once for every row group, or NULL */
@@ -292,8 +291,8 @@ static void pack_row(uint8_t *row, const int32_t *v, uint32_t nb, uint32_t type)
 }
 
 /* Row corrections of the kernel for rows m0.. of A (job-wide ones if they were made). */
-static const uint32_t *corrections(struct vitsa_gemm *g, struct work *w, const uint8_t *a, size_t lda,
-				   uint32_t m0, uint32_t mb)
+static const uint32_t *corrections(struct vitsa_gemm *g, struct work *w, const uint8_t *a,
+				   size_t lda, uint32_t m0, uint32_t mb)
 {
 	if (!g->kern->row_corr)
 		return NULL;
@@ -305,7 +304,8 @@ static const uint32_t *corrections(struct vitsa_gemm *g, struct work *w, const u
 
 /* Through a fused kernel: results go straight to C where it is mapped, else via w->cblk. */
 static uint32_t block_fused(struct vitsa_gemm *g, struct work *w, const uint8_t *a, size_t lda,
-			    const uint32_t *corr, uint32_t m0, uint32_t mb, uint32_t n0, uint32_t nb)
+			    const uint32_t *corr, uint32_t m0, uint32_t mb, uint32_t n0,
+			    uint32_t nb)
 {
 	const struct vitsa_hw_desc *d = g->d;
 	uint32_t t = VITSA_DESC_C_TYPE(d->types), err = VITSA_ERR_OK;
@@ -342,10 +342,11 @@ static uint32_t compute_block(struct vitsa_gemm *g, struct work *w, uint32_t m0,
 		return block_fused(g, w, a, lda, corr, m0, mb, n0, nb);
 	g->kern->gemm(w->acc, NC, a, lda, w->pbv, mb, nb, d->k, g->sign, corr, NULL, w->kw);
 	for (uint32_t i = 0; i < mb && !err; i++) {
+		uint64_t addr = d->c_addr + (m0 + i) * d->c_stride + vitsa_dtype_offset(t, n0);
+
 		finish_row(&g->epi, w->out, w->acc + (size_t)i * NC, n0, nb);
 		pack_row(w->row, w->out, nb, t);
-		err = mem_write(g, w, d->c_addr + (m0 + i) * d->c_stride + vitsa_dtype_offset(t, n0),
-				w->row, vitsa_row_bytes(t, nb));
+		err = mem_write(g, w, addr, w->row, vitsa_row_bytes(t, nb));
 	}
 	return err;
 }
@@ -483,7 +484,8 @@ static void plan(struct vitsa_gemm *g)
 	uint32_t workers = g->ops->workers ? g->ops->workers(g->opaque) : 1;
 	uint32_t aligned = (d->m + ROW_ALIGN - 1) / ROW_ALIGN;
 	uint64_t macs = (uint64_t)d->m * d->n * d->k;
-	uint32_t want = workers > 1 && vitsa_gemm_parallel_worth(macs) ? TASKS_PER_WORKER * workers : 1;
+	uint32_t want = workers > 1 && vitsa_gemm_parallel_worth(macs) ?
+			TASKS_PER_WORKER * workers : 1;
 
 	g->tasks_n = (d->n + NC - 1) / NC;
 	g->tasks_m = (want + g->tasks_n - 1) / g->tasks_n;
@@ -519,8 +521,9 @@ void vitsa_gemm_task(struct vitsa_gemm *g, bool pack, uint32_t t)
 		run_task(g, t);
 }
 
-struct vitsa_gemm *vitsa_gemm_prepare(const struct vitsa_hw_desc *d, const struct vitsa_mem_ops *ops,
-				void *opaque, uint32_t *status)
+struct vitsa_gemm *vitsa_gemm_prepare(const struct vitsa_hw_desc *d,
+				      const struct vitsa_mem_ops *ops, void *opaque,
+				      uint32_t *status)
 {
 	uint32_t ta = VITSA_DESC_A_TYPE(d->types), tb = VITSA_DESC_B_TYPE(d->types);
 	struct vitsa_gemm *g;
@@ -534,7 +537,8 @@ struct vitsa_gemm *vitsa_gemm_prepare(const struct vitsa_hw_desc *d, const struc
 		*status = VITSA_ERR_INTERNAL;
 		return NULL;
 	}
-	*g = (struct vitsa_gemm){ .d = d, .ops = ops, .opaque = opaque, .kern = vitsa_kern_active() };
+	*g = (struct vitsa_gemm){ .d = d, .ops = ops, .opaque = opaque,
+				  .kern = vitsa_kern_active() };
 	g->sign = (vitsa_dtypes[ta].min < 0 ? VITSA_KERN_A_SIGNED : 0) |
 		  (vitsa_dtypes[tb].min < 0 ? VITSA_KERN_B_SIGNED : 0);
 	*status = tables_alloc(g) ? load_tables(g, &w) : VITSA_ERR_INTERNAL;

@@ -28,7 +28,7 @@ static struct span span_of(uint64_t addr, uint64_t rows, uint64_t stride, uint64
 	uint64_t last;
 
 	if (!vitsa_extent_last(addr, rows, stride, row_bytes, &last))
-		return (struct span){ 0, UINT64_MAX };	/* the check refuses it: keep it alone */
+		return (struct span){ 0, UINT64_MAX };	/* refused by the check: alone */
 	return (struct span){ addr, last };
 }
 

@@ -52,7 +52,7 @@ struct vitsa_kern_epi {
 struct vitsa_kern_out {
 	uint8_t *c;
 	size_t ldc;
-	uint32_t n0;			/* the block's first column, for the epilogue's tables */
+	uint32_t n0;			/* the block's first column in the tables */
 	const struct vitsa_kern_epi *e;
 };
 

@@ -69,13 +69,18 @@ TARGET static void pack_b(void *dst, const uint8_t *b, size_t ldb, uint32_t nb, 
 			for (uint32_t k0 = 0; k0 < k; k0 += 16) {
 				__m256i r[8];
 
-				for (uint32_t i = 0; i < 8; i++)
-					r[i] = p + h + i < nb ? row16(b + (size_t)(p + h + i) * ldb, k0, k, s)
+				for (uint32_t i = 0; i < 8; i++) {
+					const uint8_t *row = b + (size_t)(p + h + i) * ldb;
+
+					r[i] = p + h + i < nb ? row16(row, k0, k, s)
 							      : _mm256_setzero_si256();
+				}
 				transpose8(r);
-				for (uint32_t q = 0; q < 8 && k0 / 2 + q < kp; q++)
-					_mm256_storeu_si256((void *)(out + ((size_t)(k0 / 2 + q) * NR + h) * 2),
-							    r[q]);
+				for (uint32_t q = 0; q < 8 && k0 / 2 + q < kp; q++) {
+					size_t at = ((size_t)(k0 / 2 + q) * NR + h) * 2;
+
+					_mm256_storeu_si256((void *)(out + at), r[q]);
+				}
 			}
 		}
 	}
@@ -184,7 +189,9 @@ static uint64_t peak(uint64_t iters)
 				 "vpmaddwd %%ymm14, %%ymm15, %%ymm9\n\t"
 				 "vpmaddwd %%ymm14, %%ymm15, %%ymm10\n\t"
 				 "vpmaddwd %%ymm14, %%ymm15, %%ymm11\n\t"
-				 ::: "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15");
+				 ::: "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7",
+				     "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13",
+				     "xmm14", "xmm15");
 	return iters * 12 * 16;
 }
 

@@ -109,7 +109,7 @@ TARGET static inline void transpose16(__m512i r[16])
  * 16 rows of B (masked at the row's end, so nothing past it is read), flipped, transposed.
  * Bytes past k may be flipped too: A's last group is zero-filled there.
  */
-#define PREFETCH	256	/* bytes ahead in each row: B is usually read from DRAM just once */
+#define PREFETCH	256	/* bytes ahead in a row: B usually comes from DRAM, once */
 
 TARGET static void pack_b16(uint32_t *out, const uint8_t *b, size_t ldb, uint32_t cols,
 			    uint32_t k, uint32_t stride, __m512i flip)
@@ -123,10 +123,13 @@ TARGET static void pack_b16(uint32_t *out, const uint8_t *b, size_t ldb, uint32_
 
 		for (uint32_t i = 0; i < cols && i < 16 && 4 * q0 + PREFETCH < k; i++)
 			_mm_prefetch((const char *)b + i * ldb + 4 * q0 + PREFETCH, _MM_HINT_T0);
-		for (uint32_t i = 0; i < 16; i++)
-			r[i] = i < cols ? _mm512_xor_si512(_mm512_maskz_loadu_epi8(m, b + i * ldb + 4 * q0),
-							   flip)
-					: _mm512_setzero_si512();
+		for (uint32_t i = 0; i < 16; i++) {
+			const uint8_t *row = b + i * ldb + 4 * q0;
+
+			r[i] = _mm512_setzero_si512();
+			if (i < cols)	/* rows past the slice are not read */
+				r[i] = _mm512_xor_si512(_mm512_maskz_loadu_epi8(m, row), flip);
+		}
 		transpose16(r);
 		for (uint32_t i = 0; i < 16 && q0 + i < kq; i++)
 			_mm512_storeu_si512(out + (size_t)(q0 + i) * stride, r[i]);
@@ -162,7 +165,8 @@ static uint64_t peak(uint64_t iters)
 				 "vpdpbusd %%zmm14, %%zmm15, %%zmm9\n\t"
 				 "vpdpbusd %%zmm14, %%zmm15, %%zmm10\n\t"
 				 "vpdpbusd %%zmm14, %%zmm15, %%zmm11\n\t"
-				 ::: "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11");
+				 ::: "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7",
+				     "xmm8", "xmm9", "xmm10", "xmm11");
 	return iters * 12 * 64;
 }
 

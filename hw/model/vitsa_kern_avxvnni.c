@@ -54,7 +54,8 @@ static uint64_t peak(uint64_t iters)
 				 "%{vex%} vpdpbusd %%ymm14, %%ymm15, %%ymm9\n\t"
 				 "%{vex%} vpdpbusd %%ymm14, %%ymm15, %%ymm10\n\t"
 				 "%{vex%} vpdpbusd %%ymm14, %%ymm15, %%ymm11\n\t"
-				 ::: "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11");
+				 ::: "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7",
+				     "xmm8", "xmm9", "xmm10", "xmm11");
 	return iters * 12 * 32;
 }
 
@@ -88,12 +89,18 @@ TARGET static void pack_b_fast(void *dst, const uint8_t *b, size_t ldb, uint32_t
 			for (uint32_t q0 = 0; q0 < kq; q0 += 8) {
 				__m256i r[8];
 
-				for (uint32_t i = 0; i < 8; i++)
-					r[i] = p + h + i < nb ? row32(b + (size_t)(p + h + i) * ldb, q0, k, flip)
+				for (uint32_t i = 0; i < 8; i++) {
+					const uint8_t *row = b + (size_t)(p + h + i) * ldb;
+
+					r[i] = p + h + i < nb ? row32(row, q0, k, flip)
 							      : _mm256_setzero_si256();
+				}
 				transpose8(r);
-				for (uint32_t q = 0; q < 8 && q0 + q < kq; q++)
-					_mm256_storeu_si256((void *)(out + (size_t)(q0 + q) * nr + h), r[q]);
+				for (uint32_t q = 0; q < 8 && q0 + q < kq; q++) {
+					uint32_t *at = out + ((size_t)q0 + q) * nr + h;
+
+					_mm256_storeu_si256((void *)at, r[q]);
+				}
 			}
 		}
 	}

@@ -45,7 +45,8 @@ static bool flip_b(uint32_t sign)
 }
 
 /* Bytes 4q.. of a row of @k, zero-filled past the row's end, as one little-endian word. */
-static inline __attribute__((always_inline)) uint32_t quad(const uint8_t *row, uint32_t q, uint32_t k)
+static inline __attribute__((always_inline)) uint32_t quad(const uint8_t *row, uint32_t q,
+							    uint32_t k)
 {
 	uint32_t w = 0, n = k - 4 * q < 4 ? k - 4 * q : 4;
 
@@ -102,8 +103,8 @@ INLINE void store_row(const VEC *c, int32_t *acc, uint32_t nb, const struct vits
 		UNROLL
 		for (int v = 0; v < NV; v++)
 			if (v * LANES < (int)nb)
-				V_FINISH(dst + v * LANES * o->e->bits / 8, c[v], o->n0 + p + v * LANES,
-					 nb - v * LANES, o->e);
+				V_FINISH(dst + v * LANES * o->e->bits / 8, c[v],
+					 o->n0 + p + v * LANES, nb - v * LANES, o->e);
 		return;
 	}
 #endif
@@ -188,8 +189,9 @@ TARGET static void gemm(int32_t *acc, size_t ldacc, const uint8_t *a, size_t lda
 		uint32_t mr = mb - i < MR ? mb - i : MR;
 
 		if (out)
-			shifted = (struct vitsa_kern_out){ .c = out->c + i * out->ldc, .ldc = out->ldc,
-							   .n0 = out->n0, .e = out->e };
+			shifted = (struct vitsa_kern_out){ .c = out->c + i * out->ldc,
+							   .ldc = out->ldc, .n0 = out->n0,
+							   .e = out->e };
 		switch (mr) {
 #if MR > 8
 #error "ROWS_CASE covers tiles of up to 8 rows"

@@ -194,7 +194,8 @@ static int sim_submit(struct vitrt_dev *dev, const struct vitrt_gemm *jobs, unsi
 	pthread_mutex_lock(&s->lock);
 	for (unsigned i = 0; i < count; i++)
 		if (status[i] && (!s->err.fence || s->err.fence > first + i))
-			s->err = (struct vitrt_job_error){ .fence = first + i, .status = status[i] };
+			s->err = (struct vitrt_job_error){ .fence = first + i,
+							   .status = status[i] };
 	pthread_mutex_unlock(&s->lock);
 	*fence = first + count - 1;
 	free(d);

@@ -75,7 +75,8 @@ static double time_shape(struct vitrt_dev *dev, const struct shape *s, int *err)
 	}
 	t0 = now_s();
 	while (t && !*err && sec < 0.2) {
-		*err = vitrt_submit(dev, &g, 1, &fence) ?: vitrt_wait(dev, fence, 10ull << 30, NULL);
+		*err = vitrt_submit(dev, &g, 1, &fence) ?:
+		       vitrt_wait(dev, fence, 10ull << 30, NULL);
 		runs++;
 		sec = now_s() - t0;
 	}
