@@ -452,26 +452,41 @@ static int idx_header(gzFile gz, const char *path, struct vitrt_idx *idx, char *
 	return 0;
 }
 
+/* The first buffer for IDX data; it doubles as data arrives, up to the header's count. */
+#define IDX_FIRST_ALLOC	(16u << 20)
+
+/*
+ * The data, into a buffer that grows with what the file holds: a header announcing gigabytes
+ * in a short (or gzip'ed) file costs no more memory than the bytes that are there.
+ */
 static int idx_body(gzFile gz, const char *path, struct vitrt_idx *idx, char *msg, size_t cap)
 {
-	uint8_t extra;
-	int64_t got;
+	uint64_t size = idx->count < IDX_FIRST_ALLOC ? idx->count : IDX_FIRST_ALLOC, got = 0;
+	uint8_t extra, *p;
+	int64_t r;
 
-	idx->data = malloc(idx->count);
-	if (!idx->data)
-		return vitrt_file_error(msg, cap, VITRT_ENOMEM, path, "out of memory for %llu bytes",
-				(unsigned long long)idx->count);
-	got = gz_read_full(gz, idx->data, idx->count);
-	if (got < 0)
-		return gz_fail(gz, path, msg, cap);
-	if ((uint64_t)got < idx->count)
+	for (;;) {
+		p = realloc(idx->data, size);
+		if (!p)
+			return vitrt_file_error(msg, cap, VITRT_ENOMEM, path,
+					"out of memory for %llu bytes", (unsigned long long)size);
+		idx->data = p;
+		r = gz_read_full(gz, idx->data + got, size - got);
+		if (r < 0)
+			return gz_fail(gz, path, msg, cap);
+		got += (uint64_t)r;
+		if (got < size || size == idx->count)
+			break;
+		size = size > idx->count / 2 ? idx->count : 2 * size;
+	}
+	if (got < idx->count)
 		return vitrt_file_error(msg, cap, VITRT_EFORMAT, path,
-				"file ends after %lld of %llu data bytes (truncated?)",
-				(long long)got, (unsigned long long)idx->count);
-	got = gz_read_full(gz, &extra, 1);
-	if (got < 0)
+				"file ends after %llu of %llu data bytes (truncated?)",
+				(unsigned long long)got, (unsigned long long)idx->count);
+	r = gz_read_full(gz, &extra, 1);
+	if (r < 0)
 		return gz_fail(gz, path, msg, cap);
-	if (got)
+	if (r)
 		return vitrt_file_error(msg, cap, VITRT_EFORMAT, path,
 				"bytes after the %llu data bytes the header announces",
 				(unsigned long long)idx->count);
