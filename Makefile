@@ -151,13 +151,6 @@ $(B)/fuzz/%.o: %.c
 # kernel out at run time (the others, and the reference, are fuzzed).
 $(B)/fuzz/hw/model/vitsa_kern_avxvnni.o: FUZZ_WARN += '-D__builtin_cpu_supports(f)=0'
 
-# The AVX kernels form acc + offset with acc NULL when the output is fused (UB in C that
-# clang's pointer-overflow check reports on every GEMM; tests/fuzz/crashes/README.md): that
-# check is off in those files until they are fixed, so the fuzzers get past it (FUZZ_KERN_UB=
-# after removing $(B)/fuzz/hw/model/vitsa_kern_*.o turns it back on).
-FUZZ_KERN_UB ?= -fno-sanitize=pointer-overflow
-$(call obj,fuzz,$(filter hw/model/vitsa_kern_%,$(HW_SRC))): FUZZ_WARN += $(FUZZ_KERN_UB)
-
 $(B)/fuzz/libvitrt.a: $(call obj,fuzz,$(LIB_SRC))
 	@rm -f $@
 	ar rcs $@ $^

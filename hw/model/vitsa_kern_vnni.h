@@ -90,11 +90,14 @@ INLINE void fma_row(VEC *c, const VEC *b, uint32_t w, const bool a_u)
 		c[v] = a_u ? V_DPBUSD(c[v], av, b[v]) : V_DPBUSD(c[v], b[v], av);
 }
 
-/* Row @r of a tile, @nb <= NR columns: accumulators, or finished results through @o. */
-INLINE void store_row(const VEC *c, int32_t *acc, uint32_t nb, const struct vitsa_kern_out *o,
-		      uint32_t r, uint32_t p)
+/*
+ * Row @r of a tile, @nb <= NR columns from column @p: finished results through @o, or the
+ * accumulators into @acc (row 0 of the tile, ldacc apart; NULL with @o).
+ */
+INLINE void store_row(const VEC *c, int32_t *acc, size_t ldacc, uint32_t nb,
+		      const struct vitsa_kern_out *o, uint32_t r, uint32_t p)
 {
-	int32_t tmp[NR];
+	int32_t tmp[NR], *dst_acc;
 
 #ifdef V_FINISH
 	if (o) {
@@ -108,12 +111,13 @@ INLINE void store_row(const VEC *c, int32_t *acc, uint32_t nb, const struct vits
 		return;
 	}
 #endif
-	(void)o, (void)r, (void)p;
+	(void)o;
+	dst_acc = acc + r * ldacc + p;
 	UNROLL
 	for (int v = 0; v < NV; v++)
-		V_STORE(nb == NR ? acc + v * LANES : tmp + v * LANES, c[v]);
+		V_STORE(nb == NR ? dst_acc + v * LANES : tmp + v * LANES, c[v]);
 	if (nb != NR)
-		memcpy(acc, tmp, nb * sizeof(*acc));
+		memcpy(dst_acc, tmp, nb * sizeof(*dst_acc));
 }
 
 /*
@@ -155,7 +159,7 @@ INLINE void tile(int32_t *acc, size_t ldacc, const uint8_t *a, size_t lda, const
 	}
 	UNROLL
 	for (int r = 0; r < mr; r++)
-		store_row(c[r], acc + r * ldacc + p, nb, o, r, p);
+		store_row(c[r], acc, ldacc, nb, o, r, p);
 }
 
 /* Every tile of @mr rows (a constant at each call) across all panels of B. */
@@ -209,7 +213,7 @@ TARGET static void gemm(int32_t *acc, size_t ldacc, const uint8_t *a, size_t lda
 		ROWS_CASE(2);
 		ROWS_CASE(1);
 		}
-		acc += MR * ldacc;
+		acc = acc ? acc + MR * ldacc : NULL;	/* NULL when fused */
 		a += MR * lda;
 		corr += corr ? MR : 0;
 	}

@@ -70,6 +70,12 @@ static int32_t result_of(const struct vitsa_hw_desc *d, const uint8_t *mem,
 	return vitsa_dtype_saturate(VITSA_DESC_C_TYPE(d->types), q + d->c_zero);
 }
 
+static bool tables_inside(const struct vitsa_hw_desc *d, size_t size)
+{
+	return (!(d->flags & VITSA_DESC_BIAS) || inside(d->bias_addr, 1, 0, 4ull * d->n, size)) &&
+	       (!(d->flags & VITSA_DESC_REQUANT) || inside(d->rq_addr, 1, 0, 8ull * d->n, size));
+}
+
 static bool operands_inside(const struct vitsa_hw_desc *d, size_t size)
 {
 	bool bt = d->flags & VITSA_DESC_B_TRANS;
@@ -77,9 +83,7 @@ static bool operands_inside(const struct vitsa_hw_desc *d, size_t size)
 
 	return inside(d->a_addr, d->m, d->a_stride, vitsa_row_bytes(ta, d->k), size) &&
 	       inside(d->b_addr, bt ? d->n : d->k, d->b_stride,
-		      vitsa_row_bytes(tb, bt ? d->k : d->n), size) &&
-	       (!(d->flags & VITSA_DESC_BIAS) || inside(d->bias_addr, 1, 0, 4ull * d->n, size)) &&
-	       (!(d->flags & VITSA_DESC_REQUANT) || inside(d->rq_addr, 1, 0, 8ull * d->n, size));
+		      vitsa_row_bytes(tb, bt ? d->k : d->n), size);
 }
 
 /* Zero bias and the identity requant where the flags leave a table out. */
@@ -131,12 +135,14 @@ uint32_t vitsa_ref_gemm(const struct vitsa_hw_desc *d, uint8_t *mem, size_t size
 
 	if (err)
 		return err;
-	if (!operands_inside(d, size))
+	if (!tables_inside(d, size))	/* the tables are read first (hw/vitsa.rst) */
 		return VITSA_ERR_DMA_READ;
 	if (!tables_read(d, mem, &t))
 		return VITSA_ERR_INTERNAL;
 	if (!shifts_ok(d, &t))
 		err = VITSA_ERR_RQ;
+	else if (!operands_inside(d, size))
+		err = VITSA_ERR_DMA_READ;
 	else if (!inside(d->c_addr, d->m, d->c_stride, vitsa_row_bytes(tc, d->n), size))
 		err = VITSA_ERR_DMA_WRITE;
 	else
