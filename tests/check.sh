@@ -81,7 +81,7 @@ san_suite tsan-vitrt tests/unit/vitrt_tsan.sh $B/vitrt $B/tsan/vitrt
 # The libFuzzer harnesses (tests/fuzz/, Documentation/testing.rst): each replays its committed
 # seeds, then fuzzes from them for FUZZ_CHECK_SECONDS (15 s); an input that fails is kept in
 # build/fuzz/crashes/.
-if make -s fuzz-build >&2; then
+if make -s -j2 fuzz-build >&2; then
 	for f in safetensors mfile image model submit; do
 		suite fuzz-$f tests/fuzz/run.sh check "${FUZZ_CHECK_SECONDS:-15}" $f
 	done
