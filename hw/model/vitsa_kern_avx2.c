@@ -70,10 +70,9 @@ TARGET static void pack_b(void *dst, const uint8_t *b, size_t ldb, uint32_t nb, 
 				__m256i r[8];
 
 				for (uint32_t i = 0; i < 8; i++) {
-					const uint8_t *row = b + (size_t)(p + h + i) * ldb;
-
-					r[i] = p + h + i < nb ? row16(row, k0, k, s)
-							      : _mm256_setzero_si256();
+					r[i] = _mm256_setzero_si256();
+					if (p + h + i < nb)	/* past the slice: not addressed */
+						r[i] = row16(b + (size_t)(p + h + i) * ldb, k0, k, s);
 				}
 				transpose8(r);
 				for (uint32_t q = 0; q < 8 && k0 / 2 + q < kp; q++) {

@@ -106,13 +106,14 @@ TARGET static inline void transpose16(__m512i r[16])
 
 /*
  * pack_b sixteen columns by sixteen groups of four k at a time: a 64-byte load from each of
- * 16 rows of B (masked at the row's end, so nothing past it is read), flipped, transposed.
- * Bytes past k may be flipped too: A's last group is zero-filled there.
+ * the @cols (<= 16) rows of B from row @r0 on (masked at the row's end, so nothing past it is
+ * read), flipped, transposed; missing rows are zero columns.  Bytes past k may be flipped
+ * too: A's last group is zero-filled there.
  */
 #define PREFETCH	256	/* bytes ahead in a row: B usually comes from DRAM, once */
 
-TARGET static void pack_b16(uint32_t *out, const uint8_t *b, size_t ldb, uint32_t cols,
-			    uint32_t k, uint32_t stride, __m512i flip)
+TARGET static void pack_b16(uint32_t *out, const uint8_t *b, size_t ldb, uint32_t r0,
+			    uint32_t cols, uint32_t k, uint32_t stride, __m512i flip)
 {
 	uint32_t kq = (k + 3) / 4;
 
@@ -122,13 +123,16 @@ TARGET static void pack_b16(uint32_t *out, const uint8_t *b, size_t ldb, uint32_
 		__m512i r[16];
 
 		for (uint32_t i = 0; i < cols && i < 16 && 4 * q0 + PREFETCH < k; i++)
-			_mm_prefetch((const char *)b + i * ldb + 4 * q0 + PREFETCH, _MM_HINT_T0);
+			_mm_prefetch((const char *)b + (r0 + i) * ldb + 4 * q0 + PREFETCH,
+				     _MM_HINT_T0);
 		for (uint32_t i = 0; i < 16; i++) {
-			const uint8_t *row = b + i * ldb + 4 * q0;
+			const uint8_t *row;
 
 			r[i] = _mm512_setzero_si512();
-			if (i < cols)	/* rows past the slice are not read */
-				r[i] = _mm512_xor_si512(_mm512_maskz_loadu_epi8(m, row), flip);
+			if (i >= cols)	/* rows past the slice are not even addressed */
+				continue;
+			row = b + (r0 + i) * ldb + 4 * q0;
+			r[i] = _mm512_xor_si512(_mm512_maskz_loadu_epi8(m, row), flip);
 		}
 		transpose16(r);
 		for (uint32_t i = 0; i < 16 && q0 + i < kq; i++)
@@ -145,8 +149,7 @@ TARGET static void pack_b_fast(void *dst, const uint8_t *b, size_t ldb, uint32_t
 
 	for (uint32_t p = 0; p < nb; p += nr, out += (size_t)nr * kq)
 		for (uint32_t h = 0; h < nr; h += 16)
-			pack_b16(out + h, b + (size_t)(p + h) * ldb, ldb,
-				 p + h < nb ? nb - p - h : 0, k, nr, flip);
+			pack_b16(out + h, b, ldb, p + h, p + h < nb ? nb - p - h : 0, k, nr, flip);
 }
 
 /* 12 independent chains of the multiply instruction, in asm so nothing is folded away. */

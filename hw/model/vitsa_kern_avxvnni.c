@@ -90,10 +90,9 @@ TARGET static void pack_b_fast(void *dst, const uint8_t *b, size_t ldb, uint32_t
 				__m256i r[8];
 
 				for (uint32_t i = 0; i < 8; i++) {
-					const uint8_t *row = b + (size_t)(p + h + i) * ldb;
-
-					r[i] = p + h + i < nb ? row32(row, q0, k, flip)
-							      : _mm256_setzero_si256();
+					r[i] = _mm256_setzero_si256();
+					if (p + h + i < nb)	/* past the slice: not addressed */
+						r[i] = row32(b + (size_t)(p + h + i) * ldb, q0, k, flip);
 				}
 				transpose8(r);
 				for (uint32_t q = 0; q < 8 && q0 + q < kq; q++) {
