@@ -253,20 +253,26 @@ double vitrt_cpu_peak(double seconds)
 	return macs / t;
 }
 
+static char kernel_list[64];
+
+static void list_kernels(void)
+{
+	for (uint32_t isa = 0; isa < VITSA_ISA_COUNT; isa++) {
+		const struct vitsa_kern *k = vitsa_kern_get(isa);
+		size_t used = strlen(kernel_list);
+
+		if (k)
+			snprintf(kernel_list + used, sizeof(kernel_list) - used, "%s%s",
+				 used ? " " : "", k->name);
+	}
+}
+
 const char *vitrt_cpu_kernels(void)
 {
-	static char list[64];
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
 
-	if (!list[0]) {
-		for (uint32_t isa = 0; isa < VITSA_ISA_COUNT; isa++) {
-			const struct vitsa_kern *k = vitsa_kern_get(isa);
-
-			if (k)
-				snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s",
-					 list[0] ? " " : "", k->name);
-		}
-	}
-	return list;
+	pthread_once(&once, list_kernels);
+	return kernel_list;
 }
 
 const struct vitrt_backend_ops vitrt_sim_ops = {
