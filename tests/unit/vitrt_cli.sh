@@ -2,22 +2,7 @@
 # vitrt command-line tests on the in-process backend (KTAP).  $1: the vitrt binary.
 set -u
 VITRT=$1
-n=0
-failed=0
-
-# t NAME CMD...: one result, ok when CMD succeeds.
-t() {
-	local name=$1 out
-	shift
-	n=$((n + 1))
-	if out=$("$@" 2>&1); then
-		echo "ok $n $name"
-	else
-		echo "not ok $n $name"
-		failed=1
-		printf '%s\n' "$out" | tail -n 5 | sed 's/^/# /'
-	fi
-}
+. "$(dirname "$0")/ktap.sh"	# n, failed, t NAME CMD...
 
 # Expect CMD to fail with exit status $2 and print $3 on stderr.
 fails_with() {

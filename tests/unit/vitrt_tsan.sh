@@ -7,22 +7,7 @@
 set -u
 PLAIN=$1
 TSAN=$2
-n=0
-failed=0
-
-# t NAME CMD...: one result, ok when CMD succeeds.
-t() {
-	local name=$1 out
-	shift
-	n=$((n + 1))
-	if out=$("$@" 2>&1); then
-		echo "ok $n $name"
-	else
-		echo "not ok $n $name"
-		failed=1
-		printf '%s\n' "$out" | tail -n 5 | sed 's/^/# /'
-	fi
-}
+. "$(dirname "$0")/ktap.sh"	# n, failed, t NAME CMD...
 
 # same ARGS...: `vitrt ARGS` prints the same bytes from both builds (and the TSan one succeeds).
 same() {
