@@ -176,9 +176,9 @@ INLINE void rows(int32_t *acc, size_t ldacc, const uint8_t *a, size_t lda, const
 #define ROWS_CASE(n) \
 	case n: \
 		if (a_u) \
-			rows(acc, ldacc, a, lda, pb, nb, k, corr, o, n, true); \
+			rows(accb, ldacc, ab, lda, pb, nb, k, cb, o, n, true); \
 		else \
-			rows(acc, ldacc, a, lda, pb, nb, k, corr, o, n, false); \
+			rows(accb, ldacc, ab, lda, pb, nb, k, cb, o, n, false); \
 		break
 
 TARGET static void gemm(int32_t *acc, size_t ldacc, const uint8_t *a, size_t lda,
@@ -190,7 +190,11 @@ TARGET static void gemm(int32_t *acc, size_t ldacc, const uint8_t *a, size_t lda
 
 	(void)work;	/* A is read in place */
 	for (uint32_t i = 0; i < mb; i += MR) {
+		/* block i's rows only: nothing past the last row is even addressed */
 		uint32_t mr = mb - i < MR ? mb - i : MR;
+		const uint8_t *ab = a + (size_t)i * lda;
+		int32_t *accb = acc ? acc + (size_t)i * ldacc : NULL;	/* NULL when fused */
+		const uint32_t *cb = corr ? corr + i : NULL;
 
 		if (out)
 			shifted = (struct vitsa_kern_out){ .c = out->c + i * out->ldc,
@@ -213,9 +217,6 @@ TARGET static void gemm(int32_t *acc, size_t ldacc, const uint8_t *a, size_t lda
 		ROWS_CASE(2);
 		ROWS_CASE(1);
 		}
-		acc = acc ? acc + MR * ldacc : NULL;	/* NULL when fused */
-		a += MR * lda;
-		corr += corr ? MR : 0;
 	}
 }
 
