@@ -6,8 +6,9 @@
  * in as byte rows (B transposed: row j is column j), packs them once for the kernel, and then
  * runs blocks of MC rows of A through it; the epilogue (bias, requantization, saturation,
  * packing) writes each row back.  Operands are reached through the memory callbacks, or in
- * place where the host maps them and no widening is needed.  Working memory is bounded by
- * MAX_DIM whatever the guest asks for.  vitsa_ref.c is the specification.
+ * place where the host maps them and no widening is needed.  A B the host keeps unchanged
+ * (weights) is packed once and kept in its cache (vitsa_wcache.h).  Working memory is bounded
+ * by MAX_DIM whatever the guest asks for.  vitsa_ref.c is the specification.
  */
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -18,6 +19,7 @@
 #include "../include/vitsa_int.h"
 #include "vitsa_kern.h"
 #include "vitsa_model.h"
+#include "vitsa_wcache.h"
 
 #define MC		48		/* rows per kernel call: a multiple of every MR */
 #define NC		64		/* columns per task: even (int4 starts on a byte) */
@@ -40,8 +42,11 @@ struct vitsa_gemm {
 	uint32_t *corr;			/* the kernel's row corrections of A, or NULL */
 	uint32_t tasks_n, tasks_m;	/* column tasks x row groups */
 	uint32_t group_m;		/* rows per group, a multiple of ROW_ALIGN */
-	uint8_t *pb_all;		/* B packed once for every row group, or NULL */
+	const uint8_t *pb_all;		/* B packed once for every task, or NULL */
+	uint8_t *pb_new;		/* pb_all when this job packs it (its pack phase) */
 	size_t pb_stride;		/* bytes of one column slice in pb_all */
+	struct vitsa_wcache *wc;	/* the host's cache holding B's packing, or NULL */
+	struct vitsa_wcache_key wkey;
 	_Atomic uint32_t err;		/* first failure of any task */
 	_Atomic uint64_t rd_bytes, wr_bytes;
 };
@@ -351,7 +356,8 @@ static uint32_t compute_block(struct vitsa_gemm *g, struct work *w, uint32_t m0,
 	return err;
 }
 
-static bool work_alloc(struct work *w, const struct vitsa_gemm *g)
+/* A task's buffers; @packs: it packs a slice of B (into w->pb unless pb_all is shared). */
+static bool work_alloc(struct work *w, const struct vitsa_gemm *g, bool packs)
 {
 	const struct vitsa_hw_desc *d = g->d;
 	size_t k = d->k;
@@ -359,15 +365,15 @@ static bool work_alloc(struct work *w, const struct vitsa_gemm *g)
 	*w = (struct work){ 0 };
 	w->row = malloc(4 * (k > d->n ? k : d->n) + 8);
 	w->a8 = malloc(MC * k);
-	w->b8 = malloc(NC * k);
-	w->pb = malloc(g->kern->b_size(NC, d->k));
+	w->b8 = packs ? malloc(NC * k) : NULL;
+	w->pb = g->pb_all ? NULL : malloc(g->kern->b_size(NC, d->k));
 	w->kw = malloc(g->kern->work_size(MC, d->k) + 1);
 	w->acc = malloc(sizeof(*w->acc) * MC * NC);
 	w->out = malloc(sizeof(*w->out) * NC);
 	w->cblk = malloc(sizeof(int32_t) * MC * NC);
 	w->corr = malloc(sizeof(*w->corr) * MC);
-	return w->row && w->a8 && w->b8 && w->pb && w->kw && w->acc && w->out && w->cblk &&
-	       w->corr;
+	return w->row && w->a8 && (w->b8 || !packs) && (w->pb || g->pb_all) && w->kw && w->acc &&
+	       w->out && w->cblk && w->corr;
 }
 
 static void work_free(struct work *w)
@@ -422,10 +428,10 @@ static void pack_task(void *arg, uint32_t t)
 
 	if (atomic_load(&g->err))
 		return;
-	if (!work_alloc(&w, g))
+	if (!work_alloc(&w, g, true))
 		err = VITSA_ERR_INTERNAL;
 	if (!err)
-		err = pack_slice(g, &w, t * NC, g->pb_all + t * g->pb_stride);
+		err = pack_slice(g, &w, t * NC, g->pb_new + t * g->pb_stride);
 	task_done(g, &w, err);
 }
 
@@ -442,7 +448,7 @@ static void run_task(void *arg, uint32_t t)
 
 	if (atomic_load(&g->err))
 		return;
-	if (!work_alloc(&w, g))
+	if (!work_alloc(&w, g, !g->pb_all))
 		err = VITSA_ERR_INTERNAL;
 	w.pbv = g->pb_all ? g->pb_all + t % g->tasks_n * g->pb_stride : w.pb;
 	if (!err && !g->pb_all)
@@ -475,8 +481,33 @@ static void job_corrections(struct vitsa_gemm *g)
 }
 
 /*
+ * B packed by an earlier job, from the host's cache, when the host keeps B unchanged; else
+ * g->wc is left set for finish to keep this job's packing.
+ */
+static void cached_b(struct vitsa_gemm *g)
+{
+	const struct vitsa_hw_desc *d = g->d;
+	uint32_t t = VITSA_DESC_B_TYPE(d->types), trans = d->flags & VITSA_DESC_B_TRANS;
+	uint64_t last;
+
+	if (!g->ops->wcache ||
+	    !vitsa_extent_last(d->b_addr, trans ? d->n : d->k, d->b_stride,
+			       vitsa_row_bytes(t, trans ? d->k : d->n), &last))
+		return;
+	g->wc = g->ops->wcache(g->opaque, d->b_addr, last);
+	if (!g->wc)
+		return;
+	g->wkey = (struct vitsa_wcache_key){
+		.addr = d->b_addr, .last = last, .stride = d->b_stride, .k = d->k, .n = d->n,
+		.type = t, .trans = trans, .sign = g->sign, .kern = g->kern,
+	};
+	g->pb_all = vitsa_wcache_get(g->wc, &g->wkey);
+}
+
+/*
  * Enough tasks to keep every worker busy: column slices, then row groups if too few.  When
- * row groups share a slice, B is packed once for all of them (bounded by SHARED_B_MAX).
+ * row groups share a slice, or the host's cache will keep it, B is packed once for all tasks
+ * (bounded by SHARED_B_MAX).
  */
 static void plan(struct vitsa_gemm *g)
 {
@@ -494,8 +525,11 @@ static void plan(struct vitsa_gemm *g)
 	g->group_m = (aligned + g->tasks_m - 1) / g->tasks_m * ROW_ALIGN;
 	g->tasks_m = (d->m + g->group_m - 1) / g->group_m;
 	g->pb_stride = g->kern->b_size(NC, d->k);
-	if (g->tasks_m > 1 && (uint64_t)g->pb_stride * g->tasks_n <= SHARED_B_MAX)
-		g->pb_all = malloc(g->pb_stride * g->tasks_n);	/* else (or NULL) per task */
+	if ((uint64_t)g->pb_stride * g->tasks_n > SHARED_B_MAX)
+		return;						/* packed per task */
+	cached_b(g);
+	if (!g->pb_all && (g->tasks_m > 1 || g->wc))
+		g->pb_all = g->pb_new = malloc(g->pb_stride * g->tasks_n);	/* or per task */
 }
 
 uint64_t vitsa_gemm_macs(const struct vitsa_gemm *g)
@@ -510,7 +544,7 @@ bool vitsa_gemm_parallel_worth(uint64_t macs)
 
 uint32_t vitsa_gemm_tasks(const struct vitsa_gemm *g, bool pack)
 {
-	return pack ? (g->pb_all ? g->tasks_n : 0) : g->tasks_n * g->tasks_m;
+	return pack ? (g->pb_new ? g->tasks_n : 0) : g->tasks_n * g->tasks_m;
 }
 
 void vitsa_gemm_task(struct vitsa_gemm *g, bool pack, uint32_t t)
@@ -562,7 +596,9 @@ uint32_t vitsa_gemm_finish(struct vitsa_gemm *g, uint32_t status, const struct v
 		st->macs = (uint64_t)d->m * d->n * d->k;
 		st->cycles = vitsa_model_cycles(cfg, d->m, d->n, d->k);
 	}
-	free(g->pb_all);
+	if (!g->pb_new || !g->wc || status ||
+	    !vitsa_wcache_put(g->wc, &g->wkey, g->pb_new, g->pb_stride * g->tasks_n))
+		free(g->pb_new);
 	free(g->corr);
 	tables_free(g);
 	free(g);

@@ -36,7 +36,11 @@ struct vitsa_model_cfg {
  *  parallel  call fn(arg, t) once for every t < tasks, from any of its threads, and return
  *            when all calls have returned.  Tasks write disjoint parts of C, so read, write,
  *            map and cancelled must be safe to call from several threads at once.
+ *  wcache    the cache of packed B operands (vitsa_wcache.h) if the host keeps all of
+ *            [addr, last] unchanged until it drops that range from the cache, else NULL.
  */
+struct vitsa_wcache;
+
 struct vitsa_mem_ops {
 	int (*read)(void *opaque, uint64_t addr, void *buf, size_t len);
 	int (*write)(void *opaque, uint64_t addr, const void *buf, size_t len);
@@ -45,6 +49,7 @@ struct vitsa_mem_ops {
 	uint32_t (*workers)(void *opaque);
 	void (*parallel)(void *opaque, uint32_t tasks, void (*fn)(void *arg, uint32_t t),
 			 void *arg);
+	struct vitsa_wcache *(*wcache)(void *opaque, uint64_t addr, uint64_t last);
 };
 
 /* What one job did, for the completion record and the performance counters. */

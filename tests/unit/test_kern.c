@@ -4,7 +4,8 @@
  * with every operand type pair, K, M and N tails, strides and epilogues, must write exactly
  * the memory the reference (vitsa_ref.c) writes.  Each job runs twice per kernel: through the
  * read/write callbacks on one thread (the QEMU device's way) and in place through map on
- * several threads (the in-process backend's way).
+ * several threads (the in-process backend's way).  Jobs whose B the host keeps unchanged
+ * take it packed from the weight cache (vitsa_wcache.h) and must stay exact.
  *
  * TEST_KERN_QUICK=1 (make check's TSan run): a quarter of the random jobs and narrower extreme
  * jobs, every kernel, type pair and thread still covered.
@@ -18,6 +19,7 @@
 #include "vitsa_kern.h"
 #include "vitsa_model.h"
 #include "vitsa_ref.h"
+#include "vitsa_wcache.h"
 
 struct flat {
 	uint8_t *mem;
@@ -264,6 +266,95 @@ TEST(extreme_values_every_kernel)
 				}
 			}
 		}
+	}
+	vitsa_kern_select("ref");
+}
+
+/* A host that keeps the bytes [first, last] unchanged and lends the model a weight cache. */
+struct cached {
+	struct flat f;			/* first: the flat callbacks take it */
+	struct vitsa_wcache *wc;
+	uint64_t first, last;
+};
+
+static struct vitsa_wcache *cached_wcache(void *opaque, uint64_t addr, uint64_t last)
+{
+	struct cached *c = opaque;
+
+	return addr >= c->first && last <= c->last ? c->wc : NULL;
+}
+
+static const struct vitsa_mem_ops cached_ops = {
+	.read = flat_read, .write = flat_write, .map = flat_map,
+	.workers = flat_workers, .parallel = flat_parallel, .wcache = cached_wcache,
+};
+
+/* @d on @c's memory writes what the reference writes on a copy of it. */
+static bool cached_run(const struct vitsa_hw_desc *d, struct cached *c)
+{
+	uint8_t *ref = malloc(c->f.size);
+	struct vitsa_job_stats st;
+	bool same;
+
+	memcpy(ref, c->f.mem, c->f.size);
+	same = vitsa_ref_gemm(d, ref, c->f.size) == 0 &&
+	       vitsa_model_exec(&cfg16, d, &cached_ops, c, &st) == 0 &&
+	       !memcmp(ref, c->f.mem, c->f.size);
+	free(ref);
+	return same;
+}
+
+static uint64_t cache_entries(struct vitsa_wcache *wc, uint64_t *hits)
+{
+	struct vitsa_wcache_stats st;
+
+	vitsa_wcache_stats(wc, &st);
+	*hits = st.hits;
+	return st.entries;
+}
+
+/*
+ * Job @i of kernel @name with a cached B: packed by the first run and taken from the cache
+ * by the second; A of the other signedness (the kernels flip B by it) gets its own entry; B
+ * rewritten after the host dropped it is packed anew.
+ */
+static void cached_job(const char *name, int i)
+{
+	uint32_t ta = i % 4, tb = i / 4 % 4;
+	struct cached c = { .wc = vitsa_wcache_new(1u << 30) };
+	struct vitsa_hw_desc d;
+	uint64_t hits;
+	bool bt;
+
+	c.f.size = make_job(&d, &c.f.mem, operands[ta], operands[tb], i < 8 ? 24 : 160);
+	bt = d.flags & VITSA_DESC_B_TRANS;
+	c.first = d.b_addr;
+	vitsa_extent_last(d.b_addr, bt ? d.n : d.k, d.b_stride,
+			  vitsa_row_bytes(operands[tb], bt ? d.k : d.n), &c.last);
+	CHECK(cached_run(&d, &c) && cached_run(&d, &c), "%s job %d: packed or cached B differs",
+	      name, i);
+	CHECK(cache_entries(c.wc, &hits) == 1 && hits == 1, "%s job %d: %llu hits", name, i,
+	      (unsigned long long)hits);
+	d.types = VITSA_DESC_TYPES(operands[ta ^ 1], operands[tb], VITSA_DESC_C_TYPE(d.types));
+	CHECK(cached_run(&d, &c) && cache_entries(c.wc, &hits) == 2,
+	      "%s job %d: A of the other sign", name, i);
+	vitsa_wcache_drop(c.wc, c.first, c.last);
+	CHECK(cache_entries(c.wc, &hits) == 0, "%s job %d: drop left entries", name, i);
+	for (uint64_t x = c.first; x <= c.last; x++)
+		c.f.mem[x] = (uint8_t)rnd();
+	CHECK(cached_run(&d, &c), "%s job %d: B rewritten after the drop", name, i);
+	vitsa_wcache_free(c.wc);
+	free(c.f.mem);
+}
+
+TEST(weight_cache_packs_once_and_stays_exact)
+{
+	for (uint32_t isa = 0; isa < VITSA_ISA_COUNT; isa++) {
+		if (!vitsa_kern_get(isa))
+			continue;
+		vitsa_kern_select(vitsa_kern_get(isa)->name);
+		for (int i = 0; i < 32; i++)
+			cached_job(vitsa_kern_get(isa)->name, i);
 	}
 	vitsa_kern_select("ref");
 }

@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: MIT
-/* libvitrt on the sim backend: buffers, job checks before anything runs, fences, job errors. */
+/*
+ * libvitrt on the sim backend: buffers, job checks before anything runs, fences, job errors,
+ * sealed (weight) buffers.
+ */
 #include "tap.h"
 #include "vitrt.h"
 
@@ -115,6 +118,64 @@ TEST(inputs_may_share_bytes)
 	j.b.offset = 0;
 	CHECK(!vitrt_submit(dev, &j, 1, &fence) && !vitrt_wait(dev, fence, UINT64_MAX, NULL),
 	      "A = B refused");
+}
+
+/* A fresh sealed buffer of weights B[k][n] = (k * 8 + n) * @scale - 20, 8 x 8. */
+static struct vitrt_buf *sealed_weights(int scale)
+{
+	int err;
+	struct vitrt_buf *w = vitrt_buf_new(dev, 4096, &err);
+	int8_t *b = vitrt_buf_map(w);
+
+	for (int i = 0; i < 64; i++)
+		b[i] = (int8_t)(i * scale - 20);
+	CHECK(vitrt_buf_seal(w) == 0 && vitrt_buf_seal(w) == 0, "seal (twice)");
+	return w;
+}
+
+/* good_job with B in @w: C is A times the weights, whether packed now or kept packed. */
+static void check_weights_job(struct vitrt_buf *w, int scale, const char *what)
+{
+	struct vitrt_gemm j = good_job();
+	const int8_t *a = vitrt_buf_map(buf);
+	const int32_t *c = (const int32_t *)((const uint8_t *)vitrt_buf_map(buf) + 128);
+	uint64_t fence;
+	int bad = 0;
+
+	j.b = (struct vitrt_mat){ w, 0, 8 };
+	CHECK(!vitrt_submit(dev, &j, 1, &fence) && !vitrt_wait(dev, fence, UINT64_MAX, NULL),
+	      "%s: job failed", what);
+	for (int m = 0; m < 8; m++) {
+		for (int n = 0; n < 8; n++) {
+			int32_t want = 0;
+
+			for (int k = 0; k < 8; k++)
+				want += a[m * 8 + k] * (int8_t)((k * 8 + n) * scale - 20);
+			bad += c[m * 8 + n] != want;
+		}
+	}
+	CHECK(!bad, "%s: %d of 64 results wrong", what, bad);
+}
+
+/*
+ * Weights in a sealed buffer: the device keeps them packed, results stay exact; a job may not
+ * write into it; a buffer sealed after the first one was freed (often at the same address)
+ * gets its own packing, not the freed one's.
+ */
+TEST(sealed_buffers_keep_weights)
+{
+	struct vitrt_buf *w = sealed_weights(1);
+	struct vitrt_gemm j = good_job();
+	uint64_t fence;
+
+	check_weights_job(w, 1, "first job");
+	check_weights_job(w, 1, "second job");
+	j.c = (struct vitrt_mat){ w, 128, 32 };
+	CHECK(vitrt_submit(dev, &j, 1, &fence) == VITRT_EINVAL, "C in a sealed buffer accepted");
+	vitrt_buf_del(w);
+	w = sealed_weights(3);
+	check_weights_job(w, 3, "new weights");
+	vitrt_buf_del(w);
 }
 
 TEST(close)

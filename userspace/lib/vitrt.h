@@ -77,6 +77,12 @@ VITRT_API struct vitrt_buf *vitrt_buf_new(struct vitrt_dev *dev, size_t size, in
 VITRT_API void vitrt_buf_del(struct vitrt_buf *buf);
 VITRT_API void *vitrt_buf_map(const struct vitrt_buf *buf);
 VITRT_API size_t vitrt_buf_size(const struct vitrt_buf *buf);
+/*
+ * Promise that @buf's contents stay as they are until it is deleted (weights): the device may
+ * keep them in its own form (the in-process device keeps B operands packed for its kernels).
+ * Jobs may no longer write to it, and the in-process device makes its mapping read-only.
+ */
+VITRT_API int vitrt_buf_seal(struct vitrt_buf *buf);
 
 /* ---- jobs ---- */
 

@@ -110,6 +110,17 @@ struct vitrt_buf *vitrt_buf_new(struct vitrt_dev *dev, size_t size, int *err)
 	return buf;
 }
 
+int vitrt_buf_seal(struct vitrt_buf *buf)
+{
+	int err = 0;
+
+	if (!buf->sealed && buf->dev->ops->buf_seal)
+		err = buf->dev->ops->buf_seal(buf->dev, buf);
+	if (!err)
+		buf->sealed = true;
+	return err;
+}
+
 void vitrt_buf_del(struct vitrt_buf *buf)
 {
 	if (!buf)
@@ -183,7 +194,7 @@ static int job_check(const struct vitrt_dev *dev, const struct vitrt_gemm *j)
 		return VITRT_EINVAL;
 	if (!mat_inside(dev, &j->a, j->m, vitrt_row_bytes(j->a_type, j->k)) ||
 	    !mat_inside(dev, &j->b, bt ? j->n : j->k, vitrt_row_bytes(j->b_type, bt ? j->k : j->n)) ||
-	    !mat_inside(dev, &j->c, j->m, vitrt_row_bytes(j->c_type, j->n)))
+	    !mat_inside(dev, &j->c, j->m, vitrt_row_bytes(j->c_type, j->n)) || j->c.buf->sealed)
 		return VITRT_EINVAL;
 	if ((j->flags & VITRT_GEMM_BIAS) ? !mat_inside(dev, &j->bias, 1, 4ull * j->n) || j->bias.stride
 					 : !mat_unused(&j->bias))

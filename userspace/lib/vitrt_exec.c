@@ -61,9 +61,12 @@ static int alloc_arena(struct vitrt_session *s, uint32_t a, int *err)
 		if (!s->bufs[a][i])
 			return *err;
 		s->nbufs[a] = i + 1;
-		if (a == VITRT_ARENA_CONST)
-			memcpy(vitrt_buf_map(s->bufs[a][i]),
-			       s->prog->arena[a] + i * VITRT_ARENA_CHUNK, len);
+		if (a != VITRT_ARENA_CONST)
+			continue;
+		memcpy(vitrt_buf_map(s->bufs[a][i]), s->prog->arena[a] + i * VITRT_ARENA_CHUNK, len);
+		*err = vitrt_buf_seal(s->bufs[a][i]);	/* weights: packed once by the device */
+		if (*err)
+			return *err;
 	}
 	return 0;
 }

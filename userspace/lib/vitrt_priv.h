@@ -18,6 +18,8 @@ struct vitrt_backend_ops {
 	/* Allocate @buf->size bytes (may round up), set buf->map and buf->handle. */
 	int (*buf_alloc)(struct vitrt_dev *dev, struct vitrt_buf *buf);
 	void (*buf_free)(struct vitrt_dev *dev, struct vitrt_buf *buf);
+	/* Optional: @buf's contents will not change again (vitrt_buf_seal). */
+	int (*buf_seal)(struct vitrt_dev *dev, struct vitrt_buf *buf);
 	/* Jobs are already checked against their buffers. */
 	int (*submit)(struct vitrt_dev *dev, const struct vitrt_gemm *jobs, unsigned count,
 		      uint64_t *fence);
@@ -37,6 +39,7 @@ struct vitrt_buf {
 	void *map;
 	size_t size;
 	uint32_t handle;	/* backend's name for it */
+	bool sealed;		/* vitrt_buf_seal: jobs may not write to it */
 	struct vitrt_buf *next;	/* sim: list of live buffers */
 };
 

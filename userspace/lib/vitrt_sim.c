@@ -3,21 +3,25 @@
  * libvitrt "sim" backend: the hw model in-process.  Descriptors carry host addresses; the
  * model reaches memory only through sim_read/sim_write, which refuse anything outside a live
  * buffer, so a wrong address fails the job as it would on the device.  Jobs run at submit,
- * each on every thread of libvitrt's pool.
+ * each on every thread of libvitrt's pool.  Sealed buffers (the weights) are read-only, and
+ * the model keeps the B operands it finds in them packed (vitsa_wcache.h) until they are freed.
  */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 
 #include "vitrt_pool.h"
 #include "vitrt_priv.h"
 #include "vitsa_kern.h"
 #include "vitsa_model.h"
+#include "vitsa_wcache.h"
 
 #define SIM_ARRAY	16
 #define SIM_MAX_BUF	(1ull << 30)
+#define SIM_WCACHE_MAX	(2ull << 30)	/* packed weights kept; beyond, packed per job */
 
 /*
  * Sessions of a batch submit from several threads at once: lock covers the buffer list and
@@ -30,6 +34,7 @@ struct sim {
 	struct vitrt_buf *bufs;		/* live buffers */
 	uint64_t fence;			/* last fence handed out */
 	struct vitrt_job_error err;	/* first failure not yet reported */
+	struct vitsa_wcache *wc;	/* B operands of sealed buffers, packed */
 };
 
 static int sim_open(struct vitrt_dev *dev, const char *path)
@@ -41,6 +46,11 @@ static int sim_open(struct vitrt_dev *dev, const char *path)
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return VITRT_ENOMEM;
+	s->wc = vitsa_wcache_new(SIM_WCACHE_MAX);
+	if (!s->wc) {
+		free(s);
+		return VITRT_ENOMEM;
+	}
 	s->cfg = (struct vitsa_model_cfg){ .rows = SIM_ARRAY, .cols = SIM_ARRAY };
 	pthread_mutex_init(&s->lock, NULL);
 	dev->priv = s;
@@ -56,6 +66,7 @@ static void sim_close(struct vitrt_dev *dev)
 {
 	struct sim *s = dev->priv;
 
+	vitsa_wcache_free(s->wc);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
 }
@@ -65,10 +76,11 @@ static int sim_buf_alloc(struct vitrt_dev *dev, struct vitrt_buf *buf)
 	struct sim *s = dev->priv;
 
 	buf->size = (buf->size + 4095) & ~(size_t)4095;
-	buf->map = aligned_alloc(4096, buf->size);
-	if (!buf->map)
+	buf->map = mmap(NULL, buf->size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (buf->map == MAP_FAILED) {
+		buf->map = NULL;
 		return VITRT_ENOMEM;
-	memset(buf->map, 0, buf->size);
+	}
 	pthread_mutex_lock(&s->lock);
 	buf->next = s->bufs;
 	s->bufs = buf;
@@ -88,19 +100,36 @@ static void sim_buf_free(struct vitrt_dev *dev, struct vitrt_buf *buf)
 		}
 	}
 	pthread_mutex_unlock(&s->lock);
-	free(buf->map);
+	if (buf->sealed)
+		vitsa_wcache_drop(s->wc, (uintptr_t)buf->map, (uintptr_t)buf->map + buf->size - 1);
+	munmap(buf->map, buf->size);
 }
 
-/* Host memory for [addr, addr + len) if one live buffer holds it all. */
-static uint8_t *sim_span(struct sim *s, uint64_t addr, size_t len)
+/* Read-only from now on: a stray write faults instead of leaving stale packed weights. */
+static int sim_buf_seal(struct vitrt_dev *dev, struct vitrt_buf *buf)
+{
+	(void)dev;
+	return mprotect(buf->map, buf->size, PROT_READ) ? VITRT_ESYS : 0;
+}
+
+/* The live buffer holding all of [addr, addr + len), or NULL. */
+static struct vitrt_buf *sim_buf_at(struct sim *s, uint64_t addr, uint64_t len)
 {
 	for (struct vitrt_buf *b = s->bufs; b; b = b->next) {
 		uint64_t base = (uintptr_t)b->map;
 
 		if (addr >= base && addr - base <= b->size && len <= b->size - (addr - base))
-			return (uint8_t *)b->map + (addr - base);
+			return b;
 	}
 	return NULL;
+}
+
+/* Host memory for [addr, addr + len) if one live buffer holds it all. */
+static uint8_t *sim_span(struct sim *s, uint64_t addr, size_t len)
+{
+	struct vitrt_buf *b = sim_buf_at(s, addr, len);
+
+	return b ? (uint8_t *)b->map + (addr - (uintptr_t)b->map) : NULL;
 }
 
 static int sim_read(void *opaque, uint64_t addr, void *dst, size_t len)
@@ -115,17 +144,26 @@ static int sim_read(void *opaque, uint64_t addr, void *dst, size_t len)
 
 static int sim_write(void *opaque, uint64_t addr, const void *src, size_t len)
 {
-	uint8_t *p = sim_span(opaque, addr, len);
+	struct vitrt_buf *b = sim_buf_at(opaque, addr, len);
 
-	if (!p)
+	if (!b || b->sealed)
 		return -1;
-	memcpy(p, src, len);
+	memcpy((uint8_t *)b->map + (addr - (uintptr_t)b->map), src, len);
 	return 0;
 }
 
 static void *sim_map(void *opaque, uint64_t addr, uint64_t len)
 {
 	return len > SIM_MAX_BUF ? NULL : sim_span(opaque, addr, len);
+}
+
+static struct vitsa_wcache *sim_wcache(void *opaque, uint64_t addr, uint64_t last)
+{
+	struct sim *s = opaque;
+	struct vitrt_buf *b = last - addr < SIM_MAX_BUF ? sim_buf_at(s, addr, last - addr + 1)
+							 : NULL;
+
+	return b && b->sealed ? s->wc : NULL;
 }
 
 static uint32_t sim_workers(void *opaque)
@@ -144,7 +182,7 @@ static void sim_parallel(void *opaque, uint32_t tasks, void (*fn)(void *arg, uin
 /* The kernels read operands in place and split jobs over libvitrt's thread pool. */
 static const struct vitsa_mem_ops sim_mem_ops = {
 	.read = sim_read, .write = sim_write, .map = sim_map,
-	.workers = sim_workers, .parallel = sim_parallel,
+	.workers = sim_workers, .parallel = sim_parallel, .wcache = sim_wcache,
 };
 
 static uint64_t addr_of(const struct vitrt_mat *m)
@@ -281,6 +319,7 @@ const struct vitrt_backend_ops vitrt_sim_ops = {
 	.close = sim_close,
 	.buf_alloc = sim_buf_alloc,
 	.buf_free = sim_buf_free,
+	.buf_seal = sim_buf_seal,
 	.submit = sim_submit,
 	.wait = sim_wait,
 };
