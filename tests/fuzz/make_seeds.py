@@ -54,7 +54,7 @@ def ckpt(out):
         data += raw
     h = json.dumps(hdr, separators=(",", ":")).encode()
     open(out, "wb").write(struct.pack("<Q", len(h)) + h + data)
-    open(out + ".json", "w").write('{"heads": 1, "eps": 1e-06}\n')
+    open(out + ".json", "w").write('{"heads": 1, "eps": 1e-06, "mean": [0.0], "std": [1.0]}\n')
 
 
 # Types: s8 0, u8 1, s4 2, u4 3, s16 4, s32 5.  Flags: B_TRANS 1, BIAS 2, REQUANT 4.

@@ -697,8 +697,8 @@ TEST(vit_tensors)
 	p = vit_variant("shape2.safetensors", NULL, "blocks.0.attn.qkv.weight", NULL);
 	expect_load_error(p, VITRT_EFORMAT, p,
 			  "tensor 'blocks.0.attn.qkv.weight' has shape [143, 48], expected [144, 48]");
-	p = vit_variant("extra.safetensors", NULL, NULL, "dist_token");
-	expect_load_error(p, VITRT_EUNSUPPORTED, p, "unexpected tensor 'dist_token'");
+	p = vit_variant("extra.safetensors", NULL, NULL, "reg_token");
+	expect_load_error(p, VITRT_EUNSUPPORTED, p, "unexpected tensor 'reg_token'");
 	p = vit_variant("noblock.safetensors", "blocks.0.norm1.weight", NULL, NULL);
 	expect_load_error(p, VITRT_EFORMAT, p, "no blocks (no tensor 'blocks.0.norm1.weight')");
 	p = vit_variant("pos.safetensors", NULL, "pos_embed", NULL);
@@ -816,11 +816,13 @@ TEST(head_wider_than_tokens)
 	const float canary = -12345.0f;
 	float *hw, *hb, *logits, *ref, img[16] = { 0 };
 	const char *p = tiny_vit("wide.safetensors", dim, 4, classes, &hw, &hb);
+	const struct vitrt_vit_opts o = { .nmean = 1, .nstd = 1, .mean = { 0 }, .std = { 1 } };
 	struct vitrt_vit *m;
 	uint32_t bad = 0;
 	int err;
 
-	m = vitrt_vit_load(p, &err, msg, sizeof(msg));
+	/* no sidecar: mean and std given as vitrt's --mean/--std would */
+	m = vitrt_vit_load_opts(p, &o, &err, msg, sizeof(msg));
 	CHECK(m, "%s", msg);
 	if (!m)
 		return;

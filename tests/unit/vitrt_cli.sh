@@ -29,7 +29,7 @@ echo "not an image" >"$tmp/text.png"
 
 # timmvit with 3 channels (tests/unit/data/make_rgb.py): a gray image gives the same logits.
 cp tests/unit/data/timmvit-rgb.safetensors "$tmp/rgb.safetensors"
-cp "$CKPT.json" "$tmp/rgb.safetensors.json"
+echo '{"heads": 3, "mean": [0, 0, 0], "std": [1, 1, 1]}' >"$tmp/rgb.safetensors.json"
 "$VITRT" quantize "$tmp/rgb.safetensors" --calib "$FMNIST" -n 32 -o "$tmp/rgb.vitsa" >/dev/null 2>&1
 TVCKPT=tests/golden/fp32/tvvit.safetensors
 D=tests/unit/data

@@ -81,7 +81,8 @@ fail:
 	return NULL;
 }
 
-struct vitrt_infer *vitrt_infer_fp32(const char *ckpt, int *err, char *msg, size_t cap)
+struct vitrt_infer *vitrt_infer_fp32(const char *ckpt, const struct vitrt_vit_opts *o, int *err,
+				     char *msg, size_t cap)
 {
 	struct vitrt_infer *inf = calloc(1, sizeof(*inf));
 
@@ -90,7 +91,7 @@ struct vitrt_infer *vitrt_infer_fp32(const char *ckpt, int *err, char *msg, size
 		snprintf(msg, cap, "out of memory");
 		return NULL;
 	}
-	inf->vit = vitrt_vit_load(ckpt, err, msg, cap);
+	inf->vit = vitrt_vit_load_opts(ckpt, o, err, msg, cap);
 	if (!inf->vit) {
 		vitrt_infer_free(inf);
 		return NULL;
@@ -296,6 +297,15 @@ uint32_t vitrt_infer_size(const struct vitrt_infer *inf)
 uint32_t vitrt_infer_chans(const struct vitrt_infer *inf)
 {
 	return inf->chans;
+}
+
+void vitrt_infer_prep(const struct vitrt_infer *inf, struct vitrt_prep *p)
+{
+	*p = VITRT_PREP_INIT(inf->chans, inf->size);
+	if (inf->vit) {
+		p->interp = inf->vit->cfg.interp;
+		p->crop_pct = inf->vit->cfg.crop_pct;
+	}
 }
 
 uint32_t vitrt_infer_classes(const struct vitrt_infer *inf)

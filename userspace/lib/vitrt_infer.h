@@ -24,9 +24,12 @@ struct vitrt_infer;
 /* A compiled model on @backend (see vitrt_dev_open). */
 VITRT_API struct vitrt_infer *vitrt_infer_int(const char *model, const char *backend, int *err,
 					      char *msg, size_t cap);
-/* The FP32 reference forward of a checkpoint. */
-VITRT_API struct vitrt_infer *vitrt_infer_fp32(const char *ckpt, int *err, char *msg,
-					       size_t cap);
+struct vitrt_vit_opts;
+struct vitrt_prep;
+
+/* The FP32 reference forward of a checkpoint (@o: see vitrt_vit_load_opts, may be NULL). */
+VITRT_API struct vitrt_infer *vitrt_infer_fp32(const char *ckpt, const struct vitrt_vit_opts *o,
+					       int *err, char *msg, size_t cap);
 VITRT_API void vitrt_infer_free(struct vitrt_infer *inf);
 
 /* Classify planar u8 pixels [chans][size][size]; @r points into @inf until the next call. */
@@ -51,6 +54,11 @@ VITRT_API uint32_t vitrt_infer_size(const struct vitrt_infer *inf);
 VITRT_API uint32_t vitrt_infer_chans(const struct vitrt_infer *inf);
 VITRT_API uint32_t vitrt_infer_classes(const struct vitrt_infer *inf);
 VITRT_API char *const *vitrt_infer_labels(const struct vitrt_infer *inf);
+/*
+ * How a picture becomes the model's input: channels and size, and the resize and crop of the
+ * checkpoint's config (FP32) or timm's DeiT defaults (a compiled model keeps none).
+ */
+VITRT_API void vitrt_infer_prep(const struct vitrt_infer *inf, struct vitrt_prep *p);
 /* The integer program's raw s16 logits of the last run (NULL for FP32). */
 VITRT_API const int16_t *vitrt_infer_raw(const struct vitrt_infer *inf);
 /* The compiled model (NULL for FP32). */

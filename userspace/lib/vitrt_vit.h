@@ -2,19 +2,23 @@
 /*
  * The floating-point ViT: checkpoint loading and the FP32 reference forward.
  *
- * A pre-norm ViT with a class token (Documentation/runtime.rst): patch embedding, depth blocks of
- * x += proj(attn(LN1(x))); x += fc2(GELU(fc1(LN2(x)))), a final LayerNorm and a linear head on
- * the class token.  The forward matches PyTorch (timm / torchvision) to ~1e-5 relative on the
- * logits and exposes every quantization point to a hook ("taps"), which may rewrite the tensor
- * in place: the forward continues from the rewritten values.
+ * A pre-norm ViT (Documentation/runtime.rst): patch embedding, depth blocks of
+ * x += proj(attn(LN1(x))); x += fc2(GELU(fc1(LN2(x)))), a final LayerNorm and a linear head
+ * on the class token, on the class and distillation tokens (DeiT distilled: the two heads
+ * averaged) or on the mean of the patch tokens (timm's global_pool='avg').  The forward
+ * matches PyTorch (timm / torchvision) to ~1e-5 relative on the logits and exposes every
+ * quantization point to a hook ("taps"), which may rewrite the tensor in place: the forward
+ * continues from the rewritten values.
  */
 #ifndef VITRT_VIT_H
 #define VITRT_VIT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "vitrt.h"
+#include "vitrt_image.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -26,7 +30,7 @@ extern "C" {
  */
 enum vitrt_tap {
 	VITRT_TAP_INPUT,	/* chans x img x img, the normalized image */
-	VITRT_TAP_EMBED,	/* T x C: patch GEMM + class token + position */
+	VITRT_TAP_EMBED,	/* T x C: patch GEMM + prefix tokens + position */
 	VITRT_TAP_NORM1,	/* T x C: LayerNorm output before the affine */
 	VITRT_TAP_Q,		/* T x C */
 	VITRT_TAP_K,		/* T x C */
@@ -39,7 +43,7 @@ enum vitrt_tap {
 	VITRT_TAP_FC1,		/* T x M: fc1 output, the GELU input */
 	VITRT_TAP_GELU,		/* T x M: the fc2 input */
 	VITRT_TAP_RES2,		/* T x C: residual stream after the MLP branch */
-	VITRT_TAP_NORMF,	/* C: final LayerNorm of the class token, before the affine */
+	VITRT_TAP_NORMF,	/* R x C: final LayerNorm before the affine (vitrt_vit_normf_rows) */
 	VITRT_TAP_LOGITS_OUT,	/* classes */
 	VITRT_TAP_COUNT
 };
@@ -52,12 +56,21 @@ typedef void (*vitrt_vit_hook)(void *ctx, enum vitrt_tap tap, uint32_t layer, fl
 
 #define VITRT_VIT_MAX_CHANS	4
 
+/* What the head reads (timm's global_pool). */
+enum vitrt_vit_pool {
+	VITRT_POOL_TOKEN,	/* the class token; with a distillation token, both heads averaged */
+	VITRT_POOL_AVG,		/* the mean of the patch tokens, prefix tokens left out */
+};
+
 struct vitrt_vit_config {
 	uint32_t chans;		/* input channels */
 	uint32_t img;		/* input height = width */
 	uint32_t patch;		/* patch height = width */
 	uint32_t grid;		/* img / patch */
-	uint32_t tokens;	/* grid^2 + 1 (class token first) */
+	uint32_t prefix;	/* tokens before the patches: 0, class, or class + distillation */
+	uint32_t tokens;	/* prefix + grid^2 */
+	enum vitrt_vit_pool pool;
+	bool fc_norm;		/* AVG: the final LayerNorm after the mean (timm fc_norm), not before */
 	uint32_t dim;		/* C */
 	uint32_t heads;		/* H */
 	uint32_t head_dim;	/* D = C / H */
@@ -67,6 +80,8 @@ struct vitrt_vit_config {
 	float eps;		/* LayerNorm epsilon */
 	float mean[VITRT_VIT_MAX_CHANS];	/* input normalization: (pixel/255 - mean) / std */
 	float std[VITRT_VIT_MAX_CHANS];
+	enum vitrt_interp interp;	/* how a picture is resized for this model ... */
+	double crop_pct;		/* ... and cropped (vitrt_prep); timm's DeiT defaults */
 };
 
 /* Linear weights are row-major [out][in]: each output is a dot product with one row. */
@@ -79,29 +94,54 @@ struct vitrt_vit_block {
 	float *fc2_w, *fc2_b;		/* [C][M], [C] */
 };
 
+/*
+ * The loader canonicalizes what is exact enough to: LayerScale (DeiT-III's ls1/ls2 gamma) is
+ * folded into proj and fc2, a qkv without bias gets a zero one, and a position embedding
+ * without rows for the prefix tokens (timm's no_embed_class) gets zero rows for them.
+ */
 struct vitrt_vit {
 	struct vitrt_vit_config cfg;
 	const char *format;		/* "timm" or "torchvision": the names found */
+	const char *variant;		/* "ViT", "DeiT distilled", "ViT average-pooled", ... */
 	float *patch_w, *patch_b;	/* [C][chans * patch * patch] (c, y, x order), [C] */
-	float *cls_token;		/* [C] */
+	float *cls_token;		/* [C], or NULL without a class token */
+	float *dist_token;		/* [C], or NULL without a distillation token */
 	float *pos_embed;		/* [T][C] */
 	struct vitrt_vit_block *blocks;	/* [depth] */
-	float *norm_w, *norm_b;		/* [C] */
+	float *norm_w, *norm_b;		/* [C]: the final norm (timm norm or fc_norm) */
 	float *head_w, *head_b;		/* [classes][C], [classes] */
-	char **labels;			/* [classes] from the sidecar, or NULL */
+	float *head_dist_w, *head_dist_b;	/* the distillation head, or NULL */
+	char **labels;			/* [classes] from the sidecar or config.json, or NULL */
 	void *priv;			/* the checkpoint owning the weights */
+	float *own;			/* the tensors the loader made (zero biases, ...) */
+};
+
+/* Rows of the NORMF tap: 1 (class token, pooled mean), 2 (distilled) or the patches. */
+VITRT_API uint32_t vitrt_vit_normf_rows(const struct vitrt_vit_config *cfg);
+
+/* What the caller knows better than the checkpoint (vitrt's --mean, --std). */
+struct vitrt_vit_opts {
+	uint32_t nmean, nstd;		/* values given (0: the checkpoint's) */
+	float mean[VITRT_VIT_MAX_CHANS], std[VITRT_VIT_MAX_CHANS];
 };
 
 /*
- * Load a ViT checkpoint (safetensors, timm or torchvision names) and its optional sidecar
- * "<path>.json": {"heads": H, "eps": 1e-6, "mean": [..], "std": [..], "labels": [..]}.
- * Every key is optional and checked (mean/std: one number per input channel, std > 0;
- * labels: one string per class); other keys are ignored, so writers may add provenance.
- * Without "heads", H = C / 64 when C is a multiple of 64, else it is an error.
- * The checkpoint must hold exactly the tensors of this architecture with the shapes implied
- * by the config: a missing, misshapen or unexpected tensor (e.g. a distillation token) is an
- * error naming the tensor.  NULL on error with *@err and "<file>: <problem>" in @msg.
+ * Load a ViT checkpoint: a safetensors file (timm or torchvision names) with its optional
+ * sidecar "<path>.json", or a timm / Hugging Face model folder holding model.safetensors and
+ * config.json (Documentation/runtime.rst).  The sidecar is an object
+ * {"heads": H, "eps": 1e-6, "mean": [..], "std": [..], "labels": [..], "interpolation":
+ * "bicubic", "crop_pct": 0.875, "global_pool": "token"}; every key is optional and checked
+ * (mean/std: one number per input channel, std > 0; labels: one string per class); other
+ * keys are ignored, so writers may add provenance.  Without "heads", H = C / 64 when C is a
+ * multiple of 64 (16 for C = 1280, ViT-H), else it is an error.
+ * The input mean and std must come from the sidecar, config.json or @o (which wins).
+ * The checkpoint must hold exactly the tensors of one supported variant with the shapes
+ * implied by the config: a missing, misshapen or unexpected tensor is an error naming the
+ * tensor.  NULL on error with *@err and "<file>: <problem>" in @msg.
  */
+VITRT_API struct vitrt_vit *vitrt_vit_load_opts(const char *path, const struct vitrt_vit_opts *o,
+						int *err, char *msg, size_t cap);
+/* vitrt_vit_load_opts without options. */
 VITRT_API struct vitrt_vit *vitrt_vit_load(const char *path, int *err, char *msg, size_t cap);
 VITRT_API void vitrt_vit_free(struct vitrt_vit *m);
 
@@ -115,7 +155,7 @@ VITRT_API int vitrt_vit_forward(const struct vitrt_vit *m, const float *image, f
 
 /*
  * Fold every LayerNorm affine into the Linear that follows it (norm1 -> qkv, norm2 -> fc1,
- * final norm -> head): W' = W diag(gamma), b' = b + W beta, then gamma = 1, beta = 0.  Exact in
+ * final norm -> head and head_dist; the mean of average pooling commutes with it): W' = W diag(gamma), b' = b + W beta, then gamma = 1, beta = 0.  Exact in
  * real arithmetic; the logits move only by float rounding.
  */
 VITRT_API void vitrt_vit_fold_norms(struct vitrt_vit *m);

@@ -34,19 +34,21 @@ struct bench_opts {
 	bool kernels;				/* the GEMM kernel microbenchmark */
 	const char *vit, *plot;
 	uint32_t rows, cols;			/* 0 until --array: 16x16, as the sim's array */
+	struct prep_opts given;			/* --mean, --std for the checkpoint */
 };
 
 static int usage(int status)
 {
-	printf("usage: vitrt bench MODEL [--fp32 CKPT] [-n IMAGES] [-b BACKEND] [--batch B]\n"
-	       "                   [--threads N]\n"
+	printf("usage: vitrt bench MODEL [--fp32 CKPT [--mean M --std S]] [-n IMAGES]\n"
+	       "                   [-b BACKEND] [--batch B] [--threads N]\n"
 	       "       vitrt bench --modeled --model NAME [--array RxC] [--json] [--plot FILE.png]\n"
 	       "       vitrt bench --kernels [--json]\n"
 	       "Images per second of the compiled model (and of the FP32 checkpoint) on\n"
 	       "pseudo-random images, after one warm-up image each.  --threads N (taken by every\n"
 	       "command) sets the threads of the in-process device and the integer CPU ops;\n"
 	       "VITRT_CPU its GEMM kernel (vitrt --help).  --batch B (1..%u) classifies B images\n"
-	       "per call: in-process, B images at once, one per thread.\n\n"
+	       "per call: in-process, B images at once, one per thread.\n"
+	       NORM_USAGE "\n"
 	       "With --kernels, every GEMM kernel this CPU runs on DeiT-S's GEMM shapes, one\n"
 	       "thread, then the best one on all threads: GMAC/s and the fraction of the\n"
 	       "kernel's peak (its multiply instruction alone, per core).\n\n"
@@ -82,6 +84,8 @@ static int parse_rest(int argc, char **argv, struct bench_opts *o)
 	}
 	if (o->vit || o->plot || o->json || o->rows)
 		return die("bench: --model, --array, --json and --plot go with --modeled"), 2;
+	if (!o->fp32 && prep_norm_unused(&o->given, "bench"))
+		return 2;
 	if (!o->batch || o->batch > VITRT_MAX_BATCH)
 		return die("bench: --batch wants 1..%u", VITRT_MAX_BATCH), 2;
 	if (optind + 1 != argc || !o->n)
@@ -96,12 +100,12 @@ static int parse(int argc, char **argv, struct bench_opts *o)
 		{ "fp32", 1, 0, 'F' }, { "images", 1, 0, 'n' }, { "backend", 1, 0, 'b' },
 		{ "modeled", 0, 0, 'M' }, { "model", 1, 0, 'm' }, { "array", 1, 0, 'A' },
 		{ "json", 0, 0, 'j' }, { "plot", 1, 0, 'P' }, { "kernels", 0, 0, 'K' },
-		{ "batch", 1, 0, 'B' },
+		{ "batch", 1, 0, 'B' }, NORM_LONG_OPTIONS,
 		{ "help", 0, 0, 'h' }, { 0 },
 	};
 	int c;
 
-	*o = (struct bench_opts){ .n = 200, .batch = 1 };
+	*o = (struct bench_opts){ .n = 200, .batch = 1, .given = PREP_OPTS_INIT };
 	while ((c = getopt_long(argc, argv, "n:b:h", longs, NULL)) != -1) {
 		switch (c) {
 		case 'F': o->fp32 = optarg; break;
@@ -118,6 +122,11 @@ static int parse(int argc, char **argv, struct bench_opts *o)
 			break;
 		case 'j': o->json = true; break;
 		case 'P': o->plot = optarg; break;
+		case PREP_OPT_MEAN:
+		case PREP_OPT_STD:
+			if (prep_option(c, optarg, &o->given, "bench"))
+				return 2;
+			break;
 		case 'h': exit(usage(0));
 		default: return usage(2);
 		}
@@ -219,7 +228,7 @@ static int bench_measured(const struct bench_opts *o)
 
 	in = vitrt_infer_int(o->model, o->backend, &err, msg, sizeof(msg));
 	if (in && o->fp32)
-		fp = vitrt_infer_fp32(o->fp32, &err, msg, sizeof(msg));
+		fp = vitrt_infer_fp32(o->fp32, &o->given.norm, &err, msg, sizeof(msg));
 	if (!in || (o->fp32 && !fp)) {
 		vitrt_infer_free(in);
 		return die("%s", msg);

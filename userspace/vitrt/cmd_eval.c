@@ -19,7 +19,8 @@ struct eval_opts {
 	const char *model, *dataset, *fp32, *backend, *split, *predictions;
 	uint32_t limit, batch;
 	bool json, strict;
-	struct vitrt_prep prep;		/* chans and size from the model */
+	struct prep_opts given;		/* --interpolation, --crop-pct, --mean, --std */
+	struct vitrt_prep prep;		/* the checkpoint's (else the model's), options applied */
 };
 
 static int usage(int status)
@@ -59,7 +60,7 @@ static int parse(int argc, char **argv, struct eval_opts *o)
 	int c;
 
 	*o = (struct eval_opts){ .split = "t10k", .limit = UINT32_MAX, .batch = 8,
-		.prep = VITRT_PREP_INIT(0, 0) };
+		.given = PREP_OPTS_INIT };
 	while ((c = getopt_long(argc, argv, "d:n:b:jh", longs, NULL)) != -1) {
 		switch (c) {
 		case 'd': o->dataset = optarg; break;
@@ -73,7 +74,9 @@ static int parse(int argc, char **argv, struct eval_opts *o)
 		case 'P': o->predictions = optarg; break;
 		case PREP_OPT_INTERP:
 		case PREP_OPT_CROP:
-			if (prep_option(c, optarg, &o->prep, "eval"))
+		case PREP_OPT_MEAN:
+		case PREP_OPT_STD:
+			if (prep_option(c, optarg, &o->given, "eval"))
 				return 2;
 			break;
 		case 'h': exit(usage(0));
@@ -84,6 +87,8 @@ static int parse(int argc, char **argv, struct eval_opts *o)
 		return die("eval: need MODEL and --dataset DIR (see --help)"), 2;
 	if (!o->batch || o->batch > VITRT_MAX_BATCH)
 		return die("eval: --batch wants 1..%u", VITRT_MAX_BATCH), 2;
+	if (!o->fp32 && prep_norm_unused(&o->given, "eval"))
+		return 2;
 	o->model = argv[optind];
 	return 0;
 }
@@ -264,15 +269,16 @@ int cmd_eval(int argc, char **argv)
 		return err;
 	in = vitrt_infer_int(o.model, o.backend, &err, msg, sizeof(msg));
 	if (in && o.fp32)
-		fp = vitrt_infer_fp32(o.fp32, &err, msg, sizeof(msg));
+		fp = vitrt_infer_fp32(o.fp32, &o.given.norm, &err, msg, sizeof(msg));
 	if (!in || (o.fp32 && !fp)) {
 		die("%s", msg);
 		goto out;
 	}
 	if (fp && fp32_matches(in, o.model, fp, o.fp32))
 		goto out;
-	o.prep.chans = vitrt_infer_chans(in);
-	o.prep.size = vitrt_infer_size(in);
+	/* the compiled model keeps no resize and crop; its checkpoint's config does */
+	vitrt_infer_prep(fp ? fp : in, &o.prep);
+	prep_apply(&o.given, &o.prep);
 	ds = vitrt_dataset_open_path(o.dataset, o.split, &err, msg, sizeof(msg));
 	if (!ds || check_data(ds, in, o.model, msg, sizeof(msg))) {
 		die("%s", msg);

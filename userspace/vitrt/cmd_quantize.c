@@ -18,14 +18,16 @@ struct quantize_opts {
 	const char *ckpt, *calib, *out;
 	uint32_t scheme, count, rows, cols;
 	bool strict;
-	struct vitrt_prep prep;		/* chans and size from the checkpoint */
+	struct prep_opts given;		/* --interpolation, --crop-pct, --mean, --std */
+	struct vitrt_prep prep;		/* the checkpoint's, with the options given */
 };
 
 static int usage(int status)
 {
 	printf("usage: vitrt quantize CKPT --calib DIR -o MODEL [OPTIONS]\n"
-	       "Compile a floating-point ViT checkpoint (safetensors, timm or torchvision names)\n"
-	       "into an integer-only program for the vitsa array.\n\n"
+	       "Compile a floating-point ViT checkpoint (safetensors, timm or torchvision names,\n"
+	       "with its sidecar CKPT.json; or a timm / Hugging Face folder with model.safetensors\n"
+	       "and config.json) into an integer-only program for the vitsa array.\n\n"
 	       "  -c, --calib DIR     calibration images: DIR/train-images-idx3-ubyte[.gz] (IDX),\n"
 	       "                      an ImageFolder tree DIR/<class>/*.{jpg,png} or a folder\n"
 	       "                      of images, read one at a time\n"
@@ -48,7 +50,7 @@ static int parse(int argc, char **argv, struct quantize_opts *o)
 	int c, s;
 
 	*o = (struct quantize_opts){ .count = 256, .rows = 16, .cols = 16,
-		.prep = VITRT_PREP_INIT(0, 0) };
+		.given = PREP_OPTS_INIT };
 	while ((c = getopt_long(argc, argv, "c:o:s:n:h", longs, NULL)) != -1) {
 		switch (c) {
 		case 'c': o->calib = optarg; break;
@@ -68,7 +70,9 @@ static int parse(int argc, char **argv, struct quantize_opts *o)
 		case 'T': o->strict = true; break;
 		case PREP_OPT_INTERP:
 		case PREP_OPT_CROP:
-			if (prep_option(c, optarg, &o->prep, "quantize"))
+		case PREP_OPT_MEAN:
+		case PREP_OPT_STD:
+			if (prep_option(c, optarg, &o->given, "quantize"))
 				return 2;
 			break;
 		case 'h': exit(usage(0));
@@ -135,11 +139,12 @@ int cmd_quantize(int argc, char **argv)
 
 	if (err)
 		return err;
-	m = vitrt_vit_load(o.ckpt, &err, msg, sizeof(msg));
+	m = vitrt_vit_load_opts(o.ckpt, &o.given.norm, &err, msg, sizeof(msg));
 	if (!m)
 		return die("%s", msg);
-	o.prep.chans = m->cfg.chans;
-	o.prep.size = m->cfg.img;
+	o.prep = (struct vitrt_prep){ .chans = m->cfg.chans, .size = m->cfg.img,
+		.interp = m->cfg.interp, .crop_pct = m->cfg.crop_pct };
+	prep_apply(&o.given, &o.prep);
 	co = (struct vitrt_calib_opts){ .prep = &o.prep, .count = o.count, .strict = o.strict,
 		.progress = show_progress, .skip = show_skip };
 	if (calibrate(&o, m, &sc, &co))

@@ -17,7 +17,8 @@ struct run_opts {
 	const char *backend, *fp32;
 	bool json;
 	uint32_t limit, batch;
-	struct vitrt_prep prep;		/* chans and size from the model */
+	struct prep_opts given;		/* --interpolation, --crop-pct, --mean, --std */
+	struct vitrt_prep prep;		/* the model's, with the options given */
 };
 
 static int usage(int status)
@@ -28,6 +29,7 @@ static int usage(int status)
 	       "A PNG or JPEG of any size is resized and centre cropped to the model's size.\n\n"
 	       "  -b, --backend B   sim, dev, dev:/dev/vitsaN or auto (default)\n"
 	       "      --fp32 CKPT   the floating-point reference forward of a checkpoint instead\n"
+	       "                    (a safetensors file, or a folder with config.json)\n"
 	       "  -n, --limit N     at most N images of each IDX file (default 16)\n"
 	       "  -j, --json        one JSON object per image: top 5 and all logits\n"
 	       "      --batch B     images of an IDX file per call (default 1): in-process, at\n"
@@ -108,7 +110,7 @@ int cmd_run(int argc, char **argv)
 		{ "json", 0, 0, 'j' }, { "batch", 1, 0, 'B' }, { "help", 0, 0, 'h' },
 		PREP_LONG_OPTIONS, { 0 },
 	};
-	struct run_opts o = { .limit = 16, .batch = 1, .prep = VITRT_PREP_INIT(0, 0) };
+	struct run_opts o = { .limit = 16, .batch = 1, .given = PREP_OPTS_INIT };
 	struct vitrt_infer *inf;
 	char msg[1024];
 	int c, err, failed = 0;
@@ -123,7 +125,9 @@ int cmd_run(int argc, char **argv)
 		case 'h': return usage(0);
 		case PREP_OPT_INTERP:
 		case PREP_OPT_CROP:
-			if (prep_option(c, optarg, &o.prep, "run"))
+		case PREP_OPT_MEAN:
+		case PREP_OPT_STD:
+			if (prep_option(c, optarg, &o.given, "run"))
 				return 2;
 			break;
 		default: return usage(2);
@@ -133,12 +137,14 @@ int cmd_run(int argc, char **argv)
 		return die("run: need %sIMAGE... (see --help)", o.fp32 ? "" : "MODEL "), 2;
 	if (!o.batch || o.batch > VITRT_MAX_BATCH)
 		return die("run: --batch wants 1..%u", VITRT_MAX_BATCH), 2;
-	inf = o.fp32 ? vitrt_infer_fp32(o.fp32, &err, msg, sizeof(msg))
+	if (!o.fp32 && prep_norm_unused(&o.given, "run"))
+		return 2;
+	inf = o.fp32 ? vitrt_infer_fp32(o.fp32, &o.given.norm, &err, msg, sizeof(msg))
 		     : vitrt_infer_int(argv[optind++], o.backend, &err, msg, sizeof(msg));
 	if (!inf)
 		return die("%s", msg);
-	o.prep.chans = vitrt_infer_chans(inf);
-	o.prep.size = vitrt_infer_size(inf);
+	vitrt_infer_prep(inf, &o.prep);
+	prep_apply(&o.given, &o.prep);
 	err = vitrt_infer_set_batch(inf, o.batch);
 	if (err) {
 		vitrt_infer_free(inf);

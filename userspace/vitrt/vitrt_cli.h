@@ -20,21 +20,48 @@ int bench_kernels(bool json);
 int die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /*
- * --interpolation bicubic|bilinear and --crop-pct F, shared by run, eval and quantize: their
- * getopt values, and prep_option() to apply one to @p (0, or 2 after a message).
+ * The input options: --interpolation bicubic|bilinear and --crop-pct F (run, eval, quantize:
+ * how a PNG/JPEG becomes the model's input), --mean and --std (every command that loads a
+ * checkpoint: its input normalization).  Their getopt values, the options as given, and
+ * prep_option() to take one (0, or 2 after a message).
  */
 #define PREP_OPT_INTERP	0x100
 #define PREP_OPT_CROP	0x101
+#define PREP_OPT_MEAN	0x102
+#define PREP_OPT_STD	0x103
+#define NORM_LONG_OPTIONS \
+	{ "mean", 1, 0, PREP_OPT_MEAN }, { "std", 1, 0, PREP_OPT_STD }
 #define PREP_LONG_OPTIONS \
-	{ "interpolation", 1, 0, PREP_OPT_INTERP }, { "crop-pct", 1, 0, PREP_OPT_CROP }
+	{ "interpolation", 1, 0, PREP_OPT_INTERP }, { "crop-pct", 1, 0, PREP_OPT_CROP }, \
+	NORM_LONG_OPTIONS
+#define NORM_USAGE \
+	"      --mean M[,M..]  the checkpoint's input normalization (pixel/255 - mean) / std,\n" \
+	"      --std S[,S..]   one value per channel: needed when neither its sidecar nor\n" \
+	"                      its config.json gives them; given, they win\n"
 #define PREP_USAGE \
-	"      --interpolation I  bicubic (default) or bilinear: how a PNG/JPEG is resized\n" \
+	"      --interpolation I  bicubic or bilinear: how a PNG/JPEG is resized (default:\n" \
+	"                      the checkpoint's config, else bicubic)\n" \
 	"      --crop-pct F    the shorter side is resized to size / F, then the centre\n" \
-	"                      size x size is kept (default 0.875, timm's DeiT); an image\n" \
-	"                      already at the model's size is taken as it is\n"
+	"                      size x size is kept (default: the checkpoint's config, else\n" \
+	"                      0.875, timm's DeiT); an image already at the model's size is\n" \
+	"                      taken as it is\n" \
+	NORM_USAGE
 
-struct vitrt_prep;
-int prep_option(int opt, const char *arg, struct vitrt_prep *p, const char *cmd);
+#include "vitrt_vit.h"
+
+struct prep_opts {
+	int interp;			/* enum vitrt_interp, or -1: the model's */
+	double crop_pct;		/* 0: the model's */
+	struct vitrt_vit_opts norm;	/* --mean, --std */
+};
+
+#define PREP_OPTS_INIT ((struct prep_opts){ .interp = -1 })
+
+int prep_option(int opt, const char *arg, struct prep_opts *p, const char *cmd);
+/* Whether --mean or --std was given: only a checkpoint takes them (1 after a message). */
+int prep_norm_unused(const struct prep_opts *p, const char *cmd);
+/* @p (the model's preprocessing) with the options given applied. */
+void prep_apply(const struct prep_opts *o, struct vitrt_prep *p);
 
 struct vitrt_infer;
 

@@ -38,6 +38,9 @@ import safetensors_io              # noqa: E402
 from vit import VisionTransformer  # noqa: E402
 
 EPS = 1e-6
+# the random models' sidecars: pixel/255 as it is (the .input.f32 files are inputs already)
+NO_NORM = {"mean": [0.0], "std": [1.0]}
+NO_NORM3 = {"mean": [0.0] * 3, "std": [1.0] * 3}
 
 
 # ---------------------------------------------------------------- helpers
@@ -198,7 +201,7 @@ def make_tvvit():
     x = torch.randn((4, 3, 32, 32), generator=gen).numpy()
     state = model.state_dict()
     write_safetensors("tvvit.safetensors", state, {"format": "pt", "names": "torchvision"})
-    write_json("tvvit.safetensors.json", {"heads": 2, "eps": EPS})
+    write_json("tvvit.safetensors.json", {"heads": 2, "eps": EPS, **NO_NORM3})
     x = write_f32("tvvit.input.f32", x)
     ref = logits64(model, x)
     out = write_f32("tvvit.logits.f32", ref)
@@ -217,7 +220,7 @@ def make_timmvit():
     x = torch.randn((4, 1, 28, 28), generator=gen).numpy()
     state = model.state_dict()
     write_safetensors("timmvit.safetensors", state, {"format": "pt", "names": "timm"})
-    write_json("timmvit.safetensors.json", {"heads": 3, "eps": EPS})
+    write_json("timmvit.safetensors.json", {"heads": 3, "eps": EPS, **NO_NORM})
     x = write_f32("timmvit.input.f32", x)
     ref = logits64(model, x)
     out = write_f32("timmvit.logits.f32", ref)
