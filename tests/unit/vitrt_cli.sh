@@ -269,4 +269,47 @@ t quantize_calib_empty fails_with 1 "empty: no PNG or JPEG images" "$VITRT" quan
 	"$CKPT" --calib "$tmp/empty" -o "$tmp/e.vitsa"
 t cpu_unknown_kernel fails_with 2 "VITRT_CPU=sse9: not a kernel this CPU runs" \
 	env VITRT_CPU=sse9 "$VITRT" run "$tmp/m.vitsa" "$D/gray28.png"
+# Models as people download them (issue 12): a timm folder (model.safetensors + config.json),
+# the variants, mean/std required, unknown tensors named.
+G=tests/golden/fp32
+cp "$G/timmvit.safetensors" "$tmp/nonorm.safetensors"
+echo '{"heads": 3}' >"$tmp/nonorm.safetensors.json"
+cp -r "$G/deit3" "$tmp/deit3x"
+LC_ALL=C sed -i 's/blocks\.1\.ls2\.gamma/blocks.1.ls3.gamma/' "$tmp/deit3x/model.safetensors"
+FMNIST_LABEL='T-shirt/top|Trouser|Pullover|Dress|Coat|Sandal|Shirt|Sneaker|Bag|Ankle boot'
+
+# int_follows_fp32 MODEL CKPT IMAGE...: the integer logits correlate with the FP32 ones
+# (Pearson r > 0.9 over every logit of every image).
+int_follows_fp32() {
+	local model=$1 ckpt=$2 a b
+	shift 2
+	a=$("$VITRT" run --backend sim "$model" "$@" --json) || return 1
+	b=$("$VITRT" run --fp32 "$ckpt" "$@" --json) || return 1
+	paste <(jq -r '.logits[]' <<<"$a") <(jq -r '.logits[]' <<<"$b") | awk '
+		{ n++; sx += $1; sy += $2; sxx += $1 * $1; syy += $2 * $2; sxy += $1 * $2 }
+		END { r = (n * sxy - sx * sy) / sqrt((n * sxx - sx * sx) * (n * syy - sy * sy));
+		      printf "# %d logits, correlation %.4f\n", n, r; exit !(r > 0.9) }'
+}
+
+t fp32_folder_config sh -c "'$VITRT' run --fp32 $G/deit3 $D/gray28.png | grep -Eq '$FMNIST_LABEL'"
+t fp32_no_mean_std fails_with 1 "nonorm.safetensors: no input mean/std: give them in a sidecar" \
+	"$VITRT" run --fp32 "$tmp/nonorm.safetensors" $D/gray28.png
+t fp32_mean_std_given "$VITRT" run --fp32 "$tmp/nonorm.safetensors" --mean 0 --std 1 \
+	$D/gray28.png
+t fp32_mean_std_count fails_with 1 "3 mean and 3 std values given for 1 input channels" \
+	"$VITRT" run --fp32 "$tmp/nonorm.safetensors" --mean 0,0,0 --std 1,1,1 $D/gray28.png
+t quantize_no_mean_std fails_with 1 "no input mean/std" "$VITRT" quantize \
+	"$tmp/nonorm.safetensors" --calib "$tmp/flat" -o "$tmp/nn.vitsa"
+t run_mean_needs_checkpoint fails_with 2 "are a checkpoint's (--fp32 CKPT)" "$VITRT" run \
+	"$tmp/m.vitsa" --mean 0.5 $D/gray28.png
+t fp32_unknown_tensor fails_with 1 "unexpected tensor 'blocks.1.ls3.gamma'" "$VITRT" run \
+	--fp32 "$tmp/deit3x" $D/gray28.png
+t quantize_refuses_distilled fails_with 1 \
+	"a DeiT distilled is not supported by the integer compiler" "$VITRT" quantize \
+	$G/deitdist.safetensors --calib "$tmp/flat" -o "$tmp/dd.vitsa"
+t quantize_refuses_avg_pool fails_with 1 "average-pooled ViT (fc_norm) is not supported" \
+	"$VITRT" quantize $G/gapvit.safetensors --calib "$tmp/flat" -o "$tmp/gap.vitsa"
+t quantize_folder_deit3 "$VITRT" quantize $G/deit3 --calib "$tmp/flat" -o "$tmp/d3.vitsa"
+t deit3_int_follows_fp32 int_follows_fp32 "$tmp/d3.vitsa" $G/deit3 $D/gray28.png \
+	$D/gray32.png "$HUBBLE" tests/golden/resize/in/camera.png
 exit $failed

@@ -472,6 +472,16 @@ static struct vitrt_prog *finish(struct builder *b)
 	return p;
 }
 
+int vitrt_compile_supported(const struct vitrt_vit *m, char *msg, size_t cap)
+{
+	if (m->cfg.prefix == 1 && m->cfg.pool == VITRT_POOL_TOKEN)
+		return 0;
+	/* no integer mean over tokens, no second head yet */
+	snprintf(msg, cap, "a %s is not supported by the integer compiler yet (class-token "
+		 "ViTs only; run --fp32 runs it)", m->variant);
+	return VITRT_EUNSUPPORTED;
+}
+
 struct vitrt_prog *vitrt_compile(const struct vitrt_vit *m, const struct vitrt_scales *sc,
 				 const struct vitrt_compile_opts *o, int *err, char *msg,
 				 size_t cap)
@@ -487,6 +497,9 @@ struct vitrt_prog *vitrt_compile(const struct vitrt_vit *m, const struct vitrt_s
 	double s_x;
 
 	b.T = b.P + 1;
+	*err = vitrt_compile_supported(m, msg, cap);
+	if (*err)
+		return NULL;
 	if (o->scheme == VITRT_SCHEME_W4A4) {
 		snprintf(msg, cap, "scheme w4a4 is not implemented yet");
 		*err = VITRT_EUNSUPPORTED;

@@ -30,6 +30,13 @@ struct vitrt_compile_opts {
 	float fp32_top1;		/* recorded in the file, -1 if unknown */
 };
 
+/*
+ * Whether the compiler lowers @m's variant: a class token alone read by the head (LayerScale,
+ * qkv without bias and no_embed_class are canonicalized by the loader, so they are).  0, or
+ * VITRT_EUNSUPPORTED with a message naming the variant.
+ */
+VITRT_API int vitrt_compile_supported(const struct vitrt_vit *m, char *msg, size_t cap);
+
 /* Lower the folded model @m with activation scales @sc into a program. */
 VITRT_API struct vitrt_prog *vitrt_compile(const struct vitrt_vit *m,
 					   const struct vitrt_scales *sc,

@@ -785,10 +785,13 @@ static int settle_norm(struct vit_load *ld, struct vitrt_vit_config *c)
 	}
 	if ((ld->has_mean || (o && o->nmean)) && (ld->has_std || (o && o->nstd)))
 		return 0;
+	if (ld->folder)
+		return load_fail(ld, VITRT_EFORMAT, ld->cfg_path,
+				 "no input mean/std: give them in pretrained_cfg, or on the "
+				 "command line (--mean, --std)");
 	return load_fail(ld, VITRT_EFORMAT, ld->path,
-			 "no input mean/std: give them in %s%s, or on the command line "
-			 "(--mean, --std)", ld->folder ? "config.json's pretrained_cfg" :
-			 "a sidecar ", ld->folder ? "" : ld->cfg_path);
+			 "no input mean/std: give them in a sidecar %s, or on the command line "
+			 "(--mean, --std)", ld->cfg_path);
 }
 
 /* ---- load / free ---- */

@@ -142,6 +142,10 @@ int cmd_quantize(int argc, char **argv)
 	m = vitrt_vit_load_opts(o.ckpt, &o.given.norm, &err, msg, sizeof(msg));
 	if (!m)
 		return die("%s", msg);
+	if (vitrt_compile_supported(m, msg, sizeof(msg))) {
+		die("%s: %s", o.ckpt, msg);	/* before calibrating for nothing */
+		goto out;
+	}
 	o.prep = (struct vitrt_prep){ .chans = m->cfg.chans, .size = m->cfg.img,
 		.interp = m->cfg.interp, .crop_pct = m->cfg.crop_pct };
 	prep_apply(&o.given, &o.prep);

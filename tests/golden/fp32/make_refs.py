@@ -37,6 +37,9 @@ import fmnist                      # noqa: E402
 import safetensors_io              # noqa: E402
 from vit import VisionTransformer  # noqa: E402
 
+sys.path.insert(0, HERE)
+import timm_ref                    # noqa: E402
+
 EPS = 1e-6
 # the random models' sidecars: pixel/255 as it is (the .input.f32 files are inputs already)
 NO_NORM = {"mean": [0.0], "std": [1.0]}
@@ -83,11 +86,14 @@ def perturb_(model, gen, scale_weights):
     with torch.no_grad():
         for name, p in model.named_parameters():
             r = torch.randn(p.shape, generator=gen, dtype=torch.float32)
-            if re.search(r"(^|\.)(ln_?\d?|norm\d?|ln)\.weight$", name):
+            if re.search(r"(^|\.|fc_)(ln_?\d?|norm\d?|ln)\.weight$", name):
                 p.copy_(1.0 + 0.2 * r)
+            elif name.endswith(".gamma"):
+                p.copy_(0.5 + 0.2 * r)            # LayerScale: far from timm's 1e-5 start
             elif name.endswith("bias"):
                 p.copy_(0.1 * r)
-            elif name in ("class_token", "cls_token", "pos_embed", "encoder.pos_embedding"):
+            elif name in ("class_token", "cls_token", "dist_token", "pos_embed",
+                          "encoder.pos_embedding"):
                 p.copy_(0.5 * r)
             else:
                 fan_in = p[0].numel()
@@ -141,8 +147,13 @@ def tv_to_timm(name):
     raise KeyError(name)
 
 
-def numpy_forward(w, heads, eps, x):
-    """timm ViT forward in float64 numpy; w maps timm names to arrays, x is [B,chans,H,W]."""
+def numpy_forward(w, heads, eps, x, pool="token"):
+    """timm ViT forward in float64 numpy; w maps timm names to arrays, x is [B,chans,H,W].
+
+    The variants follow from the names present: cls_token / dist_token (prefix tokens),
+    pos_embed without their rows (no_embed_class), ls1/ls2.gamma (LayerScale), no qkv bias,
+    fc_norm (then pool is "avg"); @pool "avg" without fc_norm normalizes before the mean.
+    """
     w = {k: np.asarray(v, dtype=np.float64) for k, v in w.items()}
     x = np.asarray(x, dtype=np.float64)
     pw = w["patch_embed.proj.weight"]                      # C, chans, p, p
@@ -152,32 +163,45 @@ def numpy_forward(w, heads, eps, x):
     patches = x.reshape(B, chans, gh, p, gw, p).transpose(0, 2, 4, 1, 3, 5)
     patches = patches.reshape(B, gh * gw, chans * p * p)   # row-major patch order
     t = patches @ pw.reshape(C, -1).T + w["patch_embed.proj.bias"]
-    cls = np.broadcast_to(w["cls_token"].reshape(1, 1, C), (B, 1, C))
-    t = np.concatenate([cls, t], axis=1) + w["pos_embed"]
-    T = t.shape[1]
+    prefix = [np.broadcast_to(w[n].reshape(1, 1, C), (B, 1, C))
+              for n in ("cls_token", "dist_token") if n in w]
+    if w["pos_embed"].shape[1] == gh * gw and prefix:      # no_embed_class
+        t = np.concatenate(prefix + [t + w["pos_embed"]], axis=1)
+    else:
+        t = np.concatenate(prefix + [t], axis=1) + w["pos_embed"]
+    T, npre = t.shape[1], len(prefix)
     D = C // heads
     depth = len({k.split(".")[1] for k in w if k.startswith("blocks.")})
     for i in range(depth):
-        g = lambda n: w["blocks.%d.%s" % (i, n)]           # noqa: E731
+        g = lambda n, d=None: w.get("blocks.%d.%s" % (i, n), d)   # noqa: E731
         h = _layernorm(t, g("norm1.weight"), g("norm1.bias"), eps)
-        qkv = h @ g("attn.qkv.weight").T + g("attn.qkv.bias")
+        qkv = h @ g("attn.qkv.weight").T + g("attn.qkv.bias", 0.0)
         q, k, v = (qkv[..., j * C:(j + 1) * C].reshape(B, T, heads, D).transpose(0, 2, 1, 3)
                    for j in range(3))
         s = (q * D ** -0.5) @ k.transpose(0, 1, 3, 2)
         s = np.exp(s - s.max(-1, keepdims=True))
         s /= s.sum(-1, keepdims=True)
         a = (s @ v).transpose(0, 2, 1, 3).reshape(B, T, C)
-        t = t + a @ g("attn.proj.weight").T + g("attn.proj.bias")
+        t = t + (a @ g("attn.proj.weight").T + g("attn.proj.bias")) * g("ls1.gamma", 1.0)
         h = _layernorm(t, g("norm2.weight"), g("norm2.bias"), eps)
         h = _gelu(h @ g("mlp.fc1.weight").T + g("mlp.fc1.bias"))
-        t = t + h @ g("mlp.fc2.weight").T + g("mlp.fc2.bias")
-    t = _layernorm(t[:, 0], w["norm.weight"], w["norm.bias"], eps)
+        t = t + (h @ g("mlp.fc2.weight").T + g("mlp.fc2.bias")) * g("ls2.gamma", 1.0)
+    if "fc_norm.weight" in w:
+        t = _layernorm(t[:, npre:].mean(1), w["fc_norm.weight"], w["fc_norm.bias"], eps)
+    elif pool == "avg":
+        t = _layernorm(t, w["norm.weight"], w["norm.bias"], eps)[:, npre:].mean(1)
+    else:
+        t = _layernorm(t, w["norm.weight"], w["norm.bias"], eps)
+        if "dist_token" in w:
+            return ((t[:, 0] @ w["head.weight"].T + w["head.bias"]) +
+                    (t[:, 1] @ w["head_dist.weight"].T + w["head_dist.bias"])) / 2
+        t = t[:, 0]
     return t @ w["head.weight"].T + w["head.bias"]
 
 
-def crosscheck(tag, ref64, logits32, weights, heads, x):
+def crosscheck(tag, ref64, logits32, weights, heads, x, pool="token"):
     """Demand the independent numpy forward agree with torch's float64 forward."""
-    np_out = numpy_forward(weights, heads, EPS, x)
+    np_out = numpy_forward(weights, heads, EPS, x, pool)
     err = np.abs(np_out - ref64).max() / np.abs(ref64).max()
     err32 = np.abs(logits32.astype(np.float64) - ref64).max() / np.abs(ref64).max()
     print("  %s: numpy vs torch float64 max rel err %.2e; stored float32 rounding %.2e"
@@ -254,16 +278,80 @@ def make_fmnist16(ckpt, data):
           % (" ".join(str(int(v)) for v in pred), int((pred == labels[:16]).sum())))
 
 
+# name: timm_ref.VisionTransformer arguments, whether the checkpoint is a model folder
+VARIANTS = {
+    "deitdist": (dict(img_size=32, patch_size=8, in_chans=3, embed_dim=24, num_heads=2,
+                      distilled=True), False),
+    "gapvit": (dict(img_size=28, patch_size=14, in_chans=1, embed_dim=24, num_heads=2,
+                    global_pool="avg"), False),
+    "gapnocls": (dict(img_size=48, patch_size=16, in_chans=1, embed_dim=24, num_heads=2,
+                      class_token=False, global_pool="avg", fc_norm=False, qkv_bias=False,
+                      init_values=0.1), False),
+    "deit3": (dict(img_size=64, patch_size=32, in_chans=1, embed_dim=16, num_heads=2,
+                   no_embed_class=True, init_values=0.1, qkv_bias=False), True),
+}
+FMNIST_LABELS = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
+                 "Sneaker", "Bag", "Ankle boot"]
+
+
+def timm_config(args, classes, mean, std, interpolation="bilinear", crop_pct=1.0):
+    """config.json as timm's push_to_hub writes it (hub.py save_config_for_hf)."""
+    return {
+        "architecture": "vit_test_patch%d_%d" % (args["patch_size"], args["img_size"]),
+        "num_classes": classes, "num_features": args["embed_dim"],
+        "global_pool": args.get("global_pool", "token"),
+        "model_args": {"num_heads": args["num_heads"]},
+        "label_names": FMNIST_LABELS[:classes] if classes == 10 else None,
+        "pretrained_cfg": {
+            "tag": "random", "custom_load": False,
+            "input_size": [args["in_chans"], args["img_size"], args["img_size"]],
+            "fixed_input_size": True, "interpolation": interpolation, "crop_pct": crop_pct,
+            "crop_mode": "center", "mean": mean, "std": std, "num_classes": classes,
+            "pool_size": None, "first_conv": "patch_embed.proj", "classifier": "head"},
+    }
+
+
+def make_variant(name, args, folder, images=2, classes=10, seed=3, mlp_ratio=2.0):
+    """A random timm-named variant, its inputs and float64 logits (file + sidecar or folder)."""
+    print("%s: timm %s, random weights" % (name, ", ".join(
+        "%s=%s" % kv for kv in args.items() if kv[0] not in ("img_size", "patch_size"))))
+    torch.manual_seed(0)
+    model = timm_ref.VisionTransformer(num_classes=classes, depth=2, mlp_ratio=mlp_ratio,
+                                       eps=EPS, **args)
+    gen = torch.Generator().manual_seed(seed)
+    perturb_(model, gen, scale_weights=1.0)
+    model.eval()
+    chans, img = args["in_chans"], args["img_size"]
+    x = torch.randn((images, chans, img, img), generator=gen).numpy()
+    state = model.state_dict()
+    norm = {"mean": [0.0] * chans, "std": [1.0] * chans}
+    if folder:
+        os.makedirs(os.path.join(HERE, name), exist_ok=True)
+        write_safetensors(os.path.join(name, "model.safetensors"), state,
+                          {"format": "pt", "names": "timm"})
+        write_json(os.path.join(name, "config.json"),
+                   timm_config(args, classes, norm["mean"], norm["std"]))
+    else:
+        write_safetensors(name + ".safetensors", state, {"format": "pt", "names": "timm"})
+        write_json(name + ".safetensors.json", {"heads": args["num_heads"], "eps": EPS, **norm})
+    x = write_f32(name + ".input.f32", x)
+    ref = logits64(model, x)
+    out = write_f32(name + ".logits.f32", ref)
+    crosscheck(name, ref, out, {k: v.numpy() for k, v in state.items()}, args["num_heads"], x,
+               args.get("global_pool", "token"))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--only", default="tvvit,timmvit,fmnist16",
-                    help="comma-separated subset of tvvit,timmvit,fmnist16")
+    ap.add_argument("--only", default=",".join(["tvvit", "timmvit", "fmnist16"] + list(VARIANTS)),
+                    help="comma-separated subset of tvvit,timmvit,fmnist16,"
+                    + ",".join(VARIANTS))
     ap.add_argument("--ckpt", default=os.path.join(ROOT, "models", "vit-fmnist.safetensors"))
     ap.add_argument("--data", default=fmnist.DEFAULT_DIR)
     args = ap.parse_args()
     torch.set_num_threads(1)
     which = set(args.only.split(","))
-    unknown = which - {"tvvit", "timmvit", "fmnist16"}
+    unknown = which - {"tvvit", "timmvit", "fmnist16"} - set(VARIANTS)
     if unknown:
         raise SystemExit("unknown reference(s): %s" % ", ".join(sorted(unknown)))
     if "tvvit" in which:
@@ -272,6 +360,9 @@ def main():
         make_timmvit()
     if "fmnist16" in which:
         make_fmnist16(args.ckpt, args.data)
+    for name, (vargs, folder) in VARIANTS.items():
+        if name in which:
+            make_variant(name, vargs, folder)
 
 
 if __name__ == "__main__":
