@@ -128,8 +128,9 @@ static double rel_error(const float *a, const float *b, uint32_t n)
 	return maxb > 0 ? maxd / maxb : maxd;
 }
 
-/* @ckpt's forward on <name>.input.f32 against <name>.logits.f32; returns the worst error. */
-static double check_golden(const char *name, const char *ckpt, const char *format)
+/* @ckpt's forward on @dir/<name>.input.f32 against <name>.logits.f32; the worst error. */
+static double check_golden_in(const char *dir, const char *name, const char *ckpt,
+			      const char *format)
 {
 	char in_path[512], out_path[512];
 	struct vitrt_vit *m;
@@ -138,8 +139,8 @@ static double check_golden(const char *name, const char *ckpt, const char *forma
 	double worst = 0;
 	int err;
 
-	snprintf(in_path, sizeof(in_path), "%s/%s.input.f32", golden_dir(), name);
-	snprintf(out_path, sizeof(out_path), "%s/%s.logits.f32", golden_dir(), name);
+	snprintf(in_path, sizeof(in_path), "%s/%s.input.f32", dir, name);
+	snprintf(out_path, sizeof(out_path), "%s/%s.logits.f32", dir, name);
 	m = vitrt_vit_load(ckpt, &err, msg, sizeof(msg));
 	CHECK(m, "load %s: %s", ckpt, msg);
 	in = read_file(in_path, &in_len);
@@ -175,6 +176,11 @@ out:
 	free(ref);
 	vitrt_vit_free(m);
 	return worst;
+}
+
+static double check_golden(const char *name, const char *ckpt, const char *format)
+{
+	return check_golden_in(golden_dir(), name, ckpt, format);
 }
 
 static const char *golden(const char *name)
@@ -235,6 +241,37 @@ TEST(golden_variants)
 		vitrt_vit_free(m);
 		check_golden(v[i].name, golden(v[i].ckpt), "timm");
 	}
+}
+
+/*
+ * The full-size set (DeiT-S/ViT-B shapes at 224 and 384, patches 8 to 32, every variant) of
+ * scripts/fp32_fullsize.sh: only when VITRT_FP32_FULL names its directory (not in make check:
+ * the checkpoints are 90 to 350 MB each).
+ */
+TEST(full_size)
+{
+	const char *dir = getenv("VITRT_FP32_FULL");
+	char list[512], line[512], name[128], ckpt[128], format[32], path[768];
+	unsigned n = 0;
+	FILE *f;
+
+	if (!dir) {
+		printf("# skipped: VITRT_FP32_FULL is not set (scripts/fp32_fullsize.sh sets it)\n");
+		return;
+	}
+	snprintf(list, sizeof(list), "%s/list.txt", dir);
+	f = fopen(list, "r");
+	CHECK(f, "cannot read %s", list);
+	while (f && fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%127s %127s %31s", name, ckpt, format) != 3)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, ckpt);
+		check_golden_in(dir, name, path, format);
+		n++;
+	}
+	if (f)
+		fclose(f);
+	CHECK(n > 0, "%s lists no model", list);
 }
 
 /* ---- folding and taps ---- */

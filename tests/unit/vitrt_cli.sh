@@ -292,6 +292,19 @@ int_follows_fp32() {
 }
 
 t fp32_folder_config sh -c "'$VITRT' run --fp32 $G/deit3 $D/gray28.png | grep -Eq '$FMNIST_LABEL'"
+# run_pair A... -- B...: two `run --json` invocations, their outputs in $ra and $rb.
+run_pair() {
+	local a=()
+	while [ "$1" != -- ]; do a+=("$1"); shift; done
+	shift
+	ra=$("$VITRT" run --json "${a[@]}") && rb=$("$VITRT" run --json "$@")
+}
+same_run() { run_pair "$@" && [ "$ra" = "$rb" ]; }
+other_run() { run_pair "$@" && [ "$ra" != "$rb" ]; }
+t fp32_folder_prep_from_config same_run --fp32 $G/deit3 "$HUBBLE" -- --fp32 $G/deit3 \
+	--interpolation bilinear --crop-pct 1 "$HUBBLE"
+t fp32_folder_prep_overridden other_run --fp32 $G/deit3 "$HUBBLE" -- --fp32 $G/deit3 \
+	--interpolation bicubic --crop-pct 0.875 "$HUBBLE"
 t fp32_no_mean_std fails_with 1 "nonorm.safetensors: no input mean/std: give them in a sidecar" \
 	"$VITRT" run --fp32 "$tmp/nonorm.safetensors" $D/gray28.png
 t fp32_mean_std_given "$VITRT" run --fp32 "$tmp/nonorm.safetensors" --mean 0 --std 1 \

@@ -341,6 +341,82 @@ def make_variant(name, args, folder, images=2, classes=10, seed=3, mlp_ratio=2.0
                args.get("global_pool", "token"))
 
 
+def timm_to_tv(name):
+    """timm name -> torchvision vit_* name: the inverse of tv_to_timm."""
+    fixed = {"cls_token": "class_token", "patch_embed.proj.weight": "conv_proj.weight",
+             "patch_embed.proj.bias": "conv_proj.bias", "pos_embed": "encoder.pos_embedding",
+             "norm.weight": "encoder.ln.weight", "norm.bias": "encoder.ln.bias",
+             "head.weight": "heads.head.weight", "head.bias": "heads.head.bias"}
+    if name in fixed:
+        return fixed[name]
+    m = re.match(r"blocks\.(\d+)\.(.*)$", name)
+    sub = {"norm1": "ln_1", "norm2": "ln_2", "attn.qkv.weight": "self_attention.in_proj_weight",
+           "attn.qkv.bias": "self_attention.in_proj_bias",
+           "attn.proj": "self_attention.out_proj", "mlp.fc1": "mlp.0", "mlp.fc2": "mlp.3"}
+    for k, v in sub.items():
+        if m.group(2) == k or m.group(2).startswith(k + "."):
+            return "encoder.layers.encoder_layer_%s.%s%s" % (m.group(1), v, m.group(2)[len(k):])
+    raise KeyError(name)
+
+
+# Full size (--full DIR, scripts/fp32_fullsize.sh): name, form, timm_ref arguments; S is
+# DeiT-S's width (384, 6 heads, 12 blocks), B ViT-B's (768, 12 heads).
+S = dict(embed_dim=384, num_heads=6, depth=12)
+B = dict(embed_dim=768, num_heads=12, depth=12)
+FULL = [
+    ("deit_s", "file", dict(img_size=224, patch_size=16, **S)),
+    ("deit_s_distilled", "file", dict(img_size=224, patch_size=16, distilled=True, **S)),
+    ("deit3_s", "folder", dict(img_size=224, patch_size=16, no_embed_class=True,
+                               init_values=1e-1, **S)),
+    ("vit_s_gap", "file", dict(img_size=224, patch_size=16, global_pool="avg", **S)),
+    ("vit_s_nocls_noqkvb", "file", dict(img_size=224, patch_size=16, class_token=False,
+                                         global_pool="avg", fc_norm=False, qkv_bias=False, **S)),
+    ("vit_s16_384", "file", dict(img_size=384, patch_size=16, **S)),
+    ("vit_s14", "file", dict(img_size=224, patch_size=14, **S)),
+    ("vit_s8", "file", dict(img_size=224, patch_size=8, **S)),
+    ("tv_vit_b_16", "tv", dict(img_size=224, patch_size=16, **B)),
+    ("tv_vit_b_32", "tv", dict(img_size=224, patch_size=32, **B)),
+]
+IMAGENET_MEAN = [0.485, 0.456, 0.406]
+IMAGENET_STD = [0.229, 0.224, 0.225]
+
+
+def make_full(out, only):
+    """Full-size random checkpoints, one input each and its float64 logits, in @out."""
+    global HERE
+    HERE = out
+    with open(os.path.join(out, "list.txt"), "w") as lst:
+        for name, form, args in FULL:
+            if only and name not in only:
+                continue
+            print("%s: %s" % (name, args))
+            torch.manual_seed(0)
+            model = timm_ref.VisionTransformer(in_chans=3, num_classes=1000, eps=EPS, **args)
+            perturb_(model, torch.Generator().manual_seed(4), scale_weights=1.0)
+            model.eval()
+            img = args["img_size"]
+            x = torch.randn((1, 3, img, img), generator=torch.Generator().manual_seed(5))
+            state = model.state_dict()
+            norm = {"mean": IMAGENET_MEAN, "std": IMAGENET_STD}
+            if form == "folder":
+                os.makedirs(os.path.join(out, name), exist_ok=True)
+                write_safetensors(os.path.join(name, "model.safetensors"), state)
+                cfg = timm_config(dict(in_chans=3, **args), 1000, IMAGENET_MEAN, IMAGENET_STD,
+                                  "bicubic", 0.9)
+                write_json(os.path.join(name, "config.json"), cfg)
+                ckpt, fmt = name, "timm"
+            else:
+                if form == "tv":
+                    state = {timm_to_tv(k): v for k, v in state.items()}
+                ckpt, fmt = name + ".safetensors", "torchvision" if form == "tv" else "timm"
+                write_safetensors(ckpt, state)
+                write_json(ckpt + ".json", {"heads": args["num_heads"], "eps": EPS, **norm})
+            x = write_f32(name + ".input.f32", x.numpy())
+            write_f32(name + ".logits.f32", logits64(model, x))
+            lst.write("%s %s %s\n" % (name, ckpt, fmt))
+            lst.flush()
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--only", default=",".join(["tvvit", "timmvit", "fmnist16"] + list(VARIANTS)),
@@ -348,7 +424,13 @@ def main():
                     + ",".join(VARIANTS))
     ap.add_argument("--ckpt", default=os.path.join(ROOT, "models", "vit-fmnist.safetensors"))
     ap.add_argument("--data", default=fmnist.DEFAULT_DIR)
+    ap.add_argument("--full", metavar="DIR",
+                    help="write the full-size set (names in FULL; --only selects) to DIR")
     args = ap.parse_args()
+    if args.full:
+        torch.set_num_threads(os.cpu_count() or 1)
+        make_full(args.full, set(args.only.split(",")) if "--only" in sys.argv else None)
+        return
     torch.set_num_threads(1)
     which = set(args.only.split(","))
     unknown = which - {"tvvit", "timmvit", "fmnist16"} - set(VARIANTS)
