@@ -1,9 +1,10 @@
 #!/bin/bash
 # The FP32 forward against PyTorch at full size (issue 12): random DeiT-S-shaped checkpoints
 # (plain, distilled, DeiT-III folder, average-pooled with fc_norm, no class token and no qkv
-# bias, 384x384, patches 14 and 8) and ViT-B/16, B/32 with torchvision names, one image each,
-# each within 1e-5 relative of PyTorch's float64 logits (test_fp32's full_size).  Not part of
-# make check: about 2 GB of checkpoints in a scratch directory and a few minutes on 2 cores.
+# bias, 384x384, patches 14 and 8) and ViT-B/16, B/32, L/16 with torchvision names, one image
+# each, within 1e-5 relative of PyTorch's float64 logits (test_fp32's full_size).  Not part of
+# make check: about 3.5 GB of checkpoints in a scratch directory, 6 GB of memory, and a few
+# minutes on 2 cores.
 #   scripts/fp32_fullsize.sh [--only deit_s,tv_vit_b_16,...] [--keep DIR]
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -363,6 +363,7 @@ def timm_to_tv(name):
 # DeiT-S's width (384, 6 heads, 12 blocks), B ViT-B's (768, 12 heads).
 S = dict(embed_dim=384, num_heads=6, depth=12)
 B = dict(embed_dim=768, num_heads=12, depth=12)
+L = dict(embed_dim=1024, num_heads=16, depth=24)
 FULL = [
     ("deit_s", "file", dict(img_size=224, patch_size=16, **S)),
     ("deit_s_distilled", "file", dict(img_size=224, patch_size=16, distilled=True, **S)),
@@ -376,6 +377,7 @@ FULL = [
     ("vit_s8", "file", dict(img_size=224, patch_size=8, **S)),
     ("tv_vit_b_16", "tv", dict(img_size=224, patch_size=16, **B)),
     ("tv_vit_b_32", "tv", dict(img_size=224, patch_size=32, **B)),
+    ("tv_vit_l_16", "tv", dict(img_size=224, patch_size=16, **L)),
 ]
 IMAGENET_MEAN = [0.485, 0.456, 0.406]
 IMAGENET_STD = [0.229, 0.224, 0.225]
