@@ -219,7 +219,8 @@ TEST(golden_variants)
 		uint32_t prefix, pool;
 		bool fc_norm;
 	} v[] = {
-		{ "deitdist", "deitdist.safetensors", "DeiT distilled", 2, VITRT_POOL_TOKEN, false },
+		{ "deitdist", "deitdist.safetensors", "DeiT distilled", 2, VITRT_POOL_TOKEN,
+		  false },
 		{ "gapvit", "gapvit.safetensors", "average-pooled ViT (fc_norm)", 1, VITRT_POOL_AVG,
 		  true },
 		{ "gapnocls", "gapnocls.safetensors", "average-pooled ViT", 0, VITRT_POOL_AVG,
@@ -256,7 +257,7 @@ TEST(full_size)
 	FILE *f;
 
 	if (!dir) {
-		printf("# skipped: VITRT_FP32_FULL is not set (scripts/fp32_fullsize.sh sets it)\n");
+		printf("# skipped: no VITRT_FP32_FULL (scripts/fp32_fullsize.sh sets it)\n");
 		return;
 	}
 	snprintf(list, sizeof(list), "%s/list.txt", dir);
@@ -899,14 +900,16 @@ TEST(vit_folder)
 		int err;
 	} cases[] = {
 		{ "num_classes", "\"ten\"", "\"num_classes\" must be 10", VITRT_EFORMAT },
-		{ "input_size", "[1, 224, 224]", "\"input_size\" is not the checkpoint's [1, 64, 64]",
-		  VITRT_EFORMAT },
-		{ "crop_mode", "\"squash\"", "\"crop_mode\" must be \"center\"", VITRT_EUNSUPPORTED },
+		{ "input_size", "[1, 224, 224]",
+		  "\"input_size\" is not the checkpoint's [1, 64, 64]", VITRT_EFORMAT },
+		{ "crop_mode", "\"squash\"", "\"crop_mode\" must be \"center\"",
+		  VITRT_EUNSUPPORTED },
 		{ "interpolation", "\"nearest\"", "\"interpolation\" must be", VITRT_EUNSUPPORTED },
 		{ "interpolation", "3", "\"interpolation\" must be", VITRT_EFORMAT },
 		{ "global_pool", "\"map\"", "'map' pooling is not supported", VITRT_EUNSUPPORTED },
 		{ "global_pool", "\"avg\"", "", 0 },
-		{ "mean", "[0.5, 0.5, 0.5]", "\"mean\" must be an array of 1 numbers", VITRT_EFORMAT },
+		{ "mean", "[0.5, 0.5, 0.5]", "\"mean\" must be an array of 1 numbers",
+		  VITRT_EFORMAT },
 		{ "mean", "", "no input mean/std: give them in pretrained_cfg",
 		  VITRT_EFORMAT },
 		{ "num_heads", "3", "\"num_heads\" must be a positive integer dividing",
@@ -954,7 +957,7 @@ TEST(vit_variant_errors)
 	/* timmvit's pos_embed has 50 rows: 2 prefix tokens and 48 patches fit no variant */
 	p = vit_variant("dist.safetensors", NULL, NULL, "dist_token");
 	expect_load_error(p, VITRT_EUNSUPPORTED, p,
-			  "tensor 'pos_embed': 50 rows are not 2 prefix token(s) and a square grid");
+			  "tensor 'pos_embed': 50 rows are not 2 prefix token(s) and a square");
 	p = vit_variant("nocls.safetensors", "cls_token", NULL, NULL);
 	expect_load_error(p, VITRT_EUNSUPPORTED, p, "tensor 'pos_embed': 50 rows are not 0 prefix");
 	p = vit_variant_of("deitdist.safetensors", "nohd.safetensors", "head_dist.weight", NULL,

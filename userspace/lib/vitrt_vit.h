@@ -43,7 +43,7 @@ enum vitrt_tap {
 	VITRT_TAP_FC1,		/* T x M: fc1 output, the GELU input */
 	VITRT_TAP_GELU,		/* T x M: the fc2 input */
 	VITRT_TAP_RES2,		/* T x C: residual stream after the MLP branch */
-	VITRT_TAP_NORMF,	/* R x C: final LayerNorm before the affine (vitrt_vit_normf_rows) */
+	VITRT_TAP_NORMF,	/* R x C: final LN before the affine (vitrt_vit_normf_rows) */
 	VITRT_TAP_LOGITS_OUT,	/* classes */
 	VITRT_TAP_COUNT
 };
@@ -58,7 +58,7 @@ typedef void (*vitrt_vit_hook)(void *ctx, enum vitrt_tap tap, uint32_t layer, fl
 
 /* What the head reads (timm's global_pool). */
 enum vitrt_vit_pool {
-	VITRT_POOL_TOKEN,	/* the class token; with a distillation token, both heads averaged */
+	VITRT_POOL_TOKEN,	/* the class token (distilled: and its token, heads averaged) */
 	VITRT_POOL_AVG,		/* the mean of the patch tokens, prefix tokens left out */
 };
 
@@ -70,7 +70,7 @@ struct vitrt_vit_config {
 	uint32_t prefix;	/* tokens before the patches: 0, class, or class + distillation */
 	uint32_t tokens;	/* prefix + grid^2 */
 	enum vitrt_vit_pool pool;
-	bool fc_norm;		/* AVG: the final LayerNorm after the mean (timm fc_norm), not before */
+	bool fc_norm;		/* AVG: the final norm after the mean (timm fc_norm), not before */
 	uint32_t dim;		/* C */
 	uint32_t heads;		/* H */
 	uint32_t head_dim;	/* D = C / H */
@@ -155,8 +155,9 @@ VITRT_API int vitrt_vit_forward(const struct vitrt_vit *m, const float *image, f
 
 /*
  * Fold every LayerNorm affine into the Linear that follows it (norm1 -> qkv, norm2 -> fc1,
- * final norm -> head and head_dist; the mean of average pooling commutes with it): W' = W diag(gamma), b' = b + W beta, then gamma = 1, beta = 0.  Exact in
- * real arithmetic; the logits move only by float rounding.
+ * final norm -> head and head_dist; the mean of average pooling commutes with it):
+ * W' = W diag(gamma), b' = b + W beta, then gamma = 1, beta = 0.  Exact in real arithmetic;
+ * the logits move only by float rounding.
  */
 VITRT_API void vitrt_vit_fold_norms(struct vitrt_vit *m);
 

@@ -489,7 +489,8 @@ static int cfg_labels(struct vit_load *ld, const struct vitrt_json *v,
 
 	if (v->kind != VITRT_JSON_ARRAY || v->len != n)
 		return load_fail(ld, VITRT_EFORMAT, ld->cfg_path,
-				 "\"%s\" must be an array of %u strings (one per class)", v->key, n);
+				 "\"%s\" must be an array of %u strings (one per class)", v->key,
+				 n);
 	m->labels = calloc(n, sizeof(*m->labels));
 	if (!m->labels)
 		return load_fail(ld, VITRT_ENOMEM, ld->cfg_path, "out of memory");
@@ -654,7 +655,8 @@ static int cfg_model_args(struct vit_load *ld, const struct vitrt_json *a, struc
 	const struct vitrt_json *v;
 
 	if (a->kind != VITRT_JSON_OBJECT)
-		return load_fail(ld, VITRT_EFORMAT, ld->cfg_path, "\"model_args\" must be an object");
+		return load_fail(ld, VITRT_EFORMAT, ld->cfg_path,
+				 "\"model_args\" must be an object");
 	v = vitrt_json_get(a, "num_heads");
 	return v ? cfg_heads(ld, v, &m->cfg) : 0;
 }

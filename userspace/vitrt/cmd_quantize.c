@@ -26,8 +26,9 @@ static int usage(int status)
 {
 	printf("usage: vitrt quantize CKPT --calib DIR -o MODEL [OPTIONS]\n"
 	       "Compile a floating-point ViT checkpoint (safetensors, timm or torchvision names,\n"
-	       "with its sidecar CKPT.json; or a timm / Hugging Face folder with model.safetensors\n"
-	       "and config.json) into an integer-only program for the vitsa array.\n\n"
+	       "with its sidecar CKPT.json; or a timm / Hugging Face folder with\n"
+	       "model.safetensors and config.json) into an integer-only program for the vitsa\n"
+	       "array.\n\n"
 	       "  -c, --calib DIR     calibration images: DIR/train-images-idx3-ubyte[.gz] (IDX),\n"
 	       "                      an ImageFolder tree DIR/<class>/*.{jpg,png} or a folder\n"
 	       "                      of images, read one at a time\n"
