@@ -396,6 +396,27 @@ static void fail(struct vitsa_gemm *g, uint32_t err)
 	atomic_compare_exchange_strong(&g->err, &ok, err);
 }
 
+/*
+ * Columns n0.. of a B stored as K rows of N bytes, packed from where the host maps them when
+ * the kernel packs that layout itself (no transpose); false if it cannot.
+ */
+static bool pack_slice_kn(struct vitsa_gemm *g, struct work *w, uint32_t n0, uint32_t nb,
+			  void *pb)
+{
+	const struct vitsa_hw_desc *d = g->d;
+	const uint8_t *b;
+
+	if ((d->flags & VITSA_DESC_B_TRANS) || !g->kern->pack_b_kn ||
+	    vitsa_dtypes[VITSA_DESC_B_TYPE(d->types)].bits != 8)
+		return false;
+	b = mapped(g, d->b_addr + n0, (d->k - 1) * d->b_stride + nb);
+	if (!b)
+		return false;
+	g->kern->pack_b_kn(pb, b, d->b_stride, nb, d->k, g->sign);
+	w->rd += (uint64_t)d->k * nb;
+	return true;
+}
+
 /* Columns n0.. of B (up to NC), loaded and packed for the kernel into @pb. */
 static uint32_t pack_slice(struct vitsa_gemm *g, struct work *w, uint32_t n0, void *pb)
 {
@@ -403,7 +424,11 @@ static uint32_t pack_slice(struct vitsa_gemm *g, struct work *w, uint32_t n0, vo
 	uint32_t nb = d->n - n0 < NC ? d->n - n0 : NC;
 	const uint8_t *b;
 	size_t ldb;
-	uint32_t err = load_b(g, w, n0, nb, &b, &ldb);
+	uint32_t err;
+
+	if (pack_slice_kn(g, w, n0, nb, pb))
+		return VITSA_ERR_OK;
+	err = load_b(g, w, n0, nb, &b, &ldb);
 
 	if (!err)
 		g->kern->pack_b(pb, b, ldb, nb, d->k, g->sign);

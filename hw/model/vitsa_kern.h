@@ -64,6 +64,12 @@ struct vitsa_kern {
 	/* Pack @nb rows of B (row j holds column j, @k bytes, @ldb apart) into @dst. */
 	void (*pack_b)(void *dst, const uint8_t *b, size_t ldb, uint32_t nb, uint32_t k,
 		       uint32_t sign);
+	/*
+	 * Optional: the same packing from B as stored without B_TRANS, @k rows of at least @nb
+	 * bytes, @ldb apart (column j of row q at b[q * ldb + j]); saves a transpose.
+	 */
+	void (*pack_b_kn)(void *dst, const uint8_t *b, size_t ldb, uint32_t nb, uint32_t k,
+			  uint32_t sign);
 	/* Bytes of working memory gemm needs for @mb rows of @k elements (may be 0). */
 	size_t (*work_size)(uint32_t mb, uint32_t k);
 	/*

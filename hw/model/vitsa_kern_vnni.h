@@ -80,6 +80,52 @@ TARGET static void row_corr(uint32_t *corr, const uint8_t *a, size_t lda, uint32
 	}
 }
 
+/*
+ * Sixteen columns from @col of rows q0..q0+3 of a K x N B: four 16-byte rows, zero past
+ * column @nb or row @k, interleaved to each column's four bytes (the panel's k-group).
+ */
+INLINE void pack_kn16(uint8_t *out, const uint8_t *b, size_t ldb, uint32_t col, uint32_t nb,
+		      uint32_t q0, uint32_t k, __m128i flip)
+{
+	__m128i r[4];
+
+	for (uint32_t i = 0; i < 4; i++) {
+		uint8_t tmp[16] = { 0 };
+
+		if (q0 + i >= k) {		/* past B: not even addressed */
+			r[i] = _mm_setzero_si128();
+		} else if (nb - col >= 16) {
+			r[i] = _mm_loadu_si128((const void *)(b + (size_t)(q0 + i) * ldb + col));
+		} else {
+			memcpy(tmp, b + (size_t)(q0 + i) * ldb + col, nb - col);
+			r[i] = _mm_loadu_si128((const void *)tmp);
+		}
+		r[i] = _mm_xor_si128(r[i], flip);
+	}
+	__m128i lo01 = _mm_unpacklo_epi8(r[0], r[1]), hi01 = _mm_unpackhi_epi8(r[0], r[1]);
+	__m128i lo23 = _mm_unpacklo_epi8(r[2], r[3]), hi23 = _mm_unpackhi_epi8(r[2], r[3]);
+
+	_mm_storeu_si128((void *)out, _mm_unpacklo_epi16(lo01, lo23));
+	_mm_storeu_si128((void *)(out + 16), _mm_unpackhi_epi16(lo01, lo23));
+	_mm_storeu_si128((void *)(out + 32), _mm_unpacklo_epi16(hi01, hi23));
+	_mm_storeu_si128((void *)(out + 48), _mm_unpackhi_epi16(hi01, hi23));
+}
+
+/* pack_b from B's own rows: four rows interleaved per k-group, no transpose (NR % 16 == 0). */
+TARGET static void pack_b_kn(void *dst, const uint8_t *b, size_t ldb, uint32_t nb, uint32_t k,
+			     uint32_t sign)
+{
+	__m128i flip = _mm_set1_epi8(flip_b(sign) ? (char)0x80 : 0);
+	uint32_t groups = (k + 3) / 4;
+	uint8_t *out = dst;
+
+	for (uint32_t p = 0; p < nb; p += NR, out += (size_t)NR * groups * 4)
+		for (uint32_t g = 0; g < groups; g++)
+			for (uint32_t h = 0; h < NR; h += 16)
+				pack_kn16(out + ((size_t)g * NR + h) * 4, b, ldb,
+					  p + h < nb ? p + h : nb, nb, 4 * g, k, flip);
+}
+
 /* One k-group of one row of A against the NV vectors of a panel. */
 INLINE void fma_row(VEC *c, const VEC *b, uint32_t w, const bool a_u)
 {
@@ -225,6 +271,7 @@ const struct vitsa_kern KERN_NAME = {
 	.supported = KERN_SUPPORTED,
 	.b_size = b_size,
 	.pack_b = KERN_PACK_B,
+	.pack_b_kn = pack_b_kn,
 	.work_size = work_size,
 	.row_corr = row_corr,
 	.gemm = gemm,
