@@ -20,6 +20,8 @@
 #include "vitrt_exec.h"
 #include "vitrt_image.h"
 #include "vitrt_iops.h"
+#include "vitrt_prog.h"
+#include "vitrt_verify.h"
 
 #ifndef GOLDEN_DIR
 #define GOLDEN_DIR "tests/golden"
@@ -150,59 +152,83 @@ static int prepare(struct model_run *r, const char *ckpt, uint32_t scheme)
 	return 0;
 }
 
+/* The program of @r against its fake-quant graph on the last MODEL_IMAGES training images. */
+static int verify(const struct model_run *r, struct vitrt_verify *v)
+{
+	struct vitrt_prep prep = VITRT_PREP_INIT(r->fake->cfg.chans, r->fake->cfg.img);
+	char msg[1024];
+	int err = vitrt_verify_program(r->prog, r->fake, &r->sc, r->ds, &prep,
+				       r->ds->count - MODEL_IMAGES, MODEL_IMAGES, true, v, msg,
+				       sizeof(msg));
+
+	if (err)
+		printf("# %s\n", msg);
+	return err;
+}
+
+static void release(struct model_run *r)
+{
+	vitrt_prog_free(r->prog);
+	free(r->sc.layer);
+	vitrt_dataset_close(r->ds);
+	vitrt_vit_free(r->folded);
+	vitrt_vit_free(r->fake);
+}
+
 static void compare(const char *ckpt, uint32_t scheme)
 {
 	struct model_run r = { 0 };
-	int err;
-	struct vitrt_dev *dev = vitrt_dev_open("sim", &err);
-	struct vitrt_session *s;
-	uint32_t agree = 0, C;
-	double worst = 0;
-	size_t npix;
+	struct vitrt_verify v;
 
-	if (prepare(&r, ckpt, scheme)) {
-		CHECK(0, "cannot prepare %s", ckpt);
+	if (prepare(&r, ckpt, scheme) || verify(&r, &v)) {
+		CHECK(0, "cannot compare %s", ckpt);
+		release(&r);
 		return;
 	}
-	C = r.fake->cfg.classes;
-	npix = (size_t)r.fake->cfg.img * r.fake->cfg.img;
-	s = vitrt_session_new(dev, r.prog, &err);
-	for (uint32_t i = 0; s && i < MODEL_IMAGES; i++) {
-		const uint8_t *pix = r.ds->pix + (r.ds->count - 1 - i) * npix;
-		float in[4 * 1024], fq[1000], lo = INFINITY, hi = -INFINITY, d = 0;
-		int16_t q[1000];
-		uint32_t ai = 0, af = 0;
-
-		vitrt_image_to_input(in, pix, 1, r.fake->cfg.chans, npix, r.fake->cfg.mean,
-				     r.fake->cfg.std);
-		vitrt_vit_forward(r.fake, in, fq, vitrt_fakequant_hook, &r.sc);
-		CHECK(!vitrt_session_run(s, pix, q), "run");
-		for (uint32_t c = 0; c < C; c++) {
-			lo = fminf(lo, fq[c]);
-			hi = fmaxf(hi, fq[c]);
-			d = fmaxf(d, fabsf(q[c] * r.prog->info.logit_scale - fq[c]));
-			ai = q[c] > q[ai] ? c : ai;
-			af = fq[c] > fq[af] ? c : af;
-		}
-		agree += ai == af;
-		worst = fmax(worst, d / fmax(hi - lo, 1e-6));
-	}
 	printf("# %s %s: top-1 agreement %.1f%%, max |logit diff| %.4f of the logit range\n",
-	       ckpt, vitrt_scheme_name(scheme), 100.0 * agree / MODEL_IMAGES, worst);
-	CHECK(agree >= MIN_AGREEMENT * MODEL_IMAGES, "agreement %u/%u", agree, MODEL_IMAGES);
-	CHECK(worst <= MAX_LOGIT_ERR, "logit difference %.4f of the range", worst);
-	vitrt_session_free(s);
-	vitrt_dev_close(dev);
-	vitrt_prog_free(r.prog);
-	free(r.sc.layer);
-	vitrt_dataset_close(r.ds);
-	vitrt_vit_free(r.folded);
-	vitrt_vit_free(r.fake);
+	       ckpt, vitrt_scheme_name(scheme), 100.0 * v.agree / v.images, v.max_err);
+	CHECK(v.images == MODEL_IMAGES, "%u images compared", v.images);
+	CHECK(v.agree >= MIN_AGREEMENT * MODEL_IMAGES, "agreement %u/%u", v.agree, MODEL_IMAGES);
+	CHECK(v.max_err <= MAX_LOGIT_ERR, "logit difference %.4f of the range", v.max_err);
+	CHECK(MAX_LOGIT_ERR <= VITRT_VERIFY_MAX_ERR, "vitrt quantize's bound is the looser one");
+	release(&r);
 }
 
 TEST(integer_program_vs_fakequant_graph_w8a8)
 {
 	compare(GOLDEN_DIR "/fp32/timmvit.safetensors", VITRT_SCHEME_W8A8);
+}
+
+/*
+ * What vitrt quantize's check is for: a program whose middle GEMM requantizes to twice the
+ * scale it should (one shift short, as a compiler bug would) exceeds VITRT_VERIFY_MAX_ERR.
+ */
+TEST(quantize_check_catches_a_wrong_shift)
+{
+	struct model_run r = { 0 };
+	struct vitrt_verify v = { 0 };
+	const struct vitrt_pgemm *g;
+	uint8_t *rq;
+
+	if (prepare(&r, GOLDEN_DIR "/fp32/timmvit.safetensors", VITRT_SCHEME_W8A8)) {
+		CHECK(0, "cannot prepare");
+		release(&r);
+		return;
+	}
+	g = &r.prog->gemms[r.prog->ngemms / 2];
+	rq = r.prog->arena[g->rq.arena] + g->rq.offset;
+	for (uint32_t n = 0; n < g->n && (g->flags & VITRT_GEMM_REQUANT); n++) {
+		uint32_t shift;
+
+		memcpy(&shift, rq + 8 * n + 4, 4);
+		shift -= shift > 0;
+		memcpy(rq + 8 * n + 4, &shift, 4);
+	}
+	CHECK(g->flags & VITRT_GEMM_REQUANT, "GEMM %u does not requantize", r.prog->ngemms / 2);
+	CHECK(!verify(&r, &v) && v.max_err > VITRT_VERIFY_MAX_ERR,
+	      "a wrong shift gives logit error %.4f, not beyond %.2f", v.max_err,
+	      VITRT_VERIFY_MAX_ERR);
+	release(&r);
 }
 
 TAP_MAIN

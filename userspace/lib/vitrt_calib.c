@@ -282,6 +282,7 @@ int vitrt_calib_images(const struct vitrt_vit *m, const struct vitrt_dataset *ds
 		if (o->progress)
 			o->progress(o->used, total);
 	}
+	o->next = next;
 	if (err == 1)	/* the end of the set: fewer images than asked is fine, none is not */
 		err = o->used ? 0 : VITRT_EINVAL;
 	if (!err)

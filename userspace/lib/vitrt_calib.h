@@ -29,6 +29,7 @@ struct vitrt_calib_opts {
 	/* If set: told of each skipped image, with the error naming it */
 	void (*skip)(const char *msg);
 	uint32_t used, skipped;		/* out */
+	uint32_t next;			/* out: the dataset index after the last image read */
 	char msg[1024];			/* out: the error of a failing image with @strict */
 };
 

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * vitrt quantize CKPT --calib DIR -o MODEL: load a floating-point ViT, fold its LayerNorm
- * affines, calibrate activation scales on training images, lower to the integer program and
- * write it.
+ * affines, calibrate activation scales on training images, lower to the integer program,
+ * check it against its fake-quant graph on images calibration did not use, and write it.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -13,11 +13,14 @@
 #include "vitrt_calib.h"
 #include "vitrt_cli.h"
 #include "vitrt_image.h"
+#include "vitrt_verify.h"
 
 struct quantize_opts {
 	const char *ckpt, *calib, *out;
 	uint32_t scheme, count, rows, cols;
-	bool strict;
+	uint32_t check;			/* images the program is checked on */
+	double max_err;			/* the largest logit error it may have there */
+	bool strict, json;
 	struct prep_opts given;		/* --interpolation, --crop-pct, --mean, --std */
 	struct vitrt_prep prep;		/* the checkpoint's, with the options given */
 };
@@ -35,9 +38,16 @@ static int usage(int status)
 	       "  -o, --output MODEL  the compiled model to write\n"
 	       "  -s, --scheme S      w8a8 (default) or w4a8 (4-bit weights)\n"
 	       "  -n, --count N       calibration images (default 256)\n"
+	       "      --check N       images, after the calibration ones, on which the integer\n"
+	       "                      program is compared with its fake-quant graph before it\n"
+	       "                      is written (default 32)\n"
+	       "      --max-logit-error X  the largest |integer - fake-quant| logit there, as a\n"
+	       "                      fraction of the image's logit range, before it is an\n"
+	       "                      error and nothing is written (default %.2f)\n"
+	       "  -j, --json          one JSON object: scheme, calibration and check figures\n"
 	       "      --array RxC     array the schedule is made for (default 16x16)\n"
 	       "      --strict        an unreadable image is an error (default: named, skipped)\n"
-	       PREP_USAGE);
+	       PREP_USAGE, VITRT_VERIFY_MAX_ERR);
 	return status;
 }
 
@@ -46,13 +56,17 @@ static int parse(int argc, char **argv, struct quantize_opts *o)
 	static const struct option longs[] = {
 		{ "calib", 1, 0, 'c' }, { "output", 1, 0, 'o' }, { "scheme", 1, 0, 's' },
 		{ "count", 1, 0, 'n' }, { "array", 1, 0, 'A' }, { "help", 0, 0, 'h' },
-		{ "strict", 0, 0, 'T' }, PREP_LONG_OPTIONS, { 0 },
+		{ "strict", 0, 0, 'T' }, { "check", 1, 0, 'K' }, { "json", 0, 0, 'j' },
+		{ "max-logit-error", 1, 0, 'E' },
+		PREP_LONG_OPTIONS, { 0 },
 	};
 	int c, s;
+	char *end;
 
-	*o = (struct quantize_opts){ .count = 256, .rows = 16, .cols = 16,
+	*o = (struct quantize_opts){ .count = 256, .rows = 16, .cols = 16, .check = 32,
+		.max_err = VITRT_VERIFY_MAX_ERR,
 		.given = PREP_OPTS_INIT };
-	while ((c = getopt_long(argc, argv, "c:o:s:n:h", longs, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:o:s:n:jh", longs, NULL)) != -1) {
 		switch (c) {
 		case 'c': o->calib = optarg; break;
 		case 'o': o->out = optarg; break;
@@ -69,6 +83,19 @@ static int parse(int argc, char **argv, struct quantize_opts *o)
 					   VITRT_ARRAY_MAX_SIDE, optarg), 2;
 			break;
 		case 'T': o->strict = true; break;
+		case 'j': o->json = true; break;
+		case 'E':
+			o->max_err = strtod(optarg, &end);
+			if (end == optarg || *end || !(o->max_err > 0))
+				return die("quantize: --max-logit-error wants a positive number, "
+					   "not '%s'", optarg), 2;
+			break;
+		case 'K':
+			o->check = (uint32_t)strtoul(optarg, NULL, 0);
+			if (!o->check)
+				return die("quantize: --check wants a positive count, not '%s'",
+					   optarg), 2;
+			break;
 		case PREP_OPT_INTERP:
 		case PREP_OPT_CROP:
 		case PREP_OPT_MEAN:
@@ -128,6 +155,66 @@ static int calibrate(const struct quantize_opts *o, struct vitrt_vit *m, struct 
 	return err ? 1 : 0;
 }
 
+/*
+ * The program against its fake-quant graph on up to o->check images from @first on (those
+ * calibration did not read), or the set's last ones when calibration read them all.
+ */
+static int check_program(const struct quantize_opts *o, const struct vitrt_prog *p,
+			 const struct vitrt_scales *sc, uint32_t first, struct vitrt_verify *r,
+			 bool *held_out)
+{
+	struct vitrt_dataset *ds = NULL;
+	struct vitrt_vit *fake;
+	char msg[1024];
+	int err;
+
+	fake = vitrt_vit_load_opts(o->ckpt, &o->given.norm, &err, msg, sizeof(msg));
+	if (fake)
+		ds = vitrt_dataset_open_path(o->calib, "train", &err, msg, sizeof(msg));
+	if (ds) {
+		vitrt_vit_fold_norms(fake);
+		vitrt_fakequant_weights(fake, sc, o->scheme);
+		*held_out = first < ds->count;
+		if (!*held_out)
+			first = ds->count > o->check ? ds->count - o->check : 0;
+		err = vitrt_verify_program(p, fake, sc, ds, &o->prep, first, o->check, o->strict,
+					   r, msg, sizeof(msg));
+	}
+	if (!err && !r->images)
+		snprintf(msg, sizeof(msg), "%s: no readable image to check the program on",
+			 o->calib), err = VITRT_EINVAL;
+	if (err)
+		die("%s", msg);
+	vitrt_dataset_close(ds);
+	vitrt_vit_free(fake);
+	return err ? 1 : 0;
+}
+
+static void report(const struct quantize_opts *o, const struct vitrt_prog *p,
+		   const struct vitrt_calib_opts *co, const struct vitrt_verify *r, bool held_out)
+{
+	double agree = 100.0 * r->agree / r->images;
+	unsigned long long consts = p->arena_size[VITRT_ARENA_CONST];
+
+	if (o->json) {
+		printf("{\"scheme\": \"%s\", \"calibration_images\": %u, \"skipped\": %u, "
+		       "\"steps\": %u, \"gemms\": %u, \"const_bytes\": %llu, \"check\": "
+		       "{\"images\": %u, \"held_out\": %s, \"agreement\": %.2f, "
+		       "\"max_logit_error\": %.4f, \"bound\": %.2f}}\n",
+		       vitrt_scheme_name(o->scheme), co->used, co->skipped, p->nsteps,
+		       p->ngemms, consts, r->images, held_out ? "true" : "false", agree,
+		       r->max_err, o->max_err);
+		return;
+	}
+	printf("%s: %s, %u calibration images, %u steps (%u GEMMs), %llu bytes of constants\n",
+	       o->out, vitrt_scheme_name(o->scheme), co->used, p->nsteps, p->ngemms, consts);
+	printf("%s: checked on %u %simages: top-1 agreement %.1f%% with the fake-quant graph, "
+	       "largest logit error %.4f of the logit range (bound %.2f)\n", o->out, r->images,
+	       held_out ? "held-out " : "calibration ", agree, r->max_err, o->max_err);
+	if (co->skipped)
+		printf("%s: %u unreadable calibration images skipped\n", o->calib, co->skipped);
+}
+
 int cmd_quantize(int argc, char **argv)
 {
 	struct quantize_opts o;
@@ -135,6 +222,8 @@ int cmd_quantize(int argc, char **argv)
 	struct vitrt_vit *m = NULL;
 	struct vitrt_calib_opts co;
 	struct vitrt_prog *p = NULL;
+	struct vitrt_verify check;
+	bool held_out = false;
 	char msg[1024];
 	int err = parse(argc, argv, &o), ret = 1;
 
@@ -161,15 +250,19 @@ int cmd_quantize(int argc, char **argv)
 		die("%s", msg);
 		goto out;
 	}
+	if (check_program(&o, p, &sc, co.next, &check, &held_out))
+		goto out;
+	if (check.max_err > o.max_err) {
+		die("%s: the integer program disagrees with its fake-quant graph: logit error %.4f "
+		    "of the logit range on image %u of %s (bound %.2f); nothing written", o.ckpt,
+		    check.max_err, check.worst, o.calib, o.max_err);
+		goto out;
+	}
 	if (vitrt_prog_save(p, o.out, msg, sizeof(msg))) {
 		die("%s", msg);
 		goto out;
 	}
-	printf("%s: %s, %u calibration images, %u steps (%u GEMMs), %llu bytes of constants\n",
-	       o.out, vitrt_scheme_name(o.scheme), co.used, p->nsteps, p->ngemms,
-	       (unsigned long long)p->arena_size[VITRT_ARENA_CONST]);
-	if (co.skipped)
-		printf("%s: %u unreadable calibration images skipped\n", o.calib, co.skipped);
+	report(&o, p, &co, &check, held_out);
 	ret = 0;
 out:
 	vitrt_prog_free(p);
