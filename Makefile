@@ -76,9 +76,13 @@ $(B)/test_modeled: $(call obj,host,tests/unit/test_modeled.c) $(B)/libvitrt.a
 $(B)/test_resize: $(call obj,host,tests/unit/test_resize.c) $(B)/libvitrt.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
+# IDX images as PNG files, for the RGB 224 accuracy suite (tests/unit/accuracy_rgb224.sh)
+$(B)/idx_png: $(call obj,host,tests/unit/idx_png.c) $(B)/libvitrt.a
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
 hw: $(B)/test_model $(B)/test_kern
 userspace: $(B)/vitrt $(B)/libvitrt.a $(B)/test_vitrt $(B)/test_prog $(B)/test_iops $(B)/test_fp32 $(B)/test_reorder \
-	   $(B)/test_modeled $(B)/test_resize
+	   $(B)/test_modeled $(B)/test_resize $(B)/idx_png
 
 -include $(shell find $(B)/host -name '*.d' 2>/dev/null)
 

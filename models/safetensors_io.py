@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: MIT
-"""Minimal safetensors writer and reader (F32/F64 only), no third-party package.
+"""Minimal safetensors writer and reader (F16/F32/F64 only), no third-party package.
 
 File layout: 8-byte little-endian u64 N, then N bytes of UTF-8 JSON
 {"name": {"dtype": "F32", "shape": [...], "data_offsets": [begin, end]}, ...,
@@ -14,8 +14,8 @@ import struct
 
 import numpy as np
 
-_DTYPES = {"F32": np.dtype("<f4"), "F64": np.dtype("<f8")}
-_NAMES = {np.dtype("<f4"): "F32", np.dtype("<f8"): "F64"}
+_DTYPES = {"F16": np.dtype("<f2"), "F32": np.dtype("<f4"), "F64": np.dtype("<f8")}
+_NAMES = {np.dtype("<f2"): "F16", np.dtype("<f4"): "F32", np.dtype("<f8"): "F64"}
 
 
 def _as_array(t):
