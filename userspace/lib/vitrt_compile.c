@@ -33,6 +33,7 @@ struct builder {
 	uint32_t ngemms, gemms_cap;
 	int err;
 	uint32_t T, C, H, D, M, P, K0;	/* tokens, dim, heads, head dim, mlp, patches, patch len */
+	uint32_t TP;			/* bytes per row of the attention logits and probabilities */
 	uint32_t wtype;			/* VITRT_S8 or VITRT_S4 */
 	/* activation tensors, reused by every block */
 	struct vitrt_pref image, patches, x, nrm, qkv, s, pr, attn, y, hb, g, logits;
@@ -352,7 +353,7 @@ static void lower_attention(struct builder *b, const struct vitrt_vit_block *w,
 			.m = T, .n = T, .k = D, .a_type = VITRT_S8, .b_type = VITRT_S8,
 			.c_type = VITRT_S8, .flags = VITRT_GEMM_B_TRANS | VITRT_GEMM_REQUANT,
 			.a = at(b->qkv, h * D), .b = at(b->qkv, C + h * D),
-			.c = at(b->s, (uint64_t)h * T * T), .rq = rq_s });
+			.c = at(b->s, (uint64_t)h * T * b->TP), .rq = rq_s });
 	sync(b);
 	shiftmax(b, b->s, b->pr, b->H * T, T, ls->logits);
 	/* probabilities (scale 2^-8) times V_h, into the heads' columns of the output */
@@ -361,7 +362,7 @@ static void lower_attention(struct builder *b, const struct vitrt_vit_block *w,
 		gemm(b, (struct vitrt_pgemm){
 			.m = T, .n = D, .k = T, .a_type = VITRT_U8, .b_type = VITRT_S8,
 			.c_type = VITRT_S8, .flags = VITRT_GEMM_REQUANT,
-			.a = at(b->pr, (uint64_t)h * T * T), .b = at(b->qkv, 2 * C + h * D),
+			.a = at(b->pr, (uint64_t)h * T * b->TP), .b = at(b->qkv, 2 * C + h * D),
 			.c = at(b->attn, h * D), .rq = rq_o });
 	sy = fill(C, ls->res1);
 	g = (struct vitrt_pgemm){ .m = T, .a_type = VITRT_S8, .c_type = VITRT_S16, .a = b->attn,
@@ -431,8 +432,15 @@ static void plan_acts(struct builder *b)
 	b->y = act(b, b->T, 2ull * b->C);
 	b->nrm = act(b, b->T, b->C);
 	b->qkv = act(b, b->T, 3ull * b->C);
-	b->s = act(b, (uint64_t)b->H * b->T, b->T);
-	b->pr = act(b, (uint64_t)b->H * b->T, b->T);
+	/*
+	 * Rows of the attention matrices start on cache lines where that fits a chunk: the heads'
+	 * column tasks run on different threads, and a line shared by two of them would bounce.
+	 */
+	b->TP = (b->T + ALIGN - 1) & ~(ALIGN - 1);
+	if ((uint64_t)b->H * b->T * b->TP > VITRT_ARENA_CHUNK)
+		b->TP = b->T;
+	b->s = act(b, (uint64_t)b->H * b->T, b->TP);
+	b->pr = act(b, (uint64_t)b->H * b->T, b->TP);
 	b->attn = act(b, b->T, b->C);
 	b->hb = act(b, b->T, b->M);
 	b->g = act(b, b->T, b->M);
