@@ -543,27 +543,40 @@ IOPS_HOT static void shiftmax_row(uint8_t *restrict out, const int8_t *restrict 
 }
 
 /*
- * The exponential of every d = max - x, per thread for the last parameters, so that callers
- * may go row by row without rebuilding it.
+ * Tables of the exponential and of GELU are built once per parameters and thread and kept in
+ * TABLE_SLOTS slots picked by the parameters: a program has one set per layer, and rebuilding
+ * a table at every step (256 exponentials) cost as much as the step itself.
  */
+#define TABLE_SLOTS	16
+
+static uint32_t table_slot(int32_t a, uint32_t b, uint32_t c)
+{
+	uint32_t h = (uint32_t)a * 0x9e3779b1u ^ b * 0x85ebca77u ^ c * 0xc2b2ae3du;
+
+	return (h ^ h >> 15) % TABLE_SLOTS;
+}
+
+/* The exponential of every d = max - x, for the parameters of @p. */
 static __thread struct {
 	bool valid;
 	int32_t x0;
 	uint32_t n, k;
 	uint32_t exp[256];
-} sm_cache;
+} sm_cache[TABLE_SLOTS];
 
 static const uint32_t *shiftmax_table(const struct vitrt_shiftmax *p)
 {
-	if (!sm_cache.valid || sm_cache.x0 != p->x0 || sm_cache.n != p->n || sm_cache.k != p->k) {
+	typeof(&sm_cache[0]) c = &sm_cache[table_slot(p->x0, p->n, p->k)];
+
+	if (!c->valid || c->x0 != p->x0 || c->n != p->n || c->k != p->k) {
 		for (int32_t d = 0; d < 256; d++)
-			sm_cache.exp[d] = vitrt_shift_exp_ref(-d, p->x0, p->n, p->k);
-		sm_cache.x0 = p->x0;
-		sm_cache.n = p->n;
-		sm_cache.k = p->k;
-		sm_cache.valid = true;
+			c->exp[d] = vitrt_shift_exp_ref(-d, p->x0, p->n, p->k);
+		c->x0 = p->x0;
+		c->n = p->n;
+		c->k = p->k;
+		c->valid = true;
 	}
-	return sm_cache.exp;
+	return c->exp;
 }
 
 void vitrt_shiftmax(uint8_t *out, size_t out_stride, const int8_t *x, size_t x_stride,
@@ -625,46 +638,50 @@ void vitrt_gelu_s8_ref(int8_t *out, const int8_t *x, size_t n, const struct vitr
 	}
 }
 
-/*
- * GELU of every s8 value at index x + 128, and the same requantized with @d, per thread for the
- * last parameters (callers may go row by row).
- */
-static __thread struct {
+/* GELU of every s8 value at index x + 128, and the same requantized with d (slots as above). */
+static __thread struct gelu_slot {
 	bool valid, valid8;
 	struct vitrt_gelu p;
 	struct vitrt_dyadic d;
 	int32_t lut[256];
 	int8_t lut8[256];
-} gelu_cache;
+} gelu_cache[TABLE_SLOTS];
 
 static bool gelu_same(const struct vitrt_gelu *a, const struct vitrt_gelu *b)
 {
 	return a->x0 == b->x0 && a->n == b->n && a->k == b->k;
 }
 
-static const int32_t *gelu_table(const struct vitrt_gelu *p)
+static struct gelu_slot *gelu_slot(const struct vitrt_gelu *p)
 {
-	if (!gelu_cache.valid || !gelu_same(&gelu_cache.p, p)) {
+	struct gelu_slot *c = &gelu_cache[table_slot(p->x0, p->n, p->k)];
+
+	if (!c->valid || !gelu_same(&c->p, p)) {
 		IOPS_ASSERT(vitrt_gelu_check(p) == VITRT_OK);
 		for (int32_t v = -128; v < 128; v++)
-			gelu_cache.lut[v + 128] = v * vitrt_gelu_sigmoid_ref(v, p);
-		gelu_cache.p = *p;
-		gelu_cache.valid = true;
-		gelu_cache.valid8 = false;
+			c->lut[v + 128] = v * vitrt_gelu_sigmoid_ref(v, p);
+		c->p = *p;
+		c->valid = true;
+		c->valid8 = false;
 	}
-	return gelu_cache.lut;
+	return c;
+}
+
+static const int32_t *gelu_table(const struct vitrt_gelu *p)
+{
+	return gelu_slot(p)->lut;
 }
 
 static const int8_t *gelu_table_s8(const struct vitrt_gelu *p, struct vitrt_dyadic d)
 {
-	const int32_t *lut = gelu_table(p);
+	struct gelu_slot *c = gelu_slot(p);
 
-	if (!gelu_cache.valid8 || gelu_cache.d.mult != d.mult || gelu_cache.d.shift != d.shift) {
-		vitrt_requant_s8(gelu_cache.lut8, lut, 256, d, 0);
-		gelu_cache.d = d;
-		gelu_cache.valid8 = true;
+	if (!c->valid8 || c->d.mult != d.mult || c->d.shift != d.shift) {
+		vitrt_requant_s8(c->lut8, c->lut, 256, d, 0);
+		c->d = d;
+		c->valid8 = true;
 	}
-	return gelu_cache.lut8;
+	return c->lut8;
 }
 
 IOPS_HOT void vitrt_gelu(int32_t *restrict out, const int8_t *restrict x, size_t n,
