@@ -24,7 +24,7 @@
 #define MC		48		/* rows per kernel call: a multiple of every MR */
 #define NC		64		/* columns per task: even (int4 starts on a byte) */
 #define TASKS_PER_WORKER 4
-#define ROW_ALIGN	8		/* row groups split at multiples of every MR */
+#define ROW_ALIGN	VITSA_MODEL_ROW_ALIGN	/* row groups split at multiples of every MR */
 #define SHARED_B_MAX	(64u << 20)	/* B packed once per job up to this, else per task */
 #define PAR_MIN_MACS	(4u << 20)	/* a smaller job costs less than waking threads */
 
@@ -460,12 +460,31 @@ static void pack_task(void *arg, uint32_t t)
 	task_done(g, &w, err);
 }
 
+/* Rows [m_start, m_end) of column slice @s, B packed in pb_all or here into w->pb. */
+static uint32_t run_slice(struct vitsa_gemm *g, struct work *w, uint32_t s, uint32_t m_start,
+			  uint32_t m_end)
+{
+	const struct vitsa_hw_desc *d = g->d;
+	uint32_t n0 = s * NC, nb = d->n - n0 < NC ? d->n - n0 : NC;
+	uint32_t err = VITSA_ERR_OK;
+
+	w->pbv = g->pb_all ? g->pb_all + s * g->pb_stride : w->pb;
+	if (!g->pb_all)
+		err = pack_slice(g, w, n0, w->pb);
+	for (uint32_t m0 = m_start; m0 < m_end && !err; m0 += MC) {
+		if (cancelled(g))
+			err = VITSA_ERR_ABORTED;
+		else
+			err = compute_block(g, w, m0, m_end - m0 < MC ? m_end - m0 : MC, n0, nb);
+	}
+	return err;
+}
+
 /* Task @t: one column slice of up to NC by one group of rows. */
 static void run_task(void *arg, uint32_t t)
 {
 	struct vitsa_gemm *g = arg;
 	const struct vitsa_hw_desc *d = g->d;
-	uint32_t n0 = t % g->tasks_n * NC, nb = d->n - n0 < NC ? d->n - n0 : NC;
 	uint32_t m_start = t / g->tasks_n * g->group_m;
 	uint32_t m_end = d->m - m_start < g->group_m ? d->m : m_start + g->group_m;
 	uint32_t err = VITSA_ERR_OK;
@@ -475,15 +494,27 @@ static void run_task(void *arg, uint32_t t)
 		return;
 	if (!work_alloc(&w, g, !g->pb_all))
 		err = VITSA_ERR_INTERNAL;
-	w.pbv = g->pb_all ? g->pb_all + t % g->tasks_n * g->pb_stride : w.pb;
-	if (!err && !g->pb_all)
-		err = pack_slice(g, &w, n0, w.pb);
-	for (uint32_t m0 = m_start; m0 < m_end && !err; m0 += MC) {
-		if (cancelled(g))
-			err = VITSA_ERR_ABORTED;
-		else
-			err = compute_block(g, &w, m0, m_end - m0 < MC ? m_end - m0 : MC, n0, nb);
-	}
+	if (!err)
+		err = run_slice(g, &w, t % g->tasks_n, m_start, m_end);
+	task_done(g, &w, err);
+}
+
+bool vitsa_gemm_by_rows(const struct vitsa_gemm *g)
+{
+	return g->pb_all && vitsa_gemm_parallel_worth(vitsa_gemm_macs(g));
+}
+
+void vitsa_gemm_rows(struct vitsa_gemm *g, uint32_t lo, uint32_t hi)
+{
+	uint32_t err = VITSA_ERR_OK;
+	struct work w;
+
+	if (atomic_load(&g->err))
+		return;
+	if (!g->pb_all || !work_alloc(&w, g, false))	/* only by_rows jobs come here */
+		err = VITSA_ERR_INTERNAL;
+	for (uint32_t s = 0; s < g->tasks_n && !err; s++)
+		err = run_slice(g, &w, s, lo, hi);
 	task_done(g, &w, err);
 }
 
@@ -553,7 +584,7 @@ static void plan(struct vitsa_gemm *g)
 	if ((uint64_t)g->pb_stride * g->tasks_n > SHARED_B_MAX)
 		return;						/* packed per task */
 	cached_b(g);
-	if (!g->pb_all && (g->tasks_m > 1 || g->wc))
+	if (!g->pb_all && (g->tasks_m > 1 || g->wc || (g->ops->split && want > 1)))
 		g->pb_all = g->pb_new = malloc(g->pb_stride * g->tasks_n);	/* or per task */
 }
 

@@ -26,6 +26,13 @@ bool vitsa_gemm_parallel_worth(uint64_t macs);
 uint32_t vitsa_gemm_tasks(const struct vitsa_gemm *g, bool pack);
 /* Task @t of a phase: any order and any thread, every pack task before any compute task. */
 void vitsa_gemm_task(struct vitsa_gemm *g, bool pack, uint32_t t);
+/*
+ * Whether the compute phase may instead go by rows (B is packed once for all of them and the
+ * job is worth threads), and rows [lo, hi) of every column: the rows of the phase's tasks,
+ * in ranges that cover all M rows once, any thread each.
+ */
+bool vitsa_gemm_by_rows(const struct vitsa_gemm *g);
+void vitsa_gemm_rows(struct vitsa_gemm *g, uint32_t lo, uint32_t hi);
 /* The job's status (@status if set, else its tasks' first failure) and @st; frees @g. */
 uint32_t vitsa_gemm_finish(struct vitsa_gemm *g, uint32_t status,
 			   const struct vitsa_model_cfg *cfg, struct vitsa_job_stats *st);

@@ -4,7 +4,9 @@
  * that of executing them one after the other, but consecutive jobs that do not touch what
  * another of them writes run together, their tasks in one parallel region.  The heads of an
  * attention layer are such a run of jobs; alone, each would be too small to keep the threads
- * busy.  (The QEMU device keeps to one descriptor at a time, as its ring prescribes.)
+ * busy.  (The QEMU device keeps to one descriptor at a time, as its ring prescribes.)  When
+ * the host splits work by ranges (vitsa_mem_ops.split), a lone job's compute phase goes by
+ * rows and a run's by jobs, each range on the same thread every time.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -83,6 +85,7 @@ struct wave {
 	struct vitsa_gemm **g;		/* [jobs], NULL for a job that already failed */
 	uint32_t *first;		/* [jobs + 1]: the wave's task index of each job's first */
 	uint32_t jobs;
+	uint32_t m0;			/* rows of the first job */
 	bool pack;
 };
 
@@ -96,6 +99,39 @@ static void wave_task(void *arg, uint32_t t)
 	vitsa_gemm_task(w->g[j], w->pack, t - w->first[j]);
 }
 
+static void rows_range(void *arg, uint32_t lo, uint32_t hi)
+{
+	vitsa_gemm_rows(arg, lo, hi);
+}
+
+/* Every compute task of jobs [lo, hi) of the wave, on the calling thread. */
+static void jobs_range(void *arg, uint32_t lo, uint32_t hi)
+{
+	const struct wave *w = arg;
+
+	for (uint32_t t = w->first[lo]; t < w->first[hi]; t++)
+		wave_task(arg, t);
+}
+
+/*
+ * The compute phase through the host's split, if it has one: a lone job by rows, several by
+ * jobs; false if the wave is not worth threads or its lone job has no shared B.
+ */
+static bool wave_split(struct wave *w, const struct vitsa_mem_ops *ops, void *opaque,
+		       uint64_t macs)
+{
+	if (!ops->split || !vitsa_gemm_parallel_worth(macs))
+		return false;
+	if (w->jobs == 1) {
+		if (!w->g[0] || !vitsa_gemm_by_rows(w->g[0]))
+			return false;
+		ops->split(opaque, w->m0, VITSA_MODEL_ROW_ALIGN, rows_range, w->g[0]);
+		return true;
+	}
+	ops->split(opaque, w->jobs, 1, jobs_range, w);
+	return true;
+}
+
 /* One phase of every job of the wave, all tasks in one region. */
 static void wave_phase(struct wave *w, const struct vitsa_mem_ops *ops, void *opaque, bool pack)
 {
@@ -107,6 +143,8 @@ static void wave_phase(struct wave *w, const struct vitsa_mem_ops *ops, void *op
 		w->first[j + 1] = w->first[j] + (w->g[j] ? vitsa_gemm_tasks(w->g[j], pack) : 0);
 		macs += w->g[j] ? vitsa_gemm_macs(w->g[j]) : 0;
 	}
+	if (!pack && wave_split(w, ops, opaque, macs))
+		return;
 	if (ops->parallel && w->first[w->jobs] > 1 && vitsa_gemm_parallel_worth(macs))
 		ops->parallel(opaque, w->first[w->jobs], wave_task, w);
 	else
@@ -120,6 +158,7 @@ static void run_wave(const struct vitsa_model_cfg *cfg, const struct vitsa_hw_de
 		     uint32_t *status, struct wave *w)
 {
 	w->jobs = n;
+	w->m0 = d[0].m;
 	for (uint32_t j = 0; j < n; j++) {
 		w->g[j] = vitsa_gemm_prepare(&d[j], ops, opaque, &status[j]);
 		if (w->g[j] && status[j]) {

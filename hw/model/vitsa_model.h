@@ -17,6 +17,7 @@
 #include "../include/vitsa_hw.h"
 
 #define VITSA_MODEL_MAX_DIM	32768u	/* largest M, N, K (the MAX_DIM register) */
+#define VITSA_MODEL_ROW_ALIGN	8u	/* rows of a job split over threads: at multiples of this */
 
 /* The array's geometry, fixed when the device is created. */
 struct vitsa_model_cfg {
@@ -38,6 +39,10 @@ struct vitsa_model_cfg {
  *            map and cancelled must be safe to call from several threads at once.
  *  wcache    the cache of packed B operands (vitsa_wcache.h) if the host keeps all of
  *            [addr, last] unchanged until it drops that range from the cache, else NULL.
+ *  split     like parallel, but fn(arg, lo, hi) once per thread over [0, items) cut into
+ *            ranges at multiples of @align, range i always on the same thread: a job split
+ *            by rows (VITSA_MODEL_ROW_ALIGN), or a run of jobs by job, leaves each row in the
+ *            cache of the thread whose next step (the host's, split the same way) reads it.
  */
 struct vitsa_wcache;
 
@@ -50,6 +55,8 @@ struct vitsa_mem_ops {
 	void (*parallel)(void *opaque, uint32_t tasks, void (*fn)(void *arg, uint32_t t),
 			 void *arg);
 	struct vitsa_wcache *(*wcache)(void *opaque, uint64_t addr, uint64_t last);
+	void (*split)(void *opaque, uint32_t items, uint32_t align,
+		      void (*fn)(void *arg, uint32_t lo, uint32_t hi), void *arg);
 };
 
 /* What one job did, for the completion record and the performance counters. */

@@ -92,10 +92,43 @@ static void flat_parallel(void *opaque, uint32_t tasks, void (*fn)(void *arg, ui
 		pthread_join(th[i], NULL);
 }
 
+/* Ranges of [0, items) cut at multiples of @align, one per real thread. */
+struct split {
+	void (*fn)(void *arg, uint32_t lo, uint32_t hi);
+	void *arg;
+	uint32_t items, align;
+};
+
+static void split_task(void *arg, uint32_t t)
+{
+	const struct split *s = arg;
+	uint32_t units = (s->items + s->align - 1) / s->align;
+	uint32_t lo = units * t / WORKERS * s->align, hi = units * (t + 1) / WORKERS * s->align;
+
+	if (t == WORKERS - 1 || hi > s->items)
+		hi = s->items;
+	if (lo < hi)
+		s->fn(s->arg, lo, hi);
+}
+
+static void flat_split(void *opaque, uint32_t items, uint32_t align,
+		       void (*fn)(void *arg, uint32_t lo, uint32_t hi), void *arg)
+{
+	struct split s = { fn, arg, items, align };
+
+	flat_parallel(opaque, WORKERS, split_task, &s);
+}
+
 static const struct vitsa_mem_ops copy_ops = { .read = flat_read, .write = flat_write };
 static const struct vitsa_mem_ops map_ops = {
 	.read = flat_read, .write = flat_write, .map = flat_map,
 	.workers = flat_workers, .parallel = flat_parallel,
+};
+
+/* As the in-process device: a lone job by rows, a run of jobs by job. */
+static const struct vitsa_mem_ops split_ops = {
+	.read = flat_read, .write = flat_write, .map = flat_map,
+	.workers = flat_workers, .parallel = flat_parallel, .split = flat_split,
 };
 
 static const struct vitsa_model_cfg cfg16 = { .rows = 16, .cols = 16 };
@@ -365,7 +398,7 @@ TEST(weight_cache_packs_once_and_stays_exact)
  * side by side), a job whose C is overwritten by a later one, and a job that fails its check.
  * Jobs of up to @dim per side in slots of @slot bytes (A, B at +slot/4, C at +slot/2).
  */
-static void group_rounds(int rounds, uint32_t dim, uint64_t slot)
+static void group_rounds(const struct vitsa_mem_ops *ops, int rounds, uint32_t dim, uint64_t slot)
 {
 	enum { N = 12 };
 	size_t size = N * 4 * slot;
@@ -397,7 +430,7 @@ static void group_rounds(int rounds, uint32_t dim, uint64_t slot)
 				d[j].opcode = 7;	/* fails its check, touches nothing */
 		}
 		memcpy(ref, mem, size);
-		vitsa_model_exec_group(&cfg16, d, N, &map_ops, &f, st, status);
+		vitsa_model_exec_group(&cfg16, d, N, ops, &f, st, status);
 		for (uint32_t j = 0; j < N; j++) {
 			uint32_t want = vitsa_ref_gemm(&d[j], ref, size);
 
@@ -416,8 +449,9 @@ static void group_rounds(int rounds, uint32_t dim, uint64_t slot)
 TEST(group_equals_jobs_in_order)
 {
 	vitsa_kern_select(vitsa_kern_active()->name);
-	group_rounds(60, 40, 8192);	/* waves too small for threads: one after another */
-	group_rounds(6, 160, 131072);	/* waves of millions of MACs: in parallel regions */
+	group_rounds(&map_ops, 60, 40, 8192);	/* waves too small for threads: in turn */
+	group_rounds(&map_ops, 6, 160, 131072);	/* waves of millions of MACs: in regions */
+	group_rounds(&split_ops, quick() ? 2 : 4, 256, 262144);	/* by rows or by jobs */
 }
 
 TEST(select_by_name)

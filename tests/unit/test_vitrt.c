@@ -1,10 +1,14 @@
 // SPDX-License-Identifier: MIT
 /*
  * libvitrt on the sim backend: buffers, job checks before anything runs, fences, job errors,
- * sealed (weight) buffers.
+ * sealed (weight) buffers; the thread pool.
  */
+#include <pthread.h>
+#include <stdatomic.h>
+
 #include "tap.h"
 #include "vitrt.h"
+#include "vitrt_pool.h"
 
 static struct vitrt_dev *dev;
 static struct vitrt_buf *buf, *small;
@@ -176,6 +180,78 @@ TEST(sealed_buffers_keep_weights)
 	w = sealed_weights(3);
 	check_weights_job(w, 3, "new weights");
 	vitrt_buf_del(w);
+}
+
+/* ---- the pool ---- */
+
+#define ITEMS 1000
+
+static _Atomic uint32_t seen[ITEMS];
+static pthread_t owner[ITEMS];		/* the thread that ran each item of a split */
+static _Atomic uint32_t nested_inline;
+
+static void count_task(void *arg, uint32_t t)
+{
+	(void)arg;
+	atomic_fetch_add(&seen[t], 1);
+}
+
+static void count_range(void *arg, uint32_t lo, uint32_t hi)
+{
+	const uint32_t *align = arg;
+
+	for (uint32_t i = lo; i < hi; i++) {
+		atomic_fetch_add(&seen[i], 1);
+		owner[i] = pthread_self();
+	}
+	/* cut at multiples of the alignment, except the end of the last range */
+	if (lo % *align || (hi % *align && hi != ITEMS))
+		atomic_fetch_add(&seen[0], 100);
+}
+
+static void nested_task(void *arg, uint32_t t)
+{
+	(void)arg, (void)t;
+	vitrt_parallel(4, count_task, NULL);	/* from inside a region: runs here */
+	atomic_fetch_add(&nested_inline, 1);
+}
+
+static int all_seen_once(void)
+{
+	for (uint32_t i = 0; i < ITEMS; i++)
+		if (atomic_exchange(&seen[i], 0) != 1)
+			return 0;
+	return 1;
+}
+
+/*
+ * Every task once on 3 threads; a split covers [0, ITEMS) once in aligned ranges, the same
+ * range on the same thread every time, on as many threads as asked; nested regions run inline.
+ */
+TEST(pool_runs_every_task_once_and_splits_stably)
+{
+	uint32_t align = 8, threads = 0;
+	pthread_t first[ITEMS];
+
+	vitrt_set_threads(3);
+	vitrt_parallel(ITEMS, count_task, NULL);
+	CHECK(all_seen_once(), "vitrt_parallel: a task ran twice or never");
+	vitrt_parallel_split(ITEMS, align, count_range, &align);
+	memcpy(first, owner, sizeof(first));
+	CHECK(all_seen_once(), "split: an item ran twice or never, or a cut is not aligned");
+	for (int round = 0; round < 20; round++) {
+		vitrt_parallel_split(ITEMS, align, count_range, &align);
+		CHECK(all_seen_once(), "split round %d", round);
+		CHECK(!memcmp(first, owner, sizeof(first)), "round %d: a range moved thread", round);
+	}
+	for (uint32_t i = 1; i < ITEMS; i++)
+		threads += !pthread_equal(first[i], first[i - 1]);
+	CHECK(threads == 2, "%u thread changes along the items, not 2", threads);
+	vitrt_parallel(4, nested_task, NULL);
+	CHECK(atomic_load(&nested_inline) == 4, "nested regions");
+	for (uint32_t t = 0; t < 4; t++)
+		atomic_store(&seen[t], 0);
+	vitrt_set_threads(0);
 }
 
 TEST(close)

@@ -166,9 +166,10 @@ static int op_sync(struct vitrt_session *s, const struct vitrt_step *st)
 }
 
 /*
- * CPU ops run as ranges of rows [r0, r1), spread over libvitrt's thread pool when the step is
- * big enough to pay for a parallel region.  Rows are independent, so the result does not
- * depend on how they are split.
+ * CPU ops run as ranges of rows [r0, r1), one range per thread of libvitrt's pool when the
+ * step is big enough to pay for a parallel region, cut as the in-process device cuts a job's
+ * rows (vitrt_parallel_split), so each thread reads the rows it wrote.  Rows are independent,
+ * so the result does not depend on how they are split.
  */
 #define PAR_MIN_ELEMS	16384	/* below this a parallel region costs more than it saves */
 
@@ -192,36 +193,30 @@ static uint64_t par_min_elems(void)
 	}
 	return m;
 }
-#define PAR_TASKS	4	/* tasks per thread: evens out rows of unequal cost */
-
 struct rows_job {
 	const struct vitrt_op_args *a;
 	vitrt_op_run_fn *fn;
-	uint32_t rows, per;
 };
 
-static void rows_task(void *arg, uint32_t t)
+static void rows_range(void *arg, uint32_t lo, uint32_t hi)
 {
 	const struct rows_job *j = arg;
-	uint32_t r0 = t * j->per, r1 = j->rows - r0 < j->per ? j->rows : r0 + j->per;
 
-	j->fn(j->a, r0, r1);
+	j->fn(j->a, lo, hi);
 }
 
-static void for_rows(vitrt_op_run_fn *fn, const struct vitrt_op_args *a, uint32_t rows,
-		     uint64_t elems)
+static void for_rows(vitrt_op_run_fn *fn, const struct vitrt_op_args *a,
+		     const struct vitrt_op_shape *sh)
 {
-	uint32_t tasks = vitrt_threads() * PAR_TASKS;
-	struct rows_job j = { .a = a, .fn = fn, .rows = rows };
+	struct rows_job j = { .a = a, .fn = fn };
+	uint32_t align = sh->par_align ? sh->par_align : 1;
 
-	if (tasks <= PAR_TASKS || elems < par_min_elems() || rows < 2) {
-		fn(a, 0, rows);
+	if (vitrt_threads() == 1 || sh->par_elems < par_min_elems() || sh->par_rows < 2) {
+		fn(a, 0, sh->par_rows);
 		return;
 	}
-	if (tasks > rows)
-		tasks = rows;
-	j.per = (rows + tasks - 1) / tasks;
-	vitrt_parallel((rows + j.per - 1) / j.per, rows_task, &j);
+	/* tests split tiny steps too: then a range may be a single row */
+	vitrt_parallel_split(sh->par_rows, sh->par_rows > align ? align : 1, rows_range, &j);
 }
 
 /* A CPU step: its parameters decoded, its tensors mapped, its rows run by the op's traits. */
@@ -239,7 +234,7 @@ static int op_cpu(struct vitrt_session *s, const struct vitrt_step *st)
 		a.t[o] = host(s, ref[o]);
 		a.stride[o] = ref[o]->stride ? ref[o]->stride : sh.row_bytes[o];
 	}
-	for_rows(vitrt_op_traits(st->op)->run, &a, sh.par_rows, sh.par_elems);
+	for_rows(vitrt_op_traits(st->op)->run, &a, &sh);
 	return 0;
 }
 

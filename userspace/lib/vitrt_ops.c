@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "vitrt_ops.h"
+#include "vitsa_model.h"
 
 /* Every parameter word is a 32-bit field of the decoded parameters. */
 #define W(field)	offsetof(union vitrt_op_params, field)
@@ -86,7 +87,7 @@ static void shape_input(struct vitrt_op_shape *sh, const struct vitrt_step *s,
 	*sh = (struct vitrt_op_shape){
 		.rows = { 1, 1, per * per },
 		.row_bytes = { image, g->chans * 256ull, (uint64_t)g->chans * g->patch * g->patch },
-		.par_rows = (uint32_t)per, .par_elems = image,
+		.par_rows = (uint32_t)per, .par_align = 1, .par_elems = image,
 	};
 }
 
@@ -184,7 +185,7 @@ static const struct vitrt_op_traits op_traits[VITRT_OP_COUNT] = {
 		.nwords = 4, .word = { W(shiftmax.x0), W(shiftmax.n), W(shiftmax.k),
 				       W(shiftmax.max_len) },
 		.type = { VITRT_S8, NONE, VITRT_U8 },
-		.check = check_shiftmax, .run = run_shiftmax,
+		.check = check_shiftmax, .run = run_shiftmax, .par_heads = true,
 	},
 	[VITRT_OP_GELU] = {
 		.name = "gelu",
@@ -246,6 +247,7 @@ void vitrt_op_shape(struct vitrt_op_shape *sh, const struct vitrt_step *s,
 		return;
 	}
 	*sh = (struct vitrt_op_shape){ .par_rows = s->rows,
+				       .par_align = t->par_heads ? s->cols : VITSA_MODEL_ROW_ALIGN,
 				       .par_elems = (uint64_t)s->rows * s->cols };
 	for (int o = 0; o < VITRT_OPND_COUNT; o++) {
 		if (t->type[o] == NONE)

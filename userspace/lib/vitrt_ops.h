@@ -54,6 +54,7 @@ struct vitrt_op_shape {
 	uint64_t rows[VITRT_OPND_COUNT];
 	uint64_t row_bytes[VITRT_OPND_COUNT];
 	uint32_t par_rows;	/* rows the run function takes (split over threads) */
+	uint32_t par_align;	/* split at multiples of this (the device's row groups, a head) */
 	uint64_t par_elems;	/* elements in them: whether a split pays */
 };
 
@@ -78,6 +79,7 @@ struct vitrt_op_traits {
 	bool device;				/* runs on the array: no tensors of its own */
 	bool in0_from_row1;			/* in0 holds rows 1.. of out (EMBED) */
 	bool in_place;				/* out may be in0 or in1 row for row (ADD) */
+	bool par_heads;				/* rows are heads of cols rows (SHIFTMAX) */
 	/* NULL, or what is wrong with the step's parameters (before its tensors are checked) */
 	const char *(*check)(const struct vitrt_prog *p, const struct vitrt_step *s,
 			     const union vitrt_op_params *u);

@@ -3,7 +3,8 @@
  * libvitrt's thread pool (vitrt_pool.h).  A region is published by bumping a generation;
  * workers spin on it for a short while before sleeping on a condition variable, because an
  * inference runs a region every few hundred microseconds and a futex wake-up per region would
- * cost more than the work it hands out.  Tasks are taken from an atomic counter.
+ * cost more than the work it hands out.  Tasks are taken from an atomic counter, or, in a
+ * pinned region, task i is run by thread i (the caller is thread 0, worker j thread j).
  */
 #define _GNU_SOURCE
 #include <pthread.h>
@@ -20,6 +21,7 @@ struct region {
 	void (*fn)(void *arg, uint32_t t);
 	void *arg;
 	uint32_t tasks;
+	bool pinned;			/* task i on thread i */
 	_Atomic uint32_t next;		/* next task to take */
 	_Atomic uint32_t done;		/* tasks finished */
 };
@@ -42,6 +44,7 @@ static struct {
 };
 
 static _Thread_local bool in_region;	/* this thread is running a task */
+static _Thread_local uint32_t thread_index;	/* 0 outside the pool, j for worker j */
 
 /*
  * Wait for *v to reach @want: spin first (the usual wait is a few microseconds), then give the
@@ -87,6 +90,13 @@ uint32_t vitrt_threads(void)
 
 static void work(struct region *r)
 {
+	if (r->pinned) {
+		if (thread_index < r->tasks) {
+			r->fn(r->arg, thread_index);
+			atomic_fetch_add_explicit(&r->done, 1, memory_order_release);
+		}
+		return;
+	}
 	for (uint32_t t; (t = atomic_fetch_add(&r->next, 1)) < r->tasks;) {
 		r->fn(r->arg, t);
 		atomic_fetch_add_explicit(&r->done, 1, memory_order_release);
@@ -110,10 +120,19 @@ got:
 	return !pool.quit;
 }
 
+/* What a worker starts with: the generation it has seen and its index. */
+struct start {
+	uint64_t seen;
+	uint32_t index;
+};
+
 static void *worker(void *arg)
 {
-	uint64_t seen = (uint64_t)(uintptr_t)arg;
+	struct start *st = arg;
+	uint64_t seen = st->seen;
 
+	thread_index = st->index;
+	free(st);
 	in_region = true;	/* a task that starts a region runs it inline */
 	while (next_region(&seen)) {
 		struct region *r;
@@ -150,17 +169,24 @@ static void resize(uint32_t n)
 	stop_workers();
 	pool.th = calloc(n - 1 ? n - 1 : 1, sizeof(*pool.th));
 	for (uint32_t i = 0; pool.th && i < n - 1; i++) {
-		void *seen = (void *)(uintptr_t)atomic_load(&pool.gen);
+		struct start *st = malloc(sizeof(*st));
 
-		if (pthread_create(&pool.th[i], NULL, worker, seen))
+		if (!st)
 			break;
+		*st = (struct start){ .seen = atomic_load(&pool.gen), .index = i + 1 };
+		if (pthread_create(&pool.th[i], NULL, worker, st)) {
+			free(st);
+			break;
+		}
 		pool.nth = i + 1;
 	}
 }
 
-void vitrt_parallel(uint32_t tasks, void (*fn)(void *arg, uint32_t t), void *arg)
+/* A region of @tasks; pinned: @tasks is the thread count, task i for thread i. */
+static void run_region(uint32_t tasks, void (*fn)(void *arg, uint32_t t), void *arg,
+		       bool pinned)
 {
-	struct region r = { .fn = fn, .arg = arg, .tasks = tasks };
+	struct region r = { .fn = fn, .arg = arg, .tasks = tasks, .pinned = pinned };
 	uint32_t n = vitrt_threads();
 
 	if (in_region || n == 1 || tasks < 2) {
@@ -170,6 +196,12 @@ void vitrt_parallel(uint32_t tasks, void (*fn)(void *arg, uint32_t t), void *arg
 	}
 	pthread_mutex_lock(&pool.run);
 	resize(n);
+	if (pinned && (pool.nth != n - 1 || tasks != n)) {	/* a worker is missing */
+		pthread_mutex_unlock(&pool.run);
+		for (uint32_t t = 0; t < tasks; t++)
+			fn(arg, t);
+		return;
+	}
 	atomic_store(&pool.cur, &r);
 	pthread_mutex_lock(&pool.lock);
 	atomic_fetch_add_explicit(&pool.gen, 1, memory_order_release);
@@ -186,4 +218,42 @@ void vitrt_parallel(uint32_t tasks, void (*fn)(void *arg, uint32_t t), void *arg
 	atomic_store(&pool.cur, NULL);
 	wait_until(&pool.busy, 0, false);
 	pthread_mutex_unlock(&pool.run);
+}
+
+void vitrt_parallel(uint32_t tasks, void (*fn)(void *arg, uint32_t t), void *arg)
+{
+	run_region(tasks, fn, arg, false);
+}
+
+struct split {
+	void (*fn)(void *arg, uint32_t lo, uint32_t hi);
+	void *arg;
+	uint32_t items, align, n;
+};
+
+/* Range @t of n: units of @align shared out in proportion, the rest to the last. */
+static void split_task(void *arg, uint32_t t)
+{
+	const struct split *s = arg;
+	uint64_t units = (s->items + s->align - 1) / s->align;
+	uint64_t lo = units * t / s->n * s->align, hi = units * (t + 1) / s->n * s->align;
+
+	if (t == s->n - 1 || hi > s->items)
+		hi = s->items;
+	if (lo < hi)
+		s->fn(s->arg, (uint32_t)lo, (uint32_t)hi);
+}
+
+void vitrt_parallel_split(uint32_t items, uint32_t align,
+			  void (*fn)(void *arg, uint32_t lo, uint32_t hi), void *arg)
+{
+	struct split s = { .fn = fn, .arg = arg, .items = items, .align = align ? align : 1,
+			   .n = vitrt_threads() };
+
+	if (in_region || s.n == 1 || items <= s.align) {
+		if (items)
+			fn(arg, 0, items);
+		return;
+	}
+	run_region(s.n, split_task, &s, true);
 }

@@ -27,4 +27,13 @@ VITRT_API uint32_t vitrt_threads(void);
 /* fn(arg, t) for every t < tasks, spread over the pool; returns when all have returned. */
 void vitrt_parallel(uint32_t tasks, void (*fn)(void *arg, uint32_t t), void *arg);
 
+/*
+ * fn(arg, lo, hi) over [0, items) cut into one range per thread at multiples of @align (the
+ * last takes the rest; empty ranges are not called), range i always on the pool's thread i
+ * (the caller is 0).  Steps that split the same rows the same way find the rows a thread
+ * wrote in that thread's cache, instead of pulling them from another core's.
+ */
+void vitrt_parallel_split(uint32_t items, uint32_t align,
+			  void (*fn)(void *arg, uint32_t lo, uint32_t hi), void *arg);
+
 #endif /* VITRT_POOL_H */

@@ -179,10 +179,21 @@ static void sim_parallel(void *opaque, uint32_t tasks, void (*fn)(void *arg, uin
 	vitrt_parallel(tasks, fn, arg);
 }
 
-/* The kernels read operands in place and split jobs over libvitrt's thread pool. */
+static void sim_split(void *opaque, uint32_t items, uint32_t align,
+		      void (*fn)(void *arg, uint32_t lo, uint32_t hi), void *arg)
+{
+	(void)opaque;
+	vitrt_parallel_split(items, align, fn, arg);
+}
+
+/*
+ * The kernels read operands in place and split jobs over libvitrt's thread pool, by rows the
+ * way the executor splits the CPU ops' rows (vitrt_exec.c).
+ */
 static const struct vitsa_mem_ops sim_mem_ops = {
 	.read = sim_read, .write = sim_write, .map = sim_map,
 	.workers = sim_workers, .parallel = sim_parallel, .wcache = sim_wcache,
+	.split = sim_split,
 };
 
 static uint64_t addr_of(const struct vitrt_mat *m)
