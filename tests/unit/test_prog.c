@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include "tap.h"
+#include "vitrt_image.h"
 #include "vitrt_ops.h"
 #include "vitrt_prog.h"
 
@@ -33,7 +34,8 @@ static struct vitrt_prog *sample(void)
 	p = (struct vitrt_prog){
 		.info = { .img = 4, .patch = 2, .chans = 1, .dim = 4, .depth = 1, .heads = 1,
 			  .mlp = 16, .classes = 2, .tokens = 5, .scheme = VITRT_SCHEME_W8A8,
-			  .array_rows = 16, .array_cols = 16, .logit_scale = 0.5f, .fp32_top1 = -1 },
+			  .array_rows = 16, .array_cols = 16, .logit_scale = 0.5f, .fp32_top1 = -1,
+			  .interp = VITRT_INTERP_BILINEAR, .crop_pct = 0.9f },
 		.arena = { konst, NULL }, .arena_size = { sizeof(konst), 256 },
 		.steps = steps, .nsteps = 3, .gemms = &gemm, .ngemms = 1,
 		.image = { VITRT_ARENA_ACT, 0, 200, 0 }, .logits = { VITRT_ARENA_ACT, 0, 240, 0 },
@@ -97,6 +99,13 @@ TEST(round_trip)
 	CHECK(out->arena_size[0] == 4096 && !memcmp(out->arena[0], in->arena[0], 4096), "const");
 	CHECK(out->arena_size[1] == 256, "act size");
 	CHECK(out->labels && !strcmp(out->labels[1], "dog"), "labels");
+	out->info.crop_pct = 0;
+	CHECK(vitrt_prog_validate(out, msg, sizeof(msg)) == VITRT_EFORMAT &&
+	      strstr(msg, "bad preprocessing"), "crop 0 accepted");
+	out->info.crop_pct = 1;
+	out->info.interp = 2;
+	CHECK(vitrt_prog_validate(out, msg, sizeof(msg)) == VITRT_EFORMAT &&
+	      strstr(msg, "bad preprocessing"), "interpolation 2 accepted");
 	vitrt_prog_free(out);
 }
 

@@ -125,7 +125,7 @@ t quantize_truncated_checkpoint fails_with 1 "trunc.safetensors" "$VITRT" quanti
 t no_half_written_model test ! -e "$tmp/x.vitsa"
 t run_model_bad_checksum fails_with 1 "checksum mismatch" "$VITRT" run "$tmp/flip.vitsa" \
 	$D/gray28.png
-t run_model_bad_version fails_with 1 "format version 9" "$VITRT" run "$tmp/ver.vitsa" \
+t run_model_bad_version fails_with 1 "format version 9, this vitrt reads version 2: compile the model again" "$VITRT" run "$tmp/ver.vitsa" \
 	$D/gray28.png
 t run_unsupported_image fails_with 1 "text.png" "$VITRT" run --backend sim "$tmp/m.vitsa" \
 	"$tmp/text.png"
@@ -282,6 +282,19 @@ t quantize_check_zero fails_with 2 "check wants a positive count, not '0'" "$VIT
 	"$CKPT" --calib "$FMNIST" --check 0 -o "$tmp/nw.vitsa"
 t quantize_bad_bound fails_with 2 "max-logit-error wants a positive number, not 'x'" \
 	"$VITRT" quantize "$CKPT" --calib "$FMNIST" --max-logit-error x -o "$tmp/nw.vitsa"
+# A compiled model resizes and crops pictures as it was calibrated, unless told otherwise.
+"$VITRT" quantize "$CKPT" --calib "$FMNIST" -n 16 --check 4 --interpolation bilinear \
+	--crop-pct 1 -o "$tmp/pp.vitsa" >/dev/null 2>&1
+compiled_preprocessing() {
+	local a b c
+	a=$("$VITRT" run "$tmp/pp.vitsa" "$HUBBLE" --json) &&
+	b=$("$VITRT" run "$tmp/pp.vitsa" "$HUBBLE" --json --interpolation bilinear --crop-pct 1) &&
+	c=$("$VITRT" run "$tmp/pp.vitsa" "$HUBBLE" --json --interpolation bicubic --crop-pct 0.875) &&
+	[ "$a" = "$b" ] && [ "$a" != "$c" ]
+}
+t info_shows_preprocessing sh -c "'$VITRT' info '$tmp/pp.vitsa' | \
+	grep -q 'resized bilinear, centre crop 1.000 (as calibrated)'"
+t run_uses_compiled_preprocessing compiled_preprocessing
 t cpu_unknown_kernel fails_with 2 "VITRT_CPU=sse9: not a kernel this CPU runs" \
 	env VITRT_CPU=sse9 "$VITRT" run "$tmp/m.vitsa" "$D/gray28.png"
 # Models as people download them (issue 12): a timm folder (model.safetensors + config.json),

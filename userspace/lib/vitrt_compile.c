@@ -462,6 +462,7 @@ static struct vitrt_prog *finish(struct builder *b)
 		.tokens = b->T, .scheme = b->o->scheme, .array_rows = b->o->array_rows,
 		.array_cols = b->o->array_cols, .logit_scale = b->sc->logits,
 		.fp32_top1 = b->o->fp32_top1,
+		.interp = b->m->cfg.interp, .crop_pct = (float)b->m->cfg.crop_pct,
 	};
 	p->arena[VITRT_ARENA_CONST] = b->konst;
 	p->arena_size[VITRT_ARENA_CONST] = b->konst_len;

@@ -305,6 +305,9 @@ void vitrt_infer_prep(const struct vitrt_infer *inf, struct vitrt_prep *p)
 	if (inf->vit) {
 		p->interp = inf->vit->cfg.interp;
 		p->crop_pct = inf->vit->cfg.crop_pct;
+	} else if (inf->prog) {
+		p->interp = inf->prog->info.interp;
+		p->crop_pct = inf->prog->info.crop_pct;
 	}
 }
 

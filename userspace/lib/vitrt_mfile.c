@@ -18,12 +18,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "vitrt_priv.h"
 #include "vitrt_prog.h"
 
 #define MFILE_MAGIC	"VITSAPRG"
-#define MFILE_VERSION	1
+#define MFILE_VERSION	2	/* 2: INFO carries the preprocessing */
 #define MAX_LABEL	64
 
 enum section_id { SEC_INFO = 1, SEC_STEPS, SEC_GEMMS, SEC_CONST, SEC_ACT, SEC_IO, SEC_LABELS,
@@ -54,25 +55,21 @@ _Static_assert(sizeof(struct mfile_section) == 24, "section entry is 24 bytes");
 _Static_assert(sizeof(struct vitrt_pref) == 24, "pref is 24 bytes");
 _Static_assert(sizeof(struct vitrt_step) == 120, "step is 120 bytes");
 _Static_assert(sizeof(struct vitrt_pgemm) == 152, "gemm is 152 bytes");
-_Static_assert(sizeof(struct vitrt_prog_info) == 56, "info is 56 bytes");
+_Static_assert(sizeof(struct vitrt_prog_info) == 64, "info is 64 bytes");
 
+/* zlib's CRC-32 (IEEE), in pieces: its length is an unsigned int. */
 static uint32_t crc32_ieee(const uint8_t *p, size_t n)
 {
-	static uint32_t table[256];
-	uint32_t c = 0xffffffffu;
+	uLong c = crc32(0L, Z_NULL, 0);
 
-	if (!table[1]) {
-		for (uint32_t i = 0; i < 256; i++) {
-			uint32_t v = i;
+	while (n) {
+		uInt k = n > (1u << 30) ? 1u << 30 : (uInt)n;
 
-			for (int b = 0; b < 8; b++)
-				v = (v & 1) ? 0xedb88320u ^ (v >> 1) : v >> 1;
-			table[i] = v;
-		}
+		c = crc32(c, p, k);
+		p += k;
+		n -= k;
 	}
-	for (size_t i = 0; i < n; i++)
-		c = table[(c ^ p[i]) & 0xff] ^ (c >> 8);
-	return c ^ 0xffffffffu;
+	return (uint32_t)c;
 }
 
 /* ---- writing ---- */
@@ -216,8 +213,8 @@ static int check_header(const uint8_t *buf, size_t len, const char *path, char *
 	if (memcmp(h.magic, MFILE_MAGIC, 8))
 		return FAIL("not a vitsa compiled model (bad magic)");
 	if (h.version != MFILE_VERSION)
-		return FAIL("format version %u, this vitrt reads version %u",
-			    h.version, MFILE_VERSION);
+		return FAIL("format version %u, this vitrt reads version %u: compile the model "
+			    "again with vitrt quantize", h.version, MFILE_VERSION);
 	if (h.header_size != sizeof(h) || h.nsections != SEC_COUNT)
 		return FAIL("header size %u / %u sections, want %zu / %d",
 			    h.header_size, h.nsections, sizeof(h), SEC_COUNT);

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "vitrt_image.h"
 #include "vitrt_ops.h"
 
 static const char *const scheme_names[VITRT_SCHEME_COUNT] = {
@@ -217,6 +218,9 @@ int vitrt_prog_validate(const struct vitrt_prog *p, char *msg, size_t cap)
 	    in->array_cols > VITRT_ARRAY_MAX_SIDE)
 		return bad(msg, cap, "bad model info (scheme %u, %u classes)", in->scheme,
 			   in->classes);
+	if (in->interp > VITRT_INTERP_BILINEAR || !(in->crop_pct >= 0.05f && in->crop_pct <= 1))
+		return bad(msg, cap, "bad preprocessing (interpolation %u, crop %g)", in->interp,
+			   (double)in->crop_pct);
 	if (p->arena_size[VITRT_ARENA_ACT] > (1ull << 32))
 		return bad(msg, cap, "activation arena of %lu bytes is too large",
 			   (unsigned long)p->arena_size[VITRT_ARENA_ACT]);

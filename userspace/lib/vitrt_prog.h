@@ -88,6 +88,9 @@ struct vitrt_prog_info {
 	uint32_t array_rows, array_cols;	/* the array the schedule was tiled for */
 	float logit_scale;		/* dequantizes the s16 logits, for printing only */
 	float fp32_top1;		/* of the checkpoint on its calibration set, or -1 */
+	/* how a picture becomes the input, as at calibration (vitrt_prep; format version 2) */
+	uint32_t interp;		/* enum vitrt_interp */
+	float crop_pct;			/* [0.05, 1] */
 };
 
 struct vitrt_prog {

@@ -47,6 +47,8 @@ int cmd_info(int argc, char **argv)
 	printf("  ViT        %ux%u x%u input, patch %u, %u tokens, dim %u, depth %u, heads %u, "
 	       "mlp %u, %u classes\n", in->img, in->img, in->chans, in->patch, in->tokens, in->dim,
 	       in->depth, in->heads, in->mlp, in->classes);
+	printf("  pictures   resized %s, centre crop %.3f (as calibrated)\n",
+	       vitrt_interp_name(in->interp), in->crop_pct);
 	printf("  constants  %" PRIu64 " bytes (weights, biases, requant tables)\n",
 	       p->arena_size[VITRT_ARENA_CONST]);
 	printf("  activations %" PRIu64 " bytes per image, reused by every block\n",

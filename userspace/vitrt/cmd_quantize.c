@@ -250,6 +250,8 @@ int cmd_quantize(int argc, char **argv)
 		die("%s", msg);
 		goto out;
 	}
+	p->info.interp = o.prep.interp;		/* as calibrated, options included */
+	p->info.crop_pct = (float)o.prep.crop_pct;
 	if (check_program(&o, p, &sc, co.next, &check, &held_out))
 		goto out;
 	if (check.max_err > o.max_err) {
