@@ -999,14 +999,22 @@ TEST(embed_hand_worked)
 	const int16_t pos[3][2] = { { 5, -7 }, { 1, -1 }, { -50, 50 } };
 	int16_t out[3][2], ref[3][2];
 
-	vitrt_embed_s16(out[0], 2, x[0], 2, pos[0], 2, 0, 3, 2);
-	vitrt_embed_s16_ref(ref[0], 2, x[0], 2, pos[0], 2, 0, 3, 2);
+	vitrt_embed_s16(out[0], 2, x[0], 2, pos[0], 2, 1, 0, 3, 2);
+	vitrt_embed_s16_ref(ref[0], 2, x[0], 2, pos[0], 2, 1, 0, 3, 2);
 	CHECK(out[0][0] == 5 && out[0][1] == -7, "class token row: %d %d", out[0][0], out[0][1]);
 	CHECK(out[1][0] == 32767 && out[1][1] == -32768, "saturated: %d %d", out[1][0], out[1][1]);
 	CHECK(out[2][0] == 50 && out[2][1] == -50, "sum: %d %d", out[2][0], out[2][1]);
 	CHECK(!memcmp(out, ref, sizeof(out)), "ref differs");
-	vitrt_embed_s16(out[0], 2, NULL, 2, pos[0], 2, 0, 1, 2);	/* class token alone */
+	vitrt_embed_s16(out[0], 2, NULL, 2, pos[0], 2, 1, 0, 1, 2);	/* class token alone */
 	CHECK(out[0][0] == 5 && out[0][1] == -7, "class token only");
+	/* class and distillation tokens: two rows of their own, then patch x[0] at row 2 */
+	vitrt_embed_s16(out[0], 2, x[1], 2, pos[0], 2, 2, 0, 3, 2);
+	vitrt_embed_s16_ref(ref[0], 2, x[1], 2, pos[0], 2, 2, 0, 3, 2);
+	CHECK(out[1][0] == 1 && out[1][1] == -1 && out[2][0] == 50 && out[2][1] == -50,
+	      "distilled: %d %d %d %d", out[1][0], out[1][1], out[2][0], out[2][1]);
+	CHECK(!memcmp(out, ref, sizeof(out)), "ref differs, distilled");
+	vitrt_embed_s16(out[0], 2, x[0], 2, pos[0], 2, 0, 0, 2, 2);	/* no class token */
+	CHECK(out[0][0] == 32767 && out[1][0] == 101, "no prefix: %d %d", out[0][0], out[1][0]);
 }
 
 TEST(embed_matches_ref)
@@ -1014,6 +1022,7 @@ TEST(embed_matches_ref)
 	for (int it = 0; it < 300; it++) {
 		uint32_t rows = (uint32_t)rnd_range(1, 200), cols = (uint32_t)rnd_range(1, 300);
 		uint32_t r0 = (uint32_t)rnd_range(0, rows), r1 = (uint32_t)rnd_range(r0, rows);
+		uint32_t prefix = (uint32_t)rnd_range(0, VITRT_EMBED_MAX_PREFIX);
 		size_t os = cols + rnd_range(0, 8), xs = cols + rnd_range(0, 8);
 		size_t ps = cols + rnd_range(0, 8);
 		int16_t *x = malloc((rows * xs + 1) * 2), *pos = malloc(rows * ps * 2);
@@ -1026,9 +1035,10 @@ TEST(embed_matches_ref)
 			pos[i] = big ? (int16_t)rnd64() : sat16(rnd_normal() * 300);
 		for (size_t i = 0; i < rows * os; i++)
 			a[i] = b[i] = (int16_t)rnd64();
-		vitrt_embed_s16(a, os, x, xs, pos, ps, r0, r1, cols);
-		vitrt_embed_s16_ref(b, os, x, xs, pos, ps, r0, r1, cols);
-		CHECK(!memcmp(a, b, rows * os * 2), "rows %u [%u, %u) cols %u", rows, r0, r1, cols);
+		vitrt_embed_s16(a, os, x, xs, pos, ps, prefix, r0, r1, cols);
+		vitrt_embed_s16_ref(b, os, x, xs, pos, ps, prefix, r0, r1, cols);
+		CHECK(!memcmp(a, b, rows * os * 2), "rows %u [%u, %u) cols %u prefix %u", rows, r0,
+		      r1, cols, prefix);
 		free(x);
 		free(pos);
 		free(a);
@@ -1112,8 +1122,8 @@ TEST(bench)
 	TIME(opt, 50, vitrt_patches_s8(g8, 768, u8, s8, 3, 224, 16, 0, 14));
 	printf("# bench patches_s8 3x224x224 / 16: ref %.1f us, opt %.1f us, %.1fx\n", ref * 1e6,
 	       opt * 1e6, ref / opt);
-	TIME(ref, 5, vitrt_embed_s16_ref(res2, C, res, C, res, C, 0, T, C));
-	TIME(opt, 100, vitrt_embed_s16(res2, C, res, C, res, C, 0, T, C));
+	TIME(ref, 5, vitrt_embed_s16_ref(res2, C, res, C, res, C, 1, 0, T, C));
+	TIME(opt, 100, vitrt_embed_s16(res2, C, res, C, res, C, 1, 0, T, C));
 	printf("# bench embed_s16 %ux%u: ref %.1f us, opt %.1f us, %.1fx\n", T, C, ref * 1e6,
 	       opt * 1e6, ref / opt);
 	TIME(ref, 5, vitrt_gelu_ref(o32, g8, T * M, &gp));

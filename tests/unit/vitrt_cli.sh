@@ -345,9 +345,25 @@ t run_mean_needs_checkpoint fails_with 2 "are a checkpoint's (--fp32 CKPT)" "$VI
 	"$tmp/m.vitsa" --mean 0.5 $D/gray28.png
 t fp32_unknown_tensor fails_with 1 "unexpected tensor 'blocks.1.ls3.gamma'" "$VITRT" run \
 	--fp32 "$tmp/deit3x" $D/gray28.png
-t quantize_refuses_distilled fails_with 1 \
-	"a DeiT distilled is not supported by the integer compiler" "$VITRT" quantize \
-	$G/deitdist.safetensors --calib "$tmp/flat" -o "$tmp/dd.vitsa"
+# int_close_to_fp32 MODEL CKPT IMAGES...: the same top-1 on every image, and no integer logit
+# further from FP32 than 5% of the FP32 logits' range.
+int_close_to_fp32() {
+	local model=$1 ckpt=$2 a b
+	shift 2
+	a=$("$VITRT" run --backend sim "$model" "$@" --json) || return 1
+	b=$("$VITRT" run --fp32 "$ckpt" "$@" --json) || return 1
+	[ "$(jq -c '.top5[0].class' <<<"$a")" = "$(jq -c '.top5[0].class' <<<"$b")" ] || return 1
+	paste <(jq -r '.logits[]' <<<"$a") <(jq -r '.logits[]' <<<"$b") | awk '
+		{ d = $1 - $2; d = d < 0 ? -d : d; if (d > m) m = d;
+		  if (NR == 1 || $2 < lo) lo = $2; if (NR == 1 || $2 > hi) hi = $2 }
+		END { printf "# largest difference %.4f of the range\n", m / (hi - lo);
+		      exit !(m <= 0.05 * (hi - lo)) }'
+}
+t quantize_distilled "$VITRT" quantize $G/deitdist.safetensors --calib "$tmp/flat" \
+	-o "$tmp/dd.vitsa"
+t distilled_int_close_to_fp32 int_close_to_fp32 "$tmp/dd.vitsa" $G/deitdist.safetensors \
+	$D/gray28.png $D/gray32.png "$HUBBLE" tests/golden/resize/in/camera.png \
+	tests/golden/resize/in/chelsea.png tests/golden/resize/in/coffee.png
 t quantize_refuses_avg_pool fails_with 1 "average-pooled ViT (fc_norm) is not supported" \
 	"$VITRT" quantize $G/gapvit.safetensors --calib "$tmp/flat" -o "$tmp/gap.vitsa"
 t quantize_folder_deit3 "$VITRT" quantize $G/deit3 --calib "$tmp/flat" -o "$tmp/d3.vitsa"

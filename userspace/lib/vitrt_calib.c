@@ -218,6 +218,42 @@ static void fake_linear(float *w, float *b, uint32_t n, uint32_t k, double s_x, 
 	}
 }
 
+void vitrt_head_pair(float *w, float *bias, const float *hw, const float *hb, const float *dw,
+		     const float *db, uint32_t n, uint32_t c)
+{
+	for (uint32_t j = 0; j < n; j++) {
+		for (uint32_t i = 0; i < c; i++) {
+			w[(size_t)j * 2 * c + i] = hw[(size_t)j * c + i] / 2;
+			w[(size_t)j * 2 * c + c + i] = dw[(size_t)j * c + i] / 2;
+		}
+		bias[j] = (hb[j] + db[j]) / 2;
+	}
+}
+
+/*
+ * The distilled heads quantized as the compiler does, as one pair (vitrt_head_pair) with one
+ * scale per class, and put back: W = 2 [pair's left], W_d = 2 [right], both biases the pair's.
+ */
+static void fake_head_pair(struct vitrt_vit *m, double s_x, int qmax)
+{
+	uint32_t n = m->cfg.classes, c = m->cfg.dim;
+	float *w = malloc(sizeof(*w) * n * 2 * c), *bias = malloc(sizeof(*bias) * n);
+
+	if (w && bias) {
+		vitrt_head_pair(w, bias, m->head_w, m->head_b, m->head_dist_w, m->head_dist_b, n, c);
+		fake_linear(w, bias, n, 2 * c, s_x, qmax);
+		for (uint32_t j = 0; j < n; j++) {
+			for (uint32_t i = 0; i < c; i++) {
+				m->head_w[(size_t)j * c + i] = 2 * w[(size_t)j * 2 * c + i];
+				m->head_dist_w[(size_t)j * c + i] = 2 * w[(size_t)j * 2 * c + c + i];
+			}
+			m->head_b[j] = m->head_dist_b[j] = bias[j];
+		}
+	}
+	free(w);
+	free(bias);
+}
+
 void vitrt_fakequant_weights(struct vitrt_vit *m, const struct vitrt_scales *sc,
 			     uint32_t scheme)
 {
@@ -235,7 +271,10 @@ void vitrt_fakequant_weights(struct vitrt_vit *m, const struct vitrt_scales *sc,
 		fake_linear(b->fc1_w, b->fc1_b, c->mlp, c->dim, ls->norm2, qmax);
 		fake_linear(b->fc2_w, b->fc2_b, c->dim, c->mlp, ls->gelu, qmax);
 	}
-	fake_linear(m->head_w, m->head_b, c->classes, c->dim, sc->normf, qmax);
+	if (m->head_dist_w)
+		fake_head_pair(m, sc->normf, qmax);
+	else
+		fake_linear(m->head_w, m->head_b, c->classes, c->dim, sc->normf, qmax);
 }
 
 /* The next readable image from *next on into @pix: 0, an error, or 1 past the last. */

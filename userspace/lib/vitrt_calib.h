@@ -59,6 +59,13 @@ VITRT_API void vitrt_fakequant_hook(void *ctx, enum vitrt_tap tap, uint32_t laye
 VITRT_API void vitrt_fakequant_weights(struct vitrt_vit *m, const struct vitrt_scales *sc,
 				       uint32_t scheme);
 
+/*
+ * A distilled model's two heads (@n rows of @c each) as one of K = 2c, what the compiler
+ * multiplies: row j = [hw_j / 2 | dw_j / 2], bias (hb_j + db_j) / 2, the average timm takes.
+ */
+void vitrt_head_pair(float *w, float *bias, const float *hw, const float *hb, const float *dw,
+		     const float *db, uint32_t n, uint32_t c);
+
 /* Per-output-channel weight scale (vitrt_compile.c): max |w| to @qmax, 4-bit by least error. */
 double vitrt_weight_scale(const float *w, uint32_t k, int qmax);
 

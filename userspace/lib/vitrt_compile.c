@@ -303,12 +303,17 @@ static void lower_input(struct builder *b)
 	gemm(b, g);
 	sync(b);
 	cp = (int16_t *)konst(b, 2ull * b->T * b->C, 2ull * b->C, &cls_ref);
-	for (uint32_t t = 0; cp && t < b->T; t++)
+	for (uint32_t t = 0; cp && t < b->T; t++) {
+		const float *tok = t == 0 ? b->m->cls_token : t == 1 && c->prefix == 2 ?
+				   b->m->dist_token : NULL;
+
 		for (uint32_t j = 0; j < b->C; j++)
 			cp[t * b->C + j] = (int16_t)clamp_round(
-				(b->m->pos_embed[t * b->C + j] + (t ? 0 : b->m->cls_token[j])) / b->sc->embed,
+				(b->m->pos_embed[t * b->C + j] + (tok ? tok[j] : 0)) / b->sc->embed,
 				INT16_MIN, INT16_MAX);
-	cpu_step(b, VITRT_OP_EMBED, b->T, b->C, b->y, cls_ref, b->x, &(union vitrt_op_params){ 0 });
+	}
+	cpu_step(b, VITRT_OP_EMBED, b->T, b->C, b->y, cls_ref, b->x,
+		 &(union vitrt_op_params){ .embed = { c->prefix } });
 }
 
 static void layernorm(struct builder *b, uint32_t rows, double s_out)
@@ -404,22 +409,40 @@ static void lower_mlp(struct builder *b, const struct vitrt_vit_block *w,
 	free(s2);
 }
 
+/*
+ * The head on the class token; a distilled model's two heads, averaged, as one GEMM over the
+ * class and distillation tokens' norms side by side (one row of 2C: they are adjacent rows):
+ * (W x_cls + b + W_d x_dist + b_d) / 2 = [W/2 | W_d/2] [x_cls; x_dist] + (b + b_d) / 2.
+ */
 static void lower_head(struct builder *b, double s_x)
 {
-	float *sy = fill(b->m->cfg.classes, b->sc->logits);
+	const struct vitrt_vit *m = b->m;
+	uint32_t N = m->cfg.classes, rows = m->head_dist_w ? 2 : 1, K = rows * b->C;
+	float *sy = fill(N, b->sc->logits), *w = NULL, *bias = NULL;
 	struct vitrt_pgemm g = { .m = 1, .a_type = VITRT_S8, .c_type = VITRT_S16,
 				 .a = b->nrm, .c = b->logits };
 
 	(void)s_x;
-	if (!sy) {
-		b->err = VITRT_ENOMEM;
-		return;
+	if (rows == 2) {
+		w = malloc(sizeof(*w) * N * K);
+		bias = malloc(sizeof(*bias) * N);
 	}
-	layernorm(b, 1, b->sc->normf);
-	linear(b, &g, b->m->head_w, b->m->head_b, b->m->cfg.classes, b->C, b->sc->normf, sy);
+	if (!sy || (rows == 2 && (!w || !bias))) {
+		b->err = VITRT_ENOMEM;
+	} else if (rows == 2) {
+		vitrt_head_pair(w, bias, m->head_w, m->head_b, m->head_dist_w, m->head_dist_b, N,
+				b->C);
+		g.a.stride = K;
+	}
+	if (!b->err) {
+		layernorm(b, rows, b->sc->normf);
+		linear(b, &g, w ? w : m->head_w, bias ? bias : m->head_b, N, K, b->sc->normf, sy);
+		gemm(b, g);
+		sync(b);
+	}
 	free(sy);
-	gemm(b, g);
-	sync(b);
+	free(w);
+	free(bias);
 }
 
 static void plan_acts(struct builder *b)
@@ -483,11 +506,11 @@ static struct vitrt_prog *finish(struct builder *b)
 
 int vitrt_compile_supported(const struct vitrt_vit *m, char *msg, size_t cap)
 {
-	if (m->cfg.prefix == 1 && m->cfg.pool == VITRT_POOL_TOKEN)
+	if (m->cfg.prefix >= 1 && m->cfg.pool == VITRT_POOL_TOKEN)
 		return 0;
-	/* no integer mean over tokens, no second head yet */
+	/* no integer mean over tokens yet */
 	snprintf(msg, cap, "a %s is not supported by the integer compiler yet (class-token "
-		 "ViTs only; run --fp32 runs it)", m->variant);
+		 "ViTs and distilled DeiTs only; run --fp32 runs it)", m->variant);
 	return VITRT_EUNSUPPORTED;
 }
 
@@ -505,7 +528,7 @@ struct vitrt_prog *vitrt_compile(const struct vitrt_vit *m, const struct vitrt_s
 	struct vitrt_prog *p = NULL;
 	double s_x;
 
-	b.T = b.P + 1;
+	b.T = b.P + c->prefix;
 	*err = vitrt_compile_supported(m, msg, cap);
 	if (*err)
 		return NULL;

@@ -827,24 +827,26 @@ void vitrt_patches_s8(int8_t *out, size_t out_stride, const uint8_t *image, cons
 	}
 }
 
-static void embed_check(uint32_t r0, uint32_t r1, uint32_t cols, size_t out_stride,
-			size_t x_stride, size_t pos_stride)
+static void embed_check(uint32_t prefix, uint32_t r0, uint32_t r1, uint32_t cols,
+			size_t out_stride, size_t x_stride, size_t pos_stride)
 {
-	IOPS_ASSERT(r0 <= r1 && cols >= 1 && out_stride >= cols && pos_stride >= cols);
-	IOPS_ASSERT(r1 <= 1 || x_stride >= cols);
+	IOPS_ASSERT(prefix <= VITRT_EMBED_MAX_PREFIX && r0 <= r1 && cols >= 1);
+	IOPS_ASSERT(out_stride >= cols && pos_stride >= cols);
+	IOPS_ASSERT(r1 <= prefix + 1 || x_stride >= cols);
 }
 
 void vitrt_embed_s16_ref(int16_t *out, size_t out_stride, const int16_t *x, size_t x_stride,
-			 const int16_t *pos, size_t pos_stride, uint32_t r0, uint32_t r1,
-			 uint32_t cols)
+			 const int16_t *pos, size_t pos_stride, uint32_t prefix, uint32_t r0,
+			 uint32_t r1, uint32_t cols)
 {
-	embed_check(r0, r1, cols, out_stride, x_stride, pos_stride);
+	embed_check(prefix, r0, r1, cols, out_stride, x_stride, pos_stride);
 	for (uint32_t r = r0; r < r1; r++)
 		for (uint32_t c = 0; c < cols; c++)
-			out[r * out_stride + c] = r ? (int16_t)clamp64((int64_t)x[(r - 1) * x_stride + c] +
-								       pos[r * pos_stride + c],
-								       INT16_MIN, INT16_MAX)
-						    : pos[c];
+			out[r * out_stride + c] =
+				r < prefix ? pos[r * pos_stride + c]
+					   : (int16_t)clamp64((int64_t)x[(r - prefix) * x_stride + c] +
+							      pos[r * pos_stride + c], INT16_MIN,
+							      INT16_MAX);
 }
 
 IOPS_HOT static void add_sat16(int16_t *restrict out, const int16_t *restrict a,
@@ -858,11 +860,15 @@ IOPS_HOT static void add_sat16(int16_t *restrict out, const int16_t *restrict a,
 }
 
 void vitrt_embed_s16(int16_t *out, size_t out_stride, const int16_t *x, size_t x_stride,
-		     const int16_t *pos, size_t pos_stride, uint32_t r0, uint32_t r1, uint32_t cols)
+		     const int16_t *pos, size_t pos_stride, uint32_t prefix, uint32_t r0,
+		     uint32_t r1, uint32_t cols)
 {
-	embed_check(r0, r1, cols, out_stride, x_stride, pos_stride);
-	if (r0 == 0 && r1 > 0)
-		memcpy(out, pos, cols * sizeof(*out));
-	for (uint32_t r = r0 ? r0 : 1; r < r1; r++)
-		add_sat16(out + r * out_stride, x + (r - 1) * x_stride, pos + r * pos_stride, cols);
+	uint32_t r = r0;
+
+	embed_check(prefix, r0, r1, cols, out_stride, x_stride, pos_stride);
+	for (; r < r1 && r < prefix; r++)
+		memcpy(out + r * out_stride, pos + r * pos_stride, cols * sizeof(*out));
+	for (; r < r1; r++)
+		add_sat16(out + r * out_stride, x + (r - prefix) * x_stride, pos + r * pos_stride,
+			  cols);
 }

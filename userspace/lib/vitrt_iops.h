@@ -264,18 +264,20 @@ VITRT_API void vitrt_patches_s8(int8_t *out, size_t out_stride, const uint8_t *i
 				uint32_t py0, uint32_t py1);
 
 /*
- * The token stream: row 0 is the class token (pos row 0 holds it plus its position), row r >= 1
- * the patch embedding x row r - 1 plus position r, saturated to int16:
- *   out[0] = pos[0],  out[r][c] = sat16(x[r - 1][c] + pos[r][c])
- * for rows r0 <= r < r1 of out (x is not read when r1 <= 1).  Strides count elements; out
- * shares no element with x or pos.
+ * The token stream: the first @prefix rows are the class (and distillation) tokens, pos rows
+ * holding each plus its position; row r >= prefix the patch embedding x row r - prefix plus
+ * position r, saturated to int16:
+ *   out[r] = pos[r] (r < prefix),  out[r][c] = sat16(x[r - prefix][c] + pos[r][c])
+ * for rows r0 <= r < r1 of out (x is not read when r1 <= prefix).  Strides count elements;
+ * out shares no element with x or pos.
  */
+#define VITRT_EMBED_MAX_PREFIX	2	/* class and distillation tokens */
 VITRT_API void vitrt_embed_s16_ref(int16_t *out, size_t out_stride, const int16_t *x,
 				   size_t x_stride, const int16_t *pos, size_t pos_stride,
-				   uint32_t r0, uint32_t r1, uint32_t cols);
+				   uint32_t prefix, uint32_t r0, uint32_t r1, uint32_t cols);
 VITRT_API void vitrt_embed_s16(int16_t *out, size_t out_stride, const int16_t *x,
 			       size_t x_stride, const int16_t *pos, size_t pos_stride,
-			       uint32_t r0, uint32_t r1, uint32_t cols);
+			       uint32_t prefix, uint32_t r0, uint32_t r1, uint32_t cols);
 
 #ifdef __cplusplus
 }

@@ -42,6 +42,14 @@ static const char *check_input(const struct vitrt_prog *p, const struct vitrt_st
 	return NULL;
 }
 
+static const char *check_embed(const struct vitrt_prog *p, const struct vitrt_step *s,
+			       const union vitrt_op_params *u)
+{
+	(void)p;
+	return u->embed.prefix <= VITRT_EMBED_MAX_PREFIX && u->embed.prefix <= s->rows ? NULL :
+	       "bad prefix token count";
+}
+
 static const char *check_layernorm(const struct vitrt_prog *p, const struct vitrt_step *s,
 				   const union vitrt_op_params *u)
 {
@@ -91,6 +99,18 @@ static void shape_input(struct vitrt_op_shape *sh, const struct vitrt_step *s,
 	};
 }
 
+/* Every row of out and the positions; patch rows only past the prefix (none: not used). */
+static void shape_embed(struct vitrt_op_shape *sh, const struct vitrt_step *s,
+			const union vitrt_op_params *u)
+{
+	*sh = (struct vitrt_op_shape){
+		.rows = { s->rows - u->embed.prefix, s->rows, s->rows },
+		.row_bytes = { 2ull * s->cols, 2ull * s->cols, 2ull * s->cols },
+		.par_rows = s->rows, .par_align = VITSA_MODEL_ROW_ALIGN,
+		.par_elems = (uint64_t)s->rows * s->cols,
+	};
+}
+
 /* ---- run functions: rows [r0, r1) of a step in host memory ---- */
 
 /* Row @r of tensor @o as a @type pointer. */
@@ -107,11 +127,11 @@ static void run_input(const struct vitrt_op_args *a, uint32_t r0, uint32_t r1)
 
 static void run_embed(const struct vitrt_op_args *a, uint32_t r0, uint32_t r1)
 {
-	/* in0 is NULL for a stream of the class token alone, which the kernel never reads */
+	/* in0 is NULL for a stream of prefix tokens alone, which the kernel never reads */
 	vitrt_embed_s16((int16_t *)a->t[VITRT_OPND_OUT], a->stride[VITRT_OPND_OUT] / 2,
 			(const int16_t *)a->t[VITRT_OPND_IN0], a->stride[VITRT_OPND_IN0] / 2,
 			(const int16_t *)a->t[VITRT_OPND_IN1], a->stride[VITRT_OPND_IN1] / 2,
-			r0, r1, a->cols);
+			a->p.embed.prefix, r0, r1, a->cols);
 }
 
 static void run_layernorm(const struct vitrt_op_args *a, uint32_t r0, uint32_t r1)
@@ -171,8 +191,9 @@ static const struct vitrt_op_traits op_traits[VITRT_OP_COUNT] = {
 		.check = check_input, .shape = shape_input, .run = run_input,
 	},
 	[VITRT_OP_EMBED] = {
-		.name = "embed", .type = { VITRT_S16, VITRT_S16, VITRT_S16 },
-		.in0_from_row1 = true, .run = run_embed,
+		.name = "embed", .nwords = 1, .word = { W(embed.prefix) },
+		.type = { VITRT_S16, VITRT_S16, VITRT_S16 },
+		.check = check_embed, .shape = shape_embed, .run = run_embed,
 	},
 	[VITRT_OP_LAYERNORM] = {
 		.name = "layernorm",
@@ -252,7 +273,7 @@ void vitrt_op_shape(struct vitrt_op_shape *sh, const struct vitrt_step *s,
 	for (int o = 0; o < VITRT_OPND_COUNT; o++) {
 		if (t->type[o] == NONE)
 			continue;
-		sh->rows[o] = s->rows - (o == VITRT_OPND_IN0 && t->in0_from_row1);
+		sh->rows[o] = s->rows;
 		sh->row_bytes[o] = vitrt_row_bytes(t->type[o], s->cols);
 	}
 }

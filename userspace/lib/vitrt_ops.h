@@ -22,6 +22,11 @@ struct vitrt_op_input {
 	uint32_t chans, img, patch;
 };
 
+/* EMBED: rows before the patches' (class, distillation token), 0..VITRT_EMBED_MAX_PREFIX. */
+struct vitrt_op_embed {
+	uint32_t prefix;
+};
+
 /* LAYERNORM: I-LayerNorm's output (scale sqrt(C) / 2^30) to the s8 output's scale. */
 struct vitrt_op_layernorm {
 	struct vitrt_dyadic out;
@@ -41,6 +46,7 @@ struct vitrt_op_add {
 /* The parameters of a step, decoded; the member is the op's (none for GEMM, SYNC, EMBED). */
 union vitrt_op_params {
 	struct vitrt_op_input input;
+	struct vitrt_op_embed embed;
 	struct vitrt_op_layernorm layernorm;
 	struct vitrt_shiftmax shiftmax;
 	struct vitrt_op_gelu gelu;
@@ -77,7 +83,6 @@ struct vitrt_op_traits {
 	uint8_t word[VITRT_STEP_PARAMS];	/* offset of p[i] in union vitrt_op_params */
 	uint8_t type[VITRT_OPND_COUNT];		/* enum vitrt_type, or VITRT_OPND_UNUSED */
 	bool device;				/* runs on the array: no tensors of its own */
-	bool in0_from_row1;			/* in0 holds rows 1.. of out (EMBED) */
 	bool in_place;				/* out may be in0 or in1 row for row (ADD) */
 	bool par_heads;				/* rows are heads of cols rows (SHIFTMAX) */
 	/* NULL, or what is wrong with the step's parameters (before its tensors are checked) */

@@ -52,8 +52,9 @@ enum vitrt_op {
  *  GEMM:      index into prog->gemms.
  *  INPUT:     in0 = image (ACT, u8 [chans][img][img]), in1 = tables (CONST, s8 [chans][256]),
  *             out = s8 [patches][chans*patch*patch]; p = { chans, img, patch }; rows, cols 0.
- *  EMBED:     in0 = s16 patch embeddings [rows-1][cols], in1 = CONST s16 [rows][cols] (class
- *             token in row 0, positions added), out = s16 [rows][cols].
+ *  EMBED:     in0 = s16 patch embeddings [rows-prefix][cols], in1 = CONST s16 [rows][cols]
+ *             (class, distillation token in the prefix rows, positions added), out = s16
+ *             [rows][cols]; p = { prefix } (format version 2).
  *  LAYERNORM: in0 = s16 [rows][cols] (stride), out = s8; p = { mult, shift } of the output.
  *  SHIFTMAX:  in0 = s8 [rows][cols], out = u8; p = Shiftmax parameters (vitrt_iops.h).
  *  GELU:      in0 = s8 [rows][cols], out = s8; p = ShiftGELU parameters, then { mult, shift }.
