@@ -1046,6 +1046,41 @@ TEST(embed_matches_ref)
 	}
 }
 
+TEST(mean_hand_worked)
+{
+	const int16_t x[3][2] = { { 1, -1 }, { 2, -2 }, { 2, -2 } };	/* 5/3, -5/3 */
+	const int16_t y[2][2] = { { 1, -1 }, { 2, -2 } };		/* 3/2 up, -3/2 up */
+	const int16_t big[2][1] = { { 32767 }, { 32767 } };
+	int16_t out[2], ref[2];
+
+	vitrt_mean_s16(out, x[0], 2, 3, 2);
+	vitrt_mean_s16_ref(ref, x[0], 2, 3, 2);
+	CHECK(out[0] == 2 && out[1] == -2 && !memcmp(out, ref, sizeof(out)), "thirds: %d %d",
+	      out[0], out[1]);
+	vitrt_mean_s16(out, y[0], 2, 2, 2);
+	CHECK(out[0] == 2 && out[1] == -1, "halves round up: %d %d", out[0], out[1]);
+	vitrt_mean_s16(out, big[0], 1, 2, 1);
+	CHECK(out[0] == 32767, "no overflow: %d", out[0]);
+}
+
+TEST(mean_matches_ref)
+{
+	for (int it = 0; it < 200; it++) {
+		uint32_t rows = (uint32_t)rnd_range(1, 600), cols = (uint32_t)rnd_range(1, 400);
+		size_t stride = cols + rnd_range(0, 8);
+		int16_t *x = malloc(rows * stride * 2), *a = malloc(cols * 2), *b = malloc(cols * 2);
+
+		for (size_t i = 0; i < rows * stride; i++)
+			x[i] = it % 2 ? (int16_t)rnd64() : sat16(rnd_normal() * 3000);
+		vitrt_mean_s16(a, x, stride, rows, cols);
+		vitrt_mean_s16_ref(b, x, stride, rows, cols);
+		CHECK(!memcmp(a, b, cols * 2), "rows %u cols %u", rows, cols);
+		free(x);
+		free(a);
+		free(b);
+	}
+}
+
 /* ---- timings (IOPS_BENCH=1) ---- */
 
 static double now(void)

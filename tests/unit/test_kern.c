@@ -451,7 +451,7 @@ TEST(group_equals_jobs_in_order)
 	vitsa_kern_select(vitsa_kern_active()->name);
 	group_rounds(&map_ops, 60, 40, 8192);	/* waves too small for threads: in turn */
 	group_rounds(&map_ops, 6, 160, 131072);	/* waves of millions of MACs: in regions */
-	group_rounds(&split_ops, quick() ? 2 : 4, 256, 262144);	/* by rows or by jobs */
+	group_rounds(&split_ops, quick() ? 1 : 4, 256, 262144);	/* by rows or by jobs */
 }
 
 TEST(select_by_name)

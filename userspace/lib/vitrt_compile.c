@@ -316,13 +316,19 @@ static void lower_input(struct builder *b)
 		 &(union vitrt_op_params){ .embed = { c->prefix } });
 }
 
-static void layernorm(struct builder *b, uint32_t rows, double s_out)
+/* I-LayerNorm of @rows rows of @in (s16, any scale) into b->nrm at @s_out. */
+static void layernorm_of(struct builder *b, struct vitrt_pref in, uint32_t rows, double s_out)
 {
 	/* I-LayerNorm's output has scale sqrt(C) / 2^30 */
 	union vitrt_op_params u = { .layernorm.out = vitrt_dyadic_from_ratio(
 		sqrt((double)b->C) / (1u << 30) / s_out) };
 
-	cpu_step(b, VITRT_OP_LAYERNORM, rows, b->C, b->x, NO_TENSOR, b->nrm, &u);
+	cpu_step(b, VITRT_OP_LAYERNORM, rows, b->C, in, NO_TENSOR, b->nrm, &u);
+}
+
+static void layernorm(struct builder *b, uint32_t rows, double s_out)
+{
+	layernorm_of(b, b->x, rows, s_out);
 }
 
 /* x = requant(x, s_x -> s_sum) + y, where y already has scale s_sum. */
@@ -434,8 +440,17 @@ static void lower_head(struct builder *b, double s_x)
 				b->C);
 		g.a.stride = K;
 	}
-	if (!b->err) {
+	if (!b->err && m->cfg.pool == VITRT_POOL_AVG) {
+		/* average pooling of the patch tokens into y's first row, then fc_norm */
+		uint32_t prefix = m->cfg.prefix;
+
+		cpu_step(b, VITRT_OP_MEAN, b->T - prefix, b->C, at(b->x, 2ull * prefix * b->C),
+			 NO_TENSOR, b->y, &(union vitrt_op_params){ 0 });
+		layernorm_of(b, b->y, 1, b->sc->normf);
+	} else if (!b->err) {
 		layernorm(b, rows, b->sc->normf);
+	}
+	if (!b->err) {
 		linear(b, &g, w ? w : m->head_w, bias ? bias : m->head_b, N, K, b->sc->normf, sy);
 		gemm(b, g);
 		sync(b);
@@ -508,9 +523,12 @@ int vitrt_compile_supported(const struct vitrt_vit *m, char *msg, size_t cap)
 {
 	if (m->cfg.prefix >= 1 && m->cfg.pool == VITRT_POOL_TOKEN)
 		return 0;
-	/* no integer mean over tokens yet */
-	snprintf(msg, cap, "a %s is not supported by the integer compiler yet (class-token "
-		 "ViTs and distilled DeiTs only; run --fp32 runs it)", m->variant);
+	if (m->cfg.pool == VITRT_POOL_AVG && m->cfg.fc_norm)
+		return 0;
+	/* the mean of every patch token's norm would need a mean of s8 rows */
+	snprintf(msg, cap, "%s: not supported by the integer compiler yet (class-token, "
+		 "distilled and fc_norm average-pooled ViTs only; run --fp32 runs it)",
+		 m->variant);
 	return VITRT_EUNSUPPORTED;
 }
 

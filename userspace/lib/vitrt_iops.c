@@ -849,6 +849,51 @@ void vitrt_embed_s16_ref(int16_t *out, size_t out_stride, const int16_t *x, size
 							      INT16_MAX);
 }
 
+static void mean_check(uint32_t rows, uint32_t cols, size_t stride)
+{
+	IOPS_ASSERT(rows >= 1 && rows <= VITRT_MEAN_MAX_ROWS && cols >= 1);
+	IOPS_ASSERT(rows == 1 || stride >= cols);
+}
+
+void vitrt_mean_s16_ref(int16_t *out, const int16_t *x, size_t stride, uint32_t rows,
+			uint32_t cols)
+{
+	mean_check(rows, cols, stride);
+	for (uint32_t c = 0; c < cols; c++) {
+		int64_t sum = 0;
+
+		for (uint32_t r = 0; r < rows; r++)
+			sum += x[r * stride + c];
+		out[c] = (int16_t)vitrt_floor_div(2 * sum + rows, 2 * (int64_t)rows);
+	}
+}
+
+/* Column sums row by row in int32 (vectorized), then one division per column. */
+IOPS_HOT static void sum_rows16(int32_t *restrict sum, const int16_t *restrict row, uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++)
+		sum[i] += row[i];
+}
+
+void vitrt_mean_s16(int16_t *out, const int16_t *x, size_t stride, uint32_t rows, uint32_t cols)
+{
+	int32_t *sum = calloc(cols, sizeof(*sum));
+
+	mean_check(rows, cols, stride);
+	if (!sum) {		/* the reference needs no memory */
+		vitrt_mean_s16_ref(out, x, stride, rows, cols);
+		return;
+	}
+	for (uint32_t r = 0; r < rows; r++)
+		sum_rows16(sum, x + r * stride, cols);
+	for (uint32_t c = 0; c < cols; c++) {
+		int64_t num = 2 * (int64_t)sum[c] + rows, den = 2 * (int64_t)rows;
+
+		out[c] = (int16_t)(num >= 0 ? num / den : -((-num + den - 1) / den));
+	}
+	free(sum);
+}
+
 IOPS_HOT static void add_sat16(int16_t *restrict out, const int16_t *restrict a,
 			       const int16_t *restrict b, uint32_t n)
 {

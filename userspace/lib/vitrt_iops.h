@@ -272,6 +272,16 @@ VITRT_API void vitrt_patches_s8(int8_t *out, size_t out_stride, const uint8_t *i
  * out shares no element with x or pos.
  */
 #define VITRT_EMBED_MAX_PREFIX	2	/* class and distillation tokens */
+
+/*
+ * Average pooling of the token stream: out[c] = the mean of the @rows (1..VITRT_MEAN_MAX_ROWS)
+ * rows' column c, rounded half up: floor((2 sum + rows) / (2 rows)).  @stride counts elements.
+ */
+#define VITRT_MEAN_MAX_ROWS	65535u	/* the optimized twin's int32 sums cannot overflow */
+VITRT_API void vitrt_mean_s16_ref(int16_t *out, const int16_t *x, size_t stride, uint32_t rows,
+				  uint32_t cols);
+VITRT_API void vitrt_mean_s16(int16_t *out, const int16_t *x, size_t stride, uint32_t rows,
+			      uint32_t cols);
 VITRT_API void vitrt_embed_s16_ref(int16_t *out, size_t out_stride, const int16_t *x,
 				   size_t x_stride, const int16_t *pos, size_t pos_stride,
 				   uint32_t prefix, uint32_t r0, uint32_t r1, uint32_t cols);

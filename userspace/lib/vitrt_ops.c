@@ -50,6 +50,13 @@ static const char *check_embed(const struct vitrt_prog *p, const struct vitrt_st
 	       "bad prefix token count";
 }
 
+static const char *check_mean(const struct vitrt_prog *p, const struct vitrt_step *s,
+			      const union vitrt_op_params *u)
+{
+	(void)p, (void)u;
+	return s->rows >= 1 && s->rows <= VITRT_MEAN_MAX_ROWS ? NULL : "bad row count";
+}
+
 static const char *check_layernorm(const struct vitrt_prog *p, const struct vitrt_step *s,
 				   const union vitrt_op_params *u)
 {
@@ -108,6 +115,17 @@ static void shape_embed(struct vitrt_op_shape *sh, const struct vitrt_step *s,
 		.row_bytes = { 2ull * s->cols, 2ull * s->cols, 2ull * s->cols },
 		.par_rows = s->rows, .par_align = VITSA_MODEL_ROW_ALIGN,
 		.par_elems = (uint64_t)s->rows * s->cols,
+	};
+}
+
+/* @rows rows in, one out: a reduction, not split over threads. */
+static void shape_mean(struct vitrt_op_shape *sh, const struct vitrt_step *s,
+		       const union vitrt_op_params *u)
+{
+	(void)u;
+	*sh = (struct vitrt_op_shape){
+		.rows = { s->rows, 0, 1 }, .row_bytes = { 2ull * s->cols, 0, 2ull * s->cols },
+		.par_rows = 1, .par_align = 1, .par_elems = (uint64_t)s->rows * s->cols,
 	};
 }
 
@@ -172,6 +190,14 @@ static void run_add(const struct vitrt_op_args *a, uint32_t r0, uint32_t r1)
 				   a->p.add.b);
 }
 
+static void run_mean(const struct vitrt_op_args *a, uint32_t r0, uint32_t r1)
+{
+	if (r0 < r1)	/* one output row: the whole reduction */
+		vitrt_mean_s16((int16_t *)a->t[VITRT_OPND_OUT],
+			       (const int16_t *)a->t[VITRT_OPND_IN0], a->stride[VITRT_OPND_IN0] / 2,
+			       a->rows, a->cols);
+}
+
 /* ---- the table ---- */
 
 #define NONE	VITRT_OPND_UNUSED
@@ -222,9 +248,13 @@ static const struct vitrt_op_traits op_traits[VITRT_OP_COUNT] = {
 		.type = { VITRT_S16, VITRT_S16, VITRT_S16 },
 		.in_place = true, .check = check_add, .run = run_add,
 	},
+	[VITRT_OP_MEAN] = {
+		.name = "mean", .type = { VITRT_S16, NONE, VITRT_S16 },
+		.check = check_mean, .shape = shape_mean, .run = run_mean,
+	},
 };
 
-_Static_assert(VITRT_OP_COUNT == 8, "a new op needs a row in op_traits");
+_Static_assert(VITRT_OP_COUNT == 9, "a new op needs a row in op_traits");
 
 const struct vitrt_op_traits *vitrt_op_traits(uint32_t op)
 {

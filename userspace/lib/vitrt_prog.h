@@ -40,6 +40,7 @@ enum vitrt_op {
 	VITRT_OP_SHIFTMAX,	/* s8 rows -> u8 probabilities, scale 2^-8 */
 	VITRT_OP_GELU,		/* s8 -> ShiftGELU -> requant -> s8 */
 	VITRT_OP_ADD,		/* s16 = sat16(requant(a) + requant(b)) */
+	VITRT_OP_MEAN,		/* s16 rows -> their rounded mean, one s16 row */
 	VITRT_OP_COUNT
 };
 
@@ -60,6 +61,7 @@ enum vitrt_op {
  *  GELU:      in0 = s8 [rows][cols], out = s8; p = ShiftGELU parameters, then { mult, shift }.
  *  ADD:       in0 = s16 a, in1 = s16 b, out = s16, rows * cols elements;
  *             p = { a_mult, a_shift, b_mult, b_shift }.
+ *  MEAN:      in0 = s16 [rows][cols] (stride), out = s16 [1][cols]: average pooling.
  * This layout is the file format: a new op gets a new number, never new meanings of old words.
  */
 struct vitrt_step {
