@@ -409,13 +409,16 @@ IOPS_HOT void vitrt_layernorm_s8(int8_t *restrict out, size_t out_stride,
 
 #define EXP_MAX_X0 (1 << 20)
 #define EXP_MAX_N 30
+#define EXP_FINE_X0 (1 << 10)	/* steps per halving wanted: the slope within 0.05% */
 
-uint32_t vitrt_shift_exp_ref(int32_t d, int32_t x0, uint32_t n, uint32_t k)
+uint32_t vitrt_shift_exp_ref(int32_t d, int32_t x0, uint32_t n, uint32_t k, uint32_t j)
 {
-	int64_t t, q, r, v, e;
+	int64_t t, q, r, v, e, dd;
 
-	IOPS_ASSERT(d <= 0 && x0 < 0 && x0 >= -EXP_MAX_X0 && n <= EXP_MAX_N);
-	t = d + vitrt_floor_div(d, 2) - vitrt_floor_div(d, 16);
+	IOPS_ASSERT(d <= 0 && x0 < 0 && x0 >= -EXP_MAX_X0 && n <= EXP_MAX_N &&
+		    j <= VITRT_EXP_MAX_J);
+	dd = (int64_t)d * ((int64_t)1 << j);	/* |d| < 2^31: |dd| < 2^55 */
+	t = dd + vitrt_floor_div(dd, 2) - vitrt_floor_div(dd, 16);
 	if (t < (int64_t)n * x0)
 		t = (int64_t)n * x0;
 	q = vitrt_floor_div(-t, -(int64_t)x0);	/* floor(t / x0): 0 <= q <= n */
@@ -429,18 +432,23 @@ uint32_t vitrt_shift_exp_ref(int32_t d, int32_t x0, uint32_t n, uint32_t k)
 }
 
 /* The checks behind every bound: E = floor(-x0 * 2^n / 2^k) in [1, cap] bounds every e. */
-static int exp_check(int32_t x0, uint32_t n, uint32_t k, uint64_t cap)
+static int exp_check(int32_t x0, uint32_t n, uint32_t k, uint32_t j, uint64_t cap)
 {
 	uint64_t e;
 
-	if (x0 >= 0 || x0 < -EXP_MAX_X0 || n < 1 || n > EXP_MAX_N || k > 62)
+	if (x0 >= 0 || x0 < -EXP_MAX_X0 || n < 1 || n > EXP_MAX_N || k > 62 ||
+	    j > VITRT_EXP_MAX_J)
 		return VITRT_EINVAL;
 	e = ((uint64_t)-(int64_t)x0 << n) >> k;
 	return e >= 1 && e <= cap ? VITRT_OK : VITRT_EINVAL;
 }
 
-/* x0 for a scale @s of the exponent's argument; k for the bound @cap on E. */
-static int exp_params(double s, uint32_t n, uint64_t cap, int32_t *x0, uint32_t *k)
+/*
+ * j and x0 for a scale @s of the exponent's argument (vitrt_shiftmax_params); k for the bound
+ * @cap on E.
+ */
+static int exp_params(double s, uint32_t n, uint64_t cap, int32_t *x0, uint32_t *k,
+		      uint32_t *j)
 {
 	double a;
 	int64_t u;
@@ -450,7 +458,10 @@ static int exp_params(double s, uint32_t n, uint64_t cap, int32_t *x0, uint32_t 
 	a = 1.4375 / (s * LOG2E);	/* d * 1.4375 / a = d * s * log2(e) */
 	if (!(a <= EXP_MAX_X0))
 		return VITRT_EINVAL;
-	u = round_pos(a);
+	for (*j = 0; *j < VITRT_EXP_MAX_J && (a * (double)(1u << *j) < EXP_FINE_X0 || *j < 4) &&
+		     a * (double)(2u << *j) <= EXP_MAX_X0; (*j)++)
+		;
+	u = round_pos(a * (double)(1u << *j));
 	if (u < 1)
 		u = 1;
 	if (u > EXP_MAX_X0)
@@ -458,7 +469,7 @@ static int exp_params(double s, uint32_t n, uint64_t cap, int32_t *x0, uint32_t 
 	*x0 = (int32_t)-u;
 	for (*k = 0; (((uint64_t)u << n) >> *k) > cap; (*k)++)
 		;
-	return exp_check(*x0, n, *k, cap);
+	return exp_check(*x0, n, *k, *j, cap);
 }
 
 /* ---- Shiftmax ---- */
@@ -474,7 +485,7 @@ int vitrt_shiftmax_check(const struct vitrt_shiftmax *p)
 {
 	if (p->max_len < 1 || p->max_len > VITRT_SHIFTMAX_MAX_LEN)
 		return VITRT_EINVAL;
-	return exp_check(p->x0, p->n, p->k, shiftmax_cap(p->max_len));
+	return exp_check(p->x0, p->n, p->k, p->j, shiftmax_cap(p->max_len));
 }
 
 int vitrt_shiftmax_params(struct vitrt_shiftmax *p, double s, uint32_t max_len)
@@ -482,7 +493,7 @@ int vitrt_shiftmax_params(struct vitrt_shiftmax *p, double s, uint32_t max_len)
 	*p = (struct vitrt_shiftmax){ .n = VITRT_SHIFTMAX_N, .max_len = max_len };
 	if (max_len < 1 || max_len > VITRT_SHIFTMAX_MAX_LEN)
 		return VITRT_EINVAL;
-	return exp_params(s, p->n, shiftmax_cap(max_len), &p->x0, &p->k);
+	return exp_params(s, p->n, shiftmax_cap(max_len), &p->x0, &p->k, &p->j);
 }
 
 static void shiftmax_check_args(uint32_t rows, uint32_t len, size_t out_stride, size_t x_stride,
@@ -509,11 +520,11 @@ void vitrt_shiftmax_ref(uint8_t *out, size_t out_stride, const int8_t *x, size_t
 		for (uint32_t i = 1; i < len; i++)
 			m = xr[i] > m ? xr[i] : m;
 		for (uint32_t i = 0; i < len; i++)
-			sum += vitrt_shift_exp_ref(xr[i] - m, p->x0, p->n, p->k);
+			sum += vitrt_shift_exp_ref(xr[i] - m, p->x0, p->n, p->k, p->j);
 		IOPS_ASSERT(sum >= 1 && sum <= INT32_MAX);
 		f = INT32_MAX / sum;	/* both positive: C's division is the floor */
 		for (uint32_t i = 0; i < len; i++) {
-			uint64_t e = vitrt_shift_exp_ref(xr[i] - m, p->x0, p->n, p->k);
+			uint64_t e = vitrt_shift_exp_ref(xr[i] - m, p->x0, p->n, p->k, p->j);
 			int64_t v = vitrt_floor_shr((int64_t)(e * f) + (1 << 22),
 						    VITRT_SHIFTMAX_SHIFT);
 
@@ -560,20 +571,21 @@ static uint32_t table_slot(int32_t a, uint32_t b, uint32_t c)
 static __thread struct {
 	bool valid;
 	int32_t x0;
-	uint32_t n, k;
+	uint32_t n, k, j;
 	uint32_t exp[256];
 } sm_cache[TABLE_SLOTS];
 
 static const uint32_t *shiftmax_table(const struct vitrt_shiftmax *p)
 {
-	typeof(&sm_cache[0]) c = &sm_cache[table_slot(p->x0, p->n, p->k)];
+	typeof(&sm_cache[0]) c = &sm_cache[table_slot(p->x0, p->n, p->k ^ p->j << 8)];
 
-	if (!c->valid || c->x0 != p->x0 || c->n != p->n || c->k != p->k) {
+	if (!c->valid || c->x0 != p->x0 || c->n != p->n || c->k != p->k || c->j != p->j) {
 		for (int32_t d = 0; d < 256; d++)
-			c->exp[d] = vitrt_shift_exp_ref(-d, p->x0, p->n, p->k);
+			c->exp[d] = vitrt_shift_exp_ref(-d, p->x0, p->n, p->k, p->j);
 		c->x0 = p->x0;
 		c->n = p->n;
 		c->k = p->k;
+		c->j = p->j;
 		c->valid = true;
 	}
 	return c->exp;
@@ -595,13 +607,13 @@ void vitrt_shiftmax(uint8_t *out, size_t out_stride, const int8_t *x, size_t x_s
 
 int vitrt_gelu_check(const struct vitrt_gelu *p)
 {
-	return exp_check(p->x0, p->n, p->k, VITRT_GELU_EXP_MAX);
+	return exp_check(p->x0, p->n, p->k, p->j, VITRT_GELU_EXP_MAX);
 }
 
 int vitrt_gelu_params(struct vitrt_gelu *p, double s)
 {
 	*p = (struct vitrt_gelu){ .n = VITRT_GELU_N };
-	return exp_params(1.702 * s, p->n, VITRT_GELU_EXP_MAX, &p->x0, &p->k);
+	return exp_params(1.702 * s, p->n, VITRT_GELU_EXP_MAX, &p->x0, &p->k, &p->j);
 }
 
 /*
@@ -615,8 +627,8 @@ int32_t vitrt_gelu_sigmoid_ref(int32_t x, const struct vitrt_gelu *p)
 
 	IOPS_ASSERT(vitrt_gelu_check(p) == VITRT_OK);
 	IOPS_ASSERT(x > -(1 << 30) && x < (1 << 30));
-	big = vitrt_shift_exp_ref(0, p->x0, p->n, p->k);
-	e = vitrt_shift_exp_ref(x < 0 ? x : -x, p->x0, p->n, p->k);
+	big = vitrt_shift_exp_ref(0, p->x0, p->n, p->k, p->j);
+	e = vitrt_shift_exp_ref(x < 0 ? x : -x, p->x0, p->n, p->k, p->j);
 	f = INT32_MAX / (big + e);
 	g = vitrt_floor_shr((int64_t)(e * f) + (1 << 16), 31 - VITRT_GELU_SIG_BITS);
 	return (int32_t)(x < 0 ? g : (1 << VITRT_GELU_SIG_BITS) - g);
@@ -649,12 +661,12 @@ static __thread struct gelu_slot {
 
 static bool gelu_same(const struct vitrt_gelu *a, const struct vitrt_gelu *b)
 {
-	return a->x0 == b->x0 && a->n == b->n && a->k == b->k;
+	return a->x0 == b->x0 && a->n == b->n && a->k == b->k && a->j == b->j;
 }
 
 static struct gelu_slot *gelu_slot(const struct vitrt_gelu *p)
 {
-	struct gelu_slot *c = &gelu_cache[table_slot(p->x0, p->n, p->k)];
+	struct gelu_slot *c = &gelu_cache[table_slot(p->x0, p->n, p->k ^ p->j << 8)];
 
 	if (!c->valid || !gelu_same(&c->p, p)) {
 		IOPS_ASSERT(vitrt_gelu_check(p) == VITRT_OK);

@@ -149,15 +149,19 @@ VITRT_API void vitrt_layernorm_s8(int8_t *out, size_t out_stride, const int16_t 
 
 /*
  * e ~ 2^(n - k) * (-x0) * exp(d * s) for d <= 0 (s the scale of d, x0 = the integer for one
- * unit of log2, i.e. about -1 / (s * log2 e)), I-ViT's int_exp_shift:
- *   t = d + floor(d / 2) - floor(d / 16)       d * 1.4375, about d * log2(e)
+ * unit of log2 of d * 2^j, i.e. about -2^j / (s * log2 e)), I-ViT's int_exp_shift on d * 2^j:
+ *   t = D + floor(D / 2) - floor(D / 16)       D = d * 2^j; D * 1.4375, about D * log2(e)
  *   t = max(t, n * x0)                         nothing below 2^-n
  *   q = floor(t / x0), r = t - x0 * q          t = q whole units + a fraction r in (x0, 0]
  *   v = floor(r / 2) - x0                      2^(-r/x0) ~ 1 - (r/x0)/2, times -x0
  *   e = floor(v * 2^n / 2^(q + k))             I-ViT's v << (n - q), then our pre-shift k
- * Requires x0 < 0 and the ranges the *_check() functions enforce.
+ * j = 0 is I-ViT's; j > 0 gives the slope 2^j times finer steps (x0 need not be small), and
+ * from j = 4 on t is D * 1.4375 exactly.  Requires x0 < 0 and the ranges the *_check()
+ * functions enforce.
  */
-VITRT_API uint32_t vitrt_shift_exp_ref(int32_t d, int32_t x0, uint32_t n, uint32_t k);
+#define VITRT_EXP_MAX_J	24
+VITRT_API uint32_t vitrt_shift_exp_ref(int32_t d, int32_t x0, uint32_t n, uint32_t k,
+				       uint32_t j);
 
 /* ---- Shiftmax ---- */
 
@@ -166,20 +170,23 @@ VITRT_API uint32_t vitrt_shift_exp_ref(int32_t d, int32_t x0, uint32_t n, uint32
 #define VITRT_SHIFTMAX_EXP_MAX	(1u << 22)	/* bound on the largest exp, see below */
 #define VITRT_SHIFTMAX_SHIFT	23	/* out = e * F >> 23: scale 2^31 / 2^23 = 256 per 1.0 */
 
-/* The compiled form; four int32 words in a program step. */
+/* The compiled form; five int32 words in a program step. */
 struct vitrt_shiftmax {
 	int32_t x0;		/* < 0 */
 	uint32_t n;		/* 1..30 */
 	uint32_t k;		/* pre-shift of every exp */
 	uint32_t max_len;	/* longest row, 1..VITRT_SHIFTMAX_MAX_LEN */
+	uint32_t j;		/* d scaled by 2^j, 0..VITRT_EXP_MAX_J */
 };
 
 /*
  * Parameters for s8 logits of scale @s and rows of at most @max_len elements (compile time):
- * x0 = -round(1.4375 / (s * log2 e)) (at least 1 in magnitude), n = VITRT_SHIFTMAX_N, k the
- * smallest shift with E = floor(-x0 * 2^n / 2^k) <= min(2^22, (2^31 - 1) / max_len).
- * VITRT_EINVAL if s is not a positive finite number, -x0 would exceed 2^20 (s < ~1.4e-6) or
- * max_len is out of range.
+ * j the smallest with a * 2^j >= 2^10 and j >= 4 (a = 1.4375 / (s * log2 e), the steps of d
+ * in one halving), as long as a * 2^j <= 2^20; x0 = -round(a * 2^j) (at least 1 in
+ * magnitude), a slope within 0.05% of log2 e for all but the tiniest scales; n =
+ * VITRT_SHIFTMAX_N, k the smallest shift with E = floor(-x0 * 2^n / 2^k) <= min(2^22,
+ * (2^31 - 1) / max_len).  VITRT_EINVAL if s is not a positive finite number, -x0 would exceed
+ * 2^20 (s < ~1.4e-6) or max_len is out of range.
  */
 VITRT_API int vitrt_shiftmax_params(struct vitrt_shiftmax *p, double s, uint32_t max_len);
 /* 0 if @p satisfies every bound the kernels rely on (parameters read from a file), else
@@ -207,16 +214,17 @@ VITRT_API void vitrt_shiftmax(uint8_t *out, size_t out_stride, const int8_t *x, 
 #define VITRT_GELU_EXP_MAX	(1u << 16)
 #define VITRT_GELU_SIG_BITS	14	/* sigmoid_int scale 2^-14 */
 
-/* The compiled form; three int32 words in a program step. */
+/* The compiled form; four int32 words in a program step. */
 struct vitrt_gelu {
 	int32_t x0;		/* < 0, for the scale s * 1.702 */
 	uint32_t n;		/* 1..30 */
 	uint32_t k;
+	uint32_t j;		/* as in vitrt_shiftmax */
 };
 
 /*
- * Parameters for s8 input of scale @s (compile time): x0 = -round(1.4375 / (1.702 s log2 e))
- * (at least 1), n = VITRT_GELU_N, k the smallest shift with
+ * Parameters for s8 input of scale @s (compile time): j and x0 as vitrt_shiftmax_params
+ * chooses them for the scale 1.702 s, n = VITRT_GELU_N, k the smallest shift with
  * E = floor(-x0 * 2^n / 2^k) <= VITRT_GELU_EXP_MAX.  VITRT_EINVAL like vitrt_shiftmax_params.
  */
 VITRT_API int vitrt_gelu_params(struct vitrt_gelu *p, double s);

@@ -13,8 +13,8 @@
 #define W(field)	offsetof(union vitrt_op_params, field)
 
 _Static_assert(sizeof(union vitrt_op_params) <= 4 * VITRT_STEP_PARAMS, "params fit the words");
-_Static_assert(sizeof(struct vitrt_shiftmax) == 16 && sizeof(struct vitrt_dyadic) == 8 &&
-	       sizeof(struct vitrt_gelu) == 12, "parameter structs are packed int32 words");
+_Static_assert(sizeof(struct vitrt_shiftmax) == 20 && sizeof(struct vitrt_dyadic) == 8 &&
+	       sizeof(struct vitrt_gelu) == 16, "parameter structs are packed int32 words");
 
 /* ---- checks of the parameters ---- */
 
@@ -229,15 +229,15 @@ static const struct vitrt_op_traits op_traits[VITRT_OP_COUNT] = {
 	},
 	[VITRT_OP_SHIFTMAX] = {
 		.name = "shiftmax",
-		.nwords = 4, .word = { W(shiftmax.x0), W(shiftmax.n), W(shiftmax.k),
-				       W(shiftmax.max_len) },
+		.nwords = 5, .word = { W(shiftmax.x0), W(shiftmax.n), W(shiftmax.k),
+				       W(shiftmax.max_len), W(shiftmax.j) },
 		.type = { VITRT_S8, NONE, VITRT_U8 },
 		.check = check_shiftmax, .run = run_shiftmax, .par_heads = true,
 	},
 	[VITRT_OP_GELU] = {
 		.name = "gelu",
-		.nwords = 5, .word = { W(gelu.gelu.x0), W(gelu.gelu.n), W(gelu.gelu.k),
-				       W(gelu.out.mult), W(gelu.out.shift) },
+		.nwords = 6, .word = { W(gelu.gelu.x0), W(gelu.gelu.n), W(gelu.gelu.k),
+				       W(gelu.gelu.j), W(gelu.out.mult), W(gelu.out.shift) },
 		.type = { VITRT_S8, NONE, VITRT_S8 },
 		.check = check_gelu, .run = run_gelu,
 	},
