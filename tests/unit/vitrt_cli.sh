@@ -295,6 +295,11 @@ compiled_preprocessing() {
 t info_shows_preprocessing sh -c "'$VITRT' info '$tmp/pp.vitsa' | \
 	grep -q 'resized bilinear, centre crop 1.000 (as calibrated)'"
 t run_uses_compiled_preprocessing compiled_preprocessing
+# File names are data: a quote, a backslash and a tab in one still give valid JSON.
+hostile=$'a"b\\c\td.png'
+cp $D/gray28.png "$tmp/$hostile"
+t run_json_hostile_name sh -c "'$VITRT' run '$tmp/m.vitsa' \"\$1\" --json | jq -e --arg f \"\$1\" '.image == \$f' >/dev/null" \
+	sh "$tmp/$hostile"
 t cpu_unknown_kernel fails_with 2 "VITRT_CPU=sse9: not a kernel this CPU runs" \
 	env VITRT_CPU=sse9 "$VITRT" run "$tmp/m.vitsa" "$D/gray28.png"
 # Models as people download them (issue 12): a timm folder (model.safetensors + config.json),

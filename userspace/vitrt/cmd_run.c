@@ -54,10 +54,14 @@ static void print_text(const char *name, const struct vitrt_result *r, char *con
 
 static void print_json(const char *name, const struct vitrt_result *r, char *const *labels)
 {
-	printf("{\"image\": \"%s\", \"top5\": [", name);
-	for (int i = 0; i < 5 && i < (int)r->classes; i++)
-		printf("%s{\"class\": %u, \"label\": \"%s\", \"prob\": %.6f}", i ? ", " : "",
-		       r->top[i], labels ? labels[r->top[i]] : "", r->prob[r->top[i]]);
+	printf("{\"image\": ");
+	json_str(name);
+	printf(", \"top5\": [");
+	for (int i = 0; i < 5 && i < (int)r->classes; i++) {
+		printf("%s{\"class\": %u, \"label\": ", i ? ", " : "", r->top[i]);
+		json_str(labels ? labels[r->top[i]] : "");
+		printf(", \"prob\": %.6f}", r->prob[r->top[i]]);
+	}
 	printf("], \"logits\": [");
 	for (uint32_t c = 0; c < r->classes; c++)
 		printf("%s%.6g", c ? ", " : "", r->logits[c]);

@@ -143,23 +143,6 @@ static void get_str(struct nlattr **tb, int attr, char *buf, size_t cap)
 		snprintf(buf, cap, "?");
 }
 
-/* The strings this program prints are device and PCI names; escape anything else anyway. */
-static void json_str(const char *s)
-{
-	putchar('"');
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '"' || c == '\\')
-			printf("\\%c", c);
-		else if (c < 0x20)
-			printf("\\u%04x", c);
-		else
-			putchar(c);
-	}
-	putchar('"');
-}
-
 /* A quantity with an SI prefix: "512 B", "1.23 GMAC", "40.8 k" (@unit ""). */
 static const char *si(double v, const char *unit, char *buf, size_t cap)
 {

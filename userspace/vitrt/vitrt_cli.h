@@ -18,6 +18,8 @@ int bench_kernels(bool json);
 
 /* Print "vitrt: <msg>" to stderr; returns 1 for `return die(...)` in commands. */
 int die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* @s as a JSON string on stdout: quoted, with '"', '\' and control characters escaped. */
+void json_str(const char *s);
 
 /*
  * The input options: --interpolation bicubic|bilinear and --crop-pct F (run, eval, quantize:
