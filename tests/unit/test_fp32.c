@@ -1176,6 +1176,67 @@ TEST(idx)
 	CHECK_ERR(err, VITRT_ESYS, tmp("nothing"), "No such file");
 }
 
+/*
+ * IDX images go through the pictures' path: at the model's size they are the input as they
+ * are (gray replicated to RGB); at another size resized as vitrt_image_fit resizes.
+ */
+static void dataset_fits(const struct vitrt_dataset *ds)
+{
+	struct vitrt_prep same = VITRT_PREP_INIT(3, 8), big = VITRT_PREP_INIT(1, 16);
+	uint8_t pix[3 * 16 * 16];
+	struct vitrt_image img = { .chans = 1, .height = 8, .width = 8, .pix = malloc(64) };
+	int32_t label;
+	int bad = 0;
+
+	CHECK(!vitrt_dataset_get(ds, 2, &same, pix, &label, msg, sizeof(msg)) && label == 5,
+	      "%s", msg);
+	for (int c = 0; c < 3; c++)
+		for (int k = 0; k < 64; k++)
+			bad += pix[c * 64 + k] != ds->pix[2 * 64 + k];
+	CHECK(!bad, "%d samples differ from the IDX image", bad);
+	memcpy(img.pix, ds->pix + 2 * 64, 64);
+	CHECK(!vitrt_dataset_get(ds, 2, &big, pix, &label, msg, sizeof(msg)) &&
+	      !vitrt_image_fit(&img, &big) && !memcmp(pix, img.pix, 256), "resized: %s", msg);
+	vitrt_image_release(&img);
+}
+
+/* [count][rows][cols][3]: planar RGB for a 3-channel model, PIL's luma for a gray one. */
+static void dataset_rgb(const char *dir, const char *labels)
+{
+	static const uint32_t dims[] = { 2, 4, 4, 3 }, ldims[] = { 2 }, bad_dims[] = { 2, 4, 4, 2 };
+	struct vitrt_prep rgb = VITRT_PREP_INIT(3, 4), gray = VITRT_PREP_INIT(1, 4);
+	char images[300];
+	struct vitrt_dataset *ds;
+	uint8_t pix[48];
+	int32_t label;
+	int err, bad = 0;
+
+	snprintf(images, sizeof(images), "%s/rgb-images-idx3-ubyte", dir);
+	write_idx(images, 4, dims, 0);
+	write_idx(labels, 1, ldims, 1);
+	ds = vitrt_dataset_open(images, labels, &err, msg, sizeof(msg));
+	CHECK(ds && ds->chans == 3, "%s", msg);
+	if (!ds)
+		return;
+	CHECK(!vitrt_dataset_get(ds, 1, &rgb, pix, &label, msg, sizeof(msg)) && label == 2,
+	      "%s", msg);
+	for (int c = 0; c < 3; c++)
+		for (int k = 0; k < 16; k++)
+			bad += pix[c * 16 + k] != (uint8_t)(48 + 3 * k + c);
+	CHECK(!vitrt_dataset_get(ds, 1, &gray, pix, &label, msg, sizeof(msg)), "%s", msg);
+	for (int k = 0; k < 16; k++) {
+		uint32_t r = 48 + 3 * k, g = r + 1, b = r + 2;
+
+		bad += pix[k] != (uint8_t)((19595 * r + 38470 * g + 7471 * b + 0x8000) >> 16);
+	}
+	CHECK(!bad, "%d samples differ", bad);
+	vitrt_dataset_close(ds);
+	write_idx(images, 4, bad_dims, 0);
+	ds = vitrt_dataset_open(images, labels, &err, msg, sizeof(msg));
+	CHECK(!ds, "two channels opened");
+	CHECK_ERR(err, VITRT_EFORMAT, images, "channels not 1 or 3");
+}
+
 TEST(dataset)
 {
 	static const uint32_t idims[] = { 6, 8, 8 }, ldims[] = { 6 }, ldims5[] = { 5 };
@@ -1197,7 +1258,8 @@ TEST(dataset)
 		err = vitrt_dataset_check(ds, 8, 10, msg, sizeof(msg));
 		CHECK(!err, "%s", msg);
 		err = vitrt_dataset_check(ds, 28, 10, msg, sizeof(msg));
-		CHECK_ERR(err, VITRT_EINVAL, images, "images are 8x8, the model wants 28x28");
+		CHECK(!err, "images of another size are resized: %s", msg);
+		dataset_fits(ds);
 		err = vitrt_dataset_check(ds, 8, 8, msg, sizeof(msg));
 		CHECK_ERR(err, VITRT_EINVAL, labels, "label 8 of image 5 is not below the model's 8");
 	}
@@ -1210,6 +1272,7 @@ TEST(dataset)
 	ds = vitrt_dataset_open(labels, labels, &err, msg, sizeof(msg));
 	CHECK(!ds, "opened");
 	CHECK_ERR(err, VITRT_EFORMAT, labels, "images need 3");
+	dataset_rgb(dir, labels);
 	ds = vitrt_dataset_open_dir(tmp("nodir"), "t10k", &err, msg, sizeof(msg));
 	CHECK(!ds && err == VITRT_ESYS && strstr(msg, "t10k-images-idx3-ubyte"), "%s", msg);
 }

@@ -137,8 +137,12 @@ t run_bad_crop_pct fails_with 2 "crop-pct wants a number in \[0.05, 1\], not '1.
 	"$VITRT" run --backend sim "$tmp/m.vitsa" $D/gray32.png --crop-pct 1.5
 t eval_json_fields sh -c "'$VITRT' eval --backend sim '$tmp/m.vitsa' --dataset '$FMNIST' \
 	--fp32 '$CKPT' -n 50 --json 2>/dev/null | grep -q '\"images\": 50, \"scheme\": \"w8a8\", \"fp32_top1\": .*\"int_top1\": .*\"agreement\": '"
-t eval_checks_channels fails_with 1 "images have 1 channel, the model $tmp/rgb.vitsa wants 3" \
-	"$VITRT" eval --backend sim "$tmp/rgb.vitsa" --dataset "$FMNIST" -n 20
+# IDX images are fitted like pictures: gray to RGB, 28x28 resized to the model's 32x32.
+t eval_idx_gray_on_rgb_model sh -c "'$VITRT' eval --backend sim '$tmp/rgb.vitsa' \
+	--dataset '$FMNIST' -n 20 | grep -q '^20 images'"
+t eval_idx_resized sh -c "'$VITRT' quantize tests/golden/fp32/deitdist.safetensors \
+	--calib '$FMNIST' -n 8 --check 4 -o '$tmp/dd28.vitsa' >/dev/null &&
+	'$VITRT' eval --backend sim '$tmp/dd28.vitsa' --dataset '$FMNIST' -n 20 | grep -q '^20 images'"
 t eval_checks_fp32_size fails_with 1 \
 	"the checkpoint takes 3x32x32 images and has 10 classes, the model $tmp/m.vitsa 1x28x28" \
 	"$VITRT" eval --backend sim "$tmp/m.vitsa" --dataset "$FMNIST" -n 20 --fp32 "$TVCKPT"

@@ -351,6 +351,21 @@ static int image_convert(struct vitrt_image *img, uint32_t chans)
 	return 0;
 }
 
+/* A decoded picture made the model's input by @p: the same steps for files and IDX images. */
+static int image_prepare(struct vitrt_image *img, const struct vitrt_prep *p)
+{
+	int ret = 0;
+
+	/* to gray before resizing and to RGB after: what PIL gives, with less work */
+	if (p->chans == 1)
+		ret = image_convert(img, 1);
+	if (!ret)
+		ret = vitrt_image_fit(img, p);
+	if (!ret)
+		ret = image_convert(img, p->chans);
+	return ret;
+}
+
 int vitrt_image_load(const char *path, const struct vitrt_prep *p, struct vitrt_image *img,
 		     char *msg, size_t cap)
 {
@@ -365,13 +380,7 @@ int vitrt_image_load(const char *path, const struct vitrt_prep *p, struct vitrt_
 		return ret;
 	w = img->width;
 	h = img->height;
-	/* to gray before resizing and to RGB after: what PIL gives, with less work */
-	if (p->chans == 1)
-		ret = image_convert(img, 1);
-	if (!ret)
-		ret = vitrt_image_fit(img, p);
-	if (!ret)
-		ret = image_convert(img, p->chans);
+	ret = image_prepare(img, p);
 	if (!ret)
 		return 0;
 	vitrt_image_release(img);
@@ -596,9 +605,12 @@ static int dataset_load(struct dataset *d, char *msg, size_t cap)
 	ret = vitrt_idx_read(d->images_path, im, msg, cap);
 	if (ret)
 		return ret;
-	if (im->ndim != 3)
+	if ((im->ndim != 3 && im->ndim != 4) ||
+	    (im->ndim == 4 && im->dims[3] != 1 && im->dims[3] != 3))
 		return vitrt_file_error(msg, cap, VITRT_EFORMAT, d->images_path,
-				"%u dimensions, images need 3 (count, rows, columns)", im->ndim);
+				"%u dimensions%s, images need 3 (count, rows, columns) or 4 (count, "
+				"rows, columns, 1 or 3 channels)", im->ndim,
+				im->ndim == 4 ? " (channels not 1 or 3)" : "");
 	ret = vitrt_idx_read(d->labels_path, lb, msg, cap);
 	if (ret)
 		return ret;
@@ -610,7 +622,8 @@ static int dataset_load(struct dataset *d, char *msg, size_t cap)
 				"%u labels for the %u images of %s", lb->dims[0], im->dims[0],
 				d->images_path);
 	d->pub = (struct vitrt_dataset){
-		.count = im->dims[0], .chans = 1, .height = im->dims[1], .width = im->dims[2],
+		.count = im->dims[0], .chans = im->ndim == 4 ? im->dims[3] : 1,
+		.height = im->dims[1], .width = im->dims[2],
 		.pix = im->data, .labels = lb->data,
 		.images_path = d->images_path, .labels_path = d->labels_path,
 	};
@@ -694,20 +707,32 @@ struct vitrt_dataset *vitrt_dataset_open_path(const char *path, const char *spli
 	return vitrt_folder_open(path, err, msg, cap);
 }
 
-/* IDX image @i: gray, at the model's size (vitrt_dataset_check), replicated to RGB. */
+/*
+ * IDX image @i ([height][width][chans], gray or RGB) made the model's input as a picture
+ * file would be: channels converted, resized and cropped unless already p->size square.
+ */
 static int idx_get(const struct vitrt_dataset *ds, uint32_t i, const struct vitrt_prep *p,
 		   uint8_t *pix, int32_t *label, char *msg, size_t cap)
 {
 	size_t npix = (size_t)ds->height * ds->width;
 	const uint8_t *src = ds->pix + (size_t)i * ds->chans * npix;
+	struct vitrt_image img = { .chans = ds->chans, .height = ds->height, .width = ds->width,
+				   .pix = malloc(ds->chans * npix) };
+	int ret = img.pix ? 0 : VITRT_ENOMEM;
 
-	if (ds->width != p->size || ds->height != p->size || ds->chans != 1 ||
-	    (p->chans != 1 && p->chans != 3))
-		return vitrt_file_error(msg, cap, VITRT_EINVAL, ds->images_path,
-				"%ux%ux%u images, the model wants %ux%ux%u (IDX images are not resized)",
-				ds->chans, ds->height, ds->width, p->chans, p->size, p->size);
-	for (uint32_t c = 0; c < p->chans; c++)
-		memcpy(pix + c * npix, src, npix);
+	if (p->chans != 1 && p->chans != 3)
+		ret = VITRT_EINVAL;
+	for (uint32_t c = 0; !ret && c < ds->chans; c++)
+		for (size_t k = 0; k < npix; k++)
+			img.pix[c * npix + k] = src[k * ds->chans + c];
+	ret = ret ?: image_prepare(&img, p);
+	if (!ret)
+		memcpy(pix, img.pix, (size_t)p->chans * p->size * p->size);
+	vitrt_image_release(&img);
+	if (ret)
+		return vitrt_file_error(msg, cap, ret, ds->images_path,
+				"image %u (%ux%ux%u) as %ux%ux%u: %s", i, ds->chans, ds->height,
+				ds->width, p->chans, p->size, p->size, vitrt_strerror(ret));
 	*label = ds->labels[i];
 	return 0;
 }
@@ -746,12 +771,9 @@ int vitrt_dataset_check(const struct vitrt_dataset *ds, uint32_t size, uint32_t 
 	if (ds->kind == VITRT_DATASET_FOLDERS && classes && ds->classes != classes)
 		return vitrt_file_error(msg, cap, VITRT_EINVAL, ds->images_path,
 				"%u class folders, the model has %u classes", ds->classes, classes);
+	(void)size;	/* every image is fitted as it is read */
 	if (ds->kind != VITRT_DATASET_IDX)
 		return 0;
-	if (ds->width != size || ds->height != size)
-		return vitrt_file_error(msg, cap, VITRT_EINVAL, ds->images_path,
-				"images are %ux%u, the model wants %ux%u (images are not resized)",
-				ds->width, ds->height, size, size);
 	for (uint32_t i = 0; classes && i < ds->count; i++)
 		if (ds->labels[i] >= classes)
 			return vitrt_file_error(msg, cap, VITRT_EINVAL, ds->labels_path,

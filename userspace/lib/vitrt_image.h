@@ -127,19 +127,20 @@ VITRT_API int vitrt_idx_write(const char *path, const struct vitrt_idx *idx, cha
 /* ---- datasets ---- */
 
 enum vitrt_dataset_kind {
-	VITRT_DATASET_IDX,	/* an IDX pair, in memory, at the model's size */
+	VITRT_DATASET_IDX,	/* an IDX pair, in memory */
 	VITRT_DATASET_FOLDERS,	/* an ImageFolder tree: root/<class>/<image>, labelled */
 	VITRT_DATASET_FLAT,	/* a folder of images without labels */
 };
 
 /*
- * Images one after another.  IDX: labelled gray images [count][height][width] and labels
- * [count] in memory.  Folders (vitrt_folder.c): only names are held, every image is decoded
- * and fitted to the model when vitrt_dataset_get asks for it.
+ * Images one after another.  IDX: labelled images [count][height][width] (gray) or
+ * [count][height][width][channels] (1 or 3) and labels [count] in memory.  Folders
+ * (vitrt_folder.c): only names are held.  Either way every image is converted to the model's
+ * channels, resized and cropped when vitrt_dataset_get asks for it.
  */
 struct vitrt_dataset {
 	uint32_t count, chans, height, width;	/* chans, height, width: IDX only */
-	const uint8_t *pix;		/* IDX: [count][chans][height][width]; else NULL */
+	const uint8_t *pix;		/* IDX: [count][height][width][chans]; else NULL */
 	const uint8_t *labels;		/* IDX: [count]; else NULL */
 	const char *images_path, *labels_path;	/* folders: the root, NULL */
 	enum vitrt_dataset_kind kind;
@@ -173,10 +174,9 @@ VITRT_API int vitrt_dataset_get(const struct vitrt_dataset *ds, uint32_t i,
 				const struct vitrt_prep *p, uint8_t *pix, int32_t *label,
 				char *msg, size_t cap);
 /*
- * Fit for a model of @size x @size inputs and @classes classes (0: labels not checked):
- * VITRT_EINVAL naming the file ("images are 28x28, the model wants 32x32"; "label 12 of image
- * 345 is not below 10"; "3 class folders, the model has 10 classes").  Folders are resized,
- * so only their classes are checked.
+ * Fit for a model of @classes classes (0: labels not checked): VITRT_EINVAL naming the file
+ * ("label 12 of image 345 is not below 10"; "3 class folders, the model has 10 classes").
+ * Images of any size fit (@size is unused: they are resized as they are read).
  */
 VITRT_API int vitrt_dataset_check(const struct vitrt_dataset *ds, uint32_t size,
 				  uint32_t classes, char *msg, size_t cap);

@@ -108,22 +108,15 @@ static void progress(uint32_t done, uint32_t total, uint32_t n, uint32_t int_ok)
 }
 
 /*
- * IDX images are the model's input as they are (channels are not converted nor images
- * resized); folders are fitted image by image but need one class folder per class and labels.
+ * Every image is fitted to the model as it is read (channels, size); eval needs labels: IDX
+ * files or one class folder per class.
  */
 static int check_data(const struct vitrt_dataset *ds, const struct vitrt_infer *in,
-		      const char *model, char *msg, size_t cap)
+		      char *msg, size_t cap)
 {
-	uint32_t chans = vitrt_infer_chans(in);
-
 	if (ds->kind == VITRT_DATASET_FLAT) {
 		snprintf(msg, cap, "%s: a folder of images has no labels; eval wants class folders "
 			 "(DIR/<class>/*.jpg, an ImageFolder tree) or IDX files", ds->images_path);
-		return VITRT_EINVAL;
-	}
-	if (ds->kind == VITRT_DATASET_IDX && ds->chans != chans) {
-		snprintf(msg, cap, "%s: images have %u channel%s, the model %s wants %u",
-			 ds->images_path, ds->chans, ds->chans == 1 ? "" : "s", model, chans);
 		return VITRT_EINVAL;
 	}
 	return vitrt_dataset_check(ds, vitrt_infer_size(in), vitrt_infer_classes(in), msg, cap);
@@ -280,7 +273,7 @@ int cmd_eval(int argc, char **argv)
 	vitrt_infer_prep(fp ? fp : in, &o.prep);
 	prep_apply(&o.given, &o.prep);
 	ds = vitrt_dataset_open_path(o.dataset, o.split, &err, msg, sizeof(msg));
-	if (!ds || check_data(ds, in, o.model, msg, sizeof(msg))) {
+	if (!ds || check_data(ds, in, msg, sizeof(msg))) {
 		die("%s", msg);
 		goto out;
 	}
