@@ -143,6 +143,8 @@ t eval_idx_gray_on_rgb_model sh -c "'$VITRT' eval --backend sim '$tmp/rgb.vitsa'
 t eval_idx_resized sh -c "'$VITRT' quantize tests/golden/fp32/deitdist.safetensors \
 	--calib '$FMNIST' -n 8 --check 4 -o '$tmp/dd28.vitsa' >/dev/null &&
 	'$VITRT' eval --backend sim '$tmp/dd28.vitsa' --dataset '$FMNIST' -n 20 | grep -q '^20 images'"
+t run_idx_resized sh -c "'$VITRT' run --backend sim '$tmp/dd28.vitsa' \
+	'$FMNIST/t10k-images-idx3-ubyte.gz' -n 3 | grep -c 'idx3-ubyte.gz#' | grep -qx 3"
 t eval_checks_fp32_size fails_with 1 \
 	"the checkpoint takes 3x32x32 images and has 10 classes, the model $tmp/m.vitsa 1x28x28" \
 	"$VITRT" eval --backend sim "$tmp/m.vitsa" --dataset "$FMNIST" -n 20 --fp32 "$TVCKPT"

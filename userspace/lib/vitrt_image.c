@@ -591,6 +591,14 @@ int vitrt_idx_write(const char *path, const struct vitrt_idx *idx, char *msg, si
 
 /* ---- datasets ---- */
 
+/* Channels of IDX images: 1 for [count][rows][cols], the last dimension of 4, else 0. */
+static uint32_t idx_chans(const struct vitrt_idx *idx)
+{
+	if (idx->ndim == 3)
+		return 1;
+	return idx->ndim == 4 && (idx->dims[3] == 1 || idx->dims[3] == 3) ? idx->dims[3] : 0;
+}
+
 struct dataset {
 	struct vitrt_dataset pub;	/* first: the handle callers get */
 	struct vitrt_idx images, labels;
@@ -605,8 +613,7 @@ static int dataset_load(struct dataset *d, char *msg, size_t cap)
 	ret = vitrt_idx_read(d->images_path, im, msg, cap);
 	if (ret)
 		return ret;
-	if ((im->ndim != 3 && im->ndim != 4) ||
-	    (im->ndim == 4 && im->dims[3] != 1 && im->dims[3] != 3))
+	if (!idx_chans(im))
 		return vitrt_file_error(msg, cap, VITRT_EFORMAT, d->images_path,
 				"%u dimensions%s, images need 3 (count, rows, columns) or 4 (count, "
 				"rows, columns, 1 or 3 channels)", im->ndim,
@@ -622,7 +629,7 @@ static int dataset_load(struct dataset *d, char *msg, size_t cap)
 				"%u labels for the %u images of %s", lb->dims[0], im->dims[0],
 				d->images_path);
 	d->pub = (struct vitrt_dataset){
-		.count = im->dims[0], .chans = im->ndim == 4 ? im->dims[3] : 1,
+		.count = im->dims[0], .chans = idx_chans(im),
 		.height = im->dims[1], .width = im->dims[2],
 		.pix = im->data, .labels = lb->data,
 		.images_path = d->images_path, .labels_path = d->labels_path,
@@ -707,34 +714,48 @@ struct vitrt_dataset *vitrt_dataset_open_path(const char *path, const char *spli
 	return vitrt_folder_open(path, err, msg, cap);
 }
 
-/*
- * IDX image @i ([height][width][chans], gray or RGB) made the model's input as a picture
- * file would be: channels converted, resized and cropped unless already p->size square.
- */
-static int idx_get(const struct vitrt_dataset *ds, uint32_t i, const struct vitrt_prep *p,
-		   uint8_t *pix, int32_t *label, char *msg, size_t cap)
+int vitrt_idx_image(const struct vitrt_idx *idx, uint32_t i, const struct vitrt_prep *p,
+		    uint8_t *pix, const char *path, char *msg, size_t cap)
 {
-	size_t npix = (size_t)ds->height * ds->width;
-	const uint8_t *src = ds->pix + (size_t)i * ds->chans * npix;
-	struct vitrt_image img = { .chans = ds->chans, .height = ds->height, .width = ds->width,
-				   .pix = malloc(ds->chans * npix) };
-	int ret = img.pix ? 0 : VITRT_ENOMEM;
+	uint32_t chans = idx_chans(idx);
+	size_t npix = (size_t)idx->dims[1] * idx->dims[2];
+	struct vitrt_image img = { .chans = chans, .height = idx->dims[1], .width = idx->dims[2] };
+	const uint8_t *src;
+	int ret = 0;
 
-	if (p->chans != 1 && p->chans != 3)
-		ret = VITRT_EINVAL;
-	for (uint32_t c = 0; !ret && c < ds->chans; c++)
+	if (!chans)
+		return vitrt_file_error(msg, cap, VITRT_EFORMAT, path, "%u dimensions: not images",
+				idx->ndim);
+	if (i >= idx->dims[0] || (p->chans != 1 && p->chans != 3))
+		return vitrt_file_error(msg, cap, VITRT_EINVAL, path, "image %u of %u as %u "
+				"channels", i, idx->dims[0], p->chans);
+	src = idx->data + (size_t)i * chans * npix;
+	img.pix = malloc(chans * npix);
+	ret = img.pix ? 0 : VITRT_ENOMEM;
+	for (uint32_t c = 0; !ret && c < chans; c++)
 		for (size_t k = 0; k < npix; k++)
-			img.pix[c * npix + k] = src[k * ds->chans + c];
+			img.pix[c * npix + k] = src[k * chans + c];
 	ret = ret ?: image_prepare(&img, p);
 	if (!ret)
 		memcpy(pix, img.pix, (size_t)p->chans * p->size * p->size);
 	vitrt_image_release(&img);
 	if (ret)
-		return vitrt_file_error(msg, cap, ret, ds->images_path,
-				"image %u (%ux%ux%u) as %ux%ux%u: %s", i, ds->chans, ds->height,
-				ds->width, p->chans, p->size, p->size, vitrt_strerror(ret));
-	*label = ds->labels[i];
+		return vitrt_file_error(msg, cap, ret, path, "image %u (%ux%ux%u) as %ux%ux%u: %s",
+				i, chans, idx->dims[1], idx->dims[2], p->chans, p->size,
+				p->size, vitrt_strerror(ret));
 	return 0;
+}
+
+/* IDX image @i as the model's input (vitrt_idx_image) and its label. */
+static int idx_get(const struct vitrt_dataset *ds, uint32_t i, const struct vitrt_prep *p,
+		   uint8_t *pix, int32_t *label, char *msg, size_t cap)
+{
+	const struct dataset *d = (const struct dataset *)ds;
+	int ret = vitrt_idx_image(&d->images, i, p, pix, ds->images_path, msg, cap);
+
+	if (!ret)
+		*label = ds->labels[i];
+	return ret;
 }
 
 int vitrt_dataset_get(const struct vitrt_dataset *ds, uint32_t i, const struct vitrt_prep *p,

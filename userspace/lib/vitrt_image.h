@@ -120,6 +120,14 @@ struct vitrt_idx {
 /* Read @path (gzip'ed or not: decided by content); the file must end with the data. */
 VITRT_API int vitrt_idx_read(const char *path, struct vitrt_idx *idx, char *msg, size_t cap);
 VITRT_API void vitrt_idx_release(struct vitrt_idx *idx);
+/*
+ * Image @i of @idx (3 dimensions: gray; 4: count, rows, columns, 1 or 3 channels) made the
+ * model's input by @p as a picture file would be (channels, resize, crop) into @pix
+ * (p->chans * p->size * p->size bytes); errors name @path.
+ */
+VITRT_API int vitrt_idx_image(const struct vitrt_idx *idx, uint32_t i,
+			      const struct vitrt_prep *p, uint8_t *pix, const char *path,
+			      char *msg, size_t cap);
 /* Write @idx to @path, gzip'ed when @path ends in ".gz" (temporary file, then rename). */
 VITRT_API int vitrt_idx_write(const char *path, const struct vitrt_idx *idx, char *msg,
 			      size_t cap);

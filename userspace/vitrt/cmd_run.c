@@ -68,29 +68,51 @@ static void print_json(const char *name, const struct vitrt_result *r, char *con
 	printf("]}\n");
 }
 
+/*
+ * Images @i.. (up to o->batch, @n in all) of @path into @pix as the model's input: the
+ * picture @img, or those of the IDX array @idx; the count in *b.
+ */
+static int load_batch(const struct vitrt_idx *idx, const struct vitrt_image *img,
+		      const char *path, uint32_t i, uint32_t n, const struct run_opts *o,
+		      uint8_t *pix, uint32_t *b, char *msg, size_t cap)
+{
+	size_t per = (size_t)o->prep.chans * o->prep.size * o->prep.size;
+	int err = 0;
+
+	*b = n - i < o->batch ? n - i : o->batch;
+	if (!idx->data) {
+		memcpy(pix, img->pix, per);
+		return 0;
+	}
+	for (uint32_t j = 0; j < *b && !err; j++)
+		err = vitrt_idx_image(idx, i + j, &o->prep, pix + j * per, path, msg, cap);
+	return err;
+}
+
 /* Classify every image of @path: one for PNG/JPEG, up to @limit for an IDX file. */
 static int run_file(struct vitrt_infer *inf, const char *path, const struct run_opts *o)
 {
 	struct vitrt_result r[VITRT_MAX_BATCH];
 	struct vitrt_idx idx = { 0 };
 	struct vitrt_image img = { 0 };
-	uint32_t n = 1, size = o->prep.size, chans = o->prep.chans;
+	size_t per = (size_t)o->prep.chans * o->prep.size * o->prep.size;
+	uint8_t *pix = malloc(per * o->batch);
+	uint32_t n = 1, b;
 	char msg[1200], name[1100];
-	int err;
+	int err = pix ? 0 : VITRT_ENOMEM;
 
-	if (vitrt_image_probe(path) == VITRT_IMAGE_IDX) {
+	if (err)
+		snprintf(msg, sizeof(msg), "%s: out of memory", path);
+	else if (vitrt_image_probe(path) == VITRT_IMAGE_IDX)
 		err = vitrt_idx_read(path, &idx, msg, sizeof(msg));
-		if (!err && (idx.ndim != 3 || idx.dims[1] != size || idx.dims[2] != size || chans != 1))
-			err = VITRT_EINVAL, snprintf(msg, sizeof(msg), "%s: not %ux%u gray images", path,
-						     size, size);
-		n = idx.dims[0] < o->limit ? idx.dims[0] : o->limit;
-	} else {
+	else
 		err = vitrt_image_load(path, &o->prep, &img, msg, sizeof(msg));
-	}
+	if (idx.data)
+		n = idx.dims[0] < o->limit ? idx.dims[0] : o->limit;
 	for (uint32_t i = 0; i < n && !err; i += o->batch) {
-		const uint8_t *pix = idx.data ? idx.data + (size_t)i * size * size : img.pix;
-		uint32_t b = n - i < o->batch ? n - i : o->batch;
-
+		err = load_batch(&idx, &img, path, i, n, o, pix, &b, msg, sizeof(msg));
+		if (err)
+			break;
 		err = vitrt_infer_run_batch(inf, pix, b, r);
 		for (uint32_t j = 0; j < b; j++) {
 			snprintf(name, sizeof(name), idx.data ? "%s#%u" : "%s", path, i + j);
@@ -104,6 +126,7 @@ static int run_file(struct vitrt_infer *inf, const char *path, const struct run_
 	}
 	vitrt_idx_release(&idx);
 	vitrt_image_release(&img);
+	free(pix);
 	return err ? die("%s", msg) : 0;
 }
 
