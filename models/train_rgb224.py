@@ -4,12 +4,13 @@
 
     nice -n 19 /usr/bin/python3 models/train_rgb224.py --out models/vit-fmnist-rgb224
 
-Each 28x28 grey image goes through vitrt's preprocessing for a 3x224 model, bit for bit:
+(the shipped model was trained in two stages on busy cores: models/README.md).  Each 28x28
+gray image becomes, bit for bit, what vitrt makes of it as a PNG file for a 3x224 model:
 resize to 256x256 (floor(224 / crop_pct)) with Pillow's fixed-point bicubic, centre crop 224,
-grey copied to R, G and B, then (pixel / 255 - mean[c]) / std[c] with ImageNet's mean/std.
-Writes a timm-style folder: model.safetensors (F16, 3.9 MB; training itself is FP32 with bf16
-autocast) + config.json, every --save-every steps.  Needs only Debian
-packages: python3-torch, libopenblas0-pthread, dataset-fashion-mnist.
+gray copied to R, G and B, then (pixel / 255 - mean[c]) / std[c] with ImageNet's mean/std.
+Writes a timm-style folder, model.safetensors (F16, 3.9 MB; training itself is FP32 with bf16
+autocast) + config.json, every --save-every steps, so a stopped run leaves a model.  Needs only
+Debian packages: python3-torch, libopenblas0-pthread, dataset-fashion-mnist.
 """
 
 import argparse
@@ -82,7 +83,7 @@ class Prep:
         self.std = torch.tensor(STD).view(1, 3, 1, 1)
 
     def pixels(self, xb_u8):
-        """The u8 image vitrt feeds (one channel; the three are copies), as float64 0..255."""
+        """The u8 image vitrt feeds (one plane; the three are copies), as float64 0..255."""
         half = float(1 << (BITS - 1))
         # Horizontal pass first, u8 in between, as Pillow; integer sums exact in float64.
         t = torch.floor((xb_u8.double() @ self.mt + half) / (1 << BITS)).clamp_(0, 255)
@@ -128,13 +129,18 @@ def main():
     ap.add_argument("--dim", type=int, default=192)
     ap.add_argument("--depth", type=int, default=4)
     ap.add_argument("--heads", type=int, default=3)
-    ap.add_argument("--epochs", type=float, default=1.25)
+    ap.add_argument("--epochs", type=float, default=2.5)
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--bf16", type=int, default=1,
                     help="bf16 autocast for training (2x on AVX512-BF16); weights and eval FP32")
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--wd", type=float, default=0.05)
     ap.add_argument("--warmup", type=float, default=0.1, help="warm-up length in epochs")
+    ap.add_argument("--stop-after", type=int, default=0,
+                    help="stop after N steps, the schedule still that of --epochs")
+    ap.add_argument("--minutes", type=float, default=0,
+                    help="a wall-clock budget: the cosine follows elapsed time and training "
+                    "stops when it is spent (--epochs is then only a cap); for shared CPUs")
     ap.add_argument("--smoothing", type=float, default=0.1)
     ap.add_argument("--flip", type=float, default=0.0, help="horizontal flip probability")
     ap.add_argument("--save-every", type=int, default=150, help="checkpoint every N steps")
@@ -179,11 +185,16 @@ def main():
     total = int(args.epochs * per_epoch)
     warm = max(1, int(args.warmup * per_epoch))
 
+    def progress(step):
+        """How far along the cosine: by steps, or by wall-clock time under --minutes."""
+        if args.minutes:
+            return min(1.0, (time.time() - t0) / (60.0 * args.minutes))
+        return (step - warm) / max(1, total - warm)
+
     def lr_at(step):
         if step < warm:
             return args.lr * (step + 1) / warm
-        t = (step - warm) / max(1, total - warm)
-        return 1e-6 + (args.lr - 1e-6) * 0.5 * (1.0 + math.cos(math.pi * t))
+        return 1e-6 + (args.lr - 1e-6) * 0.5 * (1.0 + math.cos(math.pi * progress(step)))
 
     def checkpoint(step):
         k = args.eval_n
@@ -197,10 +208,11 @@ def main():
     t0 = time.time()
     running, step = 0.0, 0
     model.train()
-    while step < total:
+    stop = min(total, args.stop_after or total)
+    while step < stop and progress(step) < 1.0:
         perm = torch.randperm(n, generator=gen)
         for i in range(per_epoch):
-            if step == total:
+            if step == stop or progress(step) >= 1.0:
                 break
             idx = perm[i * args.batch:(i + 1) * args.batch]
             xb = tr_x[idx]
@@ -221,9 +233,10 @@ def main():
                       % (step, total, running / 50, lr_at(step - 1), time.time() - t0),
                       flush=True)
                 running = 0.0
-            if step % args.save_every == 0 and step < total:
+            if step % args.save_every == 0:
                 checkpoint(step)
-    checkpoint(step)
+    if step % args.save_every:
+        checkpoint(step)
     print("final: %d steps in %.0fs (%.1f min)" % (step, time.time() - t0,
                                                    (time.time() - t0) / 60), flush=True)
 

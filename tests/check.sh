@@ -48,6 +48,8 @@ suite unit-resize $B/test_resize
 suite vitrt-cli tests/unit/vitrt_cli.sh $B/vitrt
 # The shipped model W8A8 and W4A8 against the true labels and PyTorch's FP32 predictions.
 suite accuracy tests/unit/accuracy.sh $B/vitrt
+# The 197-token RGB 224 model W8A8 and W4A8 against PyTorch's FP32 top-1 (issue 12).
+suite accuracy-rgb224 tests/unit/accuracy_rgb224.sh $B/vitrt $B/idx_png
 
 # san_suite NAME CMD...: suite NAME with the sanitizers' options (make asan tsan builds the
 # programs, Documentation/testing.rst).  A report stops the program with a non-zero status
