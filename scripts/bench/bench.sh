@@ -84,7 +84,7 @@ prepare() {
 		# random weights give nearly flat logits, which the integer approximations move by
 		# up to 0.4 of their range (the shipped model: 0.05): checked, to a looser bound
 		"$VITRT" quantize "$ckpt" --calib "$OUT/calib" -n 16 --max-logit-error 1 \
-			-o "$OUT/$m.vitsa" >&2
+			--mean-logit-error 1 -o "$OUT/$m.vitsa" >&2
 	fi
 }
 

@@ -900,6 +900,80 @@ TEST(gelu_opt_eq_ref)
 	CHECK(!bad_sym, "%d asymmetric", bad_sym);
 }
 
+/*
+ * W4A4's outputs by hand: the LayerNorm of layernorm_hand at 1/4 per unit (d = 2^-27) is
+ * 5.45 -1.82 ... -> -5 -2 2 5, nibbles B E 2 5, element 2i low; at 1/32 (d = 2^-24) it is
+ * -44 -15 15 44 as s8 and saturates to -8 -8 7 7.  GELU of gelu_hand (58256 -7280 0) with
+ * d = 2^-14 is 4 0 0, plus zero point 2: 6 2 2, an odd row's last high nibble 0; with zero
+ * point 15 the 4 saturates.
+ */
+TEST(int4_outputs_hand)
+{
+	static const int16_t x[4] = { 10, 20, 30, 40 };
+	static const int8_t g[3] = { 4, -4, 0 };
+	struct vitrt_gelu p = { .x0 = -2, .n = 23, .k = 8, .j = 0 };
+	uint8_t a[2], b[2];
+
+	vitrt_layernorm_s4(a, 2, x, 4, 1, 4, (struct vitrt_dyadic){ 1, 27 });
+	vitrt_layernorm_s4_ref(b, 2, x, 4, 1, 4, (struct vitrt_dyadic){ 1, 27 });
+	CHECK(a[0] == 0xeb && a[1] == 0x52 && !memcmp(a, b, 2), "s4: %02x %02x, ref %02x %02x",
+	      a[0], a[1], b[0], b[1]);
+	vitrt_layernorm_s4(a, 2, x, 4, 1, 4, (struct vitrt_dyadic){ 1, 24 });
+	vitrt_layernorm_s4_ref(b, 2, x, 4, 1, 4, (struct vitrt_dyadic){ 1, 24 });
+	CHECK(a[0] == 0x88 && a[1] == 0x77 && !memcmp(a, b, 2), "saturated: %02x %02x", a[0],
+	      a[1]);
+	memset(a, 0xff, 2);
+	memset(b, 0xff, 2);
+	vitrt_gelu_u4(a, g, 3, &p, (struct vitrt_dyadic){ 1, 14 }, 2);
+	vitrt_gelu_u4_ref(b, g, 3, &p, (struct vitrt_dyadic){ 1, 14 }, 2);
+	CHECK(a[0] == 0x26 && a[1] == 0x02 && !memcmp(a, b, 2), "u4: %02x %02x, ref %02x %02x",
+	      a[0], a[1], b[0], b[1]);
+	vitrt_gelu_u4(a, g, 1, &p, (struct vitrt_dyadic){ 1, 14 }, 15);
+	CHECK(a[0] == 0x0f, "u4 saturated: %02x", a[0]);
+}
+
+/* The packed 4-bit twins on random rows: odd lengths, strides with room, bytes past a row. */
+TEST(int4_opt_eq_ref)
+{
+	enum { ROWS = 6, MAXC = 1100, OS = MAXC / 2 + 9 };
+	static int16_t x[ROWS * (MAXC + 7)];
+	static int8_t g[ROWS * MAXC];
+	static uint8_t a[ROWS * OS], b[ROWS * OS];
+	int bad = 0, tried = 0;
+
+	for (int round = 0; round < 400; round++) {
+		uint32_t cols = rnd_range(1, MAXC);
+		size_t xs = cols + (size_t)rnd_range(0, 7), os = (cols + 1) / 2 + rnd_range(0, 8);
+		double sigma = ldexp(1, (int)rnd_range(0, 15)), mu = rnd_normal() * 8000;
+		struct vitrt_dyadic d = vitrt_dyadic_from_ratio(sqrt(cols) / 0x1p30 *
+								ldexp(1, (int)rnd_range(0, 4)));
+		struct vitrt_gelu p;
+		int32_t zero = (int32_t)rnd_range(0, 15);
+
+		for (size_t i = 0; i < ROWS * xs; i++)
+			x[i] = sat16(mu + sigma * rnd_normal());
+		memset(a, 0xa5, sizeof(a));
+		memset(b, 0xa5, sizeof(b));
+		vitrt_layernorm_s4(a, os, x, xs, ROWS, cols, d);
+		vitrt_layernorm_s4_ref(b, os, x, xs, ROWS, cols, d);
+		bad += memcmp(a, b, sizeof(a)) != 0 ||
+		       (os > (cols + 1) / 2 && a[(cols + 1) / 2] != 0xa5) ||
+		       a[(ROWS - 1) * os + (cols + 1) / 2] != 0xa5;
+		if (vitrt_gelu_params(&p, ldexp(1, (int)rnd_range(-12, 0))))
+			continue;
+		for (size_t i = 0; i < cols; i++)
+			g[i] = (int8_t)(i < 256 ? i : rnd64());
+		memset(a, 0xa5, sizeof(a));
+		memset(b, 0xa5, sizeof(b));
+		d = vitrt_dyadic_from_ratio(ldexp(1, -14 + (int)rnd_range(-2, 2)));
+		vitrt_gelu_u4(a, g, cols, &p, d, zero);
+		vitrt_gelu_u4_ref(b, g, cols, &p, d, zero);
+		bad += memcmp(a, b, sizeof(a)) != 0 || a[(cols + 1) / 2] != 0xa5;
+		tried++;
+	}
+	CHECK(!bad && tried > 300, "%d of %d rounds differ", bad, tried);
+}
+
 /* The optimized kernels keep their tables per thread: alternating parameters row by row. */
 TEST(tables_follow_params)
 {

@@ -284,4 +284,32 @@ TEST(op_table_checks_refused)
 	invalid(p, "gemm index", "step 0 (gemm): no such gemm");
 }
 
+/* W4A4's ops: packed rows of (cols + 1) / 2 bytes, GELU's zero point within u4. */
+TEST(int4_ops_checked)
+{
+	struct vitrt_prog *p = sample();
+	union vitrt_op_params u = { .gelu.out = { 1, 14 }, .gelu.zero = 15 };
+	struct vitrt_step *s = &p->steps[2];
+	char msg[512];
+
+	s->op = VITRT_OP_LAYERNORM_S4;
+	s->out.offset = 252;			/* 2 rows of 2 bytes: the arena's last 4 */
+	CHECK(!vitrt_prog_validate(p, msg, sizeof(msg)), "layernorm_s4: %s", msg);
+	s->out.offset = 253;
+	invalid(p, "s4 rows", "step 2 (layernorm_s4): a tensor lies outside its arena");
+	p = sample();
+	s = &p->steps[2];
+	CHECK(!vitrt_gelu_params(&u.gelu.gelu, 0.05), "gelu params");
+	*s = vitrt_op_step(VITRT_OP_GELU_U4, 2, 5, s->in0, s->in1, s->out, &u);
+	s->out.offset = 250;			/* 2 rows of 3 bytes */
+	CHECK(!vitrt_prog_validate(p, msg, sizeof(msg)), "gelu_u4: %s", msg);
+	s->out.offset = 251;
+	invalid(p, "u4 rows", "step 2 (gelu_u4): a tensor lies outside its arena");
+	s->out.offset = 250;
+	s->p[6] = 16;
+	invalid(p, "zero point", "step 2 (gelu_u4): zero point out of range");
+	s->p[6] = -1;
+	invalid(p, "negative zero point", "step 2 (gelu_u4): zero point out of range");
+}
+
 TAP_MAIN

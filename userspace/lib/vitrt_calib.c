@@ -96,7 +96,21 @@ void vitrt_calib_hook(void *ctx, enum vitrt_tap tap, uint32_t layer, float *x, s
 	}
 }
 
-/* The symmetric 8-bit scale whose grid reproduces the sample with least squared error. */
+/* Squared error of the sample on the grid {lo..hi} * sc. */
+static double grid_error(const struct tap_sample *s, double sc, double lo, double hi)
+{
+	double e = 0;
+
+	for (uint32_t j = 0; j < s->n; j++) {
+		double q = nearbyint(s->v[j] / sc);
+
+		q = q > hi ? hi : q < lo ? lo : q;
+		e += (q * sc - s->v[j]) * (q * sc - s->v[j]);
+	}
+	return e;
+}
+
+/* The symmetric scale (grid -qmax-1..qmax) that reproduces the sample with least squared error. */
 static float mse_scale(const struct tap_sample *s, int qmax)
 {
 	double best = s->amax / qmax, best_err = INFINITY;
@@ -104,17 +118,38 @@ static float mse_scale(const struct tap_sample *s, int qmax)
 	if (s->amax == 0 || !s->n)
 		return 1.0f;
 	for (int i = 0; i < CLIP_STEPS; i++) {
-		double sc = s->amax * (1.0 - 0.8 * i / CLIP_STEPS) / qmax, e = 0;
+		double sc = s->amax * (1.0 - 0.8 * i / CLIP_STEPS) / qmax;
+		double e = grid_error(s, sc, -qmax - 1, qmax);
 
-		for (uint32_t j = 0; j < s->n; j++) {
-			double q = nearbyint(s->v[j] / sc);
-
-			q = q > qmax ? qmax : q < -qmax - 1 ? -qmax - 1 : q;
-			e += (q * sc - s->v[j]) * (q * sc - s->v[j]);
-		}
 		if (e < best_err) {
 			best_err = e;
 			best = sc;
+		}
+	}
+	return (float)best;
+}
+
+/*
+ * The same for an unsigned 4-bit grid with a zero point, {-z..15-z} * sc: every z that keeps
+ * at least half the grid positive, each with the clip candidates of mse_scale.
+ */
+static float mse_scale_u4(const struct tap_sample *s, int32_t *zero)
+{
+	double best = s->amax / 15, best_err = INFINITY;
+
+	*zero = 0;
+	if (s->amax == 0 || !s->n)
+		return 1.0f;
+	for (int32_t z = 0; z <= 7; z++) {
+		for (int i = 0; i < CLIP_STEPS; i++) {
+			double sc = s->amax * (1.0 - 0.8 * i / CLIP_STEPS) / (15 - z);
+			double e = grid_error(s, sc, -z, 15 - z);
+
+			if (e < best_err) {
+				best_err = e;
+				best = sc;
+				*zero = z;
+			}
 		}
 	}
 	return (float)best;
@@ -125,11 +160,17 @@ static float s16_scale(const struct tap_sample *s)
 	return s->amax > 0 ? (float)(s->amax * S16_HEADROOM / 32767) : 1.0f;
 }
 
-int vitrt_calib_scales(struct vitrt_calib *c, struct vitrt_scales *sc)
+int vitrt_calib_scales(struct vitrt_calib *c, struct vitrt_scales *sc, uint32_t act_bits)
 {
+	/* the Linear layers' inputs: 4 bits for W4A4, clipped by least error like the rest */
+	int qa = act_bits == 4 ? 7 : 127;
+
+	if (act_bits != 4 && act_bits != 8)
+		return VITRT_EINVAL;
 	sc->layer = calloc(c->depth, sizeof(*sc->layer));
 	if (!sc->layer)
 		return VITRT_ENOMEM;
+	sc->act_bits = act_bits;
 	sc->input = mse_scale(slot(c, VITRT_TAP_INPUT, 0), 127);
 	sc->embed = s16_scale(slot(c, VITRT_TAP_EMBED, 0));
 	sc->normf = mse_scale(slot(c, VITRT_TAP_NORMF, 0), 127);
@@ -137,22 +178,31 @@ int vitrt_calib_scales(struct vitrt_calib *c, struct vitrt_scales *sc)
 	for (uint32_t l = 0; l < c->depth; l++) {
 		struct vitrt_layer_scales *ls = &sc->layer[l];
 
-		ls->norm1 = mse_scale(slot(c, VITRT_TAP_NORM1, l), 127);
+		ls->norm1 = mse_scale(slot(c, VITRT_TAP_NORM1, l), qa);
 		ls->q = mse_scale(slot(c, VITRT_TAP_Q, l), 127);
 		ls->k = mse_scale(slot(c, VITRT_TAP_K, l), 127);
 		ls->v = mse_scale(slot(c, VITRT_TAP_V, l), 127);
 		ls->logits = mse_scale(slot(c, VITRT_TAP_LOGITS, l), 127);
-		ls->attn = mse_scale(slot(c, VITRT_TAP_ATTN, l), 127);
+		ls->attn = mse_scale(slot(c, VITRT_TAP_ATTN, l), qa);
 		ls->res1 = s16_scale(slot(c, VITRT_TAP_RES1, l));
-		ls->norm2 = mse_scale(slot(c, VITRT_TAP_NORM2, l), 127);
+		ls->norm2 = mse_scale(slot(c, VITRT_TAP_NORM2, l), qa);
 		ls->fc1 = mse_scale(slot(c, VITRT_TAP_FC1, l), 127);
-		ls->gelu = mse_scale(slot(c, VITRT_TAP_GELU, l), 127);
+		if (act_bits == 4)
+			ls->gelu = mse_scale_u4(slot(c, VITRT_TAP_GELU, l), &ls->gelu_zero);
+		else
+			ls->gelu = mse_scale(slot(c, VITRT_TAP_GELU, l), 127);
 		ls->res2 = s16_scale(slot(c, VITRT_TAP_RES2, l));
 	}
 	return 0;
 }
 
 /* ---- fake quantization ---- */
+
+/* Whether @tap is a Linear layer's input inside a block: s4 under W4A4 (GELU's is u4). */
+static bool linear_input(enum vitrt_tap tap)
+{
+	return tap == VITRT_TAP_NORM1 || tap == VITRT_TAP_ATTN || tap == VITRT_TAP_NORM2;
+}
 
 /* Scale and integer range of a tap; false for taps that are not quantized. */
 static bool tap_grid(const struct vitrt_scales *sc, enum vitrt_tap tap, uint32_t layer,
@@ -175,10 +225,16 @@ static bool tap_grid(const struct vitrt_scales *sc, enum vitrt_tap tap, uint32_t
 		*s = 1.0 / 256;
 		*lo = 0;
 		*hi = 255;
+	} else if (sc->act_bits == 4 && tap == VITRT_TAP_GELU) {
+		*s = ls->gelu;
+		*lo = -ls->gelu_zero;
+		*hi = 15 - ls->gelu_zero;
 	} else if (s8[tap]) {
+		bool four = sc->act_bits == 4 && linear_input(tap);
+
 		*s = *s8[tap];
-		*lo = -128;
-		*hi = 127;
+		*lo = four ? -8 : -128;
+		*hi = four ? 7 : 127;
 	} else if (s16[tap]) {
 		*s = *s16[tap];
 		*lo = -32768;
@@ -234,12 +290,13 @@ void vitrt_head_pair(float *w, float *bias, const float *hw, const float *hb, co
  * The distilled heads quantized as the compiler does, as one pair (vitrt_head_pair) with one
  * scale per class, and put back: W = 2 [pair's left], W_d = 2 [right], both biases the pair's.
  */
-static void fake_head_pair(struct vitrt_vit *m, double s_x, int qmax)
+static int fake_head_pair(struct vitrt_vit *m, double s_x, int qmax)
 {
 	uint32_t n = m->cfg.classes, c = m->cfg.dim;
 	float *w = malloc(sizeof(*w) * n * 2 * c), *bias = malloc(sizeof(*bias) * n);
+	int err = w && bias ? 0 : VITRT_ENOMEM;
 
-	if (w && bias) {
+	if (!err) {
 		vitrt_head_pair(w, bias, m->head_w, m->head_b, m->head_dist_w, m->head_dist_b, n, c);
 		fake_linear(w, bias, n, 2 * c, s_x, qmax);
 		for (uint32_t j = 0; j < n; j++) {
@@ -252,14 +309,19 @@ static void fake_head_pair(struct vitrt_vit *m, double s_x, int qmax)
 	}
 	free(w);
 	free(bias);
+	return err;
 }
 
-void vitrt_fakequant_weights(struct vitrt_vit *m, const struct vitrt_scales *sc,
-			     uint32_t scheme)
+int vitrt_fakequant_weights(struct vitrt_vit *m, const struct vitrt_scales *sc, uint32_t scheme)
 {
 	const struct vitrt_vit_config *c = &m->cfg;
 	int qmax = scheme == VITRT_SCHEME_W8A8 ? 127 : 7;
 
+	/* first the one part that needs memory: a failure leaves the model as it was */
+	if (m->head_dist_w && fake_head_pair(m, sc->normf, qmax))
+		return VITRT_ENOMEM;
+	if (!m->head_dist_w)
+		fake_linear(m->head_w, m->head_b, c->classes, c->dim, sc->normf, qmax);
 	fake_linear(m->patch_w, m->patch_b, c->dim, c->chans * c->patch * c->patch, sc->input,
 		    qmax);
 	for (uint32_t l = 0; l < c->depth; l++) {
@@ -271,10 +333,7 @@ void vitrt_fakequant_weights(struct vitrt_vit *m, const struct vitrt_scales *sc,
 		fake_linear(b->fc1_w, b->fc1_b, c->mlp, c->dim, ls->norm2, qmax);
 		fake_linear(b->fc2_w, b->fc2_b, c->dim, c->mlp, ls->gelu, qmax);
 	}
-	if (m->head_dist_w)
-		fake_head_pair(m, sc->normf, qmax);
-	else
-		fake_linear(m->head_w, m->head_b, c->classes, c->dim, sc->normf, qmax);
+	return 0;
 }
 
 /* The next readable image from *next on into @pix: 0, an error, or 1 past the last. */
@@ -325,7 +384,7 @@ int vitrt_calib_images(const struct vitrt_vit *m, const struct vitrt_dataset *ds
 	if (err == 1)	/* the end of the set: fewer images than asked is fine, none is not */
 		err = o->used ? 0 : VITRT_EINVAL;
 	if (!err)
-		err = vitrt_calib_scales(cal, sc);
+		err = vitrt_calib_scales(cal, sc, o->act_bits ? o->act_bits : 8);
 	vitrt_calib_free(cal);
 	free(pix);
 	free(in);
@@ -334,12 +393,12 @@ int vitrt_calib_images(const struct vitrt_vit *m, const struct vitrt_dataset *ds
 }
 
 int vitrt_calib_dataset(const struct vitrt_vit *m, const struct vitrt_dataset *ds,
-			uint32_t count, struct vitrt_scales *sc,
+			uint32_t count, uint32_t act_bits, struct vitrt_scales *sc,
 			void (*progress)(uint32_t done, uint32_t total))
 {
 	struct vitrt_prep p = VITRT_PREP_INIT(m->cfg.chans, m->cfg.img);
-	struct vitrt_calib_opts o = { .prep = &p, .count = count, .strict = true,
-				      .progress = progress };
+	struct vitrt_calib_opts o = { .prep = &p, .count = count, .act_bits = act_bits,
+				      .strict = true, .progress = progress };
 
 	return vitrt_calib_images(m, ds, &o, sc);
 }

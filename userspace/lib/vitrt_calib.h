@@ -14,8 +14,12 @@ VITRT_API void vitrt_calib_free(struct vitrt_calib *c);
 /* A vitrt_vit_hook (ctx = the calib) that samples every tap. */
 VITRT_API void vitrt_calib_hook(void *ctx, enum vitrt_tap tap, uint32_t layer, float *x,
 				size_t n);
-/* Choose every scale from the samples; sc->layer is allocated (free() it). */
-VITRT_API int vitrt_calib_scales(struct vitrt_calib *c, struct vitrt_scales *sc);
+/*
+ * Choose every scale from the samples, the blocks' Linear inputs for @act_bits (8, or 4 for
+ * W4A4; VITRT_EINVAL otherwise); sc->layer is allocated (free() it).
+ */
+VITRT_API int vitrt_calib_scales(struct vitrt_calib *c, struct vitrt_scales *sc,
+				 uint32_t act_bits);
 
 struct vitrt_dataset;
 struct vitrt_prep;
@@ -23,6 +27,7 @@ struct vitrt_prep;
 struct vitrt_calib_opts {
 	const struct vitrt_prep *prep;	/* how an image becomes the input (channels, size) */
 	uint32_t count;			/* images to calibrate on */
+	uint32_t act_bits;		/* vitrt_calib_scales' @act_bits; 0 means 8 */
 	bool strict;			/* an unreadable image is an error, not skipped */
 	/* If set: after each image used (images done, images to do) */
 	void (*progress)(uint32_t done, uint32_t total);
@@ -45,7 +50,7 @@ VITRT_API int vitrt_calib_images(const struct vitrt_vit *m, const struct vitrt_d
  * required; @progress as in vitrt_calib_opts.
  */
 VITRT_API int vitrt_calib_dataset(const struct vitrt_vit *m, const struct vitrt_dataset *ds,
-				  uint32_t count, struct vitrt_scales *sc,
+				  uint32_t count, uint32_t act_bits, struct vitrt_scales *sc,
 				  void (*progress)(uint32_t done, uint32_t total));
 
 /* A vitrt_vit_hook (ctx = the scales) rounding each tap to its integer grid. */
@@ -54,10 +59,10 @@ VITRT_API void vitrt_fakequant_hook(void *ctx, enum vitrt_tap tap, uint32_t laye
 /*
  * Replace the folded model's Linear weights and biases by their quantized values, dequantized
  * (what the integer program multiplies), so that the FP forward with vitrt_fakequant_hook is
- * the naive quantize-dequantize graph.
+ * the naive quantize-dequantize graph.  0, or VITRT_ENOMEM with the model unchanged.
  */
-VITRT_API void vitrt_fakequant_weights(struct vitrt_vit *m, const struct vitrt_scales *sc,
-				       uint32_t scheme);
+VITRT_API int vitrt_fakequant_weights(struct vitrt_vit *m, const struct vitrt_scales *sc,
+				      uint32_t scheme);
 
 /*
  * A distilled model's two heads (@n rows of @c each) as one of K = 2c, what the compiler

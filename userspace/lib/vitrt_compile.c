@@ -35,8 +35,12 @@ struct builder {
 	uint32_t T, C, H, D, M, P, K0;	/* tokens, dim, heads, head dim, mlp, patches, patch len */
 	uint32_t TP;			/* bytes per row of the attention logits and probabilities */
 	uint32_t wtype;			/* VITRT_S8 or VITRT_S4 */
-	/* activation tensors, reused by every block */
-	struct vitrt_pref image, patches, x, nrm, qkv, s, pr, attn, y, hb, g, logits;
+	uint32_t atype;			/* the blocks' Linear inputs: VITRT_S8, VITRT_S4 for W4A4 */
+	/*
+	 * Activation tensors, reused by every block; nrm_a, attn and g are Linear inputs of
+	 * atype (nrm_a is nrm's memory, whose s8 rows the head reads).
+	 */
+	struct vitrt_pref image, patches, x, nrm, nrm_a, qkv, s, pr, attn, y, hb, g, logits;
 };
 
 /* Next offset >= @at, aligned, such that [off, off + len) stays inside one chunk. */
@@ -178,10 +182,13 @@ double vitrt_weight_scale(const float *w, uint32_t k, int qmax)
 /*
  * A Linear y = x W^T + bias (W [n][k]) as constants for a GEMM with B = W stored N x K: the
  * quantized weights, the int32 bias at scale s_x * s_w, and the requant entries that map the
- * accumulator of column j to scale s_y[j].
+ * accumulator of column j to scale s_y[j].  An input with zero point @x_zero (x = (a - z) s_x)
+ * costs nothing on the array: sum_i w_i (a_i - z) = sum_i w_i a_i - z sum_i w_i, and the last
+ * term goes into the bias.
  */
-static void linear(struct builder *b, struct vitrt_pgemm *g, const float *w, const float *bias,
-		   uint32_t n, uint32_t k, double s_x, const float *s_y)
+static void linear_zero(struct builder *b, struct vitrt_pgemm *g, const float *w,
+			const float *bias, uint32_t n, uint32_t k, double s_x, int32_t x_zero,
+			const float *s_y)
 {
 	int qmax = b->wtype == VITRT_S4 ? 7 : 127;
 	uint64_t rb = vitrt_row_bytes(b->wtype, k);
@@ -198,7 +205,8 @@ static void linear(struct builder *b, struct vitrt_pgemm *g, const float *w, con
 		return;
 	for (uint32_t j = 0; j < n; j++) {
 		double s_w = vitrt_weight_scale(w + (size_t)j * k, k, qmax);
-		int32_t bv = clamp_round(bias[j] / (s_x * s_w), INT32_MIN, INT32_MAX);
+		int64_t wsum = 0;
+		int32_t bv;
 
 		for (uint32_t i = 0; i < k; i++) {
 			int32_t q = clamp_round(w[(size_t)j * k + i] / s_w, -qmax - 1, qmax);
@@ -207,7 +215,10 @@ static void linear(struct builder *b, struct vitrt_pgemm *g, const float *w, con
 				wq[j * rb + i / 2] |= (uint8_t)((q & 0xf) << (4 * (i % 2)));
 			else
 				wq[j * rb + i] = (uint8_t)q;
+			wsum += q;
 		}
+		bv = clamp_round(bias[j] / (s_x * s_w) - (double)x_zero * wsum, INT32_MIN,
+				 INT32_MAX);
 		memcpy(bq + 4 * j, &bv, 4);
 		rq_entry(rq + 8 * j, s_x * s_w / s_y[j]);
 	}
@@ -215,6 +226,12 @@ static void linear(struct builder *b, struct vitrt_pgemm *g, const float *w, con
 	g->n = n;
 	g->b_type = b->wtype;
 	g->flags = VITRT_GEMM_B_TRANS | VITRT_GEMM_BIAS | VITRT_GEMM_REQUANT;
+}
+
+static void linear(struct builder *b, struct vitrt_pgemm *g, const float *w, const float *bias,
+		   uint32_t n, uint32_t k, double s_x, const float *s_y)
+{
+	linear_zero(b, g, w, bias, n, k, s_x, 0, s_y);
 }
 
 /* A requant table of @n equal entries (MatMuls: one scale for the whole output). */
@@ -258,18 +275,23 @@ static void shiftmax(struct builder *b, struct vitrt_pref in, struct vitrt_pref 
 	cpu_step(b, VITRT_OP_SHIFTMAX, rows, len, in, NO_TENSOR, out, &u);
 }
 
-/* ShiftGELU of s8 input at @s_in, its output (scale s_in * 2^-14) requantized to @s_out. */
+/*
+ * ShiftGELU of s8 input at @s_in, its output (scale s_in * 2^-14) requantized to @s_out: s8,
+ * or u4 with zero point @zero under 4-bit activations.
+ */
 static void gelu(struct builder *b, struct vitrt_pref in, struct vitrt_pref out, uint32_t rows,
-		 uint32_t cols, double s_in, double s_out)
+		 uint32_t cols, double s_in, double s_out, int32_t zero)
 {
-	union vitrt_op_params u;
+	union vitrt_op_params u = { 0 };
 
 	if (vitrt_gelu_params(&u.gelu.gelu, s_in)) {
 		b->err = b->err ?: VITRT_EINVAL;
 		return;
 	}
 	u.gelu.out = vitrt_dyadic_from_ratio(s_in / (1u << VITRT_GELU_SIG_BITS) / s_out);
-	cpu_step(b, VITRT_OP_GELU, rows, cols, in, NO_TENSOR, out, &u);
+	u.gelu.zero = zero;
+	cpu_step(b, b->atype == VITRT_S4 ? VITRT_OP_GELU_U4 : VITRT_OP_GELU, rows, cols, in,
+		 NO_TENSOR, out, &u);
 }
 
 /* ---- the graph ---- */
@@ -316,19 +338,25 @@ static void lower_input(struct builder *b)
 		 &(union vitrt_op_params){ .embed = { c->prefix } });
 }
 
-/* I-LayerNorm of @rows rows of @in (s16, any scale) into b->nrm at @s_out. */
-static void layernorm_of(struct builder *b, struct vitrt_pref in, uint32_t rows, double s_out)
+/*
+ * I-LayerNorm of @rows rows of @in (s16, any scale) at @s_out: into b->nrm_a for a block's
+ * Linear layers, into b->nrm (s8) for the head.
+ */
+static void layernorm_of(struct builder *b, struct vitrt_pref in, uint32_t rows, double s_out,
+			 bool head)
 {
 	/* I-LayerNorm's output has scale sqrt(C) / 2^30 */
 	union vitrt_op_params u = { .layernorm.out = vitrt_dyadic_from_ratio(
 		sqrt((double)b->C) / (1u << 30) / s_out) };
+	bool s4 = !head && b->atype == VITRT_S4;
 
-	cpu_step(b, VITRT_OP_LAYERNORM, rows, b->C, in, NO_TENSOR, b->nrm, &u);
+	cpu_step(b, s4 ? VITRT_OP_LAYERNORM_S4 : VITRT_OP_LAYERNORM, rows, b->C, in, NO_TENSOR,
+		 head ? b->nrm : b->nrm_a, &u);
 }
 
 static void layernorm(struct builder *b, uint32_t rows, double s_out)
 {
-	layernorm_of(b, b->x, rows, s_out);
+	layernorm_of(b, b->x, rows, s_out, false);
 }
 
 /* x = requant(x, s_x -> s_sum) + y, where y already has scale s_sum. */
@@ -345,8 +373,8 @@ static void lower_attention(struct builder *b, const struct vitrt_vit_block *w,
 {
 	uint32_t T = b->T, C = b->C, D = b->D;
 	float *sy = malloc(3 * C * sizeof(*sy));
-	struct vitrt_pgemm g = { .m = T, .a_type = VITRT_S8, .c_type = VITRT_S8,
-				 .a = b->nrm, .c = b->qkv };
+	struct vitrt_pgemm g = { .m = T, .a_type = b->atype, .c_type = VITRT_S8,
+				 .a = b->nrm_a, .c = b->qkv };
 
 	if (!sy) {
 		b->err = VITRT_ENOMEM;
@@ -372,11 +400,11 @@ static void lower_attention(struct builder *b, const struct vitrt_vit_block *w,
 	for (uint32_t h = 0; h < b->H; h++)
 		gemm(b, (struct vitrt_pgemm){
 			.m = T, .n = D, .k = T, .a_type = VITRT_U8, .b_type = VITRT_S8,
-			.c_type = VITRT_S8, .flags = VITRT_GEMM_REQUANT,
+			.c_type = b->atype, .flags = VITRT_GEMM_REQUANT,
 			.a = at(b->pr, (uint64_t)h * T * b->TP), .b = at(b->qkv, 2 * C + h * D),
-			.c = at(b->attn, h * D), .rq = rq_o });
+			.c = at(b->attn, vitrt_row_bytes(b->atype, h * D)), .rq = rq_o });
 	sy = fill(C, ls->res1);
-	g = (struct vitrt_pgemm){ .m = T, .a_type = VITRT_S8, .c_type = VITRT_S16, .a = b->attn,
+	g = (struct vitrt_pgemm){ .m = T, .a_type = b->atype, .c_type = VITRT_S16, .a = b->attn,
 				  .c = b->y };
 	if (!sy) {
 		b->err = VITRT_ENOMEM;
@@ -393,10 +421,12 @@ static void lower_mlp(struct builder *b, const struct vitrt_vit_block *w,
 {
 	uint32_t T = b->T, C = b->C, M = b->M;
 	float *s1 = fill(M, ls->fc1), *s2 = fill(C, ls->res2);
-	struct vitrt_pgemm g1 = { .m = T, .a_type = VITRT_S8, .c_type = VITRT_S8, .a = b->nrm,
+	struct vitrt_pgemm g1 = { .m = T, .a_type = b->atype, .c_type = VITRT_S8, .a = b->nrm_a,
 				  .c = b->hb };
-	struct vitrt_pgemm g2 = { .m = T, .a_type = VITRT_S8, .c_type = VITRT_S16, .a = b->g,
-				  .c = b->y };
+	bool a4 = b->atype == VITRT_S4;
+	int32_t zero = a4 ? ls->gelu_zero : 0;
+	struct vitrt_pgemm g2 = { .m = T, .a_type = a4 ? VITRT_U4 : VITRT_S8,
+				  .c_type = VITRT_S16, .a = b->g, .c = b->y };
 
 	if (!s1 || !s2) {
 		free(s1);
@@ -407,8 +437,8 @@ static void lower_mlp(struct builder *b, const struct vitrt_vit_block *w,
 	linear(b, &g1, w->fc1_w, w->fc1_b, M, C, ls->norm2, s1);
 	gemm(b, g1);
 	sync(b);
-	gelu(b, b->hb, b->g, T, M, ls->fc1, ls->gelu);
-	linear(b, &g2, w->fc2_w, w->fc2_b, C, M, ls->gelu, s2);
+	gelu(b, b->hb, b->g, T, M, ls->fc1, ls->gelu, zero);
+	linear_zero(b, &g2, w->fc2_w, w->fc2_b, C, M, ls->gelu, zero, s2);
 	gemm(b, g2);
 	sync(b);
 	free(s1);
@@ -446,9 +476,9 @@ static void lower_head(struct builder *b, double s_x)
 
 		cpu_step(b, VITRT_OP_MEAN, b->T - prefix, b->C, at(b->x, 2ull * prefix * b->C),
 			 NO_TENSOR, b->y, &(union vitrt_op_params){ 0 });
-		layernorm_of(b, b->y, 1, b->sc->normf);
+		layernorm_of(b, b->y, 1, b->sc->normf, true);
 	} else if (!b->err) {
-		layernorm(b, rows, b->sc->normf);
+		layernorm_of(b, b->x, rows, b->sc->normf, true);
 	}
 	if (!b->err) {
 		linear(b, &g, w ? w : m->head_w, bias ? bias : m->head_b, N, K, b->sc->normf, sy);
@@ -460,6 +490,13 @@ static void lower_head(struct builder *b, double s_x)
 	free(bias);
 }
 
+/* @r seen as rows of @cols elements of @type (smaller than the s8 rows it was planned for). */
+static struct vitrt_pref typed(struct vitrt_pref r, uint32_t type, uint32_t cols)
+{
+	r.stride = vitrt_row_bytes(type, cols);
+	return r;
+}
+
 static void plan_acts(struct builder *b)
 {
 	const struct vitrt_vit_config *c = &b->m->cfg;
@@ -469,6 +506,7 @@ static void plan_acts(struct builder *b)
 	b->x = act(b, b->T, 2ull * b->C);
 	b->y = act(b, b->T, 2ull * b->C);
 	b->nrm = act(b, b->T, b->C);
+	b->nrm_a = typed(b->nrm, b->atype, b->C);
 	b->qkv = act(b, b->T, 3ull * b->C);
 	/*
 	 * Rows of the attention matrices start on cache lines where that fits a chunk: the heads'
@@ -479,9 +517,9 @@ static void plan_acts(struct builder *b)
 		b->TP = b->T;
 	b->s = act(b, (uint64_t)b->H * b->T, b->TP);
 	b->pr = act(b, (uint64_t)b->H * b->T, b->TP);
-	b->attn = act(b, b->T, b->C);
+	b->attn = act(b, b->T, vitrt_row_bytes(b->atype, b->C));
 	b->hb = act(b, b->T, b->M);
-	b->g = act(b, b->T, b->M);
+	b->g = act(b, b->T, vitrt_row_bytes(b->atype, b->M));
 	b->logits = act(b, 1, 2ull * c->classes);
 }
 
@@ -542,6 +580,7 @@ struct vitrt_prog *vitrt_compile(const struct vitrt_vit *m, const struct vitrt_s
 		.M = c->mlp, .P = (c->img / c->patch) * (c->img / c->patch),
 		.K0 = c->chans * c->patch * c->patch,
 		.wtype = o->scheme == VITRT_SCHEME_W8A8 ? VITRT_S8 : VITRT_S4,
+		.atype = vitrt_scheme_act_bits(o->scheme) == 4 ? VITRT_S4 : VITRT_S8,
 	};
 	struct vitrt_prog *p = NULL;
 	double s_x;
@@ -550,8 +589,15 @@ struct vitrt_prog *vitrt_compile(const struct vitrt_vit *m, const struct vitrt_s
 	*err = vitrt_compile_supported(m, msg, cap);
 	if (*err)
 		return NULL;
-	if (o->scheme == VITRT_SCHEME_W4A4) {
-		snprintf(msg, cap, "scheme w4a4 is not implemented yet");
+	if (sc->act_bits != vitrt_scheme_act_bits(o->scheme)) {
+		snprintf(msg, cap, "scheme %s: the scales were calibrated for %u-bit activations",
+			 vitrt_scheme_name(o->scheme), sc->act_bits);
+		*err = VITRT_EINVAL;
+		return NULL;
+	}
+	if (b.atype == VITRT_S4 && b.D % 2) {
+		/* each head's P.V writes its columns of the packed s4 rows from a byte boundary */
+		snprintf(msg, cap, "scheme w4a4: head dim %u is odd", b.D);
 		*err = VITRT_EUNSUPPORTED;
 		return NULL;
 	}

@@ -14,6 +14,7 @@
 /* Per-tensor scales (real = int * scale) of every quantization point of runtime.rst. */
 struct vitrt_layer_scales {
 	float norm1, q, k, v, logits, attn, res1, norm2, fc1, gelu, res2;
+	int32_t gelu_zero;	/* 4-bit activations: GELU's u4 zero point (real = (q - z) s) */
 };
 
 struct vitrt_scales {
@@ -21,6 +22,7 @@ struct vitrt_scales {
 	float embed;		/* s16 stream entering block 0 */
 	float normf;		/* s8 final LayerNorm output of the class token */
 	float logits;		/* s16 logits */
+	uint32_t act_bits;	/* of the blocks' Linear inputs (norm1, attn, norm2, gelu): 8 or 4 */
 	struct vitrt_layer_scales *layer;	/* depth entries */
 };
 

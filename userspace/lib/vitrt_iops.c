@@ -69,6 +69,37 @@ static int64_t clamp64(int64_t v, int64_t lo, int64_t hi)
 }
 
 /* Greedy, most significant bit first: the largest r with r * r <= v. */
+/*
+ * int4 elements, packed as the array reads them: element 2i in bits [3:0], 2i+1 in [7:4].
+ * put_4_ref stores v + zero clamped to [lo, lo + 15].
+ */
+static void put_4_ref(uint8_t *row, uint32_t i, int64_t v, int32_t zero, int32_t lo)
+{
+	uint8_t nib = (uint8_t)(clamp64(v + zero, lo, lo + 15) & 0xf);
+
+	row[i / 2] = i % 2 ? (uint8_t)((row[i / 2] & 0x0f) | nib << 4) : nib;
+}
+
+static inline int32_t clamp4(int32_t v, int32_t lo)
+{
+	return v < lo ? lo : v > lo + 15 ? lo + 15 : v;
+}
+
+/*
+ * n s8 values plus @zero, saturated to [lo, lo + 15] (s4: lo = -8, u4: 0) and packed; an odd
+ * row's last high nibble is 0.
+ */
+IOPS_HOT static void pack_4(uint8_t *restrict out, const int8_t *restrict x, size_t n,
+			    int32_t zero, int32_t lo)
+{
+	IOPS_IVDEP
+	for (size_t i = 0; i + 1 < n; i += 2)
+		out[i / 2] = (uint8_t)((clamp4(x[i] + zero, lo) & 0xf) |
+				       (clamp4(x[i + 1] + zero, lo) & 0xf) << 4);
+	if (n % 2)
+		out[n / 2] = (uint8_t)(clamp4(x[n - 1] + zero, lo) & 0xf);
+}
+
 uint32_t vitrt_isqrt64_ref(uint64_t v)
 {
 	uint64_t r = 0;
@@ -341,6 +372,20 @@ void vitrt_layernorm_s8_ref(int8_t *out, size_t out_stride, const int16_t *x, si
 	}
 }
 
+void vitrt_layernorm_s4_ref(uint8_t *out, size_t out_stride, const int16_t *x, size_t x_stride,
+			    uint32_t rows, uint32_t cols, struct vitrt_dyadic d)
+{
+	ln_check(rows, cols, 2 * out_stride, x_stride);
+	for (uint32_t r = 0; r < rows; r++) {
+		const int16_t *xr = x + r * x_stride;
+		struct ln_stats st = ln_stats_ref(xr, cols);
+
+		for (uint32_t i = 0; i < cols; i++)
+			put_4_ref(out + r * out_stride, i, vitrt_requant_ref(
+				vitrt_floor_div(((int64_t)xr[i] - st.mean) * st.factor, 2), d), 0, -8);
+	}
+}
+
 /*
  * The same statistics, vectorizable: |sum| <= 65536 * 32768 = 2^31 fits an int32 (the most
  * negative sum is exactly INT32_MIN); y^2 <= 65535^2 < 2^32 is exact in uint32 arithmetic.
@@ -382,25 +427,48 @@ IOPS_HOT void vitrt_layernorm(int32_t *restrict out, size_t out_stride,
 	}
 }
 
-IOPS_HOT void vitrt_layernorm_s8(int8_t *restrict out, size_t out_stride,
-				 const int16_t *restrict x, size_t x_stride, uint32_t rows,
-				 uint32_t cols, struct vitrt_dyadic d)
+/* n normalized values of one row (statistics @st) requantized with @d to s8. */
+IOPS_HOT static void ln_row_s8(int8_t *restrict o, const int16_t *restrict xr, uint32_t n,
+			       struct ln_stats st, struct vitrt_dyadic d)
 {
 	const int64_t m = d.mult, half = d.shift ? (int64_t)1 << (d.shift - 1) : 0;
 	const uint32_t s = d.shift;
 
+	for (uint32_t i = 0; i < n; i++) {
+		int32_t v = ((xr[i] - st.mean) * st.factor) >> 1;
+		int64_t q = ((int64_t)v * m + half) >> s;
+
+		o[i] = (int8_t)(q < INT8_MIN ? INT8_MIN : q > INT8_MAX ? INT8_MAX : q);
+	}
+}
+
+void vitrt_layernorm_s8(int8_t *out, size_t out_stride, const int16_t *x, size_t x_stride,
+			uint32_t rows, uint32_t cols, struct vitrt_dyadic d)
+{
 	ln_check(rows, cols, out_stride, x_stride);
-	IOPS_ASSERT(s <= VITRT_DYADIC_MAX_SHIFT);
+	IOPS_ASSERT(d.shift <= VITRT_DYADIC_MAX_SHIFT);
+	for (uint32_t r = 0; r < rows; r++)
+		ln_row_s8(out + r * out_stride, x + r * x_stride, cols,
+			  ln_stats(x + r * x_stride, cols), d);
+}
+
+/* Through s8 in chunks: clamping to s8 and then to s4 is clamping to s4. */
+void vitrt_layernorm_s4(uint8_t *out, size_t out_stride, const int16_t *x, size_t x_stride,
+			uint32_t rows, uint32_t cols, struct vitrt_dyadic d)
+{
+	int8_t tmp[512];
+
+	ln_check(rows, cols, 2 * out_stride, x_stride);
+	IOPS_ASSERT(d.shift <= VITRT_DYADIC_MAX_SHIFT);
 	for (uint32_t r = 0; r < rows; r++) {
 		const int16_t *xr = x + r * x_stride;
-		int8_t *o = out + r * out_stride;
 		struct ln_stats st = ln_stats(xr, cols);
 
-		for (uint32_t i = 0; i < cols; i++) {
-			int32_t v = ((xr[i] - st.mean) * st.factor) >> 1;
-			int64_t q = ((int64_t)v * m + half) >> s;
+		for (uint32_t i = 0; i < cols; i += sizeof(tmp)) {
+			uint32_t n = cols - i < sizeof(tmp) ? cols - i : sizeof(tmp);
 
-			o[i] = (int8_t)(q < INT8_MIN ? INT8_MIN : q > INT8_MAX ? INT8_MAX : q);
+			ln_row_s8(tmp, xr + i, n, st, d);
+			pack_4(out + r * out_stride + i / 2, tmp, n, 0, -8);
 		}
 	}
 }
@@ -650,6 +718,15 @@ void vitrt_gelu_s8_ref(int8_t *out, const int8_t *x, size_t n, const struct vitr
 	}
 }
 
+void vitrt_gelu_u4_ref(uint8_t *out, const int8_t *x, size_t n, const struct vitrt_gelu *p,
+		       struct vitrt_dyadic d, int32_t zero)
+{
+	IOPS_ASSERT(zero >= 0 && zero <= 15);
+	for (size_t i = 0; i < n; i++)
+		put_4_ref(out, (uint32_t)i, vitrt_requant_ref(x[i] * vitrt_gelu_sigmoid_ref(x[i], p),
+							     d), zero, 0);
+}
+
 /* GELU of every s8 value at index x + 128, and the same requantized with d (slots as above). */
 static __thread struct gelu_slot {
 	bool valid, valid8;
@@ -769,6 +846,21 @@ void vitrt_gelu_s8(int8_t *out, const int8_t *x, size_t n, const struct vitrt_ge
 	}
 	for (size_t i = 0; i < n; i++)
 		out[i] = lut8[(uint8_t)x[i] ^ 0x80];	/* x + 128 */
+}
+
+/* Through s8: with 0 <= zero <= 15, clamp(clamp(v, -128, 127) + zero, 0, 15) is the u4 clamp. */
+void vitrt_gelu_u4(uint8_t *out, const int8_t *x, size_t n, const struct vitrt_gelu *p,
+		   struct vitrt_dyadic d, int32_t zero)
+{
+	int8_t tmp[512];
+
+	IOPS_ASSERT(zero >= 0 && zero <= 15);
+	for (size_t i = 0; i < n; i += sizeof(tmp)) {
+		size_t k = n - i < sizeof(tmp) ? n - i : sizeof(tmp);
+
+		vitrt_gelu_s8(tmp, x + i, k, p, d);
+		pack_4(out + i / 2, tmp, k, zero, 0);
+	}
 }
 
 /* ---- the input and the token stream ---- */
@@ -898,11 +990,8 @@ void vitrt_mean_s16(int16_t *out, const int16_t *x, size_t stride, uint32_t rows
 	}
 	for (uint32_t r = 0; r < rows; r++)
 		sum_rows16(sum, x + r * stride, cols);
-	for (uint32_t c = 0; c < cols; c++) {
-		int64_t num = 2 * (int64_t)sum[c] + rows, den = 2 * (int64_t)rows;
-
-		out[c] = (int16_t)(num >= 0 ? num / den : -((-num + den - 1) / den));
-	}
+	for (uint32_t c = 0; c < cols; c++)
+		out[c] = (int16_t)vitrt_floor_div(2 * (int64_t)sum[c] + rows, 2 * (int64_t)rows);
 	free(sum);
 }
 

@@ -144,6 +144,16 @@ VITRT_API void vitrt_layernorm_s8_ref(int8_t *out, size_t out_stride, const int1
 VITRT_API void vitrt_layernorm_s8(int8_t *out, size_t out_stride, const int16_t *x,
 				  size_t x_stride, uint32_t rows, uint32_t cols,
 				  struct vitrt_dyadic d);
+/*
+ * The same to s4 (clamped to [-8, 7]) for W4A4, packed as the array reads int4: element 2i in
+ * bits [3:0], 2i + 1 in [7:4], an odd row's last high nibble 0; out_stride in bytes.
+ */
+VITRT_API void vitrt_layernorm_s4_ref(uint8_t *out, size_t out_stride, const int16_t *x,
+				      size_t x_stride, uint32_t rows, uint32_t cols,
+				      struct vitrt_dyadic d);
+VITRT_API void vitrt_layernorm_s4(uint8_t *out, size_t out_stride, const int16_t *x,
+				  size_t x_stride, uint32_t rows, uint32_t cols,
+				  struct vitrt_dyadic d);
 
 /* ---- I-ViT's shift exponential ---- */
 
@@ -251,6 +261,15 @@ VITRT_API void vitrt_gelu_s8_ref(int8_t *out, const int8_t *x, size_t n,
 				 const struct vitrt_gelu *p, struct vitrt_dyadic d);
 VITRT_API void vitrt_gelu_s8(int8_t *out, const int8_t *x, size_t n, const struct vitrt_gelu *p,
 			     struct vitrt_dyadic d);
+/*
+ * The same plus @zero (0..15) to packed u4 for W4A4: out = clamp(requant(v, d) + zero, 0, 15),
+ * packed as vitrt_layernorm_s4.  GELU is never below -0.17 x: an unsigned grid with a small
+ * zero point spends the 16 steps where the values are.  out must not overlap x.
+ */
+VITRT_API void vitrt_gelu_u4_ref(uint8_t *out, const int8_t *x, size_t n,
+				 const struct vitrt_gelu *p, struct vitrt_dyadic d, int32_t zero);
+VITRT_API void vitrt_gelu_u4(uint8_t *out, const int8_t *x, size_t n, const struct vitrt_gelu *p,
+			     struct vitrt_dyadic d, int32_t zero);
 
 /* ---- the input: image to patch rows, patch embeddings to the token stream ---- */
 

@@ -14,7 +14,8 @@
 
 _Static_assert(sizeof(union vitrt_op_params) <= 4 * VITRT_STEP_PARAMS, "params fit the words");
 _Static_assert(sizeof(struct vitrt_shiftmax) == 20 && sizeof(struct vitrt_dyadic) == 8 &&
-	       sizeof(struct vitrt_gelu) == 16, "parameter structs are packed int32 words");
+	       sizeof(struct vitrt_gelu) == 16 && sizeof(struct vitrt_op_gelu) == 28,
+	       "parameter structs are packed int32 words");
 
 /* ---- checks of the parameters ---- */
 
@@ -79,6 +80,13 @@ static const char *check_gelu(const struct vitrt_prog *p, const struct vitrt_ste
 	(void)p, (void)s;
 	return !vitrt_gelu_check(&u->gelu.gelu) && shift_ok(u->gelu.out.shift) ? NULL :
 	       "parameters out of range";
+}
+
+static const char *check_gelu_u4(const struct vitrt_prog *p, const struct vitrt_step *s,
+				 const union vitrt_op_params *u)
+{
+	return u->gelu.zero < 0 || u->gelu.zero > 15 ? "zero point out of range" :
+	       check_gelu(p, s, u);
 }
 
 static const char *check_add(const struct vitrt_prog *p, const struct vitrt_step *s,
@@ -159,6 +167,13 @@ static void run_layernorm(const struct vitrt_op_args *a, uint32_t r0, uint32_t r
 			   r1 - r0, a->cols, a->p.layernorm.out);
 }
 
+static void run_layernorm_s4(const struct vitrt_op_args *a, uint32_t r0, uint32_t r1)
+{
+	vitrt_layernorm_s4(ROW(a, VITRT_OPND_OUT, r0, uint8_t), a->stride[VITRT_OPND_OUT],
+			   ROW(a, VITRT_OPND_IN0, r0, int16_t), a->stride[VITRT_OPND_IN0] / 2,
+			   r1 - r0, a->cols, a->p.layernorm.out);
+}
+
 static void run_shiftmax(const struct vitrt_op_args *a, uint32_t r0, uint32_t r1)
 {
 	vitrt_shiftmax(ROW(a, VITRT_OPND_OUT, r0, uint8_t), a->stride[VITRT_OPND_OUT],
@@ -179,6 +194,13 @@ static void run_gelu(const struct vitrt_op_args *a, uint32_t r0, uint32_t r1)
 	for (uint32_t r = r0; r < r1; r++)
 		vitrt_gelu_s8(ROW(a, VITRT_OPND_OUT, r, int8_t), ROW(a, VITRT_OPND_IN0, r, int8_t),
 			      a->cols, &g->gelu, g->out);
+}
+
+static void run_gelu_u4(const struct vitrt_op_args *a, uint32_t r0, uint32_t r1)
+{
+	for (uint32_t r = r0; r < r1; r++)
+		vitrt_gelu_u4(ROW(a, VITRT_OPND_OUT, r, uint8_t), ROW(a, VITRT_OPND_IN0, r, int8_t),
+			      a->cols, &a->p.gelu.gelu, a->p.gelu.out, a->p.gelu.zero);
 }
 
 static void run_add(const struct vitrt_op_args *a, uint32_t r0, uint32_t r1)
@@ -252,9 +274,23 @@ static const struct vitrt_op_traits op_traits[VITRT_OP_COUNT] = {
 		.name = "mean", .type = { VITRT_S16, NONE, VITRT_S16 },
 		.check = check_mean, .shape = shape_mean, .run = run_mean,
 	},
+	[VITRT_OP_LAYERNORM_S4] = {
+		.name = "layernorm_s4",
+		.nwords = 2, .word = { W(layernorm.out.mult), W(layernorm.out.shift) },
+		.type = { VITRT_S16, NONE, VITRT_S4 },
+		.check = check_layernorm, .run = run_layernorm_s4,
+	},
+	[VITRT_OP_GELU_U4] = {
+		.name = "gelu_u4",
+		.nwords = 7, .word = { W(gelu.gelu.x0), W(gelu.gelu.n), W(gelu.gelu.k),
+				       W(gelu.gelu.j), W(gelu.out.mult), W(gelu.out.shift),
+				       W(gelu.zero) },
+		.type = { VITRT_S8, NONE, VITRT_U4 },
+		.check = check_gelu_u4, .run = run_gelu_u4,
+	},
 };
 
-_Static_assert(VITRT_OP_COUNT == 9, "a new op needs a row in op_traits");
+_Static_assert(VITRT_OP_COUNT == 11, "a new op needs a row in op_traits");
 
 const struct vitrt_op_traits *vitrt_op_traits(uint32_t op)
 {

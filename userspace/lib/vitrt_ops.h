@@ -36,6 +36,7 @@ struct vitrt_op_layernorm {
 struct vitrt_op_gelu {
 	struct vitrt_gelu gelu;
 	struct vitrt_dyadic out;
+	int32_t zero;		/* GELU_U4: the output's zero point, 0..15 */
 };
 
 /* ADD: each operand to the scale of the sum. */

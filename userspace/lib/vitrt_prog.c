@@ -19,6 +19,11 @@ const char *vitrt_scheme_name(uint32_t scheme)
 	return scheme < VITRT_SCHEME_COUNT ? scheme_names[scheme] : "?";
 }
 
+uint32_t vitrt_scheme_act_bits(uint32_t scheme)
+{
+	return scheme == VITRT_SCHEME_W4A4 ? 4 : 8;
+}
+
 int vitrt_scheme_parse(const char *name)
 {
 	for (int s = 0; s < VITRT_SCHEME_COUNT; s++)

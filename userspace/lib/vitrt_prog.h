@@ -41,6 +41,8 @@ enum vitrt_op {
 	VITRT_OP_GELU,		/* s8 -> ShiftGELU -> requant -> s8 */
 	VITRT_OP_ADD,		/* s16 = sat16(requant(a) + requant(b)) */
 	VITRT_OP_MEAN,		/* s16 rows -> their rounded mean, one s16 row */
+	VITRT_OP_LAYERNORM_S4,	/* as LAYERNORM, to packed s4 rows (W4A4) */
+	VITRT_OP_GELU_U4,	/* as GELU, plus a zero point, to packed u4 (W4A4) */
 	VITRT_OP_COUNT
 };
 
@@ -114,6 +116,8 @@ struct vitrt_prog {
 
 VITRT_API const char *vitrt_scheme_name(uint32_t scheme);
 VITRT_API int vitrt_scheme_parse(const char *name);
+/* Bits of the blocks' Linear inputs under @scheme: 4 for W4A4, else 8. */
+VITRT_API uint32_t vitrt_scheme_act_bits(uint32_t scheme);
 /*
  * "RxC" (decimal, 1..VITRT_ARRAY_MAX_SIDE each, nothing else) into @rows and @cols;
  * VITRT_EINVAL otherwise (outputs untouched).

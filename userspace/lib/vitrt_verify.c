@@ -60,11 +60,19 @@ static void compare(const struct verify_ws *w, uint32_t classes, float scale, ui
 	}
 	err = d / fmax(hi - lo, 1e-6);
 	r->agree += ai == af;
+	r->mean_err = (r->mean_err * r->images + err) / (r->images + 1);
 	if (err > r->max_err || !r->images) {
 		r->max_err = err;
 		r->worst = image;
 	}
 	r->images++;
+}
+
+double vitrt_verify_bound(uint32_t scheme, bool mean)
+{
+	if (vitrt_scheme_act_bits(scheme) == 4)
+		return mean ? VITRT_VERIFY_MEAN_ERR_A4 : VITRT_VERIFY_MAX_ERR_A4;
+	return mean ? VITRT_VERIFY_MEAN_ERR : VITRT_VERIFY_MAX_ERR;
 }
 
 int vitrt_verify_program(const struct vitrt_prog *p, const struct vitrt_vit *fake,

@@ -55,7 +55,8 @@ int cmd_info(int argc, char **argv)
 	       p->arena_size[VITRT_ARENA_ACT]);
 	printf("  schedule   %u steps: %u GEMMs in %u submissions, %u layernorm, %u shiftmax, "
 	       "%u gelu, %u add\n", p->nsteps, per_op[VITRT_OP_GEMM], per_op[VITRT_OP_SYNC],
-	       per_op[VITRT_OP_LAYERNORM], per_op[VITRT_OP_SHIFTMAX], per_op[VITRT_OP_GELU],
+	       per_op[VITRT_OP_LAYERNORM] + per_op[VITRT_OP_LAYERNORM_S4],
+	       per_op[VITRT_OP_SHIFTMAX], per_op[VITRT_OP_GELU] + per_op[VITRT_OP_GELU_U4],
 	       per_op[VITRT_OP_ADD]);
 	printf("  per image  %" PRIu64 " MACs, %" PRIu64 " modeled cycles on %ux%u (util %.1f%%)\n",
 	       macs, cycles, in->array_rows, in->array_cols,

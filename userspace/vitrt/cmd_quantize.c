@@ -20,6 +20,7 @@ struct quantize_opts {
 	uint32_t scheme, count, rows, cols;
 	uint32_t check;			/* images the program is checked on */
 	double max_err;			/* the largest logit error it may have there */
+	double mean_err;		/* and the largest mean over the images */
 	bool strict, json;
 	struct prep_opts given;		/* --interpolation, --crop-pct, --mean, --std */
 	struct vitrt_prep prep;		/* the checkpoint's, with the options given */
@@ -36,18 +37,22 @@ static int usage(int status)
 	       "                      an ImageFolder tree DIR/<class>/*.{jpg,png} or a folder\n"
 	       "                      of images, read one at a time\n"
 	       "  -o, --output MODEL  the compiled model to write\n"
-	       "  -s, --scheme S      w8a8 (default) or w4a8 (4-bit weights)\n"
+	       "  -s, --scheme S      w8a8 (default), w4a8 (4-bit weights) or w4a4 (4-bit weights\n"
+	       "                      and Linear inputs; patch embedding and head inputs 8-bit)\n"
 	       "  -n, --count N       calibration images (default 256)\n"
 	       "      --check N       images, after the calibration ones, on which the integer\n"
 	       "                      program is compared with its fake-quant graph before it\n"
 	       "                      is written (default 32)\n"
 	       "      --max-logit-error X  the largest |integer - fake-quant| logit there, as a\n"
 	       "                      fraction of the image's logit range, before it is an\n"
-	       "                      error and nothing is written (default %.2f)\n"
+	       "                      error and nothing is written (default %.2f, w4a4 %.2f)\n"
+	       "      --mean-logit-error X  the same for its mean over the images (default %.2f,\n"
+	       "                      w4a4 %.2f)\n"
 	       "  -j, --json          one JSON object: scheme, calibration and check figures\n"
 	       "      --array RxC     array the schedule is made for (default 16x16)\n"
 	       "      --strict        an unreadable image is an error (default: named, skipped)\n"
-	       PREP_USAGE, VITRT_VERIFY_MAX_ERR);
+	       PREP_USAGE, VITRT_VERIFY_MAX_ERR, VITRT_VERIFY_MAX_ERR_A4, VITRT_VERIFY_MEAN_ERR,
+	       VITRT_VERIFY_MEAN_ERR_A4);
 	return status;
 }
 
@@ -57,14 +62,13 @@ static int parse(int argc, char **argv, struct quantize_opts *o)
 		{ "calib", 1, 0, 'c' }, { "output", 1, 0, 'o' }, { "scheme", 1, 0, 's' },
 		{ "count", 1, 0, 'n' }, { "array", 1, 0, 'A' }, { "help", 0, 0, 'h' },
 		{ "strict", 0, 0, 'T' }, { "check", 1, 0, 'K' }, { "json", 0, 0, 'j' },
-		{ "max-logit-error", 1, 0, 'E' },
+		{ "max-logit-error", 1, 0, 'E' }, { "mean-logit-error", 1, 0, 'M' },
 		PREP_LONG_OPTIONS, { 0 },
 	};
 	int c, s;
 	char *end;
 
 	*o = (struct quantize_opts){ .count = 256, .rows = 16, .cols = 16, .check = 32,
-		.max_err = VITRT_VERIFY_MAX_ERR,
 		.given = PREP_OPTS_INIT };
 	while ((c = getopt_long(argc, argv, "c:o:s:n:jh", longs, NULL)) != -1) {
 		switch (c) {
@@ -72,8 +76,8 @@ static int parse(int argc, char **argv, struct quantize_opts *o)
 		case 'o': o->out = optarg; break;
 		case 's':
 			s = vitrt_scheme_parse(optarg);
-			if (s < 0 || s == VITRT_SCHEME_W4A4)
-				return die("quantize: scheme '%s' is not w8a8 or w4a8", optarg), 2;
+			if (s < 0)
+				return die("quantize: scheme '%s' is not w8a8, w4a8 or w4a4", optarg), 2;
 			o->scheme = (uint32_t)s;
 			break;
 		case 'n': o->count = (uint32_t)strtoul(optarg, NULL, 0); break;
@@ -85,10 +89,11 @@ static int parse(int argc, char **argv, struct quantize_opts *o)
 		case 'T': o->strict = true; break;
 		case 'j': o->json = true; break;
 		case 'E':
-			o->max_err = strtod(optarg, &end);
-			if (end == optarg || *end || !(o->max_err > 0))
-				return die("quantize: --max-logit-error wants a positive number, "
-					   "not '%s'", optarg), 2;
+		case 'M':
+			*(c == 'E' ? &o->max_err : &o->mean_err) = strtod(optarg, &end);
+			if (end == optarg || *end || !(strtod(optarg, NULL) > 0))
+				return die("quantize: --%s-logit-error wants a positive number, "
+					   "not '%s'", c == 'E' ? "max" : "mean", optarg), 2;
 			break;
 		case 'K':
 			o->check = (uint32_t)strtoul(optarg, NULL, 0);
@@ -110,6 +115,10 @@ static int parse(int argc, char **argv, struct quantize_opts *o)
 	if (optind + 1 != argc || !o->calib || !o->out)
 		return die("quantize: need CKPT, --calib DIR and -o MODEL (see --help)"), 2;
 	o->ckpt = argv[optind];
+	if (!o->max_err)
+		o->max_err = vitrt_verify_bound(o->scheme, false);
+	if (!o->mean_err)
+		o->mean_err = vitrt_verify_bound(o->scheme, true);
 	return o->count ? 0 : (die("quantize: --count must be positive"), 2);
 }
 
@@ -173,11 +182,14 @@ static int check_program(const struct quantize_opts *o, const struct vitrt_prog 
 		ds = vitrt_dataset_open_path(o->calib, "train", &err, msg, sizeof(msg));
 	if (ds) {
 		vitrt_vit_fold_norms(fake);
-		vitrt_fakequant_weights(fake, sc, o->scheme);
+		err = vitrt_fakequant_weights(fake, sc, o->scheme);
 		*held_out = first < ds->count;
 		if (!*held_out)
 			first = ds->count > o->check ? ds->count - o->check : 0;
-		err = vitrt_verify_program(p, fake, sc, ds, &o->prep, first, o->check, o->strict,
+		if (err)
+			snprintf(msg, sizeof(msg), "checking the program: %s", vitrt_strerror(err));
+		else
+			err = vitrt_verify_program(p, fake, sc, ds, &o->prep, first, o->check, o->strict,
 					   r, msg, sizeof(msg));
 	}
 	if (!err && !r->images)
@@ -200,17 +212,19 @@ static void report(const struct quantize_opts *o, const struct vitrt_prog *p,
 		printf("{\"scheme\": \"%s\", \"calibration_images\": %u, \"skipped\": %u, "
 		       "\"steps\": %u, \"gemms\": %u, \"const_bytes\": %llu, \"check\": "
 		       "{\"images\": %u, \"held_out\": %s, \"agreement\": %.2f, "
-		       "\"max_logit_error\": %.4f, \"bound\": %.2f}}\n",
+		       "\"max_logit_error\": %.4f, \"bound\": %.2f, "
+		       "\"mean_logit_error\": %.4f, \"mean_bound\": %.2f}}\n",
 		       vitrt_scheme_name(o->scheme), co->used, co->skipped, p->nsteps,
 		       p->ngemms, consts, r->images, held_out ? "true" : "false", agree,
-		       r->max_err, o->max_err);
+		       r->max_err, o->max_err, r->mean_err, o->mean_err);
 		return;
 	}
 	printf("%s: %s, %u calibration images, %u steps (%u GEMMs), %llu bytes of constants\n",
 	       o->out, vitrt_scheme_name(o->scheme), co->used, p->nsteps, p->ngemms, consts);
 	printf("%s: checked on %u %simages: top-1 agreement %.1f%% with the fake-quant graph, "
-	       "largest logit error %.4f of the logit range (bound %.2f)\n", o->out, r->images,
-	       held_out ? "held-out " : "calibration ", agree, r->max_err, o->max_err);
+	       "logit error %.4f of the logit range at most (bound %.2f), %.4f on average "
+	       "(bound %.2f)\n", o->out, r->images, held_out ? "held-out " : "calibration ", agree,
+	       r->max_err, o->max_err, r->mean_err, o->mean_err);
 	if (co->skipped)
 		printf("%s: %u unreadable calibration images skipped\n", o->calib, co->skipped);
 }
@@ -239,7 +253,8 @@ int cmd_quantize(int argc, char **argv)
 	o.prep = (struct vitrt_prep){ .chans = m->cfg.chans, .size = m->cfg.img,
 		.interp = m->cfg.interp, .crop_pct = m->cfg.crop_pct };
 	prep_apply(&o.given, &o.prep);
-	co = (struct vitrt_calib_opts){ .prep = &o.prep, .count = o.count, .strict = o.strict,
+	co = (struct vitrt_calib_opts){ .prep = &o.prep, .count = o.count,
+		.act_bits = vitrt_scheme_act_bits(o.scheme), .strict = o.strict,
 		.progress = show_progress, .skip = show_skip };
 	if (calibrate(&o, m, &sc, &co))
 		goto out;
@@ -258,6 +273,12 @@ int cmd_quantize(int argc, char **argv)
 		die("%s: the integer program disagrees with its fake-quant graph: logit error %.4f "
 		    "of the logit range on image %u of %s (bound %.2f); nothing written", o.ckpt,
 		    check.max_err, check.worst, o.calib, o.max_err);
+		goto out;
+	}
+	if (check.mean_err > o.mean_err) {
+		die("%s: the integer program disagrees with its fake-quant graph: logit error %.4f "
+		    "of the logit range on average over %u images of %s (bound %.2f); nothing "
+		    "written", o.ckpt, check.mean_err, check.images, o.calib, o.mean_err);
 		goto out;
 	}
 	if (vitrt_prog_save(p, o.out, msg, sizeof(msg))) {

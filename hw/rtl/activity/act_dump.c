@@ -263,7 +263,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	vitrt_vit_fold_norms(m);
-	if (vitrt_calib_dataset(m, train, (uint32_t)strtoul(argv[3], NULL, 0), &sc, NULL)) {
+	if (vitrt_calib_dataset(m, train, (uint32_t)strtoul(argv[3], NULL, 0), 8, &sc, NULL)) {
 		die("calibration failed%s%s", "", "");
 		goto out;
 	}
