@@ -8,6 +8,8 @@
 #   scripts/int_fullsize.sh [--only deit_s,tv_vit_b_16,...] [--keep DIR]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. tests/unit/logits.sh	# int_vs_fp32, lg_judge
+VITRT=build/vitrt
 only=deit_s,deit_s_distilled,deit3_s,vit_s_gap,vit_s16_384,tv_vit_b_16 keep=
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -27,21 +29,13 @@ cp "${photos[@]:4}" "$dir/calib/b/"
 
 # compare NAME CKPT: quantize, run both ways on every photo, print and judge.
 compare() {
-	local a b
-	build/vitrt quantize "$2" --calib "$dir/calib" --check 8 --max-logit-error 1 \
+	"$VITRT" quantize "$2" --calib "$dir/calib" --check 8 --max-logit-error 1 \
 		-o "$dir/$1.vitsa" --json | jq -c '{scheme, check}' | sed "s/^/$1: quantize /"
-	a=$(build/vitrt run "$dir/$1.vitsa" "${photos[@]}" --json)
-	b=$(build/vitrt run --fp32 "$2" "${photos[@]}" --json)
-	paste <(jq -r '.top5[0].class' <<<"$a") <(jq -r '.top5[0].class' <<<"$b") |
-		awk -v m="$1" '$1 == $2 { n++ } END { printf "%s: top-1 the same on %d of %d photos\n", m, n, NR }'
-	paste <(jq -r '.logits[]' <<<"$a") <(jq -r '.logits[]' <<<"$b") | awk -v m="$1" '
-		{ n++; sx += $1; sy += $2; sxx += $1 * $1; syy += $2 * $2; sxy += $1 * $2
-		  d = $1 - $2; d = d < 0 ? -d : d; if (d > md) md = d
-		  if (NR == 1 || $2 < lo) lo = $2; if (NR == 1 || $2 > hi) hi = $2 }
-		END { r = (n * sxy - sx * sy) / sqrt((n * sxx - sx * sx) * (n * syy - sy * sy))
-		      printf "%s: logits r %.4f, largest difference %.3f of the range\n", m, r,
-			     md / (hi - lo)
-		      exit !(r >= 0.99 && md <= 0.1 * (hi - lo)) }'
+	int_vs_fp32 auto "$dir/$1.vitsa" "$2" "${photos[@]}" || return 1
+	lg_judge -v m="$1" 'printf "%s: top-1 the same on %d of %d photos\n", m, same, images
+		printf "%s: logits r %.4f, largest difference %.3f of the range\n", m, r,
+		       diff / range
+		exit !(r >= 0.99 && diff <= 0.1 * range)'
 }
 
 rc=0

@@ -3,6 +3,7 @@
 set -u
 VITRT=$1
 . "$(dirname "$0")/ktap.sh"	# n, failed, t NAME CMD...
+. "$(dirname "$0")/logits.sh"	# int_vs_fp32, lg_judge
 
 # Expect CMD to fail with exit status $2 and print $3 on stderr.
 fails_with() {
@@ -320,14 +321,8 @@ FMNIST_LABEL='T-shirt/top|Trouser|Pullover|Dress|Coat|Sandal|Shirt|Sneaker|Bag|A
 # int_follows_fp32 MODEL CKPT IMAGE...: the integer logits correlate with the FP32 ones
 # (Pearson r > 0.9 over every logit of every image).
 int_follows_fp32() {
-	local model=$1 ckpt=$2 a b
-	shift 2
-	a=$("$VITRT" run --backend sim "$model" "$@" --json) || return 1
-	b=$("$VITRT" run --fp32 "$ckpt" "$@" --json) || return 1
-	paste <(jq -r '.logits[]' <<<"$a") <(jq -r '.logits[]' <<<"$b") | awk '
-		{ n++; sx += $1; sy += $2; sxx += $1 * $1; syy += $2 * $2; sxy += $1 * $2 }
-		END { r = (n * sxy - sx * sy) / sqrt((n * sxx - sx * sx) * (n * syy - sy * sy));
-		      printf "# %d logits, correlation %.4f\n", n, r; exit !(r > 0.9) }'
+	int_vs_fp32 sim "$@" || return 1
+	lg_judge 'printf "# %d logits, correlation %.4f\n", n, r; exit !(r > 0.9)'
 }
 
 t fp32_folder_config sh -c "'$VITRT' run --fp32 $G/deit3 $D/gray28.png | grep -Eq '$FMNIST_LABEL'"
@@ -359,16 +354,10 @@ t fp32_unknown_tensor fails_with 1 "unexpected tensor 'blocks.1.ls3.gamma'" "$VI
 # int_close_to_fp32 MODEL CKPT IMAGES...: the same top-1 on every image, and no integer logit
 # further from FP32 than 5% of the FP32 logits' range.
 int_close_to_fp32() {
-	local model=$1 ckpt=$2 a b
-	shift 2
-	a=$("$VITRT" run --backend sim "$model" "$@" --json) || return 1
-	b=$("$VITRT" run --fp32 "$ckpt" "$@" --json) || return 1
-	[ "$(jq -c '.top5[0].class' <<<"$a")" = "$(jq -c '.top5[0].class' <<<"$b")" ] || return 1
-	paste <(jq -r '.logits[]' <<<"$a") <(jq -r '.logits[]' <<<"$b") | awk '
-		{ d = $1 - $2; d = d < 0 ? -d : d; if (d > m) m = d;
-		  if (NR == 1 || $2 < lo) lo = $2; if (NR == 1 || $2 > hi) hi = $2 }
-		END { printf "# largest difference %.4f of the range\n", m / (hi - lo);
-		      exit !(m <= 0.05 * (hi - lo)) }'
+	int_vs_fp32 sim "$@" || return 1
+	lg_judge 'printf "# top-1 the same on %d of %d images\n", same, images
+		printf "# largest difference %.4f of the range\n", diff / range
+		exit !(same == images && diff <= 0.05 * range)'
 }
 t quantize_distilled "$VITRT" quantize $G/deitdist.safetensors --calib "$tmp/flat" \
 	-o "$tmp/dd.vitsa"
