@@ -9,12 +9,10 @@ Needs only Debian packages: python3-torch, libopenblas0-pthread, dataset-fashion
 
 import argparse
 import json
-import math
 import os
 import sys
 import time
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -23,6 +21,7 @@ sys.path.insert(0, HERE)
 
 import fmnist                      # noqa: E402
 import safetensors_io              # noqa: E402
+import train_common                # noqa: E402
 from vit import VisionTransformer  # noqa: E402
 
 
@@ -37,8 +36,7 @@ def augment(xb, gen, pad, flip_p):
     rows = (oy[:, None] + torch.arange(H))[:, :, None]
     cols = (ox[:, None] + torch.arange(W))[:, None, :]
     out = xp[torch.arange(B)[:, None, None], rows, cols]
-    flip = torch.rand(B, generator=gen) < flip_p
-    return torch.where(flip[:, None, None], out.flip(-1), out)
+    return train_common.random_flip(out, gen, flip_p)
 
 
 def to_input(xb_u8):
@@ -82,18 +80,8 @@ def main():
     ap.add_argument("--limit", type=int, default=0, help="use only N training images (smoke test)")
     args = ap.parse_args()
 
-    torch.set_num_threads(args.threads)
-    torch.manual_seed(args.seed)
-    gen = torch.Generator().manual_seed(args.seed)
-
-    tr_x, tr_y = fmnist.load("train", args.data)
-    te_x, te_y = fmnist.load("t10k", args.data)
-    if args.limit:
-        tr_x, tr_y = tr_x[:args.limit], tr_y[:args.limit]
-    tr_x = torch.from_numpy(tr_x.copy())
-    tr_y = torch.from_numpy(tr_y.astype(np.int64))
-    te_x = torch.from_numpy(te_x.copy())
-    te_y = torch.from_numpy(te_y.astype(np.int64))
+    gen = train_common.seeded(args.threads, args.seed)
+    tr_x, tr_y, te_x, te_y = train_common.load_fmnist(args.data, args.limit)
 
     model = VisionTransformer(img_size=28, patch_size=args.patch, in_chans=1,
                               num_classes=10, embed_dim=args.dim, depth=args.depth,
@@ -109,24 +97,12 @@ def main():
              args.epochs, args.batch, args.lr, args.wd, args.smoothing, args.crop_pad,
              args.flip, args.seed, args.threads, args.init or "-"), flush=True)
 
-    # No weight decay on biases, LayerNorm parameters, cls_token and pos_embed (as timm).
-    decay, no_decay = [], []
-    for name, p in model.named_parameters():
-        (no_decay if p.ndim <= 1 or name in ("cls_token", "pos_embed") else decay).append(p)
-    opt = torch.optim.AdamW([{"params": decay, "weight_decay": args.wd},
-                             {"params": no_decay, "weight_decay": 0.0}],
-                            lr=args.lr, betas=(0.9, 0.999))
-
+    opt = train_common.adamw(model, args.lr, args.wd)
     n = tr_x.shape[0]
     steps_per_epoch = n // args.batch               # drop the last partial batch
     total = steps_per_epoch * args.epochs
     warm = max(1, int(args.warmup * steps_per_epoch))
-
-    def lr_at(step):
-        if step < warm:
-            return args.lr * (step + 1) / warm
-        t = (step - warm) / max(1, total - warm)
-        return 1e-6 + (args.lr - 1e-6) * 0.5 * (1.0 + math.cos(math.pi * t))
+    lr_at = train_common.warmup_cosine(args.lr, warm, train_common.by_steps(warm, total))
 
     t0 = time.time()
     step = 0
@@ -138,14 +114,8 @@ def main():
         for i in range(steps_per_epoch):
             idx = perm[i * args.batch:(i + 1) * args.batch]
             x = to_input(augment(tr_x[idx], gen, args.crop_pad, args.flip))
-            y = tr_y[idx]
-            for g in opt.param_groups:
-                g["lr"] = lr_at(step)
-            loss = F.cross_entropy(model(x), y, label_smoothing=args.smoothing)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            running += loss.item()
+            running += train_common.train_step(model, opt, lr_at(step), x, tr_y[idx],
+                                               args.smoothing)
             step += 1
             if (i + 1) % 100 == 0:
                 print("  epoch %d step %d/%d loss %.4f lr %.2e  %.0fs"

@@ -20,15 +20,14 @@ import os
 import sys
 import time
 
-import numpy as np
 import torch
-import torch.nn.functional as F
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 import fmnist                      # noqa: E402
 import safetensors_io              # noqa: E402
+import train_common                # noqa: E402
 from vit import VisionTransformer  # noqa: E402
 
 SIZE, CROP_PCT, INTERP = 224, 0.875, "bicubic"
@@ -151,15 +150,8 @@ def main():
     ap.add_argument("--init", help="start from this folder's model.safetensors")
     args = ap.parse_args()
 
-    torch.set_num_threads(args.threads)
-    torch.manual_seed(args.seed)
-    gen = torch.Generator().manual_seed(args.seed)
-
-    tr_x, tr_y = fmnist.load("train", args.data)
-    te_x, te_y = fmnist.load("t10k", args.data)
-    tr_x, te_x = torch.from_numpy(tr_x.copy()), torch.from_numpy(te_x.copy())
-    tr_y = torch.from_numpy(tr_y.astype(np.int64))
-    te_y = torch.from_numpy(te_y.astype(np.int64))
+    gen = train_common.seeded(args.threads, args.seed)
+    tr_x, tr_y, te_x, te_y = train_common.load_fmnist(args.data)
     prep = Prep()
 
     model = VisionTransformer(img_size=SIZE, patch_size=16, in_chans=3, num_classes=10,
@@ -173,28 +165,20 @@ def main():
                                               sum(p.numel() for p in model.parameters())),
           flush=True)
 
-    # No weight decay on biases, LayerNorm parameters, cls_token and pos_embed (as timm).
-    decay, no_decay = [], []
-    for name, p in model.named_parameters():
-        (no_decay if p.ndim <= 1 or name in ("cls_token", "pos_embed") else decay).append(p)
-    opt = torch.optim.AdamW([{"params": decay, "weight_decay": args.wd},
-                             {"params": no_decay, "weight_decay": 0.0}], lr=args.lr)
-
+    opt = train_common.adamw(model, args.lr, args.wd)
     n = tr_x.shape[0]
     per_epoch = n // args.batch
     total = int(args.epochs * per_epoch)
     warm = max(1, int(args.warmup * per_epoch))
+    by_steps = train_common.by_steps(warm, total)
 
     def progress(step):
         """How far along the cosine: by steps, or by wall-clock time under --minutes."""
         if args.minutes:
             return min(1.0, (time.time() - t0) / (60.0 * args.minutes))
-        return (step - warm) / max(1, total - warm)
+        return by_steps(step)
 
-    def lr_at(step):
-        if step < warm:
-            return args.lr * (step + 1) / warm
-        return 1e-6 + (args.lr - 1e-6) * 0.5 * (1.0 + math.cos(math.pi * progress(step)))
+    lr_at = train_common.warmup_cosine(args.lr, warm, progress)
 
     def checkpoint(step):
         k = args.eval_n
@@ -215,18 +199,9 @@ def main():
             if step == stop or progress(step) >= 1.0:
                 break
             idx = perm[i * args.batch:(i + 1) * args.batch]
-            xb = tr_x[idx]
-            flip = torch.rand(xb.shape[0], generator=gen) < args.flip
-            xb = torch.where(flip[:, None, None], xb.flip(-1), xb)
-            for g in opt.param_groups:
-                g["lr"] = lr_at(step)
-            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bool(args.bf16)):
-                logits = model(prep(xb))
-            loss = F.cross_entropy(logits.float(), tr_y[idx], label_smoothing=args.smoothing)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            running += loss.item()
+            xb = train_common.random_flip(tr_x[idx], gen, args.flip)
+            running += train_common.train_step(model, opt, lr_at(step), prep(xb), tr_y[idx],
+                                               args.smoothing, bool(args.bf16))
             step += 1
             if step % 50 == 0:
                 print("  step %d/%d loss %.4f lr %.2e  %.0fs"

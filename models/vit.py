@@ -17,6 +17,11 @@ Attention: qkv = attn.qkv(x); rows [0:C] of the weight make q, [C:2C] k,
 [2C:3C] v; head h owns rows h*D .. (h+1)*D - 1 within each (D = C / heads);
 out = softmax((q * D^-0.5) @ k^T) @ v, heads concatenated in order.
 LayerNorm eps defaults to 1e-6; GELU is the exact (erf) form.
+
+Block also takes two of timm's options that these models leave off: qkv_bias
+False (attn.qkv without bias) and init_values (LayerScale: ls1.gamma and
+ls2.gamma scale the attention and MLP outputs before each residual add).
+tests/golden/fp32/timm_ref.py builds its variants from this Block.
 """
 
 import math
@@ -42,7 +47,7 @@ class PatchEmbed(nn.Module):
 
 
 class Attention(nn.Module):
-    def __init__(self, dim, num_heads):
+    def __init__(self, dim, num_heads, qkv_bias=True):
         super().__init__()
         if dim % num_heads:
             raise ValueError("dim %d is not a multiple of heads %d"
@@ -50,7 +55,7 @@ class Attention(nn.Module):
         self.num_heads = num_heads
         self.head_dim = dim // num_heads
         self.scale = self.head_dim ** -0.5
-        self.qkv = nn.Linear(dim, dim * 3)
+        self.qkv = nn.Linear(dim, dim * 3, bias=qkv_bias)
         self.proj = nn.Linear(dim, dim)
 
     def forward(self, x):
@@ -73,17 +78,29 @@ class Mlp(nn.Module):
         return self.fc2(F.gelu(self.fc1(x)))     # exact erf GELU
 
 
-class Block(nn.Module):
-    def __init__(self, dim, num_heads, mlp_ratio, eps):
+class LayerScale(nn.Module):
+    def __init__(self, dim, init_values):
         super().__init__()
-        self.norm1 = nn.LayerNorm(dim, eps=eps)
-        self.attn = Attention(dim, num_heads)
-        self.norm2 = nn.LayerNorm(dim, eps=eps)
-        self.mlp = Mlp(dim, int(dim * mlp_ratio))
+        self.gamma = nn.Parameter(init_values * torch.ones(dim))
 
     def forward(self, x):
-        x = x + self.attn(self.norm1(x))
-        x = x + self.mlp(self.norm2(x))
+        return x * self.gamma
+
+
+class Block(nn.Module):
+    # Modules in timm's order (parameters are listed, and randomized, in this order).
+    def __init__(self, dim, num_heads, mlp_ratio, eps, qkv_bias=True, init_values=None):
+        super().__init__()
+        self.norm1 = nn.LayerNorm(dim, eps=eps)
+        self.attn = Attention(dim, num_heads, qkv_bias)
+        self.ls1 = LayerScale(dim, init_values) if init_values else nn.Identity()
+        self.norm2 = nn.LayerNorm(dim, eps=eps)
+        self.mlp = Mlp(dim, int(dim * mlp_ratio))
+        self.ls2 = LayerScale(dim, init_values) if init_values else nn.Identity()
+
+    def forward(self, x):
+        x = x + self.ls1(self.attn(self.norm1(x)))
+        x = x + self.ls2(self.mlp(self.norm2(x)))
         return x
 
 

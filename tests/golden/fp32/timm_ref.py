@@ -10,63 +10,21 @@ VisionTransformerDistilled) for what vitrt loads, with timm's state_dict names:
   the prefix tokens are concatenated in front.
 - LayerScale (init_values): x + ls1.gamma * attn(...), x + ls2.gamma * mlp(...).
 - qkv_bias False: attn.qkv has no bias.
+  (The block, with these two options, is models/vit.py's Block.)
 - global_pool 'token' (x[:, 0]) or 'avg' (mean of x[:, num_prefix_tokens:]); fc_norm
   defaults to global_pool == 'avg': then norm is Identity and fc_norm follows the pooling.
 No dropout, exact GELU, LayerNorm eps 1e-6, attention (q * D^-0.5) @ k^T.
 """
 
+import os
+import sys
+
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 
-
-class LayerScale(nn.Module):
-    def __init__(self, dim, init_values):
-        super().__init__()
-        self.gamma = nn.Parameter(init_values * torch.ones(dim))
-
-    def forward(self, x):
-        return x * self.gamma
-
-
-class Attention(nn.Module):
-    def __init__(self, dim, heads, qkv_bias):
-        super().__init__()
-        self.heads, self.head_dim = heads, dim // heads
-        self.qkv = nn.Linear(dim, 3 * dim, bias=qkv_bias)
-        self.proj = nn.Linear(dim, dim)
-
-    def forward(self, x):
-        B, N, C = x.shape
-        qkv = self.qkv(x).reshape(B, N, 3, self.heads, self.head_dim).permute(2, 0, 3, 1, 4)
-        q, k, v = qkv.unbind(0)
-        attn = ((q * self.head_dim ** -0.5) @ k.transpose(-2, -1)).softmax(-1)
-        return self.proj((attn @ v).transpose(1, 2).reshape(B, N, C))
-
-
-class Mlp(nn.Module):
-    def __init__(self, dim, hidden):
-        super().__init__()
-        self.fc1 = nn.Linear(dim, hidden)
-        self.fc2 = nn.Linear(hidden, dim)
-
-    def forward(self, x):
-        return self.fc2(F.gelu(self.fc1(x)))
-
-
-class Block(nn.Module):
-    def __init__(self, dim, heads, mlp, qkv_bias, init_values, eps):
-        super().__init__()
-        self.norm1 = nn.LayerNorm(dim, eps=eps)
-        self.attn = Attention(dim, heads, qkv_bias)
-        self.ls1 = LayerScale(dim, init_values) if init_values else nn.Identity()
-        self.norm2 = nn.LayerNorm(dim, eps=eps)
-        self.mlp = Mlp(dim, mlp)
-        self.ls2 = LayerScale(dim, init_values) if init_values else nn.Identity()
-
-    def forward(self, x):
-        x = x + self.ls1(self.attn(self.norm1(x)))
-        return x + self.ls2(self.mlp(self.norm2(x)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..",
+                                "models"))
+from vit import Block  # noqa: E402
 
 
 class VisionTransformer(nn.Module):
@@ -88,7 +46,7 @@ class VisionTransformer(nn.Module):
         rows = patches if no_embed_class else patches + self.num_prefix_tokens
         self.pos_embed = nn.Parameter(torch.zeros(1, rows, embed_dim))
         self.blocks = nn.Sequential(*[
-            Block(embed_dim, num_heads, int(embed_dim * mlp_ratio), qkv_bias, init_values, eps)
+            Block(embed_dim, num_heads, mlp_ratio, eps, qkv_bias, init_values)
             for _ in range(depth)])
         self.norm = nn.LayerNorm(embed_dim, eps=eps) if not use_fc_norm else nn.Identity()
         self.fc_norm = nn.LayerNorm(embed_dim, eps=eps) if use_fc_norm else nn.Identity()
