@@ -30,7 +30,7 @@ cp "${photos[@]:4}" "$dir/calib/b/"
 # compare NAME CKPT: quantize, run both ways on every photo, print and judge.
 compare() {
 	"$VITRT" quantize "$2" --calib "$dir/calib" --check 8 --max-logit-error 1 \
-		-o "$dir/$1.vitsa" --json | jq -c '{scheme, check}' | sed "s/^/$1: quantize /"
+		--mean-logit-error 1 -o "$dir/$1.vitsa" --json | jq -c '{scheme, check}' | sed "s/^/$1: quantize /"
 	int_vs_fp32 auto "$dir/$1.vitsa" "$2" "${photos[@]}" || return 1
 	lg_judge -v m="$1" 'printf "%s: top-1 the same on %d of %d photos\n", m, same, images
 		printf "%s: logits r %.4f, largest difference %.3f of the range\n", m, r,

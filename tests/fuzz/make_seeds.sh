@@ -24,10 +24,12 @@ printf '{"heads": 2, "eps": 1e-5, "mean": [0.5], "std": [0.25], "labels": ["t-sh
 pair "$C/safetensors/labels" "$T/labels.json" "$T/tiny.safetensors"
 { le16 0; cat "$T/tiny.safetensors"; } >"$C/safetensors/no-sidecar"
 
-# mfile: the tiny checkpoint compiled, W8A8 and W4A8 on a 16x16 array.
+# mfile: the tiny checkpoint compiled, W8A8 on a 16x16 array, W4A8 and W4A4 on 8x8.
 build/vitrt quantize "$T/tiny.safetensors" --calib $FM -n 8 -o "$C/mfile/tiny-w8a8.vitrt" >/dev/null
 build/vitrt quantize "$T/tiny.safetensors" --calib $FM -n 8 -s w4a8 --array 8x8 \
 	-o "$C/mfile/tiny-w4a8.vitrt" >/dev/null
+build/vitrt quantize "$T/tiny.safetensors" --calib $FM -n 8 -s w4a4 --array 8x8 \
+	-o "$C/mfile/tiny-w4a4.vitrt" >/dev/null
 
 # image: mode byte, prep byte, then the file(s) (fuzz_image.c).
 tests/fuzz/make_seeds.py pics "$T"

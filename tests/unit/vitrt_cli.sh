@@ -188,6 +188,8 @@ t modeled_unwritable_plot fails_with 1 "m.vitsa/u.png" "$VITRT" bench --modeled 
 "$VITRT" quantize "$CKPT" --calib "$FMNIST" -n 32 --scheme w4a8 -o "$tmp/m4.vitsa" >/dev/null 2>&1
 t threads_and_kernels_same_logits_w8a8 same_logits "$tmp/m.vitsa"
 t threads_and_kernels_same_logits_w4a8 same_logits "$tmp/m4.vitsa"
+"$VITRT" quantize "$CKPT" --calib "$FMNIST" -n 32 --scheme w4a4 -o "$tmp/m44.vitsa" >/dev/null 2>&1
+t threads_and_kernels_same_logits_w4a4 same_logits "$tmp/m44.vitsa"
 t threads_bad_count fails_with 2 "not a thread count" "$VITRT" run "$tmp/m.vitsa" --threads 0 \
 	"$D/gray28.png"
 t batch_out_of_range fails_with 2 "batch wants 1..256" "$VITRT" eval "$tmp/m.vitsa" \
@@ -289,6 +291,14 @@ t quantize_check_zero fails_with 2 "check wants a positive count, not '0'" "$VIT
 	"$CKPT" --calib "$FMNIST" --check 0 -o "$tmp/nw.vitsa"
 t quantize_bad_bound fails_with 2 "max-logit-error wants a positive number, not 'x'" \
 	"$VITRT" quantize "$CKPT" --calib "$FMNIST" --max-logit-error x -o "$tmp/nw.vitsa"
+t quantize_check_beyond_mean_bound fails_with 1 \
+	"logit error .* on average over 8 images of .* (bound 0.00); nothing written" \
+	"$VITRT" quantize "$CKPT" --calib "$FMNIST" -n 16 --check 8 --mean-logit-error 0.000001 \
+	-o "$tmp/nw.vitsa"
+t quantize_bad_mean_bound fails_with 2 "mean-logit-error wants a positive number, not '0'" \
+	"$VITRT" quantize "$CKPT" --calib "$FMNIST" --mean-logit-error 0 -o "$tmp/nw.vitsa"
+t quantize_w4a4_bounds sh -c "'$VITRT' quantize '$CKPT' --calib '$FMNIST' -n 16 --check 8 \
+	--scheme w4a4 --json -o '$tmp/c.vitsa' | grep -q '\"bound\": 0.50, .*\"mean_bound\": 0.15}'"
 # A compiled model resizes and crops pictures as it was calibrated, unless told otherwise.
 "$VITRT" quantize "$CKPT" --calib "$FMNIST" -n 16 --check 4 --interpolation bilinear \
 	--crop-pct 1 -o "$tmp/pp.vitsa" >/dev/null 2>&1
@@ -369,8 +379,13 @@ t quantize_avg_pool "$VITRT" quantize $G/gapvit.safetensors --calib "$tmp/flat" 
 t avg_pool_int_close_to_fp32 int_close_to_fp32 "$tmp/gap.vitsa" $G/gapvit.safetensors \
 	$D/gray28.png $D/gray32.png "$HUBBLE" tests/golden/resize/in/camera.png \
 	tests/golden/resize/in/chelsea.png tests/golden/resize/in/coffee.png
-t quantize_refuses_norm_then_mean fails_with 1 "not supported by the integer compiler yet" \
-	"$VITRT" quantize $G/gapnocls.safetensors --calib "$tmp/flat" -o "$tmp/gapn.vitsa"
+# LN of every patch token, then their mean (the array's GEMM by a row of ones)
+t quantize_norm_then_mean "$VITRT" quantize $G/gapnocls.safetensors --calib "$tmp/flat" \
+	-o "$tmp/gapn.vitsa"
+t norm_then_mean_int_close_to_fp32 int_close_to_fp32 "$tmp/gapn.vitsa" \
+	$G/gapnocls.safetensors $D/gray28.png $D/gray32.png "$HUBBLE" \
+	tests/golden/resize/in/camera.png tests/golden/resize/in/chelsea.png \
+	tests/golden/resize/in/coffee.png
 t quantize_folder_deit3 "$VITRT" quantize $G/deit3 --calib "$tmp/flat" -o "$tmp/d3.vitsa"
 t deit3_int_follows_fp32 int_follows_fp32 "$tmp/d3.vitsa" $G/deit3 $D/gray28.png \
 	$D/gray32.png "$HUBBLE" tests/golden/resize/in/camera.png

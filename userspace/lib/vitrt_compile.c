@@ -445,6 +445,32 @@ static void lower_mlp(struct builder *b, const struct vitrt_vit_block *w,
 	free(s2);
 }
 
+/* The patch tokens' rows of the stream (past the prefix tokens). */
+static struct vitrt_pref patch_rows(struct builder *b)
+{
+	return at(b->x, 2ull * b->m->cfg.prefix * b->C);
+}
+
+/*
+ * LN of every patch token, then their mean (timm's avg pooling without fc_norm): the mean of
+ * the s8 norms as a GEMM, ones[1 x R] * nrm[R x C], requantized by 1/R into attn's first row
+ * at the norms' own scale (a mean never leaves their range).
+ */
+static void mean_of_norms(struct builder *b)
+{
+	uint32_t R = b->T - b->m->cfg.prefix;
+	struct vitrt_pref ones_ref;
+	uint8_t *ones = konst(b, R, R, &ones_ref);
+
+	if (!ones)
+		return;
+	memset(ones, 1, R);
+	gemm(b, (struct vitrt_pgemm){
+		.m = 1, .n = b->C, .k = R, .a_type = VITRT_U8, .b_type = VITRT_S8,
+		.c_type = VITRT_S8, .flags = VITRT_GEMM_REQUANT, .a = ones_ref, .b = b->nrm,
+		.c = b->attn, .rq = uniform_rq(b, b->C, 1.0 / R) });
+}
+
 /*
  * The head on the class token; a distilled model's two heads, averaged, as one GEMM over the
  * class and distillation tokens' norms side by side (one row of 2C: they are adjacent rows):
@@ -470,13 +496,15 @@ static void lower_head(struct builder *b, double s_x)
 				b->C);
 		g.a.stride = K;
 	}
-	if (!b->err && m->cfg.pool == VITRT_POOL_AVG) {
+	if (!b->err && m->cfg.pool == VITRT_POOL_AVG && m->cfg.fc_norm) {
 		/* average pooling of the patch tokens into y's first row, then fc_norm */
-		uint32_t prefix = m->cfg.prefix;
-
-		cpu_step(b, VITRT_OP_MEAN, b->T - prefix, b->C, at(b->x, 2ull * prefix * b->C),
-			 NO_TENSOR, b->y, &(union vitrt_op_params){ 0 });
+		cpu_step(b, VITRT_OP_MEAN, b->T - m->cfg.prefix, b->C, patch_rows(b), NO_TENSOR,
+			 b->y, &(union vitrt_op_params){ 0 });
 		layernorm_of(b, b->y, 1, b->sc->normf, true);
+	} else if (!b->err && m->cfg.pool == VITRT_POOL_AVG) {
+		layernorm_of(b, patch_rows(b), b->T - m->cfg.prefix, b->sc->normf, true);
+		mean_of_norms(b);
+		g.a = b->attn;
 	} else if (!b->err) {
 		layernorm_of(b, b->x, rows, b->sc->normf, true);
 	}
@@ -559,14 +587,10 @@ static struct vitrt_prog *finish(struct builder *b)
 
 int vitrt_compile_supported(const struct vitrt_vit *m, char *msg, size_t cap)
 {
-	if (m->cfg.prefix >= 1 && m->cfg.pool == VITRT_POOL_TOKEN)
+	if (m->cfg.pool == VITRT_POOL_AVG || m->cfg.prefix >= 1)
 		return 0;
-	if (m->cfg.pool == VITRT_POOL_AVG && m->cfg.fc_norm)
-		return 0;
-	/* the mean of every patch token's norm would need a mean of s8 rows */
-	snprintf(msg, cap, "%s: not supported by the integer compiler yet (class-token, "
-		 "distilled and fc_norm average-pooled ViTs only; run --fp32 runs it)",
-		 m->variant);
+	snprintf(msg, cap, "%s: not supported by the integer compiler (no class token to read "
+		 "and no pooling; run --fp32 runs it)", m->variant);
 	return VITRT_EUNSUPPORTED;
 }
 
