@@ -27,6 +27,9 @@
 #define GELU_S_MAX		0.5
 #define MAX_SHIFTMAX_ABS_ERR	0.025	/* |out / 256 - softmax| per probability (0.018) */
 #define MAX_SHIFTMAX_MEAN_ERR	0.008	/* mean of the same over every element */
+#define MAX_SHIFTMAX16_L1_ERR	0.02	/* sum |P / 2^16 - softmax|, a row of 257..4096,
+					   beyond 2 len 2^-16 (the mass the 2^-16 clamp
+					   moves): 0.013 */
 #define MAX_LN_ABS_ERR		0.006	/* |out sqrt(C) / 2^30 - (x - mean) / sigma|, sigma >= 256 */
 #define MAX_GELU_ABS_ERR	0.030	/* |out * s / 2^14 - x Phi(x)| for x in the s8 grid */
 #define MAX_GELU_REL_ERR	0.005	/* the same divided by max(1, |x|) ... for |x| >= 4 */
@@ -617,6 +620,42 @@ TEST(shiftmax_hand)
 	CHECK(!memcmp(a, b, 3), "opt: %d %d %d", b[0], b[1], b[2]);
 }
 
+/* P of element @i of a SHIFTMAX16 output row. */
+static uint32_t p16(const uint8_t *row, size_t lo_off, uint32_t i)
+{
+	return (uint32_t)row[i] << 8 | row[lo_off + i];
+}
+
+/*
+ * SHIFTMAX16's edges at the parameters of one scale @s: a row of one is 65535 (1, clamped),
+ * all-equal rows 65536 / len within 1, and one huge logit leaves each of the others about
+ * one step (the 2^-16 clamp); returns the rows that fail.
+ */
+static int shiftmax16_edge_rows(const struct vitrt_shiftmax *p, double s)
+{
+	enum { L = VITRT_SHIFTMAX_MAX_LEN };
+	static int8_t x[L];
+	static uint8_t o[2 * L];
+	int bad = 0;
+
+	x[0] = -128;
+	vitrt_shiftmax16(o, 2, 1, x, 1, 1, 1, p);
+	bad += p16(o, 1, 0) != 65535;
+	for (uint32_t len = 1; len <= L; len = len * 3 + 1) {
+		memset(x, rnd64() & 1 ? 127 : -128, len);
+		vitrt_shiftmax16(o, 2 * len, len, x, len, 1, len, p);
+		for (uint32_t i = 0; i < len; i++)
+			bad += fabs(p16(o, len, i) - fmin(65536.0 / len, 65535)) > 1;
+	}
+	for (uint32_t len = 2; len <= L && s >= 0.1; len *= 4) {
+		memset(x, -128, len);
+		x[len / 2] = 127;
+		vitrt_shiftmax16(o, 2 * len, len, x, len, 1, len, p);
+		bad += p16(o, len, len / 2) < 65535 - len || p16(o, len, 0) > 1;
+	}
+	return bad;
+}
+
 TEST(shiftmax_edges)
 {
 	enum { L = VITRT_SHIFTMAX_MAX_LEN };
@@ -659,7 +698,23 @@ TEST(shiftmax_edges)
 				CHECK(a[len / 2] >= 255 - len / 256 && a[0] == 0,
 				      "s %g len %u: %d %d", scales[si], len, a[len / 2], a[0]);
 		}
+		CHECK(!shiftmax16_edge_rows(&p, scales[si]), "two parts, s %g", scales[si]);
 	}
+}
+
+/*
+ * @n random logits of a @kind: 0 uniform, 1 spread normally, 2 all near the top, 3 all one
+ * extreme value, 4 one 127 among -128s.
+ */
+static void rnd_logits(int8_t *x, size_t n, int kind)
+{
+	int8_t same = rnd64() & 1 ? 127 : -128;
+
+	for (size_t i = 0; i < n; i++)
+		x[i] = kind == 0 ? (int8_t)rnd64() : kind == 1 ? sat8(rnd_normal() * 30) :
+		       kind == 2 ? (int8_t)rnd_range(120, 127) : kind == 3 ? same : -128;
+	if (kind == 4)
+		x[rnd64() % n] = 127;
 }
 
 /* The largest row of one parameter set, with strides, against ref; returns mismatches. */
@@ -670,9 +725,7 @@ static int shiftmax_compare(const struct vitrt_shiftmax *p, uint32_t rows, uint3
 	size_t xs = len + (size_t)rnd_range(0, 5), os = len + (size_t)rnd_range(0, 3);
 	int bad = 0;
 
-	for (size_t i = 0; i < rows * xs; i++)
-		x[i] = kind == 0 ? (int8_t)rnd64() : kind == 1 ? sat8(rnd_normal() * 30) :
-		       (int8_t)rnd_range(120, 127);
+	rnd_logits(x, rows * xs, kind);
 	memset(a, 0xaa, rows * os);
 	memset(b, 0xaa, rows * os);
 	vitrt_shiftmax_ref(a, os, x, xs, rows, len, p);
@@ -819,6 +872,225 @@ TEST(shiftmax_properties)
 	printf("# shiftmax: mean |row sum - 256| = %.2f\n", dev / rows);
 	CHECK(!bad_order, "%d order violations", bad_order);
 	CHECK(!bad_sum, "%d row sums out of bounds", bad_sum);
+}
+
+/* ---- Shiftmax for long rows, and joining its parts ---- */
+
+TEST(shiftmax16_hand)
+{
+	/*
+	 * shiftmax_hand's row: e = 262144 98304 12288, S = 372736,
+	 * F = floor(2^46 / 372736) = 188789771,
+	 * P = floor((e F + 2^29) / 2^30) = 46091 17284 2161 (2^16 e / S = 46091.25 17284.22
+	 * 2160.53), sum 65536: hi = 180 67 8, lo = 11 132 113, 5 bytes into the row; the two
+	 * bytes between the parts are not written.
+	 */
+	static const int8_t x[3] = { 4, 0, -8 };
+	static const uint8_t want[8] = { 180, 67, 8, 0xaa, 0xaa, 11, 132, 113 };
+	struct vitrt_shiftmax p = { .x0 = -4, .n = 16, .k = 0, .max_len = 3, .j = 0 };
+	uint8_t a[8], b[8];
+
+	memset(a, 0xaa, 8);
+	memset(b, 0xaa, 8);
+	vitrt_shiftmax16_ref(a, 8, 5, x, 3, 1, 3, &p);
+	vitrt_shiftmax16(b, 8, 5, x, 3, 1, 3, &p);
+	CHECK(!memcmp(a, want, 8), "ref: %d %d %d | %d %d %d", a[0], a[1], a[2], a[5], a[6], a[7]);
+	CHECK(!memcmp(b, want, 8), "opt: %d %d %d | %d %d %d", b[0], b[1], b[2], b[5], b[6], b[7]);
+}
+
+/*
+ * @rows rows of @len logits of @kind, strided, the low parts a few bytes past the high ones:
+ * opt against ref over the whole buffer (gaps included); returns 1 if they differ.
+ */
+static int shiftmax16_compare(const struct vitrt_shiftmax *p, uint32_t rows, uint32_t len,
+			      int kind)
+{
+	enum { L = VITRT_SHIFTMAX_MAX_LEN };
+	static int8_t x[4 * (L + 5)];
+	static uint8_t a[4 * (2 * L + 6)], b[4 * (2 * L + 6)];
+	size_t xs = len + (size_t)rnd_range(0, 5), lo = len + (size_t)rnd_range(0, 3);
+	size_t os = lo + len + (size_t)rnd_range(0, 3);
+
+	rnd_logits(x, rows * xs, kind);
+	memset(a, 0xaa, rows * os);
+	memset(b, 0xaa, rows * os);
+	vitrt_shiftmax16_ref(a, os, lo, x, xs, rows, len, p);
+	vitrt_shiftmax16(b, os, lo, x, xs, rows, len, p);
+	return memcmp(a, b, rows * os) != 0;
+}
+
+/* A random logit scale 2^-18 .. 2^4. */
+static double rnd_logit_scale(void)
+{
+	return ldexp(1 + (double)(rnd64() >> 11) * 0x1p-53, (int)rnd_range(-18, 3));
+}
+
+/* Every length 1..600 (past 256, the rows SHIFTMAX16 is for), then random ones up to 4096. */
+TEST(shiftmax16_opt_eq_ref)
+{
+	int bad = 0, rows = 0;
+
+	for (uint32_t round = 0; round < 900; round++) {
+		struct vitrt_shiftmax p;
+		uint32_t len = round < 600 ? round + 1 :
+			       (uint32_t)rnd_range(1, VITRT_SHIFTMAX_MAX_LEN);
+		uint32_t max_len = (uint32_t)rnd_range(len, VITRT_SHIFTMAX_MAX_LEN);
+		uint32_t nrows = (uint32_t)rnd_range(1, 4);
+
+		if (vitrt_shiftmax_params(&p, rnd_logit_scale(), max_len))
+			continue;
+		bad += shiftmax16_compare(&p, nrows, len, (int)(round % 5));
+		rows += nrows;
+	}
+	CHECK(!bad, "%d of the calls differ", bad);
+	CHECK(rows > 1500, "only %d rows", rows);
+}
+
+/*
+ * On random rows up to 4096 long: every P is 2^16 e_i / S rounded (within 1/2 + 2^-8, e_i
+ * from the spec's exponential), P follows the order of the logits, and the row sums to 2^16
+ * within len / 2 + 2 (runtime.rst: what keeps 256 hi V + lo V inside int32).
+ */
+TEST(shiftmax16_properties)
+{
+	enum { L = VITRT_SHIFTMAX_MAX_LEN };
+	static int8_t x[L];
+	static uint8_t o[2 * L];
+	int bad_round = 0, bad_order = 0, bad_sum = 0;
+
+	for (int round = 0; round < 300; round++) {
+		struct vitrt_shiftmax p;
+		uint32_t len = (uint32_t)rnd_range(1, L), lo_p[256], hi_p[256];
+		uint64_t S = 0, sum = 0;
+		int8_t m = -128;
+
+		vitrt_shiftmax_params(&p, 0.005 + (double)(rnd64() >> 11) * 0x1p-53 * 0.3, len);
+		rnd_logits(x, len, round % 2);
+		for (uint32_t i = 0; i < len; i++)
+			m = x[i] > m ? x[i] : m;
+		for (uint32_t i = 0; i < len; i++)
+			S += vitrt_shift_exp_ref(x[i] - m, p.x0, p.n, p.k, p.j);
+		vitrt_shiftmax16(o, 2 * len, len, x, len, 1, len, &p);
+		memset(lo_p, 0xff, sizeof(lo_p));
+		memset(hi_p, 0, sizeof(hi_p));
+		for (uint32_t i = 0; i < len; i++) {
+			uint32_t P = p16(o, len, i), v = (uint32_t)(x[i] + 128);
+			double e = vitrt_shift_exp_ref(x[i] - m, p.x0, p.n, p.k, p.j);
+
+			bad_round += fabs(P - fmin(65536.0 * e / (double)S, 65535)) > 0.5 + 0x1p-8;
+			lo_p[v] = P < lo_p[v] ? P : lo_p[v];
+			hi_p[v] = P > hi_p[v] ? P : hi_p[v];
+			sum += P;
+		}
+		for (uint32_t v = 0, prev = 0; v < 256; v++) {
+			if (lo_p[v] > hi_p[v])
+				continue;	/* no logit of this value */
+			bad_order += lo_p[v] != hi_p[v] || lo_p[v] < prev;
+			prev = hi_p[v];
+		}
+		bad_sum += fabs((double)sum - 65536) > len / 2.0 + 2;
+	}
+	CHECK(!bad_round, "%d probabilities not 2^16 e / S rounded", bad_round);
+	CHECK(!bad_order, "%d order violations", bad_order);
+	CHECK(!bad_sum, "%d row sums out of bounds", bad_sum);
+}
+
+/*
+ * Rows past 256 against float softmax over the documented scale range: the row's L1 error
+ * sum |p - softmax| of SHIFTMAX16 within its bound and, at the finest scale (near-uniform
+ * rows), under 1% where the u8 form, whose steps are coarser than the values, loses 90%.
+ */
+TEST(shiftmax16_quality)
+{
+	static const uint32_t lens[] = { 257, 577, 1024, 4096 };
+	enum { L = VITRT_SHIFTMAX_MAX_LEN, ROWS = 20 };
+	static int8_t x[L];
+	static uint8_t o[2 * L], o8[L];
+	static double want[L];
+	double worst = 0, worst_s = 0;
+	int flat_bad = 0;
+
+	for (int si = 0; si <= 20; si++) {
+		double s = SHIFTMAX_S_MIN * pow(SHIFTMAX_S_MAX / SHIFTMAX_S_MIN, si / 20.0);
+
+		for (size_t li = 0; li < sizeof(lens) / sizeof(lens[0]); li++) {
+			uint32_t len = lens[li];
+			struct vitrt_shiftmax p;
+			double l1 = 0, l1_8 = 0;
+
+			vitrt_shiftmax_params(&p, s, len);
+			for (int r = 0; r < ROWS; r++) {
+				for (uint32_t i = 0; i < len; i++)
+					x[i] = sat8(rnd_normal() * (double)rnd_range(2, 40));
+				vitrt_shiftmax16(o, 2 * len, len, x, len, 1, len, &p);
+				vitrt_shiftmax(o8, len, x, len, 1, len, &p);
+				softmax(want, x, len, s);
+				for (uint32_t i = 0; i < len; i++) {
+					l1 += fabs(p16(o, len, i) / 65536.0 - want[i]) / ROWS;
+					l1_8 += fabs(o8[i] / 256.0 - want[i]) / ROWS;
+				}
+			}
+			l1 -= 2.0 * len / 65536;	/* the clamp's share of the bound */
+			if (l1 > worst)
+				worst = l1, worst_s = s;
+			flat_bad += si == 0 && len >= 577 && (l1 > 0.01 || l1_8 < 0.9);
+			if (si % 10 == 0)
+				printf("# shiftmax16 s %.4f len %4u: row L1 error %.4f "
+				       "(u8: %.4f)\n", s, len, l1 + 2.0 * len / 65536, l1_8);
+		}
+	}
+	printf("# shiftmax16, rows 257..4096: row L1 error at most %.4f + 2 len 2^-16 (s %.4f)\n",
+	       worst, worst_s);
+	CHECK(worst <= MAX_SHIFTMAX16_L1_ERR, "row L1 error %g + 2 len 2^-16 at s %g", worst,
+	      worst_s);
+	CHECK(!flat_bad, "near-uniform rows: %d lengths not the two-part form's win", flat_bad);
+}
+
+TEST(join16_hand)
+{
+	/*
+	 * d = 2^30 / 2^34 = 1/16: 256 * 3 + 200 = 968 -> 60.5 -> 61 (half up); -1 -> -0.0625 -> 0;
+	 * 256 * 2 - 1024 = -512 -> -32; the sums of the extremes saturate to int32, then s8.
+	 */
+	static const int32_t hi[5] = { 3, -1, 2, INT32_MAX, INT32_MIN };
+	static const int32_t lo[5] = { 200, 255, -1024, INT32_MAX, INT32_MIN };
+	static const int8_t want[5] = { 61, 0, -32, 127, -128 };
+	struct vitrt_dyadic d = { 1 << 30, 34 };
+	int8_t a[5], b[5];
+
+	vitrt_join16_s8_ref(a, hi, lo, 5, d);
+	vitrt_join16_s8(b, hi, lo, 5, d);
+	CHECK(!memcmp(a, want, 5), "ref: %d %d %d %d %d", a[0], a[1], a[2], a[3], a[4]);
+	CHECK(!memcmp(b, want, 5), "opt: %d %d %d %d %d", b[0], b[1], b[2], b[3], b[4]);
+}
+
+/* A random accumulator: any int32, an extreme, or the size a SHIFTMAX16 part's GEMM gives. */
+static int32_t rnd_acc(int kind)
+{
+	return kind == 0 ? (int32_t)rnd64() : kind == 1 ? (rnd64() & 1 ? INT32_MAX : INT32_MIN) :
+	       (int32_t)rnd_range(-(1 << 24), 1 << 24);
+}
+
+TEST(join16_opt_eq_ref)
+{
+	static int32_t hi[1000], lo[1000];
+	static int8_t a[1000], b[1000];
+	int bad = 0;
+
+	for (int round = 0; round < 400; round++) {
+		size_t n = (size_t)rnd_range(1, 1000);
+		struct vitrt_dyadic d = round % 2 ? rnd_dyadic() :
+					vitrt_dyadic_from_ratio(ldexp(1, (int)rnd_range(-30, 0)));
+
+		for (size_t i = 0; i < n; i++) {
+			hi[i] = rnd_acc((int)rnd_range(0, 2));
+			lo[i] = rnd_acc((int)rnd_range(0, 2));
+		}
+		vitrt_join16_s8_ref(a, hi, lo, n, d);
+		vitrt_join16_s8(b, hi, lo, n, d);
+		bad += memcmp(a, b, n) != 0;
+	}
+	CHECK(!bad, "%d of 400 rows differ", bad);
 }
 
 /* ---- ShiftGELU ---- */

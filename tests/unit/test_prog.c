@@ -177,6 +177,13 @@ TEST(bad_schedules_refused)
 	rmdir(dir);
 }
 
+/* @r moved @bytes further into its arena. */
+static struct vitrt_pref at(struct vitrt_pref r, uint64_t bytes)
+{
+	r.offset += bytes;
+	return r;
+}
+
 /* validate(@p) fails naming @want. */
 static void invalid(struct vitrt_prog *p, const char *what, const char *want)
 {
@@ -239,6 +246,9 @@ TEST(op_table_round_trip)
 		union vitrt_op_params in, out;
 		struct vitrt_step s;
 
+		CHECK(vitrt_op_known(op), "op %u has no row in the table", op);
+		if (!vitrt_op_known(op))
+			continue;
 		for (size_t i = 0; i < sizeof(in); i++)
 			((uint8_t *)&in)[i] = (uint8_t)(op * 31 + i * 7 + 1);
 		s = vitrt_op_step(op, 3, 5, none, none, none, &in);
@@ -282,6 +292,37 @@ TEST(op_table_checks_refused)
 	p = sample();
 	p->steps[0].index = 5;
 	invalid(p, "gemm index", "step 0 (gemm): no such gemm");
+}
+
+/* The long-row ops: a good step of each, then one malformed parameter or tensor. */
+TEST(long_row_ops_refused)
+{
+	static const struct vitrt_pref act = { VITRT_ARENA_ACT, 0, 0, 0 };
+	union vitrt_op_params u = { .shiftmax16 = { .sm = { -4, 16, 0, 4, 0 }, .lo = 4 } };
+	struct vitrt_prog *p = sample();
+	char msg[512];
+
+	p->steps[2] = vitrt_op_step(VITRT_OP_SHIFTMAX16, 2, 4, at(act, 128), act, at(act, 160),
+				    &u);
+	CHECK(!vitrt_prog_validate(p, msg, sizeof(msg)), "shiftmax16: %s", msg);
+	p->steps[2].p[5] = 3;			/* the low parts over the high ones */
+	invalid(p, "shiftmax16 lo", "step 2 (shiftmax16): parameters out of range");
+	p = sample();
+	p->steps[2] = vitrt_op_step(VITRT_OP_SHIFTMAX16, 2, 4, at(act, 128), act, at(act, 160),
+				    &u);
+	p->steps[2].out.offset = 132;		/* row 0's low parts on in0's second half */
+	invalid(p, "shiftmax16 overlap", "step 2 (shiftmax16): output overlaps an input");
+
+	u = (union vitrt_op_params){ .join16.out = { 1 << 30, 20 } };
+	p = sample();
+	p->steps[2] = vitrt_op_step(VITRT_OP_JOIN16, 2, 4, at(act, 128), at(act, 160),
+				    at(act, 192), &u);
+	CHECK(!vitrt_prog_validate(p, msg, sizeof(msg)), "join16: %s", msg);
+	p->steps[2].p[1] = 63;			/* shift past the device's 62 */
+	invalid(p, "join16 shift", "step 2 (join16): parameters out of range");
+	p->steps[2].p[1] = 20;
+	p->steps[2].in1.offset = 162;		/* int32 rows two bytes off */
+	invalid(p, "join16 align", "step 2 (join16): an s32 tensor at an offset or stride not");
 }
 
 /* W4A4's ops: packed rows of (cols + 1) / 2 bytes, GELU's zero point within u4. */

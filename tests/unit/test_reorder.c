@@ -14,13 +14,17 @@
  * LayerNorm; the test measures both and bounds them.
  */
 #include <math.h>
+#include <unistd.h>
 
 #include "tap.h"
 #include "vitrt_calib.h"
 #include "vitrt_exec.h"
 #include "vitrt_image.h"
 #include "vitrt_iops.h"
+#include "vitrt_ops.h"
+#include "vitrt_pool.h"
 #include "vitrt_prog.h"
+#include "vitrt_safetensors.h"
 #include "vitrt_verify.h"
 
 #ifndef GOLDEN_DIR
@@ -156,14 +160,13 @@ static int prepare(struct model_run *r, const char *ckpt, uint32_t scheme)
 	return 0;
 }
 
-/* The program of @r against its fake-quant graph on the last MODEL_IMAGES training images. */
-static int verify(const struct model_run *r, struct vitrt_verify *v)
+/* The program of @r against its fake-quant graph on the last @n training images. */
+static int verify(const struct model_run *r, struct vitrt_verify *v, uint32_t n)
 {
 	struct vitrt_prep prep = VITRT_PREP_INIT(r->fake->cfg.chans, r->fake->cfg.img);
 	char msg[1024];
-	int err = vitrt_verify_program(r->prog, r->fake, &r->sc, r->ds, &prep,
-				       r->ds->count - MODEL_IMAGES, MODEL_IMAGES, true, v, msg,
-				       sizeof(msg));
+	int err = vitrt_verify_program(r->prog, r->fake, &r->sc, r->ds, &prep, r->ds->count - n,
+				       n, true, v, msg, sizeof(msg));
 
 	if (err)
 		printf("# %s\n", msg);
@@ -185,7 +188,7 @@ static void compare(const char *ckpt, uint32_t scheme, double min_agree, double 
 	struct model_run r = { 0 };
 	struct vitrt_verify v;
 
-	if (prepare(&r, ckpt, scheme) || verify(&r, &v)) {
+	if (prepare(&r, ckpt, scheme) || verify(&r, &v, MODEL_IMAGES)) {
 		CHECK(0, "cannot compare %s", ckpt);
 		release(&r);
 		return;
@@ -244,7 +247,7 @@ static void wrong_shift(uint32_t scheme)
 		memcpy(rq + 8 * n + 4, &shift, 4);
 	}
 	CHECK(g->flags & VITRT_GEMM_REQUANT, "GEMM %u does not requantize", r.prog->ngemms / 2);
-	CHECK(!verify(&r, &v) && (v.max_err > vitrt_verify_bound(scheme, false) ||
+	CHECK(!verify(&r, &v, MODEL_IMAGES) && (v.max_err > vitrt_verify_bound(scheme, false) ||
 				  v.mean_err > vitrt_verify_bound(scheme, true)),
 	      "%s: a wrong shift gives logit errors %.4f at most, %.4f on average: within "
 	      "%.2f and %.2f", vitrt_scheme_name(scheme), v.max_err, v.mean_err,
@@ -258,6 +261,172 @@ TEST(quantize_check_catches_a_wrong_shift)
 {
 	wrong_shift(VITRT_SCHEME_W8A8);
 	wrong_shift(VITRT_SCHEME_W4A4);
+}
+
+/* ---- long rows: probabilities in two parts ---- */
+
+#define LONG_TOKENS	290	/* 17 x 17 patches of 4 (a 68 x 68 input) + the class token */
+#define LONG_IMAGES	8	/* compared with FP32 */
+#define LONG_MAX_ERR	0.03	/* largest |int - FP32| / FP32 range, two parts (0.015) */
+#define LONG_MIN_GAIN	4.0	/* the u8 form's error over the two-part one's (6.9) */
+#define LONG_PROJ_GAIN	4.0f	/* attn.proj scaled: the attention branch matters */
+
+static char long_dir[] = "/tmp/vitrt-reorder-XXXXXX";
+
+/* Tensor @t's data times @k in @buf (its count floats), which @t then points to. */
+static void scale_tensor(struct vitrt_st_tensor *t, float *buf, float k)
+{
+	for (uint64_t j = 0; j < t->count; j++)
+		buf[j] = t->data[j] * k;
+	t->data = buf;
+}
+
+/*
+ * timmvit (3 heads of 16, 2 blocks, random weights) with a position embedding of LONG_TOKENS
+ * rows, the class token's and then the 49 patch rows over and over: the same model at 68 x 68,
+ * its attention output LONG_PROJ_GAIN times louder in the residual stream.  Random attention
+ * is nearly uniform, the rows the u8 form cannot hold.  NULL on failure.
+ */
+static const char *long_checkpoint(void)
+{
+	static char path[64];
+	static float proj[2][48 * 48];
+	float *pos = malloc(sizeof(*pos) * LONG_TOKENS * 48);
+	struct vitrt_st *st = NULL;
+	struct vitrt_st_tensor *ts = NULL, *t;
+	char msg[1024], cmd[256];
+	int err, ok = 0;
+
+	if (pos && mkdtemp(long_dir))
+		st = vitrt_st_open(GOLDEN_DIR "/fp32/timmvit.safetensors", &err, msg, sizeof(msg));
+	t = st ? vitrt_st_find(st, "pos_embed", NULL) : NULL;
+	if (t && t->count == 50 * 48 && (ts = calloc(vitrt_st_count(st), sizeof(*ts)))) {
+		for (uint32_t r = 0; r < LONG_TOKENS; r++)
+			memcpy(pos + r * 48, t->data + (r ? 1 + (r - 1) % 49 : 0) * 48, 48 * 4);
+		for (uint32_t i = 0, b = 0; i < vitrt_st_count(st); i++) {
+			ts[i] = *vitrt_st_tensor(st, i);
+			if (strstr(ts[i].name, "attn.proj.weight") && b < 2 &&
+			    ts[i].count == 48 * 48)
+				scale_tensor(&ts[i], proj[b++], LONG_PROJ_GAIN);
+		}
+		t = &ts[t - vitrt_st_tensor(st, 0)];
+		t->shape[1] = LONG_TOKENS;
+		t->count = LONG_TOKENS * 48;
+		t->data = pos;
+		snprintf(path, sizeof(path), "%s/long.safetensors", long_dir);
+		snprintf(cmd, sizeof(cmd), "cp %s/fp32/timmvit.safetensors.json %s.json",
+			 GOLDEN_DIR, path);
+		ok = !vitrt_st_write(path, ts, vitrt_st_count(st), msg, sizeof(msg)) &&
+		     !system(cmd);
+	}
+	if (!ok)
+		printf("# cannot make the long checkpoint: %s\n", st ? msg : "no timmvit");
+	free(ts);
+	free(pos);
+	vitrt_st_close(st);
+	return ok ? path : NULL;
+}
+
+/* Steps of @op in @p. */
+static uint32_t count_steps(const struct vitrt_prog *p, uint32_t op)
+{
+	uint32_t n = 0;
+
+	for (uint32_t i = 0; i < p->nsteps; i++)
+		n += p->steps[i].op == op;
+	return n;
+}
+
+/* The largest |integer - FP32| logit over the FP32 logits' range, over LONG_IMAGES images. */
+static double long_error(const struct model_run *r, const struct vitrt_prog *p)
+{
+	const struct vitrt_vit_config *c = &r->folded->cfg;
+	struct vitrt_prep prep = VITRT_PREP_INIT(c->chans, c->img);
+	uint8_t pix[LONG_TOKENS * 16];
+	float in[LONG_TOKENS * 16], fp[10];
+	int16_t q[10];
+	double worst = INFINITY;
+	int err;
+	struct vitrt_dev *dev = vitrt_dev_open("sim", &err);
+	struct vitrt_session *s = dev ? vitrt_session_new(dev, p, &err) : NULL;
+	char msg[256];
+
+	for (uint32_t i = 0; s && i < LONG_IMAGES; i++) {
+		int32_t label;
+		double lo = INFINITY, hi = -INFINITY, d = 0;
+
+		if (vitrt_dataset_get(r->ds, r->ds->count - 1 - i, &prep, pix, &label, msg,
+				      sizeof(msg)) ||
+		    vitrt_session_run(s, pix, q))
+			break;
+		vitrt_image_to_input(in, pix, c->chans, c->chans, (size_t)c->img * c->img, c->mean,
+				     c->std);
+		vitrt_vit_forward(r->folded, in, fp, NULL, NULL);
+		for (uint32_t k = 0; k < c->classes; k++) {
+			lo = fmin(lo, fp[k]);
+			hi = fmax(hi, fp[k]);
+			d = fmax(d, fabs(q[k] * p->info.logit_scale - fp[k]));
+		}
+		worst = i ? fmax(worst, d / (hi - lo)) : d / (hi - lo);
+	}
+	vitrt_session_free(s);
+	vitrt_dev_close(dev);
+	return worst;
+}
+
+/*
+ * A model of 290 tokens: calibration picks the two-part probabilities (rows past 256), the
+ * program has SHIFTMAX16 and JOIN16 steps and passes vitrt quantize's check against a
+ * fake-quant graph on the same 2^-16 grid; against FP32 it is within LONG_MAX_ERR, the same
+ * on one thread and on three (SHIFTMAX16 split by head), and the same model compiled with u8
+ * probabilities is at least LONG_MIN_GAIN times further off.
+ */
+TEST(long_rows_two_part_probabilities)
+{
+	const char *ckpt = long_checkpoint();
+	struct model_run r = { 0 };
+	struct vitrt_prog *one = NULL;
+	struct vitrt_verify v = { 0 };
+	double e2 = INFINITY, e1 = 0, e2_one_thread = 0;
+	char msg[1024];
+	int err;
+
+	if (!ckpt || prepare(&r, ckpt, VITRT_SCHEME_W8A8) || verify(&r, &v, 4 * LONG_IMAGES)) {
+		CHECK(0, "cannot prepare the long model");
+	} else {
+		CHECK(r.prog->info.tokens == LONG_TOKENS && r.sc.probs == 0x1p-16f,
+		      "%u tokens, probabilities at %g", r.prog->info.tokens, r.sc.probs);
+		CHECK(count_steps(r.prog, VITRT_OP_SHIFTMAX16) &&
+		      count_steps(r.prog, VITRT_OP_JOIN16) &&
+		      !count_steps(r.prog, VITRT_OP_SHIFTMAX), "two-part steps");
+		CHECK(v.max_err <= MAX_LOGIT_ERR, "against its fake-quant graph: %.4f", v.max_err);
+		r.sc.probs = 0x1p-8f;	/* the same model with u8 probabilities */
+		one = vitrt_compile(r.folded, &r.sc, &(struct vitrt_compile_opts){
+			.scheme = VITRT_SCHEME_W8A8, .array_rows = 16, .array_cols = 16,
+			.fp32_top1 = -1 }, &err, msg, sizeof(msg));
+		CHECK(one && !count_steps(one, VITRT_OP_SHIFTMAX16), "one part: %s",
+		      one ? "" : msg);
+		e2 = long_error(&r, r.prog);
+		e1 = one ? long_error(&r, one) : 0;
+		vitrt_set_threads(1);
+		e2_one_thread = long_error(&r, r.prog);
+		vitrt_set_threads(3);
+		CHECK(long_error(&r, r.prog) == e2_one_thread, "1 and 3 threads differ");
+		vitrt_set_threads(0);
+	}
+	printf("# %u tokens: largest |int - FP32| logit %.4f of the range with two parts, %.4f "
+	       "with u8 probabilities; against the fake-quant graph %.4f\n", LONG_TOKENS, e2, e1,
+	       v.max_err);
+	CHECK(e2 <= LONG_MAX_ERR, "two parts: %.4f of the range", e2);
+	CHECK(e1 >= LONG_MIN_GAIN * e2, "one part %.4f, two %.4f", e1, e2);
+	vitrt_prog_free(one);
+	release(&r);
+	if (ckpt) {
+		unlink(ckpt);
+		snprintf(msg, sizeof(msg), "%s.json", ckpt);
+		unlink(msg);
+		rmdir(long_dir);
+	}
 }
 
 /* ---- calibration ---- */

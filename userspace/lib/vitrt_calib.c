@@ -175,6 +175,7 @@ int vitrt_calib_scales(struct vitrt_calib *c, struct vitrt_scales *sc, uint32_t 
 	sc->embed = s16_scale(slot(c, VITRT_TAP_EMBED, 0));
 	sc->normf = mse_scale(slot(c, VITRT_TAP_NORMF, 0), 127);
 	sc->logits = s16_scale(slot(c, VITRT_TAP_LOGITS_OUT, 0));
+	sc->probs = vitrt_probs_scale(0);	/* the model's token count is not known here */
 	for (uint32_t l = 0; l < c->depth; l++) {
 		struct vitrt_layer_scales *ls = &sc->layer[l];
 
@@ -222,9 +223,9 @@ static bool tap_grid(const struct vitrt_scales *sc, enum vitrt_tap tap, uint32_t
 	};
 
 	if (tap == VITRT_TAP_PROBS) {
-		*s = 1.0 / 256;
+		*s = sc->probs;		/* 2^-8 or 2^-16: the clamp is 1 - one step */
 		*lo = 0;
-		*hi = 255;
+		*hi = 1 / *s - 1;
 	} else if (sc->act_bits == 4 && tap == VITRT_TAP_GELU) {
 		*s = ls->gelu;
 		*lo = -ls->gelu_zero;
@@ -385,6 +386,7 @@ int vitrt_calib_images(const struct vitrt_vit *m, const struct vitrt_dataset *ds
 		err = o->used ? 0 : VITRT_EINVAL;
 	if (!err)
 		err = vitrt_calib_scales(cal, sc, o->act_bits ? o->act_bits : 8);
+	sc->probs = vitrt_probs_scale(c->tokens);
 	vitrt_calib_free(cal);
 	free(pix);
 	free(in);

@@ -41,6 +41,12 @@ struct builder {
 	 * atype (nrm_a is nrm's memory, whose s8 rows the head reads).
 	 */
 	struct vitrt_pref image, patches, x, nrm, nrm_a, qkv, s, pr, attn, y, hb, g, logits;
+	/* probabilities in two parts (sc->probs 2^-16): see plan_probs16 */
+	bool two;
+	uint32_t LP;			/* bytes of each part in a row: [hi: LP | lo: LP] */
+	uint32_t hpg, ngroups;		/* heads per probability tensor, tensors */
+	struct vitrt_pref *prg;		/* [ngroups] */
+	struct vitrt_pref acc_hi, acc_lo;	/* s32 [T][C]: hi V and lo V of every head */
 };
 
 /* Next offset >= @at, aligned, such that [off, off + len) stays inside one chunk. */
@@ -262,17 +268,21 @@ static void cpu_step(struct builder *b, uint32_t op, uint32_t rows, uint32_t col
 	step(b, vitrt_op_step(op, rows, cols, in0, in1, out, u));
 }
 
-/* Softmax of s8 logits at scale @s over rows of @len. */
-static void shiftmax(struct builder *b, struct vitrt_pref in, struct vitrt_pref out,
-		     uint32_t rows, uint32_t len, double s)
+/*
+ * Softmax of s8 logits at scale @s over rows of @len: SHIFTMAX, or SHIFTMAX16 with the low
+ * parts @lo bytes into each row (its Shiftmax parameters lie where SHIFTMAX's do).
+ */
+static void shiftmax(struct builder *b, uint32_t op, struct vitrt_pref in, struct vitrt_pref out,
+		     uint32_t rows, uint32_t len, double s, uint32_t lo)
 {
 	union vitrt_op_params u;
 
-	if (vitrt_shiftmax_params(&u.shiftmax, s, len)) {
+	if (vitrt_shiftmax_params(&u.shiftmax16.sm, s, len)) {
 		b->err = b->err ?: VITRT_EINVAL;
 		return;
 	}
-	cpu_step(b, VITRT_OP_SHIFTMAX, rows, len, in, NO_TENSOR, out, &u);
+	u.shiftmax16.lo = lo;
+	cpu_step(b, op, rows, len, in, NO_TENSOR, out, &u);
 }
 
 /*
@@ -368,6 +378,58 @@ static void residual(struct builder *b, double s_x, double s_sum)
 	cpu_step(b, VITRT_OP_ADD, b->T, b->C, b->x, b->y, b->x, &u);
 }
 
+/* Shiftmax to u8 probabilities (scale 2^-8), times V_h into the heads' columns of attn. */
+static void probs_v8(struct builder *b, const struct vitrt_layer_scales *ls)
+{
+	uint32_t T = b->T, C = b->C, D = b->D;
+
+	shiftmax(b, VITRT_OP_SHIFTMAX, b->s, b->pr, b->H * T, T, ls->logits, 0);
+	struct vitrt_pref rq_o = uniform_rq(b, D, ls->v / 256.0 / ls->attn);
+	for (uint32_t h = 0; h < b->H; h++)
+		gemm(b, (struct vitrt_pgemm){
+			.m = T, .n = D, .k = T, .a_type = VITRT_U8, .b_type = VITRT_S8,
+			.c_type = b->atype, .flags = VITRT_GEMM_REQUANT,
+			.a = at(b->pr, (uint64_t)h * T * b->TP), .b = at(b->qkv, 2 * C + h * D),
+			.c = at(b->attn, vitrt_row_bytes(b->atype, h * D)), .rq = rq_o });
+}
+
+/* Part @part (0 hi, 1 lo) of head @h's probabilities: T rows of T bytes, 2 LP apart. */
+static struct vitrt_pref part16(const struct builder *b, uint32_t h, uint32_t part)
+{
+	return at(b->prg[h / b->hpg], ((uint64_t)(h % b->hpg) * b->T * 2 + part) * b->LP);
+}
+
+/*
+ * Long rows: Shiftmax to P at 2^-16 as two u8 parts, one step per probability tensor; per head
+ * hi V and lo V into int32 (no requantization), then JOIN16 takes 256 hi + lo = P V (scale
+ * 2^-16 s_v) to attn's scale.  Nothing overflows int32: a row has sum P_i <= 2^16 + T/2
+ * (vitrt_shiftmax16), so sum hi_i <= sum P_i / 256 <= 256 + T/512 (264 at T = 4096) and
+ * |hi V| <= 264 * 128 < 2^16; lo_i <= 255, so |lo V| <= 255 * 128 * T < 2^27; and the join
+ * 256 hi V + lo V is exactly P V, |P V| <= 128 (2^16 + T/2) < 2^24.
+ */
+static void probs_v16(struct builder *b, const struct vitrt_layer_scales *ls)
+{
+	uint32_t T = b->T, C = b->C, D = b->D;
+	union vitrt_op_params u = { .join16.out = vitrt_dyadic_from_ratio(
+		ls->v / 65536.0 / ls->attn) };
+
+	for (uint32_t g = 0; g < b->ngroups; g++) {
+		uint32_t h0 = g * b->hpg, nh = b->H - h0 < b->hpg ? b->H - h0 : b->hpg;
+
+		shiftmax(b, VITRT_OP_SHIFTMAX16, at(b->s, (uint64_t)h0 * T * b->TP), b->prg[g],
+			 nh * T, T, ls->logits, b->LP);
+	}
+	for (uint32_t h = 0; h < b->H; h++)
+		for (uint32_t part = 0; part < 2; part++)
+			gemm(b, (struct vitrt_pgemm){
+				.m = T, .n = D, .k = T, .a_type = VITRT_U8, .b_type = VITRT_S8,
+				.c_type = VITRT_S32, .a = part16(b, h, part),
+				.b = at(b->qkv, 2 * C + h * D),
+				.c = at(part ? b->acc_lo : b->acc_hi, 4ull * h * D) });
+	sync(b);
+	cpu_step(b, VITRT_OP_JOIN16, T, C, b->acc_hi, b->acc_lo, b->attn, &u);
+}
+
 static void lower_attention(struct builder *b, const struct vitrt_vit_block *w,
 			    const struct vitrt_layer_scales *ls)
 {
@@ -394,15 +456,10 @@ static void lower_attention(struct builder *b, const struct vitrt_vit_block *w,
 			.a = at(b->qkv, h * D), .b = at(b->qkv, C + h * D),
 			.c = at(b->s, (uint64_t)h * T * b->TP), .rq = rq_s });
 	sync(b);
-	shiftmax(b, b->s, b->pr, b->H * T, T, ls->logits);
-	/* probabilities (scale 2^-8) times V_h, into the heads' columns of the output */
-	struct vitrt_pref rq_o = uniform_rq(b, D, ls->v / 256.0 / ls->attn);
-	for (uint32_t h = 0; h < b->H; h++)
-		gemm(b, (struct vitrt_pgemm){
-			.m = T, .n = D, .k = T, .a_type = VITRT_U8, .b_type = VITRT_S8,
-			.c_type = b->atype, .flags = VITRT_GEMM_REQUANT,
-			.a = at(b->pr, (uint64_t)h * T * b->TP), .b = at(b->qkv, 2 * C + h * D),
-			.c = at(b->attn, vitrt_row_bytes(b->atype, h * D)), .rq = rq_o });
+	if (b->two)
+		probs_v16(b, ls);
+	else
+		probs_v8(b, ls);
 	sy = fill(C, ls->res1);
 	g = (struct vitrt_pgemm){ .m = T, .a_type = b->atype, .c_type = VITRT_S16, .a = b->attn,
 				  .c = b->y };
@@ -525,6 +582,35 @@ static struct vitrt_pref typed(struct vitrt_pref r, uint32_t type, uint32_t cols
 	return r;
 }
 
+/*
+ * Two parts make every head's probabilities twice as large: a tensor of all heads would not
+ * fit a 4 MiB chunk at 577 tokens, so they are split into groups of as many heads as fit one,
+ * balanced (DeiT-S at 384: 2 x 3 heads), each its own SHIFTMAX16 step.
+ */
+static void plan_probs16(struct builder *b)
+{
+	uint64_t head;
+
+	b->LP = 2ull * b->T * b->TP <= VITRT_ARENA_CHUNK ? b->TP : b->T;
+	head = 2ull * b->T * b->LP;
+	if (head > VITRT_ARENA_CHUNK) {
+		b->err = b->err ?: VITRT_EUNSUPPORTED;
+		return;
+	}
+	b->hpg = (uint32_t)(VITRT_ARENA_CHUNK / head);
+	b->ngroups = (b->H + b->hpg - 1) / b->hpg;
+	b->hpg = (b->H + b->ngroups - 1) / b->ngroups;
+	b->prg = calloc(b->ngroups, sizeof(*b->prg));
+	if (!b->prg) {
+		b->err = VITRT_ENOMEM;
+		return;
+	}
+	for (uint32_t g = 0; g < b->ngroups; g++)
+		b->prg[g] = act(b, (uint64_t)b->hpg * b->T, 2ull * b->LP);
+	b->acc_hi = act(b, b->T, 4ull * b->C);
+	b->acc_lo = act(b, b->T, 4ull * b->C);
+}
+
 static void plan_acts(struct builder *b)
 {
 	const struct vitrt_vit_config *c = &b->m->cfg;
@@ -544,7 +630,10 @@ static void plan_acts(struct builder *b)
 	if ((uint64_t)b->H * b->T * b->TP > VITRT_ARENA_CHUNK)
 		b->TP = b->T;
 	b->s = act(b, (uint64_t)b->H * b->T, b->TP);
-	b->pr = act(b, (uint64_t)b->H * b->T, b->TP);
+	if (b->two)
+		plan_probs16(b);
+	else
+		b->pr = act(b, (uint64_t)b->H * b->T, b->TP);
 	b->attn = act(b, b->T, vitrt_row_bytes(b->atype, b->C));
 	b->hb = act(b, b->T, b->M);
 	b->g = act(b, b->T, vitrt_row_bytes(b->atype, b->M));
@@ -585,6 +674,11 @@ static struct vitrt_prog *finish(struct builder *b)
 	return p;
 }
 
+float vitrt_probs_scale(uint32_t tokens)
+{
+	return tokens <= VITRT_PROBS_ONE_PART_MAX ? 0x1p-8f : 0x1p-16f;
+}
+
 int vitrt_compile_supported(const struct vitrt_vit *m, char *msg, size_t cap)
 {
 	if (m->cfg.pool == VITRT_POOL_AVG || m->cfg.prefix >= 1)
@@ -610,6 +704,7 @@ struct vitrt_prog *vitrt_compile(const struct vitrt_vit *m, const struct vitrt_s
 	double s_x;
 
 	b.T = b.P + c->prefix;
+	b.two = sc->probs == 0x1p-16f;
 	*err = vitrt_compile_supported(m, msg, cap);
 	if (*err)
 		return NULL;
@@ -617,6 +712,19 @@ struct vitrt_prog *vitrt_compile(const struct vitrt_vit *m, const struct vitrt_s
 		snprintf(msg, cap, "scheme %s: the scales were calibrated for %u-bit activations",
 			 vitrt_scheme_name(o->scheme), sc->act_bits);
 		*err = VITRT_EINVAL;
+		return NULL;
+	}
+	if (!b.two && sc->probs != 0x1p-8f) {
+		snprintf(msg, cap, "compiling: probabilities at scale %g (2^-8 or 2^-16 only)",
+			 (double)sc->probs);
+		*err = VITRT_EINVAL;
+		return NULL;
+	}
+	if (b.atype == VITRT_S4 && b.two) {
+		/* JOIN16 writes s8 */
+		snprintf(msg, cap, "scheme w4a4: not with probabilities in two parts (%u tokens > "
+			 "%u)", b.T, VITRT_PROBS_ONE_PART_MAX);
+		*err = VITRT_EUNSUPPORTED;
 		return NULL;
 	}
 	if (b.atype == VITRT_S4 && b.D % 2) {
@@ -640,6 +748,7 @@ struct vitrt_prog *vitrt_compile(const struct vitrt_vit *m, const struct vitrt_s
 		s_x = ls->res2;
 	}
 	lower_head(&b, s_x);
+	free(b.prg);
 	if (!b.err)
 		p = finish(&b);
 	if (!b.err && vitrt_prog_validate(p, msg, cap))

@@ -23,8 +23,23 @@ struct vitrt_scales {
 	float normf;		/* s8 final LayerNorm output of the class token */
 	float logits;		/* s16 logits */
 	uint32_t act_bits;	/* of the blocks' Linear inputs (norm1, attn, norm2, gelu): 8 or 4 */
+	/*
+	 * The attention probabilities' grid: 2^-8 (u8, SHIFTMAX) or 2^-16 (two u8 parts,
+	 * SHIFTMAX16 and JOIN16), what the compiler lowers and the fake-quant graph rounds to.
+	 * vitrt_calib_images sets the model's (vitrt_probs_scale); vitrt_calib_scales 2^-8.
+	 */
+	float probs;
 	struct vitrt_layer_scales *layer;	/* depth entries */
 };
+
+/*
+ * Rows of at most this many tokens keep u8 probabilities at 2^-8: from 257 on, 1/T is below
+ * one step and a near-uniform row would be rounded to nothing (runtime.rst, "Long rows").
+ */
+#define VITRT_PROBS_ONE_PART_MAX	256u
+
+/* The probabilities' scale for rows of @tokens: 2^-8 up to VITRT_PROBS_ONE_PART_MAX, else 2^-16. */
+VITRT_API float vitrt_probs_scale(uint32_t tokens);
 
 struct vitrt_compile_opts {
 	uint32_t scheme;		/* enum vitrt_scheme */

@@ -572,6 +572,21 @@ static void shiftmax_check_args(uint32_t rows, uint32_t len, size_t out_stride, 
 	IOPS_ASSERT(rows <= 1 || (out_stride >= len && x_stride >= len));
 }
 
+/* S of a row and its maximum in *@m. */
+static uint64_t shiftmax_sum_ref(const int8_t *x, uint32_t len, const struct vitrt_shiftmax *p,
+				 int32_t *m)
+{
+	uint64_t sum = 0;
+
+	*m = x[0];
+	for (uint32_t i = 1; i < len; i++)
+		*m = x[i] > *m ? x[i] : *m;
+	for (uint32_t i = 0; i < len; i++)
+		sum += vitrt_shift_exp_ref(x[i] - *m, p->x0, p->n, p->k, p->j);
+	IOPS_ASSERT(sum >= 1 && sum <= INT32_MAX);
+	return sum;
+}
+
 /*
  * Bounds: e_i <= E <= (2^31 - 1) / max_len, so S <= len * E <= 2^31 - 1, and S >= E >= 1 (the
  * maximum has d = 0).  e_i * F <= S * F <= 2^31 - 1, plus 2^22 still fits a uint32.
@@ -582,15 +597,9 @@ void vitrt_shiftmax_ref(uint8_t *out, size_t out_stride, const int8_t *x, size_t
 	shiftmax_check_args(rows, len, out_stride, x_stride, p);
 	for (uint32_t r = 0; r < rows; r++) {
 		const int8_t *xr = x + r * x_stride;
-		int32_t m = xr[0];
-		uint64_t sum = 0, f;
+		int32_t m;
+		uint64_t f = INT32_MAX / shiftmax_sum_ref(xr, len, p, &m);	/* the floor */
 
-		for (uint32_t i = 1; i < len; i++)
-			m = xr[i] > m ? xr[i] : m;
-		for (uint32_t i = 0; i < len; i++)
-			sum += vitrt_shift_exp_ref(xr[i] - m, p->x0, p->n, p->k, p->j);
-		IOPS_ASSERT(sum >= 1 && sum <= INT32_MAX);
-		f = INT32_MAX / sum;	/* both positive: C's division is the floor */
 		for (uint32_t i = 0; i < len; i++) {
 			uint64_t e = vitrt_shift_exp_ref(xr[i] - m, p->x0, p->n, p->k, p->j);
 			int64_t v = vitrt_floor_shr((int64_t)(e * f) + (1 << 22),
@@ -601,11 +610,13 @@ void vitrt_shiftmax_ref(uint8_t *out, size_t out_stride, const int8_t *x, size_t
 	}
 }
 
-IOPS_HOT static void shiftmax_row(uint8_t *restrict out, const int8_t *restrict x, uint32_t len,
-				  const uint32_t *restrict lut, uint32_t *restrict e)
+/* e of every element of a row into @e (from the table of d = max - x), and their sum S. */
+static inline __attribute__((always_inline)) uint32_t
+shiftmax_exps(const int8_t *restrict x, uint32_t len, const uint32_t *restrict lut,
+	      uint32_t *restrict e)
 {
 	int8_t m = x[0];
-	uint32_t sum = 0, f;
+	uint32_t sum = 0;
 
 	for (uint32_t i = 1; i < len; i++)
 		m = x[i] > m ? x[i] : m;
@@ -613,7 +624,14 @@ IOPS_HOT static void shiftmax_row(uint8_t *restrict out, const int8_t *restrict 
 		e[i] = lut[m - x[i]];
 		sum += e[i];
 	}
-	f = INT32_MAX / sum;
+	return sum;
+}
+
+IOPS_HOT static void shiftmax_row(uint8_t *restrict out, const int8_t *restrict x, uint32_t len,
+				  const uint32_t *restrict lut, uint32_t *restrict e)
+{
+	uint32_t f = INT32_MAX / shiftmax_exps(x, len, lut, e);
+
 	for (uint32_t i = 0; i < len; i++) {
 		uint32_t v = (e[i] * f + (1u << 22)) >> VITRT_SHIFTMAX_SHIFT;
 
@@ -669,6 +687,97 @@ void vitrt_shiftmax(uint8_t *out, size_t out_stride, const int8_t *x, size_t x_s
 	lut = shiftmax_table(p);
 	for (uint32_t r = 0; r < rows; r++)
 		shiftmax_row(out + r * out_stride, x + r * x_stride, len, lut, e);
+}
+
+/* ---- Shiftmax for long rows: two u8 parts, and their GEMMs joined ---- */
+
+static void shiftmax16_check_args(uint32_t rows, uint32_t len, size_t out_stride, size_t lo_off,
+				  size_t x_stride, const struct vitrt_shiftmax *p)
+{
+	shiftmax_check_args(rows, len, out_stride, x_stride, p);
+	IOPS_ASSERT(lo_off >= len && (rows <= 1 || out_stride >= lo_off + len));
+}
+
+/*
+ * Bounds: S as in vitrt_shiftmax_ref, so F = floor(2^46 / S) >= 2^15; e_i * F <= S * F <= 2^46,
+ * and the rounding term 2^29 keeps it far inside 64 bits.
+ */
+void vitrt_shiftmax16_ref(uint8_t *out, size_t out_stride, size_t lo_off, const int8_t *x,
+			  size_t x_stride, uint32_t rows, uint32_t len,
+			  const struct vitrt_shiftmax *p)
+{
+	shiftmax16_check_args(rows, len, out_stride, lo_off, x_stride, p);
+	for (uint32_t r = 0; r < rows; r++) {
+		const int8_t *xr = x + r * x_stride;
+		uint8_t *o = out + r * out_stride;
+		int32_t m;
+		uint64_t f = (1ull << VITRT_SHIFTMAX16_NUM) / shiftmax_sum_ref(xr, len, p, &m);
+
+		for (uint32_t i = 0; i < len; i++) {
+			uint64_t e = vitrt_shift_exp_ref(xr[i] - m, p->x0, p->n, p->k, p->j);
+			int64_t v = vitrt_floor_shr((int64_t)(e * f) + (1 << 29),
+						    VITRT_SHIFTMAX16_SHIFT);
+
+			v = clamp64(v, 0, UINT16_MAX);
+			o[i] = (uint8_t)(v >> 8);
+			o[lo_off + i] = (uint8_t)(v & 255);
+		}
+	}
+}
+
+IOPS_HOT static void shiftmax16_row(uint8_t *restrict hi, uint8_t *restrict lo,
+				    const int8_t *restrict x, uint32_t len,
+				    const uint32_t *restrict lut, uint32_t *restrict e)
+{
+	uint64_t f = (1ull << VITRT_SHIFTMAX16_NUM) / shiftmax_exps(x, len, lut, e);
+
+	for (uint32_t i = 0; i < len; i++) {
+		uint64_t v = (e[i] * f + (1u << 29)) >> VITRT_SHIFTMAX16_SHIFT;
+
+		v = v > UINT16_MAX ? UINT16_MAX : v;
+		hi[i] = (uint8_t)(v >> 8);
+		lo[i] = (uint8_t)v;
+	}
+}
+
+void vitrt_shiftmax16(uint8_t *out, size_t out_stride, size_t lo_off, const int8_t *x,
+		      size_t x_stride, uint32_t rows, uint32_t len, const struct vitrt_shiftmax *p)
+{
+	uint32_t e[VITRT_SHIFTMAX_MAX_LEN];
+	const uint32_t *lut;
+
+	shiftmax16_check_args(rows, len, out_stride, lo_off, x_stride, p);
+	lut = shiftmax_table(p);
+	for (uint32_t r = 0; r < rows; r++)
+		shiftmax16_row(out + r * out_stride, out + r * out_stride + lo_off,
+			       x + r * x_stride, len, lut, e);
+}
+
+void vitrt_join16_s8_ref(int8_t *out, const int32_t *hi, const int32_t *lo, size_t n,
+			 struct vitrt_dyadic d)
+{
+	for (size_t i = 0; i < n; i++) {
+		int64_t acc = clamp64((int64_t)hi[i] * 256 + lo[i], INT32_MIN, INT32_MAX);
+
+		out[i] = (int8_t)clamp64(vitrt_requant_ref(acc, d), INT8_MIN, INT8_MAX);
+	}
+}
+
+/* |acc| <= 2^31 after the saturation: as REQUANT_ROW, nothing wraps. */
+IOPS_HOT void vitrt_join16_s8(int8_t *restrict out, const int32_t *restrict hi,
+			      const int32_t *restrict lo, size_t n, struct vitrt_dyadic d)
+{
+	const int64_t m = d.mult, half = d.shift ? (int64_t)1 << (d.shift - 1) : 0;
+	const uint32_t s = d.shift;
+
+	IOPS_ASSERT(s <= VITRT_DYADIC_MAX_SHIFT);
+	for (size_t i = 0; i < n; i++) {
+		int64_t acc = (int64_t)hi[i] * 256 + lo[i], q;
+
+		acc = acc < INT32_MIN ? INT32_MIN : acc > INT32_MAX ? INT32_MAX : acc;
+		q = (acc * m + half) >> s;
+		out[i] = (int8_t)(q < INT8_MIN ? INT8_MIN : q > INT8_MAX ? INT8_MAX : q);
+	}
 }
 
 /* ---- ShiftGELU ---- */

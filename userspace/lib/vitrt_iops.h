@@ -218,6 +218,45 @@ VITRT_API void vitrt_shiftmax_ref(uint8_t *out, size_t out_stride, const int8_t 
 VITRT_API void vitrt_shiftmax(uint8_t *out, size_t out_stride, const int8_t *x, size_t x_stride,
 			      uint32_t rows, uint32_t len, const struct vitrt_shiftmax *p);
 
+/* ---- Shiftmax for long rows: 16-bit probabilities in two u8 parts ---- */
+
+/*
+ * A u8 probability at 2^-8 cannot hold rows longer than 256: a near-uniform row has every
+ * probability below one step.  This form keeps 16 bits, P = round(2^16 e_i / S), and writes
+ * them as two u8 parts a GEMM reads with a stride: hi = P >> 8 at out[i], lo = P & 255 at
+ * out[lo_off + i], so P V = 256 (hi V) + (lo V) with two u8 x s8 GEMMs.
+ */
+#define VITRT_SHIFTMAX16_NUM	46	/* F = floor(2^46 / S): >= 2^15, S <= 2^31 - 1 */
+#define VITRT_SHIFTMAX16_SHIFT	30	/* P = e F >> 30: scale 2^46 / 2^30, 2^16 per 1.0 */
+
+/*
+ * Row-wise softmax of s8 logits to P at scale 2^-16, parameters as vitrt_shiftmax:
+ *   e_i = shift_exp(x_i - max(x)),  S = sum of e_i     as vitrt_shiftmax
+ *   F   = floor(2^46 / S)                              2^15 < F <= 2^46
+ *   P_i = min(65535, floor((e_i * F + 2^29) / 2^30))   rounded half up, 64-bit product
+ *   out[r][i] = P_i >> 8,  out[r][lo_off + i] = P_i & 255
+ * The floor of F costs e_i / 2^30 <= 2^-8 of a step (e_i <= 2^22), so P_i is the exact
+ * ratio rounded, ties aside; the row sums to 2^16 within len / 2 + 2.  1 <= len <= max_len,
+ * lo_off >= len, rows more than one: out_stride >= lo_off + len.
+ */
+VITRT_API void vitrt_shiftmax16_ref(uint8_t *out, size_t out_stride, size_t lo_off,
+				    const int8_t *x, size_t x_stride, uint32_t rows, uint32_t len,
+				    const struct vitrt_shiftmax *p);
+VITRT_API void vitrt_shiftmax16(uint8_t *out, size_t out_stride, size_t lo_off, const int8_t *x,
+				size_t x_stride, uint32_t rows, uint32_t len,
+				const struct vitrt_shiftmax *p);
+
+/*
+ * The two parts' GEMM accumulators joined and requantized to s8:
+ *   out[i] = clamp(requant(sat32(hi[i] * 256 + lo[i]), d), -128, 127)
+ * The sum is formed in 64 bits and saturated to int32 so that any input is defined; the
+ * accumulators of one Shiftmax16 row never come near it (runtime.rst: |acc| < 2^24).
+ */
+VITRT_API void vitrt_join16_s8_ref(int8_t *out, const int32_t *hi, const int32_t *lo, size_t n,
+				   struct vitrt_dyadic d);
+VITRT_API void vitrt_join16_s8(int8_t *out, const int32_t *hi, const int32_t *lo, size_t n,
+			       struct vitrt_dyadic d);
+
 /* ---- ShiftGELU ---- */
 
 #define VITRT_GELU_N		23	/* exponent clamp 2^-23, as I-ViT */

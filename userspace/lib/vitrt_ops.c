@@ -14,7 +14,8 @@
 
 _Static_assert(sizeof(union vitrt_op_params) <= 4 * VITRT_STEP_PARAMS, "params fit the words");
 _Static_assert(sizeof(struct vitrt_shiftmax) == 20 && sizeof(struct vitrt_dyadic) == 8 &&
-	       sizeof(struct vitrt_gelu) == 16 && sizeof(struct vitrt_op_gelu) == 28,
+	       sizeof(struct vitrt_gelu) == 16 && sizeof(struct vitrt_op_gelu) == 28 &&
+	       sizeof(struct vitrt_op_shiftmax16) == 24,
 	       "parameter structs are packed int32 words");
 
 /* ---- checks of the parameters ---- */
@@ -72,6 +73,29 @@ static const char *check_shiftmax(const struct vitrt_prog *p, const struct vitrt
 	(void)p;
 	return !vitrt_shiftmax_check(&u->shiftmax) && s->cols <= u->shiftmax.max_len ? NULL :
 	       "parameters out of range";
+}
+
+/*
+ * The op has a shape function (the low parts' offset widens the output rows), so the rows and
+ * columns are checked here, to the limits of the ops of rows x cols (vitrt_prog.c).
+ */
+static const char *check_shiftmax16(const struct vitrt_prog *p, const struct vitrt_step *s,
+				    const union vitrt_op_params *u)
+{
+	const struct vitrt_op_shiftmax16 *g = &u->shiftmax16;
+
+	(void)p;
+	if (!s->rows || s->rows > 1u << 20)
+		return "bad row count";
+	return !vitrt_shiftmax_check(&g->sm) && s->cols >= 1 && s->cols <= g->sm.max_len &&
+	       g->lo >= s->cols && g->lo <= 1u << 16 ? NULL : "parameters out of range";
+}
+
+static const char *check_join16(const struct vitrt_prog *p, const struct vitrt_step *s,
+				const union vitrt_op_params *u)
+{
+	(void)p, (void)s;
+	return shift_ok(u->join16.out.shift) ? NULL : "parameters out of range";
 }
 
 static const char *check_gelu(const struct vitrt_prog *p, const struct vitrt_step *s,
@@ -137,6 +161,18 @@ static void shape_mean(struct vitrt_op_shape *sh, const struct vitrt_step *s,
 	};
 }
 
+/* Rows of logits in, rows of both parts out; split by head (cols rows), as SHIFTMAX. */
+static void shape_shiftmax16(struct vitrt_op_shape *sh, const struct vitrt_step *s,
+			     const union vitrt_op_params *u)
+{
+	*sh = (struct vitrt_op_shape){
+		.rows = { s->rows, 0, s->rows },
+		.row_bytes = { s->cols, 0, (uint64_t)u->shiftmax16.lo + s->cols },
+		.par_rows = s->rows, .par_align = s->cols,
+		.par_elems = (uint64_t)s->rows * s->cols,
+	};
+}
+
 /* ---- run functions: rows [r0, r1) of a step in host memory ---- */
 
 /* Row @r of tensor @o as a @type pointer. */
@@ -179,6 +215,21 @@ static void run_shiftmax(const struct vitrt_op_args *a, uint32_t r0, uint32_t r1
 	vitrt_shiftmax(ROW(a, VITRT_OPND_OUT, r0, uint8_t), a->stride[VITRT_OPND_OUT],
 		       ROW(a, VITRT_OPND_IN0, r0, int8_t), a->stride[VITRT_OPND_IN0], r1 - r0,
 		       a->cols, &a->p.shiftmax);
+}
+
+static void run_shiftmax16(const struct vitrt_op_args *a, uint32_t r0, uint32_t r1)
+{
+	vitrt_shiftmax16(ROW(a, VITRT_OPND_OUT, r0, uint8_t), a->stride[VITRT_OPND_OUT],
+			 a->p.shiftmax16.lo, ROW(a, VITRT_OPND_IN0, r0, int8_t),
+			 a->stride[VITRT_OPND_IN0], r1 - r0, a->cols, &a->p.shiftmax16.sm);
+}
+
+static void run_join16(const struct vitrt_op_args *a, uint32_t r0, uint32_t r1)
+{
+	for (uint32_t r = r0; r < r1; r++)
+		vitrt_join16_s8(ROW(a, VITRT_OPND_OUT, r, int8_t),
+				ROW(a, VITRT_OPND_IN0, r, int32_t),
+				ROW(a, VITRT_OPND_IN1, r, int32_t), a->cols, a->p.join16.out);
 }
 
 static void run_gelu(const struct vitrt_op_args *a, uint32_t r0, uint32_t r1)
@@ -288,18 +339,37 @@ static const struct vitrt_op_traits op_traits[VITRT_OP_COUNT] = {
 		.type = { VITRT_S8, NONE, VITRT_U4 },
 		.check = check_gelu_u4, .run = run_gelu_u4,
 	},
+	[VITRT_OP_SHIFTMAX16] = {
+		.name = "shiftmax16",
+		.nwords = 6, .word = { W(shiftmax16.sm.x0), W(shiftmax16.sm.n), W(shiftmax16.sm.k),
+				       W(shiftmax16.sm.max_len), W(shiftmax16.sm.j),
+				       W(shiftmax16.lo) },
+		.type = { VITRT_S8, NONE, VITRT_U8 },
+		.check = check_shiftmax16, .shape = shape_shiftmax16, .run = run_shiftmax16,
+	},
+	[VITRT_OP_JOIN16] = {
+		.name = "join16",
+		.nwords = 2, .word = { W(join16.out.mult), W(join16.out.shift) },
+		.type = { VITRT_S32, VITRT_S32, VITRT_S8 },
+		.check = check_join16, .run = run_join16,
+	},
 };
 
-_Static_assert(VITRT_OP_COUNT == 11, "a new op needs a row in op_traits");
+_Static_assert(VITRT_OP_COUNT == 13, "a new op needs a row in op_traits");
 
 const struct vitrt_op_traits *vitrt_op_traits(uint32_t op)
 {
 	return &op_traits[op];
 }
 
+bool vitrt_op_known(uint32_t op)
+{
+	return op < VITRT_OP_COUNT && op_traits[op].name;
+}
+
 const char *vitrt_op_name(uint32_t op)
 {
-	return op < VITRT_OP_COUNT ? op_traits[op].name : "?";
+	return vitrt_op_known(op) ? op_traits[op].name : "?";
 }
 
 struct vitrt_step vitrt_op_step(uint32_t op, uint32_t rows, uint32_t cols,

@@ -44,6 +44,21 @@ struct vitrt_op_add {
 	struct vitrt_dyadic a, b;
 };
 
+/*
+ * SHIFTMAX16: Shiftmax with 16-bit output (vitrt_shiftmax16); each output row holds the high
+ * bytes at 0 and the low ones from byte @lo on (>= cols), so two GEMMs read them with a stride.
+ * The Shiftmax parameters come first, where SHIFTMAX has them.
+ */
+struct vitrt_op_shiftmax16 {
+	struct vitrt_shiftmax sm;
+	uint32_t lo;
+};
+
+/* JOIN16: 256 hi + lo (scale 2^-16 s_v) to the s8 output's scale (vitrt_join16_s8). */
+struct vitrt_op_join16 {
+	struct vitrt_dyadic out;
+};
+
 /* The parameters of a step, decoded; the member is the op's (none for GEMM, SYNC, EMBED). */
 union vitrt_op_params {
 	struct vitrt_op_input input;
@@ -52,6 +67,8 @@ union vitrt_op_params {
 	struct vitrt_shiftmax shiftmax;
 	struct vitrt_op_gelu gelu;
 	struct vitrt_op_add add;
+	struct vitrt_op_shiftmax16 shiftmax16;
+	struct vitrt_op_join16 join16;
 };
 
 enum vitrt_opnd { VITRT_OPND_IN0, VITRT_OPND_IN1, VITRT_OPND_OUT, VITRT_OPND_COUNT };
@@ -97,6 +114,8 @@ struct vitrt_op_traits {
 
 /* The row of @op (< VITRT_OP_COUNT). */
 const struct vitrt_op_traits *vitrt_op_traits(uint32_t op);
+/* @op has a row: below VITRT_OP_COUNT and not a number left free for another branch's op. */
+bool vitrt_op_known(uint32_t op);
 
 /* A step of @op with parameters @u packed into its words; rows and tensors as given. */
 struct vitrt_step vitrt_op_step(uint32_t op, uint32_t rows, uint32_t cols,

@@ -71,10 +71,16 @@ static bool refs_overlap(const struct vitrt_pref *a, uint64_t a_rows, uint64_t a
 	return a->arena == b->arena && a->offset <= b_last && b->offset <= a_last;
 }
 
-/* Rows of @r start on a multiple of @size bytes (int16 loads of the CPU ops). */
+/* Rows of @r start on a multiple of @size bytes (int16 and int32 loads of the CPU ops). */
 static bool ref_aligned(const struct vitrt_pref *r, uint32_t size)
 {
 	return r->offset % size == 0 && r->stride % size == 0;
+}
+
+/* Bytes of one element of a CPU op's tensor of @type (s4 and u4 are not among them). */
+static uint32_t elem_bytes(uint8_t type)
+{
+	return type == VITRT_S32 ? 4 : type == VITRT_S16 ? 2 : 1;
 }
 
 static bool dim_ok(uint32_t d)
@@ -127,7 +133,7 @@ static bool same_rows(const struct vitrt_pref *a, const struct vitrt_pref *b, ui
 	       (a->stride ? a->stride : row) == (b->stride ? b->stride : row);
 }
 
-/* The tensors of step @s: each used one fits its arena, s16 rows are aligned. */
+/* The tensors of step @s: each used one fits its arena, s16 and s32 rows are aligned. */
 static const char *step_tensors(const struct vitrt_prog *p, const struct vitrt_step *s,
 				const struct vitrt_op_shape *sh)
 {
@@ -140,8 +146,10 @@ static const char *step_tensors(const struct vitrt_prog *p, const struct vitrt_s
 	if (s->out.arena != VITRT_ARENA_ACT)
 		return "a tensor lies outside its arena";
 	for (int o = 0; o < VITRT_OPND_COUNT; o++)
-		if (t->type[o] == VITRT_S16 && sh->rows[o] && !ref_aligned(ref[o], 2))
-			return "an s16 tensor at an odd offset or stride";
+		if (sh->rows[o] && !ref_aligned(ref[o], elem_bytes(t->type[o])))
+			return t->type[o] == VITRT_S16 ?
+			       "an s16 tensor at an odd offset or stride" :
+			       "an s32 tensor at an offset or stride not a multiple of 4";
 	return NULL;
 }
 
@@ -204,7 +212,7 @@ static int check_step(const struct vitrt_prog *p, const struct vitrt_step *s, ch
 {
 	const char *why;
 
-	if (s->op >= VITRT_OP_COUNT)
+	if (!vitrt_op_known(s->op))
 		return bad(msg, cap, "step %u: unknown op %u", i, s->op);
 	if (!shape_ok(s))
 		return bad(msg, cap, "step %u (%s): bad shape %ux%u", i, vitrt_op_name(s->op),

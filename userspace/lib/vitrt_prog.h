@@ -43,6 +43,8 @@ enum vitrt_op {
 	VITRT_OP_MEAN,		/* s16 rows -> their rounded mean, one s16 row */
 	VITRT_OP_LAYERNORM_S4,	/* as LAYERNORM, to packed s4 rows (W4A4) */
 	VITRT_OP_GELU_U4,	/* as GELU, plus a zero point, to packed u4 (W4A4) */
+	VITRT_OP_SHIFTMAX16,	/* s8 rows -> probabilities at 2^-16 as two u8 parts */
+	VITRT_OP_JOIN16,	/* s8 = requant(256 hi + lo) of two s32 accumulators */
 	VITRT_OP_COUNT
 };
 
@@ -64,6 +66,10 @@ enum vitrt_op {
  *  ADD:       in0 = s16 a, in1 = s16 b, out = s16, rows * cols elements;
  *             p = { a_mult, a_shift, b_mult, b_shift }.
  *  MEAN:      in0 = s16 [rows][cols] (stride), out = s16 [1][cols]: average pooling.
+ *  SHIFTMAX16: in0 = s8 [rows][cols], out = u8 rows of [hi: cols | ... | lo: cols] with lo at
+ *             byte p[5] of the row; p = Shiftmax parameters, then { lo }.
+ *  JOIN16:    in0 = s32 hi accumulators, in1 = s32 lo ones, out = s8, each [rows][cols];
+ *             p = { mult, shift } of 256 hi + lo to the output's scale.
  * This layout is the file format: a new op gets a new number, never new meanings of old words.
  */
 struct vitrt_step {

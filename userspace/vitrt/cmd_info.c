@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "vitrt_cli.h"
+#include "vitrt_compile.h"
 #include "vitrt_prog.h"
 #include "vitsa_model.h"
 
@@ -56,8 +57,12 @@ int cmd_info(int argc, char **argv)
 	printf("  schedule   %u steps: %u GEMMs in %u submissions, %u layernorm, %u shiftmax, "
 	       "%u gelu, %u add\n", p->nsteps, per_op[VITRT_OP_GEMM], per_op[VITRT_OP_SYNC],
 	       per_op[VITRT_OP_LAYERNORM] + per_op[VITRT_OP_LAYERNORM_S4],
-	       per_op[VITRT_OP_SHIFTMAX], per_op[VITRT_OP_GELU] + per_op[VITRT_OP_GELU_U4],
+	       per_op[VITRT_OP_SHIFTMAX] + per_op[VITRT_OP_SHIFTMAX16],
+	       per_op[VITRT_OP_GELU] + per_op[VITRT_OP_GELU_U4],
 	       per_op[VITRT_OP_ADD]);
+	if (per_op[VITRT_OP_SHIFTMAX16])
+		printf("  attention  probabilities at 2^-16 in two u8 parts (%u tokens > %u), "
+		       "%u joins\n", in->tokens, VITRT_PROBS_ONE_PART_MAX, per_op[VITRT_OP_JOIN16]);
 	printf("  per image  %" PRIu64 " MACs, %" PRIu64 " modeled cycles on %ux%u (util %.1f%%)\n",
 	       macs, cycles, in->array_rows, in->array_cols,
 	       100.0 * macs / ((double)cycles * in->array_rows * in->array_cols));
