@@ -4,10 +4,12 @@
 #   scripts/bench/bench.sh [--json] [--models deit-t,deit-s,deit-b]
 # Installs what it needs (Debian's python3-torch, npm's onnxruntime-node with --ignore-scripts
 # into build/bench/ort), makes and caches checkpoints, ONNX files and compiled models in
-# build/bench, then times one thing at a time.  Progress goes to stderr, the table (or JSON)
-# to stdout; the JSON is also kept in build/bench/results.json.  Figures are printed, never
-# asserted.  Environment: BENCH_MODELS (as --models), BENCH_SECONDS (time per vitrt
-# measurement, default 8).
+# build/bench, then times one thing at a time, ONNX Runtime and vitrt in turn, BENCH_ROUNDS
+# times over (default 3): each figure is the median of its rounds, so a neighbour's burst on
+# a shared host moves one round of one side, not the ratio.  Progress goes to stderr, the table
+# (or JSON) to stdout; the JSON is also kept in build/bench/results.json.  Figures are printed,
+# never asserted.  Environment: BENCH_MODELS (as --models), BENCH_SECONDS (time per vitrt
+# measurement, default 8), BENCH_ROUNDS.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -18,6 +20,7 @@ PY=/usr/bin/python3		# Debian's, with python3-torch (not a python3 earlier on PA
 VITRT=build/vitrt
 MODELS=${BENCH_MODELS:-deit-t deit-s deit-b}
 SECS=${BENCH_SECONDS:-8}
+ROUNDS=${BENCH_ROUNDS:-3}
 JSON=
 CPUS=$(nproc)
 
@@ -25,7 +28,7 @@ while [ $# -gt 0 ]; do
 	case $1 in
 	--json) JSON=--json ;;
 	--models) MODELS=$2; shift ;;
-	-h|--help) sed -n '2,11s/^# \?//p' "$0"; exit 0 ;;
+	-h|--help) sed -n '2,13s/^# \?//p' "$0"; exit 0 ;;
 	*) echo "bench: unknown argument '$1' (see --help)" >&2; exit 2 ;;
 	esac
 	shift
@@ -145,10 +148,13 @@ for m in $MODELS; do prepare "$m"; done
 RESULTS=$OUT/results.jsonl
 : > "$RESULTS"
 t0=$SECONDS
-for m in $MODELS; do
-	MACS=$("$VITRT" info "$OUT/$m.vitsa" | sed -n 's/^ *per image *\([0-9]*\) MACs.*/\1/p')
-	bench_ort "$m"
-	bench_vitrt "$m"
+for r in $(seq "$ROUNDS"); do
+	for m in $MODELS; do
+		MACS=$("$VITRT" info "$OUT/$m.vitsa" | sed -n 's/^ *per image *\([0-9]*\) MACs.*/\1/p')
+		log "round $r of $ROUNDS"
+		bench_ort "$m"
+		bench_vitrt "$m"
+	done
 done
 log "timed in $((SECONDS - t0)) s"
 "$PY" scripts/bench/report.py "$RESULTS" --json > "$OUT/results.json"
