@@ -275,6 +275,39 @@ t quantize_calib_strict fails_with 1 "badpng/c7/cut.png: PNG: " "$VITRT" quantiz
 t quantize_calib_strict_no_file test ! -e "$tmp/bp.vitsa"
 t quantize_calib_empty fails_with 1 "empty: no PNG or JPEG images" "$VITRT" quantize \
 	"$CKPT" --calib "$tmp/empty" -o "$tmp/e.vitsa"
+# Nested ImageFolder trees (imagefolder_tree.txt): images at any depth below a class folder,
+# symlinks followed, loops not, in torchvision's order with its labels (imagefolder_order.txt,
+# written by imagefolder_order.py).  A copy with damaged images names every file, in order.
+make_tree() {	# DIR PNG JPEG
+	local kind path target
+	while read -r kind path target; do
+		case $kind in file|link|loop) mkdir -p "$1/$(dirname "$path")" ;; *) continue ;; esac
+		case $kind:$path in
+		file:*.[jJ][pP][gG] | file:*.[jJ][pP][eE][gG]) cp "$3" "$1/$path" ;;
+		file:*) cp "$2" "$1/$path" ;;
+		*) ln -s "$target" "$1/$path" ;;
+		esac
+	done <$D/imagefolder_tree.txt
+}
+head -c 2000 "$HUBBLE" >"$tmp/cut.jpg"
+make_tree "$tmp/nest" $D/gray28.png "$HUBBLE"
+make_tree "$tmp/nestcut" "$tmp/badpng/c7/cut.png" "$tmp/cut.jpg"
+nested_order() {
+	"$VITRT" eval --backend sim "$tmp/m.vitsa" --dataset "$tmp/nest" \
+		--predictions "$tmp/nest.pred" >/dev/null || return 1
+	"$VITRT" eval --backend sim "$tmp/m.vitsa" --dataset "$tmp/nestcut" 2>&1 >/dev/null |
+		sed -n "s|^vitrt: $tmp/nestcut/\(.*\): [A-Z]*: .*(skipped)\$|\1|p" >"$tmp/nest.paths"
+	cut -d' ' -f1 "$tmp/nest.pred" | paste -d' ' "$tmp/nest.paths" - |
+		diff - <(grep -v '^#' $D/imagefolder_order.txt)
+}
+t eval_nested_order nested_order
+mkdir -p "$tmp/noimg2/c0" "$tmp/noimg2/c1/sub"
+cp $D/gray28.png "$tmp/noimg2/c0/"
+cp $D/gray28.png "$tmp/noimg2/c1/sub/x.bmp"
+ln -s .. "$tmp/noimg2/c1/sub/loop"
+t eval_nested_class_without_images fails_with 1 \
+	"noimg2/c1: class folder without PNG or JPEG images (.png, .jpg, .jpeg), at any depth" \
+	"$VITRT" eval --backend sim "$tmp/m.vitsa" --dataset "$tmp/noimg2"
 # Every compiled model is checked against its fake-quant graph before it is written.
 t quantize_checks_held_out sh -c "'$VITRT' quantize '$CKPT' --calib '$FMNIST' -n 16 --check 8 \
 	-o '$tmp/c.vitsa' | grep -q 'checked on 8 held-out images: top-1 agreement'"

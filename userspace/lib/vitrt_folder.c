@@ -2,12 +2,20 @@
 /*
  * libvitrt: datasets kept as folders of PNG/JPEG files, read one image at a time.
  *
- * A torchvision ImageFolder tree, root/<class>/<image>: the classes are the sub-folders sorted
- * by name (byte order, as Python sorts str), the label of an image the index of its class, the
- * images of a class sorted by name.  A flat folder, root/<image>: images without labels (for
- * calibration).  Only the file names are held (50,000 names are a few MB); pixels are decoded
- * when an image is asked for.  Files that are not .png/.jpg/.jpeg are not images (as
- * ImageFolder skips other extensions).
+ * A torchvision ImageFolder tree, root/<class>/.../<image>: the classes are the sub-folders
+ * sorted by name (byte order, as Python sorts str), the label of an image the index of its
+ * class.  The images of a class are all those below its folder, at any depth and through
+ * symlinks, in the order of torchvision's make_dataset: sorted(os.walk(class, followlinks=True)),
+ * that is by folder path, then by name.  A symlink back to a folder above it (a loop) is not
+ * walked: torchvision would walk it until the system gives up (ELOOP), listing the same images
+ * at every turn.  A flat folder, root/<image>: images without labels (for calibration).
+ *
+ * Only the file names are held (50,000 names are a few MB); pixels are decoded when an image is
+ * asked for.  Images are .png, .jpg and .jpeg in any case, the formats vitrt decodes.
+ * torchvision also lists .bmp, .pgm, .ppm, .tif, .tiff and .webp files and dangling symlinks;
+ * here they are skipped like any other file, so a tree holding them is numbered differently.
+ * Where torchvision is silent, vitrt refuses: files beside the class folders (ignored by
+ * find_classes) and a sub-folder that cannot be read (left out by os.walk) are errors.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -126,41 +134,138 @@ static int list_dir(const char *dir, struct listing *l, char *msg, size_t cap)
 	return 0;
 }
 
-/* Append the images of class @c (folder @name under the root). */
-static int add_class(struct folder *f, uint32_t c, const char *name, char *msg, size_t cap)
+/*
+ * A folder on the way down from a class folder.  A sub-folder that is one of these (by device
+ * and inode) is a symlink loop: it is not walked again.
+ */
+struct walk {
+	const struct walk *up;
+	dev_t dev;
+	ino_t ino;
+};
+
+static bool walk_is_loop(const struct walk *w, const struct stat *st)
 {
-	struct listing l;
-	char *dir, *rel;
+	for (; w; w = w->up)
+		if (w->dev == st->st_dev && w->ino == st->st_ino)
+			return true;
+	return false;
+}
+
+/*
+ * torchvision's order within a class, sorted(os.walk(class_dir)): by folder path, then by file
+ * name.  Not plain path order: "c/m/x.png" comes before "c/m-n/y.png" and "c/z.png" before
+ * "c/k/y.png".  Both paths hold the class folder, so both have a '/'.
+ */
+static int cmp_walk_order(const void *a, const void *b)
+{
+	const char *x = *(char *const *)a, *y = *(char *const *)b;
+	size_t dx = (size_t)(strrchr(x, '/') - x), dy = (size_t)(strrchr(y, '/') - y);
+	int c = memcmp(x, y, dx < dy ? dx : dy);
+
+	if (c)
+		return c;
+	if (dx != dy)
+		return dx < dy ? -1 : 1;
+	return strcmp(x + dx, y + dy);
+}
+
+/* Append @dir/@name (relative to the root) as an image of class @c. */
+static int push_image(struct folder *f, const char *dir, const char *name, uint32_t c)
+{
+	char *rel;
 	int ret;
 
-	if (asprintf(&dir, "%s/%s", f->root, name) < 0)
-		return vitrt_file_error(msg, cap, VITRT_ENOMEM, f->root, "out of memory");
-	ret = list_dir(dir, &l, msg, cap);
-	if (!ret && !l.nimages)
-		ret = vitrt_file_error(msg, cap, VITRT_EFORMAT, dir,
-				"class folder without PNG or JPEG images (.png, .jpg, .jpeg)");
-	for (uint32_t i = 0; !ret && i < l.nimages; i++) {
-		if (asprintf(&rel, "%s/%s", name, l.images[i]) < 0)
-			ret = VITRT_ENOMEM;
-		else
-			ret = push_name(&f->files, &f->pub.count, rel);
-		free(rel);
-		if (!ret && f->pub.count > f->alloc) {
-			uint32_t *nl = realloc(f->labels, (size_t)f->pub.count * 2 * sizeof(*nl));
+	if (f->pub.count == f->alloc) {
+		uint32_t n = f->alloc > UINT32_MAX / 2 ? UINT32_MAX : f->alloc * 2 + 64;
+		uint32_t *nl = realloc(f->labels, (size_t)n * sizeof(*nl));
 
-			if (!nl)
-				ret = VITRT_ENOMEM;
-			else
-				f->labels = nl, f->alloc = f->pub.count * 2;
-		}
-		if (!ret)
-			f->labels[f->pub.count - 1] = c;
-		else if (ret != VITRT_EFORMAT)
+		if (!nl)
+			return VITRT_ENOMEM;
+		f->labels = nl;
+		f->alloc = n;
+	}
+	if (asprintf(&rel, "%s/%s", dir, name) < 0)
+		return VITRT_ENOMEM;
+	ret = push_name(&f->files, &f->pub.count, rel);
+	free(rel);
+	if (!ret)
+		f->labels[f->pub.count - 1] = c;
+	return ret;
+}
+
+static int walk_dir(struct folder *f, uint32_t c, const char *rel, const struct walk *up,
+		    char *msg, size_t cap);
+
+/* The images of folder @dir (@rel under the root), then those of its sub-folders. */
+static int walk_listing(struct folder *f, uint32_t c, const char *rel, const char *dir,
+			const struct walk *here, char *msg, size_t cap)
+{
+	struct listing l;
+	char *sub;
+	int ret = list_dir(dir, &l, msg, cap);
+
+	for (uint32_t i = 0; !ret && i < l.nimages; i++) {
+		ret = push_image(f, rel, l.images[i], c);
+		if (ret)
 			ret = vitrt_file_error(msg, cap, ret, dir, "%s", vitrt_strerror(ret));
 	}
+	for (uint32_t i = 0; !ret && i < l.ndirs; i++) {
+		if (asprintf(&sub, "%s/%s", rel, l.dirs[i]) < 0) {
+			ret = vitrt_file_error(msg, cap, VITRT_ENOMEM, dir, "out of memory");
+			break;
+		}
+		ret = walk_dir(f, c, sub, here, msg, cap);
+		free(sub);
+	}
 	listing_free(&l);
+	return ret;
+}
+
+/*
+ * Append the images under @rel (relative to the root) as class @c, at any depth and through
+ * symlinks, as torchvision's os.walk(followlinks=True); @up are the folders above it.
+ */
+static int walk_dir(struct folder *f, uint32_t c, const char *rel, const struct walk *up,
+		    char *msg, size_t cap)
+{
+	struct walk here = { .up = up };
+	struct stat st;
+	char *dir;
+	int ret = 0;
+
+	if (asprintf(&dir, "%s/%s", f->root, rel) < 0)
+		return vitrt_file_error(msg, cap, VITRT_ENOMEM, f->root, "out of memory");
+	if (stat(dir, &st)) {
+		ret = vitrt_file_error(msg, cap, VITRT_ESYS, dir, "%s", strerror(errno));
+	} else if (!walk_is_loop(up, &st)) {
+		here.dev = st.st_dev;
+		here.ino = st.st_ino;
+		ret = walk_listing(f, c, rel, dir, &here, msg, cap);
+	}
 	free(dir);
 	return ret;
+}
+
+/* Append the images of class @c (folder @name under the root), in torchvision's order. */
+static int add_class(struct folder *f, uint32_t c, const char *name, char *msg, size_t cap)
+{
+	uint32_t first = f->pub.count;
+	int ret = walk_dir(f, c, name, NULL, msg, cap);
+	char *dir;
+
+	if (ret)
+		return ret;
+	if (f->pub.count == first) {
+		if (asprintf(&dir, "%s/%s", f->root, name) < 0)
+			return vitrt_file_error(msg, cap, VITRT_ENOMEM, f->root, "out of memory");
+		ret = vitrt_file_error(msg, cap, VITRT_EFORMAT, dir,
+				"class folder without PNG or JPEG images (.png, .jpg, .jpeg), at any depth");
+		free(dir);
+		return ret;
+	}
+	qsort(f->files + first, f->pub.count - first, sizeof(*f->files), cmp_walk_order);
+	return 0;
 }
 
 static int folder_scan(struct folder *f, char *msg, size_t cap)
