@@ -6,8 +6,8 @@
  *      centre crop to a small size)
  *   1  IDX through vitrt_idx_read
  *   2  an IDX pair (fuzz_split: images, then labels) through vitrt_dataset_open, _check, _get
- *   3  two images in an ImageFolder tree (bit 7 of the second byte: a flat folder) through
- *      vitrt_dataset_open_path and vitrt_dataset_get
+ *   3  two images in an ImageFolder tree, the second one folder down (bit 7 of the second
+ *      byte: a flat folder) through vitrt_dataset_open_path and vitrt_dataset_get
  */
 #include <stdbool.h>
 #include <sys/stat.h>
@@ -84,9 +84,11 @@ static void idx_pair(const uint8_t *data, size_t size, const struct vitrt_prep *
 
 static void folder(const uint8_t *data, size_t size, const struct vitrt_prep *p, bool flat)
 {
+	/* in the tree, the second image one folder down: class folders are walked */
 	static const char *const tree[2][2] = {
-		{ "tree/a/x.png", "tree/b/y.jpg" }, { "tree/x.png", "tree/y.jpg" },
+		{ "tree/a/x.png", "tree/b/in/y.jpg" }, { "tree/x.png", "tree/y.jpg" },
 	};
+	static const char *const dirs[3] = { "a", "b", "b/in" };
 	char path[128], msg[512];
 	const uint8_t *a, *b;
 	struct vitrt_dataset *ds;
@@ -96,15 +98,14 @@ static void folder(const uint8_t *data, size_t size, const struct vitrt_prep *p,
 	fuzz_split(data, size, &a, &alen, &b, &blen);
 	for (i = 0; i < 2; i++)
 		fuzz_unlink(tree[!flat][i]);
-	for (i = 0; i < 2; i++) {
-		snprintf(path, sizeof(path), "%s/tree/%c", fuzz_tmpdir(), 'a' + i);
-		if (flat)
-			rmdir(path);	/* empty now */
+	for (i = 2; flat && i >= 0; i--) {
+		snprintf(path, sizeof(path), "%s/tree/%s", fuzz_tmpdir(), dirs[i]);
+		rmdir(path);	/* empty now */
 	}
 	snprintf(path, sizeof(path), "%s/tree", fuzz_tmpdir());
 	mkdir(path, 0700);
-	for (i = 0; !flat && i < 2; i++) {
-		snprintf(path, sizeof(path), "%s/tree/%c", fuzz_tmpdir(), 'a' + i);
+	for (i = 0; !flat && i < 3; i++) {
+		snprintf(path, sizeof(path), "%s/tree/%s", fuzz_tmpdir(), dirs[i]);
 		mkdir(path, 0700);
 	}
 	fuzz_write(tree[flat][0], a, alen, path, sizeof(path));
