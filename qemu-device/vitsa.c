@@ -21,7 +21,12 @@
  * a time (FAULT_KIND); the worker takes it when it has fetched a matching
  * descriptor.  A HANG parks the worker on VitsaState.cond until the reset
  * generation changes, so CTRL.RESET, a device reset and unrealize all free
- * it the way they cancel a running job.
+ * it the way they cancel a running job.  A RESET_STUCK parks it the same
+ * way, but the CTRL.RESET that frees it stays RESETTING until late_timer
+ * has made the hung job's late write of C.  That write runs in the main loop
+ * with the BQL held, so unlike the worker's DMA it may go through
+ * pci_dma_write to any address: with bus mastering off the PCI core refuses
+ * it, which is what a driver that gave up on the reset has to arrange.
  */
 
 #include "qemu/osdep.h"
@@ -55,6 +60,10 @@ OBJECT_DECLARE_SIMPLE_TYPE(VitsaState, VITSA)
 #define VITSA_ARRAY_MAX     256     /* largest rows or cols */
 #define VITSA_CLOCK_DEFAULT 1000    /* default array clock, MHz */
 #define VITSA_CLOCK_MAX     100000  /* largest clock-mhz */
+/* RESET_STUCK: the late write, far beyond any driver's reset timeout. */
+#define VITSA_STUCK_NS      (2 * NANOSECONDS_PER_SECOND)
+#define VITSA_STUCK_MAX_LEN 4096    /* bytes of C's first row written late */
+#define VITSA_STUCK_BYTE    0x5a    /* what the late write stores */
 
 #define VITSA_CAPS          (VITSA_CAP_S8 | VITSA_CAP_U8 | VITSA_CAP_S4 | \
                              VITSA_CAP_U4 | VITSA_CAP_REQUANT | \
@@ -95,6 +104,7 @@ struct VitsaState {
     QemuMutex lock;         /* guards everything below */
     QemuCond cond;          /* wakes the worker: doorbell, enable, stop */
     QEMUBH *irq_bh;         /* delivers interrupts raised by the worker */
+    QEMUTimer *late_timer;  /* RESET_STUCK's late write; armed under the BQL */
     bool stopping;
     bool in_job;            /* a descriptor is between fetch and completion */
     unsigned gen;           /* reset generation; the worker polls it */
@@ -115,6 +125,11 @@ struct VitsaState {
     uint32_t fault_kind;    /* VITSA_FAULT_* armed */
     uint32_t fault_match_k;
     uint32_t fault_fired;   /* only ever grows */
+    uint32_t dma_refused;   /* late writes the bus refused; only grows */
+    bool stuck;             /* the worker hangs on a RESET_STUCK descriptor */
+    bool late_pending;      /* a reset waits for late_timer's write */
+    uint64_t late_addr;     /* the stuck descriptor's c_addr */
+    uint32_t late_len;      /* bytes of its first row of C, capped */
     uint64_t cnt[VITSA_CNT_COUNT];  /* only ever grow */
 
     /* idle time on QEMU_CLOCK_VIRTUAL, for CNT_IDLE_CYCLES */
@@ -270,7 +285,7 @@ static bool vitsa_ring_valid_locked(VitsaState *s)
 static void vitsa_reset_locked(VitsaState *s)
 {
     qatomic_set(&s->gen, s->gen + 1);
-    s->resetting = s->in_job;
+    s->resetting = s->in_job || s->late_pending;
     s->enabled = false;
     s->halted = false;
     s->irq_edge = false;
@@ -450,7 +465,24 @@ static const char *const vitsa_fault_names[VITSA_FAULT_COUNT] = {
     [VITSA_FAULT_HANG] = "hang",
     [VITSA_FAULT_DMA_READ] = "DMA read",
     [VITSA_FAULT_CPL_SEQ] = "completion seq",
+    [VITSA_FAULT_RESET_STUCK] = "reset stuck",
 };
+
+/* What RESET_STUCK writes late: C's first row, at most VITSA_STUCK_MAX_LEN. */
+static uint32_t vitsa_fault_late_len(const struct vitsa_hw_desc *d)
+{
+    uint32_t c_type = VITSA_DESC_C_TYPE(d->types);
+    uint64_t bits = c_type == VITSA_DTYPE_S4 || c_type == VITSA_DTYPE_U4 ? 4 :
+                    c_type == VITSA_DTYPE_S16 ? 16 :
+                    c_type == VITSA_DTYPE_S32 ? 32 : 8;
+
+    return MAX(1, MIN((d->n * bits + 7) / 8, VITSA_STUCK_MAX_LEN));
+}
+
+static bool vitsa_fault_hangs(uint32_t fault)
+{
+    return fault == VITSA_FAULT_HANG || fault == VITSA_FAULT_RESET_STUCK;
+}
 
 /*
  * The worker has fetched @d: if the armed fault matches it, disarm it and
@@ -471,9 +503,79 @@ static void vitsa_fault_take(VitsaJob *job, const struct vitsa_hw_desc *d)
                       "descriptor %u (seq %" PRIu64 ")\n",
                       vitsa_fault_names[job->fault], job->index, job->seq);
     }
-    while (job->fault == VITSA_FAULT_HANG && !vitsa_job_cancelled(job)) {
+    if (job->fault == VITSA_FAULT_RESET_STUCK) {
+        s->stuck = true;
+        s->late_addr = d->c_addr;
+        s->late_len = vitsa_fault_late_len(d);
+    }
+    while (vitsa_fault_hangs(job->fault) && !vitsa_job_cancelled(job)) {
         qemu_cond_wait(&s->cond, &s->lock);
     }
+    /* Only the reset that freed it gets stuck (vitsa_fault_stick_locked). */
+    s->stuck = false;
+    qemu_mutex_unlock(&s->lock);
+}
+
+/*
+ * CTRL.RESET while a RESET_STUCK descriptor hangs: the reset stays RESETTING
+ * until the descriptor's late write, VITSA_STUCK_NS from now.
+ */
+static void vitsa_fault_stick_locked(VitsaState *s)
+{
+    if (!s->stuck) {
+        return;
+    }
+    s->stuck = false;
+    s->late_pending = true;
+    s->resetting = true;
+    timer_mod(s->late_timer,
+              qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL) + VITSA_STUCK_NS);
+}
+
+/* A device reset ends a stuck reset at once, without the late write. */
+static void vitsa_fault_unstick_locked(VitsaState *s)
+{
+    s->stuck = false;
+    s->late_pending = false;
+    timer_del(s->late_timer);
+}
+
+/*
+ * late_timer: the hung descriptor writes its first row of C after all, then
+ * the reset finishes.  Main loop, BQL held: pci_dma_write may reach MMIO or
+ * unassigned space here, and fails when bus mastering is off.
+ */
+static void vitsa_fault_late_write(void *opaque)
+{
+    VitsaState *s = opaque;
+    uint8_t buf[VITSA_STUCK_MAX_LEN];
+    uint64_t addr;
+    uint32_t len;
+    MemTxResult res;
+
+    qemu_mutex_lock(&s->lock);
+    if (!s->late_pending) {
+        qemu_mutex_unlock(&s->lock);
+        return;
+    }
+    addr = s->late_addr;
+    len = s->late_len;
+    qemu_mutex_unlock(&s->lock);
+
+    memset(buf, VITSA_STUCK_BYTE, len);
+    res = pci_dma_write(&s->pdev, addr, buf, len);
+
+    qemu_mutex_lock(&s->lock);
+    if (res == MEMTX_OK) {
+        s->cnt[VITSA_CNT_DMA_WR_BYTES] += len;
+    } else {
+        s->dma_refused++;
+    }
+    qemu_log_mask(LOG_GUEST_ERROR, "vitsa: late write of %u bytes at 0x%"
+                  PRIx64 " after a stuck reset: %s\n", len, addr,
+                  res == MEMTX_OK ? "done" : "refused by the bus");
+    s->late_pending = false;
+    s->resetting = s->in_job;
     qemu_mutex_unlock(&s->lock);
 }
 
@@ -486,6 +588,8 @@ static uint32_t vitsa_fault_reg_read_locked(VitsaState *s, hwaddr addr)
         return s->fault_match_k;
     case VITSA_REG_FAULT_FIRED:
         return s->fault_fired;
+    case VITSA_REG_FAULT_DMA_REFUSED:
+        return s->dma_refused;
     default:
         g_assert_not_reached();
     }
@@ -528,7 +632,7 @@ static void vitsa_job_run(VitsaJob *job)
     job->seq = d.seq;
     if (job->s->fault_inject) {
         vitsa_fault_take(job, &d);
-        if (job->fault == VITSA_FAULT_HANG) {
+        if (vitsa_fault_hangs(job->fault)) {
             job->status = VITSA_ERR_ABORTED;    /* reset or unrealize */
             return;
         }
@@ -544,7 +648,7 @@ static void vitsa_job_complete_locked(VitsaState *s, VitsaJob *job)
     uint32_t bits = VITSA_INT_DONE;
 
     s->in_job = false;
-    s->resetting = false;
+    s->resetting = s->late_pending;
     s->cnt[VITSA_CNT_DMA_RD_BYTES] += job->fetch_bytes + job->st.rd_bytes;
     s->cnt[VITSA_CNT_DMA_WR_BYTES] += job->st.wr_bytes;
     if (job->gen != s->gen) {
@@ -676,6 +780,7 @@ static uint32_t vitsa_reg_read_locked(VitsaState *s, hwaddr addr)
     case VITSA_REG_FAULT_KIND:
     case VITSA_REG_FAULT_MATCH_K:
     case VITSA_REG_FAULT_FIRED:
+    case VITSA_REG_FAULT_DMA_REFUSED:
         if (s->fault_inject) {
             return vitsa_fault_reg_read_locked(s, addr);
         }
@@ -714,6 +819,7 @@ static void vitsa_ctrl_write_locked(VitsaState *s, uint32_t val)
     }
     if (val & VITSA_CTRL_RESET) {
         vitsa_reset_locked(s);
+        vitsa_fault_stick_locked(s);
         return;
     }
     s->enabled = val & VITSA_CTRL_ENABLE;
@@ -816,6 +922,7 @@ static void vitsa_reg_write_locked(VitsaState *s, hwaddr addr, uint32_t val)
     case VITSA_REG_FAULT_KIND:
     case VITSA_REG_FAULT_MATCH_K:
     case VITSA_REG_FAULT_FIRED:
+    case VITSA_REG_FAULT_DMA_REFUSED:
         if (s->fault_inject) {
             vitsa_fault_reg_write_locked(s, addr, val);
             break;
@@ -917,6 +1024,7 @@ static void vitsa_realize(PCIDevice *pdev, Error **errp)
     qemu_cond_init(&s->cond);
     s->irq_bh = qemu_bh_new_guarded(vitsa_irq_bh, s,
                                     &DEVICE(s)->mem_reentrancy_guard);
+    s->late_timer = timer_new_ns(QEMU_CLOCK_VIRTUAL, vitsa_fault_late_write, s);
     qemu_thread_create(&s->thread, "vitsa", vitsa_worker, s,
                        QEMU_THREAD_JOINABLE);
 }
@@ -932,6 +1040,7 @@ static void vitsa_exit(PCIDevice *pdev)
     qemu_mutex_unlock(&s->lock);
     qemu_thread_join(&s->thread);
 
+    timer_free(s->late_timer);
     qemu_bh_delete(s->irq_bh);
     qemu_cond_destroy(&s->cond);
     qemu_mutex_destroy(&s->lock);
@@ -943,6 +1052,7 @@ static void vitsa_reset(DeviceState *dev)
     VitsaState *s = VITSA(dev);
 
     qemu_mutex_lock(&s->lock);
+    vitsa_fault_unstick_locked(s);
     vitsa_reset_locked(s);
     vitsa_idle_update_locked(s);
     qemu_mutex_unlock(&s->lock);

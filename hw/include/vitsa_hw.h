@@ -60,6 +60,7 @@
 #define VITSA_REG_FAULT_KIND		0x200	/* RW: the VITSA_FAULT_* armed; back to NONE when it fires */
 #define VITSA_REG_FAULT_MATCH_K		0x204	/* RW: 0 = next descriptor fetched, else next with this K */
 #define VITSA_REG_FAULT_FIRED		0x208	/* RO: faults fired since the device was created */
+#define VITSA_REG_FAULT_DMA_REFUSED	0x20c	/* RO: late writes of RESET_STUCK the bus refused */
 
 #define VITSA_CAP_S8			(1u << 0)	/* operand types supported ... */
 #define VITSA_CAP_U8			(1u << 1)
@@ -91,6 +92,7 @@ enum vitsa_fault {
 	VITSA_FAULT_HANG = 1,		/* the descriptor never completes until a reset */
 	VITSA_FAULT_DMA_READ = 2,	/* its operand reads fail: status VITSA_ERR_DMA_READ */
 	VITSA_FAULT_CPL_SEQ = 3,	/* its record carries seq ^ VITSA_FAULT_CPL_SEQ_XOR */
+	VITSA_FAULT_RESET_STUCK = 4,	/* it hangs; the next reset waits for its late C write */
 	VITSA_FAULT_COUNT
 };
 
