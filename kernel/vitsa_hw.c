@@ -45,6 +45,32 @@ static int vitsa_hw_reset(struct vitsa_device *vdev)
 				  VITSA_RESET_POLL_US, VITSA_RESET_TIMEOUT_US);
 }
 
+/*
+ * The reset did not finish, so the device may still write into buffers its jobs named: take
+ * away its access to memory before any of them is released, and never use it again.
+ *
+ * With Bus Master Enable clear a PCI function issues no memory requests, MSI included.  That
+ * leaves requests it issued before it saw the bit clear.  Its reads only bring data to the
+ * device, which can no longer write it anywhere.  Its posted writes are flushed by reading
+ * its config space: the read cannot pass our config write, and the read's completion cannot
+ * pass the device's earlier posted writes (PCI ordering; the device sets no relaxed
+ * ordering), so once the read returns every write it sent has landed.  A device that ignores
+ * the bit can only be stopped by an IOMMU; that is reported.
+ */
+static void vitsa_hw_cut_off(struct vitsa_device *vdev)
+{
+	struct pci_dev *pdev = vdev->pdev;
+	u16 cmd;
+
+	pci_clear_master(pdev);
+	pci_read_config_word(pdev, PCI_COMMAND, &cmd);
+	/* All ones: the device is gone from the bus, and its DMA with it. */
+	if (!PCI_POSSIBLE_ERROR(cmd) && (cmd & PCI_COMMAND_MASTER))
+		dev_crit(&pdev->dev, "Bus mastering stays on (command %#x); DMA may continue\n",
+			 cmd);
+	WRITE_ONCE(vdev->dead, true);
+}
+
 static u32 vitsa_hw_caps_to_dtypes(u32 caps)
 {
 	u32 dtypes = 0;
@@ -84,6 +110,7 @@ int vitsa_hw_init(struct vitsa_device *vdev)
 {
 	struct device *dev = &vdev->pdev->dev;
 	u32 array;
+	int ret;
 
 	vdev->hw_id = vitsa_reg_read(vdev, VITSA_REG_ID);
 	vdev->hw_version = vitsa_reg_read(vdev, VITSA_REG_VERSION);
@@ -112,7 +139,10 @@ int vitsa_hw_init(struct vitsa_device *vdev)
 		return -ENOMEM;
 
 	/* Firmware or a previous driver may have left it running. */
-	return vitsa_hw_reset(vdev);
+	ret = vitsa_hw_reset(vdev);
+	if (ret)
+		vitsa_hw_cut_off(vdev);
+	return ret;
 }
 
 /**
@@ -145,13 +175,18 @@ int vitsa_hw_start(struct vitsa_device *vdev)
 
 /**
  * vitsa_hw_stop() - silence the device: no interrupts, no DMA
- * @vdev: the device, with no jobs queued
+ * @vdev: the device, with ring_lock held or not visible to userspace
+ *
+ * A device whose reset does not finish is cut off from memory and dead.  Either way the
+ * device writes no memory once this returns, so the queued jobs' buffers may be released.
  */
 void vitsa_hw_stop(struct vitsa_device *vdev)
 {
 	vitsa_reg_write(vdev, VITSA_REG_INT_ENABLE, 0);
-	if (vitsa_hw_reset(vdev))
-		dev_err(&vdev->pdev->dev, "Reset did not finish; DMA may still be running\n");
+	if (!vitsa_hw_reset(vdev))
+		return;
+	dev_err(&vdev->pdev->dev, "Reset did not finish; bus mastering off, device dead\n");
+	vitsa_hw_cut_off(vdev);
 }
 
 /* Free ring slots, as seen from a waiter that does not hold ring_lock. */
@@ -317,13 +352,16 @@ static u32 vitsa_hw_ring_drain(struct vitsa_device *vdev, u32 status, u32 starte
 /* Start a fresh ring after a reset and queue vdev->requeue[0..n) on it; else the device is dead. */
 static void vitsa_hw_restart(struct vitsa_device *vdev, u32 n)
 {
-	int ret = vitsa_hw_start(vdev);
+	int ret = -EIO;
 	u32 i;
 
-	if (ret) {
-		dev_err(&vdev->pdev->dev, "Failed to restart the ring: %d\n", ret);
-		vitsa_hw_stop(vdev);
-		WRITE_ONCE(vdev->dead, true);
+	if (!vdev->dead) {
+		ret = vitsa_hw_start(vdev);
+		if (ret) {
+			dev_err(&vdev->pdev->dev, "Failed to restart the ring: %d\n", ret);
+			vitsa_hw_stop(vdev);
+			WRITE_ONCE(vdev->dead, true);
+		}
 	}
 	for (i = 0; i < n; i++) {
 		if (ret)
@@ -341,7 +379,8 @@ static void vitsa_hw_restart(struct vitsa_device *vdev, u32 n)
  * The job at the head of the ring failed the device (hung, or the ring halted or lied about
  * it): reset, give that job @status, abort the later jobs of its file and those the device
  * may have run, run every other queued job from the start of a fresh ring.  With nothing
- * queued the device is just reset.  A device that does not come back is dead.
+ * queued the device is just reset.  A device that does not come back is dead: it has been
+ * cut off from memory before any job is let go, and every queued job is failed.
  */
 static void vitsa_hw_recover(struct vitsa_device *vdev, u32 status, u32 event)
 {
@@ -356,6 +395,9 @@ static void vitsa_hw_recover(struct vitsa_device *vdev, u32 status, u32 event)
 	vitsa_hw_stop(vdev);
 	vdev->stats.resets++;
 	vdev->stats.timeouts += status == VITSA_JOB_TIMEOUT;
+	/* A dead device runs nothing again: no job is requeued. */
+	if (vdev->dead)
+		started = queued;
 	if (queued)
 		n = vitsa_hw_ring_drain(vdev, status, started, &ev);
 	ev.requeued = n;

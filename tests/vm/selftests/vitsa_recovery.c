@@ -8,14 +8,20 @@
  * behind the driver's back, exactly as a broken device would behave.  A fault is aimed at a job
  * by its K (FAULT_MATCH_K), so other jobs queued around it stay unaffected unless the driver's
  * recovery is wrong.  Documentation/uapi.rst, "Hung jobs and recovery", is what is checked.
+ *
+ * The last test makes the device's reset never finish (RESET_STUCK): the device is then dead
+ * and cut off from memory, and the test unbinds and binds the driver to bring it back.
  */
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
 #include <sys/mman.h>
 #include <unistd.h>
+
+#include <linux/pci_regs.h>
 
 #include <netlink/genl/ctrl.h>
 #include <netlink/genl/genl.h>
@@ -581,6 +587,211 @@ TEST_F(recovery, counters_and_fdinfo)
 		job_check(_metadata, &jobs[i]);
 		job_free(self->fd, &jobs[i]);
 	}
+}
+
+/* ---- a reset that never finishes (VITSA_FAULT_RESET_STUCK) ---- */
+
+#define SETTLE_MS	10000		/* the device writes late 2 s after the reset; wait this */
+
+/* The PCI command register of @pci, from its config space file: 0 or -errno. */
+static int pci_command_read(const char *pci, uint16_t *cmd)
+{
+	char path[128];
+	uint8_t b[2];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/config", pci);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = pread(fd, b, sizeof(b), PCI_COMMAND);
+	if (n < 0)
+		n = -errno;
+	close(fd);
+	if (n != sizeof(b))
+		return n < 0 ? n : -EIO;
+	*cmd = b[0] | b[1] << 8;
+	return 0;
+}
+
+/* The vitsaN node the driver registered for PCI device @pci: 0 or -errno. */
+static int pci_misc_name(const char *pci, char *out, size_t size)
+{
+	char path[128];
+	struct dirent *e;
+	int ret = -ENOENT;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/misc", pci);
+	d = opendir(path);
+	if (!d)
+		return -errno;
+	while ((e = readdir(d)))
+		if (!strncmp(e->d_name, "vitsa", 5) && strlen(e->d_name) < size) {
+			memcpy(out, e->d_name, strlen(e->d_name) + 1);
+			ret = 0;
+			break;
+		}
+	closedir(d);
+	return ret;
+}
+
+/* Unbind the driver from @pci and bind it again; the node must come back as @name. */
+static int driver_rebind(const char *pci, const char *name)
+{
+	char now[32];
+	int ret;
+
+	ret = sysfs_write("/sys/bus/pci/drivers/vitsa/unbind", pci);
+	if (!ret)
+		ret = sysfs_write("/sys/bus/pci/drivers/vitsa/bind", pci);
+	if (!ret)
+		ret = pci_misc_name(pci, now, sizeof(now));
+	if (!ret && strcmp(now, name))
+		ret = -EXDEV;
+	return ret;
+}
+
+/* STATUS.RESETTING cleared within @ms: the device is done with its stuck reset. */
+static bool reset_settled(volatile uint32_t *regs, unsigned int ms)
+{
+	uint64_t end = now_ns() + ms * 1000000ull;
+
+	while (regs[VITSA_REG_STATUS / 4] & VITSA_STATUS_RESETTING) {
+		if (now_ns() > end)
+			return false;
+		usleep(10 * 1000);
+	}
+	return true;
+}
+
+FIXTURE(stuck) {
+	int fd, fd2;
+	char pci[64];			/* PCI address of the device under test */
+	char sys[96];			/* /sys/class/misc/vitsaN */
+	volatile uint32_t *regs;	/* BAR0 */
+	uint64_t saved_timeout;
+	bool ready;			/* the device can inject RESET_STUCK */
+	bool rebound;			/* the test already brought the device back */
+};
+
+FIXTURE_SETUP(stuck)
+{
+	const char *name = strrchr(vitsa_path(), '/');
+	char path[160];
+
+	self->fd = self->fd2 = -1;
+	ASSERT_NE(NULL, name);
+	ASSERT_EQ(0, vitsa_pci_name(vitsa_path(), self->pci, sizeof(self->pci)));
+	snprintf(self->sys, sizeof(self->sys), "/sys/class/misc/%s", name + 1);
+	snprintf(path, sizeof(path), "%s/job_timeout_ms", self->sys);
+	ASSERT_EQ(0, sysfs_read_u64(path, &self->saved_timeout));
+	self->fd = vitsa_open();
+	ASSERT_LE(0, self->fd) TH_LOG("open %s: %s", vitsa_path(), strerror(errno));
+	self->fd2 = vitsa_open();
+	ASSERT_LE(0, self->fd2);
+	self->regs = bar0_map(vitsa_path());
+	ASSERT_NE(NULL, self->regs);
+	if (!(self->regs[VITSA_REG_CAPS / 4] & VITSA_CAP_FAULT_INJECT))
+		SKIP(return, "the device has no fault injection (QEMU -device vitsa,x-fault-inject=on)");
+	/* A device model without the kind ignores it and reads back NONE. */
+	self->regs[VITSA_REG_FAULT_MATCH_K / 4] = HANG_K;
+	self->regs[VITSA_REG_FAULT_KIND / 4] = VITSA_FAULT_RESET_STUCK;
+	if (self->regs[VITSA_REG_FAULT_KIND / 4] != VITSA_FAULT_RESET_STUCK)
+		SKIP(return, "the device model has no VITSA_FAULT_RESET_STUCK");
+	self->regs[VITSA_REG_FAULT_KIND / 4] = VITSA_FAULT_NONE;
+	timeout_set(_metadata, self->sys, TIMEOUT_MS);
+	rng_seed(0x5a7c);
+	self->ready = true;
+}
+
+/* Whatever the test got to, later suites find the device bound and working. */
+FIXTURE_TEARDOWN(stuck)
+{
+	char path[160], val[24];
+
+	if (self->fd2 >= 0)
+		close(self->fd2);
+	if (self->fd >= 0)
+		close(self->fd);
+	if (!self->regs)
+		return;
+	self->regs[VITSA_REG_FAULT_KIND / 4] = VITSA_FAULT_NONE;
+	self->regs[VITSA_REG_FAULT_MATCH_K / 4] = 0;
+	if (self->ready && !self->rebound) {
+		EXPECT_TRUE(reset_settled(self->regs, SETTLE_MS));
+		EXPECT_EQ(0, driver_rebind(self->pci, self->sys + strlen("/sys/class/misc/")));
+	}
+	munmap((void *)self->regs, VITSA_BAR0_SIZE);
+	snprintf(path, sizeof(path), "%s/job_timeout_ms", self->sys);
+	snprintf(val, sizeof(val), "%llu", (unsigned long long)self->saved_timeout);
+	if (self->saved_timeout)
+		EXPECT_EQ(0, sysfs_write(path, val));
+}
+
+/*
+ * The hung job's reset never finishes, and long after the driver gave up on it the device
+ * writes the job's first row of C.  The driver must have switched bus mastering off before
+ * it let the jobs go, so that write is refused: the job fails with TIMEOUT, the other file's
+ * queued job with ABORTED (a dead device requeues nothing), SUBMIT fails with -EIO and poll
+ * reports POLLERR.  Unbinding and binding the driver brings the device back.
+ */
+TEST_F_TIMEOUT(stuck, reset_never_finishes, 120)
+{
+	uint32_t refused0 = self->regs[VITSA_REG_FAULT_DMA_REFUSED / 4];
+	uint32_t fired0 = self->regs[VITSA_REG_FAULT_FIRED / 4], status;
+	uint64_t fence, fence2, ef, i;
+	struct job hung, behind, after;
+	uint16_t cmd;
+
+	if (!self->ready)
+		return;
+	job_make(_metadata, self->fd, &hung, 16, 16, HANG_K);
+	job_make(_metadata, self->fd2, &behind, 8, 8, 8);
+	self->regs[VITSA_REG_FAULT_MATCH_K / 4] = HANG_K;
+	self->regs[VITSA_REG_FAULT_KIND / 4] = VITSA_FAULT_RESET_STUCK;
+	fence = jobs_submit(_metadata, self->fd, &hung, 1);
+	fence2 = jobs_submit(_metadata, self->fd2, &behind, 1);
+
+	next_error(_metadata, self->fd, fence, &ef, &status);
+	ASSERT_EQ(fence, ef);
+	ASSERT_EQ(VITSA_JOB_TIMEOUT, status);
+	next_error(_metadata, self->fd2, fence2, &ef, &status);
+	ASSERT_EQ(fence2, ef) TH_LOG("a dead device must not keep the other file's job");
+	ASSERT_EQ(VITSA_JOB_ABORTED, status);
+	ASSERT_EQ(fired0 + 1, self->regs[VITSA_REG_FAULT_FIRED / 4]);
+
+	/* Dead: no new work, and poll says so. */
+	EXPECT_EQ(-EIO, submit(self->fd2, &behind.g, 1, &ef));
+	EXPECT_EQ(POLLERR, poll_events(self->fd, POLLOUT, 0) & POLLERR);
+	ASSERT_EQ(0, pci_command_read(self->pci, &cmd));
+	EXPECT_EQ(0, cmd & PCI_COMMAND_MASTER) TH_LOG("command %#x: bus mastering still on", cmd);
+
+	/* The late write came and was refused; C is as the test left it. */
+	ASSERT_TRUE(reset_settled(self->regs, SETTLE_MS)) TH_LOG("the late write never came");
+	EXPECT_EQ(refused0 + 1, self->regs[VITSA_REG_FAULT_DMA_REFUSED / 4]);
+	for (i = 0; i < hung.c.size && hung.c.map[i] == SENTINEL; i++)
+		;
+	EXPECT_EQ(hung.c.size, i) TH_LOG("C byte %llu became %#x after its job failed",
+					  (unsigned long long)i, hung.c.map[i]);
+	job_free(self->fd, &hung);
+	job_free(self->fd2, &behind);
+
+	/* Unbind and bind again: the same node, bus mastering on, jobs run. */
+	ASSERT_EQ(0, driver_rebind(self->pci, self->sys + strlen("/sys/class/misc/")));
+	self->rebound = true;
+	close(self->fd);
+	self->fd = vitsa_open();
+	ASSERT_LE(0, self->fd) TH_LOG("open %s after the rebind: %s", vitsa_path(), strerror(errno));
+	ASSERT_EQ(0, pci_command_read(self->pci, &cmd));
+	EXPECT_EQ(PCI_COMMAND_MASTER, cmd & PCI_COMMAND_MASTER);
+	job_make(_metadata, self->fd, &after, 33, 17, 45);
+	wait_ok(_metadata, self->fd, jobs_submit(_metadata, self->fd, &after, 1));
+	job_check(_metadata, &after);
+	job_free(self->fd, &after);
+	if (_metadata->passed)
+		ksft_print_msg("stuck reset: bus mastering off before the jobs were released, the late write of C refused; rebound, a job ran\n");
 }
 
 TEST_HARNESS_MAIN
