@@ -136,7 +136,7 @@ VITRT_API int vitrt_idx_write(const char *path, const struct vitrt_idx *idx, cha
 
 enum vitrt_dataset_kind {
 	VITRT_DATASET_IDX,	/* an IDX pair, in memory */
-	VITRT_DATASET_FOLDERS,	/* an ImageFolder tree: root/<class>/<image>, labelled */
+	VITRT_DATASET_FOLDERS,	/* an ImageFolder tree: root/<class>/.../<image>, labelled */
 	VITRT_DATASET_FLAT,	/* a folder of images without labels */
 };
 
@@ -166,9 +166,9 @@ VITRT_API struct vitrt_dataset *vitrt_dataset_open_dir(const char *dir, const ch
 						       int *err, char *msg, size_t cap);
 /*
  * @path as the dataset it holds: the IDX pair of @split (as vitrt_dataset_open_dir) when
- * there is one, else an ImageFolder tree (only sub-folders, each with images) or a flat
- * folder (only images).  An empty folder, a class folder without images, or a mix of images
- * and folders is VITRT_EFORMAT naming the folder.
+ * there is one, else an ImageFolder tree (only sub-folders, each with images at any depth,
+ * in torchvision's order) or a flat folder (only images).  An empty folder, a class folder
+ * without images, or a mix of images and folders is VITRT_EFORMAT naming the folder.
  */
 VITRT_API struct vitrt_dataset *vitrt_dataset_open_path(const char *path, const char *split,
 							int *err, char *msg, size_t cap);

@@ -34,7 +34,7 @@ static int usage(int status)
 	       "model.safetensors and config.json) into an integer-only program for the vitsa\n"
 	       "array.\n\n"
 	       "  -c, --calib DIR     calibration images: DIR/train-images-idx3-ubyte[.gz] (IDX),\n"
-	       "                      an ImageFolder tree DIR/<class>/*.{jpg,png} or a folder\n"
+	       "                      an ImageFolder tree DIR/<class>/**/*.{jpg,png} or a folder\n"
 	       "                      of images, read one at a time\n"
 	       "  -o, --output MODEL  the compiled model to write\n"
 	       "  -s, --scheme S      w8a8 (default), w4a8 (4-bit weights) or w4a4 (4-bit weights\n"
