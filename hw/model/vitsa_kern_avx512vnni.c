@@ -17,7 +17,9 @@
 #define KERN_STR	"avx512vnni"
 #define KERN_PEAK	peak
 #define KERN_SUPPORTED	avx512vnni_supported
-#define V_FINISH(dst, v, n, cnt, e) finish_vec(dst, v, n, cnt, e)
+#define V_EPI		struct epi16
+#define V_EPI_LOAD(t, n, cnt, e) epi16_load(t, n, cnt, e)
+#define V_FINISH(dst, v, t, cnt, e) finish_vec(dst, v, t, cnt, e)
 #define KERN_PACK_B	pack_b_fast
 
 #include <stdbool.h>
@@ -33,21 +35,50 @@ static bool avx512vnni_supported(void)
 #include "vitsa_kern.h"
 
 /*
- * Sixteen requantized lanes: the even columns' 64-bit products come from the low halves of
- * the 64-bit lanes, the odd ones' after a shift, each with its table words (e->eo); both are
- * shifted and clamped in 64 bits, and the odd results blended back in as high halves.
+ * The epilogue's tables for sixteen columns: the bias, and the requantization's multipliers,
+ * rounding terms and shifts of the even columns and of the odd ones (e->eo).
  */
-TARGET static inline __m512i requant16(__m512i v, const struct vitsa_kern_epi *e, uint32_t n)
-{
-	const int64_t *t = e->eo + n / 16 * VITSA_KERN_EO_WORDS;
-	__m512i lo = _mm512_set1_epi64(e->lo), hi = _mm512_set1_epi64(e->hi);
-	__m512i pe = _mm512_mul_epi32(v, _mm512_loadu_si512(t));
-	__m512i po = _mm512_mul_epi32(_mm512_srli_epi64(v, 32), _mm512_loadu_si512(t + 8));
+struct epi16 {
+	__m512i bias, me, mo, he, ho, se, so;
+};
 
-	pe = _mm512_srav_epi64(_mm512_add_epi64(pe, _mm512_loadu_si512(t + 16)),
-			       _mm512_loadu_si512(t + 32));
-	po = _mm512_srav_epi64(_mm512_add_epi64(po, _mm512_loadu_si512(t + 24)),
-			       _mm512_loadu_si512(t + 40));
+/*
+ * @cnt (<= 16) columns from n (a multiple of 16: a whole group of e->eo, which is padded);
+ * the bias has n + cnt entries, and nothing past them is read.
+ */
+TARGET static inline void epi16_load(struct epi16 *t, uint32_t n, uint32_t cnt,
+				     const struct vitsa_kern_epi *e)
+{
+	const int64_t *eo = e->eo + n / 16 * VITSA_KERN_EO_WORDS;
+	__mmask16 m = cnt >= 16 ? 0xffff : (__mmask16)((1u << cnt) - 1);
+
+	t->bias = _mm512_maskz_loadu_epi32(m, e->bias + n);
+	if (!e->mult) {		/* no tables: the raw int32 (set only to keep them defined) */
+		t->me = t->mo = t->he = t->ho = t->se = t->so = _mm512_setzero_si512();
+		return;
+	}
+	t->me = _mm512_loadu_si512(eo);
+	t->mo = _mm512_loadu_si512(eo + 8);
+	t->he = _mm512_loadu_si512(eo + 16);
+	t->ho = _mm512_loadu_si512(eo + 24);
+	t->se = _mm512_loadu_si512(eo + 32);
+	t->so = _mm512_loadu_si512(eo + 40);
+}
+
+/*
+ * Sixteen requantized lanes: the even columns' 64-bit products come from the low halves of
+ * the 64-bit lanes, the odd ones' after a shift; both are shifted and clamped in 64 bits, and
+ * the odd results blended back in as high halves.
+ */
+TARGET static inline __m512i requant16(__m512i v, const struct epi16 *t,
+				       const struct vitsa_kern_epi *e)
+{
+	__m512i lo = _mm512_set1_epi64(e->lo), hi = _mm512_set1_epi64(e->hi);
+	__m512i pe = _mm512_mul_epi32(v, t->me);
+	__m512i po = _mm512_mul_epi32(_mm512_srli_epi64(v, 32), t->mo);
+
+	pe = _mm512_srav_epi64(_mm512_add_epi64(pe, t->he), t->se);
+	po = _mm512_srav_epi64(_mm512_add_epi64(po, t->ho), t->so);
 	if (e->zero) {
 		pe = _mm512_add_epi64(pe, _mm512_set1_epi64(e->zero));
 		po = _mm512_add_epi64(po, _mm512_set1_epi64(e->zero));
@@ -57,15 +88,15 @@ TARGET static inline __m512i requant16(__m512i v, const struct vitsa_kern_epi *e
 	return _mm512_mask_blend_epi32(0xaaaa, pe, _mm512_slli_epi64(po, 32));
 }
 
-/* @cnt (<= 16) results of columns n.., accumulated in @acc, stored at @out. */
-TARGET static inline void finish_vec(uint8_t *out, __m512i acc, uint32_t n, uint32_t cnt,
-				     const struct vitsa_kern_epi *e)
+/* @cnt (<= 16) results, accumulated in @acc, with the tables @t, stored at @out. */
+TARGET static inline void finish_vec(uint8_t *out, __m512i acc, const struct epi16 *t,
+				     uint32_t cnt, const struct vitsa_kern_epi *e)
 {
 	__mmask16 m = cnt >= 16 ? 0xffff : (__mmask16)((1u << cnt) - 1);
-	__m512i v = _mm512_add_epi32(acc, _mm512_maskz_loadu_epi32(m, e->bias + n));
+	__m512i v = _mm512_add_epi32(acc, t->bias);
 
 	if (e->mult)
-		v = requant16(v, e, n);	/* n is a multiple of 16: a whole group of e->eo */
+		v = requant16(v, t, e);
 	if (e->bits == 8)
 		_mm512_mask_cvtepi32_storeu_epi8(out, m, v);
 	else if (e->bits == 16)
