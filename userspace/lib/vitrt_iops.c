@@ -610,9 +610,124 @@ void vitrt_shiftmax_ref(uint8_t *out, size_t out_stride, const int8_t *x, size_t
 	}
 }
 
+#if defined(__GNUC__) && defined(__x86_64__)
+#include <immintrin.h>
+
+#define VBMI __attribute__((target("avx512f,avx512bw,avx512vbmi")))
+
+/*
+ * out[i] = lut[x[i] ^ flip], 64 lookups at a time: vpermi2b covers 128 entries, bit 7 of the
+ * index picks the half.  @flip 0x80 indexes by s8 value + 128, 0 by u8 value.
+ */
+VBMI static void lut8_vbmi(int8_t *out, const uint8_t *x, size_t n, const int8_t lut[256],
+			   uint8_t flip)
+{
+	__m512i t0 = _mm512_loadu_si512(lut), t1 = _mm512_loadu_si512(lut + 64);
+	__m512i t2 = _mm512_loadu_si512(lut + 128), t3 = _mm512_loadu_si512(lut + 192);
+	__m512i bias = _mm512_set1_epi8((char)flip);
+
+	for (size_t i = 0; i < n; i += 64) {
+		__mmask64 m = n - i >= 64 ? ~0ull : (1ull << (n - i)) - 1;
+		__m512i idx = _mm512_xor_si512(_mm512_maskz_loadu_epi8(m, x + i), bias);
+		__m512i lo = _mm512_permutex2var_epi8(t0, idx, t1);
+		__m512i hi = _mm512_permutex2var_epi8(t2, idx, t3);
+
+		_mm512_mask_storeu_epi8(out + i, m,
+					_mm512_mask_blend_epi8(_mm512_movepi8_mask(idx), lo, hi));
+	}
+}
+
+/*
+ * e[i] = exp[m - x[i]] for a row, and their sum: 32 lookups at a time in the table's low and
+ * high halfwords (@half), each four 64-entry vpermi2w picked by bits 6 and 7 of the index.
+ * Loaded one entry at a time, Shiftmax took as long as DeiT-S's q.k^T GEMMs.
+ */
+VBMI static __m512i exps32(const __m512i t[2][8], __m512i d, __mmask32 k, uint32_t *e)
+{
+	__mmask32 k6 = _mm512_test_epi16_mask(d, _mm512_set1_epi16(64));
+	__mmask32 k7 = _mm512_test_epi16_mask(d, _mm512_set1_epi16(128));
+	__m512i w[2], lo, hi, v0, v1;
+
+	for (int h = 0; h < 2; h++) {
+		__m512i a = _mm512_permutex2var_epi16(t[h][0], d, t[h][1]);
+		__m512i b = _mm512_permutex2var_epi16(t[h][2], d, t[h][3]);
+		__m512i c = _mm512_permutex2var_epi16(t[h][4], d, t[h][5]);
+		__m512i f = _mm512_permutex2var_epi16(t[h][6], d, t[h][7]);
+
+		w[h] = _mm512_mask_blend_epi16(k7, _mm512_mask_blend_epi16(k6, a, b),
+					       _mm512_mask_blend_epi16(k6, c, f));
+	}
+	lo = _mm512_cvtepu16_epi32(_mm512_castsi512_si256(w[0]));
+	hi = _mm512_cvtepu16_epi32(_mm512_castsi512_si256(w[1]));
+	v0 = _mm512_maskz_or_epi32((__mmask16)k, lo, _mm512_slli_epi32(hi, 16));
+	lo = _mm512_cvtepu16_epi32(_mm512_extracti64x4_epi64(w[0], 1));
+	hi = _mm512_cvtepu16_epi32(_mm512_extracti64x4_epi64(w[1], 1));
+	v1 = _mm512_maskz_or_epi32((__mmask16)(k >> 16), lo, _mm512_slli_epi32(hi, 16));
+	_mm512_mask_storeu_epi32(e, (__mmask16)k, v0);
+	_mm512_mask_storeu_epi32(e + 16, (__mmask16)(k >> 16), v1);
+	return _mm512_add_epi32(v0, v1);
+}
+
+VBMI static uint32_t exps_bw(const int8_t *x, uint32_t len, int8_t m,
+			     const uint16_t half[2][256], uint32_t *e)
+{
+	__m512i t[2][8], sum = _mm512_setzero_si512(), vm = _mm512_set1_epi16(m);
+
+	for (int h = 0; h < 2; h++)
+		for (int j = 0; j < 8; j++)
+			t[h][j] = _mm512_loadu_si512(half[h] + 32 * j);
+	for (uint32_t i = 0; i < len; i += 32) {
+		__mmask32 k = len - i >= 32 ? ~0u : (1u << (len - i)) - 1;
+		__m512i x16 = _mm512_cvtepi8_epi16(
+			_mm512_castsi512_si256(_mm512_maskz_loadu_epi8(k, x + i)));
+
+		sum = _mm512_add_epi32(sum, exps32(t, _mm512_sub_epi16(vm, x16), k, e + i));
+	}
+	return (uint32_t)_mm512_reduce_add_epi32(sum);
+}
+
+/* Called from several threads at once (a batch's sessions): the cache is atomic. */
+static bool have_vbmi(void)
+{
+	static _Atomic int have = -1;
+	int h = atomic_load_explicit(&have, memory_order_relaxed);
+
+	if (h < 0) {
+		__builtin_cpu_init();
+		h = __builtin_cpu_supports("avx512vbmi") && __builtin_cpu_supports("avx512bw");
+		atomic_store_explicit(&have, h, memory_order_relaxed);
+	}
+	return h;
+}
+#else
+static bool have_vbmi(void)
+{
+	return false;
+}
+
+static void lut8_vbmi(int8_t *out, const uint8_t *x, size_t n, const int8_t lut[256],
+		      uint8_t flip)
+{
+	(void)out, (void)x, (void)n, (void)lut, (void)flip;
+}
+
+static uint32_t exps_bw(const int8_t *x, uint32_t len, int8_t m, const uint16_t half[2][256],
+			uint32_t *e)
+{
+	(void)x, (void)len, (void)m, (void)half, (void)e;
+	return 0;
+}
+#endif
+
+/* The exponential of every d = max - x, whole and split into its low and high halfwords. */
+struct sm_table {
+	uint32_t exp[256];
+	uint16_t half[2][256];
+};
+
 /* e of every element of a row into @e (from the table of d = max - x), and their sum S. */
 static inline __attribute__((always_inline)) uint32_t
-shiftmax_exps(const int8_t *restrict x, uint32_t len, const uint32_t *restrict lut,
+shiftmax_exps(const int8_t *restrict x, uint32_t len, const struct sm_table *restrict t,
 	      uint32_t *restrict e)
 {
 	int8_t m = x[0];
@@ -620,15 +735,17 @@ shiftmax_exps(const int8_t *restrict x, uint32_t len, const uint32_t *restrict l
 
 	for (uint32_t i = 1; i < len; i++)
 		m = x[i] > m ? x[i] : m;
+	if (have_vbmi())
+		return exps_bw(x, len, m, t->half, e);
 	for (uint32_t i = 0; i < len; i++) {
-		e[i] = lut[m - x[i]];
+		e[i] = t->exp[m - x[i]];
 		sum += e[i];
 	}
 	return sum;
 }
 
 IOPS_HOT static void shiftmax_row(uint8_t *restrict out, const int8_t *restrict x, uint32_t len,
-				  const uint32_t *restrict lut, uint32_t *restrict e)
+				  const struct sm_table *restrict lut, uint32_t *restrict e)
 {
 	uint32_t f = INT32_MAX / shiftmax_exps(x, len, lut, e);
 
@@ -653,35 +770,38 @@ static uint32_t table_slot(int32_t a, uint32_t b, uint32_t c)
 	return (h ^ h >> 15) % TABLE_SLOTS;
 }
 
-/* The exponential of every d = max - x, for the parameters of @p. */
+/* The tables of the parameters of @p. */
 static __thread struct {
 	bool valid;
 	int32_t x0;
 	uint32_t n, k, j;
-	uint32_t exp[256];
+	struct sm_table t;
 } sm_cache[TABLE_SLOTS];
 
-static const uint32_t *shiftmax_table(const struct vitrt_shiftmax *p)
+static const struct sm_table *shiftmax_table(const struct vitrt_shiftmax *p)
 {
 	typeof(&sm_cache[0]) c = &sm_cache[table_slot(p->x0, p->n, p->k ^ p->j << 8)];
 
 	if (!c->valid || c->x0 != p->x0 || c->n != p->n || c->k != p->k || c->j != p->j) {
-		for (int32_t d = 0; d < 256; d++)
-			c->exp[d] = vitrt_shift_exp_ref(-d, p->x0, p->n, p->k, p->j);
+		for (int32_t d = 0; d < 256; d++) {
+			c->t.exp[d] = vitrt_shift_exp_ref(-d, p->x0, p->n, p->k, p->j);
+			c->t.half[0][d] = (uint16_t)c->t.exp[d];
+			c->t.half[1][d] = (uint16_t)(c->t.exp[d] >> 16);
+		}
 		c->x0 = p->x0;
 		c->n = p->n;
 		c->k = p->k;
 		c->j = p->j;
 		c->valid = true;
 	}
-	return c->exp;
+	return &c->t;
 }
 
 void vitrt_shiftmax(uint8_t *out, size_t out_stride, const int8_t *x, size_t x_stride,
 		    uint32_t rows, uint32_t len, const struct vitrt_shiftmax *p)
 {
 	uint32_t e[VITRT_SHIFTMAX_MAX_LEN];
-	const uint32_t *lut;
+	const struct sm_table *lut;
 
 	shiftmax_check_args(rows, len, out_stride, x_stride, p);
 	lut = shiftmax_table(p);
@@ -727,7 +847,7 @@ void vitrt_shiftmax16_ref(uint8_t *out, size_t out_stride, size_t lo_off, const 
 
 IOPS_HOT static void shiftmax16_row(uint8_t *restrict hi, uint8_t *restrict lo,
 				    const int8_t *restrict x, uint32_t len,
-				    const uint32_t *restrict lut, uint32_t *restrict e)
+				    const struct sm_table *restrict lut, uint32_t *restrict e)
 {
 	uint64_t f = (1ull << VITRT_SHIFTMAX16_NUM) / shiftmax_exps(x, len, lut, e);
 
@@ -744,7 +864,7 @@ void vitrt_shiftmax16(uint8_t *out, size_t out_stride, size_t lo_off, const int8
 		      size_t x_stride, uint32_t rows, uint32_t len, const struct vitrt_shiftmax *p)
 {
 	uint32_t e[VITRT_SHIFTMAX_MAX_LEN];
-	const uint32_t *lut;
+	const struct sm_table *lut;
 
 	shiftmax16_check_args(rows, len, out_stride, lo_off, x_stride, p);
 	lut = shiftmax_table(p);
@@ -891,58 +1011,6 @@ IOPS_HOT void vitrt_gelu(int32_t *restrict out, const int8_t *restrict x, size_t
 		out[i] = lut[x[i] + 128];
 }
 
-#if defined(__GNUC__) && defined(__x86_64__)
-#include <immintrin.h>
-
-#define VBMI __attribute__((target("avx512f,avx512bw,avx512vbmi")))
-
-/*
- * out[i] = lut[x[i] ^ flip], 64 lookups at a time: vpermi2b covers 128 entries, bit 7 of the
- * index picks the half.  @flip 0x80 indexes by s8 value + 128, 0 by u8 value.
- */
-VBMI static void lut8_vbmi(int8_t *out, const uint8_t *x, size_t n, const int8_t lut[256],
-			   uint8_t flip)
-{
-	__m512i t0 = _mm512_loadu_si512(lut), t1 = _mm512_loadu_si512(lut + 64);
-	__m512i t2 = _mm512_loadu_si512(lut + 128), t3 = _mm512_loadu_si512(lut + 192);
-	__m512i bias = _mm512_set1_epi8((char)flip);
-
-	for (size_t i = 0; i < n; i += 64) {
-		__mmask64 m = n - i >= 64 ? ~0ull : (1ull << (n - i)) - 1;
-		__m512i idx = _mm512_xor_si512(_mm512_maskz_loadu_epi8(m, x + i), bias);
-		__m512i lo = _mm512_permutex2var_epi8(t0, idx, t1);
-		__m512i hi = _mm512_permutex2var_epi8(t2, idx, t3);
-
-		_mm512_mask_storeu_epi8(out + i, m,
-					_mm512_mask_blend_epi8(_mm512_movepi8_mask(idx), lo, hi));
-	}
-}
-
-/* Called from several threads at once (a batch's sessions): the cache is atomic. */
-static bool have_vbmi(void)
-{
-	static _Atomic int have = -1;
-	int h = atomic_load_explicit(&have, memory_order_relaxed);
-
-	if (h < 0) {
-		__builtin_cpu_init();
-		h = __builtin_cpu_supports("avx512vbmi") && __builtin_cpu_supports("avx512bw");
-		atomic_store_explicit(&have, h, memory_order_relaxed);
-	}
-	return h;
-}
-#else
-static bool have_vbmi(void)
-{
-	return false;
-}
-
-static void lut8_vbmi(int8_t *out, const uint8_t *x, size_t n, const int8_t lut[256],
-		      uint8_t flip)
-{
-	(void)out, (void)x, (void)n, (void)lut, (void)flip;
-}
-#endif
 
 void vitrt_gelu_s8(int8_t *out, const int8_t *x, size_t n, const struct vitrt_gelu *p,
 		   struct vitrt_dyadic d)
