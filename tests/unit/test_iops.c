@@ -135,7 +135,7 @@ TEST(isqrt)
 		bad |= !((unsigned __int128)r * r <= v && (unsigned __int128)(r + 1) * (r + 1) > v);
 		bad |= vitrt_isqrt64(v) != r || vitrt_isqrt64(sq) != vitrt_isqrt64_ref(sq);
 	}
-	CHECK(!bad, "floor sqrt, Newton == bitwise");
+	CHECK(!bad, "floor sqrt, from the double == bitwise");
 	/* The fixed 10 iterations: 64 instead of 1, and not yet converged for var = 2^60. */
 	CHECK(ivit_sqrt10(1) == 64 && ivit_sqrt10(1ull << 60) != 1ull << 30, "I-ViT sqrt");
 	CHECK(ivit_sqrt10(1ull << 32) == 1ull << 16, "I-ViT sqrt fine near 2^32");

@@ -36,7 +36,7 @@ extern "C" {
 VITRT_API int64_t vitrt_floor_div(int64_t a, int64_t b);
 /* floor(a / 2^s) for s <= 62, without >> of a negative number. */
 VITRT_API int64_t vitrt_floor_shr(int64_t a, uint32_t s);
-/* floor(sqrt(v)), exact for every 64-bit v: bit by bit (the spec) and by Newton's method. */
+/* floor(sqrt(v)), exact for every 64-bit v: bit by bit (the spec) and from a double's root. */
 VITRT_API uint32_t vitrt_isqrt64_ref(uint64_t v);
 VITRT_API uint32_t vitrt_isqrt64(uint64_t v);
 
