@@ -42,8 +42,8 @@ struct vitsa_job;
 struct vitsa_event {
 	u32 type;			/* VITSA_EVENT_* */
 	u32 status;			/* VITSA_JOB_* of the job, or the device's ERROR register */
-	u32 pid;			/* process that opened the job's file, 0 if no job */
-	u64 fence;			/* the job's fence in that file, 0 if no job */
+	u32 pid;			/* the job's file's process, 0 if no job; logged, not sent */
+	u64 fence;			/* its fence in that file, 0 if no job; logged, not sent */
 	u32 aborted;			/* jobs the recovery failed */
 	u32 requeued;			/* jobs the recovery put back into the ring */
 };

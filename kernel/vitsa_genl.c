@@ -227,6 +227,12 @@ static size_t vitsa_genl_event_size(struct vitsa_device *vdev)
 	       nla_total_size_64bit(sizeof(u64));	/* FENCE */
 }
 
+/*
+ * Any local user may join the group, and every member gets the same message, so an event
+ * carries no per-process data: PID and FENCE stay in the message, always 0 (issue 11).  The
+ * owner learns of its failed job from VITSA_IOCTL_WAIT's error_fence, an administrator from
+ * the kernel log, which names pid and fence.
+ */
 static int vitsa_genl_fill_event(struct sk_buff *skb, struct vitsa_device *vdev,
 				 const struct vitsa_event *ev)
 {
@@ -238,8 +244,8 @@ static int vitsa_genl_fill_event(struct sk_buff *skb, struct vitsa_device *vdev,
 	if (vitsa_genl_put_ident(skb, vdev) ||
 	    nla_put_u32(skb, VITSA_ATTR_EVENT, ev->type) ||
 	    nla_put_u32(skb, VITSA_ATTR_EVENT_STATUS, ev->status) ||
-	    nla_put_u32(skb, VITSA_ATTR_EVENT_PID, ev->pid) ||
-	    nla_put_u64_64bit(skb, VITSA_ATTR_EVENT_FENCE, ev->fence, VITSA_ATTR_PAD) ||
+	    nla_put_u32(skb, VITSA_ATTR_EVENT_PID, 0) ||
+	    nla_put_u64_64bit(skb, VITSA_ATTR_EVENT_FENCE, 0, VITSA_ATTR_PAD) ||
 	    nla_put_u32(skb, VITSA_ATTR_EVENT_ABORTED, ev->aborted) ||
 	    nla_put_u32(skb, VITSA_ATTR_EVENT_REQUEUED, ev->requeued)) {
 		genlmsg_cancel(skb, hdr);

@@ -10,7 +10,7 @@
  *  - VITSA_CMD_EVENT is only ever sent by the kernel, to the multicast group
  *    VITSA_GENL_MCGRP_EVENTS: DEV_INDEX, DEV_NAME, PCI_NAME and every VITSA_ATTR_EVENT_*
  *    (those that do not apply to the event's type are 0).  Joining the group needs no
- *    privilege.
+ *    privilege, so nothing in an event names a process: EVENT_PID and EVENT_FENCE are 0.
  *
  * Requests are validated strictly: a reserved genetlink header field that is not 0, an unknown
  * attribute or one of the wrong size is -EINVAL.  Counters are __u64 and only grow while the
@@ -52,8 +52,8 @@ enum vitsa_attr {
 	VITSA_ATTR_STATS,		/* nested: VITSA_STAT_*, a snapshot taken for this message */
 	VITSA_ATTR_EVENT,		/* __u32: VITSA_EVENT_* */
 	VITSA_ATTR_EVENT_STATUS,	/* __u32: the job's VITSA_JOB_*, or the device's ERROR code */
-	VITSA_ATTR_EVENT_PID,		/* __u32: process that opened the job's file; 0 = no job */
-	VITSA_ATTR_EVENT_FENCE,		/* __u64: the job's fence in that file; 0 = no job */
+	VITSA_ATTR_EVENT_PID,		/* __u32: always 0 (not disclosed; the kernel log has it) */
+	VITSA_ATTR_EVENT_FENCE,		/* __u64: always 0, likewise */
 	VITSA_ATTR_EVENT_ABORTED,	/* __u32: jobs the recovery failed (VITSA_JOB_ABORTED) */
 	VITSA_ATTR_EVENT_REQUEUED,	/* __u32: jobs the recovery put back into the ring */
 
@@ -85,7 +85,7 @@ enum vitsa_stat {
 
 /* Values of VITSA_ATTR_EVENT. */
 enum vitsa_event_type {
-	VITSA_EVENT_JOB_TIMEOUT = 1,	/* a job hung: STATUS, PID, FENCE name it */
+	VITSA_EVENT_JOB_TIMEOUT = 1,	/* a job hung: STATUS is its status */
 	VITSA_EVENT_RESET = 2,		/* the device was reset: ABORTED, REQUEUED */
 	VITSA_EVENT_DEVICE_ERROR = 3,	/* the ring halted: STATUS is the ERROR register */
 	VITSA_EVENT_DEVICE_ADDED = 4,	/* /dev/vitsaN appeared */
