@@ -640,6 +640,8 @@ TEST(safetensors_bad)
 		  "dtype I64 is not supported" },
 		{ "size.st", "{" T_A("F32", "[3]", 0, 8) "}", 2, VITRT_EFORMAT,
 		  "shape [3] of F32 needs 12 bytes but data_offsets [0, 8) hold 8" },
+		{ "spare.st", "{" T_A("F32", "[2]", 0, 12) "}", 3, VITRT_EFORMAT,
+		  "shape [2] of F32 needs 8 bytes but data_offsets [0, 12) hold 12" },
 		{ "range.st", "{" T_A("F32", "[8]", 0, 32) "}", 6, VITRT_EFORMAT,
 		  "data_offsets [0, 32) run past the end of the data section (24 bytes)" },
 		{ "back.st", "{" T_A("F32", "[2]", 8, 0) "}", 2, VITRT_EFORMAT,
@@ -716,14 +718,16 @@ TEST(safetensors_truncated)
 	CHECK(!st, "opened");
 	CHECK_ERR(err, VITRT_EFORMAT, path, "only 5 bytes");
 
-	/* header length beyond the end of the file */
+	/* header length beyond the end of the file, by far and by one byte */
 	path = tmp("hlen.safetensors");
-	for (int i = 0; i < 8; i++)
-		good[i] = (unsigned char)((uint64_t)len >> (8 * i));
-	write_file(path, good, len);
-	st = vitrt_st_open(path, &err, msg, sizeof(msg));
-	CHECK(!st, "opened");
-	CHECK_ERR(err, VITRT_EFORMAT, path, "header length");
+	for (uint64_t h = len; h >= len - 7; h -= 7) {
+		for (int i = 0; i < 8; i++)
+			good[i] = (unsigned char)(h >> (8 * i));
+		write_file(path, good, len);
+		st = vitrt_st_open(path, &err, msg, sizeof(msg));
+		CHECK(!st, "opened");
+		CHECK_ERR(err, VITRT_EFORMAT, path, "runs past the end of the file");
+	}
 
 	/* a corrupt byte in the JSON */
 	for (int i = 0; i < 8; i++)
