@@ -427,8 +427,7 @@ IOPS_HOT void vitrt_layernorm(int32_t *restrict out, size_t out_stride,
 IOPS_HOT static void ln_row_s8(int8_t *restrict o, const int16_t *restrict xr, uint32_t n,
 			       struct ln_stats st, struct vitrt_dyadic d)
 {
-	const int32_t m = d.mult;	/* int32 x int32: a vpmuldq, not a 64-bit multiply */
-	const int64_t half = d.shift ? (int64_t)1 << (d.shift - 1) : 0;
+	const int64_t m = d.mult, half = d.shift ? (int64_t)1 << (d.shift - 1) : 0;
 	const uint32_t s = d.shift;
 
 	for (uint32_t i = 0; i < n; i++) {

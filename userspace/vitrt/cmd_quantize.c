@@ -67,6 +67,7 @@ static int parse(int argc, char **argv, struct quantize_opts *o)
 	};
 	int c, s;
 	char *end;
+	double bound;
 
 	*o = (struct quantize_opts){ .count = 256, .rows = 16, .cols = 16, .check = 32,
 		.given = PREP_OPTS_INIT };
@@ -90,10 +91,11 @@ static int parse(int argc, char **argv, struct quantize_opts *o)
 		case 'j': o->json = true; break;
 		case 'E':
 		case 'M':
-			*(c == 'E' ? &o->max_err : &o->mean_err) = strtod(optarg, &end);
-			if (end == optarg || *end || !(strtod(optarg, NULL) > 0))
+			bound = strtod(optarg, &end);
+			if (end == optarg || *end || !(bound > 0))
 				return die("quantize: --%s-logit-error wants a positive number, "
 					   "not '%s'", c == 'E' ? "max" : "mean", optarg), 2;
+			*(c == 'E' ? &o->max_err : &o->mean_err) = bound;
 			break;
 		case 'K':
 			o->check = (uint32_t)strtoul(optarg, NULL, 0);
