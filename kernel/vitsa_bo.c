@@ -2,50 +2,114 @@
 /*
  * vitsa: buffer objects.
  *
- * A buffer object is one physically contiguous, zero-filled, coherent DMA allocation of whole
- * pages.  Userspace names it by a handle that is valid only in the open file that created it,
- * and maps it with mmap(2) at the offset handle << PAGE_SHIFT of that same file.  Handles,
- * mappings and queued jobs each hold a reference; the memory goes with the last one.
+ * A buffer object is one physically contiguous, zero-filled run of whole pages, mapped for
+ * the device (streaming DMA, both directions) while the device is bound.  Userspace names it
+ * by a handle that is valid only in the open file that created it, and maps it with mmap(2)
+ * at the offset handle << PAGE_SHIFT of that same file.  Handles, mappings and queued jobs
+ * each hold a reference; the pages go with the last one.
+ *
+ * The pages are the kernel's, not the device's: removal takes the device's mapping away
+ * (vitsa_bo_unmap_all()) while the device still exists, and the pages, with what userspace
+ * wrote into them, live on in its mappings.  They are charged to the creator's memory cgroup
+ * and to its file's budget (module parameter file_bo_mb) until they are freed.
  */
 
 #include <linux/dma-mapping.h>
+#include <linux/gfp.h>
 #include <linux/mm.h>
+#include <linux/moduleparam.h>
 #include <linux/slab.h>
 
 #include "vitsa_drv.h"
 
-static struct vitsa_bo *vitsa_bo_alloc(struct vitsa_device *vdev, size_t size)
+static unsigned int file_bo_mb = 1024;
+module_param(file_bo_mb, uint, 0644);
+MODULE_PARM_DESC(file_bo_mb,
+		 "Buffer-object memory one open file may hold, in MiB (default 1024); BO_CREATE "
+		 "past it fails with EDQUOT");
+
+/* Charge @size to @vf's budget; false when it would go past file_bo_mb. */
+static bool vitsa_bo_charge(struct vitsa_file *vf, size_t size)
 {
+	u64 limit = (u64)READ_ONCE(file_bo_mb) << 20;
+
+	lockdep_assert_held(&vf->vdev->bo_lock);
+	if (size > limit || vf->bo_bytes > limit - size)
+		return false;
+	vf->bo_bytes += size;
+	return true;
+}
+
+/*
+ * A new object of @size bytes for @vf, mapped for the device, charged to @vf and listed on
+ * the device.  -ENODEV once the device is gone (checked under bo_lock, which removal holds
+ * while it unmaps every object), -EDQUOT past the file's budget, -ENOMEM.
+ */
+static struct vitsa_bo *vitsa_bo_alloc(struct vitsa_file *vf, size_t size)
+{
+	struct vitsa_device *vdev = vf->vdev;
+	struct device *dev = &vdev->pdev->dev;
 	struct vitsa_bo *bo;
+	int ret;
 
 	bo = kzalloc(sizeof(*bo), GFP_KERNEL);
 	if (!bo)
-		return NULL;
-
-	/* dma_alloc_coherent() always returns zeroed memory. */
-	bo->vaddr = dma_alloc_coherent(&vdev->pdev->dev, size, &bo->dma,
-				       GFP_KERNEL | __GFP_NOWARN);
+		return ERR_PTR(-ENOMEM);
+	/* Charged to the caller's memory cgroup: the node is open to any user who can open it. */
+	bo->vaddr = alloc_pages_exact(size, GFP_KERNEL | __GFP_ZERO | __GFP_ACCOUNT |
+				      __GFP_NOWARN);
 	if (!bo->vaddr) {
-		kfree(bo);
-		return NULL;
+		ret = -ENOMEM;
+		goto err_free_bo;
 	}
 	bo->size = size;
-	bo->vdev = vdev;
-	kref_get(&vdev->ref);
+
+	mutex_lock(&vdev->bo_lock);
+	ret = -ENODEV;
+	if (vdev->bos_unmapped)
+		goto err_unlock;
+	ret = -EDQUOT;
+	if (!vitsa_bo_charge(vf, size))
+		goto err_unlock;
+	bo->dma = dma_map_single(dev, bo->vaddr, size, DMA_BIDIRECTIONAL);
+	ret = dma_mapping_error(dev, bo->dma);
+	if (ret) {
+		vf->bo_bytes -= size;
+		goto err_unlock;
+	}
+	list_add_tail(&bo->node, &vdev->bos);
+	mutex_unlock(&vdev->bo_lock);
+
+	kref_get(&vf->ref);
+	bo->owner = vf;
 	kref_init(&bo->ref);
 	atomic_inc(&vitsa_live[VITSA_LIVE_BOS]);
 	return bo;
+
+err_unlock:
+	mutex_unlock(&vdev->bo_lock);
+	free_pages_exact(bo->vaddr, size);
+err_free_bo:
+	kfree(bo);
+	return ERR_PTR(ret);
 }
 
 static void vitsa_bo_release(struct kref *ref)
 {
 	struct vitsa_bo *bo = container_of(ref, struct vitsa_bo, ref);
-	struct vitsa_device *vdev = bo->vdev;
+	struct vitsa_file *vf = bo->owner;
+	struct vitsa_device *vdev = vf->vdev;
 
-	dma_free_coherent(&vdev->pdev->dev, bo->size, bo->vaddr, bo->dma);
+	scoped_guard(mutex, &vdev->bo_lock) {
+		if (!vdev->bos_unmapped)
+			dma_unmap_single(&vdev->pdev->dev, bo->dma, bo->size, DMA_BIDIRECTIONAL);
+		list_del(&bo->node);
+		vf->bo_bytes -= bo->size;
+	}
+	free_pages_exact(bo->vaddr, bo->size);
 	kfree(bo);
 	atomic_dec(&vitsa_live[VITSA_LIVE_BOS]);
-	vitsa_device_put(vdev);
+	vitsa_file_put(vf);
 }
 
 void vitsa_bo_put(struct vitsa_bo *bo)
@@ -84,11 +148,9 @@ int vitsa_bo_create_ioctl(struct vitsa_file *vf, void *data)
 		return -EINVAL;
 	size = PAGE_ALIGN(args->size);
 
-	if (READ_ONCE(vf->vdev->gone))
-		return -ENODEV;
-	bo = vitsa_bo_alloc(vf->vdev, size);
-	if (!bo)
-		return -ENOMEM;
+	bo = vitsa_bo_alloc(vf, size);
+	if (IS_ERR(bo))
+		return PTR_ERR(bo);
 
 	/* The handle's reference; the object is visible to other threads from here on. */
 	ret = xa_alloc(&vf->bos, &handle, bo, xa_limit_31b, GFP_KERNEL);
@@ -177,10 +239,11 @@ int vitsa_bo_mmap(struct vitsa_file *vf, struct vm_area_struct *vma)
 		goto err_put_bo;
 	}
 
-	/* From here on the offset is within the object, as dma_mmap_coherent() expects. */
+	/* The pages are ordinary memory (cached, like the kernel's view), contiguous. */
 	vma->vm_pgoff = 0;
 	vma->vm_flags |= VM_DONTEXPAND | VM_DONTDUMP;
-	ret = dma_mmap_coherent(&bo->vdev->pdev->dev, vma, bo->vaddr, bo->dma, bo->size);
+	ret = remap_pfn_range(vma, vma->vm_start, page_to_pfn(virt_to_page(bo->vaddr)),
+			      vma->vm_end - vma->vm_start, vma->vm_page_prot);
 	if (ret)
 		goto err_put_bo;
 
@@ -191,4 +254,40 @@ int vitsa_bo_mmap(struct vitsa_file *vf, struct vm_area_struct *vma)
 err_put_bo:
 	vitsa_bo_put(bo);
 	return ret;
+}
+
+/**
+ * vitsa_bo_unmap_all() - on removal: take every object's pages away from the device
+ * @vdev: the device, quiet (vitsa_hw_fini() has run), still bound
+ *
+ * The DMA mappings go while the device they belong to still exists (with an IOMMU, its
+ * domain); the pages stay with their handles and mappings.  Objects created afterwards are
+ * refused.
+ */
+void vitsa_bo_unmap_all(struct vitsa_device *vdev)
+{
+	struct vitsa_bo *bo;
+
+	guard(mutex)(&vdev->bo_lock);
+	list_for_each_entry(bo, &vdev->bos, node)
+		dma_unmap_single(&vdev->pdev->dev, bo->dma, bo->size, DMA_BIDIRECTIONAL);
+	vdev->bos_unmapped = true;
+}
+
+/**
+ * vitsa_bo_sync_for_device() - hand an object to the device before a job that names it runs
+ * @vdev: the device
+ * @bo: the object
+ *
+ * A no-op where DMA is coherent (x86); on a platform that bounces or cleans caches it moves
+ * the CPU's writes to where the device reads them.  vitsa_bo_sync_for_cpu() is the way back.
+ */
+void vitsa_bo_sync_for_device(struct vitsa_device *vdev, struct vitsa_bo *bo)
+{
+	dma_sync_single_for_device(&vdev->pdev->dev, bo->dma, bo->size, DMA_BIDIRECTIONAL);
+}
+
+void vitsa_bo_sync_for_cpu(struct vitsa_device *vdev, struct vitsa_bo *bo)
+{
+	dma_sync_single_for_cpu(&vdev->pdev->dev, bo->dma, bo->size, DMA_BIDIRECTIONAL);
 }

@@ -94,6 +94,8 @@ static struct vitsa_device *vitsa_device_create(struct pci_dev *pdev)
 	kref_init(&vdev->ref);
 	mutex_init(&vdev->submit_lock);
 	mutex_init(&vdev->ring_lock);
+	mutex_init(&vdev->bo_lock);
+	INIT_LIST_HEAD(&vdev->bos);
 	init_waitqueue_head(&vdev->space_wq);
 	vitsa_hw_tdr_init(vdev);
 
@@ -409,7 +411,7 @@ err_hw_stop:
 	return ret;
 }
 
-/* Open files and mappings may outlive this; they find the device gone. */
+/* Open files and mappings may outlive this; they find the device gone, their pages kept. */
 static void vitsa_remove(struct pci_dev *pdev)
 {
 	struct vitsa_device *vdev = pci_get_drvdata(pdev);
@@ -418,6 +420,7 @@ static void vitsa_remove(struct pci_dev *pdev)
 	xa_store(&vitsa_devices, vdev->index, NULL, GFP_KERNEL);
 	misc_deregister(&vdev->misc);
 	vitsa_hw_fini(vdev);
+	vitsa_bo_unmap_all(vdev);
 	vitsa_genl_event(vdev, &(struct vitsa_event){ .type = VITSA_EVENT_DEVICE_REMOVED });
 }
 

@@ -4,9 +4,9 @@
  *
  * Object lifetimes:
  *  - struct vitsa_device lives until its last reference goes: the bound PCI device holds one
- *    (dropped by a devm action after remove), every open file and every buffer object one more.
- *  - struct vitsa_file (one per open(2)) is held by the open file and by each of its queued
- *    jobs, so closing a file while its jobs run is safe.
+ *    (dropped by a devm action after remove), every open file one more.
+ *  - struct vitsa_file (one per open(2)) is held by the open file, by each of its queued
+ *    jobs and by each buffer object it created, so closing a file while its jobs run is safe.
  *  - struct vitsa_bo is held by its handle, by each mapping and by each queued job naming it.
  *  - struct vitsa_job belongs to the ring from the moment it is queued until it retires; a
  *    failed job then moves to its file's error list until WAIT reports it.
@@ -104,6 +104,10 @@ struct vitsa_device {
 	struct vitsa_stats stats;	/* the driver's counts; device ones frozen once gone */
 	wait_queue_head_t space_wq;	/* woken when ring slots free up */
 
+	struct mutex bo_lock;		/* Protects bos, bos_unmapped, every file's bo_bytes */
+	struct list_head bos;		/* every live buffer object of the device */
+	bool bos_unmapped;		/* removal took the objects' pages from the device */
+
 	u32 clock_mhz;			/* the array clock, 0 if the device does not say */
 	u32 job_timeout_ms;		/* a job at the ring's head longer than this is hung */
 	struct delayed_work tdr;	/* the hung-job detector, armed while jobs are queued */
@@ -120,6 +124,7 @@ struct vitsa_file {
 	struct list_head errors;	/* failed jobs not yet reported, in fence order */
 	wait_queue_head_t wq;		/* woken when a job of this file retires */
 	pid_t pid;			/* thread group that opened the file */
+	u64 bo_bytes;			/* buffer objects it created that are alive; bo_lock */
 
 	/* For fdinfo: this file's share of the device's work. */
 	u64 jobs_failed;
@@ -129,10 +134,11 @@ struct vitsa_file {
 
 struct vitsa_bo {
 	struct kref ref;
-	struct vitsa_device *vdev;
-	void *vaddr;
-	dma_addr_t dma;
+	struct vitsa_file *owner;	/* the creator, charged for size; referenced */
+	void *vaddr;			/* the pages, in the kernel's direct map */
+	dma_addr_t dma;			/* their device address while the device is bound */
 	size_t size;			/* a multiple of PAGE_SIZE */
+	struct list_head node;		/* in vdev->bos */
 };
 
 enum vitsa_operand {
@@ -165,6 +171,9 @@ struct vitsa_bo *vitsa_bo_lookup(struct vitsa_file *vf, u32 handle);
 void vitsa_bo_put(struct vitsa_bo *bo);
 void vitsa_bo_release_all(struct vitsa_file *vf);
 int vitsa_bo_mmap(struct vitsa_file *vf, struct vm_area_struct *vma);
+void vitsa_bo_unmap_all(struct vitsa_device *vdev);
+void vitsa_bo_sync_for_device(struct vitsa_device *vdev, struct vitsa_bo *bo);
+void vitsa_bo_sync_for_cpu(struct vitsa_device *vdev, struct vitsa_bo *bo);
 
 /* vitsa_job.c */
 int vitsa_submit_ioctl(struct vitsa_file *vf, void *data);

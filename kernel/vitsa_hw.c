@@ -464,12 +464,18 @@ void vitsa_hw_counters_read(struct vitsa_device *vdev, struct vitsa_stats *st)
 		st->idle_cycles = readq(vdev->regs + VITSA_REG_CNT_IDLE_CYCLES);
 }
 
-/* INTx may be shared: claim the interrupt only when the device has something pending. */
+/*
+ * INTx may be shared: claim the interrupt only when this device asserts it, i.e. has an
+ * enabled cause pending.  A status bit latched while interrupts are off is not an interrupt
+ * (another device on the line raised it), and a device gone from the bus reads all ones.
+ */
 static irqreturn_t vitsa_hw_irq_intx(int irq, void *arg)
 {
 	struct vitsa_device *vdev = arg;
+	u32 status = vitsa_reg_read(vdev, VITSA_REG_INT_STATUS);
 
-	if (!(vitsa_reg_read(vdev, VITSA_REG_INT_STATUS) & VITSA_INT_ALL))
+	if (PCI_POSSIBLE_ERROR(status) ||
+	    !(status & vitsa_reg_read(vdev, VITSA_REG_INT_ENABLE) & VITSA_INT_ALL))
 		return IRQ_NONE;
 	return IRQ_WAKE_THREAD;
 }
@@ -480,13 +486,19 @@ static irqreturn_t vitsa_hw_irq_thread(int irq, void *arg)
 	u32 pending;
 
 	guard(mutex)(&vdev->ring_lock);
-	if (vdev->gone || vdev->dead)
+	/* Removal stopped the device before it set gone; its registers are not ours any more. */
+	if (vdev->gone)
 		return IRQ_HANDLED;
 
-	/* Acknowledge before reading RING_HEAD: a later completion raises a new interrupt. */
+	/*
+	 * Acknowledge before reading RING_HEAD: a later completion raises a new interrupt.  A
+	 * dead device is acknowledged too, so that a level-triggered line it holds goes quiet.
+	 */
 	pending = vitsa_reg_read(vdev, VITSA_REG_INT_STATUS) & VITSA_INT_ALL;
 	if (pending)
 		vitsa_reg_write(vdev, VITSA_REG_INT_ACK, pending);
+	if (vdev->dead)
+		return IRQ_HANDLED;
 
 	if (!vitsa_hw_retire(vdev))
 		vitsa_hw_recover(vdev, VITSA_JOB_ABORTED, VITSA_EVENT_DEVICE_ERROR);

@@ -261,6 +261,9 @@ static struct vitsa_job *vitsa_job_create(struct vitsa_file *vf, const struct vi
 	}
 
 	vitsa_job_fill_desc(job, g, addr);
+	for (i = 0; i < VITSA_OPERAND_COUNT; i++)
+		if (job->bos[i])
+			vitsa_bo_sync_for_device(vf->vdev, job->bos[i]);
 	kref_get(&vf->ref);
 	job->file = vf;
 	return job;
@@ -290,8 +293,10 @@ void vitsa_job_done(struct vitsa_job *job, u32 status, const struct vitsa_hw_cpl
 	st->jobs_failed += failed;
 
 	for (i = 0; i < VITSA_OPERAND_COUNT; i++) {
-		if (job->bos[i])
-			vitsa_bo_put(job->bos[i]);
+		if (!job->bos[i])
+			continue;
+		vitsa_bo_sync_for_cpu(vf->vdev, job->bos[i]);
+		vitsa_bo_put(job->bos[i]);
 		job->bos[i] = NULL;
 	}
 	job->file = NULL;

@@ -21,6 +21,12 @@ if [ "${VM_IOMMU:-0}" = 1 ]; then
 	machine=q35 iommu_dev=(-device intel-iommu,intremap=off) tag=vm-iommu-
 	append=" intel_iommu=on iommu.strict=1 vitsa.iommu=1"
 fi
+# VM_INTX=1: no MSI in the guest (pci=nomsi), so the driver takes the shared, level-triggered
+# INTx path; every suite name prefixed vm-intx-, and the kernel-log suite checks that the
+# driver did use INTx.
+if [ "${VM_INTX:-0}" = 1 ]; then
+	append="$append pci=nomsi" tag=vm-intx-
+fi
 [ -n "${VM_SUITES:-}" ] && append="$append vitsa.suites=$VM_SUITES"
 # Hot-unplug on request: a guest suite prints the line "vitsa-vm: unplug <qdev id>" and the
 # watcher below answers with device_del on a second monitor, QMP on a pipe chardev
@@ -64,9 +70,10 @@ sed 's/^/vitsa-vm: qmp: /' "$mon/qmp.log" >>"$log"
 
 echo "# suite: ${tag}kernel-log"
 echo "TAP version 13"
-echo "1..2"
-bad=$(sed -n '/^vitsa-vm: dmesg begin/,/^vitsa-vm: dmesg end/p' "$log" |
-      grep -E 'WARNING:|BUG:|Oops|general protection|Call Trace|KASAN|UBSAN|possible circular locking|possible recursive locking|lockdep|kernel panic|Kernel panic|DMAR: DRHD: handling fault|DMAR: \[DMA' | head -n 20)
+echo "1..$([ "${VM_INTX:-0}" = 1 ] && echo 3 || echo 2)"
+dmesg=$(sed -n '/^vitsa-vm: dmesg begin/,/^vitsa-vm: dmesg end/p' "$log")
+bad=$(printf '%s\n' "$dmesg" |
+      grep -E 'WARNING:|BUG:|Oops|general protection|Call Trace|KASAN|UBSAN|possible circular locking|possible recursive locking|lockdep|kernel panic|Kernel panic|DMAR: DRHD: handling fault|DMAR: \[DMA|nobody cared|Disabling IRQ' | head -n 20)
 if grep -q '^vitsa-vm: dmesg end' "$log" && [ -z "$bad" ]; then
 	echo "ok 1 no_kernel_warnings"
 else
@@ -80,4 +87,15 @@ else
 	echo "# qemu exit status $rc (124 = timeout after ${limit}s); last lines of $log:"
 	tail -n 15 "$log" | sed 's/^/# /'
 	exit 1
+fi
+if [ "${VM_INTX:-0}" = 1 ]; then
+	# Every probe (rebinds included) logs its interrupt kind.
+	intx=$(printf '%s\n' "$dmesg" | grep -c '/dev/vitsa[0-9]*: .* INTx interrupt')
+	msi=$(printf '%s\n' "$dmesg" | grep -c '/dev/vitsa[0-9]*: .* MSI interrupt')
+	if [ "$intx" -ge 2 ] && [ "$msi" = 0 ]; then
+		echo "ok 3 intx_in_use"
+	else
+		echo "not ok 3 intx_in_use"
+	fi
+	echo "# probes with INTx: $intx, with MSI: $msi"
 fi

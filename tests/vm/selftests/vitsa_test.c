@@ -17,7 +17,10 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/time.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -284,6 +287,154 @@ TEST_F(vitsa, bo_mapping_outlives_handle)
 	for (i = 0; i < bo.size; i++)
 		ASSERT_EQ((uint8_t)i, bo.map[i]);
 	bo_unmap(&bo);
+}
+
+/* ---- memory limits: the file's budget, the memory cgroup ---- */
+
+#define FILE_BO_MB	"/sys/module/vitsa/parameters/file_bo_mb"
+#define MIB		(1ull << 20)
+
+/* Each test sets file_bo_mb to 8 and gets its old value back, whatever happens. */
+FIXTURE(budget) {
+	char old[32];
+	int fd, fd2;
+};
+
+FIXTURE_SETUP(budget)
+{
+	int fd = open(FILE_BO_MB, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	self->fd = self->fd2 = -1;
+	ASSERT_LE(0, fd) TH_LOG("%s: %s", FILE_BO_MB, strerror(errno));
+	n = read(fd, self->old, sizeof(self->old) - 1);
+	close(fd);
+	ASSERT_LT(0, n);
+	self->old[n] = 0;
+	ASSERT_EQ(0, sysfs_write(FILE_BO_MB, "8"));
+	self->fd = vitsa_open();
+	self->fd2 = vitsa_open();
+	ASSERT_LE(0, self->fd);
+	ASSERT_LE(0, self->fd2);
+}
+
+FIXTURE_TEARDOWN(budget)
+{
+	close(self->fd);
+	close(self->fd2);
+	sysfs_write(FILE_BO_MB, self->old);
+}
+
+/* A file holds at most file_bo_mb of objects, counted until their pages are freed. */
+TEST_F(budget, file_bo_mb_per_file)
+{
+	struct bo a, b, c, other;
+
+	ASSERT_EQ(0, bo_create(self->fd, 4 * MIB, &a));
+	ASSERT_EQ(0, bo_create_mapped(self->fd, 4 * MIB - 4096, &b));
+	EXPECT_EQ(-EDQUOT, bo_create(self->fd, 4096 + 1, &c));
+	ASSERT_EQ(0, bo_create(self->fd, 4096, &c));
+	EXPECT_EQ(-EDQUOT, bo_create(self->fd, 1, &other));
+	/* Another file has a budget of its own. */
+	ASSERT_EQ(0, bo_create(self->fd2, 4 * MIB, &other));
+
+	EXPECT_EQ(0, bo_destroy(self->fd, a.handle));
+	ASSERT_EQ(0, bo_create(self->fd, 4 * MIB, &a));
+	/* A mapping keeps its object's pages, and the charge, after the handle is gone. */
+	EXPECT_EQ(0, bo_destroy(self->fd, b.handle));
+	EXPECT_EQ(-EDQUOT, bo_create(self->fd, 4096, &other));
+	bo_unmap(&b);
+	EXPECT_EQ(0, bo_create(self->fd, 4 * MIB - 4096, &b));
+}
+
+/* A larger budget takes effect at the next BO_CREATE; a smaller one does not take back. */
+TEST_F(budget, file_bo_mb_changes_apply_to_new_objects)
+{
+	struct bo a, b;
+
+	ASSERT_EQ(0, bo_create(self->fd, 4 * MIB, &a));
+	ASSERT_EQ(0, sysfs_write(FILE_BO_MB, "4"));
+	EXPECT_EQ(-EDQUOT, bo_create(self->fd, 4096, &b));
+	EXPECT_EQ(0, bo_destroy(self->fd, a.handle));
+	ASSERT_EQ(0, sysfs_write(FILE_BO_MB, "12"));
+	EXPECT_EQ(0, bo_create(self->fd, 4 * MIB, &a));
+	EXPECT_EQ(0, bo_create(self->fd, 4 * MIB, &b));
+	EXPECT_EQ(0, bo_create(self->fd, 4 * MIB, &b));
+	EXPECT_EQ(-EDQUOT, bo_create(self->fd, 4096, &b));
+}
+
+#define CGROOT		"/sys/fs/cgroup"
+#define CGTEST		CGROOT "/vitsa-test"
+#define CG_MAX_BYTES	(10 * MIB)
+
+/* cgroup v2 with the memory controller for children of the root, or a reason why not. */
+static const char *memcg_setup(void)
+{
+	if (access(CGROOT "/cgroup.controllers", F_OK) &&
+	    mount("cgroup2", CGROOT, "cgroup2", 0, NULL))
+		return "cannot mount cgroup2";
+	if (sysfs_write(CGROOT "/cgroup.subtree_control", "+memory"))
+		return "no memory controller";
+	if (mkdir(CGTEST, 0755) && errno != EEXIST)
+		return "cannot create a cgroup";
+	return NULL;
+}
+
+/*
+ * In CGTEST with memory.max CG_MAX_BYTES: 4 MiB objects until BO_CREATE fails.  Writes to
+ * @out how many were made, the errno of the failure and memory.current before it.
+ */
+static void memcg_child(int out)
+{
+	uint64_t res[3] = { 0, 0, 0 };
+	char pid[16];
+	struct bo bo;
+	int fd, ret = 0;
+
+	snprintf(pid, sizeof(pid), "%d", getpid());
+	if (sysfs_write(CGTEST "/cgroup.procs", pid) || (fd = vitsa_open()) < 0)
+		_exit(2);
+	while (res[0] < 8 && !(ret = bo_create(fd, 4 * MIB, &bo)))
+		res[0]++;
+	res[1] = -ret;
+	sysfs_read_u64(CGTEST "/memory.current", &res[2]);
+	if (write(out, res, sizeof(res)) != sizeof(res))
+		_exit(3);
+	_exit(0);
+}
+
+/* Objects are charged to the creator's memory cgroup: memory.max stops BO_CREATE. */
+TEST(bo_charged_to_memcg)
+{
+	char max[32];
+	uint64_t res[3];
+	const char *why;
+	int pipefd[2], status;
+	pid_t pid;
+
+	why = memcg_setup();
+	if (why)
+		SKIP(return, "%s", why);
+	snprintf(max, sizeof(max), "%llu", CG_MAX_BYTES);
+	ASSERT_EQ(0, sysfs_write(CGTEST "/memory.max", max));
+	ASSERT_EQ(0, pipe(pipefd));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid)
+		memcg_child(pipefd[1]);
+	close(pipefd[1]);
+	ASSERT_EQ(sizeof(res), read(pipefd[0], res, sizeof(res)));
+	close(pipefd[0]);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_EQ(0, status);
+	rmdir(CGTEST);
+
+	TH_LOG("%llu objects of 4 MiB under memory.max %llu, then errno %llu; memory.current %llu",
+	       (unsigned long long)res[0], CG_MAX_BYTES, (unsigned long long)res[1],
+	       (unsigned long long)res[2]);
+	EXPECT_EQ(CG_MAX_BYTES / (4 * MIB), res[0]);
+	EXPECT_EQ(ENOMEM, res[1]);
+	EXPECT_LE(res[0] * 4 * MIB, res[2]);
 }
 
 /* ---- GEMMs against the CPU reference ---- */

@@ -365,6 +365,11 @@ TEST_F_TIMEOUT(removal, hot_unplug_while_busy, 240)
 	EXPECT_EQ(sum_b, sum(b.map, b.size));
 	memset(c.map, 0x5a, c.size);
 	EXPECT_EQ(0x5a, c.map[c.size - 1]);
+	/* The pages are the kernel's, not the device's: a handle still maps them, data and all. */
+	bo = b;
+	ASSERT_EQ(0, bo_map(wt.fd, &bo));
+	EXPECT_EQ(sum_b, sum(bo.map, bo.size));
+	bo_unmap(&bo);
 	EXPECT_EQ(0, close(wt.fd));
 
 	/* The node and the PCI device go away; a new open finds nothing. */
