@@ -46,7 +46,8 @@ eval_batches() {
 }
 
 # same_logits MODEL: the logits of a few images, bit for bit the same on 1 to 5 threads (every
-# row-wise step split too), in batches of 3 and 8, and with every GEMM kernel this CPU runs.
+# row-wise step split too), in batches of 3 and 8, a batch sharded over 2 and 3 devices, and
+# with every GEMM kernel this CPU runs.
 same_logits() {
 	local ref out th cpu
 	ref=$("$VITRT" run --backend sim "$1" "$FMNIST/t10k-images-idx3-ubyte.gz" -n 8 --json \
@@ -61,6 +62,11 @@ same_logits() {
 		out=$("$VITRT" run --backend sim "$1" "$FMNIST/t10k-images-idx3-ubyte.gz" -n 8 \
 			--json --threads 2 --batch $b) || return 1
 		[ "$out" = "$ref" ] || { echo "batch $b differs"; return 1; }
+	done
+	for d in sim,sim sim,sim,sim; do
+		out=$("$VITRT" run --devices $d "$1" "$FMNIST/t10k-images-idx3-ubyte.gz" -n 8 \
+			--json --batch 8) || return 1
+		[ "$out" = "$ref" ] || { echo "devices $d differ"; return 1; }
 	done
 	for cpu in $("$VITRT" --help | sed -n 's/.*VITRT_CPU *GEMM kernel of the in-process device: \(.*\) (default.*/\1/p'); do
 		out=$(VITRT_CPU=$cpu "$VITRT" run --backend sim "$1" \
@@ -422,5 +428,19 @@ t norm_then_mean_int_close_to_fp32 int_close_to_fp32 "$tmp/gapn.vitsa" \
 t quantize_folder_deit3 "$VITRT" quantize $G/deit3 --calib "$tmp/flat" -o "$tmp/d3.vitsa"
 t deit3_int_follows_fp32 int_follows_fp32 "$tmp/d3.vitsa" $G/deit3 $D/gray28.png \
 	$D/gray32.png "$HUBBLE" tests/golden/resize/in/camera.png
+# --devices: image i of a batch on device i % devices (bench's warm-up batch counts too)
+t bench_devices_share_the_batch sh -c "'$VITRT' bench '$tmp/m.vitsa' --devices sim,sim,sim \
+	--batch 5 -n 5 | grep -Eq '^  device 0 +4 images' && '$VITRT' bench '$tmp/m.vitsa' \
+	--devices sim,sim,sim --batch 5 -n 5 | grep -Eq '^  device 2 +2 images'"
+t devices_listed_twice fails_with 1 "lists /dev/vitsa1 twice" "$VITRT" run "$tmp/m.vitsa" \
+	--devices 1,/dev/vitsa1 $D/gray28.png
+t devices_bad_list fails_with 1 "not '1,'" "$VITRT" run "$tmp/m.vitsa" --devices 1, \
+	$D/gray28.png
+t devices_missing fails_with 1 "'dev:/dev/vitsa77': no such device" "$VITRT" run \
+	"$tmp/m.vitsa" --devices sim,77 $D/gray28.png
+t devices_not_with_sim_backend fails_with 1 "not with --backend sim" "$VITRT" eval \
+	"$tmp/m.vitsa" --dataset "$FMNIST" --backend sim --devices 0
+t devices_not_fp32 fails_with 2 "not --fp32" "$VITRT" run --fp32 "$CKPT" --devices 0 \
+	$D/gray28.png
 echo "1..$n"	# the plan last: counted, never kept by hand
 exit $failed

@@ -28,7 +28,7 @@ trap 'rm -rf "$tmp"' EXIT
 	>/dev/null 2>&1
 
 echo "TAP version 13"
-echo "1..6"
+echo "1..7"
 t run_batches_on_3_threads same run --backend sim "$tmp/f.vitsa" "$IMAGES" -n 8 --json \
 	--threads 3 --batch 4
 # Every row-wise CPU step split over the threads, one image at a time.
@@ -36,6 +36,8 @@ rows_split() {
 	VITRT_PAR_MIN_ELEMS=1 same run --backend sim "$tmp/f.vitsa" "$IMAGES" -n 2 --json --threads 3
 }
 t run_rows_split_on_3_threads rows_split
+t run_batch_on_3_devices same run --devices sim,sim,sim "$tmp/f.vitsa" "$IMAGES" -n 8 --json \
+	--threads 3 --batch 8
 t run_w4a8_batches same run --backend sim "$tmp/m4.vitsa" "$IMAGES" -n 6 --json --threads 3 \
 	--batch 3
 t eval_batches_of_8 same eval --backend sim "$tmp/f.vitsa" --dataset "$FMNIST" -n 200 \

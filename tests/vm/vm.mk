@@ -13,6 +13,7 @@ vm: $(VM_DIR)/initramfs.cpio.gz
 vm-suites: $(VM_BINS)
 	@rm -rf $(VM_SUITES) && mkdir -p $(VM_SUITES)
 	cp tests/vm/gemm.sh $(VM_SUITES)/10-gemm.sh
+	cp tests/vm/devices.sh $(VM_SUITES)/15-devices.sh
 	cp tests/vm/model.sh $(VM_SUITES)/30-model.sh
 	cp tests/vm/top.sh $(VM_SUITES)/40-top.sh
 	$(VM_SUITE_RULES)

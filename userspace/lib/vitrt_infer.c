@@ -12,7 +12,8 @@
 
 /* One image of a batch: its session and outputs (slot 0 is the single image's). */
 struct slot {
-	struct vitrt_session *sess;	/* integer program; slot 0's is the owner */
+	struct vitrt_session *sess;	/* integer program, on device (index % devices) */
+	bool own;			/* sess is the slot's (else a device's first) */
 	int16_t *raw;
 	float *logits, *prob;
 	const uint8_t *pix;		/* the image of the run in progress */
@@ -28,6 +29,11 @@ struct vitrt_infer {
 	int16_t *raw;
 	struct slot *slots;		/* batch slots beyond the first (index 1..) */
 	uint32_t batch;
+	/* devices beyond the first, each with the session of its first slot */
+	struct vitrt_dev *devs[VITRT_MAX_DEVICES];
+	struct vitrt_session *dev_sess[VITRT_MAX_DEVICES];
+	uint32_t ndevs;			/* 1 + those */
+	uint32_t count;			/* images of the batch being run */
 	/* FP32 reference */
 	struct vitrt_vit *vit;
 	float *input;
@@ -66,6 +72,7 @@ struct vitrt_infer *vitrt_infer_int(const char *model, const char *backend, int 
 		snprintf(msg, cap, "backend '%s': %s", backend ? backend : "auto", vitrt_strerror(*err));
 		goto fail;
 	}
+	inf->ndevs = 1;
 	inf->sess = vitrt_session_new(inf->dev, inf->prog, err);
 	if (!inf->sess) {
 		snprintf(msg, cap, "%s: cannot set up on the device: %s", model, vitrt_strerror(*err));
@@ -113,7 +120,8 @@ struct vitrt_infer *vitrt_infer_fp32(const char *ckpt, const struct vitrt_vit_op
 static void free_slots(struct vitrt_infer *inf)
 {
 	for (uint32_t i = 1; inf->slots && i < inf->batch; i++) {
-		vitrt_session_free(inf->slots[i].sess);
+		if (inf->slots[i].own)
+			vitrt_session_free(inf->slots[i].sess);
 		free(inf->slots[i].raw);
 		free(inf->slots[i].logits);
 		free(inf->slots[i].prob);
@@ -128,6 +136,10 @@ void vitrt_infer_free(struct vitrt_infer *inf)
 	if (!inf)
 		return;
 	free_slots(inf);
+	for (uint32_t d = 1; d < inf->ndevs; d++) {
+		vitrt_session_free(inf->dev_sess[d]);
+		vitrt_dev_close(inf->devs[d]);
+	}
 	vitrt_session_free(inf->sess);
 	vitrt_dev_close(inf->dev);
 	vitrt_prog_free(inf->prog);
@@ -198,8 +210,43 @@ int vitrt_infer_run(struct vitrt_infer *inf, const uint8_t *pix, struct vitrt_re
 	return err;
 }
 
-static int add_slot(struct vitrt_infer *inf, struct slot *sl)
+int vitrt_infer_add_device(struct vitrt_infer *inf, const char *spec, char *msg, size_t cap)
 {
+	uint32_t d = inf->ndevs;
+	int err;
+
+	if (!inf->prog || inf->batch > 1 || d >= VITRT_MAX_DEVICES) {
+		snprintf(msg, cap, "%s", !inf->prog ? "only the integer program runs on devices" :
+			 inf->batch > 1 ? "devices go before the batch is set" :
+			 "too many devices");
+		return VITRT_EINVAL;
+	}
+	inf->devs[d] = vitrt_dev_open(spec, &err);
+	if (!inf->devs[d]) {
+		snprintf(msg, cap, "backend '%s': %s", spec, vitrt_strerror(err));
+		return err;
+	}
+	inf->dev_sess[d] = vitrt_session_new(inf->devs[d], inf->prog, &err);
+	if (!inf->dev_sess[d]) {
+		snprintf(msg, cap, "%s: cannot set up the model: %s", spec, vitrt_strerror(err));
+		vitrt_dev_close(inf->devs[d]);
+		inf->devs[d] = NULL;
+		return err;
+	}
+	inf->ndevs++;
+	return 0;
+}
+
+uint32_t vitrt_infer_devices(const struct vitrt_infer *inf)
+{
+	return inf->ndevs ? inf->ndevs : 1;
+}
+
+/* Slot @i runs on device i % ndevs: that device's first slot owns its session. */
+static int add_slot(struct vitrt_infer *inf, uint32_t i)
+{
+	struct slot *sl = &inf->slots[i];
+	uint32_t d = inf->prog ? i % inf->ndevs : 0;
 	int err = 0;
 
 	sl->logits = calloc(inf->classes, sizeof(*sl->logits));
@@ -207,8 +254,14 @@ static int add_slot(struct vitrt_infer *inf, struct slot *sl)
 	sl->raw = calloc(inf->classes, sizeof(*sl->raw));
 	if (!sl->logits || !sl->prob || !sl->raw)
 		return VITRT_ENOMEM;
-	if (inf->prog)
-		sl->sess = vitrt_session_new_shared(inf->sess, &err);
+	if (!inf->prog)
+		return 0;
+	if (d && i == d) {
+		sl->sess = inf->dev_sess[d];
+		return 0;
+	}
+	sl->sess = vitrt_session_new_shared(d ? inf->dev_sess[d] : inf->sess, &err);
+	sl->own = sl->sess != NULL;
 	return err;
 }
 
@@ -223,7 +276,7 @@ int vitrt_infer_set_batch(struct vitrt_infer *inf, uint32_t batch)
 	if (!inf->slots)
 		return VITRT_ENOMEM;
 	for (inf->batch = 1; inf->batch < batch && !err; inf->batch++)
-		err = add_slot(inf, &inf->slots[inf->batch]);
+		err = add_slot(inf, inf->batch);
 	if (err)
 		free_slots(inf);
 	return err;
@@ -260,18 +313,27 @@ static void batch_task(void *arg, uint32_t t)
 		sl->err = run_int(inf, sl->sess, sl->raw, sl->logits, sl->prob, sl->pix, sl->r);
 }
 
+/* Device d's images of the batch, one after the other, while the other devices run theirs. */
+static void device_task(void *arg, uint32_t d)
+{
+	struct vitrt_infer *inf = arg;
+
+	for (uint32_t t = d; t < inf->count; t += inf->ndevs)
+		batch_task(inf, t);
+}
+
 int vitrt_infer_run_batch(struct vitrt_infer *inf, const uint8_t *pix, uint32_t count,
 			  struct vitrt_result *r)
 {
 	size_t per = (size_t)inf->chans * inf->size * inf->size;
-	bool concurrent = inf->prog && !strcmp(vitrt_dev_info(inf->dev)->backend, "sim");
+	bool sim = inf->prog && !strcmp(vitrt_dev_info(inf->dev)->backend, "sim");
 	int err = 0;
 
 	if (count > (inf->slots ? inf->batch : 1))
 		return VITRT_EINVAL;
-	if (!inf->prog || count == 1 || !concurrent) {
+	if (!inf->prog || count == 1 || (!sim && inf->ndevs == 1)) {
 		/*
-		 * FP32 and devices: one after the other, each into its slot's outputs; image 0
+		 * FP32 and one device: one after the other, each into its slot's outputs; image 0
 		 * last, as FP32 computes every image in slot 0's and copies it out.
 		 */
 		for (uint32_t i = count; i-- > 1 && !err;)
@@ -282,8 +344,13 @@ int vitrt_infer_run_batch(struct vitrt_infer *inf, const uint8_t *pix, uint32_t 
 		inf->slots[i] = (struct slot){ .sess = inf->slots[i].sess, .raw = inf->slots[i].raw,
 					       .logits = inf->slots[i].logits,
 					       .prob = inf->slots[i].prob, .pix = pix + i * per,
-					       .r = &r[i] };
-	vitrt_parallel(count, batch_task, inf);
+					       .own = inf->slots[i].own, .r = &r[i] };
+	inf->count = count;
+	/* In process every image is a task; devices each take theirs in turn. */
+	if (sim && inf->ndevs == 1)
+		vitrt_parallel(count, batch_task, inf);
+	else
+		vitrt_parallel(count < inf->ndevs ? count : inf->ndevs, device_task, inf);
 	for (uint32_t i = 0; i < count && !err; i++)
 		err = inf->slots[i].err;
 	return err;
@@ -339,4 +406,23 @@ const struct vitrt_run_stats *vitrt_infer_stats(const struct vitrt_infer *inf)
 const struct vitrt_dev *vitrt_infer_dev(const struct vitrt_infer *inf)
 {
 	return inf->dev;
+}
+
+void vitrt_infer_device_stats(const struct vitrt_infer *inf, uint32_t d, struct vitrt_run_stats *st)
+{
+	const struct vitrt_session *own = d ? inf->dev_sess[d] : inf->sess;
+	const struct vitrt_run_stats *s;
+
+	*st = (struct vitrt_run_stats){ 0 };
+	if (!inf->prog || d >= inf->ndevs)
+		return;
+	/* The device's first session, then the shared ones of its later slots. */
+	for (uint32_t i = d; i < (inf->slots ? inf->batch : 1) || i == d; i += inf->ndevs) {
+		s = vitrt_session_stats(i == d ? own : inf->slots[i].sess);
+		st->images += s->images;
+		st->jobs += s->jobs;
+		st->macs += s->macs;
+		st->cycles += s->cycles;
+		st->syncs += s->syncs;
+	}
 }

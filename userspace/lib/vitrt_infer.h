@@ -40,11 +40,22 @@ VITRT_API int vitrt_infer_run(struct vitrt_infer *inf, const uint8_t *pix, struc
  * gets a session per image (activations of its own, the constants shared).  0 or an error.
  */
 #define VITRT_MAX_BATCH 256
+/*
+ * Shard batches over more devices: @spec (as vitrt_dev_open) gets the model's constants and
+ * every image i of a batch with i % devices == its index (the first device is index 0).  Call
+ * before vitrt_infer_set_batch; results are those of one device, bit for bit.  0, or an error
+ * with @msg naming the device.
+ */
+#define VITRT_MAX_DEVICES 16
+VITRT_API int vitrt_infer_add_device(struct vitrt_infer *inf, const char *spec, char *msg,
+				     size_t cap);
+VITRT_API uint32_t vitrt_infer_devices(const struct vitrt_infer *inf);
 VITRT_API int vitrt_infer_set_batch(struct vitrt_infer *inf, uint32_t batch);
 /*
  * Classify @count (<= the batch) images stored one after another in @pix; r[i] is image i's,
  * pointing into @inf until the next run.  On the in-process device the images run at once,
- * one per thread of libvitrt's pool; elsewhere (and for FP32) one after the other.  Results
+ * one per thread of libvitrt's pool; on several devices each device's images run one after
+ * the other while the devices run at once; else (and for FP32) one after the other.  Results
  * are those of vitrt_infer_run, bit for bit.
  */
 VITRT_API int vitrt_infer_run_batch(struct vitrt_infer *inf, const uint8_t *pix, uint32_t count,
@@ -67,5 +78,8 @@ VITRT_API const struct vitrt_prog *vitrt_infer_prog(const struct vitrt_infer *in
 VITRT_API const struct vitrt_dev *vitrt_infer_dev(const struct vitrt_infer *inf);
 /* Device work of the integer program so far (NULL for FP32). */
 VITRT_API const struct vitrt_run_stats *vitrt_infer_stats(const struct vitrt_infer *inf);
+/* The work of device @d (0 .. vitrt_infer_devices - 1) so far, all its sessions summed. */
+VITRT_API void vitrt_infer_device_stats(const struct vitrt_infer *inf, uint32_t d,
+					struct vitrt_run_stats *st);
 
 #endif /* VITRT_INFER_H */

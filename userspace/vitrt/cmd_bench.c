@@ -29,6 +29,7 @@ static double now_s(void)
 
 struct bench_opts {
 	const char *model, *fp32, *backend;	/* measured */
+	const char *devices;			/* measured, sharded over devices */
 	uint32_t n, batch;
 	bool modeled, json;			/* modeled (json: also kernels) */
 	bool kernels;				/* the GEMM kernel microbenchmark */
@@ -48,6 +49,9 @@ static int usage(int status)
 	       "command) sets the threads of the in-process device and the integer CPU ops;\n"
 	       "VITRT_CPU its GEMM kernel (vitrt --help).  --batch B (1..%u) classifies B images\n"
 	       "per call: in-process, B images at once, one per thread.\n"
+	       DEVICES_USAGE
+	       "                      (and per device: jobs and modeled cycles; images/s by\n"
+	       "                      the busiest device's cycles at 1 GHz)\n"
 	       NORM_USAGE "\n"
 	       "With --kernels, every GEMM kernel this CPU runs on DeiT-S's GEMM shapes, one\n"
 	       "thread, then the best one on all threads: GMAC/s and the fraction of the\n"
@@ -78,8 +82,9 @@ static int parse_rest(int argc, char **argv, struct bench_opts *o)
 			return die("bench: --modeled takes no MODEL file (see --help)"), 2;
 		if (!o->vit)
 			return die("bench: --modeled needs --model %s", vitrt_modeled_names()), 2;
-		if (o->fp32 || o->backend)
-			return die("bench: --fp32 and --backend measure a MODEL file, not --modeled"), 2;
+		if (o->fp32 || o->backend || o->devices)
+			return die("bench: --fp32, --backend and --devices measure a MODEL file, not "
+				   "--modeled"), 2;
 		return 0;
 	}
 	if (o->vit || o->plot || o->json || o->rows)
@@ -100,7 +105,7 @@ static int parse(int argc, char **argv, struct bench_opts *o)
 		{ "fp32", 1, 0, 'F' }, { "images", 1, 0, 'n' }, { "backend", 1, 0, 'b' },
 		{ "modeled", 0, 0, 'M' }, { "model", 1, 0, 'm' }, { "array", 1, 0, 'A' },
 		{ "json", 0, 0, 'j' }, { "plot", 1, 0, 'P' }, { "kernels", 0, 0, 'K' },
-		{ "batch", 1, 0, 'B' }, NORM_LONG_OPTIONS,
+		{ "batch", 1, 0, 'B' }, { "devices", 1, 0, 'D' }, NORM_LONG_OPTIONS,
 		{ "help", 0, 0, 'h' }, { 0 },
 	};
 	int c;
@@ -114,6 +119,7 @@ static int parse(int argc, char **argv, struct bench_opts *o)
 		case 'M': o->modeled = true; break;
 		case 'K': o->kernels = true; break;
 		case 'B': o->batch = (uint32_t)strtoul(optarg, NULL, 10); break;
+		case 'D': o->devices = optarg; break;
 		case 'm': o->vit = optarg; break;
 		case 'A':
 			if (vitrt_array_parse(optarg, &o->rows, &o->cols))
@@ -149,6 +155,28 @@ static double timed(struct vitrt_infer *inf, const uint8_t *pix, uint32_t batch,
 	for (; done < n && !*err; done += batch)
 		*err = vitrt_infer_run_batch(inf, pix, batch, r);
 	return (now_s() - t0) / (done ? done : 1);
+}
+
+/*
+ * Each device's share of the run (the warm-up included) and the images/s the busiest one
+ * allows at 1 GHz: the devices' own time, whatever the host adds between jobs.
+ */
+static void print_devices(const struct vitrt_infer *in)
+{
+	uint32_t n = vitrt_infer_devices(in);
+	uint64_t images = 0, busiest = 0;
+	struct vitrt_run_stats st;
+
+	for (uint32_t d = 0; d < n; d++) {
+		vitrt_infer_device_stats(in, d, &st);
+		printf("  device %u         %9" PRIu64 " images  %9" PRIu64 " jobs  %12" PRIu64
+		       " cycles\n", d, st.images, st.jobs, st.cycles);
+		images += st.images;
+		busiest = st.cycles > busiest ? st.cycles : busiest;
+	}
+	if (busiest)
+		printf("  %u devices        %9.1f images/s by device time (busiest device, 1 GHz)\n",
+		       n, images * 1e9 / busiest);
 }
 
 static void modeled_json(const struct vitrt_modeled *r)
@@ -226,10 +254,10 @@ static int bench_measured(const struct bench_opts *o)
 	int err;
 	double t_int, t_fp = 0;
 
-	in = vitrt_infer_int(o->model, o->backend, &err, msg, sizeof(msg));
-	if (in && o->fp32)
-		fp = vitrt_infer_fp32(o->fp32, &o->given.norm, &err, msg, sizeof(msg));
-	if (!in || (o->fp32 && !fp)) {
+	in = cli_infer_int(o->model, o->backend, o->devices, "bench");
+	if (!in)
+		return 1;
+	if (o->fp32 && !(fp = vitrt_infer_fp32(o->fp32, &o->given.norm, &err, msg, sizeof(msg)))) {
 		vitrt_infer_free(in);
 		return die("%s", msg);
 	}
@@ -260,6 +288,8 @@ static int bench_measured(const struct bench_opts *o)
 		if (fp)
 			printf("  fp32 reference   %9.1f images/s  (%.3f ms/image)   integer/fp32 %.2fx\n",
 			       1 / t_fp, t_fp * 1e3, t_fp / t_int);
+		if (o->devices)
+			print_devices(in);
 	}
 	free(pix);
 	vitrt_infer_free(fp);

@@ -16,7 +16,7 @@
 #include "vitrt_infer.h"
 
 struct eval_opts {
-	const char *model, *dataset, *fp32, *backend, *split, *predictions;
+	const char *model, *dataset, *fp32, *backend, *split, *predictions, *devices;
 	uint32_t limit, batch;
 	bool json, strict;
 	struct prep_opts given;		/* --interpolation, --crop-pct, --mean, --std */
@@ -38,6 +38,7 @@ static int usage(int status)
 	       "  -b, --backend B     sim, dev, dev:/dev/vitsaN or auto (default)\n"
 	       "      --batch B       B images per call (default 8): in-process, at once, one\n"
 	       "                      per thread; the same results for every B\n"
+	       DEVICES_USAGE
 	       "      --strict        an unreadable image is an error (default: named, skipped)\n"
 	       "      --predictions FILE  one line per image classified, in dataset order:\n"
 	       "                      LABEL INT FP32, the true class, the integer program's\n"
@@ -55,7 +56,7 @@ static int parse(int argc, char **argv, struct eval_opts *o)
 		{ "dataset", 1, 0, 'd' }, { "split", 1, 0, 'S' }, { "fp32", 1, 0, 'F' },
 		{ "limit", 1, 0, 'n' }, { "backend", 1, 0, 'b' }, { "json", 0, 0, 'j' },
 		{ "batch", 1, 0, 'B' }, { "help", 0, 0, 'h' }, { "strict", 0, 0, 'T' },
-		{ "predictions", 1, 0, 'P' },
+		{ "predictions", 1, 0, 'P' }, { "devices", 1, 0, 'D' },
 		PREP_LONG_OPTIONS, { 0 },
 	};
 	int c;
@@ -73,6 +74,7 @@ static int parse(int argc, char **argv, struct eval_opts *o)
 		case 'B': o->batch = (uint32_t)strtoul(optarg, NULL, 10); break;
 		case 'T': o->strict = true; break;
 		case 'P': o->predictions = optarg; break;
+		case 'D': o->devices = optarg; break;
 		case PREP_OPT_INTERP:
 		case PREP_OPT_CROP:
 		case PREP_OPT_MEAN:
@@ -261,10 +263,10 @@ int cmd_eval(int argc, char **argv)
 
 	if (err)
 		return err;
-	in = vitrt_infer_int(o.model, o.backend, &err, msg, sizeof(msg));
-	if (in && o.fp32)
-		fp = vitrt_infer_fp32(o.fp32, &o.given.norm, &err, msg, sizeof(msg));
-	if (!in || (o.fp32 && !fp)) {
+	in = cli_infer_int(o.model, o.backend, o.devices, "eval");
+	if (!in)
+		goto out;
+	if (o.fp32 && !(fp = vitrt_infer_fp32(o.fp32, &o.given.norm, &err, msg, sizeof(msg)))) {
 		die("%s", msg);
 		goto out;
 	}

@@ -14,7 +14,7 @@
 #include "vitrt_infer.h"
 
 struct run_opts {
-	const char *backend, *fp32;
+	const char *backend, *fp32, *devices;
 	bool json;
 	uint32_t limit, batch;
 	struct prep_opts given;		/* --interpolation, --crop-pct, --mean, --std */
@@ -35,6 +35,7 @@ static int usage(int status)
 	       "  -j, --json        one JSON object per image: top 5 and all logits\n"
 	       "      --batch B     images of an IDX file per call (default 1): in-process, at\n"
 	       "                    once, one per thread; the same results for every B\n"
+	       DEVICES_USAGE
 	       PREP_USAGE);
 	return status;
 }
@@ -136,7 +137,7 @@ int cmd_run(int argc, char **argv)
 	static const struct option longs[] = {
 		{ "backend", 1, 0, 'b' }, { "fp32", 1, 0, 'F' }, { "limit", 1, 0, 'n' },
 		{ "json", 0, 0, 'j' }, { "batch", 1, 0, 'B' }, { "help", 0, 0, 'h' },
-		PREP_LONG_OPTIONS, { 0 },
+		{ "devices", 1, 0, 'D' }, PREP_LONG_OPTIONS, { 0 },
 	};
 	struct run_opts o = { .limit = 16, .batch = 1, .given = PREP_OPTS_INIT };
 	struct vitrt_infer *inf;
@@ -150,6 +151,7 @@ int cmd_run(int argc, char **argv)
 		case 'n': o.limit = (uint32_t)strtoul(optarg, NULL, 0); break;
 		case 'j': o.json = true; break;
 		case 'B': o.batch = (uint32_t)strtoul(optarg, NULL, 10); break;
+		case 'D': o.devices = optarg; break;
 		case 'h': return usage(0);
 		case PREP_OPT_INTERP:
 		case PREP_OPT_CROP:
@@ -167,10 +169,15 @@ int cmd_run(int argc, char **argv)
 		return die("run: --batch wants 1..%u", VITRT_MAX_BATCH), 2;
 	if (!o.fp32 && prep_norm_unused(&o.given, "run"))
 		return 2;
-	inf = o.fp32 ? vitrt_infer_fp32(o.fp32, &o.given.norm, &err, msg, sizeof(msg))
-		     : vitrt_infer_int(argv[optind++], o.backend, &err, msg, sizeof(msg));
-	if (!inf)
-		return die("%s", msg);
+	if (o.fp32 && o.devices)
+		return die("run: --devices runs a compiled model, not --fp32"), 2;
+	if (o.fp32) {
+		inf = vitrt_infer_fp32(o.fp32, &o.given.norm, &err, msg, sizeof(msg));
+		if (!inf)
+			return die("%s", msg);
+	} else if (!(inf = cli_infer_int(argv[optind++], o.backend, o.devices, "run"))) {
+		return 1;
+	}
 	vitrt_infer_prep(inf, &o.prep);
 	prep_apply(&o.given, &o.prep);
 	err = vitrt_infer_set_batch(inf, o.batch);

@@ -74,4 +74,16 @@ struct vitrt_infer;
 int fp32_matches(const struct vitrt_infer *in, const char *model, const struct vitrt_infer *fp,
 		 const char *ckpt);
 
+/*
+ * The compiled @model on @backend, or with @devices ("all", or device numbers, /dev paths or
+ * "sim" separated by commas) on those devices, batches sharded over them (cli_devices.c);
+ * NULL after a message.
+ */
+struct vitrt_infer *cli_infer_int(const char *model, const char *backend, const char *devices,
+				  const char *cmd);
+#define DEVICES_USAGE \
+	"      --devices D     all, or a list (0,1 or /dev/vitsa0,/dev/vitsa1; sim for an\n" \
+	"                      in-process one): the images of a batch shared out over these\n" \
+	"                      devices, which run at once; the same results as one device\n"
+
 #endif /* VITRT_CLI_H */

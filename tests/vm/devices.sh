@@ -1,0 +1,51 @@
+#!/bin/sh
+# In the VM, before the unplug suite takes /dev/vitsa1 away: a batch of 16 sharded over both
+# devices (vitrt --devices) gives the logits of the host's in-process run bit for bit, each
+# device does its half of the jobs (stats/jobs_completed), and `vitrt bench` prints the
+# images/s of one device and of two, by device time and by the clock (figures, not asserted).
+n=0
+failed=0
+cd /data || exit 1
+s=w8a8
+
+check() {
+	n=$((n + 1))
+	if [ "$1" = 0 ]; then
+		echo "ok $n $2"
+	else
+		echo "not ok $n $2"
+		failed=1
+	fi
+}
+
+jobs_of() {
+	cat /sys/class/misc/vitsa$1/stats/jobs_completed
+}
+
+echo "TAP version 13"
+echo "1..5"
+[ -e /dev/vitsa0 ] && [ -e /dev/vitsa1 ]
+check $? two_devices_present
+
+j0=$(jobs_of 0) j1=$(jobs_of 1)
+vitrt run --devices all --batch 16 --json -n 32 model-$s.vitsa images.idx >/tmp/out.json \
+	2>/tmp/err && cmp -s /tmp/out.json expected-$s.json
+rc=$?
+check $rc "${s}_batch_16_on_all_devices_equals_host_sim"
+[ $rc = 0 ] || { cat /tmp/err; cmp /tmp/out.json expected-$s.json; } 2>&1 | head -5 | sed 's/^/# /'
+d0=$(($(jobs_of 0) - j0)) d1=$(($(jobs_of 1) - j1))
+echo "# jobs: /dev/vitsa0 $d0, /dev/vitsa1 $d1"
+[ "$d0" -gt 0 ] && [ "$d0" = "$d1" ]
+check $? each_device_ran_half_of_the_jobs
+
+vitrt run --devices 1,0 --batch 5 --json -n 32 model-$s.vitsa images.idx >/tmp/out.json \
+	2>/tmp/err && cmp -s /tmp/out.json expected-$s.json
+check $? "${s}_batch_5_on_devices_1_0_equals_host_sim"
+
+ok=0
+for d in 0 all; do
+	vitrt bench model-$s.vitsa --devices $d --batch 16 -n 32 >/tmp/bench 2>&1 || ok=1
+	sed "s/^/# devices $d: /" /tmp/bench
+done
+check $ok bench_one_and_two_devices_runs
+exit $failed
