@@ -17,8 +17,9 @@
 #include "vitrt_prog.h"
 
 /*
- * Programs asking for more activation memory than this are not run (issue 11 lists the
- * missing limit on the arena; with it the fuzzer would only report out-of-memory).
+ * Programs asking for more activation memory than this are not run: the library allows
+ * VITRT_MAX_ACT_BYTES (256 MiB) per image; less keeps each input quick and far below
+ * libFuzzer's memory limit.
  */
 #define FUZZ_MAX_ACT	(64ull << 20)
 #define FUZZ_MAX_PIX	(1u << 20)

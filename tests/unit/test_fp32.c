@@ -7,6 +7,7 @@
  * message names the file and the problem; none may crash.
  */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <ftw.h>
 #include <math.h>
 #include <stdint.h>
@@ -729,6 +730,25 @@ TEST(safetensors_truncated)
 		CHECK_ERR(err, VITRT_EFORMAT, path, "runs past the end of the file");
 	}
 
+	/*
+	 * VITRT_ST_MAX_HEADER, in sparse files of zeros: a header of the limit is read (and is
+	 * no JSON), one byte more is refused by its length.
+	 */
+	for (uint64_t h = VITRT_ST_MAX_HEADER; h <= VITRT_ST_MAX_HEADER + 1ull; h++) {
+		for (int i = 0; i < 8; i++)
+			good[i] = (unsigned char)(h >> (8 * i));
+		write_file(path, good, 8);
+		CHECK(!truncate(path, (off_t)(8 + h)), "truncate: %s", strerror(errno));
+		st = vitrt_st_open(path, &err, msg, sizeof(msg));
+		CHECK(!st, "opened");
+		if (h == VITRT_ST_MAX_HEADER)
+			CHECK_ERR(err, VITRT_EFORMAT, path, "header: byte 0");
+		else
+			CHECK_ERR(err, VITRT_EFORMAT, path,
+				  "header length 100000001 exceeds the limit of 100000000 bytes");
+	}
+	unlink(path);
+
 	/* a corrupt byte in the JSON */
 	for (int i = 0; i < 8; i++)
 		good[i] = (unsigned char)(hlen >> (8 * i));
@@ -1105,6 +1125,12 @@ static void write_idx(const char *path, uint32_t ndim, const uint32_t *dims, uin
 	free(idx.data);
 }
 
+static void set_be32(unsigned char *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (unsigned char)(v >> (24 - 8 * i));
+}
+
 TEST(idx)
 {
 	static const uint32_t dims[] = { 5, 4, 3 };
@@ -1158,6 +1184,21 @@ TEST(idx)
 	write_file(plain, buf, len);
 	err = vitrt_idx_read(plain, &idx, msg, sizeof(msg));
 	CHECK_ERR(err, VITRT_EFORMAT, plain, "dimension 0 is 0");
+	/*
+	 * VITRT_IDX_MAX_BYTES: a header of exactly 4 GiB is read (and found short), one byte
+	 * more (641 x 6700417) is refused before any data is.
+	 */
+	set_be32(buf + 4, 65536);
+	set_be32(buf + 8, 65536);
+	set_be32(buf + 12, 1);
+	write_file(plain, buf, len);
+	err = vitrt_idx_read(plain, &idx, msg, sizeof(msg));
+	CHECK_ERR(err, VITRT_EFORMAT, plain, "file ends after 60 of 4294967296 data bytes");
+	set_be32(buf + 4, 641);
+	set_be32(buf + 8, 6700417);
+	write_file(plain, buf, len);
+	err = vitrt_idx_read(plain, &idx, msg, sizeof(msg));
+	CHECK_ERR(err, VITRT_EUNSUPPORTED, plain, "IDX data larger than 4294967296 bytes");
 	free(buf);
 
 	/* a corrupted and a truncated gzip stream */

@@ -236,6 +236,52 @@ TEST(misaligned_and_overlapping_tensors_refused)
 	invalid(p, "gemm C on A", "gemm 0: C overlaps an input");
 }
 
+/* validate(@p) with an ACT arena of @size bytes: 0, or fails naming @want. */
+static void act_sized(struct vitrt_prog *p, uint64_t size, const char *what, const char *want)
+{
+	char msg[512] = "";
+
+	p->arena_size[VITRT_ARENA_ACT] = size;
+	if (want)
+		invalid(p, what, want);
+	else
+		CHECK(!vitrt_prog_validate(p, msg, sizeof(msg)), "%s: %s", what, msg);
+}
+
+/* The ACT arena: no larger than its tensors reach (rounded up to 64), nor than the limit. */
+TEST(act_arena_bounded)
+{
+	struct vitrt_prog *p = sample();
+	struct { const char *name; struct vitrt_pref *r; uint64_t bytes; } last[] = {
+		{ "image", &p->image, 16 }, { "logits", &p->logits, 4 },
+		{ "gemm A", &p->gemms[0].a, 32 }, { "gemm C", &p->gemms[0].c, 32 },
+		{ "step in0", &p->steps[2].in0, 16 }, { "step out", &p->steps[2].out, 8 },
+	};
+	char want[160];
+
+	/* the sample's furthest byte is its logits' last, 244 */
+	act_sized(p, 244, "arena of exactly its tensors", NULL);
+	act_sized(p, 256, "arena rounded up to 64", NULL);
+	act_sized(p, 257, "one byte past the rounding",
+		  "activation arena of 257 bytes is larger than the 256 its tensors use");
+	for (size_t i = 0; i < sizeof(last) / sizeof(last[0]); i++) {
+		p = sample();
+		last[i].r->offset = 1024 - last[i].bytes;	/* now the furthest tensor */
+		act_sized(p, 1024, last[i].name, NULL);
+		act_sized(p, 1025, last[i].name, "larger than the 1024 its tensors use");
+	}
+	p = sample();
+	p->gemms[0].b.offset = 4096 - 16;	/* the end of CONST: no claim on ACT */
+	act_sized(p, 1024, "a constant far in", "larger than the 256 its tensors use");
+
+	p = sample();
+	p->logits.offset = VITRT_MAX_ACT_BYTES - 4;	/* the logits end the largest arena */
+	act_sized(p, VITRT_MAX_ACT_BYTES, "arena at the limit", NULL);
+	snprintf(want, sizeof(want), "activation arena of %llu bytes per image is over the limit "
+		 "of %llu (256 MiB)", VITRT_MAX_ACT_BYTES + 1, VITRT_MAX_ACT_BYTES);
+	act_sized(p, VITRT_MAX_ACT_BYTES + 1, "arena one byte over the limit", want);
+}
+
 /* Every op has a row: a name, and parameter words that decode to what was encoded. */
 TEST(op_table_round_trip)
 {

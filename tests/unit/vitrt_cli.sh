@@ -200,6 +200,15 @@ t threads_bad_count fails_with 2 "not a thread count" "$VITRT" run "$tmp/m.vitsa
 	"$D/gray28.png"
 t batch_out_of_range fails_with 2 "batch wants 1..256" "$VITRT" eval "$tmp/m.vitsa" \
 	--dataset "$FMNIST" --batch 0
+# The limits themselves (Documentation/runtime.rst, Resource limits): VITRT_MAX_BATCH and
+# VITRT_MAX_THREADS are allowed, one more is refused.
+t batch_limit_allowed "$VITRT" eval --backend sim "$tmp/m.vitsa" --dataset "$FMNIST" -n 2 \
+	--batch 256
+t batch_past_limit fails_with 2 "batch wants 1..256" "$VITRT" eval "$tmp/m.vitsa" \
+	--dataset "$FMNIST" -n 2 --batch 257
+t threads_limit_allowed "$VITRT" run --backend sim "$tmp/m.vitsa" --threads 256 "$D/gray28.png"
+t threads_past_limit fails_with 2 "not a thread count 1..256" "$VITRT" run "$tmp/m.vitsa" \
+	--threads 257 "$D/gray28.png"
 # The shipped model, whose predictions differ from image to image (timmvit's do not).
 "$VITRT" quantize models/vit-fmnist.safetensors --calib "$FMNIST" -n 32 -o "$tmp/f.vitsa" \
 	>/dev/null 2>&1

@@ -17,8 +17,6 @@
 #include "vitrt_compile.h"
 #include "vitrt_ops.h"
 
-#define ALIGN 64
-
 static const struct vitrt_pref NO_TENSOR;	/* an op's unused in1 */
 
 struct builder {
@@ -52,7 +50,7 @@ struct builder {
 /* Next offset >= @at, aligned, such that [off, off + len) stays inside one chunk. */
 static uint64_t place(uint64_t at, uint64_t len)
 {
-	uint64_t off = (at + ALIGN - 1) & ~(uint64_t)(ALIGN - 1);
+	uint64_t off = (at + VITRT_ARENA_ALIGN - 1) & ~(uint64_t)(VITRT_ARENA_ALIGN - 1);
 
 	if (off / VITRT_ARENA_CHUNK != (off + len - 1) / VITRT_ARENA_CHUNK)
 		off = (off / VITRT_ARENA_CHUNK + 1) * VITRT_ARENA_CHUNK;
@@ -626,7 +624,7 @@ static void plan_acts(struct builder *b)
 	 * Rows of the attention matrices start on cache lines where that fits a chunk: the heads'
 	 * column tasks run on different threads, and a line shared by two of them would bounce.
 	 */
-	b->TP = (b->T + ALIGN - 1) & ~(ALIGN - 1);
+	b->TP = (b->T + VITRT_ARENA_ALIGN - 1) & ~(VITRT_ARENA_ALIGN - 1);
 	if ((uint64_t)b->H * b->T * b->TP > VITRT_ARENA_CHUNK)
 		b->TP = b->T;
 	b->s = act(b, (uint64_t)b->H * b->T, b->TP);

@@ -44,18 +44,31 @@ static int bad(char *msg, size_t cap, const char *fmt, ...)
 	return VITRT_EFORMAT;
 }
 
-/* @rows rows of @row_bytes at @r (stride r->stride, or packed when 0) fit one chunk of r's arena. */
-static bool ref_fits(const struct vitrt_prog *p, const struct vitrt_pref *r, uint64_t rows,
+/* A program being validated, and one past the furthest ACT byte its tensors checked so far use. */
+struct vcheck {
+	const struct vitrt_prog *p;
+	uint64_t act_end;
+};
+
+/*
+ * @rows rows of @row_bytes at @r (stride r->stride, or packed when 0) fit one chunk of r's arena;
+ * if so and the arena is ACT, v->act_end grows to cover them.
+ */
+static bool ref_fits(struct vcheck *v, const struct vitrt_pref *r, uint64_t rows,
 		     uint64_t row_bytes)
 {
 	uint64_t stride = r->stride ? r->stride : row_bytes, span, end;
 
 	if (r->arena >= VITRT_ARENA_COUNT || r->pad || !rows || !row_bytes || stride < row_bytes)
 		return false;
-	return !__builtin_mul_overflow(rows - 1, stride, &span) &&
-	       !__builtin_add_overflow(span, row_bytes, &span) &&
-	       !__builtin_add_overflow(r->offset, span, &end) && end <= p->arena_size[r->arena] &&
-	       r->offset / VITRT_ARENA_CHUNK == (end - 1) / VITRT_ARENA_CHUNK;
+	if (__builtin_mul_overflow(rows - 1, stride, &span) ||
+	    __builtin_add_overflow(span, row_bytes, &span) ||
+	    __builtin_add_overflow(r->offset, span, &end) || end > v->p->arena_size[r->arena] ||
+	    r->offset / VITRT_ARENA_CHUNK != (end - 1) / VITRT_ARENA_CHUNK)
+		return false;
+	if (r->arena == VITRT_ARENA_ACT && end > v->act_end)
+		v->act_end = end;
+	return true;
 }
 
 /*
@@ -103,8 +116,8 @@ static bool gemm_overlaps(const struct vitrt_pgemm *g)
 								8ull * g->n));
 }
 
-static int check_gemm(const struct vitrt_prog *p, const struct vitrt_pgemm *g, char *msg,
-		      size_t cap, uint32_t i)
+static int check_gemm(struct vcheck *v, const struct vitrt_pgemm *g, char *msg, size_t cap,
+		      uint32_t i)
 {
 	bool bt = g->flags & VITRT_GEMM_B_TRANS, rq = g->flags & VITRT_GEMM_REQUANT;
 
@@ -113,13 +126,13 @@ static int check_gemm(const struct vitrt_prog *p, const struct vitrt_pgemm *g, c
 	    g->b_type > VITRT_U4 || (rq ? g->c_type > VITRT_S16 : g->c_type != VITRT_S32) ||
 	    (!rq && g->c_zero))
 		return bad(msg, cap, "gemm %u: bad shape, type or flags", i);
-	if (!ref_fits(p, &g->a, g->m, vitrt_row_bytes(g->a_type, g->k)) ||
-	    !ref_fits(p, &g->b, bt ? g->n : g->k, vitrt_row_bytes(g->b_type, bt ? g->k : g->n)) ||
-	    !ref_fits(p, &g->c, g->m, vitrt_row_bytes(g->c_type, g->n)) ||
+	if (!ref_fits(v, &g->a, g->m, vitrt_row_bytes(g->a_type, g->k)) ||
+	    !ref_fits(v, &g->b, bt ? g->n : g->k, vitrt_row_bytes(g->b_type, bt ? g->k : g->n)) ||
+	    !ref_fits(v, &g->c, g->m, vitrt_row_bytes(g->c_type, g->n)) ||
 	    g->c.arena != VITRT_ARENA_ACT)
 		return bad(msg, cap, "gemm %u: an operand lies outside its arena", i);
-	if (((g->flags & VITRT_GEMM_BIAS) && !ref_fits(p, &g->bias, 1, 4ull * g->n)) ||
-	    (rq && !ref_fits(p, &g->rq, 1, 8ull * g->n)))
+	if (((g->flags & VITRT_GEMM_BIAS) && !ref_fits(v, &g->bias, 1, 4ull * g->n)) ||
+	    (rq && !ref_fits(v, &g->rq, 1, 8ull * g->n)))
 		return bad(msg, cap, "gemm %u: bias or requant table outside its arena", i);
 	if (gemm_overlaps(g))
 		return bad(msg, cap, "gemm %u: C overlaps an input (the device refuses it)", i);
@@ -134,14 +147,14 @@ static bool same_rows(const struct vitrt_pref *a, const struct vitrt_pref *b, ui
 }
 
 /* The tensors of step @s: each used one fits its arena, s16 and s32 rows are aligned. */
-static const char *step_tensors(const struct vitrt_prog *p, const struct vitrt_step *s,
+static const char *step_tensors(struct vcheck *v, const struct vitrt_step *s,
 				const struct vitrt_op_shape *sh)
 {
 	const struct vitrt_op_traits *t = vitrt_op_traits(s->op);
 	const struct vitrt_pref *ref[VITRT_OPND_COUNT] = { &s->in0, &s->in1, &s->out };
 
 	for (int o = 0; o < VITRT_OPND_COUNT; o++)
-		if (sh->rows[o] && !ref_fits(p, ref[o], sh->rows[o], sh->row_bytes[o]))
+		if (sh->rows[o] && !ref_fits(v, ref[o], sh->rows[o], sh->row_bytes[o]))
 			return "a tensor lies outside its arena";
 	if (s->out.arena != VITRT_ARENA_ACT)
 		return "a tensor lies outside its arena";
@@ -187,7 +200,7 @@ static bool shape_ok(const struct vitrt_step *s)
 }
 
 /* What is wrong with step @s (a known op of a good shape), or NULL. */
-static const char *step_problem(const struct vitrt_prog *p, const struct vitrt_step *s)
+static const char *step_problem(struct vcheck *v, const struct vitrt_step *s)
 {
 	const struct vitrt_op_traits *t = vitrt_op_traits(s->op);
 	union vitrt_op_params u;
@@ -197,18 +210,18 @@ static const char *step_problem(const struct vitrt_prog *p, const struct vitrt_s
 	if (!unused_words_zero(s))
 		return "a parameter word past the op's is not 0";
 	vitrt_op_decode(&u, s);
-	why = t->check ? t->check(p, s, &u) : NULL;
+	why = t->check ? t->check(v->p, s, &u) : NULL;
 	if (why || t->device)
 		return why;
 	vitrt_op_shape(&sh, s, &u);
-	why = step_tensors(p, s, &sh);
+	why = step_tensors(v, s, &sh);
 	if (!why && step_overlaps(s, &sh))
 		why = "output overlaps an input";
 	return why;
 }
 
-static int check_step(const struct vitrt_prog *p, const struct vitrt_step *s, char *msg,
-		      size_t cap, uint32_t i)
+static int check_step(struct vcheck *v, const struct vitrt_step *s, char *msg, size_t cap,
+		      uint32_t i)
 {
 	const char *why;
 
@@ -217,13 +230,30 @@ static int check_step(const struct vitrt_prog *p, const struct vitrt_step *s, ch
 	if (!shape_ok(s))
 		return bad(msg, cap, "step %u (%s): bad shape %ux%u", i, vitrt_op_name(s->op),
 			   s->rows, s->cols);
-	why = step_problem(p, s);
+	why = step_problem(v, s);
 	return why ? bad(msg, cap, "step %u (%s): %s", i, vitrt_op_name(s->op), why) : 0;
+}
+
+/*
+ * The ACT arena ends no further than the compiler's would, at the last byte a tensor uses
+ * (rounded up): every batch slot allocates it, so more is memory nothing reads.
+ */
+static int check_act_size(const struct vcheck *v, char *msg, size_t cap)
+{
+	uint64_t size = v->p->arena_size[VITRT_ARENA_ACT];
+	uint64_t used = (v->act_end + VITRT_ARENA_ALIGN - 1) & ~(uint64_t)(VITRT_ARENA_ALIGN - 1);
+
+	if (size > used)
+		return bad(msg, cap, "activation arena of %llu bytes is larger than the %llu its "
+			   "tensors use (their last byte rounded up to %u)", (unsigned long long)size,
+			   (unsigned long long)used, VITRT_ARENA_ALIGN);
+	return 0;
 }
 
 int vitrt_prog_validate(const struct vitrt_prog *p, char *msg, size_t cap)
 {
 	const struct vitrt_prog_info *in = &p->info;
+	struct vcheck v = { .p = p };
 	int err;
 
 	if (in->scheme >= VITRT_SCHEME_COUNT || !in->classes || in->classes > 100000 ||
@@ -234,26 +264,27 @@ int vitrt_prog_validate(const struct vitrt_prog *p, char *msg, size_t cap)
 	if (in->interp > VITRT_INTERP_BILINEAR || !(in->crop_pct >= 0.05f && in->crop_pct <= 1))
 		return bad(msg, cap, "bad preprocessing (interpolation %u, crop %g)", in->interp,
 			   (double)in->crop_pct);
-	if (p->arena_size[VITRT_ARENA_ACT] > (1ull << 32))
-		return bad(msg, cap, "activation arena of %lu bytes is too large",
-			   (unsigned long)p->arena_size[VITRT_ARENA_ACT]);
+	if (p->arena_size[VITRT_ARENA_ACT] > VITRT_MAX_ACT_BYTES)
+		return bad(msg, cap, "activation arena of %llu bytes per image is over the limit of "
+			   "%llu (%llu MiB)", (unsigned long long)p->arena_size[VITRT_ARENA_ACT],
+			   VITRT_MAX_ACT_BYTES, VITRT_MAX_ACT_BYTES >> 20);
 	if (p->image.arena != VITRT_ARENA_ACT ||
-	    !ref_fits(p, &p->image, 1, (uint64_t)in->chans * in->img * in->img) ||
-	    p->logits.arena != VITRT_ARENA_ACT || !ref_fits(p, &p->logits, 1, 2ull * in->classes))
+	    !ref_fits(&v, &p->image, 1, (uint64_t)in->chans * in->img * in->img) ||
+	    p->logits.arena != VITRT_ARENA_ACT || !ref_fits(&v, &p->logits, 1, 2ull * in->classes))
 		return bad(msg, cap, "image or logits outside the activation arena");
 	if (!ref_aligned(&p->logits, 2))
 		return bad(msg, cap, "s16 logits at an odd offset");
 	for (uint32_t i = 0; i < p->ngemms; i++) {
-		err = check_gemm(p, &p->gemms[i], msg, cap, i);
+		err = check_gemm(&v, &p->gemms[i], msg, cap, i);
 		if (err)
 			return err;
 	}
 	for (uint32_t i = 0; i < p->nsteps; i++) {
-		err = check_step(p, &p->steps[i], msg, cap, i);
+		err = check_step(&v, &p->steps[i], msg, cap, i);
 		if (err)
 			return err;
 	}
-	return 0;
+	return check_act_size(&v, msg, cap);
 }
 
 /* One side of "RxC": decimal digits only (strtoul alone would take "-1", " 8" and "0x10"). */

@@ -23,6 +23,19 @@ enum vitrt_arena { VITRT_ARENA_CONST = 0, VITRT_ARENA_ACT = 1, VITRT_ARENA_COUNT
  */
 #define VITRT_ARENA_CHUNK	(4ull << 20)
 
+/*
+ * Tensors start on multiples of this (cache lines).  The compiler's ACT arena ends at its last
+ * tensor's last byte; validation allows it to reach the next multiple, no further.
+ */
+#define VITRT_ARENA_ALIGN	64u
+
+/*
+ * Largest ACT arena, the activations of one image, which every batch slot allocates.  A
+ * compiled program stays far below: fewer than 20 tensors, each within one 4 MiB chunk, so
+ * under 80 MiB (ViT-B/16 at 384 needs 27.4 MiB).  A file asking for more is refused.
+ */
+#define VITRT_MAX_ACT_BYTES	(256ull << 20)
+
 /* A tensor of the program: arena, byte offset, bytes between rows (0 for vectors). */
 struct vitrt_pref {
 	uint32_t arena;
@@ -138,7 +151,10 @@ VITRT_API int vitrt_prog_save(const struct vitrt_prog *p, const char *path, char
 /* Load and fully validate @path; NULL with *err and a message naming the file and the problem. */
 VITRT_API struct vitrt_prog *vitrt_prog_load(const char *path, int *err, char *msg, size_t cap);
 VITRT_API void vitrt_prog_free(struct vitrt_prog *p);
-/* Check every step and GEMM reference against the arenas; 0 or VITRT_EFORMAT with a message. */
+/*
+ * Check every step and GEMM reference against the arenas, and the ACT arena against
+ * VITRT_MAX_ACT_BYTES and its tensors' extent; 0 or VITRT_EFORMAT with a message.
+ */
 VITRT_API int vitrt_prog_validate(const struct vitrt_prog *p, char *msg, size_t cap);
 
 #endif /* VITRT_PROG_H */
