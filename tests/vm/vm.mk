@@ -5,6 +5,8 @@ VM_SUITES   := $(VM_DIR)/suites
 VM_DATA     := $(VM_DIR)/data
 VM_BINS     := $(B)/vm-bin/vitrt $(VM_SELFTEST_BINS)
 VM_CKPT     ?= models/vit-fmnist.safetensors
+# PyTorch FP32's classes for VM_CKPT on the test images (tests/golden/accuracy)
+VM_TRUTH    ?= tests/golden/accuracy/fmnist-t10k.txt
 FMNIST      ?= /usr/share/datasets/fashion-mnist
 
 .PHONY: vm vm-suites vm-data
@@ -18,10 +20,12 @@ vm-suites: $(VM_BINS)
 	cp tests/vm/top.sh $(VM_SUITES)/40-top.sh
 	$(VM_SUITE_RULES)
 
-# One compiled model per scheme and what the host's sim backend answers on 32 test images.
+# One compiled model per scheme and what the host's sim backend answers on 32 test images,
+# and what vitrt does not compute: their true labels and PyTorch FP32's classes.
 vm-data: $(B)/vitrt
 	@rm -rf $(VM_DATA) && mkdir -p $(VM_DATA)
 	tests/vm/idx-head.sh $(FMNIST)/t10k-images-idx3-ubyte.gz 32 >$(VM_DATA)/images.idx
+	tests/vm/truth.sh $(FMNIST)/t10k-labels-idx1-ubyte.gz $(VM_TRUTH) 32 >$(VM_DATA)/truth.txt
 	for s in w8a8 w4a8; do \
 		$(B)/vitrt quantize $(VM_CKPT) --calib $(FMNIST) -n 64 -s $$s \
 			-o $(VM_DATA)/model-$$s.vitsa >/dev/null && \
