@@ -253,17 +253,30 @@ FIXTURE_SETUP(recovery)
 	rng_seed(0x7ec0);
 }
 
+/*
+ * No ASSERT here: after a failed one this harness (Linux 6.1's) leaves _metadata->trigger set,
+ * so the next ASSERT, even a passing one, jumps back and runs the teardown a second time (which
+ * wrote into the unmapped BAR: SIGSEGV, hiding the failure).  What is undone is marked so.
+ */
 FIXTURE_TEARDOWN(recovery)
 {
+	char path[160], val[24];
+
 	if (self->regs) {
 		self->regs[VITSA_REG_FAULT_KIND / 4] = VITSA_FAULT_NONE;
 		self->regs[VITSA_REG_FAULT_MATCH_K / 4] = 0;
 		munmap((void *)self->regs, VITSA_BAR0_SIZE);
+		self->regs = NULL;
 	}
-	if (self->saved_timeout)
-		timeout_set(_metadata, self->sys, self->saved_timeout);
+	if (self->saved_timeout) {
+		snprintf(path, sizeof(path), "%s/job_timeout_ms", self->sys);
+		snprintf(val, sizeof(val), "%llu", (unsigned long long)self->saved_timeout);
+		self->saved_timeout = 0;
+		EXPECT_EQ(0, sysfs_write(path, val));
+	}
 	close(self->fd2);
 	close(self->fd);
+	self->fd = self->fd2 = -1;
 }
 
 static void fault_arm(FIXTURE_DATA(recovery) *self, uint32_t kind)
@@ -594,47 +607,58 @@ static short poll_events(int fd, short events, int timeout_ms)
 	return poll(&p, 1, timeout_ms) == 1 ? p.revents : 0;
 }
 
-/* Fill the ring, see SUBMIT_NONBLOCK refuse and poll() tell when it fits and when all is done. */
+/*
+ * Fill the ring, see SUBMIT_NONBLOCK refuse and poll() tell when it fits and when all is done.
+ * The ring stays full for as long as the checks take, however slow the machine: the other
+ * file's job at its head hangs (HANG) until the timeout, lowered only after them, resets the
+ * device, and this file's jobs behind it are requeued and run.
+ */
 TEST_F(recovery, poll_and_nonblock)
 {
-	const uint32_t dim = 160, busy = 300;
 	struct vitsa_gemm g[RING] = { 0 };
 	struct vitsa_submit args = { .jobs = (uintptr_t)g, .flags = VITSA_SUBMIT_NONBLOCK };
-	struct bo a, b, c;
-	uint64_t fence, ring;
-	uint32_t i;
+	uint64_t fence, hung_fence, err_fence, ring, resets0;
+	struct job hung, fill;
+	uint32_t i, status;
 
 	ASSERT_EQ(0, get_param(self->fd, VITSA_PARAM_RING_ENTRIES, &ring));
 	ASSERT_EQ(RING, ring);
 	EXPECT_EQ(POLLIN | POLLOUT, poll_events(self->fd, POLLIN | POLLOUT, 0));
 
+	resets0 = stat_read(_metadata, self->sys, "resets");
 	timeout_set(_metadata, self->sys, 60000);
-	fence = submit_busy_work(_metadata, self->fd, dim, busy, &a, &b, &c);
-	ASSERT_EQ(busy, fence);
+	job_make(_metadata, self->fd2, &hung, 16, 16, HANG_K);
+	fault_arm(self, VITSA_FAULT_HANG);
+	hung_fence = jobs_submit(_metadata, self->fd2, &hung, 1);
+	job_make(_metadata, self->fd, &fill, 16, 16, 16);
 	for (i = 0; i < ring; i++)
-		g[i] = (struct vitsa_gemm){
-			.m = 16, .n = 16, .k = 16,
-			.a_type = VITSA_TYPE_S8, .b_type = VITSA_TYPE_S8, .c_type = VITSA_TYPE_S32,
-			.a = { a.handle, 0, 0, 16 }, .b = { b.handle, 0, 0, 16 },
-			.c = { c.handle, 0, 0, 64 },
-		};
+		g[i] = fill.g;
+	ASSERT_EQ(0, submit(self->fd, g, ring - 1, &fence));	/* the rest of the ring */
+	ASSERT_EQ(ring - 1, fence);
 
 	args.count = ring / 2 + 1;
 	EXPECT_EQ(-EINVAL, vitsa_ioctl(self->fd, VITSA_IOCTL_SUBMIT, &args));
 	args.count = ring / 2;
-	EXPECT_EQ(-EAGAIN, vitsa_ioctl(self->fd, VITSA_IOCTL_SUBMIT, &args))
-		TH_LOG("the ring should still hold more than half of %u busy jobs", busy);
-	EXPECT_EQ(0, poll_events(self->fd, POLLIN, 0));
+	EXPECT_EQ(-EAGAIN, vitsa_ioctl(self->fd, VITSA_IOCTL_SUBMIT, &args));
+	EXPECT_EQ(0, poll_events(self->fd, POLLIN | POLLOUT, 0));
+	/* still hung and no reset yet: the ring was full for every check above */
+	EXPECT_EQ(0, poll_events(self->fd2, POLLIN, 0));
+	EXPECT_EQ(resets0, stat_read(_metadata, self->sys, "resets"));
 
+	timeout_set(_metadata, self->sys, TIMEOUT_MS);
 	EXPECT_EQ(POLLOUT, poll_events(self->fd, POLLOUT, 60000));
 	ASSERT_EQ(0, vitsa_ioctl(self->fd, VITSA_IOCTL_SUBMIT, &args));
-	EXPECT_EQ(busy + ring / 2, args.fence);
+	EXPECT_EQ(ring - 1 + ring / 2, args.fence);
 	EXPECT_EQ(POLLIN, poll_events(self->fd, POLLIN, 60000));
 	EXPECT_EQ(0, wait_fence(self->fd, args.fence, 0, NULL));
 	wait_ok(_metadata, self->fd, args.fence);
-	bo_unmap(&a);
-	bo_unmap(&b);
-	bo_unmap(&c);
+	job_check(_metadata, &fill);
+	next_error(_metadata, self->fd2, hung_fence, &err_fence, &status);
+	EXPECT_EQ(hung_fence, err_fence);
+	EXPECT_EQ(VITSA_JOB_TIMEOUT, status);
+	EXPECT_EQ(resets0 + 1, stat_read(_metadata, self->sys, "resets"));
+	job_free(self->fd, &fill);
+	job_free(self->fd2, &hung);
 }
 
 /* fdinfo key @key of @fd. */
