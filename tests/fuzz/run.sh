@@ -2,8 +2,10 @@
 # Run the libFuzzer harnesses (make fuzz-build makes build/fuzz/fuzz_NAME):
 #   run.sh fuzz SECONDS NAME...  each for SECONDS on its seeds (tests/fuzz/corpus/NAME) and a
 #                                corpus kept in build/fuzz/corpus/NAME (make fuzz)
-#   run.sh check SECONDS NAME    one KTAP suite: replay the committed seeds, then fuzz for
-#                                SECONDS from them in a scratch corpus (tests/check.sh)
+#   run.sh check SECONDS NAME    one KTAP suite: replay the committed seeds and regression
+#                                inputs (tests/fuzz/regress/NAME: what the fuzzers found, kept
+#                                apart from the generated seeds), then fuzz for SECONDS from
+#                                them in a scratch corpus (tests/check.sh)
 # A crash, sanitizer report, leak, timeout (10 s per input) or out-of-memory (2 GB) stops the
 # harness; libFuzzer writes the input to build/fuzz/crashes/NAME-<kind>-<sha1>.
 set -u
@@ -20,13 +22,19 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1}
 fuzz() {
 	local name=$1 log=$B/logs/$1.log rc
 	$B/fuzz_$name -max_total_time="$2" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
-		-artifact_prefix=$B/crashes/$name- "$3" tests/fuzz/corpus/$name >"$log" 2>&1
+		-artifact_prefix=$B/crashes/$name- "$3" tests/fuzz/corpus/$name $(regress $name) \
+		>"$log" 2>&1
 	rc=$?
 	awk '/^#[0-9]+/ && / cov: / { r = substr($1, 2); for (i = 2; i < NF; i++) {
 		if ($i == "cov:") c = $(i + 1); if ($i == "ft:") f = $(i + 1) } }
 	     /number_of_executed_units:/ { r = $2 }
 	     END { print r + 0, c + 0, f + 0 }' "$log"
 	return $rc
+}
+
+# The regression inputs of NAME, if it has any.
+regress() {
+	[ -d tests/fuzz/regress/$1 ] && echo tests/fuzz/regress/$1
 }
 
 case $mode in
@@ -48,11 +56,13 @@ check)
 	name=$1
 	echo "KTAP version 1"
 	echo "1..2"
-	if $B/fuzz_$name tests/fuzz/corpus/$name/* >$B/logs/$name-replay.log 2>&1; then
-		echo "ok 1 fuzz_$name replays its $(ls tests/fuzz/corpus/$name | wc -l) seeds"
+	inputs=$(find tests/fuzz/corpus/$name $(regress $name) -type f | sort)
+	# shellcheck disable=SC2086 # the paths have no spaces
+	if $B/fuzz_$name $inputs >$B/logs/$name-replay.log 2>&1; then
+		echo "ok 1 fuzz_$name replays its $(echo "$inputs" | wc -l) seeds and regression inputs"
 	else
 		sed 's/^/# /' $B/logs/$name-replay.log | tail -n 40
-		echo "not ok 1 fuzz_$name replays its seeds"
+		echo "not ok 1 fuzz_$name replays its seeds and regression inputs"
 	fi
 	work=$(mktemp -d $B/work-$name.XXXXXX)
 	if stats=$(fuzz "$name" "$secs" "$work"); then

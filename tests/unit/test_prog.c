@@ -215,6 +215,23 @@ TEST(misaligned_and_overlapping_tensors_refused)
 	p = sample();
 	p->logits.offset = 241;
 	invalid(p, "odd logits", "s16 logits at an odd offset");
+	/* fuzz_mfile's find: an embed of 0 rows mapped nothing, and its kernel read strides 0 */
+	p = sample();
+	p->steps[2] = (struct vitrt_step){ .op = VITRT_OP_EMBED, .rows = 0, .cols = 4,
+					   .in0 = act, .in1 = act, .out = act };
+	invalid(p, "embed of no rows", "step 2 (embed): no output rows");
+	for (uint32_t op = 0; op < VITRT_OP_COUNT; op++) {
+		if (!vitrt_op_traits(op)->run)
+			continue;
+		for (int empty = 0; empty < 2; empty++) {
+			p = sample();
+			p->steps[2] = (struct vitrt_step){ .op = op, .rows = empty ? 0 : 2,
+							   .cols = empty ? 4 : 0, .in0 = act,
+							   .in1 = act, .out = act };
+			CHECK(vitrt_prog_validate(p, msg, sizeof(msg)) == VITRT_EFORMAT,
+			      "%s with %s accepted", vitrt_op_name(op), empty ? "0 rows" : "0 cols");
+		}
+	}
 
 	p = sample();
 	p->steps[2].out.offset = 128 + 15;	/* s8 output on the last byte of the input */

@@ -214,6 +214,9 @@ static const char *step_problem(struct vcheck *v, const struct vitrt_step *s)
 	if (why || t->device)
 		return why;
 	vitrt_op_shape(&sh, s, &u);
+	/* Ops with a shape of their own skip shape_ok: an empty step would map no tensor. */
+	if (!sh.rows[VITRT_OPND_OUT] || !sh.row_bytes[VITRT_OPND_OUT])
+		return "no output rows";
 	why = step_tensors(v, s, &sh);
 	if (!why && step_overlaps(s, &sh))
 		why = "output overlaps an input";
