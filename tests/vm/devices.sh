@@ -1,8 +1,9 @@
 #!/bin/sh
-# In the VM, before the unplug suite takes /dev/vitsa1 away: a batch of 16 sharded over both
-# devices (vitrt --devices) gives the logits of the host's in-process run bit for bit, each
-# device does its half of the jobs (stats/jobs_completed), and `vitrt bench` prints the
-# images/s of one device and of two, by device time and by the clock (figures, not asserted).
+# In the VM, before the unplug suite takes /dev/vitsa1 away: a batch in lockstep on one device
+# (one submission per SYNC for all its images) and a batch of 16 sharded over both devices
+# (vitrt --devices) give the logits of the host's in-process run bit for bit, each device does
+# its half of the jobs (stats/jobs_completed), and `vitrt bench` prints the images/s of one
+# device and of two, by device time and by the clock (figures, not asserted).
 n=0
 failed=0
 cd /data || exit 1
@@ -23,7 +24,7 @@ jobs_of() {
 }
 
 echo "TAP version 13"
-echo "1..5"
+echo "1..6"
 [ -e /dev/vitsa0 ] && [ -e /dev/vitsa1 ]
 check $? two_devices_present
 
@@ -41,6 +42,10 @@ check $? each_device_ran_half_of_the_jobs
 vitrt run --devices 1,0 --batch 5 --json -n 32 model-$s.vitsa images.idx >/tmp/out.json \
 	2>/tmp/err && cmp -s /tmp/out.json expected-$s.json
 check $? "${s}_batch_5_on_devices_1_0_equals_host_sim"
+
+vitrt run --devices 0 --batch 7 --json -n 32 model-$s.vitsa images.idx >/tmp/out.json \
+	2>/tmp/err && cmp -s /tmp/out.json expected-$s.json
+check $? "${s}_batch_7_in_lockstep_on_one_device_equals_host_sim"
 
 ok=0
 for d in 0 all; do

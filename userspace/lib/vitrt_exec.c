@@ -267,6 +267,75 @@ int vitrt_session_run(struct vitrt_session *s, const uint8_t *image, int16_t *lo
 	return err;
 }
 
+/* ---- a batch in lockstep ---- */
+
+struct lockstep {
+	struct vitrt_session *const *s;
+	const struct vitrt_step *st;
+};
+
+static void lockstep_cpu(void *arg, uint32_t j)
+{
+	const struct lockstep *l = arg;
+
+	op_cpu(l->s[j], l->st);
+}
+
+/* Every session's queued GEMMs as one submission, waited for once. */
+static int lockstep_sync(struct vitrt_session *const *s, uint32_t n, struct vitrt_gemm *all)
+{
+	struct vitrt_job_error jerr;
+	uint32_t total = 0;
+	uint64_t fence;
+	int err;
+
+	for (uint32_t j = 0; j < n; j++) {
+		memcpy(all + total, s[j]->queue, s[j]->queued * sizeof(*all));
+		total += s[j]->queued;
+		s[j]->stats.syncs += s[j]->queued != 0;
+		s[j]->queued = 0;
+	}
+	if (!total)
+		return 0;
+	err = vitrt_submit(s[0]->dev, all, total, &fence);
+	return err ?: vitrt_wait(s[0]->dev, fence, 10ull * 1000000000, &jerr);
+}
+
+int vitrt_session_run_lockstep(struct vitrt_session *const *s, uint32_t n,
+			       const uint8_t *const *image, int16_t *const *logits)
+{
+	const struct vitrt_prog *p = s[0]->prog;
+	const struct vitrt_prog_info *in = &p->info;
+	struct vitrt_gemm *all = malloc((size_t)n * MAX_QUEUE * sizeof(*all));
+	struct lockstep l = { .s = s };
+	int err = all ? 0 : VITRT_ENOMEM;
+
+	for (uint32_t j = 0; j < n && !err; j++) {
+		if (s[j]->dev != s[0]->dev || s[j]->prog != p)
+			err = VITRT_EINVAL;
+		else
+			memcpy(host(s[j], &p->image), image[j], (size_t)in->chans * in->img * in->img);
+		s[j]->queued = 0;
+	}
+	for (uint32_t i = 0; i < p->nsteps && !err; i++) {
+		l.st = &p->steps[i];
+		if (vitrt_op_traits(l.st->op)->run)
+			vitrt_parallel(n, lockstep_cpu, &l);	/* each op's rows then run inline */
+		else if (l.st->op == VITRT_OP_GEMM)
+			for (uint32_t j = 0; j < n && !err; j++)
+				err = op_gemm(s[j], l.st);
+		else
+			err = lockstep_sync(s, n, all);
+	}
+	err = err ?: lockstep_sync(s, n, all);
+	for (uint32_t j = 0; j < n && !err; j++) {
+		memcpy(logits[j], host(s[j], &p->logits), 2ull * in->classes);
+		s[j]->stats.images++;
+	}
+	free(all);
+	return err;
+}
+
 const struct vitrt_run_stats *vitrt_session_stats(const struct vitrt_session *s)
 {
 	return &s->stats;

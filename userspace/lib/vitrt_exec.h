@@ -28,6 +28,15 @@ VITRT_API struct vitrt_session *vitrt_session_new_shared(const struct vitrt_sess
 VITRT_API void vitrt_session_free(struct vitrt_session *s);
 /* One image (u8 [chans][img][img]) to its s16 logits ([classes], scale info.logit_scale). */
 VITRT_API int vitrt_session_run(struct vitrt_session *s, const uint8_t *image, int16_t *logits);
+/*
+ * One image per session of @s[0..n) (all of one program on one device), run in lockstep: each
+ * step for every image, and the GEMMs all images queued up to a SYNC submitted together and
+ * waited for once, so a batch costs the device round trips of one image.  The logits are
+ * those of vitrt_session_run, bit for bit.  VITRT_EINVAL for sessions of different devices or
+ * programs.
+ */
+VITRT_API int vitrt_session_run_lockstep(struct vitrt_session *const *s, uint32_t n,
+					 const uint8_t *const *image, int16_t *const *logits);
 VITRT_API const struct vitrt_run_stats *vitrt_session_stats(const struct vitrt_session *s);
 
 #endif /* VITRT_EXEC_H */

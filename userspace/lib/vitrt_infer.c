@@ -181,16 +181,23 @@ static void rank(uint32_t classes, const float *logits, float *prob, struct vitr
 	r->prob = prob;
 }
 
-/* The integer program on one slot's session: dequantized logits, ranked. */
+/* Raw logits of the integer program dequantized and ranked. */
+static void finish_int(const struct vitrt_infer *inf, const int16_t *raw, float *logits,
+		       float *prob, struct vitrt_result *r)
+{
+	for (uint32_t c = 0; c < inf->classes; c++)
+		logits[c] = raw[c] * inf->prog->info.logit_scale;
+	rank(inf->classes, logits, prob, r);
+}
+
+/* The integer program on one slot's session. */
 static int run_int(const struct vitrt_infer *inf, struct vitrt_session *sess, int16_t *raw,
 		   float *logits, float *prob, const uint8_t *pix, struct vitrt_result *r)
 {
 	int err = vitrt_session_run(sess, pix, raw);
 
-	for (uint32_t c = 0; !err && c < inf->classes; c++)
-		logits[c] = raw[c] * inf->prog->info.logit_scale;
 	if (!err)
-		rank(inf->classes, logits, prob, r);
+		finish_int(inf, raw, logits, prob, r);
 	return err;
 }
 
@@ -313,13 +320,36 @@ static void batch_task(void *arg, uint32_t t)
 		sl->err = run_int(inf, sl->sess, sl->raw, sl->logits, sl->prob, sl->pix, sl->r);
 }
 
-/* Device d's images of the batch, one after the other, while the other devices run theirs. */
+/*
+ * Device d's images of the batch in lockstep (vitrt_session_run_lockstep: one submission per
+ * SYNC for all of them), while the other devices run theirs.
+ */
 static void device_task(void *arg, uint32_t d)
 {
 	struct vitrt_infer *inf = arg;
+	struct vitrt_session *sess[VITRT_MAX_BATCH];
+	const uint8_t *pix[VITRT_MAX_BATCH];
+	int16_t *raw[VITRT_MAX_BATCH];
+	uint32_t n = 0;
+	int err;
 
-	for (uint32_t t = d; t < inf->count; t += inf->ndevs)
-		batch_task(inf, t);
+	for (uint32_t t = d; t < inf->count; t += inf->ndevs, n++) {
+		struct slot *sl = &inf->slots[t];
+
+		sess[n] = t ? sl->sess : inf->sess;
+		raw[n] = t ? sl->raw : inf->raw;
+		pix[n] = sl->pix;
+	}
+	err = vitrt_session_run_lockstep(sess, n, pix, raw);
+	for (uint32_t t = d; t < inf->count; t += inf->ndevs) {
+		struct slot *sl = &inf->slots[t];
+
+		sl->err = err;
+		if (!err && t)
+			finish_int(inf, sl->raw, sl->logits, sl->prob, sl->r);
+		else if (!err)
+			finish_int(inf, inf->raw, inf->logits, inf->prob, sl->r);
+	}
 }
 
 int vitrt_infer_run_batch(struct vitrt_infer *inf, const uint8_t *pix, uint32_t count,
@@ -331,10 +361,10 @@ int vitrt_infer_run_batch(struct vitrt_infer *inf, const uint8_t *pix, uint32_t 
 
 	if (count > (inf->slots ? inf->batch : 1))
 		return VITRT_EINVAL;
-	if (!inf->prog || count == 1 || (!sim && inf->ndevs == 1)) {
+	if (!inf->prog || count == 1) {
 		/*
-		 * FP32 and one device: one after the other, each into its slot's outputs; image 0
-		 * last, as FP32 computes every image in slot 0's and copies it out.
+		 * FP32: one after the other, each into its slot's outputs; image 0 last, as FP32
+		 * computes every image in slot 0's and copies it out.
 		 */
 		for (uint32_t i = count; i-- > 1 && !err;)
 			err = run_one_into_slot(inf, i, pix + i * per, &r[i]);
@@ -346,9 +376,11 @@ int vitrt_infer_run_batch(struct vitrt_infer *inf, const uint8_t *pix, uint32_t 
 					       .prob = inf->slots[i].prob, .pix = pix + i * per,
 					       .own = inf->slots[i].own, .r = &r[i] };
 	inf->count = count;
-	/* In process every image is a task; devices each take theirs in turn. */
+	/* In process every image is a task; a device takes its images in lockstep. */
 	if (sim && inf->ndevs == 1)
 		vitrt_parallel(count, batch_task, inf);
+	else if (inf->ndevs == 1)
+		device_task(inf, 0);
 	else
 		vitrt_parallel(count < inf->ndevs ? count : inf->ndevs, device_task, inf);
 	for (uint32_t i = 0; i < count && !err; i++)

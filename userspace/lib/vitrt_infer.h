@@ -54,9 +54,9 @@ VITRT_API int vitrt_infer_set_batch(struct vitrt_infer *inf, uint32_t batch);
 /*
  * Classify @count (<= the batch) images stored one after another in @pix; r[i] is image i's,
  * pointing into @inf until the next run.  On the in-process device the images run at once,
- * one per thread of libvitrt's pool; on several devices each device's images run one after
- * the other while the devices run at once; else (and for FP32) one after the other.  Results
- * are those of vitrt_infer_run, bit for bit.
+ * one per thread of libvitrt's pool; a device (each of several, at once) runs its images in
+ * lockstep, one submission per SYNC for all of them (vitrt_session_run_lockstep); FP32 runs
+ * them one after the other.  Results are those of vitrt_infer_run, bit for bit.
  */
 VITRT_API int vitrt_infer_run_batch(struct vitrt_infer *inf, const uint8_t *pix, uint32_t count,
 				    struct vitrt_result *r);
