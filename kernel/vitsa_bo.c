@@ -40,45 +40,62 @@ static bool vitsa_bo_charge(struct vitsa_file *vf, size_t size)
 	return true;
 }
 
+/* Give @size bytes of @vf's budget back: a failed creation or a freed object. */
+static void vitsa_bo_uncharge(struct vitsa_file *vf, size_t size)
+{
+	guard(mutex)(&vf->vdev->bo_lock);
+	vf->bo_bytes -= size;
+}
+
+/*
+ * Map @bo for the device and list it, unless removal has unmapped the objects already (it
+ * holds bo_lock while it does): -ENODEV then, or -ENOMEM when the mapping fails.
+ */
+static int vitsa_bo_map(struct vitsa_device *vdev, struct vitsa_bo *bo)
+{
+	struct device *dev = &vdev->pdev->dev;
+
+	guard(mutex)(&vdev->bo_lock);
+	if (vdev->bos_unmapped)
+		return -ENODEV;
+	bo->dma = dma_map_single(dev, bo->vaddr, bo->size, DMA_BIDIRECTIONAL);
+	if (dma_mapping_error(dev, bo->dma))
+		return -ENOMEM;
+	list_add_tail(&bo->node, &vdev->bos);
+	return 0;
+}
+
 /*
  * A new object of @size bytes for @vf, mapped for the device, charged to @vf and listed on
- * the device.  -ENODEV once the device is gone (checked under bo_lock, which removal holds
- * while it unmaps every object), -EDQUOT past the file's budget, -ENOMEM.
+ * the device.  The budget is taken first, so a refused creation costs no memory; -EDQUOT past
+ * it, -ENODEV once the device is gone, -ENOMEM.  The pages are charged to the caller's memory
+ * cgroup (the node is open to any user who can open it); __GFP_RETRY_MAYFAIL makes a cgroup
+ * at its limit fail the allocation rather than invoke its OOM killer.
  */
 static struct vitsa_bo *vitsa_bo_alloc(struct vitsa_file *vf, size_t size)
 {
 	struct vitsa_device *vdev = vf->vdev;
-	struct device *dev = &vdev->pdev->dev;
 	struct vitsa_bo *bo;
 	int ret;
 
+	scoped_guard(mutex, &vdev->bo_lock) {
+		if (vdev->bos_unmapped)
+			return ERR_PTR(-ENODEV);
+		if (!vitsa_bo_charge(vf, size))
+			return ERR_PTR(-EDQUOT);
+	}
+	ret = -ENOMEM;
 	bo = kzalloc(sizeof(*bo), GFP_KERNEL);
 	if (!bo)
-		return ERR_PTR(-ENOMEM);
-	/* Charged to the caller's memory cgroup: the node is open to any user who can open it. */
+		goto err_uncharge;
 	bo->vaddr = alloc_pages_exact(size, GFP_KERNEL | __GFP_ZERO | __GFP_ACCOUNT |
-				      __GFP_NOWARN);
-	if (!bo->vaddr) {
-		ret = -ENOMEM;
+				      __GFP_RETRY_MAYFAIL | __GFP_NOWARN);
+	if (!bo->vaddr)
 		goto err_free_bo;
-	}
 	bo->size = size;
-
-	mutex_lock(&vdev->bo_lock);
-	ret = -ENODEV;
-	if (vdev->bos_unmapped)
-		goto err_unlock;
-	ret = -EDQUOT;
-	if (!vitsa_bo_charge(vf, size))
-		goto err_unlock;
-	bo->dma = dma_map_single(dev, bo->vaddr, size, DMA_BIDIRECTIONAL);
-	ret = dma_mapping_error(dev, bo->dma);
-	if (ret) {
-		vf->bo_bytes -= size;
-		goto err_unlock;
-	}
-	list_add_tail(&bo->node, &vdev->bos);
-	mutex_unlock(&vdev->bo_lock);
+	ret = vitsa_bo_map(vdev, bo);
+	if (ret)
+		goto err_free_pages;
 
 	kref_get(&vf->ref);
 	bo->owner = vf;
@@ -86,11 +103,12 @@ static struct vitsa_bo *vitsa_bo_alloc(struct vitsa_file *vf, size_t size)
 	atomic_inc(&vitsa_live[VITSA_LIVE_BOS]);
 	return bo;
 
-err_unlock:
-	mutex_unlock(&vdev->bo_lock);
+err_free_pages:
 	free_pages_exact(bo->vaddr, size);
 err_free_bo:
 	kfree(bo);
+err_uncharge:
+	vitsa_bo_uncharge(vf, size);
 	return ERR_PTR(ret);
 }
 
@@ -275,19 +293,25 @@ void vitsa_bo_unmap_all(struct vitsa_device *vdev)
 }
 
 /**
- * vitsa_bo_sync_for_device() - hand an object to the device before a job that names it runs
- * @vdev: the device
+ * vitsa_bo_sync_for_device() - hand a range of an object to the device before a job runs
+ * @vdev: the device, still bound (the caller checked gone under ring_lock)
  * @bo: the object
+ * @offset: the first byte of the operand
+ * @len: its extent
+ * @dir: DMA_TO_DEVICE for an input, DMA_FROM_DEVICE for the result
  *
- * A no-op where DMA is coherent (x86); on a platform that bounces or cleans caches it moves
- * the CPU's writes to where the device reads them.  vitsa_bo_sync_for_cpu() is the way back.
+ * A no-op where DMA is coherent and direct (x86); where it bounces, an input's bytes go to the
+ * bounce buffer, and only the job's own ranges are touched, so jobs in flight on other ranges
+ * of the object are not overwritten.  vitsa_bo_sync_for_cpu() brings a result back.
  */
-void vitsa_bo_sync_for_device(struct vitsa_device *vdev, struct vitsa_bo *bo)
+void vitsa_bo_sync_for_device(struct vitsa_device *vdev, struct vitsa_bo *bo, u64 offset,
+			      u64 len, enum dma_data_direction dir)
 {
-	dma_sync_single_for_device(&vdev->pdev->dev, bo->dma, bo->size, DMA_BIDIRECTIONAL);
+	dma_sync_single_range_for_device(&vdev->pdev->dev, bo->dma, offset, len, dir);
 }
 
-void vitsa_bo_sync_for_cpu(struct vitsa_device *vdev, struct vitsa_bo *bo)
+void vitsa_bo_sync_for_cpu(struct vitsa_device *vdev, struct vitsa_bo *bo, u64 offset,
+			   u64 len, enum dma_data_direction dir)
 {
-	dma_sync_single_for_cpu(&vdev->pdev->dev, bo->dma, bo->size, DMA_BIDIRECTIONAL);
+	dma_sync_single_range_for_cpu(&vdev->pdev->dev, bo->dma, offset, len, dir);
 }

@@ -14,6 +14,7 @@
 #ifndef VITSA_DRV_H
 #define VITSA_DRV_H
 
+#include <linux/dma-direction.h>
 #include <linux/kref.h>
 #include <linux/list.h>
 #include <linux/miscdevice.h>
@@ -153,6 +154,8 @@ enum vitsa_operand {
 struct vitsa_job {
 	struct vitsa_file *file;	/* referenced until the job retires */
 	struct vitsa_bo *bos[VITSA_OPERAND_COUNT];	/* referenced; NULL when unused */
+	u64 offset[VITSA_OPERAND_COUNT];	/* each operand's bytes in its object */
+	u64 len[VITSA_OPERAND_COUNT];
 	struct vitsa_hw_desc desc;	/* seq is set when queued */
 	u64 fence;
 	u32 status;			/* VITSA_JOB_*, once retired */
@@ -172,8 +175,10 @@ void vitsa_bo_put(struct vitsa_bo *bo);
 void vitsa_bo_release_all(struct vitsa_file *vf);
 int vitsa_bo_mmap(struct vitsa_file *vf, struct vm_area_struct *vma);
 void vitsa_bo_unmap_all(struct vitsa_device *vdev);
-void vitsa_bo_sync_for_device(struct vitsa_device *vdev, struct vitsa_bo *bo);
-void vitsa_bo_sync_for_cpu(struct vitsa_device *vdev, struct vitsa_bo *bo);
+void vitsa_bo_sync_for_device(struct vitsa_device *vdev, struct vitsa_bo *bo, u64 offset,
+			      u64 len, enum dma_data_direction dir);
+void vitsa_bo_sync_for_cpu(struct vitsa_device *vdev, struct vitsa_bo *bo, u64 offset,
+			   u64 len, enum dma_data_direction dir);
 
 /* vitsa_job.c */
 int vitsa_submit_ioctl(struct vitsa_file *vf, void *data);

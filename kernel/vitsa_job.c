@@ -181,6 +181,8 @@ static int vitsa_job_bind(struct vitsa_job *job, struct vitsa_file *vf,
 		if (op[i].end > job->bos[i]->size)
 			return -EINVAL;
 		addr[i] = job->bos[i]->dma + op[i].mem->offset;
+		job->offset[i] = op[i].mem->offset;
+		job->len[i] = op[i].end - op[i].mem->offset;
 	}
 	return 0;
 }
@@ -261,9 +263,6 @@ static struct vitsa_job *vitsa_job_create(struct vitsa_file *vf, const struct vi
 	}
 
 	vitsa_job_fill_desc(job, g, addr);
-	for (i = 0; i < VITSA_OPERAND_COUNT; i++)
-		if (job->bos[i])
-			vitsa_bo_sync_for_device(vf->vdev, job->bos[i]);
 	kref_get(&vf->ref);
 	job->file = vf;
 	return job;
@@ -292,11 +291,14 @@ void vitsa_job_done(struct vitsa_job *job, u32 status, const struct vitsa_hw_cpl
 	st->jobs_completed += !failed;
 	st->jobs_failed += failed;
 
+	/* Still bound: removal retires every job before it unmaps the objects. */
+	if (job->bos[VITSA_OPERAND_C])
+		vitsa_bo_sync_for_cpu(vf->vdev, job->bos[VITSA_OPERAND_C],
+				      job->offset[VITSA_OPERAND_C], job->len[VITSA_OPERAND_C],
+				      DMA_FROM_DEVICE);
 	for (i = 0; i < VITSA_OPERAND_COUNT; i++) {
-		if (!job->bos[i])
-			continue;
-		vitsa_bo_sync_for_cpu(vf->vdev, job->bos[i]);
-		vitsa_bo_put(job->bos[i]);
+		if (job->bos[i])
+			vitsa_bo_put(job->bos[i]);
 		job->bos[i] = NULL;
 	}
 	job->file = NULL;
@@ -340,6 +342,18 @@ static bool vitsa_ring_ready(struct vitsa_device *vdev)
  * Give the leading jobs fences and put them in the ring, as many as fit (with @all: all of
  * them or, -EAGAIN, none); returns how many.
  */
+/* The job's operands to the device: after the gone check, so never on unmapped objects. */
+static void vitsa_job_sync_for_device(struct vitsa_device *vdev, struct vitsa_job *job)
+{
+	int i;
+
+	for (i = 0; i < VITSA_OPERAND_COUNT; i++)
+		if (job->bos[i])
+			vitsa_bo_sync_for_device(vdev, job->bos[i], job->offset[i], job->len[i],
+						 i == VITSA_OPERAND_C ? DMA_FROM_DEVICE :
+						 DMA_TO_DEVICE);
+}
+
 static int vitsa_jobs_push(struct vitsa_device *vdev, struct vitsa_job **jobs, u32 count,
 			   bool all, u64 *fence)
 {
@@ -358,6 +372,7 @@ static int vitsa_jobs_push(struct vitsa_device *vdev, struct vitsa_job **jobs, u
 	for (i = 0; i < n; i++) {
 		struct vitsa_file *vf = jobs[i]->file;
 
+		vitsa_job_sync_for_device(vdev, jobs[i]);
 		spin_lock(&vf->lock);
 		jobs[i]->fence = ++vf->submitted;
 		spin_unlock(&vf->lock);

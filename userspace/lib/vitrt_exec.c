@@ -16,6 +16,8 @@
 #include "vitrt_pool.h"
 
 #define MAX_QUEUE 256
+/* No timeout of our own: the driver fails a job that runs past its job_timeout_ms. */
+#define WAIT_FOREVER UINT64_MAX
 
 struct vitrt_session {
 	struct vitrt_dev *dev;
@@ -161,7 +163,7 @@ static int op_sync(struct vitrt_session *s, const struct vitrt_step *st)
 	s->queued = 0;
 	s->stats.syncs++;
 	if (!err)
-		err = vitrt_wait(s->dev, fence, 10ull * 1000000000, &jerr);
+		err = vitrt_wait(s->dev, fence, WAIT_FOREVER, &jerr);
 	return err;
 }
 
@@ -271,7 +273,10 @@ int vitrt_session_run(struct vitrt_session *s, const uint8_t *image, int16_t *lo
 
 struct lockstep {
 	struct vitrt_session *const *s;
+	uint32_t n;
 	const struct vitrt_step *st;
+	struct vitrt_gemm *all;		/* every session's queue, for one submission */
+	uint32_t cap;
 };
 
 static void lockstep_cpu(void *arg, uint32_t j)
@@ -281,35 +286,52 @@ static void lockstep_cpu(void *arg, uint32_t j)
 	op_cpu(l->s[j], l->st);
 }
 
-/* Every session's queued GEMMs as one submission, waited for once. */
-static int lockstep_sync(struct vitrt_session *const *s, uint32_t n, struct vitrt_gemm *all)
+/*
+ * Every session's queued GEMMs as one submission, waited for once (counted as one sync, the
+ * first session's).
+ */
+static int lockstep_sync(struct lockstep *l)
 {
+	struct vitrt_session *const *s = l->s;
 	struct vitrt_job_error jerr;
 	uint32_t total = 0;
 	uint64_t fence;
 	int err;
 
-	for (uint32_t j = 0; j < n; j++) {
-		memcpy(all + total, s[j]->queue, s[j]->queued * sizeof(*all));
+	for (uint32_t j = 0; j < l->n; j++)
 		total += s[j]->queued;
-		s[j]->stats.syncs += s[j]->queued != 0;
+	if (total > l->cap) {
+		struct vitrt_gemm *all = realloc(l->all, total * sizeof(*all));
+
+		if (!all)
+			return VITRT_ENOMEM;
+		l->all = all;
+		l->cap = total;
+	}
+	total = 0;
+	for (uint32_t j = 0; j < l->n; j++) {
+		memcpy(l->all + total, s[j]->queue, s[j]->queued * sizeof(*l->all));
+		total += s[j]->queued;
 		s[j]->queued = 0;
 	}
 	if (!total)
 		return 0;
-	err = vitrt_submit(s[0]->dev, all, total, &fence);
-	return err ?: vitrt_wait(s[0]->dev, fence, 10ull * 1000000000, &jerr);
+	s[0]->stats.syncs++;
+	err = vitrt_submit(s[0]->dev, l->all, total, &fence);
+	return err ?: vitrt_wait(s[0]->dev, fence, WAIT_FOREVER, &jerr);
 }
 
 int vitrt_session_run_lockstep(struct vitrt_session *const *s, uint32_t n,
 			       const uint8_t *const *image, int16_t *const *logits)
 {
-	const struct vitrt_prog *p = s[0]->prog;
-	const struct vitrt_prog_info *in = &p->info;
-	struct vitrt_gemm *all = malloc((size_t)n * MAX_QUEUE * sizeof(*all));
-	struct lockstep l = { .s = s };
-	int err = all ? 0 : VITRT_ENOMEM;
+	const struct vitrt_prog *p = n ? s[0]->prog : NULL;
+	struct lockstep l = { .s = s, .n = n };
+	const struct vitrt_prog_info *in;
+	int err = 0;
 
+	if (!n)
+		return VITRT_EINVAL;
+	in = &p->info;
 	for (uint32_t j = 0; j < n && !err; j++) {
 		if (s[j]->dev != s[0]->dev || s[j]->prog != p)
 			err = VITRT_EINVAL;
@@ -325,14 +347,14 @@ int vitrt_session_run_lockstep(struct vitrt_session *const *s, uint32_t n,
 			for (uint32_t j = 0; j < n && !err; j++)
 				err = op_gemm(s[j], l.st);
 		else
-			err = lockstep_sync(s, n, all);
+			err = lockstep_sync(&l);
 	}
-	err = err ?: lockstep_sync(s, n, all);
+	err = err ?: lockstep_sync(&l);
 	for (uint32_t j = 0; j < n && !err; j++) {
 		memcpy(logits[j], host(s[j], &p->logits), 2ull * in->classes);
 		s[j]->stats.images++;
 	}
-	free(all);
+	free(l.all);
 	return err;
 }
 

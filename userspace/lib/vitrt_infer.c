@@ -361,6 +361,8 @@ int vitrt_infer_run_batch(struct vitrt_infer *inf, const uint8_t *pix, uint32_t 
 
 	if (count > (inf->slots ? inf->batch : 1))
 		return VITRT_EINVAL;
+	if (!count)
+		return 0;
 	if (!inf->prog || count == 1) {
 		/*
 		 * FP32: one after the other, each into its slot's outputs; image 0 last, as FP32

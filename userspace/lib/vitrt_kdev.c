@@ -139,20 +139,35 @@ static void kdev_job(struct vitsa_gemm *g, const struct vitrt_gemm *j)
 	};
 }
 
+static int kdev_wait(struct vitrt_dev *dev, uint64_t fence, uint64_t timeout_ns,
+		     struct vitrt_job_error *jerr);
+
+/*
+ * SUBMIT in pieces of at most VITSA_SUBMIT_MAX_JOBS.  When a later piece is refused, the
+ * earlier ones are waited for before the error returns: the caller may then reuse the buffers
+ * they name.
+ */
 static int kdev_submit(struct vitrt_dev *dev, const struct vitrt_gemm *jobs, unsigned count,
 		       uint64_t *fence)
 {
 	struct kdev *k = dev->priv;
+	struct vitrt_job_error jerr;
+	uint64_t queued = 0;
 
 	while (count) {
 		unsigned n = count < VITSA_SUBMIT_MAX_JOBS ? count : VITSA_SUBMIT_MAX_JOBS;
 		struct vitsa_submit s = { .jobs = (uintptr_t)k->batch, .count = n };
+		int err;
 
 		for (unsigned i = 0; i < n; i++)
 			kdev_job(&k->batch[i], &jobs[i]);
-		if (kdev_ioctl(k->fd, VITSA_IOCTL_SUBMIT, &s))
-			return errno == EINVAL || errno == ENOENT ? VITRT_EINVAL : VITRT_ESYS;
-		*fence = s.fence;
+		if (kdev_ioctl(k->fd, VITSA_IOCTL_SUBMIT, &s)) {
+			err = errno == EINVAL || errno == ENOENT ? VITRT_EINVAL : VITRT_ESYS;
+			if (queued)
+				kdev_wait(dev, queued, UINT64_MAX, &jerr);
+			return err;
+		}
+		*fence = queued = s.fence;
 		jobs += n;
 		count -= n;
 	}
@@ -166,13 +181,16 @@ static int kdev_wait(struct vitrt_dev *dev, uint64_t fence, uint64_t timeout_ns,
 	struct vitsa_wait w = { .fence = fence, .timeout_ns = timeout_ns };
 
 	*jerr = (struct vitrt_job_error){ 0 };
-	if (kdev_ioctl(k->fd, VITSA_IOCTL_WAIT, &w))
-		return errno == ETIMEDOUT ? VITRT_ETIMEDOUT :
-		       errno == EINVAL ? VITRT_EINVAL : VITRT_ESYS;
-	if (!w.error_fence)
-		return 0;
-	*jerr = (struct vitrt_job_error){ .fence = w.error_fence, .status = w.error };
-	return VITRT_EJOB;
+	/* WAIT reports one failed job per call: take them all, keep the first. */
+	do {
+		if (kdev_ioctl(k->fd, VITSA_IOCTL_WAIT, &w))
+			return errno == ETIMEDOUT ? VITRT_ETIMEDOUT :
+			       errno == EINVAL ? VITRT_EINVAL : VITRT_ESYS;
+		if (w.error_fence && !jerr->fence)
+			*jerr = (struct vitrt_job_error){ .fence = w.error_fence,
+							  .status = w.error };
+	} while (w.error_fence);
+	return jerr->fence ? VITRT_EJOB : 0;
 }
 
 const struct vitrt_backend_ops vitrt_kdev_ops = {

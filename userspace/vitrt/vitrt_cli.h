@@ -84,6 +84,6 @@ struct vitrt_infer *cli_infer_int(const char *model, const char *backend, const 
 #define DEVICES_USAGE \
 	"      --devices D     all, or a list (0,1 or /dev/vitsa0,/dev/vitsa1; sim for an\n" \
 	"                      in-process one): the images of a batch shared out over these\n" \
-	"                      devices, which run at once; the same results as one device\n"
+	"                      devices, one thread each; the same results as one device\n"
 
 #endif /* VITRT_CLI_H */

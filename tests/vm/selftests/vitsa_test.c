@@ -380,25 +380,58 @@ static const char *memcg_setup(void)
 	return NULL;
 }
 
+/* What the child in the cgroup saw, for the parent to check. */
+struct memcg_res {
+	uint64_t big, big_errno;	/* 4 MiB objects made, then the failure's errno */
+	uint64_t held, freed;		/* memory.current with them, and once destroyed */
+	uint64_t again;			/* 4 MiB objects made again (2 tried) */
+	uint64_t small, small_errno;	/* then 4 KiB objects until a failure, and its errno */
+};
+
+/* Up to @max objects of @size into @h; how many, with the failure's errno in @err. */
+static uint64_t memcg_fill(int fd, uint64_t size, uint32_t *h, uint64_t max, uint64_t *err)
+{
+	struct bo bo;
+	uint64_t n = 0;
+	int ret = 0;
+
+	while (n < max && !(ret = bo_create(fd, size, &bo)))
+		h[n++] = bo.handle;
+	*err = -ret;
+	return n;
+}
+
 /*
- * In CGTEST with memory.max CG_MAX_BYTES: 4 MiB objects until BO_CREATE fails.  Writes to
- * @out how many were made, the errno of the failure and memory.current before it.
+ * In CGTEST with memory.max CG_MAX_BYTES: 4 MiB objects until BO_CREATE fails, destroyed and
+ * made again, then 4 KiB ones until it fails (a small allocation at the limit is where the
+ * cgroup's OOM killer would step in).  Writes a struct memcg_res to @out.
  */
 static void memcg_child(int out)
 {
-	uint64_t res[3] = { 0, 0, 0 };
+	static uint32_t h[4096];
+	struct memcg_res r = { 0 };
+	uint64_t err;
 	char pid[16];
-	struct bo bo;
-	int fd, ret = 0;
+	int fd;
 
+	/*
+	 * Anything the child charges while the cgroup is full (a page of its own, the pipe's
+	 * buffer) meets the OOM killer: touch its memory before it joins, empty it before it
+	 * writes.
+	 */
+	memset(h, 0xff, sizeof(h));
 	snprintf(pid, sizeof(pid), "%d", getpid());
 	if (sysfs_write(CGTEST "/cgroup.procs", pid) || (fd = vitsa_open()) < 0)
 		_exit(2);
-	while (res[0] < 8 && !(ret = bo_create(fd, 4 * MIB, &bo)))
-		res[0]++;
-	res[1] = -ret;
-	sysfs_read_u64(CGTEST "/memory.current", &res[2]);
-	if (write(out, res, sizeof(res)) != sizeof(res))
+	r.big = memcg_fill(fd, 4 * MIB, h, 8, &r.big_errno);
+	sysfs_read_u64(CGTEST "/memory.current", &r.held);
+	for (uint64_t i = 0; i < r.big; i++)
+		bo_destroy(fd, h[i]);
+	sysfs_read_u64(CGTEST "/memory.current", &r.freed);
+	r.again = memcg_fill(fd, 4 * MIB, h, 2, &err);
+	r.small = memcg_fill(fd, 4096, h + 2, 4000, &r.small_errno);
+	close(fd);
+	if (write(out, &r, sizeof(r)) != sizeof(r))
 		_exit(3);
 	_exit(0);
 }
@@ -406,8 +439,8 @@ static void memcg_child(int out)
 /* Objects are charged to the creator's memory cgroup: memory.max stops BO_CREATE. */
 TEST(bo_charged_to_memcg)
 {
+	struct memcg_res r;
 	char max[32];
-	uint64_t res[3];
 	const char *why;
 	int pipefd[2], status;
 	pid_t pid;
@@ -423,18 +456,27 @@ TEST(bo_charged_to_memcg)
 	if (!pid)
 		memcg_child(pipefd[1]);
 	close(pipefd[1]);
-	ASSERT_EQ(sizeof(res), read(pipefd[0], res, sizeof(res)));
+	ASSERT_EQ(sizeof(r), read(pipefd[0], &r, sizeof(r))) TH_LOG("the child died");
 	close(pipefd[0]);
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
-	EXPECT_EQ(0, status);
-	rmdir(CGTEST);
+	EXPECT_EQ(0, status) TH_LOG("child status %#x (killed by the cgroup's OOM killer?)", status);
+	EXPECT_EQ(0, rmdir(CGTEST)) TH_LOG("rmdir: %s", strerror(errno));
 
-	TH_LOG("%llu objects of 4 MiB under memory.max %llu, then errno %llu; memory.current %llu",
-	       (unsigned long long)res[0], CG_MAX_BYTES, (unsigned long long)res[1],
-	       (unsigned long long)res[2]);
-	EXPECT_EQ(CG_MAX_BYTES / (4 * MIB), res[0]);
-	EXPECT_EQ(ENOMEM, res[1]);
-	EXPECT_LE(res[0] * 4 * MIB, res[2]);
+	TH_LOG("memory.max %llu: %llu objects of 4 MiB, then errno %llu; memory.current %llu, "
+	       "%llu destroyed; again %llu; then %llu of 4 KiB, errno %llu", CG_MAX_BYTES,
+	       (unsigned long long)r.big, (unsigned long long)r.big_errno,
+	       (unsigned long long)r.held, (unsigned long long)r.freed,
+	       (unsigned long long)r.again, (unsigned long long)r.small,
+	       (unsigned long long)r.small_errno);
+	EXPECT_EQ(CG_MAX_BYTES / (4 * MIB), r.big);
+	EXPECT_EQ(ENOMEM, r.big_errno);
+	EXPECT_LE(r.big * 4 * MIB, r.held);
+	/* Freed objects are uncharged: the same two fit again. */
+	EXPECT_GE(r.held - r.big * 4 * MIB, r.freed);
+	EXPECT_EQ(2, r.again);
+	/* At most the 2 MiB left, then ENOMEM, not the OOM killer. */
+	EXPECT_GT((CG_MAX_BYTES - 2 * 4 * MIB) / 4096, r.small);
+	EXPECT_EQ(ENOMEM, r.small_errno);
 }
 
 /* ---- GEMMs against the CPU reference ---- */
