@@ -443,6 +443,8 @@ t bench_devices_share_the_batch sh -c "'$VITRT' bench '$tmp/m.vitsa' --devices s
 	--devices sim,sim,sim --batch 5 -n 5 | grep -Eq '^  device 2 +2 images'"
 t devices_listed_twice fails_with 1 "lists /dev/vitsa1 twice" "$VITRT" run "$tmp/m.vitsa" \
 	--devices 1,/dev/vitsa1 $D/gray28.png
+t devices_same_node_twice fails_with 1 "lists /dev/./null twice" "$VITRT" run "$tmp/m.vitsa" \
+	--devices /dev/null,/dev/./null $D/gray28.png
 t devices_bad_list fails_with 1 "not '1,'" "$VITRT" run "$tmp/m.vitsa" --devices 1, \
 	$D/gray28.png
 t devices_missing fails_with 1 "'dev:/dev/vitsa77': no such device" "$VITRT" run \

@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: MIT
 /* --devices all|LIST for run, eval and bench: a batch sharded over /dev/vitsaN (vitrt_cli.h). */
 #include <glob.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "vitrt_cli.h"
 #include "vitrt_infer.h"
@@ -31,11 +33,27 @@ static uint32_t all_nodes(char nodes[][64], const char *cmd)
 		globfree(&g);
 		return die("%s: --devices all: no /dev/vitsaN on this machine", cmd), 0;
 	}
+	if (g.gl_pathc > VITRT_MAX_DEVICES) {
+		globfree(&g);
+		return die("%s: --devices all: more than %d devices; list the ones to use", cmd,
+			   VITRT_MAX_DEVICES), 0;
+	}
 	qsort(g.gl_pathv, g.gl_pathc, sizeof(*g.gl_pathv), by_number);
-	for (size_t i = 0; i < g.gl_pathc && n < VITRT_MAX_DEVICES; i++)
+	for (size_t i = 0; i < g.gl_pathc; i++)
 		snprintf(nodes[n++], sizeof(nodes[0]), "%s", g.gl_pathv[i]);
 	globfree(&g);
 	return n;
+}
+
+/* The same device twice: the same name, or two names of one device node. */
+static bool same_node(const char *a, const char *b)
+{
+	struct stat x, y;
+
+	if (!strcmp(a, b))
+		return true;
+	return !stat(a, &x) && !stat(b, &y) && S_ISCHR(x.st_mode) && S_ISCHR(y.st_mode) &&
+	       x.st_rdev == y.st_rdev;
 }
 
 /*
@@ -52,7 +70,9 @@ static uint32_t listed_nodes(const char *list, char nodes[][64], const char *cmd
 
 		if (n == VITRT_MAX_DEVICES)
 			return die("%s: --devices: more than %d devices", cmd, VITRT_MAX_DEVICES), 0;
-		if ((*s == '/' && len < sizeof(nodes[0])) || (len == 3 && !strncmp(s, "sim", 3))) {
+		if (*s == '/' && len >= sizeof(nodes[0]))
+			return die("%s: --devices: a path of %zu bytes is too long", cmd, len), 0;
+		if (*s == '/' || (len == 3 && !strncmp(s, "sim", 3))) {
 			snprintf(nodes[n], sizeof(nodes[0]), "%.*s", (int)len, s);
 		} else {
 			unsigned long v = strtoul(s, &end, 10);
@@ -63,7 +83,7 @@ static uint32_t listed_nodes(const char *list, char nodes[][64], const char *cmd
 			snprintf(nodes[n], sizeof(nodes[0]), "/dev/vitsa%lu", v);
 		}
 		for (uint32_t i = 0; i < n && strcmp(nodes[n], "sim"); i++)
-			if (!strcmp(nodes[i], nodes[n]))
+			if (same_node(nodes[i], nodes[n]))
 				return die("%s: --devices lists %s twice", cmd, nodes[n]), 0;
 		n++;
 		s += len;
