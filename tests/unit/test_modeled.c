@@ -4,6 +4,11 @@
  * reference, on arrays that are not square, so that an M/N/K mix-up in the call to the cycle
  * model shows.  Cycle totals are never written down: they come from vitsa_model_cycles on the
  * shapes below, so a change of the hardware's formula does not break this test.
+ *
+ * The whole-inference model: a GEMM job with memory (hw/model/vitsa_timing.c) against
+ * vitsa_model_cycles at unbounded bandwidth, against closed forms on jobs simple enough to
+ * have one, and against a cycle-by-cycle replay of the documented rules on random small jobs;
+ * the schedule of an image against the bounds any two-engine schedule must keep.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -14,6 +19,7 @@
 #include "vitrt_modeled.h"
 #include "vitrt_prog.h"
 #include "vitsa_model.h"
+#include "vitsa_timing.h"
 
 struct shape {
 	const char *name;
@@ -143,7 +149,7 @@ TEST(plot_reads_back)
 	CHECK(mkdtemp(dir) != NULL, "mkdtemp");
 	snprintf(path, sizeof(path), "%s/u.png", dir);
 	CHECK(!vitrt_modeled_compute(vitrt_modeled_find("deit-s"), 16, 16, &r), "compute");
-	CHECK(!vitrt_modeled_plot(&r, path, msg, sizeof(msg)), "plot: %s", msg);
+	CHECK(!vitrt_modeled_plot(&r, NULL, path, msg, sizeof(msg)), "plot: %s", msg);
 	CHECK(!vitrt_image_read(path, 0, 0, &img, msg, sizeof(msg)), "read back: %s", msg);
 	CHECK(img.chans == 3 && img.width == VITRT_MODELED_PLOT_W &&
 	      img.height == VITRT_MODELED_PLOT_H, "%u channels, %ux%u", img.chans, img.width,
@@ -155,8 +161,411 @@ TEST(plot_reads_back)
 	vitrt_image_release(&img);
 	unlink(path);
 	rmdir(dir);
-	CHECK(vitrt_modeled_plot(&r, "/nonexistent/dir/u.png", msg, sizeof(msg)) != 0 &&
+	CHECK(vitrt_modeled_plot(&r, NULL, "/nonexistent/dir/u.png", msg, sizeof(msg)) != 0 &&
 	      strstr(msg, "/nonexistent/dir/u.png"), "unwritable path: '%s'", msg);
+}
+
+
+/* ---- a GEMM job with memory ---- */
+
+static uint64_t rng = 0x9e3779b97f4a7c15ull;
+
+static uint32_t rnd_in(uint32_t lo, uint32_t hi)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return lo + (uint32_t)(rng % (hi - lo + 1));
+}
+
+static const uint32_t job_arrays[][2] = {
+	{ 16, 16 }, { 8, 24 }, { 32, 4 }, { 1, 256 }, { 4, 4 }, { 3, 5 }, { 256, 1 },
+};
+
+static struct vitsa_timing_gemm random_job(uint32_t most)
+{
+	static const uint32_t bits[] = { 4, 8, 16, 32 };
+	struct vitsa_timing_gemm g = {
+		.m = rnd_in(1, most), .n = rnd_in(1, most), .k = rnd_in(1, most),
+		.a_bits = bits[rnd_in(0, 1)], .b_bits = bits[rnd_in(0, 1)],
+		.c_bits = bits[rnd_in(0, 3)], .b_dram = rnd_in(0, 1), .c_dram = rnd_in(0, 1),
+	};
+
+	g.a_dram = rnd_in(0, 2) == 0;
+	g.a_once = !g.a_dram && rnd_in(0, 1);
+	return g;
+}
+
+/* Any traffic at unbounded bandwidth, or no traffic at any: exactly the array's count. */
+TEST(unbounded_bandwidth_is_the_array)
+{
+	for (int i = 0; i < 3000; i++) {
+		const uint32_t *a = job_arrays[i % (sizeof(job_arrays) / sizeof(job_arrays[0]))];
+		struct vitsa_model_cfg cfg = { .rows = a[0], .cols = a[1] };
+		struct vitsa_timing_gemm g = random_job(i % 2 ? 40 : 700);
+		struct vitsa_timing t;
+		uint64_t want = vitsa_model_cycles(&cfg, g.m, g.n, g.k);
+
+		vitsa_timing_gemm(&cfg, 0, &g, &t);
+		CHECK(t.cycles == want && t.array == want && t.stall == 0,
+		      "%ux%u %ux%ux%u unbounded: %llu, array %llu", a[0], a[1], g.m, g.n, g.k,
+		      (unsigned long long)t.cycles, (unsigned long long)want);
+		g.a_dram = g.a_once = g.b_dram = g.c_dram = false;
+		vitsa_timing_gemm(&cfg, rnd_in(1, 64), &g, &t);
+		CHECK(t.cycles == want && t.dram_bytes == 0, "%ux%u %ux%ux%u on chip: %llu vs %llu",
+		      a[0], a[1], g.m, g.n, g.k, (unsigned long long)t.cycles,
+		      (unsigned long long)want);
+	}
+}
+
+/*
+ * Full tiles, each fetching f >= p cycles of data: the channel never rests, so t fetches back
+ * to back, then the last tile's shift-in (R), its pass (p) and the drain (R + C - 1 + 2).
+ */
+static uint64_t channel_bound(uint64_t t, uint64_t f, uint32_t R, uint32_t C, uint64_t p)
+{
+	return t * f + R + p + R + C - 1 + 2;
+}
+
+TEST(closed_form_head_like)
+{
+	/* the classifier: M = 1, 16x16 int8 weight tiles of 256 bytes at 8 bytes per cycle */
+	struct vitsa_model_cfg cfg = { 16, 16 };
+	struct vitsa_timing_gemm g = { .m = 1, .n = 64 * 16, .k = 24 * 16, .a_bits = 8,
+				       .b_bits = 8, .c_bits = 16, .b_dram = true };
+	struct vitsa_timing t;
+
+	vitsa_timing_gemm(&cfg, 8, &g, &t);
+	CHECK(t.cycles == channel_bound(64 * 24, 32, 16, 16, 16) &&
+	      t.dram_bytes == 64ull * 24 * 256, "head-like: %llu cycles, %llu bytes",
+	      (unsigned long long)t.cycles, (unsigned long long)t.dram_bytes);
+	CHECK(t.stall == t.cycles - vitsa_model_cycles(&cfg, g.m, g.n, g.k), "stall %llu",
+	      (unsigned long long)t.stall);
+	/* int4 weights: half the bytes, 16 cycles a tile = R = p: the array's count + one fetch */
+	g.b_bits = 4;
+	vitsa_timing_gemm(&cfg, 8, &g, &t);
+	CHECK(t.cycles == vitsa_model_cycles(&cfg, g.m, g.n, g.k) + 16 &&
+	      t.dram_bytes == 64ull * 24 * 128, "int4 head: %llu cycles",
+	      (unsigned long long)t.cycles);
+}
+
+/* A re-read for every column tile: 64 x 4 bytes of A and 4 x 4 of B per tile, 4 bytes/cycle. */
+TEST(closed_form_a_off_chip)
+{
+	struct vitsa_model_cfg cfg = { 4, 4 };
+	struct vitsa_timing_gemm g = { .m = 64, .n = 12, .k = 8, .a_bits = 8, .b_bits = 8,
+				       .c_bits = 8, .a_dram = true, .b_dram = true };
+	struct vitsa_timing t;
+
+	vitsa_timing_gemm(&cfg, 4, &g, &t);
+	CHECK(t.cycles == channel_bound(6, 68, 4, 4, 64) && t.dram_bytes == 6 * 272,
+	      "A off chip: %llu cycles, %llu bytes", (unsigned long long)t.cycles,
+	      (unsigned long long)t.dram_bytes);
+	/* loaded once: the first column's two fetches go back to back (2 x 68, one more than p
+	 * behind the array's pace), then the small ones hide under the passes */
+	g.a_dram = false;
+	g.a_once = true;
+	vitsa_timing_gemm(&cfg, 4, &g, &t);
+	CHECK(t.cycles == vitsa_model_cycles(&cfg, 64, 12, 8) + 2 * 68 - 64 &&
+	      t.dram_bytes == 2 * 256 + 6 * 16, "A once: %llu cycles, %llu bytes",
+	      (unsigned long long)t.cycles, (unsigned long long)t.dram_bytes);
+}
+
+/*
+ * C to DRAM only (3 columns of 64 x 4 int16 = 512 bytes, 1 byte per cycle): the first
+ * column's pass ends at R + p, then the channel writes the three columns back to back.
+ */
+TEST(closed_form_c_write)
+{
+	struct vitsa_model_cfg cfg = { 4, 4 };
+	struct vitsa_timing_gemm g = { .m = 64, .n = 12, .k = 4, .a_bits = 8, .b_bits = 8,
+				       .c_bits = 16, .c_dram = true };
+	struct vitsa_timing t;
+
+	vitsa_timing_gemm(&cfg, 1, &g, &t);
+	CHECK(t.cycles == 4 + 64 + 3 * 512 && t.dram_bytes == 3 * 512, "C write: %llu, %llu bytes",
+	      (unsigned long long)t.cycles, (unsigned long long)t.dram_bytes);
+	/* fast enough to hide under the next column: only the last column's write shows */
+	vitsa_timing_gemm(&cfg, 16, &g, &t);
+	CHECK(t.cycles == 4 + 3 * 64 + 32, "hidden C write: %llu", (unsigned long long)t.cycles);
+}
+
+/* ---- a cycle-by-cycle replay of the rules in Documentation/hw/vitsa.rst ---- */
+
+#define MAX_TILES 4096
+
+/* One transfer on the channel: tile idx's fetch, or column idx's C write. */
+struct xfer {
+	uint64_t bytes, idx;
+	bool write;
+};
+
+struct replay {
+	const struct vitsa_model_cfg *cfg;
+	const struct vitsa_timing_gemm *g;
+	uint64_t kt, nt, p;
+	uint64_t start[MAX_TILES], fetched[MAX_TILES];	/* UINT64_MAX: not yet */
+	struct xfer q[2 * MAX_TILES + 1];
+	size_t nq;
+	uint64_t bytes;
+};
+
+static uint64_t elem_bytes(uint64_t elems, uint32_t bits)
+{
+	return (elems * bits + 7) / 8;
+}
+
+/* The channel's transfers in order: each tile's fetch, a column's C after the next column's
+ * first fetch, the last column's C at the end. */
+static void replay_queue(struct replay *r)
+{
+	const struct vitsa_timing_gemm *g = r->g;
+	uint32_t R = r->cfg->rows, C = r->cfg->cols;
+
+	for (uint64_t j = 0; j < r->nt; j++) {
+		uint64_t cols = (j + 1) * C <= g->n ? C : g->n - j * C;
+
+		for (uint64_t i = 0; i < r->kt; i++) {
+			uint64_t rows = (i + 1) * R <= g->k ? R : g->k - i * R, b = 0;
+
+			b += g->b_dram ? elem_bytes(rows * cols, g->b_bits) : 0;
+			b += g->a_dram || (g->a_once && !j) ? elem_bytes(g->m * rows, g->a_bits) : 0;
+			r->q[r->nq++] = (struct xfer){ b, j * r->kt + i, false };
+			if (g->c_dram && j && !i)
+				r->q[r->nq++] = (struct xfer){ elem_bytes(g->m * C, g->c_bits), j - 1,
+							       true };
+		}
+	}
+	if (g->c_dram) {
+		uint64_t last = g->n - (r->nt - 1) * C;
+
+		r->q[r->nq++] = (struct xfer){ elem_bytes(g->m * last, g->c_bits), r->nt - 1, true };
+	}
+}
+
+/* May transfer @x begin in cycle @cy: its buffer free, or its column's last pass over? */
+static bool replay_ready(const struct replay *r, const struct xfer *x, uint64_t cy)
+{
+	if (!x->write)
+		return x->idx < 2 || r->start[x->idx - 2] <= cy;
+	uint64_t last = (x->idx + 1) * r->kt - 1;
+
+	return r->start[last] != UINT64_MAX && cy >= r->start[last] + r->p;
+}
+
+static uint64_t replay(const struct vitsa_model_cfg *cfg, uint32_t bw,
+		       const struct vitsa_timing_gemm *g, uint64_t *bytes)
+{
+	static struct replay r;
+	uint64_t next = 0, rem = 0, end = 0, cy;
+	size_t qi = 0;
+
+	r = (struct replay){ .cfg = cfg, .g = g, .kt = (g->k + cfg->rows - 1) / cfg->rows,
+			     .nt = (g->n + cfg->cols - 1) / cfg->cols };
+	r.p = g->m > cfg->rows ? g->m : cfg->rows;
+	memset(r.start, 0xff, sizeof(r.start));
+	memset(r.fetched, 0xff, sizeof(r.fetched));
+	replay_queue(&r);
+	*bytes = 0;
+	for (size_t i = 0; i < r.nq; i++)
+		*bytes += r.q[i].bytes;
+	rem = r.nq ? r.q[0].bytes : 0;
+	for (cy = 0; next < r.kt * r.nt || qi < r.nq; cy++) {
+		/* the array: the next tile starts once its weights have shifted in */
+		if (next < r.kt * r.nt && r.fetched[next] != UINT64_MAX &&
+		    cy >= r.fetched[next] + cfg->rows && (!next || cy >= r.start[next - 1] + r.p))
+			r.start[next++] = cy;
+		/* the channel: empty transfers finish as they begin; bw bytes a cycle otherwise */
+		while (qi < r.nq && replay_ready(&r, &r.q[qi], cy)) {
+			uint64_t done = cy;
+
+			if (rem) {
+				rem -= rem < bw ? rem : bw;
+				if (rem)
+					break;
+				done = cy + 1;
+			}
+			if (!r.q[qi].write)
+				r.fetched[r.q[qi].idx] = done;
+			end = r.q[qi].write ? done : end;
+			rem = ++qi < r.nq ? r.q[qi].bytes : 0;
+			if (done > cy)
+				break;
+		}
+	}
+	cy = r.start[r.kt * r.nt - 1] + r.p + cfg->rows + cfg->cols - 1 + 2;
+	return cy > end ? cy : end;
+}
+
+TEST(replay_random_jobs)
+{
+	for (int i = 0; i < 1500; i++) {
+		const uint32_t *a = job_arrays[i % 6];
+		struct vitsa_model_cfg cfg = { .rows = a[0], .cols = a[1] };
+		struct vitsa_timing_gemm g = random_job(48);
+		uint32_t bw = rnd_in(1, 48);
+		struct vitsa_timing t;
+		uint64_t bytes, want = replay(&cfg, bw, &g, &bytes);
+
+		vitsa_timing_gemm(&cfg, bw, &g, &t);
+		CHECK(t.cycles == want && t.dram_bytes == bytes,
+		      "%ux%u %ux%ux%u bw %u a%d%d b%d c%d: %llu cycles %llu bytes, replay %llu %llu",
+		      a[0], a[1], g.m, g.n, g.k, bw, g.a_dram, g.a_once, g.b_dram, g.c_dram,
+		      (unsigned long long)t.cycles, (unsigned long long)t.dram_bytes,
+		      (unsigned long long)want, (unsigned long long)bytes);
+	}
+}
+
+/* More bandwidth never costs a job cycles. */
+TEST(job_monotone_in_bandwidth)
+{
+	for (int i = 0; i < 200; i++) {
+		const uint32_t *a = job_arrays[i % 6];
+		struct vitsa_model_cfg cfg = { .rows = a[0], .cols = a[1] };
+		struct vitsa_timing_gemm g = random_job(100);
+		struct vitsa_timing t;
+		uint64_t prev = UINT64_MAX;
+
+		for (uint32_t bw = 1; bw <= 64; bw++) {
+			vitsa_timing_gemm(&cfg, bw, &g, &t);
+			CHECK(t.cycles <= prev, "%ux%ux%u: %llu at %u bytes/cycle, %llu below", g.m,
+			      g.n, g.k, (unsigned long long)t.cycles, bw, (unsigned long long)prev);
+			prev = t.cycles;
+		}
+	}
+}
+
+/* ---- vector unit and the schedule of an image ---- */
+
+/* DeiT-S's rows on 16 lanes: 384 columns are 24 beats, 197 are 13, 1536 are 96. */
+TEST(vector_op_cycles)
+{
+	CHECK(vitsa_vector_cycles(VITSA_VOP_LAYERNORM, 16, 197, 384) == 197 * (24 + 24 + 16),
+	      "layernorm");
+	CHECK(vitsa_vector_cycles(VITSA_VOP_SHIFTMAX, 16, 25, 197) == 25 * (13 + 13 + 13 + 32),
+	      "shiftmax");
+	CHECK(vitsa_vector_cycles(VITSA_VOP_GELU, 16, 25, 1536) == 25 * 96, "gelu");
+	CHECK(vitsa_vector_cycles(VITSA_VOP_ADD, 16, 197, 384) == 197 * 24, "add");
+	CHECK(vitsa_vector_cycles(VITSA_VOP_ADD, 1, 2, 3) == 6, "one lane");
+}
+
+static const struct vitrt_modeled_hw hw_target = { 16, 16, VITRT_MODELED_SPAD_KIB,
+						   VITRT_MODELED_DRAM_BW };
+
+/* Bounds of any schedule of two engines, and the report's own sums. */
+static void check_whole(const struct vitrt_modeled_whole *w, uint64_t macs)
+{
+	const struct vitrt_modeled_vit *v = w->vit;
+	uint64_t crit = 0, dram = 0, steps[VITRT_MODELED_ROWS];
+
+	for (int i = 0; i < VITRT_MODELED_ROWS; i++) {
+		crit += w->costs[i].critical;
+		dram += w->costs[i].dram_bytes;
+		steps[i] = w->costs[i].steps;
+	}
+	CHECK(w->macs == macs, "%s: %llu MACs", v->name, (unsigned long long)w->macs);
+	CHECK(crit == w->cycles && dram == w->dram_bytes, "%s: critical %llu of %llu, dram %llu",
+	      v->name, (unsigned long long)crit, (unsigned long long)w->cycles,
+	      (unsigned long long)dram);
+	CHECK(w->cycles >= w->array_busy && w->cycles >= w->vector_busy,
+	      "%s: %llu cycles, engines busy %llu and %llu", v->name,
+	      (unsigned long long)w->cycles, (unsigned long long)w->array_busy,
+	      (unsigned long long)w->vector_busy);
+	CHECK(fabs(w->utilization - (double)macs / ((double)w->cycles * w->hw.rows * w->hw.cols)) <
+	      1e-12, "%s: utilization", v->name);
+	/* per chunk: every head a q.k^T, Shiftmax, attn.v; two LayerNorms and adds a block */
+	CHECK(steps[VITRT_MODELED_QK] == (uint64_t)v->depth * v->heads * w->chunks &&
+	      steps[VITRT_MODELED_SHIFTMAX] == steps[VITRT_MODELED_QK] &&
+	      steps[VITRT_MODELED_LAYERNORM] == v->depth * (1ull + w->chunks) + 1 &&
+	      steps[VITRT_MODELED_ADD] == 1 + 2ull * v->depth * w->chunks &&
+	      steps[VITRT_MODELED_HEAD] == 1 && steps[VITRT_MODELED_EMBED] == 1,
+	      "%s: step counts", v->name);
+}
+
+/* With chunks the vector unit works under the array: less than the two engines one after
+ * the other. */
+TEST(schedule_overlaps_engines)
+{
+	struct vitrt_modeled_whole w;
+	struct vitrt_modeled r;
+
+	CHECK(!vitrt_modeled_compute(vitrt_modeled_find("deit-s"), 16, 16, &r), "compute");
+	for (uint32_t n = 1; n <= 12; n++) {
+		int err = vitrt_modeled_whole(vitrt_modeled_find("deit-s"), &hw_target, n, &w);
+
+		CHECK(!err && w.chunks == n && w.tc == (197 + n - 1) / n, "%u chunks: %d", n, err);
+		check_whole(&w, r.macs);
+		CHECK(n == 1 || w.cycles < w.array_busy + w.vector_busy,
+		      "%u chunks: %llu cycles, no overlap", n, (unsigned long long)w.cycles);
+	}
+	CHECK(vitrt_modeled_whole(vitrt_modeled_find("deit-s"), &hw_target, 13, &w) ==
+	      VITRT_EINVAL, "13 chunks of 197 rows on 16 PE rows");
+}
+
+/* Issue 14's target, a property of the model: DeiT-S on 16x16, 512 KiB, 16 bytes/cycle. */
+TEST(target_and_all_three)
+{
+	static const char *const names[] = { "deit-t", "deit-s", "deit-b" };
+	struct vitrt_modeled_whole w;
+	struct vitrt_modeled r;
+
+	for (int i = 0; i < 3; i++) {
+		const struct vitrt_modeled_vit *v = vitrt_modeled_find(names[i]);
+		int err = vitrt_modeled_whole(v, &hw_target, 0, &w);
+
+		CHECK(!err && !vitrt_modeled_compute(v, 16, 16, &r), "%s: %d", names[i], err);
+		check_whole(&w, r.macs);
+		CHECK(w.utilization < r.utilization, "%s: whole %.4f, array only %.4f", names[i],
+		      w.utilization, r.utilization);
+		if (i == 1)
+			CHECK(w.utilization >= 0.90 && !w.spilled, "deit-s: %.4f, spilled %#x",
+			      w.utilization, w.spilled);
+	}
+	/* DeiT-B's x and qkv alone are 739 KiB */
+	CHECK(w.spilled >> VITRT_MODELED_T_QKV & 1, "deit-b: spilled %#x", w.spilled);
+}
+
+/* A larger scratchpad or more bandwidth never costs the whole inference cycles. */
+TEST(whole_monotone)
+{
+	static const uint32_t spads[] = { 32, 64, 128, 256, 384, 512, 1024, 4096 };
+	static const uint32_t bws[] = { 2, 4, 8, 16, 32, 64 };
+	const struct vitrt_modeled_vit *v = vitrt_modeled_find("deit-t");
+	uint64_t by_spad[6] = { 0 };
+
+	for (size_t s = 0; s < sizeof(spads) / sizeof(spads[0]); s++) {
+		uint64_t prev = UINT64_MAX;
+
+		for (size_t b = 0; b < sizeof(bws) / sizeof(bws[0]); b++) {
+			struct vitrt_modeled_hw hw = { 8, 24, spads[s], bws[b] };
+			struct vitrt_modeled_whole w;
+			int err = vitrt_modeled_whole(v, &hw, 0, &w);
+
+			CHECK(!err && w.cycles <= prev && (!s || w.cycles <= by_spad[b]),
+			      "%u KiB, %u B/cycle: %d, %llu cycles", spads[s], bws[b], err,
+			      (unsigned long long)w.cycles);
+			prev = by_spad[b] = w.cycles;
+		}
+	}
+}
+
+TEST(whole_bad_parameters)
+{
+	const struct vitrt_modeled_vit *v = vitrt_modeled_find("deit-t");
+	struct vitrt_modeled_hw hw = hw_target;
+	struct vitrt_modeled_whole w;
+
+	CHECK(vitrt_modeled_whole(v, NULL, 0, &w) == VITRT_EINVAL, "no hw");
+	hw.spad_kib = 0;
+	CHECK(vitrt_modeled_whole(v, &hw, 0, &w) == VITRT_EINVAL, "0 KiB");
+	hw = (struct vitrt_modeled_hw){ 32, 32, 1, 16 };	/* two 1 KiB tiles in 1 KiB */
+	CHECK(vitrt_modeled_whole(v, &hw, 0, &w) == VITRT_EINVAL, "no room for weight tiles");
+	hw.spad_kib = 2;
+	CHECK(!vitrt_modeled_whole(v, &hw, 0, &w), "2 KiB holds them");
+	hw.dram_bw = 0;
+	CHECK(vitrt_modeled_whole(v, &hw, 0, &w) == VITRT_EINVAL, "0 bytes/cycle");
+	hw.dram_bw = VITRT_MODELED_MAX_BW + 1;
+	CHECK(vitrt_modeled_whole(v, &hw, 0, &w) == VITRT_EINVAL, "too fast");
 }
 
 TAP_MAIN

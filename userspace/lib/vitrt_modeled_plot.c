@@ -162,7 +162,8 @@ static void draw(struct canvas *cv, const struct vitrt_modeled *r)
 	       "bars: one gemm of each layer (x gemms per image); total: all gemms of an image", BLACK);
 }
 
-int vitrt_modeled_plot(const struct vitrt_modeled *r, const char *path, char *msg, size_t cap)
+int vitrt_modeled_plot(const struct vitrt_modeled *r, const struct vitrt_modeled_whole *w,
+		       const char *path, char *msg, size_t cap)
 {
 	struct canvas cv = { VITRT_MODELED_PLOT_W, VITRT_MODELED_PLOT_H, NULL };
 	struct vitrt_image img = { .chans = 3, .height = cv.h, .width = cv.w };
@@ -173,6 +174,7 @@ int vitrt_modeled_plot(const struct vitrt_modeled *r, const char *path, char *ms
 		snprintf(msg, cap, "%s: out of memory", path);
 		return VITRT_ENOMEM;
 	}
+	(void)w;
 	draw(&cv, r);
 	img.pix = cv.pix;
 	err = vitrt_image_write_png(path, &img, msg, cap);

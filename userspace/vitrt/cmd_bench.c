@@ -2,9 +2,11 @@
 /*
  * vitrt bench MODEL: images per second of the integer program on a backend and, with --fp32,
  * of the FP32 reference forward, on the same images in the same run.
- * vitrt bench --modeled --model deit-s: modeled cycles and array utilization of every GEMM of
- * a DeiT image (libvitrt's vitrt_modeled), as a table, JSON or a PNG chart.
+ * vitrt bench --modeled --model deit-s: the modeled whole inference of a DeiT image (GEMMs,
+ * vector ops, memory stalls) and the array-only figure of its GEMMs (libvitrt's
+ * vitrt_modeled), as tables, JSON or a PNG chart.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdbool.h>
@@ -35,6 +37,7 @@ struct bench_opts {
 	bool kernels;				/* the GEMM kernel microbenchmark */
 	const char *vit, *plot;
 	uint32_t rows, cols;			/* 0 until --array: 16x16, as the sim's array */
+	uint32_t spad_kib, dram_bw;		/* 0 until --spad, --dram-bw */
 	struct prep_opts given;			/* --mean, --std for the checkpoint */
 };
 
@@ -42,7 +45,8 @@ static int usage(int status)
 {
 	printf("usage: vitrt bench MODEL [--fp32 CKPT [--mean M --std S]] [-n IMAGES]\n"
 	       "                   [-b BACKEND] [--batch B] [--threads N]\n"
-	       "       vitrt bench --modeled --model NAME [--array RxC] [--json] [--plot FILE.png]\n"
+	       "       vitrt bench --modeled --model NAME [--array RxC] [--spad KIB]\n"
+	       "                   [--dram-bw BYTES] [--json] [--plot FILE.png]\n"
 	       "       vitrt bench --kernels [--json]\n"
 	       "Images per second of the compiled model (and of the FP32 checkpoint) on\n"
 	       "pseudo-random images, after one warm-up image each.  --threads N (taken by every\n"
@@ -56,16 +60,26 @@ static int usage(int status)
 	       "With --kernels, every GEMM kernel this CPU runs on DeiT-S's GEMM shapes, one\n"
 	       "thread, then the best one on all threads: GMAC/s and the fraction of the\n"
 	       "kernel's peak (its multiply instruction alone, per core).\n\n"
-	       "With --modeled, no model file: the hardware cycle model's cycles and array\n"
-	       "utilization (MACs / (cycles * rows * cols)) of every GEMM of one 224x224 image\n"
-	       "of a DeiT, each GEMM a job of its own, per layer and in total.\n"
+	       "With --modeled, no model file: one 224x224 image of a DeiT on the modeled\n"
+	       "accelerator (Documentation/hw/vitsa.rst).  First every GEMM as a job of its own\n"
+	       "on the array alone (the array-only utilization, MACs / (cycles * rows * cols));\n"
+	       "then the whole inference: GEMMs waiting for DRAM, the I-ViT ops on the vector\n"
+	       "unit, both scheduled, per layer kind and in total.\n"
 	       "      --model NAME    deit-t, deit-s or deit-b\n"
 	       "      --array RxC     PE rows x columns, 1..%u each (default 16x16)\n"
+	       "      --spad KIB      scratchpad KiB, 1..%u (default %u)\n"
+	       "      --dram-bw B     DRAM bytes per cycle, 1..%u (default %u)\n"
 	       "      --json          one object: model, array, rows, cols, tokens, cycles, macs,\n"
 	       "                      utilization (0..1) and layers [{name, m, n, k, count,\n"
-	       "                      cycles, macs, utilization}] (cycles, macs of one GEMM)\n"
+	       "                      cycles, macs, utilization}] (array only, cycles and macs\n"
+	       "                      of one GEMM), and whole {spad_kib, dram_bw, chunks, tc,\n"
+	       "                      spilled [names], cycles, macs, utilization, array_busy,\n"
+	       "                      vector_busy, dram_bytes, layers [{name, steps, macs, array,\n"
+	       "                      stall, vector, dram_bytes, critical}]}\n"
 	       "      --plot FILE     a %ux%u PNG bar chart of per-layer utilization\n",
-	       VITRT_MAX_BATCH, VITRT_ARRAY_MAX_SIDE, VITRT_MODELED_PLOT_W, VITRT_MODELED_PLOT_H);
+	       VITRT_MAX_BATCH, VITRT_ARRAY_MAX_SIDE, VITRT_MODELED_MAX_SPAD_KIB,
+	       VITRT_MODELED_SPAD_KIB, VITRT_MODELED_MAX_BW, VITRT_MODELED_DRAM_BW,
+	       VITRT_MODELED_PLOT_W, VITRT_MODELED_PLOT_H);
 	return status;
 }
 
@@ -73,7 +87,8 @@ static int usage(int status)
 static int parse_rest(int argc, char **argv, struct bench_opts *o)
 {
 	if (o->kernels) {
-		if (optind != argc || o->modeled || o->fp32 || o->backend || o->vit || o->plot)
+		if (optind != argc || o->modeled || o->fp32 || o->backend || o->vit || o->plot ||
+		    o->spad_kib || o->dram_bw)
 			return die("bench: --kernels takes only --json and --threads"), 2;
 		return 0;
 	}
@@ -87,8 +102,9 @@ static int parse_rest(int argc, char **argv, struct bench_opts *o)
 				   "--modeled"), 2;
 		return 0;
 	}
-	if (o->vit || o->plot || o->json || o->rows)
-		return die("bench: --model, --array, --json and --plot go with --modeled"), 2;
+	if (o->vit || o->plot || o->json || o->rows || o->spad_kib || o->dram_bw)
+		return die("bench: --model, --array, --spad, --dram-bw, --json and --plot go with "
+			   "--modeled"), 2;
 	if (!o->fp32 && prep_norm_unused(&o->given, "bench"))
 		return 2;
 	if (!o->batch || o->batch > VITRT_MAX_BATCH)
@@ -99,13 +115,28 @@ static int parse_rest(int argc, char **argv, struct bench_opts *o)
 	return 0;
 }
 
+/* A decimal @lo..@hi into *@out, or a message naming @opt. */
+static int parse_range(const char *opt, const char *arg, uint32_t lo, uint32_t hi,
+		       uint32_t *out)
+{
+	char *end;
+	unsigned long v;
+
+	if (arg[0] < '0' || arg[0] > '9' ||
+	    (errno = 0, v = strtoul(arg, &end, 10), errno || *end) || v < lo || v > hi)
+		return die("bench: %s wants a whole number %u..%u, not '%s'", opt, lo, hi, arg), 2;
+	*out = (uint32_t)v;
+	return 0;
+}
+
 static int parse(int argc, char **argv, struct bench_opts *o)
 {
 	static const struct option longs[] = {
 		{ "fp32", 1, 0, 'F' }, { "images", 1, 0, 'n' }, { "backend", 1, 0, 'b' },
 		{ "modeled", 0, 0, 'M' }, { "model", 1, 0, 'm' }, { "array", 1, 0, 'A' },
 		{ "json", 0, 0, 'j' }, { "plot", 1, 0, 'P' }, { "kernels", 0, 0, 'K' },
-		{ "batch", 1, 0, 'B' }, { "devices", 1, 0, 'D' }, NORM_LONG_OPTIONS,
+		{ "batch", 1, 0, 'B' }, { "devices", 1, 0, 'D' }, { "spad", 1, 0, 'S' },
+		{ "dram-bw", 1, 0, 'W' }, NORM_LONG_OPTIONS,
 		{ "help", 0, 0, 'h' }, { 0 },
 	};
 	int c;
@@ -125,6 +156,14 @@ static int parse(int argc, char **argv, struct bench_opts *o)
 			if (vitrt_array_parse(optarg, &o->rows, &o->cols))
 				return die("bench: --array wants RxC with each side 1..%u, not '%s'",
 					   VITRT_ARRAY_MAX_SIDE, optarg), 2;
+			break;
+		case 'S':
+			if (parse_range("--spad", optarg, 1, VITRT_MODELED_MAX_SPAD_KIB, &o->spad_kib))
+				return 2;
+			break;
+		case 'W':
+			if (parse_range("--dram-bw", optarg, 1, VITRT_MODELED_MAX_BW, &o->dram_bw))
+				return 2;
 			break;
 		case 'j': o->json = true; break;
 		case 'P': o->plot = optarg; break;
@@ -179,7 +218,30 @@ static void print_devices(const struct vitrt_infer *in)
 		       n, images * 1e9 / busiest);
 }
 
-static void modeled_json(const struct vitrt_modeled *r)
+static void whole_json(const struct vitrt_modeled_whole *w)
+{
+	printf(", \"whole\": {\"spad_kib\": %u, \"dram_bw\": %u, \"chunks\": %u, \"tc\": %u, "
+	       "\"spilled\": [", w->hw.spad_kib, w->hw.dram_bw, w->chunks, w->tc);
+	for (int t = 0, n = 0; t < VITRT_MODELED_T_COUNT; t++)
+		if (w->spilled >> t & 1)
+			printf("%s\"%s\"", n++ ? ", " : "", vitrt_modeled_tensor_name(t));
+	printf("], \"cycles\": %" PRIu64 ", \"macs\": %" PRIu64 ", \"utilization\": %.10f, "
+	       "\"array_busy\": %" PRIu64 ", \"vector_busy\": %" PRIu64 ", \"dram_bytes\": %" PRIu64
+	       ", \"layers\": [", w->cycles, w->macs, w->utilization, w->array_busy,
+	       w->vector_busy, w->dram_bytes);
+	for (int i = 0; i < VITRT_MODELED_ROWS; i++) {
+		const struct vitrt_modeled_cost *c = &w->costs[i];
+
+		printf("%s{\"name\": \"%s\", \"steps\": %" PRIu64 ", \"macs\": %" PRIu64
+		       ", \"array\": %" PRIu64 ", \"stall\": %" PRIu64 ", \"vector\": %" PRIu64
+		       ", \"dram_bytes\": %" PRIu64 ", \"critical\": %" PRIu64 "}", i ? ", " : "",
+		       c->name, c->steps, c->macs, c->array, c->stall, c->vector, c->dram_bytes,
+		       c->critical);
+	}
+	printf("]}");
+}
+
+static void modeled_json(const struct vitrt_modeled *r, const struct vitrt_modeled_whole *w)
 {
 	printf("{\"model\": \"%s\", \"array\": \"%ux%u\", \"rows\": %u, \"cols\": %u, "
 	       "\"tokens\": %u, \"cycles\": %" PRIu64 ", \"macs\": %" PRIu64
@@ -193,7 +255,9 @@ static void modeled_json(const struct vitrt_modeled *r)
 		       i ? ", " : "", l->name, l->m, l->n, l->k, l->count, l->cycles, l->macs,
 		       l->utilization);
 	}
-	printf("]}\n");
+	printf("]");
+	whole_json(w);
+	printf("}\n");
 }
 
 static void modeled_table(const struct vitrt_modeled *r)
@@ -219,26 +283,62 @@ static void modeled_table(const struct vitrt_modeled *r)
 	       r->cycles, r->utilization * 100, r->rows * r->cols, ideal, 1e9 / r->cycles);
 }
 
+static void whole_table(const struct vitrt_modeled_whole *w)
+{
+	printf("\nwhole inference: %u KiB scratchpad, DRAM %u bytes/cycle, vector unit %u lanes;"
+	       " phase 2 in %u chunks of <= %u rows; in DRAM:", w->hw.spad_kib, w->hw.dram_bw,
+	       w->hw.cols, w->chunks, w->tc);
+	for (int t = 0; t < VITRT_MODELED_T_COUNT; t++)
+		if (w->spilled >> t & 1)
+			printf(" %s", vitrt_modeled_tensor_name(t));
+	printf("%s\n\n%-9s %5s %11s %9s %9s %10s %11s %7s\n", w->spilled ? "" : " weights only",
+	       "layer", "steps", "array cyc", "stall", "vector", "DRAM KiB", "critical", "share");
+	for (int i = 0; i < VITRT_MODELED_ROWS; i++) {
+		const struct vitrt_modeled_cost *c = &w->costs[i];
+
+		printf("%-9s %5" PRIu64 " %11" PRIu64 " %9" PRIu64 " %9" PRIu64 " %10.0f %11" PRIu64
+		       " %6.1f%%\n", c->name, c->steps, c->array, c->stall, c->vector,
+		       c->dram_bytes / 1024.0, c->critical, 100.0 * c->critical / w->cycles);
+	}
+	printf("whole: %" PRIu64 " MACs in %" PRIu64 " cycles: utilization %.2f%%\n"
+	       "array busy %" PRIu64 ", vector busy %" PRIu64 "; DRAM %.2f MB per image; "
+	       "at 1 GHz %.1f images/s modeled\n", w->macs, w->cycles, w->utilization * 100,
+	       w->array_busy, w->vector_busy, w->dram_bytes / 1e6, 1e9 / w->cycles);
+}
+
 static int bench_modeled(const struct bench_opts *o)
 {
 	const struct vitrt_modeled_vit *vit = vitrt_modeled_find(o->vit);
+	struct vitrt_modeled_hw hw = {
+		.rows = o->rows ? o->rows : 16, .cols = o->rows ? o->cols : 16,
+		.spad_kib = o->spad_kib ? o->spad_kib : VITRT_MODELED_SPAD_KIB,
+		.dram_bw = o->dram_bw ? o->dram_bw : VITRT_MODELED_DRAM_BW,
+	};
 	struct vitrt_modeled r;
+	struct vitrt_modeled_whole w;
 	char msg[1024];
 	int err;
 
 	if (!vit)
 		return die("bench: unknown model '%s' (known: %s)", o->vit, vitrt_modeled_names()),
 		       2;
-	err = vitrt_modeled_compute(vit, o->rows ? o->rows : 16, o->rows ? o->cols : 16, &r);
+	if ((uint64_t)hw.spad_kib * 1024 < 2ull * hw.rows * hw.cols)
+		return die("bench: --spad %u KiB cannot hold the two %ux%u weight-tile buffers",
+			   hw.spad_kib, hw.rows, hw.cols), 2;
+	err = vitrt_modeled_compute(vit, hw.rows, hw.cols, &r);
+	if (!err)
+		err = vitrt_modeled_whole(vit, &hw, 0, &w);
 	if (err)
 		return die("bench: %s: %s", o->vit, vitrt_strerror(err));
 	/* The chart first: a failed write leaves no report that looks complete. */
-	if (o->plot && (err = vitrt_modeled_plot(&r, o->plot, msg, sizeof(msg))))
+	if (o->plot && (err = vitrt_modeled_plot(&r, &w, o->plot, msg, sizeof(msg))))
 		return die("bench: %s", msg);
-	if (o->json)
-		modeled_json(&r);
-	else
+	if (o->json) {
+		modeled_json(&r, &w);
+	} else {
 		modeled_table(&r);
+		whole_table(&w);
+	}
 	if (o->plot && !o->json)
 		printf("plot: %s (%ux%u PNG)\n", o->plot, VITRT_MODELED_PLOT_W, VITRT_MODELED_PLOT_H);
 	return 0;
