@@ -525,6 +525,134 @@ TEST(target_and_all_three)
 	CHECK(w.spilled >> VITRT_MODELED_T_QKV & 1, "deit-b: spilled %#x", w.spilled);
 }
 
+/* An on-chip W8A8 job's cycles at the default bandwidth; @a_once: A (the image) from DRAM. */
+static uint64_t job(uint32_t rows, uint32_t cols, uint32_t m, uint32_t n, uint32_t k,
+		    uint32_t c_bits, bool b_dram, bool c_dram, bool a_once)
+{
+	struct vitsa_model_cfg cfg = { rows, cols };
+	struct vitsa_timing_gemm g = { .m = m, .n = n, .k = k, .a_bits = 8, .b_bits = 8,
+				       .c_bits = c_bits, .a_once = a_once, .b_dram = b_dram,
+				       .c_dram = c_dram };
+	struct vitsa_timing t;
+
+	vitsa_timing_gemm(&cfg, VITRT_MODELED_DRAM_BW, &g, &t);
+	return t.cycles;
+}
+
+/*
+ * The array idles while the vector unit does what every later GEMM needs: the embedding's
+ * add, each block's LayerNorm 1 and (but the first) the add of the last chunk before it, the
+ * final LayerNorm.  DeiT-S in 8 chunks: 197 rows are 5 of 25, then 3 of 24.
+ */
+TEST(schedule_array_waits_for_vector)
+{
+	struct vitrt_modeled_whole w;
+	uint64_t ln1 = vitsa_vector_cycles(VITSA_VOP_LAYERNORM, 16, 197, 384);
+	uint64_t idle = vitsa_vector_cycles(VITSA_VOP_ADD, 16, 197, 384) + 12 * ln1 +
+			11 * vitsa_vector_cycles(VITSA_VOP_ADD, 16, 24, 384) +
+			vitsa_vector_cycles(VITSA_VOP_LAYERNORM, 16, 1, 384);
+
+	CHECK(!vitrt_modeled_whole(vitrt_modeled_find("deit-s"), &hw_target, 8, &w), "deit-s");
+	CHECK(w.cycles >= w.array_busy + idle, "%llu cycles, array %llu + idle %llu",
+	      (unsigned long long)w.cycles, (unsigned long long)w.array_busy,
+	      (unsigned long long)idle);
+}
+
+/*
+ * Heads of dimension 4 make Shiftmax (3 passes over T per row) outweigh a head's q.k^T and
+ * attn.v: the vector unit is the bottleneck.  In one chunk it waits exactly for the jobs whose
+ * results its next op needs: the embedding, each block's qkv and first q.k^T, then the last
+ * attn.v, proj, fc1 and fc2, and the head.  The next head's q.k^T hides under Shiftmax only
+ * because logits and probabilities have two slots.
+ */
+TEST(schedule_vector_waits_for_array)
+{
+	static const struct vitrt_modeled_vit thin = { "thin", 224, 16, 3, 16, 4, 16, 2, 10 };
+	struct vitrt_modeled_hw hw = { 16, 16, 4096, VITRT_MODELED_DRAM_BW };
+	struct vitrt_modeled_whole w;
+	uint64_t block = job(16, 16, 197, 48, 16, 8, true, false, false) +	/* qkv */
+			 job(16, 16, 197, 197, 4, 8, false, false, false) +	/* q.k^T */
+			 job(16, 16, 197, 4, 197, 8, false, false, false) +	/* attn.v */
+			 job(16, 16, 197, 16, 16, 16, true, false, false) +	/* proj */
+			 job(16, 16, 197, 16, 16, 8, true, false, false) +	/* fc1 */
+			 job(16, 16, 197, 16, 16, 16, true, false, false);	/* fc2 */
+	uint64_t idle = job(16, 16, 196, 16, 768, 16, true, false, true) + 2 * block +
+			job(16, 16, 1, 10, 16, 16, true, true, false);
+
+	CHECK(!vitrt_modeled_whole(&thin, &hw, 1, &w) && !w.spilled, "thin ViT");
+	CHECK(w.vector_busy > w.array_busy && w.cycles == w.vector_busy + idle,
+	      "%llu cycles, vector %llu + idle %llu (array %llu)", (unsigned long long)w.cycles,
+	      (unsigned long long)w.vector_busy, (unsigned long long)idle,
+	      (unsigned long long)w.array_busy);
+}
+
+/*
+ * DeiT-S on chip in 8 chunks (5 of 25 rows, 3 of 24): DRAM carries the image once, every
+ * block's weights (proj, fc1, fc2 once per chunk), the position table and the logits; the
+ * q.k^T jobs take the array's count of their chunk's rows.
+ */
+TEST(deit_s_traffic_and_chunks)
+{
+	struct vitsa_model_cfg cfg = { 16, 16 };
+	struct vitrt_modeled_whole w;
+	uint64_t D = 384, weights = 768 * D + 12 * (3 * D * D + 8 * (D * D + 2 * D * 1536)) +
+				      D * 1000;
+	uint64_t qk = 12 * 6 * (5 * vitsa_model_cycles(&cfg, 25, 197, 64) +
+				3 * vitsa_model_cycles(&cfg, 24, 197, 64));
+
+	CHECK(!vitrt_modeled_whole(vitrt_modeled_find("deit-s"), &hw_target, 8, &w) &&
+	      !w.spilled && w.tc == 25, "deit-s in 8 chunks");
+	CHECK(w.dram_bytes == weights + 196 * 768 + 2 * 197 * D + 2 * 1000,
+	      "%llu DRAM bytes", (unsigned long long)w.dram_bytes);
+	CHECK(w.costs[VITRT_MODELED_QK].array == qk, "q.k^T: %llu array cycles, want %llu",
+	      (unsigned long long)w.costs[VITRT_MODELED_QK].array, (unsigned long long)qk);
+}
+
+/*
+ * What the scratchpad holds in phase 2 of DeiT-S: x (T x D s16) and qkv (T x 3D), two weight
+ * tiles, and per chunk row two slots of logits and probabilities (4T) and attn, y1, y2, LN2
+ * and fc1 out (D + 2D + 2D + D + 4D): on chip from the first KiB that holds them all.
+ */
+TEST(scratchpad_budget)
+{
+	const struct vitrt_modeled_vit *v = vitrt_modeled_find("deit-s");
+	struct vitrt_modeled_whole w;
+
+	for (uint32_t n = 1; n <= 12; n++) {
+		uint64_t tc = (197 + n - 1) / n, need = 5 * 197 * 384 + 2 * 256 +
+						       tc * (4 * 197 + 10 * 384);
+		struct vitrt_modeled_hw hw = { 16, 16, (uint32_t)((need + 1023) / 1024), 16 };
+
+		CHECK(!vitrt_modeled_whole(v, &hw, n, &w) && !w.spilled, "%u chunks in %u KiB: %#x",
+		      n, hw.spad_kib, w.spilled);
+		hw.spad_kib--;
+		CHECK(!vitrt_modeled_whole(v, &hw, n, &w) && w.spilled, "%u chunks in %u KiB", n,
+		      hw.spad_kib);
+	}
+	/* one chunk of 197 rows needs 1.23 MiB: the largest go first until 511.5 KiB are left,
+	 * x (a tie with fc1 out at 302592 bytes, broken by order), fc1 out, qkv (226944), y1
+	 * (151296, a tie with y2) */
+	CHECK(!vitrt_modeled_whole(v, &hw_target, 1, &w) &&
+	      w.spilled == (1u << VITRT_MODELED_T_X | 1u << VITRT_MODELED_T_HID |
+			    1u << VITRT_MODELED_T_QKV | 1u << VITRT_MODELED_T_Y1),
+	      "one chunk: spilled %#x", w.spilled);
+}
+
+/* Spilled tensors: a vector op takes at least its DRAM bytes at the channel's rate. */
+TEST(vector_ops_stream_dram)
+{
+	struct vitrt_modeled_hw hw = { 16, 16, 4, 1 };
+	struct vitrt_modeled_whole w;
+
+	CHECK(!vitrt_modeled_whole(vitrt_modeled_find("deit-t"), &hw, 0, &w) &&
+	      w.spilled >> VITRT_MODELED_T_X & 1, "deit-t in 4 KiB: spilled %#x", w.spilled);
+	for (int i = VITRT_MODELED_COUNT; i < VITRT_MODELED_ROWS; i++)
+		CHECK(w.costs[i].vector >= w.costs[i].dram_bytes && w.costs[i].dram_bytes,
+		      "%s: %llu cycles, %llu bytes at 1 byte/cycle", w.costs[i].name,
+		      (unsigned long long)w.costs[i].vector,
+		      (unsigned long long)w.costs[i].dram_bytes);
+}
+
 /* A larger scratchpad or more bandwidth never costs the whole inference cycles. */
 TEST(whole_monotone)
 {
