@@ -138,33 +138,60 @@ TEST(parse_array)
 	CHECK(!vitrt_array_parse("016x16", &r, &c) && r == 16 && c == 16, "016x16");
 }
 
-/* The chart reads back through libpng as 8-bit RGB of the documented size, with bars on it. */
-TEST(plot_reads_back)
+/* Pixels of @img in colour r, g, b. */
+static size_t count_colour(const struct vitrt_image *img, uint8_t r, uint8_t g, uint8_t b)
 {
-	char dir[] = "/tmp/vitrt-plot-XXXXXX", path[sizeof(dir) + sizeof("/u.png")], msg[256];
-	struct vitrt_image img = { 0 };
-	struct vitrt_modeled r;
-	size_t bar = 0, plane;
+	size_t plane = (size_t)img->width * img->height, n = 0;
 
-	CHECK(mkdtemp(dir) != NULL, "mkdtemp");
-	snprintf(path, sizeof(path), "%s/u.png", dir);
-	CHECK(!vitrt_modeled_compute(vitrt_modeled_find("deit-s"), 16, 16, &r), "compute");
-	CHECK(!vitrt_modeled_plot(&r, NULL, path, msg, sizeof(msg)), "plot: %s", msg);
+	for (size_t i = 0; img->pix && i < plane; i++)
+		n += img->pix[i] == r && img->pix[plane + i] == g && img->pix[2 * plane + i] == b;
+	return n;
+}
+
+/* @path holds a chart of the documented size: its layer bars (70,110,180) and total bar
+ * (220,120,40) take about the areas @bars and @total of the plot's 560 x 280 pixels. */
+static void check_chart(const char *path, size_t bars, size_t total)
+{
+	struct vitrt_image img = { 0 };
+	char msg[256];
+	size_t b, t;
+
 	CHECK(!vitrt_image_read(path, 0, 0, &img, msg, sizeof(msg)), "read back: %s", msg);
 	CHECK(img.chans == 3 && img.width == VITRT_MODELED_PLOT_W &&
 	      img.height == VITRT_MODELED_PLOT_H, "%u channels, %ux%u", img.chans, img.width,
 	      img.height);
-	plane = (size_t)img.width * img.height;
-	for (size_t i = 0; img.pix && i < plane; i++)	/* the layer bars' colour, 70,110,180 */
-		bar += img.pix[i] == 70 && img.pix[plane + i] == 110 && img.pix[2 * plane + i] == 180;
-	CHECK(bar > plane / 20, "%zu bar pixels of %zu", bar, plane);
+	b = count_colour(&img, 70, 110, 180);
+	t = count_colour(&img, 220, 120, 40);
+	CHECK(b > bars * 9 / 10 && b < bars * 11 / 10 && t > total * 9 / 10 && t < total * 11 / 10,
+	      "%s: %zu bar pixels (about %zu), %zu total (about %zu)", path, b, bars, t, total);
 	vitrt_image_release(&img);
+}
+
+/* Both charts read back through libpng as 8-bit RGB of the documented size. */
+TEST(plot_reads_back)
+{
+	char dir[] = "/tmp/vitrt-plot-XXXXXX", path[sizeof(dir) + sizeof("/u.png")], msg[256];
+	struct vitrt_modeled r;
+	struct vitrt_modeled_whole w;
+	struct vitrt_modeled_hw hw = { 16, 16, VITRT_MODELED_SPAD_KIB, VITRT_MODELED_DRAM_BW };
+	/* bars 2 x (560 / 9 * 7 / 20) = 42 wide, 280 high at 100% */
+	size_t bar = 42 * 280;
+
+	CHECK(mkdtemp(dir) != NULL, "mkdtemp");
+	snprintf(path, sizeof(path), "%s/u.png", dir);
+	CHECK(!vitrt_modeled_compute(vitrt_modeled_find("deit-s"), 16, 16, &r), "compute");
+	CHECK(!vitrt_modeled_whole(r.vit, &hw, 0, &w), "whole");
+	CHECK(!vitrt_modeled_plot(&r, NULL, path, msg, sizeof(msg)), "plot: %s", msg);
+	/* seven bars near 100% and the head's 6.2%; the total's 99.4% */
+	check_chart(path, bar * 7 + bar * 62 / 1000, bar * 994 / 1000);
+	CHECK(!vitrt_modeled_plot(&r, &w, path, msg, sizeof(msg)), "whole plot: %s", msg);
+	/* the whole inference's bar; a dashed line in its colour at the array-only total */
+	check_chart(path, bar * 7, (size_t)(bar * w.utilization) + 47 * 6 * 2);
 	unlink(path);
 	rmdir(dir);
 	CHECK(vitrt_modeled_plot(&r, NULL, "/nonexistent/dir/u.png", msg, sizeof(msg)) != 0 &&
 	      strstr(msg, "/nonexistent/dir/u.png"), "unwritable path: '%s'", msg);
 }
-
 
 /* ---- a GEMM job with memory ---- */
 

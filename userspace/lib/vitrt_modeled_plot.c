@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
- * libvitrt: the per-layer utilization chart of vitrt bench --modeled.  A few filled
+ * libvitrt: the per-layer utilization chart of vitrt bench --modeled (the array alone, or the
+ * whole inference with the array-only total as a line).  A few filled
  * rectangles and a 3x5 bitmap font on an RGB canvas, written by vitrt_image_write_png (which
  * already does the temporary file and rename): no plotting library to depend on.
  */
@@ -128,8 +129,8 @@ static void axes(struct canvas *cv)
 	fill(cv, LEFT - 1, BOTTOM, RIGHT, BOTTOM + 1, BLACK);
 }
 
-/* Bar @i of @n: its value above it, its name and count below the axis. */
-static void bar(struct canvas *cv, int i, int n, double u, const char *name, uint64_t count,
+/* Bar @i of @n: its value above it, its name and @sub (if any) below the axis. */
+static void bar(struct canvas *cv, int i, int n, double u, const char *name, const char *sub,
 		struct rgb c)
 {
 	int slot = (RIGHT - LEFT) / n, cx = LEFT + slot * i + slot / 2, half = slot * 7 / 20;
@@ -139,15 +140,23 @@ static void bar(struct canvas *cv, int i, int n, double u, const char *name, uin
 	snprintf(label, sizeof(label), "%.1f", u * 100);
 	text_c(cv, cx, y_of(u) - 2 * GLYPH_H - 4, 2, label, BLACK);
 	text_c(cv, cx, BOTTOM + 10, 2, name, BLACK);
-	if (count) {
-		snprintf(label, sizeof(label), "x%llu", (unsigned long long)count);
-		text_c(cv, cx, BOTTOM + 28, 2, label, BLACK);
-	}
+	if (sub)
+		text_c(cv, cx, BOTTOM + 28, 2, sub, BLACK);
+}
+
+/* A dashed line across the plot at @u, explained under the title (bar labels crowd it). */
+static void level(struct canvas *cv, double u, const char *label)
+{
+	int y = y_of(u);
+
+	for (int x = LEFT; x < RIGHT; x += 12)
+		fill(cv, x, y, x + 6, y + 2, TOTAL);
+	text_c(cv, cv->w / 2, 32, 1, label, BLACK);
 }
 
 static void draw(struct canvas *cv, const struct vitrt_modeled *r)
 {
-	char title[96];
+	char title[96], sub[24];
 	int n = VITRT_MODELED_COUNT + 1;
 
 	fill(cv, 0, 0, cv->w, cv->h, WHITE);
@@ -155,11 +164,47 @@ static void draw(struct canvas *cv, const struct vitrt_modeled *r)
 		 r->vit->name, r->vit->img, r->rows, r->cols, r->utilization * 100);
 	text_c(cv, cv->w / 2, 14, 2, title, BLACK);
 	axes(cv);
-	for (int i = 0; i < VITRT_MODELED_COUNT; i++)
-		bar(cv, i, n, r->layers[i].utilization, r->layers[i].name, r->layers[i].count, BAR);
-	bar(cv, n - 1, n, r->utilization, "total", 0, TOTAL);
+	for (int i = 0; i < VITRT_MODELED_COUNT; i++) {
+		snprintf(sub, sizeof(sub), "x%llu", (unsigned long long)r->layers[i].count);
+		bar(cv, i, n, r->layers[i].utilization, r->layers[i].name, sub, BAR);
+	}
+	bar(cv, n - 1, n, r->utilization, "total", NULL, TOTAL);
 	text_c(cv, cv->w / 2, cv->h - 14, 1,
 	       "bars: one gemm of each layer (x gemms per image); total: all gemms of an image", BLACK);
+}
+
+/*
+ * The whole inference: per GEMM kind its utilization with memory stalls and (below) its share
+ * of the critical path; the whole inference's utilization; the array-only total as a line.
+ */
+static void draw_whole(struct canvas *cv, const struct vitrt_modeled *r,
+		       const struct vitrt_modeled_whole *w)
+{
+	char title[128], sub[32];
+	int n = VITRT_MODELED_COUNT + 1;
+	uint64_t vcrit = 0, pes = (uint64_t)w->hw.rows * w->hw.cols;
+
+	fill(cv, 0, 0, cv->w, cv->h, WHITE);
+	snprintf(title, sizeof(title), "%s %u on %ux%u %u kib %u b/cycle: %.1f%% whole inference",
+		 w->vit->name, w->vit->img, w->hw.rows, w->hw.cols, w->hw.spad_kib, w->hw.dram_bw,
+		 w->utilization * 100);
+	text_c(cv, cv->w / 2, 14, 2, title, BLACK);
+	axes(cv);
+	for (int i = 0; i < VITRT_MODELED_COUNT; i++) {
+		const struct vitrt_modeled_cost *c = &w->costs[i];
+		uint64_t cyc = c->array + c->stall;
+
+		snprintf(sub, sizeof(sub), "%.1f%%", 100.0 * c->critical / w->cycles);
+		bar(cv, i, n, cyc ? (double)c->macs / ((double)cyc * pes) : 0, c->name, sub, BAR);
+	}
+	for (int i = VITRT_MODELED_COUNT; i < VITRT_MODELED_ROWS; i++)
+		vcrit += w->costs[i].critical;
+	bar(cv, n - 1, n, w->utilization, "whole", NULL, TOTAL);
+	snprintf(sub, sizeof(sub), "dashed: array only %.1f%%", r->utilization * 100);
+	level(cv, r->utilization, sub);
+	snprintf(title, sizeof(title), "bars: the gemms of each kind with memory stalls (below: "
+		 "share of the critical path); vector ops %.1f%% of it", 100.0 * vcrit / w->cycles);
+	text_c(cv, cv->w / 2, cv->h - 14, 1, title, BLACK);
 }
 
 int vitrt_modeled_plot(const struct vitrt_modeled *r, const struct vitrt_modeled_whole *w,
@@ -174,8 +219,10 @@ int vitrt_modeled_plot(const struct vitrt_modeled *r, const struct vitrt_modeled
 		snprintf(msg, cap, "%s: out of memory", path);
 		return VITRT_ENOMEM;
 	}
-	(void)w;
-	draw(&cv, r);
+	if (w)
+		draw_whole(&cv, r, w);
+	else
+		draw(&cv, r);
 	img.pix = cv.pix;
 	err = vitrt_image_write_png(path, &img, msg, cap);
 	free(cv.pix);
