@@ -680,6 +680,57 @@ TEST(vector_ops_stream_dram)
 		      (unsigned long long)w.costs[i].dram_bytes);
 }
 
+/* The i-th step of @kind in the trace, or NULL. */
+static const struct vitrt_modeled_step *nth(const struct vitrt_modeled_step *st, size_t n,
+					    uint32_t kind, size_t i)
+{
+	for (size_t k = 0; k < n; k++)
+		if (st[k].kind == kind && !i--)
+			return &st[k];
+	return NULL;
+}
+
+/*
+ * The timed steps of DeiT-S in 8 chunks keep the documented rules: an engine runs one step at
+ * a time; head q's Shiftmax follows its q.k^T and precedes its attn.v; two slots, so q.k^T of
+ * head q + 2 waits for Shiftmax of head q to have read the logits, and Shiftmax of head q + 2
+ * for attn.v of head q to have read the probabilities; fc1 of the next chunk waits for fc2
+ * (and GELU) to have read fc1's output.
+ */
+TEST(trace_keeps_the_rules)
+{
+	static struct vitrt_modeled_step st[4096];
+	struct vitrt_modeled_whole w;
+	uint64_t busy[2] = { 0 };
+	size_t n = 0, heads = 12 * 6 * 8;
+
+	CHECK(!vitrt_modeled_trace(vitrt_modeled_find("deit-s"), &hw_target, 8, st, 4096, &n) &&
+	      n == 2 + 12 * (2 + 8 * (3 * 6 + 7)) + 2, "trace: %zu steps", n);
+	for (size_t k = 0; k < n && k < 4096; k++) {
+		for (size_t j = 0; j < k; j++)
+			CHECK(st[j].vector != st[k].vector || st[j].finish <= st[k].start ||
+			      st[k].finish <= st[j].start, "steps %zu and %zu overlap", j, k);
+		busy[st[k].vector] += st[k].finish - st[k].start;
+	}
+	CHECK(!vitrt_modeled_whole(vitrt_modeled_find("deit-s"), &hw_target, 8, &w) &&
+	      busy[0] == w.array_busy && busy[1] == w.vector_busy, "busy %llu, %llu",
+	      (unsigned long long)busy[0], (unsigned long long)busy[1]);
+	for (size_t q = 0; q < heads; q++) {
+		const struct vitrt_modeled_step *qk = nth(st, n, VITRT_MODELED_QK, q),
+			*sm = nth(st, n, VITRT_MODELED_SHIFTMAX, q), *pv = nth(st, n, VITRT_MODELED_AV, q);
+
+		CHECK(qk && sm && pv && sm->start >= qk->finish && pv->start >= sm->finish,
+		      "head %zu out of order", q);
+		if (q >= 2 && qk && sm)
+			CHECK(qk->start >= nth(st, n, VITRT_MODELED_SHIFTMAX, q - 2)->finish &&
+			      sm->start >= nth(st, n, VITRT_MODELED_AV, q - 2)->finish,
+			      "head %zu reuses a slot too early", q);
+	}
+	for (size_t c = 1; c < 12 * 8; c++)
+		CHECK(nth(st, n, VITRT_MODELED_FC1, c)->start >=
+		      nth(st, n, VITRT_MODELED_FC2, c - 1)->finish, "fc1 %zu overwrites", c);
+}
+
 /* A larger scratchpad or more bandwidth never costs the whole inference cycles. */
 TEST(whole_monotone)
 {

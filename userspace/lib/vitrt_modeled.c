@@ -157,6 +157,8 @@ struct plan {
 	struct vitsa_timing memo_t[MEMO];
 	uint32_t nmemo;
 	struct sched sc;
+	struct vitrt_modeled_step *trace;	/* if set, the steps go here too */
+	size_t trace_cap, *trace_n;
 };
 
 static const char *const vector_names[] = {
@@ -671,6 +673,20 @@ static void summarize(const struct plan *pl, uint32_t final, struct vitrt_modele
 	w->utilization = (double)w->macs / ((double)w->cycles * pl->cfg.rows * pl->cfg.cols);
 }
 
+static void copy_trace(const struct plan *pl)
+{
+	for (size_t i = 0; pl->trace && i < pl->sc.n && i < pl->trace_cap; i++) {
+		const struct step *s = &pl->sc.s[i];
+
+		pl->trace[i] = (struct vitrt_modeled_step){ .kind = s->kind,
+							    .vector = s->engine == VECTOR,
+							    .start = s->finish - s->dur,
+							    .finish = s->finish };
+	}
+	if (pl->trace)
+		*pl->trace_n = pl->sc.n;
+}
+
 /* Lower, order and time @pl's program into @w. */
 static int schedule(struct plan *pl, struct vitrt_modeled_whole *w)
 {
@@ -692,6 +708,7 @@ static int schedule(struct plan *pl, struct vitrt_modeled_whole *w)
 	if (!err) {
 		final = run_steps(sc, order);
 		summarize(pl, final, w);
+		copy_trace(pl);
 	}
 	free(order);
 	free(lists);
@@ -707,9 +724,10 @@ static uint32_t max_chunks(uint32_t T, uint32_t rows)
 	return n < VITRT_MODELED_MAX_CHUNKS ? n : VITRT_MODELED_MAX_CHUNKS;
 }
 
-/* The whole inference with phase 2 in @chunks chunks. */
+/* The whole inference with phase 2 in @chunks chunks; its steps into @trace if set. */
 static int whole_at(const struct vitrt_modeled_vit *vit, const struct vitrt_modeled_hw *hw,
-		    uint32_t chunks, struct vitrt_modeled_whole *w)
+		    uint32_t chunks, struct vitrt_modeled_whole *w,
+		    struct vitrt_modeled_step *trace, size_t cap, size_t *n)
 {
 	uint32_t side = vit->img / vit->patch;
 	struct plan *pl = calloc(1, sizeof(*pl));
@@ -724,6 +742,9 @@ static int whole_at(const struct vitrt_modeled_vit *vit, const struct vitrt_mode
 	pl->D = vit->dim;
 	pl->hd = vit->dim / vit->heads;
 	pl->chunks = chunks;
+	pl->trace = trace;
+	pl->trace_cap = cap;
+	pl->trace_n = n;
 	*w = (struct vitrt_modeled_whole){ .vit = vit, .hw = *hw, .tokens = pl->T,
 					   .chunks = chunks,
 					   .tc = (pl->T + chunks - 1) / chunks };
@@ -756,13 +777,24 @@ int vitrt_modeled_whole(const struct vitrt_modeled_vit *vit, const struct vitrt_
 	if (chunks > most)
 		return VITRT_EINVAL;
 	if (chunks)
-		return whole_at(vit, hw, chunks, out);
+		return whole_at(vit, hw, chunks, out, NULL, 0, NULL);
 	/* the compiler's choice: the fastest chunk count (a larger scratchpad never loses) */
 	for (uint32_t n = 1; n <= most; n++) {
-		if ((err = whole_at(vit, hw, n, &w)))
+		if ((err = whole_at(vit, hw, n, &w, NULL, 0, NULL)))
 			return err;
 		if (n == 1 || w.cycles < out->cycles)
 			*out = w;
 	}
 	return 0;
+}
+
+int vitrt_modeled_trace(const struct vitrt_modeled_vit *vit, const struct vitrt_modeled_hw *hw,
+			uint32_t chunks, struct vitrt_modeled_step *steps, size_t cap, size_t *n)
+{
+	struct vitrt_modeled_whole w;
+
+	if (!vit || !vit_valid(vit) || !hw_valid(hw) || !chunks || !n || (cap && !steps) ||
+	    chunks > max_chunks((vit->img / vit->patch) * (vit->img / vit->patch) + 1, hw->rows))
+		return VITRT_EINVAL;
+	return whole_at(vit, hw, chunks, &w, steps, cap, n);
 }

@@ -144,6 +144,20 @@ VITRT_API int vitrt_modeled_compute(const struct vitrt_modeled_vit *vit, uint32_
 VITRT_API int vitrt_modeled_whole(const struct vitrt_modeled_vit *vit,
 				  const struct vitrt_modeled_hw *hw, uint32_t chunks,
 				  struct vitrt_modeled_whole *out);
+/* One step of the timed schedule. */
+struct vitrt_modeled_step {
+	uint32_t kind;		/* its row of the report: enum vitrt_modeled_kind or _vkind */
+	uint32_t vector;	/* 1: on the vector unit, 0: on the array */
+	uint64_t start, finish;
+};
+
+/*
+ * The steps of vitrt_modeled_whole(@vit, @hw, @chunks >= 1) in program order: the first @cap
+ * into @steps, how many there are in *@n.  Errors as vitrt_modeled_whole.
+ */
+VITRT_API int vitrt_modeled_trace(const struct vitrt_modeled_vit *vit,
+				  const struct vitrt_modeled_hw *hw, uint32_t chunks,
+				  struct vitrt_modeled_step *steps, size_t cap, size_t *n);
 /* Name of tensor @t ("qkv", ...). */
 VITRT_API const char *vitrt_modeled_tensor_name(enum vitrt_modeled_tensor t);
 
