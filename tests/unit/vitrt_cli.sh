@@ -92,6 +92,12 @@ modeled_ok() {
 		elif any(.layers[]; close(.utilization; util(.macs; .cycles)) | not)
 			then error(\"layer utilization\")
 		elif .utilization <= 0 or .utilization > 1 then error(\"utilization out of 0..1\")
+		elif .whole.macs != .macs then error(\"whole macs\")
+		elif ([.whole.layers[].critical] | add) != .whole.cycles then error(\"critical path\")
+		elif (close(.whole.utilization; util(.macs; .whole.cycles)) | not)
+			then error(\"whole utilization\")
+		elif .whole.cycles < .whole.array_busy or .whole.cycles < .whole.vector_busy
+			then error(\"whole cycles below an engine's busy time\")
 		else ($expect) end" >/dev/null
 }
 
@@ -177,6 +183,19 @@ t modeled_table_total sh -c "'$VITRT' bench --modeled --model deit-s | \
 t modeled_plot_png sh -c "'$VITRT' bench --modeled --model deit-s --json --plot '$tmp/u.png' \
 	>/dev/null && test -s '$tmp/u.png' && ! ls '$tmp' | grep -q '^u.png.tmp'"
 t modeled_plot_is_a_png sh -c "head -c 8 '$tmp/u.png' | od -An -tx1 | grep -q '89 50 4e 47 0d 0a 1a 0a'"
+t modeled_whole_parameters modeled_ok \
+	'.whole.spad_kib == 256 and .whole.dram_bw == 8 and .whole.cycles > .cycles' \
+	--model deit-t --spad 256 --dram-bw 8
+t modeled_whole_table sh -c "'$VITRT' bench --modeled --model deit-s | \
+	grep -q '^whole: 4598882304 MACs in [0-9]* cycles: utilization [0-9.]*%$'"
+t modeled_rejects_spad_0 fails_with 2 "spad wants a whole number 1..1048576, not '0'" \
+	"$VITRT" bench --modeled --model deit-s --spad 0
+t modeled_rejects_spad_unit fails_with 2 "not '512k'" "$VITRT" bench --modeled \
+	--model deit-s --spad 512k
+t modeled_rejects_dram_bw fails_with 2 "dram-bw wants a whole number 1..65536, not '1.5'" \
+	"$VITRT" bench --modeled --model deit-s --dram-bw 1.5
+t modeled_rejects_spad_below_tiles fails_with 2 "cannot hold the two 32x32 weight-tile" \
+	"$VITRT" bench --modeled --model deit-s --array 32x32 --spad 1
 t modeled_rejects_unknown_model fails_with 2 "unknown model 'deit-x'" "$VITRT" bench \
 	--modeled --model deit-x
 t modeled_rejects_array_0x16 fails_with 2 "not '0x16'" "$VITRT" bench --modeled \
