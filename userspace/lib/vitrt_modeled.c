@@ -553,9 +553,10 @@ static bool startable(const struct sched *sc, uint32_t i, uint64_t from, uint64_
 	return true;
 }
 
-/* Of engine @e's next LOOKAHEAD unscheduled steps (list, from *pos), the one starting first. */
+/* Of an engine's next LOOKAHEAD unscheduled steps (@list from *@pos), the one that can start
+ * first on it (free from @avail); NONE if none can. */
 static uint32_t pick(const struct sched *sc, const uint32_t *list, size_t len, size_t *pos,
-		     uint64_t free, uint64_t *best)
+		     uint64_t avail, uint64_t *best)
 {
 	uint32_t found = NONE, seen = 0;
 	uint64_t at;
@@ -566,7 +567,7 @@ static uint32_t pick(const struct sched *sc, const uint32_t *list, size_t len, s
 		if (sc->s[list[j]].finish != UNSCHEDULED)
 			continue;
 		seen++;
-		if (startable(sc, list[j], free, &at) && (found == NONE || at < *best)) {
+		if (startable(sc, list[j], avail, &at) && (found == NONE || at < *best)) {
 			found = list[j];
 			*best = at;
 		}
@@ -583,7 +584,7 @@ static int order_steps(struct sched *sc, uint32_t *order, uint32_t *lists)
 {
 	size_t len[ENGINES] = { 0 }, pos[ENGINES] = { 0 };
 	uint32_t *list[ENGINES] = { lists, lists + sc->n };
-	uint64_t free[ENGINES] = { 0 };
+	uint64_t avail[ENGINES] = { 0 };
 
 	for (size_t i = 0; i < sc->n; i++) {
 		sc->s[i].finish = UNSCHEDULED;
@@ -595,13 +596,13 @@ static int order_steps(struct sched *sc, uint32_t *order, uint32_t *lists)
 		int e;
 
 		for (e = 0; e < ENGINES; e++)
-			got[e] = pick(sc, list[e], len[e], &pos[e], free[e], &at[e]);
+			got[e] = pick(sc, list[e], len[e], &pos[e], avail[e], &at[e]);
 		e = got[ARRAY] == NONE ? VECTOR : got[VECTOR] == NONE ? ARRAY :
 		    at[VECTOR] < at[ARRAY] || (at[VECTOR] == at[ARRAY] && got[VECTOR] < got[ARRAY]) ?
 		    VECTOR : ARRAY;
 		if (got[e] == NONE)
 			return VITRT_EINVAL;	/* a cycle: cannot happen in program order */
-		sc->s[got[e]].finish = free[e] = at[e] + sc->s[got[e]].nominal;
+		sc->s[got[e]].finish = avail[e] = at[e] + sc->s[got[e]].nominal;
 		order[k] = got[e];
 	}
 	return 0;
@@ -610,12 +611,12 @@ static int order_steps(struct sched *sc, uint32_t *order, uint32_t *lists)
 /* The timed schedule: each engine runs its steps in @order as soon as their inputs are ready. */
 static uint32_t run_steps(struct sched *sc, const uint32_t *order)
 {
-	uint64_t free[ENGINES] = { 0 }, end = 0;
+	uint64_t avail[ENGINES] = { 0 }, end = 0;
 	uint32_t last[ENGINES] = { NONE, NONE }, final = NONE;
 
 	for (size_t k = 0; k < sc->n; k++) {
 		struct step *s = &sc->s[order[k]];
-		uint64_t start = free[s->engine];
+		uint64_t start = avail[s->engine];
 
 		s->pred = last[s->engine];
 		for (uint32_t d = 0; d < s->ndeps; d++) {
@@ -626,7 +627,7 @@ static uint32_t run_steps(struct sched *sc, const uint32_t *order)
 				s->pred = on;
 			}
 		}
-		s->finish = free[s->engine] = start + s->dur;
+		s->finish = avail[s->engine] = start + s->dur;
 		last[s->engine] = order[k];
 		if (s->finish >= end) {
 			end = s->finish;
