@@ -11,11 +11,18 @@
  *
  * Locking: VitsaState.lock guards the registers, the counters and the worker
  * state.  The vCPU side (MMIO, config space, reset, the interrupt bottom
- * half) runs under the BQL and takes the lock inside it; the worker never
- * takes the BQL.  The worker does operand DMA without the lock and only to
- * RAM, so it never waits for the BQL.  It writes the completion record with
- * the lock held, so a reset comes either before it (no record, no HEAD
- * update) or after both.
+ * half) runs under the BQL and takes the lock inside it, and unrealize joins
+ * the worker with the BQL held, so the worker never takes the BQL.  Each of
+ * its DMA accesses translates once (vitsa_dma_map) and then either copies
+ * through the host pointer of the RAM found or fails as a DMA error: MMIO,
+ * unassigned space, ROM for a write and bus mastering off all fail, and no
+ * path leads to MMIO dispatch, which would take the BQL.  A guest that remaps
+ * the address between translation and copy gets the copy in the RAM that was
+ * mapped, like a DMA already in flight.  Behind a vIOMMU the translation also
+ * runs the IOMMU model's translate callback, whose memory accesses are that
+ * model's (intel-iommu walks its tables with dma_memory_read).  Operand DMA
+ * runs without the lock; the completion record is written with it held, so
+ * a reset comes either before it (no record, no HEAD update) or after both.
  *
  * With the test-only property x-fault-inject the guest can arm one fault at
  * a time (FAULT_KIND); the worker takes it when it has fetched a matching
@@ -305,33 +312,79 @@ static void vitsa_reset_locked(VitsaState *s)
 /* DMA */
 
 /*
- * True if [addr, addr + len) is RAM the device may access directly.  DMA to
- * MMIO or to unassigned space would make the worker take the BQL (and could
- * deadlock against unrealize, which joins the worker with the BQL held), so
- * it fails as a DMA error instead.
+ * Map the start of [addr, addr + len) of the bus-master address space into
+ * @cache, through the vIOMMU if one translates it; @len > 0.  Returns how
+ * many bytes @cache maps if they are RAM the device may access directly
+ * (cache->ptr is set), else 0: MMIO, unassigned space, ROM for a write, an
+ * IOMMU fault, and bus mastering off (the address space is then empty).  The
+ * caller copies through cache->ptr and nothing else, so what this one
+ * translation found is what the access reaches: the cache holds a reference
+ * to the memory region until address_space_cache_destroy.
  */
-static bool vitsa_dma_is_ram(VitsaState *s, uint64_t addr, uint64_t len,
-                             bool is_write)
+static uint64_t vitsa_dma_map(VitsaState *s, MemoryRegionCache *cache,
+                              uint64_t addr, uint64_t len, bool is_write)
 {
     AddressSpace *as = pci_get_address_space(&s->pdev);
+    IOMMUTLBEntry iotlb;
+    uint64_t off;
+    int64_t got;
+
+    got = address_space_cache_init(cache, as, addr, len, is_write);
+    if (got > 0 && !cache->ptr && memory_region_get_iommu(cache->mrs.mr)) {
+        /* The cache stops at an IOMMU: map the page the IOMMU points at. */
+        address_space_cache_destroy(cache);
+        WITH_RCU_READ_LOCK_GUARD() {
+            iotlb = address_space_get_iotlb_entry(as, addr, is_write,
+                                                  MEMTXATTRS_UNSPECIFIED);
+        }
+        if (!(iotlb.perm & (is_write ? IOMMU_WO : IOMMU_RO))) {
+            return 0;
+        }
+        off = addr & iotlb.addr_mask;
+        got = address_space_cache_init(cache, iotlb.target_as,
+                                       iotlb.translated_addr | off,
+                                       MIN(len - 1, iotlb.addr_mask - off) + 1,
+                                       is_write);
+    }
+    return got > 0 && cache->ptr ? got : 0;
+}
+
+/*
+ * Copy [addr, addr + len) from or to guest RAM, a piece per memory section.
+ * -1 if the range wraps or a piece is not RAM; the pieces before it have
+ * been copied, as on a bus that fails part-way.  Never reaches MMIO dispatch
+ * (prepare_mmio_access takes the BQL), so the worker may call it with
+ * VitsaState.lock held.  Writes mark the RAM dirty for migration and drop
+ * TCG code translated from it.  No barrier: vitsa_job_complete_locked has
+ * the one the completion record needs.
+ */
+static int vitsa_dma_rw(VitsaState *s, uint64_t addr, void *buf, uint64_t len,
+                        bool is_write)
+{
+    uint8_t *p = buf;
 
     if (len && addr > UINT64_MAX - (len - 1)) {
-        return false;
+        return -1;
     }
-    RCU_READ_LOCK_GUARD();
     while (len) {
-        hwaddr xlat, chunk = len;
-        MemoryRegion *mr = address_space_translate(as, addr, &xlat, &chunk,
-                                                   is_write,
-                                                   MEMTXATTRS_UNSPECIFIED);
+        MemoryRegionCache cache = MEMORY_REGION_CACHE_INVALID;
+        uint64_t got = vitsa_dma_map(s, &cache, addr, len, is_write);
 
-        if (!chunk || !memory_access_is_direct(mr, is_write)) {
-            return false;
+        if (got && is_write) {
+            memcpy(cache.ptr, p, got);
+            address_space_cache_invalidate(&cache, 0, got);
+        } else if (got) {
+            memcpy(p, cache.ptr, got);
         }
-        addr += chunk;
-        len -= chunk;
+        address_space_cache_destroy(&cache);
+        if (!got) {
+            return -1;
+        }
+        addr += got;
+        p += got;
+        len -= got;
     }
-    return true;
+    return 0;
 }
 
 static bool vitsa_job_cancelled(void *opaque)
@@ -344,7 +397,6 @@ static bool vitsa_job_cancelled(void *opaque)
 static int vitsa_dma_read(void *opaque, uint64_t addr, void *buf, size_t len)
 {
     VitsaJob *job = opaque;
-    VitsaState *s = job->s;
 
     if (vitsa_job_cancelled(job)) {
         return -1;
@@ -354,8 +406,7 @@ static int vitsa_dma_read(void *opaque, uint64_t addr, void *buf, size_t len)
                       "DMA read at 0x%" PRIx64 "\n", len, addr);
         return -1;
     }
-    if (!vitsa_dma_is_ram(s, addr, len, false) ||
-        pci_dma_read(&s->pdev, addr, buf, len) != MEMTX_OK) {
+    if (vitsa_dma_rw(job->s, addr, buf, len, false)) {
         qemu_log_mask(LOG_GUEST_ERROR, "vitsa: DMA read of %zu bytes at 0x%"
                       PRIx64 " failed\n", len, addr);
         return -1;
@@ -367,13 +418,12 @@ static int vitsa_dma_write(void *opaque, uint64_t addr, const void *buf,
                            size_t len)
 {
     VitsaJob *job = opaque;
-    VitsaState *s = job->s;
 
     if (vitsa_job_cancelled(job)) {
         return -1;
     }
-    if (!vitsa_dma_is_ram(s, addr, len, true) ||
-        pci_dma_write(&s->pdev, addr, buf, len) != MEMTX_OK) {
+    /* Only read through @buf, as pci_dma_write does. */
+    if (vitsa_dma_rw(job->s, addr, (void *)buf, len, true)) {
         qemu_log_mask(LOG_GUEST_ERROR, "vitsa: DMA write of %zu bytes at 0x%"
                       PRIx64 " failed\n", len, addr);
         return -1;
@@ -661,6 +711,11 @@ static void vitsa_job_complete_locked(VitsaState *s, VitsaJob *job)
         bits |= VITSA_INT_ERROR;
     }
     vitsa_cpl_encode(raw, job);
+    /*
+     * What pci_dma_write's dma_barrier did: the job's DMA (its reads of the
+     * operands, its writes of C) is done before the guest can see the record.
+     */
+    smp_mb();
     if (vitsa_dma_write(job, job->cpl_addr, raw, sizeof(raw))) {
         vitsa_halt_locked(s, VITSA_ERR_DMA_WRITE);
         qemu_bh_schedule(s->irq_bh);

@@ -50,6 +50,8 @@
 #define DATA_SIZE	0x00200000ull
 #define BIG_ADDR	0x01000000ull	/* operands of the long job the reset test abandons */
 #define BAR_ADDR	0xe0000000ull	/* where BAR0 is mapped */
+#define UNASSIGNED_ADDR	0xd0000000ull	/* in the PCI hole, where no BAR is */
+#define PAM_ADDR	0x000c0000ull	/* RAM, or the read-only option ROM area when PAM1 is 0 */
 #define OUTSIDE_RAM	0xfff0000000000000ull
 
 #define RING_ENTRIES	16
@@ -60,6 +62,8 @@
 #define PCI_CMD_MASTER	0x4
 #define PCI_CAP_ID_MSI	0x05
 #define INTX_GSI	10		/* where the test routes the PIIX PIRQs */
+#define I440FX_PAM1	0x5a		/* host bridge config: PAM of 0xc0000-0xc7fff */
+#define PAM_RAM		0x33		/* both halves read and write RAM */
 
 /* ---- qtest client ---------------------------------------------------------------------- */
 
@@ -213,7 +217,12 @@ static void qemu_stop(struct qemu *q)
 		close(q->mon);
 	if (q->pid > 0 && !q->reaped) {
 		kill(q->pid, SIGTERM);
-		waitpid(q->pid, NULL, 0);
+		/* A deadlocked QEMU never acts on SIGTERM: fail, do not hang. */
+		if (qemu_wait_exit(q) < 0 && !q->reaped) {
+			diag("QEMU did not exit on SIGTERM: killed");
+			kill(q->pid, SIGKILL);
+			waitpid(q->pid, NULL, 0);
+		}
 	}
 	if (q->from >= 0)
 		close(q->from);
@@ -1028,6 +1037,8 @@ static void bad_rq_shift(struct vitsa_hw_desc *d)
 static void bad_dma_read(struct vitsa_hw_desc *d) { d->a_addr = OUTSIDE_RAM; }
 static void bad_dma_write(struct vitsa_hw_desc *d) { d->c_addr = OUTSIDE_RAM; }
 static void bad_dma_mmio(struct vitsa_hw_desc *d) { d->b_addr = BAR_ADDR; }
+/* C on the device's own CTRL register: had the rows been written there, CTRL would change. */
+static void bad_dma_write_mmio(struct vitsa_hw_desc *d) { d->c_addr = BAR_ADDR + VITSA_REG_CTRL; }
 
 static const struct bad_case bad_cases[] = {
 	{ "bad-opcode", bad_opcode, VITSA_ERR_OPCODE },
@@ -1047,6 +1058,7 @@ static const struct bad_case bad_cases[] = {
 	{ "bad-dma-read-outside-ram", bad_dma_read, VITSA_ERR_DMA_READ },
 	{ "bad-dma-write-outside-ram", bad_dma_write, VITSA_ERR_DMA_WRITE },
 	{ "bad-dma-read-mmio", bad_dma_mmio, VITSA_ERR_DMA_READ },
+	{ "bad-dma-write-mmio", bad_dma_write_mmio, VITSA_ERR_DMA_WRITE },
 };
 
 static const struct bad_case *current_bad;
@@ -1185,6 +1197,126 @@ static bool test_no_bus_master(void)
 	cfg_write16(&dev.q, dev.devfn, 0x04, cmd);
 	CHECK_EQ(reg_read(&dev, VITSA_REG_RING_HEAD), 0);
 	return halted_then_recover(VITSA_ERR_DMA_WRITE);
+}
+
+/* ---- DMA to addresses that are not RAM --------------------------------------------------- */
+
+/* Reset, then enable a ring of RING_ENTRIES at @ring_base with its completions at @cpl_base. */
+static bool ring_setup_at(struct vdev *d, uint64_t ring_base, uint64_t cpl_base)
+{
+	CHECK(dev_reset(d));
+	reg_write(d, VITSA_REG_RING_BASE_LO, (uint32_t)ring_base);
+	reg_write(d, VITSA_REG_RING_BASE_HI, ring_base >> 32);
+	reg_write(d, VITSA_REG_CPL_BASE_LO, (uint32_t)cpl_base);
+	reg_write(d, VITSA_REG_CPL_BASE_HI, cpl_base >> 32);
+	reg_write(d, VITSA_REG_RING_SIZE, RING_ENTRIES);
+	reg_write(d, VITSA_REG_INT_ENABLE, VITSA_INT_ALL);
+	reg_write(d, VITSA_REG_CTRL, VITSA_CTRL_ENABLE);
+	d->size = RING_ENTRIES;
+	CHECK_EQ(reg_read(d, VITSA_REG_STATUS), VITSA_STATUS_ENABLED);
+	return true;
+}
+
+/* Set the PAM register of 0xc0000-0xc7fff (both halves); returns its old value. */
+static uint8_t pam1_set(uint8_t val)
+{
+	unsigned off = I440FX_PAM1 & ~3u, shift = 8 * (I440FX_PAM1 & 3);
+	uint32_t dw = cfg_read32(&dev.q, 0, off);
+
+	cfg_write32(&dev.q, 0, off, (dw & ~(0xffu << shift)) | (uint32_t)val << shift);
+	return dw >> shift;
+}
+
+/* The completion record cannot be written at @cpl_base: the ring halts, QEMU answers. */
+static bool cpl_refused(uint64_t cpl_base)
+{
+	struct vitsa_hw_desc desc;
+
+	CHECK(ring_setup_at(&dev, RING_ADDR, cpl_base));
+	/* Its record's first word, written to CTRL, would reset the device instead of halting. */
+	desc_small(&desc, 0xc90 | VITSA_CTRL_RESET | VITSA_CTRL_ENABLE);
+	submit(&dev, &desc, 1);
+	CHECK(wait_reg(&dev, VITSA_REG_STATUS, VITSA_STATUS_HALTED, VITSA_STATUS_HALTED));
+	CHECK_EQ(reg_read(&dev, VITSA_REG_RING_HEAD), 0);
+	return halted_then_recover(VITSA_ERR_DMA_WRITE);
+}
+
+/* CPL_BASE on the device's own CTRL register. */
+static bool test_cpl_mmio(void)
+{
+	return cpl_refused(BAR_ADDR + VITSA_REG_CTRL);
+}
+
+static bool test_cpl_unassigned(void)
+{
+	return cpl_refused(UNASSIGNED_ADDR);
+}
+
+/* CPL_BASE in the option ROM area with PAM1 0: read-only, so the record is refused. */
+static bool test_cpl_rom(void)
+{
+	uint8_t pam = pam1_set(0);
+	bool ok = cpl_refused(PAM_ADDR);
+
+	pam1_set(pam);
+	return ok;
+}
+
+/* RING_BASE on BAR0: the descriptor fetch fails (DMA_READ in its record); the ring goes on. */
+static bool test_ring_mmio(void)
+{
+	struct vitsa_hw_cpl cpl;
+
+	CHECK(ring_setup_at(&dev, BAR_ADDR, CPL_ADDR));
+	qt_memset(&dev.q, CPL_ADDR, 0xee, sizeof(cpl));
+	dev.tail = 1;
+	reg_write(&dev, VITSA_REG_RING_TAIL, dev.tail);
+	CHECK(wait_head(&dev, 1));
+	read_cpl(&dev, 0, &cpl);
+	CHECK_STATUS(cpl, VITSA_ERR_DMA_READ);
+	CHECK_EQ(reg_read(&dev, VITSA_REG_STATUS), VITSA_STATUS_ENABLED);
+	return true;
+}
+
+/*
+ * For a second, the completion ring sits in RAM that the guest flips to ROM and back (PAM1)
+ * while jobs complete: each record lands in RAM or is refused (a DMA_WRITE halt, then a
+ * reset), and QEMU keeps answering.  A device that checks the address and then writes through
+ * pci_dma_write sends a record remapped in between to MMIO dispatch, which takes the BQL with
+ * the device lock held while the main loop holds the BQL and waits for the device lock: a hang.
+ * The window is short, so this catches that only sometimes.
+ */
+static bool test_cpl_remapped(void)
+{
+	struct vitsa_hw_desc desc[RING_ENTRIES];
+	int64_t end = now_ns() + 1000000000ll;
+	uint64_t jobs = cnt_read(&dev, VITSA_REG_CNT_JOBS);
+	uint8_t pam = pam1_set(PAM_RAM);
+	unsigned halts = 0, flips = 0;
+	bool ok = ring_setup_at(&dev, RING_ADDR, PAM_ADDR);
+
+	for (uint32_t i = 0; i < RING_ENTRIES; i++)
+		desc_small(&desc[i], i);
+	while (ok && !dev.q.dead && now_ns() < end) {
+		if (reg_read(&dev, VITSA_REG_STATUS) & VITSA_STATUS_HALTED) {
+			ok = reg_read(&dev, VITSA_REG_ERROR) == VITSA_ERR_DMA_WRITE;
+			if (!ok)
+				diag("halted with ERROR %u", reg_read(&dev, VITSA_REG_ERROR));
+			halts++;
+			pam1_set(PAM_RAM);
+			ok = ok && ring_setup_at(&dev, RING_ADDR, PAM_ADDR);
+			continue;
+		}
+		if (reg_read(&dev, VITSA_REG_RING_HEAD) == dev.tail)
+			submit(&dev, desc, RING_ENTRIES);
+		pam1_set(flips++ % 2 ? PAM_RAM : 0);
+	}
+	pam1_set(pam);
+	CHECK(ok && !dev.q.dead);
+	jobs = cnt_read(&dev, VITSA_REG_CNT_JOBS) - jobs;
+	diag("%" PRIu64 " records written, %u refused, %u remaps", jobs, halts, flips);
+	CHECK(jobs > 0);
+	return true;
 }
 
 /*
@@ -2196,6 +2328,11 @@ int main(int argc, char **argv)
 	ADD("ring-base-misaligned-halts", test_bad_ring_align, NULL, NULL);
 	ADD("ring-wraps-address-space-halts", test_bad_ring_wraps, NULL, NULL);
 	ADD("no-bus-master-halts", test_no_bus_master, NULL, NULL);
+	ADD("cpl-at-mmio-halts", test_cpl_mmio, NULL, NULL);
+	ADD("cpl-unassigned-halts", test_cpl_unassigned, NULL, NULL);
+	ADD("cpl-in-rom-halts", test_cpl_rom, NULL, NULL);
+	ADD("ring-at-mmio-dma-read", test_ring_mmio, NULL, NULL);
+	ADD("cpl-remapped-under-dma", test_cpl_remapped, NULL, NULL);
 	ADD("reset-abandons-job", test_reset_aborts, NULL, NULL);
 	ADD("msi", test_msi, NULL, NULL);
 	ADD("intx", test_intx, NULL, NULL);
