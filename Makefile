@@ -50,10 +50,10 @@ $(B)/vm-bin/vitrt: $(CLI_SRC) $(LIB_SRC)
 		$(NL_STATIC_LIBS)
 
 $(B)/test_model: $(call obj,host,tests/unit/test_model.c $(HW_SRC))
-	$(CC) $(CFLAGS) -o $@ $^
+	$(CC) $(CFLAGS) -o $@ $^ -lm
 
 $(B)/test_kern: $(call obj,host,tests/unit/test_kern.c $(HW_SRC))
-	$(CC) $(CFLAGS) -o $@ $^ -lpthread
+	$(CC) $(CFLAGS) -o $@ $^ -lm -lpthread
 
 $(B)/test_vitrt: $(call obj,host,tests/unit/test_vitrt.c) $(B)/libvitrt.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
@@ -112,7 +112,7 @@ $(B)/$(1)/vitrt: $$(call obj,$(1),$$(CLI_SRC)) $(B)/$(1)/libvitrt.a
 	$$(CC) $$(SAN_$(1)) -o $$@ $$^ $$(LDLIBS) $$(NL_LIBS)
 
 $(addprefix $(B)/$(1)/,$(SAN_TESTS_HW)): $(B)/$(1)/%: $$(call obj,$(1),tests/unit/%.c $$(HW_SRC))
-	$$(CC) $$(SAN_$(1)) -o $$@ $$^ -lpthread
+	$$(CC) $$(SAN_$(1)) -o $$@ $$^ -lm -lpthread
 
 $(addprefix $(B)/$(1)/,$(SAN_TESTS_LIB)): $(B)/$(1)/%: $(B)/$(1)/tests/unit/%.o $(B)/$(1)/libvitrt.a
 	$$(CC) $$(SAN_$(1)) -o $$@ $$^ $$(LDLIBS)

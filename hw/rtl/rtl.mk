@@ -34,7 +34,7 @@ $(1): $(RTL_V) $(RTL_TB_SRC) $(RTL_COBJ) hw/rtl/rtl.mk
 		--Mdir $(1).obj -o $$(abspath $$@) \
 		-CFLAGS "-O2 -I$(abspath hw/rtl/tb) -DTB_ROWS=$(2) -DTB_COLS=$(3) \
 			 -DTB_MW=$(RTL_MW) -DTB_NTW=$(RTL_NTW)" \
-		-LDFLAGS "$(abspath $(RTL_COBJ))" \
+		-LDFLAGS "$(abspath $(RTL_COBJ)) -lm" \
 		$(abspath $(RTL_V) hw/rtl/tb/tb_main.cpp) >$(1).log 2>&1 || \
 		{ tail -n 30 $(1).log; exit 1; }
 endef

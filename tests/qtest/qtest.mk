@@ -17,7 +17,7 @@ QTEST_DEPS    := $(QTEST_SRCS) $(wildcard tests/qtest/*.h hw/model/*.h hw/includ
 
 $(QTEST_BIN): $(QTEST_DEPS)
 	@mkdir -p $(@D)
-	$(QTEST_CC) $(QTEST_CFLAGS) -Ihw/include -Ihw/model -o $@ $(QTEST_SRCS)
+	$(QTEST_CC) $(QTEST_CFLAGS) -Ihw/include -Ihw/model -o $@ $(QTEST_SRCS) -lm
 
 .PHONY: qtest qtest-run
 qtest: $(QTEST_BIN)

@@ -403,7 +403,7 @@ TEST(int4_ops_checked)
 	invalid(p, "s4 rows", "step 2 (layernorm_s4): a tensor lies outside its arena");
 	p = sample();
 	s = &p->steps[2];
-	CHECK(!vitrt_gelu_params(&u.gelu.gelu, 0.05), "gelu params");
+	CHECK(!vitsa_gelu_params(&u.gelu.gelu, 0.05), "gelu params");
 	*s = vitrt_op_step(VITRT_OP_GELU_U4, 2, 5, s->in0, s->in1, s->out, &u);
 	s->out.offset = 250;			/* 2 rows of 3 bytes */
 	CHECK(!vitrt_prog_validate(p, msg, sizeof(msg)), "gelu_u4: %s", msg);

@@ -20,7 +20,7 @@
 #include "vitrt_calib.h"
 #include "vitrt_exec.h"
 #include "vitrt_image.h"
-#include "vitrt_iops.h"
+#include "vitsa_iops.h"
 #include "vitrt_ops.h"
 #include "vitrt_pool.h"
 #include "vitrt_prog.h"
@@ -77,10 +77,10 @@ static void one_gemm(struct vitrt_dev *dev, uint32_t *checked, uint32_t *mism, u
 	for (uint32_t i = 0; i < m * k + n * k; i++)
 		mem[i] = (uint8_t)rnd();
 	for (uint32_t j = 0; j < n; j++) {
-		struct vitrt_dyadic d;
+		struct vitsa_dyadic d;
 
 		sw[j] = 0.0005 + rnd_unit() * 0.02;
-		d = vitrt_dyadic_from_ratio(sa * sw[j] / sy);
+		d = vitsa_dyadic_from_ratio(sa * sw[j] / sy);
 		memcpy(rq + 8 * j, &d, 8);
 	}
 	CHECK(!vitrt_submit(dev, &g, 1, &fence) && !vitrt_wait(dev, fence, 0, &jerr), "gemm");

@@ -150,7 +150,7 @@ static int32_t clamp_round(double v, double lo, double hi)
 /* The device's requant entry for the real ratio @r (> 0). */
 static void rq_entry(uint8_t *dst, double r)
 {
-	struct vitrt_dyadic d = vitrt_dyadic_from_ratio(r);
+	struct vitsa_dyadic d = vitsa_dyadic_from_ratio(r);
 
 	memcpy(dst, &d.mult, 4);
 	memcpy(dst + 4, &d.shift, 4);
@@ -275,7 +275,7 @@ static void shiftmax(struct builder *b, uint32_t op, struct vitrt_pref in, struc
 {
 	union vitrt_op_params u;
 
-	if (vitrt_shiftmax_params(&u.shiftmax16.sm, s, len)) {
+	if (vitsa_shiftmax_params(&u.shiftmax16.sm, s, len)) {
 		b->err = b->err ?: VITRT_EINVAL;
 		return;
 	}
@@ -292,11 +292,11 @@ static void gelu(struct builder *b, struct vitrt_pref in, struct vitrt_pref out,
 {
 	union vitrt_op_params u = { 0 };
 
-	if (vitrt_gelu_params(&u.gelu.gelu, s_in)) {
+	if (vitsa_gelu_params(&u.gelu.gelu, s_in)) {
 		b->err = b->err ?: VITRT_EINVAL;
 		return;
 	}
-	u.gelu.out = vitrt_dyadic_from_ratio(s_in / (1u << VITRT_GELU_SIG_BITS) / s_out);
+	u.gelu.out = vitsa_dyadic_from_ratio(s_in / (1u << VITSA_GELU_SIG_BITS) / s_out);
 	u.gelu.zero = zero;
 	cpu_step(b, b->atype == VITRT_S4 ? VITRT_OP_GELU_U4 : VITRT_OP_GELU, rows, cols, in,
 		 NO_TENSOR, out, &u);
@@ -354,7 +354,7 @@ static void layernorm_of(struct builder *b, struct vitrt_pref in, uint32_t rows,
 			 bool head)
 {
 	/* I-LayerNorm's output has scale sqrt(C) / 2^30 */
-	union vitrt_op_params u = { .layernorm.out = vitrt_dyadic_from_ratio(
+	union vitrt_op_params u = { .layernorm.out = vitsa_dyadic_from_ratio(
 		sqrt((double)b->C) / (1u << 30) / s_out) };
 	bool s4 = !head && b->atype == VITRT_S4;
 
@@ -370,8 +370,8 @@ static void layernorm(struct builder *b, uint32_t rows, double s_out)
 /* x = requant(x, s_x -> s_sum) + y, where y already has scale s_sum. */
 static void residual(struct builder *b, double s_x, double s_sum)
 {
-	union vitrt_op_params u = { .add = { .a = vitrt_dyadic_from_ratio(s_x / s_sum),
-					     .b = vitrt_dyadic_from_ratio(1.0) } };
+	union vitrt_op_params u = { .add = { .a = vitsa_dyadic_from_ratio(s_x / s_sum),
+					     .b = vitsa_dyadic_from_ratio(1.0) } };
 
 	cpu_step(b, VITRT_OP_ADD, b->T, b->C, b->x, b->y, b->x, &u);
 }
@@ -401,14 +401,14 @@ static struct vitrt_pref part16(const struct builder *b, uint32_t h, uint32_t pa
  * Long rows: Shiftmax to P at 2^-16 as two u8 parts, one step per probability tensor; per head
  * hi V and lo V into int32 (no requantization), then JOIN16 takes 256 hi + lo = P V (scale
  * 2^-16 s_v) to attn's scale.  Nothing overflows int32: a row has sum P_i <= 2^16 + T/2
- * (vitrt_shiftmax16), so sum hi_i <= sum P_i / 256 <= 256 + T/512 (264 at T = 4096) and
+ * (vitsa_shiftmax16), so sum hi_i <= sum P_i / 256 <= 256 + T/512 (264 at T = 4096) and
  * |hi V| <= 264 * 128 < 2^16; lo_i <= 255, so |lo V| <= 255 * 128 * T < 2^27; and the join
  * 256 hi V + lo V is exactly P V, |P V| <= 128 (2^16 + T/2) < 2^24.
  */
 static void probs_v16(struct builder *b, const struct vitrt_layer_scales *ls)
 {
 	uint32_t T = b->T, C = b->C, D = b->D;
-	union vitrt_op_params u = { .join16.out = vitrt_dyadic_from_ratio(
+	union vitrt_op_params u = { .join16.out = vitsa_dyadic_from_ratio(
 		ls->v / 65536.0 / ls->attn) };
 
 	for (uint32_t g = 0; g < b->ngroups; g++) {

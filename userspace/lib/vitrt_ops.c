@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * The ops of the integer program: one row of traits per op (vitrt_ops.h), and the run functions
- * of the CPU ops, which call the integer kernels of vitrt_iops.c on rows of host memory.
+ * of the CPU ops, which call the integer kernels of vitsa_iops.c on rows of host memory.
  */
 #include <stddef.h>
 #include <string.h>
@@ -13,8 +13,8 @@
 #define W(field)	offsetof(union vitrt_op_params, field)
 
 _Static_assert(sizeof(union vitrt_op_params) <= 4 * VITRT_STEP_PARAMS, "params fit the words");
-_Static_assert(sizeof(struct vitrt_shiftmax) == 20 && sizeof(struct vitrt_dyadic) == 8 &&
-	       sizeof(struct vitrt_gelu) == 16 && sizeof(struct vitrt_op_gelu) == 28 &&
+_Static_assert(sizeof(struct vitsa_shiftmax) == 20 && sizeof(struct vitsa_dyadic) == 8 &&
+	       sizeof(struct vitsa_gelu) == 16 && sizeof(struct vitrt_op_gelu) == 28 &&
 	       sizeof(struct vitrt_op_shiftmax16) == 24,
 	       "parameter structs are packed int32 words");
 
@@ -22,7 +22,7 @@ _Static_assert(sizeof(struct vitrt_shiftmax) == 20 && sizeof(struct vitrt_dyadic
 
 static bool shift_ok(uint32_t shift)
 {
-	return shift <= VITRT_DYADIC_MAX_SHIFT;
+	return shift <= VITSA_DYADIC_MAX_SHIFT;
 }
 
 static const char *check_gemm(const struct vitrt_prog *p, const struct vitrt_step *s,
@@ -38,7 +38,7 @@ static const char *check_input(const struct vitrt_prog *p, const struct vitrt_st
 	const struct vitrt_op_input *g = &u->input;
 
 	(void)p, (void)s;
-	if (!g->chans || g->chans > 4 || !g->img || g->img > VITRT_PATCHES_MAX_IMG ||
+	if (!g->chans || g->chans > 4 || !g->img || g->img > VITSA_PATCHES_MAX_IMG ||
 	    !g->patch || g->img % g->patch)
 		return "bad input geometry";
 	return NULL;
@@ -48,7 +48,7 @@ static const char *check_embed(const struct vitrt_prog *p, const struct vitrt_st
 			       const union vitrt_op_params *u)
 {
 	(void)p;
-	return u->embed.prefix <= VITRT_EMBED_MAX_PREFIX && u->embed.prefix <= s->rows ? NULL :
+	return u->embed.prefix <= VITSA_EMBED_MAX_PREFIX && u->embed.prefix <= s->rows ? NULL :
 	       "bad prefix token count";
 }
 
@@ -56,14 +56,14 @@ static const char *check_mean(const struct vitrt_prog *p, const struct vitrt_ste
 			      const union vitrt_op_params *u)
 {
 	(void)p, (void)u;
-	return s->rows >= 1 && s->rows <= VITRT_MEAN_MAX_ROWS ? NULL : "bad row count";
+	return s->rows >= 1 && s->rows <= VITSA_MEAN_MAX_ROWS ? NULL : "bad row count";
 }
 
 static const char *check_layernorm(const struct vitrt_prog *p, const struct vitrt_step *s,
 				   const union vitrt_op_params *u)
 {
 	(void)p;
-	return shift_ok(u->layernorm.out.shift) && s->cols <= VITRT_LAYERNORM_MAX_COLS ? NULL :
+	return shift_ok(u->layernorm.out.shift) && s->cols <= VITSA_LAYERNORM_MAX_COLS ? NULL :
 	       "parameters out of range";
 }
 
@@ -71,7 +71,7 @@ static const char *check_shiftmax(const struct vitrt_prog *p, const struct vitrt
 				  const union vitrt_op_params *u)
 {
 	(void)p;
-	return !vitrt_shiftmax_check(&u->shiftmax) && s->cols <= u->shiftmax.max_len ? NULL :
+	return !vitsa_shiftmax_check(&u->shiftmax) && s->cols <= u->shiftmax.max_len ? NULL :
 	       "parameters out of range";
 }
 
@@ -87,7 +87,7 @@ static const char *check_shiftmax16(const struct vitrt_prog *p, const struct vit
 	(void)p;
 	if (!s->rows || s->rows > 1u << 20)
 		return "bad row count";
-	return !vitrt_shiftmax_check(&g->sm) && s->cols >= 1 && s->cols <= g->sm.max_len &&
+	return !vitsa_shiftmax_check(&g->sm) && s->cols >= 1 && s->cols <= g->sm.max_len &&
 	       g->lo >= s->cols && g->lo <= 1u << 16 ? NULL : "parameters out of range";
 }
 
@@ -102,7 +102,7 @@ static const char *check_gelu(const struct vitrt_prog *p, const struct vitrt_ste
 			      const union vitrt_op_params *u)
 {
 	(void)p, (void)s;
-	return !vitrt_gelu_check(&u->gelu.gelu) && shift_ok(u->gelu.out.shift) ? NULL :
+	return !vitsa_gelu_check(&u->gelu.gelu) && shift_ok(u->gelu.out.shift) ? NULL :
 	       "parameters out of range";
 }
 
@@ -182,7 +182,7 @@ static void run_input(const struct vitrt_op_args *a, uint32_t r0, uint32_t r1)
 {
 	const struct vitrt_op_input *g = &a->p.input;
 
-	vitrt_patches_s8((int8_t *)a->t[VITRT_OPND_OUT], a->stride[VITRT_OPND_OUT],
+	vitsa_patches_s8((int8_t *)a->t[VITRT_OPND_OUT], a->stride[VITRT_OPND_OUT],
 			 a->t[VITRT_OPND_IN0], (const int8_t *)a->t[VITRT_OPND_IN1], g->chans,
 			 g->img, g->patch, r0, r1);
 }
@@ -190,7 +190,7 @@ static void run_input(const struct vitrt_op_args *a, uint32_t r0, uint32_t r1)
 static void run_embed(const struct vitrt_op_args *a, uint32_t r0, uint32_t r1)
 {
 	/* in0 is NULL for a stream of prefix tokens alone, which the kernel never reads */
-	vitrt_embed_s16((int16_t *)a->t[VITRT_OPND_OUT], a->stride[VITRT_OPND_OUT] / 2,
+	vitsa_embed_s16((int16_t *)a->t[VITRT_OPND_OUT], a->stride[VITRT_OPND_OUT] / 2,
 			(const int16_t *)a->t[VITRT_OPND_IN0], a->stride[VITRT_OPND_IN0] / 2,
 			(const int16_t *)a->t[VITRT_OPND_IN1], a->stride[VITRT_OPND_IN1] / 2,
 			a->p.embed.prefix, r0, r1, a->cols);
@@ -198,28 +198,28 @@ static void run_embed(const struct vitrt_op_args *a, uint32_t r0, uint32_t r1)
 
 static void run_layernorm(const struct vitrt_op_args *a, uint32_t r0, uint32_t r1)
 {
-	vitrt_layernorm_s8(ROW(a, VITRT_OPND_OUT, r0, int8_t), a->stride[VITRT_OPND_OUT],
+	vitsa_layernorm_s8(ROW(a, VITRT_OPND_OUT, r0, int8_t), a->stride[VITRT_OPND_OUT],
 			   ROW(a, VITRT_OPND_IN0, r0, int16_t), a->stride[VITRT_OPND_IN0] / 2,
 			   r1 - r0, a->cols, a->p.layernorm.out);
 }
 
 static void run_layernorm_s4(const struct vitrt_op_args *a, uint32_t r0, uint32_t r1)
 {
-	vitrt_layernorm_s4(ROW(a, VITRT_OPND_OUT, r0, uint8_t), a->stride[VITRT_OPND_OUT],
+	vitsa_layernorm_s4(ROW(a, VITRT_OPND_OUT, r0, uint8_t), a->stride[VITRT_OPND_OUT],
 			   ROW(a, VITRT_OPND_IN0, r0, int16_t), a->stride[VITRT_OPND_IN0] / 2,
 			   r1 - r0, a->cols, a->p.layernorm.out);
 }
 
 static void run_shiftmax(const struct vitrt_op_args *a, uint32_t r0, uint32_t r1)
 {
-	vitrt_shiftmax(ROW(a, VITRT_OPND_OUT, r0, uint8_t), a->stride[VITRT_OPND_OUT],
+	vitsa_shiftmax(ROW(a, VITRT_OPND_OUT, r0, uint8_t), a->stride[VITRT_OPND_OUT],
 		       ROW(a, VITRT_OPND_IN0, r0, int8_t), a->stride[VITRT_OPND_IN0], r1 - r0,
 		       a->cols, &a->p.shiftmax);
 }
 
 static void run_shiftmax16(const struct vitrt_op_args *a, uint32_t r0, uint32_t r1)
 {
-	vitrt_shiftmax16(ROW(a, VITRT_OPND_OUT, r0, uint8_t), a->stride[VITRT_OPND_OUT],
+	vitsa_shiftmax16(ROW(a, VITRT_OPND_OUT, r0, uint8_t), a->stride[VITRT_OPND_OUT],
 			 a->p.shiftmax16.lo, ROW(a, VITRT_OPND_IN0, r0, int8_t),
 			 a->stride[VITRT_OPND_IN0], r1 - r0, a->cols, &a->p.shiftmax16.sm);
 }
@@ -227,7 +227,7 @@ static void run_shiftmax16(const struct vitrt_op_args *a, uint32_t r0, uint32_t 
 static void run_join16(const struct vitrt_op_args *a, uint32_t r0, uint32_t r1)
 {
 	for (uint32_t r = r0; r < r1; r++)
-		vitrt_join16_s8(ROW(a, VITRT_OPND_OUT, r, int8_t),
+		vitsa_join16_s8(ROW(a, VITRT_OPND_OUT, r, int8_t),
 				ROW(a, VITRT_OPND_IN0, r, int32_t),
 				ROW(a, VITRT_OPND_IN1, r, int32_t), a->cols, a->p.join16.out);
 }
@@ -238,26 +238,26 @@ static void run_gelu(const struct vitrt_op_args *a, uint32_t r0, uint32_t r1)
 
 	if (a->stride[VITRT_OPND_OUT] == a->cols && a->stride[VITRT_OPND_IN0] == a->cols) {
 		/* element-wise: packed rows are one call */
-		vitrt_gelu_s8(ROW(a, VITRT_OPND_OUT, r0, int8_t), ROW(a, VITRT_OPND_IN0, r0, int8_t),
+		vitsa_gelu_s8(ROW(a, VITRT_OPND_OUT, r0, int8_t), ROW(a, VITRT_OPND_IN0, r0, int8_t),
 			      (size_t)(r1 - r0) * a->cols, &g->gelu, g->out);
 		return;
 	}
 	for (uint32_t r = r0; r < r1; r++)
-		vitrt_gelu_s8(ROW(a, VITRT_OPND_OUT, r, int8_t), ROW(a, VITRT_OPND_IN0, r, int8_t),
+		vitsa_gelu_s8(ROW(a, VITRT_OPND_OUT, r, int8_t), ROW(a, VITRT_OPND_IN0, r, int8_t),
 			      a->cols, &g->gelu, g->out);
 }
 
 static void run_gelu_u4(const struct vitrt_op_args *a, uint32_t r0, uint32_t r1)
 {
 	for (uint32_t r = r0; r < r1; r++)
-		vitrt_gelu_u4(ROW(a, VITRT_OPND_OUT, r, uint8_t), ROW(a, VITRT_OPND_IN0, r, int8_t),
+		vitsa_gelu_u4(ROW(a, VITRT_OPND_OUT, r, uint8_t), ROW(a, VITRT_OPND_IN0, r, int8_t),
 			      a->cols, &a->p.gelu.gelu, a->p.gelu.out, a->p.gelu.zero);
 }
 
 static void run_add(const struct vitrt_op_args *a, uint32_t r0, uint32_t r1)
 {
 	for (uint32_t r = r0; r < r1; r++)
-		vitrt_residual_add(ROW(a, VITRT_OPND_OUT, r, int16_t),
+		vitsa_residual_add(ROW(a, VITRT_OPND_OUT, r, int16_t),
 				   ROW(a, VITRT_OPND_IN0, r, int16_t),
 				   ROW(a, VITRT_OPND_IN1, r, int16_t), a->cols, a->p.add.a,
 				   a->p.add.b);
@@ -266,7 +266,7 @@ static void run_add(const struct vitrt_op_args *a, uint32_t r0, uint32_t r1)
 static void run_mean(const struct vitrt_op_args *a, uint32_t r0, uint32_t r1)
 {
 	if (r0 < r1)	/* one output row: the whole reduction */
-		vitrt_mean_s16((int16_t *)a->t[VITRT_OPND_OUT],
+		vitsa_mean_s16((int16_t *)a->t[VITRT_OPND_OUT],
 			       (const int16_t *)a->t[VITRT_OPND_IN0], a->stride[VITRT_OPND_IN0] / 2,
 			       a->rows, a->cols);
 }

@@ -14,7 +14,7 @@
 
 #include <stdbool.h>
 
-#include "vitrt_iops.h"
+#include "vitsa_iops.h"
 #include "vitrt_prog.h"
 
 /* INPUT: the image's geometry; (img / patch)^2 patch rows of chans * patch^2 bytes. */
@@ -22,41 +22,41 @@ struct vitrt_op_input {
 	uint32_t chans, img, patch;
 };
 
-/* EMBED: rows before the patches' (class, distillation token), 0..VITRT_EMBED_MAX_PREFIX. */
+/* EMBED: rows before the patches' (class, distillation token), 0..VITSA_EMBED_MAX_PREFIX. */
 struct vitrt_op_embed {
 	uint32_t prefix;
 };
 
 /* LAYERNORM: I-LayerNorm's output (scale sqrt(C) / 2^30) to the s8 output's scale. */
 struct vitrt_op_layernorm {
-	struct vitrt_dyadic out;
+	struct vitsa_dyadic out;
 };
 
 /* GELU: ShiftGELU, then its output (scale s_in * 2^-14) to the s8 output's scale. */
 struct vitrt_op_gelu {
-	struct vitrt_gelu gelu;
-	struct vitrt_dyadic out;
+	struct vitsa_gelu gelu;
+	struct vitsa_dyadic out;
 	int32_t zero;		/* GELU_U4: the output's zero point, 0..15 */
 };
 
 /* ADD: each operand to the scale of the sum. */
 struct vitrt_op_add {
-	struct vitrt_dyadic a, b;
+	struct vitsa_dyadic a, b;
 };
 
 /*
- * SHIFTMAX16: Shiftmax with 16-bit output (vitrt_shiftmax16); each output row holds the high
+ * SHIFTMAX16: Shiftmax with 16-bit output (vitsa_shiftmax16); each output row holds the high
  * bytes at 0 and the low ones from byte @lo on (>= cols), so two GEMMs read them with a stride.
  * The Shiftmax parameters come first, where SHIFTMAX has them.
  */
 struct vitrt_op_shiftmax16 {
-	struct vitrt_shiftmax sm;
+	struct vitsa_shiftmax sm;
 	uint32_t lo;
 };
 
-/* JOIN16: 256 hi + lo (scale 2^-16 s_v) to the s8 output's scale (vitrt_join16_s8). */
+/* JOIN16: 256 hi + lo (scale 2^-16 s_v) to the s8 output's scale (vitsa_join16_s8). */
 struct vitrt_op_join16 {
-	struct vitrt_dyadic out;
+	struct vitsa_dyadic out;
 };
 
 /* The parameters of a step, decoded; the member is the op's (none for GEMM, SYNC, EMBED). */
@@ -64,7 +64,7 @@ union vitrt_op_params {
 	struct vitrt_op_input input;
 	struct vitrt_op_embed embed;
 	struct vitrt_op_layernorm layernorm;
-	struct vitrt_shiftmax shiftmax;
+	struct vitsa_shiftmax shiftmax;
 	struct vitrt_op_gelu gelu;
 	struct vitrt_op_add add;
 	struct vitrt_op_shiftmax16 shiftmax16;

@@ -74,7 +74,7 @@ enum vitrt_op {
  *             (class, distillation token in the prefix rows, positions added), out = s16
  *             [rows][cols]; p = { prefix } (format version 2).
  *  LAYERNORM: in0 = s16 [rows][cols] (stride), out = s8; p = { mult, shift } of the output.
- *  SHIFTMAX:  in0 = s8 [rows][cols], out = u8; p = Shiftmax parameters (vitrt_iops.h).
+ *  SHIFTMAX:  in0 = s8 [rows][cols], out = u8; p = Shiftmax parameters (vitsa_iops.h).
  *  GELU:      in0 = s8 [rows][cols], out = s8; p = ShiftGELU parameters, then { mult, shift }.
  *  ADD:       in0 = s16 a, in1 = s16 b, out = s16, rows * cols elements;
  *             p = { a_mult, a_shift, b_mult, b_shift }.

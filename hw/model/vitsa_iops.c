@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: MIT
 /*
- * libvitrt integer operations: dyadic requantization, the int16 residual stream, I-LayerNorm,
- * Shiftmax and ShiftGELU (vitrt_iops.h has the formulas, Documentation/runtime.rst the bounds).
+ * vitsa integer operations (the vector unit's, and the runtime's CPU path): dyadic
+ * requantization, the int16 residual stream, I-LayerNorm, Shiftmax and ShiftGELU (vitsa_iops.h
+ * has the formulas, Documentation/runtime.rst the bounds).
  *
  * Each *_ref function is the specification: plain loops, floor division through
- * vitrt_floor_div.  The optimized twins use >> on negative numbers (arithmetic in GCC and Clang,
+ * vitsa_floor_div.  The optimized twins use >> on negative numbers (arithmetic in GCC and Clang,
  * checked below), 32-bit arithmetic where a bound proves it exact, and 256-entry tables for the
  * element-wise exponentials, which they fill by calling the _ref element functions and keep per
  * thread for the last parameters.
@@ -15,8 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "vitrt_iops.h"
-#include "vitsa_int.h"
+#include "vitsa_iops.h"
+#include "../include/vitsa_int.h"
 
 _Static_assert((-1 >> 1) == -1 && (-5 >> 1) == -3 && (-5ll >> 1) == -3ll,
 	       ">> of a negative number must be an arithmetic shift (floor)");
@@ -30,7 +31,7 @@ _Static_assert((-1 >> 1) == -1 && (-5 >> 1) == -3 && (-5ll >> 1) == -3ll,
 
 __attribute__((noreturn, cold)) static void iops_fail(const char *fn, const char *cond)
 {
-	fprintf(stderr, "libvitrt: %s: precondition failed: %s\n", fn, cond);
+	fprintf(stderr, "vitsa: %s: precondition failed: %s\n", fn, cond);
 	abort();
 }
 
@@ -47,7 +48,7 @@ __attribute__((noreturn, cold)) static void iops_fail(const char *fn, const char
 
 /* ---- integer helpers ---- */
 
-int64_t vitrt_floor_div(int64_t a, int64_t b)
+int64_t vitsa_floor_div(int64_t a, int64_t b)
 {
 	int64_t q, r;
 
@@ -57,7 +58,7 @@ int64_t vitrt_floor_div(int64_t a, int64_t b)
 	return r < 0 ? q - 1 : q;	/* ... so step down once for a negative remainder */
 }
 
-int64_t vitrt_floor_shr(int64_t a, uint32_t s)
+int64_t vitsa_floor_shr(int64_t a, uint32_t s)
 {
 	IOPS_ASSERT(s <= 62);
 	return vitsa_int_floor_shr(a, s);
@@ -100,7 +101,7 @@ IOPS_HOT static void pack_4(uint8_t *restrict out, const int8_t *restrict x, siz
 		out[n / 2] = (uint8_t)(clamp4(x[n - 1] + zero, lo) & 0xf);
 }
 
-uint32_t vitrt_isqrt64_ref(uint64_t v)
+uint32_t vitsa_isqrt64_ref(uint64_t v)
 {
 	uint64_t r = 0;
 
@@ -118,7 +119,7 @@ uint32_t vitrt_isqrt64_ref(uint64_t v)
  * corrections step to it exactly, x * x and (x + 1)^2 fitting 64 bits for x < 2^32.  Faster
  * than Newton's iteration, whose every step is a 64-bit division.
  */
-uint32_t vitrt_isqrt64(uint64_t v)
+uint32_t vitsa_isqrt64(uint64_t v)
 {
 	uint64_t x = (uint64_t)__builtin_sqrt((double)v);
 
@@ -141,16 +142,16 @@ static int64_t round_pos(double x)
 	return x - (double)t >= 0.5 ? t + 1 : t;	/* the fraction is exact too */
 }
 
-struct vitrt_dyadic vitrt_dyadic_from_ratio(double ratio)
+struct vitsa_dyadic vitsa_dyadic_from_ratio(double ratio)
 {
 	double f = ratio;
 	int e = 0, shift;
 	int64_t m;
 
 	if (!(ratio > 0))
-		return (struct vitrt_dyadic){ 0, 0 };
+		return (struct vitsa_dyadic){ 0, 0 };
 	if (ratio >= 0x1p31)	/* also +inf */
-		return (struct vitrt_dyadic){ INT32_MAX, 0 };
+		return (struct vitsa_dyadic){ INT32_MAX, 0 };
 	while (f >= 1) {	/* f = ratio * 2^-e in [0.5, 1), by exact halving/doubling */
 		f /= 2;
 		e++;
@@ -160,19 +161,19 @@ struct vitrt_dyadic vitrt_dyadic_from_ratio(double ratio)
 		e--;
 	}
 	shift = 31 - e;
-	if (shift > VITRT_DYADIC_MAX_SHIFT)
-		return (struct vitrt_dyadic){ (int32_t)round_pos(ratio * 0x1p62), 62 };
+	if (shift > VITSA_DYADIC_MAX_SHIFT)
+		return (struct vitsa_dyadic){ (int32_t)round_pos(ratio * 0x1p62), 62 };
 	m = round_pos(f * 0x1p31);
 	if (m == (int64_t)1 << 31) {
 		m = (int64_t)1 << 30;
 		shift--;
 	}
 	if (shift < 0)
-		return (struct vitrt_dyadic){ INT32_MAX, 0 };
-	return (struct vitrt_dyadic){ (int32_t)m, (uint32_t)shift };
+		return (struct vitsa_dyadic){ INT32_MAX, 0 };
+	return (struct vitsa_dyadic){ (int32_t)m, (uint32_t)shift };
 }
 
-double vitrt_dyadic_value(struct vitrt_dyadic d)
+double vitsa_dyadic_value(struct vitsa_dyadic d)
 {
 	double v = d.mult;
 
@@ -181,40 +182,40 @@ double vitrt_dyadic_value(struct vitrt_dyadic d)
 	return v;
 }
 
-int64_t vitrt_requant_ref(int64_t x, struct vitrt_dyadic d)
+int64_t vitsa_requant_ref(int64_t x, struct vitsa_dyadic d)
 {
 	int64_t p, half;
 
-	IOPS_ASSERT(d.shift <= VITRT_DYADIC_MAX_SHIFT);
+	IOPS_ASSERT(d.shift <= VITSA_DYADIC_MAX_SHIFT);
 	IOPS_ASSERT(!__builtin_mul_overflow(x, (int64_t)d.mult, &p));
 	if (d.shift == 0)
 		return p;
 	half = (int64_t)1 << (d.shift - 1);
 	IOPS_ASSERT(p <= INT64_MAX - half);
-	return vitrt_floor_shr(p + half, d.shift);
+	return vitsa_floor_shr(p + half, d.shift);
 }
 
 /* ---- requantized rows ---- */
 
-void vitrt_requant_s8_ref(int8_t *out, const int32_t *x, size_t n, struct vitrt_dyadic d,
+void vitsa_requant_s8_ref(int8_t *out, const int32_t *x, size_t n, struct vitsa_dyadic d,
 			  int32_t zero)
 {
 	for (size_t i = 0; i < n; i++)
-		out[i] = (int8_t)clamp64(vitrt_requant_ref(x[i], d) + zero, INT8_MIN, INT8_MAX);
+		out[i] = (int8_t)clamp64(vitsa_requant_ref(x[i], d) + zero, INT8_MIN, INT8_MAX);
 }
 
-void vitrt_requant_u8_ref(uint8_t *out, const int32_t *x, size_t n, struct vitrt_dyadic d,
+void vitsa_requant_u8_ref(uint8_t *out, const int32_t *x, size_t n, struct vitsa_dyadic d,
 			  int32_t zero)
 {
 	for (size_t i = 0; i < n; i++)
-		out[i] = (uint8_t)clamp64(vitrt_requant_ref(x[i], d) + zero, 0, UINT8_MAX);
+		out[i] = (uint8_t)clamp64(vitsa_requant_ref(x[i], d) + zero, 0, UINT8_MAX);
 }
 
-void vitrt_requant_s16_ref(int16_t *out, const int32_t *x, size_t n, struct vitrt_dyadic d,
+void vitsa_requant_s16_ref(int16_t *out, const int32_t *x, size_t n, struct vitsa_dyadic d,
 			   int32_t zero)
 {
 	for (size_t i = 0; i < n; i++)
-		out[i] = (int16_t)clamp64(vitrt_requant_ref(x[i], d) + zero, INT16_MIN, INT16_MAX);
+		out[i] = (int16_t)clamp64(vitsa_requant_ref(x[i], d) + zero, INT16_MIN, INT16_MAX);
 }
 
 /*
@@ -227,7 +228,7 @@ void vitrt_requant_s16_ref(int16_t *out, const int32_t *x, size_t n, struct vitr
 		const int64_t half_ = (d).shift ? (int64_t)1 << ((d).shift - 1) : 0;	\
 		const uint32_t s_ = (d).shift;					\
 										\
-		IOPS_ASSERT(s_ <= VITRT_DYADIC_MAX_SHIFT);			\
+		IOPS_ASSERT(s_ <= VITSA_DYADIC_MAX_SHIFT);			\
 		for (size_t i_ = 0; i_ < (n); i_++) {				\
 			int64_t q_ = (((int64_t)(x)[i_] * m_ + half_) >> s_) + (zero); \
 										\
@@ -235,39 +236,39 @@ void vitrt_requant_s16_ref(int16_t *out, const int32_t *x, size_t n, struct vitr
 		}								\
 	} while (0)
 
-IOPS_HOT void vitrt_requant_s8(int8_t *restrict out, const int32_t *restrict x, size_t n,
-			       struct vitrt_dyadic d, int32_t zero)
+IOPS_HOT void vitsa_requant_s8(int8_t *restrict out, const int32_t *restrict x, size_t n,
+			       struct vitsa_dyadic d, int32_t zero)
 {
 	REQUANT_ROW(out, x, n, d, zero, INT8_MIN, INT8_MAX, int8_t);
 }
 
-IOPS_HOT void vitrt_requant_u8(uint8_t *restrict out, const int32_t *restrict x, size_t n,
-			       struct vitrt_dyadic d, int32_t zero)
+IOPS_HOT void vitsa_requant_u8(uint8_t *restrict out, const int32_t *restrict x, size_t n,
+			       struct vitsa_dyadic d, int32_t zero)
 {
 	REQUANT_ROW(out, x, n, d, zero, 0, UINT8_MAX, uint8_t);
 }
 
-IOPS_HOT void vitrt_requant_s16(int16_t *restrict out, const int32_t *restrict x, size_t n,
-				struct vitrt_dyadic d, int32_t zero)
+IOPS_HOT void vitsa_requant_s16(int16_t *restrict out, const int32_t *restrict x, size_t n,
+				struct vitsa_dyadic d, int32_t zero)
 {
 	REQUANT_ROW(out, x, n, d, zero, INT16_MIN, INT16_MAX, int16_t);
 }
 
 /* ---- residual stream ---- */
 
-void vitrt_residual_add_ref(int16_t *out, const int16_t *a, const int16_t *b, size_t n,
-			    struct vitrt_dyadic da, struct vitrt_dyadic db)
+void vitsa_residual_add_ref(int16_t *out, const int16_t *a, const int16_t *b, size_t n,
+			    struct vitsa_dyadic da, struct vitsa_dyadic db)
 {
 	for (size_t i = 0; i < n; i++)
-		out[i] = (int16_t)clamp64(vitrt_requant_ref(a[i], da) + vitrt_requant_ref(b[i], db),
+		out[i] = (int16_t)clamp64(vitsa_requant_ref(a[i], da) + vitsa_requant_ref(b[i], db),
 					  INT16_MIN, INT16_MAX);
 }
 
-void vitrt_residual_add_s32_ref(int16_t *out, const int16_t *a, const int32_t *b, size_t n,
-				struct vitrt_dyadic da, struct vitrt_dyadic db)
+void vitsa_residual_add_s32_ref(int16_t *out, const int16_t *a, const int32_t *b, size_t n,
+				struct vitsa_dyadic da, struct vitsa_dyadic db)
 {
 	for (size_t i = 0; i < n; i++)
-		out[i] = (int16_t)clamp64(vitrt_requant_ref(a[i], da) + vitrt_requant_ref(b[i], db),
+		out[i] = (int16_t)clamp64(vitsa_requant_ref(a[i], da) + vitsa_requant_ref(b[i], db),
 					  INT16_MIN, INT16_MAX);
 }
 
@@ -282,7 +283,7 @@ void vitrt_residual_add_s32_ref(int16_t *out, const int16_t *a, const int32_t *b
 		const int64_t hb_ = (db).shift ? (int64_t)1 << ((db).shift - 1) : 0; \
 		const uint32_t sa_ = (da).shift, sb_ = (db).shift;		\
 										\
-		IOPS_ASSERT(sa_ <= VITRT_DYADIC_MAX_SHIFT && sb_ <= VITRT_DYADIC_MAX_SHIFT); \
+		IOPS_ASSERT(sa_ <= VITSA_DYADIC_MAX_SHIFT && sb_ <= VITSA_DYADIC_MAX_SHIFT); \
 		IOPS_IVDEP							\
 		for (size_t i_ = 0; i_ < (n); i_++) {				\
 			int64_t v_ = (((int64_t)(a)[i_] * ma_ + ha_) >> sa_) +	\
@@ -293,14 +294,14 @@ void vitrt_residual_add_s32_ref(int16_t *out, const int16_t *a, const int32_t *b
 		}								\
 	} while (0)
 
-IOPS_HOT void vitrt_residual_add(int16_t *out, const int16_t *a, const int16_t *b, size_t n,
-				 struct vitrt_dyadic da, struct vitrt_dyadic db)
+IOPS_HOT void vitsa_residual_add(int16_t *out, const int16_t *a, const int16_t *b, size_t n,
+				 struct vitsa_dyadic da, struct vitsa_dyadic db)
 {
 	RESIDUAL_ADD(out, a, b, n, da, db);
 }
 
-IOPS_HOT void vitrt_residual_add_s32(int16_t *out, const int16_t *a, const int32_t *b, size_t n,
-				     struct vitrt_dyadic da, struct vitrt_dyadic db)
+IOPS_HOT void vitsa_residual_add_s32(int16_t *out, const int16_t *a, const int32_t *b, size_t n,
+				     struct vitsa_dyadic da, struct vitsa_dyadic db)
 {
 	RESIDUAL_ADD(out, a, b, n, da, db);
 }
@@ -314,7 +315,7 @@ struct ln_stats {
 
 static void ln_check(uint32_t rows, uint32_t cols, size_t out_stride, size_t x_stride)
 {
-	IOPS_ASSERT(cols >= 1 && cols <= VITRT_LAYERNORM_MAX_COLS);
+	IOPS_ASSERT(cols >= 1 && cols <= VITSA_LAYERNORM_MAX_COLS);
 	IOPS_ASSERT(rows <= 1 || (out_stride >= cols && x_stride >= cols));
 }
 
@@ -327,17 +328,17 @@ static struct ln_stats ln_stats_ref(const int16_t *x, uint32_t cols)
 
 	for (uint32_t i = 0; i < cols; i++)
 		sum += x[i];
-	mean = vitrt_floor_div(2 * sum + cols, 2 * (int64_t)cols);
+	mean = vitsa_floor_div(2 * sum + cols, 2 * (int64_t)cols);
 	for (uint32_t i = 0; i < cols; i++) {
 		int64_t y = x[i] - mean;
 
 		var += (uint64_t)(y * y);
 	}
-	sd = vitrt_isqrt64_ref(var);
+	sd = vitsa_isqrt64_ref(var);
 	return (struct ln_stats){ (int32_t)mean, sd ? (int32_t)(INT32_MAX / sd) : 0 };
 }
 
-void vitrt_layernorm_ref(int32_t *out, size_t out_stride, const int16_t *x, size_t x_stride,
+void vitsa_layernorm_ref(int32_t *out, size_t out_stride, const int16_t *x, size_t x_stride,
 			 uint32_t rows, uint32_t cols)
 {
 	ln_check(rows, cols, out_stride, x_stride);
@@ -347,12 +348,12 @@ void vitrt_layernorm_ref(int32_t *out, size_t out_stride, const int16_t *x, size
 
 		for (uint32_t i = 0; i < cols; i++)
 			out[r * out_stride + i] =
-				(int32_t)vitrt_floor_div(((int64_t)xr[i] - st.mean) * st.factor, 2);
+				(int32_t)vitsa_floor_div(((int64_t)xr[i] - st.mean) * st.factor, 2);
 	}
 }
 
-void vitrt_layernorm_s8_ref(int8_t *out, size_t out_stride, const int16_t *x, size_t x_stride,
-			    uint32_t rows, uint32_t cols, struct vitrt_dyadic d)
+void vitsa_layernorm_s8_ref(int8_t *out, size_t out_stride, const int16_t *x, size_t x_stride,
+			    uint32_t rows, uint32_t cols, struct vitsa_dyadic d)
 {
 	ln_check(rows, cols, out_stride, x_stride);
 	for (uint32_t r = 0; r < rows; r++) {
@@ -360,16 +361,16 @@ void vitrt_layernorm_s8_ref(int8_t *out, size_t out_stride, const int16_t *x, si
 		struct ln_stats st = ln_stats_ref(xr, cols);
 
 		for (uint32_t i = 0; i < cols; i++) {
-			int64_t v = vitrt_floor_div(((int64_t)xr[i] - st.mean) * st.factor, 2);
+			int64_t v = vitsa_floor_div(((int64_t)xr[i] - st.mean) * st.factor, 2);
 
 			out[r * out_stride + i] =
-				(int8_t)clamp64(vitrt_requant_ref(v, d), INT8_MIN, INT8_MAX);
+				(int8_t)clamp64(vitsa_requant_ref(v, d), INT8_MIN, INT8_MAX);
 		}
 	}
 }
 
-void vitrt_layernorm_s4_ref(uint8_t *out, size_t out_stride, const int16_t *x, size_t x_stride,
-			    uint32_t rows, uint32_t cols, struct vitrt_dyadic d)
+void vitsa_layernorm_s4_ref(uint8_t *out, size_t out_stride, const int16_t *x, size_t x_stride,
+			    uint32_t rows, uint32_t cols, struct vitsa_dyadic d)
 {
 	ln_check(rows, cols, 2 * out_stride, x_stride);
 	for (uint32_t r = 0; r < rows; r++) {
@@ -377,8 +378,8 @@ void vitrt_layernorm_s4_ref(uint8_t *out, size_t out_stride, const int16_t *x, s
 		struct ln_stats st = ln_stats_ref(xr, cols);
 
 		for (uint32_t i = 0; i < cols; i++)
-			put_4_ref(out + r * out_stride, i, vitrt_requant_ref(
-				vitrt_floor_div(((int64_t)xr[i] - st.mean) * st.factor, 2), d), 0, -8);
+			put_4_ref(out + r * out_stride, i, vitsa_requant_ref(
+				vitsa_floor_div(((int64_t)xr[i] - st.mean) * st.factor, 2), d), 0, -8);
 	}
 }
 
@@ -394,13 +395,13 @@ IOPS_HOT static struct ln_stats ln_stats(const int16_t *restrict x, uint32_t col
 
 	for (uint32_t i = 0; i < cols; i++)
 		sum += x[i];
-	mean = (int32_t)vitrt_floor_div(2 * (int64_t)sum + cols, 2 * (int64_t)cols);
+	mean = (int32_t)vitsa_floor_div(2 * (int64_t)sum + cols, 2 * (int64_t)cols);
 	for (uint32_t i = 0; i < cols; i++) {
 		uint32_t y = (uint32_t)(x[i] - mean);
 
 		var += y * y;
 	}
-	sd = vitrt_isqrt64(var);
+	sd = vitsa_isqrt64(var);
 	return (struct ln_stats){ mean, sd ? (int32_t)(INT32_MAX / sd) : 0 };
 }
 
@@ -408,7 +409,7 @@ IOPS_HOT static struct ln_stats ln_stats(const int16_t *restrict x, uint32_t col
  * y * F is exact in int32: y^2 <= var, so |y| <= floor(sqrt(var)) = std, and
  * |y| * F <= std * floor((2^31 - 1) / std) <= 2^31 - 1.
  */
-IOPS_HOT void vitrt_layernorm(int32_t *restrict out, size_t out_stride,
+IOPS_HOT void vitsa_layernorm(int32_t *restrict out, size_t out_stride,
 			      const int16_t *restrict x, size_t x_stride, uint32_t rows,
 			      uint32_t cols)
 {
@@ -425,7 +426,7 @@ IOPS_HOT void vitrt_layernorm(int32_t *restrict out, size_t out_stride,
 
 /* n normalized values of one row (statistics @st) requantized with @d to s8. */
 IOPS_HOT static void ln_row_s8(int8_t *restrict o, const int16_t *restrict xr, uint32_t n,
-			       struct ln_stats st, struct vitrt_dyadic d)
+			       struct ln_stats st, struct vitsa_dyadic d)
 {
 	const int64_t m = d.mult, half = d.shift ? (int64_t)1 << (d.shift - 1) : 0;
 	const uint32_t s = d.shift;
@@ -438,24 +439,24 @@ IOPS_HOT static void ln_row_s8(int8_t *restrict o, const int16_t *restrict xr, u
 	}
 }
 
-void vitrt_layernorm_s8(int8_t *out, size_t out_stride, const int16_t *x, size_t x_stride,
-			uint32_t rows, uint32_t cols, struct vitrt_dyadic d)
+void vitsa_layernorm_s8(int8_t *out, size_t out_stride, const int16_t *x, size_t x_stride,
+			uint32_t rows, uint32_t cols, struct vitsa_dyadic d)
 {
 	ln_check(rows, cols, out_stride, x_stride);
-	IOPS_ASSERT(d.shift <= VITRT_DYADIC_MAX_SHIFT);
+	IOPS_ASSERT(d.shift <= VITSA_DYADIC_MAX_SHIFT);
 	for (uint32_t r = 0; r < rows; r++)
 		ln_row_s8(out + r * out_stride, x + r * x_stride, cols,
 			  ln_stats(x + r * x_stride, cols), d);
 }
 
 /* Through s8 in chunks: clamping to s8 and then to s4 is clamping to s4. */
-void vitrt_layernorm_s4(uint8_t *out, size_t out_stride, const int16_t *x, size_t x_stride,
-			uint32_t rows, uint32_t cols, struct vitrt_dyadic d)
+void vitsa_layernorm_s4(uint8_t *out, size_t out_stride, const int16_t *x, size_t x_stride,
+			uint32_t rows, uint32_t cols, struct vitsa_dyadic d)
 {
 	int8_t tmp[512];
 
 	ln_check(rows, cols, 2 * out_stride, x_stride);
-	IOPS_ASSERT(d.shift <= VITRT_DYADIC_MAX_SHIFT);
+	IOPS_ASSERT(d.shift <= VITSA_DYADIC_MAX_SHIFT);
 	for (uint32_t r = 0; r < rows; r++) {
 		const int16_t *xr = x + r * x_stride;
 		struct ln_stats st = ln_stats(xr, cols);
@@ -475,22 +476,22 @@ void vitrt_layernorm_s4(uint8_t *out, size_t out_stride, const int16_t *x, size_
 #define EXP_MAX_N 30
 #define EXP_FINE_X0 (1 << 10)	/* steps per halving wanted: the slope within 0.05% */
 
-uint32_t vitrt_shift_exp_ref(int32_t d, int32_t x0, uint32_t n, uint32_t k, uint32_t j)
+uint32_t vitsa_shift_exp_ref(int32_t d, int32_t x0, uint32_t n, uint32_t k, uint32_t j)
 {
 	int64_t t, q, r, v, e, dd;
 
 	IOPS_ASSERT(d <= 0 && x0 < 0 && x0 >= -EXP_MAX_X0 && n <= EXP_MAX_N &&
-		    j <= VITRT_EXP_MAX_J);
+		    j <= VITSA_EXP_MAX_J);
 	dd = (int64_t)d * ((int64_t)1 << j);	/* |d| < 2^31: |dd| < 2^55 */
-	t = dd + vitrt_floor_div(dd, 2) - vitrt_floor_div(dd, 16);
+	t = dd + vitsa_floor_div(dd, 2) - vitsa_floor_div(dd, 16);
 	if (t < (int64_t)n * x0)
 		t = (int64_t)n * x0;
-	q = vitrt_floor_div(-t, -(int64_t)x0);	/* floor(t / x0): 0 <= q <= n */
+	q = vitsa_floor_div(-t, -(int64_t)x0);	/* floor(t / x0): 0 <= q <= n */
 	r = t - (int64_t)x0 * q;		/* x0 < r <= 0 */
-	v = vitrt_floor_div(r, 2) - x0;		/* 1 <= v <= -x0 <= 2^20 */
+	v = vitsa_floor_div(r, 2) - x0;		/* 1 <= v <= -x0 <= 2^20 */
 	if (q + k > 62)
 		return 0;
-	e = vitrt_floor_shr(v * ((int64_t)1 << n), (uint32_t)(q + k));	/* v * 2^n <= 2^50 */
+	e = vitsa_floor_shr(v * ((int64_t)1 << n), (uint32_t)(q + k));	/* v * 2^n <= 2^50 */
 	IOPS_ASSERT(e <= UINT32_MAX);
 	return (uint32_t)e;
 }
@@ -501,14 +502,14 @@ static int exp_check(int32_t x0, uint32_t n, uint32_t k, uint32_t j, uint64_t ca
 	uint64_t e;
 
 	if (x0 >= 0 || x0 < -EXP_MAX_X0 || n < 1 || n > EXP_MAX_N || k > 62 ||
-	    j > VITRT_EXP_MAX_J)
-		return VITRT_EINVAL;
+	    j > VITSA_EXP_MAX_J)
+		return -1;
 	e = ((uint64_t)-(int64_t)x0 << n) >> k;
-	return e >= 1 && e <= cap ? VITRT_OK : VITRT_EINVAL;
+	return e >= 1 && e <= cap ? 0 : -1;
 }
 
 /*
- * j and x0 for a scale @s of the exponent's argument (vitrt_shiftmax_params); k for the bound
+ * j and x0 for a scale @s of the exponent's argument (vitsa_shiftmax_params); k for the bound
  * @cap on E.
  */
 static int exp_params(double s, uint32_t n, uint64_t cap, int32_t *x0, uint32_t *k,
@@ -518,18 +519,18 @@ static int exp_params(double s, uint32_t n, uint64_t cap, int32_t *x0, uint32_t 
 	int64_t u;
 
 	if (!(s > 0 && s <= 0x1p1000))
-		return VITRT_EINVAL;
+		return -1;
 	a = 1.4375 / (s * LOG2E);	/* d * 1.4375 / a = d * s * log2(e) */
 	if (!(a <= EXP_MAX_X0))
-		return VITRT_EINVAL;
-	for (*j = 0; *j < VITRT_EXP_MAX_J && (a * (double)(1u << *j) < EXP_FINE_X0 || *j < 4) &&
+		return -1;
+	for (*j = 0; *j < VITSA_EXP_MAX_J && (a * (double)(1u << *j) < EXP_FINE_X0 || *j < 4) &&
 		     a * (double)(2u << *j) <= EXP_MAX_X0; (*j)++)
 		;
 	u = round_pos(a * (double)(1u << *j));
 	if (u < 1)
 		u = 1;
 	if (u > EXP_MAX_X0)
-		return VITRT_EINVAL;
+		return -1;
 	*x0 = (int32_t)-u;
 	for (*k = 0; (((uint64_t)u << n) >> *k) > cap; (*k)++)
 		;
@@ -542,34 +543,34 @@ static uint64_t shiftmax_cap(uint32_t max_len)
 {
 	uint64_t c = INT32_MAX / max_len;
 
-	return c < VITRT_SHIFTMAX_EXP_MAX ? c : VITRT_SHIFTMAX_EXP_MAX;
+	return c < VITSA_SHIFTMAX_EXP_MAX ? c : VITSA_SHIFTMAX_EXP_MAX;
 }
 
-int vitrt_shiftmax_check(const struct vitrt_shiftmax *p)
+int vitsa_shiftmax_check(const struct vitsa_shiftmax *p)
 {
-	if (p->max_len < 1 || p->max_len > VITRT_SHIFTMAX_MAX_LEN)
-		return VITRT_EINVAL;
+	if (p->max_len < 1 || p->max_len > VITSA_SHIFTMAX_MAX_LEN)
+		return -1;
 	return exp_check(p->x0, p->n, p->k, p->j, shiftmax_cap(p->max_len));
 }
 
-int vitrt_shiftmax_params(struct vitrt_shiftmax *p, double s, uint32_t max_len)
+int vitsa_shiftmax_params(struct vitsa_shiftmax *p, double s, uint32_t max_len)
 {
-	*p = (struct vitrt_shiftmax){ .n = VITRT_SHIFTMAX_N, .max_len = max_len };
-	if (max_len < 1 || max_len > VITRT_SHIFTMAX_MAX_LEN)
-		return VITRT_EINVAL;
+	*p = (struct vitsa_shiftmax){ .n = VITSA_SHIFTMAX_N, .max_len = max_len };
+	if (max_len < 1 || max_len > VITSA_SHIFTMAX_MAX_LEN)
+		return -1;
 	return exp_params(s, p->n, shiftmax_cap(max_len), &p->x0, &p->k, &p->j);
 }
 
 static void shiftmax_check_args(uint32_t rows, uint32_t len, size_t out_stride, size_t x_stride,
-				const struct vitrt_shiftmax *p)
+				const struct vitsa_shiftmax *p)
 {
-	IOPS_ASSERT(vitrt_shiftmax_check(p) == VITRT_OK);
+	IOPS_ASSERT(vitsa_shiftmax_check(p) == 0);
 	IOPS_ASSERT(len >= 1 && len <= p->max_len);
 	IOPS_ASSERT(rows <= 1 || (out_stride >= len && x_stride >= len));
 }
 
 /* S of a row and its maximum in *@m. */
-static uint64_t shiftmax_sum_ref(const int8_t *x, uint32_t len, const struct vitrt_shiftmax *p,
+static uint64_t shiftmax_sum_ref(const int8_t *x, uint32_t len, const struct vitsa_shiftmax *p,
 				 int32_t *m)
 {
 	uint64_t sum = 0;
@@ -578,7 +579,7 @@ static uint64_t shiftmax_sum_ref(const int8_t *x, uint32_t len, const struct vit
 	for (uint32_t i = 1; i < len; i++)
 		*m = x[i] > *m ? x[i] : *m;
 	for (uint32_t i = 0; i < len; i++)
-		sum += vitrt_shift_exp_ref(x[i] - *m, p->x0, p->n, p->k, p->j);
+		sum += vitsa_shift_exp_ref(x[i] - *m, p->x0, p->n, p->k, p->j);
 	IOPS_ASSERT(sum >= 1 && sum <= INT32_MAX);
 	return sum;
 }
@@ -587,8 +588,8 @@ static uint64_t shiftmax_sum_ref(const int8_t *x, uint32_t len, const struct vit
  * Bounds: e_i <= E <= (2^31 - 1) / max_len, so S <= len * E <= 2^31 - 1, and S >= E >= 1 (the
  * maximum has d = 0).  e_i * F <= S * F <= 2^31 - 1, plus 2^22 still fits a uint32.
  */
-void vitrt_shiftmax_ref(uint8_t *out, size_t out_stride, const int8_t *x, size_t x_stride,
-			uint32_t rows, uint32_t len, const struct vitrt_shiftmax *p)
+void vitsa_shiftmax_ref(uint8_t *out, size_t out_stride, const int8_t *x, size_t x_stride,
+			uint32_t rows, uint32_t len, const struct vitsa_shiftmax *p)
 {
 	shiftmax_check_args(rows, len, out_stride, x_stride, p);
 	for (uint32_t r = 0; r < rows; r++) {
@@ -597,9 +598,9 @@ void vitrt_shiftmax_ref(uint8_t *out, size_t out_stride, const int8_t *x, size_t
 		uint64_t f = INT32_MAX / shiftmax_sum_ref(xr, len, p, &m);	/* the floor */
 
 		for (uint32_t i = 0; i < len; i++) {
-			uint64_t e = vitrt_shift_exp_ref(xr[i] - m, p->x0, p->n, p->k, p->j);
-			int64_t v = vitrt_floor_shr((int64_t)(e * f) + (1 << 22),
-						    VITRT_SHIFTMAX_SHIFT);
+			uint64_t e = vitsa_shift_exp_ref(xr[i] - m, p->x0, p->n, p->k, p->j);
+			int64_t v = vitsa_floor_shr((int64_t)(e * f) + (1 << 22),
+						    VITSA_SHIFTMAX_SHIFT);
 
 			out[r * out_stride + i] = (uint8_t)clamp64(v, 0, 255);
 		}
@@ -746,7 +747,7 @@ IOPS_HOT static void shiftmax_row(uint8_t *restrict out, const int8_t *restrict 
 	uint32_t f = INT32_MAX / shiftmax_exps(x, len, lut, e);
 
 	for (uint32_t i = 0; i < len; i++) {
-		uint32_t v = (e[i] * f + (1u << 22)) >> VITRT_SHIFTMAX_SHIFT;
+		uint32_t v = (e[i] * f + (1u << 22)) >> VITSA_SHIFTMAX_SHIFT;
 
 		out[i] = (uint8_t)(v > 255 ? 255 : v);
 	}
@@ -774,13 +775,13 @@ static __thread struct {
 	struct sm_table t;
 } sm_cache[TABLE_SLOTS];
 
-static const struct sm_table *shiftmax_table(const struct vitrt_shiftmax *p)
+static const struct sm_table *shiftmax_table(const struct vitsa_shiftmax *p)
 {
 	typeof(&sm_cache[0]) c = &sm_cache[table_slot(p->x0, p->n, p->k ^ p->j << 8)];
 
 	if (!c->valid || c->x0 != p->x0 || c->n != p->n || c->k != p->k || c->j != p->j) {
 		for (int32_t d = 0; d < 256; d++) {
-			c->t.exp[d] = vitrt_shift_exp_ref(-d, p->x0, p->n, p->k, p->j);
+			c->t.exp[d] = vitsa_shift_exp_ref(-d, p->x0, p->n, p->k, p->j);
 			c->t.half[0][d] = (uint16_t)c->t.exp[d];
 			c->t.half[1][d] = (uint16_t)(c->t.exp[d] >> 16);
 		}
@@ -793,10 +794,10 @@ static const struct sm_table *shiftmax_table(const struct vitrt_shiftmax *p)
 	return &c->t;
 }
 
-void vitrt_shiftmax(uint8_t *out, size_t out_stride, const int8_t *x, size_t x_stride,
-		    uint32_t rows, uint32_t len, const struct vitrt_shiftmax *p)
+void vitsa_shiftmax(uint8_t *out, size_t out_stride, const int8_t *x, size_t x_stride,
+		    uint32_t rows, uint32_t len, const struct vitsa_shiftmax *p)
 {
-	uint32_t e[VITRT_SHIFTMAX_MAX_LEN];
+	uint32_t e[VITSA_SHIFTMAX_MAX_LEN];
 	const struct sm_table *lut;
 
 	shiftmax_check_args(rows, len, out_stride, x_stride, p);
@@ -808,31 +809,31 @@ void vitrt_shiftmax(uint8_t *out, size_t out_stride, const int8_t *x, size_t x_s
 /* ---- Shiftmax for long rows: two u8 parts, and their GEMMs joined ---- */
 
 static void shiftmax16_check_args(uint32_t rows, uint32_t len, size_t out_stride, size_t lo_off,
-				  size_t x_stride, const struct vitrt_shiftmax *p)
+				  size_t x_stride, const struct vitsa_shiftmax *p)
 {
 	shiftmax_check_args(rows, len, out_stride, x_stride, p);
 	IOPS_ASSERT(lo_off >= len && (rows <= 1 || out_stride >= lo_off + len));
 }
 
 /*
- * Bounds: S as in vitrt_shiftmax_ref, so F = floor(2^46 / S) >= 2^15; e_i * F <= S * F <= 2^46,
+ * Bounds: S as in vitsa_shiftmax_ref, so F = floor(2^46 / S) >= 2^15; e_i * F <= S * F <= 2^46,
  * and the rounding term 2^29 keeps it far inside 64 bits.
  */
-void vitrt_shiftmax16_ref(uint8_t *out, size_t out_stride, size_t lo_off, const int8_t *x,
+void vitsa_shiftmax16_ref(uint8_t *out, size_t out_stride, size_t lo_off, const int8_t *x,
 			  size_t x_stride, uint32_t rows, uint32_t len,
-			  const struct vitrt_shiftmax *p)
+			  const struct vitsa_shiftmax *p)
 {
 	shiftmax16_check_args(rows, len, out_stride, lo_off, x_stride, p);
 	for (uint32_t r = 0; r < rows; r++) {
 		const int8_t *xr = x + r * x_stride;
 		uint8_t *o = out + r * out_stride;
 		int32_t m;
-		uint64_t f = (1ull << VITRT_SHIFTMAX16_NUM) / shiftmax_sum_ref(xr, len, p, &m);
+		uint64_t f = (1ull << VITSA_SHIFTMAX16_NUM) / shiftmax_sum_ref(xr, len, p, &m);
 
 		for (uint32_t i = 0; i < len; i++) {
-			uint64_t e = vitrt_shift_exp_ref(xr[i] - m, p->x0, p->n, p->k, p->j);
-			int64_t v = vitrt_floor_shr((int64_t)(e * f) + (1 << 29),
-						    VITRT_SHIFTMAX16_SHIFT);
+			uint64_t e = vitsa_shift_exp_ref(xr[i] - m, p->x0, p->n, p->k, p->j);
+			int64_t v = vitsa_floor_shr((int64_t)(e * f) + (1 << 29),
+						    VITSA_SHIFTMAX16_SHIFT);
 
 			v = clamp64(v, 0, UINT16_MAX);
 			o[i] = (uint8_t)(v >> 8);
@@ -845,10 +846,10 @@ IOPS_HOT static void shiftmax16_row(uint8_t *restrict hi, uint8_t *restrict lo,
 				    const int8_t *restrict x, uint32_t len,
 				    const struct sm_table *restrict lut, uint32_t *restrict e)
 {
-	uint64_t f = (1ull << VITRT_SHIFTMAX16_NUM) / shiftmax_exps(x, len, lut, e);
+	uint64_t f = (1ull << VITSA_SHIFTMAX16_NUM) / shiftmax_exps(x, len, lut, e);
 
 	for (uint32_t i = 0; i < len; i++) {
-		uint64_t v = (e[i] * f + (1u << 29)) >> VITRT_SHIFTMAX16_SHIFT;
+		uint64_t v = (e[i] * f + (1u << 29)) >> VITSA_SHIFTMAX16_SHIFT;
 
 		v = v > UINT16_MAX ? UINT16_MAX : v;
 		hi[i] = (uint8_t)(v >> 8);
@@ -856,10 +857,10 @@ IOPS_HOT static void shiftmax16_row(uint8_t *restrict hi, uint8_t *restrict lo,
 	}
 }
 
-void vitrt_shiftmax16(uint8_t *out, size_t out_stride, size_t lo_off, const int8_t *x,
-		      size_t x_stride, uint32_t rows, uint32_t len, const struct vitrt_shiftmax *p)
+void vitsa_shiftmax16(uint8_t *out, size_t out_stride, size_t lo_off, const int8_t *x,
+		      size_t x_stride, uint32_t rows, uint32_t len, const struct vitsa_shiftmax *p)
 {
-	uint32_t e[VITRT_SHIFTMAX_MAX_LEN];
+	uint32_t e[VITSA_SHIFTMAX_MAX_LEN];
 	const struct sm_table *lut;
 
 	shiftmax16_check_args(rows, len, out_stride, lo_off, x_stride, p);
@@ -869,24 +870,24 @@ void vitrt_shiftmax16(uint8_t *out, size_t out_stride, size_t lo_off, const int8
 			       x + r * x_stride, len, lut, e);
 }
 
-void vitrt_join16_s8_ref(int8_t *out, const int32_t *hi, const int32_t *lo, size_t n,
-			 struct vitrt_dyadic d)
+void vitsa_join16_s8_ref(int8_t *out, const int32_t *hi, const int32_t *lo, size_t n,
+			 struct vitsa_dyadic d)
 {
 	for (size_t i = 0; i < n; i++) {
 		int64_t acc = clamp64((int64_t)hi[i] * 256 + lo[i], INT32_MIN, INT32_MAX);
 
-		out[i] = (int8_t)clamp64(vitrt_requant_ref(acc, d), INT8_MIN, INT8_MAX);
+		out[i] = (int8_t)clamp64(vitsa_requant_ref(acc, d), INT8_MIN, INT8_MAX);
 	}
 }
 
 /* |acc| <= 2^31 after the saturation: as REQUANT_ROW, nothing wraps. */
-IOPS_HOT void vitrt_join16_s8(int8_t *restrict out, const int32_t *restrict hi,
-			      const int32_t *restrict lo, size_t n, struct vitrt_dyadic d)
+IOPS_HOT void vitsa_join16_s8(int8_t *restrict out, const int32_t *restrict hi,
+			      const int32_t *restrict lo, size_t n, struct vitsa_dyadic d)
 {
 	const int64_t m = d.mult, half = d.shift ? (int64_t)1 << (d.shift - 1) : 0;
 	const uint32_t s = d.shift;
 
-	IOPS_ASSERT(s <= VITRT_DYADIC_MAX_SHIFT);
+	IOPS_ASSERT(s <= VITSA_DYADIC_MAX_SHIFT);
 	for (size_t i = 0; i < n; i++) {
 		int64_t acc = (int64_t)hi[i] * 256 + lo[i], q;
 
@@ -898,82 +899,82 @@ IOPS_HOT void vitrt_join16_s8(int8_t *restrict out, const int32_t *restrict hi,
 
 /* ---- ShiftGELU ---- */
 
-int vitrt_gelu_check(const struct vitrt_gelu *p)
+int vitsa_gelu_check(const struct vitsa_gelu *p)
 {
-	return exp_check(p->x0, p->n, p->k, p->j, VITRT_GELU_EXP_MAX);
+	return exp_check(p->x0, p->n, p->k, p->j, VITSA_GELU_EXP_MAX);
 }
 
-int vitrt_gelu_params(struct vitrt_gelu *p, double s)
+int vitsa_gelu_params(struct vitsa_gelu *p, double s)
 {
-	*p = (struct vitrt_gelu){ .n = VITRT_GELU_N };
-	return exp_params(1.702 * s, p->n, VITRT_GELU_EXP_MAX, &p->x0, &p->k, &p->j);
+	*p = (struct vitsa_gelu){ .n = VITSA_GELU_N };
+	return exp_params(1.702 * s, p->n, VITSA_GELU_EXP_MAX, &p->x0, &p->k, &p->j);
 }
 
 /*
  * Bounds: e <= E <= 2^16, so 1 <= E + e <= 2^17 and F <= 2^31 - 1; e * F <= (E + e) * F <=
  * 2^31 - 1, plus 2^16 fits a uint32; e <= E gives e * F <= 2^30, so g <= 2^13.
  */
-int32_t vitrt_gelu_sigmoid_ref(int32_t x, const struct vitrt_gelu *p)
+int32_t vitsa_gelu_sigmoid_ref(int32_t x, const struct vitsa_gelu *p)
 {
 	uint64_t big, e, f;
 	int64_t g;
 
-	IOPS_ASSERT(vitrt_gelu_check(p) == VITRT_OK);
+	IOPS_ASSERT(vitsa_gelu_check(p) == 0);
 	IOPS_ASSERT(x > -(1 << 30) && x < (1 << 30));
-	big = vitrt_shift_exp_ref(0, p->x0, p->n, p->k, p->j);
-	e = vitrt_shift_exp_ref(x < 0 ? x : -x, p->x0, p->n, p->k, p->j);
+	big = vitsa_shift_exp_ref(0, p->x0, p->n, p->k, p->j);
+	e = vitsa_shift_exp_ref(x < 0 ? x : -x, p->x0, p->n, p->k, p->j);
 	f = INT32_MAX / (big + e);
-	g = vitrt_floor_shr((int64_t)(e * f) + (1 << 16), 31 - VITRT_GELU_SIG_BITS);
-	return (int32_t)(x < 0 ? g : (1 << VITRT_GELU_SIG_BITS) - g);
+	g = vitsa_floor_shr((int64_t)(e * f) + (1 << 16), 31 - VITSA_GELU_SIG_BITS);
+	return (int32_t)(x < 0 ? g : (1 << VITSA_GELU_SIG_BITS) - g);
 }
 
-void vitrt_gelu_ref(int32_t *out, const int8_t *x, size_t n, const struct vitrt_gelu *p)
+void vitsa_gelu_ref(int32_t *out, const int8_t *x, size_t n, const struct vitsa_gelu *p)
 {
 	for (size_t i = 0; i < n; i++)
-		out[i] = x[i] * vitrt_gelu_sigmoid_ref(x[i], p);
+		out[i] = x[i] * vitsa_gelu_sigmoid_ref(x[i], p);
 }
 
-void vitrt_gelu_s8_ref(int8_t *out, const int8_t *x, size_t n, const struct vitrt_gelu *p,
-		       struct vitrt_dyadic d)
+void vitsa_gelu_s8_ref(int8_t *out, const int8_t *x, size_t n, const struct vitsa_gelu *p,
+		       struct vitsa_dyadic d)
 {
 	for (size_t i = 0; i < n; i++) {
-		int32_t v = x[i] * vitrt_gelu_sigmoid_ref(x[i], p);
+		int32_t v = x[i] * vitsa_gelu_sigmoid_ref(x[i], p);
 
-		out[i] = (int8_t)clamp64(vitrt_requant_ref(v, d), INT8_MIN, INT8_MAX);
+		out[i] = (int8_t)clamp64(vitsa_requant_ref(v, d), INT8_MIN, INT8_MAX);
 	}
 }
 
-void vitrt_gelu_u4_ref(uint8_t *out, const int8_t *x, size_t n, const struct vitrt_gelu *p,
-		       struct vitrt_dyadic d, int32_t zero)
+void vitsa_gelu_u4_ref(uint8_t *out, const int8_t *x, size_t n, const struct vitsa_gelu *p,
+		       struct vitsa_dyadic d, int32_t zero)
 {
 	IOPS_ASSERT(zero >= 0 && zero <= 15);
 	for (size_t i = 0; i < n; i++)
-		put_4_ref(out, (uint32_t)i, vitrt_requant_ref(x[i] * vitrt_gelu_sigmoid_ref(x[i], p),
+		put_4_ref(out, (uint32_t)i, vitsa_requant_ref(x[i] * vitsa_gelu_sigmoid_ref(x[i], p),
 							     d), zero, 0);
 }
 
 /* GELU of every s8 value at index x + 128, and the same requantized with d (slots as above). */
 static __thread struct gelu_slot {
 	bool valid, valid8;
-	struct vitrt_gelu p;
-	struct vitrt_dyadic d;
+	struct vitsa_gelu p;
+	struct vitsa_dyadic d;
 	int32_t lut[256];
 	int8_t lut8[256];
 } gelu_cache[TABLE_SLOTS];
 
-static bool gelu_same(const struct vitrt_gelu *a, const struct vitrt_gelu *b)
+static bool gelu_same(const struct vitsa_gelu *a, const struct vitsa_gelu *b)
 {
 	return a->x0 == b->x0 && a->n == b->n && a->k == b->k && a->j == b->j;
 }
 
-static struct gelu_slot *gelu_slot(const struct vitrt_gelu *p)
+static struct gelu_slot *gelu_slot(const struct vitsa_gelu *p)
 {
 	struct gelu_slot *c = &gelu_cache[table_slot(p->x0, p->n, p->k ^ p->j << 8)];
 
 	if (!c->valid || !gelu_same(&c->p, p)) {
-		IOPS_ASSERT(vitrt_gelu_check(p) == VITRT_OK);
+		IOPS_ASSERT(vitsa_gelu_check(p) == 0);
 		for (int32_t v = -128; v < 128; v++)
-			c->lut[v + 128] = v * vitrt_gelu_sigmoid_ref(v, p);
+			c->lut[v + 128] = v * vitsa_gelu_sigmoid_ref(v, p);
 		c->p = *p;
 		c->valid = true;
 		c->valid8 = false;
@@ -981,25 +982,25 @@ static struct gelu_slot *gelu_slot(const struct vitrt_gelu *p)
 	return c;
 }
 
-static const int32_t *gelu_table(const struct vitrt_gelu *p)
+static const int32_t *gelu_table(const struct vitsa_gelu *p)
 {
 	return gelu_slot(p)->lut;
 }
 
-static const int8_t *gelu_table_s8(const struct vitrt_gelu *p, struct vitrt_dyadic d)
+static const int8_t *gelu_table_s8(const struct vitsa_gelu *p, struct vitsa_dyadic d)
 {
 	struct gelu_slot *c = gelu_slot(p);
 
 	if (!c->valid8 || c->d.mult != d.mult || c->d.shift != d.shift) {
-		vitrt_requant_s8(c->lut8, c->lut, 256, d, 0);
+		vitsa_requant_s8(c->lut8, c->lut, 256, d, 0);
 		c->d = d;
 		c->valid8 = true;
 	}
 	return c->lut8;
 }
 
-IOPS_HOT void vitrt_gelu(int32_t *restrict out, const int8_t *restrict x, size_t n,
-			 const struct vitrt_gelu *p)
+IOPS_HOT void vitsa_gelu(int32_t *restrict out, const int8_t *restrict x, size_t n,
+			 const struct vitsa_gelu *p)
 {
 	const int32_t *lut = gelu_table(p);
 
@@ -1008,8 +1009,8 @@ IOPS_HOT void vitrt_gelu(int32_t *restrict out, const int8_t *restrict x, size_t
 }
 
 
-void vitrt_gelu_s8(int8_t *out, const int8_t *x, size_t n, const struct vitrt_gelu *p,
-		   struct vitrt_dyadic d)
+void vitsa_gelu_s8(int8_t *out, const int8_t *x, size_t n, const struct vitsa_gelu *p,
+		   struct vitsa_dyadic d)
 {
 	const int8_t *lut8 = gelu_table_s8(p, d);
 
@@ -1022,8 +1023,8 @@ void vitrt_gelu_s8(int8_t *out, const int8_t *x, size_t n, const struct vitrt_ge
 }
 
 /* Through s8: with 0 <= zero <= 15, clamp(clamp(v, -128, 127) + zero, 0, 15) is the u4 clamp. */
-void vitrt_gelu_u4(uint8_t *out, const int8_t *x, size_t n, const struct vitrt_gelu *p,
-		   struct vitrt_dyadic d, int32_t zero)
+void vitsa_gelu_u4(uint8_t *out, const int8_t *x, size_t n, const struct vitsa_gelu *p,
+		   struct vitsa_dyadic d, int32_t zero)
 {
 	int8_t tmp[512];
 
@@ -1031,7 +1032,7 @@ void vitrt_gelu_u4(uint8_t *out, const int8_t *x, size_t n, const struct vitrt_g
 	for (size_t i = 0; i < n; i += sizeof(tmp)) {
 		size_t k = n - i < sizeof(tmp) ? n - i : sizeof(tmp);
 
-		vitrt_gelu_s8(tmp, x + i, k, p, d);
+		vitsa_gelu_s8(tmp, x + i, k, p, d);
 		pack_4(out + i / 2, tmp, k, zero, 0);
 	}
 }
@@ -1042,11 +1043,11 @@ static void patches_check(size_t out_stride, uint32_t chans, uint32_t img, uint3
 			  uint32_t py0, uint32_t py1)
 {
 	IOPS_ASSERT(chans >= 1 && patch >= 1 && img % patch == 0);
-	IOPS_ASSERT(img <= VITRT_PATCHES_MAX_IMG && py0 <= py1 && py1 <= img / patch);
+	IOPS_ASSERT(img <= VITSA_PATCHES_MAX_IMG && py0 <= py1 && py1 <= img / patch);
 	IOPS_ASSERT(out_stride >= (size_t)chans * patch * patch);
 }
 
-void vitrt_patches_s8_ref(int8_t *out, size_t out_stride, const uint8_t *image,
+void vitsa_patches_s8_ref(int8_t *out, size_t out_stride, const uint8_t *image,
 			  const int8_t *lut, uint32_t chans, uint32_t img, uint32_t patch,
 			  uint32_t py0, uint32_t py1)
 {
@@ -1082,11 +1083,11 @@ static void lut_row(int8_t *out, const uint8_t *px, uint32_t n, const int8_t lut
  * Image row by image row instead of pixel by pixel: each of the patch * chans rows under a row
  * of patches is looked up once, contiguously, then dealt out in runs of @patch bytes.
  */
-void vitrt_patches_s8(int8_t *out, size_t out_stride, const uint8_t *image, const int8_t *lut,
+void vitsa_patches_s8(int8_t *out, size_t out_stride, const uint8_t *image, const int8_t *lut,
 		      uint32_t chans, uint32_t img, uint32_t patch, uint32_t py0, uint32_t py1)
 {
 	uint32_t per = img / patch;
-	int8_t q[VITRT_PATCHES_MAX_IMG];
+	int8_t q[VITSA_PATCHES_MAX_IMG];
 
 	patches_check(out_stride, chans, img, patch, py0, py1);
 	for (uint32_t py = py0; py < py1; py++) {
@@ -1107,12 +1108,12 @@ void vitrt_patches_s8(int8_t *out, size_t out_stride, const uint8_t *image, cons
 static void embed_check(uint32_t prefix, uint32_t r0, uint32_t r1, uint32_t cols,
 			size_t out_stride, size_t x_stride, size_t pos_stride)
 {
-	IOPS_ASSERT(prefix <= VITRT_EMBED_MAX_PREFIX && r0 <= r1 && cols >= 1);
+	IOPS_ASSERT(prefix <= VITSA_EMBED_MAX_PREFIX && r0 <= r1 && cols >= 1);
 	IOPS_ASSERT(out_stride >= cols && pos_stride >= cols);
 	IOPS_ASSERT(r1 <= prefix + 1 || x_stride >= cols);
 }
 
-void vitrt_embed_s16_ref(int16_t *out, size_t out_stride, const int16_t *x, size_t x_stride,
+void vitsa_embed_s16_ref(int16_t *out, size_t out_stride, const int16_t *x, size_t x_stride,
 			 const int16_t *pos, size_t pos_stride, uint32_t prefix, uint32_t r0,
 			 uint32_t r1, uint32_t cols)
 {
@@ -1128,11 +1129,11 @@ void vitrt_embed_s16_ref(int16_t *out, size_t out_stride, const int16_t *x, size
 
 static void mean_check(uint32_t rows, uint32_t cols, size_t stride)
 {
-	IOPS_ASSERT(rows >= 1 && rows <= VITRT_MEAN_MAX_ROWS && cols >= 1);
+	IOPS_ASSERT(rows >= 1 && rows <= VITSA_MEAN_MAX_ROWS && cols >= 1);
 	IOPS_ASSERT(rows == 1 || stride >= cols);
 }
 
-void vitrt_mean_s16_ref(int16_t *out, const int16_t *x, size_t stride, uint32_t rows,
+void vitsa_mean_s16_ref(int16_t *out, const int16_t *x, size_t stride, uint32_t rows,
 			uint32_t cols)
 {
 	mean_check(rows, cols, stride);
@@ -1141,7 +1142,7 @@ void vitrt_mean_s16_ref(int16_t *out, const int16_t *x, size_t stride, uint32_t 
 
 		for (uint32_t r = 0; r < rows; r++)
 			sum += x[r * stride + c];
-		out[c] = (int16_t)vitrt_floor_div(2 * sum + rows, 2 * (int64_t)rows);
+		out[c] = (int16_t)vitsa_floor_div(2 * sum + rows, 2 * (int64_t)rows);
 	}
 }
 
@@ -1152,19 +1153,19 @@ IOPS_HOT static void sum_rows16(int32_t *restrict sum, const int16_t *restrict r
 		sum[i] += row[i];
 }
 
-void vitrt_mean_s16(int16_t *out, const int16_t *x, size_t stride, uint32_t rows, uint32_t cols)
+void vitsa_mean_s16(int16_t *out, const int16_t *x, size_t stride, uint32_t rows, uint32_t cols)
 {
 	int32_t *sum = calloc(cols, sizeof(*sum));
 
 	mean_check(rows, cols, stride);
 	if (!sum) {		/* the reference needs no memory */
-		vitrt_mean_s16_ref(out, x, stride, rows, cols);
+		vitsa_mean_s16_ref(out, x, stride, rows, cols);
 		return;
 	}
 	for (uint32_t r = 0; r < rows; r++)
 		sum_rows16(sum, x + r * stride, cols);
 	for (uint32_t c = 0; c < cols; c++)
-		out[c] = (int16_t)vitrt_floor_div(2 * (int64_t)sum[c] + rows, 2 * (int64_t)rows);
+		out[c] = (int16_t)vitsa_floor_div(2 * (int64_t)sum[c] + rows, 2 * (int64_t)rows);
 	free(sum);
 }
 
@@ -1178,7 +1179,7 @@ IOPS_HOT static void add_sat16(int16_t *restrict out, const int16_t *restrict a,
 	}
 }
 
-void vitrt_embed_s16(int16_t *out, size_t out_stride, const int16_t *x, size_t x_stride,
+void vitsa_embed_s16(int16_t *out, size_t out_stride, const int16_t *x, size_t x_stride,
 		     const int16_t *pos, size_t pos_stride, uint32_t prefix, uint32_t r0,
 		     uint32_t r1, uint32_t cols)
 {
