@@ -664,10 +664,14 @@ static struct vitrt_prog *finish(struct builder *b)
 	p->ngemms = b->ngemms;
 	p->image = b->image;
 	p->logits = b->logits;
+	/* Out of memory here fails the compilation: the caller frees p, labels and all. */
 	if (b->m->labels) {
 		p->labels = calloc(c->classes, sizeof(*p->labels));
 		for (uint32_t i = 0; p->labels && i < c->classes; i++)
-			p->labels[i] = strdup(b->m->labels[i]);
+			if (!(p->labels[i] = strdup(b->m->labels[i])))
+				b->err = VITRT_ENOMEM;
+		if (!p->labels)
+			b->err = VITRT_ENOMEM;
 	}
 	return p;
 }
