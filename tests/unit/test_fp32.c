@@ -1061,6 +1061,52 @@ static const char *tiny_vit(const char *name, uint32_t dim, uint32_t patch, uint
 	return path;
 }
 
+/* A checkpoint of one tensor, @name of shape [d0, 1, 1, 1], zero. */
+static const char *one_tensor(const char *file, const char *name, uint64_t d0)
+{
+	float *zero = calloc(d0, sizeof(float));
+	struct vitrt_st_tensor t = { name, NULL, 4, { d0, 1, 1, 1 }, d0, zero };
+	const char *path = tmp(file);
+
+	if (!zero || vitrt_st_write(path, &t, 1, msg, sizeof(msg))) {
+		printf("# %s\n", msg);
+		exit(1);
+	}
+	free(zero);
+	return path;
+}
+
+/* runtime.rst's "Checkpoint shapes": the width and class bounds, on both sides. */
+TEST(checkpoint_shape_limits)
+{
+	float *hw, *hb;
+	struct vitrt_vit *m;
+	const char *p;
+	int err;
+
+	p = one_tensor("dim16385.safetensors", "patch_embed.proj.weight", 16385);
+	expect_load_error(p, VITRT_EUNSUPPORTED, p,
+			  "embedding dimension 16385 is outside [1, 16384]");
+	/* at the bound the width passes, and the next missing tensor is what stops it */
+	p = one_tensor("dim16384.safetensors", "patch_embed.proj.weight", 16384);
+	m = vitrt_vit_load(p, &err, msg, sizeof(msg));
+	CHECK(!m && !strstr(msg, "embedding dimension"), "16384 wide: %s", msg);
+	vitrt_vit_free(m);
+
+	p = tiny_vit("classes_over.safetensors", 4, 1, (1u << 20) + 1, &hw, &hb);
+	free(hw);
+	free(hb);
+	expect_load_error(p, VITRT_EUNSUPPORTED, p, "class count 1048577 is outside [1, 1048576]");
+	p = tiny_vit("classes_max.safetensors", 4, 1, 1u << 20, &hw, &hb);
+	free(hw);
+	free(hb);
+	/* (4 wide has no head count, which is what stops it next) */
+	m = vitrt_vit_load(p, &err, msg, sizeof(msg));
+	CHECK(!m && !strstr(msg, "class count") && strstr(msg, "heads"), "2^20 classes: %s",
+	      msg);
+	vitrt_vit_free(m);
+}
+
 /* More classes than a token row has floats: the head's output has a buffer of its own. */
 TEST(head_wider_than_tokens)
 {

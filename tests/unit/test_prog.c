@@ -193,6 +193,26 @@ static void invalid(struct vitrt_prog *p, const char *what, const char *want)
 	      "%s: '%s' lacks '%s'", what, msg, want);
 }
 
+/* runtime.rst's "Compiled model" limits, one past each refused by name, each limit passing. */
+TEST(class_and_gemm_size_limits)
+{
+	struct vitrt_prog *p = sample();
+
+	p->info.classes = 100001;
+	invalid(p, "100001 classes", "bad model info (scheme 0, 100001 classes)");
+	p = sample();
+	p->info.classes = 100000;	/* passes; its 200000 bytes of logits then do not fit */
+	invalid(p, "100000 classes", "image or logits outside the activation arena");
+	for (int d = 0; d < 3; d++) {
+		p = sample();
+		(d == 0 ? &p->gemms[0].m : d == 1 ? &p->gemms[0].n : &p->gemms[0].k)[0] = 32769;
+		invalid(p, "a side of 32769", "gemm 0: bad shape, type or flags");
+		p = sample();
+		(d == 0 ? &p->gemms[0].m : d == 1 ? &p->gemms[0].n : &p->gemms[0].k)[0] = 32768;
+		invalid(p, "a side of 32768", "gemm 0: an operand lies outside its arena");
+	}
+}
+
 TEST(misaligned_and_overlapping_tensors_refused)
 {
 	static const struct vitrt_pref act = { VITRT_ARENA_ACT, 0, 0, 0 };

@@ -133,6 +133,8 @@ t quantize_writes_a_model test -s "$tmp/m.vitsa"
 t info_describes_it sh -c "'$VITRT' info '$tmp/m.vitsa' | grep -q 'depth 2, heads 3'"
 t run_classifies_png "$VITRT" run --backend sim "$tmp/m.vitsa" $D/gray28.png
 t run_fp32_from_checkpoint "$VITRT" run --fp32 "$CKPT" $D/gray28.png
+t run_refuses_picture_over_2e28_pixels fails_with 1 "image 16385x16384 is too large" \
+	"$VITRT" run --backend sim "$tmp/m.vitsa" $D/png-16385x16384.png
 t quantize_truncated_checkpoint fails_with 1 "trunc.safetensors" "$VITRT" quantize \
 	"$tmp/trunc.safetensors" --calib "$FMNIST" -o "$tmp/x.vitsa"
 t no_half_written_model test ! -e "$tmp/x.vitsa"
