@@ -94,6 +94,7 @@ suite rtl $B/rtl/vitsa_rtl_tb
 suite rtl-4x7 $B/rtl/vitsa_rtl_tb_4x7 -n 1000
 suite rtl-9x3 $B/rtl/vitsa_rtl_tb_9x3 -n 1000
 suite rtl-fp16 $B/rtl/act_fcheck -n 200000
+suite rtl-vec $B/rtl/vitsa_vec_tb
 
 # The device and the driver need our QEMU; the VM also Debian's kernel and the initramfs.
 if ! qemu=$(scripts/qemu.sh | tail -n 1) || [ ! -x "$qemu" ]; then

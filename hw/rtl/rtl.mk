@@ -8,6 +8,8 @@
 #                   keep the ROWS/COLS parameters honest (ROWS < COLS, ROWS > COLS, neither a
 #                   power of two); Verilator lints the RTL with -Wall on the way
 #   make rtl-run    run them (KTAP on stdout; each checks its jobs against the C model)
+#   make rtl-vec    only the vector unit's datapaths (hw/rtl/vec/) and their bench,
+#                   build/rtl/vitsa_vec_tb (also part of make rtl); make rtl-vec-run runs it
 #
 # The testbench links the C model (hw/model/*.c) and tb_job.c, compiled as C by the host
 # rules; Verilator compiles the generated C++ and tb_main.cpp.
@@ -23,7 +25,7 @@ RTL_LINT   := -Wall -Wno-UNUSEDSIGNAL --top-module vitsa_top
 RTL_MW     := 10
 RTL_NTW    := 8
 RTL_BINS   := $(RTL_B)/vitsa_rtl_tb $(RTL_B)/vitsa_rtl_tb_4x7 $(RTL_B)/vitsa_rtl_tb_9x3 \
-	      $(RTL_B)/act_fcheck
+	      $(RTL_B)/act_fcheck $(RTL_B)/vitsa_vec_tb
 
 # rtl_tb BINARY,ROWS,COLS: the Verilated core of that geometry with the bench.
 define rtl_tb
@@ -51,6 +53,24 @@ $(RTL_B)/act_fcheck: $(RTL_FP_V) hw/rtl/activity/act_fcheck.cpp hw/rtl/rtl.mk
 		$(abspath $(RTL_FP_V) hw/rtl/activity/act_fcheck.cpp) >$@.log 2>&1 || \
 		{ tail -n 30 $@.log; exit 1; }
 
+# The vector unit's datapaths (outside hw/rtl/*.v, so vitsa_top's lint and build never see
+# them) side by side under one bench top, against the C model's integer ops.
+RTL_VEC_V   := $(wildcard hw/rtl/vec/*.v) hw/rtl/vec/tb/vitsa_vec_tbtop.v
+RTL_VEC_OBJ := $(call obj,host,hw/rtl/vec/tb/tb_vec_model.c $(HW_SRC))
+$(RTL_B)/vitsa_vec_tb: $(RTL_VEC_V) hw/rtl/vec/tb/tb_vec.cpp $(RTL_VEC_OBJ) hw/rtl/rtl.mk
+	@mkdir -p $(RTL_B)
+	$(VERILATOR) --cc --exe --build -j 2 -Wall -Wno-UNUSEDSIGNAL --top-module vitsa_vec_tbtop \
+		--Mdir $@.obj -o $(abspath $@) -CFLAGS "-O2 -I$(abspath hw/model)" \
+		-LDFLAGS "$(abspath $(RTL_VEC_OBJ)) -lm" \
+		$(abspath $(RTL_VEC_V) hw/rtl/vec/tb/tb_vec.cpp) >$@.log 2>&1 || \
+		{ tail -n 30 $@.log; exit 1; }
+
+.PHONY: rtl-vec rtl-vec-run
+rtl-vec: $(RTL_B)/vitsa_vec_tb
+
+rtl-vec-run: $(RTL_B)/vitsa_vec_tb
+	$(RTL_B)/vitsa_vec_tb
+
 .PHONY: rtl rtl-run
 rtl: $(RTL_BINS)
 
@@ -59,6 +79,7 @@ rtl-run: $(RTL_BINS)
 	$(RTL_B)/vitsa_rtl_tb_4x7 -n 1000
 	$(RTL_B)/vitsa_rtl_tb_9x3 -n 1000
 	$(RTL_B)/act_fcheck -n 200000
+	$(RTL_B)/vitsa_vec_tb
 
 # make activity: switching activity and cells per PE, int8 / int4 / fp16 dequantize-first
 # (Documentation/hw/activity.rst); hw/rtl/activity/run.sh writes build/activity/table.txt.
