@@ -9,7 +9,9 @@
  *   - whole Shiftmax rows (exp, divide, normalize in the RTL; max and sum in C) against
  *     vitsa_shiftmax_ref, and the u16 normalize against vitsa_shiftmax16_ref;
  *   - whole I-LayerNorm rows (sqrt and divide in the RTL) against vitsa_layernorm_ref;
- *   - vitsa_vec_gelu against vitsa_gelu_sigmoid_ref and vitsa_gelu_ref, every s8 input.
+ *   - vitsa_vec_gelu against vitsa_gelu_sigmoid_ref and vitsa_gelu_ref, every s8 input, as
+ *     a stream (with bubbles, parameters changing per element), each element out exactly
+ *     its latency after it went in, none lost or invented.
  * Edge values (0, 1, 2^k - 1, 2^k, 2^k + 1, the maxima) first, then seeded random ones.
  * KTAP on stdout; exit status 1 on any failure.
  *
@@ -20,6 +22,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <deque>
 #include <memory>
 #include <vector>
 
@@ -81,6 +84,7 @@ struct bench {
 		top->rst = 1;
 		top->sq_start = 0;
 		top->dv_start = 0;
+		top->ge_in_valid = 0;
 		tick();
 		tick();
 		top->rst = 0;
@@ -436,30 +440,83 @@ void test_layernorm(bench &b, unsigned scale)
 	report(t);
 }
 
+/* vitsa_vec_gelu.v: an element sampled on one edge leaves this many edges later. */
+const uint64_t gelu_latency = 32;
+
+/* Elements in vitsa_vec_gelu's pipeline, oldest first, each with the edge that sampled it. */
+struct gelu_flight {
+	int8_t x;
+	struct vitsa_gelu g;
+	uint64_t edge;
+};
+
+struct gelu_stream {
+	bench &b;
+	std::deque<gelu_flight> q;
+	uint64_t edge = 0;
+
+	explicit gelu_stream(bench &bb) : b(bb) {}
+
+	/* One edge: offer x under g if valid, check whatever leaves against the model. */
+	void step(test &t, bool valid, int8_t x, const struct vitsa_gelu &g)
+	{
+		b.top->ge_in_valid = valid;
+		b.top->ge_x = (uint8_t)x;
+		b.exp_params(g.x0, g.n, g.k, g.j);
+		b.tick();
+		edge++;
+		if (valid)
+			q.push_back({ x, g, edge });
+		if (!b.top->ge_out_valid)
+			return;
+		if (!t.expect(!q.empty(), "an element out of an empty pipeline", 1, 0))
+			return;
+		gelu_flight f = q.front();
+		int32_t s = vitsa_gelu_sigmoid_ref(f.x, &f.g), y;
+
+		q.pop_front();
+		vitsa_gelu_ref(&y, &f.x, 1, &f.g);
+		t.expect(edge - f.edge == gelu_latency, "latency", edge - f.edge, gelu_latency);
+		t.expect(b.top->ge_sig == (uint32_t)s, "sigmoid", b.top->ge_sig, (uint32_t)s);
+		t.expect((int32_t)b.top->ge_y == y, "y", b.top->ge_y, (uint32_t)y);
+	}
+
+	/* Idle edges until everything has left; then nothing may remain. */
+	void drain(test &t, const struct vitsa_gelu &g)
+	{
+		for (uint64_t i = 0; i < gelu_latency + 4; i++)
+			step(t, false, 0, g);
+		t.expect(q.empty(), "elements lost in the pipeline", q.size(), 0);
+	}
+};
+
+struct vitsa_gelu rnd_gelu(unsigned i)
+{
+	expp p = i % 2 ? rnd_scale_params(true) : rnd_raw_params(VITSA_GELU_EXP_MAX);
+
+	return { p.x0, p.n, p.k, p.j };
+}
+
 void test_gelu(bench &b, unsigned scale)
 {
-	test t("gelu: every s8 input, sigmoid and output against vitsa_gelu_ref");
+	test t("gelu: every s8 input back to back, sigmoid and output against vitsa_gelu_ref");
+	test tb("gelu: random bubbles, parameters changing per element, latency 32");
+	gelu_stream st(b);
+	struct vitsa_gelu g = rnd_gelu(0), pool[16];
 
 	for (unsigned i = 0; i < 300 * scale; i++) {
-		expp p = i % 2 ? rnd_scale_params(true) : rnd_raw_params(VITSA_GELU_EXP_MAX);
-		struct vitsa_gelu g = { p.x0, p.n, p.k, p.j };
-		int8_t x[256];
-		int32_t want[256];
-
-		for (int v = 0; v < 256; v++)
-			x[v] = (int8_t)(v - 128);
-		vitsa_gelu_ref(want, x, 256, &g);
-		b.exp_params(p.x0, p.n, p.k, p.j);
-		for (int v = 0; v < 256; v++) {
-			int32_t s = vitsa_gelu_sigmoid_ref(x[v], &g);
-
-			b.top->ge_x = (uint8_t)x[v];
-			b.top->eval();
-			t.expect(b.top->ge_sig == (uint32_t)s, "sigmoid", b.top->ge_sig, (uint32_t)s);
-			t.expect((int32_t)b.top->ge_y == want[v], "y", b.top->ge_y, (uint32_t)want[v]);
-		}
+		g = rnd_gelu(i);
+		for (int v = -128; v < 128; v++)
+			st.step(t, true, (int8_t)v, g);
 	}
+	st.drain(t, g);
+	for (struct vitsa_gelu &pg : pool)
+		pg = rnd_gelu((unsigned)below(2));
+	for (unsigned i = 0; i < 20000 * scale; i++)
+		st.step(tb, below(2), (int8_t)rnd(), pool[below(16)]);
+	st.drain(tb, g);
 	report(t);
+	report(tb);
 }
 
 }	/* namespace */
@@ -485,7 +542,7 @@ int main(int argc, char **argv)
 	auto t0 = std::chrono::steady_clock::now();
 	bench b;
 
-	printf("TAP version 13\n1..10\n# seed 0x%" PRIx64 ", scale %u\n", seed, scale);
+	printf("TAP version 13\n1..11\n# seed 0x%" PRIx64 ", scale %u\n", seed, scale);
 	b.reset();
 	test_sqrt(b, scale);
 	test_div(b, scale);

@@ -33,8 +33,10 @@ module vitsa_vec_tbtop (
 	input  wire        [46:0] nm_f16,
 	output wire        [7:0]  nm_p8,
 	output wire        [15:0] nm_p16,
-	// ShiftGELU (the exponential's parameters)
+	// ShiftGELU, pipelined (the exponential's parameters)
+	input  wire               ge_in_valid,
 	input  wire signed [7:0]  ge_x,
+	output wire               ge_out_valid,
 	output wire        [14:0] ge_sig,
 	output wire signed [31:0] ge_y
 );
@@ -45,6 +47,7 @@ module vitsa_vec_tbtop (
 	vitsa_vec_exp u_exp (.d(ex_d), .x0(ex_x0), .n(ex_n), .k(ex_k), .j(ex_j), .e(ex_e));
 	vitsa_vec_norm #(.SHIFT(23), .OW(8), .FW(32)) u_norm8 (.e(nm_e), .f(nm_f8), .p(nm_p8));
 	vitsa_vec_norm #(.SHIFT(30), .OW(16), .FW(47)) u_norm16 (.e(nm_e), .f(nm_f16), .p(nm_p16));
-	vitsa_vec_gelu u_gelu (.x(ge_x), .x0(ex_x0), .n(ex_n), .k(ex_k), .j(ex_j), .sig(ge_sig),
-			       .y(ge_y));
+	vitsa_vec_gelu u_gelu (.clk(clk), .rst(rst), .in_valid(ge_in_valid), .x(ge_x), .x0(ex_x0),
+			       .n(ex_n), .k(ex_k), .j(ex_j), .out_valid(ge_out_valid),
+			       .sig(ge_sig), .y(ge_y));
 endmodule
