@@ -18,11 +18,13 @@
  * unassigned space, ROM for a write and bus mastering off all fail, and no
  * path leads to MMIO dispatch, which would take the BQL.  A guest that remaps
  * the address between translation and copy gets the copy in the RAM that was
- * mapped, like a DMA already in flight.  Behind a vIOMMU the translation also
- * runs the IOMMU model's translate callback, whose memory accesses are that
- * model's (intel-iommu walks its tables with dma_memory_read).  Operand DMA
- * runs without the lock; the completion record is written with it held, so
- * a reset comes either before it (no record, no HEAD update) or after both.
+ * mapped, like a DMA already in flight.  Behind a vIOMMU the IOMMU model's
+ * translation (which may take the BQL and report faults by MSI) runs in the
+ * main loop, in xlat_bh, while the worker waits without the lock; the
+ * completion record is mapped that way before the lock is taken.  Operand
+ * DMA runs without the lock; the completion record is written with it held,
+ * so a reset comes either before it (no record, no HEAD update) or after
+ * both.
  *
  * With the test-only property x-fault-inject the guest can arm one fault at
  * a time (FAULT_KIND); the worker takes it when it has fetched a matching
@@ -111,6 +113,13 @@ struct VitsaState {
     QemuMutex lock;         /* guards everything below */
     QemuCond cond;          /* wakes the worker: doorbell, enable, stop */
     QEMUBH *irq_bh;         /* delivers interrupts raised by the worker */
+    QEMUBH *xlat_bh;        /* translates through the vIOMMU for the worker */
+    QemuCond xlat_cond;     /* wakes the worker: translation done, stop */
+    bool xlat_asked;        /* the worker waits for xlat_bh */
+    bool xlat_done;
+    uint64_t xlat_addr;
+    bool xlat_write;
+    IOMMUTLBEntry xlat_entry;
     QEMUTimer *late_timer;  /* RESET_STUCK's late write; armed under the BQL */
     bool stopping;
     bool in_job;            /* a descriptor is between fetch and completion */
@@ -157,6 +166,8 @@ typedef struct VitsaJob {
     uint32_t fault;         /* VITSA_FAULT_* this descriptor took */
     uint64_t fetch_bytes;
     struct vitsa_job_stats st;
+    MemoryRegionCache cpl;  /* the completion record, mapped before the lock */
+    bool cpl_mapped;
 } VitsaJob;
 
 /* Interrupts */
@@ -312,6 +323,66 @@ static void vitsa_reset_locked(VitsaState *s)
 /* DMA */
 
 /*
+ * xlat_bh, main loop, BQL held: the vIOMMU's translation of the address the
+ * worker asked for.  The IOMMU model may take the BQL itself and reports
+ * faults by MSI, which both need this thread, not the worker.
+ */
+static void vitsa_xlat_bh(void *opaque)
+{
+    VitsaState *s = opaque;
+    IOMMUTLBEntry entry;
+    uint64_t addr;
+    bool is_write;
+
+    qemu_mutex_lock(&s->lock);
+    if (!s->xlat_asked || s->xlat_done) {
+        qemu_mutex_unlock(&s->lock);
+        return;
+    }
+    addr = s->xlat_addr;
+    is_write = s->xlat_write;
+    qemu_mutex_unlock(&s->lock);
+
+    WITH_RCU_READ_LOCK_GUARD() {
+        entry = address_space_get_iotlb_entry(pci_get_address_space(&s->pdev),
+                                              addr, is_write,
+                                              MEMTXATTRS_UNSPECIFIED);
+    }
+
+    qemu_mutex_lock(&s->lock);
+    s->xlat_entry = entry;
+    s->xlat_done = true;
+    qemu_cond_broadcast(&s->xlat_cond);
+    qemu_mutex_unlock(&s->lock);
+}
+
+/*
+ * Worker, lock not held: the vIOMMU's entry for @addr, from xlat_bh.  False
+ * when unrealize stops the worker first (the access then fails, and the job
+ * with it).
+ */
+static bool vitsa_iotlb(VitsaState *s, uint64_t addr, bool is_write,
+                        IOMMUTLBEntry *entry)
+{
+    bool done;
+
+    qemu_mutex_lock(&s->lock);
+    s->xlat_addr = addr;
+    s->xlat_write = is_write;
+    s->xlat_asked = true;
+    s->xlat_done = false;
+    qemu_bh_schedule(s->xlat_bh);
+    while (!s->xlat_done && !s->stopping) {
+        qemu_cond_wait(&s->xlat_cond, &s->lock);
+    }
+    done = s->xlat_done;
+    *entry = s->xlat_entry;
+    s->xlat_asked = false;
+    qemu_mutex_unlock(&s->lock);
+    return done;
+}
+
+/*
  * Map the start of [addr, addr + len) of the bus-master address space into
  * @cache, through the vIOMMU if one translates it; @len > 0.  Returns how
  * many bytes @cache maps if they are RAM the device may access directly
@@ -333,11 +404,8 @@ static uint64_t vitsa_dma_map(VitsaState *s, MemoryRegionCache *cache,
     if (got > 0 && !cache->ptr && memory_region_get_iommu(cache->mrs.mr)) {
         /* The cache stops at an IOMMU: map the page the IOMMU points at. */
         address_space_cache_destroy(cache);
-        WITH_RCU_READ_LOCK_GUARD() {
-            iotlb = address_space_get_iotlb_entry(as, addr, is_write,
-                                                  MEMTXATTRS_UNSPECIFIED);
-        }
-        if (!(iotlb.perm & (is_write ? IOMMU_WO : IOMMU_RO))) {
+        if (!vitsa_iotlb(s, addr, is_write, &iotlb) ||
+            !(iotlb.perm & (is_write ? IOMMU_WO : IOMMU_RO))) {
             return 0;
         }
         off = addr & iotlb.addr_mask;
@@ -716,11 +784,15 @@ static void vitsa_job_complete_locked(VitsaState *s, VitsaJob *job)
      * operands, its writes of C) is done before the guest can see the record.
      */
     smp_mb();
-    if (vitsa_dma_write(job, job->cpl_addr, raw, sizeof(raw))) {
+    if (!job->cpl_mapped) {
+        qemu_log_mask(LOG_GUEST_ERROR, "vitsa: completion record write at 0x%"
+                      PRIx64 " failed\n", job->cpl_addr);
         vitsa_halt_locked(s, VITSA_ERR_DMA_WRITE);
         qemu_bh_schedule(s->irq_bh);
         return;
     }
+    memcpy(job->cpl.ptr, raw, sizeof(raw));
+    address_space_cache_invalidate(&job->cpl, 0, sizeof(raw));
     s->head++;
     s->cnt[VITSA_CNT_JOBS]++;
     s->cnt[VITSA_CNT_ERRORS] += job->status != VITSA_ERR_OK;
@@ -752,8 +824,14 @@ static void *vitsa_worker(void *opaque)
         vitsa_job_begin_locked(s, &job);
         qemu_mutex_unlock(&s->lock);
         vitsa_job_run(&job);
+        /* A vIOMMU translation may need the main loop: not under the lock. */
+        job.cpl_mapped = vitsa_dma_map(s, &job.cpl, job.cpl_addr,
+                                       VITSA_CPL_SIZE, true) == VITSA_CPL_SIZE;
         qemu_mutex_lock(&s->lock);
         vitsa_job_finish_locked(s, &job);
+        qemu_mutex_unlock(&s->lock);
+        address_space_cache_destroy(&job.cpl);
+        qemu_mutex_lock(&s->lock);
     }
     qemu_mutex_unlock(&s->lock);
     rcu_unregister_thread();
@@ -1079,6 +1157,9 @@ static void vitsa_realize(PCIDevice *pdev, Error **errp)
     qemu_cond_init(&s->cond);
     s->irq_bh = qemu_bh_new_guarded(vitsa_irq_bh, s,
                                     &DEVICE(s)->mem_reentrancy_guard);
+    qemu_cond_init(&s->xlat_cond);
+    s->xlat_bh = qemu_bh_new_guarded(vitsa_xlat_bh, s,
+                                     &DEVICE(s)->mem_reentrancy_guard);
     s->late_timer = timer_new_ns(QEMU_CLOCK_VIRTUAL, vitsa_fault_late_write, s);
     qemu_thread_create(&s->thread, "vitsa", vitsa_worker, s,
                        QEMU_THREAD_JOINABLE);
@@ -1092,8 +1173,11 @@ static void vitsa_exit(PCIDevice *pdev)
     s->stopping = true;
     qatomic_set(&s->gen, s->gen + 1);   /* cancel the job in flight */
     qemu_cond_signal(&s->cond);
+    qemu_cond_broadcast(&s->xlat_cond); /* xlat_bh cannot run: we hold the BQL */
     qemu_mutex_unlock(&s->lock);
     qemu_thread_join(&s->thread);
+    qemu_bh_delete(s->xlat_bh);
+    qemu_cond_destroy(&s->xlat_cond);
 
     timer_free(s->late_timer);
     qemu_bh_delete(s->irq_bh);
