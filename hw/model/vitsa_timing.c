@@ -81,6 +81,12 @@ void vitsa_timing_gemm(const struct vitsa_model_cfg *cfg, uint32_t bw,
 	uint64_t p = max_u64(g->m, cfg->rows), done = 0, bytes = 0;
 	uint64_t start = 0, start1 = 0, start2 = 0;	/* tiles idx, idx - 1, idx - 2 */
 
+	/* No tiles, so no last column to write: an empty GEMM is no work (the device refuses it). */
+	if (!g->m || !g->n || !g->k) {
+		*t = (struct vitsa_timing){ 0 };
+		return;
+	}
+
 	for (uint64_t idx = 0; idx < ktiles * ntiles; idx++) {
 		uint64_t b = tile_bytes(cfg, g, idx / ktiles, idx % ktiles);
 

@@ -30,7 +30,7 @@ struct vitsa_timing {
 	uint64_t dram_bytes;	/* read and written */
 };
 
-/* @g on @cfg with DRAM delivering @bw bytes per cycle (0: unbounded). */
+/* @g on @cfg with DRAM delivering @bw bytes per cycle (0: unbounded); all zero for a side of 0. */
 void vitsa_timing_gemm(const struct vitsa_model_cfg *cfg, uint32_t bw,
 		       const struct vitsa_timing_gemm *g, struct vitsa_timing *t);
 

@@ -276,6 +276,25 @@ TEST(closed_form_head_like)
 	      (unsigned long long)t.cycles);
 }
 
+/* A side of 0 is no work: all zero, whatever the rest (not a tile loop running to UINT64_MAX). */
+TEST(empty_job_is_no_work)
+{
+	struct vitsa_model_cfg cfg = { 16, 16 };
+	struct vitsa_timing t;
+
+	for (int side = 0; side < 3; side++) {
+		struct vitsa_timing_gemm g = { .m = side ? 197 : 0, .n = side == 1 ? 0 : 64,
+					       .k = side == 2 ? 0 : 384, .a_bits = 8, .b_bits = 8,
+					       .c_bits = 8, .b_dram = true, .c_dram = true };
+
+		memset(&t, 0xff, sizeof(t));
+		vitsa_timing_gemm(&cfg, 16, &g, &t);
+		CHECK(!t.cycles && !t.array && !t.stall && !t.dram_bytes,
+		      "side %d: %llu cycles, %llu bytes", side, (unsigned long long)t.cycles,
+		      (unsigned long long)t.dram_bytes);
+	}
+}
+
 /* A re-read for every column tile: 64 x 4 bytes of A and 4 x 4 of B per tile, 4 bytes/cycle. */
 TEST(closed_form_a_off_chip)
 {

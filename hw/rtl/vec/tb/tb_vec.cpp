@@ -248,7 +248,9 @@ void check_div(test &t, bench &b, uint32_t num, uint32_t den)
 void test_div(bench &b, unsigned scale)
 {
 	test t("div: edge and random operands, quotient and cycles");
+	test tb("div: a start while busy is ignored; a zero divisor gives all ones");
 	std::vector<uint64_t> e = edges(32);
+	unsigned c;
 
 	for (uint64_t n : e)
 		for (uint64_t d : e)
@@ -259,7 +261,34 @@ void test_div(bench &b, unsigned scale)
 
 		check_div(t, b, i % 2 ? INT32_MAX : (uint32_t)rnd_bits(32), d ? d : 1);
 	}
+	for (uint64_t n : e) {
+		uint32_t q = b.div((uint32_t)n, 0, &c);
+
+		tb.expect(q == 0xffffffffu, "quotient by 0", q, 0xffffffffu);
+		tb.expect(c == tb_vec_div_latency, "cycles", c, tb_vec_div_latency);
+	}
+	for (unsigned i = 0; i < 100; i++) {
+		uint32_t num = (uint32_t)rnd(), den = (uint32_t)rnd() | 1;
+
+		c = 0;
+		b.top->dv_num = num;
+		b.top->dv_den = den;
+		b.top->dv_start = 1;
+		b.tick();
+		b.top->dv_num = ~num;	/* start held high while busy, new operands on the port */
+		b.top->dv_den = ~den | 1;
+		while (!b.top->dv_done && c < 1000) {
+			b.tick();
+			c++;
+		}
+		b.top->dv_start = 0;
+		tb.expect(b.top->dv_quo == num / den, "quotient", b.top->dv_quo, num / den);
+		tb.expect(c == tb_vec_div_latency, "cycles", c, tb_vec_div_latency);
+		b.tick();
+		tb.expect(!b.top->dv_done && !b.top->dv_busy, "idle after done", b.top->dv_busy, 0);
+	}
 	report(t);
+	report(tb);
 }
 
 /* Random valid shift-exponential parameters: compiled from a scale, or raw. */
@@ -542,7 +571,7 @@ int main(int argc, char **argv)
 	auto t0 = std::chrono::steady_clock::now();
 	bench b;
 
-	printf("TAP version 13\n1..11\n# seed 0x%" PRIx64 ", scale %u\n", seed, scale);
+	printf("TAP version 13\n1..12\n# seed 0x%" PRIx64 ", scale %u\n", seed, scale);
 	b.reset();
 	test_sqrt(b, scale);
 	test_div(b, scale);
