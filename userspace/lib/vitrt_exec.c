@@ -150,23 +150,6 @@ static int op_gemm(struct vitrt_session *s, const struct vitrt_step *st)
 	return 0;
 }
 
-static int op_sync(struct vitrt_session *s, const struct vitrt_step *st)
-{
-	struct vitrt_job_error jerr;
-	uint64_t fence;
-	int err;
-
-	(void)st;
-	if (!s->queued)
-		return 0;
-	err = vitrt_submit(s->dev, s->queue, s->queued, &fence);
-	s->queued = 0;
-	s->stats.syncs++;
-	if (!err)
-		err = vitrt_wait(s->dev, fence, WAIT_FOREVER, &jerr);
-	return err;
-}
-
 /*
  * CPU ops run as ranges of rows [r0, r1), one range per thread of libvitrt's pool when the
  * step is big enough to pay for a parallel region, cut as the in-process device cuts a job's
@@ -240,36 +223,7 @@ static int op_cpu(struct vitrt_session *s, const struct vitrt_step *st)
 	return 0;
 }
 
-/* Steps without a CPU run function are the session's: queueing and submitting GEMMs. */
-static int (*const device_ops[VITRT_OP_COUNT])(struct vitrt_session *,
-					       const struct vitrt_step *) = {
-	[VITRT_OP_GEMM] = op_gemm,
-	[VITRT_OP_SYNC] = op_sync,
-};
-
-static int run_step(struct vitrt_session *s, const struct vitrt_step *st)
-{
-	return vitrt_op_traits(st->op)->run ? op_cpu(s, st) : device_ops[st->op](s, st);
-}
-
-int vitrt_session_run(struct vitrt_session *s, const uint8_t *image, int16_t *logits)
-{
-	const struct vitrt_prog *p = s->prog;
-	const struct vitrt_prog_info *in = &p->info;
-	int err = 0;
-
-	memcpy(host(s, &p->image), image, (size_t)in->chans * in->img * in->img);
-	s->queued = 0;
-	for (uint32_t i = 0; i < p->nsteps && !err; i++)
-		err = run_step(s, &p->steps[i]);
-	err = err ?: op_sync(s, NULL);
-	if (!err)
-		memcpy(logits, host(s, &p->logits), 2ull * in->classes);
-	s->stats.images += !err;
-	return err;
-}
-
-/* ---- a batch in lockstep ---- */
+/* ---- running: images in lockstep (vitrt_session_run is one image of it) ---- */
 
 struct lockstep {
 	struct vitrt_session *const *s;
@@ -293,6 +247,7 @@ static void lockstep_cpu(void *arg, uint32_t j)
 static int lockstep_sync(struct lockstep *l)
 {
 	struct vitrt_session *const *s = l->s;
+	const struct vitrt_gemm *jobs = s[0]->queue;	/* one image: its queue as it is */
 	struct vitrt_job_error jerr;
 	uint32_t total = 0;
 	uint64_t fence;
@@ -300,24 +255,25 @@ static int lockstep_sync(struct lockstep *l)
 
 	for (uint32_t j = 0; j < l->n; j++)
 		total += s[j]->queued;
-	if (total > l->cap) {
-		struct vitrt_gemm *all = realloc(l->all, total * sizeof(*all));
-
-		if (!all)
-			return VITRT_ENOMEM;
-		l->all = all;
-		l->cap = total;
-	}
-	total = 0;
-	for (uint32_t j = 0; j < l->n; j++) {
-		memcpy(l->all + total, s[j]->queue, s[j]->queued * sizeof(*l->all));
-		total += s[j]->queued;
-		s[j]->queued = 0;
-	}
 	if (!total)
 		return 0;
+	if (l->n > 1) {
+		if (total > l->cap) {
+			struct vitrt_gemm *all = realloc(l->all, total * sizeof(*all));
+
+			if (!all)
+				return VITRT_ENOMEM;
+			l->all = all;
+			l->cap = total;
+		}
+		for (uint32_t j = 0, at = 0; j < l->n; at += s[j++]->queued)
+			memcpy(l->all + at, s[j]->queue, s[j]->queued * sizeof(*l->all));
+		jobs = l->all;
+	}
+	for (uint32_t j = 0; j < l->n; j++)
+		s[j]->queued = 0;
 	s[0]->stats.syncs++;
-	err = vitrt_submit(s[0]->dev, l->all, total, &fence);
+	err = vitrt_submit(s[0]->dev, jobs, total, &fence);
 	return err ?: vitrt_wait(s[0]->dev, fence, WAIT_FOREVER, &jerr);
 }
 
@@ -361,4 +317,9 @@ int vitrt_session_run_lockstep(struct vitrt_session *const *s, uint32_t n,
 const struct vitrt_run_stats *vitrt_session_stats(const struct vitrt_session *s)
 {
 	return &s->stats;
+}
+
+int vitrt_session_run(struct vitrt_session *s, const uint8_t *image, int16_t *logits)
+{
+	return vitrt_session_run_lockstep(&s, 1, &image, &logits);
 }

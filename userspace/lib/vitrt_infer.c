@@ -282,6 +282,9 @@ int vitrt_infer_set_batch(struct vitrt_infer *inf, uint32_t batch)
 	inf->slots = calloc(batch, sizeof(*inf->slots));
 	if (!inf->slots)
 		return VITRT_ENOMEM;
+	/* slot 0 is the single image's, owned by @inf */
+	inf->slots[0] = (struct slot){ .sess = inf->sess, .raw = inf->raw, .logits = inf->logits,
+				       .prob = inf->prob };
 	for (inf->batch = 1; inf->batch < batch && !err; inf->batch++)
 		err = add_slot(inf, inf->batch);
 	if (err)
@@ -289,16 +292,13 @@ int vitrt_infer_set_batch(struct vitrt_infer *inf, uint32_t batch)
 	return err;
 }
 
-/* Image @i (> 0) of a batch, alone, with the results kept in slot i. */
+/* FP32 image @i (> 0) of a batch, with the results copied into slot i. */
 static int run_one_into_slot(struct vitrt_infer *inf, uint32_t i, const uint8_t *pix,
 			     struct vitrt_result *r)
 {
 	struct slot *sl = &inf->slots[i];
-	int err;
+	int err = vitrt_infer_run(inf, pix, r);
 
-	if (inf->prog)
-		return run_int(inf, sl->sess, sl->raw, sl->logits, sl->prob, pix, r);
-	err = vitrt_infer_run(inf, pix, r);
 	if (err)
 		return err;
 	memcpy(sl->logits, r->logits, inf->classes * sizeof(*sl->logits));
@@ -314,10 +314,7 @@ static void batch_task(void *arg, uint32_t t)
 	struct vitrt_infer *inf = arg;
 	struct slot *sl = &inf->slots[t];
 
-	if (t == 0)
-		sl->err = run_int(inf, inf->sess, inf->raw, inf->logits, inf->prob, sl->pix, sl->r);
-	else
-		sl->err = run_int(inf, sl->sess, sl->raw, sl->logits, sl->prob, sl->pix, sl->r);
+	sl->err = run_int(inf, sl->sess, sl->raw, sl->logits, sl->prob, sl->pix, sl->r);
 }
 
 /*
@@ -336,8 +333,8 @@ static void device_task(void *arg, uint32_t d)
 	for (uint32_t t = d; t < inf->count; t += inf->ndevs, n++) {
 		struct slot *sl = &inf->slots[t];
 
-		sess[n] = t ? sl->sess : inf->sess;
-		raw[n] = t ? sl->raw : inf->raw;
+		sess[n] = sl->sess;
+		raw[n] = sl->raw;
 		pix[n] = sl->pix;
 	}
 	err = vitrt_session_run_lockstep(sess, n, pix, raw);
@@ -345,10 +342,8 @@ static void device_task(void *arg, uint32_t d)
 		struct slot *sl = &inf->slots[t];
 
 		sl->err = err;
-		if (!err && t)
+		if (!err)
 			finish_int(inf, sl->raw, sl->logits, sl->prob, sl->r);
-		else if (!err)
-			finish_int(inf, inf->raw, inf->logits, inf->prob, sl->r);
 	}
 }
 
@@ -372,11 +367,10 @@ int vitrt_infer_run_batch(struct vitrt_infer *inf, const uint8_t *pix, uint32_t 
 			err = run_one_into_slot(inf, i, pix + i * per, &r[i]);
 		return err ?: vitrt_infer_run(inf, pix, &r[0]);
 	}
-	for (uint32_t i = 0; i < count; i++)
-		inf->slots[i] = (struct slot){ .sess = inf->slots[i].sess, .raw = inf->slots[i].raw,
-					       .logits = inf->slots[i].logits,
-					       .prob = inf->slots[i].prob, .pix = pix + i * per,
-					       .own = inf->slots[i].own, .r = &r[i] };
+	for (uint32_t i = 0; i < count; i++) {
+		inf->slots[i].pix = pix + i * per;
+		inf->slots[i].r = &r[i];
+	}
 	inf->count = count;
 	/* In process every image is a task; a device takes its images in lockstep. */
 	if (sim && inf->ndevs == 1)
@@ -442,21 +436,22 @@ const struct vitrt_dev *vitrt_infer_dev(const struct vitrt_infer *inf)
 	return inf->dev;
 }
 
+static void add_stats(struct vitrt_run_stats *st, const struct vitrt_run_stats *s)
+{
+	st->images += s->images;
+	st->jobs += s->jobs;
+	st->macs += s->macs;
+	st->cycles += s->cycles;
+	st->syncs += s->syncs;
+}
+
 void vitrt_infer_device_stats(const struct vitrt_infer *inf, uint32_t d, struct vitrt_run_stats *st)
 {
-	const struct vitrt_session *own = d ? inf->dev_sess[d] : inf->sess;
-	const struct vitrt_run_stats *s;
-
 	*st = (struct vitrt_run_stats){ 0 };
 	if (!inf->prog || d >= inf->ndevs)
 		return;
-	/* The device's first session, then the shared ones of its later slots. */
-	for (uint32_t i = d; i < (inf->slots ? inf->batch : 1) || i == d; i += inf->ndevs) {
-		s = vitrt_session_stats(i == d ? own : inf->slots[i].sess);
-		st->images += s->images;
-		st->jobs += s->jobs;
-		st->macs += s->macs;
-		st->cycles += s->cycles;
-		st->syncs += s->syncs;
-	}
+	/* The device's first session (slot d's), then the shared ones of its later slots. */
+	add_stats(st, vitrt_session_stats(d ? inf->dev_sess[d] : inf->sess));
+	for (uint32_t i = d + inf->ndevs; inf->slots && i < inf->batch; i += inf->ndevs)
+		add_stats(st, vitrt_session_stats(inf->slots[i].sess));
 }

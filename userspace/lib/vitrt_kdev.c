@@ -140,7 +140,23 @@ static void kdev_job(struct vitsa_gemm *g, const struct vitrt_gemm *j)
 }
 
 static int kdev_wait(struct vitrt_dev *dev, uint64_t fence, uint64_t timeout_ns,
-		     struct vitrt_job_error *jerr);
+		     struct vitrt_job_error *jerr)
+{
+	struct kdev *k = dev->priv;
+	struct vitsa_wait w = { .fence = fence, .timeout_ns = timeout_ns };
+
+	*jerr = (struct vitrt_job_error){ 0 };
+	/* WAIT reports one failed job per call: take them all, keep the first. */
+	do {
+		if (kdev_ioctl(k->fd, VITSA_IOCTL_WAIT, &w))
+			return errno == ETIMEDOUT ? VITRT_ETIMEDOUT :
+			       errno == EINVAL ? VITRT_EINVAL : VITRT_ESYS;
+		if (w.error_fence && !jerr->fence)
+			*jerr = (struct vitrt_job_error){ .fence = w.error_fence,
+							  .status = w.error };
+	} while (w.error_fence);
+	return jerr->fence ? VITRT_EJOB : 0;
+}
 
 /*
  * SUBMIT in pieces of at most VITSA_SUBMIT_MAX_JOBS.  When a later piece is refused, the
@@ -172,25 +188,6 @@ static int kdev_submit(struct vitrt_dev *dev, const struct vitrt_gemm *jobs, uns
 		count -= n;
 	}
 	return 0;
-}
-
-static int kdev_wait(struct vitrt_dev *dev, uint64_t fence, uint64_t timeout_ns,
-		     struct vitrt_job_error *jerr)
-{
-	struct kdev *k = dev->priv;
-	struct vitsa_wait w = { .fence = fence, .timeout_ns = timeout_ns };
-
-	*jerr = (struct vitrt_job_error){ 0 };
-	/* WAIT reports one failed job per call: take them all, keep the first. */
-	do {
-		if (kdev_ioctl(k->fd, VITSA_IOCTL_WAIT, &w))
-			return errno == ETIMEDOUT ? VITRT_ETIMEDOUT :
-			       errno == EINVAL ? VITRT_EINVAL : VITRT_ESYS;
-		if (w.error_fence && !jerr->fence)
-			*jerr = (struct vitrt_job_error){ .fence = w.error_fence,
-							  .status = w.error };
-	} while (w.error_fence);
-	return jerr->fence ? VITRT_EJOB : 0;
 }
 
 const struct vitrt_backend_ops vitrt_kdev_ops = {

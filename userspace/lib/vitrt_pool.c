@@ -187,9 +187,10 @@ static void run_region(uint32_t tasks, void (*fn)(void *arg, uint32_t t), void *
 		       bool pinned)
 {
 	struct region r = { .fn = fn, .arg = arg, .tasks = tasks, .pinned = pinned };
-	uint32_t n = vitrt_threads();
+	uint32_t n;
 
-	if (in_region || n == 1 || tasks < 2) {
+	/* One task, or a nested region, runs inline without asking how many CPUs (a syscall). */
+	if (in_region || tasks < 2 || (n = vitrt_threads()) == 1) {
 		for (uint32_t t = 0; t < tasks; t++)
 			fn(arg, t);
 		return;
