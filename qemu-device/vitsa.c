@@ -536,8 +536,8 @@ static void vitsa_desc_decode(struct vitsa_hw_desc *d, const uint8_t *raw)
     d->b_stride = VITSA_DESC_LD64(raw, b_stride);
     d->c_stride = VITSA_DESC_LD64(raw, c_stride);
     d->c_zero = (int32_t)VITSA_DESC_LD32(raw, c_zero);
-    for (i = 0; i < ARRAY_SIZE(d->reserved); i++) {
-        d->reserved[i] = VITSA_DESC_LD32(raw + 4 * i, reserved);
+    for (i = 0; i < ARRAY_SIZE(d->param); i++) {
+        d->param[i] = VITSA_DESC_LD32(raw + 4 * i, param);
     }
 }
 

@@ -21,8 +21,9 @@ extern "C" {
 #endif
 
 #define VITSA_UAPI_MAJOR	1
-#define VITSA_UAPI_MINOR	2	/* 1.1: VITSA_PARAM_GEMM_FLAGS; 1.2: VITSA_SUBMIT_NONBLOCK,
-					 * VITSA_JOB_TIMEOUT, poll(2), VITSA_PARAM_JOB_TIMEOUT_MS */
+#define VITSA_UAPI_MINOR	3	/* 1.1: VITSA_PARAM_GEMM_FLAGS; 1.2: VITSA_SUBMIT_NONBLOCK,
+					 * VITSA_JOB_TIMEOUT, poll(2), VITSA_PARAM_JOB_TIMEOUT_MS;
+					 * 1.3: vector jobs (VITSA_SUBMIT_JOBS, VITSA_PARAM_VEC_OPS) */
 
 /* Parameters of VITSA_IOCTL_GET_PARAM. */
 #define VITSA_PARAM_UAPI_VERSION	0	/* major << 16 | minor */
@@ -35,7 +36,10 @@ extern "C" {
 #define VITSA_PARAM_RING_ENTRIES	7	/* jobs the device queues at once */
 #define VITSA_PARAM_GEMM_FLAGS		8	/* VITSA_GEMM_* the device executes (since 1.1) */
 #define VITSA_PARAM_JOB_TIMEOUT_MS	9	/* a job running longer is hung (since 1.2) */
-#define VITSA_PARAM_COUNT		10
+#define VITSA_PARAM_VEC_OPS		10	/* bit (1 << (op - VITSA_VEC_FIRST)) per VITSA_VEC_*
+						 * op the device executes; 0 without a vector unit
+						 * (since 1.3) */
+#define VITSA_PARAM_COUNT		11
 
 /**
  * struct vitsa_get_param - query one device or driver parameter
@@ -134,14 +138,79 @@ struct vitsa_gemm {
 	struct vitsa_mem rq;
 };
 
+/*
+ * Vector-unit ops (the device's opcodes; the arithmetic and each operand's extent are
+ * Documentation/hw/vitsa.rst's, "Vector unit").  Since 1.3, on a device whose
+ * VITSA_PARAM_VEC_OPS has the op's bit.
+ */
+#define VITSA_VEC_INPUT		0x10	/* in0 u8 image, in1 s8 tables -> out s8 patch rows */
+#define VITSA_VEC_EMBED		0x11	/* in0 s16 patches, in1 s16 tokens + positions -> s16 */
+#define VITSA_VEC_LAYERNORM	0x12	/* in0 s16 -> out s8 */
+#define VITSA_VEC_LAYERNORM_S4	0x13	/* in0 s16 -> out packed s4 */
+#define VITSA_VEC_SHIFTMAX	0x14	/* in0 s8 -> out u8 */
+#define VITSA_VEC_SHIFTMAX16	0x15	/* in0 s8 -> out two u8 parts per row */
+#define VITSA_VEC_GELU		0x16	/* in0 s8 -> out s8 */
+#define VITSA_VEC_GELU_U4	0x17	/* in0 s8 -> out packed u4 */
+#define VITSA_VEC_ADD		0x18	/* in0 s16 + in1 s16 -> out s16; out may be an input */
+#define VITSA_VEC_MEAN		0x19	/* in0 s16 rows -> out one s16 row */
+#define VITSA_VEC_JOIN16	0x1a	/* in0 s32 hi, in1 s32 lo -> out s8 */
+#define VITSA_VEC_FIRST		VITSA_VEC_INPUT
+#define VITSA_VEC_PARAMS	7
+
+/**
+ * struct vitsa_vec - one vector-unit job: an integer op over rows (since 1.3)
+ * @op: In. VITSA_VEC_*.
+ * @rows: In. Rows, 1..MAX_DIM.
+ * @cols: In. Columns, 1..MAX_DIM.
+ * @pad: In. Must be 0.
+ * @in0: In. First input; all 0 when the op takes none.
+ * @in1: In. Second input; all 0 when the op takes none.
+ * @out: In. Output, written by the device.
+ * @param: In. The op's parameter words; those past its count must be 0.
+ * @pad2: In. Must be 0.
+ *
+ * Strides are at least one row's bytes, also for an operand of one row.
+ */
+struct vitsa_vec {
+	__u32 op;
+	__u32 rows;
+	__u32 cols;
+	__u32 pad;
+	struct vitsa_mem in0;
+	struct vitsa_mem in1;
+	struct vitsa_mem out;
+	__u32 param[VITSA_VEC_PARAMS];
+	__u32 pad2;
+};
+
+#define VITSA_JOB_KIND_GEMM	0
+#define VITSA_JOB_KIND_VEC	1
+
+/**
+ * struct vitsa_job - a job of either kind, for VITSA_SUBMIT_JOBS (since 1.3)
+ * @kind: In. VITSA_JOB_KIND_*.
+ * @pad: In. Must be 0.
+ * @gemm: In. With VITSA_JOB_KIND_GEMM.
+ * @vec: In. With VITSA_JOB_KIND_VEC; the rest of the union must be 0.
+ */
+struct vitsa_job {
+	__u32 kind;
+	__u32 pad;
+	union {
+		struct vitsa_gemm gemm;
+		struct vitsa_vec vec;
+	};
+};
+
 #define VITSA_SUBMIT_MAX_JOBS	1024
 
 #define VITSA_SUBMIT_NONBLOCK	(1u << 0)	/* -EAGAIN rather than wait for ring space */
-#define VITSA_SUBMIT_FLAGS	VITSA_SUBMIT_NONBLOCK
+#define VITSA_SUBMIT_JOBS	(1u << 1)	/* @jobs are struct vitsa_job (since 1.3) */
+#define VITSA_SUBMIT_FLAGS	(VITSA_SUBMIT_NONBLOCK | VITSA_SUBMIT_JOBS)
 
 /**
  * struct vitsa_submit - queue jobs; they run in order and get consecutive fences
- * @jobs: In. Pointer to @count struct vitsa_gemm.
+ * @jobs: In. Pointer to @count struct vitsa_gemm, or struct vitsa_job with VITSA_SUBMIT_JOBS.
  * @count: In. 1..VITSA_SUBMIT_MAX_JOBS; with VITSA_SUBMIT_NONBLOCK 1..RING_ENTRIES / 2.
  * @flags: In. VITSA_SUBMIT_*.
  * @fence: Out. Fence of the last job; the first is @fence - @count + 1.

@@ -25,8 +25,9 @@
 
 #define VITSA_ID_MAGIC			0x56495453u	/* "VITS" */
 #define VITSA_HW_VERSION_MAJOR		1
-#define VITSA_HW_VERSION_MINOR		2	/* 1.1: CLOCK_MHZ, CNT_IDLE_CYCLES, fault injection;
-						 * 1.2: C overlapping an input fails (OVERLAP) */
+#define VITSA_HW_VERSION_MINOR		3	/* 1.1: CLOCK_MHZ, CNT_IDLE_CYCLES, fault injection;
+						 * 1.2: C overlapping an input fails (OVERLAP);
+						 * 1.3: the vector unit (VITSA_CAP_VECTOR) */
 
 /* BAR0 registers: 32-bit unless named _LO/_HI or in the counter block (64-bit). */
 #define VITSA_REG_ID			0x000	/* RO: VITSA_ID_MAGIC */
@@ -69,6 +70,7 @@
 #define VITSA_CAP_REQUANT		(1u << 8)	/* per-channel dyadic requantization */
 #define VITSA_CAP_B_TRANS		(1u << 9)	/* B given as N x K */
 #define VITSA_CAP_BIAS			(1u << 10)
+#define VITSA_CAP_VECTOR		(1u << 11)	/* the vector opcodes (vitsa_hw_vec.h), since 1.3 */
 #define VITSA_CAP_FAULT_INJECT		(1u << 16)	/* test only: the FAULT_* registers exist */
 
 #define VITSA_CTRL_ENABLE		(1u << 0)	/* process the command ring */
@@ -113,6 +115,7 @@ enum vitsa_dtype {
 };
 
 #define VITSA_OP_GEMM			1
+/* 0x10..: the vector unit's opcodes, with VITSA_CAP_VECTOR (vitsa_hw_vec.h) */
 
 #define VITSA_DESC_B_TRANS		(1u << 0)	/* B is N x K (row n holds column n of B) */
 #define VITSA_DESC_BIAS			(1u << 1)	/* add int32 bias[n] to the accumulator */
@@ -123,6 +126,10 @@ enum vitsa_dtype {
  * One GEMM: C[M x N] = A[M x K] * B[K x N] (+ bias), computed exactly in int32 with two's
  * complement wrap-around, then either stored as int32 or requantized per output channel.
  * Strides are in bytes between consecutive rows.  Unused addresses and reserved words must be 0.
+ *
+ * A vector descriptor (vitsa_hw_vec.h) uses the same layout: m rows of n columns, a/b/c the
+ * operands in0/in1/out with their strides, param[] its parameters; k, types, bias_addr,
+ * rq_addr and c_zero are 0.
  */
 struct vitsa_hw_desc {
 	uint32_t opcode;	/* VITSA_OP_GEMM */
@@ -139,7 +146,7 @@ struct vitsa_hw_desc {
 	uint64_t b_stride;
 	uint64_t c_stride;
 	int32_t c_zero;		/* added after requantization, before saturation */
-	uint32_t reserved[7];
+	uint32_t param[7];	/* a vector op's parameters; 0 in a GEMM (reserved) */
 };
 
 #define VITSA_DESC_TYPES(a, b, c)	((uint32_t)(a) | (uint32_t)(b) << 4 | (uint32_t)(c) << 8)
@@ -185,6 +192,7 @@ enum vitsa_err {
 	VITSA_ERR_ABORTED = 12,		/* cancelled by reset */
 	VITSA_ERR_INTERNAL = 13,	/* the model could not allocate its buffers */
 	VITSA_ERR_OVERLAP = 14,		/* C shares a byte with A, B, bias or rq (since 1.2) */
+	VITSA_ERR_PARAM = 15,		/* a vector op's parameter out of range (since 1.3) */
 	VITSA_ERR_COUNT
 };
 

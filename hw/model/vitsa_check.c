@@ -2,6 +2,7 @@
 /* vitsa descriptor checks, in the order Documentation/hw/vitsa.rst lists them. */
 #include "vitsa_dtype.h"
 #include "vitsa_model.h"
+#include "vitsa_vec.h"
 
 static const char *const err_names[VITSA_ERR_COUNT] = {
 	[VITSA_ERR_OK] = "ok",
@@ -19,6 +20,7 @@ static const char *const err_names[VITSA_ERR_COUNT] = {
 	[VITSA_ERR_ABORTED] = "aborted by reset",
 	[VITSA_ERR_INTERNAL] = "model out of memory",
 	[VITSA_ERR_OVERLAP] = "C overlaps an input",
+	[VITSA_ERR_PARAM] = "vector parameter out of range",
 };
 
 const char *vitsa_err_name(uint32_t err)
@@ -49,8 +51,8 @@ static uint32_t check_types(const struct vitsa_hw_desc *d)
 
 static uint32_t check_reserved(const struct vitsa_hw_desc *d)
 {
-	for (unsigned int i = 0; i < sizeof(d->reserved) / sizeof(d->reserved[0]); i++)
-		if (d->reserved[i])
+	for (unsigned int i = 0; i < sizeof(d->param) / sizeof(d->param[0]); i++)
+		if (d->param[i])
 			return VITSA_ERR_RESERVED;
 	if (!(d->flags & VITSA_DESC_BIAS) && d->bias_addr)
 		return VITSA_ERR_RESERVED;
@@ -128,6 +130,8 @@ uint32_t vitsa_desc_check(const struct vitsa_hw_desc *d)
 	struct opnd o[OPND_COUNT];
 	uint32_t err;
 
+	if (vitsa_vec_op_valid(d->opcode))
+		return vitsa_vec_check(d);
 	if (d->opcode != VITSA_OP_GEMM)
 		return VITSA_ERR_OPCODE;
 	if (d->flags & ~VITSA_DESC_FLAGS_ALL)

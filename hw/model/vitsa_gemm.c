@@ -19,6 +19,7 @@
 #include "../include/vitsa_int.h"
 #include "vitsa_kern.h"
 #include "vitsa_model.h"
+#include "vitsa_vec.h"
 #include "vitsa_wcache.h"
 
 #define MC		48		/* rows per kernel call: a multiple of every MR */
@@ -691,8 +692,11 @@ uint32_t vitsa_model_exec(const struct vitsa_model_cfg *cfg, const struct vitsa_
 			  struct vitsa_job_stats *st)
 {
 	uint32_t status;
-	struct vitsa_gemm *g = vitsa_gemm_prepare(d, ops, opaque, &status);
+	struct vitsa_gemm *g;
 
+	if (vitsa_vec_op_valid(d->opcode))
+		return vitsa_vec_exec(cfg, d, ops, opaque, st);
+	g = vitsa_gemm_prepare(d, ops, opaque, &status);
 	if (!g) {
 		memset(st, 0, sizeof(*st));
 		return status;

@@ -14,6 +14,7 @@
 #include "vitsa_dtype.h"
 #include "vitsa_gemm.h"
 #include "vitsa_model.h"
+#include "vitsa_vec.h"
 
 /* A byte range [first, last] of memory a job reads or writes; empty when first > last. */
 struct span {
@@ -23,6 +24,7 @@ struct span {
 struct extents {
 	struct span in[4];		/* A, B, bias, rq */
 	struct span out;		/* C */
+	bool alone;			/* a vector op: never in a wave */
 };
 
 static struct span span_of(uint64_t addr, uint64_t rows, uint64_t stride, uint64_t row_bytes)
@@ -41,10 +43,15 @@ static void extents_of(const struct vitsa_hw_desc *d, struct extents *e)
 	uint32_t tc = VITSA_DESC_C_TYPE(d->types);
 	struct span none = { 1, 0 };
 
-	if (vitsa_desc_check(d)) {	/* fails without touching memory */
-		*e = (struct extents){ { none, none, none, none }, none };
+	if (vitsa_vec_op_valid(d->opcode)) {	/* runs alone: its extents do not matter */
+		*e = (struct extents){ { none, none, none, none }, none, true };
 		return;
 	}
+	if (vitsa_desc_check(d)) {	/* fails without touching memory */
+		*e = (struct extents){ { none, none, none, none }, none, false };
+		return;
+	}
+	e->alone = false;
 	e->in[0] = span_of(d->a_addr, d->m, d->a_stride, vitsa_row_bytes(ta, d->k));
 	e->in[1] = span_of(d->b_addr, bt ? d->n : d->k, d->b_stride,
 			   vitsa_row_bytes(tb, bt ? d->k : d->n));
@@ -74,7 +81,7 @@ static uint32_t wave_end(const struct extents *e, uint32_t first, uint32_t count
 {
 	uint32_t end = first + 1;
 
-	for (; end < count; end++)
+	for (; end < count && !e[end].alone; end++)
 		for (uint32_t i = first; i < end; i++)
 			if (!independent(&e[i], &e[end]))
 				return end;
@@ -190,6 +197,11 @@ void vitsa_model_exec_group(const struct vitsa_model_cfg *cfg, const struct vits
 		for (uint32_t j = 0; j < count; j++)
 			extents_of(&d[j], &e[j]);
 		for (uint32_t j = 0, end; j < count; j = end) {
+			if (e[j].alone) {
+				status[j] = vitsa_vec_exec(cfg, &d[j], ops, opaque, &st[j]);
+				end = j + 1;
+				continue;
+			}
 			end = wave_end(e, j, count);
 			run_wave(cfg, d + j, end - j, ops, opaque, st + j, status + j, &w);
 		}

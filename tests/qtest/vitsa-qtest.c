@@ -1024,7 +1024,7 @@ static void bad_type_result(struct vitsa_hw_desc *d)
 }
 static void bad_types_high(struct vitsa_hw_desc *d) { d->types |= 1u << 12; }
 static void bad_stride(struct vitsa_hw_desc *d) { d->a_stride = d->k - 1; }
-static void bad_reserved(struct vitsa_hw_desc *d) { d->reserved[6] = 1; }
+static void bad_reserved(struct vitsa_hw_desc *d) { d->param[6] = 1; }
 static void bad_unused_addr(struct vitsa_hw_desc *d) { d->bias_addr = SMALL_ADDR; }
 static void bad_c_zero(struct vitsa_hw_desc *d) { d->c_zero = 3; }
 static void bad_range(struct vitsa_hw_desc *d) { d->c_addr = 0xffffffffffffffc0ull; }

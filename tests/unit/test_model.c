@@ -276,7 +276,7 @@ TEST(descriptor_checks)
 	EXPECT(d.types = VITSA_DESC_TYPES(0, 0, VITSA_DTYPE_S8), VITSA_ERR_TYPE);
 	EXPECT((d.flags = VITSA_DESC_REQUANT, d.rq_addr = 256), VITSA_ERR_TYPE);
 	EXPECT(d.types |= 1u << 12, VITSA_ERR_TYPE);
-	EXPECT(d.reserved[6] = 1, VITSA_ERR_RESERVED);
+	EXPECT(d.param[6] = 1, VITSA_ERR_RESERVED);
 	EXPECT(d.bias_addr = 8, VITSA_ERR_RESERVED);
 	EXPECT(d.c_zero = 1, VITSA_ERR_RESERVED);
 	EXPECT(d.a_stride = 3, VITSA_ERR_STRIDE);
