@@ -56,6 +56,7 @@
 #include "qom/object.h"
 #include "sysemu/dma.h"
 
+#include "include/vitsa_hw_vec.h"
 #include "model/vitsa_model.h"
 
 #define TYPE_VITSA "vitsa"
@@ -77,6 +78,7 @@ OBJECT_DECLARE_SIMPLE_TYPE(VitsaState, VITSA)
 #define VITSA_CAPS          (VITSA_CAP_S8 | VITSA_CAP_U8 | VITSA_CAP_S4 | \
                              VITSA_CAP_U4 | VITSA_CAP_REQUANT | \
                              VITSA_CAP_B_TRANS | VITSA_CAP_BIAS)
+#define VITSA_MINOR_NO_VECTOR 2 /* vector=off: the 1.2 device, GEMM only */
 #define VITSA_CTRL_ALL      (VITSA_CTRL_ENABLE | VITSA_CTRL_RESET)
 
 /* The 64-bit counter block, in register order from VITSA_REG_CNT_JOBS. */
@@ -106,6 +108,7 @@ struct VitsaState {
     uint32_t cols;
     uint32_t clock_mhz;
     bool fault_inject;      /* x-fault-inject: the FAULT_* registers exist */
+    bool vector;            /* vector: the vector unit (1.3); off, a 1.2 device */
     struct vitsa_model_cfg cfg;
 
     /* worker */
@@ -755,6 +758,11 @@ static void vitsa_job_run(VitsaJob *job)
             return;
         }
     }
+    if (!job->s->vector && vitsa_vec_op_valid(d.opcode)) {
+        job->status = VITSA_ERR_OPCODE;     /* a 1.2 device has no such opcode */
+        memset(&job->st, 0, sizeof(job->st));
+        return;
+    }
     job->status = vitsa_model_exec(&job->s->cfg, &d, &vitsa_mem_ops, job,
                                    &job->st);
 }
@@ -875,9 +883,11 @@ static uint32_t vitsa_reg_read_locked(VitsaState *s, hwaddr addr)
     case VITSA_REG_ID:
         return VITSA_ID_MAGIC;
     case VITSA_REG_VERSION:
-        return VITSA_HW_VERSION_MAJOR << 16 | VITSA_HW_VERSION_MINOR;
+        return VITSA_HW_VERSION_MAJOR << 16 |
+               (s->vector ? VITSA_HW_VERSION_MINOR : VITSA_MINOR_NO_VECTOR);
     case VITSA_REG_CAPS:
-        return VITSA_CAPS | (s->fault_inject ? VITSA_CAP_FAULT_INJECT : 0);
+        return VITSA_CAPS | (s->fault_inject ? VITSA_CAP_FAULT_INJECT : 0) |
+               (s->vector ? VITSA_CAP_VECTOR : 0);
     case VITSA_REG_ARRAY:
         return s->rows | s->cols << 16;
     case VITSA_REG_MAX_DIM:
@@ -1210,6 +1220,7 @@ static Property vitsa_properties[] = {
     DEFINE_PROP_UINT32("clock-mhz", VitsaState, clock_mhz, VITSA_CLOCK_DEFAULT),
     /* test only: FAULT_* registers that make the device misbehave on purpose */
     DEFINE_PROP_BOOL("x-fault-inject", VitsaState, fault_inject, false),
+    DEFINE_PROP_BOOL("vector", VitsaState, vector, true),
     DEFINE_PROP_END_OF_LIST(),
 };
 
