@@ -241,7 +241,7 @@ TEST(misaligned_and_overlapping_tensors_refused)
 					   .in0 = act, .in1 = act, .out = act };
 	invalid(p, "embed of no rows", "step 2 (embed): no output rows");
 	for (uint32_t op = 0; op < VITRT_OP_COUNT; op++) {
-		if (!vitrt_op_traits(op)->run)
+		if (!vitrt_op_traits(op)->vop)
 			continue;
 		for (int empty = 0; empty < 2; empty++) {
 			p = sample();
@@ -326,7 +326,7 @@ TEST(op_table_round_trip)
 
 	for (uint32_t op = 0; op < VITRT_OP_COUNT; op++) {
 		const struct vitrt_op_traits *t = vitrt_op_traits(op);
-		union vitrt_op_params in, out;
+		union vitsa_vec_params in, out;
 		struct vitrt_step s;
 
 		CHECK(vitrt_op_known(op), "op %u has no row in the table", op);
@@ -344,7 +344,7 @@ TEST(op_table_round_trip)
 			      "%s word %u", t->name, i);
 		for (uint32_t i = t->nwords; i < VITRT_STEP_PARAMS; i++)
 			CHECK(s.p[i] == 0, "%s word %u past the op's is %d", t->name, i, s.p[i]);
-		CHECK(t->device == !t->run, "%s: a device step or a run function", t->name);
+		CHECK(t->device == !t->vop, "%s: a device step or a vector op", t->name);
 	}
 	CHECK(!strcmp(vitrt_op_name(VITRT_OP_COUNT), "?"), "unknown op name");
 }
@@ -359,7 +359,7 @@ TEST(op_table_checks_refused)
 	invalid(p, "word past", "step 2 (layernorm): a parameter word past the op's is not 0");
 	p = sample();
 	p->steps[2] = vitrt_op_step(VITRT_OP_INPUT, 0, 0, act, act, act,
-				    &(union vitrt_op_params){ .input = { 1, 4, 2 } });
+				    &(union vitsa_vec_params){ .input = { 1, 4, 2 } });
 	p->steps[2].in0.offset = 200;		/* the image: 16 bytes */
 	p->steps[2].in1.arena = VITRT_ARENA_CONST;
 	p->steps[2].out.offset = 128;		/* 4 patches of 4 */
@@ -381,7 +381,7 @@ TEST(op_table_checks_refused)
 TEST(long_row_ops_refused)
 {
 	static const struct vitrt_pref act = { VITRT_ARENA_ACT, 0, 0, 0 };
-	union vitrt_op_params u = { .shiftmax16 = { .sm = { -4, 16, 0, 4, 0 }, .lo = 4 } };
+	union vitsa_vec_params u = { .shiftmax16 = { .sm = { -4, 16, 0, 4, 0 }, .lo = 4 } };
 	struct vitrt_prog *p = sample();
 	char msg[512];
 
@@ -396,7 +396,7 @@ TEST(long_row_ops_refused)
 	p->steps[2].out.offset = 132;		/* row 0's low parts on in0's second half */
 	invalid(p, "shiftmax16 overlap", "step 2 (shiftmax16): output overlaps an input");
 
-	u = (union vitrt_op_params){ .join16.out = { 1 << 30, 20 } };
+	u = (union vitsa_vec_params){ .join16.out = { 1 << 30, 20 } };
 	p = sample();
 	p->steps[2] = vitrt_op_step(VITRT_OP_JOIN16, 2, 4, at(act, 128), at(act, 160),
 				    at(act, 192), &u);
@@ -412,7 +412,7 @@ TEST(long_row_ops_refused)
 TEST(int4_ops_checked)
 {
 	struct vitrt_prog *p = sample();
-	union vitrt_op_params u = { .gelu.out = { 1, 14 }, .gelu.zero = 15 };
+	union vitsa_vec_params u = { .gelu.out = { 1, 14 }, .gelu.zero = 15 };
 	struct vitrt_step *s = &p->steps[2];
 	char msg[512];
 

@@ -58,6 +58,7 @@ struct vitrt_dev_info {
 	uint32_t max_dim;	/* largest M, N, K */
 	uint64_t max_buf_size;
 	uint32_t hw_version;	/* major << 16 | minor */
+	uint32_t vec_ops;	/* bit (op - VITRT_VEC_FIRST) per vector op it runs; 0: GEMMs only */
 };
 
 /*
@@ -106,6 +107,30 @@ struct vitrt_gemm {
 	struct vitrt_mat a, b, c, bias, rq;
 };
 
+/*
+ * A job of the device's vector unit (hardware 1.3): @op over @rows x @cols, its operands and
+ * parameter words as Documentation/hw/vitsa.rst's "Vector unit" gives them.  Unused operands
+ * have buf NULL; strides are at least one row's bytes.
+ */
+#define VITRT_VEC_FIRST		0x10	/* the first vector opcode (VITSA_OP_INPUT) */
+#define VITRT_VEC_PARAMS	7
+struct vitrt_vec {
+	uint32_t op;			/* the device's opcode */
+	uint32_t rows, cols;
+	struct vitrt_mat in0, in1, out;
+	uint32_t param[VITRT_VEC_PARAMS];
+};
+
+enum vitrt_job_kind { VITRT_JOB_GEMM, VITRT_JOB_VEC };
+
+struct vitrt_job {
+	enum vitrt_job_kind kind;
+	union {
+		struct vitrt_gemm gemm;
+		struct vitrt_vec vec;
+	};
+};
+
 struct vitrt_job_error {
 	uint64_t fence;		/* first failed job since the last report, 0 if none */
 	uint32_t status;	/* the device's VITSA_ERR_* code */
@@ -118,6 +143,12 @@ struct vitrt_job_error {
  */
 VITRT_API int vitrt_submit(struct vitrt_dev *dev, const struct vitrt_gemm *jobs, unsigned count,
 			   uint64_t *fence);
+/*
+ * The same for jobs of either kind; a vector job also needs its op in the device's vec_ops
+ * (else VITRT_EUNSUPPORTED, nothing queued).
+ */
+VITRT_API int vitrt_submit_jobs(struct vitrt_dev *dev, const struct vitrt_job *jobs,
+				unsigned count, uint64_t *fence);
 
 /*
  * Wait until every job up to @fence completed, at most @timeout_ns.  Returns VITRT_EJOB (with

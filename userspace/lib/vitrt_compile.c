@@ -261,7 +261,7 @@ static float *fill(uint32_t n, float v)
 /* A CPU step of @op, its parameters packed into words by the op's traits (vitrt_ops.c). */
 static void cpu_step(struct builder *b, uint32_t op, uint32_t rows, uint32_t cols,
 		     struct vitrt_pref in0, struct vitrt_pref in1, struct vitrt_pref out,
-		     const union vitrt_op_params *u)
+		     const union vitsa_vec_params *u)
 {
 	step(b, vitrt_op_step(op, rows, cols, in0, in1, out, u));
 }
@@ -273,7 +273,7 @@ static void cpu_step(struct builder *b, uint32_t op, uint32_t rows, uint32_t col
 static void shiftmax(struct builder *b, uint32_t op, struct vitrt_pref in, struct vitrt_pref out,
 		     uint32_t rows, uint32_t len, double s, uint32_t lo)
 {
-	union vitrt_op_params u;
+	union vitsa_vec_params u;
 
 	if (vitsa_shiftmax_params(&u.shiftmax16.sm, s, len)) {
 		b->err = b->err ?: VITRT_EINVAL;
@@ -290,7 +290,7 @@ static void shiftmax(struct builder *b, uint32_t op, struct vitrt_pref in, struc
 static void gelu(struct builder *b, struct vitrt_pref in, struct vitrt_pref out, uint32_t rows,
 		 uint32_t cols, double s_in, double s_out, int32_t zero)
 {
-	union vitrt_op_params u = { 0 };
+	union vitsa_vec_params u = { 0 };
 
 	if (vitsa_gelu_params(&u.gelu.gelu, s_in)) {
 		b->err = b->err ?: VITRT_EINVAL;
@@ -317,7 +317,7 @@ static void lower_input(struct builder *b)
 								b->sc->input, -128, 127);
 	/* rows and cols 0: the geometry says it all */
 	cpu_step(b, VITRT_OP_INPUT, 0, 0, b->image, lut_ref, b->patches,
-		 &(union vitrt_op_params){ .input = { c->chans, c->img, c->patch } });
+		 &(union vitsa_vec_params){ .input = { c->chans, c->img, c->patch } });
 
 	/* patch embedding straight to the stream's scale, then class token and positions */
 	float *sy = fill(b->C, b->sc->embed);
@@ -343,7 +343,7 @@ static void lower_input(struct builder *b)
 				INT16_MIN, INT16_MAX);
 	}
 	cpu_step(b, VITRT_OP_EMBED, b->T, b->C, b->y, cls_ref, b->x,
-		 &(union vitrt_op_params){ .embed = { c->prefix } });
+		 &(union vitsa_vec_params){ .embed = { c->prefix } });
 }
 
 /*
@@ -354,7 +354,7 @@ static void layernorm_of(struct builder *b, struct vitrt_pref in, uint32_t rows,
 			 bool head)
 {
 	/* I-LayerNorm's output has scale sqrt(C) / 2^30 */
-	union vitrt_op_params u = { .layernorm.out = vitsa_dyadic_from_ratio(
+	union vitsa_vec_params u = { .layernorm.out = vitsa_dyadic_from_ratio(
 		sqrt((double)b->C) / (1u << 30) / s_out) };
 	bool s4 = !head && b->atype == VITRT_S4;
 
@@ -370,7 +370,7 @@ static void layernorm(struct builder *b, uint32_t rows, double s_out)
 /* x = requant(x, s_x -> s_sum) + y, where y already has scale s_sum. */
 static void residual(struct builder *b, double s_x, double s_sum)
 {
-	union vitrt_op_params u = { .add = { .a = vitsa_dyadic_from_ratio(s_x / s_sum),
+	union vitsa_vec_params u = { .add = { .a = vitsa_dyadic_from_ratio(s_x / s_sum),
 					     .b = vitsa_dyadic_from_ratio(1.0) } };
 
 	cpu_step(b, VITRT_OP_ADD, b->T, b->C, b->x, b->y, b->x, &u);
@@ -408,7 +408,7 @@ static struct vitrt_pref part16(const struct builder *b, uint32_t h, uint32_t pa
 static void probs_v16(struct builder *b, const struct vitrt_layer_scales *ls)
 {
 	uint32_t T = b->T, C = b->C, D = b->D;
-	union vitrt_op_params u = { .join16.out = vitsa_dyadic_from_ratio(
+	union vitsa_vec_params u = { .join16.out = vitsa_dyadic_from_ratio(
 		ls->v / 65536.0 / ls->attn) };
 
 	for (uint32_t g = 0; g < b->ngroups; g++) {
@@ -554,7 +554,7 @@ static void lower_head(struct builder *b, double s_x)
 	if (!b->err && m->cfg.pool == VITRT_POOL_AVG && m->cfg.fc_norm) {
 		/* average pooling of the patch tokens into y's first row, then fc_norm */
 		cpu_step(b, VITRT_OP_MEAN, b->T - m->cfg.prefix, b->C, patch_rows(b), NO_TENSOR,
-			 b->y, &(union vitrt_op_params){ 0 });
+			 b->y, &(union vitsa_vec_params){ 0 });
 		layernorm_of(b, b->y, 1, b->sc->normf, true);
 	} else if (!b->err && m->cfg.pool == VITRT_POOL_AVG) {
 		layernorm_of(b, patch_rows(b), b->T - m->cfg.prefix, b->sc->normf, true);

@@ -7,6 +7,7 @@
 
 #include "vitrt_priv.h"
 #include "vitsa_model.h"
+#include "vitsa_vec.h"
 
 /* The first /dev/vitsa* node into @path, or false. */
 static bool find_dev_node(char *path, size_t cap)
@@ -165,32 +166,39 @@ static uint64_t mat_addr(const struct vitrt_mat *m)
 	return m->buf ? (uintptr_t)m->buf->map + m->offset : m->offset;
 }
 
-/*
- * The job as a descriptor with the buffers' mappings for addresses: the hardware's own field
- * checks, C overlapping an input among them.
- */
-static uint32_t job_fields(const struct vitrt_gemm *j)
+void vitrt_job_desc(struct vitsa_hw_desc *d, const struct vitrt_job *j, uint64_t seq)
 {
-	struct vitsa_hw_desc d = {
-		.opcode = VITSA_OP_GEMM, .flags = j->flags, .m = j->m, .n = j->n, .k = j->k,
-		.a_addr = mat_addr(&j->a), .b_addr = mat_addr(&j->b), .c_addr = mat_addr(&j->c),
-		.bias_addr = mat_addr(&j->bias), .rq_addr = mat_addr(&j->rq),
-		.a_stride = j->a.stride, .b_stride = j->b.stride, .c_stride = j->c.stride,
-		.c_zero = j->c_zero,
-	};
+	const struct vitrt_gemm *g = &j->gemm;
+	const struct vitrt_vec *v = &j->vec;
 
-	if ((unsigned)j->a_type > 0xf || (unsigned)j->b_type > 0xf || (unsigned)j->c_type > 0xf)
-		return VITSA_ERR_TYPE;
-	d.types = VITSA_DESC_TYPES(j->a_type, j->b_type, j->c_type);
-	return vitsa_desc_check(&d);
+	if (j->kind == VITRT_JOB_VEC) {
+		*d = (struct vitsa_hw_desc){
+			.opcode = v->op, .seq = seq, .m = v->rows, .n = v->cols,
+			.a_addr = mat_addr(&v->in0), .b_addr = mat_addr(&v->in1),
+			.c_addr = mat_addr(&v->out), .a_stride = v->in0.stride,
+			.b_stride = v->in1.stride, .c_stride = v->out.stride,
+		};
+		memcpy(d->param, v->param, sizeof(d->param));
+		return;
+	}
+	*d = (struct vitsa_hw_desc){
+		.opcode = VITSA_OP_GEMM, .flags = g->flags, .seq = seq, .m = g->m, .n = g->n,
+		.k = g->k, .a_addr = mat_addr(&g->a), .b_addr = mat_addr(&g->b),
+		.c_addr = mat_addr(&g->c), .bias_addr = mat_addr(&g->bias),
+		.rq_addr = mat_addr(&g->rq), .a_stride = g->a.stride, .b_stride = g->b.stride,
+		.c_stride = g->c.stride, .c_zero = g->c_zero,
+		/* a type beyond 4 bits is made invalid, not cut to a valid one */
+		.types = (unsigned)g->a_type > 0xf || (unsigned)g->b_type > 0xf ||
+			 (unsigned)g->c_type > 0xf ? ~0u :
+			 VITSA_DESC_TYPES(g->a_type, g->b_type, g->c_type),
+	};
 }
 
-static int job_check(const struct vitrt_dev *dev, const struct vitrt_gemm *j)
+static int gemm_check(const struct vitrt_dev *dev, const struct vitrt_gemm *j)
 {
 	bool bt = j->flags & VITRT_GEMM_B_TRANS;
 
-	if (job_fields(j) || j->m > dev->info.max_dim || j->n > dev->info.max_dim ||
-	    j->k > dev->info.max_dim)
+	if (j->m > dev->info.max_dim || j->n > dev->info.max_dim || j->k > dev->info.max_dim)
 		return VITRT_EINVAL;
 	if (!mat_inside(dev, &j->a, j->m, vitrt_row_bytes(j->a_type, j->k)) ||
 	    !mat_inside(dev, &j->b, bt ? j->n : j->k, vitrt_row_bytes(j->b_type, bt ? j->k : j->n)) ||
@@ -205,15 +213,68 @@ static int job_check(const struct vitrt_dev *dev, const struct vitrt_gemm *j)
 	return 0;
 }
 
-int vitrt_submit(struct vitrt_dev *dev, const struct vitrt_gemm *jobs, unsigned count,
-		 uint64_t *fence)
+/* Each operand the op takes inside its buffer (the descriptor check saw the unused ones 0). */
+static int vec_check(const struct vitrt_dev *dev, const struct vitrt_vec *v,
+		     const struct vitsa_hw_desc *d)
+{
+	const struct vitrt_mat *m[VITSA_VEC_OPNDS] = { &v->in0, &v->in1, &v->out };
+	struct vitsa_vec_extent e;
+
+	if (!(dev->info.vec_ops >> (v->op - VITRT_VEC_FIRST) & 1))
+		return VITRT_EUNSUPPORTED;
+	vitsa_vec_extent(d, &e);
+	for (int o = 0; o < VITSA_VEC_OPNDS; o++)
+		if (e.rows[o] ? !mat_inside(dev, m[o], e.rows[o], e.row_bytes[o]) : !mat_unused(m[o]))
+			return VITRT_EINVAL;
+	return v->out.buf->sealed ? VITRT_EINVAL : 0;
+}
+
+/*
+ * The device's own checks of the descriptor (C overlapping an input among them, with the
+ * buffers' mappings for addresses: distinct buffers never share one), then the buffers'.
+ */
+int vitrt_job_check(const struct vitrt_dev *dev, const struct vitrt_job *j)
+{
+	struct vitsa_hw_desc d;
+
+	if (j->kind != VITRT_JOB_GEMM && j->kind != VITRT_JOB_VEC)
+		return VITRT_EINVAL;
+	if (j->kind == VITRT_JOB_VEC && !vitsa_vec_op_valid(j->vec.op))
+		return VITRT_EINVAL;
+	vitrt_job_desc(&d, j, 0);
+	if (vitsa_desc_check(&d))
+		return VITRT_EINVAL;
+	return j->kind == VITRT_JOB_VEC ? vec_check(dev, &j->vec, &d) : gemm_check(dev, &j->gemm);
+}
+
+int vitrt_submit_jobs(struct vitrt_dev *dev, const struct vitrt_job *jobs, unsigned count,
+		      uint64_t *fence)
 {
 	if (!count)
 		return VITRT_EINVAL;
-	for (unsigned i = 0; i < count; i++)
-		if (job_check(dev, &jobs[i]))
-			return VITRT_EINVAL;
+	for (unsigned i = 0; i < count; i++) {
+		int err = vitrt_job_check(dev, &jobs[i]);
+
+		if (err)
+			return err;
+	}
 	return dev->ops->submit(dev, jobs, count, fence);
+}
+
+/* GEMMs as jobs of the one kind. */
+int vitrt_submit(struct vitrt_dev *dev, const struct vitrt_gemm *jobs, unsigned count,
+		 uint64_t *fence)
+{
+	struct vitrt_job *j = malloc(sizeof(*j) * (count ? count : 1));
+	int err;
+
+	if (!j)
+		return VITRT_ENOMEM;
+	for (unsigned i = 0; i < count; i++)
+		j[i] = (struct vitrt_job){ .kind = VITRT_JOB_GEMM, .gemm = jobs[i] };
+	err = vitrt_submit_jobs(dev, j, count, fence);
+	free(j);
+	return err;
 }
 
 int vitrt_wait(struct vitrt_dev *dev, uint64_t fence, uint64_t timeout_ns,

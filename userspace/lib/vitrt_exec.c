@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: MIT
 /*
  * Executing a compiled program on a device: the arenas become device buffers (one per
- * VITRT_ARENA_CHUNK), GEMM steps are queued and submitted together at SYNC steps, and the
- * integer CPU ops run on the mapped buffers in between, each through its row of the ops table
- * (vitrt_ops.c).
+ * VITRT_ARENA_CHUNK).  On a device with a vector unit that runs every op of the program, the
+ * whole program is one submission: every step a job, the ring's order the dependencies.
+ * Otherwise (the split schedule) GEMM steps are queued and submitted together at SYNC steps,
+ * and the integer ops run on the mapped buffers in between, on the host's threads, through the
+ * same functions the vector unit runs (vitsa_vec_run).
  */
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -14,8 +16,8 @@
 #include "vitrt_exec.h"
 #include "vitrt_ops.h"
 #include "vitrt_pool.h"
+#include "vitrt_priv.h"
 
-#define MAX_QUEUE 256
 /* No timeout of our own: the driver fails a job that runs past its job_timeout_ms. */
 #define WAIT_FOREVER UINT64_MAX
 
@@ -25,7 +27,8 @@ struct vitrt_session {
 	struct vitrt_buf **bufs[VITRT_ARENA_COUNT];
 	uint32_t nbufs[VITRT_ARENA_COUNT];
 	bool shared_const;		/* bufs[CONST] belong to another session */
-	struct vitrt_gemm queue[MAX_QUEUE];
+	bool whole;			/* the program as one submission (vector unit) */
+	struct vitrt_job *queue;	/* a job per step at most */
 	uint32_t queued;
 	struct vitrt_run_stats stats;
 };
@@ -44,6 +47,15 @@ static struct vitrt_mat mat(const struct vitrt_session *s, const struct vitrt_pr
 		return (struct vitrt_mat){ 0 };
 	return (struct vitrt_mat){ .buf = s->bufs[r->arena][r->offset / VITRT_ARENA_CHUNK],
 				   .offset = r->offset % VITRT_ARENA_CHUNK, .stride = r->stride };
+}
+
+/* A tensor the step uses, its stride @row_bytes where the program leaves it 0 (one row). */
+static struct vitrt_mat opnd(const struct vitrt_session *s, const struct vitrt_pref *r,
+			     uint64_t row_bytes)
+{
+	return (struct vitrt_mat){ .buf = s->bufs[r->arena][r->offset / VITRT_ARENA_CHUNK],
+				   .offset = r->offset % VITRT_ARENA_CHUNK,
+				   .stride = r->stride ? r->stride : row_bytes };
 }
 
 static int alloc_arena(struct vitrt_session *s, uint32_t a, int *err)
@@ -73,6 +85,91 @@ static int alloc_arena(struct vitrt_session *s, uint32_t a, int *err)
 	return 0;
 }
 
+/* ---- steps as jobs ---- */
+
+static struct vitrt_job gemm_job(const struct vitrt_session *s, const struct vitrt_step *st)
+{
+	const struct vitrt_pgemm *g = &s->prog->gemms[st->index];
+
+	return (struct vitrt_job){ .kind = VITRT_JOB_GEMM, .gemm = {
+		.m = g->m, .n = g->n, .k = g->k, .flags = g->flags,
+		.a_type = g->a_type, .b_type = g->b_type, .c_type = g->c_type, .c_zero = g->c_zero,
+		.a = mat(s, &g->a), .b = mat(s, &g->b), .c = mat(s, &g->c),
+		.bias = (g->flags & VITRT_GEMM_BIAS) ? mat(s, &g->bias) : (struct vitrt_mat){ 0 },
+		.rq = (g->flags & VITRT_GEMM_REQUANT) ? mat(s, &g->rq) : (struct vitrt_mat){ 0 },
+	} };
+}
+
+/* A CPU step as the vector unit's job: the op's tensors and parameter words as they are. */
+static struct vitrt_job vec_job(const struct vitrt_session *s, const struct vitrt_step *st)
+{
+	const struct vitrt_pref *ref[VITRT_OPND_COUNT] = { &st->in0, &st->in1, &st->out };
+	struct vitrt_job j = { .kind = VITRT_JOB_VEC };
+	struct vitrt_mat *m[VITRT_OPND_COUNT] = { &j.vec.in0, &j.vec.in1, &j.vec.out };
+	union vitsa_vec_params u;
+	struct vitrt_op_shape sh;
+
+	vitrt_op_decode(&u, st);
+	vitrt_op_shape(&sh, st, &u);
+	j.vec.op = vitrt_op_traits(st->op)->vop;
+	j.vec.rows = st->rows;
+	j.vec.cols = st->cols;
+	if (st->op == VITRT_OP_INPUT) {	/* the patch rows, s8 */
+		j.vec.rows = (uint32_t)sh.rows[VITRT_OPND_OUT];
+		j.vec.cols = (uint32_t)sh.row_bytes[VITRT_OPND_OUT];
+	}
+	for (int o = 0; o < VITRT_OPND_COUNT; o++)
+		if (sh.rows[o])
+			*m[o] = opnd(s, ref[o], sh.row_bytes[o]);
+	memcpy(j.vec.param, st->p, sizeof(j.vec.param));
+	return j;
+}
+
+static void queue_job(struct vitrt_session *s, const struct vitrt_step *st)
+{
+	const struct vitrt_pgemm *g = &s->prog->gemms[st->index];
+
+	if (st->op != VITRT_OP_GEMM) {
+		s->queue[s->queued++] = vec_job(s, st);
+		return;
+	}
+	s->queue[s->queued++] = gemm_job(s, st);
+	s->stats.macs += (uint64_t)g->m * g->n * g->k;
+	s->stats.cycles += vitrt_gemm_cycles(s->dev, g->m, g->n, g->k);
+}
+
+/*
+ * The whole program fits the device's vector unit: every op is one it runs (VITRT_SCHEDULE=split
+ * asks for the split schedule regardless) and every step is a job the device accepts.
+ */
+static bool whole_program(const struct vitrt_session *s)
+{
+	const char *e = getenv("VITRT_SCHEDULE");
+
+	if (e && !strcmp(e, "split"))
+		return false;
+	for (uint32_t i = 0; i < s->prog->nsteps; i++) {
+		const struct vitrt_step *st = &s->prog->steps[i];
+		struct vitrt_job j;
+
+		if (!vitrt_op_traits(st->op)->vop)
+			continue;
+		j = vec_job(s, st);
+		if (vitrt_job_check(s->dev, &j))
+			return false;
+	}
+	return true;
+}
+
+static int session_queue(struct vitrt_session *s)
+{
+	s->queue = calloc(s->prog->nsteps ? s->prog->nsteps : 1, sizeof(*s->queue));
+	if (!s->queue)
+		return VITRT_ENOMEM;
+	s->whole = whole_program(s);
+	return 0;
+}
+
 struct vitrt_session *vitrt_session_new(struct vitrt_dev *dev, const struct vitrt_prog *p,
 					int *err)
 {
@@ -87,6 +184,7 @@ struct vitrt_session *vitrt_session_new(struct vitrt_dev *dev, const struct vitr
 	*err = vitrt_dev_info(dev)->max_buf_size < VITRT_ARENA_CHUNK ? VITRT_EUNSUPPORTED : 0;
 	for (uint32_t a = 0; a < VITRT_ARENA_COUNT && !*err; a++)
 		alloc_arena(s, a, err);
+	*err = *err ?: session_queue(s);
 	if (*err) {
 		vitrt_session_free(s);
 		return NULL;
@@ -108,7 +206,8 @@ struct vitrt_session *vitrt_session_new_shared(const struct vitrt_session *owner
 	s->nbufs[VITRT_ARENA_CONST] = owner->nbufs[VITRT_ARENA_CONST];
 	s->shared_const = true;
 	*err = 0;
-	if (alloc_arena(s, VITRT_ARENA_ACT, err)) {
+	if (alloc_arena(s, VITRT_ARENA_ACT, err) || session_queue(s)) {
+		*err = *err ?: VITRT_ENOMEM;
 		vitrt_session_free(s);
 		return NULL;
 	}
@@ -126,29 +225,16 @@ void vitrt_session_free(struct vitrt_session *s)
 			vitrt_buf_del(s->bufs[a][i]);
 		free(s->bufs[a]);
 	}
+	free(s->queue);
 	free(s);
 }
 
-/* ---- steps ---- */
-
-static int op_gemm(struct vitrt_session *s, const struct vitrt_step *st)
+bool vitrt_session_whole(const struct vitrt_session *s)
 {
-	const struct vitrt_pgemm *g = &s->prog->gemms[st->index];
-
-	if (s->queued == MAX_QUEUE)
-		return VITRT_EINVAL;	/* the compiler puts a SYNC before this can happen */
-	s->queue[s->queued++] = (struct vitrt_gemm){
-		.m = g->m, .n = g->n, .k = g->k, .flags = g->flags,
-		.a_type = g->a_type, .b_type = g->b_type, .c_type = g->c_type, .c_zero = g->c_zero,
-		.a = mat(s, &g->a), .b = mat(s, &g->b), .c = mat(s, &g->c),
-		.bias = (g->flags & VITRT_GEMM_BIAS) ? mat(s, &g->bias) : (struct vitrt_mat){ 0 },
-		.rq = (g->flags & VITRT_GEMM_REQUANT) ? mat(s, &g->rq) : (struct vitrt_mat){ 0 },
-	};
-	s->stats.jobs++;
-	s->stats.macs += (uint64_t)g->m * g->n * g->k;
-	s->stats.cycles += vitrt_gemm_cycles(s->dev, g->m, g->n, g->k);
-	return 0;
+	return s->whole;
 }
+
+/* ---- CPU steps of the split schedule ---- */
 
 /*
  * CPU ops run as ranges of rows [r0, r1), one range per thread of libvitrt's pool when the
@@ -178,26 +264,26 @@ static uint64_t par_min_elems(void)
 	}
 	return m;
 }
+
 struct rows_job {
-	const struct vitrt_op_args *a;
-	vitrt_op_run_fn *fn;
+	const struct vitsa_vec_args *a;
+	uint32_t vop;
 };
 
 static void rows_range(void *arg, uint32_t lo, uint32_t hi)
 {
 	const struct rows_job *j = arg;
 
-	j->fn(j->a, lo, hi);
+	vitsa_vec_run(j->vop, j->a, lo, hi);
 }
 
-static void for_rows(vitrt_op_run_fn *fn, const struct vitrt_op_args *a,
-		     const struct vitrt_op_shape *sh)
+static void for_rows(uint32_t vop, const struct vitsa_vec_args *a, const struct vitrt_op_shape *sh)
 {
-	struct rows_job j = { .a = a, .fn = fn };
+	struct rows_job j = { .a = a, .vop = vop };
 	uint32_t align = sh->par_align ? sh->par_align : 1;
 
 	if (vitrt_threads() == 1 || sh->par_elems < par_min_elems() || sh->par_rows < 2) {
-		fn(a, 0, sh->par_rows);
+		vitsa_vec_run(vop, a, 0, sh->par_rows);
 		return;
 	}
 	/* tests split tiny steps too: then a range may be a single row */
@@ -208,7 +294,7 @@ static void for_rows(vitrt_op_run_fn *fn, const struct vitrt_op_args *a,
 static int op_cpu(struct vitrt_session *s, const struct vitrt_step *st)
 {
 	const struct vitrt_pref *ref[VITRT_OPND_COUNT] = { &st->in0, &st->in1, &st->out };
-	struct vitrt_op_args a = { .rows = st->rows, .cols = st->cols };
+	struct vitsa_vec_args a = { .rows = st->rows, .cols = st->cols };
 	struct vitrt_op_shape sh;
 
 	vitrt_op_decode(&a.p, st);
@@ -219,7 +305,7 @@ static int op_cpu(struct vitrt_session *s, const struct vitrt_step *st)
 		a.t[o] = host(s, ref[o]);
 		a.stride[o] = ref[o]->stride ? ref[o]->stride : sh.row_bytes[o];
 	}
-	for_rows(vitrt_op_traits(st->op)->run, &a, &sh);
+	for_rows(vitrt_op_traits(st->op)->vop, &a, &sh);
 	return 0;
 }
 
@@ -229,7 +315,7 @@ struct lockstep {
 	struct vitrt_session *const *s;
 	uint32_t n;
 	const struct vitrt_step *st;
-	struct vitrt_gemm *all;		/* every session's queue, for one submission */
+	struct vitrt_job *all;		/* every session's queue, for one submission */
 	uint32_t cap;
 };
 
@@ -241,13 +327,13 @@ static void lockstep_cpu(void *arg, uint32_t j)
 }
 
 /*
- * Every session's queued GEMMs as one submission, waited for once (counted as one sync, the
+ * Every session's queued jobs as one submission, waited for once (counted as one sync, the
  * first session's).
  */
 static int lockstep_sync(struct lockstep *l)
 {
 	struct vitrt_session *const *s = l->s;
-	const struct vitrt_gemm *jobs = s[0]->queue;	/* one image: its queue as it is */
+	const struct vitrt_job *jobs = s[0]->queue;	/* one image: its queue as it is */
 	struct vitrt_job_error jerr;
 	uint32_t total = 0;
 	uint64_t fence;
@@ -259,7 +345,7 @@ static int lockstep_sync(struct lockstep *l)
 		return 0;
 	if (l->n > 1) {
 		if (total > l->cap) {
-			struct vitrt_gemm *all = realloc(l->all, total * sizeof(*all));
+			struct vitrt_job *all = realloc(l->all, total * sizeof(*all));
 
 			if (!all)
 				return VITRT_ENOMEM;
@@ -270,11 +356,30 @@ static int lockstep_sync(struct lockstep *l)
 			memcpy(l->all + at, s[j]->queue, s[j]->queued * sizeof(*l->all));
 		jobs = l->all;
 	}
-	for (uint32_t j = 0; j < l->n; j++)
+	for (uint32_t j = 0; j < l->n; j++) {
+		s[j]->stats.jobs += s[j]->queued;
 		s[j]->queued = 0;
+	}
 	s[0]->stats.syncs++;
-	err = vitrt_submit(s[0]->dev, jobs, total, &fence);
+	err = vitrt_submit_jobs(s[0]->dev, jobs, total, &fence);
 	return err ?: vitrt_wait(s[0]->dev, fence, WAIT_FOREVER, &jerr);
+}
+
+/* Step @st of every image: queued as a job, run on the host, or a SYNC of the queues. */
+static int lockstep_step(struct lockstep *l, bool whole)
+{
+	const struct vitrt_op_traits *t = vitrt_op_traits(l->st->op);
+
+	if (t->vop && !whole) {
+		vitrt_parallel(l->n, lockstep_cpu, l);	/* each op's rows then run inline */
+		return 0;
+	}
+	if (t->vop || l->st->op == VITRT_OP_GEMM) {
+		for (uint32_t j = 0; j < l->n; j++)
+			queue_job(l->s[j], l->st);
+		return 0;
+	}
+	return whole ? 0 : lockstep_sync(l);	/* SYNC: the ring orders a whole program */
 }
 
 int vitrt_session_run_lockstep(struct vitrt_session *const *s, uint32_t n,
@@ -289,7 +394,7 @@ int vitrt_session_run_lockstep(struct vitrt_session *const *s, uint32_t n,
 		return VITRT_EINVAL;
 	in = &p->info;
 	for (uint32_t j = 0; j < n && !err; j++) {
-		if (s[j]->dev != s[0]->dev || s[j]->prog != p)
+		if (s[j]->dev != s[0]->dev || s[j]->prog != p || s[j]->whole != s[0]->whole)
 			err = VITRT_EINVAL;
 		else
 			memcpy(host(s[j], &p->image), image[j], (size_t)in->chans * in->img * in->img);
@@ -297,13 +402,7 @@ int vitrt_session_run_lockstep(struct vitrt_session *const *s, uint32_t n,
 	}
 	for (uint32_t i = 0; i < p->nsteps && !err; i++) {
 		l.st = &p->steps[i];
-		if (vitrt_op_traits(l.st->op)->run)
-			vitrt_parallel(n, lockstep_cpu, &l);	/* each op's rows then run inline */
-		else if (l.st->op == VITRT_OP_GEMM)
-			for (uint32_t j = 0; j < n && !err; j++)
-				err = op_gemm(s[j], l.st);
-		else
-			err = lockstep_sync(&l);
+		err = lockstep_step(&l, s[0]->whole);
 	}
 	err = err ?: lockstep_sync(&l);
 	for (uint32_t j = 0; j < n && !err; j++) {

@@ -9,7 +9,7 @@ struct vitrt_session;
 
 struct vitrt_run_stats {
 	uint64_t images;
-	uint64_t jobs;		/* device GEMMs */
+	uint64_t jobs;		/* device jobs: GEMMs, and vector ops in a whole-program run */
 	uint64_t macs;
 	uint64_t cycles;	/* modeled array cycles */
 	uint64_t syncs;		/* submit-and-wait points */
@@ -38,5 +38,11 @@ VITRT_API int vitrt_session_run(struct vitrt_session *s, const uint8_t *image, i
 VITRT_API int vitrt_session_run_lockstep(struct vitrt_session *const *s, uint32_t n,
 					 const uint8_t *const *image, int16_t *const *logits);
 VITRT_API const struct vitrt_run_stats *vitrt_session_stats(const struct vitrt_session *s);
+/*
+ * Whether @s runs its program as one submission per batch (the device's vector unit runs every
+ * op; VITRT_SCHEDULE=split in the environment says no) or split at SYNC steps with the
+ * integer ops on the host.  The two give the same bits.
+ */
+VITRT_API bool vitrt_session_whole(const struct vitrt_session *s);
 
 #endif /* VITRT_EXEC_H */

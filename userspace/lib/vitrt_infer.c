@@ -436,6 +436,11 @@ const struct vitrt_dev *vitrt_infer_dev(const struct vitrt_infer *inf)
 	return inf->dev;
 }
 
+bool vitrt_infer_whole(const struct vitrt_infer *inf)
+{
+	return inf->sess && vitrt_session_whole(inf->sess);
+}
+
 static void add_stats(struct vitrt_run_stats *st, const struct vitrt_run_stats *s)
 {
 	st->images += s->images;

@@ -76,6 +76,8 @@ VITRT_API const int16_t *vitrt_infer_raw(const struct vitrt_infer *inf);
 VITRT_API const struct vitrt_prog *vitrt_infer_prog(const struct vitrt_infer *inf);
 /* The device of the integer program (NULL for the FP32 reference). */
 VITRT_API const struct vitrt_dev *vitrt_infer_dev(const struct vitrt_infer *inf);
+/* Whether a batch is one device submission (vitrt_session_whole), else split at SYNC steps. */
+VITRT_API bool vitrt_infer_whole(const struct vitrt_infer *inf);
 /* Device work of the integer program so far (NULL for FP32). */
 VITRT_API const struct vitrt_run_stats *vitrt_infer_stats(const struct vitrt_infer *inf);
 /* The work of device @d (0 .. vitrt_infer_devices - 1) so far, all its sessions summed. */

@@ -13,7 +13,8 @@
 
 struct kdev {
 	int fd;
-	struct vitsa_gemm *batch;	/* VITSA_SUBMIT_MAX_JOBS translated jobs */
+	bool jobs;			/* uapi 1.3: SUBMIT takes struct vitsa_job */
+	void *batch;			/* VITSA_SUBMIT_MAX_JOBS translated jobs */
 };
 
 /* ioctl(2), retried when interrupted; 0 or VITRT_ESYS with errno set. */
@@ -50,6 +51,10 @@ static int kdev_info(struct vitrt_dev *dev, int fd)
 			return VITRT_ESYS;
 	if (v[VITSA_PARAM_UAPI_VERSION] >> 16 != VITSA_UAPI_MAJOR)
 		return VITRT_EVERSION;
+	/* a 1.2 driver knows no vector jobs: GEMMs only, as struct vitsa_gemm */
+	if ((v[VITSA_PARAM_UAPI_VERSION] & 0xffff) >= 3 &&
+	    get_param(fd, VITSA_PARAM_VEC_OPS, &v[VITSA_PARAM_VEC_OPS]))
+		return VITRT_ESYS;
 	dev->info = (struct vitrt_dev_info){
 		.path = dev->path,
 		.rows = (uint32_t)v[VITSA_PARAM_ARRAY_ROWS],
@@ -57,6 +62,7 @@ static int kdev_info(struct vitrt_dev *dev, int fd)
 		.max_dim = (uint32_t)v[VITSA_PARAM_MAX_DIM],
 		.max_buf_size = v[VITSA_PARAM_MAX_BO_SIZE],
 		.hw_version = (uint32_t)v[VITSA_PARAM_HW_VERSION],
+		.vec_ops = (uint32_t)v[VITSA_PARAM_VEC_OPS],
 	};
 	return 0;
 }
@@ -68,7 +74,7 @@ static int kdev_open(struct vitrt_dev *dev, const char *path)
 
 	if (!k)
 		return VITRT_ENOMEM;
-	k->batch = calloc(VITSA_SUBMIT_MAX_JOBS, sizeof(*k->batch));
+	k->batch = calloc(VITSA_SUBMIT_MAX_JOBS, sizeof(struct vitsa_job));
 	k->fd = open(path, O_RDWR | O_CLOEXEC);
 	ret = !k->batch ? VITRT_ENOMEM : k->fd < 0 ? VITRT_ENODEV : kdev_info(dev, k->fd);
 	if (ret) {
@@ -78,6 +84,7 @@ static int kdev_open(struct vitrt_dev *dev, const char *path)
 		free(k);
 		return ret;
 	}
+	k->jobs = dev->info.vec_ops != 0;	/* else every job is a GEMM (vitrt_submit_jobs) */
 	dev->priv = k;
 	return 0;
 }
@@ -128,7 +135,7 @@ static struct vitsa_mem mem_of(const struct vitrt_mat *m)
 	};
 }
 
-static void kdev_job(struct vitsa_gemm *g, const struct vitrt_gemm *j)
+static void kdev_gemm(struct vitsa_gemm *g, const struct vitrt_gemm *j)
 {
 	*g = (struct vitsa_gemm){
 		.m = j->m, .n = j->n, .k = j->k, .flags = j->flags,
@@ -137,6 +144,34 @@ static void kdev_job(struct vitsa_gemm *g, const struct vitrt_gemm *j)
 		.a = mem_of(&j->a), .b = mem_of(&j->b), .c = mem_of(&j->c),
 		.bias = mem_of(&j->bias), .rq = mem_of(&j->rq),
 	};
+}
+
+static void kdev_job(struct vitsa_job *k, const struct vitrt_job *j)
+{
+	const struct vitrt_vec *v = &j->vec;
+
+	memset(k, 0, sizeof(*k));
+	if (j->kind == VITRT_JOB_GEMM) {
+		k->kind = VITSA_JOB_KIND_GEMM;
+		kdev_gemm(&k->gemm, &j->gemm);
+		return;
+	}
+	k->kind = VITSA_JOB_KIND_VEC;
+	k->vec = (struct vitsa_vec){ .op = v->op, .rows = v->rows, .cols = v->cols,
+				     .in0 = mem_of(&v->in0), .in1 = mem_of(&v->in1),
+				     .out = mem_of(&v->out) };
+	memcpy(k->vec.param, v->param, sizeof(k->vec.param));
+}
+
+/* Jobs [0, n) into the batch in the form the driver takes. */
+static void kdev_batch(struct kdev *k, const struct vitrt_job *jobs, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		if (k->jobs)
+			kdev_job((struct vitsa_job *)k->batch + i, &jobs[i]);
+		else
+			kdev_gemm((struct vitsa_gemm *)k->batch + i, &jobs[i].gemm);
+	}
 }
 
 static int kdev_wait(struct vitrt_dev *dev, uint64_t fence, uint64_t timeout_ns,
@@ -163,7 +198,7 @@ static int kdev_wait(struct vitrt_dev *dev, uint64_t fence, uint64_t timeout_ns,
  * earlier ones are waited for before the error returns: the caller may then reuse the buffers
  * they name.
  */
-static int kdev_submit(struct vitrt_dev *dev, const struct vitrt_gemm *jobs, unsigned count,
+static int kdev_submit(struct vitrt_dev *dev, const struct vitrt_job *jobs, unsigned count,
 		       uint64_t *fence)
 {
 	struct kdev *k = dev->priv;
@@ -172,11 +207,11 @@ static int kdev_submit(struct vitrt_dev *dev, const struct vitrt_gemm *jobs, uns
 
 	while (count) {
 		unsigned n = count < VITSA_SUBMIT_MAX_JOBS ? count : VITSA_SUBMIT_MAX_JOBS;
-		struct vitsa_submit s = { .jobs = (uintptr_t)k->batch, .count = n };
+		struct vitsa_submit s = { .jobs = (uintptr_t)k->batch, .count = n,
+					  .flags = k->jobs ? VITSA_SUBMIT_JOBS : 0 };
 		int err;
 
-		for (unsigned i = 0; i < n; i++)
-			kdev_job(&k->batch[i], &jobs[i]);
+		kdev_batch(k, jobs, n);
 		if (kdev_ioctl(k->fd, VITSA_IOCTL_SUBMIT, &s)) {
 			err = errno == EINVAL || errno == ENOENT ? VITRT_EINVAL : VITRT_ESYS;
 			if (queued)

@@ -21,7 +21,7 @@ struct vitrt_backend_ops {
 	/* Optional: @buf's contents will not change again (vitrt_buf_seal). */
 	int (*buf_seal)(struct vitrt_dev *dev, struct vitrt_buf *buf);
 	/* Jobs are already checked against their buffers. */
-	int (*submit)(struct vitrt_dev *dev, const struct vitrt_gemm *jobs, unsigned count,
+	int (*submit)(struct vitrt_dev *dev, const struct vitrt_job *jobs, unsigned count,
 		      uint64_t *fence);
 	int (*wait)(struct vitrt_dev *dev, uint64_t fence, uint64_t timeout_ns,
 		    struct vitrt_job_error *jerr);
@@ -42,6 +42,12 @@ struct vitrt_buf {
 	bool sealed;		/* vitrt_buf_seal: jobs may not write to it */
 	struct vitrt_buf *next;	/* sim: list of live buffers */
 };
+
+struct vitsa_hw_desc;
+/* @j as the device's descriptor, with its buffers' mappings for addresses (the sim device's). */
+void vitrt_job_desc(struct vitsa_hw_desc *d, const struct vitrt_job *j, uint64_t seq);
+/* 0 if vitrt_submit_jobs would take @j, else why not (VITRT_EINVAL, VITRT_EUNSUPPORTED). */
+int vitrt_job_check(const struct vitrt_dev *dev, const struct vitrt_job *j);
 
 /*
  * "<path>: <problem>" into @msg (cap bytes, may be 0) for every reader of files; returns @err so

@@ -203,7 +203,7 @@ static bool shape_ok(const struct vitrt_step *s)
 static const char *step_problem(struct vcheck *v, const struct vitrt_step *s)
 {
 	const struct vitrt_op_traits *t = vitrt_op_traits(s->op);
-	union vitrt_op_params u;
+	union vitsa_vec_params u;
 	struct vitrt_op_shape sh;
 	const char *why;
 

@@ -16,6 +16,7 @@
 #include "vitrt_pool.h"
 #include "vitrt_priv.h"
 #include "vitsa_kern.h"
+#include "vitsa_hw_vec.h"
 #include "vitsa_model.h"
 #include "vitsa_wcache.h"
 
@@ -58,6 +59,7 @@ static int sim_open(struct vitrt_dev *dev, const char *path)
 		.path = "in-process", .rows = SIM_ARRAY, .cols = SIM_ARRAY,
 		.max_dim = VITSA_MODEL_MAX_DIM, .max_buf_size = SIM_MAX_BUF,
 		.hw_version = VITSA_HW_VERSION_MAJOR << 16 | VITSA_HW_VERSION_MINOR,
+		.vec_ops = (1u << (VITSA_OP_VEC_END - VITSA_OP_VEC_FIRST)) - 1,
 	};
 	return 0;
 }
@@ -196,29 +198,11 @@ static const struct vitsa_mem_ops sim_mem_ops = {
 	.split = sim_split,
 };
 
-static uint64_t addr_of(const struct vitrt_mat *m)
-{
-	return m->buf ? (uintptr_t)m->buf->map + m->offset : 0;
-}
-
-static void sim_desc(struct vitsa_hw_desc *d, const struct vitrt_gemm *j, uint64_t seq)
-{
-	*d = (struct vitsa_hw_desc){
-		.opcode = VITSA_OP_GEMM, .flags = j->flags, .seq = seq,
-		.m = j->m, .n = j->n, .k = j->k,
-		.types = VITSA_DESC_TYPES(j->a_type, j->b_type, j->c_type),
-		.a_addr = addr_of(&j->a), .b_addr = addr_of(&j->b), .c_addr = addr_of(&j->c),
-		.bias_addr = addr_of(&j->bias), .rq_addr = addr_of(&j->rq),
-		.a_stride = j->a.stride, .b_stride = j->b.stride, .c_stride = j->c.stride,
-		.c_zero = j->c_zero,
-	};
-}
-
 /*
  * Jobs run at submit, as one group: the result of running them in order, with independent
  * neighbours (the heads of an attention layer) sharing a parallel region.
  */
-static int sim_submit(struct vitrt_dev *dev, const struct vitrt_gemm *jobs, unsigned count,
+static int sim_submit(struct vitrt_dev *dev, const struct vitrt_job *jobs, unsigned count,
 		      uint64_t *fence)
 {
 	struct sim *s = dev->priv;
@@ -238,7 +222,7 @@ static int sim_submit(struct vitrt_dev *dev, const struct vitrt_gemm *jobs, unsi
 	s->fence += count;
 	pthread_mutex_unlock(&s->lock);
 	for (unsigned i = 0; i < count; i++)
-		sim_desc(&d[i], &jobs[i], first + i);
+		vitrt_job_desc(&d[i], &jobs[i], first + i);
 	vitsa_model_exec_group(&s->cfg, d, count, &sim_mem_ops, s, st, status);
 	pthread_mutex_lock(&s->lock);
 	for (unsigned i = 0; i < count; i++)

@@ -383,7 +383,8 @@ static int bench_measured(const struct bench_opts *o)
 		       vitrt_scheme_name(pi->scheme), di->backend);
 		if (!strcmp(di->backend, "sim"))
 			printf(" (kernel %s, %u threads)", vitrt_cpu_kernel(), vitrt_threads());
-		printf(", batch %u\n", o->batch);
+		printf(", batch %u, %s\n", o->batch, vitrt_infer_whole(in) ?
+		       "one submission per batch" : "split at syncs, integer ops on the host");
 		printf("  integer program  %9.1f images/s  (%.3f ms/image)\n", 1 / t_int, t_int * 1e3);
 		if (fp)
 			printf("  fp32 reference   %9.1f images/s  (%.3f ms/image)   integer/fp32 %.2fx\n",
