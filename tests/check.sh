@@ -103,13 +103,18 @@ else
 	suite qtest-device make -s qtest-run QEMU="$qemu"
 	if make -s vm >&2 && kernel=$(scripts/kernel.sh | tail -n 1); then
 		runner vm tests/vm/run.sh "$qemu" "$kernel" $B/vm/initramfs.cpio.gz
-		# Again on q35 behind intel-iommu (strict): the DMA API use, GEMMs and selftests only.
-		runner vm-iommu env VM_IOMMU=1 VM_SUITES=10-gemm,20-vitsa_test \
+		# Again on q35 behind intel-iommu (strict): the DMA API use, GEMMs, selftests and the
+		# model's whole-program submissions.
+		runner vm-iommu env VM_IOMMU=1 VM_SUITES=10-gemm,20-vitsa_test,30-model \
 			VM_LOG=$LOGS/vm-iommu-console.log \
 			tests/vm/run.sh "$qemu" "$kernel" $B/vm/initramfs.cpio.gz
 		# Again without MSI: the shared INTx line, through jobs, hangs, resets, a dead device.
 		runner vm-intx env VM_INTX=1 VM_SUITES=10-gemm,20-vitsa_test,21-vitsa_recovery \
 			VM_LOG=$LOGS/vm-intx-console.log \
+			tests/vm/run.sh "$qemu" "$kernel" $B/vm/initramfs.cpio.gz
+		# Again on 1.2 devices (no vector unit): the runtime's split schedule, same logits.
+		runner vm-novec env VM_NOVEC=1 VM_SUITES=10-gemm,30-model \
+			VM_LOG=$LOGS/vm-novec-console.log \
 			tests/vm/run.sh "$qemu" "$kernel" $B/vm/initramfs.cpio.gz
 	else
 		echo "# suite-error: vm building the module or the VM image failed" >"$LOGS/vm.tap"

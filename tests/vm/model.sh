@@ -6,6 +6,8 @@
 #    and PyTorch FP32's class): the device's top-1 is right, and agrees with FP32, on at
 #    least the images bound below says.  Equal logits alone would pass a model that host and
 #    device break alike.
+#  - The schedule: one submission per batch on a device with the vector unit, the split
+#    schedule on one without (vitsa.novec=1 on the kernel command line, tests/vm/run.sh).
 # On the host (no device): MODEL_DATA=build/vm/data MODEL_BACKENDS=sim PATH=build:$PATH
 # tests/vm/model.sh.  The truth checks read the first backend's answers.
 n=0
@@ -62,9 +64,20 @@ at_least() {
 	fi
 }
 
+schedule="one submission per batch"
+grep -q 'vitsa\.novec=1' /proc/cmdline 2>/dev/null && schedule="split at syncs"
+
 echo "TAP version 13"
-echo "1..$(($(echo "$schemes" | wc -w) * ($(echo "$backends" | wc -w) + 2)))"
+echo "1..$(($(echo "$schemes" | wc -w) * ($(echo "$backends" | wc -w) + 3)))"
 for s in $schemes; do
+	backend=${backends%% *}
+	if vitrt bench --backend "$backend" -n 2 model-$s.vitsa >/tmp/bench 2>&1 &&
+		grep -q "batch 1, $schedule" /tmp/bench; then
+		pass "${s}_schedule_${backend%%:*}"
+		echo "# $schedule"
+	else
+		fail "${s}_schedule_${backend%%:*}" "want: $schedule" "$(cat /tmp/bench)"
+	fi
 	first=
 	for backend in $backends; do
 		name="${s}_logits_${backend%%:*}_equal_host_sim"

@@ -27,6 +27,12 @@ fi
 if [ "${VM_INTX:-0}" = 1 ]; then
 	append="$append pci=nomsi" tag=vm-intx-
 fi
+# VM_NOVEC=1: both devices without the vector unit (vector=off, hardware 1.2), so the runtime
+# falls back to the split schedule; the suites read vitsa.novec=1 from /proc/cmdline.
+vec=
+if [ "${VM_NOVEC:-0}" = 1 ]; then
+	vec=,vector=off tag=vm-novec- append="$append vitsa.novec=1"
+fi
 [ -n "${VM_SUITES:-}" ] && append="$append vitsa.suites=$VM_SUITES"
 # Hot-unplug on request: a guest suite prints the line "vitsa-vm: unplug <qdev id>" and the
 # watcher below answers with device_del on a second monitor, QMP on a pipe chardev
@@ -58,7 +64,7 @@ timeout "$limit" "$qemu" -machine $machine,accel=$accel -nodefaults -nographic -
 	-kernel "$kernel" -initrd "$initrd" \
 	-append "console=ttyS0 loglevel=3 panic=-1 iomem=relaxed$append" \
 	-chardev pipe,id=qmp,path="$mon/qmp" -mon chardev=qmp,mode=control \
-	"${iommu_dev[@]}" -device vitsa,id=vitsa0,x-fault-inject=on -device vitsa,id=vitsa1 \
+	"${iommu_dev[@]}" -device vitsa,id=vitsa0,x-fault-inject=on$vec -device vitsa,id=vitsa1$vec \
 	</dev/null 2>&1 | sed -u 's/\r//g' >"$log"
 rc=${PIPESTATUS[0]}
 kill $watch $drain 2>/dev/null
