@@ -78,6 +78,7 @@ OBJECT_DECLARE_SIMPLE_TYPE(VitsaState, VITSA)
 #define VITSA_CAPS          (VITSA_CAP_S8 | VITSA_CAP_U8 | VITSA_CAP_S4 | \
                              VITSA_CAP_U4 | VITSA_CAP_REQUANT | \
                              VITSA_CAP_B_TRANS | VITSA_CAP_BIAS)
+#define VITSA_MAPS_MAX      8       /* operands of one job mapped in place */
 #define VITSA_MINOR_NO_VECTOR 2 /* vector=off: the 1.2 device, GEMM only */
 #define VITSA_CTRL_ALL      (VITSA_CTRL_ENABLE | VITSA_CTRL_RESET)
 
@@ -108,7 +109,7 @@ struct VitsaState {
     uint32_t cols;
     uint32_t clock_mhz;
     bool fault_inject;      /* x-fault-inject: the FAULT_* registers exist */
-    bool vector;            /* vector: the vector unit (1.3); off, a 1.2 device */
+    bool vector;            /* the vector unit (1.3); off: a 1.2 device */
     struct vitsa_model_cfg cfg;
 
     /* worker */
@@ -171,6 +172,10 @@ typedef struct VitsaJob {
     struct vitsa_job_stats st;
     MemoryRegionCache cpl;  /* the completion record, mapped before the lock */
     bool cpl_mapped;
+    /* operands the model works on in place (vitsa_map), until the job ends */
+    MemoryRegionCache maps[VITSA_MAPS_MAX];
+    uint64_t map_len[VITSA_MAPS_MAX];
+    unsigned nmaps;
 } VitsaJob;
 
 /* Interrupts */
@@ -502,10 +507,47 @@ static int vitsa_dma_write(void *opaque, uint64_t addr, const void *buf,
     return 0;
 }
 
+/*
+ * An operand in place, when all of it is one piece of RAM the device may
+ * write (BOs are physically contiguous; behind a vIOMMU a range is mapped a
+ * page at a time, so it is copied instead).  The model then reads and writes
+ * it without a copy; vitsa_unmap_all marks it dirty when the job ends.  No
+ * map for a job that took a fault, which must reach vitsa_dma_read.
+ */
+static void *vitsa_map(void *opaque, uint64_t addr, uint64_t len)
+{
+    VitsaJob *job = opaque;
+    MemoryRegionCache *c = &job->maps[job->nmaps];
+
+    if (job->nmaps == VITSA_MAPS_MAX || job->fault ||
+        vitsa_job_cancelled(job) || !len || addr > UINT64_MAX - (len - 1)) {
+        return NULL;
+    }
+    *c = (MemoryRegionCache)MEMORY_REGION_CACHE_INVALID;
+    if (vitsa_dma_map(job->s, c, addr, len, true) < len) {
+        address_space_cache_destroy(c);
+        return NULL;
+    }
+    job->map_len[job->nmaps++] = len;
+    return c->ptr;
+}
+
+/* The job's operands out of place again: written RAM marked dirty. */
+static void vitsa_unmap_all(VitsaJob *job)
+{
+    while (job->nmaps) {
+        MemoryRegionCache *c = &job->maps[--job->nmaps];
+
+        address_space_cache_invalidate(c, 0, job->map_len[job->nmaps]);
+        address_space_cache_destroy(c);
+    }
+}
+
 static const struct vitsa_mem_ops vitsa_mem_ops = {
     .read = vitsa_dma_read,
     .write = vitsa_dma_write,
     .cancelled = vitsa_job_cancelled,
+    .map = vitsa_map,
 };
 
 /* Descriptor and completion record: little-endian in guest memory. */
@@ -759,12 +801,13 @@ static void vitsa_job_run(VitsaJob *job)
         }
     }
     if (!job->s->vector && vitsa_vec_op_valid(d.opcode)) {
-        job->status = VITSA_ERR_OPCODE;     /* a 1.2 device has no such opcode */
+        job->status = VITSA_ERR_OPCODE;     /* not a 1.2 device's opcode */
         memset(&job->st, 0, sizeof(job->st));
         return;
     }
     job->status = vitsa_model_exec(&job->s->cfg, &d, &vitsa_mem_ops, job,
                                    &job->st);
+    vitsa_unmap_all(job);
 }
 
 /* Account for the job and, unless a reset dropped it, complete it. */

@@ -91,6 +91,8 @@ for t in $threads; do
 	       "vm-dev $t - $IMAGES")
 done
 
+d1=$(field devices1 "$cpus" ms)	# batch 16 on one device, then on all
+d2=$(field devices2 "$cpus" ms)
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 json() {
 	local r sep='' t p th k i
@@ -104,7 +106,8 @@ json() {
 			"\"vs_host_sim\": $(ratio "${MS[$p $th]}" "${MS[host-sim $th]}")}"
 		sep=,
 	done
-	echo " ], \"vm_dev_vs_vm_sim\": {"
+	echo " ], \"devices_batch16_ms\": {\"one\": ${d1:-null}, \"all\": ${d2:-null}},"
+	echo " \"vm_dev_vs_vm_sim\": {"
 	sep=
 	for t in $threads; do
 		echo "  $sep\"$t\": $(ratio "${MS[vm-dev $t]}" "${MS[vm-sim $t]}")"
@@ -127,6 +130,9 @@ for r in "${rows[@]}"; do
 		"$(ratio "${MS[$p $th]}" "${MS[host-sim $th]}")"
 done
 echo
+[ -n "$d1" ] && [ -n "$d2" ] &&
+	echo "batch 16: /dev/vitsa0 $d1 ms/image, both devices $d2 ms/image:" \
+		"$(ratio "$d1" "$d2")x the images/s of one"
 for t in $threads; do
 	echo "$t thread(s): dev/sim in the VM $(ratio "${MS[vm-dev $t]}" "${MS[vm-sim $t]}")x," \
 		"the VM's dev / the host's sim $(ratio "${MS[vm-dev $t]}" "${MS[host-sim $t]}")x"
