@@ -78,7 +78,10 @@ OBJECT_DECLARE_SIMPLE_TYPE(VitsaState, VITSA)
 #define VITSA_CAPS          (VITSA_CAP_S8 | VITSA_CAP_U8 | VITSA_CAP_S4 | \
                              VITSA_CAP_U4 | VITSA_CAP_REQUANT | \
                              VITSA_CAP_B_TRANS | VITSA_CAP_BIAS)
-#define VITSA_MAPS_MAX      8       /* operands of one job mapped in place */
+#define VITSA_MAPS_MAX      8       /* stretches of RAM one job maps */
+#define VITSA_MAP_SPAN      (4 << 20)   /* mapped at once: a BO's rows hit it */
+#define VITSA_THREADS_MAX   16      /* threads running one job (threads=) */
+#define VITSA_THREADS_DEFAULT 2
 #define VITSA_MINOR_NO_VECTOR 2 /* vector=off: the 1.2 device, GEMM only */
 #define VITSA_CTRL_ALL      (VITSA_CTRL_ENABLE | VITSA_CTRL_RESET)
 
@@ -100,6 +103,26 @@ QEMU_BUILD_BUG_ON(VITSA_REG_CNT_DMA_WR_BYTES !=
 QEMU_BUILD_BUG_ON(VITSA_REG_CNT_IDLE_CYCLES !=
                   VITSA_REG_CNT_JOBS + 8 * VITSA_CNT_IDLE_CYCLES);
 
+/*
+ * threads - 1 helper threads that run the model's parallel regions with the
+ * worker, so that one device is as fast as the in-process one on as many
+ * threads.  Regions never overlap: one job at a time calls vitsa_parallel.
+ */
+typedef struct VitsaPool {
+    QemuThread th[VITSA_THREADS_MAX - 1];
+    unsigned nth;           /* helpers started */
+    QemuMutex lock;         /* guards the rest */
+    QemuCond go;            /* a region opened, or stop */
+    QemuCond done;          /* the last helper left a region */
+    unsigned gen;           /* regions opened so far */
+    bool stop;
+    void (*fn)(void *arg, uint32_t t);
+    void *arg;
+    uint32_t tasks;
+    uint32_t next;          /* first task nobody took */
+    uint32_t inside;        /* helpers in the region */
+} VitsaPool;
+
 struct VitsaState {
     PCIDevice pdev;
     MemoryRegion mmio;
@@ -110,10 +133,14 @@ struct VitsaState {
     uint32_t clock_mhz;
     bool fault_inject;      /* x-fault-inject: the FAULT_* registers exist */
     bool vector;            /* the vector unit (1.3); off: a 1.2 device */
+    uint32_t threads;       /* host threads running one job (the worker too) */
     struct vitsa_model_cfg cfg;
 
     /* worker */
     QemuThread thread;
+    QemuMutex map_lock;     /* the job's maps: its tasks map from threads */
+    QemuMutex xlat_lock;    /* one vIOMMU translation asked at a time */
+    VitsaPool pool;         /* the job's helper threads */
     QemuMutex lock;         /* guards everything below */
     QemuCond cond;          /* wakes the worker: doorbell, enable, stop */
     QEMUBH *irq_bh;         /* delivers interrupts raised by the worker */
@@ -158,6 +185,16 @@ struct VitsaState {
     uint64_t idle_ns;       /* idle stretches already closed */
 };
 
+/*
+ * A stretch of guest RAM mapped for a job: [base, base + len) at cache.ptr.
+ * [lo, hi) is what the model asked for, marked dirty at the job's end.
+ */
+typedef struct VitsaMap {
+    MemoryRegionCache cache;
+    uint64_t base, len;
+    uint64_t lo, hi;
+} VitsaMap;
+
 /* One descriptor on its way through the worker. */
 typedef struct VitsaJob {
     VitsaState *s;
@@ -172,9 +209,8 @@ typedef struct VitsaJob {
     struct vitsa_job_stats st;
     MemoryRegionCache cpl;  /* the completion record, mapped before the lock */
     bool cpl_mapped;
-    /* operands the model works on in place (vitsa_map), until the job ends */
-    MemoryRegionCache maps[VITSA_MAPS_MAX];
-    uint64_t map_len[VITSA_MAPS_MAX];
+    /* RAM the model works on in place (vitsa_map), until the job ends */
+    VitsaMap maps[VITSA_MAPS_MAX];
     unsigned nmaps;
 } VitsaJob;
 
@@ -374,6 +410,7 @@ static bool vitsa_iotlb(VitsaState *s, uint64_t addr, bool is_write,
 {
     bool done;
 
+    qemu_mutex_lock(&s->xlat_lock);
     qemu_mutex_lock(&s->lock);
     s->xlat_addr = addr;
     s->xlat_write = is_write;
@@ -387,6 +424,7 @@ static bool vitsa_iotlb(VitsaState *s, uint64_t addr, bool is_write,
     *entry = s->xlat_entry;
     s->xlat_asked = false;
     qemu_mutex_unlock(&s->lock);
+    qemu_mutex_unlock(&s->xlat_lock);
     return done;
 }
 
@@ -507,40 +545,198 @@ static int vitsa_dma_write(void *opaque, uint64_t addr, const void *buf,
     return 0;
 }
 
+/* The mapped stretch of @job holding [addr, addr + len), or NULL. */
+static VitsaMap *vitsa_map_find(VitsaJob *job, uint64_t addr, uint64_t len)
+{
+    for (unsigned i = 0; i < job->nmaps; i++) {
+        VitsaMap *m = &job->maps[i];
+
+        if (addr >= m->base && len <= m->len &&
+            addr - m->base <= m->len - len) {
+            return m;
+        }
+    }
+    return NULL;
+}
+
 /*
- * An operand in place, when all of it is one piece of RAM the device may
- * write (BOs are physically contiguous; behind a vIOMMU a range is mapped a
- * page at a time, so it is copied instead).  The model then reads and writes
- * it without a copy; vitsa_unmap_all marks it dirty when the job ends.  No
- * map for a job that took a fault, which must reach vitsa_dma_read.
+ * [addr, addr + len) in place, when it lies in one piece of RAM the device
+ * may write: the model then reads and writes it without a copy.  A new
+ * stretch maps up to VITSA_MAP_SPAN bytes, so the other rows of a BO find it
+ * (behind a vIOMMU a page at a time: a row across pages is copied instead).
+ * No map for a job that took a fault, which must reach vitsa_dma_read.
  */
 static void *vitsa_map(void *opaque, uint64_t addr, uint64_t len)
 {
     VitsaJob *job = opaque;
-    MemoryRegionCache *c = &job->maps[job->nmaps];
+    uint64_t span = MAX(len, VITSA_MAP_SPAN);
+    VitsaMap *m;
+    void *p = NULL;
 
-    if (job->nmaps == VITSA_MAPS_MAX || job->fault ||
-        vitsa_job_cancelled(job) || !len || addr > UINT64_MAX - (len - 1)) {
+    if (job->fault || vitsa_job_cancelled(job) || !len ||
+        addr > UINT64_MAX - (len - 1)) {
         return NULL;
     }
-    *c = (MemoryRegionCache)MEMORY_REGION_CACHE_INVALID;
-    if (vitsa_dma_map(job->s, c, addr, len, true) < len) {
-        address_space_cache_destroy(c);
-        return NULL;
+    if (addr > UINT64_MAX - (span - 1)) {
+        span = len;         /* the stretch may not wrap either */
     }
-    job->map_len[job->nmaps++] = len;
-    return c->ptr;
+    qemu_mutex_lock(&job->s->map_lock);
+    m = vitsa_map_find(job, addr, len);
+    if (!m && job->nmaps < VITSA_MAPS_MAX) {
+        m = &job->maps[job->nmaps];
+        m->cache = (MemoryRegionCache)MEMORY_REGION_CACHE_INVALID;
+        m->base = addr;
+        m->len = vitsa_dma_map(job->s, &m->cache, addr, span, true);
+        m->lo = m->hi = addr;
+        if (m->len >= len) {
+            job->nmaps++;
+        } else {
+            address_space_cache_destroy(&m->cache);
+            m = NULL;
+        }
+    }
+    if (m) {
+        m->lo = MIN(m->lo, addr);
+        m->hi = MAX(m->hi, addr + len);
+        p = (uint8_t *)m->cache.ptr + (addr - m->base);
+    }
+    qemu_mutex_unlock(&job->s->map_lock);
+    return p;
 }
 
-/* The job's operands out of place again: written RAM marked dirty. */
+/* The job's stretches unmapped; what the model asked for marked dirty. */
 static void vitsa_unmap_all(VitsaJob *job)
 {
     while (job->nmaps) {
-        MemoryRegionCache *c = &job->maps[--job->nmaps];
+        VitsaMap *m = &job->maps[--job->nmaps];
 
-        address_space_cache_invalidate(c, 0, job->map_len[job->nmaps]);
-        address_space_cache_destroy(c);
+        address_space_cache_invalidate(&m->cache, m->lo - m->base,
+                                       m->hi - m->lo);
+        address_space_cache_destroy(&m->cache);
     }
+}
+
+/* Model parallelism: tasks handed out one by one, under the pool's lock. */
+
+/* Take tasks until none is left; called and returns with the lock held. */
+static void vitsa_pool_take(VitsaPool *p)
+{
+    while (p->next < p->tasks) {
+        uint32_t t = p->next++;
+
+        qemu_mutex_unlock(&p->lock);
+        p->fn(p->arg, t);
+        qemu_mutex_lock(&p->lock);
+    }
+}
+
+static void *vitsa_pool_thread(void *opaque)
+{
+    VitsaPool *p = opaque;
+    unsigned seen = 0;
+
+    rcu_register_thread();  /* the tasks map guest memory */
+    qemu_mutex_lock(&p->lock);
+    seen = p->gen;
+    while (!p->stop) {
+        if (p->gen == seen) {
+            qemu_cond_wait(&p->go, &p->lock);
+            continue;
+        }
+        seen = p->gen;
+        p->inside++;
+        vitsa_pool_take(p);
+        if (!--p->inside) {
+            qemu_cond_signal(&p->done);
+        }
+    }
+    qemu_mutex_unlock(&p->lock);
+    rcu_unregister_thread();
+    return NULL;
+}
+
+static void vitsa_pool_start(VitsaPool *p, unsigned helpers)
+{
+    qemu_mutex_init(&p->lock);
+    qemu_cond_init(&p->go);
+    qemu_cond_init(&p->done);
+    for (p->nth = 0; p->nth < helpers; p->nth++) {
+        qemu_thread_create(&p->th[p->nth], "vitsa-helper", vitsa_pool_thread,
+                           p, QEMU_THREAD_JOINABLE);
+    }
+}
+
+static void vitsa_pool_stop(VitsaPool *p)
+{
+    qemu_mutex_lock(&p->lock);
+    p->stop = true;
+    qemu_cond_broadcast(&p->go);
+    qemu_mutex_unlock(&p->lock);
+    while (p->nth) {
+        qemu_thread_join(&p->th[--p->nth]);
+    }
+    qemu_cond_destroy(&p->done);
+    qemu_cond_destroy(&p->go);
+    qemu_mutex_destroy(&p->lock);
+}
+
+static uint32_t vitsa_workers(void *opaque)
+{
+    VitsaJob *job = opaque;
+
+    return job->s->pool.nth + 1;
+}
+
+/*
+ * fn(arg, t) for every t < tasks, on the worker and the helpers; returns
+ * when every call has.  A helper that wakes after the region closed finds
+ * no task left.
+ */
+static void vitsa_parallel(void *opaque, uint32_t tasks,
+                           void (*fn)(void *arg, uint32_t t), void *arg)
+{
+    VitsaPool *p = &((VitsaJob *)opaque)->s->pool;
+
+    qemu_mutex_lock(&p->lock);
+    p->fn = fn;
+    p->arg = arg;
+    p->tasks = tasks;
+    p->next = 0;
+    p->gen++;
+    qemu_cond_broadcast(&p->go);
+    vitsa_pool_take(p);
+    while (p->inside) {
+        qemu_cond_wait(&p->done, &p->lock);
+    }
+    qemu_mutex_unlock(&p->lock);
+}
+
+/* vitsa_mem_ops.split: @items cut into a range per thread at @align. */
+typedef struct VitsaSplit {
+    void (*fn)(void *arg, uint32_t lo, uint32_t hi);
+    void *arg;
+    uint32_t items, per;
+} VitsaSplit;
+
+static void vitsa_split_task(void *opaque, uint32_t t)
+{
+    VitsaSplit *sp = opaque;
+    uint32_t lo = t * sp->per;
+
+    sp->fn(sp->arg, lo, MIN(sp->items, lo + sp->per));
+}
+
+static void vitsa_split(void *opaque, uint32_t items, uint32_t align,
+                        void (*fn)(void *arg, uint32_t lo, uint32_t hi),
+                        void *arg)
+{
+    uint32_t threads = vitsa_workers(opaque);
+    uint32_t units = (items + align - 1) / align;
+    VitsaSplit sp = { .fn = fn, .arg = arg, .items = items,
+                      .per = (units + threads - 1) / threads * align };
+
+    vitsa_parallel(opaque, (items + sp.per - 1) / sp.per, vitsa_split_task,
+                   &sp);
 }
 
 static const struct vitsa_mem_ops vitsa_mem_ops = {
@@ -548,6 +744,9 @@ static const struct vitsa_mem_ops vitsa_mem_ops = {
     .write = vitsa_dma_write,
     .cancelled = vitsa_job_cancelled,
     .map = vitsa_map,
+    .workers = vitsa_workers,
+    .parallel = vitsa_parallel,
+    .split = vitsa_split,
 };
 
 /* Descriptor and completion record: little-endian in guest memory. */
@@ -1183,6 +1382,11 @@ static void vitsa_realize(PCIDevice *pdev, Error **errp)
                    s->cols);
         return;
     }
+    if (s->threads < 1 || s->threads > VITSA_THREADS_MAX) {
+        error_setg(errp, "threads must be 1..%u, not %u", VITSA_THREADS_MAX,
+                   s->threads);
+        return;
+    }
     if (s->clock_mhz < 1 || s->clock_mhz > VITSA_CLOCK_MAX) {
         error_setg(errp, "clock-mhz must be 1..%u, not %u", VITSA_CLOCK_MAX,
                    s->clock_mhz);
@@ -1207,6 +1411,8 @@ static void vitsa_realize(PCIDevice *pdev, Error **errp)
     pci_register_bar(pdev, 0, PCI_BASE_ADDRESS_SPACE_MEMORY, &s->mmio);
 
     qemu_mutex_init(&s->lock);
+    qemu_mutex_init(&s->map_lock);
+    qemu_mutex_init(&s->xlat_lock);
     qemu_cond_init(&s->cond);
     s->irq_bh = qemu_bh_new_guarded(vitsa_irq_bh, s,
                                     &DEVICE(s)->mem_reentrancy_guard);
@@ -1214,6 +1420,7 @@ static void vitsa_realize(PCIDevice *pdev, Error **errp)
     s->xlat_bh = qemu_bh_new_guarded(vitsa_xlat_bh, s,
                                      &DEVICE(s)->mem_reentrancy_guard);
     s->late_timer = timer_new_ns(QEMU_CLOCK_VIRTUAL, vitsa_fault_late_write, s);
+    vitsa_pool_start(&s->pool, s->threads - 1);
     qemu_thread_create(&s->thread, "vitsa", vitsa_worker, s,
                        QEMU_THREAD_JOINABLE);
 }
@@ -1229,12 +1436,15 @@ static void vitsa_exit(PCIDevice *pdev)
     qemu_cond_broadcast(&s->xlat_cond); /* xlat_bh cannot run: we hold the BQL */
     qemu_mutex_unlock(&s->lock);
     qemu_thread_join(&s->thread);
+    vitsa_pool_stop(&s->pool);
     qemu_bh_delete(s->xlat_bh);
     qemu_cond_destroy(&s->xlat_cond);
 
     timer_free(s->late_timer);
     qemu_bh_delete(s->irq_bh);
     qemu_cond_destroy(&s->cond);
+    qemu_mutex_destroy(&s->map_lock);
+    qemu_mutex_destroy(&s->xlat_lock);
     qemu_mutex_destroy(&s->lock);
     msi_uninit(pdev);
 }
@@ -1264,6 +1474,7 @@ static Property vitsa_properties[] = {
     /* test only: FAULT_* registers that make the device misbehave on purpose */
     DEFINE_PROP_BOOL("x-fault-inject", VitsaState, fault_inject, false),
     DEFINE_PROP_BOOL("vector", VitsaState, vector, true),
+    DEFINE_PROP_UINT32("threads", VitsaState, threads, VITSA_THREADS_DEFAULT),
     DEFINE_PROP_END_OF_LIST(),
 };
 
