@@ -2,7 +2,7 @@
 /*
  * vitsa: /sys/kernel/debug/vitsa/objects, the driver's live objects, for leak checks.
  *
- * Every struct vitsa_device, vitsa_file, vitsa_bo and vitsa_job counts from allocation to
+ * Every struct vitsa_device, vitsa_file, vitsa_bo and vitsa_ring_job counts from allocation to
  * release.  With every file closed and every mapping gone, files, bos and jobs must read 0
  * and devices the number of devices bound; the test VM checks exactly that before rmmod.
  */

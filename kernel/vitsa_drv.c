@@ -108,7 +108,7 @@ static struct vitsa_device *vitsa_device_create(struct pci_dev *pdev)
 static void vitsa_file_release(struct kref *ref)
 {
 	struct vitsa_file *vf = container_of(ref, struct vitsa_file, ref);
-	struct vitsa_job *job, *next;
+	struct vitsa_ring_job *job, *next;
 
 	list_for_each_entry_safe(job, next, &vf->errors, node)
 		vitsa_job_free(job);
@@ -261,6 +261,9 @@ static int vitsa_get_param_ioctl(struct vitsa_file *vf, void *data)
 		break;
 	case VITSA_PARAM_JOB_TIMEOUT_MS:
 		args->value = READ_ONCE(vdev->job_timeout_ms);
+		break;
+	case VITSA_PARAM_VEC_OPS:
+		args->value = vdev->vec_ops;
 		break;
 	default:
 		return -EINVAL;

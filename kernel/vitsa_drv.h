@@ -8,8 +8,9 @@
  *  - struct vitsa_file (one per open(2)) is held by the open file, by each of its queued
  *    jobs and by each buffer object it created, so closing a file while its jobs run is safe.
  *  - struct vitsa_bo is held by its handle, by each mapping and by each queued job naming it.
- *  - struct vitsa_job belongs to the ring from the moment it is queued until it retires; a
- *    failed job then moves to its file's error list until WAIT reports it.
+ *  - struct vitsa_ring_job (a job as the driver keeps it; userspace's struct vitsa_job is
+ *    what SUBMIT reads) belongs to the ring from the moment it is queued until it retires;
+ *    a failed job then moves to its file's error list until WAIT reports it.
  */
 #ifndef VITSA_DRV_H
 #define VITSA_DRV_H
@@ -37,7 +38,7 @@
 #define VITSA_BO_MAX_SIZE	SZ_4M		/* largest buddy allocation without CMA */
 #define VITSA_JOB_TIMEOUT_MAX_MS	3600000U	/* an hour */
 
-struct vitsa_job;
+struct vitsa_ring_job;
 
 /* One event of the netlink family's "events" group (uapi/vitsa_netlink.h). */
 struct vitsa_event {
@@ -85,6 +86,7 @@ struct vitsa_device {
 	u32 max_dim;
 	u32 dtypes;			/* bit (1 << VITSA_TYPE_x) per supported operand type */
 	u32 gemm_flags;			/* VITSA_GEMM_* the device can execute */
+	u32 vec_ops;			/* bit (op - VITSA_VEC_FIRST) per vector op it executes */
 
 	struct vitsa_hw_desc *ring;	/* command ring, VITSA_RING_ENTRIES descriptors */
 	dma_addr_t ring_dma;
@@ -97,8 +99,8 @@ struct vitsa_device {
 	u32 head;			/* descriptors retired, free-running */
 	u32 tail;			/* descriptors queued, free-running */
 	u64 next_seq;			/* seq of the next descriptor */
-	struct vitsa_job *slots[VITSA_RING_ENTRIES];	/* queued jobs by ring slot */
-	struct vitsa_job *requeue[VITSA_RING_ENTRIES];	/* recovery's scratch: jobs to run again */
+	struct vitsa_ring_job *slots[VITSA_RING_ENTRIES];	/* queued jobs by ring slot */
+	struct vitsa_ring_job *requeue[VITSA_RING_ENTRIES];	/* recovery: jobs to run again */
 	bool gone;			/* removed: no new jobs, no register access */
 	bool dead;			/* failed to restart after a ring error: no new jobs */
 	unsigned long head_since;	/* jiffies when the job at the head started */
@@ -151,11 +153,17 @@ enum vitsa_operand {
 	VITSA_OPERAND_COUNT
 };
 
-struct vitsa_job {
+/*
+ * A GEMM or a vector job; a vector op's in0, in1 and out take the places of A, B and C, as
+ * they do in the descriptor.
+ */
+struct vitsa_ring_job {
 	struct vitsa_file *file;	/* referenced until the job retires */
 	struct vitsa_bo *bos[VITSA_OPERAND_COUNT];	/* referenced; NULL when unused */
 	u64 offset[VITSA_OPERAND_COUNT];	/* each operand's bytes in its object */
 	u64 len[VITSA_OPERAND_COUNT];
+	/* TO_DEVICE for an input, FROM_DEVICE for C, BIDIRECTIONAL for C computed in place */
+	enum dma_data_direction dir[VITSA_OPERAND_COUNT];
 	struct vitsa_hw_desc desc;	/* seq is set when queued */
 	u64 fence;
 	u32 status;			/* VITSA_JOB_*, once retired */
@@ -183,8 +191,8 @@ void vitsa_bo_sync_for_cpu(struct vitsa_device *vdev, struct vitsa_bo *bo, u64 o
 /* vitsa_job.c */
 int vitsa_submit_ioctl(struct vitsa_file *vf, void *data);
 int vitsa_wait_ioctl(struct vitsa_file *vf, void *data);
-void vitsa_job_done(struct vitsa_job *job, u32 status, const struct vitsa_hw_cpl *cpl);
-void vitsa_job_free(struct vitsa_job *job);
+void vitsa_job_done(struct vitsa_ring_job *job, u32 status, const struct vitsa_hw_cpl *cpl);
+void vitsa_job_free(struct vitsa_ring_job *job);
 
 /* vitsa_hw.c */
 int vitsa_hw_init(struct vitsa_device *vdev);
@@ -193,7 +201,7 @@ int vitsa_hw_start(struct vitsa_device *vdev);
 void vitsa_hw_stop(struct vitsa_device *vdev);
 void vitsa_hw_fini(struct vitsa_device *vdev);
 u32 vitsa_hw_ring_space(struct vitsa_device *vdev);
-void vitsa_hw_ring_put(struct vitsa_device *vdev, struct vitsa_job *job);
+void vitsa_hw_ring_put(struct vitsa_device *vdev, struct vitsa_ring_job *job);
 void vitsa_hw_ring_kick(struct vitsa_device *vdev);
 void vitsa_hw_tdr_init(struct vitsa_device *vdev);
 void vitsa_hw_tdr_update(struct vitsa_device *vdev);

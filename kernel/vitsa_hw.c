@@ -12,6 +12,7 @@
 #include <linux/jiffies.h>
 
 #include "vitsa_drv.h"
+#include "vitsa_hw_vec.h"
 
 #define VITSA_RESET_POLL_US	10
 #define VITSA_RESET_TIMEOUT_US	(100 * USEC_PER_MSEC)
@@ -99,6 +100,14 @@ static u32 vitsa_hw_caps_to_gemm_flags(u32 caps)
 	return flags;
 }
 
+/* The unit executes every vector op or, without it (hardware 1.2), none. */
+static u32 vitsa_hw_caps_to_vec_ops(u32 caps)
+{
+	if (!(caps & VITSA_CAP_VECTOR))
+		return 0;
+	return GENMASK(VITSA_OP_VEC_END - VITSA_OP_VEC_FIRST - 1, 0);
+}
+
 /**
  * vitsa_hw_init() - identify the device, read its parameters, allocate the rings, reset it
  * @vdev: the device, with BAR0 mapped
@@ -126,6 +135,7 @@ int vitsa_hw_init(struct vitsa_device *vdev)
 		vdev->clock_mhz = vitsa_reg_read(vdev, VITSA_REG_CLOCK_MHZ);
 	vdev->dtypes = vitsa_hw_caps_to_dtypes(vdev->caps);
 	vdev->gemm_flags = vitsa_hw_caps_to_gemm_flags(vdev->caps);
+	vdev->vec_ops = vitsa_hw_caps_to_vec_ops(vdev->caps);
 	if (!vdev->array_rows || !vdev->array_cols || !vdev->max_dim || !vdev->dtypes)
 		return -ENODEV;
 
@@ -204,7 +214,7 @@ u32 vitsa_hw_ring_space(struct vitsa_device *vdev)
  *
  * The device sees the descriptor only at the next vitsa_hw_ring_kick().
  */
-void vitsa_hw_ring_put(struct vitsa_device *vdev, struct vitsa_job *job)
+void vitsa_hw_ring_put(struct vitsa_device *vdev, struct vitsa_ring_job *job)
 {
 	u32 slot = vdev->tail & VITSA_RING_MASK;
 
@@ -252,10 +262,10 @@ void vitsa_hw_tdr_update(struct vitsa_device *vdev)
 }
 
 /* Take the job at the head of the ring out of it. */
-static struct vitsa_job *vitsa_hw_ring_pop(struct vitsa_device *vdev)
+static struct vitsa_ring_job *vitsa_hw_ring_pop(struct vitsa_device *vdev)
 {
 	u32 slot = vdev->head & VITSA_RING_MASK;
-	struct vitsa_job *job = vdev->slots[slot];
+	struct vitsa_ring_job *job = vdev->slots[slot];
 
 	vdev->slots[slot] = NULL;
 	WRITE_ONCE(vdev->head, vdev->head + 1);
@@ -326,7 +336,7 @@ static void vitsa_hw_abort(struct vitsa_device *vdev)
 static u32 vitsa_hw_ring_drain(struct vitsa_device *vdev, u32 status, u32 started,
 			       struct vitsa_event *ev)
 {
-	struct vitsa_job *guilty = vitsa_hw_ring_pop(vdev);
+	struct vitsa_ring_job *guilty = vitsa_hw_ring_pop(vdev);
 	struct vitsa_file *gf = guilty->file;
 	u32 i, n = 0;
 
@@ -336,7 +346,7 @@ static u32 vitsa_hw_ring_drain(struct vitsa_device *vdev, u32 status, u32 starte
 	ev->status = status;
 	vitsa_job_done(guilty, status, NULL);
 	for (i = 1; vdev->head != vdev->tail; i++) {
-		struct vitsa_job *job = vitsa_hw_ring_pop(vdev);
+		struct vitsa_ring_job *job = vitsa_hw_ring_pop(vdev);
 
 		if (i < started || job->file == gf) {
 			vitsa_job_done(job, VITSA_JOB_ABORTED, NULL);

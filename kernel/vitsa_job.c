@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * vitsa: GEMM jobs: SUBMIT (validate, translate, queue) and WAIT (fences, error reports).
+ * vitsa: jobs: SUBMIT (validate, translate, queue) and WAIT (fences, error reports).
  *
- * Every field of every job is checked before any job is queued; the device checks descriptors
+ * A job is a GEMM or, on a device with the vector unit (hardware 1.3), a vector op.  Every
+ * field of every job is checked before any job is queued; the device checks descriptors
  * again, but it must never see an address outside the submitter's own buffer objects.  Fences
  * count the jobs of one open file, starting at 1; jobs of one file retire in fence order
  * because they enter the one command ring in that order.
@@ -11,10 +12,12 @@
 #include <linux/overflow.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
+#include <linux/string.h>
 #include <linux/uaccess.h>
 #include <linux/wait.h>
 
 #include "vitsa_drv.h"
+#include "vitsa_hw_vec.h"
 #include "vitsa_int.h"
 
 /* The uapi's numbers are the device's: descriptors take them unchanged. */
@@ -31,7 +34,22 @@ static_assert(VITSA_TYPE_S32 == VITSA_DTYPE_S32);
 static_assert(VITSA_JOB_DMA_READ == VITSA_ERR_DMA_READ);
 static_assert(VITSA_JOB_DMA_WRITE == VITSA_ERR_DMA_WRITE);
 static_assert(VITSA_JOB_ABORTED == VITSA_ERR_ABORTED);
+static_assert(VITSA_JOB_PARAM == VITSA_ERR_PARAM);
 static_assert(VITSA_JOB_TIMEOUT >= VITSA_ERR_COUNT);
+static_assert(VITSA_VEC_INPUT == VITSA_OP_INPUT);
+static_assert(VITSA_VEC_EMBED == VITSA_OP_EMBED);
+static_assert(VITSA_VEC_LAYERNORM == VITSA_OP_LAYERNORM);
+static_assert(VITSA_VEC_LAYERNORM_S4 == VITSA_OP_LAYERNORM_S4);
+static_assert(VITSA_VEC_SHIFTMAX == VITSA_OP_SHIFTMAX);
+static_assert(VITSA_VEC_SHIFTMAX16 == VITSA_OP_SHIFTMAX16);
+static_assert(VITSA_VEC_GELU == VITSA_OP_GELU);
+static_assert(VITSA_VEC_GELU_U4 == VITSA_OP_GELU_U4);
+static_assert(VITSA_VEC_ADD == VITSA_OP_ADD);
+static_assert(VITSA_VEC_MEAN == VITSA_OP_MEAN);
+static_assert(VITSA_VEC_JOIN16 == VITSA_OP_JOIN16);
+static_assert(VITSA_VEC_FIRST == VITSA_OP_VEC_FIRST);
+static_assert(VITSA_OP_VEC_END - VITSA_OP_VEC_FIRST <= 32);	/* VEC_OPS is a u32 mask */
+static_assert(VITSA_VEC_PARAMS == ARRAY_SIZE(((struct vitsa_hw_desc *)0)->param));
 
 /* Result types allowed with requantization; without it the result is the raw S32. */
 #define VITSA_REQUANT_TYPES	(BIT(VITSA_TYPE_S8) | BIT(VITSA_TYPE_U8) | BIT(VITSA_TYPE_S4) | \
@@ -42,9 +60,20 @@ struct vitsa_operand_desc {
 	const struct vitsa_mem *mem;
 	u64 rows;
 	u64 row_bytes;		/* bytes of one row; a row starts on a byte boundary */
+	u32 align;		/* offset and stride a multiple of this, a power of two */
 	bool strided;		/* matrix with a stride; bias and rq are one row, stride 0 */
 	u64 end;		/* offset + extent, once checked */
 };
+
+/* A job of either kind, checked field by field, before its objects are looked up. */
+struct vitsa_job_spec {
+	struct vitsa_operand_desc op[VITSA_OPERAND_COUNT];
+	struct vitsa_hw_desc desc;	/* all but the operands' addresses */
+	bool in_place;			/* C may be an input exactly (vector ADD) */
+};
+
+/* What a vector job has in place of bias and rq: nothing, which passes as unused. */
+static const struct vitsa_mem vitsa_mem_none;
 
 /* Bytes of a row of @cols elements of @type (int4: ceil(cols / 2)); cannot overflow u64. */
 static u64 vitsa_row_bytes(u32 type, u32 cols)
@@ -91,12 +120,14 @@ static int vitsa_job_check_gemm(const struct vitsa_device *vdev, const struct vi
 /* What each operand must hold, from the already checked scalar fields. */
 static void vitsa_job_operands(const struct vitsa_gemm *g, struct vitsa_operand_desc *op)
 {
-	memset(op, 0, VITSA_OPERAND_COUNT * sizeof(*op));
-	op[VITSA_OPERAND_A].mem = &g->a;
-	op[VITSA_OPERAND_B].mem = &g->b;
-	op[VITSA_OPERAND_C].mem = &g->c;
-	op[VITSA_OPERAND_BIAS].mem = &g->bias;
-	op[VITSA_OPERAND_RQ].mem = &g->rq;
+	const struct vitsa_mem *mem[VITSA_OPERAND_COUNT] = {
+		[VITSA_OPERAND_A] = &g->a, [VITSA_OPERAND_B] = &g->b, [VITSA_OPERAND_C] = &g->c,
+		[VITSA_OPERAND_BIAS] = &g->bias, [VITSA_OPERAND_RQ] = &g->rq,
+	};
+	int i;
+
+	for (i = 0; i < VITSA_OPERAND_COUNT; i++)
+		op[i] = (struct vitsa_operand_desc){ .mem = mem[i], .align = 1 };
 
 	op[VITSA_OPERAND_A].rows = g->m;
 	op[VITSA_OPERAND_A].row_bytes = vitsa_row_bytes(g->a_type, g->k);
@@ -125,9 +156,94 @@ static void vitsa_job_operands(const struct vitsa_gemm *g, struct vitsa_operand_
 	}
 }
 
+static void vitsa_job_gemm_desc(const struct vitsa_gemm *g, struct vitsa_hw_desc *desc)
+{
+	desc->opcode = VITSA_OP_GEMM;
+	desc->flags = g->flags;
+	desc->m = g->m;
+	desc->n = g->n;
+	desc->k = g->k;
+	desc->types = VITSA_DESC_TYPES(g->a_type, g->b_type, g->c_type);
+	desc->a_stride = g->a.stride;
+	desc->b_stride = g->b.stride;
+	desc->c_stride = g->c.stride;
+	desc->c_zero = g->c_zero;
+}
+
+/* The bytes of the job's union past its vector member, which must be 0. */
+static bool vitsa_vec_tail_zero(const struct vitsa_job *uj)
+{
+	size_t from = offsetof(struct vitsa_job, vec) + sizeof(uj->vec);
+
+	return !memchr_inv((const u8 *)uj + from, 0, sizeof(*uj) - from);
+}
+
 /*
- * The fields of one struct vitsa_mem: pad 0, an unused operand all 0, a used one with a handle
- * and a stride of at least one row, and offset + (rows - 1) * stride + row_bytes within u64.
+ * A vector job's scalar fields: an op the device executes, the pads, the parameter words
+ * past the op's count 0, the dimensions.  The values of its parameters are the device's to
+ * check (VITSA_JOB_PARAM), except those that shape the operands (vitsa_job_vec_operands).
+ */
+static int vitsa_job_check_vec(const struct vitsa_device *vdev, const struct vitsa_job *uj)
+{
+	const struct vitsa_vec *v = &uj->vec;
+	u32 bit = v->op - VITSA_VEC_FIRST, i;
+
+	if (v->op < VITSA_VEC_FIRST || bit >= 32 || !(vdev->vec_ops & BIT(bit)))
+		return -EINVAL;
+	if (v->pad || v->pad2 || !vitsa_vec_tail_zero(uj))
+		return -EINVAL;
+	for (i = vitsa_vec_traits(v->op).nparams; i < VITSA_VEC_PARAMS; i++)
+		if (v->param[i])
+			return -EINVAL;
+	if (!vitsa_dim_valid(vdev, v->rows) || !vitsa_dim_valid(vdev, v->cols))
+		return -EINVAL;
+	return 0;
+}
+
+static void vitsa_job_vec_desc(const struct vitsa_vec *v, struct vitsa_hw_desc *desc)
+{
+	desc->opcode = v->op;
+	desc->m = v->rows;
+	desc->n = v->cols;
+	desc->a_stride = v->in0.stride;
+	desc->b_stride = v->in1.stride;
+	desc->c_stride = v->out.stride;
+	memcpy(desc->param, v->param, sizeof(desc->param));
+}
+
+/*
+ * The operands of a vector job whose descriptor @s->desc is filled in: in0, in1 and out in
+ * the places of A, B and C, with the extents the device reads and writes.  -EINVAL when the
+ * rows, columns and parameters do not make a shape the op takes.
+ */
+static int vitsa_job_vec_operands(const struct vitsa_vec *v, struct vitsa_job_spec *s)
+{
+	static const int place[VITSA_VEC_OPNDS] = {
+		[VITSA_VEC_IN0] = VITSA_OPERAND_A, [VITSA_VEC_IN1] = VITSA_OPERAND_B,
+		[VITSA_VEC_OUT] = VITSA_OPERAND_C,
+	};
+	const struct vitsa_mem *mem[VITSA_VEC_OPNDS] = { &v->in0, &v->in1, &v->out };
+	struct vitsa_vec_extent e;
+	int o;
+
+	if (vitsa_vec_extent(&s->desc, &e) != VITSA_ERR_OK)
+		return -EINVAL;
+	s->op[VITSA_OPERAND_BIAS] = (struct vitsa_operand_desc){ .mem = &vitsa_mem_none };
+	s->op[VITSA_OPERAND_RQ] = (struct vitsa_operand_desc){ .mem = &vitsa_mem_none };
+	for (o = 0; o < VITSA_VEC_OPNDS; o++)
+		s->op[place[o]] = (struct vitsa_operand_desc){
+			.mem = mem[o], .rows = e.rows[o], .row_bytes = e.row_bytes[o],
+			.align = e.align[o], .strided = true,
+		};
+	s->in_place = vitsa_vec_traits(v->op).in_place;
+	return 0;
+}
+
+/*
+ * The fields of one struct vitsa_mem: pad 0, an unused operand all 0, a used one with a handle,
+ * a stride of at least one row, offset and stride aligned, and offset + (rows - 1) * stride +
+ * row_bytes within u64.  The one check of a range for both kinds of job; vitsa_job_bind()
+ * then holds it against the object.
  */
 static int vitsa_job_check_mem(struct vitsa_operand_desc *op)
 {
@@ -142,6 +258,9 @@ static int vitsa_job_check_mem(struct vitsa_operand_desc *op)
 		return -EINVAL;
 	if (op->strided ? mem->stride < op->row_bytes : mem->stride != 0)
 		return -EINVAL;
+	/* Objects start on a page: the offset aligns the device address. */
+	if (!IS_ALIGNED(mem->offset, op->align) || !IS_ALIGNED(mem->stride, op->align))
+		return -EINVAL;
 	if (check_mul_overflow(op->rows - 1, mem->stride, &extent) ||
 	    check_add_overflow(extent, op->row_bytes, &extent) ||
 	    check_add_overflow(mem->offset, extent, &op->end))
@@ -149,7 +268,7 @@ static int vitsa_job_check_mem(struct vitsa_operand_desc *op)
 	return 0;
 }
 
-void vitsa_job_free(struct vitsa_job *job)
+void vitsa_job_free(struct vitsa_ring_job *job)
 {
 	int i;
 
@@ -162,8 +281,11 @@ void vitsa_job_free(struct vitsa_job *job)
 	atomic_dec(&vitsa_live[VITSA_LIVE_JOBS]);
 }
 
-/* Look the operands' handles up, check each range against its object, fill the addresses. */
-static int vitsa_job_bind(struct vitsa_job *job, struct vitsa_file *vf,
+/*
+ * Look the operands' handles up, check each range against its object, fill the addresses
+ * and the direction each range is synced in.
+ */
+static int vitsa_job_bind(struct vitsa_ring_job *job, struct vitsa_file *vf,
 			  const struct vitsa_operand_desc *op, u64 *addr)
 {
 	int i;
@@ -183,6 +305,7 @@ static int vitsa_job_bind(struct vitsa_job *job, struct vitsa_file *vf,
 		addr[i] = job->bos[i]->dma + op[i].mem->offset;
 		job->offset[i] = op[i].mem->offset;
 		job->len[i] = op[i].end - op[i].mem->offset;
+		job->dir[i] = i == VITSA_OPERAND_C ? DMA_FROM_DEVICE : DMA_TO_DEVICE;
 	}
 	return 0;
 }
@@ -190,62 +313,41 @@ static int vitsa_job_bind(struct vitsa_job *job, struct vitsa_file *vf,
 /*
  * C shares no byte of its object with an input (A, B, bias, rq), gaps between rows included:
  * the device fails such a descriptor with OVERLAP, so it is refused here, before queuing.
+ * An op that works in place (vector ADD) may name an input exactly as C, same offset and
+ * stride; C's range is then read by the device as well as written.
  */
-static bool vitsa_job_overlaps(const struct vitsa_job *job, const struct vitsa_operand_desc *op)
+static int vitsa_job_check_overlap(struct vitsa_ring_job *job, const struct vitsa_job_spec *s)
 {
-	const struct vitsa_operand_desc *c = &op[VITSA_OPERAND_C];
+	const struct vitsa_operand_desc *op = s->op, *c = &op[VITSA_OPERAND_C];
 	int i;
 
 	for (i = 0; i < VITSA_OPERAND_COUNT; i++) {
 		if (i == VITSA_OPERAND_C || !op[i].rows || job->bos[i] != job->bos[VITSA_OPERAND_C])
 			continue;
-		if (op[i].mem->offset < c->end && c->mem->offset < op[i].end)
-			return true;
+		if (op[i].mem->offset >= c->end || c->mem->offset >= op[i].end)
+			continue;
+		if (!s->in_place || op[i].mem->offset != c->mem->offset ||
+		    op[i].mem->stride != c->mem->stride)
+			return -EINVAL;
+		job->dir[VITSA_OPERAND_C] = DMA_BIDIRECTIONAL;
 	}
-	return false;
-}
-
-static void vitsa_job_fill_desc(struct vitsa_job *job, const struct vitsa_gemm *g,
-				const u64 *addr)
-{
-	struct vitsa_hw_desc *desc = &job->desc;
-
-	desc->opcode = VITSA_OP_GEMM;
-	desc->flags = g->flags;
-	desc->m = g->m;
-	desc->n = g->n;
-	desc->k = g->k;
-	desc->types = VITSA_DESC_TYPES(g->a_type, g->b_type, g->c_type);
-	desc->a_addr = addr[VITSA_OPERAND_A];
-	desc->b_addr = addr[VITSA_OPERAND_B];
-	desc->c_addr = addr[VITSA_OPERAND_C];
-	desc->bias_addr = addr[VITSA_OPERAND_BIAS];
-	desc->rq_addr = addr[VITSA_OPERAND_RQ];
-	desc->a_stride = g->a.stride;
-	desc->b_stride = g->b.stride;
-	desc->c_stride = g->c.stride;
-	desc->c_zero = g->c_zero;
+	return 0;
 }
 
 /*
- * Check one job and build it: its descriptor with device addresses, a reference on every
- * object it names and on its file.  Bad fields (-EINVAL) are found before handles are looked
- * up (-ENOENT), and those before ranges are checked against the objects and C against the
- * inputs (-EINVAL).
+ * Build a job from its checked scalar fields @s: a reference on every object it names and on
+ * its file, its descriptor with device addresses.  The struct vitsa_mem fields are checked
+ * first (-EINVAL), then the handles are looked up (-ENOENT), then the ranges are held against
+ * the objects and C against the inputs (-EINVAL).
  */
-static struct vitsa_job *vitsa_job_create(struct vitsa_file *vf, const struct vitsa_gemm *g)
+static struct vitsa_ring_job *vitsa_job_create(struct vitsa_file *vf, struct vitsa_job_spec *s)
 {
-	struct vitsa_operand_desc op[VITSA_OPERAND_COUNT];
 	u64 addr[VITSA_OPERAND_COUNT] = {};
-	struct vitsa_job *job;
+	struct vitsa_ring_job *job;
 	int i, ret;
 
-	ret = vitsa_job_check_gemm(vf->vdev, g);
-	if (ret)
-		return ERR_PTR(ret);
-	vitsa_job_operands(g, op);
 	for (i = 0; i < VITSA_OPERAND_COUNT; i++) {
-		ret = vitsa_job_check_mem(&op[i]);
+		ret = vitsa_job_check_mem(&s->op[i]);
 		if (ret)
 			return ERR_PTR(ret);
 	}
@@ -254,15 +356,19 @@ static struct vitsa_job *vitsa_job_create(struct vitsa_file *vf, const struct vi
 	if (!job)
 		return ERR_PTR(-ENOMEM);
 	atomic_inc(&vitsa_live[VITSA_LIVE_JOBS]);
-	ret = vitsa_job_bind(job, vf, op, addr);
+	ret = vitsa_job_bind(job, vf, s->op, addr);
 	if (ret)
 		goto err_free_job;
-	if (vitsa_job_overlaps(job, op)) {
-		ret = -EINVAL;
+	ret = vitsa_job_check_overlap(job, s);
+	if (ret)
 		goto err_free_job;
-	}
 
-	vitsa_job_fill_desc(job, g, addr);
+	job->desc = s->desc;
+	job->desc.a_addr = addr[VITSA_OPERAND_A];
+	job->desc.b_addr = addr[VITSA_OPERAND_B];
+	job->desc.c_addr = addr[VITSA_OPERAND_C];
+	job->desc.bias_addr = addr[VITSA_OPERAND_BIAS];
+	job->desc.rq_addr = addr[VITSA_OPERAND_RQ];
 	kref_get(&vf->ref);
 	job->file = vf;
 	return job;
@@ -270,6 +376,68 @@ static struct vitsa_job *vitsa_job_create(struct vitsa_file *vf, const struct vi
 err_free_job:
 	vitsa_job_free(job);
 	return ERR_PTR(ret);
+}
+
+static struct vitsa_ring_job *vitsa_job_create_gemm(struct vitsa_file *vf,
+						    const struct vitsa_gemm *g)
+{
+	struct vitsa_job_spec s = {};
+	int ret;
+
+	ret = vitsa_job_check_gemm(vf->vdev, g);
+	if (ret)
+		return ERR_PTR(ret);
+	vitsa_job_operands(g, s.op);
+	vitsa_job_gemm_desc(g, &s.desc);
+	return vitsa_job_create(vf, &s);
+}
+
+static struct vitsa_ring_job *vitsa_job_create_vec(struct vitsa_file *vf,
+						   const struct vitsa_job *uj)
+{
+	struct vitsa_job_spec s = {};
+	int ret;
+
+	ret = vitsa_job_check_vec(vf->vdev, uj);
+	if (ret)
+		return ERR_PTR(ret);
+	vitsa_job_vec_desc(&uj->vec, &s.desc);
+	ret = vitsa_job_vec_operands(&uj->vec, &s);
+	if (ret)
+		return ERR_PTR(ret);
+	return vitsa_job_create(vf, &s);
+}
+
+/* Entry @i of SUBMIT's array: a struct vitsa_gemm, or with VITSA_SUBMIT_JOBS a vitsa_job. */
+static struct vitsa_ring_job *vitsa_job_create_entry(struct vitsa_file *vf, const void *entries,
+						     u32 i, bool kinds)
+{
+	const struct vitsa_job *uj;
+
+	if (!kinds)
+		return vitsa_job_create_gemm(vf, (const struct vitsa_gemm *)entries + i);
+	uj = (const struct vitsa_job *)entries + i;
+	if (uj->pad)
+		return ERR_PTR(-EINVAL);
+	switch (uj->kind) {
+	case VITSA_JOB_KIND_GEMM:
+		return vitsa_job_create_gemm(vf, &uj->gemm);
+	case VITSA_JOB_KIND_VEC:
+		return vitsa_job_create_vec(vf, uj);
+	default:
+		return ERR_PTR(-EINVAL);
+	}
+}
+
+/* The device's writes, C's range, back to the CPU. */
+static void vitsa_job_sync_for_cpu(struct vitsa_device *vdev, struct vitsa_ring_job *job)
+{
+	int i;
+
+	for (i = 0; i < VITSA_OPERAND_COUNT; i++)
+		if (job->bos[i] && job->dir[i] != DMA_TO_DEVICE)
+			vitsa_bo_sync_for_cpu(vdev, job->bos[i], job->offset[i], job->len[i],
+					      job->dir[i]);
 }
 
 /**
@@ -280,7 +448,7 @@ err_free_job:
  *
  * Called with the device's ring_lock held, in ring order.
  */
-void vitsa_job_done(struct vitsa_job *job, u32 status, const struct vitsa_hw_cpl *cpl)
+void vitsa_job_done(struct vitsa_ring_job *job, u32 status, const struct vitsa_hw_cpl *cpl)
 {
 	struct vitsa_file *vf = job->file;
 	struct vitsa_stats *st = &vf->vdev->stats;
@@ -292,10 +460,7 @@ void vitsa_job_done(struct vitsa_job *job, u32 status, const struct vitsa_hw_cpl
 	st->jobs_failed += failed;
 
 	/* Still bound: removal retires every job before it unmaps the objects. */
-	if (job->bos[VITSA_OPERAND_C])
-		vitsa_bo_sync_for_cpu(vf->vdev, job->bos[VITSA_OPERAND_C],
-				      job->offset[VITSA_OPERAND_C], job->len[VITSA_OPERAND_C],
-				      DMA_FROM_DEVICE);
+	vitsa_job_sync_for_cpu(vf->vdev, job);
 	for (i = 0; i < VITSA_OPERAND_COUNT; i++) {
 		if (job->bos[i])
 			vitsa_bo_put(job->bos[i]);
@@ -343,18 +508,17 @@ static bool vitsa_ring_ready(struct vitsa_device *vdev)
  * them or, -EAGAIN, none); returns how many.
  */
 /* The job's operands to the device: after the gone check, so never on unmapped objects. */
-static void vitsa_job_sync_for_device(struct vitsa_device *vdev, struct vitsa_job *job)
+static void vitsa_job_sync_for_device(struct vitsa_device *vdev, struct vitsa_ring_job *job)
 {
 	int i;
 
 	for (i = 0; i < VITSA_OPERAND_COUNT; i++)
 		if (job->bos[i])
 			vitsa_bo_sync_for_device(vdev, job->bos[i], job->offset[i], job->len[i],
-						 i == VITSA_OPERAND_C ? DMA_FROM_DEVICE :
-						 DMA_TO_DEVICE);
+						 job->dir[i]);
 }
 
-static int vitsa_jobs_push(struct vitsa_device *vdev, struct vitsa_job **jobs, u32 count,
+static int vitsa_jobs_push(struct vitsa_device *vdev, struct vitsa_ring_job **jobs, u32 count,
 			   bool all, u64 *fence)
 {
 	u32 i, n;
@@ -389,7 +553,7 @@ static int vitsa_jobs_push(struct vitsa_device *vdev, struct vitsa_job **jobs, u
  * the first job is queued any signal cancels the submission; after that only a fatal one stops
  * it, leaving the rest unqueued (the submitter is dying).
  */
-static int vitsa_jobs_queue_locked(struct vitsa_device *vdev, struct vitsa_job **jobs,
+static int vitsa_jobs_queue_locked(struct vitsa_device *vdev, struct vitsa_ring_job **jobs,
 				   u32 count, u64 *fence, u32 *queued)
 {
 	int ret;
@@ -415,7 +579,7 @@ static int vitsa_jobs_queue_locked(struct vitsa_device *vdev, struct vitsa_job *
  * Queue the jobs, one submitter at a time; the jobs that were not queued are freed here.
  * Without waiting (@nonblock), all jobs go in at once or none does.
  */
-static int vitsa_jobs_queue(struct vitsa_device *vdev, struct vitsa_job **jobs, u32 count,
+static int vitsa_jobs_queue(struct vitsa_device *vdev, struct vitsa_ring_job **jobs, u32 count,
 			    bool nonblock, u64 *fence)
 {
 	u32 queued = 0;
@@ -446,8 +610,10 @@ int vitsa_submit_ioctl(struct vitsa_file *vf, void *data)
 {
 	struct vitsa_submit *args = data;
 	bool nonblock = args->flags & VITSA_SUBMIT_NONBLOCK;
-	struct vitsa_gemm *gemms;
-	struct vitsa_job **jobs;
+	bool kinds = args->flags & VITSA_SUBMIT_JOBS;
+	size_t size = kinds ? sizeof(struct vitsa_job) : sizeof(struct vitsa_gemm);
+	struct vitsa_ring_job **jobs;
+	void *entries;
 	u32 i;
 	int ret;
 
@@ -455,17 +621,17 @@ int vitsa_submit_ioctl(struct vitsa_file *vf, void *data)
 	    args->count > (nonblock ? VITSA_NONBLOCK_MAX_JOBS : VITSA_SUBMIT_MAX_JOBS))
 		return -EINVAL;
 
-	gemms = vmemdup_user(u64_to_user_ptr(args->jobs), array_size(args->count, sizeof(*gemms)));
-	if (IS_ERR(gemms))
-		return PTR_ERR(gemms);
+	entries = vmemdup_user(u64_to_user_ptr(args->jobs), array_size(args->count, size));
+	if (IS_ERR(entries))
+		return PTR_ERR(entries);
 	jobs = kvcalloc(args->count, sizeof(*jobs), GFP_KERNEL);
 	if (!jobs) {
 		ret = -ENOMEM;
-		goto out_free_gemms;
+		goto out_free_entries;
 	}
 
 	for (i = 0; i < args->count; i++) {
-		jobs[i] = vitsa_job_create(vf, &gemms[i]);
+		jobs[i] = vitsa_job_create_entry(vf, entries, i, kinds);
 		if (IS_ERR(jobs[i])) {
 			ret = PTR_ERR(jobs[i]);
 			goto out_free_jobs;
@@ -479,8 +645,8 @@ out_free_jobs:
 		vitsa_job_free(jobs[i]);
 out_free_array:
 	kvfree(jobs);
-out_free_gemms:
-	kvfree(gemms);
+out_free_entries:
+	kvfree(entries);
 	return ret;
 }
 
@@ -510,10 +676,10 @@ static int vitsa_wait_retired(struct vitsa_file *vf, u64 fence, u64 timeout_ns)
 /* Hand out the oldest failure not reported yet, if its fence is at most @args->fence. */
 static void vitsa_wait_report_error(struct vitsa_file *vf, struct vitsa_wait *args)
 {
-	struct vitsa_job *job;
+	struct vitsa_ring_job *job;
 
 	spin_lock(&vf->lock);
-	job = list_first_entry_or_null(&vf->errors, struct vitsa_job, node);
+	job = list_first_entry_or_null(&vf->errors, struct vitsa_ring_job, node);
 	if (job && job->fence <= args->fence)
 		list_del(&job->node);
 	else

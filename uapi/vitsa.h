@@ -258,6 +258,7 @@ struct vitsa_wait {
 #define VITSA_JOB_DMA_READ	9
 #define VITSA_JOB_DMA_WRITE	10
 #define VITSA_JOB_ABORTED	12
+#define VITSA_JOB_PARAM		15	/* since 1.3: a vector op's parameter out of range */
 #define VITSA_JOB_TIMEOUT	32	/* since 1.2 */
 
 #define VITSA_IOCTL_BASE	0xb9
