@@ -316,8 +316,8 @@ static void vexec_range(void *arg, uint32_t lo, uint32_t hi)
 #define VEC_PAR_MIN_ELEMS	16384	/* below this a parallel region costs more than it saves */
 
 /*
- * Operands the host cannot map are copied in, rows packed, and out copied back whole (the
- * bytes of its rows the op leaves alone, SHIFTMAX16's gap, go back unchanged).
+ * Operands the host cannot map are copied: the inputs' rows in, packed, and out's rows back
+ * by unstage.  out is never read: the device reads its inputs and writes out, nothing else.
  */
 static uint32_t stage(const struct vitsa_hw_desc *d, const struct vitsa_vec_extent *e,
 		      const struct vitsa_mem_ops *ops, void *opaque, struct vitsa_vec_args *a,
@@ -340,7 +340,7 @@ static uint32_t stage(const struct vitsa_hw_desc *d, const struct vitsa_vec_exte
 		a->t[o] = bounce[o] = malloc(e->rows[o] * e->row_bytes[o]);
 		if (!a->t[o])
 			return VITSA_ERR_INTERNAL;
-		for (uint64_t r = 0; r < e->rows[o]; r++)
+		for (uint64_t r = 0; o != VITSA_VEC_OUT && r < e->rows[o]; r++)
 			if (ops->read(opaque, addr[o] + r * stride[o], a->t[o] + r * e->row_bytes[o],
 				      e->row_bytes[o]))
 				return VITSA_ERR_DMA_READ;
@@ -348,14 +348,30 @@ static uint32_t stage(const struct vitsa_hw_desc *d, const struct vitsa_vec_exte
 	return VITSA_ERR_OK;
 }
 
-static uint32_t unstage(const struct vitsa_hw_desc *d, const struct vitsa_vec_extent *e,
-			const struct vitsa_mem_ops *ops, void *opaque, uint8_t *out)
+/*
+ * The bytes of an out row the op writes: the whole row, or SHIFTMAX16's high part and its low
+ * part from *@lo on (the gap between them is left alone); *@lo is 0 for one part.
+ */
+static uint64_t out_part(const struct vitsa_hw_desc *d, const struct vitsa_vec_extent *e,
+			 uint64_t *lo)
 {
-	uint64_t n = e->row_bytes[VITSA_VEC_OUT];
+	*lo = d->opcode == VITSA_OP_SHIFTMAX16 ? d->param[5] : 0;
+	return *lo ? d->n : e->row_bytes[VITSA_VEC_OUT];
+}
 
-	for (uint64_t r = 0; out && r < e->rows[VITSA_VEC_OUT]; r++)
-		if (ops->write(opaque, d->c_addr + r * d->c_stride, out + r * n, n))
+static uint32_t unstage(const struct vitsa_hw_desc *d, const struct vitsa_vec_extent *e,
+			const struct vitsa_mem_ops *ops, void *opaque, const uint8_t *out)
+{
+	uint64_t n = e->row_bytes[VITSA_VEC_OUT], lo, part = out_part(d, e, &lo);
+
+	for (uint64_t r = 0; out && r < e->rows[VITSA_VEC_OUT]; r++) {
+		uint64_t at = d->c_addr + r * d->c_stride;
+		const uint8_t *row = out + r * n;
+
+		if (ops->write(opaque, at, row, part) ||
+		    (lo && ops->write(opaque, at + lo, row + lo, part)))
 			return VITSA_ERR_DMA_WRITE;
+	}
 	return VITSA_ERR_OK;
 }
 
@@ -384,7 +400,9 @@ uint32_t vitsa_vec_exec(const struct vitsa_model_cfg *cfg, const struct vitsa_hw
 		status = unstage(d, &e, ops, opaque, bounce[VITSA_VEC_OUT]);
 	}
 	if (!status) {
-		st->wr_bytes = e.rows[VITSA_VEC_OUT] * e.row_bytes[VITSA_VEC_OUT];
+		uint64_t lo, part = out_part(d, &e, &lo);
+
+		st->wr_bytes = e.rows[VITSA_VEC_OUT] * part * (lo ? 2 : 1);
 		st->cycles = vitsa_vector_cycles(timing_class(x.op), cfg->cols, d->m, d->n);
 	}
 	for (int o = 0; o < VITSA_VEC_OPNDS; o++)
