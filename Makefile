@@ -52,6 +52,9 @@ $(B)/vm-bin/vitrt: $(CLI_SRC) $(LIB_SRC)
 $(B)/test_model: $(call obj,host,tests/unit/test_model.c $(HW_SRC))
 	$(CC) $(CFLAGS) -o $@ $^ -lm
 
+$(B)/test_vec: $(call obj,host,tests/unit/test_vec.c $(HW_SRC))
+	$(CC) $(CFLAGS) -o $@ $^ -lm
+
 $(B)/test_kern: $(call obj,host,tests/unit/test_kern.c $(HW_SRC))
 	$(CC) $(CFLAGS) -o $@ $^ -lm -lpthread
 
@@ -80,7 +83,7 @@ $(B)/test_resize: $(call obj,host,tests/unit/test_resize.c) $(B)/libvitrt.a
 $(B)/idx_png: $(call obj,host,tests/unit/idx_png.c) $(B)/libvitrt.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
-hw: $(B)/test_model $(B)/test_kern
+hw: $(B)/test_model $(B)/test_vec $(B)/test_kern
 userspace: $(B)/vitrt $(B)/libvitrt.a $(B)/test_vitrt $(B)/test_prog $(B)/test_iops $(B)/test_fp32 $(B)/test_reorder \
 	   $(B)/test_modeled $(B)/test_resize $(B)/idx_png
 
@@ -92,7 +95,7 @@ userspace: $(B)/vitrt $(B)/libvitrt.a $(B)/test_vitrt $(B)/test_prog $(B)/test_i
 # bearable cost (functions marked optimize("O3") keep their O3).
 SAN_asan := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 SAN_tsan := -fsanitize=thread
-SAN_TESTS_HW  := test_model test_kern
+SAN_TESTS_HW  := test_model test_vec test_kern
 SAN_TESTS_LIB := test_vitrt test_iops test_fp32 test_reorder test_prog test_modeled test_resize
 
 # san_flavour F: objects under $(B)/F/, its libvitrt.a, vitrt and every unit test binary.

@@ -37,6 +37,7 @@ runner() {
 suite unit-runner tests/unit/test_runner.sh
 
 suite unit-model $B/test_model
+suite unit-vec $B/test_vec
 suite unit-kern $B/test_kern
 suite unit-vitrt $B/test_vitrt
 suite unit-fp32 $B/test_fp32
@@ -74,7 +75,7 @@ san_suite() {
 # The unit tests and the CLI tests again under ASan + UBSan; the threads under TSan (the GEMM
 # kernels' tasks on 3 threads, a smaller workload: TSan is ~10x slower; vitrt's pool, batches
 # and kernels, compared with the plain build).
-for t in model kern vitrt fp32 iops prog reorder modeled resize; do
+for t in model vec kern vitrt fp32 iops prog reorder modeled resize; do
 	san_suite asan-unit-$t $B/asan/test_$t
 done
 san_suite asan-vitrt-cli tests/unit/vitrt_cli.sh $B/asan/vitrt
