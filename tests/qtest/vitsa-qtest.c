@@ -20,6 +20,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -36,6 +37,7 @@
 #include "vitsa_hw.h"
 #include "vitsa_model.h"
 #include "vitsa_ref.h"
+#include "vitsa_vec.h"
 
 #if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "descriptors are written in host byte order: little-endian hosts only"
@@ -873,11 +875,11 @@ static bool test_pci_identity(void)
 static bool test_id_registers(void)
 {
 	CHECK_EQ(reg_read(&dev, VITSA_REG_ID), VITSA_ID_MAGIC);
-	CHECK_EQ(reg_read(&dev, VITSA_REG_VERSION),
-		 VITSA_HW_VERSION_MAJOR << 16 | VITSA_HW_VERSION_MINOR);
+	CHECK_EQ(reg_read(&dev, VITSA_REG_VERSION), 1 << 16 | 3);
+	CHECK_EQ(VITSA_HW_VERSION_MAJOR << 16 | VITSA_HW_VERSION_MINOR, 1 << 16 | 3);
 	CHECK_EQ(reg_read(&dev, VITSA_REG_CAPS),
 		 VITSA_CAP_S8 | VITSA_CAP_U8 | VITSA_CAP_S4 | VITSA_CAP_U4 | VITSA_CAP_REQUANT |
-		 VITSA_CAP_B_TRANS | VITSA_CAP_BIAS);
+		 VITSA_CAP_B_TRANS | VITSA_CAP_BIAS | VITSA_CAP_VECTOR);
 	CHECK_EQ(reg_read(&dev, VITSA_REG_ARRAY), 16 | 16 << 16);
 	CHECK_EQ(reg_read(&dev, VITSA_REG_MAX_DIM), VITSA_MODEL_MAX_DIM);
 	return true;
@@ -1993,7 +1995,7 @@ static bool test_fault_registers(void)
 	CHECK(dev_reset(&fdev));
 	CHECK_EQ(reg_read(&fdev, VITSA_REG_CAPS),
 		 VITSA_CAP_S8 | VITSA_CAP_U8 | VITSA_CAP_S4 | VITSA_CAP_U4 | VITSA_CAP_REQUANT |
-		 VITSA_CAP_B_TRANS | VITSA_CAP_BIAS | VITSA_CAP_FAULT_INJECT);
+		 VITSA_CAP_B_TRANS | VITSA_CAP_BIAS | VITSA_CAP_VECTOR | VITSA_CAP_FAULT_INJECT);
 	CHECK_EQ(reg_read(&fdev, VITSA_REG_FAULT_KIND), VITSA_FAULT_NONE);
 	CHECK_EQ(reg_read(&fdev, VITSA_REG_FAULT_MATCH_K), 0);
 	fired = reg_read(&fdev, VITSA_REG_FAULT_FIRED);
@@ -2274,6 +2276,293 @@ static bool test_fault_hotplug(void)
 	return with_monitor(fault_hotplug_steps);
 }
 
+/* ---- hardware 1.3: the vector unit ----------------------------------------------------------- */
+
+#define VEC_SIZE	0x4000	/* the vector tests' image of random bytes, at DATA_ADDR */
+#define VEC_IN0		0x0100	/* where their operands lie in it */
+#define VEC_IN1		0x1400
+#define VEC_OUT		0x2800
+
+/* A host copy of the image for the model; addresses are offsets into it. */
+struct himg {
+	uint8_t *mem;
+	size_t size;
+};
+
+static int himg_read(void *opaque, uint64_t addr, void *buf, size_t len)
+{
+	struct himg *h = opaque;
+
+	if (addr > h->size || len > h->size - addr)
+		return -1;
+	memcpy(buf, h->mem + addr, len);
+	return 0;
+}
+
+static int himg_write(void *opaque, uint64_t addr, const void *buf, size_t len)
+{
+	struct himg *h = opaque;
+
+	if (addr > h->size || len > h->size - addr)
+		return -1;
+	memcpy(h->mem + addr, buf, len);
+	return 0;
+}
+
+static const struct vitsa_mem_ops himg_ops = { .read = himg_read, .write = himg_write };
+
+/* Parameters of @d's op as the compiler makes them (vitsa_iops.h constructors). */
+static void vec_params(struct vitsa_hw_desc *d)
+{
+	union vitsa_vec_params p;
+
+	memset(&p, 0, sizeof(p));
+	switch (d->opcode) {
+	case VITSA_OP_INPUT:	/* 3 channels of 8 x 8 in patches of 4: 4 rows of 48 */
+		p.input = (struct vitsa_vec_input){ 3, 8, 4 };
+		d->m = 4, d->n = 48;
+		break;
+	case VITSA_OP_EMBED:
+		p.embed.prefix = 1;
+		break;
+	case VITSA_OP_LAYERNORM:
+	case VITSA_OP_LAYERNORM_S4:
+		p.layernorm.out = vitsa_dyadic_from_ratio(sqrt(d->n) / (1 << 30) / (4.0 / 127));
+		break;
+	case VITSA_OP_SHIFTMAX16:
+		p.shiftmax16.lo = d->n + 5;
+		/* fall through */
+	case VITSA_OP_SHIFTMAX:
+		vitsa_shiftmax_params(&p.shiftmax16.sm, 0.04, 64);
+		break;
+	case VITSA_OP_GELU_U4:
+		p.gelu.zero = 2;
+		/* fall through */
+	case VITSA_OP_GELU:
+		vitsa_gelu_params(&p.gelu.gelu, 0.03);
+		p.gelu.out = vitsa_dyadic_from_ratio(0.03 / 16384 / 0.02);
+		break;
+	case VITSA_OP_ADD:
+		p.add.a = vitsa_dyadic_from_ratio(0.75);
+		p.add.b = vitsa_dyadic_from_ratio(1.25);
+		break;
+	case VITSA_OP_JOIN16:
+		p.join16.out = vitsa_dyadic_from_ratio(1.0 / 32768);
+		break;
+	}
+	memcpy(d->param, p.word, 4 * vitsa_vec_traits(d->opcode).nparams);
+}
+
+/* A valid @op descriptor of m x n: operands at VEC_IN0, VEC_IN1, VEC_OUT, strides a row + 1. */
+static struct vitsa_hw_desc vec_desc(uint32_t op, uint32_t m, uint32_t n)
+{
+	static const uint64_t at[VITSA_VEC_OPNDS] = { VEC_IN0, VEC_IN1, VEC_OUT };
+	struct vitsa_hw_desc d = { .opcode = op, .seq = rnd(), .m = m, .n = n };
+	uint64_t *addr[VITSA_VEC_OPNDS] = { &d.a_addr, &d.b_addr, &d.c_addr };
+	uint64_t *stride[VITSA_VEC_OPNDS] = { &d.a_stride, &d.b_stride, &d.c_stride };
+	struct vitsa_vec_extent e;
+
+	vec_params(&d);
+	vitsa_vec_extent(&d, &e);
+	for (int o = 0; o < VITSA_VEC_OPNDS; o++) {
+		*addr[o] = e.rows[o] ? at[o] : 0;
+		*stride[o] = e.rows[o] ? e.row_bytes[o] + e.align[o] : 0;
+	}
+	return d;
+}
+
+/* An address in the image moved to the guest's copy of it; others as they are. */
+static uint64_t vec_guest_addr(uint64_t a)
+{
+	return a && a < VEC_SIZE ? DATA_ADDR + a : a;
+}
+
+static bool bytes_same(const uint8_t *got, const uint8_t *want, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (got[i] != want[i]) {
+			diag("image byte 0x%zx is 0x%02x, the model's 0x%02x", i, got[i], want[i]);
+			return false;
+		}
+	}
+	return true;
+}
+
+/*
+ * @rel (addresses are offsets into a random image at DATA_ADDR) completes on @d with @want
+ * and the model's cycles, bytes and memory: the whole image read back is the model's (out,
+ * the bytes around it, nothing at all when refused).  Without the vector unit (@unit false)
+ * the device does nothing with it.
+ */
+static bool vec_runs_as_model(struct vdev *d, const struct vitsa_hw_desc *rel, uint32_t want,
+			      bool unit)
+{
+	static uint8_t img[VEC_SIZE], got[VEC_SIZE];
+	struct himg h = { img, sizeof(img) };
+	struct vitsa_hw_desc desc = *rel;
+	struct vitsa_job_stats st = { 0 };
+	struct vitsa_hw_cpl cpl;
+	uint64_t before[6], after[6];
+
+	desc.a_addr = vec_guest_addr(rel->a_addr);
+	desc.b_addr = vec_guest_addr(rel->b_addr);
+	desc.c_addr = vec_guest_addr(rel->c_addr);
+	for (size_t i = 0; i < sizeof(img); i++)
+		img[i] = (uint8_t)rnd();
+	qt_memwrite(&d->q, DATA_ADDR, img, sizeof(img));
+	if (unit)
+		CHECK_EQ(vitsa_model_exec(&d->cfg, rel, &himg_ops, &h, &st), want);
+	for (int i = 0; i < 6; i++)
+		before[i] = cnt_read(d, VITSA_REG_CNT_JOBS + 8 * i);
+	CHECK(run_one(d, &desc, &cpl));
+	CHECK_STATUS(cpl, want);
+	CHECK_EQ(cpl.seq, desc.seq);
+	CHECK_EQ(cpl.cycles, st.cycles);
+	CHECK_EQ(cpl.macs, 0);
+	CHECK(want != VITSA_ERR_OK || cpl.cycles);
+	for (int i = 0; i < 6; i++)
+		after[i] = cnt_read(d, VITSA_REG_CNT_JOBS + 8 * i);
+	CHECK_EQ(after[1] - before[1], want != VITSA_ERR_OK);		/* ERRORS */
+	CHECK_EQ(after[2] - before[2], 0);				/* MACS */
+	CHECK_EQ(after[3] - before[3], st.cycles);			/* BUSY_CYCLES */
+	CHECK_EQ(after[4] - before[4], sizeof(desc) + st.rd_bytes);	/* DMA_RD_BYTES */
+	CHECK_EQ(after[5] - before[5], st.wr_bytes + sizeof(cpl));	/* DMA_WR_BYTES */
+	qt_memread(&d->q, DATA_ADDR, got, sizeof(got));
+	CHECK(!d->q.dead);
+	return bytes_same(got, img, sizeof(img));
+}
+
+/* One vector descriptor: valid (mutate NULL) or made bad, and the status it must get. */
+struct vec_case {
+	const char *name;
+	uint32_t op, m, n;
+	void (*mutate)(struct vitsa_hw_desc *d);
+	uint32_t status;
+};
+
+static void vec_in_place(struct vitsa_hw_desc *d)
+{
+	d->c_addr = d->a_addr;
+	d->c_stride = d->a_stride;
+}
+
+static void vec_bad_opcode(struct vitsa_hw_desc *d) { d->opcode = VITSA_OP_VEC_END; }
+static void vec_bad_flags(struct vitsa_hw_desc *d) { d->flags = 1; }
+static void vec_bad_dims(struct vitsa_hw_desc *d) { d->m = 0; }
+static void vec_bad_input(struct vitsa_hw_desc *d) { d->m = 5; }
+static void vec_bad_prefix(struct vitsa_hw_desc *d) { d->param[0] = 3; }
+static void vec_bad_lo(struct vitsa_hw_desc *d) { d->param[5] = d->n - 1; }
+static void vec_bad_k(struct vitsa_hw_desc *d) { d->k = 1; }
+static void vec_bad_word(struct vitsa_hw_desc *d) { d->param[2] = 1; }
+static void vec_bad_unused(struct vitsa_hw_desc *d) { d->b_addr = VEC_IN1; }
+static void vec_bad_shift(struct vitsa_hw_desc *d) { d->param[1] = VITSA_DYADIC_MAX_SHIFT + 1; }
+static void vec_bad_row(struct vitsa_hw_desc *d) { d->param[3] = d->n - 1; }
+static void vec_bad_zero(struct vitsa_hw_desc *d) { d->param[6] = 16; }
+static void vec_bad_stride(struct vitsa_hw_desc *d) { d->b_stride = 2 * d->n - 2; }
+static void vec_bad_align(struct vitsa_hw_desc *d) { d->a_stride += 2; }
+static void vec_bad_range(struct vitsa_hw_desc *d) { d->a_addr = -16ull; }
+static void vec_bad_overlap(struct vitsa_hw_desc *d) { d->c_addr = d->a_addr + 3; }
+static void vec_bad_in_place(struct vitsa_hw_desc *d) { vec_in_place(d), d->c_stride += 2; }
+static void vec_bad_read(struct vitsa_hw_desc *d) { d->b_addr = OUTSIDE_RAM; }
+static void vec_bad_read_mmio(struct vitsa_hw_desc *d) { d->a_addr = BAR_ADDR; }
+static void vec_bad_write(struct vitsa_hw_desc *d) { d->c_addr = OUTSIDE_RAM; }
+
+static const struct vec_case vec_cases[] = {
+	{ "vec-input", VITSA_OP_INPUT, 0, 0, NULL, VITSA_ERR_OK },
+	{ "vec-embed", VITSA_OP_EMBED, 5, 24, NULL, VITSA_ERR_OK },
+	{ "vec-layernorm", VITSA_OP_LAYERNORM, 5, 24, NULL, VITSA_ERR_OK },
+	{ "vec-layernorm-s4-odd", VITSA_OP_LAYERNORM_S4, 3, 7, NULL, VITSA_ERR_OK },
+	{ "vec-shiftmax", VITSA_OP_SHIFTMAX, 4, 20, NULL, VITSA_ERR_OK },
+	{ "vec-shiftmax16", VITSA_OP_SHIFTMAX16, 3, 20, NULL, VITSA_ERR_OK },
+	{ "vec-gelu", VITSA_OP_GELU, 4, 33, NULL, VITSA_ERR_OK },
+	{ "vec-gelu-u4-odd", VITSA_OP_GELU_U4, 3, 9, NULL, VITSA_ERR_OK },
+	{ "vec-add", VITSA_OP_ADD, 4, 10, NULL, VITSA_ERR_OK },
+	{ "vec-add-in-place", VITSA_OP_ADD, 4, 10, vec_in_place, VITSA_ERR_OK },
+	{ "vec-mean", VITSA_OP_MEAN, 6, 16, NULL, VITSA_ERR_OK },
+	{ "vec-join16", VITSA_OP_JOIN16, 4, 10, NULL, VITSA_ERR_OK },
+	{ "vec-bad-opcode", VITSA_OP_ADD, 4, 10, vec_bad_opcode, VITSA_ERR_OPCODE },
+	{ "vec-bad-flags", VITSA_OP_LAYERNORM, 5, 24, vec_bad_flags, VITSA_ERR_FLAGS },
+	{ "vec-bad-dims", VITSA_OP_LAYERNORM, 5, 24, vec_bad_dims, VITSA_ERR_DIMS },
+	{ "vec-bad-input-geometry", VITSA_OP_INPUT, 0, 0, vec_bad_input, VITSA_ERR_DIMS },
+	{ "vec-bad-embed-prefix", VITSA_OP_EMBED, 5, 24, vec_bad_prefix, VITSA_ERR_DIMS },
+	{ "vec-bad-shiftmax16-lo", VITSA_OP_SHIFTMAX16, 3, 20, vec_bad_lo, VITSA_ERR_DIMS },
+	{ "vec-bad-reserved-k", VITSA_OP_ADD, 4, 10, vec_bad_k, VITSA_ERR_RESERVED },
+	{ "vec-bad-param-word-past-count", VITSA_OP_LAYERNORM, 5, 24, vec_bad_word,
+	  VITSA_ERR_RESERVED },
+	{ "vec-bad-unused-operand", VITSA_OP_LAYERNORM, 5, 24, vec_bad_unused, VITSA_ERR_RESERVED },
+	{ "vec-bad-param-shift", VITSA_OP_LAYERNORM, 5, 24, vec_bad_shift, VITSA_ERR_PARAM },
+	{ "vec-bad-param-shiftmax-row", VITSA_OP_SHIFTMAX, 4, 20, vec_bad_row, VITSA_ERR_PARAM },
+	{ "vec-bad-param-gelu-zero", VITSA_OP_GELU_U4, 3, 9, vec_bad_zero, VITSA_ERR_PARAM },
+	{ "vec-bad-stride", VITSA_OP_ADD, 4, 10, vec_bad_stride, VITSA_ERR_STRIDE },
+	{ "vec-bad-stride-s32-misaligned", VITSA_OP_JOIN16, 4, 10, vec_bad_align,
+	  VITSA_ERR_STRIDE },
+	{ "vec-bad-range", VITSA_OP_ADD, 4, 10, vec_bad_range, VITSA_ERR_RANGE },
+	{ "vec-bad-overlap", VITSA_OP_LAYERNORM, 5, 24, vec_bad_overlap, VITSA_ERR_OVERLAP },
+	{ "vec-bad-add-in-place-stride", VITSA_OP_ADD, 4, 10, vec_bad_in_place, VITSA_ERR_OVERLAP },
+	{ "vec-dma-read-outside-ram", VITSA_OP_ADD, 4, 10, vec_bad_read, VITSA_ERR_DMA_READ },
+	{ "vec-dma-read-mmio", VITSA_OP_GELU, 4, 33, vec_bad_read_mmio, VITSA_ERR_DMA_READ },
+	{ "vec-dma-write-outside-ram", VITSA_OP_LAYERNORM, 5, 24, vec_bad_write,
+	  VITSA_ERR_DMA_WRITE },
+};
+
+static const struct vec_case *current_vec;
+
+static bool test_vec_case(void)
+{
+	const struct vec_case *c = current_vec;
+	struct vitsa_hw_desc d = vec_desc(c->op, c->m, c->n);
+
+	CHECK(ring_setup(&dev, RING_ENTRIES));
+	if (c->mutate)
+		c->mutate(&d);
+	CHECK(vec_runs_as_model(&dev, &d, c->status, true));
+	CHECK_EQ(reg_read(&dev, VITSA_REG_INT_STATUS),
+		 VITSA_INT_DONE | (c->status ? VITSA_INT_ERROR : 0));
+	CHECK_EQ(reg_read(&dev, VITSA_REG_STATUS), VITSA_STATUS_ENABLED);
+	reg_write(&dev, VITSA_REG_INT_ACK, VITSA_INT_ALL);
+	/* The device goes on. */
+	d = vec_desc(VITSA_OP_ADD, 4, 10);
+	return vec_runs_as_model(&dev, &d, VITSA_ERR_OK, true);
+}
+
+/*
+ * -device vitsa,vector=off is the 1.2 device: CAPS without VECTOR, version 1.2, every vector
+ * opcode completes with OPCODE and writes nothing; GEMMs run as before.
+ */
+static bool vector_off_steps(struct vdev *d)
+{
+	struct vitsa_hw_desc desc;
+	struct vitsa_hw_cpl cpl;
+
+	CHECK_EQ(reg_read(d, VITSA_REG_CAPS) & VITSA_CAP_VECTOR, 0);
+	CHECK_EQ(reg_read(d, VITSA_REG_VERSION), 1 << 16 | 2);
+	CHECK(ring_setup(d, RING_ENTRIES));
+	for (uint32_t op = VITSA_OP_VEC_FIRST; op < VITSA_OP_VEC_END; op++) {
+		desc = vec_desc(op, 3, 8);
+		CHECK_EQ(vitsa_desc_check(&desc), VITSA_ERR_OK);
+		CHECK(vec_runs_as_model(d, &desc, VITSA_ERR_OPCODE, false));
+	}
+	small_fill(d, 0x5a);
+	desc_small(&desc, 0x1200d);
+	CHECK(run_one(d, &desc, &cpl));
+	CHECK_STATUS(cpl, VITSA_ERR_OK);
+	return small_c_exact(d, &desc);
+}
+
+static bool test_vector_off(void)
+{
+	struct vdev old;
+	bool ok;
+
+	if (!dev_open(&old, ",vector=off", 16, 16)) {
+		qemu_stop(&old.q);
+		return false;
+	}
+	ok = vector_off_steps(&old);
+	qemu_stop(&old.q);
+	return ok;
+}
+
 /* ---- runner --------------------------------------------------------------------------------- */
 
 struct test {
@@ -2281,9 +2570,10 @@ struct test {
 	bool (*fn)(void);
 	const struct gemm_case *gemm;
 	const struct bad_case *bad;
+	const struct vec_case *vec;
 };
 
-#define MAX_TESTS 64
+#define MAX_TESTS 128
 
 int main(int argc, char **argv)
 {
@@ -2353,6 +2643,11 @@ int main(int argc, char **argv)
 	ADD("overlap-c-on-a-refused", test_overlap_c_on_a, NULL, NULL);
 	ADD("overlap-c-on-rq-refused", test_overlap_c_on_rq, NULL, NULL);
 	ADD("overlap-touching-accepted", test_overlap_touching_accepted, NULL, NULL);
+	for (size_t i = 0; i < sizeof(vec_cases) / sizeof(vec_cases[0]); i++) {
+		ADD(vec_cases[i].name, test_vec_case, NULL, NULL);
+		tests[ntests - 1].vec = &vec_cases[i];
+	}
+	ADD("vector-off-is-1.2", test_vector_off, NULL, NULL);
 #undef ADD
 
 	printf("TAP version 13\n1..%d\n", ntests);
@@ -2367,6 +2662,7 @@ int main(int argc, char **argv)
 
 		current_case = tests[i].gemm;
 		current_bad = tests[i].bad;
+		current_vec = tests[i].vec;
 		ok = !dev.q.dead && tests[i].fn() && !dev.q.dead;
 		if (dev.q.dead)
 			diag("QEMU is not running");
