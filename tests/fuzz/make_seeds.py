@@ -5,6 +5,7 @@
 #                            1 head, depth 1, MLP 32, 10 classes; weights from a fixed LCG),
 #                            16 KB instead of the goldens' 240 KB
 #   make_seeds.py desc DIR   descriptor + memory image inputs of fuzz_model and fuzz_submit
+#   make_seeds.py vdesc DIR  the same for each vector opcode (fuzz_submit), in place and copied
 #   make_seeds.py pics DIR   DIR/rgb.ppm (20x12) and DIR/gray.pgm (9x14) for cjpeg, and
 #                            DIR/rgba16.png (12x10, 16-bit RGBA)
 import json, os, struct, sys, zlib
@@ -95,6 +96,47 @@ def descs(out_dir):
     desc(out_dir, "overlap", 0, 4, 4, 4, 0, 0, 5, 0, c_at=8)
 
 
+# Vector ops (hw/include/vitsa_hw_vec.h): name, opcode, m, n, parameter words and the (rows,
+# row bytes) of in0, in1 and out (None: unused).  The Shiftmax and GELU words are what
+# vitsa_shiftmax_params(0.04, 64) and vitsa_gelu_params(0.03) give, the dyadics those of
+# vitsa_dyadic_from_ratio for the usual scales.
+SM = [-1594 & 0xffffffff, 16, 5, 64, 6]
+GELU = [-1249 & 0xffffffff, 23, 18, 6, 1610612736, 44]
+
+
+def vops(m=3, n=10):
+    s8, s16, s32 = (m, n), (m, 2 * n), (m, 4 * n)
+    return [
+        ("input", 0x10, 4, 48, [3, 8, 4], (1, 192), (1, 768), (4, 48)),
+        ("embed", 0x11, m, n, [1], (m - 1, 2 * n), s16, s16),
+        ("layernorm", 0x12, m, n, [1304785888, 53], s16, None, s8),
+        ("layernorm-s4", 0x13, m, 7, [1304785888, 53], (m, 14), None, (m, 4)),
+        ("shiftmax", 0x14, m, n, SM, s8, None, s8),
+        ("shiftmax16", 0x15, m, n, SM + [n + 6], s8, None, (m, 2 * n + 6)),
+        ("gelu", 0x16, m, n, GELU, s8, None, s8),
+        ("gelu-u4", 0x17, m, 9, GELU + [2], (m, 9), None, (m, 5)),
+        ("add", 0x18, m, n, [1610612736, 31, 1342177280, 30], s16, s16, s16),
+        ("mean", 0x19, m, n, [], s16, None, (1, 2 * n)),
+        ("join16", 0x1a, m, n, [1073741824, 45], s32, s32, s8),
+    ]
+
+
+def vdesc(out_dir):
+    """Each vector op with its operands one after another, rows 4 bytes apart; seq 1 maps."""
+    for name, op, m, n, params, *opnds in vops():
+        at, addr, stride = 8, [0, 0, 0], [0, 0, 0]
+        for i, o in enumerate(opnds):
+            if o:
+                addr[i], stride[i] = at, o[1] + 4
+                at = (at + o[0] * stride[i] + 4 + 7) & ~7
+        mem = bytes(int((x + 1) * 127.5) & 0xff for x in rnd(at, 1.0))
+        for seq, how in ((0, "copied"), (1, "mapped")):
+            d = struct.pack("<IIQIIII5Q3Qi7I", op, 0, seq, m, n, 0, 0, *addr, 0, 0, *stride, 0,
+                            *(params + [0] * (7 - len(params))))
+            assert len(d) == 128
+            open(os.path.join(out_dir, "vec-%s-%s" % (name, how)), "wb").write(d + mem)
+
+
 def png_chunk(kind, data):
     return (struct.pack(">I", len(data)) + kind + data +
             struct.pack(">I", zlib.crc32(kind + data) & 0xffffffff))
@@ -116,4 +158,4 @@ def pics(out_dir):
     open(os.path.join(out_dir, "rgba16.png"), "wb").write(png)
 
 
-{"ckpt": ckpt, "desc": descs, "pics": pics}[sys.argv[1]](sys.argv[2])
+{"ckpt": ckpt, "desc": descs, "vdesc": vdesc, "pics": pics}[sys.argv[1]](sys.argv[2])

@@ -59,4 +59,5 @@ PY
 # model and submit: descriptors and memory images.
 tests/fuzz/make_seeds.py desc "$C/model"
 cp "$C"/model/* "$C/submit/"
+tests/fuzz/make_seeds.py vdesc "$C/submit"
 du -sh "$C"/*
