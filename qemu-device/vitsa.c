@@ -216,15 +216,20 @@ typedef struct VitsaJob {
 
 /* Interrupts */
 
-/* Set INT_STATUS bits; note a 0 -> non-zero change of the enabled bits. */
-static void vitsa_int_raise_locked(VitsaState *s, uint32_t bits)
+/*
+ * Set INT_STATUS bits; note a 0 -> non-zero change of the enabled bits, the
+ * only change of the line or MSI state a raise can make: true then.
+ */
+static bool vitsa_int_raise_locked(VitsaState *s, uint32_t bits)
 {
     bool was_pending = s->int_status & s->int_enable;
 
     s->int_status |= bits;
     if (!was_pending && (s->int_status & s->int_enable)) {
         s->irq_edge = true;
+        return true;
     }
+    return false;
 }
 
 /* Bring MSI / INTx in line with INT_STATUS & INT_ENABLE.  Needs the BQL. */
@@ -1049,8 +1054,10 @@ static void vitsa_job_complete_locked(VitsaState *s, VitsaJob *job)
     s->cnt[VITSA_CNT_MACS] += job->st.macs;
     s->cnt[VITSA_CNT_BUSY_CYCLES] += job->st.cycles;
     s->cnt[VITSA_CNT_DMA_WR_BYTES] += sizeof(raw);
-    vitsa_int_raise_locked(s, bits);
-    qemu_bh_schedule(s->irq_bh);
+    /* no main-loop wakeup per job: only when the interrupt state changes */
+    if (vitsa_int_raise_locked(s, bits)) {
+        qemu_bh_schedule(s->irq_bh);
+    }
 }
 
 static void vitsa_job_finish_locked(VitsaState *s, VitsaJob *job)
