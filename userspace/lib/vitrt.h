@@ -151,6 +151,19 @@ VITRT_API int vitrt_submit_jobs(struct vitrt_dev *dev, const struct vitrt_job *j
 				unsigned count, uint64_t *fence);
 
 /*
+ * A list of jobs checked and put in the backend's form once, then submitted as often as
+ * wanted (a compiled program's batch: only the data in its buffers changes).  The buffers it
+ * names must outlive it.  vitrt_submit_jobs is a list made, submitted and freed.
+ */
+struct vitrt_joblist;
+VITRT_API struct vitrt_joblist *vitrt_joblist_new(struct vitrt_dev *dev,
+						  const struct vitrt_job *jobs, unsigned count,
+						  int *err);
+/* Queue the list's jobs in order; *@fence receives the last one's fence. */
+VITRT_API int vitrt_joblist_submit(struct vitrt_joblist *list, uint64_t *fence);
+VITRT_API void vitrt_joblist_free(struct vitrt_joblist *list);
+
+/*
  * Wait until every job up to @fence completed, at most @timeout_ns.  Returns VITRT_EJOB (with
  * @jerr filled, if given) when one of them failed, VITRT_ETIMEDOUT when time ran out.
  */

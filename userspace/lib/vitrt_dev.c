@@ -247,18 +247,60 @@ int vitrt_job_check(const struct vitrt_dev *dev, const struct vitrt_job *j)
 	return j->kind == VITRT_JOB_VEC ? vec_check(dev, &j->vec, &d) : gemm_check(dev, &j->gemm);
 }
 
+struct vitrt_joblist {
+	struct vitrt_dev *dev;
+	unsigned count;
+	void *be;		/* the jobs in the backend's form */
+};
+
+struct vitrt_joblist *vitrt_joblist_new(struct vitrt_dev *dev, const struct vitrt_job *jobs,
+					unsigned count, int *err)
+{
+	struct vitrt_joblist *l;
+
+	*err = count ? 0 : VITRT_EINVAL;
+	for (unsigned i = 0; i < count && !*err; i++)
+		*err = vitrt_job_check(dev, &jobs[i]);
+	if (*err)
+		return NULL;
+	l = calloc(1, sizeof(*l));
+	if (!l) {
+		*err = VITRT_ENOMEM;
+		return NULL;
+	}
+	*l = (struct vitrt_joblist){ .dev = dev, .count = count };
+	*err = dev->ops->prepare(dev, jobs, count, &l->be);
+	if (*err) {
+		free(l);
+		return NULL;
+	}
+	return l;
+}
+
+int vitrt_joblist_submit(struct vitrt_joblist *l, uint64_t *fence)
+{
+	return l->dev->ops->submit(l->dev, l->be, l->count, fence);
+}
+
+void vitrt_joblist_free(struct vitrt_joblist *l)
+{
+	if (!l)
+		return;
+	l->dev->ops->release(l->dev, l->be);
+	free(l);
+}
+
 int vitrt_submit_jobs(struct vitrt_dev *dev, const struct vitrt_job *jobs, unsigned count,
 		      uint64_t *fence)
 {
-	if (!count)
-		return VITRT_EINVAL;
-	for (unsigned i = 0; i < count; i++) {
-		int err = vitrt_job_check(dev, &jobs[i]);
+	int err;
+	struct vitrt_joblist *l = vitrt_joblist_new(dev, jobs, count, &err);
 
-		if (err)
-			return err;
-	}
-	return dev->ops->submit(dev, jobs, count, fence);
+	if (!l)
+		return err;
+	err = vitrt_joblist_submit(l, fence);
+	vitrt_joblist_free(l);
+	return err;
 }
 
 /* GEMMs as jobs of the one kind. */

@@ -30,6 +30,12 @@ struct vitrt_session {
 	bool whole;			/* the program as one submission (vector unit) */
 	struct vitrt_job *queue;	/* a job per step at most */
 	uint32_t queued;
+	uint64_t id;			/* this session, among all of the process's */
+	struct vitrt_run_stats per_run;	/* what a run adds to stats (images and syncs aside) */
+	/* whole program: the jobs of the last batch led by this session, checked once */
+	struct vitrt_joblist *list;
+	uint64_t *list_ids;		/* the batch's sessions, in order */
+	uint32_t list_n;
 	struct vitrt_run_stats stats;
 };
 
@@ -127,15 +133,7 @@ static struct vitrt_job vec_job(const struct vitrt_session *s, const struct vitr
 
 static void queue_job(struct vitrt_session *s, const struct vitrt_step *st)
 {
-	const struct vitrt_pgemm *g = &s->prog->gemms[st->index];
-
-	if (st->op != VITRT_OP_GEMM) {
-		s->queue[s->queued++] = vec_job(s, st);
-		return;
-	}
-	s->queue[s->queued++] = gemm_job(s, st);
-	s->stats.macs += (uint64_t)g->m * g->n * g->k;
-	s->stats.cycles += vitrt_gemm_cycles(s->dev, g->m, g->n, g->k);
+	s->queue[s->queued++] = st->op == VITRT_OP_GEMM ? gemm_job(s, st) : vec_job(s, st);
 }
 
 /*
@@ -161,12 +159,34 @@ static bool whole_program(const struct vitrt_session *s)
 	return true;
 }
 
+/* The device's share of one run: every GEMM, and every op with the whole program. */
+static void per_run(struct vitrt_session *s)
+{
+	for (uint32_t i = 0; i < s->prog->nsteps; i++) {
+		const struct vitrt_step *st = &s->prog->steps[i];
+		const struct vitrt_pgemm *g;
+
+		if (st->op == VITRT_OP_GEMM) {
+			g = &s->prog->gemms[st->index];
+			s->per_run.jobs++;
+			s->per_run.macs += (uint64_t)g->m * g->n * g->k;
+			s->per_run.cycles += vitrt_gemm_cycles(s->dev, g->m, g->n, g->k);
+		} else if (s->whole && vitrt_op_traits(st->op)->vop) {
+			s->per_run.jobs++;
+		}
+	}
+}
+
 static int session_queue(struct vitrt_session *s)
 {
+	static _Atomic uint64_t ids;
+
+	s->id = atomic_fetch_add(&ids, 1) + 1;
 	s->queue = calloc(s->prog->nsteps ? s->prog->nsteps : 1, sizeof(*s->queue));
 	if (!s->queue)
 		return VITRT_ENOMEM;
 	s->whole = whole_program(s);
+	per_run(s);
 	return 0;
 }
 
@@ -226,6 +246,8 @@ void vitrt_session_free(struct vitrt_session *s)
 		free(s->bufs[a]);
 	}
 	free(s->queue);
+	vitrt_joblist_free(s->list);
+	free(s->list_ids);
 	free(s);
 }
 
@@ -356,30 +378,92 @@ static int lockstep_sync(struct lockstep *l)
 			memcpy(l->all + at, s[j]->queue, s[j]->queued * sizeof(*l->all));
 		jobs = l->all;
 	}
-	for (uint32_t j = 0; j < l->n; j++) {
-		s[j]->stats.jobs += s[j]->queued;
+	for (uint32_t j = 0; j < l->n; j++)
 		s[j]->queued = 0;
-	}
 	s[0]->stats.syncs++;
 	err = vitrt_submit_jobs(s[0]->dev, jobs, total, &fence);
 	return err ?: vitrt_wait(s[0]->dev, fence, WAIT_FOREVER, &jerr);
 }
 
-/* Step @st of every image: queued as a job, run on the host, or a SYNC of the queues. */
-static int lockstep_step(struct lockstep *l, bool whole)
+/* The batch's sessions are those s[0]'s list was made for. */
+static bool list_fits(const struct lockstep *l)
 {
-	const struct vitrt_op_traits *t = vitrt_op_traits(l->st->op);
+	const struct vitrt_session *s0 = l->s[0];
 
-	if (t->vop && !whole) {
+	if (!s0->list || s0->list_n != l->n)
+		return false;
+	for (uint32_t j = 0; j < l->n; j++)
+		if (s0->list_ids[j] != l->s[j]->id)
+			return false;
+	return true;
+}
+
+/* Every session's jobs, in the order of their sessions, as s[0]'s list. */
+static int list_make(struct lockstep *l)
+{
+	struct vitrt_session *s0 = l->s[0];
+	uint32_t total = 0;
+	int err = 0;
+
+	vitrt_joblist_free(s0->list);
+	s0->list = NULL;
+	free(s0->list_ids);
+	s0->list_ids = malloc(sizeof(*s0->list_ids) * l->n);
+	if (!s0->list_ids)
+		return VITRT_ENOMEM;
+	for (uint32_t j = 0; j < l->n; j++) {
+		struct vitrt_session *s = l->s[j];
+
+		s->queued = 0;
+		for (uint32_t i = 0; i < s->prog->nsteps; i++)
+			if (s->prog->steps[i].op != VITRT_OP_SYNC)
+				queue_job(s, &s->prog->steps[i]);
+		total += s->queued;
+		s0->list_ids[j] = s->id;
+	}
+	if (l->n > 1) {
+		l->all = malloc(sizeof(*l->all) * (total ? total : 1));
+		if (!l->all)
+			return VITRT_ENOMEM;
+		for (uint32_t j = 0, at = 0; j < l->n; at += l->s[j++]->queued)
+			memcpy(l->all + at, l->s[j]->queue, l->s[j]->queued * sizeof(*l->all));
+	}
+	s0->list = vitrt_joblist_new(s0->dev, l->n > 1 ? l->all : s0->queue, total, &err);
+	s0->list_n = s0->list ? l->n : 0;
+	return err;
+}
+
+/*
+ * The whole program of every image as one submission, waited for once.  The jobs are the same
+ * every time the same sessions run together (only the images differ): they are made, checked
+ * and put in the backend's form once.
+ */
+static int whole_run(struct lockstep *l)
+{
+	struct vitrt_job_error jerr;
+	uint64_t fence;
+	int err = list_fits(l) ? 0 : list_make(l);
+
+	if (err)
+		return err;
+	l->s[0]->stats.syncs++;
+	err = vitrt_joblist_submit(l->s[0]->list, &fence);
+	return err ?: vitrt_wait(l->s[0]->dev, fence, WAIT_FOREVER, &jerr);
+}
+
+/* Step @st of every image (split schedule): run on the host, queued, or a SYNC. */
+static int lockstep_step(struct lockstep *l)
+{
+	if (vitrt_op_traits(l->st->op)->vop) {
 		vitrt_parallel(l->n, lockstep_cpu, l);	/* each op's rows then run inline */
 		return 0;
 	}
-	if (t->vop || l->st->op == VITRT_OP_GEMM) {
+	if (l->st->op == VITRT_OP_GEMM) {
 		for (uint32_t j = 0; j < l->n; j++)
 			queue_job(l->s[j], l->st);
 		return 0;
 	}
-	return whole ? 0 : lockstep_sync(l);	/* SYNC: the ring orders a whole program */
+	return lockstep_sync(l);
 }
 
 int vitrt_session_run_lockstep(struct vitrt_session *const *s, uint32_t n,
@@ -400,14 +484,23 @@ int vitrt_session_run_lockstep(struct vitrt_session *const *s, uint32_t n,
 			memcpy(host(s[j], &p->image), image[j], (size_t)in->chans * in->img * in->img);
 		s[j]->queued = 0;
 	}
-	for (uint32_t i = 0; i < p->nsteps && !err; i++) {
-		l.st = &p->steps[i];
-		err = lockstep_step(&l, s[0]->whole);
+	if (!err && s[0]->whole) {
+		err = whole_run(&l);
+	} else {
+		for (uint32_t i = 0; i < p->nsteps && !err; i++) {
+			l.st = &p->steps[i];
+			err = lockstep_step(&l);
+		}
+		err = err ?: lockstep_sync(&l);
 	}
-	err = err ?: lockstep_sync(&l);
 	for (uint32_t j = 0; j < n && !err; j++) {
+		const struct vitrt_run_stats *r = &s[j]->per_run;
+
 		memcpy(logits[j], host(s[j], &p->logits), 2ull * in->classes);
 		s[j]->stats.images++;
+		s[j]->stats.jobs += r->jobs;
+		s[j]->stats.macs += r->macs;
+		s[j]->stats.cycles += r->cycles;
 	}
 	free(l.all);
 	return err;

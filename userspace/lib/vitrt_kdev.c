@@ -14,7 +14,6 @@
 struct kdev {
 	int fd;
 	bool jobs;			/* uapi 1.3: SUBMIT takes struct vitsa_job */
-	void *batch;			/* VITSA_SUBMIT_MAX_JOBS translated jobs */
 };
 
 /* ioctl(2), retried when interrupted; 0 or VITRT_ESYS with errno set. */
@@ -74,13 +73,11 @@ static int kdev_open(struct vitrt_dev *dev, const char *path)
 
 	if (!k)
 		return VITRT_ENOMEM;
-	k->batch = calloc(VITSA_SUBMIT_MAX_JOBS, sizeof(struct vitsa_job));
 	k->fd = open(path, O_RDWR | O_CLOEXEC);
-	ret = !k->batch ? VITRT_ENOMEM : k->fd < 0 ? VITRT_ENODEV : kdev_info(dev, k->fd);
+	ret = k->fd < 0 ? VITRT_ENODEV : kdev_info(dev, k->fd);
 	if (ret) {
 		if (k->fd >= 0)
 			close(k->fd);
-		free(k->batch);
 		free(k);
 		return ret;
 	}
@@ -94,7 +91,6 @@ static void kdev_close(struct vitrt_dev *dev)
 	struct kdev *k = dev->priv;
 
 	close(k->fd);
-	free(k->batch);
 	free(k);
 }
 
@@ -163,15 +159,29 @@ static void kdev_job(struct vitsa_job *k, const struct vitrt_job *j)
 	memcpy(k->vec.param, v->param, sizeof(k->vec.param));
 }
 
-/* Jobs [0, n) into the batch in the form the driver takes. */
-static void kdev_batch(struct kdev *k, const struct vitrt_job *jobs, unsigned n)
+/* The jobs in the form the driver takes: struct vitsa_job, or vitsa_gemm for a 1.2 one. */
+static int kdev_prepare(struct vitrt_dev *dev, const struct vitrt_job *jobs, unsigned count,
+			void **be)
 {
-	for (unsigned i = 0; i < n; i++) {
+	struct kdev *k = dev->priv;
+	void *b = calloc(count, k->jobs ? sizeof(struct vitsa_job) : sizeof(struct vitsa_gemm));
+
+	if (!b)
+		return VITRT_ENOMEM;
+	for (unsigned i = 0; i < count; i++) {
 		if (k->jobs)
-			kdev_job((struct vitsa_job *)k->batch + i, &jobs[i]);
+			kdev_job((struct vitsa_job *)b + i, &jobs[i]);
 		else
-			kdev_gemm((struct vitsa_gemm *)k->batch + i, &jobs[i].gemm);
+			kdev_gemm((struct vitsa_gemm *)b + i, &jobs[i].gemm);
 	}
+	*be = b;
+	return 0;
+}
+
+static void kdev_release(struct vitrt_dev *dev, void *be)
+{
+	(void)dev;
+	free(be);
 }
 
 static int kdev_wait(struct vitrt_dev *dev, uint64_t fence, uint64_t timeout_ns,
@@ -198,20 +208,20 @@ static int kdev_wait(struct vitrt_dev *dev, uint64_t fence, uint64_t timeout_ns,
  * earlier ones are waited for before the error returns: the caller may then reuse the buffers
  * they name.
  */
-static int kdev_submit(struct vitrt_dev *dev, const struct vitrt_job *jobs, unsigned count,
-		       uint64_t *fence)
+static int kdev_submit(struct vitrt_dev *dev, void *be, unsigned count, uint64_t *fence)
 {
 	struct kdev *k = dev->priv;
+	size_t size = k->jobs ? sizeof(struct vitsa_job) : sizeof(struct vitsa_gemm);
+	const uint8_t *jobs = be;
 	struct vitrt_job_error jerr;
 	uint64_t queued = 0;
 
 	while (count) {
 		unsigned n = count < VITSA_SUBMIT_MAX_JOBS ? count : VITSA_SUBMIT_MAX_JOBS;
-		struct vitsa_submit s = { .jobs = (uintptr_t)k->batch, .count = n,
+		struct vitsa_submit s = { .jobs = (uintptr_t)jobs, .count = n,
 					  .flags = k->jobs ? VITSA_SUBMIT_JOBS : 0 };
 		int err;
 
-		kdev_batch(k, jobs, n);
 		if (kdev_ioctl(k->fd, VITSA_IOCTL_SUBMIT, &s)) {
 			err = errno == EINVAL || errno == ENOENT ? VITRT_EINVAL : VITRT_ESYS;
 			if (queued)
@@ -219,7 +229,7 @@ static int kdev_submit(struct vitrt_dev *dev, const struct vitrt_job *jobs, unsi
 			return err;
 		}
 		*fence = queued = s.fence;
-		jobs += n;
+		jobs += n * size;
 		count -= n;
 	}
 	return 0;
@@ -231,6 +241,8 @@ const struct vitrt_backend_ops vitrt_kdev_ops = {
 	.close = kdev_close,
 	.buf_alloc = kdev_buf_alloc,
 	.buf_free = kdev_buf_free,
+	.prepare = kdev_prepare,
 	.submit = kdev_submit,
+	.release = kdev_release,
 	.wait = kdev_wait,
 };

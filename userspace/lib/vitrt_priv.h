@@ -20,9 +20,12 @@ struct vitrt_backend_ops {
 	void (*buf_free)(struct vitrt_dev *dev, struct vitrt_buf *buf);
 	/* Optional: @buf's contents will not change again (vitrt_buf_seal). */
 	int (*buf_seal)(struct vitrt_dev *dev, struct vitrt_buf *buf);
-	/* Jobs are already checked against their buffers. */
-	int (*submit)(struct vitrt_dev *dev, const struct vitrt_job *jobs, unsigned count,
-		      uint64_t *fence);
+	/* @count jobs, already checked against their buffers, in the backend's form in *@be. */
+	int (*prepare)(struct vitrt_dev *dev, const struct vitrt_job *jobs, unsigned count,
+		       void **be);
+	/* Queue the @count prepared jobs of @be, in order. */
+	int (*submit)(struct vitrt_dev *dev, void *be, unsigned count, uint64_t *fence);
+	void (*release)(struct vitrt_dev *dev, void *be);
 	int (*wait)(struct vitrt_dev *dev, uint64_t fence, uint64_t timeout_ns,
 		    struct vitrt_job_error *jerr);
 };

@@ -198,21 +198,41 @@ static const struct vitsa_mem_ops sim_mem_ops = {
 	.split = sim_split,
 };
 
+/* Prepared jobs are their descriptors. */
+static int sim_prepare(struct vitrt_dev *dev, const struct vitrt_job *jobs, unsigned count,
+		       void **be)
+{
+	struct vitsa_hw_desc *d = malloc(sizeof(*d) * count);
+
+	(void)dev;
+	if (!d)
+		return VITRT_ENOMEM;
+	for (unsigned i = 0; i < count; i++)
+		vitrt_job_desc(&d[i], &jobs[i], i);
+	*be = d;
+	return 0;
+}
+
+static void sim_release(struct vitrt_dev *dev, void *be)
+{
+	(void)dev;
+	free(be);
+}
+
 /*
  * Jobs run at submit, as one group: the result of running them in order, with independent
- * neighbours (the heads of an attention layer) sharing a parallel region.
+ * neighbours (the heads of an attention layer) sharing a parallel region.  A list submitted
+ * from two threads at once runs twice at once: its results are per call.
  */
-static int sim_submit(struct vitrt_dev *dev, const struct vitrt_job *jobs, unsigned count,
-		      uint64_t *fence)
+static int sim_submit(struct vitrt_dev *dev, void *be, unsigned count, uint64_t *fence)
 {
 	struct sim *s = dev->priv;
-	struct vitsa_hw_desc *d = malloc(sizeof(*d) * count);
+	const struct vitsa_hw_desc *d = be;
 	struct vitsa_job_stats *st = malloc(sizeof(*st) * count);
 	uint32_t *status = malloc(sizeof(*status) * count);
 	uint64_t first;
 
-	if (!d || !st || !status) {
-		free(d);
+	if (!st || !status) {
 		free(st);
 		free(status);
 		return VITRT_ENOMEM;
@@ -221,8 +241,6 @@ static int sim_submit(struct vitrt_dev *dev, const struct vitrt_job *jobs, unsig
 	first = s->fence + 1;
 	s->fence += count;
 	pthread_mutex_unlock(&s->lock);
-	for (unsigned i = 0; i < count; i++)
-		vitrt_job_desc(&d[i], &jobs[i], first + i);
 	vitsa_model_exec_group(&s->cfg, d, count, &sim_mem_ops, s, st, status);
 	pthread_mutex_lock(&s->lock);
 	for (unsigned i = 0; i < count; i++)
@@ -231,7 +249,6 @@ static int sim_submit(struct vitrt_dev *dev, const struct vitrt_job *jobs, unsig
 							   .status = status[i] };
 	pthread_mutex_unlock(&s->lock);
 	*fence = first + count - 1;
-	free(d);
 	free(st);
 	free(status);
 	return 0;
@@ -315,6 +332,8 @@ const struct vitrt_backend_ops vitrt_sim_ops = {
 	.buf_alloc = sim_buf_alloc,
 	.buf_free = sim_buf_free,
 	.buf_seal = sim_buf_seal,
+	.prepare = sim_prepare,
 	.submit = sim_submit,
+	.release = sim_release,
 	.wait = sim_wait,
 };
