@@ -3,9 +3,9 @@
  * vitsa driver selftests: run inside the test VM against /dev/vitsa0 (or $VITSA_DEV).
  *
  * The ABI under test is uapi/vitsa.h as described in Documentation/uapi.rst: parameters,
- * buffer objects and their mappings, GEMMs checked against a CPU reference, every argument
- * check with its exact errno, fences and waits, and the isolation of one open file from
- * another.  Output is KTAP from the kernel's kselftest harness.
+ * buffer objects and their mappings, GEMMs and vector jobs checked against a CPU reference,
+ * every argument check with its exact errno, fences and waits, and the isolation of one open
+ * file from another.  Output is KTAP from the kernel's kselftest harness.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -26,6 +26,8 @@
 
 #include "kselftest_harness.h"
 #include "vitsa_util.h"
+
+#define ALL_VEC_OPS	0x7ffu	/* VITSA_PARAM_VEC_OPS with the vector unit: 0x10..0x1a */
 
 /* ---- device parameters and ioctl dispatch ---- */
 
@@ -76,6 +78,9 @@ TEST_F(vitsa, get_param_values)
 	ASSERT_EQ(0, get_param(self->fd, VITSA_PARAM_JOB_TIMEOUT_MS, &v));
 	EXPECT_LE(1, v);
 	EXPECT_GE(3600000, v);
+	/* The test VM's devices have the vector unit: all 11 ops. */
+	ASSERT_EQ(0, get_param(self->fd, VITSA_PARAM_VEC_OPS, &v));
+	EXPECT_EQ(ALL_VEC_OPS, v);
 }
 
 TEST_F(vitsa, get_param_unknown)
@@ -672,7 +677,7 @@ TEST_F(vitsa, submit_args)
 	args.count = UINT32_MAX;
 	EXPECT_EQ(-EINVAL, vitsa_ioctl(self->fd, VITSA_IOCTL_SUBMIT, &args));
 	args.count = 1;
-	args.flags = 1u << 1;	/* the first bit after VITSA_SUBMIT_NONBLOCK */
+	args.flags = 1u << 2;	/* the first bit after VITSA_SUBMIT_JOBS */
 	EXPECT_EQ(-EINVAL, vitsa_ioctl(self->fd, VITSA_IOCTL_SUBMIT, &args));
 	args.flags = 0x80000000u;
 	EXPECT_EQ(-EINVAL, vitsa_ioctl(self->fd, VITSA_IOCTL_SUBMIT, &args));
@@ -1237,6 +1242,683 @@ TEST_F(submit, check)
 	base_job(&g, &self->ctx);
 	ASSERT_EQ(0, submit(self->fd, &g, 1, &fence));
 	ASSERT_EQ(1, fence);
+	wait_ok(_metadata, self->fd, fence);
+}
+
+/* ---- vector jobs (uapi 1.3): VITSA_SUBMIT_JOBS ---- */
+
+#define MEM(h, off, str)	((struct vitsa_mem){ .handle = (h), .offset = (off), \
+						     .stride = (str) })
+#define NO_MEM			((struct vitsa_mem){ 0 })
+
+/* A vector job; the union's bytes past struct vitsa_vec are 0, as the driver demands. */
+static struct vitsa_job vec_job(uint32_t op, uint32_t rows, uint32_t cols, struct vitsa_mem in0,
+				struct vitsa_mem in1, struct vitsa_mem out)
+{
+	struct vitsa_job j;
+
+	memset(&j, 0, sizeof(j));
+	j.kind = VITSA_JOB_KIND_VEC;
+	j.vec = (struct vitsa_vec){
+		.op = op, .rows = rows, .cols = cols, .in0 = in0, .in1 = in1, .out = out,
+	};
+	return j;
+}
+
+/* ADD with both sides at scale 1 (mult 1, shift 0): out = sat16(in0 + in1). */
+static struct vitsa_job add_job(uint32_t rows, uint32_t cols, struct vitsa_mem in0,
+				struct vitsa_mem in1, struct vitsa_mem out)
+{
+	struct vitsa_job j = vec_job(VITSA_VEC_ADD, rows, cols, in0, in1, out);
+
+	j.vec.param[0] = 1;
+	j.vec.param[2] = 1;
+	return j;
+}
+
+static struct vitsa_job gemm_job(const struct vitsa_gemm *g)
+{
+	return (struct vitsa_job){ .kind = VITSA_JOB_KIND_GEMM, .gemm = *g };
+}
+
+static int16_t ld16(const uint8_t *p)
+{
+	int16_t v;
+
+	memcpy(&v, p, 2);
+	return v;
+}
+
+static void st16(uint8_t *p, int16_t v)
+{
+	memcpy(p, &v, 2);
+}
+
+static int64_t clamp(int64_t v, int64_t lo, int64_t hi)
+{
+	return v < lo ? lo : v > hi ? hi : v;
+}
+
+/*
+ * The expected out object of an ADD at scale 1 whose in0 and in1 lie in the mappings @in0 and
+ * @in1: @expect starts as a copy of out's object and gets the sums' rows; returns how many
+ * sums saturated.  Read before the job runs, so in place is right too.
+ */
+static uint64_t add_ref(const struct vitsa_vec *v, const uint8_t *in0, const uint8_t *in1,
+			uint8_t *expect)
+{
+	uint64_t saturated = 0;
+	uint32_t r, c;
+
+	for (r = 0; r < v->rows; r++) {
+		for (c = 0; c < v->cols; c++) {
+			int32_t sum = ld16(in0 + v->in0.offset + r * v->in0.stride + 2 * c) +
+				      ld16(in1 + v->in1.offset + r * v->in1.stride + 2 * c);
+
+			saturated += sum != clamp(sum, INT16_MIN, INT16_MAX);
+			st16(expect + v->out.offset + r * v->out.stride + 2 * c,
+			     clamp(sum, INT16_MIN, INT16_MAX));
+		}
+	}
+	return saturated;
+}
+
+/* Every byte of @got is @expect's, or the test fails naming the first that is not. */
+static void expect_bytes(struct __test_metadata *_metadata, const uint8_t *got,
+			 const uint8_t *expect, uint64_t size, const char *what)
+{
+	uint64_t i = first_diff(got, expect, size);
+
+	ASSERT_EQ(size, i) TH_LOG("%s byte %llu: device %#x, expected %#x", what,
+				  (unsigned long long)i, got[i], expect[i]);
+}
+
+/*
+ * Run one ADD at scale 1 on @in0 and @in1 (mappings of the objects it names) into @out: the
+ * rows hold the saturated sums, every other byte of out's object is unchanged.  Returns how
+ * many sums saturated.
+ */
+static uint64_t add_check(struct __test_metadata *_metadata, int fd, const struct vitsa_job *j,
+			  const uint8_t *in0, const uint8_t *in1, const struct bo *out)
+{
+	uint8_t *expect = malloc(out->size);
+	uint64_t fence, saturated;
+
+	ASSERT_NE(NULL, expect);
+	memcpy(expect, out->map, out->size);
+	saturated = add_ref(&j->vec, in0, in1, expect);
+	ASSERT_EQ(0, submit_jobs(fd, j, 1, &fence));
+	wait_ok(_metadata, fd, fence);
+	expect_bytes(_metadata, out->map, expect, out->size, "out");
+	free(expect);
+	return saturated;
+}
+
+/* s16 extremes at the start of @a and @b, so that sums saturate both ways and just do not. */
+static void add_extremes(uint8_t *a, uint8_t *b)
+{
+	static const int16_t pairs[][2] = {
+		{ INT16_MAX, 1 }, { INT16_MIN, -1 }, { INT16_MAX, INT16_MAX },
+		{ INT16_MIN, INT16_MIN }, { INT16_MAX, INT16_MIN }, { INT16_MAX, 0 },
+		{ INT16_MIN, 0 }, { 32766, 1 }, { -32767, -1 }, { 100, -100 },
+	};
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(pairs); i++) {
+		st16(a + 2 * i, pairs[i][0]);
+		st16(b + 2 * i, pairs[i][1]);
+	}
+}
+
+TEST_F(vitsa, vec_add_exact_sums)
+{
+	const uint32_t rows = 13, cols = 37;
+	struct bo a, b, c;
+	struct vitsa_job j;
+
+	bo_new_mapped(_metadata, self->fd, self->page, &a);
+	bo_new_mapped(_metadata, self->fd, self->page, &b);
+	bo_new_mapped(_metadata, self->fd, 2 * self->page, &c);
+	fill_random(a.map, a.size);
+	fill_random(b.map, b.size);
+	memset(c.map, SENTINEL, c.size);
+	/* in0's rows start at 6, in1's at 0, out's at 2; each with a gap after its rows */
+	add_extremes(a.map + 6, b.map);
+	j = add_job(rows, cols, MEM(a.handle, 6, 2 * cols + 10), MEM(b.handle, 0, 2 * cols),
+		    MEM(c.handle, 2, 2 * cols + 6));
+	EXPECT_LT(0, add_check(_metadata, self->fd, &j, a.map, b.map, &c));
+}
+
+/* out may be in0 or in1 exactly (same object, offset and stride), or both. */
+TEST_F(vitsa, vec_add_in_place)
+{
+	const uint32_t rows = 9, cols = 50;
+	const uint64_t stride = 2 * cols + 4;
+	struct bo a, b;
+	struct vitsa_job j;
+
+	bo_new_mapped(_metadata, self->fd, self->page, &a);
+	bo_new_mapped(_metadata, self->fd, self->page, &b);
+	fill_random(a.map, a.size);
+	fill_random(b.map, b.size);
+	add_extremes(a.map + 8, b.map + 8);
+
+	j = add_job(rows, cols, MEM(a.handle, 8, stride), MEM(b.handle, 8, stride),
+		    MEM(a.handle, 8, stride));
+	EXPECT_LT(0, add_check(_metadata, self->fd, &j, a.map, b.map, &a));
+
+	add_extremes(a.map + 8, b.map + 8);
+	j.vec.out = j.vec.in1;
+	EXPECT_LT(0, add_check(_metadata, self->fd, &j, a.map, b.map, &b));
+
+	/* in0, in1 and out the same rows: out = sat16(2 in0) */
+	add_extremes(a.map + 8, b.map + 8);
+	j.vec.in1 = j.vec.out = j.vec.in0;
+	EXPECT_LT(0, add_check(_metadata, self->fd, &j, a.map, a.map, &a));
+}
+
+/*
+ * A GEMM's int32 C read by a JOIN16 queued right behind it in the same SUBMIT: the ring runs
+ * them in order, so JOIN16 sees C, not what the object held before (SENTINEL bytes, which
+ * would give -128 everywhere).  JOIN16 with lo 0, mult 1, shift 8: out = sat8(C).
+ */
+TEST_F(vitsa, vec_reads_gemm_result_in_one_submit)
+{
+	const uint32_t m = 8, n = 24, k = 16;
+	struct vitsa_gemm g = {
+		.m = m, .n = n, .k = k,
+		.a_type = VITSA_TYPE_S8, .b_type = VITSA_TYPE_S8, .c_type = VITSA_TYPE_S32,
+		.a = { .stride = k }, .b = { .stride = n }, .c = { .offset = 64, .stride = 4 * n },
+	};
+	struct bo a, b, c, lo, out;
+	struct vitsa_job jobs[2];
+	uint8_t expect[8 * 24];
+	uint64_t fence, i, in_range = 0;
+	uint32_t r, col, kk;
+
+	bo_new_mapped(_metadata, self->fd, self->page, &a);
+	bo_new_mapped(_metadata, self->fd, self->page, &b);
+	bo_new_mapped(_metadata, self->fd, self->page, &c);
+	bo_new_mapped(_metadata, self->fd, self->page, &lo);
+	bo_new_mapped(_metadata, self->fd, self->page, &out);
+	/* operands in [-16, 15]: |C| <= 16 * 256, part of it inside s8 and part not */
+	for (i = 0; i < a.size; i++) {
+		a.map[i] = (uint8_t)(rng() % 32 - 16);
+		b.map[i] = (uint8_t)(rng() % 32 - 16);
+	}
+	memset(c.map, SENTINEL, c.size);
+	memset(out.map, SENTINEL, out.size);
+	g.a.handle = a.handle;
+	g.b.handle = b.handle;
+	g.c.handle = c.handle;
+	jobs[0] = gemm_job(&g);
+	jobs[1] = vec_job(VITSA_VEC_JOIN16, m, n, g.c, MEM(lo.handle, 0, 4 * n),
+			  MEM(out.handle, 0, n));
+	jobs[1].vec.param[0] = 1;
+	jobs[1].vec.param[1] = 8;
+	ASSERT_EQ(0, submit_jobs(self->fd, jobs, 2, &fence));
+	ASSERT_EQ(2, fence);
+	wait_ok(_metadata, self->fd, fence);
+
+	for (r = 0; r < m; r++) {
+		for (col = 0; col < n; col++) {
+			int32_t acc = 0;
+
+			for (kk = 0; kk < k; kk++)
+				acc += (int8_t)a.map[r * k + kk] * (int8_t)b.map[kk * n + col];
+			expect[r * n + col] = (uint8_t)clamp(acc, INT8_MIN, INT8_MAX);
+			in_range += acc == clamp(acc, INT8_MIN, INT8_MAX);
+		}
+	}
+	expect_bytes(_metadata, out.map, expect, sizeof(expect), "JOIN16 out");
+	EXPECT_LT(0, in_range);
+	EXPECT_GT(m * n, in_range);
+}
+
+/* GEMMs and vector jobs in one SUBMIT_JOBS, each with its own result. */
+TEST_F(vitsa, vec_jobs_mixed_with_gemms)
+{
+	struct vitsa_gemm g = {
+		.m = 11, .n = 13, .k = 17,
+		.a_type = VITSA_TYPE_S8, .b_type = VITSA_TYPE_U8, .c_type = VITSA_TYPE_S32,
+		.a = { .stride = 17 }, .b = { .stride = 13 }, .c = { .stride = 4 * 13 },
+	};
+	struct bo a, b, c, s0, s1, sum;
+	uint8_t *expect_c = malloc(self->page), *expect_sum = malloc(self->page);
+	struct vitsa_job jobs[4];
+	uint64_t fence;
+
+	ASSERT_NE(NULL, expect_c);
+	ASSERT_NE(NULL, expect_sum);
+	bo_new_mapped(_metadata, self->fd, self->page, &a);
+	bo_new_mapped(_metadata, self->fd, self->page, &b);
+	bo_new_mapped(_metadata, self->fd, self->page, &c);
+	bo_new_mapped(_metadata, self->fd, self->page, &s0);
+	bo_new_mapped(_metadata, self->fd, self->page, &s1);
+	bo_new_mapped(_metadata, self->fd, self->page, &sum);
+	fill_random(a.map, a.size);
+	fill_random(b.map, b.size);
+	fill_random(s0.map, s0.size);
+	fill_random(s1.map, s1.size);
+	memset(c.map, SENTINEL, c.size);
+	memset(sum.map, SENTINEL, sum.size);
+	g.a.handle = a.handle;
+	g.b.handle = b.handle;
+	g.c.handle = c.handle;
+
+	/* GEMM, ADD, the same GEMM into C's second half, ADD in place into sum */
+	jobs[0] = gemm_job(&g);
+	jobs[1] = add_job(5, 40, MEM(s0.handle, 0, 80), MEM(s1.handle, 0, 80),
+			  MEM(sum.handle, 0, 80));
+	jobs[2] = jobs[0];
+	jobs[2].gemm.c.offset = self->page / 2;
+	jobs[3] = add_job(5, 40, MEM(sum.handle, 0, 80), MEM(s1.handle, 1024, 80),
+			  MEM(sum.handle, 0, 80));
+
+	memset(expect_c, SENTINEL, self->page);
+	gemm_ref(&jobs[0].gemm, &a, &b, NULL, NULL, expect_c);
+	gemm_ref(&jobs[2].gemm, &a, &b, NULL, NULL, expect_c);
+	memcpy(expect_sum, sum.map, self->page);
+	add_ref(&jobs[1].vec, s0.map, s1.map, expect_sum);
+	add_ref(&jobs[3].vec, expect_sum, s1.map, expect_sum);
+
+	ASSERT_EQ(0, submit_jobs(self->fd, jobs, 4, &fence));
+	ASSERT_EQ(4, fence);
+	wait_ok(_metadata, self->fd, fence);
+	expect_bytes(_metadata, c.map, expect_c, self->page, "C");
+	expect_bytes(_metadata, sum.map, expect_sum, self->page, "sum");
+	free(expect_c);
+	free(expect_sum);
+}
+
+/*
+ * A parameter out of range is the device's to find: the job is queued, fails with
+ * VITSA_JOB_PARAM reported by WAIT, and leaves out alone; the jobs around it run.  Shift 62
+ * is still in range (a * 1 >> 62 rounds to 0 here: out = in1).
+ */
+TEST_F(vitsa, vec_bad_param_fails_job)
+{
+	struct bo a, b, out;
+	struct vitsa_job jobs[3];
+	uint8_t *expect = malloc(self->page);
+	struct vitsa_wait w;
+	uint64_t fence;
+
+	ASSERT_NE(NULL, expect);
+	bo_new_mapped(_metadata, self->fd, self->page, &a);
+	bo_new_mapped(_metadata, self->fd, self->page, &b);
+	bo_new_mapped(_metadata, self->fd, self->page, &out);
+	fill_random(a.map, a.size);
+	fill_random(b.map, b.size);
+	memset(out.map, SENTINEL, out.size);
+	memcpy(expect, out.map, out.size);
+
+	jobs[0] = add_job(4, 64, MEM(a.handle, 0, 128), MEM(b.handle, 0, 128),
+			  MEM(out.handle, 0, 128));
+	jobs[1] = jobs[0];
+	jobs[1].vec.param[1] = 63;		/* in0's shift */
+	jobs[1].vec.out.offset = 1024;
+	jobs[2] = jobs[0];
+	jobs[2].vec.param[1] = 62;
+	jobs[2].vec.out.offset = 2048;
+	add_ref(&jobs[0].vec, a.map, b.map, expect);
+	memcpy(expect + 2048, b.map, 4 * 128);
+
+	ASSERT_EQ(0, submit_jobs(self->fd, jobs, 3, &fence));
+	ASSERT_EQ(3, fence);
+	ASSERT_EQ(0, wait_fence(self->fd, fence, WAIT_LONG_NS, &w));
+	EXPECT_EQ(2, w.error_fence);
+	EXPECT_EQ(VITSA_JOB_PARAM, w.error);
+	ASSERT_EQ(0, wait_fence(self->fd, fence, 0, &w));
+	EXPECT_EQ(0, w.error_fence);
+	expect_bytes(_metadata, out.map, expect, out.size, "out");
+	free(expect);
+}
+
+/*
+ * VITSA_PARAM_VEC_OPS of one device follows its vector unit: all 11 ops with it (hardware
+ * 1.3), none without (1.2), when a vector job is -EINVAL while GEMMs still go through
+ * SUBMIT_JOBS.  Returns whether the device has the unit.
+ */
+static bool vec_ops_check(struct __test_metadata *_metadata, const char *path)
+{
+	struct vitsa_gemm g = {
+		.m = 4, .n = 4, .k = 4,
+		.a_type = VITSA_TYPE_S8, .b_type = VITSA_TYPE_S8, .c_type = VITSA_TYPE_S32,
+		.a = { .stride = 4 }, .b = { .stride = 4 }, .c = { .offset = 64, .stride = 16 },
+	};
+	struct vitsa_job jobs[2];
+	uint64_t hw, ops, fence;
+	struct bo bo;
+	int fd = vitsa_open_path(path);
+
+	ASSERT_LE(0, fd) TH_LOG("open %s: %s", path, strerror(errno));
+	ASSERT_EQ(0, get_param(fd, VITSA_PARAM_HW_VERSION, &hw));
+	ASSERT_EQ(0, get_param(fd, VITSA_PARAM_VEC_OPS, &ops));
+	TH_LOG("%s: hardware %llu.%llu, VEC_OPS %#llx", path, (unsigned long long)hw >> 16,
+	       (unsigned long long)hw & 0xffff, (unsigned long long)ops);
+	EXPECT_EQ((hw & 0xffff) >= 3 ? ALL_VEC_OPS : 0, ops);
+
+	ASSERT_EQ(0, bo_create(fd, 4096, &bo));
+	g.a.handle = g.b.handle = g.c.handle = bo.handle;
+	jobs[0] = gemm_job(&g);
+	jobs[1] = add_job(4, 4, MEM(bo.handle, 0, 8), MEM(bo.handle, 0, 8),
+			  MEM(bo.handle, 256, 8));
+	if (ops) {
+		ASSERT_EQ(0, submit_jobs(fd, jobs, 2, &fence));
+	} else {
+		EXPECT_EQ(-EINVAL, submit_jobs(fd, jobs, 2, &fence));
+		jobs[1] = jobs[0];
+		ASSERT_EQ(0, submit_jobs(fd, jobs, 2, &fence));
+	}
+	wait_ok(_metadata, fd, fence);
+	close(fd);
+	return ops;
+}
+
+/* Every /dev/vitsaN of the VM; VITSA_DEV may name another one (say a vector=off device). */
+TEST(vec_ops_on_every_device)
+{
+	char path[32];
+	int n, found = 0, vector = 0;
+
+	for (n = 0; n < 16; n++) {
+		snprintf(path, sizeof(path), "/dev/vitsa%d", n);
+		if (access(path, F_OK))
+			continue;
+		found++;
+		vector += vec_ops_check(_metadata, path);
+	}
+	if (strncmp(vitsa_path(), "/dev/vitsa", 10)) {
+		found++;
+		vector += vec_ops_check(_metadata, vitsa_path());
+	}
+	ASSERT_LT(0, found);
+	TH_LOG("%d of %d devices with the vector unit", vector, found);
+}
+
+/* ---- every vector job rule: one bad field per variant, or a boundary that must pass ---- */
+
+/* The objects a vector job may name, each of VEC_BO_SIZE bytes. */
+#define VEC_BO_SIZE	8192
+
+struct vec_ctx {
+	uint32_t in0, in1, out;
+	uint64_t max_dim;
+};
+
+FIXTURE(vec_submit) {
+	int fd;
+	struct vec_ctx ctx;
+	struct bo out, witness;
+};
+
+FIXTURE_VARIANT(vec_submit) {
+	void (*mutate)(struct vitsa_job *j, const struct vec_ctx *ctx);
+	int expected;
+};
+
+FIXTURE_SETUP(vec_submit)
+{
+	struct bo bo;
+
+	self->fd = vitsa_open();
+	ASSERT_LE(0, self->fd) TH_LOG("open %s: %s", vitsa_path(), strerror(errno));
+	ASSERT_EQ(0, get_param(self->fd, VITSA_PARAM_MAX_DIM, &self->ctx.max_dim));
+	ASSERT_EQ(0, bo_create(self->fd, VEC_BO_SIZE, &bo));
+	self->ctx.in0 = bo.handle;
+	ASSERT_EQ(0, bo_create(self->fd, VEC_BO_SIZE, &bo));
+	self->ctx.in1 = bo.handle;
+	bo_new_mapped(_metadata, self->fd, VEC_BO_SIZE, &self->out);
+	self->ctx.out = self->out.handle;
+	bo_new_mapped(_metadata, self->fd, VEC_BO_SIZE, &self->witness);
+}
+
+FIXTURE_TEARDOWN(vec_submit)
+{
+	close(self->fd);
+}
+
+/* The valid job every variant starts from: ADD of 8 rows of 16 s16, 32 bytes a row. */
+static void base_vec_job(struct vitsa_job *j, const struct vec_ctx *ctx)
+{
+	*j = add_job(8, 16, MEM(ctx->in0, 0, 32), MEM(ctx->in1, 0, 32), MEM(ctx->out, 0, 32));
+}
+
+/* The base job's extent in each object: 7 strides plus one row. */
+#define BASE_VEC_EXTENT	(7 * 32 + 32)
+
+/* A valid GEMM of 8 x 16 x 16 on the same objects, C into out. */
+static void vec_gemm(struct vitsa_job *j, const struct vec_ctx *ctx)
+{
+	struct vitsa_gemm g = {
+		.m = 8, .n = 16, .k = 16,
+		.a_type = VITSA_TYPE_S8, .b_type = VITSA_TYPE_S8, .c_type = VITSA_TYPE_S32,
+		.a = MEM(ctx->in0, 0, 16), .b = MEM(ctx->in1, 0, 16), .c = MEM(ctx->out, 0, 64),
+	};
+
+	*j = gemm_job(&g);
+}
+
+/* LAYERNORM of 8 x 16 s16 to s8, mult 1 shift 0: in1 unused. */
+static void vec_layernorm(struct vitsa_job *j, const struct vec_ctx *ctx)
+{
+	*j = vec_job(VITSA_VEC_LAYERNORM, 8, 16, MEM(ctx->in0, 0, 32), NO_MEM,
+		     MEM(ctx->out, 0, 16));
+	j->vec.param[0] = 1;
+}
+
+/* JOIN16 of two 8 x 16 s32 (64-byte rows) to s8, mult 1 shift 8. */
+static void vec_join16(struct vitsa_job *j, const struct vec_ctx *ctx)
+{
+	*j = vec_job(VITSA_VEC_JOIN16, 8, 16, MEM(ctx->in0, 0, 64), MEM(ctx->in1, 0, 64),
+		     MEM(ctx->out, 0, 16));
+	j->vec.param[0] = 1;
+	j->vec.param[1] = 8;
+}
+
+/* MEAN of 8 rows of 16 s16: out one row. */
+static void vec_mean(struct vitsa_job *j, const struct vec_ctx *ctx)
+{
+	*j = vec_job(VITSA_VEC_MEAN, 8, 16, MEM(ctx->in0, 0, 32), NO_MEM, MEM(ctx->out, 0, 32));
+}
+
+/* EMBED of @rows rows of 16 s16, @prefix of them tokens: in0 holds rows - prefix. */
+static void vec_embed(struct vitsa_job *j, const struct vec_ctx *ctx, uint32_t rows,
+		      uint32_t prefix)
+{
+	*j = vec_job(VITSA_VEC_EMBED, rows, 16, MEM(ctx->in0, 0, 32), MEM(ctx->in1, 0, 32),
+		     MEM(ctx->out, 0, 32));
+	j->vec.param[0] = prefix;
+	if (prefix == rows)
+		j->vec.in0 = NO_MEM;
+}
+
+/* INPUT of one channel, an 8 x 8 image in 4 x 4 patches: 4 rows of 16 s8. */
+static void vec_input(struct vitsa_job *j, const struct vec_ctx *ctx)
+{
+	*j = vec_job(VITSA_VEC_INPUT, 4, 16, MEM(ctx->in0, 0, 64), MEM(ctx->in1, 0, 256),
+		     MEM(ctx->out, 0, 16));
+	j->vec.param[0] = 1;
+	j->vec.param[1] = 8;
+	j->vec.param[2] = 4;
+}
+
+/* The bytes of the job's union after struct vitsa_vec. */
+static uint8_t *vec_tail(struct vitsa_job *j)
+{
+	return (uint8_t *)j + offsetof(struct vitsa_job, vec) + sizeof(j->vec);
+}
+
+#define VEC_MUTATION(name, expect, body)					\
+	static void vec_mutate_##name(struct vitsa_job *j, const struct vec_ctx *ctx)	\
+	{									\
+		(void)ctx;							\
+		body;								\
+	}									\
+	FIXTURE_VARIANT_ADD(vec_submit, name) {					\
+		.mutate = vec_mutate_##name,					\
+		.expected = expect,						\
+	}
+
+/* Valid jobs at the edges. */
+VEC_MUTATION(valid_base, 0, {});
+VEC_MUTATION(valid_in_place_in0, 0, j->vec.out = j->vec.in0);
+VEC_MUTATION(valid_in_place_in1, 0, j->vec.out = j->vec.in1);
+VEC_MUTATION(valid_in_place_both, 0, j->vec.in1 = j->vec.out = j->vec.in0);
+VEC_MUTATION(valid_inputs_overlap, 0, j->vec.in1 = MEM(ctx->in0, 2, 32));
+VEC_MUTATION(valid_out_after_in0_same_object, 0,
+	     j->vec.out = MEM(ctx->in0, BASE_VEC_EXTENT, 32));
+VEC_MUTATION(valid_in0_end_exact, 0, j->vec.in0.offset = VEC_BO_SIZE - BASE_VEC_EXTENT);
+VEC_MUTATION(valid_one_row_huge_stride, 0, {
+	j->vec.rows = 1; j->vec.in0.stride = UINT64_MAX - 1; });
+VEC_MUTATION(valid_layernorm_in1_unused, 0, vec_layernorm(j, ctx));
+VEC_MUTATION(valid_join16, 0, vec_join16(j, ctx));
+VEC_MUTATION(valid_mean_out_one_row_at_end, 0, {
+	vec_mean(j, ctx); j->vec.out.offset = VEC_BO_SIZE - 32; });
+VEC_MUTATION(valid_embed_prefix_1, 0, vec_embed(j, ctx, 8, 1));
+VEC_MUTATION(valid_embed_prefix_all_rows, 0, vec_embed(j, ctx, 2, 2));
+VEC_MUTATION(valid_input, 0, vec_input(j, ctx));
+VEC_MUTATION(valid_input_u8_odd_offset, 0, { vec_input(j, ctx); j->vec.in0.offset = 1; });
+VEC_MUTATION(valid_gemm_kind, 0, vec_gemm(j, ctx));
+
+/* struct vitsa_job: kind, pad, the union's bytes past struct vitsa_vec. */
+VEC_MUTATION(kind_2_holding_vec, -EINVAL, j->kind = 2);
+VEC_MUTATION(kind_2_holding_gemm, -EINVAL, { vec_gemm(j, ctx); j->kind = 2; });
+VEC_MUTATION(kind_max, -EINVAL, j->kind = UINT32_MAX);
+VEC_MUTATION(job_pad, -EINVAL, j->pad = 1);
+VEC_MUTATION(tail_first_byte, -EINVAL, vec_tail(j)[0] = 1);
+VEC_MUTATION(tail_last_byte, -EINVAL, ((uint8_t *)j)[sizeof(*j) - 1] = 0x80);
+VEC_MUTATION(gemm_kind_bad_field, -EINVAL, { vec_gemm(j, ctx); j->gemm.k = 0; });
+
+/* struct vitsa_vec: op, pads, parameters past the op's count. */
+VEC_MUTATION(op_zero, -EINVAL, j->vec.op = 0);
+VEC_MUTATION(op_gemm_opcode, -EINVAL, j->vec.op = 1);
+VEC_MUTATION(op_below_first, -EINVAL, j->vec.op = VITSA_VEC_FIRST - 1);
+VEC_MUTATION(op_past_last, -EINVAL, j->vec.op = VITSA_VEC_JOIN16 + 1);
+VEC_MUTATION(op_bit_32, -EINVAL, j->vec.op = VITSA_VEC_FIRST + 32);
+VEC_MUTATION(op_max, -EINVAL, j->vec.op = UINT32_MAX);
+VEC_MUTATION(vec_pad, -EINVAL, j->vec.pad = 1);
+VEC_MUTATION(vec_pad2, -EINVAL, j->vec.pad2 = 0x80000000u);
+VEC_MUTATION(add_param4, -EINVAL, j->vec.param[4] = 1);
+VEC_MUTATION(add_param6, -EINVAL, j->vec.param[6] = 1);
+VEC_MUTATION(mean_param0, -EINVAL, { vec_mean(j, ctx); j->vec.param[0] = 1; });
+VEC_MUTATION(join16_param2, -EINVAL, { vec_join16(j, ctx); j->vec.param[2] = 1; });
+
+/* Rows and columns: 1..MAX_DIM, and the shape the op's parameters give. */
+VEC_MUTATION(rows_zero, -EINVAL, j->vec.rows = 0);
+VEC_MUTATION(cols_zero, -EINVAL, j->vec.cols = 0);
+VEC_MUTATION(rows_above_max, -EINVAL, j->vec.rows = ctx->max_dim + 1);
+VEC_MUTATION(cols_above_max, -EINVAL, j->vec.cols = ctx->max_dim + 1);
+VEC_MUTATION(rows_huge, -EINVAL, j->vec.rows = UINT32_MAX);
+VEC_MUTATION(rows_max_too_big_for_object, -EINVAL, j->vec.rows = ctx->max_dim);
+VEC_MUTATION(input_rows_not_patches, -EINVAL, { vec_input(j, ctx); j->vec.rows = 5; });
+VEC_MUTATION(input_cols_not_patch, -EINVAL, { vec_input(j, ctx); j->vec.cols = 15; });
+VEC_MUTATION(input_patch_not_dividing, -EINVAL, { vec_input(j, ctx); j->vec.param[2] = 3; });
+VEC_MUTATION(input_five_channels, -EINVAL, { vec_input(j, ctx); j->vec.param[0] = 5; });
+VEC_MUTATION(embed_prefix_3, -EINVAL, vec_embed(j, ctx, 8, 3));
+VEC_MUTATION(embed_prefix_above_rows, -EINVAL, { vec_embed(j, ctx, 1, 1); j->vec.param[0] = 2; });
+VEC_MUTATION(shiftmax16_lo_inside_row, -EINVAL, {
+	*j = vec_job(VITSA_VEC_SHIFTMAX16, 8, 16, MEM(ctx->in0, 0, 16), NO_MEM,
+		     MEM(ctx->out, 0, 64));
+	j->vec.param[5] = 15; });
+
+/* Unused operands: every field 0 (an unknown handle is no lookup, just a field). */
+VEC_MUTATION(unused_in1_handle, -EINVAL, { vec_layernorm(j, ctx); j->vec.in1.handle = ctx->in1; });
+VEC_MUTATION(unused_in1_unknown_handle, -EINVAL, {
+	vec_layernorm(j, ctx); j->vec.in1.handle = 999; });
+VEC_MUTATION(unused_in1_offset, -EINVAL, { vec_layernorm(j, ctx); j->vec.in1.offset = 32; });
+VEC_MUTATION(unused_in1_stride, -EINVAL, { vec_layernorm(j, ctx); j->vec.in1.stride = 32; });
+VEC_MUTATION(unused_in1_pad, -EINVAL, { vec_layernorm(j, ctx); j->vec.in1.pad = 1; });
+VEC_MUTATION(unused_in0_all_prefix, -EINVAL, {
+	vec_embed(j, ctx, 2, 2); j->vec.in0 = MEM(ctx->in0, 0, 32); });
+
+/* Used operands: a handle of this file, pad 0. */
+VEC_MUTATION(in0_handle_zero, -EINVAL, j->vec.in0.handle = 0);
+VEC_MUTATION(in1_handle_zero, -EINVAL, j->vec.in1.handle = 0);
+VEC_MUTATION(out_handle_zero, -EINVAL, j->vec.out.handle = 0);
+VEC_MUTATION(in0_unknown_handle, -ENOENT, j->vec.in0.handle = 999);
+VEC_MUTATION(out_unknown_handle, -ENOENT, j->vec.out.handle = UINT32_MAX);
+VEC_MUTATION(in0_pad, -EINVAL, j->vec.in0.pad = 1);
+VEC_MUTATION(out_pad, -EINVAL, j->vec.out.pad = 0x80000000u);
+
+/* Strides of at least one row, one-row operands included; s16 and s32 aligned. */
+VEC_MUTATION(in0_stride_short, -EINVAL, j->vec.in0.stride = 30);
+VEC_MUTATION(out_stride_zero, -EINVAL, j->vec.out.stride = 0);
+VEC_MUTATION(mean_out_stride_zero, -EINVAL, { vec_mean(j, ctx); j->vec.out.stride = 0; });
+VEC_MUTATION(input_in0_stride_zero, -EINVAL, { vec_input(j, ctx); j->vec.in0.stride = 0; });
+VEC_MUTATION(input_in1_stride_short, -EINVAL, { vec_input(j, ctx); j->vec.in1.stride = 255; });
+VEC_MUTATION(in0_offset_odd, -EINVAL, j->vec.in0.offset = 1);
+VEC_MUTATION(in1_stride_odd, -EINVAL, j->vec.in1.stride = 33);
+VEC_MUTATION(out_offset_odd, -EINVAL, j->vec.out.offset = 3);
+VEC_MUTATION(join16_in0_offset_2, -EINVAL, { vec_join16(j, ctx); j->vec.in0.offset = 2; });
+VEC_MUTATION(join16_in1_stride_66, -EINVAL, { vec_join16(j, ctx); j->vec.in1.stride = 66; });
+
+/* Ranges against the object, in u64 arithmetic that must not wrap. */
+VEC_MUTATION(in0_offset_at_end, -EINVAL, j->vec.in0.offset = VEC_BO_SIZE);
+VEC_MUTATION(in0_end_past, -EINVAL, j->vec.in0.offset = VEC_BO_SIZE - BASE_VEC_EXTENT + 2);
+VEC_MUTATION(in1_stride_past_end, -EINVAL, j->vec.in1.stride = VEC_BO_SIZE);
+VEC_MUTATION(out_offset_huge, -EINVAL, j->vec.out.offset = 1ull << 40);
+VEC_MUTATION(mean_out_end_past, -EINVAL, {
+	vec_mean(j, ctx); j->vec.out.offset = VEC_BO_SIZE - 30; });
+VEC_MUTATION(in0_stride_mul_overflow, -EINVAL, j->vec.in0.stride = 1ull << 63);
+VEC_MUTATION(in0_offset_overflow, -EINVAL, j->vec.in0.offset = UINT64_MAX - 11);
+VEC_MUTATION(out_end_wraps_to_zero, -EINVAL, j->vec.out.offset = 0 - (uint64_t)BASE_VEC_EXTENT);
+
+/* out sharing a byte with an input, gaps between rows included, but ADD's exact in place. */
+VEC_MUTATION(out_on_in0_shifted, -EINVAL, j->vec.out = MEM(ctx->in0, 2, 32));
+VEC_MUTATION(out_on_in0_other_stride, -EINVAL, j->vec.out = MEM(ctx->in0, 0, 64));
+VEC_MUTATION(out_in_in0_row_gap, -EINVAL, {
+	j->vec.in0.stride = 64; j->vec.out = MEM(ctx->in0, 32, 64); });
+VEC_MUTATION(out_on_in1_last_bytes, -EINVAL,
+	     j->vec.out = MEM(ctx->in1, BASE_VEC_EXTENT - 2, 32));
+VEC_MUTATION(join16_out_on_in0_exact, -EINVAL, { vec_join16(j, ctx); j->vec.out = j->vec.in0; });
+VEC_MUTATION(layernorm_out_on_in0, -EINVAL, {
+	vec_layernorm(j, ctx); j->vec.out = MEM(ctx->in0, 0, 32); });
+VEC_MUTATION(embed_out_on_in1_exact, -EINVAL, {
+	vec_embed(j, ctx, 8, 1); j->vec.out = j->vec.in1; });
+
+/*
+ * The variant's job between two valid ADDs into the witness object: a bad one fails the
+ * whole SUBMIT, so neither ADD runs (the first was checked before it, the second after).
+ */
+TEST_F(vec_submit, check)
+{
+	struct vitsa_job jobs[3];
+	uint64_t fence = 0, i;
+	int ret;
+
+	memset(self->out.map, SENTINEL, self->out.size);
+	memset(self->witness.map, SENTINEL, self->witness.size);
+	jobs[0] = add_job(8, 16, MEM(self->ctx.in0, 0, 32), MEM(self->ctx.in1, 0, 32),
+			  MEM(self->witness.handle, 0, 32));
+	jobs[2] = jobs[0];
+	jobs[2].vec.out.offset = VEC_BO_SIZE / 2;
+	base_vec_job(&jobs[1], &self->ctx);
+	variant->mutate(&jobs[1], &self->ctx);
+
+	ret = submit_jobs(self->fd, jobs, 3, &fence);
+	ASSERT_EQ(variant->expected, ret);
+	if (!ret) {
+		ASSERT_EQ(3, fence);
+		wait_ok(_metadata, self->fd, fence);
+		/* in0 and in1 are zero-filled: their sum is 0 */
+		EXPECT_EQ(0, self->witness.map[0]);
+		EXPECT_EQ(0, self->witness.map[VEC_BO_SIZE / 2 + BASE_VEC_EXTENT - 1]);
+		return;
+	}
+
+	/* Rejected: nothing ran, no fence was used up, the file still works. */
+	EXPECT_EQ(-EINVAL, wait_fence(self->fd, 1, 0, NULL));
+	for (i = 0; i < VEC_BO_SIZE; i++) {
+		ASSERT_EQ(SENTINEL, self->out.map[i]) TH_LOG("out byte %llu written",
+							     (unsigned long long)i);
+		ASSERT_EQ(SENTINEL, self->witness.map[i]) TH_LOG("witness byte %llu written",
+								 (unsigned long long)i);
+	}
+	base_vec_job(&jobs[1], &self->ctx);
+	ASSERT_EQ(0, submit_jobs(self->fd, jobs, 3, &fence));
+	ASSERT_EQ(3, fence);
 	wait_ok(_metadata, self->fd, fence);
 }
 

@@ -106,6 +106,18 @@ int submit(int fd, const struct vitsa_gemm *jobs, uint32_t count, uint64_t *fenc
 	return ret;
 }
 
+int submit_jobs(int fd, const struct vitsa_job *jobs, uint32_t count, uint64_t *fence)
+{
+	struct vitsa_submit args = {
+		.jobs = (uintptr_t)jobs, .count = count, .flags = VITSA_SUBMIT_JOBS,
+	};
+	int ret = vitsa_ioctl(fd, VITSA_IOCTL_SUBMIT, &args);
+
+	if (fence)
+		*fence = args.fence;
+	return ret;
+}
+
 int wait_fence(int fd, uint64_t fence, uint64_t timeout_ns, struct vitsa_wait *out)
 {
 	struct vitsa_wait args = { .fence = fence, .timeout_ns = timeout_ns };

@@ -51,6 +51,8 @@ void bo_unmap(struct bo *bo);
 int bo_create_mapped(int fd, uint64_t size, struct bo *bo);
 
 int submit(int fd, const struct vitsa_gemm *jobs, uint32_t count, uint64_t *fence);
+/* SUBMIT with VITSA_SUBMIT_JOBS: jobs of either kind. */
+int submit_jobs(int fd, const struct vitsa_job *jobs, uint32_t count, uint64_t *fence);
 int wait_fence(int fd, uint64_t fence, uint64_t timeout_ns, struct vitsa_wait *out);
 
 uint64_t now_ns(void);
