@@ -23,7 +23,8 @@ extern "C" {
 #define VITSA_UAPI_MAJOR	1
 #define VITSA_UAPI_MINOR	3	/* 1.1: VITSA_PARAM_GEMM_FLAGS; 1.2: VITSA_SUBMIT_NONBLOCK,
 					 * VITSA_JOB_TIMEOUT, poll(2), VITSA_PARAM_JOB_TIMEOUT_MS;
-					 * 1.3: vector jobs (VITSA_SUBMIT_JOBS, VITSA_PARAM_VEC_OPS) */
+					 * 1.3: vector jobs (VITSA_SUBMIT_JOBS, VITSA_PARAM_VEC_OPS),
+					 * job lists (VITSA_IOCTL_LIST_*, VITSA_PARAM_LIST_MAX) */
 
 /* Parameters of VITSA_IOCTL_GET_PARAM. */
 #define VITSA_PARAM_UAPI_VERSION	0	/* major << 16 | minor */
@@ -39,7 +40,9 @@ extern "C" {
 #define VITSA_PARAM_VEC_OPS		10	/* bit (1 << (op - VITSA_VEC_FIRST)) per VITSA_VEC_*
 						 * op the device executes; 0 without a vector unit
 						 * (since 1.3) */
-#define VITSA_PARAM_COUNT		11
+#define VITSA_PARAM_LIST_MAX		11	/* most jobs in a job list; 0: the device runs
+						 * none (since 1.3) */
+#define VITSA_PARAM_COUNT		12
 
 /**
  * struct vitsa_get_param - query one device or driver parameter
@@ -183,15 +186,30 @@ struct vitsa_vec {
 	__u32 pad2;
 };
 
+/**
+ * struct vitsa_list_run - run a job list (VITSA_IOCTL_LIST_CREATE) as one job
+ * @handle: In. The list, of this file.
+ * @pad: In. Must be 0.
+ *
+ * The list's jobs run in order on the device as one ring entry, with one fence; the first
+ * that fails ends it, and WAIT reports its status.
+ */
+struct vitsa_list_run {
+	__u32 handle;
+	__u32 pad;
+};
+
 #define VITSA_JOB_KIND_GEMM	0
 #define VITSA_JOB_KIND_VEC	1
+#define VITSA_JOB_KIND_LIST	2	/* only in SUBMIT, never inside a list */
 
 /**
- * struct vitsa_job - a job of either kind, for VITSA_SUBMIT_JOBS (since 1.3)
+ * struct vitsa_job - a job of any kind, for VITSA_SUBMIT_JOBS and lists (since 1.3)
  * @kind: In. VITSA_JOB_KIND_*.
  * @pad: In. Must be 0.
  * @gemm: In. With VITSA_JOB_KIND_GEMM.
  * @vec: In. With VITSA_JOB_KIND_VEC; the rest of the union must be 0.
+ * @list: In. With VITSA_JOB_KIND_LIST; the rest of the union must be 0.
  */
 struct vitsa_job {
 	__u32 kind;
@@ -199,7 +217,39 @@ struct vitsa_job {
 	union {
 		struct vitsa_gemm gemm;
 		struct vitsa_vec vec;
+		struct vitsa_list_run list;
 	};
+};
+
+/**
+ * struct vitsa_list_create - check jobs once and keep them as a list to run many times
+ * @jobs: In. Pointer to @count struct vitsa_job of kinds GEMM and VEC.
+ * @count: In. 1..LIST_MAX.
+ * @flags: In. Must be 0.
+ * @handle: Out. The list, non-zero, valid in this open file only.
+ * @pad: In. Must be 0.
+ *
+ * Each job is checked as SUBMIT checks it; on error nothing is kept.  The list holds its
+ * buffer objects until it is destroyed and its last run has completed.  Its descriptors are
+ * device memory charged as a buffer object of count * 128 bytes.  Errors as SUBMIT's, and
+ * -EDQUOT past the file's budget.
+ */
+struct vitsa_list_create {
+	__u64 jobs;
+	__u32 count;
+	__u32 flags;
+	__u32 handle;
+	__u32 pad;
+};
+
+/**
+ * struct vitsa_list_destroy - drop a list's handle; runs in flight complete
+ * @handle: In.
+ * @pad: In. Must be 0.
+ */
+struct vitsa_list_destroy {
+	__u32 handle;
+	__u32 pad;
 };
 
 #define VITSA_SUBMIT_MAX_JOBS	1024
@@ -259,6 +309,7 @@ struct vitsa_wait {
 #define VITSA_JOB_DMA_WRITE	10
 #define VITSA_JOB_ABORTED	12
 #define VITSA_JOB_PARAM		15	/* since 1.3: a vector op's parameter out of range */
+#define VITSA_JOB_LIST		16	/* since 1.3: the device refused a list's form */
 #define VITSA_JOB_TIMEOUT	32	/* since 1.2 */
 
 #define VITSA_IOCTL_BASE	0xb9
@@ -268,6 +319,8 @@ struct vitsa_wait {
 #define VITSA_IOCTL_BO_DESTROY	_IOW(VITSA_IOCTL_BASE, 0x02, struct vitsa_bo_destroy)
 #define VITSA_IOCTL_SUBMIT	_IOWR(VITSA_IOCTL_BASE, 0x03, struct vitsa_submit)
 #define VITSA_IOCTL_WAIT	_IOWR(VITSA_IOCTL_BASE, 0x04, struct vitsa_wait)
+#define VITSA_IOCTL_LIST_CREATE	_IOWR(VITSA_IOCTL_BASE, 0x05, struct vitsa_list_create)
+#define VITSA_IOCTL_LIST_DESTROY _IOW(VITSA_IOCTL_BASE, 0x06, struct vitsa_list_destroy)
 
 #if defined(__cplusplus)
 }

@@ -27,7 +27,8 @@
 #define VITSA_HW_VERSION_MAJOR		1
 #define VITSA_HW_VERSION_MINOR		3	/* 1.1: CLOCK_MHZ, CNT_IDLE_CYCLES, fault injection;
 						 * 1.2: C overlapping an input fails (OVERLAP);
-						 * 1.3: the vector unit (VITSA_CAP_VECTOR) */
+						 * 1.3: the vector unit (VITSA_CAP_VECTOR),
+						 * descriptor lists (VITSA_CAP_LIST) */
 
 /* BAR0 registers: 32-bit unless named _LO/_HI or in the counter block (64-bit). */
 #define VITSA_REG_ID			0x000	/* RO: VITSA_ID_MAGIC */
@@ -71,6 +72,7 @@
 #define VITSA_CAP_B_TRANS		(1u << 9)	/* B given as N x K */
 #define VITSA_CAP_BIAS			(1u << 10)
 #define VITSA_CAP_VECTOR		(1u << 11)	/* the vector opcodes (vitsa_hw_vec.h), since 1.3 */
+#define VITSA_CAP_LIST			(1u << 12)	/* VITSA_OP_LIST, since 1.3 */
 #define VITSA_CAP_FAULT_INJECT		(1u << 16)	/* test only: the FAULT_* registers exist */
 
 #define VITSA_CTRL_ENABLE		(1u << 0)	/* process the command ring */
@@ -115,6 +117,16 @@ enum vitsa_dtype {
 };
 
 #define VITSA_OP_GEMM			1
+/*
+ * Since 1.3 (VITSA_CAP_LIST): m descriptors at a_addr (VITSA_LIST_ALIGN-aligned, 128 bytes
+ * each), executed in order as this one ring entry; every other field 0.  An entry's seq is
+ * not looked at; an entry may not be a LIST.  The first entry that fails ends the list: its
+ * status is the list's, and the completion record's entry field says which (m when all
+ * completed); cycles and macs add up the entries executed.
+ */
+#define VITSA_OP_LIST			2
+#define VITSA_LIST_MAX_ENTRIES		4096
+#define VITSA_LIST_ALIGN		128
 /* 0x10..: the vector unit's opcodes, with VITSA_CAP_VECTOR (vitsa_hw_vec.h) */
 
 #define VITSA_DESC_B_TRANS		(1u << 0)	/* B is N x K (row n holds column n of B) */
@@ -170,7 +182,7 @@ struct vitsa_hw_rq {
 struct vitsa_hw_cpl {
 	uint64_t seq;		/* the descriptor's seq */
 	uint32_t status;	/* VITSA_ERR_* */
-	uint32_t reserved;
+	uint32_t entry;		/* LIST: the entry that failed, or m; else 0 (since 1.3) */
 	uint64_t cycles;	/* modeled array cycles */
 	uint64_t macs;		/* M * N * K when executed, 0 on error */
 };
@@ -193,6 +205,8 @@ enum vitsa_err {
 	VITSA_ERR_INTERNAL = 13,	/* the model could not allocate its buffers */
 	VITSA_ERR_OVERLAP = 14,		/* C shares a byte with A, B, bias or rq (since 1.2) */
 	VITSA_ERR_PARAM = 15,		/* a vector op's parameter out of range (since 1.3) */
+	VITSA_ERR_LIST = 16,		/* LIST: m out of range, a_addr misaligned, a field not 0,
+					 * or an entry that is a LIST (since 1.3) */
 	VITSA_ERR_COUNT
 };
 

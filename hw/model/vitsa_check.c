@@ -21,6 +21,7 @@ static const char *const err_names[VITSA_ERR_COUNT] = {
 	[VITSA_ERR_INTERNAL] = "model out of memory",
 	[VITSA_ERR_OVERLAP] = "C overlaps an input",
 	[VITSA_ERR_PARAM] = "vector parameter out of range",
+	[VITSA_ERR_LIST] = "bad descriptor list",
 };
 
 const char *vitsa_err_name(uint32_t err)

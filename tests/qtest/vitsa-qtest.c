@@ -803,7 +803,7 @@ static bool gemm_check(struct vdev *d, const struct gemm_case *c)
 	if (!run_one(d, &dev_desc, &cpl))
 		goto out;
 	if (cpl.status != VITSA_ERR_OK || cpl.seq != desc.seq || cpl.macs != macs ||
-	    cpl.cycles != vitsa_model_cycles(&d->cfg, c->m, c->n, c->k) || cpl.reserved) {
+	    cpl.cycles != vitsa_model_cycles(&d->cfg, c->m, c->n, c->k) || cpl.entry) {
 		diag("%s: completion seq 0x%" PRIx64 " status %s macs %" PRIu64 " cycles %" PRIu64
 		     "; expected seq 0x%" PRIx64 " OK macs %" PRIu64 " cycles %" PRIu64, c->name,
 		     cpl.seq, vitsa_err_name(cpl.status), cpl.macs, cpl.cycles, desc.seq, macs,
@@ -2118,7 +2118,7 @@ static bool test_fault_dma_read(void)
 	CHECK_EQ(cpl.seq, 0xd3a0);
 	CHECK_EQ(cpl.macs, 0);
 	CHECK_EQ(cpl.cycles, 0);
-	CHECK_EQ(cpl.reserved, 0);
+	CHECK_EQ(cpl.entry, 0);
 	CHECK_EQ(reg_read(&fdev, VITSA_REG_INT_STATUS), VITSA_INT_DONE | VITSA_INT_ERROR);
 	CHECK_EQ(reg_read(&fdev, VITSA_REG_STATUS), VITSA_STATUS_ENABLED);
 	CHECK_EQ(reg_read(&fdev, VITSA_REG_ERROR), 0);
@@ -2160,7 +2160,7 @@ static bool test_fault_cpl_seq(void)
 	CHECK_STATUS(cpl, VITSA_ERR_OK);
 	CHECK_EQ(cpl.macs, 4 * 5 * 6);
 	CHECK_EQ(cpl.cycles, vitsa_model_cycles(&fdev.cfg, 4, 5, 6));
-	CHECK_EQ(cpl.reserved, 0);
+	CHECK_EQ(cpl.entry, 0);
 	CHECK(small_c_exact(&fdev, &desc));
 	CHECK_EQ(reg_read(&fdev, VITSA_REG_RING_HEAD), 1);
 	CHECK_EQ(reg_read(&fdev, VITSA_REG_INT_STATUS), VITSA_INT_DONE);
