@@ -78,6 +78,8 @@ OBJECT_DECLARE_SIMPLE_TYPE(VitsaState, VITSA)
 #define VITSA_CAPS          (VITSA_CAP_S8 | VITSA_CAP_U8 | VITSA_CAP_S4 | \
                              VITSA_CAP_U4 | VITSA_CAP_REQUANT | \
                              VITSA_CAP_B_TRANS | VITSA_CAP_BIAS)
+/* what vector=off (the 1.2 device) leaves out */
+#define VITSA_CAPS_1_3      (VITSA_CAP_VECTOR | VITSA_CAP_LIST)
 #define VITSA_MAPS_MAX      8       /* stretches of RAM one job maps */
 #define VITSA_MAP_SPAN      (4 << 20)   /* mapped at once: a BO's rows hit it */
 #define VITSA_THREADS_MAX   16      /* threads running one job (threads=) */
@@ -132,7 +134,7 @@ struct VitsaState {
     uint32_t cols;
     uint32_t clock_mhz;
     bool fault_inject;      /* x-fault-inject: the FAULT_* registers exist */
-    bool vector;            /* the vector unit (1.3); off: a 1.2 device */
+    bool vector;            /* the vector unit and lists (1.3); off: 1.2 */
     uint32_t threads;       /* host threads running one job (the worker too) */
     struct vitsa_model_cfg cfg;
 
@@ -205,6 +207,8 @@ typedef struct VitsaJob {
     uint64_t seq;
     uint32_t status;        /* VITSA_ERR_* */
     uint32_t fault;         /* VITSA_FAULT_* this descriptor took */
+    uint32_t entry;         /* LIST: the entry that failed, or m */
+    uint32_t executed;      /* descriptors executed: a LIST's entries, or 1 */
     uint64_t fetch_bytes;
     struct vitsa_job_stats st;
     MemoryRegionCache cpl;  /* the completion record, mapped before the lock */
@@ -800,6 +804,7 @@ static void vitsa_cpl_encode(uint8_t *raw, const VitsaJob *job)
     memset(raw, 0, VITSA_CPL_SIZE);
     VITSA_CPL_ST64(raw, seq, seq);
     VITSA_CPL_ST32(raw, status, job->status);
+    VITSA_CPL_ST32(raw, entry, job->entry);
     VITSA_CPL_ST64(raw, cycles, job->st.cycles);
     VITSA_CPL_ST64(raw, macs, job->st.macs);
 }
@@ -822,6 +827,7 @@ static void vitsa_job_begin_locked(VitsaState *s, VitsaJob *job)
     job->index = s->head;
     job->desc_addr = s->ring_base + slot * VITSA_DESC_SIZE;
     job->cpl_addr = s->cpl_base + slot * VITSA_CPL_SIZE;
+    job->executed = 1;      /* a LIST: its entries executed, at least 1 */
     s->in_job = true;
 }
 
@@ -984,6 +990,82 @@ static void vitsa_fault_reg_write_locked(VitsaState *s, hwaddr addr,
     }
 }
 
+/* One descriptor that is not a LIST, its operands unmapped after it. */
+static uint32_t vitsa_exec_one(VitsaJob *job, const struct vitsa_hw_desc *d,
+                               struct vitsa_job_stats *st)
+{
+    uint32_t status;
+
+    if (!job->s->vector && d->opcode != VITSA_OP_GEMM) {
+        memset(st, 0, sizeof(*st));
+        return VITSA_ERR_OPCODE;            /* not a 1.2 device's opcode */
+    }
+    status = vitsa_model_exec(&job->s->cfg, d, &vitsa_mem_ops, job, st);
+    vitsa_unmap_all(job);
+    return status;
+}
+
+/* A LIST's own fields: m entries at an aligned a_addr, the rest 0. */
+static bool vitsa_list_valid(const struct vitsa_hw_desc *d)
+{
+    uint64_t bytes = (uint64_t)d->m * VITSA_DESC_SIZE;
+
+    for (unsigned i = 0; i < ARRAY_SIZE(d->param); i++) {
+        if (d->param[i]) {
+            return false;
+        }
+    }
+    return !d->flags && d->m && d->m <= VITSA_LIST_MAX_ENTRIES && !d->n &&
+           !d->k && !d->types && !d->b_addr && !d->c_addr && !d->bias_addr &&
+           !d->rq_addr && !d->a_stride && !d->b_stride && !d->c_stride &&
+           !d->c_zero && !(d->a_addr % VITSA_LIST_ALIGN) &&
+           d->a_addr <= UINT64_MAX - (bytes - 1);
+}
+
+/*
+ * The entries of LIST @l in order, until one fails; cycles, MACs and DMA
+ * bytes add up.  Cancelled (reset) between entries.
+ */
+static void vitsa_list_run(VitsaJob *job, const struct vitsa_hw_desc *l)
+{
+    uint32_t i;
+
+    if (!vitsa_list_valid(l)) {
+        job->status = VITSA_ERR_LIST;
+        return;
+    }
+    job->executed = 0;
+    for (i = 0; i < l->m; i++) {
+        uint8_t raw[VITSA_DESC_SIZE];
+        struct vitsa_hw_desc d;
+        struct vitsa_job_stats st = { 0 };
+
+        if (vitsa_job_cancelled(job)) {
+            job->status = VITSA_ERR_ABORTED;
+            break;
+        }
+        if (vitsa_dma_read(job, l->a_addr + i * VITSA_DESC_SIZE, raw,
+                           sizeof(raw))) {
+            job->status = VITSA_ERR_DMA_READ;
+            break;
+        }
+        job->fetch_bytes += sizeof(raw);
+        vitsa_desc_decode(&d, raw);
+        job->status = d.opcode == VITSA_OP_LIST ? VITSA_ERR_LIST :
+                      vitsa_exec_one(job, &d, &st);
+        job->executed++;
+        job->st.macs += st.macs;
+        job->st.cycles += st.cycles;
+        job->st.rd_bytes += st.rd_bytes;
+        job->st.wr_bytes += st.wr_bytes;
+        if (job->status) {
+            break;
+        }
+    }
+    job->entry = i;         /* the failing entry, or m */
+    job->executed = MAX(job->executed, 1);
+}
+
 /* Fetch and execute one descriptor; runs without the lock. */
 static void vitsa_job_run(VitsaJob *job)
 {
@@ -1004,14 +1086,11 @@ static void vitsa_job_run(VitsaJob *job)
             return;
         }
     }
-    if (!job->s->vector && vitsa_vec_op_valid(d.opcode)) {
-        job->status = VITSA_ERR_OPCODE;     /* not a 1.2 device's opcode */
-        memset(&job->st, 0, sizeof(job->st));
+    if (d.opcode == VITSA_OP_LIST && job->s->vector) {
+        vitsa_list_run(job, &d);
         return;
     }
-    job->status = vitsa_model_exec(&job->s->cfg, &d, &vitsa_mem_ops, job,
-                                   &job->st);
-    vitsa_unmap_all(job);
+    job->status = vitsa_exec_one(job, &d, &job->st);
 }
 
 /* Account for the job and, unless a reset dropped it, complete it. */
@@ -1049,7 +1128,7 @@ static void vitsa_job_complete_locked(VitsaState *s, VitsaJob *job)
     memcpy(job->cpl.ptr, raw, sizeof(raw));
     address_space_cache_invalidate(&job->cpl, 0, sizeof(raw));
     s->head++;
-    s->cnt[VITSA_CNT_JOBS]++;
+    s->cnt[VITSA_CNT_JOBS] += job->executed;
     s->cnt[VITSA_CNT_ERRORS] += job->status != VITSA_ERR_OK;
     s->cnt[VITSA_CNT_MACS] += job->st.macs;
     s->cnt[VITSA_CNT_BUSY_CYCLES] += job->st.cycles;
@@ -1136,7 +1215,7 @@ static uint32_t vitsa_reg_read_locked(VitsaState *s, hwaddr addr)
                (s->vector ? VITSA_HW_VERSION_MINOR : VITSA_MINOR_NO_VECTOR);
     case VITSA_REG_CAPS:
         return VITSA_CAPS | (s->fault_inject ? VITSA_CAP_FAULT_INJECT : 0) |
-               (s->vector ? VITSA_CAP_VECTOR : 0);
+               (s->vector ? VITSA_CAPS_1_3 : 0);
     case VITSA_REG_ARRAY:
         return s->rows | s->cols << 16;
     case VITSA_REG_MAX_DIM:

@@ -879,7 +879,7 @@ static bool test_id_registers(void)
 	CHECK_EQ(VITSA_HW_VERSION_MAJOR << 16 | VITSA_HW_VERSION_MINOR, 1 << 16 | 3);
 	CHECK_EQ(reg_read(&dev, VITSA_REG_CAPS),
 		 VITSA_CAP_S8 | VITSA_CAP_U8 | VITSA_CAP_S4 | VITSA_CAP_U4 | VITSA_CAP_REQUANT |
-		 VITSA_CAP_B_TRANS | VITSA_CAP_BIAS | VITSA_CAP_VECTOR);
+		 VITSA_CAP_B_TRANS | VITSA_CAP_BIAS | VITSA_CAP_VECTOR | VITSA_CAP_LIST);
 	CHECK_EQ(reg_read(&dev, VITSA_REG_ARRAY), 16 | 16 << 16);
 	CHECK_EQ(reg_read(&dev, VITSA_REG_MAX_DIM), VITSA_MODEL_MAX_DIM);
 	return true;
@@ -1011,7 +1011,7 @@ struct bad_case {
 	uint32_t status;
 };
 
-static void bad_opcode(struct vitsa_hw_desc *d) { d->opcode = 2; }
+static void bad_opcode(struct vitsa_hw_desc *d) { d->opcode = 3; }
 static void bad_flags(struct vitsa_hw_desc *d) { d->flags = 1u << 7; }
 static void bad_dims_zero(struct vitsa_hw_desc *d) { d->k = 0; }
 static void bad_dims_big(struct vitsa_hw_desc *d) { d->m = VITSA_MODEL_MAX_DIM + 1; }
@@ -1995,7 +1995,8 @@ static bool test_fault_registers(void)
 	CHECK(dev_reset(&fdev));
 	CHECK_EQ(reg_read(&fdev, VITSA_REG_CAPS),
 		 VITSA_CAP_S8 | VITSA_CAP_U8 | VITSA_CAP_S4 | VITSA_CAP_U4 | VITSA_CAP_REQUANT |
-		 VITSA_CAP_B_TRANS | VITSA_CAP_BIAS | VITSA_CAP_VECTOR | VITSA_CAP_FAULT_INJECT);
+		 VITSA_CAP_B_TRANS | VITSA_CAP_BIAS | VITSA_CAP_VECTOR | VITSA_CAP_LIST |
+		 VITSA_CAP_FAULT_INJECT);
 	CHECK_EQ(reg_read(&fdev, VITSA_REG_FAULT_KIND), VITSA_FAULT_NONE);
 	CHECK_EQ(reg_read(&fdev, VITSA_REG_FAULT_MATCH_K), 0);
 	fired = reg_read(&fdev, VITSA_REG_FAULT_FIRED);
@@ -2534,7 +2535,7 @@ static bool vector_off_steps(struct vdev *d)
 	struct vitsa_hw_desc desc;
 	struct vitsa_hw_cpl cpl;
 
-	CHECK_EQ(reg_read(d, VITSA_REG_CAPS) & VITSA_CAP_VECTOR, 0);
+	CHECK_EQ(reg_read(d, VITSA_REG_CAPS) & (VITSA_CAP_VECTOR | VITSA_CAP_LIST), 0);
 	CHECK_EQ(reg_read(d, VITSA_REG_VERSION), 1 << 16 | 2);
 	CHECK(ring_setup(d, RING_ENTRIES));
 	for (uint32_t op = VITSA_OP_VEC_FIRST; op < VITSA_OP_VEC_END; op++) {
@@ -2559,6 +2560,176 @@ static bool test_vector_off(void)
 		return false;
 	}
 	ok = vector_off_steps(&old);
+	qemu_stop(&old.q);
+	return ok;
+}
+
+/* threads= is 1..16; any count gives the model's bits (the GEMM cases run on the default 2). */
+static bool test_threads_property(void)
+{
+	struct vitsa_hw_desc desc;
+	struct vitsa_hw_cpl cpl;
+	struct vdev one;
+	bool ok;
+
+	CHECK(start_refused(",threads=0"));
+	CHECK(start_refused(",threads=17"));
+	if (!dev_open(&one, ",threads=1", 16, 16)) {
+		qemu_stop(&one.q);
+		return false;
+	}
+	small_fill(&one, 0x33);
+	desc_small(&desc, 0x1200d);
+	ok = ring_setup(&one, RING_ENTRIES) && run_one(&one, &desc, &cpl) &&
+	     cpl.status == VITSA_ERR_OK && small_c_exact(&one, &desc);
+	qemu_stop(&one.q);
+	return ok;
+}
+
+/* ---- descriptor lists (1.3) ----------------------------------------------------------------- */
+
+#define LIST_ADDR	0x00400000ull	/* a list's entries, in guest RAM */
+
+/* The list tests' entries: e[1] rewrites in0 in place, which e[2] then reads. */
+static void list_entries(struct vitsa_hw_desc *e)
+{
+	e[0] = vec_desc(VITSA_OP_ADD, 4, 10);
+	e[1] = vec_desc(VITSA_OP_ADD, 4, 10);
+	vec_in_place(&e[1]);
+	e[2] = vec_desc(VITSA_OP_LAYERNORM, 5, 24);
+}
+
+/* Entry @e relative to the image, as the guest sees it. */
+static struct vitsa_hw_desc list_guest(const struct vitsa_hw_desc *e)
+{
+	struct vitsa_hw_desc g = *e;
+
+	g.a_addr = vec_guest_addr(e->a_addr);
+	g.b_addr = vec_guest_addr(e->b_addr);
+	g.c_addr = vec_guest_addr(e->c_addr);
+	return g;
+}
+
+/*
+ * @n entries as one LIST: status @want and entry @at in the completion, the image as the
+ * model leaves it after running the entries one by one up to the failing one, cycles added
+ * up, CNT_JOBS counting the entries run.
+ */
+static bool list_runs_as_model(struct vdev *d, const struct vitsa_hw_desc *e, uint32_t n,
+			       uint32_t want, uint32_t at)
+{
+	static uint8_t img[VEC_SIZE], got[VEC_SIZE];
+	struct himg h = { img, sizeof(img) };
+	struct vitsa_hw_desc list = { .opcode = VITSA_OP_LIST, .seq = rnd(), .m = n,
+				      .a_addr = LIST_ADDR };
+	uint64_t cycles = 0, jobs;
+	struct vitsa_hw_cpl cpl;
+	uint32_t i, st = VITSA_ERR_OK;
+
+	for (i = 0; i < sizeof(img); i++)
+		img[i] = (uint8_t)rnd();
+	qt_memwrite(&d->q, DATA_ADDR, img, sizeof(img));
+	for (i = 0; i < n; i++) {
+		struct vitsa_hw_desc g = list_guest(&e[i]);
+
+		qt_memwrite(&d->q, LIST_ADDR + i * sizeof(g), &g, sizeof(g));
+	}
+	for (i = 0; i < n && !st; i++) {
+		struct vitsa_job_stats js = { 0 };
+
+		st = e[i].opcode == VITSA_OP_LIST ? VITSA_ERR_LIST :
+		     vitsa_model_exec(&d->cfg, &e[i], &himg_ops, &h, &js);
+		cycles += js.cycles;
+	}
+	CHECK_EQ(st, want);
+	jobs = cnt_read(d, VITSA_REG_CNT_JOBS);
+	CHECK(run_one(d, &list, &cpl));
+	CHECK_STATUS(cpl, want);
+	CHECK_EQ(cpl.seq, list.seq);
+	CHECK_EQ(cpl.entry, at);
+	CHECK_EQ(cpl.cycles, cycles);
+	CHECK_EQ(cnt_read(d, VITSA_REG_CNT_JOBS) - jobs, i);
+	qt_memread(&d->q, DATA_ADDR, got, sizeof(got));
+	CHECK(!d->q.dead);
+	return bytes_same(got, img, sizeof(img));
+}
+
+/* A list of three runs in order, twice (the entries' data differs: a new image each time). */
+static bool test_list_runs(void)
+{
+	struct vitsa_hw_desc e[3];
+
+	CHECK(ring_setup(&dev, RING_ENTRIES));
+	list_entries(e);
+	CHECK(list_runs_as_model(&dev, e, 3, VITSA_ERR_OK, 3));
+	return list_runs_as_model(&dev, e, 3, VITSA_ERR_OK, 3);
+}
+
+/* The first failing entry ends the list: its status and index, later entries not run. */
+static bool test_list_stops(void)
+{
+	struct vitsa_hw_desc e[3];
+
+	CHECK(ring_setup(&dev, RING_ENTRIES));
+	list_entries(e);
+	vec_bad_shift(&e[1]);
+	CHECK(list_runs_as_model(&dev, e, 3, VITSA_ERR_PARAM, 1));
+	list_entries(e);
+	e[2] = (struct vitsa_hw_desc){ .opcode = VITSA_OP_LIST, .m = 1, .a_addr = LIST_ADDR };
+	CHECK(list_runs_as_model(&dev, e, 3, VITSA_ERR_LIST, 2));
+	reg_write(&dev, VITSA_REG_INT_ACK, VITSA_INT_ALL);
+	list_entries(e);
+	return list_runs_as_model(&dev, e, 3, VITSA_ERR_OK, 3);	/* the device goes on */
+}
+
+/* A LIST's own fields refused (VITSA_ERR_LIST), nothing run. */
+static bool test_list_refused(void)
+{
+	struct vitsa_hw_desc list = { .opcode = VITSA_OP_LIST, .m = 1, .a_addr = LIST_ADDR };
+	struct vitsa_hw_desc bad[] = { list, list, list, list, list, list };
+	struct vitsa_hw_desc e[3];
+	struct vitsa_hw_cpl cpl;
+	uint64_t jobs;
+
+	bad[0].m = 0;
+	bad[1].m = VITSA_LIST_MAX_ENTRIES + 1;
+	bad[2].a_addr += 64;
+	bad[3].n = 1;
+	bad[4].param[6] = 1;
+	bad[5].a_addr = -128ull;		/* the second entry would wrap the address space */
+	bad[5].m = 2;
+	CHECK(ring_setup(&dev, RING_ENTRIES));
+	list_entries(e);
+	for (uint32_t i = 0; i < 3; i++) {
+		struct vitsa_hw_desc g = list_guest(&e[i]);
+
+		qt_memwrite(&dev.q, LIST_ADDR + i * sizeof(g), &g, sizeof(g));
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		jobs = cnt_read(&dev, VITSA_REG_CNT_JOBS);
+		CHECK(run_one(&dev, &bad[i], &cpl));
+		CHECK_STATUS(cpl, VITSA_ERR_LIST);
+		CHECK_EQ(cpl.entry, 0);
+		CHECK_EQ(cpl.cycles, 0);
+		CHECK_EQ(cnt_read(&dev, VITSA_REG_CNT_JOBS) - jobs, 1);
+	}
+	return true;
+}
+
+/* The 1.2 device has no LIST: OPCODE. */
+static bool test_list_vector_off(void)
+{
+	struct vitsa_hw_desc list = { .opcode = VITSA_OP_LIST, .m = 1, .a_addr = LIST_ADDR };
+	struct vitsa_hw_cpl cpl;
+	struct vdev old;
+	bool ok;
+
+	if (!dev_open(&old, ",vector=off", 16, 16)) {
+		qemu_stop(&old.q);
+		return false;
+	}
+	ok = ring_setup(&old, RING_ENTRIES) && run_one(&old, &list, &cpl) &&
+	     cpl.status == VITSA_ERR_OPCODE;
 	qemu_stop(&old.q);
 	return ok;
 }
@@ -2632,6 +2803,7 @@ int main(int argc, char **argv)
 	ADD("clock-mhz-default", test_clock_default, NULL, NULL);
 	ADD("clock-mhz-property", test_clock_property, NULL, NULL);
 	ADD("clock-mhz-out-of-range-refused", test_bad_clock, NULL, NULL);
+	ADD("threads-property", test_threads_property, NULL, NULL);
 	ADD("idle-counter", test_idle_counter, NULL, NULL);
 	ADD("fault-registers-absent-by-default", test_fault_absent, NULL, NULL);
 	ADD("fault-registers", test_fault_registers, NULL, NULL);
@@ -2648,6 +2820,10 @@ int main(int argc, char **argv)
 		tests[ntests - 1].vec = &vec_cases[i];
 	}
 	ADD("vector-off-is-1.2", test_vector_off, NULL, NULL);
+	ADD("list-runs-in-order", test_list_runs, NULL, NULL);
+	ADD("list-stops-at-failing-entry", test_list_stops, NULL, NULL);
+	ADD("list-fields-refused", test_list_refused, NULL, NULL);
+	ADD("list-absent-on-1.2", test_list_vector_off, NULL, NULL);
 #undef ADD
 
 	printf("TAP version 13\n1..%d\n", ntests);
