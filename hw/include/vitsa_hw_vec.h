@@ -37,6 +37,8 @@ enum vitsa_vec_op {
 
 #define VITSA_OP_VEC_FIRST	VITSA_OP_INPUT
 #define VITSA_VEC_MAX_DIM	32768u		/* largest m or n */
+#define VITSA_VEC_MAX_BYTES	(16u << 20)	/* largest operand, rows x row bytes: the
+						 * device's buffers (DeiT-B at 384 needs 8 MiB) */
 #define VITSA_VEC_UNUSED	0xffu		/* the type of an operand the op does not take */
 
 enum { VITSA_VEC_IN0, VITSA_VEC_IN1, VITSA_VEC_OUT, VITSA_VEC_OPNDS };
@@ -96,8 +98,8 @@ static inline int vitsa_vec_input_ok(const struct vitsa_hw_desc *d)
 
 /*
  * The extents of @d's operands from its opcode, m, n and the parameters that shape them:
- * VITSA_ERR_OPCODE, VITSA_ERR_DIMS (m or n out of range, or not the shape the parameters
- * give) or VITSA_ERR_OK.  Everything else is checked by the device (vitsa_vec_check).
+ * VITSA_ERR_OPCODE, VITSA_ERR_DIMS (m or n out of range, not the shape the parameters give,
+ * or an operand of more than VITSA_VEC_MAX_BYTES) or VITSA_ERR_OK.  Everything else is checked by the device (vitsa_vec_check).
  *   INPUT       in0 one row of chans * img * img, in1 one row of chans * 256, out
  *               (img / patch)^2 = m rows of chans * patch^2 = n
  *   EMBED       in0 m - prefix rows (param[0] <= min(2, m); unused when 0), in1 and out m rows
@@ -145,9 +147,12 @@ static inline uint32_t vitsa_vec_extent(const struct vitsa_hw_desc *d, struct vi
 		e->row_bytes[VITSA_VEC_OUT] = (uint64_t)d->param[5] + d->n;
 		break;
 	}
-	for (o = 0; o < VITSA_VEC_OPNDS; o++)
+	for (o = 0; o < VITSA_VEC_OPNDS; o++) {
 		if (!e->rows[o])
 			e->row_bytes[o] = 0, e->align[o] = 1;
+		if (e->rows[o] * e->row_bytes[o] > VITSA_VEC_MAX_BYTES)
+			return VITSA_ERR_DIMS;
+	}
 	return VITSA_ERR_OK;
 }
 

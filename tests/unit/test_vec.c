@@ -767,6 +767,12 @@ TEST(rule_dims)
 	EXPECT(VITSA_OP_LAYERNORM, (d.m = VITSA_VEC_MAX_DIM, d.c_addr = 1ull << 32), VITSA_ERR_OK);
 	EXPECT(VITSA_OP_MEAN, (d.n = VITSA_VEC_MAX_DIM, d.a_stride = d.c_stride = 1 << 16,
 			       d.c_addr = 1ull << 32), VITSA_ERR_OK);
+	/* an operand of at most 16 MiB: in0 of 32768 rows of 256 s16 is, of 257 is not */
+	EXPECT(VITSA_OP_LAYERNORM, (d.m = VITSA_VEC_MAX_DIM, d.n = 256, d.a_stride = 512,
+				    d.c_stride = 256, d.c_addr = 1ull << 32), VITSA_ERR_OK);
+	EXPECT(VITSA_OP_LAYERNORM, (d.m = VITSA_VEC_MAX_DIM, d.n = 257, d.a_stride = 514,
+				    d.c_stride = 257, d.c_addr = 1ull << 32), VITSA_ERR_DIMS);
+	EXPECT(VITSA_OP_EMBED, (d.m = d.n = VITSA_VEC_MAX_DIM), VITSA_ERR_DIMS);
 }
 
 /* INPUT's geometry (1 channel, 4 x 4, patches of 2): its shape must be m and n. */
