@@ -114,6 +114,51 @@ TEST(runs_and_reports_job_errors)
 	CHECK(vitrt_wait(dev, 99, 0, &jerr) == VITRT_EINVAL, "future fence");
 }
 
+/*
+ * A job list is checked once and runs on whatever its buffers hold each time: a GEMM whose
+ * int32 C a vector ADD then reads (the list's order), run twice on different A, each result
+ * against the sums written out here.  A list with one bad job is refused whole.
+ */
+TEST(job_list_runs_on_new_data)
+{
+	struct vitrt_job jobs[2] = { { .kind = VITRT_JOB_GEMM, .gemm = good_job() } };
+	struct vitrt_vec *v = &jobs[1].vec;
+	int8_t *a = vitrt_buf_map(buf);
+	int32_t *c = (int32_t *)(a + 128);
+	int16_t *sum = (int16_t *)(a + 1024), *x = (int16_t *)(a + 2048);
+	struct vitrt_joblist *list;
+	uint64_t fence;
+	int err;
+
+	/* ADD of 1 x 8 s16: sum = sat16(x + C's low halves seen as s16 row of C[0]) */
+	jobs[1].kind = VITRT_JOB_VEC;
+	*v = (struct vitrt_vec){ .op = VITRT_VEC_FIRST + 8, .rows = 1, .cols = 16,
+				 .in0 = { buf, 2048, 32 }, .in1 = { buf, 128, 32 },
+				 .out = { buf, 1024, 32 }, .param = { 1, 0, 1, 0 } };
+	list = vitrt_joblist_new(dev, jobs, 2, &err);
+	CHECK(list && !err, "list: %s", vitrt_strerror(err));
+	for (int run = 0; run < 2 && list; run++) {
+		for (int i = 0; i < 64; i++)
+			a[i] = a[64 + i] = (int8_t)(i * (run ? 3 : -1) + run);
+		for (int i = 0; i < 16; i++)
+			x[i] = (int16_t)(1000 * i - 7000 + run);
+		CHECK(vitrt_joblist_submit(list, &fence) == 0, "submit %d", run);
+		CHECK(vitrt_wait(dev, fence, 0, NULL) == 0, "wait %d", run);
+		for (int i = 0; i < 16; i++) {
+			int16_t half = ((int16_t *)c)[i];	/* C[0][i / 2]'s halves */
+			int32_t want = x[i] + half;
+
+			want = want > 32767 ? 32767 : want < -32768 ? -32768 : want;
+			CHECK(sum[i] == want, "run %d: sum[%d] = %d, want %d", run, i, sum[i],
+			      want);
+		}
+	}
+	vitrt_joblist_free(list);
+	v->param[1] = 63;	/* a shift the device refuses: the whole list is */
+	CHECK(!vitrt_joblist_new(dev, jobs, 2, &err) && err == VITRT_EINVAL, "bad job kept");
+	CHECK(!vitrt_joblist_new(dev, jobs, 0, &err) && err == VITRT_EINVAL, "empty list");
+}
+
 TEST(inputs_may_share_bytes)
 {
 	struct vitrt_gemm j = good_job();

@@ -14,6 +14,7 @@
 struct kdev {
 	int fd;
 	bool jobs;			/* uapi 1.3: SUBMIT takes struct vitsa_job */
+	uint32_t list_max;		/* most jobs in a driver's job list; 0: no lists */
 };
 
 /* ioctl(2), retried when interrupted; 0 or VITRT_ESYS with errno set. */
@@ -36,8 +37,9 @@ static int get_param(int fd, uint32_t param, uint64_t *value)
 	return ret;
 }
 
-static int kdev_info(struct vitrt_dev *dev, int fd)
+static int kdev_info(struct vitrt_dev *dev, struct kdev *k)
 {
+	int fd = k->fd;
 	/* Parameters of uapi 1.0, so any 1.x driver answers them all. */
 	static const uint32_t wanted[] = {
 		VITSA_PARAM_UAPI_VERSION, VITSA_PARAM_HW_VERSION, VITSA_PARAM_ARRAY_ROWS,
@@ -50,9 +52,10 @@ static int kdev_info(struct vitrt_dev *dev, int fd)
 			return VITRT_ESYS;
 	if (v[VITSA_PARAM_UAPI_VERSION] >> 16 != VITSA_UAPI_MAJOR)
 		return VITRT_EVERSION;
-	/* a 1.2 driver knows no vector jobs: GEMMs only, as struct vitsa_gemm */
+	/* a 1.2 driver knows no vector jobs or lists: GEMMs only, as struct vitsa_gemm */
 	if ((v[VITSA_PARAM_UAPI_VERSION] & 0xffff) >= 3 &&
-	    get_param(fd, VITSA_PARAM_VEC_OPS, &v[VITSA_PARAM_VEC_OPS]))
+	    (get_param(fd, VITSA_PARAM_VEC_OPS, &v[VITSA_PARAM_VEC_OPS]) ||
+	     get_param(fd, VITSA_PARAM_LIST_MAX, &v[VITSA_PARAM_LIST_MAX])))
 		return VITRT_ESYS;
 	dev->info = (struct vitrt_dev_info){
 		.path = dev->path,
@@ -63,6 +66,7 @@ static int kdev_info(struct vitrt_dev *dev, int fd)
 		.hw_version = (uint32_t)v[VITSA_PARAM_HW_VERSION],
 		.vec_ops = (uint32_t)v[VITSA_PARAM_VEC_OPS],
 	};
+	k->list_max = (uint32_t)v[VITSA_PARAM_LIST_MAX];
 	return 0;
 }
 
@@ -74,7 +78,7 @@ static int kdev_open(struct vitrt_dev *dev, const char *path)
 	if (!k)
 		return VITRT_ENOMEM;
 	k->fd = open(path, O_RDWR | O_CLOEXEC);
-	ret = k->fd < 0 ? VITRT_ENODEV : kdev_info(dev, k->fd);
+	ret = k->fd < 0 ? VITRT_ENODEV : kdev_info(dev, k);
 	if (ret) {
 		if (k->fd >= 0)
 			close(k->fd);
@@ -159,29 +163,94 @@ static void kdev_job(struct vitsa_job *k, const struct vitrt_job *j)
 	memcpy(k->vec.param, v->param, sizeof(k->vec.param));
 }
 
-/* The jobs in the form the driver takes: struct vitsa_job, or vitsa_gemm for a 1.2 one. */
-static int kdev_prepare(struct vitrt_dev *dev, const struct vitrt_job *jobs, unsigned count,
-			void **be)
-{
-	struct kdev *k = dev->priv;
-	void *b = calloc(count, k->jobs ? sizeof(struct vitsa_job) : sizeof(struct vitsa_gemm));
+/*
+ * Prepared jobs: the driver's job lists when it has them and the jobs are many (a list costs
+ * two more ioctls once, and saves the driver checking every job at every run), else the jobs
+ * in the form SUBMIT takes: struct vitsa_job, or vitsa_gemm for a 1.2 driver.
+ */
+#define KDEV_LIST_MIN	16
 
-	if (!b)
-		return VITRT_ENOMEM;
-	for (unsigned i = 0; i < count; i++) {
-		if (k->jobs)
-			kdev_job((struct vitsa_job *)b + i, &jobs[i]);
-		else
-			kdev_gemm((struct vitsa_gemm *)b + i, &jobs[i].gemm);
+struct kdev_jobs {
+	void *jobs;			/* count jobs for SUBMIT, or NULL */
+	struct vitsa_job *runs;		/* a LIST job per list */
+	unsigned nlists;
+};
+
+static void kdev_lists_drop(struct kdev *k, struct kdev_jobs *j)
+{
+	for (unsigned i = 0; i < j->nlists; i++) {
+		struct vitsa_list_destroy d = { .handle = j->runs[i].list.handle };
+
+		kdev_ioctl(k->fd, VITSA_IOCTL_LIST_DESTROY, &d);
 	}
-	*be = b;
-	return 0;
+	free(j->runs);
+	j->runs = NULL;
+	j->nlists = 0;
 }
 
 static void kdev_release(struct vitrt_dev *dev, void *be)
 {
-	(void)dev;
-	free(be);
+	struct kdev_jobs *j = be;
+
+	if (!j)
+		return;
+	kdev_lists_drop(dev->priv, j);
+	free(j->jobs);
+	free(j);
+}
+
+/* The translated @jobs as lists of at most list_max; false (none kept) if the driver says no. */
+static bool kdev_lists(struct kdev *k, struct kdev_jobs *j, const struct vitsa_job *jobs,
+		       unsigned count)
+{
+	unsigned n = (count + k->list_max - 1) / k->list_max;
+
+	j->runs = calloc(n, sizeof(*j->runs));
+	for (unsigned i = 0; j->runs && i < n; i++) {
+		unsigned first = i * k->list_max;
+		struct vitsa_list_create c = {
+			.jobs = (uintptr_t)(jobs + first),
+			.count = count - first < k->list_max ? count - first : k->list_max,
+		};
+
+		if (kdev_ioctl(k->fd, VITSA_IOCTL_LIST_CREATE, &c))
+			return false;
+		j->runs[i] = (struct vitsa_job){ .kind = VITSA_JOB_KIND_LIST,
+						 .list = { .handle = c.handle } };
+		j->nlists++;
+	}
+	return j->runs;
+}
+
+static int kdev_prepare(struct vitrt_dev *dev, const struct vitrt_job *jobs, unsigned count,
+			void **be)
+{
+	struct kdev *k = dev->priv;
+	struct kdev_jobs *j = calloc(1, sizeof(*j));
+
+	if (j)
+		j->jobs = calloc(count, k->jobs ? sizeof(struct vitsa_job) :
+					   sizeof(struct vitsa_gemm));
+	if (!j || !j->jobs) {
+		kdev_release(dev, j);
+		return VITRT_ENOMEM;
+	}
+	for (unsigned i = 0; i < count; i++) {
+		if (k->jobs)
+			kdev_job((struct vitsa_job *)j->jobs + i, &jobs[i]);
+		else
+			kdev_gemm((struct vitsa_gemm *)j->jobs + i, &jobs[i].gemm);
+	}
+	if (k->jobs && k->list_max && count >= KDEV_LIST_MIN) {
+		if (kdev_lists(k, j, j->jobs, count)) {
+			free(j->jobs);	/* the driver keeps them */
+			j->jobs = NULL;
+		} else {
+			kdev_lists_drop(k, j);	/* out of budget, say: SUBMIT them as they are */
+		}
+	}
+	*be = j;
+	return 0;
 }
 
 static int kdev_wait(struct vitrt_dev *dev, uint64_t fence, uint64_t timeout_ns,
@@ -211,11 +280,14 @@ static int kdev_wait(struct vitrt_dev *dev, uint64_t fence, uint64_t timeout_ns,
 static int kdev_submit(struct vitrt_dev *dev, void *be, unsigned count, uint64_t *fence)
 {
 	struct kdev *k = dev->priv;
+	struct kdev_jobs *j = be;
 	size_t size = k->jobs ? sizeof(struct vitsa_job) : sizeof(struct vitsa_gemm);
-	const uint8_t *jobs = be;
+	const uint8_t *jobs = j->jobs ? j->jobs : (const uint8_t *)j->runs;
 	struct vitrt_job_error jerr;
 	uint64_t queued = 0;
 
+	if (!j->jobs)
+		count = j->nlists;	/* one job per list */
 	while (count) {
 		unsigned n = count < VITSA_SUBMIT_MAX_JOBS ? count : VITSA_SUBMIT_MAX_JOBS;
 		struct vitsa_submit s = { .jobs = (uintptr_t)jobs, .count = n,
