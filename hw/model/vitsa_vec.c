@@ -301,6 +301,11 @@ static enum vitsa_vop timing_class(uint32_t op)
 	}
 }
 
+uint64_t vitsa_vec_cycles(const struct vitsa_model_cfg *cfg, const struct vitsa_hw_desc *d)
+{
+	return vitsa_vector_cycles(timing_class(d->opcode), cfg->cols, d->m, d->n);
+}
+
 struct vexec {
 	uint32_t op;
 	struct vitsa_vec_args a;
@@ -403,7 +408,7 @@ uint32_t vitsa_vec_exec(const struct vitsa_model_cfg *cfg, const struct vitsa_hw
 		uint64_t lo, part = out_part(d, &e, &lo);
 
 		st->wr_bytes = e.rows[VITSA_VEC_OUT] * part * (lo ? 2 : 1);
-		st->cycles = vitsa_vector_cycles(timing_class(x.op), cfg->cols, d->m, d->n);
+		st->cycles = vitsa_vec_cycles(cfg, d);
 	}
 	for (int o = 0; o < VITSA_VEC_OPNDS; o++)
 		free(bounce[o]);

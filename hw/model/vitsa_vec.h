@@ -99,6 +99,9 @@ uint32_t vitsa_vec_units(uint32_t op, const struct vitsa_vec_args *a);
 /* Units [u0, u1) of @op on @a; any split of the units gives the same bits. */
 void vitsa_vec_run(uint32_t op, const struct vitsa_vec_args *a, uint32_t u0, uint32_t u1);
 
+/* The modeled cycles of the valid vector descriptor @d on @cfg's unit (cols lanes). */
+uint64_t vitsa_vec_cycles(const struct vitsa_model_cfg *cfg, const struct vitsa_hw_desc *d);
+
 /* Execute the vector descriptor @d (vitsa_model_exec's vector half). */
 uint32_t vitsa_vec_exec(const struct vitsa_model_cfg *cfg, const struct vitsa_hw_desc *d,
 			const struct vitsa_mem_ops *ops, void *opaque, struct vitsa_job_stats *st);

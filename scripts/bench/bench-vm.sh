@@ -93,6 +93,8 @@ done
 
 d1=$(field devices1 "$cpus" ms)	# batch 16 on one device, then on all
 d2=$(field devices2 "$cpus" ms)
+t1=$(field devices1 "$cpus" device_ips)	# the same in images/s by device time
+t2=$(field devices2 "$cpus" device_ips)
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 json() {
 	local r sep='' t p th k i
@@ -107,6 +109,7 @@ json() {
 		sep=,
 	done
 	echo " ], \"devices_batch16_ms\": {\"one\": ${d1:-null}, \"all\": ${d2:-null}},"
+	echo " \"devices_batch16_device_ips\": {\"one\": ${t1/-/null}, \"all\": ${t2/-/null}},"
 	echo " \"vm_dev_vs_vm_sim\": {"
 	sep=
 	for t in $threads; do
@@ -133,6 +136,9 @@ echo
 [ -n "$d1" ] && [ -n "$d2" ] &&
 	echo "batch 16: /dev/vitsa0 $d1 ms/image, both devices $d2 ms/image:" \
 		"$(ratio "$d1" "$d2")x the images/s of one"
+[ -n "$t1" ] && [ -n "$t2" ] && [ "$t1" != - ] && [ "$t2" != - ] &&
+	echo "batch 16 by device time (modeled cycles, busiest device, 1 GHz): one $t1," \
+		"both $t2 images/s: $(ratio "$t2" "$t1")x"
 for t in $threads; do
 	echo "$t thread(s): dev/sim in the VM $(ratio "${MS[vm-dev $t]}" "${MS[vm-sim $t]}")x," \
 		"the VM's dev / the host's sim $(ratio "${MS[vm-dev $t]}" "${MS[host-sim $t]}")x"

@@ -41,7 +41,9 @@ devices() {
 	if vitrt bench model.vitsa --devices "$1" -n "$images" --batch 16 \
 		--threads "$cpus" >/tmp/out 2>&1; then
 		ms=$(sed -n 's/^ *integer program .*(\([0-9.]*\) ms\/image).*/\1/p' /tmp/out)
-		echo "# bench: path=$2 threads=$cpus batch=16 images=$images ms=$ms kernel=-"
+		dt=$(sed -n 's/.* \([0-9.]*\) images\/s by device time.*/\1/p' /tmp/out)
+		echo "# bench: path=$2 threads=$cpus batch=16 images=$images ms=$ms kernel=-" \
+			"device_ips=${dt:--}"
 		echo "ok $n bench_$2"
 	else
 		failed=1

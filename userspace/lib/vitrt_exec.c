@@ -162,6 +162,9 @@ static bool whole_program(const struct vitrt_session *s)
 /* The device's share of one run: every GEMM, and every op with the whole program. */
 static void per_run(struct vitrt_session *s)
 {
+	const struct vitrt_dev_info *info = vitrt_dev_info(s->dev);
+	const struct vitsa_model_cfg cfg = { .rows = info->rows, .cols = info->cols };
+
 	for (uint32_t i = 0; i < s->prog->nsteps; i++) {
 		const struct vitrt_step *st = &s->prog->steps[i];
 		const struct vitrt_pgemm *g;
@@ -172,7 +175,12 @@ static void per_run(struct vitrt_session *s)
 			s->per_run.macs += (uint64_t)g->m * g->n * g->k;
 			s->per_run.cycles += vitrt_gemm_cycles(s->dev, g->m, g->n, g->k);
 		} else if (s->whole && vitrt_op_traits(st->op)->vop) {
+			struct vitrt_job j = vec_job(s, st);
+			struct vitsa_hw_desc d;
+
+			vitrt_job_desc(&d, &j, 0);
 			s->per_run.jobs++;
+			s->per_run.cycles += vitsa_vec_cycles(&cfg, &d);
 		}
 	}
 }

@@ -11,7 +11,7 @@ struct vitrt_run_stats {
 	uint64_t images;
 	uint64_t jobs;		/* device jobs: GEMMs, and vector ops in a whole-program run */
 	uint64_t macs;
-	uint64_t cycles;	/* modeled array cycles */
+	uint64_t cycles;	/* modeled device cycles: array, and vector unit in a whole run */
 	uint64_t syncs;		/* submit-and-wait points */
 };
 
