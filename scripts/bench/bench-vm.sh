@@ -109,7 +109,10 @@ json() {
 		sep=,
 	done
 	echo " ], \"devices_batch16_ms\": {\"one\": ${d1:-null}, \"all\": ${d2:-null}},"
-	echo " \"devices_batch16_device_ips\": {\"one\": ${t1/-/null}, \"all\": ${t2/-/null}},"
+	local j1=${t1:-null} j2=${t2:-null}
+	[ "$j1" = - ] && j1=null
+	[ "$j2" = - ] && j2=null
+	echo " \"devices_batch16_device_ips\": {\"one\": $j1, \"all\": $j2},"
 	echo " \"vm_dev_vs_vm_sim\": {"
 	sep=
 	for t in $threads; do
