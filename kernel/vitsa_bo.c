@@ -12,6 +12,9 @@
  * (vitsa_bo_unmap_all()) while the device still exists, and the pages, with what userspace
  * wrote into them, live on in its mappings.  They are charged to the creator's memory cgroup
  * and to its file's budget (module parameter file_bo_mb) until they are freed.
+ *
+ * A job list's descriptors are an object too, without a handle, that the device may only
+ * read (mapped DMA_TO_DEVICE): the same allocation, budget and removal as userspace's.
  */
 
 #include <linux/dma-mapping.h>
@@ -58,21 +61,29 @@ static int vitsa_bo_map(struct vitsa_device *vdev, struct vitsa_bo *bo)
 	guard(mutex)(&vdev->bo_lock);
 	if (vdev->bos_unmapped)
 		return -ENODEV;
-	bo->dma = dma_map_single(dev, bo->vaddr, bo->size, DMA_BIDIRECTIONAL);
+	bo->dma = dma_map_single(dev, bo->vaddr, bo->size, bo->dir);
 	if (dma_mapping_error(dev, bo->dma))
 		return -ENOMEM;
 	list_add_tail(&bo->node, &vdev->bos);
 	return 0;
 }
 
-/*
- * A new object of @size bytes for @vf, mapped for the device, charged to @vf and listed on
- * the device.  The budget is taken first, so a refused creation costs no memory; -EDQUOT past
- * it, -ENODEV once the device is gone, -ENOMEM.  The pages are charged to the caller's memory
- * cgroup (the node is open to any user who can open it); __GFP_RETRY_MAYFAIL makes a cgroup
- * at its limit fail the allocation rather than invoke its OOM killer.
+/**
+ * vitsa_bo_alloc() - a new object, zero-filled, mapped for the device, charged, listed
+ * @vf: the file it is charged to
+ * @size: bytes, a multiple of PAGE_SIZE
+ * @dir: the mapping's direction: DMA_BIDIRECTIONAL for userspace's objects, DMA_TO_DEVICE
+ *	 for memory the device only reads
+ *
+ * The budget is taken first, so a refused creation costs no memory.  The pages are charged
+ * to the caller's memory cgroup (the node is open to any user who can open it);
+ * __GFP_RETRY_MAYFAIL makes a cgroup at its limit fail the allocation rather than invoke its
+ * OOM killer.
+ *
+ * Return: the object with one reference, or -EDQUOT past file_bo_mb, -ENODEV once the device
+ * is gone, -ENOMEM.
  */
-static struct vitsa_bo *vitsa_bo_alloc(struct vitsa_file *vf, size_t size)
+struct vitsa_bo *vitsa_bo_alloc(struct vitsa_file *vf, size_t size, enum dma_data_direction dir)
 {
 	struct vitsa_device *vdev = vf->vdev;
 	struct vitsa_bo *bo;
@@ -93,6 +104,7 @@ static struct vitsa_bo *vitsa_bo_alloc(struct vitsa_file *vf, size_t size)
 	if (!bo->vaddr)
 		goto err_free_bo;
 	bo->size = size;
+	bo->dir = dir;
 	ret = vitsa_bo_map(vdev, bo);
 	if (ret)
 		goto err_free_pages;
@@ -120,7 +132,7 @@ static void vitsa_bo_release(struct kref *ref)
 
 	scoped_guard(mutex, &vdev->bo_lock) {
 		if (!vdev->bos_unmapped)
-			dma_unmap_single(&vdev->pdev->dev, bo->dma, bo->size, DMA_BIDIRECTIONAL);
+			dma_unmap_single(&vdev->pdev->dev, bo->dma, bo->size, bo->dir);
 		list_del(&bo->node);
 		vf->bo_bytes -= bo->size;
 	}
@@ -166,7 +178,7 @@ int vitsa_bo_create_ioctl(struct vitsa_file *vf, void *data)
 		return -EINVAL;
 	size = PAGE_ALIGN(args->size);
 
-	bo = vitsa_bo_alloc(vf, size);
+	bo = vitsa_bo_alloc(vf, size, DMA_BIDIRECTIONAL);
 	if (IS_ERR(bo))
 		return PTR_ERR(bo);
 
@@ -288,7 +300,7 @@ void vitsa_bo_unmap_all(struct vitsa_device *vdev)
 
 	guard(mutex)(&vdev->bo_lock);
 	list_for_each_entry(bo, &vdev->bos, node)
-		dma_unmap_single(&vdev->pdev->dev, bo->dma, bo->size, DMA_BIDIRECTIONAL);
+		dma_unmap_single(&vdev->pdev->dev, bo->dma, bo->size, bo->dir);
 	vdev->bos_unmapped = true;
 }
 

@@ -114,6 +114,8 @@ static void vitsa_file_release(struct kref *ref)
 		vitsa_job_free(job);
 	WARN_ON_ONCE(!xa_empty(&vf->bos));
 	xa_destroy(&vf->bos);
+	WARN_ON_ONCE(!xa_empty(&vf->lists));
+	xa_destroy(&vf->lists);
 	vitsa_device_put(vf->vdev);
 	kfree(vf);
 	atomic_dec(&vitsa_live[VITSA_LIVE_FILES]);
@@ -139,6 +141,7 @@ static int vitsa_open(struct inode *inode, struct file *filp)
 	kref_get(&vdev->ref);
 	vf->vdev = vdev;
 	xa_init_flags(&vf->bos, XA_FLAGS_ALLOC1);
+	xa_init_flags(&vf->lists, XA_FLAGS_ALLOC1);
 	spin_lock_init(&vf->lock);
 	INIT_LIST_HEAD(&vf->errors);
 	init_waitqueue_head(&vf->wq);
@@ -153,6 +156,7 @@ static int vitsa_release(struct inode *inode, struct file *filp)
 {
 	struct vitsa_file *vf = filp->private_data;
 
+	vitsa_list_release_all(vf);
 	vitsa_bo_release_all(vf);
 	vitsa_file_put(vf);
 	return 0;
@@ -192,9 +196,10 @@ static void vitsa_show_fdinfo(struct seq_file *m, struct file *filp)
 {
 	struct vitsa_file *vf = filp->private_data;
 	u64 submitted, retired, failed, macs, cycles, bytes = 0;
+	struct vitsa_list *list;
 	struct vitsa_bo *bo;
 	unsigned long handle;
-	unsigned int bos = 0;
+	unsigned int bos = 0, lists = 0;
 
 	spin_lock(&vf->lock);
 	submitted = vf->submitted;
@@ -210,6 +215,10 @@ static void vitsa_show_fdinfo(struct seq_file *m, struct file *filp)
 		bytes += bo->size;
 	}
 	xa_unlock(&vf->bos);
+	xa_lock(&vf->lists);
+	xa_for_each(&vf->lists, handle, list)
+		lists++;
+	xa_unlock(&vf->lists);
 
 	seq_printf(m, "vitsa-device:\t%s\n", vf->vdev->name);
 	seq_printf(m, "vitsa-pci:\t%s\n", pci_name(vf->vdev->pdev));
@@ -221,6 +230,7 @@ static void vitsa_show_fdinfo(struct seq_file *m, struct file *filp)
 	seq_printf(m, "vitsa-busy-cycles:\t%llu\n", cycles);
 	seq_printf(m, "vitsa-bos:\t%u\n", bos);
 	seq_printf(m, "vitsa-bo-bytes:\t%llu\n", bytes);
+	seq_printf(m, "vitsa-lists:\t%u\n", lists);
 }
 
 static int vitsa_get_param_ioctl(struct vitsa_file *vf, void *data)
@@ -265,6 +275,9 @@ static int vitsa_get_param_ioctl(struct vitsa_file *vf, void *data)
 	case VITSA_PARAM_VEC_OPS:
 		args->value = vdev->vec_ops;
 		break;
+	case VITSA_PARAM_LIST_MAX:
+		args->value = vitsa_list_max(vdev);
+		break;
 	default:
 		return -EINVAL;
 	}
@@ -286,6 +299,8 @@ static const struct vitsa_ioctl_desc vitsa_ioctls[] = {
 	VITSA_IOCTL_DEF(VITSA_IOCTL_BO_DESTROY, vitsa_bo_destroy_ioctl),
 	VITSA_IOCTL_DEF(VITSA_IOCTL_SUBMIT, vitsa_submit_ioctl),
 	VITSA_IOCTL_DEF(VITSA_IOCTL_WAIT, vitsa_wait_ioctl),
+	VITSA_IOCTL_DEF(VITSA_IOCTL_LIST_CREATE, vitsa_list_create_ioctl),
+	VITSA_IOCTL_DEF(VITSA_IOCTL_LIST_DESTROY, vitsa_list_destroy_ioctl),
 };
 
 /* Every ioctl argument fits; each command's exact size is checked against its table entry. */
@@ -295,6 +310,8 @@ union vitsa_ioctl_args {
 	struct vitsa_bo_destroy bo_destroy;
 	struct vitsa_submit submit;
 	struct vitsa_wait wait;
+	struct vitsa_list_create list_create;
+	struct vitsa_list_destroy list_destroy;
 };
 
 /*

@@ -7,7 +7,10 @@
  *    (dropped by a devm action after remove), every open file one more.
  *  - struct vitsa_file (one per open(2)) is held by the open file, by each of its queued
  *    jobs and by each buffer object it created, so closing a file while its jobs run is safe.
- *  - struct vitsa_bo is held by its handle, by each mapping and by each queued job naming it.
+ *  - struct vitsa_bo is held by its handle, by each mapping and by each queued job naming it,
+ *    and by each job list with a job naming it.
+ *  - struct vitsa_list (a job list) is held by its handle and by each queued run of it; it
+ *    holds every object its jobs name and its descriptors' own, handle-less object.
  *  - struct vitsa_ring_job (a job as the driver keeps it; userspace's struct vitsa_job is
  *    what SUBMIT reads) belongs to the ring from the moment it is queued until it retires;
  *    a failed job then moves to its file's error list until WAIT reports it.
@@ -37,6 +40,7 @@
 #define VITSA_NONBLOCK_MAX_JOBS	(VITSA_RING_ENTRIES / 2)
 #define VITSA_BO_MAX_SIZE	SZ_4M		/* largest buddy allocation without CMA */
 #define VITSA_JOB_TIMEOUT_MAX_MS	3600000U	/* an hour */
+#define VITSA_FILE_MAX_LISTS	1024		/* job lists one open file may hold */
 
 struct vitsa_ring_job;
 
@@ -108,7 +112,7 @@ struct vitsa_device {
 	wait_queue_head_t space_wq;	/* woken when ring slots free up */
 
 	struct mutex bo_lock;		/* Protects bos, bos_unmapped, every file's bo_bytes */
-	struct list_head bos;		/* every live buffer object of the device */
+	struct list_head bos;		/* every live buffer object of the device, lists' too */
 	bool bos_unmapped;		/* removal took the objects' pages from the device */
 
 	u32 clock_mhz;			/* the array clock, 0 if the device does not say */
@@ -120,6 +124,7 @@ struct vitsa_file {
 	struct kref ref;
 	struct vitsa_device *vdev;
 	struct xarray bos;		/* handle -> struct vitsa_bo; has its own lock */
+	struct xarray lists;		/* handle -> struct vitsa_list; has its own lock */
 
 	spinlock_t lock;		/* Protects submitted, retired, errors and the counts */
 	u64 submitted;			/* last fence handed out, 0 before the first */
@@ -141,7 +146,29 @@ struct vitsa_bo {
 	void *vaddr;			/* the pages, in the kernel's direct map */
 	dma_addr_t dma;			/* their device address while the device is bound */
 	size_t size;			/* a multiple of PAGE_SIZE */
+	enum dma_data_direction dir;	/* of its mapping: TO_DEVICE for a list's descriptors */
 	struct list_head node;		/* in vdev->bos */
+};
+
+/* One operand range of a job in a list: synced for every run, as a queued job's are. */
+struct vitsa_range {
+	struct vitsa_bo *bo;		/* referenced */
+	u64 offset;
+	u64 len;
+	enum dma_data_direction dir;
+};
+
+/*
+ * A job list: jobs checked once at LIST_CREATE, kept as device descriptors, run as one ring
+ * entry of opcode LIST each time SUBMIT names it.
+ */
+struct vitsa_list {
+	struct kref ref;
+	struct vitsa_bo *descs;		/* count descriptors, seq 0; mapped TO_DEVICE, charged
+					 * to the creator, no handle */
+	u32 count;
+	u32 nranges;
+	struct vitsa_range ranges[];	/* every used operand of every job, in job order */
 };
 
 enum vitsa_operand {
@@ -154,12 +181,13 @@ enum vitsa_operand {
 };
 
 /*
- * A GEMM or a vector job; a vector op's in0, in1 and out take the places of A, B and C, as
- * they do in the descriptor.
+ * A GEMM, a vector job or a run of a job list; a vector op's in0, in1 and out take the
+ * places of A, B and C, as they do in the descriptor.
  */
 struct vitsa_ring_job {
 	struct vitsa_file *file;	/* referenced until the job retires */
 	struct vitsa_bo *bos[VITSA_OPERAND_COUNT];	/* referenced; NULL when unused */
+	struct vitsa_list *list;	/* a list's run: referenced until it retires; else NULL */
 	u64 offset[VITSA_OPERAND_COUNT];	/* each operand's bytes in its object */
 	u64 len[VITSA_OPERAND_COUNT];
 	/* TO_DEVICE for an input, FROM_DEVICE for C, BIDIRECTIONAL for C computed in place */
@@ -179,6 +207,7 @@ void vitsa_file_put(struct vitsa_file *vf);
 int vitsa_bo_create_ioctl(struct vitsa_file *vf, void *data);
 int vitsa_bo_destroy_ioctl(struct vitsa_file *vf, void *data);
 struct vitsa_bo *vitsa_bo_lookup(struct vitsa_file *vf, u32 handle);
+struct vitsa_bo *vitsa_bo_alloc(struct vitsa_file *vf, size_t size, enum dma_data_direction dir);
 void vitsa_bo_put(struct vitsa_bo *bo);
 void vitsa_bo_release_all(struct vitsa_file *vf);
 int vitsa_bo_mmap(struct vitsa_file *vf, struct vm_area_struct *vma);
@@ -191,8 +220,25 @@ void vitsa_bo_sync_for_cpu(struct vitsa_device *vdev, struct vitsa_bo *bo, u64 o
 /* vitsa_job.c */
 int vitsa_submit_ioctl(struct vitsa_file *vf, void *data);
 int vitsa_wait_ioctl(struct vitsa_file *vf, void *data);
+struct vitsa_ring_job *vitsa_job_create_user(struct vitsa_file *vf, const struct vitsa_job *uj);
 void vitsa_job_done(struct vitsa_ring_job *job, u32 status, const struct vitsa_hw_cpl *cpl);
 void vitsa_job_free(struct vitsa_ring_job *job);
+
+/* Ring entries a job takes on the device: a list's jobs, else 1. */
+static inline u32 vitsa_job_entries(const struct vitsa_ring_job *job)
+{
+	return job->list ? job->list->count : 1;
+}
+
+/* vitsa_list.c */
+u32 vitsa_list_max(const struct vitsa_device *vdev);
+int vitsa_list_create_ioctl(struct vitsa_file *vf, void *data);
+int vitsa_list_destroy_ioctl(struct vitsa_file *vf, void *data);
+struct vitsa_list *vitsa_list_lookup(struct vitsa_file *vf, u32 handle);
+void vitsa_list_put(struct vitsa_list *list);
+void vitsa_list_release_all(struct vitsa_file *vf);
+void vitsa_list_sync_for_device(struct vitsa_device *vdev, struct vitsa_list *list);
+void vitsa_list_sync_for_cpu(struct vitsa_device *vdev, struct vitsa_list *list);
 
 /* vitsa_hw.c */
 int vitsa_hw_init(struct vitsa_device *vdev);

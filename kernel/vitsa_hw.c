@@ -229,11 +229,23 @@ void vitsa_hw_ring_put(struct vitsa_device *vdev, struct vitsa_ring_job *job)
 	WRITE_ONCE(vdev->tail, vdev->tail + 1);
 }
 
+/*
+ * When the job at the head (there is one) times out: job_timeout_ms after it got there, for
+ * each ring entry it stands for (a list's jobs), at most VITSA_JOB_TIMEOUT_MAX_MS; a list
+ * that runs longer than that in all is hung however fast each of its jobs is.
+ */
+static unsigned long vitsa_hw_head_deadline(struct vitsa_device *vdev)
+{
+	struct vitsa_ring_job *job = vdev->slots[vdev->head & VITSA_RING_MASK];
+	u64 ms = (u64)READ_ONCE(vdev->job_timeout_ms) * vitsa_job_entries(job);
+
+	return vdev->head_since + msecs_to_jiffies(min_t(u64, ms, VITSA_JOB_TIMEOUT_MAX_MS));
+}
+
 /* Have the hung-job detector look when the job at the head would time out. */
 static void vitsa_hw_tdr_arm(struct vitsa_device *vdev)
 {
-	unsigned long deadline = vdev->head_since +
-				 msecs_to_jiffies(READ_ONCE(vdev->job_timeout_ms));
+	unsigned long deadline = vitsa_hw_head_deadline(vdev);
 
 	mod_delayed_work(system_wq, &vdev->tdr,
 			 time_after(deadline, jiffies) ? deadline - jiffies : 0);
@@ -433,7 +445,7 @@ static u32 vitsa_hw_halt_status(struct vitsa_device *vdev)
 /*
  * The hung-job detector: runs when the job at the head would time out, until the ring is empty.
  * It retires what the device finished (an interrupt may have been lost) and declares the job
- * at the head hung once it has been there for job_timeout_ms.
+ * at the head hung once it has been there for job_timeout_ms (per job of a list).
  */
 static void vitsa_hw_tdr_work(struct work_struct *work)
 {
@@ -450,7 +462,7 @@ static void vitsa_hw_tdr_work(struct work_struct *work)
 	if (vdev->head == vdev->tail)
 		return;
 
-	deadline = vdev->head_since + msecs_to_jiffies(READ_ONCE(vdev->job_timeout_ms));
+	deadline = vitsa_hw_head_deadline(vdev);
 	if (time_before(jiffies, deadline))
 		vitsa_hw_tdr_arm(vdev);
 	else

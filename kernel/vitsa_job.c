@@ -2,7 +2,8 @@
 /*
  * vitsa: jobs: SUBMIT (validate, translate, queue) and WAIT (fences, error reports).
  *
- * A job is a GEMM or, on a device with the vector unit (hardware 1.3), a vector op.  Every
+ * A job is a GEMM or, on a device with the vector unit (hardware 1.3), a vector op, or a run
+ * of a job list (vitsa_list.c), whose jobs were checked here when the list was created.  Every
  * field of every job is checked before any job is queued; the device checks descriptors
  * again, but it must never see an address outside the submitter's own buffer objects.  Fences
  * count the jobs of one open file, starting at 1; jobs of one file retire in fence order
@@ -35,6 +36,7 @@ static_assert(VITSA_JOB_DMA_READ == VITSA_ERR_DMA_READ);
 static_assert(VITSA_JOB_DMA_WRITE == VITSA_ERR_DMA_WRITE);
 static_assert(VITSA_JOB_ABORTED == VITSA_ERR_ABORTED);
 static_assert(VITSA_JOB_PARAM == VITSA_ERR_PARAM);
+static_assert(VITSA_JOB_LIST == VITSA_ERR_LIST);
 static_assert(VITSA_JOB_TIMEOUT >= VITSA_ERR_COUNT);
 static_assert(VITSA_VEC_INPUT == VITSA_OP_INPUT);
 static_assert(VITSA_VEC_EMBED == VITSA_OP_EMBED);
@@ -170,10 +172,10 @@ static void vitsa_job_gemm_desc(const struct vitsa_gemm *g, struct vitsa_hw_desc
 	desc->c_zero = g->c_zero;
 }
 
-/* The bytes of the job's union past its vector member, which must be 0. */
-static bool vitsa_vec_tail_zero(const struct vitsa_job *uj)
+/* The bytes of the job's union past its first @used bytes, which must be 0. */
+static bool vitsa_job_tail_zero(const struct vitsa_job *uj, size_t used)
 {
-	size_t from = offsetof(struct vitsa_job, vec) + sizeof(uj->vec);
+	size_t from = offsetof(struct vitsa_job, vec) + used;
 
 	return !memchr_inv((const u8 *)uj + from, 0, sizeof(*uj) - from);
 }
@@ -190,7 +192,7 @@ static int vitsa_job_check_vec(const struct vitsa_device *vdev, const struct vit
 
 	if (v->op < VITSA_VEC_FIRST || bit >= 32 || !(vdev->vec_ops & BIT(bit)))
 		return -EINVAL;
-	if (v->pad || v->pad2 || !vitsa_vec_tail_zero(uj))
+	if (v->pad || v->pad2 || !vitsa_job_tail_zero(uj, sizeof(uj->vec)))
 		return -EINVAL;
 	for (i = vitsa_vec_traits(v->op).nparams; i < VITSA_VEC_PARAMS; i++)
 		if (v->param[i])
@@ -275,10 +277,25 @@ void vitsa_job_free(struct vitsa_ring_job *job)
 	for (i = 0; i < VITSA_OPERAND_COUNT; i++)
 		if (job->bos[i])
 			vitsa_bo_put(job->bos[i]);
+	if (job->list)
+		vitsa_list_put(job->list);
 	if (job->file)
 		vitsa_file_put(job->file);
 	kfree(job);
 	atomic_dec(&vitsa_live[VITSA_LIVE_JOBS]);
+}
+
+/* An empty job of @vf, its file referenced; NULL when out of memory. */
+static struct vitsa_ring_job *vitsa_job_alloc(struct vitsa_file *vf)
+{
+	struct vitsa_ring_job *job = kzalloc(sizeof(*job), GFP_KERNEL);
+
+	if (!job)
+		return NULL;
+	atomic_inc(&vitsa_live[VITSA_LIVE_JOBS]);
+	kref_get(&vf->ref);
+	job->file = vf;
+	return job;
 }
 
 /*
@@ -352,10 +369,9 @@ static struct vitsa_ring_job *vitsa_job_create(struct vitsa_file *vf, struct vit
 			return ERR_PTR(ret);
 	}
 
-	job = kzalloc(sizeof(*job), GFP_KERNEL);
+	job = vitsa_job_alloc(vf);
 	if (!job)
 		return ERR_PTR(-ENOMEM);
-	atomic_inc(&vitsa_live[VITSA_LIVE_JOBS]);
 	ret = vitsa_job_bind(job, vf, s->op, addr);
 	if (ret)
 		goto err_free_job;
@@ -369,8 +385,6 @@ static struct vitsa_ring_job *vitsa_job_create(struct vitsa_file *vf, struct vit
 	job->desc.c_addr = addr[VITSA_OPERAND_C];
 	job->desc.bias_addr = addr[VITSA_OPERAND_BIAS];
 	job->desc.rq_addr = addr[VITSA_OPERAND_RQ];
-	kref_get(&vf->ref);
-	job->file = vf;
 	return job;
 
 err_free_job:
@@ -408,15 +422,18 @@ static struct vitsa_ring_job *vitsa_job_create_vec(struct vitsa_file *vf,
 	return vitsa_job_create(vf, &s);
 }
 
-/* Entry @i of SUBMIT's array: a struct vitsa_gemm, or with VITSA_SUBMIT_JOBS a vitsa_job. */
-static struct vitsa_ring_job *vitsa_job_create_entry(struct vitsa_file *vf, const void *entries,
-						     u32 i, bool kinds)
+/**
+ * vitsa_job_create_user() - check a GEMM or vector job and build it
+ * @vf: the submitting file, whose objects the job names
+ * @uj: the job as userspace gave it
+ *
+ * The checks SUBMIT and LIST_CREATE share; a list run (VITSA_JOB_KIND_LIST) is not one of
+ * the kinds here.
+ *
+ * Return: the job, to be queued or freed with vitsa_job_free(); -EINVAL, -ENOENT, -ENOMEM.
+ */
+struct vitsa_ring_job *vitsa_job_create_user(struct vitsa_file *vf, const struct vitsa_job *uj)
 {
-	const struct vitsa_job *uj;
-
-	if (!kinds)
-		return vitsa_job_create_gemm(vf, (const struct vitsa_gemm *)entries + i);
-	uj = (const struct vitsa_job *)entries + i;
 	if (uj->pad)
 		return ERR_PTR(-EINVAL);
 	switch (uj->kind) {
@@ -429,7 +446,50 @@ static struct vitsa_ring_job *vitsa_job_create_entry(struct vitsa_file *vf, cons
 	}
 }
 
-/* The device's writes, C's range, back to the CPU. */
+/*
+ * A run of a list of @vf: one ring entry of opcode LIST naming the list's descriptors, with
+ * a reference on the list.  -EINVAL on a device without lists or for a non-zero pad or union
+ * tail, -ENOENT for an unknown handle.
+ */
+static struct vitsa_ring_job *vitsa_job_create_list(struct vitsa_file *vf,
+						    const struct vitsa_job *uj)
+{
+	struct vitsa_ring_job *job;
+	struct vitsa_list *list;
+
+	if (!vitsa_list_max(vf->vdev) || uj->pad || uj->list.pad ||
+	    !vitsa_job_tail_zero(uj, sizeof(uj->list)))
+		return ERR_PTR(-EINVAL);
+	list = vitsa_list_lookup(vf, uj->list.handle);
+	if (!list)
+		return ERR_PTR(-ENOENT);
+	job = vitsa_job_alloc(vf);
+	if (!job) {
+		vitsa_list_put(list);
+		return ERR_PTR(-ENOMEM);
+	}
+	job->list = list;
+	job->desc.opcode = VITSA_OP_LIST;
+	job->desc.m = list->count;
+	job->desc.a_addr = list->descs->dma;
+	return job;
+}
+
+/* Entry @i of SUBMIT's array: a struct vitsa_gemm, or with VITSA_SUBMIT_JOBS a vitsa_job. */
+static struct vitsa_ring_job *vitsa_job_create_entry(struct vitsa_file *vf, const void *entries,
+						     u32 i, bool kinds)
+{
+	const struct vitsa_job *uj;
+
+	if (!kinds)
+		return vitsa_job_create_gemm(vf, (const struct vitsa_gemm *)entries + i);
+	uj = (const struct vitsa_job *)entries + i;
+	if (uj->kind == VITSA_JOB_KIND_LIST)
+		return vitsa_job_create_list(vf, uj);
+	return vitsa_job_create_user(vf, uj);
+}
+
+/* The device's writes, C's range (a list's: every job's), back to the CPU. */
 static void vitsa_job_sync_for_cpu(struct vitsa_device *vdev, struct vitsa_ring_job *job)
 {
 	int i;
@@ -438,6 +498,8 @@ static void vitsa_job_sync_for_cpu(struct vitsa_device *vdev, struct vitsa_ring_
 		if (job->bos[i] && job->dir[i] != DMA_TO_DEVICE)
 			vitsa_bo_sync_for_cpu(vdev, job->bos[i], job->offset[i], job->len[i],
 					      job->dir[i]);
+	if (job->list)
+		vitsa_list_sync_for_cpu(vdev, job->list);
 }
 
 /**
@@ -466,6 +528,9 @@ void vitsa_job_done(struct vitsa_ring_job *job, u32 status, const struct vitsa_h
 			vitsa_bo_put(job->bos[i]);
 		job->bos[i] = NULL;
 	}
+	if (job->list)
+		vitsa_list_put(job->list);
+	job->list = NULL;
 	job->file = NULL;
 	job->status = status;
 
@@ -504,10 +569,9 @@ static bool vitsa_ring_ready(struct vitsa_device *vdev)
 }
 
 /*
- * Give the leading jobs fences and put them in the ring, as many as fit (with @all: all of
- * them or, -EAGAIN, none); returns how many.
+ * The job's operands (a list's descriptors and every operand of its jobs) to the device:
+ * after the gone check, so never on unmapped objects.
  */
-/* The job's operands to the device: after the gone check, so never on unmapped objects. */
 static void vitsa_job_sync_for_device(struct vitsa_device *vdev, struct vitsa_ring_job *job)
 {
 	int i;
@@ -516,8 +580,14 @@ static void vitsa_job_sync_for_device(struct vitsa_device *vdev, struct vitsa_ri
 		if (job->bos[i])
 			vitsa_bo_sync_for_device(vdev, job->bos[i], job->offset[i], job->len[i],
 						 job->dir[i]);
+	if (job->list)
+		vitsa_list_sync_for_device(vdev, job->list);
 }
 
+/*
+ * Give the leading jobs fences and put them in the ring, as many as fit (with @all: all of
+ * them or, -EAGAIN, none); returns how many.
+ */
 static int vitsa_jobs_push(struct vitsa_device *vdev, struct vitsa_ring_job **jobs, u32 count,
 			   bool all, u64 *fence)
 {
