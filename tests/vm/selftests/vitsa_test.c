@@ -26,6 +26,7 @@
 
 #include "kselftest_harness.h"
 #include "vitsa_util.h"
+#include "vitsa_hw.h"
 
 #define ALL_VEC_OPS	0x7ffu	/* VITSA_PARAM_VEC_OPS with the vector unit: 0x10..0x1a */
 
@@ -1783,8 +1784,11 @@ VEC_MUTATION(valid_input_u8_odd_offset, 0, { vec_input(j, ctx); j->vec.in0.offse
 VEC_MUTATION(valid_gemm_kind, 0, vec_gemm(j, ctx));
 
 /* struct vitsa_job: kind, pad, the union's bytes past struct vitsa_vec. */
-VEC_MUTATION(kind_2_holding_vec, -EINVAL, j->kind = 2);
-VEC_MUTATION(kind_2_holding_gemm, -EINVAL, { vec_gemm(j, ctx); j->kind = 2; });
+VEC_MUTATION(kind_3_holding_vec, -EINVAL, j->kind = 3);
+VEC_MUTATION(kind_3_holding_gemm, -EINVAL, { vec_gemm(j, ctx); j->kind = 3; });
+/* KIND_LIST reads the union as struct vitsa_list_run: a vector job there has pads set */
+VEC_MUTATION(kind_list_holding_vec, -EINVAL, j->kind = VITSA_JOB_KIND_LIST);
+VEC_MUTATION(kind_list_holding_gemm, -EINVAL, { vec_gemm(j, ctx); j->kind = VITSA_JOB_KIND_LIST; });
 VEC_MUTATION(kind_max, -EINVAL, j->kind = UINT32_MAX);
 VEC_MUTATION(job_pad, -EINVAL, j->pad = 1);
 VEC_MUTATION(tail_first_byte, -EINVAL, vec_tail(j)[0] = 1);
@@ -1922,6 +1926,779 @@ TEST_F(vec_submit, check)
 	wait_ok(_metadata, self->fd, fence);
 }
 
+/* ---- job lists (uapi 1.3): LIST_CREATE, runs through SUBMIT_JOBS, LIST_DESTROY ---- */
+
+#define LIST_MAX	4096	/* VITSA_PARAM_LIST_MAX of a device that runs lists */
+#define FILE_MAX_LISTS	1024	/* lists one file may hold (uapi.rst, "Resource limits") */
+
+/*
+ * VITSA_PARAM_LIST_MAX of one device: LIST_MAX with lists, and then a list of one job runs;
+ * 0 without, and then LIST_CREATE and a SUBMIT entry of kind LIST are -EINVAL.
+ */
+static void list_max_check(struct __test_metadata *_metadata, const char *path)
+{
+	struct vitsa_gemm g = {
+		.m = 4, .n = 4, .k = 4,
+		.a_type = VITSA_TYPE_S8, .b_type = VITSA_TYPE_S8, .c_type = VITSA_TYPE_S32,
+		.a = { .stride = 4 }, .b = { .stride = 4 }, .c = { .offset = 64, .stride = 16 },
+	};
+	struct vitsa_job job, run;
+	uint64_t max, ops, fence;
+	uint32_t handle;
+	struct bo bo;
+	int fd = vitsa_open_path(path);
+
+	ASSERT_LE(0, fd) TH_LOG("open %s: %s", path, strerror(errno));
+	ASSERT_EQ(0, get_param(fd, VITSA_PARAM_LIST_MAX, &max));
+	ASSERT_EQ(0, get_param(fd, VITSA_PARAM_VEC_OPS, &ops));
+	TH_LOG("%s: LIST_MAX %llu, VEC_OPS %#llx", path, (unsigned long long)max,
+	       (unsigned long long)ops);
+	/* The test VM's QEMU gives lists to exactly the devices with the vector unit (1.3). */
+	EXPECT_EQ(ops ? LIST_MAX : 0, max);
+
+	ASSERT_EQ(0, bo_create(fd, 4096, &bo));
+	g.a.handle = g.b.handle = g.c.handle = bo.handle;
+	job = gemm_job(&g);
+	if (max) {
+		ASSERT_EQ(0, list_create(fd, &job, 1, &handle));
+		run = list_run(handle);
+		ASSERT_EQ(0, submit_jobs(fd, &run, 1, &fence));
+		wait_ok(_metadata, fd, fence);
+		EXPECT_EQ(0, list_destroy(fd, handle));
+	} else {
+		EXPECT_EQ(-EINVAL, list_create(fd, &job, 1, &handle));
+		run = list_run(1);
+		EXPECT_EQ(-EINVAL, submit_jobs(fd, &run, 1, &fence));
+		EXPECT_EQ(-ENOENT, list_destroy(fd, 1));
+	}
+	close(fd);
+}
+
+/* Every /dev/vitsaN of the VM and $VITSA_DEV, as vec_ops_on_every_device. */
+TEST(list_max_on_every_device)
+{
+	char path[32];
+	int n, found = 0;
+
+	for (n = 0; n < 16; n++) {
+		snprintf(path, sizeof(path), "/dev/vitsa%d", n);
+		if (access(path, F_OK))
+			continue;
+		found++;
+		list_max_check(_metadata, path);
+	}
+	if (strncmp(vitsa_path(), "/dev/vitsa", 10))
+		list_max_check(_metadata, vitsa_path());
+	ASSERT_LT(0, found);
+}
+
+FIXTURE(list) {
+	int fd;
+	long page;
+};
+
+FIXTURE_SETUP(list)
+{
+	uint64_t max;
+
+	self->fd = vitsa_open();
+	ASSERT_LE(0, self->fd) TH_LOG("open %s: %s", vitsa_path(), strerror(errno));
+	self->page = sysconf(_SC_PAGESIZE);
+	ASSERT_EQ(0, get_param(self->fd, VITSA_PARAM_LIST_MAX, &max));
+	if (!max)
+		SKIP(return, "the device runs no lists (list_max_on_every_device checks that)");
+	ASSERT_EQ(LIST_MAX, max);
+	rng_seed(0x115);
+}
+
+FIXTURE_TEARDOWN(list)
+{
+	close(self->fd);
+}
+
+/* This file's number of lists, from fdinfo. */
+static uint64_t lists_held(struct __test_metadata *_metadata, int fd)
+{
+	uint64_t n = UINT64_MAX;
+
+	EXPECT_EQ(0, vitsa_fdinfo_read(fd, "vitsa-lists", &n));
+	return n;
+}
+
+/* Operands in [-16, 15], so that a GEMM's C is partly inside s8 and partly not. */
+static void fill_small(uint8_t *p, uint64_t n)
+{
+	while (n--)
+		*p++ = (uint8_t)(rng() % 32 - 16);
+}
+
+/* What JOIN16 (lo 0, mult 1, shift 8) makes of @m x @n s32 rows at @c: sat8 of each. */
+static void join16_ref(const uint8_t *c, uint64_t c_stride, uint32_t m, uint32_t n,
+		       uint8_t *out)
+{
+	uint32_t r, col;
+	int32_t v;
+
+	for (r = 0; r < m; r++) {
+		for (col = 0; col < n; col++) {
+			memcpy(&v, c + r * c_stride + 4 * col, 4);
+			out[r * n + col] = (uint8_t)clamp(v, INT8_MIN, INT8_MAX);
+		}
+	}
+}
+
+/*
+ * One list [GEMM A x B -> C s32, JOIN16 of that C -> out s8, ADD s0 + s1 -> sum] run three
+ * times with fresh inputs: every run gives that run's results (the list reads its operands at
+ * each run, not once), and JOIN16 reads the C its GEMM wrote just before, in the same run.
+ */
+TEST_F(list, gemm_join16_add_three_runs)
+{
+	const uint32_t m = 8, n = 24, k = 16;
+	struct vitsa_gemm g = {
+		.m = m, .n = n, .k = k,
+		.a_type = VITSA_TYPE_S8, .b_type = VITSA_TYPE_S8, .c_type = VITSA_TYPE_S32,
+		.a = { .stride = k }, .b = { .stride = n }, .c = { .offset = 64, .stride = 4 * n },
+	};
+	uint8_t *expect_c = malloc(self->page), *expect_sum = malloc(self->page);
+	uint8_t expect_out[8 * 24];
+	struct bo a, b, c, lo, out, s0, s1, sum;
+	struct vitsa_job jobs[3], run;
+	uint32_t handle, r;
+	uint64_t fence;
+
+	ASSERT_NE(NULL, expect_c);
+	ASSERT_NE(NULL, expect_sum);
+	bo_new_mapped(_metadata, self->fd, self->page, &a);
+	bo_new_mapped(_metadata, self->fd, self->page, &b);
+	bo_new_mapped(_metadata, self->fd, self->page, &c);
+	bo_new_mapped(_metadata, self->fd, self->page, &lo);
+	bo_new_mapped(_metadata, self->fd, self->page, &out);
+	bo_new_mapped(_metadata, self->fd, self->page, &s0);
+	bo_new_mapped(_metadata, self->fd, self->page, &s1);
+	bo_new_mapped(_metadata, self->fd, self->page, &sum);
+	g.a.handle = a.handle;
+	g.b.handle = b.handle;
+	g.c.handle = c.handle;
+	jobs[0] = gemm_job(&g);
+	jobs[1] = vec_job(VITSA_VEC_JOIN16, m, n, g.c, MEM(lo.handle, 0, 4 * n),
+			  MEM(out.handle, 0, n));
+	jobs[1].vec.param[0] = 1;
+	jobs[1].vec.param[1] = 8;
+	jobs[2] = add_job(5, 40, MEM(s0.handle, 0, 80), MEM(s1.handle, 0, 80),
+			  MEM(sum.handle, 0, 80));
+	ASSERT_EQ(0, list_create(self->fd, jobs, 3, &handle));
+	EXPECT_NE(0, handle);
+	EXPECT_EQ(1, lists_held(_metadata, self->fd));
+	run = list_run(handle);
+
+	for (r = 0; r < 3; r++) {
+		fill_small(a.map, a.size);
+		fill_small(b.map, b.size);
+		fill_random(s0.map, s0.size);
+		fill_random(s1.map, s1.size);
+		memset(c.map, SENTINEL, c.size);
+		memset(out.map, SENTINEL, out.size);
+		memset(sum.map, SENTINEL, sum.size);
+		memset(expect_c, SENTINEL, self->page);
+		gemm_ref(&g, &a, &b, NULL, NULL, expect_c);
+		join16_ref(expect_c + g.c.offset, g.c.stride, m, n, expect_out);
+		memcpy(expect_sum, sum.map, self->page);
+		add_ref(&jobs[2].vec, s0.map, s1.map, expect_sum);
+
+		ASSERT_EQ(0, submit_jobs(self->fd, &run, 1, &fence));
+		EXPECT_EQ(r + 1, fence) TH_LOG("a run is one job: one fence");
+		wait_ok(_metadata, self->fd, fence);
+		expect_bytes(_metadata, c.map, expect_c, self->page, "C");
+		expect_bytes(_metadata, out.map, expect_out, sizeof(expect_out), "JOIN16 out");
+		expect_bytes(_metadata, sum.map, expect_sum, self->page, "sum");
+	}
+	EXPECT_EQ(0, list_destroy(self->fd, handle));
+	EXPECT_EQ(0, lists_held(_metadata, self->fd));
+	free(expect_c);
+	free(expect_sum);
+}
+
+/*
+ * Runs of one list in one SUBMIT, around a plain job, all adding x into acc in place: each run
+ * is one fence, and the three run in array order (acc0 + x + x + x, saturating at each step).
+ */
+TEST_F(list, runs_in_one_submit)
+{
+	const uint32_t rows = 6, cols = 30;
+	struct bo acc, x;
+	struct vitsa_job add, jobs[3];
+	uint8_t *expect = malloc(self->page);
+	uint32_t handle, i;
+	uint64_t fence;
+
+	ASSERT_NE(NULL, expect);
+	bo_new_mapped(_metadata, self->fd, self->page, &acc);
+	bo_new_mapped(_metadata, self->fd, self->page, &x);
+	fill_random(acc.map, acc.size);
+	for (i = 0; i < x.size; i += 2)		/* |x| < 4096: acc moves, seldom saturates */
+		st16(x.map + i, (int16_t)(rng() % 8192) - 4096);
+	add = add_job(rows, cols, MEM(acc.handle, 4, 64), MEM(x.handle, 0, 64),
+		      MEM(acc.handle, 4, 64));
+	ASSERT_EQ(0, list_create(self->fd, &add, 1, &handle));
+	jobs[0] = list_run(handle);
+	jobs[1] = add;
+	jobs[2] = jobs[0];
+	memcpy(expect, acc.map, self->page);
+	for (i = 0; i < 3; i++)
+		add_ref(&add.vec, expect, x.map, expect);
+
+	ASSERT_EQ(0, submit_jobs(self->fd, jobs, 3, &fence));
+	EXPECT_EQ(3, fence);
+	wait_ok(_metadata, self->fd, fence);
+	expect_bytes(_metadata, acc.map, expect, self->page, "acc");
+	EXPECT_EQ(0, list_destroy(self->fd, handle));
+	free(expect);
+}
+
+/*
+ * The largest list, LIST_MAX one-row ADDs each into its own row of out: all of them run, in
+ * one ring entry (one fence), well within the job timeout however long the whole takes.
+ */
+TEST_F(list, largest_list)
+{
+	const uint64_t row = 32;	/* 16 s16 */
+	struct vitsa_job *jobs = calloc(LIST_MAX + 1, sizeof(*jobs)), run;
+	struct bo in, out;
+	uint8_t *expect;
+	uint32_t handle, i;
+	uint64_t fence;
+
+	ASSERT_NE(NULL, jobs);
+	bo_new_mapped(_metadata, self->fd, LIST_MAX * row, &in);
+	bo_new_mapped(_metadata, self->fd, LIST_MAX * row, &out);
+	expect = malloc(out.size);
+	ASSERT_NE(NULL, expect);
+	fill_random(in.map, in.size);
+	memset(out.map, SENTINEL, out.size);
+	memcpy(expect, out.map, out.size);
+	for (i = 0; i <= LIST_MAX; i++) {
+		uint64_t off = i % LIST_MAX * row;
+
+		/* job i: in's row i doubled, into out's row LIST_MAX - 1 - i */
+		jobs[i] = add_job(1, 16, MEM(in.handle, off, row), MEM(in.handle, off, row),
+				  MEM(out.handle, (LIST_MAX - 1 - i % LIST_MAX) * row, row));
+		if (i < LIST_MAX)
+			add_ref(&jobs[i].vec, in.map, in.map, expect);
+	}
+	EXPECT_EQ(-EINVAL, list_create(self->fd, jobs, LIST_MAX + 1, &handle));
+	ASSERT_EQ(0, list_create(self->fd, jobs, LIST_MAX, &handle));
+	run = list_run(handle);
+	ASSERT_EQ(0, submit_jobs(self->fd, &run, 1, &fence));
+	EXPECT_EQ(1, fence);
+	wait_ok(_metadata, self->fd, fence);
+	expect_bytes(_metadata, out.map, expect, out.size, "out");
+	EXPECT_EQ(0, list_destroy(self->fd, handle));
+	free(expect);
+	free(jobs);
+}
+
+/*
+ * LIST_DESTROY of a list whose run waits behind another file's long jobs: the handle goes at
+ * once (destroying or running it again is -ENOENT), the queued run still runs and its result
+ * is right; the memory goes when it retires (budget.list_descriptors_charged checks that).
+ */
+TEST_F(list, destroy_while_queued)
+{
+	struct bo a, b, c, s0, s1, sum;
+	uint8_t *expect = malloc(self->page);
+	struct vitsa_job add, run;
+	uint64_t fence, busy;
+	uint32_t handle;
+	int fd2, ret;
+
+	ASSERT_NE(NULL, expect);
+	fd2 = vitsa_open();
+	ASSERT_LE(0, fd2);
+	bo_new_mapped(_metadata, self->fd, self->page, &s0);
+	bo_new_mapped(_metadata, self->fd, self->page, &s1);
+	bo_new_mapped(_metadata, self->fd, self->page, &sum);
+	fill_random(s0.map, s0.size);
+	fill_random(s1.map, s1.size);
+	memset(sum.map, SENTINEL, sum.size);
+	memcpy(expect, sum.map, self->page);
+	add = add_job(16, 64, MEM(s0.handle, 0, 128), MEM(s1.handle, 0, 128),
+		      MEM(sum.handle, 0, 128));
+	add_ref(&add.vec, s0.map, s1.map, expect);
+	ASSERT_EQ(0, list_create(self->fd, &add, 1, &handle));
+
+	busy = submit_busy_work(_metadata, fd2, 512, 8, &a, &b, &c);
+	run = list_run(handle);
+	ASSERT_EQ(0, submit_jobs(self->fd, &run, 1, &fence));
+	ASSERT_EQ(0, list_destroy(self->fd, handle));
+	ret = wait_fence(self->fd, fence, 0, NULL);
+	if (ret != -ETIMEDOUT)
+		TH_LOG("the run completed before its list was destroyed (WAIT %d)", ret);
+	EXPECT_EQ(-ENOENT, list_destroy(self->fd, handle));
+	EXPECT_EQ(-ENOENT, submit_jobs(self->fd, &run, 1, NULL));
+	EXPECT_EQ(0, lists_held(_metadata, self->fd));
+
+	wait_ok(_metadata, self->fd, fence);
+	expect_bytes(_metadata, sum.map, expect, self->page, "sum");
+	wait_ok(_metadata, fd2, busy);
+	close(fd2);
+	free(expect);
+}
+
+/* LIST_CREATE with @args on @fd; the argument must be left alone when it fails. */
+static int list_create_args(struct __test_metadata *_metadata, int fd,
+			    struct vitsa_list_create *args)
+{
+	struct vitsa_list_create before = *args;
+	int ret = vitsa_ioctl(fd, VITSA_IOCTL_LIST_CREATE, args);
+
+	if (ret)
+		EXPECT_EQ(0, memcmp(&before, args, sizeof(before))) TH_LOG("argument changed");
+	return ret;
+}
+
+/*
+ * Every way LIST_CREATE fails, each with its errno: count, flags, pad, the array's pointer,
+ * and any job that SUBMIT would refuse, or of kind LIST, anywhere in the array.  A refused
+ * list keeps nothing: no list, no handle used up.
+ */
+TEST_F(list, create_bad)
+{
+	struct vitsa_list_create args = { .handle = 0xdeadbeef };
+	struct vitsa_job jobs[3], *edge;
+	struct bo in, out;
+	uint32_t first;
+	uint8_t *pages;
+
+	bo_new_mapped(_metadata, self->fd, self->page, &in);
+	bo_new_mapped(_metadata, self->fd, self->page, &out);
+	jobs[0] = add_job(4, 16, MEM(in.handle, 0, 32), MEM(in.handle, 0, 32),
+			  MEM(out.handle, 0, 32));
+	jobs[1] = jobs[0];
+	jobs[1].vec.out.offset = 512;
+	jobs[2] = jobs[0];
+	jobs[2].vec.out.offset = 1024;
+	ASSERT_EQ(0, list_create(self->fd, jobs, 1, &first));
+	args.jobs = (uintptr_t)jobs;
+
+	/* the arguments */
+	args.count = 0;
+	EXPECT_EQ(-EINVAL, list_create_args(_metadata, self->fd, &args));
+	args.count = LIST_MAX + 1;
+	EXPECT_EQ(-EINVAL, list_create_args(_metadata, self->fd, &args));
+	args.count = UINT32_MAX;
+	EXPECT_EQ(-EINVAL, list_create_args(_metadata, self->fd, &args));
+	args.count = 3;
+	args.flags = 1;
+	EXPECT_EQ(-EINVAL, list_create_args(_metadata, self->fd, &args));
+	args.flags = 0x80000000u;
+	EXPECT_EQ(-EINVAL, list_create_args(_metadata, self->fd, &args));
+	args.flags = 0;
+	args.pad = 1;
+	EXPECT_EQ(-EINVAL, list_create_args(_metadata, self->fd, &args));
+	args.pad = 0;
+	args.jobs = 0;
+	EXPECT_EQ(-EFAULT, list_create_args(_metadata, self->fd, &args));
+	args.jobs = UINT64_MAX - 7;
+	EXPECT_EQ(-EFAULT, list_create_args(_metadata, self->fd, &args));
+
+	/* an array whose third job runs into an unmapped page */
+	pages = mmap(NULL, 2 * self->page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+		     -1, 0);
+	ASSERT_NE(MAP_FAILED, pages);
+	ASSERT_EQ(0, munmap(pages + self->page, self->page));
+	edge = (struct vitsa_job *)(pages + self->page) - 2;
+	memcpy(edge, jobs, 2 * sizeof(*jobs));
+	args.jobs = (uintptr_t)edge;
+	EXPECT_EQ(-EFAULT, list_create_args(_metadata, self->fd, &args));
+	args.count = 2;
+	EXPECT_EQ(0, list_create_args(_metadata, self->fd, &args));
+	EXPECT_EQ(0, list_destroy(self->fd, args.handle));
+	munmap(pages, self->page);
+	args.jobs = (uintptr_t)jobs;
+	args.count = 3;
+	args.handle = 0xdeadbeef;
+
+	/* the last job bad in each way; checked as SUBMIT checks it (vec_submit has them all) */
+	jobs[2] = list_run(first);
+	EXPECT_EQ(-EINVAL, list_create_args(_metadata, self->fd, &args)) TH_LOG("a list in a list");
+	jobs[2].kind = 3;
+	EXPECT_EQ(-EINVAL, list_create_args(_metadata, self->fd, &args));
+	jobs[2] = jobs[0];
+	jobs[2].pad = 1;
+	EXPECT_EQ(-EINVAL, list_create_args(_metadata, self->fd, &args));
+	jobs[2] = jobs[0];
+	jobs[2].vec.rows = 0;
+	EXPECT_EQ(-EINVAL, list_create_args(_metadata, self->fd, &args));
+	jobs[2] = jobs[0];
+	jobs[2].vec.out.offset = self->page;
+	EXPECT_EQ(-EINVAL, list_create_args(_metadata, self->fd, &args)) TH_LOG("out past its end");
+	jobs[2] = jobs[0];
+	jobs[2].vec.out = MEM(in.handle, 2, 32);
+	EXPECT_EQ(-EINVAL, list_create_args(_metadata, self->fd, &args)) TH_LOG("out on in0");
+	jobs[2] = jobs[0];
+	jobs[2].vec.in1.handle = 999;
+	EXPECT_EQ(-ENOENT, list_create_args(_metadata, self->fd, &args));
+	/* ... and in the first place */
+	jobs[2] = jobs[0];
+	jobs[0].vec.out.handle = 999;
+	EXPECT_EQ(-ENOENT, list_create_args(_metadata, self->fd, &args));
+	jobs[0] = jobs[2];
+
+	/* Nothing was kept: one list, and the next handle is the next number. */
+	EXPECT_EQ(1, lists_held(_metadata, self->fd));
+	ASSERT_EQ(0, list_create_args(_metadata, self->fd, &args));
+	EXPECT_NE(first, args.handle);
+	EXPECT_NE(0, args.handle);
+	EXPECT_EQ(2, lists_held(_metadata, self->fd));
+	EXPECT_EQ(0, list_destroy(self->fd, args.handle));
+	EXPECT_EQ(0, list_destroy(self->fd, first));
+}
+
+/*
+ * A SUBMIT entry of kind LIST: an unknown handle (0, never made, destroyed, another file's)
+ * is -ENOENT; a non-zero pad, list pad or byte of the union past struct vitsa_list_run is
+ * -EINVAL; either way nothing of the batch runs.  LIST_DESTROY: pad -EINVAL, unknown -ENOENT.
+ */
+TEST_F(list, run_and_destroy_bad)
+{
+	struct vitsa_list_destroy d = { 0 };
+	struct vitsa_job jobs[2], add;
+	struct bo in, out;
+	uint32_t handle, other;
+	uint64_t fence, i;
+	int fd2;
+
+	bo_new_mapped(_metadata, self->fd, self->page, &in);
+	bo_new_mapped(_metadata, self->fd, self->page, &out);
+	memset(out.map, SENTINEL, out.size);
+	add = add_job(4, 16, MEM(in.handle, 0, 32), MEM(in.handle, 0, 32),
+		      MEM(out.handle, 0, 32));
+	ASSERT_EQ(0, list_create(self->fd, &add, 1, &handle));
+
+	/* Another file: this file's list means nothing there, nor its lists here. */
+	fd2 = vitsa_open();
+	ASSERT_LE(0, fd2);
+	jobs[0] = list_run(handle);
+	EXPECT_EQ(-ENOENT, submit_jobs(fd2, jobs, 1, NULL));
+	EXPECT_EQ(-ENOENT, list_destroy(fd2, handle));
+	ASSERT_EQ(0, bo_create(fd2, self->page, &in));
+	add.vec.in0.handle = add.vec.in1.handle = add.vec.out.handle = in.handle;
+	add.vec.out.offset = 1024;
+	do {
+		ASSERT_EQ(0, list_create(fd2, &add, 1, &other));
+	} while (other == handle);
+
+	/* a valid ADD first: it must not run when the run after it is refused */
+	jobs[0] = add_job(4, 16, MEM(out.handle, 2048, 32), MEM(out.handle, 2048, 32),
+			  MEM(out.handle, 2048, 32));
+	jobs[1] = list_run(0);
+	EXPECT_EQ(-ENOENT, submit_jobs(self->fd, jobs, 2, NULL));
+	jobs[1] = list_run(handle + 1);
+	EXPECT_EQ(-ENOENT, submit_jobs(self->fd, jobs, 2, NULL));
+	jobs[1] = list_run(UINT32_MAX);
+	EXPECT_EQ(-ENOENT, submit_jobs(self->fd, jobs, 2, NULL));
+	jobs[1] = list_run(other);
+	EXPECT_EQ(-ENOENT, submit_jobs(self->fd, jobs, 2, NULL)) TH_LOG("another file's list");
+	jobs[1] = list_run(handle);
+	jobs[1].pad = 1;
+	EXPECT_EQ(-EINVAL, submit_jobs(self->fd, jobs, 2, NULL));
+	jobs[1] = list_run(handle);
+	jobs[1].list.pad = 1;
+	EXPECT_EQ(-EINVAL, submit_jobs(self->fd, jobs, 2, NULL));
+	jobs[1] = list_run(handle);
+	((uint8_t *)&jobs[1].list)[sizeof(jobs[1].list)] = 1;
+	EXPECT_EQ(-EINVAL, submit_jobs(self->fd, jobs, 2, NULL)) TH_LOG("union tail, first byte");
+	jobs[1] = list_run(handle);
+	((uint8_t *)&jobs[1])[sizeof(jobs[1]) - 1] = 0x80;
+	EXPECT_EQ(-EINVAL, submit_jobs(self->fd, jobs, 2, NULL)) TH_LOG("union tail, last byte");
+
+	/* Nothing ran, no fence was used up. */
+	usleep(100 * 1000);
+	EXPECT_EQ(-EINVAL, wait_fence(self->fd, 1, 0, NULL));
+	for (i = 0; i < out.size; i++)
+		ASSERT_EQ(SENTINEL, out.map[i]) TH_LOG("out byte %llu written",
+						       (unsigned long long)i);
+
+	/* LIST_DESTROY */
+	d.handle = handle;
+	d.pad = 1;
+	EXPECT_EQ(-EINVAL, vitsa_ioctl(self->fd, VITSA_IOCTL_LIST_DESTROY, &d));
+	EXPECT_EQ(-ENOENT, list_destroy(self->fd, 0));
+	EXPECT_EQ(-ENOENT, list_destroy(self->fd, handle + 1));
+	EXPECT_EQ(-ENOENT, list_destroy(self->fd, UINT32_MAX));
+	EXPECT_EQ(-ENOENT, list_destroy(self->fd, other));
+	EXPECT_EQ(1, lists_held(_metadata, self->fd));
+
+	/* the refused calls left the list alone: it runs, then goes once */
+	jobs[1] = list_run(handle);
+	ASSERT_EQ(0, submit_jobs(self->fd, jobs, 2, &fence));
+	EXPECT_EQ(2, fence);
+	wait_ok(_metadata, self->fd, fence);
+	EXPECT_EQ(0, list_destroy(self->fd, handle));
+	EXPECT_EQ(-ENOENT, list_destroy(self->fd, handle));
+	EXPECT_EQ(-ENOENT, submit_jobs(self->fd, &jobs[1], 1, NULL));
+	close(fd2);
+}
+
+/*
+ * A list whose second job has a shift out of range: the device stops the list there, WAIT
+ * reports the run's fence with VITSA_JOB_PARAM, the first job's result is written and the
+ * third's is not.  The run of another list queued right behind it, of the same file, runs.
+ */
+TEST_F(list, entry_fails_on_device)
+{
+	struct bo a, b, out, out2;
+	struct vitsa_job bad[3], good, jobs[2];
+	uint8_t *expect = malloc(self->page), *expect2 = malloc(self->page);
+	uint32_t h_bad, h_good;
+	struct vitsa_wait w;
+	uint64_t fence;
+
+	ASSERT_NE(NULL, expect);
+	ASSERT_NE(NULL, expect2);
+	bo_new_mapped(_metadata, self->fd, self->page, &a);
+	bo_new_mapped(_metadata, self->fd, self->page, &b);
+	bo_new_mapped(_metadata, self->fd, self->page, &out);
+	bo_new_mapped(_metadata, self->fd, self->page, &out2);
+	fill_random(a.map, a.size);
+	fill_random(b.map, b.size);
+	memset(out.map, SENTINEL, out.size);
+	memset(out2.map, SENTINEL, out2.size);
+	memcpy(expect, out.map, out.size);
+	memcpy(expect2, out2.map, out2.size);
+
+	bad[0] = add_job(4, 64, MEM(a.handle, 0, 128), MEM(b.handle, 0, 128),
+			 MEM(out.handle, 0, 128));
+	bad[1] = bad[0];
+	bad[1].vec.param[1] = 63;		/* in0's shift */
+	bad[1].vec.out.offset = 1024;
+	bad[2] = bad[0];
+	bad[2].vec.out.offset = 2048;
+	add_ref(&bad[0].vec, a.map, b.map, expect);
+	good = bad[0];
+	good.vec.out.handle = out2.handle;
+	add_ref(&good.vec, a.map, b.map, expect2);
+	ASSERT_EQ(0, list_create(self->fd, bad, 3, &h_bad));
+	ASSERT_EQ(0, list_create(self->fd, &good, 1, &h_good));
+
+	jobs[0] = list_run(h_bad);
+	jobs[1] = list_run(h_good);
+	ASSERT_EQ(0, submit_jobs(self->fd, jobs, 2, &fence));
+	ASSERT_EQ(2, fence);
+	ASSERT_EQ(0, wait_fence(self->fd, fence, WAIT_LONG_NS, &w));
+	EXPECT_EQ(1, w.error_fence);
+	EXPECT_EQ(VITSA_JOB_PARAM, w.error);
+	ASSERT_EQ(0, wait_fence(self->fd, fence, 0, &w));
+	EXPECT_EQ(0, w.error_fence);
+	expect_bytes(_metadata, out.map, expect, out.size, "out of the failed list");
+	expect_bytes(_metadata, out2.map, expect2, out2.size, "out of the list after it");
+	EXPECT_EQ(0, list_destroy(self->fd, h_bad));
+	EXPECT_EQ(0, list_destroy(self->fd, h_good));
+	free(expect);
+	free(expect2);
+}
+
+/* A file holds at most FILE_MAX_LISTS lists: then -ENOSPC, until one is destroyed. */
+TEST_F(list, lists_per_file)
+{
+	uint32_t *h = calloc(FILE_MAX_LISTS + 1, sizeof(*h)), i, j;
+	struct vitsa_job add, add2;
+	struct bo bo, bo2;
+	int fd2;
+
+	ASSERT_NE(NULL, h);
+	ASSERT_EQ(0, bo_create(self->fd, self->page, &bo));
+	add = add_job(1, 16, MEM(bo.handle, 0, 32), MEM(bo.handle, 0, 32),
+		      MEM(bo.handle, 64, 32));
+	for (i = 0; i < FILE_MAX_LISTS; i++) {
+		ASSERT_EQ(0, list_create(self->fd, &add, 1, &h[i])) TH_LOG("list %u", i);
+		ASSERT_NE(0, h[i]);
+	}
+	for (i = 0; i < FILE_MAX_LISTS; i++)
+		for (j = i + 1; j < FILE_MAX_LISTS; j++)
+			ASSERT_NE(h[i], h[j]);
+	EXPECT_EQ(-ENOSPC, list_create(self->fd, &add, 1, &h[FILE_MAX_LISTS]));
+	EXPECT_EQ(FILE_MAX_LISTS, lists_held(_metadata, self->fd));
+
+	/* another file counts its own */
+	fd2 = vitsa_open();
+	ASSERT_LE(0, fd2);
+	ASSERT_EQ(0, bo_create(fd2, self->page, &bo2));
+	add2 = add;
+	add2.vec.in0.handle = add2.vec.in1.handle = add2.vec.out.handle = bo2.handle;
+	EXPECT_EQ(0, list_create(fd2, &add2, 1, &j));
+	close(fd2);
+
+	EXPECT_EQ(0, list_destroy(self->fd, h[FILE_MAX_LISTS / 2]));
+	EXPECT_EQ(0, list_create(self->fd, &add, 1, &h[FILE_MAX_LISTS]));
+	EXPECT_EQ(-ENOSPC, list_create(self->fd, &add, 1, &j));
+	free(h);
+	/* close(2) frees them all (checked by the VM's no_leaked_objects) */
+}
+
+/*
+ * A list's descriptors count against file_bo_mb as an object of count * 128 bytes, rounded up
+ * to pages, from LIST_CREATE until the list is destroyed and its last run has retired.  Jobs
+ * are checked before the budget.
+ */
+TEST_F(budget, list_descriptors_charged)
+{
+	struct vitsa_job jobs[65], run;
+	struct bo a, b, c[3], other;
+	uint64_t max, fence, busy;
+	uint32_t h, h2;
+	int i, ret;
+
+	ASSERT_EQ(0, get_param(self->fd, VITSA_PARAM_LIST_MAX, &max));
+	if (!max)
+		SKIP(return, "the device runs no lists");
+	ASSERT_EQ(0, bo_create(self->fd, 4 * MIB, &a));
+	ASSERT_EQ(0, bo_create(self->fd, 4 * MIB - 8192, &b));	/* two pages left */
+	for (i = 0; i < 65; i++)
+		jobs[i] = add_job(1, 16, MEM(a.handle, 0, 32), MEM(a.handle, 0, 32),
+				  MEM(b.handle, 32 * i, 32));
+	ASSERT_EQ(0, list_create(self->fd, jobs, 33, &h)) TH_LOG("33 jobs: two pages");
+	EXPECT_EQ(-EDQUOT, list_create(self->fd, jobs, 1, &h2));
+	EXPECT_EQ(-EDQUOT, bo_create(self->fd, 1, &other));
+	jobs[0].vec.rows = 0;
+	EXPECT_EQ(-EINVAL, list_create(self->fd, jobs, 1, &h2)) TH_LOG("checked before the budget");
+	jobs[0].vec.rows = 1;
+	EXPECT_EQ(0, list_destroy(self->fd, h));
+	EXPECT_EQ(-EDQUOT, list_create(self->fd, jobs, 65, &h2)) TH_LOG("65 jobs: three pages");
+	ASSERT_EQ(0, list_create(self->fd, jobs, 64, &h));
+
+	/* destroyed while its run waits behind another file's jobs: charged until it retires */
+	busy = submit_busy_work(_metadata, self->fd2, 512, 8, &c[0], &c[1], &c[2]);
+	run = list_run(h);
+	ASSERT_EQ(0, submit_jobs(self->fd, &run, 1, &fence));
+	ASSERT_EQ(0, list_destroy(self->fd, h));
+	ret = bo_create(self->fd, 4096, &other);
+	if (ret) {
+		EXPECT_EQ(-EDQUOT, ret);
+	} else {
+		TH_LOG("the run retired before the budget was looked at");
+		EXPECT_EQ(0, bo_destroy(self->fd, other.handle));
+	}
+	wait_ok(_metadata, self->fd, fence);
+	EXPECT_EQ(0, bo_create(self->fd, 8192, &other)) TH_LOG("uncharged once the run retired");
+	wait_ok(_metadata, self->fd2, busy);
+}
+
+/* ---- the job timeout of a list ---- */
+
+#define LIST_TIMEOUT_MS		100	/* job_timeout_ms during the test */
+#define LIST_TIMEOUT_JOBS	20
+
+FIXTURE(list_timeout) {
+	int fd;
+	char sys[96];			/* /sys/class/misc/vitsaN */
+	volatile uint32_t *regs;	/* BAR0, for the device's test-only faults */
+	uint64_t saved_timeout;
+};
+
+static void timeout_write(const char *sys, uint64_t ms)
+{
+	char path[160], val[24];
+
+	snprintf(path, sizeof(path), "%s/job_timeout_ms", sys);
+	snprintf(val, sizeof(val), "%llu", (unsigned long long)ms);
+	sysfs_write(path, val);
+}
+
+FIXTURE_SETUP(list_timeout)
+{
+	const char *name = strrchr(vitsa_path(), '/');
+	char path[160];
+	uint64_t max;
+
+	self->fd = vitsa_open();
+	ASSERT_LE(0, self->fd) TH_LOG("open %s: %s", vitsa_path(), strerror(errno));
+	ASSERT_EQ(0, get_param(self->fd, VITSA_PARAM_LIST_MAX, &max));
+	if (!max)
+		SKIP(return, "the device runs no lists");
+	ASSERT_NE(NULL, name);
+	snprintf(self->sys, sizeof(self->sys), "/sys/class/misc/%s", name + 1);
+	self->regs = vitsa_bar0_map(vitsa_path());
+	ASSERT_NE(NULL, self->regs) TH_LOG("cannot map BAR0 of %s: %s", self->sys,
+					   strerror(errno));
+	if (!(self->regs[VITSA_REG_CAPS / 4] & VITSA_CAP_FAULT_INJECT))
+		SKIP(return, "the device has no fault injection (QEMU -device vitsa,x-fault-inject=on)");
+	snprintf(path, sizeof(path), "%s/job_timeout_ms", self->sys);
+	ASSERT_EQ(0, sysfs_read_u64(path, &self->saved_timeout));
+	timeout_write(self->sys, LIST_TIMEOUT_MS);
+}
+
+/* No ASSERT here (see vitsa_recovery.c's teardown for why). */
+FIXTURE_TEARDOWN(list_timeout)
+{
+	if (self->regs) {
+		self->regs[VITSA_REG_FAULT_KIND / 4] = VITSA_FAULT_NONE;
+		self->regs[VITSA_REG_FAULT_MATCH_K / 4] = 0;
+		munmap((void *)self->regs, VITSA_BAR0_SIZE);
+		self->regs = NULL;
+	}
+	if (self->saved_timeout)
+		timeout_write(self->sys, self->saved_timeout);
+	self->saved_timeout = 0;
+	close(self->fd);
+}
+
+/*
+ * Hang the next descriptor the device fetches, then SUBMIT @job on the idle device: it must
+ * fail with VITSA_JOB_TIMEOUT; returns the ms from SUBMIT until WAIT saw that.
+ */
+static uint64_t hang_ms(struct __test_metadata *_metadata, FIXTURE_DATA(list_timeout) *self,
+			const struct vitsa_job *job)
+{
+	struct vitsa_wait w;
+	uint64_t fence, t0;
+
+	self->regs[VITSA_REG_FAULT_MATCH_K / 4] = 0;
+	self->regs[VITSA_REG_FAULT_KIND / 4] = VITSA_FAULT_HANG;
+	t0 = now_ns();
+	EXPECT_EQ(0, submit_jobs(self->fd, job, 1, &fence));
+	EXPECT_EQ(0, wait_fence(self->fd, fence, WAIT_LONG_NS, &w));
+	t0 = (now_ns() - t0) / 1000000;
+	EXPECT_EQ(fence, w.error_fence);
+	EXPECT_EQ(VITSA_JOB_TIMEOUT, w.error);
+	EXPECT_EQ(VITSA_FAULT_NONE, self->regs[VITSA_REG_FAULT_KIND / 4]) TH_LOG("no hang");
+	return t0;
+}
+
+/*
+ * The job timeout applies to each job of a list (uapi.rst, "Hung jobs and recovery"): a hung
+ * run of LIST_TIMEOUT_JOBS jobs is declared hung after that many timeouts, a hung single job
+ * after one; the list still runs afterwards.
+ */
+TEST_F(list_timeout, per_job_of_the_list)
+{
+	struct vitsa_job jobs[LIST_TIMEOUT_JOBS], run;
+	uint64_t one, all, fence;
+	uint32_t handle, i;
+	struct bo bo;
+
+	bo_new_mapped(_metadata, self->fd, 4096, &bo);
+	for (i = 0; i < LIST_TIMEOUT_JOBS; i++)
+		jobs[i] = add_job(1, 16, MEM(bo.handle, 0, 32), MEM(bo.handle, 0, 32),
+				  MEM(bo.handle, 64 + 32 * i, 32));
+	ASSERT_EQ(0, list_create(self->fd, jobs, LIST_TIMEOUT_JOBS, &handle));
+	run = list_run(handle);
+
+	one = hang_ms(_metadata, self, &jobs[0]);
+	all = hang_ms(_metadata, self, &run);
+	TH_LOG("hung: a job declared so after %llu ms, a list of %u after %llu ms (timeout %u ms)",
+	       (unsigned long long)one, LIST_TIMEOUT_JOBS, (unsigned long long)all,
+	       LIST_TIMEOUT_MS);
+	EXPECT_LE(LIST_TIMEOUT_MS, one);
+	EXPECT_GT(LIST_TIMEOUT_MS * LIST_TIMEOUT_JOBS, one);
+	EXPECT_LE(LIST_TIMEOUT_MS * LIST_TIMEOUT_JOBS, all);
+
+	ASSERT_EQ(0, submit_jobs(self->fd, &run, 1, &fence));
+	wait_ok(_metadata, self->fd, fence);
+	EXPECT_EQ(0, list_destroy(self->fd, handle));
+}
+
 /*
  * ---- removal ----
  * The harness runs this first (global tests come before fixtures): it unbinds the driver from
@@ -1931,7 +2708,8 @@ TEST_F(vec_submit, check)
 /*
  * Unbind while jobs run: every job either completes or is reported ABORTED, once, in fence
  * order, the aborted ones being the last; the open file refuses new work but keeps its
- * mappings; a fresh bind brings /dev/vitsaN back in working order.
+ * mappings; a fresh bind brings /dev/vitsaN back in working order.  With lists, a run of a
+ * list is the last job, and afterwards its handle can only be destroyed.
  */
 TEST(unbind_while_busy)
 {
@@ -1942,8 +2720,10 @@ TEST(unbind_while_busy)
 		.a = { .stride = 8 }, .b = { .stride = 8 }, .c = { .stride = 32 },
 	};
 	struct bo a, b, c, bo;
-	uint64_t fence, prev = 0, aborted = 0, v;
+	uint64_t fence, prev = 0, aborted = 0, v, list_max;
+	struct vitsa_job job, run;
 	struct vitsa_wait w;
+	uint32_t handle = 0;
 	char pci[64];
 	int fd, fd2, ret;
 
@@ -1954,6 +2734,17 @@ TEST(unbind_while_busy)
 	ASSERT_LE(0, fd);
 	fence = submit_busy_work(_metadata, fd, dim, count, &a, &b, &c);
 	ASSERT_EQ(count, fence);
+	g.a.handle = a.handle;
+	g.b.handle = b.handle;
+	g.c.handle = c.handle;
+	job = (struct vitsa_job){ .kind = VITSA_JOB_KIND_GEMM, .gemm = g };
+	ASSERT_EQ(0, get_param(fd, VITSA_PARAM_LIST_MAX, &list_max));
+	if (list_max) {
+		ASSERT_EQ(0, list_create(fd, &job, 1, &handle));
+		run = list_run(handle);
+		ASSERT_EQ(0, submit_jobs(fd, &run, 1, &fence));
+		ASSERT_EQ(count + 1, fence);
+	}
 	ASSERT_EQ(0, sysfs_write("/sys/bus/pci/drivers/vitsa/unbind", pci));
 
 	ASSERT_EQ(0, wait_fence(fd, fence, 0, &w));
@@ -1966,13 +2757,16 @@ TEST(unbind_while_busy)
 	}
 	if (aborted)
 		EXPECT_EQ(fence, prev);
-	TH_LOG("%llu of %u jobs aborted by the unbind", (unsigned long long)aborted, count);
+	TH_LOG("%llu of %llu jobs aborted by the unbind", (unsigned long long)aborted,
+	       (unsigned long long)fence);
 
 	EXPECT_EQ(-ENODEV, bo_create(fd, 4096, &bo));
-	g.a.handle = a.handle;
-	g.b.handle = b.handle;
-	g.c.handle = c.handle;
 	EXPECT_EQ(-ENODEV, submit(fd, &g, 1, NULL));
+	if (list_max) {
+		EXPECT_EQ(-ENODEV, submit_jobs(fd, &run, 1, NULL));
+		EXPECT_EQ(-ENODEV, list_create(fd, &job, 1, &handle));
+		EXPECT_EQ(0, list_destroy(fd, handle));
+	}
 	EXPECT_EQ(0, get_param(fd, VITSA_PARAM_MAX_DIM, &v));
 	EXPECT_EQ(0, bo_destroy(fd, a.handle));
 	a.map[0] ^= 1;

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "vitsa_util.h"
+#include "vitsa_hw.h"
 
 const char *vitsa_path(void)
 {
@@ -128,6 +129,33 @@ int wait_fence(int fd, uint64_t fence, uint64_t timeout_ns, struct vitsa_wait *o
 	return ret;
 }
 
+int list_create(int fd, const struct vitsa_job *jobs, uint32_t count, uint32_t *handle)
+{
+	struct vitsa_list_create args = { .jobs = (uintptr_t)jobs, .count = count };
+	int ret = vitsa_ioctl(fd, VITSA_IOCTL_LIST_CREATE, &args);
+
+	if (!ret && handle)
+		*handle = args.handle;
+	return ret;
+}
+
+int list_destroy(int fd, uint32_t handle)
+{
+	struct vitsa_list_destroy args = { .handle = handle };
+
+	return vitsa_ioctl(fd, VITSA_IOCTL_LIST_DESTROY, &args);
+}
+
+struct vitsa_job list_run(uint32_t handle)
+{
+	struct vitsa_job j;
+
+	memset(&j, 0, sizeof(j));
+	j.kind = VITSA_JOB_KIND_LIST;
+	j.list.handle = handle;
+	return j;
+}
+
 uint64_t now_ns(void)
 {
 	struct timespec ts;
@@ -200,6 +228,44 @@ int vitsa_stat_read(const char *dev_path, const char *name, uint64_t *value)
 
 	snprintf(path, sizeof(path), "/sys/class/misc/%s/stats/%s", misc_name(dev_path), name);
 	return sysfs_read_u64(path, value);
+}
+
+volatile uint32_t *vitsa_bar0_map(const char *dev_path)
+{
+	char path[320], pci[64];
+	void *p;
+	int fd;
+
+	if (vitsa_pci_name(dev_path, pci, sizeof(pci)))
+		return NULL;
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/resource0", pci);
+	fd = open(path, O_RDWR | O_SYNC);
+	if (fd < 0)
+		return NULL;
+	p = mmap(NULL, VITSA_BAR0_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	close(fd);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+int vitsa_fdinfo_read(int fd, const char *key, uint64_t *value)
+{
+	char path[64], line[128];
+	size_t len = strlen(key);
+	int ret = -ENOENT;
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	fp = fopen(path, "re");
+	if (!fp)
+		return -errno;
+	while (fgets(line, sizeof(line), fp)) {
+		if (strncmp(line, key, len) || line[len] != ':')
+			continue;
+		*value = strtoull(line + len + 1, NULL, 10);
+		ret = 0;
+	}
+	fclose(fp);
+	return ret;
 }
 
 /* ---- PRNG ---- */

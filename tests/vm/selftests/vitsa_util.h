@@ -55,6 +55,12 @@ int submit(int fd, const struct vitsa_gemm *jobs, uint32_t count, uint64_t *fenc
 int submit_jobs(int fd, const struct vitsa_job *jobs, uint32_t count, uint64_t *fence);
 int wait_fence(int fd, uint64_t fence, uint64_t timeout_ns, struct vitsa_wait *out);
 
+/* Job lists (uapi 1.3): LIST_CREATE of @count jobs (*@handle set on success); LIST_DESTROY. */
+int list_create(int fd, const struct vitsa_job *jobs, uint32_t count, uint32_t *handle);
+int list_destroy(int fd, uint32_t handle);
+/* A SUBMIT_JOBS entry that runs the list @handle. */
+struct vitsa_job list_run(uint32_t handle);
+
 uint64_t now_ns(void);
 
 /* Write @value to a sysfs (or any) file. */
@@ -65,6 +71,10 @@ int sysfs_read_u64(const char *path, uint64_t *value);
 int vitsa_pci_name(const char *dev_path, char *out, size_t size);
 /* Counter @name of /sys/class/misc/vitsaN/stats/ for the device behind @dev_path. */
 int vitsa_stat_read(const char *dev_path, const char *name, uint64_t *value);
+/* BAR0 of the device behind @dev_path, through its PCI resource file; NULL on error. */
+volatile uint32_t *vitsa_bar0_map(const char *dev_path);
+/* The value of @key (e.g. "vitsa-lists") in /proc/self/fdinfo/@fd: 0 or -errno. */
+int vitsa_fdinfo_read(int fd, const char *key, uint64_t *value);
 
 /* ---- a xorshift32 PRNG: one global stream, reproducible from its seed ---- */
 
