@@ -5,18 +5,22 @@
  *
  *     vitsa_fuzz [SEED [CALLS]]        defaults: SEED_DEFAULT, CALLS_DEFAULT
  *
- * Every call is one of GET_PARAM, BO_CREATE, BO_DESTROY, SUBMIT, WAIT (fields random, at the
- * edges, or a valid argument with bits flipped; handles of this file, of another open file,
- * destroyed or made up; bad, unreadable, read-only and half-mapped argument pointers), an
- * unknown command or a known number with the wrong size or direction, mmap(2) and munmap(2)
- * of random ranges, a touch of a mapping, a close and reopen, or a valid job whose result is
- * checked against the CPU reference.  A periodic SIGALRM (no SA_RESTART) interrupts whatever
- * blocks.
+ * Every call is one of GET_PARAM, BO_CREATE, BO_DESTROY, SUBMIT, WAIT, LIST_CREATE,
+ * LIST_DESTROY (fields random, at the edges, or a valid argument with bits flipped; handles of
+ * this file, of another open file, destroyed or made up; bad, unreadable, read-only and
+ * half-mapped argument pointers), an unknown command or a known number with the wrong size or
+ * direction, mmap(2) and munmap(2) of random ranges, a touch of a mapping, a close and reopen,
+ * or a valid job whose result is checked against the CPU reference (alone or as a one-job
+ * list).  SUBMIT sends struct vitsa_gemm arrays, or with VITSA_SUBMIT_JOBS struct vitsa_job
+ * arrays of GEMMs, vector jobs and runs of lists; LIST_CREATE the same without runs.  A
+ * periodic SIGALRM (no SA_RESTART) interrupts whatever blocks.
  *
  * Each return is checked twice: it must be 0 or an errno Documentation/uapi.rst lists for
  * that call (table doc_errnos[]), and it must be what a model of the documented checks
- * predicts from the arguments and the state this program tracks (its handles, objects, mmap
- * offsets, fences and reported failures).  A failed call must leave its argument as it was.
+ * predicts from the arguments and the state this program tracks (its handles, objects, lists,
+ * mmap offsets, fences and reported failures).  A failed call must leave its argument as it
+ * was.  A vector job's shape is judged by vitsa_vec_extent() (hw/include/vitsa_hw_vec.h), the
+ * one definition uapi.rst points to.
  * The first violation stops the run and is printed with the seed and the call number.
  *
  * Reproducible: call i draws its arguments from a PRNG seeded with (SEED, i), so the same
@@ -24,16 +28,17 @@
  * can differ between runs, and they change no state the next calls depend on except fences.
  * VITSA_FUZZ_TRACE=N prints every call from call N on.
  *
- * Output is KTAP (kselftest.h): the fuzz run, the verified jobs, three results on what failed
+ * Output is KTAP (kselftest.h): the fuzz run, the verified jobs, four results on what failed
  * calls did (argument rewritten; SUBMIT that fails with EFAULT because its argument cannot be
- * written back, yet queued the jobs; the same for BO_CREATE and an object), the mappings after
- * every file is closed, and a known GEMM computed correctly at the end.  The counts per call
- * and per return close the run.
+ * written back, yet queued the jobs; the same for BO_CREATE and an object, and for
+ * LIST_CREATE and a list), the mappings after every file is closed, and a known GEMM computed
+ * correctly at the end.  The counts per call and per return close the run.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
+#include <stddef.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -48,6 +53,8 @@
 
 #include "kselftest.h"
 #include "vitsa_util.h"
+#include "vitsa_hw.h"
+#include "vitsa_hw_vec.h"
 
 #ifndef VITSA_SUBMIT_FLAGS
 #define VITSA_SUBMIT_FLAGS	0	/* before uapi 1.2 */
@@ -62,6 +69,10 @@
 #define MAX_MAPS	48
 #define MAX_LIVE_BYTES	(24u << 20)	/* per file */
 #define MAX_JOBS	VITSA_SUBMIT_MAX_JOBS
+#define MAX_LISTS	12	/* live lists per file the fuzzer keeps track of */
+#define LIST_MAX	VITSA_LIST_MAX_ENTRIES	/* the job area holds this many and more */
+#define SUBMIT_LIST_MACS	(4 * FUZZ_MAX_MACS)	/* list runs of one SUBMIT, at most */
+#define ENTRY_MACS	256	/* what running one job of a list costs beyond its own MACs */
 #define FUZZ_MAX_MACS	(1u << 20)	/* larger valid fuzz jobs are shrunk: bounded VM time */
 #define ALARM_US	10000
 #define VERIFY_TIMEOUT	WAIT_LONG_NS
@@ -126,6 +137,11 @@ struct obj {
 	uint64_t mmap_offset;
 };
 
+struct list {
+	uint32_t handle;
+	uint64_t macs;		/* of one run, about: m * n * k of each GEMM, rows * cols of a vector job */
+};
+
 struct file {
 	int fd;
 	bool rdonly;
@@ -134,11 +150,16 @@ struct file {
 	uint64_t live_bytes;
 	uint32_t dead[MAX_DEAD];
 	unsigned int ndead;
+	struct list lists[MAX_LISTS];
+	unsigned int nlists;
+	uint32_t dead_lists[MAX_DEAD];
+	unsigned int ndead_lists;
 	uint64_t last_fence;		/* the last fence SUBMIT handed out */
 	uint64_t last_error_fence;	/* the last failure WAIT reported */
 	/*
-	 * A failed call may have had an effect this program cannot see (an object created, jobs
-	 * queued before the argument could not be written back): predict handles loosely.
+	 * A failed call may have had an effect this program cannot see (an object or list
+	 * created, jobs queued before the argument could not be written back): predict handles
+	 * loosely.
 	 */
 	bool uncertain;
 };
@@ -153,20 +174,20 @@ struct mapping {
 enum { ARENA_RW0, ARENA_GUARD0, ARENA_RW1, ARENA_RO, ARENA_GUARD1, ARENA_PAGES };
 
 enum kind {
-	K_GET_PARAM, K_BO_CREATE, K_BO_DESTROY, K_SUBMIT, K_WAIT, K_BAD_CMD, K_MMAP, K_MUNMAP,
-	K_TOUCH, K_REOPEN, K_VERIFY, K_COUNT
+	K_GET_PARAM, K_BO_CREATE, K_BO_DESTROY, K_SUBMIT, K_WAIT, K_LIST_CREATE, K_LIST_DESTROY,
+	K_BAD_CMD, K_MMAP, K_MUNMAP, K_TOUCH, K_REOPEN, K_VERIFY, K_COUNT
 };
 
 static const char *const kind_name[K_COUNT] = {
-	"GET_PARAM", "BO_CREATE", "BO_DESTROY", "SUBMIT", "WAIT", "bad command", "mmap",
-	"munmap", "touch", "reopen", "verified job",
+	"GET_PARAM", "BO_CREATE", "BO_DESTROY", "SUBMIT", "WAIT", "LIST_CREATE", "LIST_DESTROY",
+	"bad command", "mmap", "munmap", "touch", "reopen", "verified job",
 };
 
 /* Chance of each kind, per 1000 calls. */
 static const unsigned int kind_permille[K_COUNT] = {
-	[K_GET_PARAM] = 80, [K_BO_CREATE] = 110, [K_BO_DESTROY] = 90, [K_SUBMIT] = 300,
-	[K_WAIT] = 170, [K_BAD_CMD] = 104, [K_MMAP] = 80, [K_MUNMAP] = 45, [K_TOUCH] = 15,
-	[K_REOPEN] = 2, [K_VERIFY] = 4,
+	[K_GET_PARAM] = 80, [K_BO_CREATE] = 110, [K_BO_DESTROY] = 90, [K_SUBMIT] = 260,
+	[K_WAIT] = 140, [K_LIST_CREATE] = 45, [K_LIST_DESTROY] = 25, [K_BAD_CMD] = 104,
+	[K_MMAP] = 80, [K_MUNMAP] = 45, [K_TOUCH] = 15, [K_REOPEN] = 2, [K_VERIFY] = 4,
 };
 
 /*
@@ -180,13 +201,22 @@ static const int doc_errnos[K_COUNT][9] = {
 	[K_BO_DESTROY]	= { 0, -EINVAL, -EFAULT, -ENOENT, -ENOMEM, 1 },
 	[K_SUBMIT]	= { 0, -EINVAL, -EFAULT, -ENOENT, -ENOMEM, -EAGAIN, -EINTR, 1 },
 	[K_WAIT]	= { 0, -EINVAL, -EFAULT, -ETIMEDOUT, -EINTR, 1 },
+	[K_LIST_CREATE]	= { 0, -EINVAL, -EFAULT, -ENOENT, -ENOMEM, -EDQUOT, -ENOSPC, 1 },
+	[K_LIST_DESTROY] = { 0, -EINVAL, -EFAULT, -ENOENT, -ENOMEM, 1 },
 	[K_BAD_CMD]	= { -ENOTTY, 1 },
 	[K_MMAP]	= { 0, -EINVAL, -ENOMEM, -EOVERFLOW, -EACCES, 1 },
 	[K_MUNMAP]	= { 0, -EINVAL, 1 },
 };
 
-/* Job statuses a fuzz job may end with: RQ (8), a requant shift above 62 in random data. */
+/*
+ * Job statuses a fuzz job may end with: RQ (8), a GEMM's requant shift above 62 in random
+ * data; PARAM (15), a vector job's parameter out of range (a list's run ends with its failing
+ * job's status).
+ */
 #define STATUS_RQ	8
+
+/* What a failed call may have done anyway: each class counted, its first case logged. */
+enum side_effect_class { SE_OBJECT_CREATED, SE_FENCES_USED, SE_LIST_CREATED, SE_COUNT };
 
 /* What the model accepts for one call: a few returns, 0 or -errno. */
 struct expect {
@@ -202,16 +232,18 @@ static struct {
 	struct mapping maps[MAX_MAPS];
 	unsigned int nmaps;
 	uint8_t *arena;
-	uint8_t *jobs_end;		/* MAX_JOBS jobs fit below; a guard page follows */
+	uint8_t *jobs_end;		/* LIST_MAX + 64 struct vitsa_job fit below; a guard page
+					 * follows */
 	char desc[512];			/* the current call, for the trace and for failures */
-	struct vitsa_gemm desc_job;	/* and its first job, for a SUBMIT */
+	struct vitsa_job desc_job;	/* and its first job, for a SUBMIT or LIST_CREATE */
 	bool desc_has_job;
 	bool failed;
 	uint64_t kind_calls[K_COUNT], kind_ns[K_COUNT];
 	uint64_t errno_calls[K_COUNT][160];	/* [kind][-ret] */
 	uint64_t syscalls, jobs_queued, jobs_verified, job_failures, predicted;
-	uint64_t side_effects[2];	/* failed calls that changed state anyway, per class */
-	char side_effect_first[2][512];
+	uint64_t lists_created, list_runs;	/* by the fuzzer, not counting verified jobs */
+	uint64_t side_effects[SE_COUNT];	/* failed calls that changed state anyway */
+	char side_effect_first[SE_COUNT][512];
 	uint64_t args_rewritten;	/* failed calls that wrote their argument */
 } F;
 
@@ -271,13 +303,41 @@ static void describe(const char *fmt, ...)
 		ksft_print_msg("call %llu: %s\n", (unsigned long long)F.call, F.desc);
 }
 
+static void print_mem(const char *name, const struct vitsa_mem *m)
+{
+	ksft_print_msg("    %s: handle %u pad %#x offset %#llx stride %#llx\n", name, m->handle,
+		       m->pad, (unsigned long long)m->offset, (unsigned long long)m->stride);
+}
+
+/* A job of kind VEC or LIST, or of an unknown kind, as the driver reads it. */
+static void print_job_kind(const struct vitsa_job *j)
+{
+	const struct vitsa_vec *v = &j->vec;
+
+	ksft_print_msg("  job 0: kind %u pad %#x\n", j->kind, j->pad);
+	if (j->kind == VITSA_JOB_KIND_LIST) {
+		ksft_print_msg("    list handle %u pad %#x\n", j->list.handle, j->list.pad);
+		return;
+	}
+	ksft_print_msg("    op %#x %ux%u pad %#x pad2 %#x param %#x %#x %#x %#x %#x %#x %#x\n",
+		       v->op, v->rows, v->cols, v->pad, v->pad2, v->param[0], v->param[1],
+		       v->param[2], v->param[3], v->param[4], v->param[5], v->param[6]);
+	print_mem("in0", &v->in0);
+	print_mem("in1", &v->in1);
+	print_mem("out", &v->out);
+}
+
 /* The first job of a SUBMIT, printed only when needed (formatting every one costs time). */
 static void print_job(void)
 {
-	const struct vitsa_gemm *g = &F.desc_job;
+	const struct vitsa_gemm *g = &F.desc_job.gemm;
 
 	if (!F.desc_has_job)
 		return;
+	if (F.desc_job.kind != VITSA_JOB_KIND_GEMM || F.desc_job.pad) {
+		print_job_kind(&F.desc_job);
+		return;
+	}
 	ksft_print_msg("  job 0: %ux%ux%u flags %#x types %u %u %u c_zero %d a %u+%#llx/%#llx b %u+%#llx/%#llx c %u+%#llx/%#llx bias %u+%#llx/%#llx rq %u+%#llx/%#llx\n",
 		       g->m, g->n, g->k, g->flags, g->a_type, g->b_type, g->c_type, g->c_zero,
 		       g->a.handle, (unsigned long long)g->a.offset,
@@ -290,20 +350,19 @@ static void print_job(void)
 		       (unsigned long long)g->rq.stride);
 }
 
-static void describe_job(const struct vitsa_gemm *g)
+static void describe_job(const struct vitsa_job *j)
 {
-	F.desc_job = *g;
+	F.desc_job = *j;
 	F.desc_has_job = true;
 	if (tracing())
 		print_job();
 }
 
-/* What a failed call may have done anyway: each class counted, its first case logged. */
-enum side_effect_class { SE_OBJECT_CREATED, SE_FENCES_USED, SE_COUNT };
 
 static const char *const side_effect_name[SE_COUNT] = {
 	"BO_CREATE failed with EFAULT but created an object",
 	"SUBMIT failed with EFAULT but queued its jobs",
+	"LIST_CREATE failed with EFAULT but created a list",
 };
 
 /* A failed call changed state: counted, the first of its class logged; @f is uncertain now. */
@@ -425,6 +484,26 @@ static void obj_remove(struct file *f, uint32_t handle)
 	*o = f->objs[--f->nobjs];
 }
 
+static struct list *list_find(struct file *f, uint32_t handle)
+{
+	unsigned int i;
+
+	for (i = 0; i < f->nlists; i++)
+		if (f->lists[i].handle == handle)
+			return &f->lists[i];
+	return NULL;
+}
+
+static void list_remove(struct file *f, uint32_t handle)
+{
+	struct list *l = list_find(f, handle);
+
+	if (!l)
+		return;
+	f->dead_lists[f->ndead_lists++ % MAX_DEAD] = handle;
+	*l = f->lists[--f->nlists];
+}
+
 static bool file_open(struct file *f, bool rdonly)
 {
 	memset(f, 0, sizeof(*f));
@@ -451,6 +530,24 @@ static uint32_t pick_handle(struct file *f)
 		return below(4) ? below(64) : edge32();
 	default:
 		return f->nobjs ? f->objs[below(f->nobjs)].handle : below(8);
+	}
+}
+
+/* A list handle to aim at @f, as pick_handle() picks object handles. */
+static uint32_t pick_list_handle(struct file *f)
+{
+	struct file *other = &F.files[below(FUZZ_FILES + 1)];
+	unsigned int ndead = f->ndead_lists < MAX_DEAD ? f->ndead_lists : MAX_DEAD;
+
+	switch (below(10)) {
+	case 0:
+		return other->nlists ? other->lists[below(other->nlists)].handle : 1;
+	case 1:
+		return ndead ? f->dead_lists[below(ndead)] : 2;
+	case 2:
+		return below(4) ? below(64) : edge32();
+	default:
+		return f->nlists ? f->lists[below(f->nlists)].handle : below(4);
 	}
 }
 
@@ -825,6 +922,115 @@ static int job_verdict(struct file *f, const struct vitsa_gemm *g)
 	return 0;
 }
 
+/* ---- the model of struct vitsa_job, struct vitsa_vec and runs of lists (uapi.rst) ---- */
+
+/* The bytes of @j's union past its first @used bytes are all 0. */
+static bool union_tail_zero(const struct vitsa_job *j, size_t used)
+{
+	const uint8_t *p = (const uint8_t *)j + offsetof(struct vitsa_job, vec) + used;
+
+	for (; p < (const uint8_t *)(j + 1); p++)
+		if (*p)
+			return false;
+	return true;
+}
+
+/* The operands' extents of a vector job, from its op, rows, cols and parameters. */
+static uint32_t vec_extent(const struct vitsa_vec *v, struct vitsa_vec_extent *e)
+{
+	struct vitsa_hw_desc d = { .opcode = v->op, .m = v->rows, .n = v->cols };
+
+	memcpy(d.param, v->param, sizeof(d.param));
+	return vitsa_vec_extent(&d, e);
+}
+
+/* A vector job's fields, before any handle is looked up: 0 (with each extent) or -EINVAL. */
+static int vec_fields_verdict(const struct vitsa_job *j, struct vitsa_vec_extent *e,
+			      uint64_t *end)
+{
+	const struct vitsa_vec *v = &j->vec;
+	const struct vitsa_mem *m[VITSA_VEC_OPNDS] = { &v->in0, &v->in1, &v->out };
+	uint64_t max_dim = F.params[VITSA_PARAM_MAX_DIM];
+	uint32_t bit = v->op - VITSA_VEC_FIRST, i;
+	int o;
+
+	if (v->op < VITSA_VEC_FIRST || bit >= 32 || !(F.params[VITSA_PARAM_VEC_OPS] >> bit & 1))
+		return -EINVAL;
+	if (v->pad || v->pad2 || !union_tail_zero(j, sizeof(j->vec)))
+		return -EINVAL;
+	for (i = vitsa_vec_traits(v->op).nparams; i < VITSA_VEC_PARAMS; i++)
+		if (v->param[i])
+			return -EINVAL;
+	if (!v->rows || !v->cols || v->rows > max_dim || v->cols > max_dim ||
+	    vec_extent(v, e) != VITSA_ERR_OK)
+		return -EINVAL;
+	for (o = 0; o < VITSA_VEC_OPNDS; o++) {
+		if (!e->rows[o]) {
+			if (!mem_unused(m[o]))
+				return -EINVAL;
+			continue;
+		}
+		if (!mem_fields_ok(m[o], e->row_bytes[o], false) || m[o]->offset % e->align[o] ||
+		    m[o]->stride % e->align[o] || !mem_end(m[o], e->rows[o], e->row_bytes[o], &end[o]))
+			return -EINVAL;
+	}
+	return 0;
+}
+
+/* 0, -EINVAL, -ENOENT or VERDICT_UNKNOWN for one vector job on the objects of @f. */
+static int vec_verdict(struct file *f, const struct vitsa_job *j)
+{
+	const struct vitsa_vec *v = &j->vec;
+	const struct vitsa_mem *m[VITSA_VEC_OPNDS] = { &v->in0, &v->in1, &v->out };
+	uint64_t end[VITSA_VEC_OPNDS], out_end;
+	struct vitsa_vec_extent e;
+	int o, ret;
+
+	ret = vec_fields_verdict(j, &e, end);
+	if (ret)
+		return ret;
+	for (o = 0; o < VITSA_VEC_OPNDS; o++)
+		if (e.rows[o] && !obj_find(f, m[o]->handle))
+			return f->uncertain ? VERDICT_UNKNOWN : -ENOENT;
+	for (o = 0; o < VITSA_VEC_OPNDS; o++)
+		if (e.rows[o] && end[o] > obj_find(f, m[o]->handle)->size)
+			return -EINVAL;
+	/* out sharing a byte of its object with an input, unless exactly in place (ADD) */
+	out_end = end[VITSA_VEC_OUT];
+	for (o = 0; o < VITSA_VEC_OUT; o++) {
+		if (!e.rows[o] || m[o]->handle != v->out.handle || m[o]->offset >= out_end ||
+		    v->out.offset >= end[o])
+			continue;
+		if (!vitsa_vec_traits(v->op).in_place || m[o]->offset != v->out.offset ||
+		    m[o]->stride != v->out.stride)
+			return -EINVAL;
+	}
+	return 0;
+}
+
+/* One struct vitsa_job of a SUBMIT or, with @in_list, of a LIST_CREATE. */
+static int entry_verdict(struct file *f, const struct vitsa_job *j, bool in_list)
+{
+	if (j->kind == VITSA_JOB_KIND_LIST && !in_list) {
+		if (!F.params[VITSA_PARAM_LIST_MAX] || j->pad || j->list.pad ||
+		    !union_tail_zero(j, sizeof(j->list)))
+			return -EINVAL;
+		if (!list_find(f, j->list.handle))
+			return f->uncertain ? VERDICT_UNKNOWN : -ENOENT;
+		return 0;
+	}
+	if (j->pad)
+		return -EINVAL;
+	switch (j->kind) {
+	case VITSA_JOB_KIND_GEMM:
+		return job_verdict(f, &j->gemm);
+	case VITSA_JOB_KIND_VEC:
+		return vec_verdict(f, j);
+	default:
+		return -EINVAL;	/* a list inside a list, too */
+	}
+}
+
 /* ---- job generation ---- */
 
 static uint32_t pick_dim(void)
@@ -926,10 +1132,10 @@ static void job_mutate(struct file *f, struct vitsa_gemm *g)
 	}
 }
 
-/* Halve a valid job's largest dimension until it is cheap enough for TCG. */
-static void job_cap(struct file *f, struct vitsa_gemm *g)
+/* Halve a valid job's largest dimension until it takes at most @macs, cheap enough for TCG. */
+static void job_cap(struct file *f, struct vitsa_gemm *g, uint64_t macs)
 {
-	while (!job_verdict(f, g) && (uint64_t)g->m * g->n * g->k > FUZZ_MAX_MACS) {
+	while (!job_verdict(f, g) && (uint64_t)g->m * g->n * g->k > macs) {
 		if (g->m >= g->n && g->m >= g->k)
 			g->m = (g->m + 1) / 2;
 		else if (g->n >= g->k)
@@ -937,6 +1143,207 @@ static void job_cap(struct file *f, struct vitsa_gemm *g)
 		else
 			g->k = (g->k + 1) / 2;
 	}
+}
+
+/* A 1x1x1 job on random objects of @f, valid if they are big enough: for big batches. */
+static void job_tiny(struct file *f, struct vitsa_gemm *g)
+{
+	job_valid(f, g);
+	g->m = 1 + below(4);
+	g->n = 1 + below(4);
+	g->k = 1 + below(4);
+	job_valid(f, g);
+	g->m = g->n = g->k = 1;
+}
+
+/* Place @m (@rows of @rb bytes, offset and stride multiples of @align) in an object of @f. */
+static void vec_mem_place(struct file *f, struct vitsa_mem *m, uint64_t rows, uint64_t rb,
+			  uint32_t align)
+{
+	uint64_t stride = (rb + (below(3) ? 0 : below(16)) + align - 1) / align * align, extent;
+	struct obj *o;
+
+	*m = (struct vitsa_mem){ .handle = pick_handle(f), .stride = stride };
+	if (!f->nobjs)
+		return;
+	o = &f->objs[below(f->nobjs)];
+	m->handle = o->handle;
+	extent = (rows - 1) * stride + rb;
+	if (extent <= o->size)
+		m->offset = below(o->size - extent + 1) / align * align;
+}
+
+/*
+ * A vector job the model accepts if @f has objects big enough, on random objects of @f; its
+ * parameters are mostly small, now and then out of range (the device fails it with PARAM).
+ */
+static void vec_valid(struct file *f, struct vitsa_job *j)
+{
+	struct vitsa_vec *v = &j->vec;
+	struct vitsa_mem *m[VITSA_VEC_OPNDS] = { &v->in0, &v->in1, &v->out };
+	struct vitsa_vec_extent e;
+	uint32_t i, patch;
+	int o;
+
+	memset(j, 0, sizeof(*j));
+	j->kind = VITSA_JOB_KIND_VEC;
+	v->op = VITSA_VEC_FIRST + below(VITSA_OP_VEC_END - VITSA_OP_VEC_FIRST);
+	v->rows = pick_dim();
+	v->cols = pick_dim();
+	for (i = 0; i < vitsa_vec_traits(v->op).nparams; i++)
+		v->param[i] = below(8) ? below(16) : edge32();
+	if (v->op == VITSA_VEC_INPUT) {
+		patch = 1 + below(4);
+		v->param[0] = 1 + below(4);
+		v->param[1] = patch * (1 + below(4));
+		v->param[2] = patch;
+		v->rows = (v->param[1] / patch) * (v->param[1] / patch);
+		v->cols = v->param[0] * patch * patch;
+	} else if (v->op == VITSA_VEC_EMBED) {
+		v->param[0] = below(v->rows < 2 ? v->rows + 1 : 3);
+	} else if (v->op == VITSA_VEC_SHIFTMAX16) {
+		v->param[5] = v->cols + below(16);
+	}
+	if (vec_extent(v, &e) != VITSA_ERR_OK)
+		return;
+	for (o = 0; o < VITSA_VEC_OPNDS; o++)
+		if (e.rows[o])
+			vec_mem_place(f, m[o], e.rows[o], e.row_bytes[o], e.align[o]);
+	if (v->op == VITSA_VEC_ADD && !below(4))
+		v->out = below(2) ? v->in0 : v->in1;
+}
+
+static void vec_mutate(struct file *f, struct vitsa_job *j)
+{
+	struct vitsa_vec *v = &j->vec;
+	struct vitsa_mem *mems[VITSA_VEC_OPNDS] = { &v->in0, &v->in1, &v->out }, *m;
+	unsigned int i, n = below(2) ? 1 + below(2) : 0;
+	__u64 *w64;
+
+	for (i = 0; i < n; i++) {
+		m = mems[below(VITSA_VEC_OPNDS)];
+		switch (below(9)) {
+		case 0:
+			flip_bits(v, sizeof(*v));
+			break;
+		case 1:
+			((uint32_t *)v)[below(sizeof(*v) / 4)] = edge32();
+			break;
+		case 2:
+			w64 = below(2) ? &m->offset : &m->stride;
+			*w64 = below(2) ? edge64() : *w64 + below(9) - 4;
+			break;
+		case 3:
+			m->handle = pick_handle(f);
+			break;
+		case 4:
+			v->op = below(2) ? VITSA_VEC_FIRST + below(16) - 2 : edge32();
+			break;
+		case 5:
+			(&v->rows)[below(2)] = below(2) ? (uint32_t)F.params[VITSA_PARAM_MAX_DIM] +
+						       below(3) - 1 : edge32();
+			break;
+		case 6:
+			v->param[below(VITSA_VEC_PARAMS)] = edge32();
+			break;
+		case 7:
+			*m = (struct vitsa_mem){ 0 };
+			break;
+		default:	/* the union's bytes past struct vitsa_vec */
+			((uint8_t *)(j + 1))[-1 - (int)below(sizeof(*j) - sizeof(*v) - 8)] =
+				1u << below(8);
+			break;
+		}
+	}
+}
+
+/* What a job of a list costs the device at each run, about, in MACs: its own and the entry's. */
+static uint64_t entry_macs(const struct vitsa_job *j)
+{
+	if (j->kind == VITSA_JOB_KIND_GEMM)
+		return ENTRY_MACS + (uint64_t)j->gemm.m * j->gemm.n * j->gemm.k;
+	return ENTRY_MACS + (uint64_t)j->vec.rows * j->vec.cols;
+}
+
+/* A run of list @handle, as SUBMIT_JOBS takes it; unless @clean, a pad set now and then. */
+static void list_run_make(struct vitsa_job *j, uint32_t handle, bool clean)
+{
+	memset(j, 0, sizeof(*j));
+	j->kind = VITSA_JOB_KIND_LIST;
+	j->list.handle = handle;
+	if (clean)
+		return;
+	if (permille(30))
+		j->list.pad = edge32();
+	if (permille(30))
+		((uint8_t *)(j + 1))[-1 - (int)below(sizeof(*j) - sizeof(j->list) - 8)] =
+			1u << below(8);
+}
+
+/*
+ * One struct vitsa_job: a GEMM (its MACs capped at @macs), a vector job or, with @run_macs, a
+ * run of a list whose MACs still fit *@run_macs; unless @clean, mutated, now and then with a
+ * wrong kind or a pad.
+ */
+static void entry_make(struct file *f, struct vitsa_job *j, uint64_t macs, uint64_t *run_macs,
+		       bool clean)
+{
+	uint32_t r = below(100), handle;
+	struct list *l;
+
+	if (run_macs && r < 15) {
+		handle = pick_list_handle(f);
+		l = list_find(f, handle);
+		if (!l || *run_macs + l->macs <= SUBMIT_LIST_MACS) {
+			*run_macs += l ? l->macs : 0;
+			list_run_make(j, handle, clean);
+			if (!clean && permille(20))
+				j->pad = edge32();
+			return;
+		}
+	}
+	if (r < 40) {
+		vec_valid(f, j);
+		if (!clean)
+			vec_mutate(f, j);
+	} else {
+		memset(j, 0, sizeof(*j));
+		job_valid(f, &j->gemm);
+		if (!clean)
+			job_mutate(f, &j->gemm);
+		job_cap(f, &j->gemm, macs);
+	}
+	if (clean)
+		return;
+	if (permille(30))
+		j->kind = below(2) ? VITSA_JOB_KIND_LIST : edge32();
+	if (permille(20))
+		j->pad = edge32();
+}
+
+/*
+ * struct vitsa_job entries into the job area, ending at its guard page (@big: 1x1x1 GEMMs);
+ * runs of lists only with @run_macs (SUBMIT); a third of the time (half for a list) none is
+ * mutated.  Returns their address.
+ */
+static struct vitsa_job *entries_make(struct file *f, uint32_t filled, bool big, uint64_t macs,
+				      uint64_t *run_macs)
+{
+	struct vitsa_job *jobs = (struct vitsa_job *)F.jobs_end - filled;
+	bool clean = permille(run_macs ? 333 : 500);
+	uint32_t i;
+
+	for (i = 0; i < filled; i++) {
+		if (big && i) {
+			jobs[i] = jobs[0];
+		} else if (big) {
+			memset(&jobs[i], 0, sizeof(jobs[i]));
+			job_tiny(f, &jobs[i].gemm);
+		} else {
+			entry_make(f, &jobs[i], macs, run_macs, clean);
+		}
+	}
+	return jobs;
 }
 
 /* ---- SUBMIT and WAIT ---- */
@@ -959,7 +1366,8 @@ static bool wait_report(struct file *f, uint64_t fence, const struct vitsa_wait 
 	}
 	f->last_error_fence = out->error_fence;
 	F.job_failures++;
-	if (out->error != STATUS_RQ || (protect_from && out->error_fence >= protect_from)) {
+	if ((out->error != STATUS_RQ && out->error != VITSA_JOB_PARAM) ||
+	    (protect_from && out->error_fence >= protect_from)) {
 		fail("job %llu failed with status %u", (unsigned long long)out->error_fence,
 		     out->error);
 		return false;
@@ -1023,27 +1431,25 @@ static struct vitsa_gemm *jobs_make(struct file *f, uint32_t filled, bool big)
 			jobs[i] = jobs[0];
 			continue;
 		}
-		job_valid(f, &jobs[i]);
 		if (big) {
-			jobs[i].m = 1 + below(4);
-			jobs[i].n = 1 + below(4);
-			jobs[i].k = 1 + below(4);
-			job_valid(f, &jobs[i]);
-			jobs[i].m = jobs[i].n = jobs[i].k = 1;
+			job_tiny(f, &jobs[i]);
 			continue;
 		}
+		job_valid(f, &jobs[i]);
 		job_mutate(f, &jobs[i]);
-		job_cap(f, &jobs[i]);
+		job_cap(f, &jobs[i], FUZZ_MAX_MACS);
 	}
 	return jobs;
 }
 
-/* What SUBMIT must return for @count jobs of which @filled are readable. */
-static void submit_expect(struct file *f, const struct vitsa_submit *a,
-			  const struct vitsa_gemm *jobs, uint32_t filled, bool bad_ptr,
-			  struct expect *e)
+/*
+ * What SUBMIT must return for @count jobs of which @filled are readable: struct vitsa_gemm,
+ * or with @kinds (the flags say VITSA_SUBMIT_JOBS) struct vitsa_job.
+ */
+static void submit_expect(struct file *f, const struct vitsa_submit *a, const void *jobs,
+			  bool kinds, uint32_t filled, bool bad_ptr, struct expect *e)
 {
-	bool nonblock = a->flags & VITSA_SUBMIT_FLAGS;
+	bool nonblock = a->flags & VITSA_SUBMIT_NONBLOCK;
 	uint32_t max = nonblock ? F.params[VITSA_PARAM_RING_ENTRIES] / 2 : MAX_JOBS;
 	uint32_t i, n = a->count < filled ? a->count : filled;
 	int v = 0;
@@ -1059,7 +1465,8 @@ static void submit_expect(struct file *f, const struct vitsa_submit *a,
 		return;
 	}
 	for (i = 0; i < n && !v; i++)
-		v = job_verdict(f, &jobs[i]);
+		v = kinds ? entry_verdict(f, (const struct vitsa_job *)jobs + i, false) :
+			    job_verdict(f, (const struct vitsa_gemm *)jobs + i);
 	if (v == VERDICT_UNKNOWN) {
 		expect_add(e, 0);
 		expect_add(e, -EINVAL);
@@ -1077,25 +1484,36 @@ static void submit_expect(struct file *f, const struct vitsa_submit *a,
 	}
 }
 
+/*
+ * SUBMIT: struct vitsa_gemm arrays, or (@kinds) struct vitsa_job arrays with
+ * VITSA_SUBMIT_JOBS; flags now and then NONBLOCK or anything.  A flags word that is valid but
+ * does not say what the array holds makes the driver read the other struct: no prediction.
+ */
 static void fuzz_submit(void)
 {
 	struct file *f = pick_file();
-	bool big = permille(1) && f->nobjs, bad_ptr = permille(20);
+	bool big = permille(1) && f->nobjs, bad_ptr = permille(20), kinds = permille(400);
 	uint32_t filled = !big ? (below(4) ? 1 + below(3) : 1 + below(16)) :
 			  permille(100) ? 64 + below(MAX_JOBS - 63) :	/* up to the limit */
 			  permille(300) ? 257 + below(64) :		/* more than the ring */
 			  64 + below(64);
-	struct vitsa_gemm *jobs = jobs_make(f, filled, big);
+	uint64_t run_macs = 0;
+	void *jobs = kinds ? (void *)entries_make(f, filled, big, FUZZ_MAX_MACS, &run_macs) :
+			     (void *)jobs_make(f, filled, big);
 	struct vitsa_submit a = {
 		.jobs = (uintptr_t)jobs,
 		.count = filled,
-		.flags = permille(900) ? 0 : below(2) ? VITSA_SUBMIT_FLAGS : edge32(),
+		.flags = kinds ? VITSA_SUBMIT_JOBS : 0,
 		.fence = r64(),
 	}, out;
 	enum where w = pick_where();
 	struct expect e = { 0 };
+	struct vitsa_job first;
 	bool unwritable;
 	int ret;
+
+	if (permille(100))
+		a.flags = below(2) ? a.flags | VITSA_SUBMIT_NONBLOCK : edge32();
 
 	if (!big && permille(100))
 		a.count = below(2) ? edge32() : filled + 1 + below(8);
@@ -1104,17 +1522,27 @@ static void fuzz_submit(void)
 					      &(size_t){ 0 });
 	if (!big && permille(30))
 		flip_bits(&a, sizeof(a));
-	submit_expect(f, &a, jobs, filled, bad_ptr, &e);
+	submit_expect(f, &a, jobs, kinds, filled, bad_ptr, &e);
 	if (!bad_ptr && a.jobs != (uintptr_t)jobs)
 		e.n = 0;	/* a flipped bit in the pointer: any documented return */
-	describe("SUBMIT fd %d count %u (%u filled%s) flags %#x jobs %#llx arg %s", f->fd,
-		 a.count, filled, big ? ", big" : "", a.flags, (unsigned long long)a.jobs,
-		 where_name[w]);
-	describe_job(jobs);
+	if (!(a.flags & ~VITSA_SUBMIT_FLAGS) && !(a.flags & VITSA_SUBMIT_JOBS) != !kinds)
+		e.n = 0;	/* the array read as the other struct */
+	describe("SUBMIT fd %d count %u (%u %s filled%s) flags %#x jobs %#llx arg %s", f->fd,
+		 a.count, filled, kinds ? "vitsa_job" : "vitsa_gemm", big ? ", big" : "", a.flags,
+		 (unsigned long long)a.jobs, where_name[w]);
+	if (kinds)
+		first = *(struct vitsa_job *)jobs;
+	else
+		first = (struct vitsa_job){ .kind = VITSA_JOB_KIND_GEMM,
+					    .gemm = *(struct vitsa_gemm *)jobs };
+	describe_job(&first);
 	ret = ioctl_at(f->fd, VITSA_IOCTL_SUBMIT, w, &a, sizeof(a), &out, e.n ? &e : NULL,
 		       &unwritable);
 	if (!check_ret(K_SUBMIT, ret, e.n ? &e : NULL))
 		return;
+	if (!ret && (a.flags & VITSA_SUBMIT_JOBS))
+		for (uint32_t i = 0; i < a.count; i++)
+			F.list_runs += ((struct vitsa_job *)jobs)[i].kind == VITSA_JOB_KIND_LIST;
 	if (!ret)
 		fence_advance(f, out.fence, a.count);
 	else if (ret == -EFAULT && unwritable)
@@ -1197,11 +1625,166 @@ static void fuzz_wait(void)
 		wait_report(f, a.fence, &out, 0);
 }
 
+/* ---- LIST_CREATE and LIST_DESTROY ---- */
+
+/* What LIST_CREATE must return for @a, of whose @count jobs @filled are readable. */
+static void list_create_expect(struct file *f, const struct vitsa_list_create *a,
+			       const struct vitsa_job *jobs, uint32_t filled, bool bad_ptr,
+			       struct expect *e)
+{
+	uint32_t i;
+	int v = 0;
+
+	expect_add(e, -ENOMEM);
+	if (a->flags || a->pad || !a->count || a->count > F.params[VITSA_PARAM_LIST_MAX]) {
+		expect_add(e, -EINVAL);
+		return;
+	}
+	if (bad_ptr || a->count > filled) {
+		expect_add(e, -EFAULT);		/* copied in whole before any job is looked at */
+		return;
+	}
+	for (i = 0; i < a->count && !v; i++)
+		v = entry_verdict(f, &jobs[i], true);
+	if (v == VERDICT_UNKNOWN) {
+		expect_add(e, -EINVAL);
+		expect_add(e, -ENOENT);
+		v = 0;
+	}
+	if (v) {
+		expect_add(e, v);
+		return;
+	}
+	expect_add(e, 0);
+	if (f->uncertain)
+		expect_add(e, -ENOSPC);		/* lists this program does not know of */
+}
+
+static void fuzz_list_destroy_in(struct file *f, bool own);
+
+/* A list succeeded: its handle must be new to @f; it is tracked with its cost. */
+static void list_created(struct file *f, uint32_t handle, const struct vitsa_job *jobs,
+			 uint32_t count)
+{
+	struct list l = { handle, 0 };
+	uint32_t i;
+
+	if (!handle || (list_find(f, handle) && !f->uncertain)) {
+		fail("LIST_CREATE gave handle %u (%u lists live)", handle, f->nlists);
+		return;
+	}
+	list_remove(f, handle);		/* an unknown list with that handle is gone */
+	for (i = 0; i < count; i++)
+		l.macs += entry_macs(&jobs[i]);
+	f->lists[f->nlists++] = l;
+	F.lists_created++;
+}
+
+/*
+ * LIST_CREATE: mostly a few jobs as SUBMIT_JOBS gets them (a run of a list among them is a
+ * list in a list), now and then a long list of 1x1x1 GEMMs up to and past LIST_MAX.  A list's
+ * GEMMs share FUZZ_MAX_MACS, so that running it stays cheap.
+ */
+static void fuzz_list_create(void)
+{
+	struct file *f = pick_file();
+	bool big = permille(20) && f->nobjs, bad_ptr = permille(20);
+	uint32_t filled = !big ? 1 + below(below(4) ? 4 : 16) :
+			  permille(200) ? LIST_MAX + below(2) : 17 + below(LIST_MAX - 16);
+	struct vitsa_job *jobs;
+	struct vitsa_list_create a, out;
+	enum where w = pick_where();
+	struct expect e = { 0 };
+	bool unwritable;
+	int64_t lists;
+	int ret;
+
+	if (f->nlists >= MAX_LISTS) {
+		fuzz_list_destroy_in(f, true);
+		return;
+	}
+	jobs = entries_make(f, filled, big, FUZZ_MAX_MACS / filled, NULL);
+	if (permille(50))
+		jobs[below(filled)] = (struct vitsa_job){ .kind = VITSA_JOB_KIND_LIST,
+							  .list.handle = pick_list_handle(f) };
+	a = (struct vitsa_list_create){
+		.jobs = (uintptr_t)jobs,
+		.count = filled,
+		.flags = permille(950) ? 0 : edge32(),
+		.handle = (uint32_t)r64(),
+		.pad = permille(950) ? 0 : edge32(),
+	};
+	if (permille(50))
+		a.count = below(2) ? edge32() : filled + 1 + below(4);
+	if (bad_ptr)
+		a.jobs = (uintptr_t)arg_place((enum where)(W_NULL + below(4)), 0, &(size_t){ 0 },
+					      &(size_t){ 0 });
+	if (permille(30))
+		flip_bits(&a, sizeof(a));
+	list_create_expect(f, &a, jobs, filled, bad_ptr, &e);
+	if (!bad_ptr && a.jobs != (uintptr_t)jobs)
+		e.n = 0;	/* a flipped bit in the pointer: any documented return */
+	describe("LIST_CREATE fd %d count %u (%u filled%s) flags %#x pad %#x jobs %#llx arg %s",
+		 f->fd, a.count, filled, big ? ", big" : "", a.flags, a.pad,
+		 (unsigned long long)a.jobs, where_name[w]);
+	describe_job(jobs);
+	ret = ioctl_at(f->fd, VITSA_IOCTL_LIST_CREATE, w, &a, sizeof(a), &out, e.n ? &e : NULL,
+		       &unwritable);
+	if (!check_ret(K_LIST_CREATE, ret, e.n ? &e : NULL))
+		return;
+	if (ret == -EFAULT && unwritable) {
+		lists = fdinfo_value(f->fd, "vitsa-lists");
+		if (lists > (int64_t)f->nlists)
+			side_effect(f, SE_LIST_CREATED, "fdinfo vitsa-lists %lld, %u known",
+				    (long long)lists, f->nlists);
+		else if (lists < 0)
+			f->uncertain = true;
+	}
+	if (!ret)
+		list_created(f, out.handle, jobs, a.count);
+}
+
+/* LIST_DESTROY on @f: of one of its own lists when @own, else of any handle. */
+static void fuzz_list_destroy_in(struct file *f, bool own)
+{
+	struct vitsa_list_destroy a = {
+		.handle = own && f->nlists ? f->lists[below(f->nlists)].handle :
+			  pick_list_handle(f),
+		.pad = own || permille(950) ? 0 : edge32(),
+	}, out;
+	enum where w = own ? W_RW : pick_where();
+	struct expect e = { 0 };
+	bool unwritable;
+	int ret;
+
+	if (!own && permille(50))
+		flip_bits(&a, sizeof(a));
+	if (a.pad) {
+		expect_add(&e, -EINVAL);
+	} else if (list_find(f, a.handle)) {
+		expect_add(&e, 0);
+	} else {
+		expect_add(&e, -ENOENT);
+		if (f->uncertain)
+			expect_add(&e, 0);
+	}
+	describe("LIST_DESTROY fd %d handle %u pad %#x arg %s", f->fd, a.handle, a.pad,
+		 where_name[w]);
+	ret = ioctl_at(f->fd, VITSA_IOCTL_LIST_DESTROY, w, &a, sizeof(a), &out, &e, &unwritable);
+	if (check_ret(K_LIST_DESTROY, ret, &e) && !ret)
+		list_remove(f, a.handle);
+}
+
+static void fuzz_list_destroy(void)
+{
+	fuzz_list_destroy_in(pick_file(), false);
+}
+
 /* ---- commands that do not exist ---- */
 
 static const unsigned long real_cmds[] = {
 	VITSA_IOCTL_GET_PARAM, VITSA_IOCTL_BO_CREATE, VITSA_IOCTL_BO_DESTROY,
-	VITSA_IOCTL_SUBMIT, VITSA_IOCTL_WAIT,
+	VITSA_IOCTL_SUBMIT, VITSA_IOCTL_WAIT, VITSA_IOCTL_LIST_CREATE, VITSA_IOCTL_LIST_DESTROY,
 };
 
 /* Types the VFS answers itself for every file (do_vfs_ioctl): never sent. */
@@ -1531,9 +2114,34 @@ static bool verify_wait(struct file *f, uint64_t fence)
 	}
 }
 
+/*
+ * SUBMIT @g as the one job of a list, destroyed as soon as its run is queued (the run holds
+ * it): one list more and one less on @f, which the model need not know of.
+ */
+static int verify_submit_list(struct file *f, const struct vitsa_gemm *g, uint64_t *fence)
+{
+	struct vitsa_job j = { .kind = VITSA_JOB_KIND_GEMM, .gemm = *g }, run;
+	uint32_t handle;
+	int ret;
+
+	ret = list_create(f->fd, &j, 1, &handle);
+	F.syscalls++;
+	if (ret)
+		return ret;
+	run = list_run(handle);
+	do
+		ret = submit_jobs(f->fd, &run, 1, fence);
+	while (ret == -EINTR);
+	F.syscalls += 2;
+	if (list_destroy(f->fd, handle))
+		fail("verified job: LIST_DESTROY %u: %s", handle, strerror(errno));
+	return ret;
+}
+
 static void fuzz_verify(void)
 {
 	struct file *f = &F.files[below(2) ? FUZZ_FILES : below(FUZZ_FILES)];
+	bool as_list = F.params[VITSA_PARAM_LIST_MAX] && !below(3);
 	struct vitsa_gemm g;
 	struct bo bos[5], *a = &bos[0], *b = &bos[1], *c = &bos[2], *bias = NULL, *rq = NULL;
 	struct job_mems jm;
@@ -1543,7 +2151,7 @@ static void fuzz_verify(void)
 
 	if (f->rdonly || f->nobjs > MAX_OBJS - 5)
 		f = &F.files[FUZZ_FILES];
-	describe("verified job on fd %d", f->fd);
+	describe("verified job on fd %d%s", f->fd, as_list ? ", as a list" : "");
 	/* A valid job on objects of its own: each matrix at offset 0 of an object just big enough. */
 	job_valid(&(struct file){ 0 }, &g);
 	g.m = 1 + below(40);
@@ -1578,12 +2186,16 @@ static void fuzz_verify(void)
 	memset(c->map, SENTINEL, c->size);
 	memset(expect, SENTINEL, c->size);
 	gemm_ref(&g, a, b, bias, rq, expect);
-	do
-		ret = submit(f->fd, &g, 1, &fence);
-	while (ret == -EINTR);
-	F.syscalls++;
+	if (as_list) {
+		ret = verify_submit_list(f, &g, &fence);
+	} else {
+		do
+			ret = submit(f->fd, &g, 1, &fence);
+		while (ret == -EINTR);
+		F.syscalls++;
+	}
 	if (ret) {
-		fail("verified job: SUBMIT: %s", ret_name(ret));
+		fail("verified job: %s: %s", as_list ? "a list" : "SUBMIT", ret_name(ret));
 	} else {
 		fence_advance(f, fence, 1);
 		if (verify_wait(f, fence)) {
@@ -1605,6 +2217,7 @@ static void fuzz_verify(void)
 static void (*const fuzz_fn[K_COUNT])(void) = {
 	[K_GET_PARAM] = fuzz_get_param, [K_BO_CREATE] = fuzz_bo_create,
 	[K_BO_DESTROY] = fuzz_bo_destroy, [K_SUBMIT] = fuzz_submit, [K_WAIT] = fuzz_wait,
+	[K_LIST_CREATE] = fuzz_list_create, [K_LIST_DESTROY] = fuzz_list_destroy,
 	[K_BAD_CMD] = fuzz_bad_cmd, [K_MMAP] = fuzz_mmap, [K_MUNMAP] = fuzz_munmap,
 	[K_TOUCH] = fuzz_touch, [K_REOPEN] = fuzz_reopen, [K_VERIFY] = fuzz_verify,
 };
@@ -1632,7 +2245,7 @@ static void alarm_set(bool on)
 static bool setup(void)
 {
 	struct sigaction sa = { .sa_handler = on_alarm };	/* no SA_RESTART */
-	size_t jobs_bytes = MAX_JOBS * sizeof(struct vitsa_gemm), jobs_pages;
+	size_t jobs_bytes = (LIST_MAX + 64) * sizeof(struct vitsa_job), jobs_pages;
 	uint8_t *jobs;
 	int i;
 
@@ -1709,8 +2322,9 @@ static void print_counts(void)
 						ret_name(-e), (unsigned long long)F.errno_calls[k][e]);
 		ksft_print_msg("%s\n", line);
 	}
-	ksft_print_msg("%llu jobs queued by the fuzzer, %llu fuzz jobs failed (RQ), %llu valid jobs verified\n",
-		       (unsigned long long)F.jobs_queued, (unsigned long long)F.job_failures,
+	ksft_print_msg("%llu jobs queued by the fuzzer (%llu runs of its %llu lists), %llu fuzz jobs failed (RQ, PARAM), %llu valid jobs verified\n",
+		       (unsigned long long)F.jobs_queued, (unsigned long long)F.list_runs,
+		       (unsigned long long)F.lists_created, (unsigned long long)F.job_failures,
 		       (unsigned long long)F.jobs_verified);
 }
 
@@ -1804,7 +2418,7 @@ int main(int argc, char **argv)
 	F.trace_from = trace ? strtoull(trace, NULL, 0) : 0;
 
 	ksft_print_header();
-	ksft_set_plan(7);
+	ksft_set_plan(8);
 	ksft_print_msg("seed %#llx, %llu calls on %s (vitsa_fuzz %#llx %llu reproduces this run)\n",
 		       (unsigned long long)F.seed, (unsigned long long)F.calls, vitsa_path(),
 		       (unsigned long long)F.seed, (unsigned long long)F.calls);
@@ -1824,6 +2438,7 @@ int main(int argc, char **argv)
 	ksft_test_result(!F.args_rewritten, "failed_calls_leave_the_argument_alone\n");
 	ksft_test_result(!F.side_effects[SE_FENCES_USED], "failed_submit_queues_nothing\n");
 	ksft_test_result(!F.side_effects[SE_OBJECT_CREATED], "failed_bo_create_creates_nothing\n");
+	ksft_test_result(!F.side_effects[SE_LIST_CREATED], "failed_list_create_creates_nothing\n");
 	ksft_test_result(close_all(), "files_close_mappings_stay\n");
 	ksft_test_result(known_gemm(), "known_gemm_after_fuzz\n");
 	ksft_finished();
