@@ -58,6 +58,7 @@
 
 #include "include/vitsa_hw_vec.h"
 #include "model/vitsa_model.h"
+#include "model/vitsa_wcache.h"
 
 #define TYPE_VITSA "vitsa"
 OBJECT_DECLARE_SIMPLE_TYPE(VitsaState, VITSA)
@@ -84,6 +85,9 @@ OBJECT_DECLARE_SIMPLE_TYPE(VitsaState, VITSA)
 #define VITSA_MAP_SPAN      (4 << 20)   /* mapped at once: a BO's rows hit it */
 #define VITSA_THREADS_MAX   16      /* threads running one job (threads=) */
 #define VITSA_THREADS_DEFAULT 2
+#define VITSA_WCACHE_MAX    (256ull << 20)  /* packed weights kept */
+#define VITSA_SNAP_MAX      (64ull << 20)   /* the largest B range remembered */
+#define VITSA_SNAPS_MAX     (256ull << 20)  /* all; beyond, start over */
 #define VITSA_MINOR_NO_VECTOR 2 /* vector=off: the 1.2 device, GEMM only */
 #define VITSA_CTRL_ALL      (VITSA_CTRL_ENABLE | VITSA_CTRL_RESET)
 
@@ -143,6 +147,10 @@ struct VitsaState {
     QemuMutex map_lock;     /* the job's maps: its tasks map from threads */
     QemuMutex xlat_lock;    /* one vIOMMU translation asked at a time */
     VitsaPool pool;         /* the job's helper threads */
+    /* worker only: packed B operands, the bytes each B range had */
+    struct vitsa_wcache *wc;
+    GHashTable *snaps;      /* B's first address -> VitsaSnap */
+    uint64_t snap_bytes;
     QemuMutex lock;         /* guards everything below */
     QemuCond cond;          /* wakes the worker: doorbell, enable, stop */
     QEMUBH *irq_bh;         /* delivers interrupts raised by the worker */
@@ -196,6 +204,12 @@ typedef struct VitsaMap {
     uint64_t base, len;
     uint64_t lo, hi;
 } VitsaMap;
+
+/* A B operand's range as a job last found it. */
+typedef struct VitsaSnap {
+    uint64_t addr, last;
+    uint8_t *bytes;
+} VitsaSnap;
 
 /* One descriptor on its way through the worker. */
 typedef struct VitsaJob {
@@ -748,6 +762,73 @@ static void vitsa_split(void *opaque, uint32_t items, uint32_t align,
                    &sp);
 }
 
+/* Packed weights */
+
+static void vitsa_snap_free(gpointer p)
+{
+    VitsaSnap *sn = p;
+
+    g_free(sn->bytes);
+    g_free(sn);
+}
+
+/* Remember [addr, last] as @now holds it; forget everything past the budget. */
+static void vitsa_snap_take(VitsaState *s, VitsaSnap *sn, uint64_t addr,
+                            uint64_t last, const uint8_t *now)
+{
+    uint64_t len = last - addr + 1;
+
+    if (!sn) {
+        if (s->snap_bytes + len > VITSA_SNAPS_MAX) {
+            g_hash_table_remove_all(s->snaps);
+            vitsa_wcache_drop(s->wc, 0, UINT64_MAX);
+            s->snap_bytes = 0;
+        }
+        sn = g_new0(VitsaSnap, 1);
+        sn->addr = addr;
+        g_hash_table_insert(s->snaps, &sn->addr, sn);
+    } else {
+        s->snap_bytes -= sn->last - sn->addr + 1;
+        g_free(sn->bytes);
+    }
+    sn->last = last;
+    sn->bytes = g_memdup2(now, len);
+    s->snap_bytes += len;
+}
+
+/*
+ * vitsa_mem_ops.wcache: a guest promises nothing, so the device compares.
+ * A B range whose bytes are those the last job naming it found gets the
+ * cache (weights: the second image on), and its packed form is used or
+ * made; a new or changed range is remembered and packed per job, its old
+ * packings dropped.  Exact: the packing is of the bytes compared; a guest
+ * that rewrites B during the job races the device, as it would on hardware.
+ */
+static struct vitsa_wcache *vitsa_wcache(void *opaque, uint64_t addr,
+                                         uint64_t last)
+{
+    VitsaJob *job = opaque;
+    VitsaState *s = job->s;
+    uint64_t len = last - addr + 1;
+    const uint8_t *now;
+    VitsaSnap *sn;
+
+    if (!s->wc || !len || len > VITSA_SNAP_MAX) {
+        return NULL;
+    }
+    now = vitsa_map(job, addr, len);
+    if (!now) {
+        return NULL;
+    }
+    sn = g_hash_table_lookup(s->snaps, &addr);
+    if (sn && sn->last == last && !memcmp(sn->bytes, now, len)) {
+        return s->wc;
+    }
+    vitsa_wcache_drop(s->wc, addr, last);
+    vitsa_snap_take(s, sn, addr, last, now);
+    return NULL;
+}
+
 static const struct vitsa_mem_ops vitsa_mem_ops = {
     .read = vitsa_dma_read,
     .write = vitsa_dma_write,
@@ -756,6 +837,7 @@ static const struct vitsa_mem_ops vitsa_mem_ops = {
     .workers = vitsa_workers,
     .parallel = vitsa_parallel,
     .split = vitsa_split,
+    .wcache = vitsa_wcache,
 };
 
 /* Descriptor and completion record: little-endian in guest memory. */
@@ -1506,6 +1588,9 @@ static void vitsa_realize(PCIDevice *pdev, Error **errp)
     s->xlat_bh = qemu_bh_new_guarded(vitsa_xlat_bh, s,
                                      &DEVICE(s)->mem_reentrancy_guard);
     s->late_timer = timer_new_ns(QEMU_CLOCK_VIRTUAL, vitsa_fault_late_write, s);
+    s->wc = vitsa_wcache_new(VITSA_WCACHE_MAX);
+    s->snaps = g_hash_table_new_full(g_int64_hash, g_int64_equal, NULL,
+                                     vitsa_snap_free);
     vitsa_pool_start(&s->pool, s->threads - 1);
     qemu_thread_create(&s->thread, "vitsa", vitsa_worker, s,
                        QEMU_THREAD_JOINABLE);
@@ -1523,6 +1608,8 @@ static void vitsa_exit(PCIDevice *pdev)
     qemu_mutex_unlock(&s->lock);
     qemu_thread_join(&s->thread);
     vitsa_pool_stop(&s->pool);
+    g_hash_table_destroy(s->snaps);
+    vitsa_wcache_free(s->wc);
     qemu_bh_delete(s->xlat_bh);
     qemu_cond_destroy(&s->xlat_cond);
 

@@ -559,6 +559,10 @@ static void cached_b(struct vitsa_gemm *g)
 		.type = t, .trans = trans, .sign = g->sign, .kern = g->kern,
 	};
 	g->pb_all = vitsa_wcache_get(g->wc, &g->wkey);
+	/* the device reads B all the same: the DMA counters do not see the host's cache */
+	if (g->pb_all)
+		atomic_fetch_add(&g->rd_bytes, (trans ? d->n : d->k) *
+				 vitsa_row_bytes(t, trans ? d->k : d->n));
 }
 
 /*

@@ -2586,6 +2586,40 @@ static bool test_threads_property(void)
 	return ok;
 }
 
+/*
+ * The device keeps B packed once a job finds it unchanged (qemu-device's vitsa_wcache): the
+ * same B five times, a byte of it changed, five times again, each C exact against the
+ * reference on what memory holds then, and DMA_RD_BYTES the same every time (the cache is
+ * the emulator's, not the hardware's).
+ */
+static bool test_weights_kept_exact(void)
+{
+	struct vitsa_hw_desc desc;
+	struct vitsa_hw_cpl cpl;
+	uint64_t rd, first = 0;
+
+	CHECK(ring_setup(&dev, RING_ENTRIES));
+	small_fill(&dev, 0x11);
+	desc_small(&desc, 5);
+	for (int i = 0; i < 10; i++) {
+		if (i == 5) {	/* the guest rewrites one weight */
+			uint8_t b;
+
+			qt_memread(&dev.q, desc.b_addr + 17, &b, 1);
+			b ^= 0x5a;
+			qt_memwrite(&dev.q, desc.b_addr + 17, &b, 1);
+		}
+		rd = cnt_read(&dev, VITSA_REG_CNT_DMA_RD_BYTES);
+		CHECK(run_one(&dev, &desc, &cpl));
+		CHECK_STATUS(cpl, VITSA_ERR_OK);
+		CHECK(small_c_exact(&dev, &desc));
+		rd = cnt_read(&dev, VITSA_REG_CNT_DMA_RD_BYTES) - rd;
+		first = first ? first : rd;
+		CHECK_EQ(rd, first);
+	}
+	return true;
+}
+
 /* ---- descriptor lists (1.3) ----------------------------------------------------------------- */
 
 #define LIST_ADDR	0x00400000ull	/* a list's entries, in guest RAM */
@@ -2820,6 +2854,7 @@ int main(int argc, char **argv)
 		tests[ntests - 1].vec = &vec_cases[i];
 	}
 	ADD("vector-off-is-1.2", test_vector_off, NULL, NULL);
+	ADD("weights-kept-exact", test_weights_kept_exact, NULL, NULL);
 	ADD("list-runs-in-order", test_list_runs, NULL, NULL);
 	ADD("list-stops-at-failing-entry", test_list_stops, NULL, NULL);
 	ADD("list-fields-refused", test_list_refused, NULL, NULL);
