@@ -3,6 +3,8 @@
 #ifndef VITRT_EXEC_H
 #define VITRT_EXEC_H
 
+#include <stdbool.h>
+
 #include "vitrt_prog.h"
 
 struct vitrt_session;
