@@ -112,7 +112,7 @@ struct vitsa_device {
 	wait_queue_head_t space_wq;	/* woken when ring slots free up */
 
 	struct mutex bo_lock;		/* Protects bos, bos_unmapped, every file's bo_bytes */
-	struct list_head bos;		/* every live buffer object of the device, lists' too */
+	struct list_head bos;		/* every live buffer object, lists' included */
 	bool bos_unmapped;		/* removal took the objects' pages from the device */
 
 	u32 clock_mhz;			/* the array clock, 0 if the device does not say */
@@ -164,8 +164,8 @@ struct vitsa_range {
  */
 struct vitsa_list {
 	struct kref ref;
-	struct vitsa_bo *descs;		/* count descriptors, seq 0; mapped TO_DEVICE, charged
-					 * to the creator, no handle */
+	struct vitsa_bo *descs;		/* count descriptors, seq 0; mapped TO_DEVICE,
+					 * charged to the creator, no handle */
 	u32 count;
 	u32 nranges;
 	struct vitsa_range ranges[];	/* every used operand of every job, in job order */
