@@ -1929,7 +1929,7 @@ TEST_F(vec_submit, check)
 /* ---- job lists (uapi 1.3): LIST_CREATE, runs through SUBMIT_JOBS, LIST_DESTROY ---- */
 
 #define LIST_MAX	4096	/* VITSA_PARAM_LIST_MAX of a device that runs lists */
-#define FILE_MAX_LISTS	1024	/* lists one file may hold (uapi.rst, "Resource limits") */
+#define FILE_MAX_LISTS	1024	/* lists one file may hold (uapi.rst "Resource limits") */
 
 /*
  * VITSA_PARAM_LIST_MAX of one device: LIST_MAX with lists, and then a list of one job runs;
@@ -1996,6 +1996,12 @@ FIXTURE(list) {
 	int fd;
 	long page;
 };
+
+/*
+ * Linux 6.1's harness runs a test whose setup SKIPped (later ones do not): each test of the
+ * fixtures that may skip starts with this.
+ */
+#define RETURN_IF_SKIPPED()	do { if (_metadata->skip) return; } while (0)
 
 FIXTURE_SETUP(list)
 {
@@ -2067,6 +2073,7 @@ TEST_F(list, gemm_join16_add_three_runs)
 	uint32_t handle, r;
 	uint64_t fence;
 
+	RETURN_IF_SKIPPED();
 	ASSERT_NE(NULL, expect_c);
 	ASSERT_NE(NULL, expect_sum);
 	bo_new_mapped(_metadata, self->fd, self->page, &a);
@@ -2132,6 +2139,7 @@ TEST_F(list, runs_in_one_submit)
 	uint32_t handle, i;
 	uint64_t fence;
 
+	RETURN_IF_SKIPPED();
 	ASSERT_NE(NULL, expect);
 	bo_new_mapped(_metadata, self->fd, self->page, &acc);
 	bo_new_mapped(_metadata, self->fd, self->page, &x);
@@ -2169,6 +2177,7 @@ TEST_F(list, largest_list)
 	uint32_t handle, i;
 	uint64_t fence;
 
+	RETURN_IF_SKIPPED();
 	ASSERT_NE(NULL, jobs);
 	bo_new_mapped(_metadata, self->fd, LIST_MAX * row, &in);
 	bo_new_mapped(_metadata, self->fd, LIST_MAX * row, &out);
@@ -2212,6 +2221,7 @@ TEST_F(list, destroy_while_queued)
 	uint32_t handle;
 	int fd2, ret;
 
+	RETURN_IF_SKIPPED();
 	ASSERT_NE(NULL, expect);
 	fd2 = vitsa_open();
 	ASSERT_LE(0, fd2);
@@ -2270,6 +2280,7 @@ TEST_F(list, create_bad)
 	uint32_t first;
 	uint8_t *pages;
 
+	RETURN_IF_SKIPPED();
 	bo_new_mapped(_metadata, self->fd, self->page, &in);
 	bo_new_mapped(_metadata, self->fd, self->page, &out);
 	jobs[0] = add_job(4, 16, MEM(in.handle, 0, 32), MEM(in.handle, 0, 32),
@@ -2369,6 +2380,7 @@ TEST_F(list, run_and_destroy_bad)
 	uint64_t fence, i;
 	int fd2;
 
+	RETURN_IF_SKIPPED();
 	bo_new_mapped(_metadata, self->fd, self->page, &in);
 	bo_new_mapped(_metadata, self->fd, self->page, &out);
 	memset(out.map, SENTINEL, out.size);
@@ -2455,6 +2467,7 @@ TEST_F(list, entry_fails_on_device)
 	struct vitsa_wait w;
 	uint64_t fence;
 
+	RETURN_IF_SKIPPED();
 	ASSERT_NE(NULL, expect);
 	ASSERT_NE(NULL, expect2);
 	bo_new_mapped(_metadata, self->fd, self->page, &a);
@@ -2499,6 +2512,59 @@ TEST_F(list, entry_fails_on_device)
 	free(expect2);
 }
 
+#define DEBUGFS		"/sys/kernel/debug"
+#define LIVE_OBJECTS	DEBUGFS "/vitsa/objects"
+
+/* The driver's live files and buffer objects (debugfs, mounted here if it is not). */
+static void live_objects(struct __test_metadata *_metadata, uint64_t *files, uint64_t *bos)
+{
+	unsigned long long f = 0, b = 0;
+	FILE *fp;
+
+	if (access(LIVE_OBJECTS, R_OK))
+		ASSERT_EQ(0, mount("debugfs", DEBUGFS, "debugfs", 0, NULL)) TH_LOG("%s",
+										 strerror(errno));
+	fp = fopen(LIVE_OBJECTS, "re");
+	ASSERT_NE(NULL, fp) TH_LOG("%s: %s", LIVE_OBJECTS, strerror(errno));
+	EXPECT_EQ(2, fscanf(fp, "devices %*d files %llu bos %llu", &f, &b));
+	fclose(fp);
+	*files = f;
+	*bos = b;
+}
+
+/*
+ * close(2) destroys a file's lists with its objects: once their runs retired, nothing of the
+ * file is left (its context, its objects, the lists' descriptors), whatever it still held.
+ */
+TEST_F(list, close_frees_lists)
+{
+	uint64_t files0, bos0, files, bos, fence;
+	struct vitsa_job add, run;
+	uint32_t handle;
+	struct bo bo;
+	int fd2;
+
+	RETURN_IF_SKIPPED();
+	live_objects(_metadata, &files0, &bos0);
+	fd2 = vitsa_open();
+	ASSERT_LE(0, fd2);
+	ASSERT_EQ(0, bo_create(fd2, self->page, &bo));
+	add = add_job(4, 16, MEM(bo.handle, 0, 32), MEM(bo.handle, 0, 32),
+		      MEM(bo.handle, 1024, 32));
+	ASSERT_EQ(0, list_create(fd2, &add, 1, &handle));
+	ASSERT_EQ(0, list_create(fd2, &add, 1, &handle));
+	run = list_run(handle);
+	ASSERT_EQ(0, submit_jobs(fd2, &run, 1, &fence));
+	wait_ok(_metadata, fd2, fence);
+	live_objects(_metadata, &files, &bos);
+	EXPECT_EQ(files0 + 1, files);
+	EXPECT_EQ(bos0 + 3, bos) TH_LOG("an object and two lists' descriptors");
+	ASSERT_EQ(0, close(fd2));
+	live_objects(_metadata, &files, &bos);
+	EXPECT_EQ(files0, files);
+	EXPECT_EQ(bos0, bos);
+}
+
 /* A file holds at most FILE_MAX_LISTS lists: then -ENOSPC, until one is destroyed. */
 TEST_F(list, lists_per_file)
 {
@@ -2507,6 +2573,7 @@ TEST_F(list, lists_per_file)
 	struct bo bo, bo2;
 	int fd2;
 
+	RETURN_IF_SKIPPED();
 	ASSERT_NE(NULL, h);
 	ASSERT_EQ(0, bo_create(self->fd, self->page, &bo));
 	add = add_job(1, 16, MEM(bo.handle, 0, 32), MEM(bo.handle, 0, 32),
@@ -2591,6 +2658,7 @@ TEST_F(budget, list_descriptors_charged)
 
 #define LIST_TIMEOUT_MS		100	/* job_timeout_ms during the test */
 #define LIST_TIMEOUT_JOBS	20
+#define JIFFY_MS		10	/* the detector counts in ticks: it may fire one early */
 
 FIXTURE(list_timeout) {
 	int fd;
@@ -2680,6 +2748,7 @@ TEST_F(list_timeout, per_job_of_the_list)
 	uint32_t handle, i;
 	struct bo bo;
 
+	RETURN_IF_SKIPPED();
 	bo_new_mapped(_metadata, self->fd, 4096, &bo);
 	for (i = 0; i < LIST_TIMEOUT_JOBS; i++)
 		jobs[i] = add_job(1, 16, MEM(bo.handle, 0, 32), MEM(bo.handle, 0, 32),
@@ -2692,9 +2761,9 @@ TEST_F(list_timeout, per_job_of_the_list)
 	TH_LOG("hung: a job declared so after %llu ms, a list of %u after %llu ms (timeout %u ms)",
 	       (unsigned long long)one, LIST_TIMEOUT_JOBS, (unsigned long long)all,
 	       LIST_TIMEOUT_MS);
-	EXPECT_LE(LIST_TIMEOUT_MS, one);
-	EXPECT_GT(LIST_TIMEOUT_MS * LIST_TIMEOUT_JOBS, one);
-	EXPECT_LE(LIST_TIMEOUT_MS * LIST_TIMEOUT_JOBS, all);
+	EXPECT_LE(LIST_TIMEOUT_MS - JIFFY_MS, one);
+	EXPECT_GT(LIST_TIMEOUT_MS * LIST_TIMEOUT_JOBS / 2, one);
+	EXPECT_LE(LIST_TIMEOUT_MS * LIST_TIMEOUT_JOBS - JIFFY_MS, all);
 
 	ASSERT_EQ(0, submit_jobs(self->fd, &run, 1, &fence));
 	wait_ok(_metadata, self->fd, fence);
