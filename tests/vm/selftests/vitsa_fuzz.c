@@ -139,7 +139,7 @@ struct obj {
 
 struct list {
 	uint32_t handle;
-	uint64_t macs;		/* of one run, about: m * n * k of each GEMM, rows * cols of a vector job */
+	uint64_t macs;		/* of one run, about (entry_macs()) */
 };
 
 struct file {
@@ -971,7 +971,8 @@ static int vec_fields_verdict(const struct vitsa_job *j, struct vitsa_vec_extent
 			continue;
 		}
 		if (!mem_fields_ok(m[o], e->row_bytes[o], false) || m[o]->offset % e->align[o] ||
-		    m[o]->stride % e->align[o] || !mem_end(m[o], e->rows[o], e->row_bytes[o], &end[o]))
+		    m[o]->stride % e->align[o] ||
+		    !mem_end(m[o], e->rows[o], e->row_bytes[o], &end[o]))
 			return -EINVAL;
 	}
 	return 0;
@@ -1641,7 +1642,7 @@ static void list_create_expect(struct file *f, const struct vitsa_list_create *a
 		return;
 	}
 	if (bad_ptr || a->count > filled) {
-		expect_add(e, -EFAULT);		/* copied in whole before any job is looked at */
+		expect_add(e, -EFAULT);	/* copied in whole before any job is checked */
 		return;
 	}
 	for (i = 0; i < a->count && !v; i++)
