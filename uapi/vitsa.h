@@ -231,8 +231,9 @@ struct vitsa_job {
  *
  * Each job is checked as SUBMIT checks it; on error nothing is kept.  The list holds its
  * buffer objects until it is destroyed and its last run has completed.  Its descriptors are
- * device memory charged as a buffer object of count * 128 bytes.  Errors as SUBMIT's, and
- * -EDQUOT past the file's budget.
+ * device memory charged as a buffer object of count * 128 bytes.  Errors as SUBMIT's,
+ * -EDQUOT past the file's budget and -ENOSPC past the lists a file may hold
+ * (Documentation/uapi.rst).
  */
 struct vitsa_list_create {
 	__u64 jobs;
