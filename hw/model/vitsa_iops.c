@@ -763,10 +763,13 @@ IOPS_HOT static void shiftmax_row(uint8_t *restrict out, const int8_t *restrict 
 
 /*
  * Tables of the exponential and of GELU are built once per parameters and thread and kept in
- * TABLE_SLOTS slots picked by the parameters: a program has one set per layer, and rebuilding
- * a table at every step (256 exponentials) cost as much as the step itself.
+ * TABLE_SLOTS slots: a program has one set per layer, and rebuilding a table at every step
+ * (256 exponentials) cost as much as the step itself.  A set may sit in any of TABLE_WAYS
+ * slots from the one its parameters pick, so that two layers whose parameters pick the same
+ * slot do not evict each other at every image; a miss takes the ways in turn.
  */
-#define TABLE_SLOTS	16
+#define TABLE_SLOTS	32
+#define TABLE_WAYS	4
 
 static uint32_t table_slot(int32_t a, uint32_t b, uint32_t c)
 {
@@ -783,22 +786,33 @@ static __thread struct {
 	struct sm_table t;
 } sm_cache[TABLE_SLOTS];
 
+static __thread uint32_t sm_victim, gelu_victim;	/* the way a miss takes next */
+
 static const struct sm_table *shiftmax_table(const struct vitsa_shiftmax *p)
 {
-	typeof(&sm_cache[0]) c = &sm_cache[table_slot(p->x0, p->n, p->k ^ p->j << 8)];
+	uint32_t slot = table_slot(p->x0, p->n, p->k ^ p->j << 8), pick = TABLE_WAYS;
+	typeof(&sm_cache[0]) c;
 
-	if (!c->valid || c->x0 != p->x0 || c->n != p->n || c->k != p->k || c->j != p->j) {
-		for (int32_t d = 0; d < 256; d++) {
-			c->t.exp[d] = vitsa_shift_exp_ref(-d, p->x0, p->n, p->k, p->j);
-			c->t.half[0][d] = (uint16_t)c->t.exp[d];
-			c->t.half[1][d] = (uint16_t)(c->t.exp[d] >> 16);
-		}
-		c->x0 = p->x0;
-		c->n = p->n;
-		c->k = p->k;
-		c->j = p->j;
-		c->valid = true;
+	for (uint32_t w = 0; w < TABLE_WAYS; w++) {
+		c = &sm_cache[(slot + w) % TABLE_SLOTS];
+		if (c->valid && c->x0 == p->x0 && c->n == p->n && c->k == p->k && c->j == p->j)
+			return &c->t;
+		if (!c->valid && pick == TABLE_WAYS)
+			pick = w;
 	}
+	if (pick == TABLE_WAYS)		/* every way taken: each in turn */
+		pick = sm_victim++ % TABLE_WAYS;
+	c = &sm_cache[(slot + pick) % TABLE_SLOTS];
+	for (int32_t d = 0; d < 256; d++) {
+		c->t.exp[d] = vitsa_shift_exp_ref(-d, p->x0, p->n, p->k, p->j);
+		c->t.half[0][d] = (uint16_t)c->t.exp[d];
+		c->t.half[1][d] = (uint16_t)(c->t.exp[d] >> 16);
+	}
+	c->x0 = p->x0;
+	c->n = p->n;
+	c->k = p->k;
+	c->j = p->j;
+	c->valid = true;
 	return &c->t;
 }
 
@@ -977,16 +991,25 @@ static bool gelu_same(const struct vitsa_gelu *a, const struct vitsa_gelu *b)
 
 static struct gelu_slot *gelu_slot(const struct vitsa_gelu *p)
 {
-	struct gelu_slot *c = &gelu_cache[table_slot(p->x0, p->n, p->k ^ p->j << 8)];
+	uint32_t slot = table_slot(p->x0, p->n, p->k ^ p->j << 8), pick = TABLE_WAYS;
+	struct gelu_slot *c;
 
-	if (!c->valid || !gelu_same(&c->p, p)) {
-		IOPS_ASSERT(vitsa_gelu_check(p) == 0);
-		for (int32_t v = -128; v < 128; v++)
-			c->lut[v + 128] = v * vitsa_gelu_sigmoid_ref(v, p);
-		c->p = *p;
-		c->valid = true;
-		c->valid8 = false;
+	for (uint32_t w = 0; w < TABLE_WAYS; w++) {
+		c = &gelu_cache[(slot + w) % TABLE_SLOTS];
+		if (c->valid && gelu_same(&c->p, p))
+			return c;
+		if (!c->valid && pick == TABLE_WAYS)
+			pick = w;
 	}
+	if (pick == TABLE_WAYS)		/* every way taken: each in turn */
+		pick = gelu_victim++ % TABLE_WAYS;
+	c = &gelu_cache[(slot + pick) % TABLE_SLOTS];
+	IOPS_ASSERT(vitsa_gelu_check(p) == 0);
+	for (int32_t v = -128; v < 128; v++)
+		c->lut[v + 128] = v * vitsa_gelu_sigmoid_ref(v, p);
+	c->p = *p;
+	c->valid = true;
+	c->valid8 = false;
 	return c;
 }
 
