@@ -168,6 +168,7 @@ struct vitsa_list {
 					 * charged to the creator, no handle */
 	u32 count;
 	u32 nranges;
+	bool need_sync;			/* some of its memory needs syncs (bounce buffers) */
 	struct vitsa_range ranges[];	/* every used operand of every job, in job order */
 };
 
@@ -212,6 +213,7 @@ void vitsa_bo_put(struct vitsa_bo *bo);
 void vitsa_bo_release_all(struct vitsa_file *vf);
 int vitsa_bo_mmap(struct vitsa_file *vf, struct vm_area_struct *vma);
 void vitsa_bo_unmap_all(struct vitsa_device *vdev);
+bool vitsa_bo_need_sync(struct vitsa_device *vdev, const struct vitsa_bo *bo);
 void vitsa_bo_sync_for_device(struct vitsa_device *vdev, struct vitsa_bo *bo, u64 offset,
 			      u64 len, enum dma_data_direction dir);
 void vitsa_bo_sync_for_cpu(struct vitsa_device *vdev, struct vitsa_bo *bo, u64 offset,

@@ -140,6 +140,9 @@ static struct vitsa_list *vitsa_list_build(struct vitsa_file *vf, struct vitsa_r
 	list->count = count;
 	for (i = 0; i < count; i++)
 		vitsa_list_take_job(list, i, jobs[i]);
+	list->need_sync = vitsa_bo_need_sync(vf->vdev, descs);
+	for (i = 0; i < list->nranges && !list->need_sync; i++)
+		list->need_sync = vitsa_bo_need_sync(vf->vdev, list->ranges[i].bo);
 	return list;
 }
 
@@ -234,12 +237,15 @@ void vitsa_list_release_all(struct vitsa_file *vf)
  * @list: the list
  *
  * Its descriptors, then every operand range of its jobs, as vitsa_bo_sync_for_device() does
- * for a single job's.
+ * for a single job's; nothing when none of its memory needs syncs (a run of thousands of
+ * ranges would otherwise pay a call for each that does nothing).
  */
 void vitsa_list_sync_for_device(struct vitsa_device *vdev, struct vitsa_list *list)
 {
 	const struct vitsa_range *r;
 
+	if (!list->need_sync)
+		return;
 	vitsa_bo_sync_for_device(vdev, list->descs, 0, list->count * sizeof(struct vitsa_hw_desc),
 				 DMA_TO_DEVICE);
 	for (r = list->ranges; r < list->ranges + list->nranges; r++)
@@ -251,6 +257,8 @@ void vitsa_list_sync_for_cpu(struct vitsa_device *vdev, struct vitsa_list *list)
 {
 	const struct vitsa_range *r;
 
+	if (!list->need_sync)
+		return;
 	for (r = list->ranges; r < list->ranges + list->nranges; r++)
 		if (r->dir != DMA_TO_DEVICE)
 			vitsa_bo_sync_for_cpu(vdev, r->bo, r->offset, r->len, r->dir);
