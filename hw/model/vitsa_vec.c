@@ -67,20 +67,19 @@ uint32_t vitsa_vec_params_check(uint32_t op, uint32_t rows, uint32_t cols,
 
 /* ---- descriptor ---- */
 
-static uint32_t check_unused(const struct vitsa_hw_desc *d, struct vitsa_vec_traits t)
+static uint32_t check_unused(const struct vitsa_hw_desc *d, struct vitsa_vec_traits t,
+			     const struct vitsa_vec_extent *e)
 {
 	const uint64_t addr[VITSA_VEC_OPNDS] = { d->a_addr, d->b_addr, d->c_addr };
 	const uint64_t stride[VITSA_VEC_OPNDS] = { d->a_stride, d->b_stride, d->c_stride };
-	struct vitsa_vec_extent e;
 
 	if (d->k || d->types || d->bias_addr || d->rq_addr || d->c_zero)
 		return VITSA_ERR_RESERVED;
 	for (uint32_t i = t.nparams; i < 7; i++)
 		if (d->param[i])
 			return VITSA_ERR_RESERVED;
-	vitsa_vec_extent(d, &e);
 	for (int o = 0; o < VITSA_VEC_OPNDS; o++)
-		if (!e.rows[o] && (addr[o] || stride[o]))
+		if (!e->rows[o] && (addr[o] || stride[o]))
 			return VITSA_ERR_RESERVED;
 	return VITSA_ERR_OK;
 }
@@ -132,9 +131,9 @@ static void params_of(union vitsa_vec_params *p, const struct vitsa_hw_desc *d)
 	memcpy(p->word, d->param, sizeof(p->word));
 }
 
-uint32_t vitsa_vec_check(const struct vitsa_hw_desc *d)
+/* vitsa_vec_check, the extents it found in *@e. */
+static uint32_t check(const struct vitsa_hw_desc *d, struct vitsa_vec_extent *e)
 {
-	struct vitsa_vec_extent e;
 	struct vitsa_vec_traits t;
 	union vitsa_vec_params p;
 	struct span s[VITSA_VEC_OPNDS];
@@ -144,19 +143,26 @@ uint32_t vitsa_vec_check(const struct vitsa_hw_desc *d)
 		return VITSA_ERR_OPCODE;
 	if (d->flags)
 		return VITSA_ERR_FLAGS;
-	err = vitsa_vec_extent(d, &e);
+	err = vitsa_vec_extent(d, e);
 	if (err)
 		return err;
 	t = vitsa_vec_traits(d->opcode);
-	err = check_unused(d, t);
+	err = check_unused(d, t, e);
 	if (err)
 		return err;
 	params_of(&p, d);
 	err = vitsa_vec_params_check(d->opcode, d->m, d->n, &p);
 	if (err)
 		return err;
-	err = check_layout(d, &e, s);
+	err = check_layout(d, e, s);
 	return err ? err : check_overlap(d, t, s);
+}
+
+uint32_t vitsa_vec_check(const struct vitsa_hw_desc *d)
+{
+	struct vitsa_vec_extent e;
+
+	return check(d, &e);
 }
 
 /* ---- running rows ---- */
@@ -389,10 +395,9 @@ uint32_t vitsa_vec_exec(const struct vitsa_model_cfg *cfg, const struct vitsa_hw
 	uint32_t status, units;
 
 	memset(st, 0, sizeof(*st));
-	status = vitsa_vec_check(d);
+	status = check(d, &e);
 	if (status)
 		return status;
-	vitsa_vec_extent(d, &e);
 	params_of(&x.a.p, d);
 	status = stage(d, &e, ops, opaque, &x.a, bounce, st);
 	if (!status) {

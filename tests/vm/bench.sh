@@ -17,40 +17,30 @@ threads=1
 echo "TAP version 13"
 echo "1..$(($(echo "$threads" | wc -w) * 2 + 2))"
 echo "# bench: cpu=$cpus model=$cpu"
-for t in $threads; do
-	for backend in dev:/dev/vitsa0 sim; do
-		n=$((n + 1))
-		name=${backend%%:*}
-		if vitrt bench model.vitsa --backend "$backend" -n "$images" --batch "$batch" \
-			--threads "$t" >/tmp/out 2>&1; then
-			ms=$(sed -n 's/^ *integer program .*(\([0-9.]*\) ms\/image).*/\1/p' /tmp/out)
-			kernel=$(sed -n 's/.*(kernel \([^,]*\),.*/\1/p' /tmp/out)
-			echo "# bench: path=$name threads=$t batch=$batch images=$images ms=$ms" \
-				"kernel=${kernel:--}"
-			echo "ok $n bench_${name}_threads_$t"
-		else
-			failed=1
-			echo "not ok $n bench_${name}_threads_$t"
-		fi
-		sed 's/^/# /' /tmp/out
-	done
-done
-# devices LIST NAME: batch 16 sharded over LIST, as path NAME
-devices() {
+# bench NAME THREADS BATCH ARGS...: `vitrt bench model.vitsa ARGS` as path NAME, one test;
+# its figures (ms/image, kernel, images/s by device time where printed) on a "# bench:" line.
+bench() {
+	name=$1 t=$2 b=$3
+	shift 3
 	n=$((n + 1))
-	if vitrt bench model.vitsa --devices "$1" -n "$images" --batch 16 \
-		--threads "$cpus" >/tmp/out 2>&1; then
+	if vitrt bench model.vitsa -n "$images" --batch "$b" --threads "$t" "$@" >/tmp/out 2>&1
+	then
 		ms=$(sed -n 's/^ *integer program .*(\([0-9.]*\) ms\/image).*/\1/p' /tmp/out)
+		kernel=$(sed -n 's/.*(kernel \([^,]*\),.*/\1/p' /tmp/out)
 		dt=$(sed -n 's/.* \([0-9.]*\) images\/s by device time.*/\1/p' /tmp/out)
-		echo "# bench: path=$2 threads=$cpus batch=16 images=$images ms=$ms kernel=-" \
-			"device_ips=${dt:--}"
-		echo "ok $n bench_$2"
+		echo "# bench: path=$name threads=$t batch=$b images=$images ms=$ms" \
+			"kernel=${kernel:--} device_ips=${dt:--}"
+		echo "ok $n bench_${name}_threads_$t"
 	else
 		failed=1
-		echo "not ok $n bench_$2"
+		echo "not ok $n bench_${name}_threads_$t"
 	fi
 	sed 's/^/# /' /tmp/out
 }
-devices /dev/vitsa0 devices1
-devices all devices2
+for t in $threads; do
+	bench dev "$t" "$batch" --backend dev:/dev/vitsa0
+	bench sim "$t" "$batch" --backend sim
+done
+bench devices1 "$cpus" 16 --devices /dev/vitsa0
+bench devices2 "$cpus" 16 --devices all
 exit $failed

@@ -194,24 +194,6 @@ FIXTURE(recovery) {
 	uint64_t saved_timeout;
 };
 
-/* BAR0 of the device behind @dev_path, mapped through its PCI resource file. */
-static volatile uint32_t *bar0_map(const char *dev_path)
-{
-	char path[320], pci[64];
-	void *p;
-	int fd;
-
-	if (vitsa_pci_name(dev_path, pci, sizeof(pci)))
-		return NULL;
-	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/resource0", pci);
-	fd = open(path, O_RDWR | O_SYNC);
-	if (fd < 0)
-		return NULL;
-	p = mmap(NULL, VITSA_BAR0_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	close(fd);
-	return p == MAP_FAILED ? NULL : p;
-}
-
 /* A counter of the device under test; a missing one fails the test. */
 static uint64_t stat_read(struct __test_metadata *_metadata, const char *sys,
 			  const char *name)
@@ -244,7 +226,7 @@ FIXTURE_SETUP(recovery)
 	snprintf(self->sys, sizeof(self->sys), "/sys/class/misc/%s", name + 1);
 	snprintf(path, sizeof(path), "%s/job_timeout_ms", self->sys);
 	ASSERT_EQ(0, sysfs_read_u64(path, &self->saved_timeout));
-	self->regs = bar0_map(vitsa_path());
+	self->regs = vitsa_bar0_map(vitsa_path());
 	ASSERT_NE(NULL, self->regs) TH_LOG("cannot map BAR0 of %s: %s", self->sys,
 					   strerror(errno));
 	if (!(self->regs[VITSA_REG_CAPS / 4] & VITSA_CAP_FAULT_INJECT))
@@ -834,7 +816,7 @@ FIXTURE_SETUP(stuck)
 	ASSERT_LE(0, self->fd) TH_LOG("open %s: %s", vitsa_path(), strerror(errno));
 	self->fd2 = vitsa_open();
 	ASSERT_LE(0, self->fd2);
-	self->regs = bar0_map(vitsa_path());
+	self->regs = vitsa_bar0_map(vitsa_path());
 	ASSERT_NE(NULL, self->regs);
 	if (!(self->regs[VITSA_REG_CAPS / 4] & VITSA_CAP_FAULT_INJECT))
 		SKIP(return, "the device has no fault injection (QEMU -device vitsa,x-fault-inject=on)");
