@@ -443,27 +443,46 @@ static u32 vitsa_hw_halt_status(struct vitsa_device *vdev)
 }
 
 /*
+ * What an interrupt asks for: acknowledge it, retire what the device finished, recover from a
+ * halted ring or a device that lies.  Every cause is acknowledged, not only those a read of
+ * INT_STATUS found: one set between that read and the write would stay pending, so that no
+ * later completion turned INT_STATUS & INT_ENABLE from 0 to non-zero, and the device would
+ * signal no more.  RING_HEAD is read after the acknowledgement, so that a completion after it
+ * raises a new interrupt.  A dead device is acknowledged too, so that a level-triggered line
+ * it holds goes quiet.  Returns false when the device was reset or is dead.
+ */
+static bool vitsa_hw_service(struct vitsa_device *vdev)
+{
+	lockdep_assert_held(&vdev->ring_lock);
+	vitsa_reg_write(vdev, VITSA_REG_INT_ACK, VITSA_INT_ALL);
+	if (vdev->dead)
+		return false;
+
+	if (!vitsa_hw_retire(vdev))
+		vitsa_hw_recover(vdev, VITSA_JOB_ABORTED, VITSA_EVENT_DEVICE_ERROR);
+	else if (vitsa_reg_read(vdev, VITSA_REG_STATUS) & VITSA_STATUS_HALTED)
+		vitsa_hw_recover(vdev, vitsa_hw_halt_status(vdev), VITSA_EVENT_DEVICE_ERROR);
+	else
+		return true;
+	return false;
+}
+
+/*
  * The hung-job detector: runs when the job at the head would time out, until the ring is empty.
- * It retires what the device finished (an interrupt may have been lost) and declares the job
- * at the head hung once it has been there for job_timeout_ms (per job of a list).
+ * It does what an interrupt would (one may have been lost) and declares the job at the head
+ * hung once it has been there for job_timeout_ms (per job of a list).
  */
 static void vitsa_hw_tdr_work(struct work_struct *work)
 {
 	struct vitsa_device *vdev = container_of(to_delayed_work(work), struct vitsa_device, tdr);
-	unsigned long deadline;
 
 	guard(mutex)(&vdev->ring_lock);
 	if (vdev->gone || vdev->dead || vdev->head == vdev->tail)
 		return;
-	if (!vitsa_hw_retire(vdev)) {
-		vitsa_hw_recover(vdev, VITSA_JOB_ABORTED, VITSA_EVENT_DEVICE_ERROR);
-		return;
-	}
-	if (vdev->head == vdev->tail)
+	if (!vitsa_hw_service(vdev) || vdev->head == vdev->tail)
 		return;
 
-	deadline = vitsa_hw_head_deadline(vdev);
-	if (time_before(jiffies, deadline))
+	if (time_before(jiffies, vitsa_hw_head_deadline(vdev)))
 		vitsa_hw_tdr_arm(vdev);
 	else
 		vitsa_hw_recover(vdev, VITSA_JOB_TIMEOUT, VITSA_EVENT_JOB_TIMEOUT);
@@ -505,27 +524,11 @@ static irqreturn_t vitsa_hw_irq_intx(int irq, void *arg)
 static irqreturn_t vitsa_hw_irq_thread(int irq, void *arg)
 {
 	struct vitsa_device *vdev = arg;
-	u32 pending;
 
 	guard(mutex)(&vdev->ring_lock);
 	/* Removal stopped the device before it set gone; its registers are not ours any more. */
-	if (vdev->gone)
-		return IRQ_HANDLED;
-
-	/*
-	 * Acknowledge before reading RING_HEAD: a later completion raises a new interrupt.  A
-	 * dead device is acknowledged too, so that a level-triggered line it holds goes quiet.
-	 */
-	pending = vitsa_reg_read(vdev, VITSA_REG_INT_STATUS) & VITSA_INT_ALL;
-	if (pending)
-		vitsa_reg_write(vdev, VITSA_REG_INT_ACK, pending);
-	if (vdev->dead)
-		return IRQ_HANDLED;
-
-	if (!vitsa_hw_retire(vdev))
-		vitsa_hw_recover(vdev, VITSA_JOB_ABORTED, VITSA_EVENT_DEVICE_ERROR);
-	else if (vitsa_reg_read(vdev, VITSA_REG_STATUS) & VITSA_STATUS_HALTED)
-		vitsa_hw_recover(vdev, vitsa_hw_halt_status(vdev), VITSA_EVENT_DEVICE_ERROR);
+	if (!vdev->gone)
+		vitsa_hw_service(vdev);
 	return IRQ_HANDLED;
 }
 

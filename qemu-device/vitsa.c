@@ -1458,6 +1458,8 @@ static void vitsa_reg_write_locked(VitsaState *s, hwaddr addr, uint32_t val)
         break;
     case VITSA_REG_INT_ACK:
         s->int_status &= ~val;
+        /* A cause still pending signals again, as the INTx level stays up. */
+        s->irq_edge |= (s->int_status & s->int_enable) != 0;
         break;
     case VITSA_REG_ID:
     case VITSA_REG_VERSION:

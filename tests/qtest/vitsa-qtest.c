@@ -1454,6 +1454,20 @@ static bool test_msi(void)
 	desc.opcode = 7;
 	CHECK(run_one(&dev, &desc, &cpl));
 	CHECK(wait_msi());
+
+	/*
+	 * DONE and ERROR pending, only DONE acknowledged (a handler that acked what it read
+	 * before an error completed): ERROR signals again, and acknowledging it signals nothing.
+	 */
+	reg_write(&dev, VITSA_REG_INT_ENABLE, VITSA_INT_ALL);
+	CHECK_EQ(reg_read(&dev, VITSA_REG_INT_STATUS), VITSA_INT_DONE | VITSA_INT_ERROR);
+	qt_memset(&dev.q, MSI_ADDR, 0, 4);
+	reg_write(&dev, VITSA_REG_INT_ACK, VITSA_INT_DONE);
+	CHECK(wait_msi());
+	qt_memset(&dev.q, MSI_ADDR, 0, 4);
+	reg_write(&dev, VITSA_REG_INT_ACK, VITSA_INT_ERROR);
+	CHECK_EQ(reg_read(&dev, VITSA_REG_INT_STATUS), 0);
+	CHECK(msi_absent());
 	CHECK(msi_enable(false));
 	return true;
 }
