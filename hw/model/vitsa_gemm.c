@@ -10,7 +10,10 @@
  * (weights) is packed once and kept in its cache (vitsa_wcache.h).  Working memory is bounded
  * by MAX_DIM whatever the guest asks for.  vitsa_ref.c is the specification.
  */
+#include <pthread.h>
+#include <stdalign.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -39,6 +42,7 @@ struct vitsa_gemm {
 	int64_t *mult, *half;		/* N requant multipliers and rounding terms */
 	uint64_t *shift;		/* N requant shifts */
 	int64_t *eo;			/* the three by even and odd columns (vitsa_kern_epi) */
+	uint8_t *raw;			/* the tables as read, 8 bytes per column */
 	struct vitsa_kern_epi epi;	/* the tables as the kernels take them */
 	uint32_t *corr;			/* the kernel's row corrections of A, or NULL */
 	uint32_t tasks_n, tasks_m;	/* column tasks x row groups */
@@ -101,38 +105,53 @@ static uint32_t mem_write(struct vitsa_gemm *g, struct work *w, uint64_t addr, c
 	return g->ops->write(g->opaque, addr, buf, len) ? VITSA_ERR_DMA_WRITE : VITSA_ERR_OK;
 }
 
-static bool tables_alloc(struct vitsa_gemm *g)
+/* Carves 64-byte aligned pieces out of one block; with base NULL it only adds up their sizes. */
+struct carve {
+	uint8_t *base;
+	size_t at;
+};
+
+static void *carve(struct carve *c, size_t bytes)
+{
+	void *p = c->base ? c->base + c->at : NULL;
+
+	c->at += (bytes + 63) & ~(size_t)63;
+	return p;
+}
+
+/* The job's tables after @g in one block (a malloc each cost as much as decoding them). */
+static void tables_carve(struct vitsa_gemm *g, struct carve *c)
 {
 	const struct vitsa_dtype_traits *t = &vitsa_dtypes[VITSA_DESC_C_TYPE(g->d->types)];
 	uint32_t n = g->d->n;
 
-	g->bias = calloc(n, sizeof(*g->bias));
-	g->mult = calloc(n, sizeof(*g->mult));
-	g->half = calloc(n, sizeof(*g->half));
-	g->shift = calloc(n, sizeof(*g->shift));
-	g->eo = calloc((n + 15) / 16 * VITSA_KERN_EO_WORDS, sizeof(*g->eo));
+	g->bias = carve(c, n * sizeof(*g->bias));
+	g->mult = carve(c, n * sizeof(*g->mult));
+	g->half = carve(c, n * sizeof(*g->half));
+	g->shift = carve(c, n * sizeof(*g->shift));
+	g->eo = carve(c, (n + 15) / 16 * VITSA_KERN_EO_WORDS * sizeof(*g->eo));
+	g->raw = carve(c, 8ull * n);
 	g->epi = (struct vitsa_kern_epi){
 		.bias = g->bias, .mult = g->mult, .half = g->half, .shift = g->shift, .eo = g->eo,
 		.zero = g->d->c_zero, .lo = t->min, .hi = t->max, .bits = t->bits,
 	};
-	return g->bias && g->mult && g->half && g->shift && g->eo;
-}
-
-static void tables_free(struct vitsa_gemm *g)
-{
-	free(g->bias);
-	free(g->mult);
-	free(g->half);
-	free(g->shift);
-	free(g->eo);
 }
 
 /* Bias and requant tables, each read at once and decoded from little-endian; shifts checked. */
 static uint32_t load_tables(struct vitsa_gemm *g, struct work *w)
 {
 	const struct vitsa_hw_desc *d = g->d;
-	uint8_t *raw = malloc(8ull * d->n);
-	uint32_t err = raw ? VITSA_ERR_OK : VITSA_ERR_INTERNAL;
+	uint8_t *raw = g->raw;
+	uint32_t err = VITSA_ERR_OK;
+
+	/* what a flag leaves out reads as zeros, as the kernels expect */
+	if (!(d->flags & VITSA_DESC_BIAS))
+		memset(g->bias, 0, d->n * sizeof(*g->bias));
+	if (!(d->flags & VITSA_DESC_REQUANT))
+		memset(g->mult, 0, (uint8_t *)g->raw - (uint8_t *)g->mult);
+	else if (d->n % 16)	/* the columns past N of the last group of 16 */
+		memset(g->eo + d->n / 16 * VITSA_KERN_EO_WORDS, 0,
+		       VITSA_KERN_EO_WORDS * sizeof(*g->eo));
 
 	if (!err && (d->flags & VITSA_DESC_BIAS))
 		err = mem_read(g, w, d->bias_addr, raw, 4ull * d->n);
@@ -157,7 +176,6 @@ static uint32_t load_tables(struct vitsa_gemm *g, struct work *w)
 	}
 	if (!(d->flags & VITSA_DESC_REQUANT))
 		g->epi.mult = NULL;
-	free(raw);
 	return err;
 }
 
@@ -357,37 +375,66 @@ static uint32_t compute_block(struct vitsa_gemm *g, struct work *w, uint32_t m0,
 	return err;
 }
 
-/* A task's buffers; @packs: it packs a slice of B (into w->pb unless pb_all is shared). */
-static bool work_alloc(struct work *w, const struct vitsa_gemm *g, bool packs)
-{
-	const struct vitsa_hw_desc *d = g->d;
-	size_t k = d->k;
+/*
+ * A thread's task buffers, kept from task to task: nine mallocs and frees per task were a
+ * tenth of the QEMU device's time.  The block grows to the largest task the thread ran and
+ * is freed when the thread exits (the key only runs that destructor).
+ */
+struct scratch {
+	size_t cap;
+	alignas(64) uint8_t data[];
+};
 
-	*w = (struct work){ 0 };
-	w->row = malloc(4 * (k > d->n ? k : d->n) + 8);
-	w->a8 = malloc(MC * k);
-	w->b8 = packs ? malloc(NC * k) : NULL;
-	w->pb = g->pb_all ? NULL : malloc(g->kern->b_size(NC, d->k));
-	w->kw = malloc(g->kern->work_size(MC, d->k) + 1);
-	w->acc = malloc(sizeof(*w->acc) * MC * NC);
-	w->out = malloc(sizeof(*w->out) * NC);
-	w->cblk = malloc(sizeof(int32_t) * MC * NC);
-	w->corr = malloc(sizeof(*w->corr) * MC);
-	return w->row && w->a8 && (w->b8 || !packs) && (w->pb || g->pb_all) && w->kw && w->acc &&
-	       w->out && w->cblk && w->corr;
+static _Thread_local struct scratch *scratch;
+static pthread_key_t scratch_key;
+static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
+
+static void scratch_key_make(void)
+{
+	pthread_key_create(&scratch_key, free);
 }
 
-static void work_free(struct work *w)
+static void *scratch_get(size_t bytes)
 {
-	free(w->row);
-	free(w->a8);
-	free(w->b8);
-	free(w->pb);
-	free(w->kw);
-	free(w->acc);
-	free(w->out);
-	free(w->cblk);
-	free(w->corr);
+	if (scratch && scratch->cap >= bytes)
+		return scratch->data;
+	pthread_once(&scratch_once, scratch_key_make);
+	free(scratch);
+	scratch = aligned_alloc(64, (offsetof(struct scratch, data) + bytes + 63) & ~(size_t)63);
+	if (scratch)
+		scratch->cap = bytes;
+	pthread_setspecific(scratch_key, scratch);
+	return scratch ? scratch->data : NULL;
+}
+
+/* The pieces of a task's buffers; @packs: it packs a slice of B (into w->pb unless shared). */
+static void work_carve(struct work *w, const struct vitsa_gemm *g, bool packs, struct carve *c)
+{
+	size_t k = g->d->k;
+
+	w->row = carve(c, 4 * (k > g->d->n ? k : g->d->n) + 8);
+	w->a8 = carve(c, MC * k);
+	w->b8 = packs ? carve(c, NC * k) : NULL;
+	w->pb = g->pb_all ? NULL : carve(c, g->kern->b_size(NC, k));
+	w->kw = carve(c, g->kern->work_size(MC, k) + 1);
+	w->acc = carve(c, sizeof(*w->acc) * MC * NC);
+	w->out = carve(c, sizeof(*w->out) * NC);
+	w->cblk = carve(c, sizeof(int32_t) * MC * NC);
+	w->corr = carve(c, sizeof(*w->corr) * MC);
+}
+
+/* A task's buffers, from this thread's scratch: valid until its next task. */
+static bool work_alloc(struct work *w, const struct vitsa_gemm *g, bool packs)
+{
+	struct carve c = { 0 };
+
+	*w = (struct work){ 0 };
+	work_carve(w, g, packs, &c);
+	c = (struct carve){ .base = scratch_get(c.at) };
+	if (!c.base)
+		return false;
+	work_carve(w, g, packs, &c);
+	return true;
 }
 
 static void fail(struct vitsa_gemm *g, uint32_t err)
@@ -442,7 +489,6 @@ static void task_done(struct vitsa_gemm *g, struct work *w, uint32_t err)
 		fail(g, err);
 	atomic_fetch_add(&g->rd_bytes, w->rd);
 	atomic_fetch_add(&g->wr_bytes, w->wr);
-	work_free(w);
 }
 
 /* Shared-B phase, task @t: column slice t packed into pb_all. */
@@ -616,6 +662,24 @@ void vitsa_gemm_task(struct vitsa_gemm *g, bool pack, uint32_t t)
 		run_task(g, t);
 }
 
+/* The job's state and its tables in one block. */
+static struct vitsa_gemm *gemm_alloc(const struct vitsa_hw_desc *d)
+{
+	struct vitsa_gemm probe = { .d = d }, *g;
+	struct carve c = { 0 };
+
+	carve(&c, sizeof(*g));
+	tables_carve(&probe, &c);
+	g = aligned_alloc(64, c.at);
+	if (!g)
+		return NULL;
+	c = (struct carve){ .base = (uint8_t *)g };
+	*g = (struct vitsa_gemm){ .d = d };
+	carve(&c, sizeof(*g));
+	tables_carve(g, &c);
+	return g;
+}
+
 struct vitsa_gemm *vitsa_gemm_prepare(const struct vitsa_hw_desc *d,
 				      const struct vitsa_mem_ops *ops, void *opaque,
 				      uint32_t *status)
@@ -627,16 +691,17 @@ struct vitsa_gemm *vitsa_gemm_prepare(const struct vitsa_hw_desc *d,
 	*status = vitsa_desc_check(d);
 	if (*status)
 		return NULL;
-	g = calloc(1, sizeof(*g));
+	g = gemm_alloc(d);
 	if (!g) {
 		*status = VITSA_ERR_INTERNAL;
 		return NULL;
 	}
-	*g = (struct vitsa_gemm){ .d = d, .ops = ops, .opaque = opaque,
-				  .kern = vitsa_kern_active() };
+	g->ops = ops;
+	g->opaque = opaque;
+	g->kern = vitsa_kern_active();
 	g->sign = (vitsa_dtypes[ta].min < 0 ? VITSA_KERN_A_SIGNED : 0) |
 		  (vitsa_dtypes[tb].min < 0 ? VITSA_KERN_B_SIGNED : 0);
-	*status = tables_alloc(g) ? load_tables(g, &w) : VITSA_ERR_INTERNAL;
+	*status = load_tables(g, &w);
 	g->rd_bytes = w.rd;
 	if (!*status) {
 		plan(g);
@@ -661,7 +726,6 @@ uint32_t vitsa_gemm_finish(struct vitsa_gemm *g, uint32_t status, const struct v
 	    !vitsa_wcache_put(g->wc, &g->wkey, g->pb_new, g->pb_stride * g->tasks_n))
 		free(g->pb_new);
 	free(g->corr);
-	tables_free(g);
 	free(g);
 	return status;
 }
