@@ -88,6 +88,7 @@ OBJECT_DECLARE_SIMPLE_TYPE(VitsaState, VITSA)
 #define VITSA_WCACHE_MAX    (256ull << 20)  /* packed weights kept */
 #define VITSA_SNAP_MAX      (64ull << 20)   /* the largest B range remembered */
 #define VITSA_SNAPS_MAX     (256ull << 20)  /* all; beyond, start over */
+#define VITSA_SEEN_MAX      256             /* B ranges a ring entry trusts once checked */
 #define VITSA_MINOR_NO_VECTOR 2 /* vector=off: the 1.2 device, GEMM only */
 #define VITSA_CTRL_ALL      (VITSA_CTRL_ENABLE | VITSA_CTRL_RESET)
 
@@ -151,6 +152,9 @@ struct VitsaState {
     struct vitsa_wcache *wc;
     GHashTable *snaps;      /* B's first address -> VitsaSnap */
     uint64_t snap_bytes;
+    uint64_t epoch;         /* ring entries begun: a LIST's entries share one */
+    uint64_t seen[VITSA_SEEN_MAX];  /* snaps checked in this epoch, by address */
+    unsigned nseen;
     QemuMutex lock;         /* guards everything below */
     QemuCond cond;          /* wakes the worker: doorbell, enable, stop */
     QEMUBH *irq_bh;         /* delivers interrupts raised by the worker */
@@ -209,6 +213,7 @@ typedef struct VitsaMap {
 typedef struct VitsaSnap {
     uint64_t addr, last;
     uint8_t *bytes;
+    uint64_t epoch;         /* the bytes were compared or taken in this epoch */
 } VitsaSnap;
 
 /* One descriptor on its way through the worker. */
@@ -781,6 +786,7 @@ static void vitsa_snap_take(VitsaState *s, VitsaSnap *sn, uint64_t addr,
     if (!sn) {
         if (s->snap_bytes + len > VITSA_SNAPS_MAX) {
             g_hash_table_remove_all(s->snaps);
+            s->nseen = 0;
             vitsa_wcache_drop(s->wc, 0, UINT64_MAX);
             s->snap_bytes = 0;
         }
@@ -794,6 +800,37 @@ static void vitsa_snap_take(VitsaState *s, VitsaSnap *sn, uint64_t addr,
     sn->last = last;
     sn->bytes = g_memdup2(now, len);
     s->snap_bytes += len;
+}
+
+/* @sn holds B as it is now: later entries of this epoch need not compare again. */
+static void vitsa_snap_seen(VitsaState *s, VitsaSnap *sn)
+{
+    if (s->nseen < VITSA_SEEN_MAX) {
+        sn->epoch = s->epoch;
+        s->seen[s->nseen++] = sn->addr;
+    }
+}
+
+/*
+ * A new epoch: every ring entry but a LIST's own entries, which may trust what an earlier
+ * one compared (Documentation/hw/vitsa.rst, "Descriptor lists").
+ */
+static void vitsa_epoch_next(VitsaState *s)
+{
+    s->epoch++;
+    s->nseen = 0;
+}
+
+/* The device wrote [lo, hi]: a B range seen in this epoch inside it is compared again. */
+static void vitsa_seen_written(VitsaState *s, uint64_t lo, uint64_t hi)
+{
+    for (unsigned i = 0; i < s->nseen; i++) {
+        VitsaSnap *sn = g_hash_table_lookup(s->snaps, &s->seen[i]);
+
+        if (sn && sn->addr <= hi && lo <= sn->last) {
+            sn->epoch = 0;
+        }
+    }
 }
 
 /*
@@ -821,11 +858,16 @@ static struct vitsa_wcache *vitsa_wcache(void *opaque, uint64_t addr,
         return NULL;
     }
     sn = g_hash_table_lookup(s->snaps, &addr);
-    if (sn && sn->last == last && !memcmp(sn->bytes, now, len)) {
+    if (sn && sn->last == last &&
+        (sn->epoch == s->epoch || !memcmp(sn->bytes, now, len))) {
+        if (sn->epoch != s->epoch) {
+            vitsa_snap_seen(s, sn);
+        }
         return s->wc;
     }
     vitsa_wcache_drop(s->wc, addr, last);
     vitsa_snap_take(s, sn, addr, last, now);
+    vitsa_snap_seen(s, g_hash_table_lookup(s->snaps, &addr));
     return NULL;
 }
 
@@ -911,6 +953,7 @@ static void vitsa_job_begin_locked(VitsaState *s, VitsaJob *job)
     job->cpl_addr = s->cpl_base + slot * VITSA_CPL_SIZE;
     job->executed = 1;      /* a LIST: its entries executed, at least 1 */
     s->in_job = true;
+    vitsa_epoch_next(s);
 }
 
 /* Fault injection */
@@ -1072,18 +1115,47 @@ static void vitsa_fault_reg_write_locked(VitsaState *s, hwaddr addr,
     }
 }
 
-/* One descriptor that is not a LIST, its operands unmapped after it. */
+/* The first and last byte descriptor @d writes; false if it writes none (or is invalid). */
+static bool vitsa_desc_out(const struct vitsa_hw_desc *d, uint64_t *lo,
+                           uint64_t *hi)
+{
+    uint64_t rows, row_bytes;
+    struct vitsa_vec_extent e;
+
+    if (d->opcode == VITSA_OP_GEMM) {
+        rows = d->m;
+        row_bytes = vitsa_int_row_bytes(VITSA_DESC_C_TYPE(d->types), d->n);
+    } else if (!vitsa_vec_extent(d, &e)) {
+        rows = e.rows[VITSA_VEC_OUT];
+        row_bytes = e.row_bytes[VITSA_VEC_OUT];
+    } else {
+        return false;
+    }
+    *lo = d->c_addr;
+    return rows && row_bytes &&
+           vitsa_extent_last(d->c_addr, rows, d->c_stride, row_bytes, hi);
+}
+
+/*
+ * One descriptor that is not a LIST, its operands unmapped after it.  What it writes is
+ * compared again before a later entry of the epoch trusts it as B.
+ */
 static uint32_t vitsa_exec_one(VitsaJob *job, const struct vitsa_hw_desc *d,
                                struct vitsa_job_stats *st)
 {
+    VitsaState *s = job->s;
+    uint64_t lo, hi;
     uint32_t status;
 
-    if (!job->s->vector && d->opcode != VITSA_OP_GEMM) {
+    if (!s->vector && d->opcode != VITSA_OP_GEMM) {
         memset(st, 0, sizeof(*st));
         return VITSA_ERR_OPCODE;            /* not a 1.2 device's opcode */
     }
-    status = vitsa_model_exec(&job->s->cfg, d, &vitsa_mem_ops, job, st);
+    status = vitsa_model_exec(&s->cfg, d, &vitsa_mem_ops, job, st);
     vitsa_unmap_all(job);
+    if (s->nseen && vitsa_desc_out(d, &lo, &hi)) {
+        vitsa_seen_written(s, lo, hi);
+    }
     return status;
 }
 

@@ -2730,6 +2730,35 @@ static bool test_list_stops(void)
 	return list_runs_as_model(&dev, e, 3, VITSA_ERR_OK, 3);	/* the device goes on */
 }
 
+/* A GEMM in the vector tests' image: 16x64 A, 64x32 B (K rows of N), 16x32 C of s32. */
+static struct vitsa_hw_desc list_gemm(uint64_t a, uint64_t b, uint64_t c)
+{
+	return (struct vitsa_hw_desc){
+		.opcode = VITSA_OP_GEMM, .m = 16, .n = 32, .k = 64,
+		.types = VITSA_DESC_TYPES(VITSA_DTYPE_S8, VITSA_DTYPE_S8, VITSA_DTYPE_S32),
+		.a_addr = a, .a_stride = 64, .b_addr = b, .b_stride = 32, .c_addr = c,
+		.c_stride = 128,
+	};
+}
+
+/*
+ * The device trusts a B it compared for the later entries of the same list (its packing
+ * kept, not compared again) until an entry writes into it: e[2] overwrites the B of e[0],
+ * e[1] and e[3], and e[3] must multiply by the new bytes.
+ */
+static bool test_list_rewrites_b(void)
+{
+	struct vitsa_hw_desc e[4];
+
+	CHECK(ring_setup(&dev, RING_ENTRIES));
+	e[0] = list_gemm(VEC_IN0, VEC_IN1, VEC_OUT);
+	e[1] = e[0];
+	e[2] = list_gemm(VEC_IN0, VEC_OUT + 0x800, VEC_IN1);
+	e[3] = e[0];
+	CHECK(list_runs_as_model(&dev, e, 4, VITSA_ERR_OK, 4));
+	return list_runs_as_model(&dev, e, 4, VITSA_ERR_OK, 4);
+}
+
 /* A LIST's own fields refused (VITSA_ERR_LIST), nothing run. */
 static bool test_list_refused(void)
 {
@@ -2873,6 +2902,7 @@ int main(int argc, char **argv)
 	ADD("list-stops-at-failing-entry", test_list_stops, NULL, NULL);
 	ADD("list-fields-refused", test_list_refused, NULL, NULL);
 	ADD("list-absent-on-1.2", test_list_vector_off, NULL, NULL);
+	ADD("list-trusts-b-until-written", test_list_rewrites_b, NULL, NULL);
 #undef ADD
 
 	printf("TAP version 13\n1..%d\n", ntests);
