@@ -137,6 +137,23 @@ SAN_CLONES_SRC := $(shell grep -l target_clones $(LIB_SRC))
 $(call obj,tsan,$(SAN_CLONES_SRC)): SAN_tsan += --param=tsan-instrument-func-entry-exit=0
 .PHONY: asan tsan
 
+# ---- AVX2-only (build/avx2only/vitrt): the same sources built as a CPU without AVX-512 and
+# AVX-VNNI runs them (-DVITSA_AVX2_ONLY, hw/model/vitsa_kern.h): no kernel, clone or lookup
+# above AVX2.  tests/unit/vitrt_avx2only.sh checks its logits against build/vitrt's; make bench
+# times it as its AVX2 row.
+$(B)/avx2only/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(CPPFLAGS) -DVITSA_AVX2_ONLY -fvisibility=hidden -c $< -o $@
+
+$(B)/avx2only/userspace/vitrt/cmd_top.o: CPPFLAGS += $(NL_CFLAGS)
+
+$(B)/avx2only/vitrt: $(call obj,avx2only,$(CLI_SRC) $(LIB_SRC))
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) $(NL_LIBS)
+
+avx2only: $(B)/avx2only/vitrt
+-include $(shell find $(B)/avx2only -name '*.d' 2>/dev/null)
+.PHONY: avx2only
+
 # ---- fuzzers (tests/fuzz/, Documentation/testing.rst): libFuzzer harnesses under clang with
 # ASan + UBSan; objects and binaries under $(B)/fuzz/.  `make fuzz` runs each for FUZZ_SECONDS
 # on its committed seeds (tests/fuzz/corpus/NAME) and a corpus of its own in $(B)/fuzz/corpus;
@@ -195,7 +212,7 @@ run:
 	VITRT=$(B)/vitrt scripts/run-demo.sh
 
 check: deps
-	$(MAKE) all rtl asan tsan
+	$(MAKE) all rtl asan tsan avx2only
 	tests/check.sh
 
 # Not part of check: figures are printed, never asserted.

@@ -51,6 +51,8 @@ suite vitrt-cli tests/unit/vitrt_cli.sh $B/vitrt
 suite accuracy tests/unit/accuracy.sh $B/vitrt
 # The 197-token RGB 224 model W8A8 and W4A8 against PyTorch's FP32 top-1 (issue 12).
 suite accuracy-rgb224 tests/unit/accuracy_rgb224.sh $B/vitrt $B/idx_png
+# What a CPU without AVX-512 and AVX-VNNI runs (build/avx2only), against the plain build.
+suite avx2only tests/unit/vitrt_avx2only.sh $B/vitrt $B/avx2only/vitrt
 
 # san_suite NAME CMD...: suite NAME with the sanitizers' options (make asan tsan builds the
 # programs, Documentation/testing.rst).  A report stops the program with a non-zero status

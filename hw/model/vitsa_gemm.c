@@ -183,7 +183,9 @@ static uint32_t load_tables(struct vitsa_gemm *g, struct work *w)
  * The hot parts outside the kernels.  GCC vectorizes them only at -O3, and QEMU builds with
  * -O2, so they ask for both themselves; the best clone is picked at load time from the CPU.
  */
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(VITSA_AVX2_ONLY)
+#define VITSA_HOT __attribute__((optimize("O3"), target_clones("avx2", "default")))
+#elif defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
 #define VITSA_HOT __attribute__((optimize("O3"), target_clones("avx512f", "avx2", "default")))
 #else
 #define VITSA_HOT

@@ -36,7 +36,10 @@ __attribute__((noreturn, cold)) static void iops_fail(const char *fn, const char
 }
 
 /* Loops worth vectorizing ask for O3 themselves and get AVX-512 and AVX2 clones (as hw/model does). */
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(VITSA_AVX2_ONLY)
+#define IOPS_HOT __attribute__((optimize("O3"), target_clones("avx2", "default")))
+#define IOPS_IVDEP _Pragma("GCC ivdep")
+#elif defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
 #define IOPS_HOT __attribute__((optimize("O3"), target_clones("arch=x86-64-v4", "avx2", "default")))
 #define IOPS_IVDEP _Pragma("GCC ivdep")
 #else
@@ -607,7 +610,7 @@ void vitsa_shiftmax_ref(uint8_t *out, size_t out_stride, const int8_t *x, size_t
 	}
 }
 
-#if defined(__GNUC__) && defined(__x86_64__)
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(VITSA_AVX2_ONLY)
 /*
  * GCC 12's AVX-512 intrinsics start from _mm512_undefined_*(), which -W(maybe-)uninitialized
  * reports once inlined under some flags (QEMU's build): GCC bug 105593, not ours.

@@ -78,7 +78,7 @@ static _Atomic(const struct vitsa_kern *) active;
 
 const struct vitsa_kern *vitsa_kern_get(uint32_t isa)
 {
-	if (isa >= VITSA_ISA_COUNT || !kerns[isa]->supported())
+	if (isa > VITSA_ISA_TOP || !kerns[isa]->supported())
 		return NULL;
 	return kerns[isa];
 }
@@ -98,7 +98,7 @@ int vitsa_kern_select(const char *name)
 	for (uint32_t isa = 0; isa < VITSA_ISA_COUNT; isa++) {
 		if (strcmp(kerns[isa]->name, name))
 			continue;
-		if (!kerns[isa]->supported())
+		if (!vitsa_kern_get(isa))
 			return -1;
 		atomic_store_explicit(&active, kerns[isa], memory_order_release);
 		return 0;

@@ -16,6 +16,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/*
+ * VITSA_AVX2_ONLY builds the model as a CPU without AVX-512 and AVX-VNNI runs it: no kernel,
+ * clone or lookup above AVX2 (make bench's stand-in for such a CPU, and the check that the
+ * paths it takes give the same bits).
+ */
+#ifdef VITSA_AVX2_ONLY
+#define VITSA_ISA_TOP	VITSA_ISA_AVX2
+#else
+#define VITSA_ISA_TOP	(VITSA_ISA_COUNT - 1)
+#endif
+
 enum vitsa_isa {
 	VITSA_ISA_REF = 0,	/* plain C, the kernels' own specification */
 	VITSA_ISA_AVX2,		/* vpmaddwd on int16: exact for every operand pair */
