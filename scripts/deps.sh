@@ -4,7 +4,7 @@
 set -euo pipefail
 
 PKGS=(build-essential pkg-config bc kmod cpio busybox-static dpkg-dev
-      linux-headers-amd64
+      linux-headers-amd64 dkms
       meson ninja-build libglib2.0-dev libpixman-1-dev libfdt-dev flex bison python3
       qemu-system-data seabios
       libnl-3-dev libnl-genl-3-dev libpng-dev libjpeg-dev zlib1g-dev jq

@@ -98,6 +98,8 @@ suite rtl-4x7 $B/rtl/vitsa_rtl_tb_4x7 -n 1000
 suite rtl-9x3 $B/rtl/vitsa_rtl_tb_9x3 -n 1000
 suite rtl-fp16 $B/rtl/act_fcheck -n 200000
 suite rtl-vec $B/rtl/vitsa_vec_tb
+# vitsa.ko packaged for DKMS and through modules_install, for linux-headers-amd64's kernel.
+suite dkms tests/dkms.sh
 
 # The device and the driver need our QEMU; the VM also Debian's kernel and the initramfs.
 if ! qemu=$(scripts/qemu.sh | tail -n 1) || [ ! -x "$qemu" ]; then
