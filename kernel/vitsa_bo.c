@@ -304,6 +304,12 @@ void vitsa_bo_unmap_all(struct vitsa_device *vdev)
 	vdev->bos_unmapped = true;
 }
 
+/* Whether syncs of @bo do anything: false for coherent memory that needs no bounce buffer. */
+bool vitsa_bo_need_sync(struct vitsa_device *vdev, const struct vitsa_bo *bo)
+{
+	return dma_need_sync(&vdev->pdev->dev, bo->dma);
+}
+
 /**
  * vitsa_bo_sync_for_device() - hand a range of an object to the device before a job runs
  * @vdev: the device, still bound (the caller checked gone under ring_lock)
@@ -316,12 +322,6 @@ void vitsa_bo_unmap_all(struct vitsa_device *vdev)
  * bounce buffer, and only the job's own ranges are touched, so jobs in flight on other ranges
  * of the object are not overwritten.  vitsa_bo_sync_for_cpu() brings a result back.
  */
-/* Whether syncs of @bo do anything: false for coherent memory that needs no bounce buffer. */
-bool vitsa_bo_need_sync(struct vitsa_device *vdev, const struct vitsa_bo *bo)
-{
-	return dma_need_sync(&vdev->pdev->dev, bo->dma);
-}
-
 void vitsa_bo_sync_for_device(struct vitsa_device *vdev, struct vitsa_bo *bo, u64 offset,
 			      u64 len, enum dma_data_direction dir)
 {
