@@ -1,6 +1,7 @@
 #!/bin/bash
 # make bench: vitrt (integer program and FP32 reference) against ONNX Runtime FP32 on random
-# DeiT-T/S/B-shaped checkpoints (224x224, patch 16, depth 12; models/bench_vit.py).
+# DeiT-T/S/B-shaped checkpoints (224x224, patch 16, depth 12; models/bench_vit.py); vitrt also
+# as built for a CPU without AVX-512 and AVX-VNNI (build/avx2only, path vitrt-int-avx2).
 #   scripts/bench/bench.sh [--json] [--models deit-t,deit-s,deit-b]
 # Installs what it needs (Debian's python3-torch, npm's onnxruntime-node with --ignore-scripts
 # into build/bench/ort), makes and caches checkpoints, ONNX files and compiled models in
@@ -18,6 +19,7 @@ ORT_DIR=$OUT/ort
 ORT_VERSION=1.31.1
 PY=/usr/bin/python3		# Debian's, with python3-torch (not a python3 earlier on PATH)
 VITRT=build/vitrt
+VITRT_AVX2=build/avx2only/vitrt	# hw/model/vitsa_kern.h: VITSA_AVX2_ONLY
 MODELS=${BENCH_MODELS:-deit-t deit-s deit-b}
 SECS=${BENCH_SECONDS:-8}
 ROUNDS=${BENCH_ROUNDS:-3}
@@ -63,7 +65,7 @@ install() {
 			--loglevel=error "onnxruntime-node@$ORT_VERSION" >&2
 		(cd "$ORT_DIR" && node -e "require('onnxruntime-node')")
 	fi
-	make -s userspace >&2
+	make -s userspace avx2only >&2
 }
 
 # fresh FILE SOURCE...: FILE exists and is newer than every SOURCE.
@@ -125,6 +127,10 @@ bench_vitrt() {
 				"${opt[@]}")
 			record "$m" vitrt-int "$t" "$b" "$(ms_of integer <<<"$out")"
 			record "$m" vitrt-fp32 "$t" "$b" "$(ms_of fp32 <<<"$out")"
+			# The AVX2-only build: this CPU as one without AVX-512 and AVX-VNNI
+			# runs vitrt (ONNX Runtime still uses AVX-512: a ratio that errs low).
+			out=$("$VITRT_AVX2" bench "$OUT/$m.vitsa" -n "$n" "${opt[@]}")
+			record "$m" vitrt-int-avx2 "$t" "$b" "$(ms_of integer <<<"$out")"
 		done
 	done
 }

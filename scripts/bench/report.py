@@ -2,7 +2,7 @@
 """Print the results of `make bench` (one JSON object a line) as a table, or with --json as one
 JSON object: {"cpu", "cpus", "flags", "results": [...]}.
 
-Each result: model, path (ort-fp32, vitrt-int, vitrt-fp32), threads, batch, ms_per_image (the
+Each result: model, path (ort-fp32, vitrt-int, vitrt-fp32, vitrt-int-avx2: the AVX2-only build), threads, batch, ms_per_image (the
 median of the rounds, one line each in the input), images_per_s, macs (per image, from
 `vitrt info`), and here added rounds, spread ((slowest - fastest) / median of the rounds),
 gmac_per_s and vs_ort: ONNX Runtime's ms/image at the same threads and batch divided by this
@@ -65,11 +65,11 @@ def main(argv):
         print()
         return
     print("%s, %d CPUs (%s)" % (name, cpus, " ".join(flags) or "no AVX2"))
-    print("%-7s %-10s %7s %5s %10s %9s %8s %7s %7s" % (
+    print("%-7s %-14s %7s %5s %10s %9s %8s %7s %7s" % (
         "model", "path", "threads", "batch", "ms/image", "images/s", "GMAC/s", "vs ORT",
         "spread"))
     for r in rows:
-        print("%-7s %-10s %7d %5d %10.2f %9.2f %8.1f %7s %6.0f%%" % (
+        print("%-7s %-14s %7d %5d %10.2f %9.2f %8.1f %7s %6.0f%%" % (
             r["model"], r["path"], r["threads"], r["batch"], r["ms_per_image"],
             r["images_per_s"], r["gmac_per_s"],
             "%.2fx" % r["vs_ort"] if r["vs_ort"] else "-", 100 * r["spread"]))
