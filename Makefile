@@ -13,7 +13,7 @@ CFLAGS  ?= -O2 -g
 WARN    := -Wall -Wextra -Wshadow -Wmissing-prototypes -Wstrict-prototypes -Werror
 CPPFLAGS := -Ihw/include -Ihw/model -Iuapi -Iuserspace/lib
 ALL_CFLAGS = -std=gnu11 $(CFLAGS) $(WARN) -MMD -MP
-LDLIBS  := -lpng -ljpeg -lz -lm -lpthread
+LDLIBS  := -ljansson -lpng -ljpeg -lz -lm -lpthread
 
 HW_SRC   := $(wildcard hw/model/*.c)
 LIB_SRC  := $(wildcard userspace/lib/*.c) $(HW_SRC)

@@ -7,14 +7,14 @@ PKGS=(build-essential pkg-config bc kmod cpio busybox-static dpkg-dev
       linux-headers-amd64 dkms
       meson ninja-build libglib2.0-dev libpixman-1-dev libfdt-dev flex bison python3
       qemu-system-data seabios
-      libnl-3-dev libnl-genl-3-dev libpng-dev libjpeg-dev zlib1g-dev jq
+      libnl-3-dev libnl-genl-3-dev libpng-dev libjpeg-dev zlib1g-dev libjansson-dev jq
       linux-source-6.1 dataset-fashion-mnist verilator
       clang libclang-rt-14-dev)	# make fuzz: clang -fsanitize=fuzzer (libclang_rt.fuzzer)
 
-# --run: only what `make run` needs (compiler, image libraries, the dataset).
+# --run: only what `make run` needs (compiler, image and JSON libraries, the dataset).
 if [ "${1:-}" = --run ]; then
 	PKGS=(build-essential pkg-config libpng-dev libjpeg-dev zlib1g-dev libnl-3-dev libnl-genl-3-dev
-	      dataset-fashion-mnist)
+	      libjansson-dev dataset-fashion-mnist)
 fi
 
 missing=()

@@ -65,7 +65,7 @@ vbuild() {
 
 build_tools() {
 	gcc $WARN -Ihw/include -Ihw/model -Iuapi -Iuserspace/lib $A/act_dump.c \
-		-o $OUT/act_dump -Wl,--wrap=vitrt_submit build/libvitrt.a -lpng -ljpeg -lz -lm
+		-o $OUT/act_dump -Wl,--wrap=vitrt_submit build/libvitrt.a -ljansson -lpng -ljpeg -lz -lm
 	gcc $WARN $A/act_cov.c -o $OUT/act_cov
 	gcc $WARN $A/act_table.c -o $OUT/act_table
 	vbuild act_fcheck act_fcheck "" -Wall -Wno-UNUSEDSIGNAL $A/act_fcheck.v $A/act_fmul.v \
