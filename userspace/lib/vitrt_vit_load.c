@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "vitrt_json.h"
 #include "vitrt_priv.h"
 #include "vitrt_safetensors.h"
 #include "vitrt_vit.h"
@@ -458,191 +459,200 @@ static char *read_small(const char *path, size_t limit, size_t *len)
 	return buf;
 }
 
-/* An array of @n finite numbers into @out; @positive: each > 0. */
-static int cfg_floats(struct vit_load *ld, const struct vitrt_json *v, float *out, uint32_t n,
-		      bool positive)
+/* Member @key's array @v of @n finite numbers into @out; @positive: each > 0. */
+static int cfg_floats(struct vit_load *ld, const char *key, const json_t *v, float *out,
+		      uint32_t n, bool positive)
 {
-	if (v->kind != VITRT_JSON_ARRAY || v->len != n)
+	if (!json_is_array(v) || json_array_size(v) != n)
 		return load_fail(ld, VITRT_EFORMAT, ld->cfg_path,
 				 "\"%s\" must be an array of %u numbers (one per input channel)",
-				 v->key, n);
+				 key, n);
 	for (uint32_t i = 0; i < n; i++) {
-		const struct vitrt_json *e = &v->items[i];
+		const json_t *e = json_array_get(v, i);
 
-		if (e->kind != VITRT_JSON_NUMBER || (positive && !(e->num > 0)))
+		if (!json_is_number(e) || (positive && !(json_number_value(e) > 0)))
 			return load_fail(ld, VITRT_EFORMAT, ld->cfg_path,
-					 "\"%s\"[%u] must be a %snumber", v->key, i,
+					 "\"%s\"[%u] must be a %snumber", key, i,
 					 positive ? "positive " : "");
-		out[i] = (float)e->num;
+		out[i] = (float)json_number_value(e);
 	}
 	return 0;
 }
 
 /*
- * One string per class from @v; with @desc (timm's label_descriptions, an object keyed by
- * label name), a label's description replaces its name.
+ * One string per class from member @key's @v; with @desc (timm's label_descriptions, an
+ * object keyed by label name), a label's description replaces its name.
  */
-static int cfg_labels(struct vit_load *ld, const struct vitrt_json *v,
-		      const struct vitrt_json *desc, struct vitrt_vit *m)
+static int cfg_labels(struct vit_load *ld, const char *key, const json_t *v, const json_t *desc,
+		      struct vitrt_vit *m)
 {
 	uint32_t n = m->cfg.classes;
 
-	if (v->kind != VITRT_JSON_ARRAY || v->len != n)
+	if (!json_is_array(v) || json_array_size(v) != n)
 		return load_fail(ld, VITRT_EFORMAT, ld->cfg_path,
-				 "\"%s\" must be an array of %u strings (one per class)", v->key,
-				 n);
+				 "\"%s\" must be an array of %u strings (one per class)", key, n);
 	m->labels = calloc(n, sizeof(*m->labels));
 	if (!m->labels)
 		return load_fail(ld, VITRT_ENOMEM, ld->cfg_path, "out of memory");
 	for (uint32_t i = 0; i < n; i++) {
-		const struct vitrt_json *d;
+		const char *label = json_string_value(json_array_get(v, i)), *d;
 
-		if (v->items[i].kind != VITRT_JSON_STRING)
+		if (!label)
 			return load_fail(ld, VITRT_EFORMAT, ld->cfg_path,
-					 "\"%s\"[%u] is not a string", v->key, i);
-		d = desc && desc->kind == VITRT_JSON_OBJECT ?
-		    vitrt_json_get(desc, v->items[i].str) : NULL;
-		m->labels[i] = strdup(d && d->kind == VITRT_JSON_STRING ? d->str : v->items[i].str);
+					 "\"%s\"[%u] is not a string", key, i);
+		/* NULL unless @desc is an object with a string for @label */
+		d = json_string_value(json_object_get(desc, label));
+		m->labels[i] = strdup(d ? d : label);
 		if (!m->labels[i])
 			return load_fail(ld, VITRT_ENOMEM, ld->cfg_path, "out of memory");
 	}
 	return 0;
 }
 
-static int cfg_heads(struct vit_load *ld, const struct vitrt_json *v, struct vitrt_vit_config *c)
+static int cfg_heads(struct vit_load *ld, const char *key, const json_t *v,
+		     struct vitrt_vit_config *c)
 {
-	if (v->kind != VITRT_JSON_NUMBER || !v->is_int || v->ival < 1 || v->ival > c->dim ||
-	    c->dim % v->ival)
+	json_int_t h = json_integer_value(v);
+
+	if (!json_is_integer(v) || h < 1 || h > c->dim || c->dim % h)
 		return load_fail(ld, VITRT_EFORMAT, ld->cfg_path,
 				 "\"%s\" must be a positive integer dividing the embedding "
-				 "dimension %u", v->key, c->dim);
-	c->heads = (uint32_t)v->ival;
+				 "dimension %u", key, c->dim);
+	c->heads = (uint32_t)h;
 	return 0;
 }
 
-static int cfg_interp(struct vit_load *ld, const struct vitrt_json *v, struct vitrt_vit_config *c)
+static int cfg_interp(struct vit_load *ld, const char *key, const json_t *v,
+		      struct vitrt_vit_config *c)
 {
-	int i = v->kind == VITRT_JSON_STRING ? vitrt_interp_parse(v->str) : -1;
+	int i = json_is_string(v) ? vitrt_interp_parse(json_string_value(v)) : -1;
 
 	if (i < 0)
-		return load_fail(ld, v->kind == VITRT_JSON_STRING ? VITRT_EUNSUPPORTED :
-				 VITRT_EFORMAT, ld->cfg_path,
-				 "\"%s\" must be \"bicubic\" or \"bilinear\"", v->key);
+		return load_fail(ld, json_is_string(v) ? VITRT_EUNSUPPORTED : VITRT_EFORMAT,
+				 ld->cfg_path, "\"%s\" must be \"bicubic\" or \"bilinear\"", key);
 	c->interp = (enum vitrt_interp)i;
 	return 0;
 }
 
-static int cfg_crop_pct(struct vit_load *ld, const struct vitrt_json *v,
+static int cfg_crop_pct(struct vit_load *ld, const char *key, const json_t *v,
 			struct vitrt_vit_config *c)
 {
+	double pct = json_number_value(v);
+
 	/* the CLI's --crop-pct bound: the resized side is at most 20 times the model's */
-	if (v->kind != VITRT_JSON_NUMBER || !(v->num >= 0.05 && v->num <= 1.0))
+	if (!json_is_number(v) || !(pct >= 0.05 && pct <= 1.0))
 		return load_fail(ld, VITRT_EFORMAT, ld->cfg_path,
-				 "\"%s\" must be a number in [0.05, 1]", v->key);
-	c->crop_pct = v->num;
+				 "\"%s\" must be a number in [0.05, 1]", key);
+	c->crop_pct = pct;
 	return 0;
 }
 
-static int cfg_pool(struct vit_load *ld, const struct vitrt_json *v)
+static int cfg_pool(struct vit_load *ld, const char *key, const json_t *v)
 {
-	if (v->kind != VITRT_JSON_STRING)
-		return load_fail(ld, VITRT_EFORMAT, ld->cfg_path, "\"%s\" must be a string",
-				 v->key);
-	if (!strcmp(v->str, "token"))
+	const char *s = json_string_value(v);
+
+	if (!s)
+		return load_fail(ld, VITRT_EFORMAT, ld->cfg_path, "\"%s\" must be a string", key);
+	if (!strcmp(s, "token"))
 		ld->pool = VITRT_POOL_TOKEN;
-	else if (!strcmp(v->str, "avg"))
+	else if (!strcmp(s, "avg"))
 		ld->pool = VITRT_POOL_AVG;
 	else
 		return load_fail(ld, VITRT_EUNSUPPORTED, ld->cfg_path,
 				 "\"%s\": '%s' pooling is not supported (\"token\" or \"avg\")",
-				 v->key, v->str);
+				 key, s);
 	return 0;
 }
 
-/* The members config.json and the sidecar share; 1 if @v is none of them. */
-static int cfg_common(struct vit_load *ld, const struct vitrt_json *v, struct vitrt_vit *m)
+/* The members config.json and the sidecar share; 1 if @key is none of them. */
+static int cfg_common(struct vit_load *ld, const char *key, const json_t *v, struct vitrt_vit *m)
 {
 	struct vitrt_vit_config *c = &m->cfg;
 
-	if (!strcmp(v->key, "mean")) {
+	if (!strcmp(key, "mean")) {
 		ld->has_mean = true;
-		return cfg_floats(ld, v, c->mean, c->chans, false);
+		return cfg_floats(ld, key, v, c->mean, c->chans, false);
 	}
-	if (!strcmp(v->key, "std")) {
+	if (!strcmp(key, "std")) {
 		ld->has_std = true;
-		return cfg_floats(ld, v, c->std, c->chans, true);
+		return cfg_floats(ld, key, v, c->std, c->chans, true);
 	}
-	if (!strcmp(v->key, "interpolation"))
-		return cfg_interp(ld, v, c);
-	if (!strcmp(v->key, "crop_pct"))
-		return cfg_crop_pct(ld, v, c);
-	if (!strcmp(v->key, "global_pool"))
-		return cfg_pool(ld, v);
+	if (!strcmp(key, "interpolation"))
+		return cfg_interp(ld, key, v, c);
+	if (!strcmp(key, "crop_pct"))
+		return cfg_crop_pct(ld, key, v, c);
+	if (!strcmp(key, "global_pool"))
+		return cfg_pool(ld, key, v);
 	return 1;
 }
 
 /* One member of the sidecar object. */
-static int side_member(struct vit_load *ld, const struct vitrt_json *v, struct vitrt_vit *m)
+static int side_member(struct vit_load *ld, const char *key, const json_t *v, struct vitrt_vit *m)
 {
-	int ret = cfg_common(ld, v, m);
+	int ret = cfg_common(ld, key, v, m);
 
 	if (ret <= 0)
 		return ret;
-	if (!strcmp(v->key, "heads"))
-		return cfg_heads(ld, v, &m->cfg);
-	if (!strcmp(v->key, "eps")) {
-		if (v->kind != VITRT_JSON_NUMBER || !(v->num > 0) || v->num > 1)
+	if (!strcmp(key, "heads"))
+		return cfg_heads(ld, key, v, &m->cfg);
+	if (!strcmp(key, "eps")) {
+		double eps = json_number_value(v);
+
+		if (!json_is_number(v) || !(eps > 0) || eps > 1)
 			return load_fail(ld, VITRT_EFORMAT, ld->cfg_path,
 					 "\"eps\" must be a number in (0, 1]");
-		m->cfg.eps = (float)v->num;
+		m->cfg.eps = (float)eps;
 		return 0;
 	}
-	if (!strcmp(v->key, "labels"))
-		return cfg_labels(ld, v, NULL, m);
+	if (!strcmp(key, "labels"))
+		return cfg_labels(ld, key, v, NULL, m);
 	/* informational keys (provenance, accuracy, ...) are the writer's business */
 	return 0;
 }
 
 /* pretrained_cfg's input_size [chans, img, img] must be the checkpoint's. */
-static int cfg_input_size(struct vit_load *ld, const struct vitrt_json *v,
-			  const struct vitrt_vit_config *c)
+static int cfg_input_size(struct vit_load *ld, const json_t *v, const struct vitrt_vit_config *c)
 {
 	const uint32_t want[3] = { c->chans, c->img, c->img };
 
-	if (v->kind != VITRT_JSON_ARRAY || v->len != 3)
+	if (!json_is_array(v) || json_array_size(v) != 3)
 		return load_fail(ld, VITRT_EFORMAT, ld->cfg_path,
 				 "\"input_size\" must be an array [channels, height, width]");
-	for (uint32_t i = 0; i < 3; i++)
-		if (v->items[i].kind != VITRT_JSON_NUMBER || !v->items[i].is_int ||
-		    v->items[i].ival != want[i])
+	for (uint32_t i = 0; i < 3; i++) {
+		const json_t *e = json_array_get(v, i);
+
+		if (!json_is_integer(e) || json_integer_value(e) != want[i])
 			return load_fail(ld, VITRT_EFORMAT, ld->cfg_path,
 					 "\"input_size\" is not the checkpoint's [%u, %u, %u] "
 					 "(patch %u, %u position rows)", c->chans, c->img, c->img,
 					 c->patch, c->tokens);
+	}
 	return 0;
 }
 
 /* config.json's pretrained_cfg: preprocessing; its other keys are timm's business. */
-static int cfg_pretrained(struct vit_load *ld, const struct vitrt_json *pc, struct vitrt_vit *m)
+static int cfg_pretrained(struct vit_load *ld, json_t *pc, struct vitrt_vit *m)
 {
-	if (pc->kind != VITRT_JSON_OBJECT)
+	const char *key;
+	json_t *v;
+	int ret;
+
+	if (!json_is_object(pc))
 		return load_fail(ld, VITRT_EFORMAT, ld->cfg_path,
 				 "\"pretrained_cfg\" must be an object");
-	for (uint32_t i = 0; i < pc->len; i++) {
-		const struct vitrt_json *v = &pc->items[i];
-		int ret;
+	json_object_foreach(pc, key, v) {
+		const char *s = json_string_value(v);
 
-		if (v->kind == VITRT_JSON_NULL || !strcmp(v->key, "global_pool"))
+		if (json_is_null(v) || !strcmp(key, "global_pool"))
 			continue;
-		if (!strcmp(v->key, "input_size"))
+		if (!strcmp(key, "input_size"))
 			ret = cfg_input_size(ld, v, &m->cfg);
-		else if (!strcmp(v->key, "crop_mode") &&
-			 (v->kind != VITRT_JSON_STRING || strcmp(v->str, "center")))
+		else if (!strcmp(key, "crop_mode") && (!s || strcmp(s, "center")))
 			ret = load_fail(ld, VITRT_EUNSUPPORTED, ld->cfg_path,
 					"\"crop_mode\" must be \"center\" (the only crop vitrt "
 					"does)");
 		else
-			ret = cfg_common(ld, v, m);
+			ret = cfg_common(ld, key, v, m);
 		if (ret < 0)
 			return ret;
 	}
@@ -650,21 +660,20 @@ static int cfg_pretrained(struct vit_load *ld, const struct vitrt_json *pc, stru
 }
 
 /* config.json's model_args: only num_heads matters (the shapes give the rest). */
-static int cfg_model_args(struct vit_load *ld, const struct vitrt_json *a, struct vitrt_vit *m)
+static int cfg_model_args(struct vit_load *ld, const json_t *a, struct vitrt_vit *m)
 {
-	const struct vitrt_json *v;
+	const json_t *v;
 
-	if (a->kind != VITRT_JSON_OBJECT)
+	if (!json_is_object(a))
 		return load_fail(ld, VITRT_EFORMAT, ld->cfg_path,
 				 "\"model_args\" must be an object");
-	v = vitrt_json_get(a, "num_heads");
-	return v ? cfg_heads(ld, v, &m->cfg) : 0;
+	v = json_object_get(a, "num_heads");
+	return v ? cfg_heads(ld, "num_heads", v, &m->cfg) : 0;
 }
 
-static int cfg_num_classes(struct vit_load *ld, const struct vitrt_json *v,
-			   const struct vitrt_vit_config *c)
+static int cfg_num_classes(struct vit_load *ld, const json_t *v, const struct vitrt_vit_config *c)
 {
-	if (v->kind != VITRT_JSON_NUMBER || !v->is_int || v->ival != c->classes)
+	if (!json_is_integer(v) || json_integer_value(v) != c->classes)
 		return load_fail(ld, VITRT_EFORMAT, ld->cfg_path,
 				 "\"num_classes\" must be %u, the rows of 'head.weight'",
 				 c->classes);
@@ -672,52 +681,65 @@ static int cfg_num_classes(struct vit_load *ld, const struct vitrt_json *v,
 }
 
 /* One member of a timm config.json (hub.py's save_config_for_hf). */
-static int config_member(struct vit_load *ld, const struct vitrt_json *doc,
-			 const struct vitrt_json *v, struct vitrt_vit *m)
+static int config_member(struct vit_load *ld, const json_t *doc, const char *key, json_t *v,
+			 struct vitrt_vit *m)
 {
-	if (v->kind == VITRT_JSON_NULL)
+	if (json_is_null(v))
 		return 0;
-	if (!strcmp(v->key, "architecture"))
-		return v->kind == VITRT_JSON_STRING ? 0 :
+	if (!strcmp(key, "architecture"))
+		return json_is_string(v) ? 0 :
 		       load_fail(ld, VITRT_EFORMAT, ld->cfg_path,
 				 "\"architecture\" must be a string");
-	if (!strcmp(v->key, "num_classes"))
+	if (!strcmp(key, "num_classes"))
 		return cfg_num_classes(ld, v, &m->cfg);
-	if (!strcmp(v->key, "global_pool"))
-		return cfg_pool(ld, v);
-	if (!strcmp(v->key, "label_names"))
-		return cfg_labels(ld, v, vitrt_json_get(doc, "label_descriptions"), m);
-	if (!strcmp(v->key, "pretrained_cfg"))
+	if (!strcmp(key, "global_pool"))
+		return cfg_pool(ld, key, v);
+	if (!strcmp(key, "label_names"))
+		return cfg_labels(ld, key, v, json_object_get(doc, "label_descriptions"), m);
+	if (!strcmp(key, "pretrained_cfg"))
 		return cfg_pretrained(ld, v, m);
-	if (!strcmp(v->key, "model_args"))
+	if (!strcmp(key, "model_args"))
 		return cfg_model_args(ld, v, m);
+	return 0;
+}
+
+/* Every member of the sidecar or config.json @doc, in the file's order. */
+static int config_members(struct vit_load *ld, json_t *doc, struct vitrt_vit *m)
+{
+	const char *key;
+	json_t *v;
+	int ret;
+
+	if (!json_is_object(doc))
+		return load_fail(ld, VITRT_EFORMAT, ld->cfg_path, "is %s, not an object",
+				 vitrt_json_kind(doc));
+	json_object_foreach(doc, key, v) {
+		ret = ld->folder ? config_member(ld, doc, key, v, m) : side_member(ld, key, v, m);
+		if (ret)
+			return ret;
+	}
 	return 0;
 }
 
 /* Read the sidecar (optional) or config.json (required) into @m. */
 static int vit_config(struct vit_load *ld, struct vitrt_vit *m)
 {
-	struct vitrt_json *doc = NULL;
 	char *text, jmsg[256];
+	json_t *doc;
 	size_t len;
-	int ret = 0;
+	int ret;
 
 	text = read_small(ld->cfg_path, 16u << 20, &len);
 	if (!text && (errno != ENOENT || ld->folder))
 		return load_fail(ld, VITRT_ESYS, ld->cfg_path, "%s", strerror(errno));
 	if (!text)
 		return 0;
-	doc = vitrt_json_parse(text, len, jmsg, sizeof(jmsg));
-	if (!doc)
-		ret = load_fail(ld, VITRT_EFORMAT, ld->cfg_path, "%s", jmsg);
-	else if (doc->kind != VITRT_JSON_OBJECT)
-		ret = load_fail(ld, VITRT_EFORMAT, ld->cfg_path, "is %s, not an object",
-				vitrt_json_kind_name(doc->kind));
-	for (uint32_t i = 0; !ret && i < doc->len; i++)
-		ret = ld->folder ? config_member(ld, doc, &doc->items[i], m) :
-		      side_member(ld, &doc->items[i], m);
-	vitrt_json_free(doc);
+	doc = vitrt_json_load(text, len, jmsg, sizeof(jmsg));
 	free(text);
+	if (!doc)
+		return load_fail(ld, VITRT_EFORMAT, ld->cfg_path, "%s", jmsg);
+	ret = config_members(ld, doc, m);
+	json_decref(doc);
 	return ret;
 }
 
