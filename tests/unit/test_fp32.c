@@ -481,72 +481,13 @@ TEST(sgemm)
 	}
 }
 
-/* ---- JSON ---- */
-
-TEST(json)
-{
-	static const char *const good[] = {
-		"{}", "[]", " [1, -2, 3.5e2, 0, -0.0, true, false, null] ",
-		"{\"a\": {\"b\": [\"x\\u00e9\\ud83d\\ude00\\n\\\"\\\\\\/\"]}}", "\"\xc3\xa9\"",
-		"123456789012345678901234567890",
-	};
-	static const struct {
-		const char *text, *needle;
-	} bad[] = {
-		{ "", "end of text" }, { "{", "string key" }, { "[1,]", "expected a value" },
-		{ "{\"a\":1,}", "string key" }, { "[01]", "leading zero" }, { "[1.]", "digit" },
-		{ "[1e]", "digit" }, { "\"abc", "unterminated" }, { "\"\\x\"", "invalid escape" },
-		{ "\"\\ud800\"", "surrogate" }, { "\"\\udc00\"", "surrogate" },
-		{ "\"\\u12\"", "hex" }, { "\"\\u0000\"", "\\u0000" }, { "\"\x01\"", "control" },
-		{ "\"\xc3\"", "UTF-8" }, { "\"\xc0\xaf\"", "UTF-8" }, { "{\"a\":1,\"a\":2}", "duplicate key 'a'" },
-		{ "[1] x", "end of text" }, { "tru", "a value" }, { "[1e999]", "out of range" },
-		{ "{\"a\" 1}", "':'" }, { "[1 2]", "',' or ']'" },
-	};
-	struct vitrt_json *j;
-	char deep[200];
-
-	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
-		j = vitrt_json_parse(good[i], strlen(good[i]), msg, sizeof(msg));
-		CHECK(j, "'%s': %s", good[i], msg);
-		vitrt_json_free(j);
-	}
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		j = vitrt_json_parse(bad[i].text, strlen(bad[i].text), msg, sizeof(msg));
-		CHECK(!j, "'%s' parsed", bad[i].text);
-		CHECK(strstr(msg, bad[i].needle), "'%s': message \"%s\" lacks \"%s\"", bad[i].text,
-		      msg, bad[i].needle);
-		vitrt_json_free(j);
-	}
-	memset(deep, '[', 100);
-	memset(deep + 100, ']', 100);
-	j = vitrt_json_parse(deep, 200, msg, sizeof(msg));
-	CHECK(!j && strstr(msg, "nested deeper"), "depth: %s", msg);
-	vitrt_json_free(j);
-
-	j = vitrt_json_parse(good[3], strlen(good[3]), msg, sizeof(msg));
-	if (j) {
-		const struct vitrt_json *b = vitrt_json_get(vitrt_json_get(j, "a"), "b");
-
-		CHECK(b && b->len == 1 && !strcmp(b->items[0].str, "x\xc3\xa9\xf0\x9f\x98\x80\n\"\\/"),
-		      "escapes decoded wrong");
-	}
-	vitrt_json_free(j);
-	j = vitrt_json_parse(good[2], strlen(good[2]), msg, sizeof(msg));
-	CHECK(j && j->len == 8 && j->items[1].is_int && j->items[1].ival == -2 &&
-	      !j->items[2].is_int && j->items[2].num == 350.0, "numbers");
-	vitrt_json_free(j);
-	j = vitrt_json_parse(good[5], strlen(good[5]), msg, sizeof(msg));
-	CHECK(j && !j->is_int && j->num > 1e29, "huge integer");
-	vitrt_json_free(j);
-}
-
 /* ---- safetensors ---- */
 
-/* A safetensors file from a header text and @n data floats 0, 1, 2, ... */
-static const char *st_file(const char *name, const char *header, uint32_t n)
+/* A safetensors file from @hlen bytes of header text and @n data floats 0, 1, 2, ... */
+static const char *st_file_len(const char *name, const char *header, size_t hlen, uint32_t n)
 {
 	const char *path = tmp(name);
-	size_t hlen = strlen(header), len = 8 + hlen + 4 * n;
+	size_t len = 8 + hlen + 4 * n;
 	unsigned char *buf = malloc(len);
 
 	for (int i = 0; i < 8; i++)
@@ -560,6 +501,11 @@ static const char *st_file(const char *name, const char *header, uint32_t n)
 	write_file(path, buf, len);
 	free(buf);
 	return path;
+}
+
+static const char *st_file(const char *name, const char *header, uint32_t n)
+{
+	return st_file_len(name, header, strlen(header), n);
 }
 
 #define T_A(dtype, shape, b, e) "\"a\":{\"dtype\":\"" dtype "\",\"shape\":" shape \
@@ -588,7 +534,8 @@ TEST(safetensors_good)
 	      "tensor b");
 	CHECK(((uintptr_t)t->data & 63) == 0, "alignment");
 	CHECK(!vitrt_st_find(st, "c", NULL), "c");
-	CHECK(vitrt_json_get(vitrt_st_metadata(st), "format"), "metadata");
+	CHECK(vitrt_st_meta(st, "format") && !strcmp(vitrt_st_meta(st, "format"), "pt") &&
+	      !vitrt_st_meta(st, "other"), "metadata");
 	vitrt_st_close(st);
 }
 
@@ -683,6 +630,98 @@ TEST(safetensors_bad)
 		vitrt_st_close(st);
 		CHECK_ERR(err, cases[i].err, path, cases[i].needle);
 	}
+}
+
+/*
+ * The header's JSON: RFC 8259 and stricter (no duplicate keys, no NUL, integers within int64,
+ * 64 levels), every refusal naming the byte and the problem.  Text that is JSON but no object
+ * of tensors is refused for that, not as JSON.
+ */
+TEST(safetensors_json)
+{
+	static const char *const good[] = {
+		"{}", "[]", " [1, -2, 3.5e2, 0, -0.0, true, false, null, 1e-999] ", "\"\xc3\xa9\"",
+		"9223372036854775807", "-9223372036854775808", "{\"a\": {\"b\": [\"\\u00e9\"]}}",
+	};
+	static const struct {
+		const char *text, *needle;
+	} bad[] = {
+		{ "", "end of file" }, { "{", "string or '}' expected" },
+		{ "[1,]", "unexpected token" }, { "{\"a\":1,}", "string or '}' expected" },
+		{ "[01]", "invalid token" }, { "[1.]", "invalid token" }, { "[1e]", "invalid token" },
+		{ "[-]", "invalid token" }, { "[.5]", "invalid token" }, { "[+1]", "invalid token" },
+		{ "\"abc", "premature end of input" }, { "\"\\x\"", "invalid escape" },
+		{ "\"\\ud800\"", "invalid Unicode '\\uD800'" },
+		{ "\"\\udc00\"", "invalid Unicode '\\uDC00'" }, { "\"\\u12\"", "invalid escape" },
+		{ "\"\\u0000\"", "\\u0000 is not allowed" }, { "\"\x01\"", "control character 0x1" },
+		{ "\"\xc3\"", "unable to decode byte 0xc3" }, { "\"\xc0\xaf\"", "byte 0xc0" },
+		{ "\"\xed\xa0\x80\"", "byte 0xed" }, { "\xef\xbb\xbf{}", "invalid token" },
+		{ "[1] x", "end of file expected" }, { "tru", "invalid token" },
+		{ "{\"a\" 1}", "':' expected" }, { "[1 2]", "']' expected" },
+		{ "[1e999]", "real number overflow" },
+		{ "[123456789012345678901234567890]", "too big integer" },
+		{ "[9223372036854775808]", "too big integer" },
+		{ "[-9223372036854775809]", "too big negative integer" },
+		{ "{\"a\":1,\"a\":2}", "byte 10: duplicate key 'a'" },
+		{ "{\"a\":1,\"\\u0061\":2}", "duplicate key '\\u0061'" },
+		{ "{\"a\\\"b\":1,\"x\\\\\":2,\"a\\\"b\":3}", "duplicate key 'a\\\"b'" },
+		{ "{\"x\\\\\":1,\"x\\\\\":2}", "duplicate key 'x\\\\'" },
+		{ "{\"blocks.0.attn.qkv.weight\":{},\"blocks.0.attn.qkv.weight\":{}}",
+		  "duplicate key 'blocks.0.attn.qkv.weight'" },
+		{ "[\x1b]", "invalid token near '?'" },
+	};
+	enum { DEPTH = 64 };	/* the library's limit, which its message names */
+	char deep[2 * (DEPTH + 1)];
+	const char *path;
+	struct vitrt_st *st;
+	int err;
+
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		st = vitrt_st_open(st_file("good.st", good[i], 0), &err, msg, sizeof(msg));
+		CHECK(st || !strstr(msg, "header: "), "'%s': %s", good[i], msg);
+		vitrt_st_close(st);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		path = st_file("bad.st", bad[i].text, 0);
+		st = vitrt_st_open(path, &err, msg, sizeof(msg));
+		CHECK(!st, "'%s' parsed", bad[i].text);
+		vitrt_st_close(st);
+		CHECK_ERR(err, VITRT_EFORMAT, path, "header: byte ");
+		CHECK(strstr(msg, bad[i].needle) && !strchr(msg, '\x1b'),
+		      "'%s': message \"%s\" lacks \"%s\"", bad[i].text, msg, bad[i].needle);
+	}
+
+	/* a NUL byte, by its offset */
+	path = st_file_len("nul.st", "{\"a\":1}\0", 8, 0);
+	st = vitrt_st_open(path, &err, msg, sizeof(msg));
+	CHECK(!st, "NUL parsed");
+	CHECK_ERR(err, VITRT_EFORMAT, path, "header: byte 7: NUL byte");
+
+	/* DEPTH levels of arrays parse (and are no object), one more does not */
+	for (int d = DEPTH; d <= DEPTH + 1; d++) {
+		memset(deep, '[', d);
+		memset(deep + d, ']', d);
+		path = st_file_len("deep.st", deep, 2 * d, 0);
+		st = vitrt_st_open(path, &err, msg, sizeof(msg));
+		CHECK(!st, "depth %d parsed", d);
+		CHECK_ERR(err, VITRT_EFORMAT, path, d > DEPTH ?
+			  "header: nested deeper than 64 levels" : "header is an array");
+	}
+
+	/* escapes decoded, into a metadata string */
+	path = st_file("esc.st", "{\"__metadata__\":{\"s\":\"x\\u00e9\\ud83d\\ude00\\n\\\"\\\\\\/\"}}",
+		       0);
+	st = vitrt_st_open(path, &err, msg, sizeof(msg));
+	CHECK(st && vitrt_st_meta(st, "s") &&
+	      !strcmp(vitrt_st_meta(st, "s"), "x\xc3\xa9\xf0\x9f\x98\x80\n\"\\/"),
+	      "escapes decoded wrong: %s", st ? vitrt_st_meta(st, "s") : msg);
+	vitrt_st_close(st);
+
+	/* the largest integer is kept, not wrapped: it ends past the data */
+	path = st_file("i64.st", "{" T_A("F32", "[2]", 0, 9223372036854775807) "}", 2);
+	st = vitrt_st_open(path, &err, msg, sizeof(msg));
+	CHECK(!st, "i64 opened");
+	CHECK_ERR(err, VITRT_EFORMAT, path, "[0, 9223372036854775807) run past the end");
 }
 
 TEST(safetensors_truncated)

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* libvitrt: safetensors reader and writer, and the strict JSON parser of their header. */
+/* libvitrt: safetensors reader and writer; the header's JSON is parsed by vitrt_json_load. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -12,586 +12,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "vitrt_json.h"
 #include "vitrt_priv.h"
 #include "vitrt_safetensors.h"
 
 #if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "safetensors data is little-endian; this reader assumes a little-endian host"
 #endif
-
-/* ==== JSON ==== */
-
-#define JSON_MAX_DEPTH	64
-#define JSON_CHUNK	(64 * 1024)
-
-/* Everything a parse allocates lives in chunks freed together with the document. */
-struct json_chunk {
-	struct json_chunk *next;
-	size_t used, cap;
-	_Alignas(16) unsigned char data[];
-};
-
-struct json_doc {
-	struct vitrt_json root;		/* first: vitrt_json_free() gets its address */
-	struct json_chunk *chunks;
-};
-
-struct json_parser {
-	const char *s;
-	size_t len, pos;
-	struct json_doc *doc;
-	struct vitrt_json *stack;	/* items of the open arrays and objects */
-	size_t sp, stack_cap;
-	int depth;
-	char *msg;
-	size_t cap;
-};
-
-static bool json_fail(struct json_parser *p, size_t pos, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static bool json_fail(struct json_parser *p, size_t pos, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (!p->cap)
-		return false;
-	n = snprintf(p->msg, p->cap, "byte %zu: ", pos);
-	if (n < 0 || (size_t)n >= p->cap)
-		return false;
-	va_start(ap, fmt);
-	vsnprintf(p->msg + n, p->cap - n, fmt, ap);
-	va_end(ap);
-	return false;
-}
-
-static void *json_alloc(struct json_parser *p, size_t size)
-{
-	struct json_chunk *c = p->doc->chunks;
-	void *ptr;
-
-	size = (size + 15) & ~(size_t)15;
-	if (!c || c->cap - c->used < size) {
-		size_t cap = size > JSON_CHUNK ? size : JSON_CHUNK;
-
-		c = malloc(sizeof(*c) + cap);
-		if (!c)
-			return NULL;
-		c->used = 0;
-		c->cap = cap;
-		c->next = p->doc->chunks;
-		p->doc->chunks = c;
-	}
-	ptr = c->data + c->used;
-	c->used += size;
-	return ptr;
-}
-
-static bool json_nomem(struct json_parser *p)
-{
-	return json_fail(p, p->pos, "out of memory");
-}
-
-static void json_skip_ws(struct json_parser *p)
-{
-	while (p->pos < p->len) {
-		char c = p->s[p->pos];
-
-		if (c != ' ' && c != '\t' && c != '\n' && c != '\r')
-			break;
-		p->pos++;
-	}
-}
-
-/* Describe the character at @pos for a message. */
-static const char *json_char_at(const struct json_parser *p, size_t pos, char buf[16])
-{
-	unsigned char c;
-
-	if (pos >= p->len)
-		return "end of text";
-	c = (unsigned char)p->s[pos];
-	if (c >= 0x20 && c < 0x7f)
-		snprintf(buf, 16, "'%c'", c);
-	else
-		snprintf(buf, 16, "byte 0x%02x", c);
-	return buf;
-}
-
-static bool json_unexpected(struct json_parser *p, const char *wanted)
-{
-	char buf[16];
-
-	return json_fail(p, p->pos, "expected %s, found %s", wanted, json_char_at(p, p->pos, buf));
-}
-
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* Four hex digits at @pos, or -1. */
-static long json_hex4(const struct json_parser *p, size_t pos)
-{
-	long v = 0;
-
-	if (p->len - pos < 4)
-		return -1;
-	for (int i = 0; i < 4; i++) {
-		int d = hexval(p->s[pos + i]);
-
-		if (d < 0)
-			return -1;
-		v = v << 4 | d;
-	}
-	return v;
-}
-
-static size_t utf8_put(char *out, unsigned long cp)
-{
-	if (cp < 0x80) {
-		out[0] = (char)cp;
-		return 1;
-	}
-	if (cp < 0x800) {
-		out[0] = (char)(0xc0 | cp >> 6);
-		out[1] = (char)(0x80 | (cp & 0x3f));
-		return 2;
-	}
-	if (cp < 0x10000) {
-		out[0] = (char)(0xe0 | cp >> 12);
-		out[1] = (char)(0x80 | (cp >> 6 & 0x3f));
-		out[2] = (char)(0x80 | (cp & 0x3f));
-		return 3;
-	}
-	out[0] = (char)(0xf0 | cp >> 18);
-	out[1] = (char)(0x80 | (cp >> 12 & 0x3f));
-	out[2] = (char)(0x80 | (cp >> 6 & 0x3f));
-	out[3] = (char)(0x80 | (cp & 0x3f));
-	return 4;
-}
-
-/* Length of the well-formed UTF-8 sequence at @s (at most @n bytes), or 0. */
-static size_t utf8_len(const unsigned char *s, size_t n)
-{
-	unsigned long cp, min;
-	size_t len;
-
-	if (s[0] < 0x80)
-		return 1;
-	if ((s[0] & 0xe0) == 0xc0) {
-		len = 2, cp = s[0] & 0x1f, min = 0x80;
-	} else if ((s[0] & 0xf0) == 0xe0) {
-		len = 3, cp = s[0] & 0x0f, min = 0x800;
-	} else if ((s[0] & 0xf8) == 0xf0) {
-		len = 4, cp = s[0] & 0x07, min = 0x10000;
-	} else {
-		return 0;
-	}
-	if (len > n)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3f);
-	}
-	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return len;
-}
-
-/* One "\..." escape at p->pos (the backslash); appends its UTF-8 to @out. */
-static bool json_escape(struct json_parser *p, char *out, size_t *o)
-{
-	size_t at = p->pos;
-	long cp, lo;
-	char c;
-
-	if (p->pos + 1 >= p->len)
-		return json_fail(p, at, "unterminated string");
-	c = p->s[p->pos + 1];
-	p->pos += 2;
-	switch (c) {
-	case '"': out[(*o)++] = '"'; return true;
-	case '\\': out[(*o)++] = '\\'; return true;
-	case '/': out[(*o)++] = '/'; return true;
-	case 'b': out[(*o)++] = '\b'; return true;
-	case 'f': out[(*o)++] = '\f'; return true;
-	case 'n': out[(*o)++] = '\n'; return true;
-	case 'r': out[(*o)++] = '\r'; return true;
-	case 't': out[(*o)++] = '\t'; return true;
-	case 'u': break;
-	default: {
-		char buf[16];
-
-		return json_fail(p, at, "invalid escape \\%s", json_char_at(p, at + 1, buf));
-	}
-	}
-	cp = json_hex4(p, p->pos);
-	if (cp < 0)
-		return json_fail(p, at, "\\u needs four hex digits");
-	p->pos += 4;
-	if (cp >= 0xdc00 && cp <= 0xdfff)
-		return json_fail(p, at, "lone low surrogate \\u%04lx", cp);
-	if (cp >= 0xd800 && cp <= 0xdbff) {
-		if (p->len - p->pos < 6 || p->s[p->pos] != '\\' || p->s[p->pos + 1] != 'u')
-			return json_fail(p, at, "high surrogate \\u%04lx without its low half", cp);
-		lo = json_hex4(p, p->pos + 2);
-		if (lo < 0xdc00 || lo > 0xdfff)
-			return json_fail(p, at, "high surrogate \\u%04lx without its low half", cp);
-		p->pos += 6;
-		cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
-	}
-	if (cp == 0)
-		return json_fail(p, at, "\\u0000 in a string is not supported");
-	*o += utf8_put(out + *o, (unsigned long)cp);
-	return true;
-}
-
-/* A string at p->pos (the opening quote), decoded into the document. */
-static bool json_string(struct json_parser *p, const char **str)
-{
-	size_t start = p->pos, end, o = 0;
-	char *out;
-
-	/* Find the closing quote first: the decoded string is never longer than the raw one. */
-	for (end = start + 1; end < p->len && p->s[end] != '"'; end++)
-		if (p->s[end] == '\\')
-			end++;
-	if (end >= p->len)
-		return json_fail(p, start, "unterminated string");
-	out = json_alloc(p, end - start);
-	if (!out)
-		return json_nomem(p);
-	p->pos++;
-	while (p->pos < end) {
-		unsigned char c = (unsigned char)p->s[p->pos];
-		size_t n;
-
-		if (c == '\\') {
-			if (!json_escape(p, out, &o))
-				return false;
-			continue;
-		}
-		if (c < 0x20)
-			return json_fail(p, p->pos, "control character 0x%02x in a string", c);
-		n = utf8_len((const unsigned char *)p->s + p->pos, end - p->pos);
-		if (!n)
-			return json_fail(p, p->pos, "invalid UTF-8 in a string");
-		memcpy(out + o, p->s + p->pos, n);
-		o += n;
-		p->pos += n;
-	}
-	out[o] = '\0';
-	p->pos = end + 1;
-	*str = out;
-	return true;
-}
-
-static bool json_digits(struct json_parser *p)
-{
-	size_t start = p->pos;
-
-	while (p->pos < p->len && p->s[p->pos] >= '0' && p->s[p->pos] <= '9')
-		p->pos++;
-	return p->pos > start;
-}
-
-static bool json_number(struct json_parser *p, struct vitrt_json *v)
-{
-	size_t start = p->pos;
-	bool neg = false, frac = false;
-	uint64_t u = 0;
-	char buf[128];
-
-	if (p->s[p->pos] == '-') {
-		neg = true;
-		p->pos++;
-	}
-	if (p->pos < p->len && p->s[p->pos] == '0') {
-		p->pos++;
-		if (p->pos < p->len && p->s[p->pos] >= '0' && p->s[p->pos] <= '9')
-			return json_fail(p, start, "leading zero in a number");
-	} else if (!json_digits(p)) {
-		return json_unexpected(p, "a digit");
-	}
-	if (p->pos < p->len && p->s[p->pos] == '.') {
-		frac = true;
-		p->pos++;
-		if (!json_digits(p))
-			return json_unexpected(p, "a digit after '.'");
-	}
-	if (p->pos < p->len && (p->s[p->pos] == 'e' || p->s[p->pos] == 'E')) {
-		frac = true;
-		p->pos++;
-		if (p->pos < p->len && (p->s[p->pos] == '+' || p->s[p->pos] == '-'))
-			p->pos++;
-		if (!json_digits(p))
-			return json_unexpected(p, "a digit in the exponent");
-	}
-	if (p->pos - start >= sizeof(buf))
-		return json_fail(p, start, "number too long");
-	memcpy(buf, p->s + start, p->pos - start);
-	buf[p->pos - start] = '\0';
-	v->kind = VITRT_JSON_NUMBER;
-	v->num = strtod(buf, NULL);
-	if (!isfinite(v->num))
-		return json_fail(p, start, "number %s out of range", buf);
-	if (frac)
-		return true;
-	v->is_int = true;
-	for (const char *d = buf + neg; *d; d++) {
-		if (u > (UINT64_MAX - 9) / 10) {
-			v->is_int = false;
-			return true;
-		}
-		u = u * 10 + (uint64_t)(*d - '0');
-	}
-	if (!neg && u <= (uint64_t)INT64_MAX)
-		v->ival = (int64_t)u;
-	else if (neg && u <= (uint64_t)INT64_MAX + 1)
-		v->ival = u == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)u;
-	else
-		v->is_int = false;
-	return true;
-}
-
-static bool json_literal(struct json_parser *p, struct vitrt_json *v)
-{
-	static const struct {
-		const char *word;
-		enum vitrt_json_kind kind;
-	} lits[] = {
-		{ "null", VITRT_JSON_NULL }, { "true", VITRT_JSON_TRUE }, { "false", VITRT_JSON_FALSE },
-	};
-
-	for (size_t i = 0; i < sizeof(lits) / sizeof(lits[0]); i++) {
-		size_t n = strlen(lits[i].word);
-
-		if (p->len - p->pos >= n && !memcmp(p->s + p->pos, lits[i].word, n)) {
-			v->kind = lits[i].kind;
-			p->pos += n;
-			return true;
-		}
-	}
-	return json_unexpected(p, "a value");
-}
-
-static bool json_push(struct json_parser *p, const struct vitrt_json *v)
-{
-	if (p->sp == p->stack_cap) {
-		size_t ncap = p->stack_cap ? 2 * p->stack_cap : 64;
-		struct vitrt_json *ns = realloc(p->stack, ncap * sizeof(*ns));
-
-		if (!ns)
-			return json_nomem(p);
-		p->stack = ns;
-		p->stack_cap = ncap;
-	}
-	p->stack[p->sp++] = *v;
-	return true;
-}
-
-/* Move the items pushed since @base into the document as @v's items. */
-static bool json_collect(struct json_parser *p, struct vitrt_json *v, size_t base)
-{
-	size_t n = p->sp - base;
-
-	if (n > UINT32_MAX)
-		return json_fail(p, v->pos, "too many items");
-	v->len = (uint32_t)n;
-	if (n) {
-		v->items = json_alloc(p, n * sizeof(*v->items));
-		if (!v->items)
-			return json_nomem(p);
-		memcpy(v->items, p->stack + base, n * sizeof(*v->items));
-	}
-	p->sp = base;
-	return true;
-}
-
-static int json_key_cmp(const void *a, const void *b)
-{
-	const struct vitrt_json *x = *(const struct vitrt_json *const *)a;
-	const struct vitrt_json *y = *(const struct vitrt_json *const *)b;
-	int c = strcmp(x->key, y->key);
-
-	return c ? c : (x->pos > y->pos) - (x->pos < y->pos);
-}
-
-static bool json_check_dups(struct json_parser *p, const struct vitrt_json *obj)
-{
-	const struct vitrt_json **sorted;
-	bool ok = true;
-
-	if (obj->len < 2)
-		return true;
-	sorted = malloc(obj->len * sizeof(*sorted));
-	if (!sorted)
-		return json_nomem(p);
-	for (uint32_t i = 0; i < obj->len; i++)
-		sorted[i] = &obj->items[i];
-	qsort(sorted, obj->len, sizeof(*sorted), json_key_cmp);
-	for (uint32_t i = 1; i < obj->len && ok; i++)
-		if (!strcmp(sorted[i - 1]->key, sorted[i]->key))
-			ok = json_fail(p, sorted[i]->pos, "duplicate key '%s'", sorted[i]->key);
-	free(sorted);
-	return ok;
-}
-
-static bool json_value(struct json_parser *p, struct vitrt_json *v);
-
-/* An array or object at p->pos (its opening bracket). */
-static bool json_container(struct json_parser *p, struct vitrt_json *v, bool object)
-{
-	char close = object ? '}' : ']';
-	size_t base = p->sp;
-
-	v->kind = object ? VITRT_JSON_OBJECT : VITRT_JSON_ARRAY;
-	if (++p->depth > JSON_MAX_DEPTH)
-		return json_fail(p, p->pos, "nested deeper than %d levels", JSON_MAX_DEPTH);
-	p->pos++;
-	json_skip_ws(p);
-	if (p->pos < p->len && p->s[p->pos] == close) {
-		p->pos++;
-		p->depth--;
-		return true;
-	}
-	for (;;) {
-		struct vitrt_json item = { 0 };
-		const char *key = NULL;
-		size_t key_pos = p->pos;
-
-		json_skip_ws(p);
-		if (object) {
-			key_pos = p->pos;
-			if (p->pos >= p->len || p->s[p->pos] != '"')
-				return json_unexpected(p, "a string key");
-			if (!json_string(p, &key))
-				return false;
-			json_skip_ws(p);
-			if (p->pos >= p->len || p->s[p->pos] != ':')
-				return json_unexpected(p, "':'");
-			p->pos++;
-		}
-		if (!json_value(p, &item))
-			return false;
-		if (object) {
-			item.key = key;
-			item.pos = key_pos;
-		}
-		if (!json_push(p, &item))
-			return false;
-		json_skip_ws(p);
-		if (p->pos < p->len && p->s[p->pos] == ',') {
-			p->pos++;
-			continue;
-		}
-		if (p->pos < p->len && p->s[p->pos] == close)
-			break;
-		return json_unexpected(p, object ? "',' or '}'" : "',' or ']'");
-	}
-	p->pos++;
-	p->depth--;
-	if (!json_collect(p, v, base))
-		return false;
-	return !object || json_check_dups(p, v);
-}
-
-static bool json_value(struct json_parser *p, struct vitrt_json *v)
-{
-	char c;
-
-	json_skip_ws(p);
-	v->pos = p->pos;
-	if (p->pos >= p->len)
-		return json_fail(p, p->pos, "unexpected end of text");
-	c = p->s[p->pos];
-	switch (c) {
-	case '{':
-	case '[':
-		return json_container(p, v, c == '{');
-	case '"':
-		v->kind = VITRT_JSON_STRING;
-		return json_string(p, &v->str);
-	case '-':
-	case '0' ... '9':
-		return json_number(p, v);
-	default:
-		return json_literal(p, v);
-	}
-}
-
-void vitrt_json_free(struct vitrt_json *root)
-{
-	struct json_doc *doc = (struct json_doc *)root;
-	struct json_chunk *c, *next;
-
-	if (!doc)
-		return;
-	for (c = doc->chunks; c; c = next) {
-		next = c->next;
-		free(c);
-	}
-	free(doc);
-}
-
-struct vitrt_json *vitrt_json_parse(const char *text, size_t len, char *msg, size_t cap)
-{
-	struct json_parser p = { .s = text, .len = len, .msg = msg, .cap = cap };
-	bool ok;
-
-	if (cap)
-		msg[0] = '\0';
-	p.doc = calloc(1, sizeof(*p.doc));
-	if (!p.doc) {
-		json_nomem(&p);
-		return NULL;
-	}
-	ok = json_value(&p, &p.doc->root);
-	if (ok) {
-		json_skip_ws(&p);
-		if (p.pos < len)
-			ok = json_unexpected(&p, "end of text");
-	}
-	free(p.stack);
-	if (!ok) {
-		vitrt_json_free(&p.doc->root);
-		return NULL;
-	}
-	return &p.doc->root;
-}
-
-const struct vitrt_json *vitrt_json_get(const struct vitrt_json *obj, const char *key)
-{
-	if (!obj || obj->kind != VITRT_JSON_OBJECT)
-		return NULL;
-	for (uint32_t i = 0; i < obj->len; i++)
-		if (!strcmp(obj->items[i].key, key))
-			return &obj->items[i];
-	return NULL;
-}
-
-const char *vitrt_json_kind_name(enum vitrt_json_kind kind)
-{
-	static const char *const names[] = {
-		[VITRT_JSON_NULL] = "null", [VITRT_JSON_FALSE] = "false",
-		[VITRT_JSON_TRUE] = "true", [VITRT_JSON_NUMBER] = "a number",
-		[VITRT_JSON_STRING] = "a string", [VITRT_JSON_ARRAY] = "an array",
-		[VITRT_JSON_OBJECT] = "an object",
-	};
-
-	return (unsigned)kind < sizeof(names) / sizeof(names[0]) ? names[kind] : "?";
-}
-
-/* ==== safetensors ==== */
 
 struct st_dtype {
 	const char *name;
@@ -609,8 +36,8 @@ static const struct st_dtype st_dtypes[] = {
 
 struct vitrt_st {
 	char *path;
-	struct vitrt_json *header;	/* tensor names point into it */
-	const struct vitrt_json *meta;
+	json_t *header;			/* tensor names point into it */
+	const json_t *meta;		/* its "__metadata__", or NULL */
 	struct vitrt_st_tensor *tensors;	/* sorted by name */
 	uint32_t count;
 	float *data;			/* every tensor's floats */
@@ -644,12 +71,12 @@ static int read_full(int fd, void *buf, size_t n, uint64_t off)
 	return 0;
 }
 
-/* A non-negative integer that fits uint64 (JSON numbers written as integers). */
-static bool json_u64(const struct vitrt_json *v, uint64_t *out)
+/* A non-negative integer, written without fraction or exponent (jansson refuses any past int64). */
+static bool json_u64(const json_t *v, uint64_t *out)
 {
-	if (v->kind != VITRT_JSON_NUMBER || !v->is_int || v->ival < 0)
+	if (!json_is_integer(v) || json_integer_value(v) < 0)
 		return false;
-	*out = (uint64_t)v->ival;
+	*out = (uint64_t)json_integer_value(v);
 	return true;
 }
 
@@ -672,59 +99,68 @@ static void shape_str(const struct vitrt_st_tensor *t, char *buf, size_t cap)
 		snprintf(buf + o, cap - o, "]");
 }
 
-/* Check one header entry {"dtype", "shape", "data_offsets"} and fill @r and its tensor. */
-static int st_parse_entry(const char *path, const struct vitrt_json *e, struct st_range *r,
-			  uint64_t data_size, char *msg, size_t cap)
+/* The members of tensor entry @e into *@dtype, *@shape, *@offs; any other is an error. */
+static int st_entry_fields(const char *path, const char *name, json_t *e, json_t **dtype,
+			   json_t **shape, json_t **offs, char *msg, size_t cap)
 {
-	struct vitrt_st_tensor *t = r->t;
-	const struct vitrt_json *dtype = NULL, *shape = NULL, *offs = NULL;
-	uint64_t bytes;
-	char sbuf[160];
+	const char *key;
+	json_t *f;
 
-	t->name = e->key;
-	if (e->kind != VITRT_JSON_OBJECT)
+	if (!json_is_object(e))
 		return vitrt_file_error(msg, cap, VITRT_EFORMAT, path, "tensor '%s': is %s, not an object",
-			       t->name, vitrt_json_kind_name(e->kind));
-	for (uint32_t i = 0; i < e->len; i++) {
-		const struct vitrt_json *f = &e->items[i];
-
-		if (!strcmp(f->key, "dtype"))
-			dtype = f;
-		else if (!strcmp(f->key, "shape"))
-			shape = f;
-		else if (!strcmp(f->key, "data_offsets"))
-			offs = f;
+			       name, vitrt_json_kind(e));
+	json_object_foreach(e, key, f) {
+		if (!strcmp(key, "dtype"))
+			*dtype = f;
+		else if (!strcmp(key, "shape"))
+			*shape = f;
+		else if (!strcmp(key, "data_offsets"))
+			*offs = f;
 		else
 			return vitrt_file_error(msg, cap, VITRT_EFORMAT, path, "tensor '%s': unknown field '%s'",
-				       t->name, f->key);
+				       name, key);
 	}
-	if (!dtype || !shape || !offs)
-		return vitrt_file_error(msg, cap, VITRT_EFORMAT, path, "tensor '%s': no '%s'", t->name,
-			       !dtype ? "dtype" : !shape ? "shape" : "data_offsets");
-	if (dtype->kind != VITRT_JSON_STRING)
+	if (!*dtype || !*shape || !*offs)
+		return vitrt_file_error(msg, cap, VITRT_EFORMAT, path, "tensor '%s': no '%s'", name,
+			       !*dtype ? "dtype" : !*shape ? "shape" : "data_offsets");
+	return 0;
+}
+
+static int st_entry_dtype(const char *path, const json_t *dtype, struct st_range *r, char *msg,
+			  size_t cap)
+{
+	const char *name = r->t->name, *s = json_string_value(dtype);
+
+	if (!s)
 		return vitrt_file_error(msg, cap, VITRT_EFORMAT, path, "tensor '%s': dtype is %s, not a string",
-			       t->name, vitrt_json_kind_name(dtype->kind));
-	r->dtype = st_dtype_find(dtype->str);
+			       name, vitrt_json_kind(dtype));
+	r->dtype = st_dtype_find(s);
 	if (!r->dtype)
 		return vitrt_file_error(msg, cap, VITRT_EFORMAT, path, "tensor '%s': unknown dtype '%s'",
-			       t->name, dtype->str);
+			       name, s);
 	if (!r->dtype->supported)
 		return vitrt_file_error(msg, cap, VITRT_EUNSUPPORTED, path,
 			       "tensor '%s': dtype %s is not supported (only F32, F16 and BF16 are)",
-			       t->name, dtype->str);
-	t->dtype = r->dtype->name;
+			       name, s);
+	r->t->dtype = r->dtype->name;
+	return 0;
+}
 
-	if (shape->kind != VITRT_JSON_ARRAY)
+/* The shape into the tensor: at most VITRT_ST_MAX_DIMS sizes, their product within 64 bits. */
+static int st_entry_shape(const char *path, const json_t *shape, struct vitrt_st_tensor *t,
+			  char *msg, size_t cap)
+{
+	if (!json_is_array(shape))
 		return vitrt_file_error(msg, cap, VITRT_EFORMAT, path, "tensor '%s': shape is %s, not an array",
-			       t->name, vitrt_json_kind_name(shape->kind));
-	if (shape->len > VITRT_ST_MAX_DIMS)
+			       t->name, vitrt_json_kind(shape));
+	if (json_array_size(shape) > VITRT_ST_MAX_DIMS)
 		return vitrt_file_error(msg, cap, VITRT_EUNSUPPORTED, path,
-			       "tensor '%s': %u dimensions (at most %d supported)", t->name,
-			       shape->len, VITRT_ST_MAX_DIMS);
-	t->ndim = shape->len;
+			       "tensor '%s': %zu dimensions (at most %d supported)", t->name,
+			       json_array_size(shape), VITRT_ST_MAX_DIMS);
+	t->ndim = (uint32_t)json_array_size(shape);
 	t->count = 1;
-	for (uint32_t i = 0; i < shape->len; i++) {
-		if (!json_u64(&shape->items[i], &t->shape[i]))
+	for (uint32_t i = 0; i < t->ndim; i++) {
+		if (!json_u64(json_array_get(shape, i), &t->shape[i]))
 			return vitrt_file_error(msg, cap, VITRT_EFORMAT, path,
 				       "tensor '%s': shape[%u] is not a non-negative integer",
 				       t->name, i);
@@ -732,9 +168,19 @@ static int st_parse_entry(const char *path, const struct vitrt_json *e, struct s
 			return vitrt_file_error(msg, cap, VITRT_EFORMAT, path,
 				       "tensor '%s': shape overflows 64 bits", t->name);
 	}
+	return 0;
+}
 
-	if (offs->kind != VITRT_JSON_ARRAY || offs->len != 2 ||
-	    !json_u64(&offs->items[0], &r->begin) || !json_u64(&offs->items[1], &r->end))
+/* data_offsets [begin, end): forwards, inside the data section, the shape's bytes exactly. */
+static int st_entry_offsets(const char *path, const json_t *offs, struct st_range *r,
+			    uint64_t data_size, char *msg, size_t cap)
+{
+	struct vitrt_st_tensor *t = r->t;
+	uint64_t bytes;
+	char sbuf[160];
+
+	if (json_array_size(offs) != 2 || !json_u64(json_array_get(offs, 0), &r->begin) ||
+	    !json_u64(json_array_get(offs, 1), &r->end))
 		return vitrt_file_error(msg, cap, VITRT_EFORMAT, path,
 			       "tensor '%s': data_offsets is not [begin, end] of non-negative integers",
 			       t->name);
@@ -758,6 +204,24 @@ static int st_parse_entry(const char *path, const struct vitrt_json *e, struct s
 			       t->name, sbuf, t->dtype, bytes, r->begin, r->end,
 			       r->end - r->begin);
 	return 0;
+}
+
+/* Check the header entry @e of tensor @name and fill @r and its tensor. */
+static int st_parse_entry(const char *path, const char *name, json_t *e, struct st_range *r,
+			  uint64_t data_size, char *msg, size_t cap)
+{
+	json_t *dtype = NULL, *shape = NULL, *offs = NULL;
+	int ret;
+
+	r->t->name = name;
+	ret = st_entry_fields(path, name, e, &dtype, &shape, &offs, msg, cap);
+	if (!ret)
+		ret = st_entry_dtype(path, dtype, r, msg, cap);
+	if (!ret)
+		ret = st_entry_shape(path, shape, r->t, msg, cap);
+	if (!ret)
+		ret = st_entry_offsets(path, offs, r, data_size, msg, cap);
+	return ret;
 }
 
 static int range_cmp(const void *a, const void *b)
@@ -886,55 +350,70 @@ static int st_load_data(struct vitrt_st *st, int fd, struct st_range *r, uint64_
 	return 0;
 }
 
+/* "__metadata__": an object of strings. */
+static int st_parse_meta(struct vitrt_st *st, json_t *meta, char *msg, size_t cap)
+{
+	const char *key;
+	json_t *v;
+
+	if (!json_is_object(meta))
+		return vitrt_file_error(msg, cap, VITRT_EFORMAT, st->path,
+			       "__metadata__ is not an object of strings");
+	json_object_foreach(meta, key, v)
+		if (!json_is_string(v))
+			return vitrt_file_error(msg, cap, VITRT_EFORMAT, st->path,
+				       "__metadata__ is not an object of strings");
+	st->meta = meta;
+	return 0;
+}
+
+/* Every member of the header object: the metadata and one tensor each into st->tensors, @r. */
+static int st_parse_members(struct vitrt_st *st, struct st_range *r, uint64_t data_size,
+			    char *msg, size_t cap)
+{
+	const char *key;
+	json_t *e;
+	int ret;
+
+	json_object_foreach(st->header, key, e) {
+		if (!strcmp(key, "__metadata__")) {
+			ret = st_parse_meta(st, e, msg, cap);
+		} else {
+			r[st->count].t = &st->tensors[st->count];
+			ret = st_parse_entry(st->path, key, e, &r[st->count], data_size, msg, cap);
+			st->count++;
+		}
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
 /* Parse and check the header, then load the tensors. */
 static int st_parse(struct vitrt_st *st, int fd, const char *text, uint64_t hlen,
 		    uint64_t data_size, char *msg, size_t cap)
 {
-	const struct vitrt_json *root;
-	struct st_range *r = NULL;
+	struct st_range *r;
 	char jmsg[256];
-	uint32_t n = 0;
+	size_t n;
 	int ret;
 
-	st->header = vitrt_json_parse(text, hlen, jmsg, sizeof(jmsg));
+	st->header = vitrt_json_load(text, hlen, jmsg, sizeof(jmsg));
 	if (!st->header)
 		return vitrt_file_error(msg, cap, VITRT_EFORMAT, st->path, "header: %s", jmsg);
-	root = st->header;
-	if (root->kind != VITRT_JSON_OBJECT)
+	if (!json_is_object(st->header))
 		return vitrt_file_error(msg, cap, VITRT_EFORMAT, st->path, "header is %s, not an object",
-			       vitrt_json_kind_name(root->kind));
-	st->tensors = calloc(root->len ? root->len : 1, sizeof(*st->tensors));
-	r = calloc(root->len ? root->len : 1, sizeof(*r));
+			       vitrt_json_kind(st->header));
+	n = json_object_size(st->header);
+	st->tensors = calloc(n ? n : 1, sizeof(*st->tensors));
+	r = calloc(n ? n : 1, sizeof(*r));
 	if (!st->tensors || !r) {
 		free(r);
 		return vitrt_file_error(msg, cap, VITRT_ENOMEM, st->path, "out of memory");
 	}
-	for (uint32_t i = 0; i < root->len; i++) {
-		const struct vitrt_json *e = &root->items[i];
-
-		if (!strcmp(e->key, "__metadata__")) {
-			bool ok = e->kind == VITRT_JSON_OBJECT;
-
-			for (uint32_t j = 0; ok && j < e->len; j++)
-				ok = e->items[j].kind == VITRT_JSON_STRING;
-			if (!ok) {
-				free(r);
-				return vitrt_file_error(msg, cap, VITRT_EFORMAT, st->path,
-					       "__metadata__ is not an object of strings");
-			}
-			st->meta = e;
-			continue;
-		}
-		r[n].t = &st->tensors[n];
-		ret = st_parse_entry(st->path, e, &r[n], data_size, msg, cap);
-		if (ret) {
-			free(r);
-			return ret;
-		}
-		n++;
-	}
-	st->count = n;
-	ret = st_check_layout(st->path, r, n, data_size, msg, cap);
+	ret = st_parse_members(st, r, data_size, msg, cap);
+	if (!ret)
+		ret = st_check_layout(st->path, r, st->count, data_size, msg, cap);
 	if (!ret)
 		ret = st_load_data(st, fd, r, 8 + hlen, msg, cap);
 	free(r);
@@ -1021,7 +500,7 @@ void vitrt_st_close(struct vitrt_st *st)
 		return;
 	free(st->data);
 	free(st->tensors);
-	vitrt_json_free(st->header);
+	json_decref(st->header);
 	free(st->path);
 	free(st);
 }
@@ -1063,9 +542,9 @@ struct vitrt_st_tensor *vitrt_st_find(const struct vitrt_st *st, const char *nam
 	return NULL;
 }
 
-const struct vitrt_json *vitrt_st_metadata(const struct vitrt_st *st)
+const char *vitrt_st_meta(const struct vitrt_st *st, const char *key)
 {
-	return st->meta;
+	return json_string_value(json_object_get(st->meta, key));
 }
 
 /* ---- writer ---- */

@@ -1,20 +1,19 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * safetensors checkpoints, and the strict JSON parser their header needs.
+ * safetensors checkpoints.
  *
  * A safetensors file is an 8-byte little-endian header length N, N bytes of JSON
  * ({"name": {"dtype": "F32", "shape": [..], "data_offsets": [begin, end]}, ..., optionally
  * "__metadata__": {"key": "value", ..}}), then the data section the offsets point into.
  * vitrt_st_open() checks everything before it uses any of it: the header length against the
- * file size, the JSON grammar, every field's type, the dtype, shape x element size against the
- * byte range, every range inside the data section, ranges that neither overlap nor leave holes,
- * and names that are unique.  The tensors are then read and converted to float (F32, F16 and
+ * file size, the JSON grammar (strict, integers within int64), every field's type, the dtype,
+ * shape x element size against the byte range, every range inside the data section, ranges
+ * that neither overlap nor leave holes, and names that are unique.  The tensors are then read and converted to float (F32, F16 and
  * BF16 are accepted).  Every error message starts with the file's path and names the problem.
  */
 #ifndef VITRT_SAFETENSORS_H
 #define VITRT_SAFETENSORS_H
 
-#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -23,38 +22,6 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-/* ---- JSON (RFC 8259, strict: no comments, no trailing commas, no duplicate keys) ---- */
-
-enum vitrt_json_kind {
-	VITRT_JSON_NULL, VITRT_JSON_FALSE, VITRT_JSON_TRUE, VITRT_JSON_NUMBER,
-	VITRT_JSON_STRING, VITRT_JSON_ARRAY, VITRT_JSON_OBJECT
-};
-
-struct vitrt_json {
-	enum vitrt_json_kind kind;
-	const char *key;		/* member name when inside an object, else NULL */
-	const char *str;		/* STRING: UTF-8, NUL-terminated (\u0000 is rejected) */
-	double num;			/* NUMBER */
-	int64_t ival;			/* NUMBER, when is_int */
-	bool is_int;			/* written without fraction or exponent, fits int64 */
-	uint32_t len;			/* ARRAY, OBJECT: number of items */
-	struct vitrt_json *items;	/* ARRAY, OBJECT: the items, in text order */
-	size_t pos;			/* byte offset in the text, for messages */
-};
-
-/*
- * Parse @len bytes of @text (no NUL needed).  NULL on error, with "byte N: problem" in @msg.
- * Nesting is limited to 64 levels.
- */
-VITRT_API struct vitrt_json *vitrt_json_parse(const char *text, size_t len, char *msg,
-					      size_t cap);
-VITRT_API void vitrt_json_free(struct vitrt_json *doc);
-/* The member @key of object @obj, or NULL. */
-VITRT_API const struct vitrt_json *vitrt_json_get(const struct vitrt_json *obj, const char *key);
-VITRT_API const char *vitrt_json_kind_name(enum vitrt_json_kind kind);
-
-/* ---- safetensors ---- */
 
 #define VITRT_ST_MAX_DIMS	8
 #define VITRT_ST_MAX_HEADER	100000000u	/* as the reference implementation */
@@ -84,8 +51,8 @@ VITRT_API struct vitrt_st_tensor *vitrt_st_tensor(const struct vitrt_st *st, uin
 /* The tensor called @name, or NULL; its number in *@index if @index is not NULL. */
 VITRT_API struct vitrt_st_tensor *vitrt_st_find(const struct vitrt_st *st, const char *name,
 						uint32_t *index);
-/* The "__metadata__" object (string values only), or NULL when the file has none. */
-VITRT_API const struct vitrt_json *vitrt_st_metadata(const struct vitrt_st *st);
+/* The string "__metadata__" holds for @key, or NULL (no such key, or no "__metadata__"). */
+VITRT_API const char *vitrt_st_meta(const struct vitrt_st *st, const char *key);
 
 /*
  * Write @n tensors as F32 to @path (through a temporary file renamed into place), in the
