@@ -648,8 +648,9 @@ TEST(safetensors_json)
 	} bad[] = {
 		{ "", "end of file" }, { "{", "string or '}' expected" },
 		{ "[1,]", "unexpected token" }, { "{\"a\":1,}", "string or '}' expected" },
-		{ "[01]", "invalid token" }, { "[1.]", "invalid token" }, { "[1e]", "invalid token" },
-		{ "[-]", "invalid token" }, { "[.5]", "invalid token" }, { "[+1]", "invalid token" },
+		{ "[01]", "invalid token" }, { "[1.]", "invalid token" },
+		{ "[1e]", "invalid token" }, { "[-]", "invalid token" },
+		{ "[.5]", "invalid token" }, { "[+1]", "invalid token" },
 		{ "\"abc", "premature end of input" }, { "\"\\x\"", "invalid escape" },
 		{ "\"\\ud800\"", "invalid Unicode '\\uD800'" },
 		{ "\"\\udc00\"", "invalid Unicode '\\uDC00'" }, { "\"\\u12\"", "invalid escape" },
@@ -709,8 +710,8 @@ TEST(safetensors_json)
 	}
 
 	/* escapes decoded, into a metadata string */
-	path = st_file("esc.st", "{\"__metadata__\":{\"s\":\"x\\u00e9\\ud83d\\ude00\\n\\\"\\\\\\/\"}}",
-		       0);
+	path = st_file("esc.st",
+		       "{\"__metadata__\":{\"s\":\"x\\u00e9\\ud83d\\ude00\\n\\\"\\\\\\/\"}}", 0);
 	st = vitrt_st_open(path, &err, msg, sizeof(msg));
 	CHECK(st && vitrt_st_meta(st, "s") &&
 	      !strcmp(vitrt_st_meta(st, "s"), "x\xc3\xa9\xf0\x9f\x98\x80\n\"\\/"),

@@ -8,8 +8,9 @@
  * vitrt_st_open() checks everything before it uses any of it: the header length against the
  * file size, the JSON grammar (strict, integers within int64), every field's type, the dtype,
  * shape x element size against the byte range, every range inside the data section, ranges
- * that neither overlap nor leave holes, and names that are unique.  The tensors are then read and converted to float (F32, F16 and
- * BF16 are accepted).  Every error message starts with the file's path and names the problem.
+ * that neither overlap nor leave holes, and names that are unique.  The tensors are then read
+ * and converted to float (F32, F16 and BF16 are accepted).  Every error message starts with
+ * the file's path and names the problem.
  */
 #ifndef VITRT_SAFETENSORS_H
 #define VITRT_SAFETENSORS_H
