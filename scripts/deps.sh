@@ -11,7 +11,7 @@ PKGS=(build-essential pkg-config bc kmod cpio busybox-static dpkg-dev
       linux-source-6.1 dataset-fashion-mnist verilator
       clang libclang-rt-14-dev)	# make fuzz: clang -fsanitize=fuzzer (libclang_rt.fuzzer)
 
-# --run: only what `make run` needs (compiler, image and JSON libraries, the dataset).
+# --run: only what `make run` needs (compiler, image, netlink and JSON libraries, the dataset).
 if [ "${1:-}" = --run ]; then
 	PKGS=(build-essential pkg-config libpng-dev libjpeg-dev zlib1g-dev libnl-3-dev libnl-genl-3-dev
 	      libjansson-dev dataset-fashion-mnist)

@@ -87,9 +87,29 @@ static double time_shape(struct vitrt_dev *dev, const struct shape *s, int *err)
 	return t && !*err ? (double)runs * s->m * s->n * s->k / sec : 0;
 }
 
-/* One line (or JSON object) per kernel and thread count. */
-static int kernel_line(struct vitrt_dev *dev, const char *kern, uint32_t threads, bool json,
-		       bool *first)
+/* @kern's figures on @threads as {kernel, threads, peak_gmacs_per_core, shapes [...]}. */
+static json_t *kernel_json(const char *kern, uint32_t threads, double peak, const double *r)
+{
+	json_t *shp = json_array();
+	int err = 0;
+
+	for (size_t i = 0; i < NSHAPES && !err; i++)
+		err = cli_json_push(shp, json_pack("{s:s, s:I, s:I, s:I, s:o, s:o}",
+			"name", shapes[i].name, "m", (json_int_t)shapes[i].m,
+			"n", (json_int_t)shapes[i].n, "k", (json_int_t)shapes[i].k,
+			"gmacs", cli_json_fixed(r[i] * 1e-9, 1),
+			"of_peak", cli_json_fixed(peak ? r[i] / (peak * threads) : 0, 3)));
+	if (err) {
+		json_decref(shp);
+		shp = NULL;
+	}
+	return json_pack("{s:s, s:I, s:o, s:o}", "kernel", kern, "threads", (json_int_t)threads,
+			 "peak_gmacs_per_core", cli_json_fixed(peak * 1e-9, 1), "shapes", shp);
+}
+
+/* One line per kernel and thread count, or with @results an object appended to it. */
+static int kernel_line(struct vitrt_dev *dev, const char *kern, uint32_t threads,
+		       json_t *results)
 {
 	double peak, r[NSHAPES];
 	int err = 0;
@@ -101,56 +121,56 @@ static int kernel_line(struct vitrt_dev *dev, const char *kern, uint32_t threads
 		r[i] = time_shape(dev, &shapes[i], &err);
 	if (err)
 		return err;
-	if (json) {
-		printf("%s{\"kernel\": \"%s\", \"threads\": %u, \"peak_gmacs_per_core\": %.1f, "
-		       "\"shapes\": [", *first ? "" : ", ", kern, threads, peak * 1e-9);
-		for (size_t i = 0; i < NSHAPES; i++)
-			printf("%s{\"name\": \"%s\", \"m\": %u, \"n\": %u, \"k\": %u, \"gmacs\": %.1f, "
-			       "\"of_peak\": %.3f}", i ? ", " : "", shapes[i].name, shapes[i].m,
-			       shapes[i].n, shapes[i].k, r[i] * 1e-9,
-			       peak ? r[i] / (peak * threads) : 0);
-		printf("]}");
-	} else {
-		printf("%-11s %7u %9.1f", kern, threads, peak * 1e-9);
-		for (size_t i = 0; i < NSHAPES; i++)
-			printf("  %6.1f %3.0f%%", r[i] * 1e-9,
-			       peak ? 100 * r[i] / (peak * threads) : 0);
-		printf("\n");
-	}
-	*first = false;
+	if (results)
+		return cli_json_push(results, kernel_json(kern, threads, peak, r));
+	printf("%-11s %7u %9.1f", kern, threads, peak * 1e-9);
+	for (size_t i = 0; i < NSHAPES; i++)
+		printf("  %6.1f %3.0f%%", r[i] * 1e-9, peak ? 100 * r[i] / (peak * threads) : 0);
+	printf("\n");
 	return 0;
+}
+
+static void print_header(void)
+{
+	printf("GEMM kernels on DeiT-S's shapes (M x N x K), GMAC/s and %% of the kernel's "
+	       "peak (its multiply alone, per core x threads)\n%-11s %7s %9s", "kernel",
+	       "threads", "peak/core");
+	for (size_t i = 0; i < NSHAPES; i++)
+		printf("  %11s", shapes[i].name);
+	printf("\n");
 }
 
 int bench_kernels(bool json)
 {
 	uint32_t all = vitrt_threads();
 	char kernels[64], best[16] = "", *save, *k;
-	bool first = true;
+	json_t *results = json ? json_array() : NULL;
 	int err = 0;
 	struct vitrt_dev *dev = vitrt_dev_open("sim", &err);
 
-	if (!dev)
+	if (!dev) {
+		json_decref(results);
 		return die("bench: the in-process device: %s", vitrt_strerror(err));
-	snprintf(kernels, sizeof(kernels), "%s", vitrt_cpu_kernels());
-	if (json)
-		printf("{\"cpu_kernels\": \"%s\", \"results\": [", kernels);
-	else {
-		printf("GEMM kernels on DeiT-S's shapes (M x N x K), GMAC/s and %% of the kernel's "
-		       "peak (its multiply alone, per core x threads)\n%-11s %7s %9s", "kernel",
-		       "threads", "peak/core");
-		for (size_t i = 0; i < NSHAPES; i++)
-			printf("  %11s", shapes[i].name);
-		printf("\n");
 	}
+	snprintf(kernels, sizeof(kernels), "%s", vitrt_cpu_kernels());
+	if (json && !results)
+		err = VITRT_ENOMEM;
+	else if (!json)
+		print_header();
 	for (k = strtok_r(kernels, " ", &save); k && !err; k = strtok_r(NULL, " ", &save)) {
-		err = kernel_line(dev, k, 1, json, &first);
+		err = kernel_line(dev, k, 1, results);
 		snprintf(best, sizeof(best), "%s", k);
 	}
 	if (!err && all > 1)
-		err = kernel_line(dev, best, all, json, &first);
-	if (json)
-		printf("]}\n");
+		err = kernel_line(dev, best, all, results);
 	vitrt_dev_close(dev);
 	vitrt_set_threads(0);
-	return err ? die("bench: %s", vitrt_strerror(err)) : 0;
+	if (err) {
+		json_decref(results);
+		return die("bench: %s", vitrt_strerror(err));
+	}
+	if (!json)
+		return 0;
+	return cli_json_print(json_pack("{s:s, s:o}", "cpu_kernels", vitrt_cpu_kernels(),
+					"results", results), false);
 }

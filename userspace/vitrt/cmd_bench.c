@@ -75,7 +75,8 @@ static int usage(int status)
 	       "                      of one GEMM), and whole {spad_kib, dram_bw, chunks, tc,\n"
 	       "                      spilled [names], cycles, macs, utilization, array_busy,\n"
 	       "                      vector_busy, dram_bytes, layers [{name, steps, macs, array,\n"
-	       "                      stall, vector, dram_bytes, critical}]}\n"
+	       "                      stall, vector, dram_bytes, critical}]}, and plot (the\n"
+	       "                      --plot file name as given, or null)\n"
 	       "      --plot FILE     a %ux%u PNG bar chart of per-layer utilization\n",
 	       VITRT_MAX_BATCH, VITRT_ARRAY_MAX_SIDE, VITRT_MODELED_MAX_SPAD_KIB,
 	       VITRT_MODELED_SPAD_KIB, VITRT_MODELED_MAX_BW, VITRT_MODELED_DRAM_BW,
@@ -218,46 +219,76 @@ static void print_devices(const struct vitrt_infer *in)
 		       n, images * 1e9 / busiest);
 }
 
-static void whole_json(const struct vitrt_modeled_whole *w)
+/* Names of the tensors kept in DRAM, or NULL when out of memory. */
+static json_t *spilled_json(uint32_t spilled)
 {
-	printf(", \"whole\": {\"spad_kib\": %u, \"dram_bw\": %u, \"chunks\": %u, \"tc\": %u, "
-	       "\"spilled\": [", w->hw.spad_kib, w->hw.dram_bw, w->chunks, w->tc);
-	for (int t = 0, n = 0; t < VITRT_MODELED_T_COUNT; t++)
-		if (w->spilled >> t & 1)
-			printf("%s\"%s\"", n++ ? ", " : "", vitrt_modeled_tensor_name(t));
-	printf("], \"cycles\": %" PRIu64 ", \"macs\": %" PRIu64 ", \"utilization\": %.10f, "
-	       "\"array_busy\": %" PRIu64 ", \"vector_busy\": %" PRIu64 ", \"dram_bytes\": %" PRIu64
-	       ", \"layers\": [", w->cycles, w->macs, w->utilization, w->array_busy,
-	       w->vector_busy, w->dram_bytes);
-	for (int i = 0; i < VITRT_MODELED_ROWS; i++) {
-		const struct vitrt_modeled_cost *c = &w->costs[i];
+	json_t *a = json_array();
+	int err = 0;
 
-		printf("%s{\"name\": \"%s\", \"steps\": %" PRIu64 ", \"macs\": %" PRIu64
-		       ", \"array\": %" PRIu64 ", \"stall\": %" PRIu64 ", \"vector\": %" PRIu64
-		       ", \"dram_bytes\": %" PRIu64 ", \"critical\": %" PRIu64 "}", i ? ", " : "",
-		       c->name, c->steps, c->macs, c->array, c->stall, c->vector, c->dram_bytes,
-		       c->critical);
+	for (int t = 0; t < VITRT_MODELED_T_COUNT && !err; t++)
+		if (spilled >> t & 1)
+			err = cli_json_push(a, json_string(vitrt_modeled_tensor_name(t)));
+	if (err) {
+		json_decref(a);
+		return NULL;
 	}
-	printf("]}");
+	return a;
 }
 
-static void modeled_json(const struct vitrt_modeled *r, const struct vitrt_modeled_whole *w)
+static json_t *whole_json(const struct vitrt_modeled_whole *w)
 {
-	printf("{\"model\": \"%s\", \"array\": \"%ux%u\", \"rows\": %u, \"cols\": %u, "
-	       "\"tokens\": %u, \"cycles\": %" PRIu64 ", \"macs\": %" PRIu64
-	       ", \"utilization\": %.10f, \"layers\": [", r->vit->name, r->rows, r->cols, r->rows,
-	       r->cols, r->tokens, r->cycles, r->macs, r->utilization);
-	for (int i = 0; i < VITRT_MODELED_COUNT; i++) {
+	json_t *layers = json_array();
+	int err = 0;
+
+	for (int i = 0; i < VITRT_MODELED_ROWS && !err; i++) {
+		const struct vitrt_modeled_cost *c = &w->costs[i];
+
+		err = cli_json_push(layers, json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+			"name", c->name, "steps", (json_int_t)c->steps, "macs", (json_int_t)c->macs,
+			"array", (json_int_t)c->array, "stall", (json_int_t)c->stall,
+			"vector", (json_int_t)c->vector, "dram_bytes", (json_int_t)c->dram_bytes,
+			"critical", (json_int_t)c->critical));
+	}
+	if (err) {
+		json_decref(layers);
+		layers = NULL;
+	}
+	return json_pack("{s:I, s:I, s:I, s:I, s:o, s:I, s:I, s:o, s:I, s:I, s:I, s:o}",
+		"spad_kib", (json_int_t)w->hw.spad_kib, "dram_bw", (json_int_t)w->hw.dram_bw,
+		"chunks", (json_int_t)w->chunks, "tc", (json_int_t)w->tc,
+		"spilled", spilled_json(w->spilled), "cycles", (json_int_t)w->cycles,
+		"macs", (json_int_t)w->macs, "utilization", cli_json_fixed(w->utilization, 10),
+		"array_busy", (json_int_t)w->array_busy, "vector_busy", (json_int_t)w->vector_busy,
+		"dram_bytes", (json_int_t)w->dram_bytes, "layers", layers);
+}
+
+static int modeled_json(const struct vitrt_modeled *r, const struct vitrt_modeled_whole *w,
+			const char *plot)
+{
+	json_t *layers = json_array();
+	char array[24];
+	int err = 0;
+
+	for (int i = 0; i < VITRT_MODELED_COUNT && !err; i++) {
 		const struct vitrt_modeled_layer *l = &r->layers[i];
 
-		printf("%s{\"name\": \"%s\", \"m\": %u, \"n\": %u, \"k\": %u, \"count\": %" PRIu64
-		       ", \"cycles\": %" PRIu64 ", \"macs\": %" PRIu64 ", \"utilization\": %.10f}",
-		       i ? ", " : "", l->name, l->m, l->n, l->k, l->count, l->cycles, l->macs,
-		       l->utilization);
+		err = cli_json_push(layers, json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:o}",
+			"name", l->name, "m", (json_int_t)l->m, "n", (json_int_t)l->n,
+			"k", (json_int_t)l->k, "count", (json_int_t)l->count,
+			"cycles", (json_int_t)l->cycles, "macs", (json_int_t)l->macs,
+			"utilization", cli_json_fixed(l->utilization, 10)));
 	}
-	printf("]");
-	whole_json(w);
-	printf("}\n");
+	if (err) {
+		json_decref(layers);
+		layers = NULL;
+	}
+	snprintf(array, sizeof(array), "%ux%u", r->rows, r->cols);
+	return cli_json_print(json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:o, s:o, s:o, s:o}",
+		"model", r->vit->name, "array", array, "rows", (json_int_t)r->rows,
+		"cols", (json_int_t)r->cols, "tokens", (json_int_t)r->tokens,
+		"cycles", (json_int_t)r->cycles, "macs", (json_int_t)r->macs,
+		"utilization", cli_json_fixed(r->utilization, 10), "layers", layers,
+		"whole", whole_json(w), "plot", cli_json_str(plot)), false);
 }
 
 static void modeled_table(const struct vitrt_modeled *r)
@@ -333,13 +364,11 @@ static int bench_modeled(const struct bench_opts *o)
 	/* The chart first: a failed write leaves no report that looks complete. */
 	if (o->plot && (err = vitrt_modeled_plot(&r, &w, o->plot, msg, sizeof(msg))))
 		return die("bench: %s", msg);
-	if (o->json) {
-		modeled_json(&r, &w);
-	} else {
-		modeled_table(&r);
-		whole_table(&w);
-	}
-	if (o->plot && !o->json)
+	if (o->json)
+		return modeled_json(&r, &w, o->plot);
+	modeled_table(&r);
+	whole_table(&w);
+	if (o->plot)
 		printf("plot: %s (%ux%u PNG)\n", o->plot, VITRT_MODELED_PLOT_W, VITRT_MODELED_PLOT_H);
 	return 0;
 }

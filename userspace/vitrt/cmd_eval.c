@@ -44,9 +44,10 @@ static int usage(int status)
 	       "                      LABEL INT FP32, the true class, the integer program's\n"
 	       "                      top-1 and the checkpoint's (- without --fp32)\n"
 	       PREP_USAGE
-	       "  -j, --json          one JSON object: images, scheme, fp32_top1, int_top1,\n"
-	       "                      agreement, fp32_top5, int_top5 (percentages; null\n"
-	       "                      without --fp32), skipped\n");
+	       "  -j, --json          one JSON object: images, scheme, model, dataset,\n"
+	       "                      checkpoint (the file names as given; null without\n"
+	       "                      --fp32), fp32_top1, int_top1, agreement, fp32_top5,\n"
+	       "                      int_top5 (percentages; null without --fp32), skipped\n");
 	return status;
 }
 
@@ -222,23 +223,35 @@ static int evaluate(struct vitrt_infer *in, struct vitrt_infer *fp, const struct
 	return err;
 }
 
-static void report(const struct eval_opts *o, const struct tally *t, const char *scheme)
+/* A percentage as the text prints it, or null when @have is false (no --fp32). */
+static json_t *percent(double v, bool have)
+{
+	return have ? cli_json_fixed(v, 2) : json_null();
+}
+
+static int report_json(const struct eval_opts *o, const struct tally *t, const char *scheme)
+{
+	bool fp = o->fp32;
+
+	return cli_json_print(json_pack("{s:I, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:I}",
+		"images", (json_int_t)t->n, "scheme", scheme, "model", cli_json_str(o->model),
+		"dataset", cli_json_str(o->dataset), "checkpoint", cli_json_str(o->fp32),
+		"fp32_top1", percent(100.0 * t->fp_ok / t->n, fp),
+		"int_top1", percent(100.0 * t->int_ok / t->n, true),
+		"agreement", percent(100.0 * t->agree / t->n, fp),
+		"fp32_top5", percent(100.0 * t->fp_ok5 / t->n, fp),
+		"int_top5", percent(100.0 * t->int_ok5 / t->n, true),
+		"skipped", (json_int_t)t->skipped), false);
+}
+
+static int report(const struct eval_opts *o, const struct tally *t, const char *scheme)
 {
 	double pi = 100.0 * t->int_ok / t->n, pf = 100.0 * t->fp_ok / t->n;
 	double pi5 = 100.0 * t->int_ok5 / t->n, pf5 = 100.0 * t->fp_ok5 / t->n;
 	double pa = 100.0 * t->agree / t->n;
 
-	if (o->json) {
-		printf("{\"images\": %u, \"scheme\": \"%s\", ", t->n, scheme);
-		if (o->fp32)
-			printf("\"fp32_top1\": %.2f, \"int_top1\": %.2f, \"agreement\": %.2f, "
-			       "\"fp32_top5\": %.2f, ", pf, pi, pa, pf5);
-		else
-			printf("\"fp32_top1\": null, \"int_top1\": %.2f, \"agreement\": null, "
-			       "\"fp32_top5\": null, ", pi);
-		printf("\"int_top5\": %.2f, \"skipped\": %u}\n", pi5, t->skipped);
-		return;
-	}
+	if (o->json)
+		return report_json(o, t, scheme);
 	printf("%u images, scheme %s\n", t->n, scheme);
 	if (t->skipped)
 		printf("  %u unreadable images skipped\n", t->skipped);
@@ -249,6 +262,7 @@ static void report(const struct eval_opts *o, const struct tally *t, const char 
 		printf("   (%+.2f points)\n  agreement       %6.2f%%\n", pi - pf, pa);
 	else
 		printf("\n");
+	return 0;
 }
 
 int cmd_eval(int argc, char **argv)
@@ -297,8 +311,7 @@ int cmd_eval(int argc, char **argv)
 		die("eval: %s: no image could be read (%u skipped)", o.dataset, t.skipped);
 		goto out;
 	}
-	report(&o, &t, vitrt_scheme_name(vitrt_infer_prog(in)->info.scheme));
-	ret = 0;
+	ret = report(&o, &t, vitrt_scheme_name(vitrt_infer_prog(in)->info.scheme));
 out:
 	if (pred)
 		fclose(pred);

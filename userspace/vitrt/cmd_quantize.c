@@ -48,7 +48,8 @@ static int usage(int status)
 	       "                      error and nothing is written (default %.2f, w4a4 %.2f)\n"
 	       "      --mean-logit-error X  the same for its mean over the images (default %.2f,\n"
 	       "                      w4a4 %.2f)\n"
-	       "  -j, --json          one JSON object: scheme, calibration and check figures\n"
+	       "  -j, --json          one JSON object: scheme, checkpoint, calib, output (the\n"
+	       "                      file names as given), calibration and check figures\n"
 	       "      --array RxC     array the schedule is made for (default 16x16)\n"
 	       "      --strict        an unreadable image is an error (default: named, skipped)\n"
 	       PREP_USAGE, VITRT_VERIFY_MAX_ERR, VITRT_VERIFY_MAX_ERR_A4, VITRT_VERIFY_MEAN_ERR,
@@ -204,23 +205,35 @@ static int check_program(const struct quantize_opts *o, const struct vitrt_prog 
 	return err ? 1 : 0;
 }
 
-static void report(const struct quantize_opts *o, const struct vitrt_prog *p,
-		   const struct vitrt_calib_opts *co, const struct vitrt_verify *r, bool held_out)
+static int report_json(const struct quantize_opts *o, const struct vitrt_prog *p,
+		       const struct vitrt_calib_opts *co, const struct vitrt_verify *r,
+		       bool held_out)
+{
+	json_t *check = json_pack("{s:I, s:b, s:o, s:o, s:o, s:o, s:o}",
+				  "images", (json_int_t)r->images, "held_out", (int)held_out,
+				  "agreement", cli_json_fixed(100.0 * r->agree / r->images, 2),
+				  "max_logit_error", cli_json_fixed(r->max_err, 4),
+				  "bound", cli_json_fixed(o->max_err, 2),
+				  "mean_logit_error", cli_json_fixed(r->mean_err, 4),
+				  "mean_bound", cli_json_fixed(o->mean_err, 2));
+
+	return cli_json_print(json_pack("{s:s, s:o, s:o, s:o, s:I, s:I, s:I, s:I, s:I, s:o}",
+		"scheme", vitrt_scheme_name(o->scheme), "checkpoint", cli_json_str(o->ckpt),
+		"calib", cli_json_str(o->calib), "output", cli_json_str(o->out),
+		"calibration_images", (json_int_t)co->used, "skipped", (json_int_t)co->skipped,
+		"steps", (json_int_t)p->nsteps, "gemms", (json_int_t)p->ngemms,
+		"const_bytes", (json_int_t)p->arena_size[VITRT_ARENA_CONST], "check", check),
+		false);
+}
+
+static int report(const struct quantize_opts *o, const struct vitrt_prog *p,
+		  const struct vitrt_calib_opts *co, const struct vitrt_verify *r, bool held_out)
 {
 	double agree = 100.0 * r->agree / r->images;
 	unsigned long long consts = p->arena_size[VITRT_ARENA_CONST];
 
-	if (o->json) {
-		printf("{\"scheme\": \"%s\", \"calibration_images\": %u, \"skipped\": %u, "
-		       "\"steps\": %u, \"gemms\": %u, \"const_bytes\": %llu, \"check\": "
-		       "{\"images\": %u, \"held_out\": %s, \"agreement\": %.2f, "
-		       "\"max_logit_error\": %.4f, \"bound\": %.2f, "
-		       "\"mean_logit_error\": %.4f, \"mean_bound\": %.2f}}\n",
-		       vitrt_scheme_name(o->scheme), co->used, co->skipped, p->nsteps,
-		       p->ngemms, consts, r->images, held_out ? "true" : "false", agree,
-		       r->max_err, o->max_err, r->mean_err, o->mean_err);
-		return;
-	}
+	if (o->json)
+		return report_json(o, p, co, r, held_out);
 	printf("%s: %s, %u calibration images, %u steps (%u GEMMs), %llu bytes of constants\n",
 	       o->out, vitrt_scheme_name(o->scheme), co->used, p->nsteps, p->ngemms, consts);
 	printf("%s: checked on %u %simages: top-1 agreement %.1f%% with the fake-quant graph, "
@@ -229,6 +242,7 @@ static void report(const struct quantize_opts *o, const struct vitrt_prog *p,
 	       r->max_err, o->max_err, r->mean_err, o->mean_err);
 	if (co->skipped)
 		printf("%s: %u unreadable calibration images skipped\n", o->calib, co->skipped);
+	return 0;
 }
 
 int cmd_quantize(int argc, char **argv)
@@ -287,8 +301,7 @@ int cmd_quantize(int argc, char **argv)
 		die("%s", msg);
 		goto out;
 	}
-	report(&o, p, &co, &check, held_out);
-	ret = 0;
+	ret = report(&o, p, &co, &check, held_out);
 out:
 	vitrt_prog_free(p);
 	free(sc.layer);

@@ -3,7 +3,9 @@
  * vitrt run: classify images with a compiled model (integer-only, on a backend) or, with
  * --fp32, with the floating-point reference forward of a checkpoint.
  */
+#define _GNU_SOURCE	/* asprintf */
 #include <getopt.h>
+#include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,7 +34,8 @@ static int usage(int status)
 	       "      --fp32 CKPT   the floating-point reference forward of a checkpoint instead\n"
 	       "                    (a safetensors file, or a folder with config.json)\n"
 	       "  -n, --limit N     at most N images of each IDX file (default 16)\n"
-	       "  -j, --json        one JSON object per image: top 5 and all logits\n"
+	       "  -j, --json        one JSON object per image: image (the file name as given,\n"
+	       "                    #N for an IDX file's), top5 [{class, label, prob}], logits\n"
 	       "      --batch B     images of an IDX file per call (default 1): in-process, at\n"
 	       "                    once, one per thread; the same results for every B\n"
 	       DEVICES_USAGE
@@ -54,20 +57,28 @@ static void print_text(const char *name, const struct vitrt_result *r, char *con
 	printf("\n");
 }
 
-static void print_json(const char *name, const struct vitrt_result *r, char *const *labels)
+/* {"image", "top5": [{"class", "label", "prob"}], "logits"}: 0, or 1 after a message. */
+static int print_json(const char *name, const struct vitrt_result *r, char *const *labels)
 {
-	printf("{\"image\": ");
-	json_str(name);
-	printf(", \"top5\": [");
+	json_t *top5 = json_array(), *logits = json_array();
+	int err = 0;
+
 	for (int i = 0; i < 5 && i < (int)r->classes; i++) {
-		printf("%s{\"class\": %u, \"label\": ", i ? ", " : "", r->top[i]);
-		json_str(labels ? labels[r->top[i]] : "");
-		printf(", \"prob\": %.6f}", r->prob[r->top[i]]);
+		uint32_t c = r->top[i];
+
+		err |= cli_json_push(top5, json_pack("{s:i, s:o, s:o}", "class", (int)c, "label",
+						     cli_json_str(labels ? labels[c] : ""),
+						     "prob", cli_json_fixed(r->prob[c], 6)));
 	}
-	printf("], \"logits\": [");
 	for (uint32_t c = 0; c < r->classes; c++)
-		printf("%s%.6g", c ? ", " : "", r->logits[c]);
-	printf("]}\n");
+		err |= cli_json_push(logits, cli_json_sig(r->logits[c], 6));
+	if (err) {
+		json_decref(top5);
+		json_decref(logits);
+		top5 = logits = NULL;
+	}
+	return cli_json_print(json_pack("{s:o, s:o, s:o}", "image", cli_json_str(name),
+					"top5", top5, "logits", logits), false);
 }
 
 /*
@@ -91,6 +102,33 @@ static int load_batch(const struct vitrt_idx *idx, const struct vitrt_image *img
 	return err;
 }
 
+/*
+ * Image @i of the IDX file @path ("path#i"), or the picture @path (@i < 0): its result @r, or
+ * the run's error @err; 0, or 1 after a message.
+ */
+static int print_result(const char *path, int64_t i, const struct vitrt_result *r, int err,
+			const struct run_opts *o, char *const *labels)
+{
+	char *name = NULL;
+	int ret;
+
+	/* whole, however long the path: it names the image in the output */
+	if (i < 0)
+		name = strdup(path);
+	else if (asprintf(&name, "%s#%" PRId64, path, i) < 0)
+		name = NULL;
+	if (!name)
+		return die("%s: out of memory", path);
+	if (err)
+		ret = die("%s: %s", name, vitrt_strerror(err));
+	else if (o->json)
+		ret = print_json(name, r, labels);
+	else
+		ret = (print_text(name, r, labels), 0);
+	free(name);
+	return ret;
+}
+
 /* Classify every image of @path: one for PNG/JPEG, up to @limit for an IDX file. */
 static int run_file(struct vitrt_infer *inf, const char *path, const struct run_opts *o)
 {
@@ -100,8 +138,8 @@ static int run_file(struct vitrt_infer *inf, const char *path, const struct run_
 	size_t per = (size_t)o->prep.chans * o->prep.size * o->prep.size;
 	uint8_t *pix = malloc(per * o->batch);
 	uint32_t n = 1, b;
-	char msg[1200], name[1100];
-	int err = pix ? 0 : VITRT_ENOMEM;
+	char msg[1200];
+	int err = pix ? 0 : VITRT_ENOMEM, failed = 0;
 
 	if (err)
 		snprintf(msg, sizeof(msg), "%s: out of memory", path);
@@ -116,20 +154,18 @@ static int run_file(struct vitrt_infer *inf, const char *path, const struct run_
 		if (err)
 			break;
 		err = vitrt_infer_run_batch(inf, pix, b, r);
-		for (uint32_t j = 0; j < b; j++) {
-			snprintf(name, sizeof(name), idx.data ? "%s#%u" : "%s", path, i + j);
-			if (err)
-				snprintf(msg, sizeof(msg), "%s: %s", name, vitrt_strerror(err));
-			else if (o->json)
-				print_json(name, &r[j], vitrt_infer_labels(inf));
-			else
-				print_text(name, &r[j], vitrt_infer_labels(inf));
-		}
+		for (uint32_t j = 0; j < b && !failed; j++)
+			failed = print_result(path, idx.data ? (int64_t)(i + j) : -1, &r[j], err, o,
+					      vitrt_infer_labels(inf));
+		if (err || failed)
+			break;
 	}
 	vitrt_idx_release(&idx);
 	vitrt_image_release(&img);
 	free(pix);
-	return err ? die("%s", msg) : 0;
+	if (err && !failed)
+		die("%s", msg);
+	return err || failed;
 }
 
 int cmd_run(int argc, char **argv)

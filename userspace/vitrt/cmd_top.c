@@ -251,15 +251,17 @@ static void print_event(const struct top_event *e, bool json)
 		       e->requeued);
 		return;
 	}
-	printf("{\"type\":\"event\",\"time\":%.3f,\"index\":%" PRIu32 ",\"device\":", now, e->index);
-	json_str(e->name);
-	printf(",\"pci\":");
-	json_str(e->pci);
-	printf(",\"event\":\"%s\",\"event_id\":%" PRIu32 ",\"pid\":%" PRIu32 ",\"fence\":%" PRIu64
-	       ",\"status\":%" PRIu32 ",\"status_name\":", what, e->type, e->pid, e->fence,
-	       e->status);
-	json_str(vitrt_job_status_name(e->status));
-	printf(",\"aborted\":%" PRIu32 ",\"requeued\":%" PRIu32 "}\n", e->aborted, e->requeued);
+	/* a failed write shows at the next refresh, which ends top */
+	cli_json_print(json_pack("{s:s, s:o, s:I, s:o, s:o, s:s, s:I, s:I, s:I, s:I, s:s, "
+				 "s:I, s:I}",
+				 "type", "event", "time", cli_json_fixed(now, 3),
+				 "index", (json_int_t)e->index, "device", cli_json_str(e->name),
+				 "pci", cli_json_str(e->pci), "event", what,
+				 "event_id", (json_int_t)e->type, "pid", (json_int_t)e->pid,
+				 "fence", (json_int_t)e->fence, "status", (json_int_t)e->status,
+				 "status_name", vitrt_job_status_name(e->status),
+				 "aborted", (json_int_t)e->aborted,
+				 "requeued", (json_int_t)e->requeued), true);
 }
 
 static int on_event(struct nl_msg *msg, void *arg)
@@ -417,33 +419,35 @@ static struct top_rate rate_of(const struct top_dev *d, const struct top_snap *p
 	return r;
 }
 
-static void print_dev_json(const struct top_dev *d, const struct top_rate *r)
+/* {"jobs_per_s", "macs_per_s", "utilization"}, or null before the second refresh. */
+static json_t *rates_json(const struct top_rate *r)
 {
-	const char *sep = "";
+	if (!r->valid)
+		return json_null();
+	return json_pack("{s:o, s:o, s:o}", "jobs_per_s", cli_json_sig(r->jobs, 6),
+			 "macs_per_s", cli_json_sig(r->macs, 6),
+			 "utilization", r->util < 0 ? json_null() : cli_json_sig(r->util, 6));
+}
 
-	printf("{\"index\":%" PRIu32 ",\"name\":", d->index);
-	json_str(d->name);
-	printf(",\"pci\":");
-	json_str(d->pci);
-	printf(",\"hw_version\":%" PRIu32 ",\"array_rows\":%" PRIu32 ",\"array_cols\":%" PRIu32
-	       ",\"clock_mhz\":%" PRIu32 ",\"job_timeout_ms\":%" PRIu32 ",\"stats\":{",
-	       d->hw_version, d->rows, d->cols, d->clock_mhz, d->timeout_ms);
+static json_t *dev_json(const struct top_dev *d, const struct top_rate *r)
+{
+	json_t *stats = json_object();
+
 	for (int i = 0; i <= VITSA_STAT_MAX; i++) {
-		if (!stat_names[i])
-			continue;
-		printf("%s\"%s\":%" PRIu64, sep, stat_names[i], d->st[i]);
-		sep = ",";
+		if (stat_names[i] && json_object_set_new(stats, stat_names[i],
+							 json_integer((json_int_t)d->st[i]))) {
+			json_decref(stats);
+			stats = NULL;	/* json_pack reports it */
+			break;
+		}
 	}
-	if (!r->valid) {
-		printf("},\"rates\":null}");
-		return;
-	}
-	printf("},\"rates\":{\"jobs_per_s\":%.6g,\"macs_per_s\":%.6g,\"utilization\":", r->jobs,
-	       r->macs);
-	if (r->util < 0)
-		printf("null}}");
-	else
-		printf("%.6g}}", r->util);
+	return json_pack("{s:I, s:o, s:o, s:I, s:I, s:I, s:I, s:I, s:o, s:o}",
+			 "index", (json_int_t)d->index, "name", cli_json_str(d->name),
+			 "pci", cli_json_str(d->pci), "hw_version", (json_int_t)d->hw_version,
+			 "array_rows", (json_int_t)d->rows, "array_cols", (json_int_t)d->cols,
+			 "clock_mhz", (json_int_t)d->clock_mhz,
+			 "job_timeout_ms", (json_int_t)d->timeout_ms, "stats", stats,
+			 "rates", rates_json(r));
 }
 
 static void print_dev_text(const struct top_dev *d, const struct top_rate *r)
@@ -479,35 +483,39 @@ static void print_dev_text(const struct top_dev *d, const struct top_rate *r)
 		       "utilization %.2g%%\n", 100 * r->util);
 }
 
-static void print_refresh(const struct top *t, const struct top_snap *s,
-			  const struct top_snap *prev)
+/* One refresh as text or as {"type":"refresh",...,"devices":[...]}; 0, or 1 after a message. */
+static int print_refresh(const struct top *t, const struct top_snap *s,
+			 const struct top_snap *prev)
 {
 	double dt = prev ? s->t - prev->t : 0;
 	char hms[16];
 	double now = wall_now(hms, sizeof(hms));
+	json_t *devs = t->o.json ? json_array() : NULL;
+	int err = 0;
 
-	if (t->o.json) {
-		printf("{\"type\":\"refresh\",\"time\":%.3f,\"interval\":", now);
-		if (prev)
-			printf("%.3f", dt);
-		else
-			printf("null");
-		printf(",\"devices\":[");
-	} else {
+	if (!t->o.json)
 		printf("%s  %u vitsa device%s\n", hms, s->ndev, s->ndev == 1 ? "" : "s");
-	}
 	for (unsigned i = 0; i < s->ndev; i++) {
 		struct top_rate r = rate_of(&s->dev[i], prev, dt);
 
-		if (t->o.json) {
-			printf(i ? "," : "");
-			print_dev_json(&s->dev[i], &r);
-		} else {
+		if (t->o.json)
+			err |= cli_json_push(devs, dev_json(&s->dev[i], &r));
+		else
 			print_dev_text(&s->dev[i], &r);
-		}
 	}
-	printf(t->o.json ? "]}\n" : "\n");
-	fflush(stdout);
+	if (!t->o.json) {
+		printf("\n");
+		fflush(stdout);
+		return 0;
+	}
+	if (err) {
+		json_decref(devs);
+		devs = NULL;
+	}
+	return cli_json_print(json_pack("{s:s, s:o, s:o, s:o}", "type", "refresh",
+					"time", cli_json_fixed(now, 3),
+					"interval", prev ? cli_json_fixed(dt, 3) : json_null(),
+					"devices", devs), true);
 }
 
 /* Print events until @deadline (CLOCK_MONOTONIC) or a signal; 0, or 1 after an error. */
@@ -620,7 +628,9 @@ int cmd_top(int argc, char **argv)
 			ret = snapshot_error(&t, err);
 			break;
 		}
-		print_refresh(&t, cur, prev);
+		ret = print_refresh(&t, cur, prev);
+		if (ret)
+			break;
 		next += t.o.interval;
 		if (next < mono_s())	/* a slow refresh: skip, do not catch up */
 			next = mono_s();

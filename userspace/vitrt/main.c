@@ -35,22 +35,6 @@ int die(const char *fmt, ...)
 	return 1;
 }
 
-void json_str(const char *s)
-{
-	putchar('"');
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '"' || c == '\\')
-			printf("\\%c", c);
-		else if (c < 0x20)
-			printf("\\u%04x", c);
-		else
-			putchar(c);
-	}
-	putchar('"');
-}
-
 int fp32_matches(const struct vitrt_infer *in, const char *model, const struct vitrt_infer *fp,
 		 const char *ckpt)
 {

@@ -5,6 +5,10 @@
 
 #include <stdbool.h>
 
+#include <jansson.h>
+
+#include "vitrt.h"
+
 int cmd_gemm(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_quantize(int argc, char **argv);
@@ -18,8 +22,24 @@ int bench_kernels(bool json);
 
 /* Print "vitrt: <msg>" to stderr; returns 1 for `return die(...)` in commands. */
 int die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* @s as a JSON string on stdout: quoted, with '"', '\' and control characters escaped. */
-void json_str(const char *s);
+
+/*
+ * --json (cli_json.c): every command builds a jansson document and prints it as one line.
+ * The constructors return NULL when out of memory; json_pack and cli_json_push pass a NULL
+ * on, so cli_json_print reports it once.
+ */
+/* @s (NULL: null) as a JSON string: its UTF-8 as it is, each byte that is not UTF-8 U+FFFD. */
+json_t *cli_json_str(const char *s);
+/* @v as printf's %.Nf (@decimals) or %.Ng (@digits) prints it; null when not finite. */
+json_t *cli_json_fixed(double v, int decimals);
+json_t *cli_json_sig(double v, int digits);
+/* Append @v (taken, NULL allowed) to @array (NULL allowed); 0 or VITRT_ENOMEM. */
+int cli_json_push(json_t *array, json_t *v);
+/*
+ * @doc (taken; NULL: out of memory) as one line on stdout, with ", " and ": " between
+ * members or, @compact, nothing; 0, or 1 after a message.
+ */
+int cli_json_print(json_t *doc, bool compact);
 
 /*
  * The input options: --interpolation bicubic|bilinear and --crop-pct F (run, eval, quantize:
