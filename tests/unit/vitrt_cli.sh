@@ -210,7 +210,7 @@ t modeled_rejects_array_too_big fails_with 2 "each side 1..256" "$VITRT" bench -
 	--model deit-s --array 16x512
 t modeled_needs_model fails_with 2 "needs --model" "$VITRT" bench --modeled
 t modeled_options_need_modeled fails_with 2 "go with --modeled" "$VITRT" bench "$tmp/m.vitsa" \
-	--json
+	--plot "$tmp/u.png"
 t modeled_unwritable_plot fails_with 1 "m.vitsa/u.png" "$VITRT" bench --modeled \
 	--model deit-s --plot "$tmp/m.vitsa/u.png"
 

@@ -33,7 +33,7 @@ struct bench_opts {
 	const char *model, *fp32, *backend;	/* measured */
 	const char *devices;			/* measured, sharded over devices */
 	uint32_t n, batch;
-	bool modeled, json;			/* modeled (json: also kernels) */
+	bool modeled, json;
 	bool kernels;				/* the GEMM kernel microbenchmark */
 	const char *vit, *plot;
 	uint32_t rows, cols;			/* 0 until --array: 16x16, as the sim's array */
@@ -44,7 +44,7 @@ struct bench_opts {
 static int usage(int status)
 {
 	printf("usage: vitrt bench MODEL [--fp32 CKPT [--mean M --std S]] [-n IMAGES]\n"
-	       "                   [-b BACKEND] [--batch B] [--threads N]\n"
+	       "                   [-b BACKEND] [--batch B] [--threads N] [--json]\n"
 	       "       vitrt bench --modeled --model NAME [--array RxC] [--spad KIB]\n"
 	       "                   [--dram-bw BYTES] [--json] [--plot FILE.png]\n"
 	       "       vitrt bench --kernels [--json]\n"
@@ -56,7 +56,15 @@ static int usage(int status)
 	       DEVICES_USAGE
 	       "                      (and per device: jobs and modeled cycles; images/s by\n"
 	       "                      the busiest device's cycles at 1 GHz)\n"
-	       NORM_USAGE "\n"
+	       NORM_USAGE
+	       "      --json          one JSON object: model, checkpoint (the file names as\n"
+	       "                      given; null without --fp32), images, img, scheme,\n"
+	       "                      backend (sim or dev), device (its node, or in-process),\n"
+	       "                      kernel and threads (null on dev), batch, schedule (whole\n"
+	       "                      or split), int_images_per_s, int_ms_per_image,\n"
+	       "                      fp32_images_per_s, fp32_ms_per_image, speedup (null\n"
+	       "                      without --fp32), devices [{images, jobs, cycles}] and\n"
+	       "                      device_images_per_s (null without --devices)\n\n"
 	       "With --kernels, every GEMM kernel this CPU runs on DeiT-S's GEMM shapes, one\n"
 	       "thread, then the best one on all threads: GMAC/s and the fraction of the\n"
 	       "kernel's peak (its multiply instruction alone, per core).\n\n"
@@ -103,8 +111,8 @@ static int parse_rest(int argc, char **argv, struct bench_opts *o)
 				   "--modeled"), 2;
 		return 0;
 	}
-	if (o->vit || o->plot || o->json || o->rows || o->spad_kib || o->dram_bw)
-		return die("bench: --model, --array, --spad, --dram-bw, --json and --plot go with "
+	if (o->vit || o->plot || o->rows || o->spad_kib || o->dram_bw)
+		return die("bench: --model, --array, --spad, --dram-bw and --plot go with "
 			   "--modeled"), 2;
 	if (!o->fp32 && prep_norm_unused(&o->given, "bench"))
 		return 2;
@@ -198,25 +206,58 @@ static double timed(struct vitrt_infer *inf, const uint8_t *pix, uint32_t batch,
 }
 
 /*
- * Each device's share of the run (the warm-up included) and the images/s the busiest one
- * allows at 1 GHz: the devices' own time, whatever the host adds between jobs.
+ * Images/s at 1 GHz that the busiest device allows, its cycles against all images (the
+ * warm-up included): the devices' own time, whatever the host adds between jobs; 0 if idle.
  */
+static double device_images_per_s(const struct vitrt_infer *in)
+{
+	uint64_t images = 0, busiest = 0;
+	struct vitrt_run_stats st;
+
+	for (uint32_t d = 0; d < vitrt_infer_devices(in); d++) {
+		vitrt_infer_device_stats(in, d, &st);
+		images += st.images;
+		busiest = st.cycles > busiest ? st.cycles : busiest;
+	}
+	return busiest ? images * 1e9 / busiest : 0;
+}
+
+/* Each device's share of the run, then device_images_per_s. */
 static void print_devices(const struct vitrt_infer *in)
 {
 	uint32_t n = vitrt_infer_devices(in);
-	uint64_t images = 0, busiest = 0;
+	double ips = device_images_per_s(in);
 	struct vitrt_run_stats st;
 
 	for (uint32_t d = 0; d < n; d++) {
 		vitrt_infer_device_stats(in, d, &st);
 		printf("  device %u         %9" PRIu64 " images  %9" PRIu64 " jobs  %12" PRIu64
 		       " cycles\n", d, st.images, st.jobs, st.cycles);
-		images += st.images;
-		busiest = st.cycles > busiest ? st.cycles : busiest;
 	}
-	if (busiest)
+	if (ips)
 		printf("  %u devices        %9.1f images/s by device time (busiest device, 1 GHz)\n",
-		       n, images * 1e9 / busiest);
+		       n, ips);
+}
+
+/* print_devices' lines: [{images, jobs, cycles}], one per device; NULL when out of memory. */
+static json_t *devices_json(const struct vitrt_infer *in)
+{
+	json_t *devs = json_array();
+	struct vitrt_run_stats st;
+	int err = 0;
+
+	for (uint32_t d = 0; d < vitrt_infer_devices(in) && !err; d++) {
+		vitrt_infer_device_stats(in, d, &st);
+		err = cli_json_push(devs, json_pack("{s:I, s:I, s:I}", "images",
+						    (json_int_t)st.images, "jobs",
+						    (json_int_t)st.jobs, "cycles",
+						    (json_int_t)st.cycles));
+	}
+	if (err) {
+		json_decref(devs);
+		return NULL;
+	}
+	return devs;
 }
 
 /* Names of the tensors kept in DRAM, or NULL when out of memory. */
@@ -373,14 +414,84 @@ static int bench_modeled(const struct bench_opts *o)
 	return 0;
 }
 
+/* The backend as --backend names it: "sim", or "dev:" and the node of (the first) device. */
+static void backend_name(const struct vitrt_infer *in, char *buf, size_t cap)
+{
+	const struct vitrt_dev_info *di = vitrt_dev_info(vitrt_infer_dev(in));
+
+	if (strcmp(di->backend, "dev"))
+		snprintf(buf, cap, "%s", di->backend);
+	else
+		snprintf(buf, cap, "dev:%s", di->path);
+}
+
+/* @t_int and @t_fp (0 without --fp32): seconds per image. */
+static void measured_text(const struct bench_opts *o, const struct vitrt_infer *in,
+			  double t_int, double t_fp)
+{
+	const struct vitrt_prog_info *pi = &vitrt_infer_prog(in)->info;
+	char backend[160];
+
+	backend_name(in, backend, sizeof(backend));
+	printf("%u images, %ux%u, scheme %s, backend %s", o->n, pi->img, pi->img,
+	       vitrt_scheme_name(pi->scheme), backend);
+	if (!strcmp(backend, "sim"))
+		printf(" (kernel %s, %u threads)", vitrt_cpu_kernel(), vitrt_threads());
+	printf(", batch %u, %s\n", o->batch, vitrt_infer_whole(in) ?
+	       "one submission per batch" : "split at syncs, integer ops on the host");
+	printf("  integer program  %9.1f images/s  (%.3f ms/image)\n", 1 / t_int, t_int * 1e3);
+	if (t_fp)
+		printf("  fp32 reference   %9.1f images/s  (%.3f ms/image)   integer/fp32 %.2fx\n",
+		       1 / t_fp, t_fp * 1e3, t_fp / t_int);
+	if (o->devices)
+		print_devices(in);
+}
+
+/* The same figures as measured_text, as one object; 0, or 1 after a message. */
+static int measured_json(const struct bench_opts *o, const struct vitrt_infer *in,
+			 double t_int, double t_fp)
+{
+	const struct vitrt_dev_info *di = vitrt_dev_info(vitrt_infer_dev(in));
+	const struct vitrt_prog_info *pi = &vitrt_infer_prog(in)->info;
+	bool sim = !strcmp(di->backend, "sim"), fp = t_fp > 0;
+	double ips = o->devices ? device_images_per_s(in) : 0;
+
+	return cli_json_print(json_pack("{s:o, s:o, s:I, s:I, s:s, s:s, s:o, s:o, s:o, s:I, "
+					"s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
+		"model", cli_json_str(o->model), "checkpoint", cli_json_str(o->fp32),
+		"images", (json_int_t)o->n, "img", (json_int_t)pi->img,
+		"scheme", vitrt_scheme_name(pi->scheme), "backend", di->backend,
+		"device", cli_json_str(di->path),
+		"kernel", sim ? json_string(vitrt_cpu_kernel()) : json_null(),
+		"threads", sim ? json_integer(vitrt_threads()) : json_null(),
+		"batch", (json_int_t)o->batch,
+		"schedule", vitrt_infer_whole(in) ? "whole" : "split",
+		"int_images_per_s", cli_json_sig(1 / t_int, 6),
+		"int_ms_per_image", cli_json_sig(t_int * 1e3, 6),
+		"fp32_images_per_s", fp ? cli_json_sig(1 / t_fp, 6) : json_null(),
+		"fp32_ms_per_image", fp ? cli_json_sig(t_fp * 1e3, 6) : json_null(),
+		"speedup", fp ? cli_json_sig(t_fp / t_int, 6) : json_null(),
+		"devices", o->devices ? devices_json(in) : json_null(),
+		"device_images_per_s", ips ? cli_json_sig(ips, 6) : json_null()), false);
+}
+
+/* Pseudo-random images for @in, @batch of them; NULL when out of memory. */
+static uint8_t *bench_pixels(const struct vitrt_infer *in, uint32_t batch)
+{
+	size_t per = (size_t)vitrt_infer_chans(in) * vitrt_infer_size(in) * vitrt_infer_size(in);
+	uint8_t *pix = malloc(batch * per);
+
+	for (size_t i = 0; pix && i < batch * per; i++)
+		pix[i] = (uint8_t)(i * 2654435761u >> 24);
+	return pix;
+}
+
 static int bench_measured(const struct bench_opts *o)
 {
 	struct vitrt_infer *in, *fp = NULL;
-	uint32_t n = o->n;
 	uint8_t *pix;
-	size_t per;
 	char msg[1024];
-	int err;
+	int err, ret;
 	double t_int, t_fp = 0;
 
 	in = cli_infer_int(o->model, o->backend, o->devices, "bench");
@@ -396,35 +507,20 @@ static int bench_measured(const struct bench_opts *o)
 		vitrt_infer_free(in);
 		return 1;
 	}
-	per = (size_t)vitrt_infer_chans(in) * vitrt_infer_size(in) * vitrt_infer_size(in);
-	pix = malloc(o->batch * per);
-	for (size_t i = 0; pix && i < o->batch * per; i++)
-		pix[i] = (uint8_t)(i * 2654435761u >> 24);
-	t_int = pix ? timed(in, pix, o->batch, n, &err) : (err = VITRT_ENOMEM, 0);
+	pix = bench_pixels(in, o->batch);
+	t_int = pix ? timed(in, pix, o->batch, o->n, &err) : (err = VITRT_ENOMEM, 0);
 	if (!err && fp)
-		t_fp = timed(fp, pix, o->batch, n, &err);
-	if (!err) {
-		const struct vitrt_prog_info *pi = &vitrt_infer_prog(in)->info;
-
-		const struct vitrt_dev_info *di = vitrt_dev_info(vitrt_infer_dev(in));
-
-		printf("%u images, %ux%u, scheme %s, backend %s", n, pi->img, pi->img,
-		       vitrt_scheme_name(pi->scheme), di->backend);
-		if (!strcmp(di->backend, "sim"))
-			printf(" (kernel %s, %u threads)", vitrt_cpu_kernel(), vitrt_threads());
-		printf(", batch %u, %s\n", o->batch, vitrt_infer_whole(in) ?
-		       "one submission per batch" : "split at syncs, integer ops on the host");
-		printf("  integer program  %9.1f images/s  (%.3f ms/image)\n", 1 / t_int, t_int * 1e3);
-		if (fp)
-			printf("  fp32 reference   %9.1f images/s  (%.3f ms/image)   integer/fp32 %.2fx\n",
-			       1 / t_fp, t_fp * 1e3, t_fp / t_int);
-		if (o->devices)
-			print_devices(in);
-	}
+		t_fp = timed(fp, pix, o->batch, o->n, &err);
+	if (err)
+		ret = die("bench: %s", vitrt_strerror(err));
+	else if (o->json)
+		ret = measured_json(o, in, t_int, t_fp);
+	else
+		ret = (measured_text(o, in, t_int, t_fp), 0);
 	free(pix);
 	vitrt_infer_free(fp);
 	vitrt_infer_free(in);
-	return err ? die("bench: %s", vitrt_strerror(err)) : 0;
+	return ret;
 }
 
 int cmd_bench(int argc, char **argv)

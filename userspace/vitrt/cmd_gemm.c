@@ -24,7 +24,7 @@ struct gemm_opts {
 	unsigned random;	/* number of random jobs, 0 = the one job above */
 	uint32_t max_dim;	/* for random jobs */
 	uint64_t seed;
-	bool quiet;
+	bool quiet, json;
 };
 
 /* One job's operands: device buffers plus the same bytes in a flat image for the reference. */
@@ -171,43 +171,77 @@ static void describe(const struct vitrt_gemm *j, char *buf, size_t cap)
 		 (j->flags & VITRT_GEMM_BIAS) ? " +bias" : "");
 }
 
-/* Run r->job on @dev; 0 when bit-exact, 1 on a mismatch, negative on a failure. */
-static int run_one(struct vitrt_dev *dev, struct gemm_run *r, const struct gemm_opts *o,
-		   uint64_t *s)
+/* One job's outcome, for the text line or the JSON object. */
+struct gemm_result {
+	uint64_t macs, cycles;
+	double util, ms;
+	char msg[160];		/* why it failed */
+};
+
+/* Run r->job on @dev; 0 when bit-exact, 1 on a mismatch, negative (with res->msg) on a failure. */
+static int run_one(struct vitrt_dev *dev, struct gemm_run *r, uint64_t *s,
+		   struct gemm_result *res)
 {
-	struct vitrt_job_error jerr;
-	uint64_t fence, macs = (uint64_t)r->job.m * r->job.n * r->job.k;
-	uint64_t cycles = vitrt_gemm_cycles(dev, r->job.m, r->job.n, r->job.k);
 	const struct vitrt_dev_info *info = vitrt_dev_info(dev);
-	double t0, t1;
-	char what[96];
+	struct vitrt_job_error jerr;
+	uint64_t fence;
 	uint32_t ref;
+	double t0;
 	int err = setup_run(dev, r, s);
 
-	describe(&r->job, what, sizeof(what));
+	res->macs = (uint64_t)r->job.m * r->job.n * r->job.k;
+	res->cycles = vitrt_gemm_cycles(dev, r->job.m, r->job.n, r->job.k);
+	res->util = (double)res->macs / ((double)res->cycles * info->rows * info->cols);
 	if (err)
-		return die("%s: buffers: %s", what, vitrt_strerror(err)), err;
+		return snprintf(res->msg, sizeof(res->msg), "buffers: %s", vitrt_strerror(err)), err;
 	t0 = now_s();
 	err = vitrt_submit(dev, &r->job, 1, &fence);
 	if (!err)
 		err = vitrt_wait(dev, fence, 60ull * 1000000000, &jerr);
-	t1 = now_s();
+	res->ms = (now_s() - t0) * 1e3;
 	if (err == VITRT_EJOB)
-		return die("%s: device status %u (%s)", what, jerr.status,
-			   vitrt_job_status_name(jerr.status)), err;
+		return snprintf(res->msg, sizeof(res->msg), "device status %u (%s)", jerr.status,
+				vitrt_job_status_name(jerr.status)), err;
 	if (err)
-		return die("%s: %s", what, vitrt_strerror(err)), err;
+		return snprintf(res->msg, sizeof(res->msg), "%s", vitrt_strerror(err)), err;
 	ref = run_ref(r);
 	if (ref)
-		return die("%s: reference refused the job: %s", what, vitrt_job_status_name(ref)), -1;
-	if (memcmp(vitrt_buf_map(r->bufs[OP_C]), r->image + r->off[OP_C], r->len[OP_C])) {
+		return snprintf(res->msg, sizeof(res->msg), "reference refused the job: %s",
+				vitrt_job_status_name(ref)), -1;
+	return memcmp(vitrt_buf_map(r->bufs[OP_C]), r->image + r->off[OP_C], r->len[OP_C]) != 0;
+}
+
+/* The job @j and its outcome @status (run_one's) as an object. */
+static json_t *job_json(const struct vitrt_gemm *j, int status, const struct gemm_result *res)
+{
+	const char *result = status < 0 ? "failed" : status ? "mismatch" : "bit-exact";
+
+	return json_pack("{s:I, s:I, s:I, s:s, s:s, s:s, s:b, s:b, s:I, s:I, s:o, s:o, s:s, s:o}",
+		"m", (json_int_t)j->m, "n", (json_int_t)j->n, "k", (json_int_t)j->k,
+		"a_type", vitrt_type_name(j->a_type), "b_type", vitrt_type_name(j->b_type),
+		"c_type", vitrt_type_name(j->c_type), "b_trans", !!(j->flags & VITRT_GEMM_B_TRANS),
+		"bias", !!(j->flags & VITRT_GEMM_BIAS), "macs", (json_int_t)res->macs,
+		"cycles", (json_int_t)res->cycles, "utilization", cli_json_fixed(res->util, 6),
+		"ms", status < 0 ? json_null() : cli_json_fixed(res->ms, 3), "result", result,
+		"error", status < 0 ? cli_json_str(res->msg) : json_null());
+}
+
+/* Report one job: a failure on stderr; then its line, or its object into @jobs. */
+static int report_job(const struct gemm_run *r, int status, const struct gemm_result *res,
+		      const struct gemm_opts *o, json_t *jobs)
+{
+	char what[96];
+
+	describe(&r->job, what, sizeof(what));
+	if (status < 0)
+		die("%s: %s", what, res->msg);
+	if (o->json)
+		return status || !o->quiet ? cli_json_push(jobs, job_json(&r->job, status, res)) : 0;
+	if (status > 0)
 		printf("%-34s MISMATCH against the CPU reference\n", what);
-		return 1;
-	}
-	if (!o->quiet)
-		printf("%-34s %12" PRIu64 " MACs %10" PRIu64 " cycles  util %5.1f%%  %8.2f ms  bit-exact\n",
-		       what, macs, cycles, 100.0 * macs / ((double)cycles * info->rows * info->cols),
-		       (t1 - t0) * 1e3);
+	else if (!status && !o->quiet)
+		printf("%-34s %12" PRIu64 " MACs %10" PRIu64 " cycles  util %5.1f%%  %8.2f ms  "
+		       "bit-exact\n", what, res->macs, res->cycles, 100.0 * res->util, res->ms);
 	return 0;
 }
 
@@ -249,7 +283,13 @@ static int usage(int status)
 	       "  -r, --random N      N jobs of random shape, types and options instead\n"
 	       "      --max-dim D     largest random M, N, K (default 512)\n"
 	       "      --seed S        random seed (default 1)\n"
-	       "  -q, --quiet         print only the summary and failures\n");
+	       "  -q, --quiet         print only the summary and failures\n"
+	       "  -j, --json          one JSON object: backend, device, rows, cols, hw_version\n"
+	       "                      (major << 16 | minor), jobs [{m, n, k, a_type, b_type,\n"
+	       "                      c_type, b_trans, bias, macs, cycles, utilization (0..1),\n"
+	       "                      ms, result (bit-exact, mismatch or failed), error}] (with\n"
+	       "                      --quiet only those not bit-exact), count, macs, bit_exact,\n"
+	       "                      mismatched, failed\n");
 	return status;
 }
 
@@ -269,13 +309,14 @@ static int parse_opts(int argc, char **argv, struct gemm_opts *o)
 		{ "backend", 1, 0, 'b' }, { "shape", 1, 0, 's' }, { "a-type", 1, 0, 'a' },
 		{ "b-type", 1, 0, 'w' }, { "out", 1, 0, 'o' }, { "b-trans", 0, 0, 't' },
 		{ "bias", 0, 0, 'B' }, { "random", 1, 0, 'r' }, { "max-dim", 1, 0, 'D' },
-		{ "seed", 1, 0, 'S' }, { "quiet", 0, 0, 'q' }, { "help", 0, 0, 'h' }, { 0 },
+		{ "seed", 1, 0, 'S' }, { "quiet", 0, 0, 'q' }, { "json", 0, 0, 'j' },
+		{ "help", 0, 0, 'h' }, { 0 },
 	};
 	int c;
 
 	*o = (struct gemm_opts){ .m = 256, .n = 256, .k = 256, .c_type = VITRT_S32,
 				 .max_dim = 512, .seed = 1 };
-	while ((c = getopt_long(argc, argv, "b:s:a:w:o:tr:qh", longs, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "b:s:a:w:o:tr:qjh", longs, NULL)) != -1) {
 		switch (c) {
 		case 'b': o->backend = optarg; break;
 		case 's':
@@ -291,6 +332,7 @@ static int parse_opts(int argc, char **argv, struct gemm_opts *o)
 		case 'D': o->max_dim = (uint32_t)strtoul(optarg, NULL, 0); break;
 		case 'S': o->seed = strtoull(optarg, NULL, 0); break;
 		case 'q': o->quiet = true; break;
+		case 'j': o->json = true; break;
 		case 'h': exit(usage(0));
 		default: return usage(2);
 		}
@@ -304,14 +346,32 @@ static int parse_opts(int argc, char **argv, struct gemm_opts *o)
 	return 0;
 }
 
+/* The summary line or, --json, the whole run as one object with @jobs (taken). */
+static int print_summary(const struct vitrt_dev_info *info, const struct gemm_opts *o,
+			 json_t *jobs, unsigned count, uint64_t macs, unsigned bad, unsigned failed)
+{
+	if (!o->json) {
+		printf("%u jobs, %" PRIu64 " MACs: %u bit-exact, %u mismatched, %u failed\n", count,
+		       macs, count - bad - failed, bad, failed);
+		return 0;
+	}
+	return cli_json_print(json_pack("{s:s, s:o, s:I, s:I, s:I, s:o, s:I, s:I, s:I, s:I, s:I}",
+		"backend", info->backend, "device", cli_json_str(info->path),
+		"rows", (json_int_t)info->rows, "cols", (json_int_t)info->cols,
+		"hw_version", (json_int_t)info->hw_version, "jobs", jobs, "count", (json_int_t)count,
+		"macs", (json_int_t)macs, "bit_exact", (json_int_t)(count - bad - failed),
+		"mismatched", (json_int_t)bad, "failed", (json_int_t)failed), false);
+}
+
 int cmd_gemm(int argc, char **argv)
 {
 	struct gemm_opts o;
 	struct vitrt_dev *dev;
 	const struct vitrt_dev_info *info;
-	unsigned jobs, bad = 0, failed = 0;
+	unsigned count, bad = 0, failed = 0;
 	uint64_t s, macs = 0;
-	int err = parse_opts(argc, argv, &o);
+	json_t *jobs = NULL;
+	int err = parse_opts(argc, argv, &o), ret;
 
 	if (err)
 		return err;
@@ -320,26 +380,34 @@ int cmd_gemm(int argc, char **argv)
 		return die("gemm: cannot open backend '%s': %s", o.backend ? o.backend : "auto",
 			   vitrt_strerror(err));
 	info = vitrt_dev_info(dev);
-	printf("backend %s (%s), array %ux%u, hw %u.%u\n", info->backend, info->path, info->rows,
-	       info->cols, info->hw_version >> 16, info->hw_version & 0xffff);
+	if (o.json)
+		jobs = json_array();
+	else
+		printf("backend %s (%s), array %ux%u, hw %u.%u\n", info->backend, info->path,
+		       info->rows, info->cols, info->hw_version >> 16, info->hw_version & 0xffff);
 	s = o.seed;
-	jobs = o.random ? o.random : 1;
-	for (unsigned i = 0; i < jobs; i++) {
+	count = o.random ? o.random : 1;
+	for (unsigned i = 0; i < count; i++) {
 		struct gemm_run r = { 0 };
+		struct gemm_result res = { 0 };
+		int status;
 
 		if (o.random)
 			random_job(&r.job, &o, &s);
 		else
 			fixed_job(&r.job, &o);
-		err = run_one(dev, &r, &o, &s);
-		bad += err > 0;
-		failed += err < 0;
-		if (!err)
-			macs += (uint64_t)r.job.m * r.job.n * r.job.k;
+		status = run_one(dev, &r, &s, &res);
+		bad += status > 0;
+		failed += status < 0;
+		if (!status)
+			macs += res.macs;
+		if (report_job(&r, status, &res, &o, jobs)) {
+			json_decref(jobs);
+			jobs = NULL;	/* out of memory: print_summary says so */
+		}
 		free_run(&r);
 	}
-	printf("%u jobs, %" PRIu64 " MACs: %u bit-exact, %u mismatched, %u failed\n", jobs, macs,
-	       jobs - bad - failed, bad, failed);
+	ret = print_summary(info, &o, jobs, count, macs, bad, failed);
 	vitrt_dev_close(dev);
-	return bad || failed ? 1 : 0;
+	return ret || bad || failed ? 1 : 0;
 }

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 /* vitrt info MODEL: what a compiled model holds and what one inference costs on the array. */
+#include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -26,25 +27,12 @@ static void count_ops(const struct vitrt_prog *p, uint32_t *per_op, uint64_t *ma
 	}
 }
 
-int cmd_info(int argc, char **argv)
+static void print_text(const char *path, const struct vitrt_prog *p, const uint32_t *per_op,
+		       uint64_t macs, uint64_t cycles)
 {
-	char msg[512];
-	uint32_t per_op[VITRT_OP_COUNT];
-	uint64_t macs, cycles;
-	struct vitrt_prog *p;
-	const struct vitrt_prog_info *in;
-	int err;
+	const struct vitrt_prog_info *in = &p->info;
 
-	if (argc != 2 || argv[1][0] == '-') {
-		printf("usage: vitrt info MODEL\nDescribe a compiled model (from vitrt quantize).\n");
-		return argc == 2 && !strcmp(argv[1], "--help") ? 0 : 2;
-	}
-	p = vitrt_prog_load(argv[1], &err, msg, sizeof(msg));
-	if (!p)
-		return die("%s", msg);
-	in = &p->info;
-	count_ops(p, per_op, &macs, &cycles);
-	printf("%s: vitsa compiled model, scheme %s\n", argv[1], vitrt_scheme_name(in->scheme));
+	printf("%s: vitsa compiled model, scheme %s\n", path, vitrt_scheme_name(in->scheme));
 	printf("  ViT        %ux%u x%u input, patch %u, %u tokens, dim %u, depth %u, heads %u, "
 	       "mlp %u, %u classes\n", in->img, in->img, in->chans, in->patch, in->tokens, in->dim,
 	       in->depth, in->heads, in->mlp, in->classes);
@@ -70,6 +58,109 @@ int cmd_info(int argc, char **argv)
 		printf("  fp32 top-1 %.2f%% (checkpoint, as measured at quantize time)\n", in->fp32_top1);
 	if (p->labels)
 		printf("  labels     %s, %s, ...\n", p->labels[0], in->classes > 1 ? p->labels[1] : "");
+}
+
+/* Every class name, or null when the model has none. */
+static json_t *labels_json(const struct vitrt_prog *p)
+{
+	json_t *a;
+	int err = 0;
+
+	if (!p->labels)
+		return json_null();
+	a = json_array();
+	for (uint32_t c = 0; c < p->info.classes && !err; c++)
+		err = cli_json_push(a, cli_json_str(p->labels[c]));
+	if (err) {
+		json_decref(a);
+		return NULL;
+	}
+	return a;
+}
+
+/* The text's figures, under the names quantize and bench --modeled give them. */
+static int print_json(const char *path, const struct vitrt_prog *p, const uint32_t *per_op,
+		      uint64_t macs, uint64_t cycles)
+{
+	const struct vitrt_prog_info *in = &p->info;
+	json_t *vit, *sched, *cost;
+	char array[24];
+
+	snprintf(array, sizeof(array), "%ux%u", in->array_rows, in->array_cols);
+	vit = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s, s:o}",
+			"img", (json_int_t)in->img, "chans", (json_int_t)in->chans,
+			"patch", (json_int_t)in->patch, "tokens", (json_int_t)in->tokens,
+			"dim", (json_int_t)in->dim, "depth", (json_int_t)in->depth,
+			"heads", (json_int_t)in->heads, "mlp", (json_int_t)in->mlp,
+			"classes", (json_int_t)in->classes,
+			"interpolation", vitrt_interp_name(in->interp),
+			"crop_pct", cli_json_fixed(in->crop_pct, 3));
+	sched = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+			  "steps", (json_int_t)p->nsteps, "gemms", (json_int_t)per_op[VITRT_OP_GEMM],
+			  "submissions", (json_int_t)per_op[VITRT_OP_SYNC],
+			  "layernorm", (json_int_t)(per_op[VITRT_OP_LAYERNORM] +
+						    per_op[VITRT_OP_LAYERNORM_S4]),
+			  "shiftmax", (json_int_t)(per_op[VITRT_OP_SHIFTMAX] +
+						   per_op[VITRT_OP_SHIFTMAX16]),
+			  "gelu", (json_int_t)(per_op[VITRT_OP_GELU] + per_op[VITRT_OP_GELU_U4]),
+			  "add", (json_int_t)per_op[VITRT_OP_ADD],
+			  "joins", (json_int_t)per_op[VITRT_OP_JOIN16]);
+	cost = json_pack("{s:I, s:I, s:s, s:I, s:I, s:o}", "macs", (json_int_t)macs,
+			 "cycles", (json_int_t)cycles, "array", array,
+			 "rows", (json_int_t)in->array_rows, "cols", (json_int_t)in->array_cols,
+			 "utilization", cli_json_fixed((double)macs / ((double)cycles *
+						       in->array_rows * in->array_cols), 10));
+	return cli_json_print(json_pack("{s:o, s:s, s:o, s:I, s:I, s:o, s:o, s:o, s:o}",
+		"model", cli_json_str(path), "scheme", vitrt_scheme_name(in->scheme), "vit", vit,
+		"const_bytes", (json_int_t)p->arena_size[VITRT_ARENA_CONST],
+		"act_bytes", (json_int_t)p->arena_size[VITRT_ARENA_ACT], "schedule", sched,
+		"per_image", cost, "fp32_top1", in->fp32_top1 >= 0 ?
+		cli_json_fixed(in->fp32_top1, 2) : json_null(), "labels", labels_json(p)), false);
+}
+
+static int usage(int status)
+{
+	printf("usage: vitrt info MODEL [--json]\n"
+	       "Describe a compiled model (from vitrt quantize).\n\n"
+	       "  -j, --json   one JSON object: model (the file name as given), scheme, vit {img,\n"
+	       "               chans, patch, tokens, dim, depth, heads, mlp, classes,\n"
+	       "               interpolation, crop_pct}, const_bytes, act_bytes, schedule {steps,\n"
+	       "               gemms, submissions, layernorm, shiftmax, gelu, add, joins},\n"
+	       "               per_image {macs, cycles, array, rows, cols, utilization (0..1)},\n"
+	       "               fp32_top1 (null if not measured), labels (null if none)\n");
+	return status;
+}
+
+int cmd_info(int argc, char **argv)
+{
+	static const struct option longs[] = {
+		{ "json", 0, 0, 'j' }, { "help", 0, 0, 'h' }, { 0 },
+	};
+	char msg[512];
+	uint32_t per_op[VITRT_OP_COUNT];
+	uint64_t macs, cycles;
+	struct vitrt_prog *p;
+	bool json = false;
+	int c, err;
+
+	while ((c = getopt_long(argc, argv, "jh", longs, NULL)) != -1) {
+		switch (c) {
+		case 'j': json = true; break;
+		case 'h': return usage(0);
+		default: return usage(2);
+		}
+	}
+	if (optind + 1 != argc)
+		return die("info: need one MODEL (see --help)"), 2;
+	p = vitrt_prog_load(argv[optind], &err, msg, sizeof(msg));
+	if (!p)
+		return die("%s", msg);
+	count_ops(p, per_op, &macs, &cycles);
+	err = 0;
+	if (json)
+		err = print_json(argv[optind], p, per_op, macs, cycles);
+	else
+		print_text(argv[optind], p, per_op, macs, cycles);
 	vitrt_prog_free(p);
-	return 0;
+	return err;
 }

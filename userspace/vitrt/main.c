@@ -52,7 +52,7 @@ int fp32_matches(const struct vitrt_infer *in, const char *model, const struct v
 static int usage(FILE *f)
 {
 	fprintf(f, "usage: vitrt COMMAND [OPTIONS]   (vitrt COMMAND --help for its options)\n\n"
-		   "commands:\n");
+		   "commands (each with --json: one JSON object a line on stdout):\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
 	fprintf(f, "\nevery command also takes:\n"
