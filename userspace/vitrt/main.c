@@ -8,6 +8,9 @@
 #include "vitrt_cli.h"
 #include "vitrt_infer.h"
 #include "vitrt_pool.h"
+#include "vitsa.h"
+#include "vitsa_hw.h"
+#include "vitsa_netlink.h"
 
 static const struct command {
 	const char *name;
@@ -21,6 +24,7 @@ static const struct command {
 	{ "bench", cmd_bench, "images per second, integer program and FP32 reference" },
 	{ "gemm", cmd_gemm, "run GEMMs on a backend and check them against the CPU reference" },
 	{ "top", cmd_top, "live counters, rates and events of every vitsa device (netlink)" },
+	{ "version", cmd_version, "this program's version and the interfaces it was built for" },
 };
 
 int die(const char *fmt, ...)
@@ -49,9 +53,33 @@ int fp32_matches(const struct vitrt_infer *in, const char *model, const struct v
 		   ckpt, fc, fs, fs, fk, model, c, s, s, k);
 }
 
+int cmd_version(int argc, char **argv)
+{
+	bool json = argc == 2 && (!strcmp(argv[1], "--json") || !strcmp(argv[1], "-j"));
+	char uapi[24], hw[24];
+
+	if (argc > 1 && !json) {
+		printf("usage: vitrt version [--json]   (or vitrt --version [--json])\n"
+		       "This program's version and the versions it was built for: the kernel\n"
+		       "interface (uapi/vitsa.h), its netlink family and the device\n"
+		       "(hw/include/vitsa_hw.h).  --json: one object {vitrt, uapi, netlink, hw}.\n");
+		return strcmp(argv[1], "--help") && strcmp(argv[1], "-h") ? 2 : 0;
+	}
+	snprintf(uapi, sizeof(uapi), "%d.%d", VITSA_UAPI_MAJOR, VITSA_UAPI_MINOR);
+	snprintf(hw, sizeof(hw), "%d.%d", VITSA_HW_VERSION_MAJOR, VITSA_HW_VERSION_MINOR);
+	if (json)
+		return cli_json_print(json_pack("{s:s, s:s, s:i, s:s}", "vitrt", VITRT_CLI_VERSION,
+						"uapi", uapi, "netlink", VITSA_GENL_VERSION,
+						"hw", hw), false);
+	printf("vitrt %s\nbuilt for uapi %s (netlink family version %d), hardware %s\n",
+	       VITRT_CLI_VERSION, uapi, VITSA_GENL_VERSION, hw);
+	return 0;
+}
+
 static int usage(FILE *f)
 {
-	fprintf(f, "usage: vitrt COMMAND [OPTIONS]   (vitrt COMMAND --help for its options)\n\n"
+	fprintf(f, "usage: vitrt COMMAND [OPTIONS]   (vitrt COMMAND --help for its options)\n"
+		   "       vitrt --version [--json]\n\n"
 		   "commands (each with --json: one JSON object a line on stdout):\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
@@ -110,6 +138,8 @@ int main(int argc, char **argv)
 		return usage(stderr);
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help"))
 		return usage(stdout);
+	if (!strcmp(argv[1], "--version"))
+		return cmd_version(argc - 1, argv + 1);
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (!strcmp(argv[1], commands[i].name))
 			return commands[i].run(argc - 1, argv + 1);

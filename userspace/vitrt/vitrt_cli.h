@@ -9,6 +9,9 @@
 
 #include "vitrt.h"
 
+/* The program's version; `vitrt --version` prints it with the uapi and hardware versions. */
+#define VITRT_CLI_VERSION	"0.1.0"
+
 int cmd_gemm(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_quantize(int argc, char **argv);
@@ -16,6 +19,7 @@ int cmd_run(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_top(int argc, char **argv);
+int cmd_version(int argc, char **argv);
 
 /* vitrt bench --kernels (bench_kernels.c). */
 int bench_kernels(bool json);
