@@ -385,11 +385,86 @@ compiled_preprocessing() {
 t info_shows_preprocessing sh -c "'$VITRT' info '$tmp/pp.vitsa' | \
 	grep -q 'resized bilinear, centre crop 1.000 (as calibrated)'"
 t run_uses_compiled_preprocessing compiled_preprocessing
-# File names are data: a quote, a backslash and a tab in one still give valid JSON.
-hostile=$'a"b\\c\td.png'
-cp $D/gray28.png "$tmp/$hostile"
-t run_json_hostile_name sh -c "'$VITRT' run '$tmp/m.vitsa' \"\$1\" --json | jq -e --arg f \"\$1\" '.image == \$f' >/dev/null" \
-	sh "$tmp/$hostile"
+# File names are data (issue 15).  Each name below is a folder holding the files of every
+# command's --json, named after it too: every output must be JSON (jq parses it) in UTF-8
+# (iconv reads it) and carry the names as given, byte for byte, or where a name is not UTF-8
+# (JSON holds only Unicode) with each stray byte as U+FFFD.  HOSTILE is the name, AS_JSON
+# the same as JSON has it, KIND names the test.
+FFFD=$'\xef\xbf\xbd'
+L=$(printf 'x%.0s' {1..200})
+LONG="$L/$L/$L/$L/$L/$L/$L/$L"	# twice in a path: over 3,200 bytes
+HOSTILE=('a"b' 'a\b\\c' $'new\nline\n' $'\x01\x1f\t\x7f\x1b[31m' 'é ✓ 😀'
+	 $'bad\xff\xfe' $'cut\xc3 \xe2\x82' $'over\xc0\xaf\xed\xa0\x80' "$LONG")
+AS_JSON=("${HOSTILE[@]:0:5}" "bad$FFFD$FFFD" "cut$FFFD $FFFD$FFFD" "over$FFFD$FFFD$FFFD$FFFD$FFFD"
+	 "$LONG")
+KIND=(quote backslash newline control utf8 not_utf8 cut_utf8 overlong_surrogate long_path)
+
+# names_in JQ STRING... -- CMD...: CMD succeeds and prints JSON text in UTF-8, and the strings
+# that the jq filter JQ picks out of it, in order, are the STRINGs.
+names_in() {
+	local filter=$1 out=$tmp/names_in.json want=()
+	shift
+	while [ "$1" != -- ]; do want+=("$1"); shift; done
+	shift
+	"$@" >"$out" || return 1
+	jq empty "$out" || return 1
+	iconv -f UTF-8 -t UTF-8 "$out" >/dev/null || { echo "not UTF-8"; return 1; }
+	cmp <(jq -j "($filter) | (., \"\\u0000\")" "$out") <(printf '%s\0' "${want[@]}") ||
+		{ head -c 1000 "$out" | cat -v; return 1; }
+}
+
+# hostile_json KIND NAME AS_JSON: the name NAME (AS_JSON in JSON) through every command that
+# takes a file name, one test each (not "local n": that is ktap.sh's count).
+hostile_json() {
+	local k=$1 f=$2 fw=$3 d=$tmp/hostile/$1/$2 dw=$tmp/hostile/$1/$3
+	case $f in */*) mkdir -p "$d/${f%/*}" ;; *) mkdir -p "$d" ;; esac
+	cp "$tmp/m.vitsa" "$d/$f.vitsa"
+	cp $D/gray28.png "$d/$f.png"
+	cp "$CKPT" "$d/$f.safetensors"
+	cp "$CKPT.json" "$d/$f.safetensors.json"
+	ln -s "$(realpath "$FMNIST")" "$d/$f.d"
+	ln -s "$(realpath "$FMNIST")/t10k-images-idx3-ubyte.gz" "$d/$f.idx"
+	t json_${k}_run names_in .image "$dw/$fw.png" "$dw/$fw.idx#0" "$dw/$fw.idx#1" -- \
+		"$VITRT" run --backend sim "$d/$f.vitsa" "$d/$f.png" "$d/$f.idx" -n 2 --json
+	t json_${k}_run_fp32 names_in .image "$dw/$fw.png" -- \
+		"$VITRT" run --fp32 "$d/$f.safetensors" "$d/$f.png" --json
+	t json_${k}_eval names_in '.model, .dataset, .checkpoint' "$dw/$fw.vitsa" "$dw/$fw.d" \
+		"$dw/$fw.safetensors" -- "$VITRT" eval --backend sim "$d/$f.vitsa" \
+		--dataset "$d/$f.d" -n 4 --fp32 "$d/$f.safetensors" --json
+	t json_${k}_quantize names_in '.checkpoint, .calib, .output' "$dw/$fw.safetensors" \
+		"$dw/$fw.d" "$dw/$fw.out.vitsa" -- "$VITRT" quantize "$d/$f.safetensors" \
+		--calib "$d/$f.d" -n 4 --check 2 -o "$d/$f.out.vitsa" --json
+	t json_${k}_info names_in .model "$dw/$fw.vitsa" -- "$VITRT" info "$d/$f.vitsa" --json
+	t json_${k}_bench names_in '.model, .checkpoint' "$dw/$fw.vitsa" "$dw/$fw.safetensors" -- \
+		"$VITRT" bench --backend sim "$d/$f.vitsa" -n 2 --fp32 "$d/$f.safetensors" --json
+	t json_${k}_modeled names_in .plot "$dw/$fw.plot.png" -- \
+		"$VITRT" bench --modeled --model deit-t --plot "$d/$f.plot.png" --json
+}
+for i in "${!HOSTILE[@]}"; do
+	hostile_json "${KIND[$i]}" "${HOSTILE[$i]}" "${AS_JSON[$i]}"
+done
+# Labels are data too: a sidecar's class names through quantize into run's and info's JSON.
+jq -n '{heads: 3, eps: 1e-6, mean: [0], std: [1], labels: ["q\"uote", "back\\slash",
+	"new\nline", "\u0001\u001f\u007f", "é ✓ 😀", "</script>", "", " ", "\\u0000", "x"]}' \
+	>"$tmp/lab.safetensors.json"
+cp "$CKPT" "$tmp/lab.safetensors"
+"$VITRT" quantize "$tmp/lab.safetensors" --calib "$FMNIST" -n 8 --check 2 \
+	-o "$tmp/lab.vitsa" >/dev/null 2>&1
+t json_labels_info sh -c "'$VITRT' info --json '$tmp/lab.vitsa' >'$tmp/lab.info' &&
+	jq -e --slurpfile s '$tmp/lab.safetensors.json' '.labels == \$s[0].labels' '$tmp/lab.info'"
+t json_labels_run sh -c "'$VITRT' run --backend sim --json '$tmp/lab.vitsa' $D/gray28.png \
+	>'$tmp/lab.run' && jq -e --slurpfile s '$tmp/lab.safetensors.json' \
+	'[.top5[] | \$s[0].labels[.class] == .label] | length == 5 and all' '$tmp/lab.run'"
+# The commands without file names: their JSON parses and holds what --help says.
+t json_gemm sh -c "'$VITRT' gemm --backend sim --random 3 --max-dim 64 --json |
+	jq -e '.count == 3 and .bit_exact == 3 and (.jobs | length) == 3 and
+	all(.jobs[]; .result == \"bit-exact\" and .macs == .m * .n * .k)'"
+t json_gemm_quiet sh -c "'$VITRT' gemm --backend sim --random 3 --max-dim 64 --json -q |
+	jq -e '.count == 3 and .jobs == []'"
+t json_version sh -c "'$VITRT' --version --json | jq -e '.vitrt and .uapi and .hw and .netlink'"
+t version_text sh -c "'$VITRT' version | grep -q '^vitrt [0-9.]*\$'"
+t json_bench_kernels sh -c "'$VITRT' bench --kernels --json --threads 1 |
+	jq -e '.results | length > 0 and all(.[]; .threads == 1 and (.shapes | length) == 6)'"
 t cpu_unknown_kernel fails_with 2 "VITRT_CPU=sse9: not a kernel this CPU runs" \
 	env VITRT_CPU=sse9 "$VITRT" run "$tmp/m.vitsa" "$D/gray28.png"
 # Models as people download them (issue 12): a timm folder (model.safetensors + config.json),
