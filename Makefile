@@ -13,7 +13,11 @@ CFLAGS  ?= -O2 -g
 WARN    := -Wall -Wextra -Wshadow -Wmissing-prototypes -Wstrict-prototypes -Werror
 CPPFLAGS := -Ihw/include -Ihw/model -Iuapi -Iuserspace/lib
 ALL_CFLAGS = -std=gnu11 $(CFLAGS) $(WARN) -MMD -MP
-LDLIBS  := -ljansson -lpng -ljpeg -lz -lm -lpthread
+# jansson: libvitrt's JSON reader (vitrt_json.c) and the CLI's --json (cli_json.c); the static
+# VM binary links Debian's libjansson.a.
+JSON_CFLAGS := $(shell pkg-config --cflags jansson)
+CPPFLAGS += $(JSON_CFLAGS)
+LDLIBS  := $(shell pkg-config --libs jansson) -lpng -ljpeg -lz -lm -lpthread
 
 HW_SRC   := $(wildcard hw/model/*.c)
 LIB_SRC  := $(wildcard userspace/lib/*.c) $(HW_SRC)
@@ -29,12 +33,6 @@ NL_LIBS        := $(shell pkg-config --libs libnl-genl-3.0)
 NL_STATIC_LIBS := $(shell pkg-config --static --libs libnl-genl-3.0)
 $(B)/host/userspace/vitrt/cmd_top.o: CPPFLAGS += $(NL_CFLAGS)
 
-# jansson writes every --json of the CLI (userspace/vitrt/cli_json.c); the static VM binary
-# links Debian's libjansson.a.
-JSON_CFLAGS      := $(shell pkg-config --cflags jansson)
-JSON_LIBS        := $(shell pkg-config --libs jansson)
-JSON_STATIC_LIBS := $(shell pkg-config --static --libs jansson)
-$(B)/host/userspace/vitrt/%.o: CPPFLAGS += $(JSON_CFLAGS)
 
 .PHONY: all hw userspace kernel qemu vm deps run check bench bench-vm clean
 all: hw userspace
@@ -49,12 +47,12 @@ $(B)/libvitrt.a: $(call obj,host,$(LIB_SRC))
 	ar rcs $@ $^
 
 $(B)/vitrt: $(call obj,host,$(CLI_SRC)) $(B)/libvitrt.a
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) $(NL_LIBS) $(JSON_LIBS)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) $(NL_LIBS)
 
 $(B)/vm-bin/vitrt: $(CLI_SRC) $(LIB_SRC)
 	@mkdir -p $(dir $@)
-	$(CC) -std=gnu11 $(CFLAGS) $(WARN) $(CPPFLAGS) $(NL_CFLAGS) $(JSON_CFLAGS) -static -o $@ \
-		$^ $(LDLIBS) $(NL_STATIC_LIBS) $(JSON_STATIC_LIBS)
+	$(CC) -std=gnu11 $(CFLAGS) $(WARN) $(CPPFLAGS) $(NL_CFLAGS) -static -o $@ $^ $(LDLIBS) \
+		$(NL_STATIC_LIBS)
 
 $(B)/test_model: $(call obj,host,tests/unit/test_model.c $(HW_SRC))
 	$(CC) $(CFLAGS) -o $@ $^ -lm
@@ -113,14 +111,13 @@ $(B)/$(1)/%.o: %.c
 		-fvisibility=hidden -c $$< -o $$@
 
 $(B)/$(1)/userspace/vitrt/cmd_top.o: CPPFLAGS += $$(NL_CFLAGS)
-$(B)/$(1)/userspace/vitrt/%.o: CPPFLAGS += $$(JSON_CFLAGS)
 
 $(B)/$(1)/libvitrt.a: $$(call obj,$(1),$$(LIB_SRC))
 	@rm -f $$@
 	ar rcs $$@ $$^
 
 $(B)/$(1)/vitrt: $$(call obj,$(1),$$(CLI_SRC)) $(B)/$(1)/libvitrt.a
-	$$(CC) $$(SAN_$(1)) -o $$@ $$^ $$(LDLIBS) $$(NL_LIBS) $$(JSON_LIBS)
+	$$(CC) $$(SAN_$(1)) -o $$@ $$^ $$(LDLIBS) $$(NL_LIBS)
 
 $(addprefix $(B)/$(1)/,$(SAN_TESTS_HW)): $(B)/$(1)/%: $$(call obj,$(1),tests/unit/%.c $$(HW_SRC))
 	$$(CC) $$(SAN_$(1)) -o $$@ $$^ -lm -lpthread
