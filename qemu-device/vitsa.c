@@ -153,7 +153,7 @@ struct VitsaState {
     GHashTable *snaps;      /* B's first address -> VitsaSnap */
     uint64_t snap_bytes;
     uint64_t epoch;         /* ring entries begun: a LIST's entries share one */
-    uint64_t seen[VITSA_SEEN_MAX];  /* snaps checked in this epoch, by address */
+    struct VitsaSnap *seen[VITSA_SEEN_MAX]; /* snaps checked in this epoch */
     unsigned nseen;
     QemuMutex lock;         /* guards everything below */
     QemuCond cond;          /* wakes the worker: doorbell, enable, stop */
@@ -807,7 +807,7 @@ static void vitsa_snap_seen(VitsaState *s, VitsaSnap *sn)
 {
     if (s->nseen < VITSA_SEEN_MAX) {
         sn->epoch = s->epoch;
-        s->seen[s->nseen++] = sn->addr;
+        s->seen[s->nseen++] = sn;
     }
 }
 
@@ -821,13 +821,16 @@ static void vitsa_epoch_next(VitsaState *s)
     s->nseen = 0;
 }
 
-/* The device wrote [lo, hi]: a B range seen in this epoch inside it is compared again. */
+/*
+ * The device wrote [lo, hi]: a B range seen in this epoch inside it is compared again
+ * (pointers: only vitsa_snap_take frees snaps, and it forgets the seen ones first).
+ */
 static void vitsa_seen_written(VitsaState *s, uint64_t lo, uint64_t hi)
 {
     for (unsigned i = 0; i < s->nseen; i++) {
-        VitsaSnap *sn = g_hash_table_lookup(s->snaps, &s->seen[i]);
+        VitsaSnap *sn = s->seen[i];
 
-        if (sn && sn->addr <= hi && lo <= sn->last) {
+        if (sn->addr <= hi && lo <= sn->last) {
             sn->epoch = 0;
         }
     }
