@@ -212,8 +212,9 @@ typedef struct VitsaMap {
 /* A B operand's range as a job last found it. */
 typedef struct VitsaSnap {
     uint64_t addr, last;
-    uint8_t *bytes;
+    uint8_t *bytes;         /* NULL once written */
     uint64_t epoch;         /* the bytes were compared or taken in this epoch */
+    bool written;           /* the device wrote into it: not weights, never compared */
 } VitsaSnap;
 
 /* One descriptor on its way through the worker. */
@@ -822,16 +823,21 @@ static void vitsa_epoch_next(VitsaState *s)
 }
 
 /*
- * The device wrote [lo, hi]: a B range seen in this epoch inside it is compared again
- * (pointers: only vitsa_snap_take frees snaps, and it forgets the seen ones first).
+ * The device wrote [lo, hi]: a B range seen in this epoch that it overlaps is the device's
+ * own output (an activation, such as K or V of attention), so it is neither trusted nor ever
+ * compared and cached again: weights are what the host writes.  (Pointers: only
+ * vitsa_snap_take frees snaps, and it forgets the seen ones first.)
  */
 static void vitsa_seen_written(VitsaState *s, uint64_t lo, uint64_t hi)
 {
     for (unsigned i = 0; i < s->nseen; i++) {
         VitsaSnap *sn = s->seen[i];
 
-        if (sn->addr <= hi && lo <= sn->last) {
+        if (sn->addr <= hi && lo <= sn->last && !sn->written) {
             sn->epoch = 0;
+            sn->written = true;
+            s->snap_bytes -= sn->last - sn->addr + 1;
+            g_clear_pointer(&sn->bytes, g_free);
         }
     }
 }
@@ -856,11 +862,14 @@ static struct vitsa_wcache *vitsa_wcache(void *opaque, uint64_t addr,
     if (!s->wc || !len || len > VITSA_SNAP_MAX) {
         return NULL;
     }
+    sn = g_hash_table_lookup(s->snaps, &addr);
+    if (sn && sn->written) {
+        return NULL;        /* an activation the device makes: compared in vain */
+    }
     now = vitsa_map(job, addr, len);
     if (!now) {
         return NULL;
     }
-    sn = g_hash_table_lookup(s->snaps, &addr);
     if (sn && sn->last == last &&
         (sn->epoch == s->epoch || !memcmp(sn->bytes, now, len))) {
         if (sn->epoch != s->epoch) {

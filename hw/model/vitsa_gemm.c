@@ -137,45 +137,55 @@ static void tables_carve(struct vitsa_gemm *g, struct carve *c)
 	};
 }
 
-/* Bias and requant tables, each read at once and decoded from little-endian; shifts checked. */
+/* Requant words of @n columns into the tables; false on a shift past VITSA_RQ_MAX_SHIFT. */
+static bool decode_rq(const uint8_t *restrict raw, uint32_t n, int64_t *restrict mult,
+		      int64_t *restrict half, uint64_t *restrict shift, int64_t *restrict eo)
+{
+	for (uint32_t c = 0; c < n; c++) {
+		int64_t *e = eo + c / 16 * VITSA_KERN_EO_WORDS + c % 16 / 2 + c % 2 * 8;
+		uint64_t sh = vitsa_int_le32(raw + 8ull * c + 4);
+
+		if (sh > VITSA_RQ_MAX_SHIFT)
+			return false;
+		mult[c] = e[0] = vitsa_int_wrap32(vitsa_int_le32(raw + 8ull * c));
+		half[c] = e[16] = sh ? (int64_t)1 << (sh - 1) : 0;
+		shift[c] = sh;
+		e[32] = (int64_t)sh;
+	}
+	return true;
+}
+
+/*
+ * Bias and requant tables, each read at once and decoded from little-endian; shifts checked.
+ * What a flag leaves out reads as zeros, as the kernels expect.
+ */
 static uint32_t load_tables(struct vitsa_gemm *g, struct work *w)
 {
 	const struct vitsa_hw_desc *d = g->d;
-	uint8_t *raw = g->raw;
-	uint32_t err = VITSA_ERR_OK;
+	uint32_t n = d->n, err = VITSA_ERR_OK;
+	int32_t *restrict bias = g->bias;
+	const uint8_t *raw = g->raw;
 
-	/* what a flag leaves out reads as zeros, as the kernels expect */
-	if (!(d->flags & VITSA_DESC_BIAS))
-		memset(g->bias, 0, d->n * sizeof(*g->bias));
-	if (!(d->flags & VITSA_DESC_REQUANT))
+	if (!(d->flags & VITSA_DESC_BIAS)) {
+		memset(bias, 0, n * sizeof(*bias));
+	} else {
+		err = mem_read(g, w, d->bias_addr, g->raw, 4ull * n);
+		for (uint32_t c = 0; c < n && !err; c++)
+			bias[c] = vitsa_int_wrap32(vitsa_int_le32(raw + 4ull * c));
+	}
+	if (err)
+		return err;
+	if (!(d->flags & VITSA_DESC_REQUANT)) {
 		memset(g->mult, 0, (uint8_t *)g->raw - (uint8_t *)g->mult);
-	else if (d->n % 16)	/* the columns past N of the last group of 16 */
-		memset(g->eo + d->n / 16 * VITSA_KERN_EO_WORDS, 0,
-		       VITSA_KERN_EO_WORDS * sizeof(*g->eo));
-
-	if (!err && (d->flags & VITSA_DESC_BIAS))
-		err = mem_read(g, w, d->bias_addr, raw, 4ull * d->n);
-	for (uint32_t n = 0; n < d->n && !err && (d->flags & VITSA_DESC_BIAS); n++)
-		g->bias[n] = vitsa_int_wrap32(vitsa_int_le32(raw + 4ull * n));
-	if (!err && (d->flags & VITSA_DESC_REQUANT))
-		err = mem_read(g, w, d->rq_addr, raw, 8ull * d->n);
-	for (uint32_t n = 0; n < d->n && !err && (d->flags & VITSA_DESC_REQUANT); n++) {
-		g->mult[n] = vitsa_int_wrap32(vitsa_int_le32(raw + 8ull * n));
-		g->shift[n] = vitsa_int_le32(raw + 8ull * n + 4);
-		if (g->shift[n] > VITSA_RQ_MAX_SHIFT)
-			err = VITSA_ERR_RQ;
-		else
-			g->half[n] = g->shift[n] ? (int64_t)1 << (g->shift[n] - 1) : 0;
-	}
-	for (uint32_t n = 0; n < d->n && !err && (d->flags & VITSA_DESC_REQUANT); n++) {
-		int64_t *eo = g->eo + n / 16 * VITSA_KERN_EO_WORDS + n % 16 / 2 + n % 2 * 8;
-
-		eo[0] = g->mult[n];
-		eo[16] = g->half[n];
-		eo[32] = (int64_t)g->shift[n];
-	}
-	if (!(d->flags & VITSA_DESC_REQUANT))
 		g->epi.mult = NULL;
+		return VITSA_ERR_OK;
+	}
+	if (n % 16)	/* the columns past N of the last group of 16 */
+		memset(g->eo + n / 16 * VITSA_KERN_EO_WORDS, 0,
+		       VITSA_KERN_EO_WORDS * sizeof(*g->eo));
+	err = mem_read(g, w, d->rq_addr, g->raw, 8ull * n);
+	if (!err && !decode_rq(raw, n, g->mult, g->half, g->shift, g->eo))
+		err = VITSA_ERR_RQ;
 	return err;
 }
 
