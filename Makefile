@@ -5,7 +5,7 @@
 #                BENCH_MODELS=deit-s to restrict, BENCH_ARGS=--json for JSON)
 #   make bench-vm  the compiled Fashion-MNIST model through the test VM's /dev/vitsa0 vs
 #                in-process (scripts/bench/bench-vm.sh; BENCH_VM_ARGS=--json for JSON)
-# Parts: make hw | userspace | rtl | kernel | qemu | vm | deps
+# Parts: make hw | userspace | man | rtl | kernel | qemu | vm | deps
 
 B       := build
 CC      ?= gcc
@@ -34,8 +34,8 @@ NL_STATIC_LIBS := $(shell pkg-config --static --libs libnl-genl-3.0)
 $(B)/host/userspace/vitrt/cmd_top.o: CPPFLAGS += $(NL_CFLAGS)
 
 
-.PHONY: all hw userspace kernel qemu vm deps run check bench bench-vm clean
-all: hw userspace
+.PHONY: all hw userspace man kernel qemu vm deps run check bench bench-vm clean
+all: hw userspace man
 
 # ---- host builds (objects per flavour: host, static for the VM) ----
 $(B)/host/%.o: %.c
@@ -194,6 +194,15 @@ fuzz: fuzz-build
 
 -include $(shell find $(B)/fuzz -name '*.d' 2>/dev/null)
 .PHONY: fuzz fuzz-build
+
+# ---- man pages: vitrt(1) and vitsa(4) from Documentation/man/*.rst by Debian's rst2man
+# (python3-docutils); any docutils warning is an error ----
+RST2MAN ?= rst2man
+MAN_PAGES := $(B)/man/vitrt.1 $(B)/man/vitsa.4
+man: $(MAN_PAGES)
+$(B)/man/%: Documentation/man/%.rst
+	@mkdir -p $(dir $@)
+	$(RST2MAN) --halt=warning $< $@
 
 # ---- kernel module, QEMU, VM ----
 kernel:

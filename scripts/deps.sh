@@ -8,6 +8,7 @@ PKGS=(build-essential pkg-config bc kmod cpio busybox-static dpkg-dev
       meson ninja-build libglib2.0-dev libpixman-1-dev libfdt-dev flex bison python3
       qemu-system-data seabios
       libnl-3-dev libnl-genl-3-dev libpng-dev libjpeg-dev zlib1g-dev libjansson-dev jq
+      python3-docutils	# make man: rst2man
       linux-source-6.1 dataset-fashion-mnist verilator
       clang libclang-rt-14-dev)	# make fuzz: clang -fsanitize=fuzzer (libclang_rt.fuzzer)
 
