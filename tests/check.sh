@@ -47,6 +47,7 @@ suite unit-reorder $B/test_reorder
 suite unit-modeled $B/test_modeled
 suite unit-resize $B/test_resize
 suite vitrt-cli tests/unit/vitrt_cli.sh $B/vitrt
+suite man tests/unit/man.sh $B/vitrt
 # The shipped model W8A8 and W4A8 against the true labels and PyTorch's FP32 predictions.
 suite accuracy tests/unit/accuracy.sh $B/vitrt
 # The 197-token RGB 224 model W8A8 and W4A8 against PyTorch's FP32 top-1 (issue 12).
