@@ -35,7 +35,7 @@ $(B)/host/userspace/vitrt/cmd_top.o: CPPFLAGS += $(NL_CFLAGS)
 
 
 .PHONY: all hw userspace man kernel qemu vm deps run check bench bench-vm clean
-all: hw userspace man
+all: hw userspace
 
 # ---- host builds (objects per flavour: host, static for the VM) ----
 $(B)/host/%.o: %.c
@@ -226,7 +226,7 @@ run:
 	VITRT=$(B)/vitrt scripts/run-demo.sh
 
 check: deps
-	$(MAKE) all rtl asan tsan avx2only
+	$(MAKE) all rtl asan tsan avx2only man
 	tests/check.sh
 
 # Not part of check: figures are printed, never asserted.
