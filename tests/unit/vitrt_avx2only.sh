@@ -9,14 +9,8 @@ set -u
 PLAIN=$1
 AVX2=$2
 . "$(dirname "$0")/ktap.sh"	# n, failed, t NAME CMD...
-
-# same ARGS...: `vitrt ARGS` prints the same bytes from both builds.
-same() {
-	local want got
-	want=$("$PLAIN" "$@" 2>/dev/null) || { echo "plain vitrt $* failed"; return 1; }
-	got=$("$AVX2" "$@") || { echo "AVX2-only vitrt exited with status $?"; return 1; }
-	[ -n "$want" ] && [ "$got" = "$want" ] || { echo "output differs"; return 1; }
-}
+OTHER=$AVX2 OTHER_NAME=AVX2-only
+. "$(dirname "$0")/same.sh"	# same ARGS...
 
 FMNIST=${FMNIST:-/usr/share/datasets/fashion-mnist}
 IMAGES=$FMNIST/t10k-images-idx3-ubyte.gz

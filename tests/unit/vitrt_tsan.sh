@@ -8,14 +8,8 @@ set -u
 PLAIN=$1
 TSAN=$2
 . "$(dirname "$0")/ktap.sh"	# n, failed, t NAME CMD...
-
-# same ARGS...: `vitrt ARGS` prints the same bytes from both builds (and the TSan one succeeds).
-same() {
-	local want got
-	want=$("$PLAIN" "$@" 2>/dev/null) || { echo "plain vitrt $* failed"; return 1; }
-	got=$("$TSAN" "$@") || { echo "TSan vitrt exited with status $?"; return 1; }
-	[ -n "$want" ] && [ "$got" = "$want" ] || { echo "output differs"; return 1; }
-}
+OTHER=$TSAN OTHER_NAME=TSan
+. "$(dirname "$0")/same.sh"	# same ARGS...
 
 CKPT=tests/golden/fp32/timmvit.safetensors
 FMNIST=${FMNIST:-/usr/share/datasets/fashion-mnist}
