@@ -778,9 +778,12 @@ static void vitsa_snap_free(gpointer p)
     g_free(sn);
 }
 
-/* Remember [addr, last] as @now holds it; forget everything past the budget. */
-static void vitsa_snap_take(VitsaState *s, VitsaSnap *sn, uint64_t addr,
-                            uint64_t last, const uint8_t *now)
+/*
+ * Remember [addr, last] as @now holds it, in @sn or a new snap (past the budget, after
+ * forgetting every other); returns the snap.
+ */
+static VitsaSnap *vitsa_snap_take(VitsaState *s, VitsaSnap *sn, uint64_t addr,
+                                  uint64_t last, const uint8_t *now)
 {
     uint64_t len = last - addr + 1;
 
@@ -801,6 +804,7 @@ static void vitsa_snap_take(VitsaState *s, VitsaSnap *sn, uint64_t addr,
     sn->last = last;
     sn->bytes = g_memdup2(now, len);
     s->snap_bytes += len;
+    return sn;
 }
 
 /* @sn holds B as it is now: later entries of this epoch need not compare again. */
@@ -878,8 +882,7 @@ static struct vitsa_wcache *vitsa_wcache(void *opaque, uint64_t addr,
         return s->wc;
     }
     vitsa_wcache_drop(s->wc, addr, last);
-    vitsa_snap_take(s, sn, addr, last, now);
-    vitsa_snap_seen(s, g_hash_table_lookup(s->snaps, &addr));
+    vitsa_snap_seen(s, vitsa_snap_take(s, sn, addr, last, now));
     return NULL;
 }
 

@@ -176,7 +176,10 @@ static uint32_t load_tables(struct vitsa_gemm *g, struct work *w)
 	if (err)
 		return err;
 	if (!(d->flags & VITSA_DESC_REQUANT)) {
-		memset(g->mult, 0, (uint8_t *)g->raw - (uint8_t *)g->mult);
+		memset(g->mult, 0, n * sizeof(*g->mult));
+		memset(g->half, 0, n * sizeof(*g->half));
+		memset(g->shift, 0, n * sizeof(*g->shift));
+		memset(g->eo, 0, (n + 15) / 16 * VITSA_KERN_EO_WORDS * sizeof(*g->eo));
 		g->epi.mult = NULL;
 		return VITSA_ERR_OK;
 	}
