@@ -1190,4 +1190,158 @@ TEST(group_with_vector_ops_equals_one_by_one)
 	}
 }
 
+/* ---- a batch's list: every image's chain, interleaved step by step ---- */
+
+#define IMAGES_MAX	6
+#define CHAIN_LEN	14
+
+static void desc_shift(struct vitsa_hw_desc *d, uint64_t by)
+{
+	uint64_t *const addr[] = { &d->a_addr, &d->b_addr, &d->c_addr, &d->bias_addr,
+				   &d->rq_addr };
+
+	for (size_t i = 0; i < sizeof(addr) / sizeof(addr[0]); i++)
+		if (*addr[i])		/* take() never hands out 0: 0 is an unused operand */
+			*addr[i] += by;
+}
+
+/*
+ * @k images' chains in one memory, step i of every image before step i + 1; image 0's step 13
+ * refused (TYPE) while the others' run, so a wave holds a failure with neighbours after it.
+ */
+static uint32_t batch_list(struct vitsa_hw_desc *d, uint32_t k, uint8_t **mem, size_t *size)
+{
+	struct vitsa_hw_desc c[CHAIN_LEN];
+	uint64_t at = 0;
+
+	*mem = NULL;
+	for (uint32_t j = 0; j < k; j++) {
+		uint8_t *part;
+		size_t bytes;
+
+		CHECK(chain(c, &part, &bytes) == CHAIN_LEN, "chain length");
+		*mem = realloc(*mem, at + bytes);
+		memcpy(*mem + at, part, bytes);
+		free(part);
+		for (uint32_t i = 0; i < CHAIN_LEN; i++) {
+			desc_shift(&c[i], at);
+			d[i * k + j] = c[i];
+		}
+		at += bytes;
+	}
+	d[13 * k].types = 0xfff;
+	*size = at;
+	return CHAIN_LEN * k;
+}
+
+/*
+ * A list run wave by wave, resumed after each failure, against the entries one by one: each
+ * wave ends at the first failing entry, which is the next one failing in order, and memory
+ * then holds what in-order execution up to it wrote (none of its neighbours after it ran).
+ */
+TEST(list_waves_stop_at_the_failing_entry)
+{
+	struct vitsa_hw_desc d[CHAIN_LEN * IMAGES_MAX];
+	struct vitsa_job_stats st1, st2[CHAIN_LEN * IMAGES_MAX];
+	uint32_t s2[CHAIN_LEN * IMAGES_MAX], waves = 0, stops = 0, entries = 0, widest = 0;
+
+	for (int round = 0; round < 30; round++) {
+		uint32_t k = rnd_in(2, IMAGES_MAX), ref = 0, s1 = 0;
+		uint8_t *mem, *want;
+		size_t size;
+		uint32_t n = batch_list(d, k, &mem, &size);
+		struct img mw, mg = img_of(mem, size);
+
+		want = malloc(size);
+		memcpy(want, mem, size);
+		mw = img_of(want, size);
+		for (uint32_t i = 0, w; i < n; i += w, waves++) {
+			w = vitsa_model_exec_wave(&cfg16, &d[i], n - i, &ops_threads, &mg, &st2[i],
+						  &s2[i]);
+			CHECK(w >= 1 && w <= n - i, "round %d: wave of %u at %u", round, w, i);
+			widest = w > widest ? w : widest;
+			for (; ref < i + w; ref++)
+				s1 = vitsa_model_exec(&cfg16, &d[ref], &ops_copy, &mw, &st1);
+			for (uint32_t j = i; j + 1 < i + w; j++)
+				CHECK(!s2[j], "round %d: entry %u failed inside a wave", round, j);
+			CHECK(s2[i + w - 1] == s1, "round %d entry %u: %s, in order %s", round,
+			      i + w - 1, vitsa_err_name(s2[i + w - 1]), vitsa_err_name(s1));
+			CHECK(!memcmp(mem, want, size), "round %d: memory after entry %u", round,
+			      i + w - 1);
+			stops += !!s1;
+		}
+		entries += n;
+		free(mem);
+		free(want);
+	}
+	/* a step of every image is a wave, but for the refused and the dependent ones */
+	CHECK(widest >= IMAGES_MAX && waves < entries / 2, "%u waves for %u entries, widest %u",
+	      waves, entries, widest);
+	CHECK(stops >= 30 * 5, "%u stops", stops);
+}
+
+/*
+ * Waves big enough for the parallel regions (which the test runs last task first): per
+ * image a GEMM into c, x += c, LayerNorm of x, a GEMM of that and one of its result; four
+ * images interleaved.  A wave that took a step together with the one it depends on would run
+ * them backwards.
+ */
+TEST(list_waves_keep_dependencies)
+{
+	enum { K = 4, STEPS = 5, T = 128, W = 128, KK = 64 };
+	struct vitsa_hw_desc d[K * STEPS];
+	struct vitsa_job_stats st1, st2[K * STEPS];
+	uint32_t s2[K * STEPS];
+	uint64_t off = 0;
+	uint8_t *mem, *want;
+	struct img mw, mg;
+	size_t size;
+
+	for (uint32_t j = 0; j < K; j++) {
+		uint64_t x = take(&off, 2ull * T * W), a = take(&off, T * KK);
+		uint64_t b = take(&off, KK * W), rq = take(&off, 8 * W);
+		uint64_t c = take(&off, 2ull * T * W), l = take(&off, T * W);
+		uint64_t b1 = take(&off, W * W), o = take(&off, 4ull * T * W);
+		uint64_t rq3 = take(&off, 8 * W), h = take(&off, T * W);
+
+		d[0 * K + j] = (struct vitsa_hw_desc){ .opcode = VITSA_OP_GEMM };
+		d[0 * K + j].a_addr = a;	/* completed below, once memory exists */
+		d[0 * K + j].b_addr = b;
+		d[0 * K + j].c_addr = c;
+		d[0 * K + j].rq_addr = rq;
+		d[1 * K + j] = vec_at(VITSA_OP_ADD, T, W, x, c, x);
+		d[2 * K + j] = vec_at(VITSA_OP_LAYERNORM, T, W, x, 0, l);
+		d[3 * K + j] = (struct vitsa_hw_desc){ .a_addr = l, .b_addr = b1, .c_addr = h,
+						       .rq_addr = rq3 };
+		d[4 * K + j] = (struct vitsa_hw_desc){ .a_addr = h, .b_addr = b1, .c_addr = o };
+	}
+	size = off + 16;
+	mem = malloc(size);
+	want = malloc(size);
+	fill_random(mem, size);
+	for (uint32_t j = 0; j < K; j++) {
+		struct vitsa_hw_desc *g0 = &d[j], *g3 = &d[3 * K + j], *g4 = &d[4 * K + j];
+
+		*g0 = gemm_at(mem, T, W, KK, g0->a_addr, g0->b_addr, g0->c_addr, VITSA_DTYPE_S16,
+			      g0->rq_addr);
+		*g3 = gemm_at(mem, T, W, W, g3->a_addr, g3->b_addr, g3->c_addr, VITSA_DTYPE_S8,
+			      g3->rq_addr);
+		*g4 = gemm_at(mem, T, W, W, g4->a_addr, g4->b_addr, g4->c_addr, VITSA_DTYPE_S32, 0);
+	}
+	memcpy(want, mem, size);
+	mw = img_of(want, size);
+	mg = img_of(mem, size);
+	for (uint32_t i = 0; i < K * STEPS; i++)
+		CHECK(!vitsa_model_exec(&cfg16, &d[i], &ops_copy, &mw, &st1), "entry %u in order", i);
+	for (uint32_t i = 0, w; i < K * STEPS; i += w) {
+		w = vitsa_model_exec_wave(&cfg16, &d[i], K * STEPS - i, &ops_threads, &mg, &st2[i],
+					  &s2[i]);
+		CHECK(w == K && !s2[i + w - 1], "wave at %u: %u jobs, %s", i, w,
+		      vitsa_err_name(s2[i + w - 1]));
+	}
+	CHECK(!memcmp(mem, want, size), "memory");
+	free(mem);
+	free(want);
+}
+
 TAP_MAIN
