@@ -17,7 +17,11 @@ ALL_CFLAGS = -std=gnu11 $(CFLAGS) $(WARN) -MMD -MP
 # VM binary links Debian's libjansson.a.
 JSON_CFLAGS := $(shell pkg-config --cflags jansson)
 CPPFLAGS += $(JSON_CFLAGS)
-LDLIBS  := $(shell pkg-config --libs jansson) -lpng -ljpeg -lz -lm -lpthread
+# cairo: the charts (userspace/lib/vitrt_chart.c).  The static VM binary has no cairo and no
+# fonts: it links userspace/lib/nocairo/ instead, which refuses charts by name.
+CAIRO_LIBS := $(shell pkg-config --libs cairo)
+CPPFLAGS += $(shell pkg-config --cflags cairo)
+LDLIBS  := $(shell pkg-config --libs jansson) $(CAIRO_LIBS) -lpng -ljpeg -lz -lm -lpthread
 
 HW_SRC   := $(wildcard hw/model/*.c)
 LIB_SRC  := $(wildcard userspace/lib/*.c) $(HW_SRC)
@@ -49,9 +53,12 @@ $(B)/libvitrt.a: $(call obj,host,$(LIB_SRC))
 $(B)/vitrt: $(call obj,host,$(CLI_SRC)) $(B)/libvitrt.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) $(NL_LIBS)
 
-$(B)/vm-bin/vitrt: $(CLI_SRC) $(LIB_SRC)
+VM_LIB_SRC := $(filter-out userspace/lib/vitrt_chart.c,$(LIB_SRC)) \
+	      userspace/lib/nocairo/vitrt_chart_none.c
+$(B)/vm-bin/vitrt: $(CLI_SRC) $(VM_LIB_SRC)
 	@mkdir -p $(dir $@)
-	$(CC) -std=gnu11 $(CFLAGS) $(WARN) $(CPPFLAGS) $(NL_CFLAGS) -static -o $@ $^ $(LDLIBS) \
+	$(CC) -std=gnu11 $(CFLAGS) $(WARN) $(CPPFLAGS) $(NL_CFLAGS) -static -o $@ $^ \
+		$(filter-out $(CAIRO_LIBS),$(LDLIBS)) \
 		$(NL_STATIC_LIBS)
 
 $(B)/test_model: $(call obj,host,tests/unit/test_model.c $(HW_SRC))

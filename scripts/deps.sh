@@ -8,6 +8,7 @@ PKGS=(build-essential pkg-config bc kmod cpio busybox-static dpkg-dev
       meson ninja-build libglib2.0-dev libpixman-1-dev libfdt-dev flex bison python3
       qemu-system-data seabios
       libnl-3-dev libnl-genl-3-dev libpng-dev libjpeg-dev zlib1g-dev libjansson-dev jq
+      libcairo2-dev fonts-dejavu-core	# charts: vitrt bench --plot
       python3-docutils	# make man: rst2man
       linux-source-6.1 dataset-fashion-mnist verilator
       clang libclang-rt-14-dev)	# make fuzz: clang -fsanitize=fuzzer (libclang_rt.fuzzer)
@@ -15,7 +16,7 @@ PKGS=(build-essential pkg-config bc kmod cpio busybox-static dpkg-dev
 # --run: only what `make run` needs (compiler, image, netlink and JSON libraries, the dataset).
 if [ "${1:-}" = --run ]; then
 	PKGS=(build-essential pkg-config libpng-dev libjpeg-dev zlib1g-dev libnl-3-dev libnl-genl-3-dev
-	      libjansson-dev dataset-fashion-mnist)
+	      libjansson-dev libcairo2-dev fonts-dejavu-core dataset-fashion-mnist)
 fi
 
 missing=()

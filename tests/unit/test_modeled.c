@@ -138,55 +138,80 @@ TEST(parse_array)
 	CHECK(!vitrt_array_parse("016x16", &r, &c) && r == 16 && c == 16, "016x16");
 }
 
-/* Pixels of @img in colour r, g, b. */
-static size_t count_colour(const struct vitrt_image *img, uint8_t r, uint8_t g, uint8_t b)
-{
-	size_t plane = (size_t)img->width * img->height, n = 0;
+static const uint8_t bar_rgb[3] = { VITRT_CHART_BAR }, accent_rgb[3] = { VITRT_CHART_ACCENT };
 
-	for (size_t i = 0; img->pix && i < plane; i++)
-		n += img->pix[i] == r && img->pix[plane + i] == g && img->pix[2 * plane + i] == b;
-	return n;
+static bool pixel_is(const struct vitrt_image *img, int x, int y, const uint8_t rgb[3])
+{
+	size_t plane = (size_t)img->width * img->height, i = (size_t)y * img->width + x;
+
+	return img->pix[i] == rgb[0] && img->pix[plane + i] == rgb[1] &&
+	       img->pix[2 * plane + i] == rgb[2];
 }
 
-/* @path holds a chart of the documented size: its layer bars (70,110,180) and total bar
- * (220,120,40) take about the areas @bars and @total of the plot's 560 x 280 pixels. */
-static void check_chart(const char *path, size_t bars, size_t total)
+/*
+ * @path holds a chart of the documented size whose bar i (of n, on a percent axis) rises to
+ * u[i] exactly: its centre column has the bar's colour from that row down and not above it.
+ * The last bar is the accented total.  Returns the picture.
+ */
+static struct vitrt_image check_bars(const char *path, const double *u, uint32_t n)
 {
+	const struct vitrt_chart geometry = { .percent = true, .nbars = n };
 	struct vitrt_image img = { 0 };
 	char msg[256];
-	size_t b, t;
 
 	CHECK(!vitrt_image_read(path, 0, 0, &img, msg, sizeof(msg)), "read back: %s", msg);
 	CHECK(img.chans == 3 && img.width == VITRT_MODELED_PLOT_W &&
 	      img.height == VITRT_MODELED_PLOT_H, "%u channels, %ux%u", img.chans, img.width,
 	      img.height);
-	b = count_colour(&img, 70, 110, 180);
-	t = count_colour(&img, 220, 120, 40);
-	CHECK(b > bars * 9 / 10 && b < bars * 11 / 10 && t > total * 9 / 10 && t < total * 11 / 10,
-	      "%s: %zu bar pixels (about %zu), %zu total (about %zu)", path, b, bars, t, total);
-	vitrt_image_release(&img);
+	for (uint32_t i = 0; i < n && img.pix; i++) {
+		int x = vitrt_chart_bar_x(&geometry, i), top = vitrt_chart_bar_top(&geometry, u[i]);
+		const uint8_t *rgb = i + 1 == n ? accent_rgb : bar_rgb;
+
+		CHECK(pixel_is(&img, x, top, rgb) && pixel_is(&img, x, top + 5, rgb) &&
+		      !pixel_is(&img, x, top - 1, rgb), "%s: bar %u (%.4f) does not top at row %d",
+		      path, i, u[i], top);
+	}
+	return img;
 }
 
-/* Both charts read back through libpng as 8-bit RGB of the documented size. */
+/* Both charts read back through libpng, every bar at its height, the level line in place. */
 TEST(plot_reads_back)
 {
 	char dir[] = "/tmp/vitrt-plot-XXXXXX", path[sizeof(dir) + sizeof("/u.png")], msg[256];
+	const struct vitrt_chart geometry = { .percent = true };
+	double u[VITRT_MODELED_COUNT + 1];
 	struct vitrt_modeled r;
 	struct vitrt_modeled_whole w;
 	struct vitrt_modeled_hw hw = { 16, 16, VITRT_MODELED_SPAD_KIB, VITRT_MODELED_DRAM_BW };
-	/* bars 2 x (560 / 9 * 7 / 20) = 42 wide, 280 high at 100% */
-	size_t bar = 42 * 280;
+	uint64_t pes = 16 * 16;
+	struct vitrt_image img;
+	uint32_t dashes = 0;
+	int y;
 
 	CHECK(mkdtemp(dir) != NULL, "mkdtemp");
 	snprintf(path, sizeof(path), "%s/u.png", dir);
 	CHECK(!vitrt_modeled_compute(vitrt_modeled_find("deit-s"), 16, 16, &r), "compute");
 	CHECK(!vitrt_modeled_whole(r.vit, &hw, 0, &w), "whole");
 	CHECK(!vitrt_modeled_plot(&r, NULL, path, msg, sizeof(msg)), "plot: %s", msg);
-	/* seven bars near 100% and the head's 6.2%; the total's 99.4% */
-	check_chart(path, bar * 7 + bar * 62 / 1000, bar * 994 / 1000);
+	for (int i = 0; i < VITRT_MODELED_COUNT; i++)
+		u[i] = r.layers[i].utilization;
+	u[VITRT_MODELED_COUNT] = r.utilization;
+	img = check_bars(path, u, VITRT_MODELED_COUNT + 1);
+	vitrt_image_release(&img);
 	CHECK(!vitrt_modeled_plot(&r, &w, path, msg, sizeof(msg)), "whole plot: %s", msg);
-	/* the whole inference's bar; a dashed line in its colour at the array-only total */
-	check_chart(path, bar * 7, (size_t)(bar * w.utilization) + 47 * 6 * 2);
+	for (int i = 0; i < VITRT_MODELED_COUNT; i++) {
+		const struct vitrt_modeled_cost *c = &w.costs[i];
+
+		u[i] = (double)c->macs / ((double)(c->array + c->stall) * pes);
+	}
+	u[VITRT_MODELED_COUNT] = w.utilization;
+	img = check_bars(path, u, VITRT_MODELED_COUNT + 1);
+	/* the dashed line at the array-only total, behind the bars: in the gaps between them */
+	y = vitrt_chart_bar_top(&geometry, r.utilization);
+	for (uint32_t x = 0; img.pix && x < img.width; x++)
+		dashes += pixel_is(&img, x, y, accent_rgb);
+	CHECK(dashes > img.width / 8, "%u accent pixels on row %d", dashes, y);
+	vitrt_image_release(&img);
 	unlink(path);
 	rmdir(dir);
 	CHECK(vitrt_modeled_plot(&r, NULL, "/nonexistent/dir/u.png", msg, sizeof(msg)) != 0 &&

@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "vitrt.h"
+#include "vitrt_chart.h"
 
 /* A ViT's shape: what decides its GEMMs. */
 struct vitrt_modeled_vit {
@@ -122,9 +123,9 @@ struct vitrt_modeled {
 	double utilization;	/* macs / (cycles * rows * cols) */
 };
 
-/* Size of the chart vitrt_modeled_plot writes. */
-#define VITRT_MODELED_PLOT_W	640u
-#define VITRT_MODELED_PLOT_H	400u
+/* Size of the chart vitrt_modeled_plot writes (vitrt_chart.h's). */
+#define VITRT_MODELED_PLOT_W	VITRT_CHART_WIDTH
+#define VITRT_MODELED_PLOT_H	VITRT_CHART_HEIGHT
 
 /* The built-in shape named @name ("deit-t", "deit-s", "deit-b"), or NULL. */
 VITRT_API const struct vitrt_modeled_vit *vitrt_modeled_find(const char *name);
@@ -162,8 +163,8 @@ VITRT_API int vitrt_modeled_trace(const struct vitrt_modeled_vit *vit,
 VITRT_API const char *vitrt_modeled_tensor_name(enum vitrt_modeled_tensor t);
 
 /*
- * A VITRT_MODELED_PLOT_W x _H RGB PNG at @path (temporary file, then rename), utilization on
- * a 0..100% axis.  With @w: one bar per GEMM kind (its utilization with memory stalls, the
+ * A VITRT_MODELED_PLOT_W x _H RGB PNG at @path (vitrt_chart_png), utilization on a 0..100%
+ * axis.  With @w: one bar per GEMM kind (its utilization with memory stalls, the
  * critical-path share under it), one for the whole inference, and a line at the array-only
  * total of @r.  Without: @r's per-GEMM bars and total.  Errors name @path.
  */
