@@ -66,6 +66,7 @@ san_suite() {
 	shift
 	ASAN_OPTIONS="halt_on_error=1:exitcode=86:detect_leaks=1:log_path=$san" \
 	UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:exitcode=86:log_path=$san" \
+	LSAN_OPTIONS="suppressions=$PWD/tests/lsan.supp:print_suppressions=0" \
 	TSAN_OPTIONS="halt_on_error=1:exitcode=66:second_deadlock_stack=1:log_path=$san" \
 		suite "$name" "$@"
 	for f in "$san".*; do
