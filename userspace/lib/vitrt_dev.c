@@ -251,10 +251,31 @@ struct vitrt_joblist {
 	struct vitrt_dev *dev;
 	unsigned count;
 	void *be;		/* the jobs in the backend's form */
+	/* made on a traced device: the jobs and where they came from, for the events */
+	struct vitrt_job *jobs;
+	struct vitrt_job_origin *org;
 };
 
-struct vitrt_joblist *vitrt_joblist_new(struct vitrt_dev *dev, const struct vitrt_job *jobs,
-					unsigned count, int *err)
+/* Copies of @jobs and @org (if given) in @l, for the events of its runs. */
+static int keep_for_trace(struct vitrt_joblist *l, const struct vitrt_job *jobs,
+			  const struct vitrt_job_origin *org)
+{
+	l->jobs = malloc(sizeof(*jobs) * l->count);
+	if (!l->jobs)
+		return VITRT_ENOMEM;
+	memcpy(l->jobs, jobs, sizeof(*jobs) * l->count);
+	if (!org)
+		return 0;
+	l->org = malloc(sizeof(*org) * l->count);
+	if (!l->org)
+		return VITRT_ENOMEM;
+	memcpy(l->org, org, sizeof(*org) * l->count);
+	return 0;
+}
+
+struct vitrt_joblist *vitrt_joblist_make(struct vitrt_dev *dev, const struct vitrt_job *jobs,
+					 const struct vitrt_job_origin *org, unsigned count,
+					 int *err)
 {
 	struct vitrt_joblist *l;
 
@@ -269,17 +290,61 @@ struct vitrt_joblist *vitrt_joblist_new(struct vitrt_dev *dev, const struct vitr
 		return NULL;
 	}
 	*l = (struct vitrt_joblist){ .dev = dev, .count = count };
-	*err = dev->ops->prepare(dev, jobs, count, &l->be);
+	if (dev->tracer.event)
+		*err = keep_for_trace(l, jobs, org);
+	if (!*err)
+		*err = dev->ops->prepare(dev, jobs, count, &l->be);
 	if (*err) {
+		free(l->jobs);
+		free(l->org);
 		free(l);
 		return NULL;
 	}
 	return l;
 }
 
+struct vitrt_joblist *vitrt_joblist_new(struct vitrt_dev *dev, const struct vitrt_job *jobs,
+					unsigned count, int *err)
+{
+	return vitrt_joblist_make(dev, jobs, NULL, count, err);
+}
+
+bool vitrt_joblist_traced(const struct vitrt_joblist *l)
+{
+	return l->jobs;
+}
+
+/* @sub filled for a run of @l, or NULL: not traced (made before the tracer, or it is gone). */
+static const struct vitrt_trace_sub *trace_sub(const struct vitrt_joblist *l,
+					       struct vitrt_trace_sub *sub)
+{
+	if (!l->jobs || !l->dev->tracer.event)
+		return NULL;
+	*sub = (struct vitrt_trace_sub){ .dev = l->dev, .jobs = l->jobs, .org = l->org };
+	return sub;
+}
+
 int vitrt_joblist_submit(struct vitrt_joblist *l, uint64_t *fence)
 {
-	return l->dev->ops->submit(l->dev, l->be, l->count, fence);
+	struct vitrt_trace_sub sub;
+
+	return l->dev->ops->submit(l->dev, l->be, l->count, fence, trace_sub(l, &sub));
+}
+
+int vitrt_joblist_run(struct vitrt_joblist *l, struct vitrt_job_error *jerr)
+{
+	struct vitrt_trace_sub sub;
+	const struct vitrt_trace_sub *ts = trace_sub(l, &sub);
+	uint64_t fence, t0 = ts ? vitrt_trace_now() : 0;
+	int err = l->dev->ops->submit(l->dev, l->be, l->count, &fence, ts);
+
+	if (err)
+		return err;
+	err = vitrt_wait(l->dev, fence, UINT64_MAX, jerr);
+	if (ts)
+		vitrt_trace_submit(ts, l->count, t0, vitrt_trace_now(),
+				   !err && !l->dev->ops->times_jobs);
+	return err;
 }
 
 void vitrt_joblist_free(struct vitrt_joblist *l)
@@ -287,6 +352,8 @@ void vitrt_joblist_free(struct vitrt_joblist *l)
 	if (!l)
 		return;
 	l->dev->ops->release(l->dev, l->be);
+	free(l->jobs);
+	free(l->org);
 	free(l);
 }
 
@@ -332,4 +399,15 @@ uint64_t vitrt_gemm_cycles(const struct vitrt_dev *dev, uint32_t m, uint32_t n, 
 	struct vitsa_model_cfg cfg = { .rows = dev->info.rows, .cols = dev->info.cols };
 
 	return vitsa_model_cycles(&cfg, m, n, k);
+}
+
+uint64_t vitrt_job_cycles(const struct vitrt_dev *dev, const struct vitrt_job *j)
+{
+	struct vitsa_model_cfg cfg = { .rows = dev->info.rows, .cols = dev->info.cols };
+	struct vitsa_hw_desc d;
+
+	if (j->kind == VITRT_JOB_GEMM)
+		return vitsa_model_cycles(&cfg, j->gemm.m, j->gemm.n, j->gemm.k);
+	vitrt_job_desc(&d, j, 0);
+	return vitsa_vec_cycles(&cfg, &d);
 }

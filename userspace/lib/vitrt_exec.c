@@ -18,9 +18,6 @@
 #include "vitrt_pool.h"
 #include "vitrt_priv.h"
 
-/* No timeout of our own: the driver fails a job that runs past its job_timeout_ms. */
-#define WAIT_FOREVER UINT64_MAX
-
 struct vitrt_session {
 	struct vitrt_dev *dev;
 	const struct vitrt_prog *prog;
@@ -29,8 +26,10 @@ struct vitrt_session {
 	bool shared_const;		/* bufs[CONST] belong to another session */
 	bool whole;			/* the program as one submission (vector unit) */
 	struct vitrt_job *queue;	/* a job per step at most */
+	uint32_t *qstep;		/* the step of each queued job */
 	uint32_t queued;
 	uint64_t id;			/* this session, among all of the process's */
+	uint32_t tag;			/* its trace events' image */
 	struct vitrt_run_stats per_run;	/* what a run adds to stats (images and syncs aside) */
 	/* whole program: the jobs of the last batch led by this session, checked once */
 	struct vitrt_joblist *list;
@@ -133,6 +132,7 @@ static struct vitrt_job vec_job(const struct vitrt_session *s, const struct vitr
 
 static void queue_job(struct vitrt_session *s, const struct vitrt_step *st)
 {
+	s->qstep[s->queued] = (uint32_t)(st - s->prog->steps);
 	s->queue[s->queued++] = st->op == VITRT_OP_GEMM ? gemm_job(s, st) : vec_job(s, st);
 }
 
@@ -162,9 +162,6 @@ static bool whole_program(const struct vitrt_session *s)
 /* The device's share of one run: every GEMM, and every op with the whole program. */
 static void per_run(struct vitrt_session *s)
 {
-	const struct vitrt_dev_info *info = vitrt_dev_info(s->dev);
-	const struct vitsa_model_cfg cfg = { .rows = info->rows, .cols = info->cols };
-
 	for (uint32_t i = 0; i < s->prog->nsteps; i++) {
 		const struct vitrt_step *st = &s->prog->steps[i];
 		const struct vitrt_pgemm *g;
@@ -176,11 +173,9 @@ static void per_run(struct vitrt_session *s)
 			s->per_run.cycles += vitrt_gemm_cycles(s->dev, g->m, g->n, g->k);
 		} else if (s->whole && vitrt_op_traits(st->op)->vop) {
 			struct vitrt_job j = vec_job(s, st);
-			struct vitsa_hw_desc d;
 
-			vitrt_job_desc(&d, &j, 0);
 			s->per_run.jobs++;
-			s->per_run.cycles += vitsa_vec_cycles(&cfg, &d);
+			s->per_run.cycles += vitrt_job_cycles(s->dev, &j);
 		}
 	}
 }
@@ -191,7 +186,8 @@ static int session_queue(struct vitrt_session *s)
 
 	s->id = atomic_fetch_add(&ids, 1) + 1;
 	s->queue = calloc(s->prog->nsteps ? s->prog->nsteps : 1, sizeof(*s->queue));
-	if (!s->queue)
+	s->qstep = calloc(s->prog->nsteps ? s->prog->nsteps : 1, sizeof(*s->qstep));
+	if (!s->queue || !s->qstep)
 		return VITRT_ENOMEM;
 	s->whole = whole_program(s);
 	per_run(s);
@@ -254,6 +250,7 @@ void vitrt_session_free(struct vitrt_session *s)
 		free(s->bufs[a]);
 	}
 	free(s->queue);
+	free(s->qstep);
 	vitrt_joblist_free(s->list);
 	free(s->list_ids);
 	free(s);
@@ -262,6 +259,11 @@ void vitrt_session_free(struct vitrt_session *s)
 bool vitrt_session_whole(const struct vitrt_session *s)
 {
 	return s->whole;
+}
+
+void vitrt_session_set_tag(struct vitrt_session *s, uint32_t tag)
+{
+	s->tag = tag;
 }
 
 /* ---- CPU steps of the split schedule ---- */
@@ -349,11 +351,68 @@ struct lockstep {
 	uint32_t cap;
 };
 
+/* Host step @st of @s ran from @t0 until now. */
+static void trace_step(const struct vitrt_session *s, const struct vitrt_step *st, uint64_t t0)
+{
+	struct vitrt_trace_event ev = {
+		.kind = VITRT_TRACE_STEP, .dev = s->dev, .t0 = t0, .t1 = vitrt_trace_now(),
+		.step = (uint32_t)(st - s->prog->steps), .op = st->op, .image = s->tag,
+	};
+
+	vitrt_trace_emit(s->dev, &ev);
+}
+
 static void lockstep_cpu(void *arg, uint32_t j)
 {
 	const struct lockstep *l = arg;
+	uint64_t t0;
 
+	if (!l->s[j]->dev->tracer.event) {
+		op_cpu(l->s[j], l->st);
+		return;
+	}
+	t0 = vitrt_trace_now();
 	op_cpu(l->s[j], l->st);
+	trace_step(l->s[j], l->st, t0);
+}
+
+/*
+ * Where each job queued by @s[0..n) came from, in the order of their sessions, for a traced
+ * device (*@org NULL when it is not traced): 0 or VITRT_ENOMEM.
+ */
+static int origins(struct vitrt_session *const *s, uint32_t n, uint32_t total,
+		   struct vitrt_job_origin **org)
+{
+	*org = NULL;
+	if (!s[0]->dev->tracer.event)
+		return 0;
+	*org = malloc(sizeof(**org) * (total ? total : 1));
+	if (!*org)
+		return VITRT_ENOMEM;
+	for (uint32_t j = 0, at = 0; j < n; j++) {
+		for (uint32_t q = 0; q < s[j]->queued; q++, at++) {
+			uint32_t step = s[j]->qstep[q];
+
+			(*org)[at] = (struct vitrt_job_origin){
+				.step = step, .op = s[j]->prog->steps[step].op, .image = s[j]->tag };
+		}
+	}
+	return 0;
+}
+
+/* @count jobs from @org as one submission, waited for. */
+static int submit_wait(struct vitrt_dev *dev, const struct vitrt_job *jobs,
+		       const struct vitrt_job_origin *org, uint32_t count)
+{
+	struct vitrt_job_error jerr;
+	int err;
+	struct vitrt_joblist *list = vitrt_joblist_make(dev, jobs, org, count, &err);
+
+	if (!list)
+		return err;
+	err = vitrt_joblist_run(list, &jerr);
+	vitrt_joblist_free(list);
+	return err;
 }
 
 /*
@@ -364,9 +423,8 @@ static int lockstep_sync(struct lockstep *l)
 {
 	struct vitrt_session *const *s = l->s;
 	const struct vitrt_job *jobs = s[0]->queue;	/* one image: its queue as it is */
-	struct vitrt_job_error jerr;
+	struct vitrt_job_origin *org;
 	uint32_t total = 0;
-	uint64_t fence;
 	int err;
 
 	for (uint32_t j = 0; j < l->n; j++)
@@ -386,11 +444,15 @@ static int lockstep_sync(struct lockstep *l)
 			memcpy(l->all + at, s[j]->queue, s[j]->queued * sizeof(*l->all));
 		jobs = l->all;
 	}
+	err = origins(s, l->n, total, &org);
 	for (uint32_t j = 0; j < l->n; j++)
 		s[j]->queued = 0;
+	if (err)
+		return err;
 	s[0]->stats.syncs++;
-	err = vitrt_submit_jobs(s[0]->dev, jobs, total, &fence);
-	return err ?: vitrt_wait(s[0]->dev, fence, WAIT_FOREVER, &jerr);
+	err = submit_wait(s[0]->dev, jobs, org, total);
+	free(org);
+	return err;
 }
 
 /* The batch's sessions are those s[0]'s list was made for. */
@@ -398,7 +460,8 @@ static bool list_fits(const struct lockstep *l)
 {
 	const struct vitrt_session *s0 = l->s[0];
 
-	if (!s0->list || s0->list_n != l->n)
+	if (!s0->list || s0->list_n != l->n ||
+	    vitrt_joblist_traced(s0->list) != !!s0->dev->tracer.event)
 		return false;
 	for (uint32_t j = 0; j < l->n; j++)
 		if (s0->list_ids[j] != l->s[j]->id)
@@ -422,6 +485,7 @@ static void list_interleave(struct lockstep *l, uint32_t per)
 static int list_make(struct lockstep *l)
 {
 	struct vitrt_session *s0 = l->s[0];
+	struct vitrt_job_origin *org = NULL;
 	uint32_t total = 0;
 	int err = 0;
 
@@ -447,8 +511,12 @@ static int list_make(struct lockstep *l)
 			return VITRT_ENOMEM;
 		list_interleave(l, s0->queued);	/* one program: as many jobs each */
 	}
-	s0->list = vitrt_joblist_new(s0->dev, l->n > 1 ? l->all : s0->queue, total, &err);
+	err = origins(l->s, l->n, total, &org);
+	if (!err)
+		s0->list = vitrt_joblist_make(s0->dev, l->n > 1 ? l->all : s0->queue, org, total,
+					      &err);
 	s0->list_n = s0->list ? l->n : 0;
+	free(org);
 	return err;
 }
 
@@ -460,14 +528,12 @@ static int list_make(struct lockstep *l)
 static int whole_run(struct lockstep *l)
 {
 	struct vitrt_job_error jerr;
-	uint64_t fence;
 	int err = list_fits(l) ? 0 : list_make(l);
 
 	if (err)
 		return err;
 	l->s[0]->stats.syncs++;
-	err = vitrt_joblist_submit(l->s[0]->list, &fence);
-	return err ?: vitrt_wait(l->s[0]->dev, fence, WAIT_FOREVER, &jerr);
+	return vitrt_joblist_run(l->s[0]->list, &jerr);
 }
 
 /* Step @st of every image (split schedule): run on the host, queued, or a SYNC. */

@@ -46,5 +46,10 @@ VITRT_API const struct vitrt_run_stats *vitrt_session_stats(const struct vitrt_s
  * integer ops on the host.  The two give the same bits.
  */
 VITRT_API bool vitrt_session_whole(const struct vitrt_session *s);
+/*
+ * The image the trace events of @s's steps and jobs name (vitrt_trace.h; vitrt_infer gives
+ * each session its image's place in a batch).  0 until set; set it before @s first runs.
+ */
+VITRT_API void vitrt_session_set_tag(struct vitrt_session *s, uint32_t tag);
 
 #endif /* VITRT_EXEC_H */

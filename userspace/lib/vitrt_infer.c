@@ -8,6 +8,7 @@
 #include "vitrt_image.h"
 #include "vitrt_infer.h"
 #include "vitrt_pool.h"
+#include "vitrt_trace.h"
 #include "vitrt_vit.h"
 
 /* One image of a batch: its session and outputs (slot 0 is the single image's). */
@@ -244,6 +245,12 @@ int vitrt_infer_add_device(struct vitrt_infer *inf, const char *spec, char *msg,
 	return 0;
 }
 
+void vitrt_infer_set_tracer(struct vitrt_infer *inf, const struct vitrt_tracer *tr)
+{
+	for (uint32_t d = 0; inf->prog && d < inf->ndevs; d++)
+		vitrt_dev_set_tracer(d ? inf->devs[d] : inf->dev, tr);
+}
+
 uint32_t vitrt_infer_devices(const struct vitrt_infer *inf)
 {
 	return inf->ndevs ? inf->ndevs : 1;
@@ -265,10 +272,12 @@ static int add_slot(struct vitrt_infer *inf, uint32_t i)
 		return 0;
 	if (d && i == d) {
 		sl->sess = inf->dev_sess[d];
-		return 0;
+	} else {
+		sl->sess = vitrt_session_new_shared(d ? inf->dev_sess[d] : inf->sess, &err);
+		sl->own = sl->sess != NULL;
 	}
-	sl->sess = vitrt_session_new_shared(d ? inf->dev_sess[d] : inf->sess, &err);
-	sl->own = sl->sess != NULL;
+	if (sl->sess)
+		vitrt_session_set_tag(sl->sess, i);	/* trace events name the image by slot */
 	return err;
 }
 

@@ -50,6 +50,12 @@ VITRT_API int vitrt_infer_run(struct vitrt_infer *inf, const uint8_t *pix, struc
 VITRT_API int vitrt_infer_add_device(struct vitrt_infer *inf, const char *spec, char *msg,
 				     size_t cap);
 VITRT_API uint32_t vitrt_infer_devices(const struct vitrt_infer *inf);
+/*
+ * Report the integer program's work on every device to @tr (vitrt_trace.h; NULL: stop), after
+ * the devices are added.  Events name an image by its place in its batch (0: the first).
+ */
+struct vitrt_tracer;
+VITRT_API void vitrt_infer_set_tracer(struct vitrt_infer *inf, const struct vitrt_tracer *tr);
 VITRT_API int vitrt_infer_set_batch(struct vitrt_infer *inf, uint32_t batch);
 /*
  * Classify @count (<= the batch) images stored one after another in @pix; r[i] is image i's,

@@ -275,9 +275,11 @@ static int kdev_wait(struct vitrt_dev *dev, uint64_t fence, uint64_t timeout_ns,
 /*
  * SUBMIT in pieces of at most VITSA_SUBMIT_MAX_JOBS.  When a later piece is refused, the
  * earlier ones are waited for before the error returns: the caller may then reuse the buffers
- * they name.
+ * they name.  A traced submission's jobs are placed after its wait (the uapi reports no
+ * times per job): @ts is not needed here.
  */
-static int kdev_submit(struct vitrt_dev *dev, void *be, unsigned count, uint64_t *fence)
+static int kdev_submit(struct vitrt_dev *dev, void *be, unsigned count, uint64_t *fence,
+		       const struct vitrt_trace_sub *ts)
 {
 	struct kdev *k = dev->priv;
 	struct kdev_jobs *j = be;
@@ -286,6 +288,7 @@ static int kdev_submit(struct vitrt_dev *dev, void *be, unsigned count, uint64_t
 	struct vitrt_job_error jerr;
 	uint64_t queued = 0;
 
+	(void)ts;
 	if (!j->jobs)
 		count = j->nlists;	/* one job per list */
 	while (count) {

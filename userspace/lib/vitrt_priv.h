@@ -6,8 +6,10 @@
 #include <stdbool.h>
 
 #include "vitrt.h"
+#include "vitrt_trace.h"
 
 struct vitrt_dataset;
+struct vitrt_trace_sub;
 struct vitrt_prep;
 
 struct vitrt_backend_ops {
@@ -23,11 +25,16 @@ struct vitrt_backend_ops {
 	/* @count jobs, already checked against their buffers, in the backend's form in *@be. */
 	int (*prepare)(struct vitrt_dev *dev, const struct vitrt_job *jobs, unsigned count,
 		       void **be);
-	/* Queue the @count prepared jobs of @be, in order. */
-	int (*submit)(struct vitrt_dev *dev, void *be, unsigned count, uint64_t *fence);
+	/*
+	 * Queue the @count prepared jobs of @be, in order.  @ts: NULL, or a traced submission
+	 * whose jobs a backend with times_jobs reports itself (vitrt_trace_job) as they run.
+	 */
+	int (*submit)(struct vitrt_dev *dev, void *be, unsigned count, uint64_t *fence,
+		      const struct vitrt_trace_sub *ts);
 	void (*release)(struct vitrt_dev *dev, void *be);
 	int (*wait)(struct vitrt_dev *dev, uint64_t fence, uint64_t timeout_ns,
 		    struct vitrt_job_error *jerr);
+	bool times_jobs;	/* submit reports each job; else they are placed after the wait */
 };
 
 struct vitrt_dev {
@@ -35,6 +42,7 @@ struct vitrt_dev {
 	struct vitrt_dev_info info;
 	char path[64];
 	void *priv;
+	struct vitrt_tracer tracer;	/* event NULL: not traced */
 };
 
 struct vitrt_buf {
@@ -51,6 +59,47 @@ struct vitsa_hw_desc;
 void vitrt_job_desc(struct vitsa_hw_desc *d, const struct vitrt_job *j, uint64_t seq);
 /* 0 if vitrt_submit_jobs would take @j, else why not (VITRT_EINVAL, VITRT_EUNSUPPORTED). */
 int vitrt_job_check(const struct vitrt_dev *dev, const struct vitrt_job *j);
+
+/* Modeled device cycles of @j on @dev (the hw cycle model: array, or vector unit). */
+uint64_t vitrt_job_cycles(const struct vitrt_dev *dev, const struct vitrt_job *j);
+
+/* ---- tracing (vitrt_trace.h; vitrt_trace.c) ---- */
+
+/* Where a job of a program's run came from: its trace event's step, op and image. */
+struct vitrt_job_origin {
+	uint32_t step, op, image;
+};
+
+/* A traced submission as its backend sees it: the device to report to and its jobs. */
+struct vitrt_trace_sub {
+	const struct vitrt_dev *dev;
+	const struct vitrt_job *jobs;
+	const struct vitrt_job_origin *org;	/* NULL: the jobs of no program */
+};
+
+/* Hand @ev to @dev's tracer (which is set). */
+void vitrt_trace_emit(const struct vitrt_dev *dev, const struct vitrt_trace_event *ev);
+/* Job @i of @ts ran from @t0 to @t1. */
+void vitrt_trace_job(const struct vitrt_trace_sub *ts, unsigned i, uint64_t t0, uint64_t t1,
+		     uint64_t cycles, uint32_t status, uint32_t flags);
+/*
+ * The @count jobs of @ts were submitted at @t0 and waited for until @t1; with @place, report
+ * each job too, placed within that span by its modeled cycles (the backend timed none).
+ */
+void vitrt_trace_submit(const struct vitrt_trace_sub *ts, unsigned count, uint64_t t0,
+			uint64_t t1, bool place);
+
+/*
+ * A job list (vitrt_joblist_new) that, made on a traced device, keeps a copy of @jobs and of
+ * @org (NULL: jobs of no program) for its events.
+ */
+struct vitrt_joblist *vitrt_joblist_make(struct vitrt_dev *dev, const struct vitrt_job *jobs,
+					 const struct vitrt_job_origin *org, unsigned count,
+					 int *err);
+/* @l was made on a traced device: its runs report their jobs. */
+bool vitrt_joblist_traced(const struct vitrt_joblist *l);
+/* Submit @l and wait for it (no timeout); traced, report the submission and its jobs. */
+int vitrt_joblist_run(struct vitrt_joblist *l, struct vitrt_job_error *jerr);
 
 /*
  * "<path>: <problem>" into @msg (cap bytes, may be 0) for every reader of files; returns @err so

@@ -220,11 +220,28 @@ static void sim_release(struct vitrt_dev *dev, void *be)
 }
 
 /*
+ * Traced: one job at a time, each timed and reported before the next one runs, so the trace
+ * has every job's own time and the tracer finds the job's operands still in its buffers.
+ */
+static void sim_exec_traced(struct sim *s, const struct vitsa_hw_desc *d, unsigned count,
+			    const struct vitrt_trace_sub *ts, struct vitsa_job_stats *st,
+			    uint32_t *status)
+{
+	for (unsigned i = 0; i < count; i++) {
+		uint64_t t0 = vitrt_trace_now();
+
+		vitsa_model_exec_group(&s->cfg, &d[i], 1, &sim_mem_ops, s, &st[i], &status[i]);
+		vitrt_trace_job(ts, i, t0, vitrt_trace_now(), st[i].cycles, status[i], 0);
+	}
+}
+
+/*
  * Jobs run at submit, as one group: the result of running them in order, with independent
  * neighbours (the heads of an attention layer) sharing a parallel region.  A list submitted
  * from two threads at once runs twice at once: its results are per call.
  */
-static int sim_submit(struct vitrt_dev *dev, void *be, unsigned count, uint64_t *fence)
+static int sim_submit(struct vitrt_dev *dev, void *be, unsigned count, uint64_t *fence,
+		      const struct vitrt_trace_sub *ts)
 {
 	struct sim *s = dev->priv;
 	const struct vitsa_hw_desc *d = be;
@@ -241,7 +258,10 @@ static int sim_submit(struct vitrt_dev *dev, void *be, unsigned count, uint64_t 
 	first = s->fence + 1;
 	s->fence += count;
 	pthread_mutex_unlock(&s->lock);
-	vitsa_model_exec_group(&s->cfg, d, count, &sim_mem_ops, s, st, status);
+	if (ts)
+		sim_exec_traced(s, d, count, ts, st, status);
+	else
+		vitsa_model_exec_group(&s->cfg, d, count, &sim_mem_ops, s, st, status);
 	pthread_mutex_lock(&s->lock);
 	for (unsigned i = 0; i < count; i++)
 		if (status[i] && (!s->err.fence || s->err.fence > first + i))
@@ -336,4 +356,5 @@ const struct vitrt_backend_ops vitrt_sim_ops = {
 	.submit = sim_submit,
 	.release = sim_release,
 	.wait = sim_wait,
+	.times_jobs = true,
 };
