@@ -47,6 +47,8 @@ suite unit-reorder $B/test_reorder
 suite unit-modeled $B/test_modeled
 suite unit-resize $B/test_resize
 suite vitrt-cli tests/unit/vitrt_cli.sh $B/vitrt
+# --trace: Chrome trace-event files of run, eval and bench that nest and hold every step.
+suite trace tests/unit/trace.sh $B/vitrt
 suite man tests/unit/man.sh $B/vitrt
 # The shipped model W8A8 and W4A8 against the true labels and PyTorch's FP32 predictions.
 suite accuracy tests/unit/accuracy.sh $B/vitrt
@@ -83,8 +85,10 @@ for t in model vec kern vitrt fp32 iops prog reorder modeled resize; do
 	san_suite asan-unit-$t $B/asan/test_$t
 done
 san_suite asan-vitrt-cli tests/unit/vitrt_cli.sh $B/asan/vitrt
+san_suite asan-trace tests/unit/trace.sh $B/vitrt $B/asan/vitrt
 san_suite tsan-kern env TEST_KERN_QUICK=1 $B/tsan/test_kern
 san_suite tsan-vitrt tests/unit/vitrt_tsan.sh $B/vitrt $B/tsan/vitrt
+san_suite tsan-trace tests/unit/trace.sh $B/vitrt $B/tsan/vitrt
 # The libFuzzer harnesses (tests/fuzz/, Documentation/testing.rst): each replays its committed
 # seeds, then fuzzes from them for FUZZ_CHECK_SECONDS (15 s); an input that fails is kept in
 # build/fuzz/crashes/.

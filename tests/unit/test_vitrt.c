@@ -1,14 +1,16 @@
 // SPDX-License-Identifier: MIT
 /*
  * libvitrt on the sim backend: buffers, job checks before anything runs, fences, job errors,
- * sealed (weight) buffers; the thread pool.
+ * sealed (weight) buffers, the trace hook; the thread pool.
  */
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 
 #include "tap.h"
 #include "vitrt.h"
 #include "vitrt_pool.h"
+#include "vitrt_trace.h"
 
 static struct vitrt_dev *dev;
 static struct vitrt_buf *buf, *small;
@@ -297,6 +299,73 @@ TEST(pool_runs_every_task_once_and_splits_stably)
 	for (uint32_t t = 0; t < 4; t++)
 		atomic_store(&seen[t], 0);
 	vitrt_set_threads(0);
+}
+
+/* What the tracer saw of each job, while the job's results were fresh. */
+#define TRACED_JOBS 3
+static struct traced {
+	struct vitrt_trace_event ev;
+	bool own_c, next_c;	/* the job's C written; the next job's */
+} traced[TRACED_JOBS + 1];
+static uint32_t ntraced;
+
+/* C of traced job @i (8 x 8 s32, 256 bytes apart): written when not all zero. */
+static bool c_written(uint32_t i)
+{
+	const int32_t *c = (const int32_t *)((const uint8_t *)vitrt_buf_map(buf) + 1024 + 256 * i);
+
+	for (int e = 0; e < 64; e++)
+		if (c[e])
+			return true;
+	return false;
+}
+
+static void on_trace(void *arg, const struct vitrt_trace_event *ev)
+{
+	struct traced *t = &traced[ntraced < TRACED_JOBS ? ntraced : TRACED_JOBS];
+
+	(void)arg;
+	ntraced++;
+	t->ev = *ev;
+	t->own_c = c_written(ev->jobs);
+	t->next_c = ev->jobs + 1 < TRACED_JOBS && c_written(ev->jobs + 1);
+}
+
+/*
+ * The in-process device reports each job right after it ran and before the next one starts
+ * (a tool reads the job's operands there), with the model's cycles; without a tracer, nothing.
+ */
+TEST(tracer_sees_each_job_after_it_ran)
+{
+	struct vitrt_gemm jobs[TRACED_JOBS];
+	int8_t *a = vitrt_buf_map(buf);
+	uint64_t fence;
+
+	for (int i = 0; i < 128; i++)
+		a[i] = (int8_t)(i % 13 + 1);
+	memset(a + 1024, 0, 256 * TRACED_JOBS);
+	for (uint32_t i = 0; i < TRACED_JOBS; i++) {
+		jobs[i] = good_job();
+		jobs[i].c.offset = 1024 + 256 * i;
+	}
+	vitrt_dev_set_tracer(dev, &(struct vitrt_tracer){ .event = on_trace });
+	CHECK(vitrt_submit(dev, jobs, TRACED_JOBS, &fence) == 0, "submit");
+	CHECK(vitrt_wait(dev, fence, 0, NULL) == 0, "wait");
+	CHECK(ntraced == TRACED_JOBS, "%u events for %u jobs", ntraced, TRACED_JOBS);
+	for (uint32_t i = 0; i < TRACED_JOBS && i < ntraced; i++) {
+		const struct vitrt_trace_event *ev = &traced[i].ev;
+
+		CHECK(ev->kind == VITRT_TRACE_JOB && ev->jobs == i && ev->dev == dev, "job %u", i);
+		CHECK(ev->step == VITRT_TRACE_NONE && !ev->flags && !ev->status,
+		      "job %u: of no program, measured", i);
+		CHECK(ev->cycles == vitrt_gemm_cycles(dev, 8, 8, 8), "job %u: %lu cycles", i,
+		      ev->cycles);
+		CHECK(ev->t0 <= ev->t1 && (!i || traced[i - 1].ev.t1 <= ev->t0), "job %u: times", i);
+		CHECK(traced[i].own_c && !traced[i].next_c, "job %u: reported between jobs", i);
+	}
+	vitrt_dev_set_tracer(dev, NULL);
+	ntraced = 0;
+	CHECK(vitrt_submit(dev, jobs, TRACED_JOBS, &fence) == 0 && !ntraced, "untraced");
 }
 
 TEST(close)

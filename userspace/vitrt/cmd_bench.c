@@ -32,6 +32,7 @@ static double now_s(void)
 struct bench_opts {
 	const char *model, *fp32, *backend;	/* measured */
 	const char *devices;			/* measured, sharded over devices */
+	const char *trace;			/* measured: --trace FILE */
 	uint32_t n, batch;
 	bool modeled, json;
 	bool kernels;				/* the GEMM kernel microbenchmark */
@@ -45,6 +46,7 @@ static int usage(int status)
 {
 	printf("usage: vitrt bench MODEL [--fp32 CKPT [--mean M --std S]] [-n IMAGES]\n"
 	       "                   [-b BACKEND] [--batch B] [--threads N] [--json]\n"
+	       "                   [--trace FILE]\n"
 	       "       vitrt bench --modeled --model NAME [--array RxC] [--spad KIB]\n"
 	       "                   [--dram-bw BYTES] [--json] [--plot FILE.png]\n"
 	       "       vitrt bench --kernels [--json]\n"
@@ -56,6 +58,8 @@ static int usage(int status)
 	       DEVICES_USAGE
 	       "                      (and per device: jobs and modeled cycles; images/s by\n"
 	       "                      the busiest device's cycles at 1 GHz)\n"
+	       TRACE_USAGE
+	       "                      (the warm-up batch too; tracing slows the run down)\n"
 	       NORM_USAGE
 	       "      --json          one JSON object: model, checkpoint (the file names as\n"
 	       "                      given; null without --fp32), images, img, scheme,\n"
@@ -97,7 +101,7 @@ static int parse_rest(int argc, char **argv, struct bench_opts *o)
 {
 	if (o->kernels) {
 		if (optind != argc || o->modeled || o->fp32 || o->backend || o->vit || o->plot ||
-		    o->spad_kib || o->dram_bw)
+		    o->spad_kib || o->dram_bw || o->trace)
 			return die("bench: --kernels takes only --json and --threads"), 2;
 		return 0;
 	}
@@ -106,9 +110,9 @@ static int parse_rest(int argc, char **argv, struct bench_opts *o)
 			return die("bench: --modeled takes no MODEL file (see --help)"), 2;
 		if (!o->vit)
 			return die("bench: --modeled needs --model %s", vitrt_modeled_names()), 2;
-		if (o->fp32 || o->backend || o->devices)
-			return die("bench: --fp32, --backend and --devices measure a MODEL file, not "
-				   "--modeled"), 2;
+		if (o->fp32 || o->backend || o->devices || o->trace)
+			return die("bench: --fp32, --backend, --devices and --trace measure a MODEL "
+				   "file, not --modeled"), 2;
 		return 0;
 	}
 	if (o->vit || o->plot || o->rows || o->spad_kib || o->dram_bw)
@@ -145,7 +149,7 @@ static int parse(int argc, char **argv, struct bench_opts *o)
 		{ "modeled", 0, 0, 'M' }, { "model", 1, 0, 'm' }, { "array", 1, 0, 'A' },
 		{ "json", 0, 0, 'j' }, { "plot", 1, 0, 'P' }, { "kernels", 0, 0, 'K' },
 		{ "batch", 1, 0, 'B' }, { "devices", 1, 0, 'D' }, { "spad", 1, 0, 'S' },
-		{ "dram-bw", 1, 0, 'W' }, NORM_LONG_OPTIONS,
+		{ "dram-bw", 1, 0, 'W' }, { "trace", 1, 0, 'T' }, NORM_LONG_OPTIONS,
 		{ "help", 0, 0, 'h' }, { 0 },
 	};
 	int c;
@@ -160,6 +164,7 @@ static int parse(int argc, char **argv, struct bench_opts *o)
 		case 'K': o->kernels = true; break;
 		case 'B': o->batch = (uint32_t)strtoul(optarg, NULL, 10); break;
 		case 'D': o->devices = optarg; break;
+		case 'T': o->trace = optarg; break;
 		case 'm': o->vit = optarg; break;
 		case 'A':
 			if (vitrt_array_parse(optarg, &o->rows, &o->cols))
@@ -188,9 +193,12 @@ static int parse(int argc, char **argv, struct bench_opts *o)
 	return parse_rest(argc, argv, o);
 }
 
-/* Seconds per image over @n images (rounded up to whole batches), after one warm-up batch. */
-static double timed(struct vitrt_infer *inf, const uint8_t *pix, uint32_t batch, uint32_t n,
-		    int *err)
+/*
+ * Seconds per image over @n images (rounded up to whole batches), after one warm-up batch;
+ * with @tr (--trace), every batch traced.
+ */
+static double timed(struct cli_trace *tr, struct vitrt_infer *inf, const uint8_t *pix,
+		    uint32_t batch, uint32_t n, int *err)
 {
 	struct vitrt_result r[VITRT_MAX_BATCH];
 	uint32_t done = 0;
@@ -198,10 +206,10 @@ static double timed(struct vitrt_infer *inf, const uint8_t *pix, uint32_t batch,
 
 	*err = vitrt_infer_set_batch(inf, batch);
 	if (!*err)
-		*err = vitrt_infer_run_batch(inf, pix, batch, r);
+		*err = cli_trace_run_batch(tr, inf, pix, batch, r);
 	t0 = now_s();
 	for (; done < n && !*err; done += batch)
-		*err = vitrt_infer_run_batch(inf, pix, batch, r);
+		*err = cli_trace_run_batch(tr, inf, pix, batch, r);
 	return (now_s() - t0) / (done ? done : 1);
 }
 
@@ -486,13 +494,39 @@ static uint8_t *bench_pixels(const struct vitrt_infer *in, uint32_t batch)
 	return pix;
 }
 
+/*
+ * Seconds per image of the integer program in *@t_int (traced with --trace) and, with @fp,
+ * of the checkpoint in *@t_fp: 0, or 1 after a message.
+ */
+static int measure(const struct bench_opts *o, struct vitrt_infer *in, struct vitrt_infer *fp,
+		   double *t_int, double *t_fp)
+{
+	uint8_t *pix = bench_pixels(in, o->batch);
+	struct cli_trace *tr = NULL;
+	int err = pix ? 0 : VITRT_ENOMEM;
+
+	if (!err && o->trace && !(tr = cli_trace_open(o->trace, in, "bench"))) {
+		free(pix);
+		return 1;
+	}
+	if (!err)
+		*t_int = timed(tr, in, pix, o->batch, o->n, &err);
+	if (cli_trace_close(tr, !err)) {
+		free(pix);
+		return 1;
+	}
+	if (!err && fp)
+		*t_fp = timed(NULL, fp, pix, o->batch, o->n, &err);
+	free(pix);
+	return err ? die("bench: %s", vitrt_strerror(err)) : 0;
+}
+
 static int bench_measured(const struct bench_opts *o)
 {
 	struct vitrt_infer *in, *fp = NULL;
-	uint8_t *pix;
 	char msg[1024];
 	int err, ret;
-	double t_int, t_fp = 0;
+	double t_int = 0, t_fp = 0;
 
 	in = cli_infer_int(o->model, o->backend, o->devices, "bench");
 	if (!in)
@@ -507,17 +541,11 @@ static int bench_measured(const struct bench_opts *o)
 		vitrt_infer_free(in);
 		return 1;
 	}
-	pix = bench_pixels(in, o->batch);
-	t_int = pix ? timed(in, pix, o->batch, o->n, &err) : (err = VITRT_ENOMEM, 0);
-	if (!err && fp)
-		t_fp = timed(fp, pix, o->batch, o->n, &err);
-	if (err)
-		ret = die("bench: %s", vitrt_strerror(err));
-	else if (o->json)
+	ret = measure(o, in, fp, &t_int, &t_fp);
+	if (!ret && o->json)
 		ret = measured_json(o, in, t_int, t_fp);
-	else
-		ret = (measured_text(o, in, t_int, t_fp), 0);
-	free(pix);
+	else if (!ret)
+		measured_text(o, in, t_int, t_fp);
 	vitrt_infer_free(fp);
 	vitrt_infer_free(in);
 	return ret;

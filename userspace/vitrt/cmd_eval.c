@@ -16,7 +16,8 @@
 #include "vitrt_infer.h"
 
 struct eval_opts {
-	const char *model, *dataset, *fp32, *backend, *split, *predictions, *devices;
+	const char *model, *dataset, *fp32, *backend, *split, *predictions, *devices, *trace;
+	struct cli_trace *tracer;	/* --trace: the integer program's */
 	uint32_t limit, batch;
 	bool json, strict;
 	struct prep_opts given;		/* --interpolation, --crop-pct, --mean, --std */
@@ -39,6 +40,7 @@ static int usage(int status)
 	       "      --batch B       B images per call (default 8): in-process, at once, one\n"
 	       "                      per thread; the same results for every B\n"
 	       DEVICES_USAGE
+	       TRACE_USAGE
 	       "      --strict        an unreadable image is an error (default: named, skipped)\n"
 	       "      --predictions FILE  one line per image classified, in dataset order:\n"
 	       "                      LABEL INT FP32, the true class, the integer program's\n"
@@ -57,7 +59,7 @@ static int parse(int argc, char **argv, struct eval_opts *o)
 		{ "dataset", 1, 0, 'd' }, { "split", 1, 0, 'S' }, { "fp32", 1, 0, 'F' },
 		{ "limit", 1, 0, 'n' }, { "backend", 1, 0, 'b' }, { "json", 0, 0, 'j' },
 		{ "batch", 1, 0, 'B' }, { "help", 0, 0, 'h' }, { "strict", 0, 0, 'T' },
-		{ "predictions", 1, 0, 'P' }, { "devices", 1, 0, 'D' },
+		{ "predictions", 1, 0, 'P' }, { "devices", 1, 0, 'D' }, { "trace", 1, 0, 'R' },
 		PREP_LONG_OPTIONS, { 0 },
 	};
 	int c;
@@ -76,6 +78,7 @@ static int parse(int argc, char **argv, struct eval_opts *o)
 		case 'T': o->strict = true; break;
 		case 'P': o->predictions = optarg; break;
 		case 'D': o->devices = optarg; break;
+		case 'R': o->trace = optarg; break;
 		case PREP_OPT_INTERP:
 		case PREP_OPT_CROP:
 		case PREP_OPT_MEAN:
@@ -210,7 +213,7 @@ static int evaluate(struct vitrt_infer *in, struct vitrt_infer *fp, const struct
 			break;
 		}
 		if (b)
-			err = vitrt_infer_run_batch(in, buf, (uint32_t)b, ri);
+			err = cli_trace_run_batch(o->tracer, in, buf, (uint32_t)b, ri);
 		if (b && !err && fp)
 			err = vitrt_infer_run_batch(fp, buf, (uint32_t)b, rf);
 		if (err)
@@ -298,8 +301,10 @@ int cmd_eval(int argc, char **argv)
 		die("eval: %s: %s", o.predictions, strerror(errno));
 		goto out;
 	}
+	if (o.trace && !(o.tracer = cli_trace_open(o.trace, in, "eval")))
+		goto out;
 	err = evaluate(in, fp, ds, &o, o.limit < ds->count ? o.limit : ds->count, &t, pred);
-	if (err)
+	if (cli_trace_close(o.tracer, !err) || err)
 		goto out;
 	if (pred && (ferror(pred) | fclose(pred))) {
 		pred = NULL;

@@ -16,7 +16,8 @@
 #include "vitrt_infer.h"
 
 struct run_opts {
-	const char *backend, *fp32, *devices;
+	const char *backend, *fp32, *devices, *trace;
+	struct cli_trace *tracer;	/* --trace */
 	bool json;
 	uint32_t limit, batch;
 	struct prep_opts given;		/* --interpolation, --crop-pct, --mean, --std */
@@ -39,6 +40,7 @@ static int usage(int status)
 	       "      --batch B     images of an IDX file per call (default 1): in-process, at\n"
 	       "                    once, one per thread; the same results for every B\n"
 	       DEVICES_USAGE
+	       TRACE_USAGE
 	       PREP_USAGE);
 	return status;
 }
@@ -153,7 +155,7 @@ static int run_file(struct vitrt_infer *inf, const char *path, const struct run_
 		err = load_batch(&idx, &img, path, i, n, o, pix, &b, msg, sizeof(msg));
 		if (err)
 			break;
-		err = vitrt_infer_run_batch(inf, pix, b, r);
+		err = cli_trace_run_batch(o->tracer, inf, pix, b, r);
 		for (uint32_t j = 0; j < b && !failed; j++)
 			failed = print_result(path, idx.data ? (int64_t)(i + j) : -1, &r[j], err, o,
 					      vitrt_infer_labels(inf));
@@ -173,7 +175,7 @@ int cmd_run(int argc, char **argv)
 	static const struct option longs[] = {
 		{ "backend", 1, 0, 'b' }, { "fp32", 1, 0, 'F' }, { "limit", 1, 0, 'n' },
 		{ "json", 0, 0, 'j' }, { "batch", 1, 0, 'B' }, { "help", 0, 0, 'h' },
-		{ "devices", 1, 0, 'D' }, PREP_LONG_OPTIONS, { 0 },
+		{ "devices", 1, 0, 'D' }, { "trace", 1, 0, 'T' }, PREP_LONG_OPTIONS, { 0 },
 	};
 	struct run_opts o = { .limit = 16, .batch = 1, .given = PREP_OPTS_INIT };
 	struct vitrt_infer *inf;
@@ -188,6 +190,7 @@ int cmd_run(int argc, char **argv)
 		case 'j': o.json = true; break;
 		case 'B': o.batch = (uint32_t)strtoul(optarg, NULL, 10); break;
 		case 'D': o.devices = optarg; break;
+		case 'T': o.trace = optarg; break;
 		case 'h': return usage(0);
 		case PREP_OPT_INTERP:
 		case PREP_OPT_CROP:
@@ -205,8 +208,8 @@ int cmd_run(int argc, char **argv)
 		return die("run: --batch wants 1..%u", VITRT_MAX_BATCH), 2;
 	if (!o.fp32 && prep_norm_unused(&o.given, "run"))
 		return 2;
-	if (o.fp32 && o.devices)
-		return die("run: --devices runs a compiled model, not --fp32"), 2;
+	if (o.fp32 && (o.devices || o.trace))
+		return die("run: --devices and --trace run a compiled model, not --fp32"), 2;
 	if (o.fp32) {
 		inf = vitrt_infer_fp32(o.fp32, &o.given.norm, &err, msg, sizeof(msg));
 		if (!inf)
@@ -221,8 +224,13 @@ int cmd_run(int argc, char **argv)
 		vitrt_infer_free(inf);
 		return die("run: %s", vitrt_strerror(err));
 	}
+	if (o.trace && !(o.tracer = cli_trace_open(o.trace, inf, "run"))) {
+		vitrt_infer_free(inf);
+		return 1;
+	}
 	for (int i = optind; i < argc; i++)
 		failed |= run_file(inf, argv[i], &o);
+	failed |= cli_trace_close(o.tracer, !failed);
 	vitrt_infer_free(inf);
 	return failed;
 }

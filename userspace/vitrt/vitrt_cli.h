@@ -105,6 +105,24 @@ int fp32_matches(const struct vitrt_infer *in, const char *model, const struct v
  */
 struct vitrt_infer *cli_infer_int(const char *model, const char *backend, const char *devices,
 				  const char *cmd);
+/*
+ * --trace FILE (cli_trace.c): the integer program's work in @inf as a Chrome/Perfetto trace
+ * (NULL after a message naming @cmd).  Batches classified through cli_trace_run_batch are
+ * traced (with @t NULL, or another infer, it is vitrt_infer_run_batch).  cli_trace_close
+ * writes FILE if @keep, else discards it, and frees @t, before @inf is freed: 0, or 1 after
+ * a message.
+ */
+struct cli_trace;
+struct vitrt_result;
+struct cli_trace *cli_trace_open(const char *path, struct vitrt_infer *inf, const char *cmd);
+int cli_trace_run_batch(struct cli_trace *t, struct vitrt_infer *inf, const uint8_t *pix,
+			uint32_t count, struct vitrt_result *r);
+int cli_trace_close(struct cli_trace *t, bool keep);
+#define TRACE_USAGE \
+	"      --trace FILE    the integer program's work as a Chrome trace-event JSON file\n" \
+	"                      (open it in ui.perfetto.dev or chrome://tracing): host ops,\n" \
+	"                      device submissions and jobs with their cycles, on tracks\n"
+
 #define DEVICES_USAGE \
 	"      --devices D     all, or a list (0,1 or /dev/vitsa0,/dev/vitsa1; sim for an\n" \
 	"                      in-process one): the images of a batch shared out over these\n" \
