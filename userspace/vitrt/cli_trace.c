@@ -135,26 +135,37 @@ static int job_shape(json_t *args, const struct vitrt_job *j)
 		"cols", (json_int_t)j->vec.cols));
 }
 
-static json_t *job_event(const struct cli_trace *t, const struct vitrt_trace_event *ev)
+/* A job's args: what ran, its cycles, where it came from; NULL when out of memory. */
+static json_t *job_args(const struct cli_trace *t, const struct vitrt_trace_event *ev)
 {
-	bool gemm = ev->job->kind == VITRT_JOB_GEMM;
-	bool placed = ev->flags & VITRT_TRACE_PLACED;
-	json_t *args = json_pack("{s:s, s:I, s:I, s:I, s:s}", "kind", gemm ? "gemm" : "vector",
+	json_t *args = json_pack("{s:s, s:I, s:I, s:I, s:s}",
+		"kind", ev->job->kind == VITRT_JOB_GEMM ? "gemm" : "vector",
 		"index", (json_int_t)ev->jobs, "cycles", (json_int_t)ev->cycles,
 		"status", (json_int_t)ev->status,
 		/* a device's driver gives no times per job: say the times are not measured */
-		"timing", placed ? "placed by cycles within the submission" : "measured");
-	const char *name = gemm ? "gemm" : "vector";
+		"timing", ev->flags & VITRT_TRACE_PLACED ?
+			  "placed by cycles within the submission" : "measured");
+	int err = !args || job_shape(args, ev->job);
 
-	if (args && ev->step != VITRT_TRACE_NONE) {
-		name = vitrt_op_name(ev->op);
-		if (json_object_update_new(args, json_pack("{s:I, s:I}", "step",
-				(json_int_t)ev->step, "image", image_of(t, ev->image))))
-			return json_decref(args), NULL;
+	if (!err && ev->step != VITRT_TRACE_NONE)
+		err = json_object_update_new(args, json_pack("{s:I, s:I}",
+			"step", (json_int_t)ev->step, "image", image_of(t, ev->image)));
+	if (err) {
+		json_decref(args);
+		return NULL;
 	}
-	if (args && job_shape(args, ev->job))
-		return json_decref(args), NULL;
-	return complete(t, name, "job", ev->t0, ev->t1, args);
+	return args;
+}
+
+/* A job, named by its step's op (or its kind, for a job of no program). */
+static json_t *job_event(const struct cli_trace *t, const struct vitrt_trace_event *ev)
+{
+	const char *name = ev->job->kind == VITRT_JOB_GEMM ? "gemm" : "vector";
+
+	if (ev->step != VITRT_TRACE_NONE)
+		name = vitrt_op_name(ev->op);
+	/* json_pack refuses a NULL args: out of memory comes out as NULL */
+	return complete(t, name, "job", ev->t0, ev->t1, job_args(t, ev));
 }
 
 static void on_event(void *arg, const struct vitrt_trace_event *ev)
@@ -183,7 +194,10 @@ struct cli_trace *cli_trace_open(const char *path, struct vitrt_infer *inf, cons
 {
 	struct cli_trace *t = calloc(1, sizeof(*t));
 
-	if (!t || !(t->path = strdup(path)) || asprintf(&t->tmp, "%s.tmp", path) < 0) {
+	/* asprintf leaves its pointer undefined when it fails */
+	if (t && (t->path = strdup(path)) && asprintf(&t->tmp, "%s.tmp", path) < 0)
+		t->tmp = NULL;
+	if (!t || !t->path || !t->tmp) {
 		die("%s: out of memory", cmd);
 		goto fail;
 	}
@@ -202,8 +216,10 @@ struct cli_trace *cli_trace_open(const char *path, struct vitrt_infer *inf, cons
 	vitrt_infer_set_tracer(inf, &(struct vitrt_tracer){ .event = on_event, .arg = t });
 	return t;
 fail:
-	if (t)
+	if (t) {
+		free(t->tmp);
 		free(t->path);
+	}
 	free(t);
 	return NULL;
 }
