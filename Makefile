@@ -6,6 +6,7 @@
 #   make bench-vm  the compiled Fashion-MNIST model through the test VM's /dev/vitsa0 vs
 #                in-process (scripts/bench/bench-vm.sh; BENCH_VM_ARGS=--json for JSON)
 # Parts: make hw | userspace | man | rtl | kernel | qemu | vm | deps
+#   make activity  the per-PE switching-activity study (tools/activity/activity.mk)
 
 B       := build
 CC      ?= gcc
@@ -220,6 +221,7 @@ qemu:
 
 -include tests/qtest/qtest.mk
 include hw/rtl/rtl.mk
+include tools/activity/activity.mk
 include tests/vm/selftests/selftests.mk
 include tests/vm/vm.mk
 

@@ -102,7 +102,7 @@ fi
 suite rtl $B/rtl/vitsa_rtl_tb
 suite rtl-4x7 $B/rtl/vitsa_rtl_tb_4x7 -n 1000
 suite rtl-9x3 $B/rtl/vitsa_rtl_tb_9x3 -n 1000
-suite rtl-fp16 $B/rtl/act_fcheck -n 200000
+suite rtl-fp16 $B/activity/act_fcheck -n 200000
 suite rtl-vec $B/rtl/vitsa_vec_tb
 # vitsa.ko packaged for DKMS and through modules_install, for linux-headers-amd64's kernel.
 suite dkms tests/dkms.sh

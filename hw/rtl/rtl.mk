@@ -25,7 +25,7 @@ RTL_LINT   := -Wall -Wno-UNUSEDSIGNAL --top-module vitsa_top
 RTL_MW     := 10
 RTL_NTW    := 8
 RTL_BINS   := $(RTL_B)/vitsa_rtl_tb $(RTL_B)/vitsa_rtl_tb_4x7 $(RTL_B)/vitsa_rtl_tb_9x3 \
-	      $(RTL_B)/act_fcheck $(RTL_B)/vitsa_vec_tb
+	      $(RTL_B)/vitsa_vec_tb
 
 # rtl_tb BINARY,ROWS,COLS: the Verilated core of that geometry with the bench.
 define rtl_tb
@@ -43,15 +43,6 @@ endef
 $(eval $(call rtl_tb,$(RTL_B)/vitsa_rtl_tb,16,16))
 $(eval $(call rtl_tb,$(RTL_B)/vitsa_rtl_tb_4x7,4,7))
 $(eval $(call rtl_tb,$(RTL_B)/vitsa_rtl_tb_9x3,9,3))
-
-# The activity study's fp16 multiplier and fp32/fp16 adder against the host's IEEE arithmetic.
-RTL_FP_V := $(addprefix hw/rtl/activity/,act_fcheck.v act_fmul.v act_fadd.v)
-$(RTL_B)/act_fcheck: $(RTL_FP_V) hw/rtl/activity/act_fcheck.cpp hw/rtl/rtl.mk
-	@mkdir -p $(RTL_B)
-	$(VERILATOR) --cc --exe --build -j 2 -Wall -Wno-UNUSEDSIGNAL --top-module act_fcheck \
-		--Mdir $@.obj -o $(abspath $@) -CFLAGS "-O2" \
-		$(abspath $(RTL_FP_V) hw/rtl/activity/act_fcheck.cpp) >$@.log 2>&1 || \
-		{ tail -n 30 $@.log; exit 1; }
 
 # The vector unit's datapaths (outside hw/rtl/*.v, so vitsa_top's lint and build never see
 # them) side by side under one bench top, against the C model's integer ops.
@@ -78,11 +69,4 @@ rtl-run: $(RTL_BINS)
 	$(RTL_B)/vitsa_rtl_tb
 	$(RTL_B)/vitsa_rtl_tb_4x7 -n 1000
 	$(RTL_B)/vitsa_rtl_tb_9x3 -n 1000
-	$(RTL_B)/act_fcheck -n 200000
 	$(RTL_B)/vitsa_vec_tb
-
-# make activity: switching activity and cells per PE, int8 / int4 / fp16 dequantize-first
-# (Documentation/hw/activity.rst); hw/rtl/activity/run.sh writes build/activity/table.txt.
-.PHONY: activity
-activity: $(B)/vitrt $(B)/libvitrt.a
-	nice -n 19 hw/rtl/activity/run.sh $(B)/activity

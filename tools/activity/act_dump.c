@@ -13,10 +13,12 @@
  * every STRIDE-th output channel (column of B): the GEMM of those channels, a sample that
  * keeps the gate-level simulation short.
  *
- * The GEMMs are caught at vitrt_submit (linked with -Wl,--wrap=vitrt_submit): each queued job
- * runs alone and its operands are read back before the next one can overwrite them.
+ * The GEMMs are caught by libvitrt's trace hook (vitrt_trace.h): the in-process device reports
+ * each job right after it ran and before the next one starts, so its operands are read back
+ * before a later job can overwrite them.  Every layer picked must have been seen.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,26 +27,24 @@
 #include "vitrt_calib.h"
 #include "vitrt_exec.h"
 #include "vitrt_image.h"
-
-int __real_vitrt_submit(struct vitrt_dev *dev, const struct vitrt_gemm *jobs, unsigned count,
-			uint64_t *fence);
-int __wrap_vitrt_submit(struct vitrt_dev *dev, const struct vitrt_gemm *jobs, unsigned count,
-			uint64_t *fence);
+#include "vitrt_trace.h"
 
 #define MAX_PICK 16
 
-/* One GEMM to keep: its job number in the program and what dequantizes it. */
+/* One GEMM to keep: its number among the program's GEMMs and what dequantizes it. */
 struct pick {
 	uint32_t job;
+	bool seen;
 	char name[32];
 	float s_a;
 	const float *w;		/* the folded float weights [n][k], for the per-column scales */
 	uint32_t n, k;		/* the shape the layer must have */
 };
 
+/* One image through one model: its jobs come one at a time, on the thread that runs it. */
 static struct {
 	struct pick pick[MAX_PICK];
-	uint32_t npick, job, qmax, stride;
+	uint32_t npick, job, qmax, stride;	/* job: the GEMMs seen so far */
 	const char *dir, *scheme;
 	int err;
 } cap;
@@ -123,28 +123,35 @@ static int dump(const struct vitrt_gemm *g, const struct pick *p)
 	return 0;
 }
 
-int __wrap_vitrt_submit(struct vitrt_dev *dev, const struct vitrt_gemm *jobs, unsigned count,
-			uint64_t *fence)
+/* A job of the image's run just completed: if it is a GEMM picked, its operands to a file. */
+static void on_job(void *arg, const struct vitrt_trace_event *ev)
 {
-	for (unsigned i = 0; i < count; i++, cap.job++) {
-		int err = __real_vitrt_submit(dev, &jobs[i], 1, fence);
+	const struct vitrt_gemm *g = &ev->job->gemm;
 
-		if (!err)
-			err = vitrt_wait(dev, *fence, 10ull * 1000000000, NULL);
-		if (err)
-			return err;
-		for (uint32_t p = 0; p < cap.npick; p++) {
-			const struct pick *pk = &cap.pick[p];
+	(void)arg;
+	if (ev->kind != VITRT_TRACE_JOB || ev->job->kind != VITRT_JOB_GEMM)
+		return;
+	for (uint32_t p = 0; p < cap.npick; p++) {
+		struct pick *pk = &cap.pick[p];
 
-			if (pk->job != cap.job)
-				continue;
-			if (jobs[i].n != pk->n || jobs[i].k != pk->k)
-				cap.err = die("%s: the job is not this layer (%s)", pk->name,
-					      "schedule changed?");
-			else if (dump(&jobs[i], pk))
-				cap.err = 1;
-		}
+		if (pk->job != cap.job)
+			continue;
+		pk->seen = true;
+		if (g->n != pk->n || g->k != pk->k)
+			cap.err = die("%s: the job is not this layer (%s)", pk->name,
+				      "schedule changed?");
+		else if (dump(g, pk))
+			cap.err = 1;
 	}
+	cap.job++;
+}
+
+/* Every layer picked was dumped (a hook that saw no jobs would leave the study no files). */
+static int all_seen(const char *file)
+{
+	for (uint32_t p = 0; p < cap.npick; p++)
+		if (!cap.pick[p].seen)
+			return die("%s: no GEMM %s ran", file, cap.pick[p].name);
 	return 0;
 }
 
@@ -221,13 +228,17 @@ static int run_model(const struct vitrt_vit *m, const struct vitrt_scales *sc, c
 	cap.scheme = vitrt_scheme_name(f->info.scheme);
 	cap.qmax = f->info.scheme == VITRT_SCHEME_W8A8 ? 127 : 7;
 	cap.job = 0;
+	for (uint32_t i = 0; i < cap.npick; i++)
+		cap.pick[i].seen = false;
 	dev = vitrt_dev_open("sim", &err);
+	if (dev)
+		vitrt_dev_set_tracer(dev, &(struct vitrt_tracer){ .event = on_job });
 	s = dev ? vitrt_session_new(dev, f, &err) : NULL;
-	if (!s || f->info.classes > 64 || vitrt_session_run(s, img, logits)) {
+	if (!s || f->info.classes > 64 || (err = vitrt_session_run(s, img, logits))) {
 		die("%s: running it failed (%s)", file, vitrt_strerror(err));
 		goto out;
 	}
-	ret = cap.err;
+	ret = cap.err ?: all_seen(file);
 out:
 	vitrt_session_free(s);
 	vitrt_dev_close(dev);
