@@ -30,6 +30,12 @@ def well_formed:
 		else empty end
 	end;
 
+# A tid in one process only (Perfetto can take a tid seen under another pid for a new thread).
+def tids_own:
+	[X | [.pid, .tid]] | unique | group_by(.[1]) | map(select(length > 1)) |
+	if length > 0 then error("tid \(.[0][0][1]) in processes \(.[0] | map(.[0]))")
+	else empty end;
+
 # The X events of one track, by start, the longer first: each either starts once the
 # innermost open one has ended, or ends within it.  The reduction keeps the open ends.
 def nested:
@@ -88,5 +94,5 @@ def jobs_within:
 	if any($subs["\(.pid) \(.tid - 4194304)"][]?; .[0] <= $a and $b <= .[1]) then empty
 	else error("a job outside every submission: \(tostring)") end;
 
-well_formed, tracks_nest, steps_in_turn, steps_once($images; $s), jobs_counted($images; $s), jobs_within,
+well_formed, tids_own, tracks_nest, steps_in_turn, steps_once($images; $s), jobs_counted($images; $s), jobs_within,
 true

@@ -6,8 +6,10 @@
  *
  *   pid 1 "host": one track per thread (its Linux tid) with the program's steps run on the
  *     host, and on the main thread one "batch" per call that classifies a batch;
- *   pid 2 + d "device d": per submitting thread T, a track of its submissions (tid T) and one
- *     of their jobs (tid T + 2^22, above every Linux tid), each job with its cycles.
+ *   pid 2 + d "device d": per submitting thread T, a track of its submissions (tid
+ *     T + (2d + 1) 2^22) and one of their jobs (tid T + (2d + 2) 2^22), each job with its
+ *     cycles.  Above every Linux tid (PID_MAX_LIMIT is 2^22), and no tid in two processes:
+ *     Perfetto can take a tid seen again under another pid for a new thread.
  *
  * The file is written as the events come: each is built as a jansson object, dumped and
  * freed (json_dumps), under a mutex.  A long eval makes millions of events, which as one
@@ -29,7 +31,13 @@
 #include "vitrt_trace.h"
 
 #define HOST_PID	1
-#define JOBS_TID	(1ll << 22)	/* PID_MAX_LIMIT: a jobs track is never a thread's tid */
+#define TID_SPAN	(1ll << 22)	/* PID_MAX_LIMIT: no thread's tid reaches it */
+
+/* The track of device @d's submissions (@jobs: their jobs) from thread @tid. */
+static long long dev_tid(uint32_t d, bool jobs, long long tid)
+{
+	return tid + (2ll * d + 1 + jobs) * TID_SPAN;
+}
 
 struct track {
 	int pid;
@@ -185,9 +193,10 @@ static void on_event(void *arg, const struct vitrt_trace_event *ev)
 	pthread_mutex_unlock(&t->lock);
 	if (ev->kind == VITRT_TRACE_SUBMIT)
 		put(t, complete(t, "submission", "device", ev->t0, ev->t1,
-				json_pack("{s:I}", "jobs", (json_int_t)ev->jobs)), 2 + (int)d, tid);
+				json_pack("{s:I}", "jobs", (json_int_t)ev->jobs)), 2 + (int)d,
+		    dev_tid(d, false, tid));
 	else
-		put(t, job_event(t, ev), 2 + (int)d, tid + JOBS_TID);
+		put(t, job_event(t, ev), 2 + (int)d, dev_tid(d, true, tid));
 }
 
 struct cli_trace *cli_trace_open(const char *path, struct vitrt_infer *inf, const char *cmd)
@@ -272,9 +281,10 @@ static void names(struct cli_trace *t)
 	/* meta() adds tracks (the process names'): only those seen before are threads */
 	for (uint32_t i = 0; i < n; i++) {
 		struct track k = t->tracks[i];
-		bool jobs = k.tid >= JOBS_TID;
+		/* device d's tracks: (2d + 1) 2^22 above the thread, + 2^22 for the jobs */
+		bool jobs = k.pid != HOST_PID && (k.tid / TID_SPAN) % 2 == 0;
 
-		thread_name(th, sizeof(th), jobs ? k.tid - JOBS_TID : k.tid);
+		thread_name(th, sizeof(th), k.tid % TID_SPAN);
 		if (k.pid == HOST_PID)
 			snprintf(name, sizeof(name), "%s", th);
 		else
