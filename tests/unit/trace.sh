@@ -89,5 +89,44 @@ t no_trace_of_fp32 sh -c "'$RUN' run --fp32 models/vit-fmnist.safetensors \
 	[ ! -e '$tmp/f.json' ]"
 t no_trace_of_modeled sh -c "'$RUN' bench --modeled --model deit-s --trace '$tmp/m.json' \
 	2>/dev/null; [ \$? -eq 2 ]"
+# vitrt profile: its sums per op and place against jq's own over the split-schedule trace,
+# its chart, and its refusals.
+# profile_sums TRACE: every (op, where)'s events and ms, the images and the total agree.
+profile_sums() {
+	local want got
+	want=$(jq -c '[.traceEvents[] | select(.ph == "X" and (.cat == "host" or .cat == "job")
+		and .args.step != null)] | {images: (map(.args.image) | max + 1),
+		ms: (map(.dur) | add / 1000), ops: (group_by([.name, .cat]) | map({op: .[0].name,
+		where: (if .[0].cat == "host" then "host" else "device" end), events: length,
+		ms: (map(.dur) | add / 1000)}) | sort_by(.op, .where))}' "$1") || return 1
+	got=$("$RUN" profile "$1" --json | jq -c '{images, ms, ops: (.ops | map({op, where,
+		events, ms}) | sort_by(.op, .where))}') || return 1
+	jq -e -n --argjson w "$want" --argjson g "$got" '
+		def near(a; b): (a - b | fabs) <= 1e-6 * (b | fabs) + 1e-9;
+		$w.images == $g.images and near($g.ms; $w.ms) and ($w.ops | length) > 3 and
+		($w.ops | length) == ($g.ops | length) and
+		([$w.ops, $g.ops] | transpose | all(.[0].op == .[1].op and
+		.[0].where == .[1].where and .[0].events == .[1].events and
+		near(.[1].ms; .[0].ms)))' >/dev/null || { echo "# want $want"; echo "# got $got"; false; }
+}
+t profile_sums_every_op profile_sums "$tmp/eval.json"
+t profile_sums_jobs_of_the_whole_program profile_sums "$tmp/evalw.json"
+# profile_png: --plot writes a PNG whose header says 960 x 600.
+profile_png() {
+	"$RUN" profile "$tmp/eval.json" --plot "$tmp/p.png" >/dev/null &&
+	[ "$(od -An -tx1 -j16 -N8 "$tmp/p.png" | tr -d ' \n')" = 000003c000000258 ]
+}
+# profile_refuses CONTENT PATTERN: a file holding CONTENT is refused with PATTERN said.
+profile_refuses() {
+	printf '%s' "$1" >"$tmp/bad.json"
+	! "$RUN" profile "$tmp/bad.json" 2>"$tmp/err" >/dev/null && grep -q -- "$2" "$tmp/err"
+}
+t profile_plot_is_a_960x600_png profile_png
+t profile_refuses_other_json profile_refuses '{"a": 1}' 'bad.json: no traceEvents'
+t profile_refuses_broken_json profile_refuses "$(head -c 300 "$tmp/eval.json")" 'bad.json: line'
+t profile_refuses_a_trace_without_steps profile_refuses '{"traceEvents": []}' 'no step'
+t profile_refuses_a_step_without_dur profile_refuses \
+	'{"traceEvents": [{"ph": "X", "cat": "job", "name": "gemm", "args": {"step": 1}}]}' \
+	'event 0: a step needs'
 echo "1..$n"	# the plan last: counted, never kept by hand
 exit $failed

@@ -439,6 +439,10 @@ hostile_json() {
 		"$VITRT" bench --backend sim "$d/$f.vitsa" -n 2 --fp32 "$d/$f.safetensors" --json
 	t json_${k}_modeled names_in .plot "$dw/$fw.plot.png" -- \
 		"$VITRT" bench --modeled --model deit-t --plot "$d/$f.plot.png" --json
+	t json_${k}_profile names_in '.trace, .plot' "$dw/$fw.trace.json" "$dw/$fw.prof.png" -- \
+		sh -c '"$1" run --backend sim "$2.vitsa" "$2.png" --trace "$2.trace.json" \
+		>/dev/null && "$1" profile "$2.trace.json" --plot "$2.prof.png" --json' sh \
+		"$VITRT" "$d/$f"
 }
 for i in "${!HOSTILE[@]}"; do
 	hostile_json "${KIND[$i]}" "${HOSTILE[$i]}" "${AS_JSON[$i]}"

@@ -22,6 +22,7 @@ static const struct command {
 	{ "eval", cmd_eval, "top-1 of a compiled model on a dataset, FP32 side by side" },
 	{ "info", cmd_info, "describe a compiled model" },
 	{ "bench", cmd_bench, "images per second, integer program and FP32 reference" },
+	{ "profile", cmd_profile, "where the time of a --trace file went, per op (table, chart)" },
 	{ "gemm", cmd_gemm, "run GEMMs on a backend and check them against the CPU reference" },
 	{ "top", cmd_top, "live counters, rates and events of every vitsa device (netlink)" },
 	{ "version", cmd_version, "this program's version and the interfaces it was built for" },
