@@ -12,6 +12,7 @@
 
 #include "vitrt_chart.h"
 #include "vitrt_image.h"
+#include "vitrt_utf8.h"
 
 /* The plot area in pixels; the axis' value 0 is at BOTTOM. */
 enum { LEFT = 96, RIGHT = VITRT_CHART_WIDTH - 32, TOP = 84, BOTTOM = VITRT_CHART_HEIGHT - 124 };
@@ -32,11 +33,19 @@ static void colour(cairo_t *cr, struct rgb c)
 	cairo_set_source_rgb(cr, c.r / 255.0, c.g / 255.0, c.b / 255.0);
 }
 
-/* @s at @size with its centre at @cx and its baseline at @y (rotated by @deg about it). */
+/*
+ * @s at @size with its centre at @cx and its baseline at @y (rotated by @deg about it).  cairo
+ * takes only UTF-8, and a title may hold a file name: other bytes show as U+FFFD.
+ */
 static void text_at(cairo_t *cr, const char *s, double size, bool bold, double cx, double y,
 		    double deg)
 {
+	char *text = vitrt_utf8_repair(s, NULL);
 	cairo_text_extents_t e;
+
+	if (!text)
+		return;		/* out of memory: the label is left out */
+	s = text;
 
 	cairo_select_font_face(cr, FONT, CAIRO_FONT_SLANT_NORMAL,
 			       bold ? CAIRO_FONT_WEIGHT_BOLD : CAIRO_FONT_WEIGHT_NORMAL);
@@ -49,6 +58,7 @@ static void text_at(cairo_t *cr, const char *s, double size, bool bold, double c
 	cairo_move_to(cr, deg ? -e.x_advance : -e.x_advance / 2, 0);
 	cairo_show_text(cr, s);
 	cairo_restore(cr);
+	free(text);
 }
 
 /* The axis' top value: 100% for percent charts, else 1, 2 or 5 x 10^k above the largest bar. */

@@ -10,60 +10,21 @@
 #include <string.h>
 
 #include "vitrt_cli.h"
-
-/* The length of the UTF-8 sequence that starts @s (1..4), or 0 when none does. */
-static size_t utf8_len(const unsigned char *s)
-{
-	uint32_t cp, min;
-	size_t n;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		n = 2, cp = s[0] & 0x1f, min = 0x80;
-	else if ((s[0] & 0xf0) == 0xe0)
-		n = 3, cp = s[0] & 0x0f, min = 0x800;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		n = 4, cp = s[0] & 0x07, min = 0x10000;
-	else
-		return 0;
-	/* a NUL terminator is no continuation byte: the scan never passes the end */
-	for (size_t i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3f);
-	}
-	/* overlong forms, UTF-16 surrogates and code points past Unicode are not UTF-8 */
-	if (cp < min || (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
-		return 0;
-	return n;
-}
+#include "vitrt_utf8.h"
 
 json_t *cli_json_str(const char *s)
 {
-	const unsigned char *p = (const unsigned char *)s;
-	char *out, *o;
+	size_t len;
+	char *text;
 	json_t *j;
 
 	if (!s)
 		return json_null();
-	/* a byte that is not UTF-8 (a file name is any bytes) becomes U+FFFD, 3 bytes */
-	out = o = malloc(3 * strlen(s) + 1);
-	if (!out)
+	text = vitrt_utf8_repair(s, &len);	/* a file name is any bytes */
+	if (!text)
 		return NULL;
-	while (*p) {
-		size_t n = utf8_len(p);
-
-		if (n) {
-			memcpy(o, p, n);
-			o += n, p += n;
-		} else {
-			memcpy(o, "\xef\xbf\xbd", 3);
-			o += 3, p++;
-		}
-	}
-	j = json_stringn(out, (size_t)(o - out));
-	free(out);
+	j = json_stringn(text, len);
+	free(text);
 	return j;
 }
 
