@@ -12,7 +12,7 @@ B       := build
 CC      ?= gcc
 CFLAGS  ?= -O2 -g
 WARN    := -Wall -Wextra -Wshadow -Wmissing-prototypes -Wstrict-prototypes -Werror
-CPPFLAGS := -Ihw/include -Ihw/model -Iuapi -Iuserspace/lib
+CPPFLAGS := -Ihw/include -Ihw/model -Iuapi -Iuserspace/include -Iuserspace/lib
 ALL_CFLAGS = -std=gnu11 $(CFLAGS) $(WARN) -MMD -MP
 # jansson: libvitrt's JSON reader (vitrt_json.c) and the CLI's --json (cli_json.c); the static
 # VM binary links Debian's libjansson.a.

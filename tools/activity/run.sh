@@ -64,7 +64,7 @@ vbuild() {
 }
 
 build_tools() {
-	gcc $WARN -Ihw/include -Ihw/model -Iuapi -Iuserspace/lib $A/act_dump.c \
+	gcc $WARN -Ihw/include -Ihw/model -Iuapi -Iuserspace/include -Iuserspace/lib $A/act_dump.c \
 		-o $OUT/act_dump build/libvitrt.a -ljansson -lpng -ljpeg -lz -lm
 	gcc $WARN $A/act_cov.c -o $OUT/act_cov
 	gcc $WARN $A/act_table.c -o $OUT/act_table

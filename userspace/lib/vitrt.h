@@ -4,8 +4,9 @@
  *
  * Device layer: open a backend (the in-process model "sim", or a /dev/vitsaN "dev"), allocate
  * buffers the device can reach, queue GEMM jobs that name memory as buffer + offset, wait for
- * them.  Constructors return NULL and report through an int *err; everything else returns 0 or
- * a negative VITRT_E* code, which vitrt_strerror() explains.
+ * them.  Errors follow <vitrt/core.h>.  What applications may use (version, errors, images,
+ * classification) is declared in userspace/include/vitrt/; everything declared here is
+ * libvitrt's own, for the CLI and the tests, and hidden in libvitrt.so.
  */
 #ifndef VITRT_H
 #define VITRT_H
@@ -13,27 +14,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <vitrt/core.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-#define VITRT_API __attribute__((visibility("default")))
-
-enum vitrt_status {
-	VITRT_OK = 0,
-	VITRT_EINVAL = -1,	/* an argument is out of range */
-	VITRT_ENOMEM = -2,
-	VITRT_ENODEV = -3,	/* no such device or backend */
-	VITRT_ESYS = -4,	/* a system call failed; errno has the detail */
-	VITRT_ETIMEDOUT = -5,
-	VITRT_EJOB = -6,	/* the device reported a failed job */
-	VITRT_EVERSION = -7,	/* device or driver speaks an unsupported version */
-	VITRT_EFORMAT = -8,	/* a file is malformed; the message names the problem */
-	VITRT_EUNSUPPORTED = -9,	/* well-formed, but a feature this runtime does not handle */
-	VITRT_ERR_COUNT = 10
-};
-
-VITRT_API const char *vitrt_strerror(int err);
 
 /* Element types: the values of the uapi and the hardware. */
 enum vitrt_type {
@@ -41,11 +26,11 @@ enum vitrt_type {
 	VITRT_TYPE_COUNT
 };
 
-VITRT_API const char *vitrt_type_name(enum vitrt_type t);
+const char *vitrt_type_name(enum vitrt_type t);
 /* The type named @name ("s8", "u4", ...), or -1. */
-VITRT_API int vitrt_type_parse(const char *name);
+int vitrt_type_parse(const char *name);
 /* Bytes of one row of @cols elements (int4 rows round up to whole bytes). */
-VITRT_API uint64_t vitrt_row_bytes(enum vitrt_type t, uint32_t cols);
+uint64_t vitrt_row_bytes(enum vitrt_type t, uint32_t cols);
 
 /* ---- devices ---- */
 
@@ -65,25 +50,25 @@ struct vitrt_dev_info {
  * @spec: NULL or "auto" (the first /dev/vitsa* if present, else "sim"), "sim", "dev" (first
  * /dev/vitsa*) or "dev:/dev/vitsaN".
  */
-VITRT_API struct vitrt_dev *vitrt_dev_open(const char *spec, int *err);
-VITRT_API void vitrt_dev_close(struct vitrt_dev *dev);
-VITRT_API const struct vitrt_dev_info *vitrt_dev_info(const struct vitrt_dev *dev);
+struct vitrt_dev *vitrt_dev_open(const char *spec, int *err);
+void vitrt_dev_close(struct vitrt_dev *dev);
+const struct vitrt_dev_info *vitrt_dev_info(const struct vitrt_dev *dev);
 
 /* ---- buffers ---- */
 
 struct vitrt_buf;
 
 /* A zero-filled buffer of at least @size bytes, mapped into this process. */
-VITRT_API struct vitrt_buf *vitrt_buf_new(struct vitrt_dev *dev, size_t size, int *err);
-VITRT_API void vitrt_buf_del(struct vitrt_buf *buf);
-VITRT_API void *vitrt_buf_map(const struct vitrt_buf *buf);
-VITRT_API size_t vitrt_buf_size(const struct vitrt_buf *buf);
+struct vitrt_buf *vitrt_buf_new(struct vitrt_dev *dev, size_t size, int *err);
+void vitrt_buf_del(struct vitrt_buf *buf);
+void *vitrt_buf_map(const struct vitrt_buf *buf);
+size_t vitrt_buf_size(const struct vitrt_buf *buf);
 /*
  * Promise that @buf's contents stay as they are until it is deleted (weights): the device may
  * keep them in its own form (the in-process device keeps B operands packed for its kernels).
  * Jobs may no longer write to it, and the in-process device makes its mapping read-only.
  */
-VITRT_API int vitrt_buf_seal(struct vitrt_buf *buf);
+int vitrt_buf_seal(struct vitrt_buf *buf);
 
 /* ---- jobs ---- */
 
@@ -141,14 +126,14 @@ struct vitrt_job_error {
  * inside their buffers, C sharing no byte with an input): on error (VITRT_EINVAL) nothing is
  * queued.  *@fence receives the last job's fence.
  */
-VITRT_API int vitrt_submit(struct vitrt_dev *dev, const struct vitrt_gemm *jobs, unsigned count,
-			   uint64_t *fence);
+int vitrt_submit(struct vitrt_dev *dev, const struct vitrt_gemm *jobs, unsigned count,
+		 uint64_t *fence);
 /*
  * The same for jobs of either kind; a vector job also needs its op in the device's vec_ops
  * (else VITRT_EUNSUPPORTED, nothing queued).
  */
-VITRT_API int vitrt_submit_jobs(struct vitrt_dev *dev, const struct vitrt_job *jobs,
-				unsigned count, uint64_t *fence);
+int vitrt_submit_jobs(struct vitrt_dev *dev, const struct vitrt_job *jobs,
+		      unsigned count, uint64_t *fence);
 
 /*
  * A list of jobs checked and put in the backend's form once, then submitted as often as
@@ -156,26 +141,25 @@ VITRT_API int vitrt_submit_jobs(struct vitrt_dev *dev, const struct vitrt_job *j
  * names must outlive it.  vitrt_submit_jobs is a list made, submitted and freed.
  */
 struct vitrt_joblist;
-VITRT_API struct vitrt_joblist *vitrt_joblist_new(struct vitrt_dev *dev,
-						  const struct vitrt_job *jobs, unsigned count,
-						  int *err);
+struct vitrt_joblist *vitrt_joblist_new(struct vitrt_dev *dev,
+					const struct vitrt_job *jobs, unsigned count,
+					int *err);
 /* Queue the list's jobs in order; *@fence receives the last one's fence. */
-VITRT_API int vitrt_joblist_submit(struct vitrt_joblist *list, uint64_t *fence);
-VITRT_API void vitrt_joblist_free(struct vitrt_joblist *list);
+int vitrt_joblist_submit(struct vitrt_joblist *list, uint64_t *fence);
+void vitrt_joblist_free(struct vitrt_joblist *list);
 
 /*
  * Wait until every job up to @fence completed, at most @timeout_ns.  Returns VITRT_EJOB (with
  * @jerr filled, if given) when one of them failed, VITRT_ETIMEDOUT when time ran out.
  */
-VITRT_API int vitrt_wait(struct vitrt_dev *dev, uint64_t fence, uint64_t timeout_ns,
-			 struct vitrt_job_error *jerr);
+int vitrt_wait(struct vitrt_dev *dev, uint64_t fence, uint64_t timeout_ns,
+	       struct vitrt_job_error *jerr);
 
 /* Modeled array cycles of one M x N x K GEMM on @dev's array. */
-VITRT_API uint64_t vitrt_gemm_cycles(const struct vitrt_dev *dev, uint32_t m, uint32_t n,
-				     uint32_t k);
+uint64_t vitrt_gemm_cycles(const struct vitrt_dev *dev, uint32_t m, uint32_t n, uint32_t k);
 
 /* Name of a device status code (VITSA_ERR_*). */
-VITRT_API const char *vitrt_job_status_name(uint32_t status);
+const char *vitrt_job_status_name(uint32_t status);
 
 /*
  * The GEMM kernel of the in-process device (and of the QEMU device, which runs the same
@@ -183,14 +167,14 @@ VITRT_API const char *vitrt_job_status_name(uint32_t status);
  * "avx512vnni") overrides it for the whole process: 0, or VITRT_EINVAL when the name is
  * unknown or this CPU cannot run it.  vitrt_cpu_kernels lists those it can, best last.
  */
-VITRT_API int vitrt_cpu_select(const char *name);
+int vitrt_cpu_select(const char *name);
 /*
  * One core's peak of the kernel in use, in multiply-accumulates per second: its multiply
  * instruction on independent accumulators for about @seconds (0 when it has no such loop).
  */
-VITRT_API double vitrt_cpu_peak(double seconds);
-VITRT_API const char *vitrt_cpu_kernel(void);
-VITRT_API const char *vitrt_cpu_kernels(void);
+double vitrt_cpu_peak(double seconds);
+const char *vitrt_cpu_kernel(void);
+const char *vitrt_cpu_kernels(void);
 
 #ifdef __cplusplus
 }

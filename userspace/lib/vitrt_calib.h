@@ -9,17 +9,15 @@
 
 struct vitrt_calib;
 
-VITRT_API struct vitrt_calib *vitrt_calib_new(uint32_t depth);
-VITRT_API void vitrt_calib_free(struct vitrt_calib *c);
+struct vitrt_calib *vitrt_calib_new(uint32_t depth);
+void vitrt_calib_free(struct vitrt_calib *c);
 /* A vitrt_vit_hook (ctx = the calib) that samples every tap. */
-VITRT_API void vitrt_calib_hook(void *ctx, enum vitrt_tap tap, uint32_t layer, float *x,
-				size_t n);
+void vitrt_calib_hook(void *ctx, enum vitrt_tap tap, uint32_t layer, float *x, size_t n);
 /*
  * Choose every scale from the samples, the blocks' Linear inputs for @act_bits (8, or 4 for
  * W4A4; VITRT_EINVAL otherwise); sc->layer is allocated (free() it).
  */
-VITRT_API int vitrt_calib_scales(struct vitrt_calib *c, struct vitrt_scales *sc,
-				 uint32_t act_bits);
+int vitrt_calib_scales(struct vitrt_calib *c, struct vitrt_scales *sc, uint32_t act_bits);
 
 struct vitrt_dataset;
 struct vitrt_prep;
@@ -43,26 +41,24 @@ struct vitrt_calib_opts {
  * at a time: the FP32 forward with vitrt_calib_hook, then vitrt_calib_scales into @sc.
  * VITRT_EINVAL if no image could be read.
  */
-VITRT_API int vitrt_calib_images(const struct vitrt_vit *m, const struct vitrt_dataset *ds,
-				 struct vitrt_calib_opts *o, struct vitrt_scales *sc);
+int vitrt_calib_images(const struct vitrt_vit *m, const struct vitrt_dataset *ds,
+		       struct vitrt_calib_opts *o, struct vitrt_scales *sc);
 /*
  * The same on the first @count images of an IDX dataset at the model's size, every image
  * required; @progress as in vitrt_calib_opts.
  */
-VITRT_API int vitrt_calib_dataset(const struct vitrt_vit *m, const struct vitrt_dataset *ds,
-				  uint32_t count, uint32_t act_bits, struct vitrt_scales *sc,
-				  void (*progress)(uint32_t done, uint32_t total));
+int vitrt_calib_dataset(const struct vitrt_vit *m, const struct vitrt_dataset *ds,
+			uint32_t count, uint32_t act_bits, struct vitrt_scales *sc,
+			void (*progress)(uint32_t done, uint32_t total));
 
 /* A vitrt_vit_hook (ctx = the scales) rounding each tap to its integer grid. */
-VITRT_API void vitrt_fakequant_hook(void *ctx, enum vitrt_tap tap, uint32_t layer, float *x,
-				    size_t n);
+void vitrt_fakequant_hook(void *ctx, enum vitrt_tap tap, uint32_t layer, float *x, size_t n);
 /*
  * Replace the folded model's Linear weights and biases by their quantized values, dequantized
  * (what the integer program multiplies), so that the FP forward with vitrt_fakequant_hook is
  * the naive quantize-dequantize graph.  0, or VITRT_ENOMEM with the model unchanged.
  */
-VITRT_API int vitrt_fakequant_weights(struct vitrt_vit *m, const struct vitrt_scales *sc,
-				      uint32_t scheme);
+int vitrt_fakequant_weights(struct vitrt_vit *m, const struct vitrt_scales *sc, uint32_t scheme);
 
 /*
  * A distilled model's two heads (@n rows of @c each) as one of K = 2c, what the compiler

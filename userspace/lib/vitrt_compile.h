@@ -39,7 +39,7 @@ struct vitrt_scales {
 #define VITRT_PROBS_ONE_PART_MAX	256u
 
 /* The probabilities' scale for rows of @tokens: 2^-8 up to VITRT_PROBS_ONE_PART_MAX, else 2^-16. */
-VITRT_API float vitrt_probs_scale(uint32_t tokens);
+float vitrt_probs_scale(uint32_t tokens);
 
 struct vitrt_compile_opts {
 	uint32_t scheme;		/* enum vitrt_scheme */
@@ -52,12 +52,12 @@ struct vitrt_compile_opts {
  * qkv without bias and no_embed_class are canonicalized by the loader, so they are).  0, or
  * VITRT_EUNSUPPORTED with a message naming the variant.
  */
-VITRT_API int vitrt_compile_supported(const struct vitrt_vit *m, char *msg, size_t cap);
+int vitrt_compile_supported(const struct vitrt_vit *m, char *msg, size_t cap);
 
 /* Lower the folded model @m with activation scales @sc into a program. */
-VITRT_API struct vitrt_prog *vitrt_compile(const struct vitrt_vit *m,
-					   const struct vitrt_scales *sc,
-					   const struct vitrt_compile_opts *o, int *err,
-					   char *msg, size_t cap);
+struct vitrt_prog *vitrt_compile(const struct vitrt_vit *m,
+				 const struct vitrt_scales *sc,
+				 const struct vitrt_compile_opts *o, int *err,
+				 char *msg, size_t cap);
 
 #endif /* VITRT_COMPILE_H */

@@ -18,18 +18,17 @@ struct vitrt_run_stats {
 };
 
 /* Upload @p's constants to @dev and plan its activation buffers. */
-VITRT_API struct vitrt_session *vitrt_session_new(struct vitrt_dev *dev,
-						  const struct vitrt_prog *p, int *err);
+struct vitrt_session *vitrt_session_new(struct vitrt_dev *dev,
+					const struct vitrt_prog *p, int *err);
 /*
  * Another session of the same program on the same device, with activations of its own and
  * @owner's constants (not copied again); free it before @owner.  Sessions run concurrently
  * on the in-process device.
  */
-VITRT_API struct vitrt_session *vitrt_session_new_shared(const struct vitrt_session *owner,
-							 int *err);
-VITRT_API void vitrt_session_free(struct vitrt_session *s);
+struct vitrt_session *vitrt_session_new_shared(const struct vitrt_session *owner, int *err);
+void vitrt_session_free(struct vitrt_session *s);
 /* One image (u8 [chans][img][img]) to its s16 logits ([classes], scale info.logit_scale). */
-VITRT_API int vitrt_session_run(struct vitrt_session *s, const uint8_t *image, int16_t *logits);
+int vitrt_session_run(struct vitrt_session *s, const uint8_t *image, int16_t *logits);
 /*
  * One image per session of @s[0..n) (all of one program on one device), run in lockstep: each
  * step for every image, and the GEMMs all images queued up to a SYNC submitted together and
@@ -37,19 +36,19 @@ VITRT_API int vitrt_session_run(struct vitrt_session *s, const uint8_t *image, i
  * those of vitrt_session_run, bit for bit.  VITRT_EINVAL for sessions of different devices or
  * programs.
  */
-VITRT_API int vitrt_session_run_lockstep(struct vitrt_session *const *s, uint32_t n,
-					 const uint8_t *const *image, int16_t *const *logits);
-VITRT_API const struct vitrt_run_stats *vitrt_session_stats(const struct vitrt_session *s);
+int vitrt_session_run_lockstep(struct vitrt_session *const *s, uint32_t n,
+			       const uint8_t *const *image, int16_t *const *logits);
+const struct vitrt_run_stats *vitrt_session_stats(const struct vitrt_session *s);
 /*
  * Whether @s runs its program as one submission per batch (the device's vector unit runs every
  * op; VITRT_SCHEDULE=split in the environment says no) or split at SYNC steps with the
  * integer ops on the host.  The two give the same bits.
  */
-VITRT_API bool vitrt_session_whole(const struct vitrt_session *s);
+bool vitrt_session_whole(const struct vitrt_session *s);
 /*
  * The image the trace events of @s's steps and jobs name (vitrt_trace.h; vitrt_infer gives
  * each session its image's place in a batch).  0 until set; set it before @s first runs.
  */
-VITRT_API void vitrt_session_set_tag(struct vitrt_session *s, uint32_t tag);
+void vitrt_session_set_tag(struct vitrt_session *s, uint32_t tag);
 
 #endif /* VITRT_EXEC_H */

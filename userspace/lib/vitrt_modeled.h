@@ -128,13 +128,13 @@ struct vitrt_modeled {
 #define VITRT_MODELED_PLOT_H	VITRT_CHART_HEIGHT
 
 /* The built-in shape named @name ("deit-t", "deit-s", "deit-b"), or NULL. */
-VITRT_API const struct vitrt_modeled_vit *vitrt_modeled_find(const char *name);
+const struct vitrt_modeled_vit *vitrt_modeled_find(const char *name);
 /* The names of the built-in shapes, ", "-separated, for messages. */
-VITRT_API const char *vitrt_modeled_names(void);
+const char *vitrt_modeled_names(void);
 
 /* Every GEMM of @vit on a @rows x @cols array into @out; VITRT_EINVAL on a bad shape. */
-VITRT_API int vitrt_modeled_compute(const struct vitrt_modeled_vit *vit, uint32_t rows,
-				    uint32_t cols, struct vitrt_modeled *out);
+int vitrt_modeled_compute(const struct vitrt_modeled_vit *vit, uint32_t rows,
+			  uint32_t cols, struct vitrt_modeled *out);
 
 /*
  * The whole inference of @vit on @hw into @out, phase 2 in @chunks query-row chunks (1..
@@ -142,9 +142,9 @@ VITRT_API int vitrt_modeled_compute(const struct vitrt_modeled_vit *vit, uint32_
  * VITRT_EINVAL on a bad shape, a parameter out of range, a scratchpad smaller than the two
  * weight-tile buffers or a chunk count out of range; VITRT_ENOMEM.
  */
-VITRT_API int vitrt_modeled_whole(const struct vitrt_modeled_vit *vit,
-				  const struct vitrt_modeled_hw *hw, uint32_t chunks,
-				  struct vitrt_modeled_whole *out);
+int vitrt_modeled_whole(const struct vitrt_modeled_vit *vit,
+			const struct vitrt_modeled_hw *hw, uint32_t chunks,
+			struct vitrt_modeled_whole *out);
 /* One step of the timed schedule. */
 struct vitrt_modeled_step {
 	uint32_t kind;		/* its row of the report: enum vitrt_modeled_kind or _vkind */
@@ -156,11 +156,11 @@ struct vitrt_modeled_step {
  * The steps of vitrt_modeled_whole(@vit, @hw, @chunks >= 1) in program order: the first @cap
  * into @steps, how many there are in *@n.  Errors as vitrt_modeled_whole.
  */
-VITRT_API int vitrt_modeled_trace(const struct vitrt_modeled_vit *vit,
-				  const struct vitrt_modeled_hw *hw, uint32_t chunks,
-				  struct vitrt_modeled_step *steps, size_t cap, size_t *n);
+int vitrt_modeled_trace(const struct vitrt_modeled_vit *vit,
+			const struct vitrt_modeled_hw *hw, uint32_t chunks,
+			struct vitrt_modeled_step *steps, size_t cap, size_t *n);
 /* Name of tensor @t ("qkv", ...). */
-VITRT_API const char *vitrt_modeled_tensor_name(enum vitrt_modeled_tensor t);
+const char *vitrt_modeled_tensor_name(enum vitrt_modeled_tensor t);
 
 /*
  * A VITRT_MODELED_PLOT_W x _H RGB PNG at @path (vitrt_chart_png), utilization on a 0..100%
@@ -168,8 +168,8 @@ VITRT_API const char *vitrt_modeled_tensor_name(enum vitrt_modeled_tensor t);
  * critical-path share under it), one for the whole inference, and a line at the array-only
  * total of @r.  Without: @r's per-GEMM bars and total.  Errors name @path.
  */
-VITRT_API int vitrt_modeled_plot(const struct vitrt_modeled *r,
-				 const struct vitrt_modeled_whole *w, const char *path,
-				 char *msg, size_t cap);
+int vitrt_modeled_plot(const struct vitrt_modeled *r,
+		       const struct vitrt_modeled_whole *w, const char *path,
+		       char *msg, size_t cap);
 
 #endif /* VITRT_MODELED_H */

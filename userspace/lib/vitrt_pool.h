@@ -19,10 +19,10 @@
  * Threads for the next parallel regions: 0 = the CPUs this process may run on.  Returns 0, or
  * VITRT_EINVAL above VITRT_MAX_THREADS.  The pool is rebuilt at the next region.
  */
-VITRT_API int vitrt_set_threads(uint32_t n);
+int vitrt_set_threads(uint32_t n);
 
 /* Threads a region runs on now (the setting, or the CPU count). */
-VITRT_API uint32_t vitrt_threads(void);
+uint32_t vitrt_threads(void);
 
 /* fn(arg, t) for every t < tasks, spread over the pool; returns when all have returned. */
 void vitrt_parallel(uint32_t tasks, void (*fn)(void *arg, uint32_t t), void *arg);

@@ -133,28 +133,28 @@ struct vitrt_prog {
 /* Largest side of the array a program can be scheduled for. */
 #define VITRT_ARRAY_MAX_SIDE	256u
 
-VITRT_API const char *vitrt_scheme_name(uint32_t scheme);
-VITRT_API int vitrt_scheme_parse(const char *name);
+const char *vitrt_scheme_name(uint32_t scheme);
+int vitrt_scheme_parse(const char *name);
 /* Bits of the blocks' Linear inputs under @scheme: 4 for W4A4, else 8. */
-VITRT_API uint32_t vitrt_scheme_act_bits(uint32_t scheme);
+uint32_t vitrt_scheme_act_bits(uint32_t scheme);
 /*
  * "RxC" (decimal, 1..VITRT_ARRAY_MAX_SIDE each, nothing else) into @rows and @cols;
  * VITRT_EINVAL otherwise (outputs untouched).
  */
-VITRT_API int vitrt_array_parse(const char *s, uint32_t *rows, uint32_t *cols);
-VITRT_API const char *vitrt_op_name(uint32_t op);
+int vitrt_array_parse(const char *s, uint32_t *rows, uint32_t *cols);
+const char *vitrt_op_name(uint32_t op);
 
 /* ---- the compiled model file (vitrt_mfile.c) ---- */
 
 /* Write @p to @path (via a temporary file and rename). */
-VITRT_API int vitrt_prog_save(const struct vitrt_prog *p, const char *path, char *msg, size_t cap);
+int vitrt_prog_save(const struct vitrt_prog *p, const char *path, char *msg, size_t cap);
 /* Load and fully validate @path; NULL with *err and a message naming the file and the problem. */
-VITRT_API struct vitrt_prog *vitrt_prog_load(const char *path, int *err, char *msg, size_t cap);
-VITRT_API void vitrt_prog_free(struct vitrt_prog *p);
+struct vitrt_prog *vitrt_prog_load(const char *path, int *err, char *msg, size_t cap);
+void vitrt_prog_free(struct vitrt_prog *p);
 /*
  * Check every step and GEMM reference against the arenas, and the ACT arena against
  * VITRT_MAX_ACT_BYTES and its tensors' extent; 0 or VITRT_EFORMAT with a message.
  */
-VITRT_API int vitrt_prog_validate(const struct vitrt_prog *p, char *msg, size_t cap);
+int vitrt_prog_validate(const struct vitrt_prog *p, char *msg, size_t cap);
 
 #endif /* VITRT_PROG_H */

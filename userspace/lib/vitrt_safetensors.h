@@ -43,28 +43,27 @@ struct vitrt_st;
  * VITRT_EUNSUPPORTED (a dtype other than F32/F16/BF16), VITRT_ESYS or VITRT_ENOMEM, and @msg
  * (if @cap > 0) "<path>: <problem>".
  */
-VITRT_API struct vitrt_st *vitrt_st_open(const char *path, int *err, char *msg, size_t cap);
-VITRT_API void vitrt_st_close(struct vitrt_st *st);
-VITRT_API const char *vitrt_st_path(const struct vitrt_st *st);
+struct vitrt_st *vitrt_st_open(const char *path, int *err, char *msg, size_t cap);
+void vitrt_st_close(struct vitrt_st *st);
+const char *vitrt_st_path(const struct vitrt_st *st);
 /* Tensors are numbered 0..count-1 in name order (strcmp). */
-VITRT_API uint32_t vitrt_st_count(const struct vitrt_st *st);
-VITRT_API struct vitrt_st_tensor *vitrt_st_tensor(const struct vitrt_st *st, uint32_t i);
+uint32_t vitrt_st_count(const struct vitrt_st *st);
+struct vitrt_st_tensor *vitrt_st_tensor(const struct vitrt_st *st, uint32_t i);
 /* The tensor called @name, or NULL; its number in *@index if @index is not NULL. */
-VITRT_API struct vitrt_st_tensor *vitrt_st_find(const struct vitrt_st *st, const char *name,
-						uint32_t *index);
+struct vitrt_st_tensor *vitrt_st_find(const struct vitrt_st *st, const char *name, uint32_t *index);
 /* The string "__metadata__" holds for @key, or NULL (no such key, or no "__metadata__"). */
-VITRT_API const char *vitrt_st_meta(const struct vitrt_st *st, const char *key);
+const char *vitrt_st_meta(const struct vitrt_st *st, const char *key);
 
 /*
  * Write @n tensors as F32 to @path (through a temporary file renamed into place), in the
  * order given.  Returns 0 or a negative VITRT_E* code with the problem in @msg.
  */
-VITRT_API int vitrt_st_write(const char *path, const struct vitrt_st_tensor *tensors, uint32_t n,
-			     char *msg, size_t cap);
+int vitrt_st_write(const char *path, const struct vitrt_st_tensor *tensors, uint32_t n,
+		   char *msg, size_t cap);
 
 /* Float conversions of the two 16-bit formats (all values, subnormals, inf and NaN). */
-VITRT_API float vitrt_f16_to_f32(uint16_t h);
-VITRT_API float vitrt_bf16_to_f32(uint16_t h);
+float vitrt_f16_to_f32(uint16_t h);
+float vitrt_bf16_to_f32(uint16_t h);
 
 #ifdef __cplusplus
 }

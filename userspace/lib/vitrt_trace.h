@@ -63,10 +63,10 @@ struct vitrt_tracer {
  * Report @dev's work to @tr (copied; NULL stops reporting).  Set it while nothing runs on
  * @dev: job lists made before it report no jobs.
  */
-VITRT_API void vitrt_dev_set_tracer(struct vitrt_dev *dev, const struct vitrt_tracer *tr);
+void vitrt_dev_set_tracer(struct vitrt_dev *dev, const struct vitrt_tracer *tr);
 
 /* Now on CLOCK_MONOTONIC, in ns: the clock of the events. */
-VITRT_API uint64_t vitrt_trace_now(void);
+uint64_t vitrt_trace_now(void);
 
 #ifdef __cplusplus
 }

@@ -39,7 +39,7 @@ struct vitrt_vit;
 #define VITRT_VERIFY_MEAN_ERR_A4	0.15
 
 /* The default bound for @scheme on one image, or with @mean on average. */
-VITRT_API double vitrt_verify_bound(uint32_t scheme, bool mean);
+double vitrt_verify_bound(uint32_t scheme, bool mean);
 
 struct vitrt_verify {
 	uint32_t images;	/* compared */
@@ -56,10 +56,10 @@ struct vitrt_verify {
  * images of @ds from @first on, up to @count of them, prepared by @prep.  0 or an error
  * (message in @msg); an unreadable image is skipped unless @strict.
  */
-VITRT_API int vitrt_verify_program(const struct vitrt_prog *p, const struct vitrt_vit *fake,
-				   const struct vitrt_scales *sc, const struct vitrt_dataset *ds,
-				   const struct vitrt_prep *prep, uint32_t first, uint32_t count,
-				   bool strict, struct vitrt_verify *r, char *msg, size_t cap);
+int vitrt_verify_program(const struct vitrt_prog *p, const struct vitrt_vit *fake,
+			 const struct vitrt_scales *sc, const struct vitrt_dataset *ds,
+			 const struct vitrt_prep *prep, uint32_t first, uint32_t count,
+			 bool strict, struct vitrt_verify *r, char *msg, size_t cap);
 
 #ifdef __cplusplus
 }

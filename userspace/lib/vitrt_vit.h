@@ -49,7 +49,7 @@ enum vitrt_tap {
 };
 
 /* "input", "embed", "norm1", ... */
-VITRT_API const char *vitrt_tap_name(enum vitrt_tap tap);
+const char *vitrt_tap_name(enum vitrt_tap tap);
 
 /* Called at every tap with the tensor's @n floats at @x, which it may rewrite. */
 typedef void (*vitrt_vit_hook)(void *ctx, enum vitrt_tap tap, uint32_t layer, float *x, size_t n);
@@ -117,7 +117,7 @@ struct vitrt_vit {
 };
 
 /* Rows of the NORMF tap: 1 (class token, pooled mean), 2 (distilled) or the patches. */
-VITRT_API uint32_t vitrt_vit_normf_rows(const struct vitrt_vit_config *cfg);
+uint32_t vitrt_vit_normf_rows(const struct vitrt_vit_config *cfg);
 
 /* What the caller knows better than the checkpoint (vitrt's --mean, --std). */
 struct vitrt_vit_opts {
@@ -139,19 +139,19 @@ struct vitrt_vit_opts {
  * implied by the config: a missing, misshapen or unexpected tensor is an error naming the
  * tensor.  NULL on error with *@err and "<file>: <problem>" in @msg.
  */
-VITRT_API struct vitrt_vit *vitrt_vit_load_opts(const char *path, const struct vitrt_vit_opts *o,
-						int *err, char *msg, size_t cap);
+struct vitrt_vit *vitrt_vit_load_opts(const char *path, const struct vitrt_vit_opts *o,
+				      int *err, char *msg, size_t cap);
 /* vitrt_vit_load_opts without options. */
-VITRT_API struct vitrt_vit *vitrt_vit_load(const char *path, int *err, char *msg, size_t cap);
-VITRT_API void vitrt_vit_free(struct vitrt_vit *m);
+struct vitrt_vit *vitrt_vit_load(const char *path, int *err, char *msg, size_t cap);
+void vitrt_vit_free(struct vitrt_vit *m);
 
 /*
  * Run one image: @image is [chans][img][img], already normalized; @logits receives
  * cfg.classes floats.  @hook may be NULL.  Returns 0, or VITRT_ENOMEM.  Thread-safe: the
  * model is only read (scratch memory is per call).
  */
-VITRT_API int vitrt_vit_forward(const struct vitrt_vit *m, const float *image, float *logits,
-				vitrt_vit_hook hook, void *ctx);
+int vitrt_vit_forward(const struct vitrt_vit *m, const float *image, float *logits,
+		      vitrt_vit_hook hook, void *ctx);
 
 /*
  * Fold every LayerNorm affine into the Linear that follows it (norm1 -> qkv, norm2 -> fc1,
@@ -159,21 +159,21 @@ VITRT_API int vitrt_vit_forward(const struct vitrt_vit *m, const float *image, f
  * W' = W diag(gamma), b' = b + W beta, then gamma = 1, beta = 0.  Exact in real arithmetic;
  * the logits move only by float rounding.
  */
-VITRT_API void vitrt_vit_fold_norms(struct vitrt_vit *m);
+void vitrt_vit_fold_norms(struct vitrt_vit *m);
 
 /* Multiply-accumulates of one forward (GEMMs and attention matmuls). */
-VITRT_API uint64_t vitrt_vit_macs(const struct vitrt_vit_config *cfg);
+uint64_t vitrt_vit_macs(const struct vitrt_vit_config *cfg);
 
 /*
  * C[m][n] = sum_k A[m][k] * B[n][k] (+ bias[n]): rows of A and B are @lda / @ldb floats apart,
  * rows of C @ldc.  The forward's kernel, exposed for the tests and the calibration code.
  */
-VITRT_API void vitrt_sgemm_nt(float *c, size_t ldc, const float *a, size_t lda, const float *b,
-			      size_t ldb, const float *bias, uint32_t m, uint32_t n, uint32_t k);
+void vitrt_sgemm_nt(float *c, size_t ldc, const float *a, size_t lda, const float *b,
+		    size_t ldb, const float *bias, uint32_t m, uint32_t n, uint32_t k);
 /* Its plain twin: the same sums, accumulated in double. */
-VITRT_API void vitrt_sgemm_nt_ref(float *c, size_t ldc, const float *a, size_t lda,
-				  const float *b, size_t ldb, const float *bias, uint32_t m,
-				  uint32_t n, uint32_t k);
+void vitrt_sgemm_nt_ref(float *c, size_t ldc, const float *a, size_t lda,
+			const float *b, size_t ldb, const float *bias, uint32_t m,
+			uint32_t n, uint32_t k);
 
 #ifdef __cplusplus
 }

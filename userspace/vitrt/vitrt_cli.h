@@ -9,8 +9,11 @@
 
 #include "vitrt.h"
 
-/* The program's version; `vitrt --version` prints it with the uapi and hardware versions. */
-#define VITRT_CLI_VERSION	"0.1.0"
+/*
+ * The program's version, libvitrt's (<vitrt/core.h>): `vitrt --version` prints it with the uapi
+ * and hardware versions.
+ */
+#define VITRT_CLI_VERSION	VITRT_VERSION_STRING
 
 int cmd_gemm(int argc, char **argv);
 int cmd_info(int argc, char **argv);
