@@ -7,6 +7,8 @@
 #                in-process (scripts/bench/bench-vm.sh; BENCH_VM_ARGS=--json for JSON)
 # Parts: make hw | userspace | man | rtl | kernel | qemu | vm | deps
 #   make activity  the per-PE switching-activity study (tools/activity/activity.mk)
+# Install: make install [PREFIX=/usr/local] [DESTDIR=] (and uninstall): vitrt, libvitrt.so and
+#          .a, <vitrt/*.h>, vitrt.pc, the man pages
 
 B       := build
 CC      ?= gcc
@@ -54,6 +56,50 @@ $(B)/libvitrt.a: $(call obj,host,$(LIB_SRC))
 $(B)/vitrt: $(call obj,host,$(CLI_SRC)) $(B)/libvitrt.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) $(NL_LIBS)
 
+# ---- libvitrt.so: the same sources as position-independent objects (build/pic/).  It exports
+# what userspace/include/vitrt/ marks VITRT_API, nothing else (tests/install.sh checks).  The
+# CLI and the tests link libvitrt.a: they use the library's internals.  The version is read
+# from the header, the one place it is written.
+VITRT_PUB_H := userspace/include/vitrt/core.h
+vitrt_version_part = $(shell sed -n 's/^.define VITRT_VERSION_$(1)[[:space:]]*\([0-9]*\)$$/\1/p' \
+	$(VITRT_PUB_H))
+VITRT_MAJOR := $(call vitrt_version_part,MAJOR)
+VITRT_MINOR := $(call vitrt_version_part,MINOR)
+VITRT_PATCH := $(call vitrt_version_part,PATCH)
+ifeq ($(VITRT_MAJOR).$(VITRT_MINOR).$(VITRT_PATCH),..)
+$(error no VITRT_VERSION_MAJOR/MINOR/PATCH in $(VITRT_PUB_H))
+endif
+VITRT_VERSION := $(VITRT_MAJOR).$(VITRT_MINOR).$(VITRT_PATCH)
+VITRT_SONAME  := libvitrt.so.$(VITRT_MAJOR)
+VITRT_SO      := $(B)/libvitrt.so.$(VITRT_VERSION)
+
+$(B)/pic/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(CPPFLAGS) -fPIC -fvisibility=hidden -c $< -o $@
+
+# The version script lists the functions the public headers declare VITRT_API and hides the
+# rest: -fvisibility=hidden alone is not enough, as GCC 12 gives the ifunc of every
+# target_clones function default visibility whatever it is told.
+VITRT_HEADERS := $(wildcard userspace/include/vitrt/*.h)
+$(B)/libvitrt.map: $(VITRT_HEADERS)
+	@mkdir -p $(dir $@)
+	{ echo '{ global:'; \
+	  sed -n 's/^VITRT_API .*[ *]\(vitrt_[a-z0-9_]*\)(.*/\t\1;/p' $^; \
+	  echo 'local: *; };'; } >$@
+
+# -z defs: a symbol missing from the libraries listed is an error here, not in the application
+$(VITRT_SO): $(call obj,pic,$(LIB_SRC)) $(B)/libvitrt.map
+	$(CC) $(CFLAGS) -shared -Wl,-soname,$(VITRT_SONAME) -Wl,--version-script,$(B)/libvitrt.map \
+		-Wl,-z,defs -Wl,--as-needed -o $@ $(filter %.o,$^) $(LDLIBS)
+
+# the runtime link (SONAME) names the file; the development link, for -lvitrt, the SONAME
+$(B)/$(VITRT_SONAME): $(VITRT_SO)
+	ln -sf $(notdir $<) $@
+$(B)/libvitrt.so: $(B)/$(VITRT_SONAME)
+	ln -sf $(notdir $<) $@
+
+-include $(shell find $(B)/pic -name '*.d' 2>/dev/null)
+
 VM_LIB_SRC := $(filter-out userspace/lib/vitrt_chart.c,$(LIB_SRC)) \
 	      userspace/lib/nocairo/vitrt_chart_none.c
 $(B)/vm-bin/vitrt: $(CLI_SRC) $(VM_LIB_SRC)
@@ -97,7 +143,7 @@ $(B)/idx_png: $(call obj,host,tests/unit/idx_png.c) $(B)/libvitrt.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
 hw: $(B)/test_model $(B)/test_vec $(B)/test_kern
-userspace: $(B)/vitrt $(B)/libvitrt.a $(B)/test_vitrt $(B)/test_prog $(B)/test_iops $(B)/test_fp32 $(B)/test_reorder \
+userspace: $(B)/vitrt $(B)/libvitrt.a $(B)/libvitrt.so $(B)/test_vitrt $(B)/test_prog $(B)/test_iops $(B)/test_fp32 $(B)/test_reorder \
 	   $(B)/test_modeled $(B)/test_resize $(B)/idx_png
 
 -include $(shell find $(B)/host -name '*.d' 2>/dev/null)
@@ -211,6 +257,49 @@ man: $(MAN_PAGES)
 $(B)/man/%: Documentation/man/%.rst
 	@mkdir -p $(dir $@)
 	$(RST2MAN) --halt=warning $< $@
+
+# ---- make install / uninstall: PREFIX (default /usr/local) and the usual directories below
+# it, all under DESTDIR when given (tests/install.sh installs into a temporary one) ----
+PREFIX       ?= /usr/local
+BINDIR       ?= $(PREFIX)/bin
+LIBDIR       ?= $(PREFIX)/lib
+INCLUDEDIR   ?= $(PREFIX)/include
+MANDIR       ?= $(PREFIX)/share/man
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+
+# vitrt.pc names the directories install uses, relative to ${prefix} where they are below it
+# (pkg-config --define-prefix can then move them); rebuilt every time, as they may change.
+pc_dir = $(patsubst $(PREFIX)/%,$${prefix}/%,$(1))
+$(B)/vitrt.pc: userspace/vitrt.pc.in FORCE
+	@mkdir -p $(dir $@)
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(call pc_dir,$(LIBDIR))|' \
+	    -e 's|@INCLUDEDIR@|$(call pc_dir,$(INCLUDEDIR))|' -e 's|@VERSION@|$(VITRT_VERSION)|' \
+	    $< >$@
+
+# The shared library is installed 644: Debian policy 10.2 (shared libraries are not executable).
+install: $(B)/vitrt $(VITRT_SO) $(B)/libvitrt.a $(B)/vitrt.pc $(MAN_PAGES)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR)/vitrt \
+		$(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man4
+	install -m 755 $(B)/vitrt $(DESTDIR)$(BINDIR)/vitrt
+	install -m 644 $(VITRT_SO) $(DESTDIR)$(LIBDIR)/
+	ln -sf $(notdir $(VITRT_SO)) $(DESTDIR)$(LIBDIR)/$(VITRT_SONAME)
+	ln -sf $(VITRT_SONAME) $(DESTDIR)$(LIBDIR)/libvitrt.so
+	install -m 644 $(B)/libvitrt.a $(DESTDIR)$(LIBDIR)/libvitrt.a
+	install -m 644 $(VITRT_HEADERS) $(DESTDIR)$(INCLUDEDIR)/vitrt/
+	install -m 644 $(B)/vitrt.pc $(DESTDIR)$(PKGCONFIGDIR)/vitrt.pc
+	install -m 644 $(B)/man/vitrt.1 $(DESTDIR)$(MANDIR)/man1/vitrt.1
+	install -m 644 $(B)/man/vitsa.4 $(DESTDIR)$(MANDIR)/man4/vitsa.4
+
+# What install put there, and the vitrt include directory when nothing else is left in it.
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/vitrt $(DESTDIR)$(LIBDIR)/libvitrt.so \
+		$(DESTDIR)$(LIBDIR)/$(VITRT_SONAME) $(DESTDIR)$(LIBDIR)/$(notdir $(VITRT_SO)) \
+		$(DESTDIR)$(LIBDIR)/libvitrt.a $(DESTDIR)$(PKGCONFIGDIR)/vitrt.pc \
+		$(addprefix $(DESTDIR)$(INCLUDEDIR)/vitrt/,$(notdir $(VITRT_HEADERS))) \
+		$(DESTDIR)$(MANDIR)/man1/vitrt.1 $(DESTDIR)$(MANDIR)/man4/vitsa.4
+	rmdir $(DESTDIR)$(INCLUDEDIR)/vitrt 2>/dev/null || true
+
+.PHONY: install uninstall FORCE
 
 # ---- kernel module, QEMU, VM ----
 kernel:
