@@ -50,6 +50,8 @@ suite vitrt-cli tests/unit/vitrt_cli.sh $B/vitrt
 # --trace: Chrome trace-event files of run, eval and bench that nest and hold every step.
 suite trace tests/unit/trace.sh $B/vitrt
 suite man tests/unit/man.sh $B/vitrt
+# make install into a temporary DESTDIR; an application built with pkg-config against it.
+suite install tests/install.sh $B/idx_png
 # The shipped model W8A8 and W4A8 against the true labels and PyTorch's FP32 predictions.
 suite accuracy tests/unit/accuracy.sh $B/vitrt
 # The 197-token RGB 224 model W8A8 and W4A8 against PyTorch's FP32 top-1 (issue 12).
