@@ -277,6 +277,8 @@ $(B)/vitrt.pc: userspace/vitrt.pc.in FORCE
 	    $< >$@
 
 # The shared library is installed 644: Debian policy 10.2 (shared libraries are not executable).
+# Into the system itself (no DESTDIR), ldconfig then lets ld.so find it in /usr/local/lib;
+# a package (DESTDIR) leaves that to the package manager.
 install: $(B)/vitrt $(VITRT_SO) $(B)/libvitrt.a $(B)/vitrt.pc $(MAN_PAGES)
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR)/vitrt \
 		$(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man4
@@ -289,6 +291,7 @@ install: $(B)/vitrt $(VITRT_SO) $(B)/libvitrt.a $(B)/vitrt.pc $(MAN_PAGES)
 	install -m 644 $(B)/vitrt.pc $(DESTDIR)$(PKGCONFIGDIR)/vitrt.pc
 	install -m 644 $(B)/man/vitrt.1 $(DESTDIR)$(MANDIR)/man1/vitrt.1
 	install -m 644 $(B)/man/vitsa.4 $(DESTDIR)$(MANDIR)/man4/vitsa.4
+	$(if $(DESTDIR),,-ldconfig)
 
 # What install put there, and the vitrt include directory when nothing else is left in it.
 uninstall:
@@ -298,6 +301,7 @@ uninstall:
 		$(addprefix $(DESTDIR)$(INCLUDEDIR)/vitrt/,$(notdir $(VITRT_HEADERS))) \
 		$(DESTDIR)$(MANDIR)/man1/vitrt.1 $(DESTDIR)$(MANDIR)/man4/vitsa.4
 	rmdir $(DESTDIR)$(INCLUDEDIR)/vitrt 2>/dev/null || true
+	$(if $(DESTDIR),,-ldconfig)
 
 .PHONY: install uninstall FORCE
 
