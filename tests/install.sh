@@ -5,7 +5,7 @@
 # exports exactly the functions the installed headers declare; each header compiles on its
 # own needing nothing but the C compiler's freestanding headers (so none from outside
 # include/vitrt), as C and C++; userspace/examples/classify.c, copied out of the tree, builds
-# with `pkg-config --cflags --libs vitrt` alone (and statically with --static) and gives, for
+# with `pkg-config --cflags --libs vitrt` alone (and with libvitrt.a, --static) and gives, for
 # every test image, the top-1 class and the logits the installed `vitrt run --json` gives;
 # make uninstall leaves no file behind.  Everything happens in a temporary directory that
 # goes on exit.  $1: the idx_png binary (images of Fashion-MNIST's test set as PNG files).
@@ -110,13 +110,14 @@ versions_agree() {
 	[ "$pcv" = "$VERSION" ] && [ "$cli" = "vitrt $VERSION" ]
 }
 
-# build OUT [PKG_CONFIG_FLAGS...]: the example, as an application would build it, outside the
-# tree; --static links it statically, with the libraries of vitrt.pc's private fields.
+# build OUT [--static]: the example, as an application would build it, outside the tree.
+# --static links libvitrt.a with what vitrt.pc's private fields name (those as shared
+# libraries: Debian ships no static cairo).
 build() {
 	local out=$1 flags
 	shift
 	flags=$(pc --cflags --libs "$@" vitrt) || return 1
-	[ "${1:-}" = --static ] && flags="-static $flags"
+	[ "${1:-}" = --static ] && flags=${flags/-lvitrt/-l:libvitrt.a}
 	cp userspace/examples/classify.c "$tmp/classify.c"
 	# shellcheck disable=SC2086
 	(cd "$tmp" && gcc -std=c11 -Wall -Wextra -Werror classify.c -o "$out" $flags)
@@ -155,8 +156,8 @@ all_agree() {
 	return $ok
 }
 
-# The example linked statically (libvitrt.a and vitrt.pc's private libraries) needs no
-# libvitrt.so and gives the same answers.
+# The example linked with libvitrt.a and vitrt.pc's private libraries needs no libvitrt.so
+# and gives the same answers.
 static_agrees() {
 	build classify-static --static || return 1
 	if readelf -d "$tmp/classify-static" | grep -F libvitrt; then
