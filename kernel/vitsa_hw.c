@@ -424,9 +424,9 @@ static void vitsa_hw_recover(struct vitsa_device *vdev, u32 status, u32 event)
 		n = vitsa_hw_ring_drain(vdev, status, started, &ev);
 	ev.requeued = n;
 	dev_err(&vdev->pdev->dev,
-		"%s: job %llu of pid %u failed (status %u); reset, %u aborted, %u requeued\n",
+		"%s: job %llu of pid %u failed (status %u, %s); reset, %u aborted, %u requeued\n",
 		status == VITSA_JOB_TIMEOUT ? "Job timeout" : "Device error", ev.fence, ev.pid,
-		status, ev.aborted, n);
+		status, vitsa_job_status_name(status), ev.aborted, n);
 	vitsa_hw_restart(vdev, n);
 
 	vitsa_genl_event(vdev, &ev);

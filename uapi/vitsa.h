@@ -300,18 +300,67 @@ struct vitsa_wait {
 };
 
 /*
- * Job status in vitsa_wait.error: below 32 the device's codes (Documentation/hw/vitsa.rst),
- * from 32 the driver's.  ABORTED: the job did not run to completion because the device was
- * reset or removed, or because an earlier job of the same file hung.  TIMEOUT: the job ran
- * longer than the job timeout; the device was reset.
+ * Job status in vitsa_wait.error: below 32 the device's codes (Documentation/hw/vitsa.rst,
+ * the same numbers as its completion records), from 32 the driver's.  The driver checks a job
+ * before the device sees it, so most of the device's codes do not occur (Documentation/uapi.rst,
+ * WAIT); all are named so that any status can be printed.  ABORTED: the job
+ * did not run to completion because the device was reset or removed, or because an earlier job
+ * of the same file hung.  TIMEOUT: the job ran longer than the job timeout; the device was
+ * reset.
  */
 #define VITSA_JOB_OK		0
+#define VITSA_JOB_OPCODE	1	/* unknown opcode */
+#define VITSA_JOB_FLAGS		2	/* unknown flag bits */
+#define VITSA_JOB_DIMS		3	/* M, N or K is 0 or above MAX_DIM */
+#define VITSA_JOB_TYPE		4	/* bad operand or result type */
+#define VITSA_JOB_STRIDE	5	/* a stride shorter than its row */
+#define VITSA_JOB_RESERVED	6	/* a reserved word or unused address not 0 */
+#define VITSA_JOB_RANGE		7	/* an operand's address range wraps */
+#define VITSA_JOB_RQ		8	/* requantization shift out of range */
 #define VITSA_JOB_DMA_READ	9
 #define VITSA_JOB_DMA_WRITE	10
+#define VITSA_JOB_RING		11	/* the command ring is invalid */
 #define VITSA_JOB_ABORTED	12
+#define VITSA_JOB_INTERNAL	13	/* the device could not allocate its buffers */
+#define VITSA_JOB_OVERLAP	14	/* C shares a byte with an input */
 #define VITSA_JOB_PARAM		15	/* since 1.3: a vector op's parameter out of range */
 #define VITSA_JOB_LIST		16	/* since 1.3: the device refused a list's form */
+#define VITSA_JOB_DEVICE_COUNT	17	/* the device's codes are 0..DEVICE_COUNT - 1 */
 #define VITSA_JOB_TIMEOUT	32	/* since 1.2 */
+#define VITSA_JOB_STATUS_COUNT	33
+
+/*
+ * A name for every status, for messages: a designated initializer for a table of
+ * VITSA_JOB_STATUS_COUNT strings (the codes between the device's and the driver's are NULL).
+ */
+#define VITSA_JOB_STATUS_NAMES {					\
+	[VITSA_JOB_OK] = "ok",						\
+	[VITSA_JOB_OPCODE] = "unknown opcode",				\
+	[VITSA_JOB_FLAGS] = "unknown flags",				\
+	[VITSA_JOB_DIMS] = "dimension out of range",			\
+	[VITSA_JOB_TYPE] = "bad operand or result type",		\
+	[VITSA_JOB_STRIDE] = "stride shorter than a row",		\
+	[VITSA_JOB_RESERVED] = "reserved field not zero",		\
+	[VITSA_JOB_RANGE] = "address range wraps",			\
+	[VITSA_JOB_RQ] = "requant shift out of range",			\
+	[VITSA_JOB_DMA_READ] = "DMA read failed",			\
+	[VITSA_JOB_DMA_WRITE] = "DMA write failed",			\
+	[VITSA_JOB_RING] = "command ring invalid",			\
+	[VITSA_JOB_ABORTED] = "aborted by reset",			\
+	[VITSA_JOB_INTERNAL] = "model out of memory",			\
+	[VITSA_JOB_OVERLAP] = "C overlaps an input",			\
+	[VITSA_JOB_PARAM] = "vector parameter out of range",		\
+	[VITSA_JOB_LIST] = "bad descriptor list",			\
+	[VITSA_JOB_TIMEOUT] = "job timeout, device reset",		\
+}
+
+/* The name of @status, or "unknown status"; for the kernel and userspace alike. */
+static inline const char *vitsa_job_status_name(__u32 status)
+{
+	static const char *const names[VITSA_JOB_STATUS_COUNT] = VITSA_JOB_STATUS_NAMES;
+
+	return status < VITSA_JOB_STATUS_COUNT && names[status] ? names[status] : "unknown status";
+}
 
 #define VITSA_IOCTL_BASE	0xb9
 

@@ -210,6 +210,30 @@ enum vitsa_err {
 	VITSA_ERR_COUNT
 };
 
+/*
+ * For a header that restates these codes under its own prefix (the driver's uapi does, as
+ * VITSA_JOB_*, so that it stands alone): check(p##CODE == VITSA_ERR_CODE) for every code.
+ * The count is the restating side's to check, since it may add codes of its own above.
+ */
+#define VITSA_ERR_SAME_AS(check, p)						\
+	check(p##OK == VITSA_ERR_OK);						\
+	check(p##OPCODE == VITSA_ERR_OPCODE);					\
+	check(p##FLAGS == VITSA_ERR_FLAGS);					\
+	check(p##DIMS == VITSA_ERR_DIMS);					\
+	check(p##TYPE == VITSA_ERR_TYPE);					\
+	check(p##STRIDE == VITSA_ERR_STRIDE);					\
+	check(p##RESERVED == VITSA_ERR_RESERVED);				\
+	check(p##RANGE == VITSA_ERR_RANGE);					\
+	check(p##RQ == VITSA_ERR_RQ);						\
+	check(p##DMA_READ == VITSA_ERR_DMA_READ);				\
+	check(p##DMA_WRITE == VITSA_ERR_DMA_WRITE);				\
+	check(p##RING == VITSA_ERR_RING);					\
+	check(p##ABORTED == VITSA_ERR_ABORTED);					\
+	check(p##INTERNAL == VITSA_ERR_INTERNAL);				\
+	check(p##OVERLAP == VITSA_ERR_OVERLAP);					\
+	check(p##PARAM == VITSA_ERR_PARAM);					\
+	check(p##LIST == VITSA_ERR_LIST)
+
 #ifndef __KERNEL__
 _Static_assert(sizeof(struct vitsa_hw_desc) == 128, "descriptor is 128 bytes");
 _Static_assert(sizeof(struct vitsa_hw_cpl) == 32, "completion record is 32 bytes");

@@ -11,6 +11,8 @@
 #include "vitrt.h"
 #include "vitrt_pool.h"
 #include "vitrt_trace.h"
+#include "vitsa.h"
+#include "vitsa_model.h"
 
 static struct vitrt_dev *dev;
 static struct vitrt_buf *buf, *small;
@@ -114,6 +116,23 @@ TEST(runs_and_reports_job_errors)
 	      "job error %lu %u", jerr.fence, jerr.status);
 	CHECK(vitrt_wait(dev, f2, 0, &jerr) == 0 && jerr.fence == 0, "reported once");
 	CHECK(vitrt_wait(dev, 99, 0, &jerr) == VITRT_EINVAL, "future fence");
+}
+
+/*
+ * The uapi names every status a job can end with (the values are tied to the device's at
+ * compile time, vitrt_err.c); its names are the hardware model's, so that QEMU's log and the
+ * runtime's messages say the same thing.
+ */
+TEST(status_names_are_the_devices)
+{
+	for (uint32_t s = 0; s < VITSA_ERR_COUNT; s++)
+		CHECK(!strcmp(vitrt_job_status_name(s), vitsa_err_name(s)), "status %u: %s, hw %s",
+		      s, vitrt_job_status_name(s), vitsa_err_name(s));
+	CHECK(!strcmp(vitrt_job_status_name(VITSA_JOB_TIMEOUT), "job timeout, device reset"),
+	      "timeout");
+	CHECK(!strcmp(vitrt_job_status_name(VITSA_JOB_DEVICE_COUNT), "unknown status"), "gap");
+	CHECK(!strcmp(vitrt_job_status_name(VITSA_JOB_STATUS_COUNT), "unknown status"), "past");
+	CHECK(!strcmp(vitrt_job_status_name(UINT32_MAX), "unknown status"), "far");
 }
 
 /*

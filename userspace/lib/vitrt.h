@@ -118,7 +118,7 @@ struct vitrt_job {
 
 struct vitrt_job_error {
 	uint64_t fence;		/* first failed job since the last report, 0 if none */
-	uint32_t status;	/* the device's VITSA_ERR_* code */
+	uint32_t status;	/* its VITSA_JOB_* code (uapi/vitsa.h) */
 };
 
 /*
@@ -158,7 +158,7 @@ int vitrt_wait(struct vitrt_dev *dev, uint64_t fence, uint64_t timeout_ns,
 /* Modeled array cycles of one M x N x K GEMM on @dev's array. */
 uint64_t vitrt_gemm_cycles(const struct vitrt_dev *dev, uint32_t m, uint32_t n, uint32_t k);
 
-/* Name of a device status code (VITSA_ERR_*). */
+/* Name of a job status code (VITSA_JOB_*, uapi/vitsa.h: the device's codes and the driver's). */
 const char *vitrt_job_status_name(uint32_t status);
 
 /*

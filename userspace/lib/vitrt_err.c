@@ -51,12 +51,15 @@ uint64_t vitrt_row_bytes(enum vitrt_type t, uint32_t cols)
 	return vitsa_row_bytes(t, cols);
 }
 
+/* Every backend reports the uapi's codes: the sim device's are the hardware's, tied here. */
+#define SAME(e) _Static_assert(e, #e)
+VITSA_ERR_SAME_AS(SAME, VITSA_JOB_);
+SAME(VITSA_JOB_DEVICE_COUNT == VITSA_ERR_COUNT);
+
 /* The device's codes, plus the driver's own (uapi/vitsa.h: from 32 on). */
 const char *vitrt_job_status_name(uint32_t status)
 {
-	if (status == VITSA_JOB_TIMEOUT)
-		return "job timeout, device reset";
-	return vitsa_err_name(status);
+	return vitsa_job_status_name(status);
 }
 
 int vitrt_file_error(char *msg, size_t cap, int err, const char *path, const char *fmt, ...)

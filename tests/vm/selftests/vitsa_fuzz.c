@@ -209,11 +209,10 @@ static const int doc_errnos[K_COUNT][9] = {
 };
 
 /*
- * Job statuses a fuzz job may end with: RQ (8), a GEMM's requant shift above 62 in random
- * data; PARAM (15), a vector job's parameter out of range (a list's run ends with its failing
- * job's status).
+ * Job statuses a fuzz job may end with: VITSA_JOB_RQ, a GEMM's requant shift above 62 in random
+ * data; VITSA_JOB_PARAM, a vector job's parameter out of range (a list's run ends with its
+ * failing job's status).
  */
-#define STATUS_RQ	8
 
 /* What a failed call may have done anyway: each class counted, its first case logged. */
 enum side_effect_class { SE_OBJECT_CREATED, SE_FENCES_USED, SE_LIST_CREATED, SE_COUNT };
@@ -1367,10 +1366,10 @@ static bool wait_report(struct file *f, uint64_t fence, const struct vitsa_wait 
 	}
 	f->last_error_fence = out->error_fence;
 	F.job_failures++;
-	if ((out->error != STATUS_RQ && out->error != VITSA_JOB_PARAM) ||
+	if ((out->error != VITSA_JOB_RQ && out->error != VITSA_JOB_PARAM) ||
 	    (protect_from && out->error_fence >= protect_from)) {
-		fail("job %llu failed with status %u", (unsigned long long)out->error_fence,
-		     out->error);
+		fail("job %llu failed with status %u (%s)", (unsigned long long)out->error_fence,
+		     out->error, vitsa_job_status_name(out->error));
 		return false;
 	}
 	return true;

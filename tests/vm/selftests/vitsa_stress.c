@@ -236,9 +236,9 @@ static bool batch_check(int fd, struct slot *s, struct worker_result *r)
 
 	ret = wait_fence(fd, s->fence, WAIT_LONG_NS, &w);
 	if (ret || w.error_fence) {
-		fail(r, "batch %llu fence %llu: WAIT %d, error_fence %llu status %u",
+		fail(r, "batch %llu fence %llu: WAIT %d, error_fence %llu status %u (%s)",
 		     (unsigned long long)r->batches, (unsigned long long)s->fence, ret,
-		     (unsigned long long)w.error_fence, w.error);
+		     (unsigned long long)w.error_fence, w.error, vitsa_job_status_name(w.error));
 		return false;
 	}
 	i = first_diff(s->c.map, s->expect, s->c_used);

@@ -115,8 +115,9 @@ static inline void wait_ok(struct __test_metadata *_metadata, int fd, uint64_t f
 	struct vitsa_wait w;
 
 	ASSERT_EQ(0, wait_fence(fd, fence, WAIT_LONG_NS, &w));
-	ASSERT_EQ(0, w.error_fence) TH_LOG("job %llu failed with status %u",
-					   (unsigned long long)w.error_fence, w.error);
+	ASSERT_EQ(0, w.error_fence) TH_LOG("job %llu failed with status %u (%s)",
+					   (unsigned long long)w.error_fence, w.error,
+					   vitsa_job_status_name(w.error));
 	ASSERT_EQ(0, w.error);
 }
 
