@@ -160,40 +160,6 @@ static bool mat_unused(const struct vitrt_mat *m)
 	return !m->buf && !m->offset && !m->stride;
 }
 
-/* Where @m lies in this process: distinct buffers never share an address (OVERLAP). */
-static uint64_t mat_addr(const struct vitrt_mat *m)
-{
-	return m->buf ? (uintptr_t)m->buf->map + m->offset : m->offset;
-}
-
-void vitrt_job_desc(struct vitsa_hw_desc *d, const struct vitrt_job *j, uint64_t seq)
-{
-	const struct vitrt_gemm *g = &j->gemm;
-	const struct vitrt_vec *v = &j->vec;
-
-	if (j->kind == VITRT_JOB_VEC) {
-		*d = (struct vitsa_hw_desc){
-			.opcode = v->op, .seq = seq, .m = v->rows, .n = v->cols,
-			.a_addr = mat_addr(&v->in0), .b_addr = mat_addr(&v->in1),
-			.c_addr = mat_addr(&v->out), .a_stride = v->in0.stride,
-			.b_stride = v->in1.stride, .c_stride = v->out.stride,
-		};
-		memcpy(d->param, v->param, sizeof(d->param));
-		return;
-	}
-	*d = (struct vitsa_hw_desc){
-		.opcode = VITSA_OP_GEMM, .flags = g->flags, .seq = seq, .m = g->m, .n = g->n,
-		.k = g->k, .a_addr = mat_addr(&g->a), .b_addr = mat_addr(&g->b),
-		.c_addr = mat_addr(&g->c), .bias_addr = mat_addr(&g->bias),
-		.rq_addr = mat_addr(&g->rq), .a_stride = g->a.stride, .b_stride = g->b.stride,
-		.c_stride = g->c.stride, .c_zero = g->c_zero,
-		/* a type beyond 4 bits is made invalid, not cut to a valid one */
-		.types = (unsigned)g->a_type > 0xf || (unsigned)g->b_type > 0xf ||
-			 (unsigned)g->c_type > 0xf ? ~0u :
-			 VITSA_DESC_TYPES(g->a_type, g->b_type, g->c_type),
-	};
-}
-
 static int gemm_check(const struct vitrt_dev *dev, const struct vitrt_gemm *j)
 {
 	bool bt = j->flags & VITRT_GEMM_B_TRANS;

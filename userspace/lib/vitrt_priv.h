@@ -6,6 +6,7 @@
 #include <stdbool.h>
 
 #include "vitrt.h"
+#include "vitrt_desc.h"
 #include "vitrt_trace.h"
 
 struct vitrt_dataset;
@@ -54,9 +55,6 @@ struct vitrt_buf {
 	struct vitrt_buf *next;	/* sim: list of live buffers */
 };
 
-struct vitsa_hw_desc;
-/* @j as the device's descriptor, with its buffers' mappings for addresses (the sim device's). */
-void vitrt_job_desc(struct vitsa_hw_desc *d, const struct vitrt_job *j, uint64_t seq);
 /* 0 if vitrt_submit_jobs would take @j, else why not (VITRT_EINVAL, VITRT_EUNSUPPORTED). */
 int vitrt_job_check(const struct vitrt_dev *dev, const struct vitrt_job *j);
 

@@ -14,6 +14,7 @@
 
 #include "vitrt.h"
 #include "vitrt_cli.h"
+#include "vitrt_desc.h"
 #include "vitsa_ref.h"
 
 struct gemm_opts {
@@ -138,20 +139,17 @@ static int setup_run(struct vitrt_dev *dev, struct gemm_run *r, uint64_t *s)
 	return err;
 }
 
-/* The reference on the image: the same job with image offsets as addresses. */
+/* The reference on the image: the same job with its operands at their offsets there. */
 static uint32_t run_ref(struct gemm_run *r)
 {
-	const struct vitrt_gemm *j = &r->job;
-	struct vitsa_hw_desc d = {
-		.opcode = VITSA_OP_GEMM, .flags = j->flags, .m = j->m, .n = j->n, .k = j->k,
-		.types = VITSA_DESC_TYPES(j->a_type, j->b_type, j->c_type),
-		.a_addr = r->off[OP_A], .b_addr = r->off[OP_B], .c_addr = r->off[OP_C],
-		.bias_addr = r->len[OP_BIAS] ? r->off[OP_BIAS] : 0,
-		.rq_addr = r->len[OP_RQ] ? r->off[OP_RQ] : 0,
-		.a_stride = j->a.stride, .b_stride = j->b.stride, .c_stride = j->c.stride,
-		.c_zero = j->c_zero,
-	};
+	struct vitrt_job j = { .kind = VITRT_JOB_GEMM, .gemm = r->job };
+	struct vitrt_mat *mats[5] = { &j.gemm.a, &j.gemm.b, &j.gemm.c, &j.gemm.bias, &j.gemm.rq };
+	struct vitsa_hw_desc d;
 
+	for (int i = 0; i < 5; i++)
+		if (r->len[i])
+			*mats[i] = (struct vitrt_mat){ .offset = r->off[i], .stride = mats[i]->stride };
+	vitrt_job_desc(&d, &j, 0);
 	return vitsa_ref_gemm(&d, r->image, r->image_size);
 }
 
