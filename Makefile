@@ -14,7 +14,7 @@ B       := build
 CC      ?= gcc
 CFLAGS  ?= -O2 -g
 WARN    := -Wall -Wextra -Wshadow -Wmissing-prototypes -Wstrict-prototypes -Werror
-CPPFLAGS := -Ihw/include -Ihw/model -Iuapi -Iuserspace/include -Iuserspace/lib
+CPPFLAGS := -Ihw/include -Ihw/model -Iuapi -Iuserspace/include -Iuserspace/lib -Itests/lib
 ALL_CFLAGS = -std=gnu11 $(CFLAGS) $(WARN) -MMD -MP
 # jansson: libvitrt's JSON reader (vitrt_json.c) and the CLI's --json (cli_json.c); the static
 # VM binary links Debian's libjansson.a.
@@ -27,7 +27,12 @@ CPPFLAGS += $(shell pkg-config --cflags cairo)
 LDLIBS  := $(shell pkg-config --libs jansson) $(CAIRO_LIBS) -lpng -ljpeg -lz -lm -lpthread
 
 HW_SRC   := $(wildcard hw/model/*.c)
-LIB_SRC  := $(wildcard userspace/lib/*.c) $(HW_SRC)
+# The reference GEMM is the spec everything is tested against, not part of the runtime: it
+# goes with the PRNG and the random-GEMM generator into libvitsa_test.a (tests/lib/vtest.h),
+# which the tests and the CLI (vitrt gemm checks a device against it) link.
+REF_SRC  := hw/model/vitsa_ref.c
+TEST_LIB_SRC := $(wildcard tests/lib/*.c) $(REF_SRC)
+LIB_SRC  := $(wildcard userspace/lib/*.c) $(filter-out $(REF_SRC),$(HW_SRC))
 CLI_SRC  := $(wildcard userspace/vitrt/*.c)
 
 obj = $(patsubst %.c,$(B)/$(1)/%.o,$(2))
@@ -53,7 +58,11 @@ $(B)/libvitrt.a: $(call obj,host,$(LIB_SRC))
 	@rm -f $@
 	ar rcs $@ $^
 
-$(B)/vitrt: $(call obj,host,$(CLI_SRC)) $(B)/libvitrt.a
+$(B)/libvitsa_test.a: $(call obj,host,$(TEST_LIB_SRC))
+	@rm -f $@
+	ar rcs $@ $^
+
+$(B)/vitrt: $(call obj,host,$(CLI_SRC)) $(B)/libvitsa_test.a $(B)/libvitrt.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) $(NL_LIBS)
 
 # ---- libvitrt.so: the same sources as position-independent objects (build/pic/).  It exports
@@ -102,37 +111,37 @@ $(B)/libvitrt.so: $(B)/$(VITRT_SONAME)
 
 VM_LIB_SRC := $(filter-out userspace/lib/vitrt_chart.c,$(LIB_SRC)) \
 	      userspace/lib/nocairo/vitrt_chart_none.c
-$(B)/vm-bin/vitrt: $(CLI_SRC) $(VM_LIB_SRC)
+$(B)/vm-bin/vitrt: $(CLI_SRC) $(VM_LIB_SRC) $(TEST_LIB_SRC)
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 $(CFLAGS) $(WARN) $(CPPFLAGS) $(NL_CFLAGS) -static -o $@ $^ \
 		$(filter-out $(CAIRO_LIBS),$(LDLIBS)) \
 		$(NL_STATIC_LIBS)
 
-$(B)/test_model: $(call obj,host,tests/unit/test_model.c $(HW_SRC))
+$(B)/test_model: $(call obj,host,tests/unit/test_model.c $(HW_SRC)) $(B)/libvitsa_test.a
 	$(CC) $(CFLAGS) -o $@ $^ -lm
 
-$(B)/test_vec: $(call obj,host,tests/unit/test_vec.c $(HW_SRC))
+$(B)/test_vec: $(call obj,host,tests/unit/test_vec.c $(HW_SRC)) $(B)/libvitsa_test.a
 	$(CC) $(CFLAGS) -o $@ $^ -lm
 
-$(B)/test_kern: $(call obj,host,tests/unit/test_kern.c $(HW_SRC))
+$(B)/test_kern: $(call obj,host,tests/unit/test_kern.c $(HW_SRC)) $(B)/libvitsa_test.a
 	$(CC) $(CFLAGS) -o $@ $^ -lm -lpthread
 
 $(B)/test_vitrt: $(call obj,host,tests/unit/test_vitrt.c) $(B)/libvitrt.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
-$(B)/test_iops: $(call obj,host,tests/unit/test_iops.c) $(B)/libvitrt.a
+$(B)/test_iops: $(call obj,host,tests/unit/test_iops.c) $(B)/libvitsa_test.a $(B)/libvitrt.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
 $(B)/test_fp32: $(call obj,host,tests/unit/test_fp32.c) $(B)/libvitrt.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
-$(B)/test_reorder: $(call obj,host,tests/unit/test_reorder.c) $(B)/libvitrt.a
+$(B)/test_reorder: $(call obj,host,tests/unit/test_reorder.c) $(B)/libvitsa_test.a $(B)/libvitrt.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
 $(B)/test_prog: $(call obj,host,tests/unit/test_prog.c) $(B)/libvitrt.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
-$(B)/test_modeled: $(call obj,host,tests/unit/test_modeled.c) $(B)/libvitrt.a
+$(B)/test_modeled: $(call obj,host,tests/unit/test_modeled.c) $(B)/libvitsa_test.a $(B)/libvitrt.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
 $(B)/test_resize: $(call obj,host,tests/unit/test_resize.c) $(B)/libvitrt.a
@@ -170,13 +179,19 @@ $(B)/$(1)/libvitrt.a: $$(call obj,$(1),$$(LIB_SRC))
 	@rm -f $$@
 	ar rcs $$@ $$^
 
-$(B)/$(1)/vitrt: $$(call obj,$(1),$$(CLI_SRC)) $(B)/$(1)/libvitrt.a
+$(B)/$(1)/libvitsa_test.a: $$(call obj,$(1),$$(TEST_LIB_SRC))
+	@rm -f $$@
+	ar rcs $$@ $$^
+
+$(B)/$(1)/vitrt: $$(call obj,$(1),$$(CLI_SRC)) $(B)/$(1)/libvitsa_test.a $(B)/$(1)/libvitrt.a
 	$$(CC) $$(SAN_$(1)) -o $$@ $$^ $$(LDLIBS) $$(NL_LIBS)
 
-$(addprefix $(B)/$(1)/,$(SAN_TESTS_HW)): $(B)/$(1)/%: $$(call obj,$(1),tests/unit/%.c $$(HW_SRC))
+$(addprefix $(B)/$(1)/,$(SAN_TESTS_HW)): $(B)/$(1)/%: $$(call obj,$(1),tests/unit/%.c $$(HW_SRC)) \
+		$(B)/$(1)/libvitsa_test.a
 	$$(CC) $$(SAN_$(1)) -o $$@ $$^ -lm -lpthread
 
-$(addprefix $(B)/$(1)/,$(SAN_TESTS_LIB)): $(B)/$(1)/%: $(B)/$(1)/tests/unit/%.o $(B)/$(1)/libvitrt.a
+$(addprefix $(B)/$(1)/,$(SAN_TESTS_LIB)): $(B)/$(1)/%: $(B)/$(1)/tests/unit/%.o \
+		$(B)/$(1)/libvitsa_test.a $(B)/$(1)/libvitrt.a
 	$$(CC) $$(SAN_$(1)) -o $$@ $$^ $$(LDLIBS)
 
 $(1): $(B)/$(1)/vitrt $(addprefix $(B)/$(1)/,$(SAN_TESTS_HW) $(SAN_TESTS_LIB))
@@ -206,7 +221,7 @@ $(B)/avx2only/%.o: %.c
 
 $(B)/avx2only/userspace/vitrt/cmd_top.o: CPPFLAGS += $(NL_CFLAGS)
 
-$(B)/avx2only/vitrt: $(call obj,avx2only,$(CLI_SRC) $(LIB_SRC))
+$(B)/avx2only/vitrt: $(call obj,avx2only,$(CLI_SRC) $(LIB_SRC) $(TEST_LIB_SRC))
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) $(NL_LIBS)
 
 avx2only: $(B)/avx2only/vitrt
@@ -238,7 +253,12 @@ $(B)/fuzz/libvitrt.a: $(call obj,fuzz,$(LIB_SRC))
 	@rm -f $@
 	ar rcs $@ $^
 
-$(FUZZ_BINS): $(B)/fuzz/fuzz_%: $(B)/fuzz/tests/fuzz/fuzz_%.o $(B)/fuzz/libvitrt.a
+$(B)/fuzz/libvitsa_test.a: $(call obj,fuzz,$(TEST_LIB_SRC))
+	@rm -f $@
+	ar rcs $@ $^
+
+$(FUZZ_BINS): $(B)/fuzz/fuzz_%: $(B)/fuzz/tests/fuzz/fuzz_%.o $(B)/fuzz/libvitsa_test.a \
+		$(B)/fuzz/libvitrt.a
 	$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
 
 fuzz-build: $(FUZZ_BINS)

@@ -38,6 +38,7 @@
 #include "vitsa_model.h"
 #include "vitsa_ref.h"
 #include "vitsa_vec.h"
+#include "vtest.h"
 
 #if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "descriptors are written in host byte order: little-endian hosts only"
@@ -657,20 +658,7 @@ static bool run_one(struct vdev *d, const struct vitsa_hw_desc *desc, struct vit
 		}								\
 	} while (0)
 
-static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
-
-static uint64_t rnd(void)
-{
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 7;
-	rng_state ^= rng_state << 17;
-	return rng_state;
-}
-
-static uint32_t rnd_range(uint32_t lo, uint32_t hi)
-{
-	return lo + (uint32_t)(rnd() % (hi - lo + 1));
-}
+static struct vtest_rng rng = VTEST_RNG(0x9e3779b97f4a7c15ull);
 
 static uint64_t row_bytes(uint32_t type, uint64_t cols)
 {
@@ -724,29 +712,29 @@ static uint64_t gemm_build(const struct gemm_case *c, struct vitsa_hw_desc *desc
 	memset(desc, 0, sizeof(*desc));
 	desc->opcode = VITSA_OP_GEMM;
 	desc->flags = c->flags;
-	desc->seq = rnd();
+	desc->seq = vtest_rng_u64(&rng);
 	desc->m = c->m;
 	desc->n = c->n;
 	desc->k = c->k;
 	desc->types = VITSA_DESC_TYPES(c->a_type, c->b_type, c->c_type);
 
-	desc->a_stride = row_bytes(c->a_type, c->k) + rnd_range(0, 9);
+	desc->a_stride = row_bytes(c->a_type, c->k) + vtest_rng_in(&rng, 0, 9);
 	desc->a_addr = off;
 	off = align_up(off + c->m * desc->a_stride, 64) + 64;
-	desc->b_stride = row_bytes(c->b_type, b_cols) + rnd_range(0, 9);
+	desc->b_stride = row_bytes(c->b_type, b_cols) + vtest_rng_in(&rng, 0, 9);
 	desc->b_addr = off;
 	off = align_up(off + b_rows * desc->b_stride, 64) + 64;
-	desc->c_stride = row_bytes(c->c_type, c->n) + rnd_range(0, 9);
+	desc->c_stride = row_bytes(c->c_type, c->n) + vtest_rng_in(&rng, 0, 9);
 	desc->c_addr = off;
 	off = align_up(off + c->m * desc->c_stride, 64) + 64;
 	for (uint64_t i = 0; i < desc->c_addr; i++)
-		img[i] = (uint8_t)rnd();
+		img[i] = (uint8_t)vtest_rng_u64(&rng);
 	memset(img + desc->c_addr, 0xa5, off - desc->c_addr);
 
 	if (c->flags & VITSA_DESC_BIAS) {
 		desc->bias_addr = off;
 		for (uint32_t n = 0; n < c->n; n++) {
-			int32_t bias = (int32_t)rnd_range(0, 200000) - 100000;
+			int32_t bias = (int32_t)vtest_rng_in(&rng, 0, 200000) - 100000;
 
 			memcpy(img + off + 4 * n, &bias, 4);
 		}
@@ -755,15 +743,16 @@ static uint64_t gemm_build(const struct gemm_case *c, struct vitsa_hw_desc *desc
 	if (c->flags & VITSA_DESC_REQUANT) {
 		desc->rq_addr = off;
 		for (uint32_t n = 0; n < c->n; n++) {
+			int32_t mult = (int32_t)vtest_rng_in(&rng, 1, 1u << 16);
 			struct vitsa_hw_rq rq = {
-				.mult = (int32_t)rnd_range(1, 1u << 16) * (rnd() & 1 ? 1 : -1),
-				.shift = rnd_range(0, 40),
+				.mult = vtest_rng_in(&rng, 0, 1) ? mult : -mult,
+				.shift = vtest_rng_in(&rng, 0, 40),
 			};
 
 			memcpy(img + off + 8 * n, &rq, 8);
 		}
 		off = align_up(off + 8 * c->n, 64);
-		desc->c_zero = (int32_t)rnd_range(0, 20) - 10;
+		desc->c_zero = (int32_t)vtest_rng_in(&rng, 0, 20) - 10;
 	}
 	return off;
 }
@@ -1811,7 +1800,7 @@ static void small_fill(struct vdev *d, uint8_t c_fill)
 	uint8_t buf[0x200];
 
 	for (size_t i = 0; i < sizeof(buf); i++)
-		buf[i] = (uint8_t)rnd();
+		buf[i] = (uint8_t)vtest_rng_u64(&rng);
 	qt_memwrite(&d->q, SMALL_ADDR, buf, sizeof(buf));
 	qt_memset(&d->q, SMALL_ADDR + 0x200, c_fill, SMALL_SIZE - 0x200);
 }
@@ -2372,7 +2361,7 @@ static void vec_params(struct vitsa_hw_desc *d)
 static struct vitsa_hw_desc vec_desc(uint32_t op, uint32_t m, uint32_t n)
 {
 	static const uint64_t at[VITSA_VEC_OPNDS] = { VEC_IN0, VEC_IN1, VEC_OUT };
-	struct vitsa_hw_desc d = { .opcode = op, .seq = rnd(), .m = m, .n = n };
+	struct vitsa_hw_desc d = { .opcode = op, .seq = vtest_rng_u64(&rng), .m = m, .n = n };
 	uint64_t *addr[VITSA_VEC_OPNDS] = { &d.a_addr, &d.b_addr, &d.c_addr };
 	uint64_t *stride[VITSA_VEC_OPNDS] = { &d.a_stride, &d.b_stride, &d.c_stride };
 	struct vitsa_vec_extent e;
@@ -2423,7 +2412,7 @@ static bool vec_runs_as_model(struct vdev *d, const struct vitsa_hw_desc *rel, u
 	desc.b_addr = vec_guest_addr(rel->b_addr);
 	desc.c_addr = vec_guest_addr(rel->c_addr);
 	for (size_t i = 0; i < sizeof(img); i++)
-		img[i] = (uint8_t)rnd();
+		img[i] = (uint8_t)vtest_rng_u64(&rng);
 	qt_memwrite(&d->q, DATA_ADDR, img, sizeof(img));
 	if (unit)
 		CHECK_EQ(vitsa_model_exec(&d->cfg, rel, &himg_ops, &h, &st), want);
@@ -2668,14 +2657,14 @@ static bool list_runs_as_model(struct vdev *d, const struct vitsa_hw_desc *e, ui
 {
 	static uint8_t img[VEC_SIZE], got[VEC_SIZE];
 	struct himg h = { img, sizeof(img) };
-	struct vitsa_hw_desc list = { .opcode = VITSA_OP_LIST, .seq = rnd(), .m = n,
+	struct vitsa_hw_desc list = { .opcode = VITSA_OP_LIST, .seq = vtest_rng_u64(&rng), .m = n,
 				      .a_addr = LIST_ADDR };
 	uint64_t cycles = 0, jobs;
 	struct vitsa_hw_cpl cpl;
 	uint32_t i, st = VITSA_ERR_OK;
 
 	for (i = 0; i < sizeof(img); i++)
-		img[i] = (uint8_t)rnd();
+		img[i] = (uint8_t)vtest_rng_u64(&rng);
 	qt_memwrite(&d->q, DATA_ADDR, img, sizeof(img));
 	for (i = 0; i < n; i++) {
 		struct vitsa_hw_desc g = list_guest(&e[i]);
@@ -2836,7 +2825,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	if (seed)
-		rng_state = strtoull(seed, NULL, 0) | 1;
+		rng = VTEST_RNG(strtoull(seed, NULL, 0));
 	signal(SIGPIPE, SIG_IGN);
 
 #define ADD(nm, f, g, b)							\
@@ -2906,7 +2895,7 @@ int main(int argc, char **argv)
 #undef ADD
 
 	printf("TAP version 13\n1..%d\n", ntests);
-	diag("QEMU %s, seed 0x%" PRIx64, qemu_binary, rng_state);
+	diag("QEMU %s, seed 0x%" PRIx64, qemu_binary, rng.state);
 	fflush(stdout);
 	if (!dev_open(&dev, "", 16, 16))
 		diag("the device under test did not come up");

@@ -14,6 +14,7 @@
 #include "tap.h"
 #include "vitsa_iops.h"
 #include "vitsa_ref.h"
+#include "vtest.h"
 
 /*
  * Named tolerances, in real units (probability, normalized value, GELU output).  Measured
@@ -37,21 +38,18 @@
 
 /* ---- deterministic random numbers ---- */
 
-static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
+/* The shared stream (tests/lib/vtest.h) under short names: a hundred call sites use them. */
+static struct vtest_rng rng = VTEST_RNG(0x9e3779b97f4a7c15ull);
 
 static uint64_t rnd64(void)
 {
-	uint64_t z = (rng_state += 0x9e3779b97f4a7c15ull);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
+	return vtest_rng_u64(&rng);
 }
 
 /* Uniform in [lo, hi]. */
 static int64_t rnd_range(int64_t lo, int64_t hi)
 {
-	return lo + (int64_t)(rnd64() % (uint64_t)(hi - lo + 1));
+	return vtest_rng_range(&rng, lo, hi);
 }
 
 /* Roughly normal (sum of uniforms), mean 0, standard deviation 1. */
@@ -60,7 +58,7 @@ static double rnd_normal(void)
 	double s = 0;
 
 	for (int i = 0; i < 12; i++)
-		s += (double)(rnd64() >> 11) * 0x1p-53;
+		s += vtest_rng_unit(&rng);
 	return s - 6;
 }
 
@@ -174,7 +172,7 @@ TEST(dyadic_from_ratio)
 	d = vitsa_dyadic_from_ratio(NAN);
 	CHECK(d.mult == 0 && d.shift == 0, "NaN");
 	for (int i = 0; i < 100000; i++) {
-		double r = ldexp(1 + (double)(rnd64() >> 11) * 0x1p-53, (int)rnd_range(-32, 30));
+		double r = ldexp(1 + vtest_rng_unit(&rng), (int)rnd_range(-32, 30));
 
 		d = vitsa_dyadic_from_ratio(r);
 		CHECK(d.mult >= 1 << 30 && d.shift <= 62, "%g -> %d >> %u", r, d.mult, d.shift);
@@ -744,7 +742,7 @@ TEST(shiftmax_opt_eq_ref)
 		uint32_t max_len = (uint32_t)(round % 4 ? rnd_range(1, 256) :
 					      rnd_range(1, VITSA_SHIFTMAX_MAX_LEN));
 		uint32_t len = (uint32_t)rnd_range(1, max_len), nrows = (uint32_t)rnd_range(1, 8);
-		double s = ldexp(1 + (double)(rnd64() >> 11) * 0x1p-53, (int)rnd_range(-18, 3));
+		double s = ldexp(1 + vtest_rng_unit(&rng), (int)rnd_range(-18, 3));
 
 		if (vitsa_shiftmax_params(&p, s, max_len))
 			continue;
@@ -850,7 +848,7 @@ TEST(shiftmax_properties)
 		struct vitsa_shiftmax p;
 		uint32_t len = (uint32_t)rnd_range(1, 256), sum = 0;
 		uint64_t big_s = 0;
-		double s = 0.01 + (double)(rnd64() >> 11) * 0x1p-53 * 0.3;
+		double s = 0.01 + vtest_rng_unit(&rng) * 0.3;
 		int8_t m = -128;
 
 		vitsa_shiftmax_params(&p, s, len);
@@ -922,7 +920,7 @@ static int shiftmax16_compare(const struct vitsa_shiftmax *p, uint32_t rows, uin
 /* A random logit scale 2^-18 .. 2^4. */
 static double rnd_logit_scale(void)
 {
-	return ldexp(1 + (double)(rnd64() >> 11) * 0x1p-53, (int)rnd_range(-18, 3));
+	return ldexp(1 + vtest_rng_unit(&rng), (int)rnd_range(-18, 3));
 }
 
 /* Every length 1..600 (past 256, the rows SHIFTMAX16 is for), then random ones up to 4096. */
@@ -964,7 +962,7 @@ TEST(shiftmax16_properties)
 		uint64_t S = 0, sum = 0;
 		int8_t m = -128;
 
-		vitsa_shiftmax_params(&p, 0.005 + (double)(rnd64() >> 11) * 0x1p-53 * 0.3, len);
+		vitsa_shiftmax_params(&p, 0.005 + vtest_rng_unit(&rng) * 0.3, len);
 		rnd_logits(x, len, round % 2);
 		for (uint32_t i = 0; i < len; i++)
 			m = x[i] > m ? x[i] : m;
@@ -1145,7 +1143,7 @@ TEST(gelu_opt_eq_ref)
 	for (int round = 0; round < 300; round++) {
 		struct vitsa_gelu p;
 		struct vitsa_dyadic d = rnd_dyadic();
-		double s = ldexp(1 + (double)(rnd64() >> 11) * 0x1p-53, (int)rnd_range(-19, 4));
+		double s = ldexp(1 + vtest_rng_unit(&rng), (int)rnd_range(-19, 4));
 		size_t n = (size_t)rnd_range(0, N);
 
 		if (vitsa_gelu_params(&p, s))

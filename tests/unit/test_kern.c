@@ -19,6 +19,7 @@
 #include "vitsa_kern.h"
 #include "vitsa_model.h"
 #include "vitsa_ref.h"
+#include "vtest.h"
 #include "vitsa_wcache.h"
 
 struct flat {
@@ -140,65 +141,20 @@ static int quick(void)
 	return q && *q && strcmp(q, "0");
 }
 
-static uint64_t rng_state = 0x2545f4914f6cdd1dull;
-
-static uint64_t rnd(void)
-{
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 7;
-	rng_state ^= rng_state << 17;
-	return rng_state;
-}
-
-static uint32_t rnd_in(uint32_t lo, uint32_t hi)
-{
-	return lo + (uint32_t)(rnd() % (hi - lo + 1));
-}
+static struct vtest_rng rng = VTEST_RNG(0x2545f4914f6cdd1dull);
 
 static const uint32_t operands[] = { VITSA_DTYPE_S8, VITSA_DTYPE_U8, VITSA_DTYPE_S4,
 				     VITSA_DTYPE_U4 };
-static const uint32_t results[] = { VITSA_DTYPE_S8, VITSA_DTYPE_U8, VITSA_DTYPE_S4,
-				    VITSA_DTYPE_U4, VITSA_DTYPE_S16 };
 
 /* Random job of types @ta x @tb: extremes of each type are common, so are K and N tails. */
 static size_t make_job(struct vitsa_hw_desc *d, uint8_t **mem, uint32_t ta, uint32_t tb,
 		       uint32_t max_dim)
 {
-	uint32_t tc;
-	uint64_t off = 64;
-	size_t size;
+	const struct vtest_gemm_opts o = { .max_dim = max_dim, .a_type = (int)ta,
+					   .b_type = (int)tb, .row_pad = 4, .gap = 7,
+					   .extremes = true };
 
-	*d = (struct vitsa_hw_desc){ .opcode = VITSA_OP_GEMM, .flags = (uint32_t)(rnd() % 8) };
-	tc = (d->flags & VITSA_DESC_REQUANT) ? results[rnd() % 5] : VITSA_DTYPE_S32;
-	d->types = VITSA_DESC_TYPES(ta, tb, tc);
-	d->m = rnd_in(1, max_dim);
-	d->n = rnd_in(1, max_dim);
-	d->k = rnd_in(1, max_dim);
-	d->c_zero = (d->flags & VITSA_DESC_REQUANT) ? (int32_t)rnd_in(0, 40) - 20 : 0;
-	d->a_stride = vitsa_row_bytes(ta, d->k) + rnd() % 5;
-	d->b_stride = vitsa_row_bytes(tb, (d->flags & VITSA_DESC_B_TRANS) ? d->k : d->n) + rnd() % 5;
-	d->c_stride = vitsa_row_bytes(tc, d->n) + rnd() % 3;
-	d->a_addr = off + rnd() % 8;
-	d->b_addr = off = d->a_addr + d->m * d->a_stride + rnd() % 8;
-	off += ((d->flags & VITSA_DESC_B_TRANS) ? d->n : d->k) * d->b_stride;
-	d->bias_addr = (d->flags & VITSA_DESC_BIAS) ? off : 0;
-	off += 4 * d->n;
-	d->rq_addr = (d->flags & VITSA_DESC_REQUANT) ? off : 0;
-	off += 8 * d->n;
-	d->c_addr = off + rnd() % 8;
-	size = d->c_addr + d->m * d->c_stride;	/* C ends the image: a read past it fails */
-	*mem = malloc(size);
-	for (size_t i = 0; i < size; i++) {
-		uint64_t r = rnd();
-
-		(*mem)[i] = r % 4 == 0 ? 0x80 : r % 4 == 1 ? 0x7f : r % 4 == 2 ? 0xff : (uint8_t)(r >> 8);
-	}
-	for (uint32_t n = 0; n < d->n && d->rq_addr; n++) {
-		uint32_t shift = rnd_in(0, 40);
-
-		memcpy(*mem + d->rq_addr + 8 * n + 4, &shift, 4);	/* host is little-endian */
-	}
-	return size;
+	return vtest_gemm_new(&rng, &o, d, mem);
 }
 
 /* @count random jobs of every type pair through kernel @isa, both ways; failures counted. */
@@ -373,8 +329,7 @@ static void cached_job(const char *name, int i)
 	      "%s job %d: A of the other sign", name, i);
 	vitsa_wcache_drop(c.wc, c.first, c.last);
 	CHECK(cache_entries(c.wc, &hits) == 0, "%s job %d: drop left entries", name, i);
-	for (uint64_t x = c.first; x <= c.last; x++)
-		c.f.mem[x] = (uint8_t)rnd();
+	vtest_rng_fill(&rng, c.f.mem + c.first, c.last - c.first + 1);
 	CHECK(cached_run(&d, &c), "%s job %d: B rewritten after the drop", name, i);
 	vitsa_wcache_free(c.wc);
 	free(c.f.mem);
@@ -410,23 +365,26 @@ static void group_rounds(const struct vitsa_mem_ops *ops, int rounds, uint32_t d
 		struct vitsa_job_stats st[N];
 		uint32_t status[N];
 
-		for (size_t i = 0; i < size; i++)
-			mem[i] = (uint8_t)rnd();
+		vtest_rng_fill(&rng, mem, size);
 		for (uint32_t j = 0; j < N; j++) {
-			uint32_t m = rnd_in(1, dim), n = rnd_in(1, dim), k = rnd_in(1, dim);
-			uint64_t a = rnd_in(0, 4 * N - 1) * slot;
+			uint32_t m = vtest_rng_in(&rng, 1, dim), n = vtest_rng_in(&rng, 1, dim);
+			uint32_t k = vtest_rng_in(&rng, 1, dim);
+			uint64_t a = vtest_rng_in(&rng, 0, 4 * N - 1) * slot;
+			/* C inside the image */
+			uint64_t c = vtest_rng_in(&rng, 0, 4 * N - 3) * slot + slot / 2;
 
 			d[j] = (struct vitsa_hw_desc){
 				.opcode = VITSA_OP_GEMM, .flags = VITSA_DESC_B_TRANS,
 				.m = m, .n = n, .k = k,
 				.types = VITSA_DESC_TYPES(VITSA_DTYPE_S8, VITSA_DTYPE_S8, VITSA_DTYPE_S32),
 				.a_addr = a, .b_addr = a + slot / 4,
-				.c_addr = rnd_in(0, 4 * N - 3) * slot + slot / 2,	/* inside */
+				.c_addr = c,
 				.a_stride = k, .b_stride = k, .c_stride = 4 * n,
 			};
-			if (j && rnd() % 3 == 0)	/* reads the previous job's results */
+			/* a third read the previous job's results */
+			if (j && vtest_rng_in(&rng, 0, 2) == 0)
 				d[j].a_addr = d[j - 1].c_addr, d[j].a_stride = d[j - 1].c_stride;
-			if (rnd() % 20 == 0)
+			if (vtest_rng_in(&rng, 0, 19) == 0)
 				d[j].opcode = 7;	/* fails its check, touches nothing */
 		}
 		memcpy(ref, mem, size);

@@ -10,6 +10,7 @@
 #include "vitsa_dtype.h"
 #include "vitsa_model.h"
 #include "vitsa_ref.h"
+#include "vtest.h"
 
 #ifndef GOLDEN_DIR
 #define GOLDEN_DIR "tests/golden"
@@ -62,21 +63,6 @@ static uint32_t run_model(const struct vitsa_hw_desc *d, uint8_t *mem, size_t si
 	struct flat f = { mem, size, UINT64_MAX, UINT64_MAX, -1 };
 
 	return vitsa_model_exec(&cfg16, d, &flat_ops, &f, st);
-}
-
-static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
-
-static uint64_t rnd(void)
-{
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 7;
-	rng_state ^= rng_state << 17;
-	return rng_state;
-}
-
-static uint32_t rnd_in(uint32_t lo, uint32_t hi)
-{
-	return lo + (uint32_t)(rnd() % (hi - lo + 1));
 }
 
 /* ---- golden vectors ---- */
@@ -162,60 +148,17 @@ TEST(golden_vectors)
 
 /* ---- random descriptors, model == reference over the whole memory image ---- */
 
-static const uint32_t operand_types[] = { VITSA_DTYPE_S8, VITSA_DTYPE_U8, VITSA_DTYPE_S4,
-					  VITSA_DTYPE_U4 };
-static const uint32_t rq_types[] = { VITSA_DTYPE_S8, VITSA_DTYPE_U8, VITSA_DTYPE_S4,
-				     VITSA_DTYPE_U4, VITSA_DTYPE_S16 };
-
-/* Lays out a random job in a fresh image; returns its size. */
-static size_t random_job(struct vitsa_hw_desc *d, uint8_t **mem, uint32_t max_dim)
-{
-	uint32_t ta = operand_types[rnd() % 4], tb = operand_types[rnd() % 4], tc;
-	uint64_t off = 0;
-	size_t size;
-
-	memset(d, 0, sizeof(*d));
-	d->opcode = VITSA_OP_GEMM;
-	d->flags = (uint32_t)(rnd() % 8);
-	tc = (d->flags & VITSA_DESC_REQUANT) ? rq_types[rnd() % 5] : VITSA_DTYPE_S32;
-	d->types = VITSA_DESC_TYPES(ta, tb, tc);
-	d->m = rnd_in(1, max_dim);
-	d->n = rnd_in(1, max_dim);
-	d->k = rnd_in(1, max_dim);
-	d->c_zero = (d->flags & VITSA_DESC_REQUANT) ? (int32_t)rnd_in(0, 40) - 20 : 0;
-	d->a_stride = vitsa_row_bytes(ta, d->k) + rnd() % 3;
-	d->b_stride = vitsa_row_bytes(tb, (d->flags & VITSA_DESC_B_TRANS) ? d->k : d->n) + rnd() % 3;
-	d->c_stride = vitsa_row_bytes(tc, d->n) + rnd() % 3;
-	d->a_addr = off += 8;
-	d->b_addr = off += d->m * d->a_stride + 8;
-	off += ((d->flags & VITSA_DESC_B_TRANS) ? d->n : d->k) * d->b_stride;
-	if (d->flags & VITSA_DESC_BIAS)
-		d->bias_addr = off += 8;
-	off += 4 * d->n;
-	if (d->flags & VITSA_DESC_REQUANT)
-		d->rq_addr = off += 8;
-	off += 8 * d->n;
-	d->c_addr = off += 8;
-	size = off + d->m * d->c_stride + 8;
-	*mem = malloc(size);
-	for (size_t i = 0; i < size; i++)
-		(*mem)[i] = (uint8_t)rnd();
-	for (uint32_t n = 0; n < d->n && d->rq_addr; n++) {
-		uint8_t *e = *mem + d->rq_addr + 8 * n;
-		uint32_t shift = rnd_in(0, 40);
-
-		memcpy(e + 4, &shift, 4);	/* host is little-endian (x86) */
-	}
-	return size;
-}
-
 static void random_round(int count, uint32_t max_dim)
 {
+	static struct vtest_rng rng = VTEST_RNG(0x9e3779b97f4a7c15ull);
+	const struct vtest_gemm_opts opts = { .max_dim = max_dim, .a_type = VTEST_ANY,
+					      .b_type = VTEST_ANY, .row_pad = 2, .gap = 8 };
+
 	for (int i = 0; i < count; i++) {
 		struct vitsa_hw_desc d;
 		struct vitsa_job_stats st;
 		uint8_t *mem, *ref;
-		size_t size = random_job(&d, &mem, max_dim);
+		size_t size = vtest_gemm_new(&rng, &opts, &d, &mem);
 		uint32_t e1, e2;
 
 		ref = malloc(size);

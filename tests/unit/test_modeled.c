@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "tap.h"
+#include "vtest.h"
 #include "vitrt_image.h"
 #include "vitrt_modeled.h"
 #include "vitrt_prog.h"
@@ -220,15 +221,7 @@ TEST(plot_reads_back)
 
 /* ---- a GEMM job with memory ---- */
 
-static uint64_t rng = 0x9e3779b97f4a7c15ull;
-
-static uint32_t rnd_in(uint32_t lo, uint32_t hi)
-{
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return lo + (uint32_t)(rng % (hi - lo + 1));
-}
+static struct vtest_rng rng = VTEST_RNG(0x9e3779b97f4a7c15ull);
 
 static const uint32_t job_arrays[][2] = {
 	{ 16, 16 }, { 8, 24 }, { 32, 4 }, { 1, 256 }, { 4, 4 }, { 3, 5 }, { 256, 1 },
@@ -237,14 +230,17 @@ static const uint32_t job_arrays[][2] = {
 static struct vitsa_timing_gemm random_job(uint32_t most)
 {
 	static const uint32_t bits[] = { 4, 8, 16, 32 };
+	struct vtest_rng *r = &rng;
 	struct vitsa_timing_gemm g = {
-		.m = rnd_in(1, most), .n = rnd_in(1, most), .k = rnd_in(1, most),
-		.a_bits = bits[rnd_in(0, 1)], .b_bits = bits[rnd_in(0, 1)],
-		.c_bits = bits[rnd_in(0, 3)], .b_dram = rnd_in(0, 1), .c_dram = rnd_in(0, 1),
+		.m = vtest_rng_in(r, 1, most), .n = vtest_rng_in(r, 1, most),
+		.k = vtest_rng_in(r, 1, most),
+		.a_bits = bits[vtest_rng_in(r, 0, 1)], .b_bits = bits[vtest_rng_in(r, 0, 1)],
+		.c_bits = bits[vtest_rng_in(r, 0, 3)], .b_dram = vtest_rng_in(r, 0, 1),
+		.c_dram = vtest_rng_in(r, 0, 1),
 	};
 
-	g.a_dram = rnd_in(0, 2) == 0;
-	g.a_once = !g.a_dram && rnd_in(0, 1);
+	g.a_dram = vtest_rng_in(r, 0, 2) == 0;
+	g.a_once = !g.a_dram && vtest_rng_in(r, 0, 1);
 	return g;
 }
 
@@ -263,7 +259,7 @@ TEST(unbounded_bandwidth_is_the_array)
 		      "%ux%u %ux%ux%u unbounded: %llu, array %llu", a[0], a[1], g.m, g.n, g.k,
 		      (unsigned long long)t.cycles, (unsigned long long)want);
 		g.a_dram = g.a_once = g.b_dram = g.c_dram = false;
-		vitsa_timing_gemm(&cfg, rnd_in(1, 64), &g, &t);
+		vitsa_timing_gemm(&cfg, vtest_rng_in(&rng, 1, 64), &g, &t);
 		CHECK(t.cycles == want && t.dram_bytes == 0, "%ux%u %ux%ux%u on chip: %llu vs %llu",
 		      a[0], a[1], g.m, g.n, g.k, (unsigned long long)t.cycles,
 		      (unsigned long long)want);
@@ -474,7 +470,7 @@ TEST(replay_random_jobs)
 		const uint32_t *a = job_arrays[i % 6];
 		struct vitsa_model_cfg cfg = { .rows = a[0], .cols = a[1] };
 		struct vitsa_timing_gemm g = random_job(48);
-		uint32_t bw = rnd_in(1, 48);
+		uint32_t bw = vtest_rng_in(&rng, 1, 48);
 		struct vitsa_timing t;
 		uint64_t bytes, want = replay(&cfg, bw, &g, &bytes);
 

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "tap.h"
+#include "vtest.h"
 #include "vitrt_calib.h"
 #include "vitrt_exec.h"
 #include "vitrt_image.h"
@@ -39,26 +40,15 @@
 #define MIN_AGREEMENT_A4	0.97	/* the same for W4A4: 100% measured */
 #define MAX_LOGIT_ERR_A4	0.22	/* 0.167 measured */
 
-static uint64_t rng = 0x853c49e6748fea9bull;
-
-static uint32_t rnd(void)
-{
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return (uint32_t)(rng >> 11);
-}
-
-static double rnd_unit(void)
-{
-	return rnd() / 4294967296.0;	/* [0, 1) from 32 bits */
-}
+static struct vtest_rng rng = VTEST_RNG(0x853c49e6748fea9bull);
 
 /* One random GEMM both ways; counts mismatches and those not explained by the dyadic. */
 static void one_gemm(struct vitrt_dev *dev, uint32_t *checked, uint32_t *mism, uint32_t *bad)
 {
-	uint32_t m = 1 + rnd() % 40, n = 1 + rnd() % 40, k = 1 + rnd() % 200, at = rnd() % 4;
-	double sa = 0.001 + rnd_unit() * 0.1, sy = 0.01 + rnd_unit() * 2, *sw = malloc(n * 8);
+	uint32_t m = vtest_rng_in(&rng, 1, 40), n = vtest_rng_in(&rng, 1, 40);
+	uint32_t k = vtest_rng_in(&rng, 1, 200), at = vtest_rng_in(&rng, 0, 3);
+	double sa = 0.001 + vtest_rng_unit(&rng) * 0.1, sy = 0.01 + vtest_rng_unit(&rng) * 2;
+	double *sw = malloc(n * 8);
 	int err;
 	struct vitrt_buf *bufs = vitrt_buf_new(dev, 4ull * (m * k + n * k + 8 * n + m * n) + 4096,
 					       &err);
@@ -74,12 +64,11 @@ static void one_gemm(struct vitrt_dev *dev, uint32_t *checked, uint32_t *mism, u
 	struct vitrt_job_error jerr;
 	uint64_t fence;
 
-	for (uint32_t i = 0; i < m * k + n * k; i++)
-		mem[i] = (uint8_t)rnd();
+	vtest_rng_fill(&rng, mem, m * k + n * k);
 	for (uint32_t j = 0; j < n; j++) {
 		struct vitsa_dyadic d;
 
-		sw[j] = 0.0005 + rnd_unit() * 0.02;
+		sw[j] = 0.0005 + vtest_rng_unit(&rng) * 0.02;
 		d = vitsa_dyadic_from_ratio(sa * sw[j] / sy);
 		memcpy(rq + 8 * j, &d, 8);
 	}
@@ -434,7 +423,7 @@ TEST(long_rows_two_part_probabilities)
 /* A standard normal draw (Box-Muller). */
 static double rnd_normal(void)
 {
-	double u = rnd_unit(), w = rnd_unit();
+	double u = vtest_rng_unit(&rng), w = vtest_rng_unit(&rng);
 
 	return sqrt(-2 * log(u > 0 ? u : 1e-300)) * cos(2 * M_PI * w);
 }
@@ -471,7 +460,7 @@ TEST(calibration_clip_is_least_error)
 		int on_grid = 0;
 
 		for (uint32_t j = 0; j < N; j++)
-			v[j] = (float)(kind ? 2 * rnd_unit() - 1 : rnd_normal());
+			v[j] = (float)(kind ? 2 * vtest_rng_unit(&rng) - 1 : rnd_normal());
 		if (!kind)
 			v[7] = 40, v[99] = -35, v[1234] = 30;	/* outliers */
 		for (uint32_t j = 0; j < N; j++)

@@ -14,6 +14,7 @@
 #include "vitsa_model.h"
 #include "vitsa_timing.h"
 #include "vitsa_vec.h"
+#include "vtest.h"
 
 #define NOPS	(VITSA_OP_VEC_END - VITSA_OP_VEC_FIRST)
 
@@ -27,25 +28,12 @@ static const char *op_name(uint32_t op)
 	return vitsa_vec_op_valid(op) ? op_names[op - VITSA_OP_VEC_FIRST] : "?";
 }
 
-static uint64_t rng_state = 0x2545f4914f6cdd1dull;
-
-static uint64_t rnd(void)
-{
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 7;
-	rng_state ^= rng_state << 17;
-	return rng_state;
-}
-
-static uint32_t rnd_in(uint32_t lo, uint32_t hi)
-{
-	return lo + (uint32_t)(rnd() % (hi - lo + 1));
-}
+static struct vtest_rng rng = VTEST_RNG(0x2545f4914f6cdd1dull);
 
 /* 2^e for e uniform in [lo, hi]. */
 static double rnd_pow2(double lo, double hi)
 {
-	return exp2(lo + (hi - lo) * (double)(rnd() >> 11) / 0x1p53);
+	return exp2(lo + (hi - lo) * vtest_rng_unit(&rng));
 }
 
 /* ---- memory: an image whose addresses are offsets, every access counted ---- */
@@ -364,7 +352,7 @@ static void rnd_shiftmax(struct vitsa_hw_desc *d)
 {
 	struct vitsa_shiftmax p;
 
-	while (vitsa_shiftmax_params(&p, rnd_pow2(-10, 1), rnd_in(d->n, 4096)))
+	while (vitsa_shiftmax_params(&p, rnd_pow2(-10, 1), vtest_rng_in(&rng, d->n, 4096)))
 		;
 	put_shiftmax(d->param, &p);
 }
@@ -382,7 +370,8 @@ static void rnd_gelu(struct vitsa_hw_desc *d)
 /* INPUT's geometry: 1..4 channels, patches of 1..4 pixels a side, 1..4 patches a side. */
 static void rnd_input(struct vitsa_hw_desc *d)
 {
-	uint32_t chans = rnd_in(1, 4), patch = rnd_in(1, 4), per = rnd_in(1, 4);
+	uint32_t chans = vtest_rng_in(&rng, 1, 4), patch = vtest_rng_in(&rng, 1, 4);
+	uint32_t per = vtest_rng_in(&rng, 1, 4);
 
 	d->param[0] = chans, d->param[1] = per * patch, d->param[2] = patch;
 	d->m = per * per;
@@ -397,20 +386,20 @@ static void rnd_params(struct vitsa_hw_desc *d)
 		rnd_input(d);
 		break;
 	case VITSA_OP_EMBED:
-		d->param[0] = rnd_in(0, d->m < 2 ? d->m : 2);
+		d->param[0] = vtest_rng_in(&rng, 0, d->m < 2 ? d->m : 2);
 		break;
 	case VITSA_OP_LAYERNORM:
 	case VITSA_OP_LAYERNORM_S4:
 		put_dyadic(d->param, rnd_dyadic(-30, -20));
 		break;
 	case VITSA_OP_SHIFTMAX16:
-		d->param[5] = d->n + rnd_in(0, 9);
+		d->param[5] = d->n + vtest_rng_in(&rng, 0, 9);
 		/* fall through */
 	case VITSA_OP_SHIFTMAX:
 		rnd_shiftmax(d);
 		break;
 	case VITSA_OP_GELU_U4:
-		d->param[6] = rnd_in(0, 15);
+		d->param[6] = vtest_rng_in(&rng, 0, 15);
 		/* fall through */
 	case VITSA_OP_GELU:
 		rnd_gelu(d);
@@ -439,7 +428,7 @@ static uint64_t lay_out(struct vitsa_hw_desc *d, uint64_t off)
 	uint64_t *addr[VITSA_VEC_OPNDS] = { &d->a_addr, &d->b_addr, &d->c_addr };
 	uint64_t *stride[VITSA_VEC_OPNDS] = { &d->a_stride, &d->b_stride, &d->c_stride };
 	struct opnd o[VITSA_VEC_OPNDS];
-	uint32_t first = rnd_in(0, 2);
+	uint32_t first = vtest_rng_in(&rng, 0, 2);
 
 	spec_opnds(d, o);
 	for (uint32_t i = 0; i < VITSA_VEC_OPNDS; i++) {
@@ -447,12 +436,13 @@ static uint64_t lay_out(struct vitsa_hw_desc *d, uint64_t off)
 
 		if (!o[k].rows)
 			continue;
-		*stride[k] = o[k].row_bytes + o[k].align * rnd_in(0, 3);
-		*addr[k] = align_up(off + rnd_in(1, 24), o[k].align);
+		*stride[k] = o[k].row_bytes + o[k].align * vtest_rng_in(&rng, 0, 3);
+		*addr[k] = align_up(off + vtest_rng_in(&rng, 1, 24), o[k].align);
 		off = *addr[k] + (o[k].rows - 1) * *stride[k] + o[k].row_bytes;
 	}
-	if (d->opcode == VITSA_OP_ADD && rnd() % 2) {	/* x += branch, either side */
-		int k = rnd() % 2;
+	/* x += branch, either side */
+	if (d->opcode == VITSA_OP_ADD && vtest_rng_in(&rng, 0, 1)) {
+		int k = vtest_rng_in(&rng, 0, 1);
 
 		d->c_addr = *addr[k];
 		d->c_stride = *stride[k];
@@ -465,17 +455,11 @@ static size_t rnd_desc(struct vitsa_hw_desc *d, uint32_t op, uint32_t mmax, uint
 {
 	memset(d, 0, sizeof(*d));
 	d->opcode = op;
-	d->seq = rnd();
-	d->m = rnd_in(1, mmax);
-	d->n = rnd_in(1, nmax);
+	d->seq = vtest_rng_u64(&rng);
+	d->m = vtest_rng_in(&rng, 1, mmax);
+	d->n = vtest_rng_in(&rng, 1, nmax);
 	rnd_params(d);
-	return lay_out(d, 0) + rnd_in(1, 24);
-}
-
-static void fill_random(uint8_t *mem, size_t size)
-{
-	for (size_t i = 0; i < size; i++)
-		mem[i] = (uint8_t)rnd();
+	return lay_out(d, 0) + vtest_rng_in(&rng, 1, 24);
 }
 
 /* ---- running a descriptor against the reference ---- */
@@ -522,7 +506,7 @@ static void run_vs_ref(const char *what, const struct vitsa_hw_desc *d, size_t s
 	const char *name = op_name(d->opcode);
 	uint64_t written;
 
-	fill_random(orig, size);
+	vtest_rng_fill(&rng, orig, size);
 	memcpy(want, orig, size);
 	ref_exec(d, want);
 	mark_access(d, may, &written);
@@ -576,8 +560,8 @@ TEST(split_over_threads_equals_ref)
 
 	for (uint32_t op = VITSA_OP_VEC_FIRST; op < VITSA_OP_VEC_END; op++) {
 		for (int i = 0; i < 3; i++) {
-			struct vitsa_hw_desc d = { .opcode = op, .m = rnd_in(50, 80),
-						   .n = rnd_in(300, 400) };
+			struct vitsa_hw_desc d = { .opcode = op, .m = vtest_rng_in(&rng, 50, 80),
+						   .n = vtest_rng_in(&rng, 300, 400) };
 
 			rnd_params(&d);
 			if (op == VITSA_OP_INPUT) {	/* 32 rows of 32 patches of 4 x 4 */
@@ -689,7 +673,7 @@ static void refused(const char *what, const struct vitsa_hw_desc *d, uint32_t co
 
 	CHECK(e == code, "%s %s: check %s, expected %s", op_name(d->opcode), what,
 	      vitsa_err_name(e), vitsa_err_name(code));
-	fill_random(orig, sizeof(orig));
+	vtest_rng_fill(&rng, orig, sizeof(orig));
 	for (ops = both_ops; *ops; ops++) {
 		struct img m = img_of(mem, sizeof(mem));
 		struct vitsa_job_stats st;
@@ -1043,7 +1027,7 @@ TEST(dma_faults)
 	struct img m = img_of(mem, sizeof(mem));
 	uint32_t e;
 
-	fill_random(orig, sizeof(orig));
+	vtest_rng_fill(&rng, orig, sizeof(orig));
 	memcpy(mem, orig, sizeof(mem));
 	m.fail_read_at = d.b_addr + 20;		/* in1's second row */
 	e = vitsa_model_exec(&cfg16, &d, &ops_copy, &m, &st);
@@ -1064,7 +1048,7 @@ TEST(dma_faults)
 /* @bytes of the image from @off on, 8-aligned after a gap. */
 static uint64_t take(uint64_t *off, uint64_t bytes)
 {
-	uint64_t at = align_up(*off + rnd_in(1, 16), 8);
+	uint64_t at = align_up(*off + vtest_rng_in(&rng, 1, 16), 8);
 
 	*off = at + bytes;
 	return at;
@@ -1078,7 +1062,7 @@ static struct vitsa_hw_desc gemm_at(uint8_t *mem, uint32_t m, uint32_t n, uint32
 				    uint64_t a, uint64_t b, uint64_t c, uint32_t tc, uint64_t rq)
 {
 	struct vitsa_hw_desc d = {
-		.opcode = VITSA_OP_GEMM, .seq = rnd(), .m = m, .n = n, .k = k,
+		.opcode = VITSA_OP_GEMM, .seq = vtest_rng_u64(&rng), .m = m, .n = n, .k = k,
 		.types = VITSA_DESC_TYPES(VITSA_DTYPE_S8, VITSA_DTYPE_S8, tc),
 		.a_addr = a, .b_addr = b, .c_addr = c, .a_stride = k, .b_stride = n,
 		.c_stride = vitsa_row_bytes(tc, n),
@@ -1089,8 +1073,9 @@ static struct vitsa_hw_desc gemm_at(uint8_t *mem, uint32_t m, uint32_t n, uint32
 	d.flags = VITSA_DESC_REQUANT;
 	d.rq_addr = rq;
 	for (uint32_t i = 0; i < n; i++) {
-		struct vitsa_hw_rq e = { (int32_t)rnd_in(1, 1 << 16) * (rnd() % 2 ? 1 : -1),
-					 rnd_in(8, 20) };
+		int32_t mult = (int32_t)vtest_rng_in(&rng, 1, 1 << 16);
+		struct vitsa_hw_rq e = { vtest_rng_in(&rng, 0, 1) ? mult : -mult,
+					 vtest_rng_in(&rng, 8, 20) };
 
 		memcpy(mem + rq + 8 * i, &e, sizeof(e));
 	}
@@ -1101,7 +1086,7 @@ static struct vitsa_hw_desc gemm_at(uint8_t *mem, uint32_t m, uint32_t n, uint32
 static struct vitsa_hw_desc vec_at(uint32_t op, uint32_t m, uint32_t n, uint64_t in0,
 				   uint64_t in1, uint64_t out)
 {
-	struct vitsa_hw_desc d = { .opcode = op, .seq = rnd(), .m = m, .n = n };
+	struct vitsa_hw_desc d = { .opcode = op, .seq = vtest_rng_u64(&rng), .m = m, .n = n };
 	struct opnd o[VITSA_VEC_OPNDS];
 
 	rnd_params(&d);
@@ -1118,7 +1103,8 @@ static struct vitsa_hw_desc vec_at(uint32_t op, uint32_t m, uint32_t n, uint64_t
  */
 static uint32_t chain(struct vitsa_hw_desc *d, uint8_t **mem, size_t *size)
 {
-	uint32_t t = rnd_in(1, 24), w = rnd_in(1, 24), k = rnd_in(1, 16), h = rnd_in(1, 16);
+	uint32_t t = vtest_rng_in(&rng, 1, 24), w = vtest_rng_in(&rng, 1, 24);
+	uint32_t k = vtest_rng_in(&rng, 1, 16), h = vtest_rng_in(&rng, 1, 16);
 	uint64_t off = 0, x = take(&off, 2ull * t * w), a0 = take(&off, t * k);
 	uint64_t b0 = take(&off, k * w), r0 = take(&off, 8 * w), c0 = take(&off, 2ull * t * w);
 	uint64_t l = take(&off, t * w), b1 = take(&off, w * h), b2 = take(&off, w * h);
@@ -1130,7 +1116,7 @@ static uint32_t chain(struct vitsa_hw_desc *d, uint8_t **mem, size_t *size)
 
 	*size = off + 16;
 	*mem = m = malloc(*size);
-	fill_random(m, *size);
+	vtest_rng_fill(&rng, m, *size);
 	d[0] = gemm_at(m, t, w, k, a0, b0, c0, VITSA_DTYPE_S16, r0);
 	d[1] = vec_at(VITSA_OP_ADD, t, w, x, c0, x);
 	d[2] = vec_at(VITSA_OP_LAYERNORM, t, w, x, 0, l);

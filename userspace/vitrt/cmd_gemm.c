@@ -2,7 +2,9 @@
 /*
  * vitrt gemm: run GEMMs of given or random shapes and types on a backend, check every output
  * bit against the CPU reference (hw/model/vitsa_ref.c), and print MACs, modeled cycles and
- * array utilization.
+ * array utilization.  Checking a device against the spec is this verb's product: the reference,
+ * the PRNG and the random jobs' shapes come from the test-support library (tests/lib/vtest.h,
+ * libvitsa_test.a), which the CLI links and libvitrt does not.
  */
 #include <getopt.h>
 #include <inttypes.h>
@@ -16,6 +18,7 @@
 #include "vitrt_cli.h"
 #include "vitrt_desc.h"
 #include "vitsa_ref.h"
+#include "vtest.h"
 
 struct gemm_opts {
 	const char *backend;
@@ -40,57 +43,10 @@ struct gemm_run {
 
 enum { OP_A, OP_B, OP_C, OP_BIAS, OP_RQ };
 
-static uint64_t rng_next(uint64_t *s)
-{
-	*s ^= *s << 13;
-	*s ^= *s >> 7;
-	*s ^= *s << 17;
-	return *s;
-}
-
-static uint32_t rng_in(uint64_t *s, uint32_t lo, uint32_t hi)
-{
-	return lo + (uint32_t)(rng_next(s) % ((uint64_t)hi - lo + 1));
-}
-
-/* Log-uniform in 1..max, so small, odd and large sizes all appear. */
-static uint32_t rng_dim(uint64_t *s, uint32_t max)
-{
-	uint32_t bits = 0, lo, hi;
-
-	while ((2u << bits) <= max)
-		bits++;
-	lo = 1u << rng_in(s, 0, bits);
-	hi = 2 * lo - 1 < max ? 2 * lo - 1 : max;
-	return rng_in(s, lo, hi);
-}
-
-static int ilog2(uint32_t v)
-{
-	int r = 0;
-
-	while (v >>= 1)
-		r++;
-	return r;
-}
-
-static void fill_random(uint8_t *p, uint64_t len, uint64_t *s)
-{
-	for (uint64_t i = 0; i < len; i++)
-		p[i] = (uint8_t)rng_next(s);
-}
-
-/* Requant entries that keep outputs mostly inside the result range: |acc| ~ 2^14 sqrt(K). */
-static void fill_rq(uint8_t *p, uint32_t n, uint32_t k, uint64_t *s)
-{
-	for (uint32_t i = 0; i < n; i++) {
-		int32_t mult = (int32_t)rng_in(s, 1u << 30, 0x7fffffffu);
-		uint32_t shift = 37 + ilog2(k) / 2 + rng_in(s, 0, 4) - 2;
-
-		memcpy(p + 8 * i, &mult, 4);
-		memcpy(p + 8 * i + 4, &shift, 4);
-	}
-}
+/* Random jobs: log-uniform sizes, any types and flags, requantization into the result range. */
+static const struct vtest_gemm_opts random_opts = {
+	.log_dims = true, .a_type = VTEST_ANY, .b_type = VTEST_ANY, .rq_fit = true,
+};
 
 static void free_run(struct gemm_run *r)
 {
@@ -100,7 +56,7 @@ static void free_run(struct gemm_run *r)
 }
 
 /* Allocate and fill the operands of r->job (shape, types and flags already set). */
-static int setup_run(struct vitrt_dev *dev, struct gemm_run *r, uint64_t *s)
+static int setup_run(struct vitrt_dev *dev, struct gemm_run *r, struct vtest_rng *rng)
 {
 	struct vitrt_gemm *j = &r->job;
 	bool bt = j->flags & VITRT_GEMM_B_TRANS;
@@ -108,9 +64,9 @@ static int setup_run(struct vitrt_dev *dev, struct gemm_run *r, uint64_t *s)
 	uint64_t pos = 0;
 	int err = 0;
 
-	j->a.stride = vitrt_row_bytes(j->a_type, j->k) + rng_in(s, 0, 1) * 3;
+	j->a.stride = vitrt_row_bytes(j->a_type, j->k) + vtest_rng_in(rng, 0, 1) * 3;
 	j->b.stride = vitrt_row_bytes(j->b_type, bt ? j->k : j->n);
-	j->c.stride = vitrt_row_bytes(j->c_type, j->n) + rng_in(s, 0, 1) * 5;
+	j->c.stride = vitrt_row_bytes(j->c_type, j->n) + vtest_rng_in(rng, 0, 1) * 5;
 	r->len[OP_A] = j->a.stride * j->m;
 	r->len[OP_B] = j->b.stride * (bt ? j->n : j->k);
 	r->len[OP_C] = j->c.stride * j->m;
@@ -124,9 +80,9 @@ static int setup_run(struct vitrt_dev *dev, struct gemm_run *r, uint64_t *s)
 	r->image = malloc(pos ? pos : 1);
 	if (!r->image)
 		return VITRT_ENOMEM;
-	fill_random(r->image, r->image_size, s);
+	vtest_rng_fill(rng, r->image, r->image_size);
 	if (r->len[OP_RQ])
-		fill_rq(r->image + r->off[OP_RQ], j->n, j->k, s);
+		vtest_gemm_rq(rng, &random_opts, r->image + r->off[OP_RQ], j->n, j->k);
 	for (int i = 0; i < 5 && !err; i++) {
 		if (!r->len[i])
 			continue;
@@ -177,7 +133,7 @@ struct gemm_result {
 };
 
 /* Run r->job on @dev; 0 when bit-exact, 1 on a mismatch, negative (with res->msg) on a failure. */
-static int run_one(struct vitrt_dev *dev, struct gemm_run *r, uint64_t *s,
+static int run_one(struct vitrt_dev *dev, struct gemm_run *r, struct vtest_rng *rng,
 		   struct gemm_result *res)
 {
 	const struct vitrt_dev_info *info = vitrt_dev_info(dev);
@@ -185,7 +141,7 @@ static int run_one(struct vitrt_dev *dev, struct gemm_run *r, uint64_t *s,
 	uint64_t fence;
 	uint32_t ref;
 	double t0;
-	int err = setup_run(dev, r, s);
+	int err = setup_run(dev, r, rng);
 
 	res->macs = (uint64_t)r->job.m * r->job.n * r->job.k;
 	res->cycles = vitrt_gemm_cycles(dev, r->job.m, r->job.n, r->job.k);
@@ -243,19 +199,19 @@ static int report_job(const struct gemm_run *r, int status, const struct gemm_re
 	return 0;
 }
 
-static void random_job(struct vitrt_gemm *j, const struct gemm_opts *o, uint64_t *s)
+/* A job of the shared generator's shape (its type codes are the runtime's, vitrt_err.c). */
+static void random_job(struct vitrt_gemm *j, const struct gemm_opts *o, struct vtest_rng *rng)
 {
-	static const int rq_types[] = { VITRT_S8, VITRT_U8, VITRT_S4, VITRT_U4, VITRT_S16 };
+	struct vtest_gemm_opts opts = random_opts;
+	struct vitsa_hw_desc d;
 
-	memset(j, 0, sizeof(*j));
-	j->m = rng_dim(s, o->max_dim);
-	j->n = rng_dim(s, o->max_dim);
-	j->k = rng_dim(s, o->max_dim);
-	j->a_type = rng_in(s, 0, 3);
-	j->b_type = rng_in(s, 0, 3);
-	j->flags = rng_in(s, 0, 7);
-	j->c_type = (j->flags & VITRT_GEMM_REQUANT) ? rq_types[rng_in(s, 0, 4)] : VITRT_S32;
-	j->c_zero = (j->flags & VITRT_GEMM_REQUANT) ? (int32_t)rng_in(s, 0, 16) - 8 : 0;
+	opts.max_dim = o->max_dim;
+	vtest_gemm_shape(rng, &opts, &d);
+	*j = (struct vitrt_gemm){
+		.m = d.m, .n = d.n, .k = d.k, .flags = d.flags, .c_zero = d.c_zero,
+		.a_type = VITSA_DESC_A_TYPE(d.types), .b_type = VITSA_DESC_B_TYPE(d.types),
+		.c_type = VITSA_DESC_C_TYPE(d.types),
+	};
 }
 
 static void fixed_job(struct vitrt_gemm *j, const struct gemm_opts *o)
@@ -367,7 +323,8 @@ int cmd_gemm(int argc, char **argv)
 	struct vitrt_dev *dev;
 	const struct vitrt_dev_info *info;
 	unsigned count, bad = 0, failed = 0;
-	uint64_t s, macs = 0;
+	struct vtest_rng rng;
+	uint64_t macs = 0;
 	json_t *jobs = NULL;
 	int err = parse_opts(argc, argv, &o), ret;
 
@@ -383,7 +340,7 @@ int cmd_gemm(int argc, char **argv)
 	else
 		printf("backend %s (%s), array %ux%u, hw %u.%u\n", info->backend, info->path,
 		       info->rows, info->cols, info->hw_version >> 16, info->hw_version & 0xffff);
-	s = o.seed;
+	rng = VTEST_RNG(o.seed);
 	count = o.random ? o.random : 1;
 	for (unsigned i = 0; i < count; i++) {
 		struct gemm_run r = { 0 };
@@ -391,10 +348,10 @@ int cmd_gemm(int argc, char **argv)
 		int status;
 
 		if (o.random)
-			random_job(&r.job, &o, &s);
+			random_job(&r.job, &o, &rng);
 		else
 			fixed_job(&r.job, &o);
-		status = run_one(dev, &r, &s, &res);
+		status = run_one(dev, &r, &rng, &res);
 		bad += status > 0;
 		failed += status < 0;
 		if (!status)

@@ -77,17 +77,13 @@
 #define ALARM_US	10000
 #define VERIFY_TIMEOUT	WAIT_LONG_NS
 
-/* ---- PRNG: splitmix64, reseeded for every call from (seed, call) ---- */
+/* ---- PRNG: the shared one (tests/lib/vtest.h), reseeded for every call from (seed, call) ---- */
 
-static uint64_t prng;
+static struct vtest_rng prng;
 
 static uint64_t r64(void)
 {
-	uint64_t z = (prng += 0x9e3779b97f4a7c15ull);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
+	return vtest_rng_u64(&prng);
 }
 
 static uint32_t below(uint32_t n)
@@ -2289,7 +2285,7 @@ static void fuzz_run(void)
 
 	alarm_set(true);
 	for (F.call = 0; F.call < F.calls && !F.failed; F.call++) {
-		prng = F.seed * 0x9e3779b97f4a7c15ull ^ F.call;
+		prng = VTEST_RNG(F.seed * 0x9e3779b97f4a7c15ull ^ F.call);
 		r64();
 		rng_seed((uint32_t)r64());
 		k = pick_kind();

@@ -270,25 +270,21 @@ int vitsa_fdinfo_read(int fd, const char *key, uint64_t *value)
 
 /* ---- PRNG ---- */
 
-static uint32_t rng_state = 0x2545f491;
+static struct vtest_rng rng_stream = VTEST_RNG(0x2545f491);
 
 void rng_seed(uint32_t seed)
 {
-	rng_state = seed ? seed : 0x2545f491;	/* xorshift never leaves 0 */
+	rng_stream = VTEST_RNG(seed);
 }
 
 uint32_t rng(void)
 {
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 17;
-	rng_state ^= rng_state << 5;
-	return rng_state;
+	return (uint32_t)(vtest_rng_u64(&rng_stream) >> 32);
 }
 
 void fill_random(uint8_t *p, uint64_t n)
 {
-	while (n--)
-		*p++ = rng();
+	vtest_rng_fill(&rng_stream, p, n);
 }
 
 /* ---- CPU reference ---- */

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "vitsa.h"
+#include "vtest.h"
 
 #define NSEC_PER_SEC	1000000000ull
 #define WAIT_LONG_NS	(30 * NSEC_PER_SEC)	/* a job that takes longer is a failure */
@@ -76,7 +77,7 @@ volatile uint32_t *vitsa_bar0_map(const char *dev_path);
 /* The value of @key (e.g. "vitsa-lists") in /proc/self/fdinfo/@fd: 0 or -errno. */
 int vitsa_fdinfo_read(int fd, const char *key, uint64_t *value);
 
-/* ---- a xorshift32 PRNG: one global stream, reproducible from its seed ---- */
+/* ---- the shared PRNG (tests/lib/vtest.h) as one global stream, reproducible from its seed ---- */
 
 void rng_seed(uint32_t seed);
 uint32_t rng(void);
