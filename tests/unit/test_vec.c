@@ -1232,7 +1232,7 @@ TEST(list_waves_stop_at_the_failing_entry)
 	uint32_t s2[CHAIN_LEN * IMAGES_MAX], waves = 0, stops = 0, entries = 0, widest = 0;
 
 	for (int round = 0; round < 30; round++) {
-		uint32_t k = rnd_in(2, IMAGES_MAX), ref = 0, s1 = 0;
+		uint32_t k = vtest_rng_in(&rng, 2, IMAGES_MAX), ref = 0, s1 = 0;
 		uint8_t *mem, *want;
 		size_t size;
 		uint32_t n = batch_list(d, k, &mem, &size);
@@ -1304,7 +1304,7 @@ TEST(list_waves_keep_dependencies)
 	size = off + 16;
 	mem = malloc(size);
 	want = malloc(size);
-	fill_random(mem, size);
+	vtest_rng_fill(&rng, mem, size);
 	for (uint32_t j = 0; j < K; j++) {
 		struct vitsa_hw_desc *g0 = &d[j], *g3 = &d[3 * K + j], *g4 = &d[4 * K + j];
 
