@@ -81,7 +81,7 @@ OBJECT_DECLARE_SIMPLE_TYPE(VitsaState, VITSA)
                              VITSA_CAP_B_TRANS | VITSA_CAP_BIAS)
 /* what vector=off (the 1.2 device) leaves out */
 #define VITSA_CAPS_1_3      (VITSA_CAP_VECTOR | VITSA_CAP_LIST)
-#define VITSA_MAPS_MAX      32      /* stretches of RAM one wave of a job maps */
+#define VITSA_MAPS_MAX      8       /* stretches of RAM one job maps */
 #define VITSA_MAP_SPAN      (4 << 20)   /* mapped at once: a BO's rows hit it */
 #define VITSA_THREADS_MAX   16      /* threads running one job (threads=) */
 #define VITSA_THREADS_DEFAULT 2
@@ -1192,92 +1192,44 @@ static bool vitsa_list_valid(const struct vitsa_hw_desc *d)
 }
 
 /*
- * The entries of LIST @l into @d, read at its start, up to the first that cannot run: one
- * that cannot be read (*@status VITSA_ERR_DMA_READ) or a LIST (VITSA_ERR_LIST).  Returns how
- * many were read; with all of them, *@status is VITSA_ERR_OK.
- */
-static uint32_t vitsa_list_fetch(VitsaJob *job, const struct vitsa_hw_desc *l,
-                                 struct vitsa_hw_desc *d, uint32_t *status)
-{
-    uint8_t raw[VITSA_DESC_SIZE];
-    uint32_t i;
-
-    *status = VITSA_ERR_OK;
-    for (i = 0; i < l->m; i++) {
-        if (vitsa_dma_read(job, l->a_addr + i * VITSA_DESC_SIZE, raw,
-                           sizeof(raw))) {
-            *status = VITSA_ERR_DMA_READ;
-            break;
-        }
-        job->fetch_bytes += sizeof(raw);
-        vitsa_desc_decode(&d[i], raw);
-        if (d[i].opcode == VITSA_OP_LIST) {
-            *status = VITSA_ERR_LIST;
-            break;
-        }
-    }
-    return i;
-}
-
-/* Entries [i, i + n) of a list ran: their counts added, what they wrote distrusted. */
-static void vitsa_list_account(VitsaJob *job, const struct vitsa_hw_desc *d,
-                               const struct vitsa_job_stats *st, uint32_t n)
-{
-    VitsaState *s = job->s;
-    uint64_t lo, hi;
-
-    vitsa_unmap_all(job);
-    for (uint32_t j = 0; j < n; j++) {
-        job->st.macs += st[j].macs;
-        job->st.cycles += st[j].cycles;
-        job->st.rd_bytes += st[j].rd_bytes;
-        job->st.wr_bytes += st[j].wr_bytes;
-        if (s->nseen && vitsa_desc_out(&d[j], &lo, &hi)) {
-            vitsa_seen_written(s, lo, hi);
-        }
-    }
-    job->executed += n;
-}
-
-/*
- * The entries of LIST @l, read at its start, in waves of independent neighbours
- * (vitsa_model_exec_wave) until one fails; cycles, MACs and DMA bytes add up.
- * Cancelled (reset) between waves.
+ * The entries of LIST @l in order, until one fails; cycles, MACs and DMA
+ * bytes add up.  Cancelled (reset) between entries.
  */
 static void vitsa_list_run(VitsaJob *job, const struct vitsa_hw_desc *l)
 {
-    VitsaState *s = job->s;
-    g_autofree struct vitsa_hw_desc *d = NULL;
-    g_autofree struct vitsa_job_stats *st = NULL;
-    g_autofree uint32_t *status = NULL;
-    uint32_t i, n, fetched, fetch_status;
+    uint32_t i;
 
     if (!vitsa_list_valid(l)) {
         job->status = VITSA_ERR_LIST;
         return;
     }
-    d = g_new(struct vitsa_hw_desc, l->m);
-    st = g_new0(struct vitsa_job_stats, l->m);
-    status = g_new0(uint32_t, l->m);
     job->executed = 0;
-    fetched = vitsa_list_fetch(job, l, d, &fetch_status);
-    for (i = 0; i < fetched; i += n) {
+    for (i = 0; i < l->m; i++) {
+        uint8_t raw[VITSA_DESC_SIZE];
+        struct vitsa_hw_desc d;
+        struct vitsa_job_stats st = { 0 };
+
         if (vitsa_job_cancelled(job)) {
             job->status = VITSA_ERR_ABORTED;
             break;
         }
-        n = vitsa_model_exec_wave(&s->cfg, d + i, fetched - i, &vitsa_mem_ops,
-                                  job, st + i, status + i);
-        vitsa_list_account(job, d + i, st + i, n);
-        if (status[i + n - 1]) {
-            job->status = status[i + n - 1];
-            i += n - 1;
+        if (vitsa_dma_read(job, l->a_addr + i * VITSA_DESC_SIZE, raw,
+                           sizeof(raw))) {
+            job->status = VITSA_ERR_DMA_READ;
             break;
         }
-    }
-    if (i == fetched && fetch_status) {
-        job->status = fetch_status;
-        job->executed += fetch_status == VITSA_ERR_LIST;   /* it was taken */
+        job->fetch_bytes += sizeof(raw);
+        vitsa_desc_decode(&d, raw);
+        job->status = d.opcode == VITSA_OP_LIST ? VITSA_ERR_LIST :
+                      vitsa_exec_one(job, &d, &st);
+        job->executed++;
+        job->st.macs += st.macs;
+        job->st.cycles += st.cycles;
+        job->st.rd_bytes += st.rd_bytes;
+        job->st.wr_bytes += st.wr_bytes;
+        if (job->status) {
+            break;
+        }
     }
     job->entry = i;         /* the failing entry, or m */
     job->executed = MAX(job->executed, 1);

@@ -84,17 +84,6 @@ void vitsa_model_exec_group(const struct vitsa_model_cfg *cfg, const struct vits
 			    uint32_t count, const struct vitsa_mem_ops *ops, void *opaque,
 			    struct vitsa_job_stats *st, uint32_t *status);
 
-/*
- * The first wave of @count descriptors in a list (vitsa_model_exec_group's waves): runs them
- * and returns how many it took, n >= 1, with status[i] and st[i] for each.  They are as if
- * executed in order, but a failing one ends the wave: when n - 1 failed, the jobs after it
- * have not run, except that one failing on a DMA error may have had independent neighbours
- * after it running beside it (the LIST rule of Documentation/hw/vitsa.rst).
- */
-uint32_t vitsa_model_exec_wave(const struct vitsa_model_cfg *cfg, const struct vitsa_hw_desc *d,
-			       uint32_t count, const struct vitsa_mem_ops *ops, void *opaque,
-			       struct vitsa_job_stats *st, uint32_t *status);
-
 /* Modeled array cycles of an M x N x K GEMM (Documentation/hw/vitsa.rst, "Cycle model"). */
 uint64_t vitsa_model_cycles(const struct vitsa_model_cfg *cfg, uint32_t m, uint32_t n,
 			    uint32_t k);

@@ -386,10 +386,8 @@ static uint32_t unstage(const struct vitsa_hw_desc *d, const struct vitsa_vec_ex
 	return VITSA_ERR_OK;
 }
 
-/* vitsa_vec_exec, through the host's split when @may_split and the op is worth threads. */
-static uint32_t vec_exec(const struct vitsa_model_cfg *cfg, const struct vitsa_hw_desc *d,
-			 const struct vitsa_mem_ops *ops, void *opaque, struct vitsa_job_stats *st,
-			 bool may_split)
+uint32_t vitsa_vec_exec(const struct vitsa_model_cfg *cfg, const struct vitsa_hw_desc *d,
+			const struct vitsa_mem_ops *ops, void *opaque, struct vitsa_job_stats *st)
 {
 	struct vexec x = { .op = d->opcode, .a = { .rows = d->m, .cols = d->n } };
 	uint8_t *bounce[VITSA_VEC_OPNDS] = { NULL };
@@ -404,8 +402,7 @@ static uint32_t vec_exec(const struct vitsa_model_cfg *cfg, const struct vitsa_h
 	status = stage(d, &e, ops, opaque, &x.a, bounce, st);
 	if (!status) {
 		units = vitsa_vec_units(x.op, &x.a);
-		if (may_split && ops->split && units > 1 &&
-		    (uint64_t)d->m * d->n >= VEC_PAR_MIN_ELEMS)
+		if (ops->split && units > 1 && (uint64_t)d->m * d->n >= VEC_PAR_MIN_ELEMS)
 			ops->split(opaque, units, units > VITSA_MODEL_ROW_ALIGN ?
 				   VITSA_MODEL_ROW_ALIGN : 1, vexec_range, &x);
 		else
@@ -421,17 +418,4 @@ static uint32_t vec_exec(const struct vitsa_model_cfg *cfg, const struct vitsa_h
 	for (int o = 0; o < VITSA_VEC_OPNDS; o++)
 		free(bounce[o]);
 	return status;
-}
-
-uint32_t vitsa_vec_exec(const struct vitsa_model_cfg *cfg, const struct vitsa_hw_desc *d,
-			const struct vitsa_mem_ops *ops, void *opaque, struct vitsa_job_stats *st)
-{
-	return vec_exec(cfg, d, ops, opaque, st, true);
-}
-
-uint32_t vitsa_vec_exec_here(const struct vitsa_model_cfg *cfg, const struct vitsa_hw_desc *d,
-			     const struct vitsa_mem_ops *ops, void *opaque,
-			     struct vitsa_job_stats *st)
-{
-	return vec_exec(cfg, d, ops, opaque, st, false);
 }

@@ -106,9 +106,4 @@ uint64_t vitsa_vec_cycles(const struct vitsa_model_cfg *cfg, const struct vitsa_
 uint32_t vitsa_vec_exec(const struct vitsa_model_cfg *cfg, const struct vitsa_hw_desc *d,
 			const struct vitsa_mem_ops *ops, void *opaque, struct vitsa_job_stats *st);
 
-/* vitsa_vec_exec on the calling thread alone: for an op run beside others in one region. */
-uint32_t vitsa_vec_exec_here(const struct vitsa_model_cfg *cfg, const struct vitsa_hw_desc *d,
-			     const struct vitsa_mem_ops *ops, void *opaque,
-			     struct vitsa_job_stats *st);
-
 #endif /* VITSA_VEC_MODEL_H */

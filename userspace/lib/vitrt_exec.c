@@ -469,19 +469,7 @@ static bool list_fits(const struct lockstep *l)
 	return true;
 }
 
-/*
- * Every session's jobs as one list, step by step: step i of every image, then step i + 1.
- * The images share no activation, so a device may run the images' step i all at once (the
- * LIST rule, Documentation/hw/vitsa.rst); each image's own jobs keep their order.
- */
-static void list_interleave(struct lockstep *l, uint32_t per)
-{
-	for (uint32_t i = 0, at = 0; i < per; i++)
-		for (uint32_t j = 0; j < l->n; j++)
-			l->all[at++] = l->s[j]->queue[i];
-}
-
-/* Every session's jobs, interleaved by step (list_interleave), as s[0]'s list. */
+/* Every session's jobs, in the order of their sessions, as s[0]'s list. */
 static int list_make(struct lockstep *l)
 {
 	struct vitrt_session *s0 = l->s[0];
@@ -509,7 +497,8 @@ static int list_make(struct lockstep *l)
 		l->all = malloc(sizeof(*l->all) * (total ? total : 1));
 		if (!l->all)
 			return VITRT_ENOMEM;
-		list_interleave(l, s0->queued);	/* one program: as many jobs each */
+		for (uint32_t j = 0, at = 0; j < l->n; at += l->s[j++]->queued)
+			memcpy(l->all + at, l->s[j]->queue, l->s[j]->queued * sizeof(*l->all));
 	}
 	err = origins(l->s, l->n, total, &org);
 	if (!err)
