@@ -203,11 +203,12 @@ $(foreach f,asan tsan,$(eval $(call san_flavour,$(f))))
 # target_clones makes GCC emit an ifunc resolver, which ld.so runs while it relocates the
 # program, before the TSan runtime is up; GCC 12 instruments the resolver with
 # __tsan_func_entry, and the program dies of SIGSEGV before main.  In the files that use
-# target_clones the TSan flavour leaves out the function entry/exit hooks only: every memory
-# access is still checked (so no race is missed), but a report's stack lacks the callers
-# inside these files (the racing access's own function and the callers outside are shown).
+# target_clones (VIT_HOT, vitrt_hot.h) the TSan flavour leaves out the function entry/exit
+# hooks only: every memory access is still checked (so no race is missed), but a report's
+# stack lacks the callers inside these files (the racing access's own function and the
+# callers outside are shown).
 # ASan and UBSan do not instrument the resolvers.
-SAN_CLONES_SRC := $(shell grep -l target_clones $(LIB_SRC))
+SAN_CLONES_SRC := $(shell grep -l -e target_clones -e VIT_HOT $(LIB_SRC))
 $(call obj,tsan,$(SAN_CLONES_SRC)): SAN_tsan += --param=tsan-instrument-func-entry-exit=0
 .PHONY: asan tsan
 

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "vitrt_calib.h"
+#include "vitrt_compile.h"
 #include "vitrt_image.h"
 
 #define SAMPLE_CAP	(1u << 15)	/* values kept per tap and layer */

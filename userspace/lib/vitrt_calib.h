@@ -67,7 +67,4 @@ int vitrt_fakequant_weights(struct vitrt_vit *m, const struct vitrt_scales *sc, 
 void vitrt_head_pair(float *w, float *bias, const float *hw, const float *hb, const float *dw,
 		     const float *db, uint32_t n, uint32_t c);
 
-/* Per-output-channel weight scale (vitrt_compile.c): max |w| to @qmax, 4-bit by least error. */
-double vitrt_weight_scale(const float *w, uint32_t k, int qmax);
-
 #endif /* VITRT_CALIB_H */

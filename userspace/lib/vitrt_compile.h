@@ -60,4 +60,10 @@ struct vitrt_prog *vitrt_compile(const struct vitrt_vit *m,
 				 const struct vitrt_compile_opts *o, int *err,
 				 char *msg, size_t cap);
 
+/*
+ * Per-output-channel weight scale, as the compiler quantizes weights (and the calibration's
+ * fake-quant graph with it): max |w| to @qmax, for 4 bits the clip with least error.
+ */
+double vitrt_weight_scale(const float *w, uint32_t k, int qmax);
+
 #endif /* VITRT_COMPILE_H */

@@ -1,11 +1,10 @@
 // SPDX-License-Identifier: MIT
-/* libvitrt: error and type names. */
+/* libvitrt: errors: the status codes' messages, job status names, file messages. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "vitrt_priv.h"
-#include "vitsa_dtype.h"
 #include "vitsa_model.h"
 #include "vitsa.h"
 
@@ -22,33 +21,11 @@ static const char *const messages[VITRT_ERR_COUNT] = {
 	[-VITRT_EUNSUPPORTED] = "unsupported file content",
 };
 
-_Static_assert((int)VITRT_TYPE_COUNT == (int)VITSA_DTYPE_COUNT, "type codes follow the hardware");
-_Static_assert((int)VITRT_S4 == (int)VITSA_DTYPE_S4 && (int)VITRT_S32 == (int)VITSA_DTYPE_S32,
-	       "type codes follow the hardware");
-
 const char *vitrt_strerror(int err)
 {
 	if (err > 0 || err <= -VITRT_ERR_COUNT)
 		return "unknown error";
 	return messages[-err];
-}
-
-const char *vitrt_type_name(enum vitrt_type t)
-{
-	return vitsa_dtype_valid(t) ? vitsa_dtypes[t].name : "?";
-}
-
-int vitrt_type_parse(const char *name)
-{
-	for (int t = 0; t < VITRT_TYPE_COUNT; t++)
-		if (!strcmp(name, vitsa_dtypes[t].name))
-			return t;
-	return -1;
-}
-
-uint64_t vitrt_row_bytes(enum vitrt_type t, uint32_t cols)
-{
-	return vitsa_row_bytes(t, cols);
 }
 
 /* Every backend reports the uapi's codes: the sim device's are the hardware's, tied here. */
