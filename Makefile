@@ -27,10 +27,11 @@ CPPFLAGS += $(shell pkg-config --cflags cairo)
 LDLIBS  := $(shell pkg-config --libs jansson) $(CAIRO_LIBS) -lpng -ljpeg -lz -lm -lpthread
 
 HW_SRC   := $(wildcard hw/model/*.c)
-# The reference GEMM is the spec everything is tested against, not part of the runtime: it
-# goes with the PRNG and the random-GEMM generator into libvitsa_test.a (tests/lib/vtest.h),
-# which the tests and the CLI (vitrt gemm checks a device against it) link.
-REF_SRC  := hw/model/vitsa_ref.c
+# The reference GEMM and the integer operations' _ref twins are the spec everything is tested
+# against, not part of the runtime: they go with the PRNG and the random-GEMM generator into
+# libvitsa_test.a (tests/lib/vtest.h), which the tests and the CLI (vitrt gemm checks a device
+# against the reference GEMM) link.
+REF_SRC  := hw/model/vitsa_ref.c hw/model/vitsa_iops_ref.c
 TEST_LIB_SRC := $(wildcard tests/lib/*.c) $(REF_SRC)
 LIB_SRC  := $(wildcard userspace/lib/*.c) $(filter-out $(REF_SRC),$(HW_SRC))
 CLI_SRC  := $(wildcard userspace/vitrt/*.c)

@@ -4,11 +4,11 @@
  * requantization, the int16 residual stream, I-LayerNorm, Shiftmax and ShiftGELU (vitsa_iops.h
  * has the formulas, Documentation/runtime.rst the bounds).
  *
- * Each *_ref function is the specification: plain loops, floor division through
- * vitsa_floor_div.  The optimized twins use >> on negative numbers (arithmetic in GCC and Clang,
+ * Their specifications, the *_ref twins, are vitsa_iops_ref.c (plain loops, floor division
+ * through vitsa_floor_div).  These use >> on negative numbers (arithmetic in GCC and Clang,
  * checked below), 32-bit arithmetic where a bound proves it exact, and 256-entry tables for the
- * element-wise exponentials, which they fill by calling the _ref element functions and keep per
- * thread for the last parameters.
+ * element-wise exponentials, which they fill by calling the _ref element functions here
+ * (vitsa_shift_exp_ref, vitsa_gelu_sigmoid_ref) and keep per thread for the last parameters.
  */
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -16,24 +16,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "vitsa_iops.h"
+#include "vitsa_iops_priv.h"
 #include "../include/vitsa_int.h"
 
 _Static_assert((-1 >> 1) == -1 && (-5 >> 1) == -3 && (-5ll >> 1) == -3ll,
 	       ">> of a negative number must be an arithmetic shift (floor)");
-
-/* Always-on check of API misuse. */
-#define IOPS_ASSERT(cond)						\
-	do {								\
-		if (!(cond))						\
-			iops_fail(__func__, #cond);			\
-	} while (0)
-
-__attribute__((noreturn, cold)) static void iops_fail(const char *fn, const char *cond)
-{
-	fprintf(stderr, "vitsa: %s: precondition failed: %s\n", fn, cond);
-	abort();
-}
 
 /* Loops worth vectorizing ask for O3 themselves and get AVX-512 and AVX2 clones (as hw/model does). */
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(VITSA_AVX2_ONLY)
@@ -67,23 +54,6 @@ int64_t vitsa_floor_shr(int64_t a, uint32_t s)
 	return vitsa_int_floor_shr(a, s);
 }
 
-static int64_t clamp64(int64_t v, int64_t lo, int64_t hi)
-{
-	return vitsa_int_clamp(v, lo, hi);
-}
-
-/* Greedy, most significant bit first: the largest r with r * r <= v. */
-/*
- * int4 elements, packed as the array reads them: element 2i in bits [3:0], 2i+1 in [7:4].
- * put_4_ref stores v + zero clamped to [lo, lo + 15].
- */
-static void put_4_ref(uint8_t *row, uint32_t i, int64_t v, int32_t zero, int32_t lo)
-{
-	uint8_t nib = (uint8_t)(clamp64(v + zero, lo, lo + 15) & 0xf);
-
-	row[i / 2] = i % 2 ? (uint8_t)((row[i / 2] & 0x0f) | nib << 4) : nib;
-}
-
 static inline int32_t clamp4(int32_t v, int32_t lo)
 {
 	return v < lo ? lo : v > lo + 15 ? lo + 15 : v;
@@ -102,19 +72,6 @@ IOPS_HOT static void pack_4(uint8_t *restrict out, const int8_t *restrict x, siz
 				       (clamp4(x[i + 1] + zero, lo) & 0xf) << 4);
 	if (n % 2)
 		out[n / 2] = (uint8_t)(clamp4(x[n - 1] + zero, lo) & 0xf);
-}
-
-uint32_t vitsa_isqrt64_ref(uint64_t v)
-{
-	uint64_t r = 0;
-
-	for (int b = 31; b >= 0; b--) {
-		uint64_t t = r | (uint64_t)1 << b;	/* t < 2^32, so t * t cannot wrap */
-
-		if (t * t <= v)
-			r = t;
-	}
-	return (uint32_t)r;
 }
 
 /*
@@ -185,41 +142,7 @@ double vitsa_dyadic_value(struct vitsa_dyadic d)
 	return v;
 }
 
-int64_t vitsa_requant_ref(int64_t x, struct vitsa_dyadic d)
-{
-	int64_t p, half;
-
-	IOPS_ASSERT(d.shift <= VITSA_DYADIC_MAX_SHIFT);
-	IOPS_ASSERT(!__builtin_mul_overflow(x, (int64_t)d.mult, &p));
-	if (d.shift == 0)
-		return p;
-	half = (int64_t)1 << (d.shift - 1);
-	IOPS_ASSERT(p <= INT64_MAX - half);
-	return vitsa_floor_shr(p + half, d.shift);
-}
-
 /* ---- requantized rows ---- */
-
-void vitsa_requant_s8_ref(int8_t *out, const int32_t *x, size_t n, struct vitsa_dyadic d,
-			  int32_t zero)
-{
-	for (size_t i = 0; i < n; i++)
-		out[i] = (int8_t)clamp64(vitsa_requant_ref(x[i], d) + zero, INT8_MIN, INT8_MAX);
-}
-
-void vitsa_requant_u8_ref(uint8_t *out, const int32_t *x, size_t n, struct vitsa_dyadic d,
-			  int32_t zero)
-{
-	for (size_t i = 0; i < n; i++)
-		out[i] = (uint8_t)clamp64(vitsa_requant_ref(x[i], d) + zero, 0, UINT8_MAX);
-}
-
-void vitsa_requant_s16_ref(int16_t *out, const int32_t *x, size_t n, struct vitsa_dyadic d,
-			   int32_t zero)
-{
-	for (size_t i = 0; i < n; i++)
-		out[i] = (int16_t)clamp64(vitsa_requant_ref(x[i], d) + zero, INT16_MIN, INT16_MAX);
-}
 
 /*
  * One loop for the three result types.  |x * mult| <= 2^62 and the rounding term <= 2^61, so
@@ -259,22 +182,6 @@ IOPS_HOT void vitsa_requant_s16(int16_t *restrict out, const int32_t *restrict x
 
 /* ---- residual stream ---- */
 
-void vitsa_residual_add_ref(int16_t *out, const int16_t *a, const int16_t *b, size_t n,
-			    struct vitsa_dyadic da, struct vitsa_dyadic db)
-{
-	for (size_t i = 0; i < n; i++)
-		out[i] = (int16_t)clamp64(vitsa_requant_ref(a[i], da) + vitsa_requant_ref(b[i], db),
-					  INT16_MIN, INT16_MAX);
-}
-
-void vitsa_residual_add_s32_ref(int16_t *out, const int16_t *a, const int32_t *b, size_t n,
-				struct vitsa_dyadic da, struct vitsa_dyadic db)
-{
-	for (size_t i = 0; i < n; i++)
-		out[i] = (int16_t)clamp64(vitsa_requant_ref(a[i], da) + vitsa_requant_ref(b[i], db),
-					  INT16_MIN, INT16_MAX);
-}
-
 /*
  * out may alias a or b element for element, so no restrict; ivdep tells GCC the only overlap
  * is the same element, which an element-wise loop reads before it writes.
@@ -310,81 +217,6 @@ IOPS_HOT void vitsa_residual_add_s32(int16_t *out, const int16_t *a, const int32
 }
 
 /* ---- I-LayerNorm ---- */
-
-struct ln_stats {
-	int32_t mean;
-	int32_t factor;		/* floor((2^31 - 1) / std), 0 for std 0 */
-};
-
-static void ln_check(uint32_t rows, uint32_t cols, size_t out_stride, size_t x_stride)
-{
-	IOPS_ASSERT(cols >= 1 && cols <= VITSA_LAYERNORM_MAX_COLS);
-	IOPS_ASSERT(rows <= 1 || (out_stride >= cols && x_stride >= cols));
-}
-
-/* The specification of one row's statistics. */
-static struct ln_stats ln_stats_ref(const int16_t *x, uint32_t cols)
-{
-	int64_t sum = 0, mean;
-	uint64_t var = 0;
-	uint32_t sd;
-
-	for (uint32_t i = 0; i < cols; i++)
-		sum += x[i];
-	mean = vitsa_floor_div(2 * sum + cols, 2 * (int64_t)cols);
-	for (uint32_t i = 0; i < cols; i++) {
-		int64_t y = x[i] - mean;
-
-		var += (uint64_t)(y * y);
-	}
-	sd = vitsa_isqrt64_ref(var);
-	return (struct ln_stats){ (int32_t)mean, sd ? (int32_t)(INT32_MAX / sd) : 0 };
-}
-
-void vitsa_layernorm_ref(int32_t *out, size_t out_stride, const int16_t *x, size_t x_stride,
-			 uint32_t rows, uint32_t cols)
-{
-	ln_check(rows, cols, out_stride, x_stride);
-	for (uint32_t r = 0; r < rows; r++) {
-		const int16_t *xr = x + r * x_stride;
-		struct ln_stats st = ln_stats_ref(xr, cols);
-
-		for (uint32_t i = 0; i < cols; i++)
-			out[r * out_stride + i] =
-				(int32_t)vitsa_floor_div(((int64_t)xr[i] - st.mean) * st.factor, 2);
-	}
-}
-
-void vitsa_layernorm_s8_ref(int8_t *out, size_t out_stride, const int16_t *x, size_t x_stride,
-			    uint32_t rows, uint32_t cols, struct vitsa_dyadic d)
-{
-	ln_check(rows, cols, out_stride, x_stride);
-	for (uint32_t r = 0; r < rows; r++) {
-		const int16_t *xr = x + r * x_stride;
-		struct ln_stats st = ln_stats_ref(xr, cols);
-
-		for (uint32_t i = 0; i < cols; i++) {
-			int64_t v = vitsa_floor_div(((int64_t)xr[i] - st.mean) * st.factor, 2);
-
-			out[r * out_stride + i] =
-				(int8_t)clamp64(vitsa_requant_ref(v, d), INT8_MIN, INT8_MAX);
-		}
-	}
-}
-
-void vitsa_layernorm_s4_ref(uint8_t *out, size_t out_stride, const int16_t *x, size_t x_stride,
-			    uint32_t rows, uint32_t cols, struct vitsa_dyadic d)
-{
-	ln_check(rows, cols, 2 * out_stride, x_stride);
-	for (uint32_t r = 0; r < rows; r++) {
-		const int16_t *xr = x + r * x_stride;
-		struct ln_stats st = ln_stats_ref(xr, cols);
-
-		for (uint32_t i = 0; i < cols; i++)
-			put_4_ref(out + r * out_stride, i, vitsa_requant_ref(
-				vitsa_floor_div(((int64_t)xr[i] - st.mean) * st.factor, 2), d), 0, -8);
-	}
-}
 
 /*
  * The same statistics, vectorizable: |sum| <= 65536 * 32768 = 2^31 fits an int32 (the most
@@ -562,52 +394,6 @@ int vitsa_shiftmax_params(struct vitsa_shiftmax *p, double s, uint32_t max_len)
 	if (max_len < 1 || max_len > VITSA_SHIFTMAX_MAX_LEN)
 		return -1;
 	return exp_params(s, p->n, shiftmax_cap(max_len), &p->x0, &p->k, &p->j);
-}
-
-static void shiftmax_check_args(uint32_t rows, uint32_t len, size_t out_stride, size_t x_stride,
-				const struct vitsa_shiftmax *p)
-{
-	IOPS_ASSERT(vitsa_shiftmax_check(p) == 0);
-	IOPS_ASSERT(len >= 1 && len <= p->max_len);
-	IOPS_ASSERT(rows <= 1 || (out_stride >= len && x_stride >= len));
-}
-
-/* S of a row and its maximum in *@m. */
-static uint64_t shiftmax_sum_ref(const int8_t *x, uint32_t len, const struct vitsa_shiftmax *p,
-				 int32_t *m)
-{
-	uint64_t sum = 0;
-
-	*m = x[0];
-	for (uint32_t i = 1; i < len; i++)
-		*m = x[i] > *m ? x[i] : *m;
-	for (uint32_t i = 0; i < len; i++)
-		sum += vitsa_shift_exp_ref(x[i] - *m, p->x0, p->n, p->k, p->j);
-	IOPS_ASSERT(sum >= 1 && sum <= INT32_MAX);
-	return sum;
-}
-
-/*
- * Bounds: e_i <= E <= (2^31 - 1) / max_len, so S <= len * E <= 2^31 - 1, and S >= E >= 1 (the
- * maximum has d = 0).  e_i * F <= S * F <= 2^31 - 1, plus 2^22 still fits a uint32.
- */
-void vitsa_shiftmax_ref(uint8_t *out, size_t out_stride, const int8_t *x, size_t x_stride,
-			uint32_t rows, uint32_t len, const struct vitsa_shiftmax *p)
-{
-	shiftmax_check_args(rows, len, out_stride, x_stride, p);
-	for (uint32_t r = 0; r < rows; r++) {
-		const int8_t *xr = x + r * x_stride;
-		int32_t m;
-		uint64_t f = INT32_MAX / shiftmax_sum_ref(xr, len, p, &m);	/* the floor */
-
-		for (uint32_t i = 0; i < len; i++) {
-			uint64_t e = vitsa_shift_exp_ref(xr[i] - m, p->x0, p->n, p->k, p->j);
-			int64_t v = vitsa_floor_shr((int64_t)(e * f) + (1 << 22),
-						    VITSA_SHIFTMAX_SHIFT);
-
-			out[r * out_stride + i] = (uint8_t)clamp64(v, 0, 255);
-		}
-	}
 }
 
 #if defined(__GNUC__) && defined(__x86_64__) && !defined(VITSA_AVX2_ONLY)
@@ -833,40 +619,6 @@ void vitsa_shiftmax(uint8_t *out, size_t out_stride, const int8_t *x, size_t x_s
 
 /* ---- Shiftmax for long rows: two u8 parts, and their GEMMs joined ---- */
 
-static void shiftmax16_check_args(uint32_t rows, uint32_t len, size_t out_stride, size_t lo_off,
-				  size_t x_stride, const struct vitsa_shiftmax *p)
-{
-	shiftmax_check_args(rows, len, out_stride, x_stride, p);
-	IOPS_ASSERT(lo_off >= len && (rows <= 1 || out_stride >= lo_off + len));
-}
-
-/*
- * Bounds: S as in vitsa_shiftmax_ref, so F = floor(2^46 / S) >= 2^15; e_i * F <= S * F <= 2^46,
- * and the rounding term 2^29 keeps it far inside 64 bits.
- */
-void vitsa_shiftmax16_ref(uint8_t *out, size_t out_stride, size_t lo_off, const int8_t *x,
-			  size_t x_stride, uint32_t rows, uint32_t len,
-			  const struct vitsa_shiftmax *p)
-{
-	shiftmax16_check_args(rows, len, out_stride, lo_off, x_stride, p);
-	for (uint32_t r = 0; r < rows; r++) {
-		const int8_t *xr = x + r * x_stride;
-		uint8_t *o = out + r * out_stride;
-		int32_t m;
-		uint64_t f = (1ull << VITSA_SHIFTMAX16_NUM) / shiftmax_sum_ref(xr, len, p, &m);
-
-		for (uint32_t i = 0; i < len; i++) {
-			uint64_t e = vitsa_shift_exp_ref(xr[i] - m, p->x0, p->n, p->k, p->j);
-			int64_t v = vitsa_floor_shr((int64_t)(e * f) + (1 << 29),
-						    VITSA_SHIFTMAX16_SHIFT);
-
-			v = clamp64(v, 0, UINT16_MAX);
-			o[i] = (uint8_t)(v >> 8);
-			o[lo_off + i] = (uint8_t)(v & 255);
-		}
-	}
-}
-
 IOPS_HOT static void shiftmax16_row(uint8_t *restrict hi, uint8_t *restrict lo,
 				    const int8_t *restrict x, uint32_t len,
 				    const struct sm_table *restrict lut, uint32_t *restrict e)
@@ -893,16 +645,6 @@ void vitsa_shiftmax16(uint8_t *out, size_t out_stride, size_t lo_off, const int8
 	for (uint32_t r = 0; r < rows; r++)
 		shiftmax16_row(out + r * out_stride, out + r * out_stride + lo_off,
 			       x + r * x_stride, len, lut, e);
-}
-
-void vitsa_join16_s8_ref(int8_t *out, const int32_t *hi, const int32_t *lo, size_t n,
-			 struct vitsa_dyadic d)
-{
-	for (size_t i = 0; i < n; i++) {
-		int64_t acc = clamp64((int64_t)hi[i] * 256 + lo[i], INT32_MIN, INT32_MAX);
-
-		out[i] = (int8_t)clamp64(vitsa_requant_ref(acc, d), INT8_MIN, INT8_MAX);
-	}
 }
 
 /* |acc| <= 2^31 after the saturation: as REQUANT_ROW, nothing wraps. */
@@ -951,31 +693,6 @@ int32_t vitsa_gelu_sigmoid_ref(int32_t x, const struct vitsa_gelu *p)
 	f = INT32_MAX / (big + e);
 	g = vitsa_floor_shr((int64_t)(e * f) + (1 << 16), 31 - VITSA_GELU_SIG_BITS);
 	return (int32_t)(x < 0 ? g : (1 << VITSA_GELU_SIG_BITS) - g);
-}
-
-void vitsa_gelu_ref(int32_t *out, const int8_t *x, size_t n, const struct vitsa_gelu *p)
-{
-	for (size_t i = 0; i < n; i++)
-		out[i] = x[i] * vitsa_gelu_sigmoid_ref(x[i], p);
-}
-
-void vitsa_gelu_s8_ref(int8_t *out, const int8_t *x, size_t n, const struct vitsa_gelu *p,
-		       struct vitsa_dyadic d)
-{
-	for (size_t i = 0; i < n; i++) {
-		int32_t v = x[i] * vitsa_gelu_sigmoid_ref(x[i], p);
-
-		out[i] = (int8_t)clamp64(vitsa_requant_ref(v, d), INT8_MIN, INT8_MAX);
-	}
-}
-
-void vitsa_gelu_u4_ref(uint8_t *out, const int8_t *x, size_t n, const struct vitsa_gelu *p,
-		       struct vitsa_dyadic d, int32_t zero)
-{
-	IOPS_ASSERT(zero >= 0 && zero <= 15);
-	for (size_t i = 0; i < n; i++)
-		put_4_ref(out, (uint32_t)i, vitsa_requant_ref(x[i] * vitsa_gelu_sigmoid_ref(x[i], p),
-							     d), zero, 0);
 }
 
 /* GELU of every s8 value at index x + 128, and the same requantized with d (slots as above). */
@@ -1042,7 +759,6 @@ IOPS_HOT void vitsa_gelu(int32_t *restrict out, const int8_t *restrict x, size_t
 		out[i] = lut[x[i] + 128];
 }
 
-
 void vitsa_gelu_s8(int8_t *out, const int8_t *x, size_t n, const struct vitsa_gelu *p,
 		   struct vitsa_dyadic d)
 {
@@ -1072,35 +788,6 @@ void vitsa_gelu_u4(uint8_t *out, const int8_t *x, size_t n, const struct vitsa_g
 }
 
 /* ---- the input and the token stream ---- */
-
-static void patches_check(size_t out_stride, uint32_t chans, uint32_t img, uint32_t patch,
-			  uint32_t py0, uint32_t py1)
-{
-	IOPS_ASSERT(chans >= 1 && patch >= 1 && img % patch == 0);
-	IOPS_ASSERT(img <= VITSA_PATCHES_MAX_IMG && py0 <= py1 && py1 <= img / patch);
-	IOPS_ASSERT(out_stride >= (size_t)chans * patch * patch);
-}
-
-void vitsa_patches_s8_ref(int8_t *out, size_t out_stride, const uint8_t *image,
-			  const int8_t *lut, uint32_t chans, uint32_t img, uint32_t patch,
-			  uint32_t py0, uint32_t py1)
-{
-	uint32_t per = img / patch;
-
-	patches_check(out_stride, chans, img, patch, py0, py1);
-	for (uint32_t py = py0; py < py1; py++) {
-		for (uint32_t px = 0; px < per; px++) {
-			int8_t *row = out + (size_t)(py * per + px) * out_stride;
-
-			for (uint32_t c = 0; c < chans; c++)
-				for (uint32_t ky = 0; ky < patch; ky++)
-					for (uint32_t kx = 0; kx < patch; kx++)
-						*row++ = lut[c * 256 + image[((size_t)c * img +
-									      py * patch + ky) * img +
-									     px * patch + kx]];
-		}
-	}
-}
 
 /* One image row through a channel's table: 64 pixels per step where the CPU has VBMI. */
 static void lut_row(int8_t *out, const uint8_t *px, uint32_t n, const int8_t lut[256])
@@ -1137,28 +824,6 @@ void vitsa_patches_s8(int8_t *out, size_t out_stride, const uint8_t *image, cons
 			}
 		}
 	}
-}
-
-static void embed_check(uint32_t prefix, uint32_t r0, uint32_t r1, uint32_t cols,
-			size_t out_stride, size_t x_stride, size_t pos_stride)
-{
-	IOPS_ASSERT(prefix <= VITSA_EMBED_MAX_PREFIX && r0 <= r1 && cols >= 1);
-	IOPS_ASSERT(out_stride >= cols && pos_stride >= cols);
-	IOPS_ASSERT(r1 <= prefix + 1 || x_stride >= cols);
-}
-
-void vitsa_embed_s16_ref(int16_t *out, size_t out_stride, const int16_t *x, size_t x_stride,
-			 const int16_t *pos, size_t pos_stride, uint32_t prefix, uint32_t r0,
-			 uint32_t r1, uint32_t cols)
-{
-	embed_check(prefix, r0, r1, cols, out_stride, x_stride, pos_stride);
-	for (uint32_t r = r0; r < r1; r++)
-		for (uint32_t c = 0; c < cols; c++)
-			out[r * out_stride + c] =
-				r < prefix ? pos[r * pos_stride + c]
-					   : (int16_t)clamp64((int64_t)x[(r - prefix) * x_stride + c] +
-							      pos[r * pos_stride + c], INT16_MIN,
-							      INT16_MAX);
 }
 
 static void mean_check(uint32_t rows, uint32_t cols, size_t stride)
