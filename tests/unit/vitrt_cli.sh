@@ -562,5 +562,22 @@ t devices_not_with_sim_backend fails_with 1 "not with --backend sim" "$VITRT" ev
 	"$tmp/m.vitsa" --dataset "$FMNIST" --backend sim --devices 0
 t devices_not_fp32 fails_with 2 "not --fp32" "$VITRT" run --fp32 "$CKPT" --devices 0 \
 	$D/gray28.png
+# bench's progress bar: on a terminal (script(1) gives it one) drawn to the last image and
+# erased; never into a pipe or a file, nor with VITRT_PROGRESS=0.
+# on_tty CMD: CMD's output with a pseudo-terminal for stdin, stdout and stderr.
+on_tty() {
+	script -qec "$*" /dev/null
+}
+bar_drawn() {
+	local out
+	out=$(on_tty "'$VITRT' bench --backend sim '$tmp/m.vitsa' -n 6 --batch 2") || return 1
+	grep -q $'bench: integer \[#*  *\] 2/6' <<<"$out" &&
+	grep -q $'bench: integer \[#*\] 6/6\r\e\[K' <<<"$out" || { cat -v <<<"$out"; false; }
+}
+t bench_progress_on_a_terminal bar_drawn
+t bench_no_progress_with_progress_0 sh -c "! VITRT_PROGRESS=0 script -qec \"'$VITRT' bench \
+	--backend sim '$tmp/m.vitsa' -n 6\" /dev/null | grep -q 'bench: integer \['"
+t bench_no_progress_into_a_pipe sh -c "'$VITRT' bench --backend sim '$tmp/m.vitsa' -n 6 \
+	2>'$tmp/bench.err' >/dev/null && [ ! -s '$tmp/bench.err' ]"
 echo "1..$n"	# the plan last: counted, never kept by hand
 exit $failed

@@ -177,15 +177,36 @@ measure() {
 VARIANTS="int8_W8A8:tb_int:w8a8 int4_W4A8:tb_int:w4a8 fp16_acc16_W8A8:tb_f16:w8a8
 	fp16_acc32_W4A8:tb_f32:w4a8 fp16_acc32_W8A8:tb_f32:w8a8"
 
-measure_all() {
-	local v pids="" p
+# progress TOTAL: on a terminal, a bar on stderr of the simulations finished (the lines of
+# runs.*), redrawn each second until all TOTAL are.
+progress() {
+	local total=$1 n bar
 
+	[ -t 2 ] || return 0
+	while :; do
+		n=$(cat $OUT/runs.* 2>/dev/null | wc -l)
+		bar=$(printf '%*s' $((n * 30 / total)) '' | tr ' ' '#')
+		printf '\ractivity: simulations [%-30s] %d/%d' "$bar" "$n" "$total" >&2
+		[ "$n" -lt "$total" ] || return 0
+		sleep 1
+	done
+}
+
+measure_all() {
+	local v pids="" p bar layers=($LAYERS) variants=($VARIANTS)
+
+	rm -f $OUT/runs.*
+	progress $((${#variants[@]} * ${#layers[@]} * 2)) &	# RTL and netlist per layer
+	bar=$!
 	for v in $VARIANTS; do
 		measure ${v//:/ } &
 		pids="$pids $!"
 		case $v in int4*) for p in $pids; do wait $p; done; pids="" ;; esac
 	done
 	for p in $pids; do wait $p; done
+	kill $bar 2>/dev/null || true
+	wait $bar 2>/dev/null || true
+	[ ! -t 2 ] || printf '\r\033[K' >&2
 	: >$OUT/results
 	: >$OUT/cells
 	: >$OUT/runs.log

@@ -198,19 +198,25 @@ static int parse(int argc, char **argv, struct bench_opts *o)
  * with @tr (--trace), every batch traced.
  */
 static double timed(struct cli_trace *tr, struct vitrt_infer *inf, const uint8_t *pix,
-		    uint32_t batch, uint32_t n, int *err)
+		    uint32_t batch, uint32_t n, const char *what, int *err)
 {
 	struct vitrt_result r[VITRT_MAX_BATCH];
+	struct cli_progress bar;
 	uint32_t done = 0;
-	double t0;
+	double t0, t;
 
 	*err = vitrt_infer_set_batch(inf, batch);
 	if (!*err)
 		*err = cli_trace_run_batch(tr, inf, pix, batch, r);
+	cli_progress_start(&bar, what, n);
 	t0 = now_s();
-	for (; done < n && !*err; done += batch)
+	for (; done < n && !*err; done += batch) {
 		*err = cli_trace_run_batch(tr, inf, pix, batch, r);
-	return (now_s() - t0) / (done ? done : 1);
+		cli_progress_add(&bar, batch);
+	}
+	t = now_s() - t0;
+	cli_progress_end(&bar);
+	return t / (done ? done : 1);
 }
 
 /*
@@ -510,13 +516,13 @@ static int measure(const struct bench_opts *o, struct vitrt_infer *in, struct vi
 		return 1;
 	}
 	if (!err)
-		*t_int = timed(tr, in, pix, o->batch, o->n, &err);
+		*t_int = timed(tr, in, pix, o->batch, o->n, "bench: integer", &err);
 	if (cli_trace_close(tr, !err)) {
 		free(pix);
 		return 1;
 	}
 	if (!err && fp)
-		*t_fp = timed(NULL, fp, pix, o->batch, o->n, &err);
+		*t_fp = timed(NULL, fp, pix, o->batch, o->n, "bench: fp32   ", &err);
 	free(pix);
 	return err ? die("bench: %s", vitrt_strerror(err)) : 0;
 }

@@ -4,6 +4,7 @@
 #define VITRT_CLI_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include <jansson.h>
 
@@ -27,6 +28,19 @@ int cmd_version(int argc, char **argv);
 
 /* vitrt bench --kernels (bench_kernels.c). */
 int bench_kernels(bool json);
+
+/* A progress bar on stderr when it is a terminal (cli_progress.c). */
+struct cli_progress {
+	const char *what;
+	uint64_t total, done;
+	double last;		/* when it was last drawn, -1: never */
+	bool on;
+};
+
+void cli_progress_start(struct cli_progress *p, const char *what, uint64_t total);
+void cli_progress_add(struct cli_progress *p, uint64_t n);
+/* The bar's line erased, if one was drawn. */
+void cli_progress_end(struct cli_progress *p);
 
 /* Print "vitrt: <msg>" to stderr; returns 1 for `return die(...)` in commands. */
 int die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
