@@ -152,9 +152,13 @@ $(B)/test_resize: $(call obj,host,tests/unit/test_resize.c) $(B)/libvitrt.a
 $(B)/idx_png: $(call obj,host,tests/unit/idx_png.c) $(B)/libvitrt.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
+# A random checkpoint of any DeiT shape (the trace suite's DeiT-S inference)
+$(B)/mkvit: $(call obj,host,tests/unit/mkvit.c) $(B)/libvitsa_test.a $(B)/libvitrt.a
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
 hw: $(B)/test_model $(B)/test_vec $(B)/test_kern
 userspace: $(B)/vitrt $(B)/libvitrt.a $(B)/libvitrt.so $(B)/test_vitrt $(B)/test_prog $(B)/test_iops $(B)/test_fp32 $(B)/test_reorder \
-	   $(B)/test_modeled $(B)/test_resize $(B)/idx_png
+	   $(B)/test_modeled $(B)/test_resize $(B)/idx_png $(B)/mkvit
 
 -include $(shell find $(B)/host -name '*.d' 2>/dev/null)
 

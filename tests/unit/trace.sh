@@ -1,8 +1,9 @@
 #!/bin/bash
 # vitrt run|eval|bench --trace (KTAP): the Chrome trace-event files of the integer program on the
 # in-process device pass tests/unit/trace.jq (well-formed events, tracks that nest, every step
-# once per image, jobs that match their submissions), for one 197-token image, batches on
-# several threads, the split schedule and two devices; a traced run gives the logits of an
+# once per image, jobs that match their submissions), for one inference of DeiT-S (random
+# weights, build/mkvit), one 197-token image, batches on several threads, the split schedule
+# and two devices; vitrt profile's sums agree with jq's; a traced run gives the logits of an
 # untraced one; trace.jq itself rejects a trace with a step left out or two events overlapping.
 # $1: the vitrt binary that compiles the models; $2 (default $1): the one traced (TSan's).
 set -u
@@ -22,6 +23,13 @@ trap 'rm -rf "$tmp"' EXIT
 	>/dev/null 2>&1
 "$VITRT" quantize models/vit-fmnist-rgb224 --calib "$FMNIST" -n 8 -o "$tmp/rgb.vitsa" \
 	>/dev/null 2>&1
+
+# DeiT-S itself (224, patch 16, dim 384, depth 12, heads 6, MLP 1536, 1000 classes), random
+# weights from build/mkvit: flat logits, so the quantizer's check gets bench.sh's loose bounds.
+"$(dirname "$VITRT")/mkvit" "$tmp/deits.safetensors" 384 12 6 >/dev/null &&
+"$VITRT" quantize "$tmp/deits.safetensors" --calib "$FMNIST" -n 4 --check 2 \
+	--max-logit-error 1 --mean-logit-error 1 -o "$tmp/deits.vitsa" >/dev/null 2>&1
+rm -f "$tmp/deits.safetensors"
 
 # checked FILE MODEL IMAGES: FILE is a trace of IMAGES images of MODEL that trace.jq accepts.
 checked() {
@@ -57,6 +65,11 @@ DROP='del(.traceEvents[[.traceEvents[] | .args.step != null] | index(true)])'
 echo "TAP version 13"
 t run_one_197_token_image traced run1 "$tmp/rgb.vitsa" 1 \
 	"$RUN" run --backend sim "$tmp/rgb.vitsa" tests/unit/data/gray28.png
+t deit_s_is_deit_s sh -c "'$VITRT' info --json '$tmp/deits.vitsa' | jq -e '.vit | .img == 224
+	and .patch == 16 and .tokens == 197 and .dim == 384 and .depth == 12 and .heads == 6 and
+	.mlp == 1536 and .classes == 1000' >/dev/null"
+t run_one_deit_s_inference traced deits "$tmp/deits.vitsa" 1 \
+	"$RUN" run --backend sim "$tmp/deits.vitsa" tests/unit/data/gray28.png
 t run_batches_on_threads traced run "$tmp/fm.vitsa" 7 \
 	"$RUN" run --backend sim "$tmp/fm.vitsa" "$IDX" -n 7 --batch 3 --threads 3
 t eval_batches_split_schedule traced eval "$tmp/fm.vitsa" 20 \
@@ -110,6 +123,7 @@ profile_sums() {
 		near(.[1].ms; .[0].ms)))' >/dev/null || { echo "# want $want"; echo "# got $got"; false; }
 }
 t profile_sums_every_op profile_sums "$tmp/eval.json"
+t profile_sums_a_deit_s_inference profile_sums "$tmp/deits.json"
 t profile_sums_jobs_of_the_whole_program profile_sums "$tmp/evalw.json"
 # profile_png: --plot writes a PNG whose header says 960 x 600.
 profile_png() {
