@@ -81,7 +81,7 @@ OBJECT_DECLARE_SIMPLE_TYPE(VitsaState, VITSA)
                              VITSA_CAP_B_TRANS | VITSA_CAP_BIAS)
 /* what vector=off (the 1.2 device) leaves out */
 #define VITSA_CAPS_1_3      (VITSA_CAP_VECTOR | VITSA_CAP_LIST)
-#define VITSA_MAPS_MAX      8       /* stretches of RAM one job maps */
+#define VITSA_MAPS_MAX      32      /* stretches of RAM one job maps */
 #define VITSA_MAP_SPAN      (4 << 20)   /* mapped at once: a BO's rows hit it */
 #define VITSA_THREADS_MAX   16      /* threads running one job (threads=) */
 #define VITSA_THREADS_DEFAULT 2
@@ -1152,8 +1152,10 @@ static bool vitsa_desc_out(const struct vitsa_hw_desc *d, uint64_t *lo,
 }
 
 /*
- * One descriptor that is not a LIST, its operands unmapped after it.  What it writes is
- * compared again before a later entry of the epoch trusts it as B.
+ * One descriptor that is not a LIST.  What it writes is compared again before
+ * a later entry of the epoch trusts it as B.  Its operands stay mapped for the
+ * job's later entries (a list's reuse the same buffers) while at most half the
+ * maps are taken; the job unmaps them when it ends.
  */
 static uint32_t vitsa_exec_one(VitsaJob *job, const struct vitsa_hw_desc *d,
                                struct vitsa_job_stats *st)
@@ -1166,8 +1168,10 @@ static uint32_t vitsa_exec_one(VitsaJob *job, const struct vitsa_hw_desc *d,
         memset(st, 0, sizeof(*st));
         return VITSA_ERR_OPCODE;            /* not a 1.2 device's opcode */
     }
+    if (job->nmaps > VITSA_MAPS_MAX / 2) {
+        vitsa_unmap_all(job);               /* room for this entry's operands */
+    }
     status = vitsa_model_exec(&s->cfg, d, &vitsa_mem_ops, job, st);
-    vitsa_unmap_all(job);
     if (s->nseen && vitsa_desc_out(d, &lo, &hi)) {
         vitsa_seen_written(s, lo, hi);
     }
@@ -1231,6 +1235,7 @@ static void vitsa_list_run(VitsaJob *job, const struct vitsa_hw_desc *l)
             break;
         }
     }
+    vitsa_unmap_all(job);
     job->entry = i;         /* the failing entry, or m */
     job->executed = MAX(job->executed, 1);
 }
@@ -1260,6 +1265,7 @@ static void vitsa_job_run(VitsaJob *job)
         return;
     }
     job->status = vitsa_exec_one(job, &d, &job->st);
+    vitsa_unmap_all(job);
 }
 
 /* Account for the job and, unless a reset dropped it, complete it. */
