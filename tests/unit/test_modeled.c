@@ -219,6 +219,39 @@ TEST(plot_reads_back)
 	      strstr(msg, "/nonexistent/dir/u.png"), "unwritable path: '%s'", msg);
 }
 
+/*
+ * A value axis ends at 1, 2 or 5 x 10^k with 8% room over the tallest bar: 9.5 needs more
+ * than 10, so 20 (past 5 x 10^k the search once looped for ever), with 10 halfway; the
+ * picture shows both bars at their heights.
+ */
+TEST(chart_value_axis)
+{
+	char dir[] = "/tmp/vitrt-chart-XXXXXX", path[sizeof(dir) + sizeof("/c.png")], msg[256];
+	const struct vitrt_chart_bar bars[] = { { "tall", NULL, 9.5, false },
+						{ "host", "sub", 3.0, true } };
+	const struct vitrt_chart c = { .title = "t", .unit = "ms", .bars = bars, .nbars = 2 };
+	int zero = vitrt_chart_bar_top(&c, 0), top = vitrt_chart_bar_top(&c, 20);
+	int ten = vitrt_chart_bar_top(&c, 10);
+	struct vitrt_image img = { 0 };
+
+	CHECK(top == vitrt_chart_bar_top(&c, 1e9) && vitrt_chart_bar_top(&c, 19.9) > top &&
+	      abs(2 * ten - zero - top) <= 1, "axis: 0 at %d, 10 at %d, 20 at %d", zero, ten, top);
+	CHECK(mkdtemp(dir) != NULL, "mkdtemp");
+	snprintf(path, sizeof(path), "%s/c.png", dir);
+	CHECK(!vitrt_chart_png(&c, path, msg, sizeof(msg)), "chart: %s", msg);
+	CHECK(!vitrt_image_read(path, 0, 0, &img, msg, sizeof(msg)), "read back: %s", msg);
+	for (uint32_t i = 0; i < 2 && img.pix; i++) {
+		int x = vitrt_chart_bar_x(&c, i), y = vitrt_chart_bar_top(&c, bars[i].value);
+		const uint8_t *rgb = bars[i].accent ? accent_rgb : bar_rgb;
+
+		CHECK(pixel_is(&img, x, y, rgb) && !pixel_is(&img, x, y - 1, rgb),
+		      "bar %u does not top at row %d", i, y);
+	}
+	vitrt_image_release(&img);
+	unlink(path);
+	rmdir(dir);
+}
+
 /* ---- a GEMM job with memory ---- */
 
 static struct vtest_rng rng = VTEST_RNG(0x9e3779b97f4a7c15ull);

@@ -64,6 +64,7 @@ static void text_at(cairo_t *cr, const char *s, double size, bool bold, double c
 /* The axis' top value: 100% for percent charts, else 1, 2 or 5 x 10^k above the largest bar. */
 static double axis_max(const struct vitrt_chart *c)
 {
+	static const double nice[] = { 1, 2, 5, 10 };
 	double top = 0, step;
 
 	if (c->percent)
@@ -73,9 +74,9 @@ static double axis_max(const struct vitrt_chart *c)
 	if (!(top > 0))
 		return 1;
 	step = pow(10, floor(log10(top)));
-	for (double m = 1; m <= 10; m = m == 1 ? 2 : m == 2 ? 5 : 10)
-		if (m * step >= top * 1.08)	/* room for the value over the tallest bar */
-			return m * step;
+	for (size_t i = 0; i < sizeof(nice) / sizeof(nice[0]); i++)
+		if (nice[i] * step >= top * 1.08)	/* room for the value over the tallest bar */
+			return nice[i] * step;
 	return 20 * step;
 }
 
