@@ -301,6 +301,7 @@ static const struct vitsa_ioctl_desc vitsa_ioctls[] = {
 	VITSA_IOCTL_DEF(VITSA_IOCTL_WAIT, vitsa_wait_ioctl),
 	VITSA_IOCTL_DEF(VITSA_IOCTL_LIST_CREATE, vitsa_list_create_ioctl),
 	VITSA_IOCTL_DEF(VITSA_IOCTL_LIST_DESTROY, vitsa_list_destroy_ioctl),
+	VITSA_IOCTL_DEF(VITSA_IOCTL_JOB_TIMES, vitsa_job_times_ioctl),
 };
 
 /* Every ioctl argument fits; each command's exact size is checked against its table entry. */
@@ -312,6 +313,7 @@ union vitsa_ioctl_args {
 	struct vitsa_wait wait;
 	struct vitsa_list_create list_create;
 	struct vitsa_list_destroy list_destroy;
+	struct vitsa_job_times job_times;
 };
 
 /*

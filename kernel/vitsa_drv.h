@@ -108,6 +108,7 @@ struct vitsa_device {
 	bool gone;			/* removed: no new jobs, no register access */
 	bool dead;			/* failed to restart after a ring error: no new jobs */
 	unsigned long head_since;	/* jiffies when the job at the head started */
+	u64 last_done_ns;		/* when the ring's last job retired (VITSA_IOCTL_JOB_TIMES) */
 	struct vitsa_stats stats;	/* the driver's counts; device ones frozen once gone */
 	wait_queue_head_t space_wq;	/* woken when ring slots free up */
 
@@ -138,6 +139,9 @@ struct vitsa_file {
 	u64 jobs_failed;
 	u64 macs;
 	u64 busy_cycles;
+
+	/* The last retired jobs' times, at fence % VITSA_JOB_TIMES_KEPT (VITSA_IOCTL_JOB_TIMES) */
+	struct vitsa_job_times times[VITSA_JOB_TIMES_KEPT];
 };
 
 struct vitsa_bo {
@@ -195,6 +199,7 @@ struct vitsa_ring_job {
 	enum dma_data_direction dir[VITSA_OPERAND_COUNT];
 	struct vitsa_hw_desc desc;	/* seq is set when queued */
 	u64 fence;
+	u64 queued_ns;			/* CLOCK_MONOTONIC when it entered the ring */
 	u32 status;			/* VITSA_JOB_*, once retired */
 	struct list_head node;		/* in file->errors after a failure */
 };
@@ -222,6 +227,7 @@ void vitsa_bo_sync_for_cpu(struct vitsa_device *vdev, struct vitsa_bo *bo, u64 o
 /* vitsa_job.c */
 int vitsa_submit_ioctl(struct vitsa_file *vf, void *data);
 int vitsa_wait_ioctl(struct vitsa_file *vf, void *data);
+int vitsa_job_times_ioctl(struct vitsa_file *vf, void *data);
 struct vitsa_ring_job *vitsa_job_create_user(struct vitsa_file *vf, const struct vitsa_job *uj);
 void vitsa_job_done(struct vitsa_ring_job *job, u32 status, const struct vitsa_hw_cpl *cpl);
 void vitsa_job_free(struct vitsa_ring_job *job);

@@ -510,11 +510,17 @@ static void vitsa_job_sync_for_cpu(struct vitsa_device *vdev, struct vitsa_ring_
 void vitsa_job_done(struct vitsa_ring_job *job, u32 status, const struct vitsa_hw_cpl *cpl)
 {
 	struct vitsa_file *vf = job->file;
-	struct vitsa_stats *st = &vf->vdev->stats;
+	struct vitsa_device *vdev = vf->vdev;
+	struct vitsa_stats *st = &vdev->stats;
 	bool failed = status != VITSA_JOB_OK;
+	struct vitsa_job_times times = {
+		.fence = job->fence, .queued_ns = job->queued_ns,
+		.started_ns = max(job->queued_ns, vdev->last_done_ns), .done_ns = ktime_get_ns(),
+	};
 	int i;
 
-	lockdep_assert_held(&vf->vdev->ring_lock);
+	lockdep_assert_held(&vdev->ring_lock);
+	vdev->last_done_ns = times.done_ns;
 	st->jobs_completed += !failed;
 	st->jobs_failed += failed;
 
@@ -534,6 +540,7 @@ void vitsa_job_done(struct vitsa_ring_job *job, u32 status, const struct vitsa_h
 	spin_lock(&vf->lock);
 	WARN_ON_ONCE(job->fence <= vf->retired);
 	vf->retired = job->fence;
+	vf->times[job->fence % VITSA_JOB_TIMES_KEPT] = times;
 	vf->jobs_failed += failed;
 	if (cpl) {
 		vf->macs += cpl->macs;
@@ -608,6 +615,7 @@ static int vitsa_jobs_push(struct vitsa_device *vdev, struct vitsa_ring_job **jo
 		jobs[i]->fence = ++vf->submitted;
 		spin_unlock(&vf->lock);
 		*fence = jobs[i]->fence;
+		jobs[i]->queued_ns = ktime_get_ns();
 		vitsa_hw_ring_put(vdev, jobs[i]);
 	}
 	if (n)
@@ -779,4 +787,27 @@ int vitsa_wait_ioctl(struct vitsa_file *vf, void *data)
 		return ret;
 	vitsa_wait_report_error(vf, args);
 	return 0;
+}
+
+/* Times of a retired job of @vf: -EAGAIN before it retires, -ENOENT once it is too old. */
+int vitsa_job_times_ioctl(struct vitsa_file *vf, void *data)
+{
+	struct vitsa_job_times *args = data;
+	const struct vitsa_job_times *t;
+	int ret = 0;
+
+	if (args->flags || args->pad)
+		return -EINVAL;
+	spin_lock(&vf->lock);
+	t = &vf->times[args->fence % VITSA_JOB_TIMES_KEPT];
+	if (!args->fence || args->fence > vf->submitted)
+		ret = -EINVAL;
+	else if (args->fence > vf->retired)
+		ret = -EAGAIN;
+	else if (t->fence != args->fence)
+		ret = -ENOENT;
+	else
+		*args = *t;
+	spin_unlock(&vf->lock);
+	return ret;
 }

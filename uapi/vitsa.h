@@ -21,10 +21,11 @@ extern "C" {
 #endif
 
 #define VITSA_UAPI_MAJOR	1
-#define VITSA_UAPI_MINOR	3	/* 1.1: VITSA_PARAM_GEMM_FLAGS; 1.2: VITSA_SUBMIT_NONBLOCK,
+#define VITSA_UAPI_MINOR	4	/* 1.1: VITSA_PARAM_GEMM_FLAGS; 1.2: VITSA_SUBMIT_NONBLOCK,
 					 * VITSA_JOB_TIMEOUT, poll(2), VITSA_PARAM_JOB_TIMEOUT_MS;
 					 * 1.3: vector jobs (VITSA_SUBMIT_JOBS, VITSA_PARAM_VEC_OPS),
-					 * job lists (VITSA_IOCTL_LIST_*, VITSA_PARAM_LIST_MAX) */
+					 * job lists (VITSA_IOCTL_LIST_*, VITSA_PARAM_LIST_MAX);
+					 * 1.4: VITSA_IOCTL_JOB_TIMES */
 
 /* Parameters of VITSA_IOCTL_GET_PARAM. */
 #define VITSA_PARAM_UAPI_VERSION	0	/* major << 16 | minor */
@@ -299,6 +300,33 @@ struct vitsa_wait {
 	__u32 flags;
 };
 
+#define VITSA_JOB_TIMES_KEPT	64	/* retired jobs per file whose times are kept */
+
+/**
+ * struct vitsa_job_times - when one of this file's jobs ran, as the driver saw it
+ * @fence: In. A fence of this file whose job has retired, one of the last
+ *	VITSA_JOB_TIMES_KEPT of the file to retire.
+ * @queued_ns: Out. When the job entered the device's ring, on CLOCK_MONOTONIC.
+ * @started_ns: Out. When the device could start it: the later of @queued_ns and the
+ *	retirement of the job before it in the ring (whichever file's).
+ * @done_ns: Out. When the driver retired it: its completion's interrupt, or the reset
+ *	that ended it.
+ * @flags: In. Must be 0.
+ * @pad: In. Must be 0.
+ *
+ * A list's run is one job: its entries' times are not known apart.  Returns -EINVAL for a
+ * fence never handed out (or nonzero @flags or @pad), -EAGAIN for one not retired yet,
+ * -ENOENT for one retired before the last VITSA_JOB_TIMES_KEPT.
+ */
+struct vitsa_job_times {
+	__u64 fence;
+	__u64 queued_ns;
+	__u64 started_ns;
+	__u64 done_ns;
+	__u32 flags;
+	__u32 pad;
+};
+
 /*
  * Job status in vitsa_wait.error: below 32 the device's codes (Documentation/hw/vitsa.rst,
  * the same numbers as its completion records), from 32 the driver's.  The driver checks a job
@@ -371,6 +399,7 @@ static inline const char *vitsa_job_status_name(__u32 status)
 #define VITSA_IOCTL_WAIT	_IOWR(VITSA_IOCTL_BASE, 0x04, struct vitsa_wait)
 #define VITSA_IOCTL_LIST_CREATE	_IOWR(VITSA_IOCTL_BASE, 0x05, struct vitsa_list_create)
 #define VITSA_IOCTL_LIST_DESTROY _IOW(VITSA_IOCTL_BASE, 0x06, struct vitsa_list_destroy)
+#define VITSA_IOCTL_JOB_TIMES	_IOWR(VITSA_IOCTL_BASE, 0x07, struct vitsa_job_times)
 
 #if defined(__cplusplus)
 }

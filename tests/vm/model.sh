@@ -67,8 +67,28 @@ at_least() {
 schedule="one submission per batch"
 grep -q 'vitsa\.novec=1' /proc/cmdline 2>/dev/null && schedule="split at syncs"
 
+# traced: a --trace of 4 images in batches of 2 on the first backend, which vitrt profile
+# reads; on a device every job carries the driver's times (VITSA_IOCTL_JOB_TIMES: its own
+# ring job's, or its list's with the entries placed by cycles), none only the submission's.
+traced() {
+	b=${backends%% *} want=measured
+	case $b in dev*) want="driver's times" ;; esac
+	if vitrt run --backend "$b" -n 4 --batch 2 model-w8a8.vitsa images.idx \
+		--trace /tmp/t.json >/dev/null 2>/tmp/err &&
+		vitrt profile /tmp/t.json --json >/tmp/prof 2>>/tmp/err &&
+		grep -q '"images": 4,' /tmp/prof && grep -q "\"timing\": *\"[^\"]*$want" /tmp/t.json &&
+		! grep -q 'within the submission' /tmp/t.json; then
+		pass "trace_${b%%:*}_$(echo "$want" | tr -c 'a-z\n' _)"
+		echo "# $(grep -c '"cat": *"job"' /tmp/t.json) jobs, timing: $want"
+	else
+		fail "trace_${b%%:*}" "$(cat /tmp/err)" "$(head -c 300 /tmp/prof)" \
+			"$(grep -o '"timing": *"[^"]*"' /tmp/t.json | sort | uniq -c)"
+	fi
+}
+
 echo "TAP version 13"
-echo "1..$(($(echo "$schemes" | wc -w) * ($(echo "$backends" | wc -w) + 3)))"
+echo "1..$(($(echo "$schemes" | wc -w) * ($(echo "$backends" | wc -w) + 3) + 1))"
+traced
 for s in $schemes; do
 	backend=${backends%% *}
 	if vitrt bench --backend "$backend" -n 2 model-$s.vitsa >/tmp/bench 2>&1 &&

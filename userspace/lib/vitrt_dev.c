@@ -307,9 +307,13 @@ int vitrt_joblist_run(struct vitrt_joblist *l, struct vitrt_job_error *jerr)
 	if (err)
 		return err;
 	err = vitrt_wait(l->dev, fence, UINT64_MAX, jerr);
-	if (ts)
-		vitrt_trace_submit(ts, l->count, t0, vitrt_trace_now(),
-				   !err && !l->dev->ops->times_jobs);
+	if (ts) {
+		bool place = !err && !l->dev->ops->times_jobs;
+
+		if (place && l->dev->ops->trace_jobs)
+			place = l->dev->ops->trace_jobs(l->dev, l->be, l->count, fence, ts) != 0;
+		vitrt_trace_submit(ts, l->count, t0, vitrt_trace_now(), place);
+	}
 	return err;
 }
 

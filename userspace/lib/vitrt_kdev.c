@@ -275,8 +275,8 @@ static int kdev_wait(struct vitrt_dev *dev, uint64_t fence, uint64_t timeout_ns,
 /*
  * SUBMIT in pieces of at most VITSA_SUBMIT_MAX_JOBS.  When a later piece is refused, the
  * earlier ones are waited for before the error returns: the caller may then reuse the buffers
- * they name.  A traced submission's jobs are placed after its wait (the uapi reports no
- * times per job): @ts is not needed here.
+ * they name.  A traced submission's jobs are reported after its wait (kdev_trace_jobs):
+ * @ts is not needed here.
  */
 static int kdev_submit(struct vitrt_dev *dev, void *be, unsigned count, uint64_t *fence,
 		       const struct vitrt_trace_sub *ts)
@@ -310,6 +310,51 @@ static int kdev_submit(struct vitrt_dev *dev, void *be, unsigned count, uint64_t
 	return 0;
 }
 
+/*
+ * The driver's times of the @rings ring jobs up to @fence (JOB_TIMES), all or none: 0, or
+ * VITRT_EUNSUPPORTED (a driver before uapi 1.4, or times already dropped).
+ */
+static int kdev_times(struct kdev *k, uint64_t fence, unsigned rings, struct vitsa_job_times *t)
+{
+	for (unsigned r = 0; r < rings; r++) {
+		t[r] = (struct vitsa_job_times){ .fence = fence - rings + 1 + r };
+		if (kdev_ioctl(k->fd, VITSA_IOCTL_JOB_TIMES, &t[r]))
+			return VITRT_EUNSUPPORTED;
+	}
+	return 0;
+}
+
+/*
+ * A traced run's jobs with the driver's times: a job that was a ring job of its own takes
+ * its [started, done]; a list's entries, one ring job, are placed within the list's by
+ * cycles.  The file keeps the last VITSA_JOB_TIMES_KEPT ring jobs' times: a run of more
+ * reports none here, and is placed within its submission.
+ */
+static int kdev_trace_jobs(struct vitrt_dev *dev, void *be, unsigned count, uint64_t fence,
+			   const struct vitrt_trace_sub *ts)
+{
+	struct kdev *k = dev->priv;
+	struct kdev_jobs *j = be;
+	unsigned rings = j->jobs ? count : j->nlists;
+	struct vitsa_job_times t[VITSA_JOB_TIMES_KEPT];
+
+	if (!rings || rings > VITSA_JOB_TIMES_KEPT || fence < rings ||
+	    kdev_times(k, fence, rings, t))
+		return VITRT_EUNSUPPORTED;
+	for (unsigned r = 0; r < rings; r++) {
+		unsigned first = r * k->list_max;	/* as kdev_lists cut them */
+
+		if (j->jobs)
+			vitrt_trace_job(ts, r, t[r].started_ns, t[r].done_ns,
+					vitrt_job_cycles(dev, &ts->jobs[r]), 0, VITRT_TRACE_DRIVER);
+		else
+			vitrt_trace_place(ts, first, count - first < k->list_max ?
+					  count - first : k->list_max, t[r].started_ns,
+					  t[r].done_ns, VITRT_TRACE_DRIVER);
+	}
+	return 0;
+}
+
 const struct vitrt_backend_ops vitrt_kdev_ops = {
 	.name = "dev",
 	.open = kdev_open,
@@ -320,4 +365,5 @@ const struct vitrt_backend_ops vitrt_kdev_ops = {
 	.submit = kdev_submit,
 	.release = kdev_release,
 	.wait = kdev_wait,
+	.trace_jobs = kdev_trace_jobs,
 };

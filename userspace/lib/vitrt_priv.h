@@ -35,6 +35,13 @@ struct vitrt_backend_ops {
 	void (*release)(struct vitrt_dev *dev, void *be);
 	int (*wait)(struct vitrt_dev *dev, uint64_t fence, uint64_t timeout_ns,
 		    struct vitrt_job_error *jerr);
+	/*
+	 * Optional: report the @count jobs of @be, submitted up to @fence and waited for, from
+	 * the driver's times (VITRT_TRACE_DRIVER); VITRT_EUNSUPPORTED (nothing reported) when
+	 * it has none, and they are placed within the submission.
+	 */
+	int (*trace_jobs)(struct vitrt_dev *dev, void *be, unsigned count, uint64_t fence,
+			  const struct vitrt_trace_sub *ts);
 	bool times_jobs;	/* submit reports each job; else they are placed after the wait */
 };
 
@@ -86,6 +93,9 @@ void vitrt_trace_job(const struct vitrt_trace_sub *ts, unsigned i, uint64_t t0, 
  */
 void vitrt_trace_submit(const struct vitrt_trace_sub *ts, unsigned count, uint64_t t0,
 			uint64_t t1, bool place);
+/* Jobs [@first, @first + @count) of @ts placed across [@t0, @t1] by cycles, with @flags too. */
+void vitrt_trace_place(const struct vitrt_trace_sub *ts, unsigned first, unsigned count,
+		       uint64_t t0, uint64_t t1, uint32_t flags);
 
 /*
  * A job list (vitrt_joblist_new) that, made on a traced device, keeps a copy of @jobs and of

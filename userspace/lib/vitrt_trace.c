@@ -40,23 +40,24 @@ void vitrt_trace_job(const struct vitrt_trace_sub *ts, unsigned i, uint64_t t0, 
 }
 
 /*
- * The jobs one after the other across [@t0, @t1], each as long as its share of the cycles:
- * where a device reports no times per job, the order and the proportions are still true.
- * Integer arithmetic, so that each job ends exactly where the next starts and the last at @t1.
+ * Jobs [@first, @first + @count) one after the other across [@t0, @t1], each as long as its
+ * share of the cycles: where a device reports no times per job, the order and the proportions
+ * are still true.  Integer arithmetic, so that each job ends exactly where the next starts and
+ * the last at @t1.
  */
-static void place_jobs(const struct vitrt_trace_sub *ts, unsigned count, uint64_t t0,
-		       uint64_t t1)
+void vitrt_trace_place(const struct vitrt_trace_sub *ts, unsigned first, unsigned count,
+		       uint64_t t0, uint64_t t1, uint32_t flags)
 {
 	uint64_t total = 0, at = 0, a = t0, b;
 
-	for (unsigned i = 0; i < count; i++)
+	for (unsigned i = first; i < first + count; i++)
 		total += vitrt_job_cycles(ts->dev, &ts->jobs[i]);
-	for (unsigned i = 0; i < count; i++, a = b) {
+	for (unsigned i = first; i < first + count; i++, a = b) {
 		uint64_t c = vitrt_job_cycles(ts->dev, &ts->jobs[i]);
 
 		at += c;
 		b = total ? t0 + (uint64_t)((unsigned __int128)(t1 - t0) * at / total) : t1;
-		vitrt_trace_job(ts, i, a, b, c, 0, VITRT_TRACE_PLACED);
+		vitrt_trace_job(ts, i, a, b, c, 0, VITRT_TRACE_PLACED | flags);
 	}
 }
 
@@ -71,5 +72,5 @@ void vitrt_trace_submit(const struct vitrt_trace_sub *ts, unsigned count, uint64
 
 	vitrt_trace_emit(ts->dev, &ev);
 	if (place)
-		place_jobs(ts, count, t0, t1);
+		vitrt_trace_place(ts, 0, count, t0, t1, 0);
 }

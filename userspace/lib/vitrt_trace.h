@@ -9,10 +9,13 @@
  *    to the return of the wait for it, on the submitting thread;
  *  - JOB: one job of a submission.  The in-process device ("sim") reports each job on the
  *    submitting thread right after it ran and before the next one starts, with the model's
- *    cycles: its buffers then hold what the job read and wrote.  A /dev/vitsaN device reports
- *    no times per job (the uapi's WAIT gives none): its jobs are reported when the submission's
- *    wait returns, placed one after the other within it in proportion to their modeled cycles,
- *    with VITRT_TRACE_PLACED set.
+ *    cycles: its buffers then hold what the job read and wrote.  A /dev/vitsaN device's jobs
+ *    are reported when the submission's wait returns, with the driver's times of the ring job
+ *    that ran them (VITSA_IOCTL_JOB_TIMES: when the device could start it, when it retired;
+ *    VITRT_TRACE_DRIVER): a job of its own ring job takes those; the entries of a list, one
+ *    ring job, are placed one after the other within them in proportion to their modeled
+ *    cycles (and VITRT_TRACE_PLACED).  A driver without JOB_TIMES (uapi < 1.4) gets its jobs
+ *    placed within the whole submission, VITRT_TRACE_PLACED alone.
  *
  * Without a tracer a device pays one predictable branch per step and per submission.  With
  * one, the in-process device runs a submission's jobs one at a time (to time each), where it
@@ -35,6 +38,7 @@ enum vitrt_trace_kind {
 
 #define VITRT_TRACE_NONE	UINT32_MAX	/* step, op and image of a job of no program */
 #define VITRT_TRACE_PLACED	(1u << 0)	/* JOB: t0, t1 placed by cycles, not measured */
+#define VITRT_TRACE_DRIVER	(1u << 1)	/* JOB: within the driver's times of its ring job */
 
 struct vitrt_trace_event {
 	enum vitrt_trace_kind kind;

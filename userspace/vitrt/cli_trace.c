@@ -143,6 +143,17 @@ static int job_shape(json_t *args, const struct vitrt_job *j)
 		"cols", (json_int_t)j->vec.cols));
 }
 
+/* Where a job's times come from (vitrt_trace.h): the args' "timing". */
+static const char *timing(uint32_t flags)
+{
+	if (flags & VITRT_TRACE_DRIVER)
+		return flags & VITRT_TRACE_PLACED ?
+		       "placed by cycles within the driver's times of its list" :
+		       "the driver's times of its ring job";
+	return flags & VITRT_TRACE_PLACED ? "placed by cycles within the submission" :
+	       "measured";
+}
+
 /* A job's args: what ran, its cycles, where it came from; NULL when out of memory. */
 static json_t *job_args(const struct cli_trace *t, const struct vitrt_trace_event *ev)
 {
@@ -150,9 +161,7 @@ static json_t *job_args(const struct cli_trace *t, const struct vitrt_trace_even
 		"kind", ev->job->kind == VITRT_JOB_GEMM ? "gemm" : "vector",
 		"index", (json_int_t)ev->jobs, "cycles", (json_int_t)ev->cycles,
 		"status", (json_int_t)ev->status,
-		/* a device's driver gives no times per job: say the times are not measured */
-		"timing", ev->flags & VITRT_TRACE_PLACED ?
-			  "placed by cycles within the submission" : "measured");
+		"timing", timing(ev->flags));
 	int err = !args || job_shape(args, ev->job);
 
 	if (!err && ev->step != VITRT_TRACE_NONE)

@@ -171,18 +171,19 @@ enum { ARENA_RW0, ARENA_GUARD0, ARENA_RW1, ARENA_RO, ARENA_GUARD1, ARENA_PAGES }
 
 enum kind {
 	K_GET_PARAM, K_BO_CREATE, K_BO_DESTROY, K_SUBMIT, K_WAIT, K_LIST_CREATE, K_LIST_DESTROY,
-	K_BAD_CMD, K_MMAP, K_MUNMAP, K_TOUCH, K_REOPEN, K_VERIFY, K_COUNT
+	K_JOB_TIMES, K_BAD_CMD, K_MMAP, K_MUNMAP, K_TOUCH, K_REOPEN, K_VERIFY, K_COUNT
 };
 
 static const char *const kind_name[K_COUNT] = {
 	"GET_PARAM", "BO_CREATE", "BO_DESTROY", "SUBMIT", "WAIT", "LIST_CREATE", "LIST_DESTROY",
-	"bad command", "mmap", "munmap", "touch", "reopen", "verified job",
+	"JOB_TIMES", "bad command", "mmap", "munmap", "touch", "reopen", "verified job",
 };
 
 /* Chance of each kind, per 1000 calls. */
 static const unsigned int kind_permille[K_COUNT] = {
 	[K_GET_PARAM] = 80, [K_BO_CREATE] = 110, [K_BO_DESTROY] = 90, [K_SUBMIT] = 260,
-	[K_WAIT] = 140, [K_LIST_CREATE] = 45, [K_LIST_DESTROY] = 25, [K_BAD_CMD] = 104,
+	[K_WAIT] = 115, [K_LIST_CREATE] = 45, [K_LIST_DESTROY] = 25, [K_JOB_TIMES] = 25,
+	[K_BAD_CMD] = 104,
 	[K_MMAP] = 80, [K_MUNMAP] = 45, [K_TOUCH] = 15, [K_REOPEN] = 2, [K_VERIFY] = 4,
 };
 
@@ -199,6 +200,7 @@ static const int doc_errnos[K_COUNT][9] = {
 	[K_WAIT]	= { 0, -EINVAL, -EFAULT, -ETIMEDOUT, -EINTR, 1 },
 	[K_LIST_CREATE]	= { 0, -EINVAL, -EFAULT, -ENOENT, -ENOMEM, -EDQUOT, -ENOSPC, 1 },
 	[K_LIST_DESTROY] = { 0, -EINVAL, -EFAULT, -ENOENT, -ENOMEM, 1 },
+	[K_JOB_TIMES]	= { 0, -EINVAL, -EFAULT, -EAGAIN, -ENOENT, 1 },
 	[K_BAD_CMD]	= { -ENOTTY, 1 },
 	[K_MMAP]	= { 0, -EINVAL, -ENOMEM, -EOVERFLOW, -EACCES, 1 },
 	[K_MUNMAP]	= { 0, -EINVAL, 1 },
@@ -1776,11 +1778,54 @@ static void fuzz_list_destroy(void)
 	fuzz_list_destroy_in(pick_file(), false);
 }
 
+/* ---- JOB_TIMES ---- */
+
+/*
+ * A fence handed out gets its times once retired and while among the file's last
+ * VITSA_JOB_TIMES_KEPT (which fences those are depends on the device's pace: any of the three
+ * answers); times that come back are in order.
+ */
+static void fuzz_job_times(void)
+{
+	struct file *f = pick_file();
+	struct vitsa_job_times a = {
+		.fence = pick_fence(f), .queued_ns = r64(), .started_ns = r64(), .done_ns = r64(),
+		.flags = permille(950) ? 0 : edge32(), .pad = permille(950) ? 0 : edge32(),
+	}, out;
+	enum where w = pick_where();
+	struct expect e = { 0 };
+	bool unwritable, known;
+	int ret;
+
+	if (permille(50))
+		flip_bits(&a, sizeof(a));
+	known = a.fence && (a.fence <= f->last_fence || f->uncertain);
+	if (a.flags || a.pad || !a.fence || a.fence > f->last_fence)
+		expect_add(&e, -EINVAL);
+	if (!a.flags && !a.pad && known) {
+		expect_add(&e, 0);
+		expect_add(&e, -EAGAIN);
+		expect_add(&e, -ENOENT);
+	}
+	describe("JOB_TIMES fd %d fence %llu (last %llu) flags %#x pad %#x arg %s", f->fd,
+		 (unsigned long long)a.fence, (unsigned long long)f->last_fence, a.flags, a.pad,
+		 where_name[w]);
+	ret = ioctl_at(f->fd, VITSA_IOCTL_JOB_TIMES, w, &a, sizeof(a), &out, &e, &unwritable);
+	if (check_ret(K_JOB_TIMES, ret, &e) && !ret && !unwritable &&
+	    (out.fence != a.fence || out.queued_ns > out.started_ns ||
+	     out.started_ns > out.done_ns))
+		fail("JOB_TIMES of fence %llu: fence %llu, queued %llu, started %llu, done %llu",
+		     (unsigned long long)a.fence, (unsigned long long)out.fence,
+		     (unsigned long long)out.queued_ns, (unsigned long long)out.started_ns,
+		     (unsigned long long)out.done_ns);
+}
+
 /* ---- commands that do not exist ---- */
 
 static const unsigned long real_cmds[] = {
 	VITSA_IOCTL_GET_PARAM, VITSA_IOCTL_BO_CREATE, VITSA_IOCTL_BO_DESTROY,
 	VITSA_IOCTL_SUBMIT, VITSA_IOCTL_WAIT, VITSA_IOCTL_LIST_CREATE, VITSA_IOCTL_LIST_DESTROY,
+	VITSA_IOCTL_JOB_TIMES,
 };
 
 /* Types the VFS answers itself for every file (do_vfs_ioctl): never sent. */
@@ -2214,7 +2259,7 @@ static void (*const fuzz_fn[K_COUNT])(void) = {
 	[K_GET_PARAM] = fuzz_get_param, [K_BO_CREATE] = fuzz_bo_create,
 	[K_BO_DESTROY] = fuzz_bo_destroy, [K_SUBMIT] = fuzz_submit, [K_WAIT] = fuzz_wait,
 	[K_LIST_CREATE] = fuzz_list_create, [K_LIST_DESTROY] = fuzz_list_destroy,
-	[K_BAD_CMD] = fuzz_bad_cmd, [K_MMAP] = fuzz_mmap, [K_MUNMAP] = fuzz_munmap,
+	[K_JOB_TIMES] = fuzz_job_times, [K_BAD_CMD] = fuzz_bad_cmd, [K_MMAP] = fuzz_mmap, [K_MUNMAP] = fuzz_munmap,
 	[K_TOUCH] = fuzz_touch, [K_REOPEN] = fuzz_reopen, [K_VERIFY] = fuzz_verify,
 };
 

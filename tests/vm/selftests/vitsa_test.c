@@ -834,6 +834,62 @@ TEST_F(vitsa, wait_bad_fence)
 	wait_ok(_metadata, self->fd, fence);
 }
 
+/* ---- JOB_TIMES ---- */
+
+static int job_times(int fd, uint64_t fence, struct vitsa_job_times *t)
+{
+	*t = (struct vitsa_job_times){ .fence = fence };
+	return vitsa_ioctl(fd, VITSA_IOCTL_JOB_TIMES, t);
+}
+
+/*
+ * The driver's times of each retired job, kept for the file's last VITSA_JOB_TIMES_KEPT:
+ * queued <= started <= done, all between the SUBMIT and now on CLOCK_MONOTONIC, and a job
+ * starts no earlier than the one before it retired (the ring runs in order).  Older ones
+ * -ENOENT, fences not handed out and nonzero flags or pad -EINVAL.
+ */
+TEST_F(vitsa, job_times)
+{
+	struct vitsa_gemm g = {
+		.m = 8, .n = 8, .k = 8,
+		.a_type = VITSA_TYPE_S8, .b_type = VITSA_TYPE_S8, .c_type = VITSA_TYPE_S32,
+		.a = { .stride = 8 }, .b = { .stride = 8 }, .c = { .offset = 128, .stride = 32 },
+	};
+	struct vitsa_job_times t, prev = { 0 };
+	uint64_t fence, first, t0, t1;
+	struct bo bo;
+
+	ASSERT_EQ(0, bo_create(self->fd, self->page, &bo));
+	g.a.handle = g.b.handle = g.c.handle = bo.handle;
+	EXPECT_EQ(-EINVAL, job_times(self->fd, 1, &t));		/* nothing submitted */
+	t0 = now_ns();
+	for (int i = 0; i < VITSA_JOB_TIMES_KEPT + 3; i++)
+		ASSERT_EQ(0, submit(self->fd, &g, 1, &fence));
+	wait_ok(_metadata, self->fd, fence);
+	t1 = now_ns();
+	first = fence - VITSA_JOB_TIMES_KEPT + 1;
+	for (uint64_t f = first; f <= fence; f++) {
+		ASSERT_EQ(0, job_times(self->fd, f, &t)) TH_LOG("fence %llu", (unsigned long long)f);
+		ASSERT_EQ(f, t.fence);
+		ASSERT_TRUE(t0 <= t.queued_ns && t.queued_ns <= t.started_ns &&
+			    t.started_ns <= t.done_ns && t.done_ns <= t1)
+			TH_LOG("fence %llu: submit %llu, queued %llu, started %llu, done %llu, now %llu",
+			       (unsigned long long)f, (unsigned long long)t0,
+			       (unsigned long long)t.queued_ns, (unsigned long long)t.started_ns,
+			       (unsigned long long)t.done_ns, (unsigned long long)t1);
+		if (f > first)
+			ASSERT_LE(prev.done_ns, t.started_ns);
+		prev = t;
+	}
+	EXPECT_EQ(-ENOENT, job_times(self->fd, first - 1, &t));
+	EXPECT_EQ(-EINVAL, job_times(self->fd, fence + 1, &t));
+	EXPECT_EQ(-EINVAL, job_times(self->fd, 0, &t));
+	t = (struct vitsa_job_times){ .fence = fence, .flags = 1 };
+	EXPECT_EQ(-EINVAL, vitsa_ioctl(self->fd, VITSA_IOCTL_JOB_TIMES, &t));
+	t = (struct vitsa_job_times){ .fence = fence, .pad = 1 };
+	EXPECT_EQ(-EINVAL, vitsa_ioctl(self->fd, VITSA_IOCTL_JOB_TIMES, &t));
+}
+
 /*
  * Timeouts: 0 only polls; a WAIT that times out has waited at least as long as asked; a
  * finished fence returns 0 at once, with any timeout, as often as asked.  The device may be
