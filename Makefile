@@ -361,7 +361,7 @@ check: deps
 bench:
 	@BENCH_MODELS="$(BENCH_MODELS)" scripts/bench/bench.sh $(BENCH_ARGS)
 
-bench-vm: kernel $(B)/vitrt $(B)/vm-bin/vitrt
+bench-vm: kernel $(B)/vitrt $(B)/vm-bin/vitrt $(B)/mkvit
 	@scripts/bench/bench-vm.sh $(BENCH_VM_ARGS)
 
 clean:

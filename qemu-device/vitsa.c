@@ -85,6 +85,7 @@ OBJECT_DECLARE_SIMPLE_TYPE(VitsaState, VITSA)
 #define VITSA_MAP_SPAN      (4 << 20)   /* mapped at once: a BO's rows hit it */
 #define VITSA_THREADS_MAX   16      /* threads running one job (threads=) */
 #define VITSA_THREADS_DEFAULT 2
+#define VITSA_POLL_NS       (100 * SCALE_US)   /* a helper polls, then sleeps */
 #define VITSA_WCACHE_MAX    (256ull << 20)  /* packed weights kept */
 #define VITSA_SNAP_MAX      (64ull << 20)   /* the largest B range remembered */
 #define VITSA_SNAPS_MAX     (256ull << 20)  /* all; beyond, start over */
@@ -114,20 +115,29 @@ QEMU_BUILD_BUG_ON(VITSA_REG_CNT_IDLE_CYCLES !=
  * threads - 1 helper threads that run the model's parallel regions with the
  * worker, so that one device is as fast as the in-process one on as many
  * threads.  Regions never overlap: one job at a time calls vitsa_parallel.
+ * A region opens by moving gen; a helper polls gen for VITSA_POLL_NS before
+ * it sleeps on go.  A large job opens a region every few dozen microseconds,
+ * and a futex wake-up and sleep per region cost more than the region's work
+ * (most of all in a nested VM); a poll that short still leaves the host's
+ * cores to the vCPUs between submissions.
  */
-typedef struct VitsaPool {
-    QemuThread th[VITSA_THREADS_MAX - 1];
-    unsigned nth;           /* helpers started */
-    QemuMutex lock;         /* guards the rest */
-    QemuCond go;            /* a region opened, or stop */
-    QemuCond done;          /* the last helper left a region */
-    unsigned gen;           /* regions opened so far */
-    bool stop;
+typedef struct VitsaRegion {
     void (*fn)(void *arg, uint32_t t);
     void *arg;
     uint32_t tasks;
-    uint32_t next;          /* first task nobody took */
-    uint32_t inside;        /* helpers in the region */
+    uint32_t next;          /* atomic: the first task nobody took */
+    uint32_t done;          /* atomic: tasks finished */
+} VitsaRegion;
+
+typedef struct VitsaPool {
+    QemuThread th[VITSA_THREADS_MAX - 1];
+    unsigned nth;           /* helpers started */
+    QemuMutex lock;         /* orders gen and stop with go's sleepers */
+    QemuCond go;            /* a region opened, or stop */
+    unsigned gen;           /* atomic: regions opened so far */
+    bool stop;              /* atomic */
+    VitsaRegion *cur;       /* atomic: the open region, NULL between */
+    uint32_t busy;          /* atomic: helpers that may hold cur */
 } VitsaPool;
 
 struct VitsaState {
@@ -645,18 +655,42 @@ static void vitsa_unmap_all(VitsaJob *job)
     }
 }
 
-/* Model parallelism: tasks handed out one by one, under the pool's lock. */
+/* Model parallelism */
 
-/* Take tasks until none is left; called and returns with the lock held. */
-static void vitsa_pool_take(VitsaPool *p)
+/* Poll until @cond or @ns have passed; returns @cond. */
+#define VITSA_POLL(cond, ns) ({                                         \
+    int64_t end_ = get_clock() + (ns);                                  \
+    bool met_;                                                          \
+    while (!(met_ = (cond)) && get_clock() < end_) {                    \
+        cpu_relax();                                                    \
+    }                                                                   \
+    met_;                                                               \
+})
+
+/* Take @r's tasks until none is left. */
+static void vitsa_region_work(VitsaRegion *r)
 {
-    while (p->next < p->tasks) {
-        uint32_t t = p->next++;
+    uint32_t t;
 
-        qemu_mutex_unlock(&p->lock);
-        p->fn(p->arg, t);
-        qemu_mutex_lock(&p->lock);
+    while ((t = qatomic_fetch_inc(&r->next)) < r->tasks) {
+        r->fn(r->arg, t);
+        qatomic_inc(&r->done);
     }
+}
+
+/* Wait for a region after @seen, polling first; false on stop. */
+static bool vitsa_pool_next(VitsaPool *p, unsigned *seen)
+{
+    if (!VITSA_POLL(qatomic_load_acquire(&p->gen) != *seen,
+                    VITSA_POLL_NS)) {
+        qemu_mutex_lock(&p->lock);
+        while (qatomic_read(&p->gen) == *seen && !p->stop) {
+            qemu_cond_wait(&p->go, &p->lock);
+        }
+        qemu_mutex_unlock(&p->lock);
+    }
+    *seen = qatomic_load_acquire(&p->gen);
+    return !qatomic_read(&p->stop);
 }
 
 static void *vitsa_pool_thread(void *opaque)
@@ -665,21 +699,17 @@ static void *vitsa_pool_thread(void *opaque)
     unsigned seen = 0;
 
     rcu_register_thread();  /* the tasks map guest memory */
-    qemu_mutex_lock(&p->lock);
-    seen = p->gen;
-    while (!p->stop) {
-        if (p->gen == seen) {
-            qemu_cond_wait(&p->go, &p->lock);
-            continue;
+    while (vitsa_pool_next(p, &seen)) {
+        VitsaRegion *r;
+
+        qatomic_inc(&p->busy);
+        smp_mb();           /* busy counts us before cur is read */
+        r = qatomic_read(&p->cur);
+        if (r) {
+            vitsa_region_work(r);
         }
-        seen = p->gen;
-        p->inside++;
-        vitsa_pool_take(p);
-        if (!--p->inside) {
-            qemu_cond_signal(&p->done);
-        }
+        qatomic_dec(&p->busy);
     }
-    qemu_mutex_unlock(&p->lock);
     rcu_unregister_thread();
     return NULL;
 }
@@ -688,7 +718,6 @@ static void vitsa_pool_start(VitsaPool *p, unsigned helpers)
 {
     qemu_mutex_init(&p->lock);
     qemu_cond_init(&p->go);
-    qemu_cond_init(&p->done);
     for (p->nth = 0; p->nth < helpers; p->nth++) {
         qemu_thread_create(&p->th[p->nth], "vitsa-helper", vitsa_pool_thread,
                            p, QEMU_THREAD_JOINABLE);
@@ -698,13 +727,13 @@ static void vitsa_pool_start(VitsaPool *p, unsigned helpers)
 static void vitsa_pool_stop(VitsaPool *p)
 {
     qemu_mutex_lock(&p->lock);
-    p->stop = true;
+    qatomic_set(&p->stop, true);
+    qatomic_inc(&p->gen);
     qemu_cond_broadcast(&p->go);
     qemu_mutex_unlock(&p->lock);
     while (p->nth) {
         qemu_thread_join(&p->th[--p->nth]);
     }
-    qemu_cond_destroy(&p->done);
     qemu_cond_destroy(&p->go);
     qemu_mutex_destroy(&p->lock);
 }
@@ -716,28 +745,36 @@ static uint32_t vitsa_workers(void *opaque)
     return job->s->pool.nth + 1;
 }
 
+/* Wait until *@v is @want: poll, then give the core away between looks. */
+static void vitsa_wait_for(uint32_t *v, uint32_t want)
+{
+    while (!VITSA_POLL(qatomic_read(v) == want, VITSA_POLL_NS)) {
+        sched_yield();      /* a helper the host preempted */
+    }
+}
+
 /*
  * fn(arg, t) for every t < tasks, on the worker and the helpers; returns
- * when every call has.  A helper that wakes after the region closed finds
- * no task left.
+ * when every call has.  The region lives on this stack: once cur is NULL,
+ * a helper that counted itself busy may still hold it (it read cur first),
+ * and one that did not reads NULL or a later region.
  */
 static void vitsa_parallel(void *opaque, uint32_t tasks,
                            void (*fn)(void *arg, uint32_t t), void *arg)
 {
     VitsaPool *p = &((VitsaJob *)opaque)->s->pool;
+    VitsaRegion r = { .fn = fn, .arg = arg, .tasks = tasks };
 
+    qatomic_set(&p->cur, &r);
     qemu_mutex_lock(&p->lock);
-    p->fn = fn;
-    p->arg = arg;
-    p->tasks = tasks;
-    p->next = 0;
-    p->gen++;
+    qatomic_store_release(&p->gen, qatomic_read(&p->gen) + 1);
     qemu_cond_broadcast(&p->go);
-    vitsa_pool_take(p);
-    while (p->inside) {
-        qemu_cond_wait(&p->done, &p->lock);
-    }
     qemu_mutex_unlock(&p->lock);
+    vitsa_region_work(&r);
+    vitsa_wait_for(&r.done, tasks);
+    qatomic_set(&p->cur, NULL);
+    smp_mb();               /* cur is NULL before busy is read */
+    vitsa_wait_for(&p->busy, 0);
 }
 
 /* vitsa_mem_ops.split: @items cut into a range per thread at @align. */
