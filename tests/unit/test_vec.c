@@ -5,12 +5,14 @@
  * the _ref twins of vitsa_iops.h called on the same bytes; the extents, written out here from
  * Documentation/hw/vitsa.rst ("Vector unit") and compared with vitsa_vec_extent; every check
  * rule with its status, a refused descriptor touching no memory; the cycles of each op; vector
- * descriptors between GEMMs in vitsa_model_exec_group.
+ * descriptors between GEMMs in vitsa_model_exec_group; a list's lanes (vitsa_lanes.h) against
+ * pairs tested one by one, and lanes run in any order against the list in order.
  */
 #include <math.h>
 #include <stdint.h>
 
 #include "tap.h"
+#include "vitsa_lanes.h"
 #include "vitsa_model.h"
 #include "vitsa_timing.h"
 #include "vitsa_vec.h"
@@ -1174,6 +1176,248 @@ TEST(group_with_vector_ops_equals_one_by_one)
 		free(mem);
 		free(want);
 	}
+}
+
+/* ---- lanes ---- */
+
+/* The bytes of @rows rows of @row_bytes, @stride apart, from @at, as [first, last]. */
+static struct vitsa_span spec_span(uint64_t at, uint64_t rows, uint64_t stride, uint64_t row_bytes)
+{
+	if (!rows || !row_bytes)
+		return (struct vitsa_span){ 1, 0 };
+	return (struct vitsa_span){ at, at + (rows - 1) * stride + row_bytes - 1 };
+}
+
+/* What the valid @d reads (up to 4) and writes, from the spec. */
+static void spec_touch(const struct vitsa_hw_desc *d, struct vitsa_span *in, struct vitsa_span *out)
+{
+	struct opnd o[VITSA_VEC_OPNDS];
+
+	in[2] = in[3] = (struct vitsa_span){ 1, 0 };
+	if (d->opcode == VITSA_OP_GEMM) {	/* s8 A and B, no B_TRANS, as gemm_at makes them */
+		in[0] = spec_span(d->a_addr, d->m, d->a_stride, d->k);
+		in[1] = spec_span(d->b_addr, d->k, d->b_stride, d->n);
+		if (d->flags & VITSA_DESC_REQUANT)
+			in[3] = spec_span(d->rq_addr, 1, 0, 8ull * d->n);
+		*out = spec_span(d->c_addr, d->m, d->c_stride,
+				 vitsa_row_bytes(VITSA_DESC_C_TYPE(d->types), d->n));
+		return;
+	}
+	spec_opnds(d, o);
+	in[0] = spec_span(d->a_addr, o[0].rows, d->a_stride, o[0].row_bytes);
+	in[1] = spec_span(d->b_addr, o[1].rows, d->b_stride, o[1].row_bytes);
+	*out = spec_span(d->c_addr, o[2].rows, d->c_stride, o[2].row_bytes);
+}
+
+/* Entries @i and @j share a byte one of them writes. */
+static bool conflict(const struct vitsa_span (*in)[4], const struct vitsa_span *out, uint32_t i,
+		     uint32_t j)
+{
+	if (vitsa_span_meet(out[i], out[j]))
+		return true;
+	for (int s = 0; s < 4; s++)
+		if (vitsa_span_meet(out[i], in[j][s]) || vitsa_span_meet(out[j], in[i][s]))
+			return true;
+	return false;
+}
+
+static uint32_t find(uint32_t *up, uint32_t i)
+{
+	return up[i] == i ? i : (up[i] = find(up, up[i]));
+}
+
+static bool refused_desc(const struct vitsa_hw_desc *d)
+{
+	return d->opcode == VITSA_OP_GEMM ? vitsa_desc_check(d) : vitsa_vec_check(d);
+}
+
+/* A random valid GEMM or vector op within @span bytes, small and dense, so that many meet. */
+static struct vitsa_hw_desc rnd_entry(uint8_t *mem, uint64_t span)
+{
+	struct vitsa_hw_desc d;
+
+	do {
+		uint32_t m = vtest_rng_in(&rng, 1, 6), n = vtest_rng_in(&rng, 1, 6);
+		uint64_t at[4];
+
+		for (int i = 0; i < 4; i++)
+			at[i] = align_up(vtest_rng_in(&rng, 0, span - 512), 8);
+		if (vtest_rng_in(&rng, 0, 2))
+			d = gemm_at(mem, m, n, vtest_rng_in(&rng, 1, 6), at[0], at[1], at[2],
+				    vtest_rng_in(&rng, 0, 1) ? VITSA_DTYPE_S32 : VITSA_DTYPE_S16,
+				    at[3]);
+		else
+			d = vec_at(vtest_rng_in(&rng, 0, 1) ? VITSA_OP_ADD : VITSA_OP_GELU, m, n,
+				   at[0], at[1], at[2]);
+	} while (refused_desc(&d));
+	return d;
+}
+
+/* The sets of entries @d[0..n) that conflicting pairs join, tested pair by pair. */
+static uint32_t spec_sets(const struct vitsa_hw_desc *d, uint32_t n, struct vitsa_span (*in)[4],
+			  struct vitsa_span *out)
+{
+	uint32_t up[n], sets = 0;
+
+	for (uint32_t i = 0; i < n; i++) {
+		spec_touch(&d[i], in[i], &out[i]);
+		up[i] = i;
+	}
+	for (uint32_t i = 0; i < n; i++)
+		for (uint32_t j = 0; j < i; j++)
+			if (conflict(in, out, i, j))
+				up[find(up, i)] = find(up, j);
+	for (uint32_t i = 0; i < n; i++)
+		sets += find(up, i) == i;
+	return sets;
+}
+
+/*
+ * Random lists over a few KiB, so that entries meet often: vitsa_lanes_plan refuses exactly the
+ * lists with a refused entry; otherwise every entry is in one lane, in list order, entries of
+ * different lanes never conflict (every pair tested), the lanes are as many as the sets that
+ * pairs join (up to max), and written[] marks exactly the inputs some output meets.
+ */
+TEST(lanes_are_independent_sets)
+{
+	enum { N = 48 };
+	static uint8_t mem[6144];
+	struct vitsa_hw_desc d[N];
+	struct vitsa_span in[N][4], out[N];
+	uint32_t order[N], first[VITSA_LANES_MAX + 1], lane[N];
+	uint8_t written[N];
+	int several = 0;
+
+	for (int round = 0; round < 400; round++) {
+		uint32_t n = vtest_rng_in(&rng, 1, N), max = vtest_rng_in(&rng, 1, 5), sets;
+		uint64_t span = vtest_rng_in(&rng, 0, 1) ? 1024 : sizeof(mem);
+		uint32_t lanes;
+
+		for (uint32_t i = 0; i < n; i++)
+			d[i] = rnd_entry(mem, span);
+		if (round % 8 == 7) {		/* one refused entry: no lanes at all */
+			struct vitsa_hw_desc *e = &d[vtest_rng_in(&rng, 0, n - 1)];
+
+			if (e->opcode == VITSA_OP_GEMM)
+				e->types = 0xfff;
+			else
+				e->k = 1;
+			lanes = vitsa_lanes_plan(d, n, max, order, first, written);
+			CHECK(!lanes, "round %d: %u lanes for a list with a refused entry", round,
+			      lanes);
+			continue;
+		}
+		lanes = vitsa_lanes_plan(d, n, max, order, first, written);
+		sets = spec_sets(d, n, in, out);
+		CHECK(lanes == (sets < max ? sets : max), "round %d: %u lanes of %u sets, max %u",
+		      round, lanes, sets, max);
+		if (!lanes)
+			continue;
+		several += lanes > 1;
+		CHECK(first[0] == 0 && first[lanes] == n, "round %d: lanes hold %u of %u", round,
+		      first[lanes] - first[0], n);
+		for (uint32_t l = 0; l < lanes; l++)
+			for (uint32_t p = first[l]; p < first[l + 1]; p++) {
+				CHECK(p == first[l] || order[p] > order[p - 1],
+				      "round %d lane %u: out of list order", round, l);
+				lane[order[p]] = l;
+			}
+		for (uint32_t i = 0; i < n; i++) {
+			uint8_t want = 0;
+
+			for (uint32_t j = 0; j < i; j++)
+				CHECK(lane[i] == lane[j] || !conflict(in, out, i, j),
+				      "round %d: entries %u and %u conflict across lanes", round, j, i);
+			for (int s = 0; s < 4; s++)
+				for (uint32_t j = 0; j < n; j++)
+					if (vitsa_span_meet(in[i][s], out[j]))
+						want |= 1u << s;
+			CHECK(written[i] == want, "round %d entry %u: written %#x, want %#x", round,
+			      i, written[i], want);
+		}
+	}
+	CHECK(several > 100, "%d lists of several lanes", several);
+}
+
+/* Append chain @c (its @n entries at offsets of its own image) to @d at @base, the refused out. */
+static uint32_t append_chain(struct vitsa_hw_desc *d, const struct vitsa_hw_desc *c, uint32_t n,
+			     uint64_t base)
+{
+	uint32_t kept = 0;
+
+	for (uint32_t i = 0; i < n; i++) {
+		struct vitsa_hw_desc e = c[i];
+
+		if (refused_desc(&e))
+			continue;
+		e.a_addr += base;
+		e.b_addr += e.b_addr || e.opcode == VITSA_OP_GEMM ? base : 0;
+		e.c_addr += base;
+		e.rq_addr += e.flags & VITSA_DESC_REQUANT ? base : 0;
+		d[kept++] = e;
+	}
+	return kept;
+}
+
+/*
+ * Several of the chains above side by side in one image: as many lanes as sets (max 3; a chain
+ * is one or two), and running the lanes one after the other, the last lane first, gives the
+ * memory, statuses and stats of the list in order.
+ */
+TEST(lanes_in_any_order_equal_the_list)
+{
+	enum { CHAINS = 4, PER = 16 };
+	struct vitsa_hw_desc c[PER], d[CHAINS * PER];
+	uint32_t order[CHAINS * PER], first[VITSA_LANES_MAX + 1];
+	struct vitsa_span in[CHAINS * PER][4], out[CHAINS * PER];
+	struct vitsa_job_stats st1[CHAINS * PER], st2[CHAINS * PER];
+	uint32_t s1[CHAINS * PER], s2[CHAINS * PER];
+	uint8_t written[CHAINS * PER];
+	int several = 0;
+
+	for (int round = 0; round < 30; round++) {
+		uint32_t chains = vtest_rng_in(&rng, 1, CHAINS), n = 0, lanes, sets;
+		uint8_t *mem = NULL, *want, *got;
+		size_t size = 0;
+		struct img m;
+
+		for (uint32_t k = 0; k < chains; k++) {
+			uint8_t *part;
+			size_t psize;
+			uint32_t cn = chain(c, &part, &psize);
+
+			size = align_up(size, 8);	/* the vector ops' alignment holds */
+			mem = realloc(mem, size + psize);
+			memcpy(mem + size, part, psize);
+			n += append_chain(d + n, c, cn, size);
+			size += psize;
+			free(part);
+		}
+		sets = spec_sets(d, n, in, out);
+		want = malloc(size);
+		got = malloc(size);
+		memcpy(want, mem, size);
+		memcpy(got, mem, size);
+		lanes = vitsa_lanes_plan(d, n, 3, order, first, written);
+		CHECK(lanes == (sets < 3 ? sets : 3), "round %d: %u lanes for %u sets", round, lanes,
+		      sets);
+		several += lanes > 1;
+		m = img_of(want, size);
+		for (uint32_t i = 0; i < n; i++)
+			s1[i] = vitsa_model_exec(&cfg16, &d[i], &ops_map, &m, &st1[i]);
+		m = img_of(got, size);
+		for (uint32_t l = lanes; l-- > 0;)
+			for (uint32_t p = first[l]; p < first[l + 1]; p++)
+				s2[order[p]] = vitsa_model_exec(&cfg16, &d[order[p]], &ops_map, &m,
+								&st2[order[p]]);
+		CHECK(!memcmp(got, want, size), "round %d: memory", round);
+		CHECK(!memcmp(s1, s2, n * sizeof(*s1)), "round %d: status", round);
+		CHECK(!memcmp(st1, st2, n * sizeof(*st1)), "round %d: stats", round);
+		free(mem);
+		free(want);
+		free(got);
+	}
+	CHECK(several > 10, "%d lists of several lanes", several);
 }
 
 TAP_MAIN
