@@ -57,6 +57,7 @@
 #include "sysemu/dma.h"
 
 #include "include/vitsa_hw_vec.h"
+#include "model/vitsa_lanes.h"
 #include "model/vitsa_model.h"
 #include "model/vitsa_wcache.h"
 
@@ -81,7 +82,7 @@ OBJECT_DECLARE_SIMPLE_TYPE(VitsaState, VITSA)
                              VITSA_CAP_B_TRANS | VITSA_CAP_BIAS)
 /* what vector=off (the 1.2 device) leaves out */
 #define VITSA_CAPS_1_3      (VITSA_CAP_VECTOR | VITSA_CAP_LIST)
-#define VITSA_MAPS_MAX      32      /* stretches of RAM one job maps */
+#define VITSA_MAPS_MAX      64      /* stretches of RAM one job maps */
 #define VITSA_MAP_SPAN      (4 << 20)   /* mapped at once: a BO's rows hit it */
 #define VITSA_THREADS_MAX   16      /* threads running one job (threads=) */
 #define VITSA_THREADS_DEFAULT 2
@@ -140,6 +141,28 @@ typedef struct VitsaPool {
     uint32_t busy;          /* atomic: helpers that may hold cur */
 } VitsaPool;
 
+/*
+ * A LIST's entries and their lanes (vitsa_lanes.h), kept while the guest
+ * runs the same list again, which is how a driver runs a program.
+ */
+typedef struct VitsaPlan {
+    uint64_t addr;          /* the list's a_addr */
+    uint32_t m;             /* its entries; 0: no plan */
+    uint32_t cap;           /* entries the arrays hold */
+    uint8_t *raw;           /* the entries as the plan found them */
+    uint8_t *fetched;       /* the entries as this run fetched them */
+    struct vitsa_hw_desc *d;
+    uint32_t *order;        /* the lanes' entries, lane after lane */
+    uint8_t *written;       /* per entry: inputs the list writes into */
+    struct vitsa_wcache **wc;   /* per entry, this run: its B's cache */
+    struct vitsa_span *ram; /* the bytes every entry touches, merged */
+    uint32_t nram;
+    uint32_t *rq;           /* one GEMM per distinct requant table */
+    uint32_t nrq;
+    uint32_t first[VITSA_LANES_MAX + 1];
+    uint32_t lanes;         /* < 2: the list runs in order */
+} VitsaPlan;
+
 struct VitsaState {
     PCIDevice pdev;
     MemoryRegion mmio;
@@ -165,6 +188,7 @@ struct VitsaState {
     uint64_t epoch;         /* ring entries begun: a LIST's entries share one */
     struct VitsaSnap *seen[VITSA_SEEN_MAX]; /* snaps checked in this epoch */
     unsigned nseen;
+    VitsaPlan plan;         /* the last LIST's lanes */
     QemuMutex lock;         /* guards everything below */
     QemuCond cond;          /* wakes the worker: doorbell, enable, stop */
     QEMUBH *irq_bh;         /* delivers interrupts raised by the worker */
@@ -584,10 +608,11 @@ static int vitsa_dma_write(void *opaque, uint64_t addr, const void *buf,
     return 0;
 }
 
-/* The mapped stretch of @job holding [addr, addr + len), or NULL. */
-static VitsaMap *vitsa_map_find(VitsaJob *job, uint64_t addr, uint64_t len)
+/* The stretch of @job's first @n maps holding [addr, addr + len), or NULL. */
+static VitsaMap *vitsa_map_find(VitsaJob *job, unsigned n, uint64_t addr,
+                                uint64_t len)
 {
-    for (unsigned i = 0; i < job->nmaps; i++) {
+    for (unsigned i = 0; i < n; i++) {
         VitsaMap *m = &job->maps[i];
 
         if (addr >= m->base && len <= m->len &&
@@ -620,7 +645,7 @@ static void *vitsa_map(void *opaque, uint64_t addr, uint64_t len)
         span = len;         /* the stretch may not wrap either */
     }
     qemu_mutex_lock(&job->s->map_lock);
-    m = vitsa_map_find(job, addr, len);
+    m = vitsa_map_find(job, job->nmaps, addr, len);
     if (!m && job->nmaps < VITSA_MAPS_MAX) {
         m = &job->maps[job->nmaps];
         m->cache = (MemoryRegionCache)MEMORY_REGION_CACHE_INVALID;
@@ -1233,6 +1258,337 @@ static bool vitsa_list_valid(const struct vitsa_hw_desc *d)
 }
 
 /*
+ * Lanes: a LIST's entries that share no byte one of them writes run on the
+ * helpers at once (a batch's list holds one chain of jobs per image).  Only
+ * a list that cannot fail part-way goes so: every entry passes its checks,
+ * no entry writes into the list or a requant table, every requant table
+ * passes, and every byte touched is RAM, mapped before the first entry.
+ * Then only a reset (ABORTED) or the host's memory (INTERNAL) stops one,
+ * and results, counters and the completion record are those of the list
+ * in order (Documentation/hw/vitsa.rst, "Descriptor lists").
+ */
+
+/* One lane of a run. */
+typedef struct VitsaLane {
+    struct VitsaLanes *run;
+    uint32_t entry;         /* the entry it runs */
+    uint32_t next;          /* the first entry it did not complete, or m */
+    uint32_t status;        /* that entry's, if it failed */
+    uint32_t executed;
+    struct vitsa_job_stats st;
+} VitsaLane;
+
+typedef struct VitsaLanes {
+    VitsaJob *job;
+    const VitsaPlan *plan;
+    unsigned nmaps;         /* the job's maps made before the lanes began */
+    uint32_t stop;          /* atomic: an entry failed, the others stop */
+    VitsaLane lane[VITSA_LANES_MAX];
+} VitsaLanes;
+
+static int vitsa_lane_read(void *opaque, uint64_t addr, void *buf, size_t len)
+{
+    return vitsa_dma_read(((VitsaLane *)opaque)->run->job, addr, buf, len);
+}
+
+static int vitsa_lane_write(void *opaque, uint64_t addr, const void *buf,
+                            size_t len)
+{
+    return vitsa_dma_write(((VitsaLane *)opaque)->run->job, addr, buf, len);
+}
+
+static bool vitsa_lane_cancelled(void *opaque)
+{
+    return vitsa_job_cancelled(((VitsaLane *)opaque)->run->job);
+}
+
+/*
+ * The maps made before the lanes began cover every operand and never change
+ * while they run, so a lane finds its operand there without the lock.
+ */
+static void *vitsa_lane_map(void *opaque, uint64_t addr, uint64_t len)
+{
+    VitsaLanes *run = ((VitsaLane *)opaque)->run;
+    VitsaMap *m = vitsa_map_find(run->job, run->nmaps, addr, len);
+
+    if (m && len && addr >= m->lo && addr <= m->hi && len <= m->hi - addr) {
+        return (uint8_t *)m->cache.ptr + (addr - m->base);
+    }
+    return vitsa_map(run->job, addr, len);
+}
+
+/* What the run decided for the entry's B before the lanes began. */
+static struct vitsa_wcache *vitsa_lane_wcache(void *opaque, uint64_t addr,
+                                              uint64_t last)
+{
+    VitsaLane *ln = opaque;
+    const VitsaPlan *p = ln->run->plan;
+
+    return addr == p->d[ln->entry].b_addr ? p->wc[ln->entry] : NULL;
+}
+
+/* A lane runs its entries on its own thread: no parallel regions inside. */
+static const struct vitsa_mem_ops vitsa_lane_ops = {
+    .read = vitsa_lane_read,
+    .write = vitsa_lane_write,
+    .cancelled = vitsa_lane_cancelled,
+    .map = vitsa_lane_map,
+    .wcache = vitsa_lane_wcache,
+};
+
+static int vitsa_span_cmp(const void *a, const void *b)
+{
+    uint64_t x = ((const struct vitsa_span *)a)->first;
+    uint64_t y = ((const struct vitsa_span *)b)->first;
+
+    return x < y ? -1 : x > y;
+}
+
+/* @p's arrays for @m entries. */
+static void vitsa_plan_reserve(VitsaPlan *p, uint32_t m)
+{
+    if (m <= p->cap) {
+        return;
+    }
+    p->raw = g_renew(uint8_t, p->raw, m * VITSA_DESC_SIZE);
+    p->fetched = g_renew(uint8_t, p->fetched, m * VITSA_DESC_SIZE);
+    p->d = g_renew(struct vitsa_hw_desc, p->d, m);
+    p->order = g_renew(uint32_t, p->order, m);
+    p->written = g_renew(uint8_t, p->written, m);
+    p->wc = g_renew(struct vitsa_wcache *, p->wc, m);
+    p->ram = g_renew(struct vitsa_span, p->ram, (VITSA_TOUCH_IN + 1) * m);
+    p->rq = g_renew(uint32_t, p->rq, m);
+    p->cap = m;
+}
+
+static void vitsa_plan_free(VitsaPlan *p)
+{
+    g_free(p->raw);
+    g_free(p->fetched);
+    g_free(p->d);
+    g_free(p->order);
+    g_free(p->written);
+    g_free(p->wc);
+    g_free(p->ram);
+    g_free(p->rq);
+    memset(p, 0, sizeof(*p));
+}
+
+/* Add @sp to the plan's RAM, if not empty. */
+static void vitsa_plan_ram(VitsaPlan *p, struct vitsa_span sp)
+{
+    if (sp.first <= sp.last) {
+        p->ram[p->nram++] = sp;
+    }
+}
+
+/* The plan's RAM sorted, touching spans merged. */
+static void vitsa_plan_merge(VitsaPlan *p)
+{
+    uint32_t n = 0;
+
+    qsort(p->ram, p->nram, sizeof(*p->ram), vitsa_span_cmp);
+    for (uint32_t i = 0; i < p->nram; i++) {
+        struct vitsa_span sp = p->ram[i];
+
+        if (n && sp.first - 1 <= p->ram[n - 1].last) {
+            p->ram[n - 1].last = MAX(p->ram[n - 1].last, sp.last);
+        } else {
+            p->ram[n++] = sp;
+        }
+    }
+    p->nram = n;
+}
+
+/* @d's requant table among the plan's, unless one already has its address. */
+static void vitsa_plan_rq(VitsaPlan *p, uint32_t i)
+{
+    for (uint32_t j = 0; j < p->nrq; j++) {
+        const struct vitsa_hw_desc *o = &p->d[p->rq[j]];
+
+        if (o->rq_addr == p->d[i].rq_addr && o->n >= p->d[i].n) {
+            return;
+        }
+        if (o->rq_addr == p->d[i].rq_addr) {
+            p->rq[j] = i;   /* the wider table covers the narrower */
+            return;
+        }
+    }
+    p->rq[p->nrq++] = i;
+}
+
+/*
+ * What the lanes need beyond vitsa_lanes_plan: the list's own bytes and the
+ * requant tables written by none, the RAM to map, one GEMM per table.
+ */
+static void vitsa_plan_extras(VitsaPlan *p)
+{
+    struct vitsa_span list = { p->addr, p->addr + p->m * VITSA_DESC_SIZE - 1 };
+
+    p->nram = p->nrq = 0;
+    for (uint32_t i = 0; i < p->m && p->lanes > 1; i++) {
+        const struct vitsa_hw_desc *d = &p->d[i];
+        struct vitsa_touch t;
+
+        vitsa_touch_of(d, &t);      /* true: the plan checked every entry */
+        if (vitsa_span_meet(t.out, list) || (p->written[i] & 1u << VITSA_TOUCH_RQ)) {
+            p->lanes = 0;
+        }
+        for (unsigned k = 0; k < VITSA_TOUCH_IN; k++) {
+            vitsa_plan_ram(p, t.in[k]);
+        }
+        vitsa_plan_ram(p, t.out);
+        if (d->opcode == VITSA_OP_GEMM && (d->flags & VITSA_DESC_REQUANT)) {
+            vitsa_plan_rq(p, i);
+        }
+    }
+    vitsa_plan_merge(p);
+}
+
+/*
+ * Fetch LIST @l's entries at once and plan them, or keep the plan when they
+ * are the plan's bytes; false when the fetch fails (the list then runs in
+ * order and fails where that fetch does).
+ */
+static bool vitsa_plan_fetch(VitsaJob *job, const struct vitsa_hw_desc *l)
+{
+    VitsaState *s = job->s;
+    VitsaPlan *p = &s->plan;
+    uint64_t bytes = l->m * VITSA_DESC_SIZE;
+    uint8_t *swap;
+
+    vitsa_plan_reserve(p, l->m);
+    if (vitsa_dma_rw(s, l->a_addr, p->fetched, bytes, false)) {
+        return false;
+    }
+    if (p->m == l->m && p->addr == l->a_addr && !memcmp(p->raw, p->fetched, bytes)) {
+        return true;
+    }
+    swap = p->raw;
+    p->raw = p->fetched;
+    p->fetched = swap;
+    p->addr = l->a_addr;
+    p->m = l->m;
+    for (uint32_t i = 0; i < p->m; i++) {
+        vitsa_desc_decode(&p->d[i], p->raw + i * VITSA_DESC_SIZE);
+    }
+    p->lanes = vitsa_lanes_plan(p->d, p->m, s->pool.nth + 1, p->order,
+                                p->first, p->written);
+    vitsa_plan_extras(p);
+    return true;
+}
+
+/*
+ * This run's part: every byte mapped, every requant table valid, each B's
+ * cache decided in list order (one the list writes into gets none); false
+ * when the list must run in order instead.
+ */
+static bool vitsa_plan_ready(VitsaJob *job, VitsaPlan *p)
+{
+    for (uint32_t i = 0; i < p->nram; i++) {
+        if (!vitsa_map(job, p->ram[i].first,
+                       p->ram[i].last - p->ram[i].first + 1)) {
+            return false;
+        }
+    }
+    for (uint32_t i = 0; i < p->nrq; i++) {
+        const struct vitsa_hw_desc *d = &p->d[p->rq[i]];
+        const uint8_t *rq = vitsa_map(job, d->rq_addr, 8ull * d->n);
+
+        if (!rq || !vitsa_rq_ok(rq, d->n)) {
+            return false;
+        }
+    }
+    for (uint32_t i = 0; i < p->m; i++) {
+        const struct vitsa_hw_desc *d = &p->d[i];
+        struct vitsa_touch t;
+
+        p->wc[i] = NULL;
+        if (d->opcode == VITSA_OP_GEMM && !(p->written[i] & 1u << VITSA_TOUCH_B) &&
+            vitsa_touch_of(d, &t)) {
+            p->wc[i] = vitsa_wcache(job, t.in[VITSA_TOUCH_B].first,
+                                   t.in[VITSA_TOUCH_B].last);
+        }
+    }
+    return true;
+}
+
+/* Lane @t: its entries in order, until one fails or another lane's did. */
+static void vitsa_lane_task(void *arg, uint32_t t)
+{
+    VitsaLanes *run = arg;
+    VitsaLane *ln = &run->lane[t];
+    const VitsaPlan *p = run->plan;
+
+    ln->run = run;
+    ln->next = p->m;
+    for (uint32_t at = p->first[t]; at < p->first[t + 1]; at++) {
+        struct vitsa_job_stats st = { 0 };
+        uint32_t status;
+
+        ln->entry = p->order[at];
+        if (qatomic_read(&run->stop) || vitsa_job_cancelled(run->job)) {
+            ln->next = ln->entry;
+            ln->status = VITSA_ERR_ABORTED;
+            return;
+        }
+        status = vitsa_model_exec(&run->job->s->cfg, &p->d[ln->entry],
+                                  &vitsa_lane_ops, ln, &st);
+        ln->executed++;
+        ln->st.macs += st.macs;
+        ln->st.cycles += st.cycles;
+        ln->st.rd_bytes += st.rd_bytes;
+        ln->st.wr_bytes += st.wr_bytes;
+        if (status) {
+            ln->next = ln->entry;
+            ln->status = status;
+            qatomic_set(&run->stop, 1);
+            return;
+        }
+    }
+}
+
+/* The lanes' sums into @job; the first entry (in list order) not completed. */
+static void vitsa_lanes_sum(VitsaJob *job, const VitsaLanes *run)
+{
+    const VitsaPlan *p = run->plan;
+
+    job->entry = p->m;
+    job->status = VITSA_ERR_OK;
+    for (uint32_t t = 0; t < p->lanes; t++) {
+        const VitsaLane *ln = &run->lane[t];
+
+        job->executed += ln->executed;
+        job->st.macs += ln->st.macs;
+        job->st.cycles += ln->st.cycles;
+        job->st.rd_bytes += ln->st.rd_bytes;
+        job->st.wr_bytes += ln->st.wr_bytes;
+        if (ln->next < job->entry) {
+            job->entry = ln->next;
+            job->status = ln->status;
+        }
+    }
+}
+
+/* LIST @l in lanes on the helpers; false if it must run in order. */
+static bool vitsa_lanes_run(VitsaJob *job, const struct vitsa_hw_desc *l)
+{
+    VitsaState *s = job->s;
+    VitsaLanes run = { .job = job, .plan = &s->plan };
+
+    if (!s->pool.nth || job->fault || l->m < 2 || !vitsa_plan_fetch(job, l) ||
+        s->plan.lanes < 2 || !vitsa_plan_ready(job, &s->plan)) {
+        return false;
+    }
+    job->fetch_bytes += l->m * VITSA_DESC_SIZE;
+    job->executed = 0;
+    run.nmaps = job->nmaps;
+    vitsa_parallel(job, s->plan.lanes, vitsa_lane_task, &run);
+    vitsa_lanes_sum(job, &run);
+    return true;
+}
+
+/*
  * The entries of LIST @l in order, until one fails; cycles, MACs and DMA
  * bytes add up.  Cancelled (reset) between entries.
  */
@@ -1244,6 +1600,12 @@ static void vitsa_list_run(VitsaJob *job, const struct vitsa_hw_desc *l)
         job->status = VITSA_ERR_LIST;
         return;
     }
+    if (vitsa_lanes_run(job, l)) {
+        vitsa_unmap_all(job);
+        job->executed = MAX(job->executed, 1);
+        return;
+    }
+    vitsa_unmap_all(job);   /* what the lanes mapped before they gave up */
     job->executed = 0;
     for (i = 0; i < l->m; i++) {
         uint8_t raw[VITSA_DESC_SIZE];
@@ -1741,6 +2103,7 @@ static void vitsa_exit(PCIDevice *pdev)
     qemu_thread_join(&s->thread);
     vitsa_pool_stop(&s->pool);
     g_hash_table_destroy(s->snaps);
+    vitsa_plan_free(&s->plan);
     vitsa_wcache_free(s->wc);
     qemu_bh_delete(s->xlat_bh);
     qemu_cond_destroy(&s->xlat_cond);

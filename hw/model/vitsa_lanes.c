@@ -7,6 +7,7 @@
  */
 #include <stdlib.h>
 
+#include "../include/vitsa_int.h"
 #include "vitsa_lanes.h"
 #include "vitsa_model.h"
 #include "vitsa_vec.h"
@@ -66,6 +67,14 @@ bool vitsa_touch_of(const struct vitsa_hw_desc *d, struct vitsa_touch *t)
 		t->in[3] = span_of(d->rq_addr, 1, 0, 8ull * d->n);
 	t->out = span_of(d->c_addr, d->m, d->c_stride,
 			 vitsa_row_bytes(VITSA_DESC_C_TYPE(d->types), d->n));
+	return true;
+}
+
+bool vitsa_rq_ok(const uint8_t *raw, uint32_t n)
+{
+	for (uint32_t c = 0; c < n; c++)
+		if (vitsa_int_le32(raw + 8ull * c + 4) > VITSA_RQ_MAX_SHIFT)
+			return false;
 	return true;
 }
 

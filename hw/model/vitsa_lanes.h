@@ -17,11 +17,12 @@ struct vitsa_span {
 	uint64_t first, last;
 };
 
-enum { VITSA_TOUCH_IN = 4 };
+/* The inputs a descriptor touches: a vector op's in0 and in1 are A's and B's. */
+enum { VITSA_TOUCH_A, VITSA_TOUCH_B, VITSA_TOUCH_BIAS, VITSA_TOUCH_RQ, VITSA_TOUCH_IN };
 
 #define VITSA_LANES_MAX	16	/* lanes of one plan at most */
 
-/* The bytes a descriptor reads (GEMM: A, B, bias, rq; vector: in0, in1) and writes. */
+/* The bytes a descriptor reads and writes. */
 struct vitsa_touch {
 	struct vitsa_span in[VITSA_TOUCH_IN];
 	struct vitsa_span out;
@@ -47,5 +48,8 @@ bool vitsa_span_meet(struct vitsa_span a, struct vitsa_span b);
  */
 uint32_t vitsa_lanes_plan(const struct vitsa_hw_desc *d, uint32_t n, uint32_t max,
 			  uint32_t *order, uint32_t *first, uint8_t *written);
+
+/* Every shift of the @n requant words at @raw is in range (else a GEMM fails with RQ). */
+bool vitsa_rq_ok(const uint8_t *raw, uint32_t n);
 
 #endif /* VITSA_LANES_H */

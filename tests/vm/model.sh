@@ -1,7 +1,8 @@
 #!/bin/sh
 # In the VM: the integer ViT through /dev/vitsa0, for each scheme (KTAP).
 #  - Logits bit-identical to the in-process model's, computed on the host at build time
-#    (expected-*.json), on the device and on the VM's own sim backend.
+#    (expected-*.json), on the device and on the VM's own sim backend, one image at a time
+#    and in batches of 8 (a batch's list runs in lanes on the device's threads).
 #  - Truth that vitrt never computed (truth.txt, tests/vm/truth.sh: per image the true label
 #    and PyTorch FP32's class): the device's top-1 is right, and agrees with FP32, on at
 #    least the images bound below says.  Equal logits alone would pass a model that host and
@@ -87,7 +88,7 @@ traced() {
 }
 
 echo "TAP version 13"
-echo "1..$(($(echo "$schemes" | wc -w) * ($(echo "$backends" | wc -w) + 3) + 1))"
+echo "1..$(($(echo "$schemes" | wc -w) * ($(echo "$backends" | wc -w) * 2 + 3) + 1))"
 traced
 for s in $schemes; do
 	backend=${backends%% *}
@@ -100,15 +101,18 @@ for s in $schemes; do
 	fi
 	first=
 	for backend in $backends; do
-		name="${s}_logits_${backend%%:*}_equal_host_sim"
-		out=/tmp/out-$s-${backend%%:*}.json
-		first=${first:-$out}
-		if vitrt run --backend "$backend" --json -n "$images" model-$s.vitsa images.idx \
-			>"$out" 2>/tmp/err && cmp -s "$out" expected-$s.json; then
-			pass "$name"
-		else
-			fail "$name" "$(cat /tmp/err; cmp "$out" expected-$s.json 2>&1)"
-		fi
+		for batch in 1 8; do
+			name="${s}_logits_${backend%%:*}_batch${batch}_equal_host_sim"
+			out=/tmp/out-$s-${backend%%:*}-$batch.json
+			first=${first:-$out}
+			if vitrt run --backend "$backend" --json -n "$images" --batch $batch \
+				model-$s.vitsa images.idx >"$out" 2>/tmp/err &&
+				cmp -s "$out" expected-$s.json; then
+				pass "$name"
+			else
+				fail "$name" "$(cat /tmp/err; cmp "$out" expected-$s.json 2>&1)"
+			fi
+		done
 	done
 	b=$(bound "$s")
 	if [ -z "$b" ]; then
