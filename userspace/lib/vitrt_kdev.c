@@ -199,6 +199,18 @@ static void kdev_release(struct vitrt_dev *dev, void *be)
 	free(j);
 }
 
+/*
+ * List @r of a run of @count jobs cut in lists of list_max, the last one shorter: its first
+ * job, and its length in *@n.  kdev_trace_jobs finds a list's jobs again by the same cut.
+ */
+static unsigned kdev_list_cut(const struct kdev *k, unsigned r, unsigned count, unsigned *n)
+{
+	unsigned first = r * k->list_max;
+
+	*n = count - first < k->list_max ? count - first : k->list_max;
+	return first;
+}
+
 /* The translated @jobs as lists of at most list_max; false (none kept) if the driver says no. */
 static bool kdev_lists(struct kdev *k, struct kdev_jobs *j, const struct vitsa_job *jobs,
 		       unsigned count)
@@ -207,11 +219,8 @@ static bool kdev_lists(struct kdev *k, struct kdev_jobs *j, const struct vitsa_j
 
 	j->runs = calloc(n, sizeof(*j->runs));
 	for (unsigned i = 0; j->runs && i < n; i++) {
-		unsigned first = i * k->list_max;
-		struct vitsa_list_create c = {
-			.jobs = (uintptr_t)(jobs + first),
-			.count = count - first < k->list_max ? count - first : k->list_max,
-		};
+		unsigned len, first = kdev_list_cut(k, i, count, &len);
+		struct vitsa_list_create c = { .jobs = (uintptr_t)(jobs + first), .count = len };
 
 		if (kdev_ioctl(k->fd, VITSA_IOCTL_LIST_CREATE, &c))
 			return false;
@@ -342,15 +351,16 @@ static int kdev_trace_jobs(struct vitrt_dev *dev, void *be, unsigned count, uint
 	    kdev_times(k, fence, rings, t))
 		return VITRT_EUNSUPPORTED;
 	for (unsigned r = 0; r < rings; r++) {
-		unsigned first = r * k->list_max;	/* as kdev_lists cut them */
+		unsigned len, first;
 
-		if (j->jobs)
+		if (j->jobs) {
 			vitrt_trace_job(ts, r, t[r].started_ns, t[r].done_ns,
 					vitrt_job_cycles(dev, &ts->jobs[r]), 0, VITRT_TRACE_DRIVER);
-		else
-			vitrt_trace_place(ts, first, count - first < k->list_max ?
-					  count - first : k->list_max, t[r].started_ns,
-					  t[r].done_ns, VITRT_TRACE_DRIVER);
+			continue;
+		}
+		first = kdev_list_cut(k, r, count, &len);
+		vitrt_trace_place(ts, first, len, t[r].started_ns, t[r].done_ns,
+				  VITRT_TRACE_DRIVER);
 	}
 	return 0;
 }

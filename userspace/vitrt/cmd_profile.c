@@ -42,8 +42,8 @@ static struct op_time *op_slot(struct profile *p, const char *name, bool host)
 }
 
 /*
- * Event @i, if it is a step's: an "X" event of cat "host" or "job" with args.step and
- * args.image; 0, 1 for an event that is not one, or -1 after a message naming what is wrong.
+ * Event @i into @p if it is a step's (an "X" event of cat "host" or "job" with args.step and
+ * args.image), else skipped: 0, or 1 after a message naming what is wrong.
  */
 static int add_event(struct profile *p, const char *path, size_t i, json_t *ev)
 {
@@ -55,18 +55,18 @@ static int add_event(struct profile *p, const char *path, size_t i, json_t *ev)
 	struct op_time *o;
 
 	if (!json_is_object(ev) || !ph)
-		return die("%s: event %zu is not an object with a ph", path, i), -1;
+		return die("%s: event %zu is not an object with a ph", path, i);
 	if (strcmp(ph, "X") || !cat || (strcmp(cat, "host") && strcmp(cat, "job")) ||
 	    !json_object_get(args, "step"))
-		return 1;
+		return 0;
 	if (!name || !json_is_number(dur) || json_number_value(dur) < 0 ||
 	    !json_is_integer(image) || json_integer_value(image) < 0)
 		return die("%s: event %zu: a step needs a name, a dur >= 0 and an image index",
-			   path, i), -1;
+			   path, i);
 	o = op_slot(p, name, !strcmp(cat, "host"));
 	if (!o)
 		return die("%s: event %zu: more than %u ops, or an op name of 32 bytes or more",
-			   path, i, OPS_MAX), -1;
+			   path, i, OPS_MAX);
 	o->events++;
 	o->ms += json_number_value(dur) / 1000;
 	p->ms += json_number_value(dur) / 1000;
@@ -96,7 +96,7 @@ static int profile_load(const char *path, struct profile *p)
 	if (!json_is_array(evs))
 		err = die("%s: no traceEvents array: not a vitrt --trace file", path);
 	for (i = 0; !err && i < json_array_size(evs); i++)
-		err = add_event(p, path, i, json_array_get(evs, i)) < 0;
+		err = add_event(p, path, i, json_array_get(evs, i));
 	json_decref(doc);
 	if (!err && !p->nops)
 		err = die("%s: no step of a program in it (was it written by --trace?)", path);
