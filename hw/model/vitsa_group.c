@@ -4,74 +4,38 @@
  * that of executing them one after the other, but consecutive jobs that do not touch what
  * another of them writes run together, their tasks in one parallel region.  The heads of an
  * attention layer are such a run of jobs; alone, each would be too small to keep the threads
- * busy.  (The QEMU device keeps to one descriptor at a time, as its ring prescribes.)  When
- * the host splits work by ranges (vitsa_mem_ops.split), a lone job's compute phase goes by
- * rows and a run's by jobs, each range on the same thread every time.
+ * busy.  (The QEMU device runs one ring entry at a time, a LIST's independent entries in
+ * lanes: vitsa_lanes.h.)  When the host splits work by ranges (vitsa_mem_ops.split), a lone
+ * job's compute phase goes by rows and a run's by jobs, each range on the same thread every
+ * time.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "vitsa_dtype.h"
 #include "vitsa_gemm.h"
+#include "vitsa_lanes.h"
 #include "vitsa_model.h"
 #include "vitsa_vec.h"
 
-/* A byte range [first, last] of memory a job reads or writes; empty when first > last. */
-struct span {
-	uint64_t first, last;
-};
-
 struct extents {
-	struct span in[4];		/* A, B, bias, rq */
-	struct span out;		/* C */
-	bool alone;			/* a vector op: never in a wave */
+	struct vitsa_touch t;		/* nothing for a job its check refuses */
+	bool alone;			/* a vector op: never in a wave, never compared */
 };
-
-static struct span span_of(uint64_t addr, uint64_t rows, uint64_t stride, uint64_t row_bytes)
-{
-	uint64_t last;
-
-	if (!vitsa_extent_last(addr, rows, stride, row_bytes, &last))
-		return (struct span){ 0, UINT64_MAX };	/* refused by the check: alone */
-	return (struct span){ addr, last };
-}
 
 static void extents_of(const struct vitsa_hw_desc *d, struct extents *e)
 {
-	bool bt = d->flags & VITSA_DESC_B_TRANS;
-	uint32_t ta = VITSA_DESC_A_TYPE(d->types), tb = VITSA_DESC_B_TYPE(d->types);
-	uint32_t tc = VITSA_DESC_C_TYPE(d->types);
-	struct span none = { 1, 0 };
-
-	if (vitsa_vec_op_valid(d->opcode)) {	/* runs alone: its extents do not matter */
-		*e = (struct extents){ { none, none, none, none }, none, true };
-		return;
-	}
-	if (vitsa_desc_check(d)) {	/* fails without touching memory */
-		*e = (struct extents){ { none, none, none, none }, none, false };
-		return;
-	}
-	e->alone = false;
-	e->in[0] = span_of(d->a_addr, d->m, d->a_stride, vitsa_row_bytes(ta, d->k));
-	e->in[1] = span_of(d->b_addr, bt ? d->n : d->k, d->b_stride,
-			   vitsa_row_bytes(tb, bt ? d->k : d->n));
-	e->in[2] = (d->flags & VITSA_DESC_BIAS) ? span_of(d->bias_addr, 1, 0, 4ull * d->n) : none;
-	e->in[3] = (d->flags & VITSA_DESC_REQUANT) ? span_of(d->rq_addr, 1, 0, 8ull * d->n) : none;
-	e->out = span_of(d->c_addr, d->m, d->c_stride, vitsa_row_bytes(tc, d->n));
-}
-
-static bool meet(struct span a, struct span b)
-{
-	return a.first <= a.last && b.first <= b.last && a.first <= b.last && b.first <= a.last;
+	e->alone = vitsa_vec_op_valid(d->opcode);
+	vitsa_touch_of(d, &e->t);
 }
 
 /* Job @b may run beside job @a: neither writes what the other reads or writes. */
 static bool independent(const struct extents *a, const struct extents *b)
 {
-	if (meet(a->out, b->out))
+	if (vitsa_span_meet(a->t.out, b->t.out))
 		return false;
-	for (int i = 0; i < 4; i++)
-		if (meet(a->out, b->in[i]) || meet(b->out, a->in[i]))
+	for (int i = 0; i < VITSA_TOUCH_IN; i++)
+		if (vitsa_span_meet(a->t.out, b->t.in[i]) || vitsa_span_meet(b->t.out, a->t.in[i]))
 			return false;
 	return true;
 }
