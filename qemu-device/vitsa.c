@@ -1391,7 +1391,8 @@ static void vitsa_plan_merge(VitsaPlan *p)
     for (uint32_t i = 0; i < p->nram; i++) {
         struct vitsa_span sp = p->ram[i];
 
-        if (n && sp.first - 1 <= p->ram[n - 1].last) {
+        if (n && (sp.first <= p->ram[n - 1].last ||
+                  sp.first - p->ram[n - 1].last == 1)) {
             p->ram[n - 1].last = MAX(p->ram[n - 1].last, sp.last);
         } else {
             p->ram[n++] = sp;
