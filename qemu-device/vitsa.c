@@ -82,7 +82,7 @@ OBJECT_DECLARE_SIMPLE_TYPE(VitsaState, VITSA)
                              VITSA_CAP_B_TRANS | VITSA_CAP_BIAS)
 /* what vector=off (the 1.2 device) leaves out */
 #define VITSA_CAPS_1_3      (VITSA_CAP_VECTOR | VITSA_CAP_LIST)
-#define VITSA_MAPS_MAX      64      /* stretches of RAM one job maps */
+#define VITSA_MAPS_MAX      256     /* stretches of RAM one job maps */
 #define VITSA_MAP_SPAN      (4 << 20)   /* mapped at once: a BO's rows hit it */
 #define VITSA_THREADS_MAX   16      /* threads running one job (threads=) */
 #define VITSA_THREADS_DEFAULT 2
@@ -91,6 +91,8 @@ OBJECT_DECLARE_SIMPLE_TYPE(VitsaState, VITSA)
 #define VITSA_SNAP_MAX      (64ull << 20)   /* the largest B range remembered */
 #define VITSA_SNAPS_MAX     (256ull << 20)  /* all; beyond, start over */
 #define VITSA_SEEN_MAX      256             /* B ranges a ring entry trusts once checked */
+#define VITSA_PLANS         4       /* lists whose lanes are kept: a batch split
+                                     * in lists, or two batches in turn */
 #define VITSA_MINOR_NO_VECTOR 2 /* vector=off: the 1.2 device, GEMM only */
 #define VITSA_CTRL_ALL      (VITSA_CTRL_ENABLE | VITSA_CTRL_RESET)
 
@@ -161,6 +163,7 @@ typedef struct VitsaPlan {
     uint32_t nrq;
     uint32_t first[VITSA_LANES_MAX + 1];
     uint32_t lanes;         /* < 2: the list runs in order */
+    uint64_t used;          /* VitsaState.plan_clock when last found */
 } VitsaPlan;
 
 struct VitsaState {
@@ -188,7 +191,8 @@ struct VitsaState {
     uint64_t epoch;         /* ring entries begun: a LIST's entries share one */
     struct VitsaSnap *seen[VITSA_SEEN_MAX]; /* snaps checked in this epoch */
     unsigned nseen;
-    VitsaPlan plan;         /* the last LIST's lanes */
+    VitsaPlan plans[VITSA_PLANS];   /* the last LISTs' lanes */
+    uint64_t plan_clock;    /* LISTs planned or found */
     QemuMutex lock;         /* guards everything below */
     QemuCond cond;          /* wakes the worker: doorbell, enable, stop */
     QEMUBH *irq_bh;         /* delivers interrupts raised by the worker */
@@ -1446,15 +1450,36 @@ static void vitsa_plan_extras(VitsaPlan *p)
     vitsa_plan_merge(p);
 }
 
+/* The plan kept for a list at @addr of @m entries, else the least used. */
+static VitsaPlan *vitsa_plan_slot(VitsaState *s, uint64_t addr, uint32_t m)
+{
+    VitsaPlan *p = &s->plans[0];
+
+    for (unsigned i = 0; i < VITSA_PLANS; i++) {
+        VitsaPlan *q = &s->plans[i];
+
+        if (q->m == m && q->addr == addr) {
+            p = q;
+            break;
+        }
+        if (q->used < p->used) {
+            p = q;
+        }
+    }
+    p->used = ++s->plan_clock;
+    return p;
+}
+
 /*
  * Fetch LIST @l's entries at once and plan them, or keep the plan when they
- * are the plan's bytes; false when the fetch fails (the list then runs in
- * order and fails where that fetch does).
+ * are a kept plan's bytes: the plan in *@pp, or false when the fetch fails
+ * (the list then runs in order and fails where that fetch does).
  */
-static bool vitsa_plan_fetch(VitsaJob *job, const struct vitsa_hw_desc *l)
+static bool vitsa_plan_fetch(VitsaJob *job, const struct vitsa_hw_desc *l,
+                             VitsaPlan **pp)
 {
     VitsaState *s = job->s;
-    VitsaPlan *p = &s->plan;
+    VitsaPlan *p = *pp = vitsa_plan_slot(s, l->a_addr, l->m);
     uint64_t bytes = l->m * VITSA_DESC_SIZE;
     uint8_t *swap;
 
@@ -1575,16 +1600,18 @@ static void vitsa_lanes_sum(VitsaJob *job, const VitsaLanes *run)
 static bool vitsa_lanes_run(VitsaJob *job, const struct vitsa_hw_desc *l)
 {
     VitsaState *s = job->s;
-    VitsaLanes run = { .job = job, .plan = &s->plan };
+    VitsaPlan *p;
+    VitsaLanes run = { .job = job };
 
-    if (!s->pool.nth || job->fault || l->m < 2 || !vitsa_plan_fetch(job, l) ||
-        s->plan.lanes < 2 || !vitsa_plan_ready(job, &s->plan)) {
+    if (!s->pool.nth || job->fault || l->m < 2 || !vitsa_plan_fetch(job, l, &p) ||
+        p->lanes < 2 || !vitsa_plan_ready(job, p)) {
         return false;
     }
+    run.plan = p;
     job->fetch_bytes += l->m * VITSA_DESC_SIZE;
     job->executed = 0;
     run.nmaps = job->nmaps;
-    vitsa_parallel(job, s->plan.lanes, vitsa_lane_task, &run);
+    vitsa_parallel(job, p->lanes, vitsa_lane_task, &run);
     vitsa_lanes_sum(job, &run);
     return true;
 }
@@ -2104,7 +2131,9 @@ static void vitsa_exit(PCIDevice *pdev)
     qemu_thread_join(&s->thread);
     vitsa_pool_stop(&s->pool);
     g_hash_table_destroy(s->snaps);
-    vitsa_plan_free(&s->plan);
+    for (unsigned i = 0; i < VITSA_PLANS; i++) {
+        vitsa_plan_free(&s->plans[i]);
+    }
     vitsa_wcache_free(s->wc);
     qemu_bh_delete(s->xlat_bh);
     qemu_cond_destroy(&s->xlat_cond);
