@@ -117,7 +117,8 @@ QEMU_BUILD_BUG_ON(VITSA_REG_CNT_IDLE_CYCLES !=
 /*
  * threads - 1 helper threads that run the model's parallel regions with the
  * worker, so that one device is as fast as the in-process one on as many
- * threads.  Regions never overlap: one job at a time calls vitsa_parallel.
+ * threads.  Regions never overlap: one job at a time calls vitsa_parallel
+ * (a LIST's lanes are one region, and open none inside).
  * A region opens by moving gen; a helper polls gen for VITSA_POLL_NS before
  * it sleeps on go.  A large job opens a region every few dozen microseconds,
  * and a futex wake-up and sleep per region cost more than the region's work
