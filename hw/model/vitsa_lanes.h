@@ -38,13 +38,13 @@ bool vitsa_touch_of(const struct vitsa_hw_desc *d, struct vitsa_touch *t);
 bool vitsa_span_meet(struct vitsa_span a, struct vitsa_span b);
 
 /*
- * Cut the entries @d[0..n) into at most @max (<= VITSA_LANES_MAX) lanes: entries of different lanes never share a
- * byte one of them writes.  Lane l is order[first[l] .. first[l + 1]), in list order; lanes are
- * balanced by work (MACs, vector elements).  written[i] gets bit s when in[s] of entry i meets
- * what some entry writes (a B operand so marked is an activation, not weights).  Returns the
- * lanes (1 when the entries form one chain), or 0 when an entry fails its checks or is not a
- * GEMM or vector op, or without memory: the list then runs in order.  @order: n, @first:
- * max + 1, @written: n.
+ * Cut the entries @d[0..n) into at most @max (<= VITSA_LANES_MAX) lanes: entries of
+ * different lanes never share a byte one of them writes.  Lane l is order[first[l] ..
+ * first[l + 1]), in list order; lanes are balanced by work (MACs, vector elements).
+ * written[i] gets bit s when in[s] of entry i meets what some entry writes (a B operand so
+ * marked is an activation, not weights).  Returns the lanes (1 when the entries form one
+ * set), or 0 when an entry fails its checks or is not a GEMM or vector op, or without memory:
+ * the list then runs in order.  @order: n, @first: max + 1, @written: n.
  */
 uint32_t vitsa_lanes_plan(const struct vitsa_hw_desc *d, uint32_t n, uint32_t max,
 			  uint32_t *order, uint32_t *first, uint8_t *written);
