@@ -1270,7 +1270,9 @@ static bool vitsa_list_valid(const struct vitsa_hw_desc *d)
  * passes, and every byte touched is RAM, mapped before the first entry.
  * Then only a reset (ABORTED) or the host's memory (INTERNAL) stops one,
  * and results, counters and the completion record are those of the list
- * in order (Documentation/hw/vitsa.rst, "Descriptor lists").
+ * in order (Documentation/hw/vitsa.rst, "Descriptor lists").  After an
+ * INTERNAL the other lanes finish the entries before it and begin none
+ * after it; one they had begun already runs to its end.
  */
 
 /* One lane of a run. */
@@ -1287,7 +1289,7 @@ typedef struct VitsaLanes {
     VitsaJob *job;
     const VitsaPlan *plan;
     unsigned nmaps;         /* the job's maps made before the lanes began */
-    uint32_t stop;          /* atomic: an entry failed, the others stop */
+    uint32_t stop;          /* atomic: the first entry that failed, or m */
     VitsaLane lane[VITSA_LANES_MAX];
 } VitsaLanes;
 
@@ -1540,7 +1542,25 @@ static bool vitsa_plan_ready(VitsaJob *job, VitsaPlan *p)
     return true;
 }
 
-/* Lane @t: its entries in order, until one fails or another lane's did. */
+/* A lane's entry @e failed: no lane runs an entry after the first that did. */
+static void vitsa_lanes_stop(VitsaLanes *run, uint32_t e)
+{
+    uint32_t seen = qatomic_read(&run->stop);
+
+    while (e < seen) {
+        uint32_t was = qatomic_cmpxchg(&run->stop, seen, e);
+
+        if (was == seen) {
+            break;
+        }
+        seen = was;
+    }
+}
+
+/*
+ * Lane @t: its entries in order, until one fails, one past another lane's
+ * failed entry comes, or a reset.
+ */
 static void vitsa_lane_task(void *arg, uint32_t t)
 {
     VitsaLanes *run = arg;
@@ -1554,7 +1574,8 @@ static void vitsa_lane_task(void *arg, uint32_t t)
         uint32_t status;
 
         ln->entry = p->order[at];
-        if (qatomic_read(&run->stop) || vitsa_job_cancelled(run->job)) {
+        if (ln->entry > qatomic_read(&run->stop) ||
+            vitsa_job_cancelled(run->job)) {
             ln->next = ln->entry;
             ln->status = VITSA_ERR_ABORTED;
             return;
@@ -1569,7 +1590,7 @@ static void vitsa_lane_task(void *arg, uint32_t t)
         if (status) {
             ln->next = ln->entry;
             ln->status = status;
-            qatomic_set(&run->stop, 1);
+            vitsa_lanes_stop(run, ln->entry);
             return;
         }
     }
@@ -1609,6 +1630,7 @@ static bool vitsa_lanes_run(VitsaJob *job, const struct vitsa_hw_desc *l)
         return false;
     }
     run.plan = p;
+    run.stop = l->m;
     job->fetch_bytes += l->m * VITSA_DESC_SIZE;
     job->executed = 0;
     run.nmaps = job->nmaps;
