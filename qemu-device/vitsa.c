@@ -157,6 +157,7 @@ typedef struct VitsaPlan {
     struct vitsa_hw_desc *d;
     uint32_t *order;        /* the lanes' entries, lane after lane */
     uint8_t *written;       /* per entry: inputs the list writes into */
+    struct vitsa_span *b;   /* per entry: a GEMM's B, for the cache; else empty */
     struct vitsa_wcache **wc;   /* per entry, this run: its B's cache */
     struct vitsa_span *ram; /* the bytes every entry touches, merged */
     uint32_t nram;
@@ -1362,6 +1363,7 @@ static void vitsa_plan_reserve(VitsaPlan *p, uint32_t m)
     p->d = g_renew(struct vitsa_hw_desc, p->d, m);
     p->order = g_renew(uint32_t, p->order, m);
     p->written = g_renew(uint8_t, p->written, m);
+    p->b = g_renew(struct vitsa_span, p->b, m);
     p->wc = g_renew(struct vitsa_wcache *, p->wc, m);
     p->ram = g_renew(struct vitsa_span, p->ram, (VITSA_TOUCH_IN + 1) * m);
     p->rq = g_renew(uint32_t, p->rq, m);
@@ -1375,6 +1377,7 @@ static void vitsa_plan_free(VitsaPlan *p)
     g_free(p->d);
     g_free(p->order);
     g_free(p->written);
+    g_free(p->b);
     g_free(p->wc);
     g_free(p->ram);
     g_free(p->rq);
@@ -1427,7 +1430,8 @@ static void vitsa_plan_rq(VitsaPlan *p, uint32_t i)
 
 /*
  * What the lanes need beyond vitsa_lanes_plan: the list's own bytes and the
- * requant tables written by none, the RAM to map, one GEMM per table.
+ * requant tables written by none, the RAM to map, one GEMM per table, and
+ * each GEMM's B that the list does not write (weights, for the cache).
  */
 static void vitsa_plan_extras(VitsaPlan *p)
 {
@@ -1442,6 +1446,9 @@ static void vitsa_plan_extras(VitsaPlan *p)
         if (vitsa_span_meet(t.out, list) || (p->written[i] & 1u << VITSA_TOUCH_RQ)) {
             p->lanes = 0;
         }
+        p->b[i] = d->opcode == VITSA_OP_GEMM &&
+                  !(p->written[i] & 1u << VITSA_TOUCH_B) ?
+                  t.in[VITSA_TOUCH_B] : (struct vitsa_span){ 1, 0 };
         for (unsigned k = 0; k < VITSA_TOUCH_IN; k++) {
             vitsa_plan_ram(p, t.in[k]);
         }
@@ -1529,15 +1536,8 @@ static bool vitsa_plan_ready(VitsaJob *job, VitsaPlan *p)
         }
     }
     for (uint32_t i = 0; i < p->m; i++) {
-        const struct vitsa_hw_desc *d = &p->d[i];
-        struct vitsa_touch t;
-
-        p->wc[i] = NULL;
-        if (d->opcode == VITSA_OP_GEMM && !(p->written[i] & 1u << VITSA_TOUCH_B) &&
-            vitsa_touch_of(d, &t)) {
-            p->wc[i] = vitsa_wcache(job, t.in[VITSA_TOUCH_B].first,
-                                   t.in[VITSA_TOUCH_B].last);
-        }
+        p->wc[i] = p->b[i].first <= p->b[i].last ?
+                   vitsa_wcache(job, p->b[i].first, p->b[i].last) : NULL;
     }
     return true;
 }
