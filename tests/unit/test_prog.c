@@ -4,6 +4,7 @@
 
 #include "tap.h"
 #include "vitrt_image.h"
+#include "vitrt_infer.h"
 #include "vitrt_ops.h"
 #include "vitrt_prog.h"
 
@@ -107,6 +108,48 @@ TEST(round_trip)
 	CHECK(vitrt_prog_validate(out, msg, sizeof(msg)) == VITRT_EFORMAT &&
 	      strstr(msg, "bad preprocessing"), "interpolation 2 accepted");
 	vitrt_prog_free(out);
+}
+
+/*
+ * Batches in flight on the in-process device: depth 1, so submit runs the batch and collect
+ * gives it; every call out of turn is refused.  (The sample's logits do not depend on the
+ * image: the numbers of batches in flight are checked by the VM's model suite, whose 32
+ * images in batches of 8, two in flight on /dev/vitsa0, equal the host's logits.)
+ */
+TEST(batches_in_flight_take_turns)
+{
+	static const uint8_t pix[2][16] = { { 1, 2, 3, 4 }, { 200, 100, 50, 25 } };
+	struct vitrt_result want[2], got[2];
+	float l0[2][2];		/* the sample's 2 classes of each image */
+	char msg[512];
+	uint32_t n = 9;
+	int err;
+	struct vitrt_infer *inf = vitrt_infer_int(path, "sim", &err, msg, sizeof(msg));
+
+	CHECK(inf, "open: %s", msg);
+	if (!inf)
+		return;
+	CHECK(vitrt_infer_depth(inf) == 1, "depth %u in process", vitrt_infer_depth(inf));
+	CHECK(vitrt_infer_collect_batch(inf, got, &n) == VITRT_EINVAL && n == 0, "empty collect");
+	CHECK(vitrt_infer_set_batch(inf, 2) == 0, "batch 2");
+	CHECK(vitrt_infer_run_batch(inf, pix[0], 2, want) == 0, "run");
+	for (uint32_t i = 0; i < 2; i++)
+		memcpy(l0[i], want[i].logits, sizeof(l0[i]));
+	CHECK(vitrt_infer_submit_batch(inf, pix[0], 0) == VITRT_EINVAL, "0 images");
+	CHECK(vitrt_infer_submit_batch(inf, pix[0], 3) == VITRT_EINVAL, "beyond the batch");
+	CHECK(vitrt_infer_submit_batch(inf, pix[0], 2) == 0, "submit");
+	CHECK(vitrt_infer_submit_batch(inf, pix[1], 2) == VITRT_EINVAL, "beyond the depth");
+	CHECK(vitrt_infer_run_batch(inf, pix[1], 2, got) == VITRT_EINVAL, "run in flight");
+	CHECK(vitrt_infer_run(inf, pix[1], got) == VITRT_EINVAL, "run one in flight");
+	CHECK(vitrt_infer_set_batch(inf, 1) == VITRT_EINVAL, "set_batch in flight");
+	CHECK(vitrt_infer_collect_batch(inf, got, &n) == 0 && n == 2, "collect %u", n);
+	for (uint32_t i = 0; i < 2 && n == 2; i++)
+		CHECK(!memcmp(l0[i], got[i].logits, sizeof(l0[i])),
+		      "image %u: collected logits are not run_batch's", i);
+	CHECK(vitrt_infer_collect_batch(inf, got, &n) == VITRT_EINVAL && n == 0,
+	      "second collect");
+	CHECK(vitrt_infer_run_batch(inf, pix[0], 1, got) == 0, "run after the collect");
+	vitrt_infer_free(inf);
 }
 
 TEST(damaged_files_refused)

@@ -7,8 +7,10 @@
 #    and PyTorch FP32's class): the device's top-1 is right, and agrees with FP32, on at
 #    least the images bound below says.  Equal logits alone would pass a model that host and
 #    device break alike.
-#  - The schedule: one submission per batch on a device with the vector unit, the split
-#    schedule on one without (vitsa.novec=1 on the kernel command line, tests/vm/run.sh).
+#  - The schedule: one submission per batch on a device with the vector unit, with two
+#    batches in flight (run's 32 images in batches of 8 above take turns on two sets of
+#    sessions), the split schedule and one batch on one without (vitsa.novec=1 on the kernel
+#    command line, tests/vm/run.sh).
 # On the host (no device): MODEL_DATA=build/vm/data MODEL_BACKENDS=sim PATH=build:$PATH
 # tests/vm/model.sh.  The truth checks read the first backend's answers.
 n=0
@@ -65,8 +67,14 @@ at_least() {
 	fi
 }
 
-schedule="one submission per batch"
-grep -q 'vitsa\.novec=1' /proc/cmdline 2>/dev/null && schedule="split at syncs"
+# and batches in flight: two on a device that runs whole batches (vitrt_infer_depth)
+schedule="one submission per batch, 2 in flight"
+grep -q 'vitsa\.novec=1' /proc/cmdline 2>/dev/null &&
+	schedule="split at syncs, integer ops on the host, 1 in flight"
+case $backends in
+dev*) ;;
+*) schedule="${schedule%, * in flight}, 1 in flight" ;;
+esac
 
 # traced: a --trace of 4 images in batches of 2 on the first backend, which vitrt profile
 # reads; on a device every job carries the driver's times (VITSA_IOCTL_JOB_TIMES: its own

@@ -35,6 +35,7 @@ struct vitrt_session {
 	struct vitrt_joblist *list;
 	uint64_t *list_ids;		/* the batch's sessions, in order */
 	uint32_t list_n;
+	uint64_t fence;			/* the batch it led, queued and not yet waited for */
 	struct vitrt_run_stats stats;
 };
 
@@ -242,6 +243,8 @@ void vitrt_session_free(struct vitrt_session *s)
 {
 	if (!s)
 		return;
+	if (s->fence)	/* a batch it led still queued: its buffers are the device's */
+		vitrt_wait(s->dev, s->fence, UINT64_MAX, NULL);
 	for (uint32_t a = 0; a < VITRT_ARENA_COUNT; a++) {
 		if (a == VITRT_ARENA_CONST && s->shared_const)
 			continue;
@@ -510,19 +513,26 @@ static int list_make(struct lockstep *l)
 }
 
 /*
- * The whole program of every image as one submission, waited for once.  The jobs are the same
- * every time the same sessions run together (only the images differ): they are made, checked
- * and put in the backend's form once.
+ * The whole program of every image as one submission.  The jobs are the same every time the
+ * same sessions run together (only the images differ): they are made, checked and put in the
+ * backend's form once.  Untraced, it is only queued: s[0]->fence is what finish waits for;
+ * traced, it is waited for here, where the trace takes the device's times.
  */
-static int whole_run(struct lockstep *l)
+static int whole_start(struct lockstep *l)
 {
+	struct vitrt_session *s0 = l->s[0];
 	struct vitrt_job_error jerr;
 	int err = list_fits(l) ? 0 : list_make(l);
 
 	if (err)
 		return err;
-	l->s[0]->stats.syncs++;
-	return vitrt_joblist_run(l->s[0]->list, &jerr);
+	s0->stats.syncs++;
+	if (vitrt_joblist_traced(s0->list))
+		return vitrt_joblist_run(s0->list, &jerr);
+	err = vitrt_joblist_submit(s0->list, &s0->fence);
+	if (err)
+		s0->fence = 0;	/* what it queued before the refusal was waited for */
+	return err;
 }
 
 /* Step @st of every image (split schedule): run on the host, queued, or a SYNC. */
@@ -540,15 +550,15 @@ static int lockstep_step(struct lockstep *l)
 	return lockstep_sync(l);
 }
 
-int vitrt_session_run_lockstep(struct vitrt_session *const *s, uint32_t n,
-			       const uint8_t *const *image, int16_t *const *logits)
+int vitrt_session_start_lockstep(struct vitrt_session *const *s, uint32_t n,
+				 const uint8_t *const *image)
 {
 	const struct vitrt_prog *p = n ? s[0]->prog : NULL;
 	struct lockstep l = { .s = s, .n = n };
 	const struct vitrt_prog_info *in;
 	int err = 0;
 
-	if (!n)
+	if (!n || s[0]->fence)
 		return VITRT_EINVAL;
 	in = &p->info;
 	for (uint32_t j = 0; j < n && !err; j++) {
@@ -559,7 +569,7 @@ int vitrt_session_run_lockstep(struct vitrt_session *const *s, uint32_t n,
 		s[j]->queued = 0;
 	}
 	if (!err && s[0]->whole) {
-		err = whole_run(&l);
+		err = whole_start(&l);
 	} else {
 		for (uint32_t i = 0; i < p->nsteps && !err; i++) {
 			l.st = &p->steps[i];
@@ -567,17 +577,37 @@ int vitrt_session_run_lockstep(struct vitrt_session *const *s, uint32_t n,
 		}
 		err = err ?: lockstep_sync(&l);
 	}
+	free(l.all);
+	return err;
+}
+
+int vitrt_session_finish_lockstep(struct vitrt_session *const *s, uint32_t n,
+				  int16_t *const *logits)
+{
+	const struct vitrt_prog *p = s[0]->prog;
+	struct vitrt_job_error jerr;
+	int err = 0;
+
+	if (s[0]->fence)
+		err = vitrt_wait(s[0]->dev, s[0]->fence, UINT64_MAX, &jerr);
+	s[0]->fence = 0;
 	for (uint32_t j = 0; j < n && !err; j++) {
 		const struct vitrt_run_stats *r = &s[j]->per_run;
 
-		memcpy(logits[j], host(s[j], &p->logits), 2ull * in->classes);
+		memcpy(logits[j], host(s[j], &p->logits), 2ull * p->info.classes);
 		s[j]->stats.images++;
 		s[j]->stats.jobs += r->jobs;
 		s[j]->stats.macs += r->macs;
 		s[j]->stats.cycles += r->cycles;
 	}
-	free(l.all);
 	return err;
+}
+
+int vitrt_session_run_lockstep(struct vitrt_session *const *s, uint32_t n,
+			       const uint8_t *const *image, int16_t *const *logits)
+{
+	return vitrt_session_start_lockstep(s, n, image) ?:
+	       vitrt_session_finish_lockstep(s, n, logits);
 }
 
 const struct vitrt_run_stats *vitrt_session_stats(const struct vitrt_session *s)

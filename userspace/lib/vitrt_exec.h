@@ -38,6 +38,18 @@ int vitrt_session_run(struct vitrt_session *s, const uint8_t *image, int16_t *lo
  */
 int vitrt_session_run_lockstep(struct vitrt_session *const *s, uint32_t n,
 			       const uint8_t *const *image, int16_t *const *logits);
+/*
+ * vitrt_session_run_lockstep in two halves, so that the host prepares one batch while the
+ * device computes another.  start copies the images in and, when the device runs the whole
+ * program as one submission (untraced), only queues it; finish waits for it and copies the
+ * logits out.  In between the sessions' activations are the device's.  Split at SYNC steps,
+ * or traced, start runs the batch to its end.  start: VITRT_EINVAL while s[0]'s last batch
+ * is not finished.
+ */
+int vitrt_session_start_lockstep(struct vitrt_session *const *s, uint32_t n,
+				 const uint8_t *const *image);
+int vitrt_session_finish_lockstep(struct vitrt_session *const *s, uint32_t n,
+				  int16_t *const *logits);
 const struct vitrt_run_stats *vitrt_session_stats(const struct vitrt_session *s);
 /*
  * Whether @s runs its program as one submission per batch (the device's vector unit runs every

@@ -28,8 +28,16 @@ struct vitrt_infer {
 	struct vitrt_dev *dev;
 	struct vitrt_session *sess;
 	int16_t *raw;
-	struct slot *slots;		/* batch slots beyond the first (index 1..) */
+	struct slot *slots;		/* batch slots of every set (slot 0 is the single image's) */
 	uint32_t batch;
+	/*
+	 * Batches in flight (vitrt_infer_submit_batch): on one device that runs a batch as one
+	 * submission, two sets of slots take turns, so that the device computes one batch while
+	 * the host collects the other and copies the next in; else one set, run at submit.
+	 */
+	uint32_t sets, head, inflight;	/* sets of slots; the oldest in flight; how many */
+	uint32_t counts[2];		/* images of each set's batch */
+	struct vitrt_result res[VITRT_MAX_BATCH];	/* a run-at-submit batch's, for collect */
 	/* devices beyond the first, each with the session of its first slot */
 	struct vitrt_dev *devs[VITRT_MAX_DEVICES];
 	struct vitrt_session *dev_sess[VITRT_MAX_DEVICES];
@@ -118,18 +126,25 @@ struct vitrt_infer *vitrt_infer_fp32(const char *ckpt, const struct vitrt_vit_op
 	return inf;
 }
 
-static void free_slots(struct vitrt_infer *inf)
+/* Slots @from..@to - 1 (not slot 0, which is @inf's own). */
+static void free_slot_range(struct vitrt_infer *inf, uint32_t from, uint32_t to)
 {
-	for (uint32_t i = 1; inf->slots && i < inf->batch; i++) {
+	for (uint32_t i = from ? from : 1; inf->slots && i < to; i++) {
 		if (inf->slots[i].own)
 			vitrt_session_free(inf->slots[i].sess);
 		free(inf->slots[i].raw);
 		free(inf->slots[i].logits);
 		free(inf->slots[i].prob);
+		inf->slots[i] = (struct slot){ 0 };
 	}
+}
+
+static void free_slots(struct vitrt_infer *inf)
+{
+	free_slot_range(inf, 1, inf->batch * inf->sets);
 	free(inf->slots);
 	inf->slots = NULL;
-	inf->batch = 1;
+	inf->batch = inf->sets = 1;
 }
 
 void vitrt_infer_free(struct vitrt_infer *inf)
@@ -207,6 +222,8 @@ int vitrt_infer_run(struct vitrt_infer *inf, const uint8_t *pix, struct vitrt_re
 	const struct vitrt_vit_config *c;
 	int err;
 
+	if (inf->inflight)	/* slot 0 may be the device's */
+		return VITRT_EINVAL;
 	if (inf->prog)
 		return run_int(inf, inf->sess, inf->raw, inf->logits, inf->prob, pix, r);
 	c = &inf->vit->cfg;
@@ -260,6 +277,7 @@ uint32_t vitrt_infer_devices(const struct vitrt_infer *inf)
 static int add_slot(struct vitrt_infer *inf, uint32_t i)
 {
 	struct slot *sl = &inf->slots[i];
+	uint32_t place = i % inf->batch;
 	uint32_t d = inf->prog ? i % inf->ndevs : 0;
 	int err = 0;
 
@@ -276,29 +294,51 @@ static int add_slot(struct vitrt_infer *inf, uint32_t i)
 		sl->sess = vitrt_session_new_shared(d ? inf->dev_sess[d] : inf->sess, &err);
 		sl->own = sl->sess != NULL;
 	}
-	if (sl->sess)
-		vitrt_session_set_tag(sl->sess, i);	/* trace events name the image by slot */
+	if (sl->sess)	/* trace events name the image by its place in the batch */
+		vitrt_session_set_tag(sl->sess, place);
 	return err;
+}
+
+/* Two sets of slots pay: one device (not in-process) that runs a batch as one submission. */
+static bool pipelined(const struct vitrt_infer *inf)
+{
+	return inf->prog && inf->ndevs == 1 && vitrt_session_whole(inf->sess) &&
+	       strcmp(vitrt_dev_info(inf->dev)->backend, "sim");
 }
 
 int vitrt_infer_set_batch(struct vitrt_infer *inf, uint32_t batch)
 {
+	uint32_t sets = pipelined(inf) ? 2 : 1, n;
 	int err = 0;
 
-	if (!batch || batch > VITRT_MAX_BATCH)
+	if (!batch || batch > VITRT_MAX_BATCH || inf->inflight)
 		return VITRT_EINVAL;
 	free_slots(inf);
-	inf->slots = calloc(batch, sizeof(*inf->slots));
+	inf->slots = calloc(batch * sets, sizeof(*inf->slots));
 	if (!inf->slots)
 		return VITRT_ENOMEM;
+	inf->batch = batch;
+	inf->sets = sets;
+	inf->head = 0;
 	/* slot 0 is the single image's, owned by @inf */
 	inf->slots[0] = (struct slot){ .sess = inf->sess, .raw = inf->raw, .logits = inf->logits,
 				       .prob = inf->prob };
-	for (inf->batch = 1; inf->batch < batch && !err; inf->batch++)
-		err = add_slot(inf, inf->batch);
-	if (err)
+	for (n = 1; n < batch && !err; n++)
+		err = add_slot(inf, n);
+	if (err) {
+		inf->batch = n;		/* free_slots: slots 1..n-1, the failed one included */
+		inf->sets = 1;
 		free_slots(inf);
-	return err;
+		return err;
+	}
+	/* the second set is only worth its memory: without it (EDQUOT, say), one batch at a time */
+	for (; n < batch * sets && !err; n++)
+		err = add_slot(inf, n);
+	if (err) {
+		free_slot_range(inf, batch, n);
+		inf->sets = 1;
+	}
+	return 0;
 }
 
 /* FP32 image @i (> 0) of a batch, with the results copied into slot i. */
@@ -356,17 +396,14 @@ static void device_task(void *arg, uint32_t d)
 	}
 }
 
-int vitrt_infer_run_batch(struct vitrt_infer *inf, const uint8_t *pix, uint32_t count,
-			  struct vitrt_result *r)
+/* A batch of @count (1..batch) images on set 0's slots, start to end. */
+static int run_now(struct vitrt_infer *inf, const uint8_t *pix, uint32_t count,
+		   struct vitrt_result *r)
 {
 	size_t per = (size_t)inf->chans * inf->size * inf->size;
 	bool sim = inf->prog && !strcmp(vitrt_dev_info(inf->dev)->backend, "sim");
 	int err = 0;
 
-	if (count > (inf->slots ? inf->batch : 1))
-		return VITRT_EINVAL;
-	if (!count)
-		return 0;
 	if (!inf->prog || count == 1) {
 		/*
 		 * FP32: one after the other, each into its slot's outputs; image 0 last, as FP32
@@ -391,6 +428,99 @@ int vitrt_infer_run_batch(struct vitrt_infer *inf, const uint8_t *pix, uint32_t 
 	for (uint32_t i = 0; i < count && !err; i++)
 		err = inf->slots[i].err;
 	return err;
+}
+
+/* The sessions of set @set's first @count slots, for the lockstep calls. */
+static void set_sessions(const struct vitrt_infer *inf, uint32_t set, uint32_t count,
+			 struct vitrt_session **sess)
+{
+	for (uint32_t i = 0; i < count; i++)
+		sess[i] = inf->slots[set * inf->batch + i].sess;
+}
+
+/* Set @set's images copied in and its batch queued on the device. */
+static int set_start(struct vitrt_infer *inf, uint32_t set, const uint8_t *pix, uint32_t count)
+{
+	size_t per = (size_t)inf->chans * inf->size * inf->size;
+	struct vitrt_session *sess[VITRT_MAX_BATCH];
+	const uint8_t *img[VITRT_MAX_BATCH];
+
+	set_sessions(inf, set, count, sess);
+	for (uint32_t i = 0; i < count; i++)
+		img[i] = pix + i * per;
+	return vitrt_session_start_lockstep(sess, count, img);
+}
+
+/* Set @set's batch waited for, its logits ranked into @r. */
+static int set_finish(struct vitrt_infer *inf, uint32_t set, uint32_t count,
+		      struct vitrt_result *r)
+{
+	struct slot *sl = &inf->slots[set * inf->batch];
+	struct vitrt_session *sess[VITRT_MAX_BATCH] = { 0 };	/* as GCC cannot see count > 0 */
+	int16_t *raw[VITRT_MAX_BATCH] = { 0 };
+	int err;
+
+	set_sessions(inf, set, count, sess);
+	for (uint32_t i = 0; i < count; i++)
+		raw[i] = sl[i].raw;
+	err = vitrt_session_finish_lockstep(sess, count, raw);
+	for (uint32_t i = 0; i < count && !err; i++)
+		finish_int(inf, sl[i].raw, sl[i].logits, sl[i].prob, &r[i]);
+	return err;
+}
+
+int vitrt_infer_submit_batch(struct vitrt_infer *inf, const uint8_t *pix, uint32_t count)
+{
+	uint32_t set = (inf->head + inf->inflight) % (inf->sets ? inf->sets : 1);
+	int err;
+
+	if (!count || count > (inf->slots ? inf->batch : 1) ||
+	    inf->inflight == (inf->sets ? inf->sets : 1))
+		return VITRT_EINVAL;
+	if (inf->sets > 1)
+		err = set_start(inf, set, pix, count);
+	else
+		err = run_now(inf, pix, count, inf->res);
+	if (err)
+		return err;
+	inf->counts[set] = count;
+	inf->inflight++;
+	return 0;
+}
+
+int vitrt_infer_collect_batch(struct vitrt_infer *inf, struct vitrt_result *r, uint32_t *count)
+{
+	uint32_t set = inf->head;
+
+	*count = 0;
+	if (!inf->inflight)
+		return VITRT_EINVAL;
+	inf->inflight--;
+	inf->head = inf->sets > 1 ? (set + 1) % inf->sets : 0;
+	*count = inf->counts[set];
+	if (inf->sets > 1)
+		return set_finish(inf, set, *count, r);
+	memcpy(r, inf->res, *count * sizeof(*r));
+	return 0;
+}
+
+uint32_t vitrt_infer_depth(const struct vitrt_infer *inf)
+{
+	return inf->sets > 1 ? inf->sets : 1;
+}
+
+int vitrt_infer_run_batch(struct vitrt_infer *inf, const uint8_t *pix, uint32_t count,
+			  struct vitrt_result *r)
+{
+	uint32_t n;
+
+	if (count > (inf->slots ? inf->batch : 1) || inf->inflight)
+		return VITRT_EINVAL;
+	if (!count)
+		return 0;
+	if (inf->sets <= 1)
+		return run_now(inf, pix, count, r);
+	return vitrt_infer_submit_batch(inf, pix, count) ?: vitrt_infer_collect_batch(inf, r, &n);
 }
 
 uint32_t vitrt_infer_size(const struct vitrt_infer *inf)

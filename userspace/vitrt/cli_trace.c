@@ -44,13 +44,22 @@ struct track {
 	long long tid;
 };
 
+/* A batch in flight: when it was submitted, its first image. */
+struct flight {
+	uint64_t at;
+	uint32_t first;
+};
+
 struct cli_trace {
 	FILE *f;
 	char *path, *tmp;
 	struct vitrt_infer *inf;
 	pthread_mutex_t lock;		/* the file, the tracks, the devices, err */
 	uint64_t t0;			/* ns: the trace's zero */
-	uint32_t first;			/* the running batch's first image, counted from 0 */
+	uint32_t first;			/* the last submitted batch's first image, from 0 */
+	uint32_t next;			/* the first image of the next batch submitted */
+	struct flight flight[2];	/* the batches in flight, oldest first */
+	uint32_t inflight;
 	const struct vitrt_dev *devs[VITRT_MAX_DEVICES];
 	uint32_t ndevs;
 	struct track *tracks;
@@ -242,6 +251,21 @@ fail:
 	return NULL;
 }
 
+/* A "batch" event on the host's track: @count images from @first, from @a until now. */
+static void put_batch(struct cli_trace *t, uint64_t a, uint32_t first, uint32_t count)
+{
+	put(t, complete(t, "batch", "host", a, vitrt_trace_now(),
+			json_pack("{s:I, s:I}", "first_image", (json_int_t)first,
+				  "images", (json_int_t)count)), HOST_PID, gettid());
+}
+
+/* A batch of @count images is submitted: its jobs' events name images from t->first. */
+static void submitting(struct cli_trace *t, uint32_t count)
+{
+	t->first = t->next;
+	t->next += count;
+}
+
 int cli_trace_run_batch(struct cli_trace *t, struct vitrt_infer *inf, const uint8_t *pix,
 			uint32_t count, struct vitrt_result *r)
 {
@@ -251,11 +275,39 @@ int cli_trace_run_batch(struct cli_trace *t, struct vitrt_infer *inf, const uint
 	if (!t || t->inf != inf)
 		return vitrt_infer_run_batch(inf, pix, count, r);
 	a = vitrt_trace_now();
+	submitting(t, count);
 	err = vitrt_infer_run_batch(inf, pix, count, r);
-	put(t, complete(t, "batch", "host", a, vitrt_trace_now(),
-			json_pack("{s:I, s:I}", "first_image", (json_int_t)t->first,
-				  "images", (json_int_t)count)), HOST_PID, gettid());
-	t->first += count;
+	put_batch(t, a, t->first, count);
+	return err;
+}
+
+int cli_trace_submit_batch(struct cli_trace *t, struct vitrt_infer *inf, const uint8_t *pix,
+			   uint32_t count)
+{
+	uint64_t a = vitrt_trace_now();
+	bool traced = t && t->inf == inf && t->inflight < 2;
+	int err;
+
+	if (traced)
+		submitting(t, count);
+	err = vitrt_infer_submit_batch(inf, pix, count);
+	if (err && traced)
+		t->next -= count;
+	else if (traced)
+		t->flight[t->inflight++] = (struct flight){ a, t->first };
+	return err;
+}
+
+int cli_trace_collect_batch(struct cli_trace *t, struct vitrt_infer *inf,
+			    struct vitrt_result *r, uint32_t *count)
+{
+	int err = vitrt_infer_collect_batch(inf, r, count);
+
+	if (!t || t->inf != inf || !t->inflight)
+		return err;
+	put_batch(t, t->flight[0].at, t->flight[0].first, *count);
+	t->flight[0] = t->flight[1];
+	t->inflight--;
 	return err;
 }
 

@@ -65,7 +65,9 @@ static int usage(int status)
 	       "                      given; null without --fp32), images, img, scheme,\n"
 	       "                      backend (sim or dev), device (its node, or in-process),\n"
 	       "                      kernel and threads (null on dev), batch, schedule (whole\n"
-	       "                      or split), int_images_per_s, int_ms_per_image,\n"
+	       "                      or split), in_flight (batches the device holds at once:\n"
+	       "                      2 on a /dev/vitsaN running whole batches, else 1),\n"
+	       "                      int_images_per_s, int_ms_per_image,\n"
 	       "                      fp32_images_per_s, fp32_ms_per_image, speedup (null\n"
 	       "                      without --fp32), devices [{images, jobs, cycles}] and\n"
 	       "                      device_images_per_s (null without --devices)\n\n"
@@ -194,26 +196,52 @@ static int parse(int argc, char **argv, struct bench_opts *o)
 }
 
 /*
- * Seconds per image over @n images (rounded up to whole batches), after one warm-up batch;
- * with @tr (--trace), every batch traced.
+ * @n images (rounded up to whole batches) of @pix, with as many batches in flight as @inf
+ * takes (vitrt_infer_depth): the device computes one while the host collects another.
+ * Every batch is collected, also after an error: the first error is returned.
+ */
+static int batches(struct cli_trace *tr, struct vitrt_infer *inf, const uint8_t *pix,
+		   uint32_t batch, uint32_t n, struct cli_progress *bar)
+{
+	struct vitrt_result r[VITRT_MAX_BATCH];
+	uint32_t depth = vitrt_infer_depth(inf), queued = 0, done = 0, got;
+	int err = 0, e;
+
+	while (queued || (done < n && !err)) {
+		if (done < n && !err && queued < depth) {
+			err = cli_trace_submit_batch(tr, inf, pix, batch);
+			queued += !err;
+			done += batch;
+			continue;
+		}
+		e = cli_trace_collect_batch(tr, inf, r, &got);
+		err = err ?: e;
+		queued--;
+		if (bar)
+			cli_progress_add(bar, got);
+	}
+	return err;
+}
+
+/*
+ * Seconds per image over @n images (rounded up to whole batches), after a warm-up batch for
+ * each set of sessions in flight; with @tr (--trace), every batch traced.
  */
 static double timed(struct cli_trace *tr, struct vitrt_infer *inf, const uint8_t *pix,
 		    uint32_t batch, uint32_t n, const char *what, int *err)
 {
-	struct vitrt_result r[VITRT_MAX_BATCH];
 	struct cli_progress bar;
-	uint32_t done = 0;
+	uint32_t done = (n + batch - 1) / batch * batch;
 	double t0, t;
 
 	*err = vitrt_infer_set_batch(inf, batch);
 	if (!*err)
-		*err = cli_trace_run_batch(tr, inf, pix, batch, r);
+		*err = batches(tr, inf, pix, batch, batch * vitrt_infer_depth(inf), NULL);
+	if (*err)
+		return 0;
 	cli_progress_start(&bar, what, n);
 	t0 = now_s();
-	for (; done < n && !*err; done += batch) {
-		*err = cli_trace_run_batch(tr, inf, pix, batch, r);
-		cli_progress_add(&bar, batch);
-	}
+	*err = batches(tr, inf, pix, batch, n, &bar);
 	t = now_s() - t0;
 	cli_progress_end(&bar);
 	return t / (done ? done : 1);
@@ -451,8 +479,9 @@ static void measured_text(const struct bench_opts *o, const struct vitrt_infer *
 	       vitrt_scheme_name(pi->scheme), backend);
 	if (!strcmp(backend, "sim"))
 		printf(" (kernel %s, %u threads)", vitrt_cpu_kernel(), vitrt_threads());
-	printf(", batch %u, %s\n", o->batch, vitrt_infer_whole(in) ?
-	       "one submission per batch" : "split at syncs, integer ops on the host");
+	printf(", batch %u, %s, %u in flight\n", o->batch, vitrt_infer_whole(in) ?
+	       "one submission per batch" : "split at syncs, integer ops on the host",
+	       vitrt_infer_depth(in));
 	printf("  integer program  %9.1f images/s  (%.3f ms/image)\n", 1 / t_int, t_int * 1e3);
 	if (t_fp)
 		printf("  fp32 reference   %9.1f images/s  (%.3f ms/image)   integer/fp32 %.2fx\n",
@@ -471,7 +500,7 @@ static int measured_json(const struct bench_opts *o, const struct vitrt_infer *i
 	double ips = o->devices ? device_images_per_s(in) : 0;
 
 	return cli_json_print(json_pack("{s:o, s:o, s:I, s:I, s:s, s:s, s:o, s:o, s:o, s:I, "
-					"s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
+					"s:s, s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
 		"model", cli_json_str(o->model), "checkpoint", cli_json_str(o->fp32),
 		"images", (json_int_t)o->n, "img", (json_int_t)pi->img,
 		"scheme", vitrt_scheme_name(pi->scheme), "backend", di->backend,
@@ -480,6 +509,7 @@ static int measured_json(const struct bench_opts *o, const struct vitrt_infer *i
 		"threads", sim ? json_integer(vitrt_threads()) : json_null(),
 		"batch", (json_int_t)o->batch,
 		"schedule", vitrt_infer_whole(in) ? "whole" : "split",
+		"in_flight", (json_int_t)vitrt_infer_depth(in),
 		"int_images_per_s", cli_json_sig(1 / t_int, 6),
 		"int_ms_per_image", cli_json_sig(t_int * 1e3, 6),
 		"fp32_images_per_s", fp ? cli_json_sig(1 / t_fp, 6) : json_null(),

@@ -131,15 +131,37 @@ static int print_result(const char *path, int64_t i, const struct vitrt_result *
 	return ret;
 }
 
-/* Classify every image of @path: one for PNG/JPEG, up to @limit for an IDX file. */
-static int run_file(struct vitrt_infer *inf, const char *path, const struct run_opts *o)
+/*
+ * The results of the oldest batch in flight, whose first image is @i of @path: printed, or
+ * the error of the run (after @err, the first error of this file, if any): 0, or 1 after a
+ * message.
+ */
+static int collect(struct vitrt_infer *inf, const char *path, int64_t i, int err,
+		   const struct run_opts *o)
 {
 	struct vitrt_result r[VITRT_MAX_BATCH];
+	uint32_t b;
+	int e = cli_trace_collect_batch(o->tracer, inf, r, &b), failed = 0;
+
+	if (err)	/* already reported: the batch is only collected */
+		return 1;
+	for (uint32_t j = 0; j < (e ? 1 : b) && !failed; j++)
+		failed = print_result(path, i < 0 ? -1 : i + j, &r[j], e, o,
+				      vitrt_infer_labels(inf));
+	return failed;
+}
+
+/*
+ * Classify every image of @path: one for PNG/JPEG, up to @limit for an IDX file, with as
+ * many batches in flight as @inf takes (the next is loaded while the device runs the last).
+ */
+static int run_file(struct vitrt_infer *inf, const char *path, const struct run_opts *o)
+{
 	struct vitrt_idx idx = { 0 };
 	struct vitrt_image img = { 0 };
 	size_t per = (size_t)o->prep.chans * o->prep.size * o->prep.size;
 	uint8_t *pix = malloc(per * o->batch);
-	uint32_t n = 1, b;
+	uint32_t n = 1, b, queued = 0, at[2] = { 0 }, depth = vitrt_infer_depth(inf);
 	char msg[1200];
 	int err = pix ? 0 : VITRT_ENOMEM, failed = 0;
 
@@ -151,16 +173,22 @@ static int run_file(struct vitrt_infer *inf, const char *path, const struct run_
 		err = vitrt_image_load(path, &o->prep, &img, msg, sizeof(msg));
 	if (idx.data)
 		n = idx.dims[0] < o->limit ? idx.dims[0] : o->limit;
-	for (uint32_t i = 0; i < n && !err; i += o->batch) {
-		err = load_batch(&idx, &img, path, i, n, o, pix, &b, msg, sizeof(msg));
-		if (err)
-			break;
-		err = cli_trace_run_batch(o->tracer, inf, pix, b, r);
-		for (uint32_t j = 0; j < b && !failed; j++)
-			failed = print_result(path, idx.data ? (int64_t)(i + j) : -1, &r[j], err, o,
-					      vitrt_infer_labels(inf));
-		if (err || failed)
-			break;
+	for (uint32_t i = 0; queued || (i < n && !err && !failed);) {
+		if (i < n && !err && !failed && queued < depth) {
+			int e;
+
+			err = load_batch(&idx, &img, path, i, n, o, pix, &b, msg, sizeof(msg));
+			e = err ? 0 : cli_trace_submit_batch(o->tracer, inf, pix, b);
+			if (e)		/* the error as the result of the batch's first image */
+				failed = print_result(path, idx.data ? (int64_t)i : -1, NULL, e, o, NULL);
+			else if (!err)
+				at[queued++] = i;
+			i += o->batch;
+			continue;
+		}
+		failed = collect(inf, path, idx.data ? (int64_t)at[0] : -1, err || failed, o) || failed;
+		at[0] = at[1];
+		queued--;
 	}
 	vitrt_idx_release(&idx);
 	vitrt_image_release(&img);

@@ -125,8 +125,9 @@ struct vitrt_infer *cli_infer_int(const char *model, const char *backend, const 
 				  const char *cmd);
 /*
  * --trace FILE (cli_trace.c): the integer program's work in @inf as a Chrome/Perfetto trace
- * (NULL after a message naming @cmd).  Batches classified through cli_trace_run_batch are
- * traced (with @t NULL, or another infer, it is vitrt_infer_run_batch).  cli_trace_close
+ * (NULL after a message naming @cmd).  Batches classified through cli_trace_run_batch, or
+ * cli_trace_submit_batch and cli_trace_collect_batch, are traced, each from its submission to
+ * its results (with @t NULL, or another infer, they are vitrt_infer's calls).  cli_trace_close
  * writes FILE if @keep, else discards it, and frees @t, before @inf is freed: 0, or 1 after
  * a message.
  */
@@ -135,6 +136,10 @@ struct vitrt_result;
 struct cli_trace *cli_trace_open(const char *path, struct vitrt_infer *inf, const char *cmd);
 int cli_trace_run_batch(struct cli_trace *t, struct vitrt_infer *inf, const uint8_t *pix,
 			uint32_t count, struct vitrt_result *r);
+int cli_trace_submit_batch(struct cli_trace *t, struct vitrt_infer *inf, const uint8_t *pix,
+			   uint32_t count);
+int cli_trace_collect_batch(struct cli_trace *t, struct vitrt_infer *inf,
+			    struct vitrt_result *r, uint32_t *count);
 int cli_trace_close(struct cli_trace *t, bool keep);
 #define TRACE_USAGE \
 	"      --trace FILE    the integer program's work as a Chrome trace-event JSON file\n" \

@@ -54,6 +54,23 @@ VITRT_API int vitrt_infer_set_batch(struct vitrt_infer *inf, uint32_t batch);
 VITRT_API int vitrt_infer_run_batch(struct vitrt_infer *inf, const uint8_t *pix, uint32_t count,
 				    struct vitrt_result *r);
 
+/*
+ * Batches in flight, so that the host loads and reads images while the device computes.
+ * submit starts @count (<= the batch) images from @pix and returns when a device has them
+ * (@pix may then be reused); collect waits for the oldest batch submitted and gives its
+ * *@count results in r[], pointing into @inf until the next collect but one.  Up to
+ * vitrt_infer_depth batches may be in flight: 2 on one /dev/vitsaN that runs a batch as one
+ * submission, else 1, and submit then runs the batch itself.  Results are those of
+ * vitrt_infer_run_batch bit for bit.  VITRT_EINVAL for a submit beyond the depth, a collect
+ * of nothing, and vitrt_infer_run, vitrt_infer_run_batch or vitrt_infer_set_batch while a
+ * batch is in flight.  After an error of either call, collect what is still in flight.
+ */
+VITRT_API int vitrt_infer_submit_batch(struct vitrt_infer *inf, const uint8_t *pix,
+				       uint32_t count);
+VITRT_API int vitrt_infer_collect_batch(struct vitrt_infer *inf, struct vitrt_result *r,
+					uint32_t *count);
+VITRT_API uint32_t vitrt_infer_depth(const struct vitrt_infer *inf);
+
 /* The model's input: @size x @size pixels of @chans channels. */
 VITRT_API uint32_t vitrt_infer_size(const struct vitrt_infer *inf);
 VITRT_API uint32_t vitrt_infer_chans(const struct vitrt_infer *inf);
