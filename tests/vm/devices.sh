@@ -2,8 +2,9 @@
 # In the VM, before the unplug suite takes /dev/vitsa1 away: a batch in lockstep on one device
 # (one submission per SYNC for all its images) and a batch of 16 sharded over both devices
 # (vitrt --devices) give the logits of the host's in-process run bit for bit, each device does
-# its half of the jobs (stats/jobs_completed), and `vitrt bench` prints the images/s of one
-# device and of two, by device time and by the clock (figures, not asserted).
+# its half of the jobs (stats/jobs_completed), and `vitrt bench` counts every image it ran on
+# its devices and prints the images/s of one device and of two, by device time and by the
+# clock (figures, not asserted).
 n=0
 failed=0
 cd /data || exit 1
@@ -47,10 +48,16 @@ vitrt run --devices 0 --batch 7 --json -n 32 model-$s.vitsa images.idx >/tmp/out
 	2>/tmp/err && cmp -s /tmp/out.json expected-$s.json
 check $? "${s}_batch_7_in_lockstep_on_one_device_equals_host_sim"
 
+# The bench's devices together count every image it ran: one warm-up batch of 16 per batch
+# in flight ("N in flight": 2 on one device, whose two sets of sessions both count) and 32.
 ok=0
 for d in 0 all; do
 	vitrt bench model-$s.vitsa --devices $d --batch 16 -n 32 >/tmp/bench 2>&1 || ok=1
 	sed "s/^/# devices $d: /" /tmp/bench
+	depth=$(sed -n 's/.*, \([0-9]*\) in flight$/\1/p' /tmp/bench)
+	got=$(awk '/^ *device [0-9]+ / { n += $3 } END { print n + 0 }' /tmp/bench)
+	[ -n "$depth" ] && [ "$got" = $((16 * depth + 32)) ] || ok=1
+	echo "# devices $d: $got images counted, $depth in flight"
 done
-check $ok bench_one_and_two_devices_runs
+check $ok bench_counts_every_image_on_its_devices
 exit $failed

@@ -59,8 +59,8 @@ static int alloc_outputs(struct vitrt_infer *inf)
 	return inf->logits && inf->prob ? 0 : VITRT_ENOMEM;
 }
 
-struct vitrt_infer *vitrt_infer_int(const char *model, const char *backend, int *err,
-				    char *msg, size_t cap)
+/* An empty infer: one image at a time, one set of slots. */
+static struct vitrt_infer *infer_new(int *err, char *msg, size_t cap)
 {
 	struct vitrt_infer *inf = calloc(1, sizeof(*inf));
 
@@ -69,6 +69,17 @@ struct vitrt_infer *vitrt_infer_int(const char *model, const char *backend, int 
 		snprintf(msg, cap, "out of memory");
 		return NULL;
 	}
+	inf->batch = inf->sets = 1;
+	return inf;
+}
+
+struct vitrt_infer *vitrt_infer_int(const char *model, const char *backend, int *err,
+				    char *msg, size_t cap)
+{
+	struct vitrt_infer *inf = infer_new(err, msg, cap);
+
+	if (!inf)
+		return NULL;
 	inf->prog = vitrt_prog_load(model, err, msg, cap);
 	if (!inf->prog)
 		goto fail;
@@ -100,13 +111,10 @@ fail:
 struct vitrt_infer *vitrt_infer_fp32(const char *ckpt, const struct vitrt_vit_opts *o, int *err,
 				     char *msg, size_t cap)
 {
-	struct vitrt_infer *inf = calloc(1, sizeof(*inf));
+	struct vitrt_infer *inf = infer_new(err, msg, cap);
 
-	if (!inf) {
-		*err = VITRT_ENOMEM;
-		snprintf(msg, cap, "out of memory");
+	if (!inf)
 		return NULL;
-	}
 	inf->vit = vitrt_vit_load_opts(ckpt, o, err, msg, cap);
 	if (!inf->vit) {
 		vitrt_infer_free(inf);
@@ -471,11 +479,10 @@ static int set_finish(struct vitrt_infer *inf, uint32_t set, uint32_t count,
 
 int vitrt_infer_submit_batch(struct vitrt_infer *inf, const uint8_t *pix, uint32_t count)
 {
-	uint32_t set = (inf->head + inf->inflight) % (inf->sets ? inf->sets : 1);
+	uint32_t set = (inf->head + inf->inflight) % inf->sets;
 	int err;
 
-	if (!count || count > (inf->slots ? inf->batch : 1) ||
-	    inf->inflight == (inf->sets ? inf->sets : 1))
+	if (!count || count > inf->batch || inf->inflight == inf->sets)
 		return VITRT_EINVAL;
 	if (inf->sets > 1)
 		err = set_start(inf, set, pix, count);
@@ -496,7 +503,7 @@ int vitrt_infer_collect_batch(struct vitrt_infer *inf, struct vitrt_result *r, u
 	if (!inf->inflight)
 		return VITRT_EINVAL;
 	inf->inflight--;
-	inf->head = inf->sets > 1 ? (set + 1) % inf->sets : 0;
+	inf->head = (set + 1) % inf->sets;
 	*count = inf->counts[set];
 	if (inf->sets > 1)
 		return set_finish(inf, set, *count, r);
@@ -506,7 +513,7 @@ int vitrt_infer_collect_batch(struct vitrt_infer *inf, struct vitrt_result *r, u
 
 uint32_t vitrt_infer_depth(const struct vitrt_infer *inf)
 {
-	return inf->sets > 1 ? inf->sets : 1;
+	return inf->sets;
 }
 
 int vitrt_infer_run_batch(struct vitrt_infer *inf, const uint8_t *pix, uint32_t count,
@@ -514,11 +521,11 @@ int vitrt_infer_run_batch(struct vitrt_infer *inf, const uint8_t *pix, uint32_t 
 {
 	uint32_t n;
 
-	if (count > (inf->slots ? inf->batch : 1) || inf->inflight)
+	if (count > inf->batch || inf->inflight)
 		return VITRT_EINVAL;
 	if (!count)
 		return 0;
-	if (inf->sets <= 1)
+	if (inf->sets == 1)
 		return run_now(inf, pix, count, r);
 	return vitrt_infer_submit_batch(inf, pix, count) ?: vitrt_infer_collect_batch(inf, r, &n);
 }
@@ -596,6 +603,7 @@ void vitrt_infer_device_stats(const struct vitrt_infer *inf, uint32_t d, struct 
 		return;
 	/* The device's first session (slot d's), then the shared ones of its later slots. */
 	add_stats(st, vitrt_session_stats(d ? inf->dev_sess[d] : inf->sess));
-	for (uint32_t i = d + inf->ndevs; inf->slots && i < inf->batch; i += inf->ndevs)
+	for (uint32_t i = d + inf->ndevs; inf->slots && i < inf->batch * inf->sets;
+	     i += inf->ndevs)
 		add_stats(st, vitrt_session_stats(inf->slots[i].sess));
 }
