@@ -164,7 +164,7 @@ typedef struct VitsaPlan {
     uint32_t *rq;           /* one GEMM per distinct requant table */
     uint32_t nrq;
     uint32_t first[VITSA_LANES_MAX + 1];
-    uint32_t lanes;         /* < 2: the list runs in order */
+    uint32_t lanes;         /* 0: the list runs in order; 1: on the worker */
     uint64_t used;          /* VitsaState.plan_clock when last found */
 } VitsaPlan;
 
@@ -1273,7 +1273,8 @@ static bool vitsa_list_valid(const struct vitsa_hw_desc *d)
  * and results, counters and the completion record are those of the list
  * in order (Documentation/hw/vitsa.rst, "Descriptor lists").  After an
  * INTERNAL the other lanes finish the entries before it and begin none
- * after it; one they had begun already runs to its end.
+ * after it; one they had begun already runs to its end.  A list that is
+ * one set is one lane, run on the worker, planned all the same.
  */
 
 /* One lane of a run. */
@@ -1335,7 +1336,40 @@ static struct vitsa_wcache *vitsa_lane_wcache(void *opaque, uint64_t addr,
     return addr == p->d[ln->entry].b_addr ? p->wc[ln->entry] : NULL;
 }
 
-/* A lane runs its entries on its own thread: no parallel regions inside. */
+/*
+ * A list that is one set is one lane, run on the worker itself: its big
+ * jobs still split over the helpers, as they do outside a list.
+ */
+static uint32_t vitsa_lone_workers(void *opaque)
+{
+    return vitsa_workers(((VitsaLane *)opaque)->run->job);
+}
+
+static void vitsa_lone_parallel(void *opaque, uint32_t tasks,
+                                void (*fn)(void *arg, uint32_t t), void *arg)
+{
+    vitsa_parallel(((VitsaLane *)opaque)->run->job, tasks, fn, arg);
+}
+
+static void vitsa_lone_split(void *opaque, uint32_t items, uint32_t align,
+                             void (*fn)(void *arg, uint32_t lo, uint32_t hi),
+                             void *arg)
+{
+    vitsa_split(((VitsaLane *)opaque)->run->job, items, align, fn, arg);
+}
+
+static const struct vitsa_mem_ops vitsa_lone_lane_ops = {
+    .read = vitsa_lane_read,
+    .write = vitsa_lane_write,
+    .cancelled = vitsa_lane_cancelled,
+    .map = vitsa_lane_map,
+    .workers = vitsa_lone_workers,
+    .parallel = vitsa_lone_parallel,
+    .split = vitsa_lone_split,
+    .wcache = vitsa_lane_wcache,
+};
+
+/* Lanes side by side run their entries each on its own thread: no regions. */
 static const struct vitsa_mem_ops vitsa_lane_ops = {
     .read = vitsa_lane_read,
     .write = vitsa_lane_write,
@@ -1438,7 +1472,7 @@ static void vitsa_plan_extras(VitsaPlan *p)
     struct vitsa_span list = { p->addr, p->addr + p->m * VITSA_DESC_SIZE - 1 };
 
     p->nram = p->nrq = 0;
-    for (uint32_t i = 0; i < p->m && p->lanes > 1; i++) {
+    for (uint32_t i = 0; i < p->m && p->lanes; i++) {
         const struct vitsa_hw_desc *d = &p->d[i];
         struct vitsa_touch t;
 
@@ -1581,7 +1615,8 @@ static void vitsa_lane_task(void *arg, uint32_t t)
             return;
         }
         status = vitsa_model_exec(&run->job->s->cfg, &p->d[ln->entry],
-                                  &vitsa_lane_ops, ln, &st);
+                                  p->lanes > 1 ? &vitsa_lane_ops :
+                                  &vitsa_lone_lane_ops, ln, &st);
         ln->executed++;
         ln->st.macs += st.macs;
         ln->st.cycles += st.cycles;
@@ -1618,15 +1653,17 @@ static void vitsa_lanes_sum(VitsaJob *job, const VitsaLanes *run)
     }
 }
 
-/* LIST @l in lanes on the helpers; false if it must run in order. */
+/*
+ * LIST @l planned: in lanes on the helpers, or as one lane on this thread;
+ * false if it must run in order.
+ */
 static bool vitsa_lanes_run(VitsaJob *job, const struct vitsa_hw_desc *l)
 {
-    VitsaState *s = job->s;
     VitsaPlan *p;
     VitsaLanes run = { .job = job };
 
-    if (!s->pool.nth || job->fault || l->m < 2 || !vitsa_plan_fetch(job, l, &p) ||
-        p->lanes < 2 || !vitsa_plan_ready(job, p)) {
+    if (job->fault || l->m < 2 || !vitsa_plan_fetch(job, l, &p) ||
+        !p->lanes || !vitsa_plan_ready(job, p)) {
         return false;
     }
     run.plan = p;
@@ -1634,7 +1671,11 @@ static bool vitsa_lanes_run(VitsaJob *job, const struct vitsa_hw_desc *l)
     job->fetch_bytes += l->m * VITSA_DESC_SIZE;
     job->executed = 0;
     run.nmaps = job->nmaps;
-    vitsa_parallel(job, p->lanes, vitsa_lane_task, &run);
+    if (p->lanes == 1) {
+        vitsa_lane_task(&run, 0);
+    } else {
+        vitsa_parallel(job, p->lanes, vitsa_lane_task, &run);
+    }
     vitsa_lanes_sum(job, &run);
     return true;
 }

@@ -2637,38 +2637,46 @@ static void list_entries(struct vitsa_hw_desc *e)
 }
 
 /* Entry @e relative to the image, as the guest sees it. */
-static struct vitsa_hw_desc list_guest(const struct vitsa_hw_desc *e)
+/* @e with the addresses inside an image of @size bytes moved to where it lies in the guest. */
+static struct vitsa_hw_desc list_guest_in(const struct vitsa_hw_desc *e, size_t size)
 {
 	struct vitsa_hw_desc g = *e;
+	uint64_t *addr[] = { &g.a_addr, &g.b_addr, &g.c_addr, &g.rq_addr };
 
-	g.a_addr = vec_guest_addr(e->a_addr);
-	g.b_addr = vec_guest_addr(e->b_addr);
-	g.c_addr = vec_guest_addr(e->c_addr);
-	g.rq_addr = e->rq_addr ? vec_guest_addr(e->rq_addr) : 0;
+	for (size_t i = 0; i < sizeof(addr) / sizeof(addr[0]); i++)
+		if (*addr[i] && *addr[i] < size)
+			*addr[i] += DATA_ADDR;
 	return g;
 }
 
-/*
- * @n entries as one LIST: status @want and entry @at in the completion, the image as the
- * model leaves it after running the entries one by one up to the failing one, cycles added
- * up, CNT_JOBS counting the entries run.
- */
-static bool list_runs_as_model(struct vdev *d, const struct vitsa_hw_desc *e, uint32_t n,
-			       uint32_t want, uint32_t at)
+static struct vitsa_hw_desc list_guest(const struct vitsa_hw_desc *e)
 {
-	static uint8_t img[VEC_SIZE], got[VEC_SIZE];
-	struct himg h = { img, sizeof(img) };
+	return list_guest_in(e, VEC_SIZE);
+}
+
+#define LIST_IMG_MAX	0x40000	/* the largest image of random bytes a list test runs on */
+
+/*
+ * @n entries as one LIST on an image of @size random bytes at DATA_ADDR: status @want and
+ * entry @at in the completion, the image as the model leaves it after running the entries
+ * one by one up to the failing one, cycles added up, CNT_JOBS counting the entries run.
+ */
+static bool list_runs_in(struct vdev *d, const struct vitsa_hw_desc *e, uint32_t n,
+			 uint32_t want, uint32_t at, size_t size)
+{
+	static uint8_t img[LIST_IMG_MAX], got[LIST_IMG_MAX];
+	struct himg h = { img, size };
 	struct vitsa_hw_desc list = { .opcode = VITSA_OP_LIST, .seq = vtest_rng_u64(&rng), .m = n,
 				      .a_addr = LIST_ADDR };
 	uint64_t cycles = 0, jobs;
 	struct vitsa_hw_cpl cpl;
 	uint32_t i, st = VITSA_ERR_OK;
 
-	for (i = 0; i < sizeof(img); i++)
+	for (i = 0; i < size; i++)
 		img[i] = (uint8_t)vtest_rng_u64(&rng);
-	qt_memwrite(&d->q, DATA_ADDR, img, sizeof(img));
+	qt_memwrite(&d->q, DATA_ADDR, img, size);
 	for (i = 0; i < n; i++) {
-		struct vitsa_hw_desc g = list_guest(&e[i]);
+		struct vitsa_hw_desc g = list_guest_in(&e[i], size);
 
 		qt_memwrite(&d->q, LIST_ADDR + i * sizeof(g), &g, sizeof(g));
 	}
@@ -2687,9 +2695,15 @@ static bool list_runs_as_model(struct vdev *d, const struct vitsa_hw_desc *e, ui
 	CHECK_EQ(cpl.entry, at);
 	CHECK_EQ(cpl.cycles, cycles);
 	CHECK_EQ(cnt_read(d, VITSA_REG_CNT_JOBS) - jobs, i);
-	qt_memread(&d->q, DATA_ADDR, got, sizeof(got));
+	qt_memread(&d->q, DATA_ADDR, got, size);
 	CHECK(!d->q.dead);
-	return bytes_same(got, img, sizeof(img));
+	return bytes_same(got, img, size);
+}
+
+static bool list_runs_as_model(struct vdev *d, const struct vitsa_hw_desc *e, uint32_t n,
+			       uint32_t want, uint32_t at)
+{
+	return list_runs_in(d, e, n, want, at, VEC_SIZE);
 }
 
 /* A list of three runs in order, twice (the entries' data differs: a new image each time). */
@@ -2764,6 +2778,30 @@ static bool test_list_lanes(void)
 	e[3] = list_gemm(VEC_OUT, VEC_IN1, VEC_OUT + 0x800);
 	CHECK(list_runs_as_model(&dev, e, 4, VITSA_ERR_OK, 4));
 	return list_runs_as_model(&dev, e, 4, VITSA_ERR_OK, 4);
+}
+
+/*
+ * A list that is one set (e[1] multiplies C of e[0]) runs as one lane on the device's worker,
+ * and its GEMMs, big enough (4 Mi MACs) to be split, still go over the device's threads: a
+ * 64x256 A times a 256x256 B, twice, on a 256 KiB image, equal to the list in order.
+ */
+static bool test_list_one_lane(void)
+{
+	struct vitsa_hw_desc e[2];
+
+	CHECK(ring_setup(&dev, RING_ENTRIES));
+	e[0] = (struct vitsa_hw_desc){
+		.opcode = VITSA_OP_GEMM, .m = 64, .n = 256, .k = 256,
+		.types = VITSA_DESC_TYPES(VITSA_DTYPE_S8, VITSA_DTYPE_S8, VITSA_DTYPE_S32),
+		.a_addr = 0x100, .a_stride = 256, .b_addr = 0x4100, .b_stride = 256,
+		.c_addr = 0x14100, .c_stride = 1024,
+	};
+	e[1] = e[0];
+	e[1].a_addr = e[0].c_addr;
+	e[1].a_stride = e[0].c_stride;
+	e[1].c_addr = 0x24100;
+	CHECK(list_runs_in(&dev, e, 2, VITSA_ERR_OK, 2, LIST_IMG_MAX));
+	return list_runs_in(&dev, e, 2, VITSA_ERR_OK, 2, LIST_IMG_MAX);
 }
 
 /*
@@ -2933,6 +2971,7 @@ int main(int argc, char **argv)
 	ADD("list-trusts-b-until-written", test_list_rewrites_b, NULL, NULL);
 	ADD("list-lanes-as-in-order", test_list_lanes, NULL, NULL);
 	ADD("list-lanes-stop-where-in-order", test_list_lanes_stop, NULL, NULL);
+	ADD("list-one-lane-splits-big-jobs", test_list_one_lane, NULL, NULL);
 #undef ADD
 
 	printf("TAP version 13\n1..%d\n", ntests);
