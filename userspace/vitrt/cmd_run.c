@@ -132,18 +132,18 @@ static int print_result(const char *path, int64_t i, const struct vitrt_result *
 }
 
 /*
- * The results of the oldest batch in flight, whose first image is @i of @path: printed, or
- * the error of the run (after @err, the first error of this file, if any): 0, or 1 after a
- * message.
+ * The results of the oldest batch in flight, whose first image is @i of @path (-1: a
+ * picture): printed, or the error of its run; only collected when an earlier batch of the
+ * file @failed.  0, or 1 after a message.
  */
-static int collect(struct vitrt_infer *inf, const char *path, int64_t i, int err,
+static int collect(struct vitrt_infer *inf, const char *path, int64_t i, bool failed,
 		   const struct run_opts *o)
 {
 	struct vitrt_result r[VITRT_MAX_BATCH];
 	uint32_t b;
-	int e = cli_trace_collect_batch(o->tracer, inf, r, &b), failed = 0;
+	int e = cli_trace_collect_batch(o->tracer, inf, r, &b);
 
-	if (err)	/* already reported: the batch is only collected */
+	if (failed)
 		return 1;
 	for (uint32_t j = 0; j < (e ? 1 : b) && !failed; j++)
 		failed = print_result(path, i < 0 ? -1 : i + j, &r[j], e, o,
@@ -180,13 +180,15 @@ static int run_file(struct vitrt_infer *inf, const char *path, const struct run_
 			err = load_batch(&idx, &img, path, i, n, o, pix, &b, msg, sizeof(msg));
 			e = err ? 0 : cli_trace_submit_batch(o->tracer, inf, pix, b);
 			if (e)		/* the error as the result of the batch's first image */
-				failed = print_result(path, idx.data ? (int64_t)i : -1, NULL, e, o, NULL);
+				failed = print_result(path, idx.data ? (int64_t)i : -1, NULL, e, o,
+						      NULL);
 			else if (!err)
 				at[queued++] = i;
 			i += o->batch;
 			continue;
 		}
-		failed = collect(inf, path, idx.data ? (int64_t)at[0] : -1, err || failed, o) || failed;
+		/* a batch loaded before a load error still prints, as it did before the error */
+		failed = collect(inf, path, idx.data ? (int64_t)at[0] : -1, failed, o);
 		at[0] = at[1];
 		queued--;
 	}
