@@ -96,7 +96,7 @@ traced() {
 }
 
 echo "TAP version 13"
-echo "1..$(($(echo "$schemes" | wc -w) * ($(echo "$backends" | wc -w) * 2 + 3) + 1))"
+echo "1..$(($(echo "$schemes" | wc -w) * ($(echo "$backends" | wc -w) * 2 + 4) + 1))"
 traced
 for s in $schemes; do
 	backend=${backends%% *}
@@ -122,6 +122,17 @@ for s in $schemes; do
 			fi
 		done
 	done
+	# eval in batches of 8 on the first backend (two in flight on a device): each image's
+	# class as the host's sim gave it (t10k-*-ubyte here: the 32 images and their labels)
+	backend=${backends%% *}
+	if vitrt eval --backend "$backend" --dataset . --batch 8 model-$s.vitsa \
+		--predictions /tmp/pred >/dev/null 2>/tmp/err && cmp -s /tmp/pred expected-eval-$s.txt
+	then
+		pass "${s}_eval_${backend%%:*}_batch8_equals_host_sim"
+	else
+		fail "${s}_eval_${backend%%:*}_batch8_equals_host_sim" \
+			"$(cat /tmp/err; cmp /tmp/pred expected-eval-$s.txt 2>&1)"
+	fi
 	b=$(bound "$s")
 	if [ -z "$b" ]; then
 		fail "${s}_top1_equals_labels" "no bound for scheme $s: set one in bound()"

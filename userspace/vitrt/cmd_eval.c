@@ -191,38 +191,77 @@ static int fill_batch(const struct vitrt_dataset *ds, const struct eval_opts *o,
 	return (int)b;
 }
 
+/*
+ * A batch in flight on the integer program: its labels and the checkpoint's answers (only
+ * their top classes are read, which the results hold themselves), computed while the device
+ * ran it.
+ */
+struct pending {
+	uint32_t b;
+	int32_t labels[VITRT_MAX_BATCH];
+	struct vitrt_result rf[VITRT_MAX_BATCH];
+};
+
+/* The oldest batch in flight collected and tallied with *@p's; its error, or 0. */
+static int collect(struct vitrt_infer *in, const struct eval_opts *o, struct pending *p,
+		   struct tally *t, FILE *pred, bool fp)
+{
+	struct vitrt_result ri[VITRT_MAX_BATCH];
+	uint32_t b;
+	int err = cli_trace_collect_batch(o->tracer, in, ri, &b);
+
+	if (!err)
+		tally_batch(t, ri, fp ? p->rf : NULL, p->labels, b, pred);
+	return err;
+}
+
+/*
+ * Every image below @count, a batch at a time, with as many batches in flight as @in takes:
+ * the host reads the next batch and runs the checkpoint on it while the device computes.
+ */
 static int evaluate(struct vitrt_infer *in, struct vitrt_infer *fp, const struct vitrt_dataset *ds,
 		    const struct eval_opts *o, uint32_t count, struct tally *t, FILE *pred)
 {
 	size_t per = (size_t)o->prep.chans * o->prep.size * o->prep.size;
-	struct vitrt_result ri[VITRT_MAX_BATCH], rf[VITRT_MAX_BATCH];
-	int32_t labels[VITRT_MAX_BATCH];
+	struct pending *p = calloc(2, sizeof(*p));
 	uint8_t *buf = malloc(per * o->batch);
-	int err = buf ? vitrt_infer_set_batch(in, o->batch) : VITRT_ENOMEM;
-	uint32_t next = 0;
-	int b;
+	int err = buf && p ? vitrt_infer_set_batch(in, o->batch) : VITRT_ENOMEM, b = 0;
+	uint32_t next = 0, head = 0, queued = 0, depth = vitrt_infer_depth(in);
 
 	if (!err && fp)
 		err = vitrt_infer_set_batch(fp, o->batch);
-	if (err)
-		die("eval: %s", vitrt_strerror(err));
-	while (!err && next < count) {
-		b = fill_batch(ds, o, &next, count, buf, labels, t);
-		if (b < 0) {
-			err = b;
-			break;
+	depth = depth < 2 ? depth : 2;
+	while (!err && (next < count || queued)) {
+		struct pending *q = &p[(head + queued) % 2];
+
+		if (next < count && queued < depth) {
+			b = fill_batch(ds, o, &next, count, buf, q->labels, t);
+			if (b <= 0) {	/* < 0: fill_batch said why */
+				err = b;
+				continue;
+			}
+			q->b = (uint32_t)b;
+			err = cli_trace_submit_batch(o->tracer, in, buf, q->b);
+			queued += !err;
+			if (!err && fp)
+				err = vitrt_infer_run_batch(fp, buf, q->b, q->rf);
+			continue;
 		}
-		if (b)
-			err = cli_trace_run_batch(o->tracer, in, buf, (uint32_t)b, ri);
-		if (b && !err && fp)
-			err = vitrt_infer_run_batch(fp, buf, (uint32_t)b, rf);
-		if (err)
-			die("eval: %s", vitrt_strerror(err));
-		else
-			tally_batch(t, ri, fp ? rf : NULL, labels, (uint32_t)b, pred);
+		err = collect(in, o, &p[head], t, pred, fp);
+		head = (head + 1) % 2;
+		queued--;
 		progress(next, count, t->n, t->int_ok);
 	}
+	for (; queued; queued--) {	/* after an error: what the device holds, dropped */
+		struct vitrt_result ri[VITRT_MAX_BATCH];
+		uint32_t n;
+
+		cli_trace_collect_batch(o->tracer, in, ri, &n);
+	}
+	if (err && b >= 0)
+		die("eval: %s", vitrt_strerror(err));
 	free(buf);
+	free(p);
 	return err;
 }
 
