@@ -112,20 +112,26 @@ TEST(round_trip)
 
 /*
  * Batches in flight on the in-process device: depth 1, so submit runs the batch and collect
- * gives it; every call out of turn is refused.  (The sample's logits do not depend on the
- * image: the numbers of batches in flight are checked by the VM's model suite, whose 32
- * images in batches of 8, two in flight on /dev/vitsa0, equal the host's logits.)
+ * gives it; every call out of turn is refused.  The sample with its logits read from its
+ * image (two s16 of the pixels), so that a batch's logits are its own.  (Depth 2: the VM's
+ * model suite, whose 32 images in batches of 8, two in flight on /dev/vitsa0, equal the
+ * host's logits.)
  */
 TEST(batches_in_flight_take_turns)
 {
-	static const uint8_t pix[2][16] = { { 1, 2, 3, 4 }, { 200, 100, 50, 25 } };
+	static const uint8_t pix[3][16] = { { 1, 2, 3, 4 }, { 200, 100, 50, 25 }, { 9, 8, 7, 6 } };
+	struct vitrt_prog q = *sample();
 	struct vitrt_result want[2], got[2];
 	float l0[2][2];		/* the sample's 2 classes of each image */
-	char msg[512];
+	char msg[512], qpath[300];
 	uint32_t n = 9;
 	int err;
-	struct vitrt_infer *inf = vitrt_infer_int(path, "sim", &err, msg, sizeof(msg));
+	struct vitrt_infer *inf;
 
+	q.logits = q.image;
+	snprintf(qpath, sizeof(qpath), "%s/q.vitsa", dir);
+	CHECK(vitrt_prog_save(&q, qpath, msg, sizeof(msg)) == 0, "save: %s", msg);
+	inf = vitrt_infer_int(qpath, "sim", &err, msg, sizeof(msg));
 	CHECK(inf, "open: %s", msg);
 	if (!inf)
 		return;
@@ -135,6 +141,8 @@ TEST(batches_in_flight_take_turns)
 	CHECK(vitrt_infer_run_batch(inf, pix[0], 2, want) == 0, "run");
 	for (uint32_t i = 0; i < 2; i++)
 		memcpy(l0[i], want[i].logits, sizeof(l0[i]));
+	CHECK(vitrt_infer_run_batch(inf, pix[1], 2, want) == 0, "run other images");
+	CHECK(memcmp(l0[0], want[0].logits, sizeof(l0[0])), "other images, the same logits");
 	CHECK(vitrt_infer_submit_batch(inf, pix[0], 0) == VITRT_EINVAL, "0 images");
 	CHECK(vitrt_infer_submit_batch(inf, pix[0], 3) == VITRT_EINVAL, "beyond the batch");
 	CHECK(vitrt_infer_submit_batch(inf, pix[0], 2) == 0, "submit");
@@ -145,7 +153,7 @@ TEST(batches_in_flight_take_turns)
 	CHECK(vitrt_infer_collect_batch(inf, got, &n) == 0 && n == 2, "collect %u", n);
 	for (uint32_t i = 0; i < 2 && n == 2; i++)
 		CHECK(!memcmp(l0[i], got[i].logits, sizeof(l0[i])),
-		      "image %u: collected logits are not run_batch's", i);
+		      "image %u: collected logits are not those of its images", i);
 	CHECK(vitrt_infer_collect_batch(inf, got, &n) == VITRT_EINVAL && n == 0,
 	      "second collect");
 	CHECK(vitrt_infer_run_batch(inf, pix[0], 1, got) == 0, "run after the collect");

@@ -36,7 +36,7 @@ struct vitrt_infer {
 	 * the host collects the other and copies the next in; else one set, run at submit.
 	 */
 	uint32_t sets, head, inflight;	/* sets of slots; the oldest in flight; how many */
-	uint32_t counts[2];		/* images of each set's batch */
+	uint32_t counts[VITRT_MAX_IN_FLIGHT];	/* images of each set's batch */
 	struct vitrt_result res[VITRT_MAX_BATCH];	/* a run-at-submit batch's, for collect */
 	/* devices beyond the first, each with the session of its first slot */
 	struct vitrt_dev *devs[VITRT_MAX_DEVICES];
@@ -134,10 +134,10 @@ struct vitrt_infer *vitrt_infer_fp32(const char *ckpt, const struct vitrt_vit_op
 	return inf;
 }
 
-/* Slots @from..@to - 1 (not slot 0, which is @inf's own). */
+/* Slots @from (> 0: slot 0 is @inf's own) .. @to - 1. */
 static void free_slot_range(struct vitrt_infer *inf, uint32_t from, uint32_t to)
 {
-	for (uint32_t i = from ? from : 1; inf->slots && i < to; i++) {
+	for (uint32_t i = from; inf->slots && i < to; i++) {
 		if (inf->slots[i].own)
 			vitrt_session_free(inf->slots[i].sess);
 		free(inf->slots[i].raw);
@@ -307,16 +307,21 @@ static int add_slot(struct vitrt_infer *inf, uint32_t i)
 	return err;
 }
 
-/* Two sets of slots pay: one device (not in-process) that runs a batch as one submission. */
+/* The integer program on the in-process device. */
+static bool in_process(const struct vitrt_infer *inf)
+{
+	return inf->prog && !strcmp(vitrt_dev_info(inf->dev)->backend, "sim");
+}
+
+/* More sets of slots pay: one device (not in-process) that runs a batch as one submission. */
 static bool pipelined(const struct vitrt_infer *inf)
 {
-	return inf->prog && inf->ndevs == 1 && vitrt_session_whole(inf->sess) &&
-	       strcmp(vitrt_dev_info(inf->dev)->backend, "sim");
+	return inf->prog && inf->ndevs == 1 && vitrt_session_whole(inf->sess) && !in_process(inf);
 }
 
 int vitrt_infer_set_batch(struct vitrt_infer *inf, uint32_t batch)
 {
-	uint32_t sets = pipelined(inf) ? 2 : 1, n;
+	uint32_t sets = pipelined(inf) ? VITRT_MAX_IN_FLIGHT : 1, n;
 	int err = 0;
 
 	if (!batch || batch > VITRT_MAX_BATCH || inf->inflight)
@@ -409,7 +414,7 @@ static int run_now(struct vitrt_infer *inf, const uint8_t *pix, uint32_t count,
 		   struct vitrt_result *r)
 {
 	size_t per = (size_t)inf->chans * inf->size * inf->size;
-	bool sim = inf->prog && !strcmp(vitrt_dev_info(inf->dev)->backend, "sim");
+	bool sim = in_process(inf);
 	int err = 0;
 
 	if (!inf->prog || count == 1) {

@@ -58,7 +58,7 @@ struct cli_trace {
 	uint64_t t0;			/* ns: the trace's zero */
 	uint32_t first;			/* the last submitted batch's first image, from 0 */
 	uint32_t next;			/* the first image of the next batch submitted */
-	struct flight flight[2];	/* the batches in flight, oldest first */
+	struct flight flight[VITRT_MAX_IN_FLIGHT];	/* the batches in flight, oldest first */
 	uint32_t inflight;
 	const struct vitrt_dev *devs[VITRT_MAX_DEVICES];
 	uint32_t ndevs;
@@ -285,7 +285,7 @@ int cli_trace_submit_batch(struct cli_trace *t, struct vitrt_infer *inf, const u
 			   uint32_t count)
 {
 	uint64_t a = vitrt_trace_now();
-	bool traced = t && t->inf == inf && t->inflight < 2;
+	bool traced = t && t->inf == inf && t->inflight < VITRT_MAX_IN_FLIGHT;
 	int err;
 
 	if (traced)
@@ -306,8 +306,7 @@ int cli_trace_collect_batch(struct cli_trace *t, struct vitrt_infer *inf,
 	if (!t || t->inf != inf || !t->inflight)
 		return err;
 	put_batch(t, t->flight[0].at, t->flight[0].first, *count);
-	t->flight[0] = t->flight[1];
-	t->inflight--;
+	memmove(t->flight, t->flight + 1, --t->inflight * sizeof(*t->flight));
 	return err;
 }
 

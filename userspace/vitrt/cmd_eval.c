@@ -223,16 +223,15 @@ static int evaluate(struct vitrt_infer *in, struct vitrt_infer *fp, const struct
 		    const struct eval_opts *o, uint32_t count, struct tally *t, FILE *pred)
 {
 	size_t per = (size_t)o->prep.chans * o->prep.size * o->prep.size;
-	struct pending *p = calloc(2, sizeof(*p));
+	struct pending *p = calloc(VITRT_MAX_IN_FLIGHT, sizeof(*p));
 	uint8_t *buf = malloc(per * o->batch);
 	int err = buf && p ? vitrt_infer_set_batch(in, o->batch) : VITRT_ENOMEM, b = 0;
 	uint32_t next = 0, head = 0, queued = 0, depth = vitrt_infer_depth(in);
 
 	if (!err && fp)
 		err = vitrt_infer_set_batch(fp, o->batch);
-	depth = depth < 2 ? depth : 2;
 	while (!err && (next < count || queued)) {
-		struct pending *q = &p[(head + queued) % 2];
+		struct pending *q = &p[(head + queued) % VITRT_MAX_IN_FLIGHT];
 
 		if (next < count && queued < depth) {
 			b = fill_batch(ds, o, &next, count, buf, q->labels, t);
@@ -248,7 +247,7 @@ static int evaluate(struct vitrt_infer *in, struct vitrt_infer *fp, const struct
 			continue;
 		}
 		err = collect(in, o, &p[head], t, pred, fp);
-		head = (head + 1) % 2;
+		head = (head + 1) % VITRT_MAX_IN_FLIGHT;
 		queued--;
 		progress(next, count, t->n, t->int_ok);
 	}

@@ -161,7 +161,7 @@ static int run_file(struct vitrt_infer *inf, const char *path, const struct run_
 	struct vitrt_image img = { 0 };
 	size_t per = (size_t)o->prep.chans * o->prep.size * o->prep.size;
 	uint8_t *pix = malloc(per * o->batch);
-	uint32_t n = 1, b, queued = 0, at[2] = { 0 }, depth = vitrt_infer_depth(inf);
+	uint32_t n = 1, b, queued = 0, at[VITRT_MAX_IN_FLIGHT], depth = vitrt_infer_depth(inf);
 	char msg[1200];
 	int err = pix ? 0 : VITRT_ENOMEM, failed = 0;
 
@@ -189,8 +189,7 @@ static int run_file(struct vitrt_infer *inf, const char *path, const struct run_
 		}
 		/* a batch loaded before a load error still prints, as it did before the error */
 		failed = collect(inf, path, idx.data ? (int64_t)at[0] : -1, failed, o);
-		at[0] = at[1];
-		queued--;
+		memmove(at, at + 1, --queued * sizeof(*at));
 	}
 	vitrt_idx_release(&idx);
 	vitrt_image_release(&img);

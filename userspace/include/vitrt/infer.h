@@ -59,12 +59,13 @@ VITRT_API int vitrt_infer_run_batch(struct vitrt_infer *inf, const uint8_t *pix,
  * submit starts @count (<= the batch) images from @pix and returns when a device has them
  * (@pix may then be reused); collect waits for the oldest batch submitted and gives its
  * *@count results in r[], pointing into @inf until the next collect but one.  Up to
- * vitrt_infer_depth batches may be in flight: 2 on one /dev/vitsaN that runs a batch as one
+ * vitrt_infer_depth batches may be in flight: VITRT_MAX_IN_FLIGHT on one /dev/vitsaN that runs a batch as one
  * submission, else 1, and submit then runs the batch itself.  Results are those of
  * vitrt_infer_run_batch bit for bit.  VITRT_EINVAL for a submit beyond the depth, a collect
  * of nothing, and vitrt_infer_run, vitrt_infer_run_batch or vitrt_infer_set_batch while a
  * batch is in flight.  After an error of either call, collect what is still in flight.
  */
+#define VITRT_MAX_IN_FLIGHT 2
 VITRT_API int vitrt_infer_submit_batch(struct vitrt_infer *inf, const uint8_t *pix,
 				       uint32_t count);
 VITRT_API int vitrt_infer_collect_batch(struct vitrt_infer *inf, struct vitrt_result *r,
