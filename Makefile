@@ -112,9 +112,11 @@ $(B)/libvitrt.so: $(B)/$(VITRT_SONAME)
 
 VM_LIB_SRC := $(filter-out userspace/lib/vitrt_chart.c,$(LIB_SRC)) \
 	      userspace/lib/nocairo/vitrt_chart_none.c
-$(B)/vm-bin/vitrt: $(CLI_SRC) $(VM_LIB_SRC) $(TEST_LIB_SRC)
+# one compiler run, so no .d files: every header may change it
+VM_BIN_HDRS := $(shell find userspace hw uapi tests/lib -name '*.h')
+$(B)/vm-bin/vitrt: $(CLI_SRC) $(VM_LIB_SRC) $(TEST_LIB_SRC) $(VM_BIN_HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) -std=gnu11 $(CFLAGS) $(WARN) $(CPPFLAGS) $(NL_CFLAGS) -static -o $@ $^ \
+	$(CC) -std=gnu11 $(CFLAGS) $(WARN) $(CPPFLAGS) $(NL_CFLAGS) -static -o $@ $(filter %.c,$^) \
 		$(filter-out $(CAIRO_LIBS),$(LDLIBS)) \
 		$(NL_STATIC_LIBS)
 
