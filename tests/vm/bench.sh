@@ -1,14 +1,14 @@
 #!/bin/sh
 # In the VM, for make bench-vm only (scripts/bench/bench-vm.sh puts it alone in an initramfs of
 # its own; never in make check's): `vitrt bench` of /data/model.vitsa through /dev/vitsa0 (the
-# driver and the QEMU device) on one thread and on as many as the VM has CPUs, in rounds; in
-# the first, in-process (sim, on the same emulated CPU) too.  /data/bench.args holds "N B SIM_N
+# driver and the QEMU device) on one thread and on as many as the VM has CPUs, in rounds; after
+# them, once, in-process (sim, on the same emulated CPU).  /data/bench.args holds "N B SIM_N
 # ROUNDS PAUSE": the images per measurement on the device, the batch, the images for sim (0:
 # dev only), the rounds, and the seconds to stay idle after each round while the host measures
 # its in-process figures (it answers the line "vitsa-vm: bench-host ROUND"), so that the host's
-# and the device's figures of a round are taken minutes apart at most, never at once.  Then a
-# batch of 16 on /dev/vitsa0 alone and sharded over every device (--devices all).  A test fails
-# only when vitrt does; each figure is a line "# bench: KEY=VALUE ..." for the host.
+# and the device's figures of a round are taken seconds apart, never at once.  Then a batch of
+# 16 on /dev/vitsa0 alone and sharded over every device (--devices all).  A test fails only
+# when vitrt does; each figure is a line "# bench: KEY=VALUE ..." for the host.
 n=0
 failed=0
 cd /data || exit 1
