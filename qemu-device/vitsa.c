@@ -163,6 +163,8 @@ typedef struct VitsaPlan {
     uint32_t nram;
     uint32_t *rq;           /* one GEMM per distinct requant table */
     uint32_t nrq;
+    uint32_t *runs;         /* one lane: the ends of its runs (vitsa_model_group_runs) */
+    uint32_t nruns;
     uint32_t first[VITSA_LANES_MAX + 1];
     uint32_t lanes;         /* 0: the list runs in order; 1: on the worker */
     uint64_t used;          /* VitsaState.plan_clock when last found */
@@ -1358,6 +1360,12 @@ static void vitsa_lone_split(void *opaque, uint32_t items, uint32_t align,
     vitsa_split(((VitsaLane *)opaque)->run->job, items, align, fn, arg);
 }
 
+/* The group's job @j is the list's entry @j: the lane is the whole list. */
+static void vitsa_lone_job(void *opaque, uint32_t j)
+{
+    ((VitsaLane *)opaque)->entry = j;
+}
+
 static const struct vitsa_mem_ops vitsa_lone_lane_ops = {
     .read = vitsa_lane_read,
     .write = vitsa_lane_write,
@@ -1367,6 +1375,7 @@ static const struct vitsa_mem_ops vitsa_lone_lane_ops = {
     .parallel = vitsa_lone_parallel,
     .split = vitsa_lone_split,
     .wcache = vitsa_lane_wcache,
+    .job = vitsa_lone_job,
 };
 
 /* Lanes side by side run their entries each on its own thread: no regions. */
@@ -1401,6 +1410,7 @@ static void vitsa_plan_reserve(VitsaPlan *p, uint32_t m)
     p->wc = g_renew(struct vitsa_wcache *, p->wc, m);
     p->ram = g_renew(struct vitsa_span, p->ram, (VITSA_TOUCH_IN + 1) * m);
     p->rq = g_renew(uint32_t, p->rq, m);
+    p->runs = g_renew(uint32_t, p->runs, m);
     p->cap = m;
 }
 
@@ -1415,6 +1425,7 @@ static void vitsa_plan_free(VitsaPlan *p)
     g_free(p->wc);
     g_free(p->ram);
     g_free(p->rq);
+    g_free(p->runs);
     memset(p, 0, sizeof(*p));
 }
 
@@ -1545,6 +1556,7 @@ static bool vitsa_plan_fetch(VitsaJob *job, const struct vitsa_hw_desc *l,
     p->lanes = vitsa_lanes_plan(p->d, p->m, s->pool.nth + 1, p->order,
                                 p->first, p->written);
     vitsa_plan_extras(p);
+    p->nruns = p->lanes == 1 ? vitsa_model_group_runs(p->d, p->m, p->runs) : 0;
     return true;
 }
 
@@ -1615,8 +1627,7 @@ static void vitsa_lane_task(void *arg, uint32_t t)
             return;
         }
         status = vitsa_model_exec(&run->job->s->cfg, &p->d[ln->entry],
-                                  p->lanes > 1 ? &vitsa_lane_ops :
-                                  &vitsa_lone_lane_ops, ln, &st);
+                                  &vitsa_lane_ops, ln, &st);
         ln->executed++;
         ln->st.macs += st.macs;
         ln->st.cycles += st.cycles;
@@ -1627,6 +1638,47 @@ static void vitsa_lane_task(void *arg, uint32_t t)
             ln->status = status;
             vitsa_lanes_stop(run, ln->entry);
             return;
+        }
+    }
+}
+
+/*
+ * The one lane of a list that is one set, run as the in-process device runs a
+ * submission (vitsa_model_exec_group), in the runs its plan made once:
+ * consecutive independent entries, such as the heads of an attention layer,
+ * share one parallel region.  Entries of a run after a failing one may have
+ * run too; in a planned list only a reset fails an entry (every operand is
+ * mapped and every table checked before the lanes start), and the lane stops
+ * between runs.
+ */
+static void vitsa_lone_lane_task(VitsaLanes *run)
+{
+    VitsaLane *ln = &run->lane[0];
+    const VitsaPlan *p = run->plan;
+    g_autofree struct vitsa_job_stats *st = g_new0(struct vitsa_job_stats, p->m);
+    g_autofree uint32_t *status = g_new0(uint32_t, p->m);
+
+    ln->run = run;
+    ln->next = p->m;
+    for (uint32_t r = 0, i = 0; r < p->nruns; r++) {
+        if (vitsa_job_cancelled(run->job)) {
+            ln->next = i;
+            ln->status = VITSA_ERR_ABORTED;
+            return;
+        }
+        vitsa_model_exec_run(&run->job->s->cfg, p->d + i, p->runs[r] - i, i,
+                             &vitsa_lone_lane_ops, ln, st + i, status + i);
+        for (; i < p->runs[r]; i++) {
+            ln->executed++;
+            ln->st.macs += st[i].macs;
+            ln->st.cycles += st[i].cycles;
+            ln->st.rd_bytes += st[i].rd_bytes;
+            ln->st.wr_bytes += st[i].wr_bytes;
+            if (status[i]) {
+                ln->next = i;
+                ln->status = status[i];
+                return;
+            }
         }
     }
 }
@@ -1672,7 +1724,7 @@ static bool vitsa_lanes_run(VitsaJob *job, const struct vitsa_hw_desc *l)
     job->executed = 0;
     run.nmaps = job->nmaps;
     if (p->lanes == 1) {
-        vitsa_lane_task(&run, 0);
+        vitsa_lone_lane_task(&run);
     } else {
         vitsa_parallel(job, p->lanes, vitsa_lane_task, &run);
     }

@@ -5,9 +5,9 @@
  * another of them writes run together, their tasks in one parallel region.  The heads of an
  * attention layer are such a run of jobs; alone, each would be too small to keep the threads
  * busy.  (The QEMU device runs one ring entry at a time, a LIST's independent entries in
- * lanes: vitsa_lanes.h.)  When the host splits work by ranges (vitsa_mem_ops.split), a lone
- * job's compute phase goes by rows and a run's by jobs, each range on the same thread every
- * time.
+ * lanes, vitsa_lanes.h, and a list that is one lane as a group.)  When the host splits work
+ * by ranges (vitsa_mem_ops.split), a lone job's compute phase goes by rows and a run's by
+ * jobs, each range on the same thread every time.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -123,14 +123,25 @@ static void wave_phase(struct wave *w, const struct vitsa_mem_ops *ops, void *op
 			wave_task(w, t);
 }
 
-/* Jobs d[0..n): prepared (each reads its tables now, after the waves before it), run, done. */
+/* The host told that job @j of the group comes next, if it asks. */
+static void tell_job(const struct vitsa_mem_ops *ops, void *opaque, uint32_t j)
+{
+	if (ops->job)
+		ops->job(opaque, j);
+}
+
+/*
+ * Jobs d[0..n), the group's from @at on: prepared (each reads its tables now, after the
+ * waves before it), run, done.
+ */
 static void run_wave(const struct vitsa_model_cfg *cfg, const struct vitsa_hw_desc *d, uint32_t n,
-		     const struct vitsa_mem_ops *ops, void *opaque, struct vitsa_job_stats *st,
-		     uint32_t *status, struct wave *w)
+		     uint32_t at, const struct vitsa_mem_ops *ops, void *opaque,
+		     struct vitsa_job_stats *st, uint32_t *status, struct wave *w)
 {
 	w->jobs = n;
 	w->m0 = d[0].m;
 	for (uint32_t j = 0; j < n; j++) {
+		tell_job(ops, opaque, at + j);
 		w->g[j] = vitsa_gemm_prepare(&d[j], ops, opaque, &status[j]);
 		if (w->g[j] && status[j]) {
 			status[j] = vitsa_gemm_finish(w->g[j], status[j], cfg, &st[j]);
@@ -146,31 +157,67 @@ static void run_wave(const struct vitsa_model_cfg *cfg, const struct vitsa_hw_de
 			status[j] = vitsa_gemm_finish(w->g[j], 0, cfg, &st[j]);
 }
 
+/* @n jobs not run: cancelled before their turn. */
+static void abort_rest(struct vitsa_job_stats *st, uint32_t *status, uint32_t n)
+{
+	memset(st, 0, sizeof(*st) * n);
+	for (uint32_t j = 0; j < n; j++)
+		status[j] = VITSA_ERR_ABORTED;
+}
+
+uint32_t vitsa_model_group_runs(const struct vitsa_hw_desc *d, uint32_t count, uint32_t *ends)
+{
+	struct extents *e = malloc(sizeof(*e) * count);
+	uint32_t runs = 0;
+
+	for (uint32_t j = 0; e && j < count; j++)
+		extents_of(&d[j], &e[j]);
+	for (uint32_t j = 0; j < count; j = ends[runs++])	/* no memory: a job a run */
+		ends[runs] = !e || e[j].alone ? j + 1 : wave_end(e, j, count);
+	free(e);
+	return runs;
+}
+
+void vitsa_model_exec_run(const struct vitsa_model_cfg *cfg, const struct vitsa_hw_desc *d,
+			  uint32_t n, uint32_t at, const struct vitsa_mem_ops *ops, void *opaque,
+			  struct vitsa_job_stats *st, uint32_t *status)
+{
+	struct wave w;
+
+	if (n == 1 && vitsa_vec_op_valid(d->opcode)) {
+		tell_job(ops, opaque, at);
+		status[0] = vitsa_vec_exec(cfg, d, ops, opaque, st);
+		return;
+	}
+	w = (struct wave){ .g = malloc(sizeof(*w.g) * n),
+			   .first = malloc(sizeof(*w.first) * (n + 1)) };
+	if (w.g && w.first) {
+		run_wave(cfg, d, n, at, ops, opaque, st, status, &w);
+	} else {		/* no memory for a region: one job at a time */
+		for (uint32_t j = 0; j < n; j++) {
+			tell_job(ops, opaque, at + j);
+			status[j] = vitsa_model_exec(cfg, &d[j], ops, opaque, &st[j]);
+		}
+	}
+	free(w.g);
+	free(w.first);
+}
+
 void vitsa_model_exec_group(const struct vitsa_model_cfg *cfg, const struct vitsa_hw_desc *d,
 			    uint32_t count, const struct vitsa_mem_ops *ops, void *opaque,
 			    struct vitsa_job_stats *st, uint32_t *status)
 {
-	struct extents *e = malloc(sizeof(*e) * count);
-	struct wave w = { .g = malloc(sizeof(*w.g) * count),
-			  .first = malloc(sizeof(*w.first) * (count + 1)) };
+	uint32_t *ends = malloc(sizeof(*ends) * count);
 
-	if (!e || !w.g || !w.first) {	/* no memory to group: one job at a time */
-		for (uint32_t j = 0; j < count; j++)
-			status[j] = vitsa_model_exec(cfg, &d[j], ops, opaque, &st[j]);
-	} else {
-		for (uint32_t j = 0; j < count; j++)
-			extents_of(&d[j], &e[j]);
-		for (uint32_t j = 0, end; j < count; j = end) {
-			if (e[j].alone) {
-				status[j] = vitsa_vec_exec(cfg, &d[j], ops, opaque, &st[j]);
-				end = j + 1;
-				continue;
-			}
-			end = wave_end(e, j, count);
-			run_wave(cfg, d + j, end - j, ops, opaque, st + j, status + j, &w);
+	if (ends)
+		vitsa_model_group_runs(d, count, ends);
+	for (uint32_t r = 0, j = 0, end; j < count; j = end, r++) {
+		end = ends ? ends[r] : j + 1;	/* no memory to group: a job a run */
+		if (ops->cancelled && ops->cancelled(opaque)) {
+			abort_rest(st + j, status + j, count - j);
+			break;
 		}
+		vitsa_model_exec_run(cfg, d + j, end - j, j, ops, opaque, st + j, status + j);
 	}
-	free(e);
-	free(w.g);
-	free(w.first);
+	free(ends);
 }

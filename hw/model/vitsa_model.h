@@ -28,7 +28,8 @@ struct vitsa_model_cfg {
 /*
  * Host memory access.  read/write return 0 or -1 on a failed access (reported as
  * VITSA_ERR_DMA_READ/WRITE).  cancelled, if set, is polled between tiles; returning true
- * stops the job with VITSA_ERR_ABORTED.
+ * stops the job with VITSA_ERR_ABORTED (and vitsa_model_exec_group before each of its runs
+ * of jobs: those left get VITSA_ERR_ABORTED, unrun).
  *
  * Optional services of a host that runs the model in its own address space:
  *  map       host memory for all of [addr, addr + len), readable and writable, or NULL (then
@@ -43,6 +44,9 @@ struct vitsa_model_cfg {
  *            ranges at multiples of @align, range i always on the same thread: a job split
  *            by rows (VITSA_MODEL_ROW_ALIGN), or a run of jobs by job, leaves each row in the
  *            cache of the thread whose next step (the host's, split the same way) reads it.
+ *  job       told by vitsa_model_exec_group which of its jobs (the index in the group) it
+ *            prepares or runs next, before it does: a host whose wcache answers per job
+ *            knows which job asks.
  */
 struct vitsa_wcache;
 
@@ -57,6 +61,7 @@ struct vitsa_mem_ops {
 	struct vitsa_wcache *(*wcache)(void *opaque, uint64_t addr, uint64_t last);
 	void (*split)(void *opaque, uint32_t items, uint32_t align,
 		      void (*fn)(void *arg, uint32_t lo, uint32_t hi), void *arg);
+	void (*job)(void *opaque, uint32_t j);
 };
 
 /* What one job did, for the completion record and the performance counters. */
@@ -83,6 +88,17 @@ uint32_t vitsa_model_exec(const struct vitsa_model_cfg *cfg, const struct vitsa_
 void vitsa_model_exec_group(const struct vitsa_model_cfg *cfg, const struct vitsa_hw_desc *d,
 			    uint32_t count, const struct vitsa_mem_ops *ops, void *opaque,
 			    struct vitsa_job_stats *st, uint32_t *status);
+
+/*
+ * The runs vitsa_model_exec_group makes of @count (>= 1) descriptors, for a host that runs the
+ * same ones often: run r is d[ends[r - 1]] to d[ends[r] - 1] (from d[0] for r = 0); returns
+ * the number of runs.  Then vitsa_model_exec_run executes one run: its @n descriptors from
+ * @d, the group's job @at first (for mem_ops.job).
+ */
+uint32_t vitsa_model_group_runs(const struct vitsa_hw_desc *d, uint32_t count, uint32_t *ends);
+void vitsa_model_exec_run(const struct vitsa_model_cfg *cfg, const struct vitsa_hw_desc *d,
+			  uint32_t n, uint32_t at, const struct vitsa_mem_ops *ops, void *opaque,
+			  struct vitsa_job_stats *st, uint32_t *status);
 
 /* Modeled array cycles of an M x N x K GEMM (Documentation/hw/vitsa.rst, "Cycle model"). */
 uint64_t vitsa_model_cycles(const struct vitsa_model_cfg *cfg, uint32_t m, uint32_t n,

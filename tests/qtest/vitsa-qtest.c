@@ -2805,6 +2805,32 @@ static bool test_list_one_lane(void)
 }
 
 /*
+ * A list that is one set whose later entries are independent of each other, as the heads of
+ * an attention layer are (e[1..3] read columns of C of e[0] and write a C each), runs them as
+ * one group: together in one parallel region, 2 Mi MACs each.  Equal to the list in order.
+ */
+static bool test_list_one_lane_group(void)
+{
+	struct vitsa_hw_desc e[4];
+
+	CHECK(ring_setup(&dev, RING_ENTRIES));
+	e[0] = (struct vitsa_hw_desc){
+		.opcode = VITSA_OP_GEMM, .m = 32, .n = 256, .k = 256,
+		.types = VITSA_DESC_TYPES(VITSA_DTYPE_S8, VITSA_DTYPE_S8, VITSA_DTYPE_S32),
+		.a_addr = 0x100, .a_stride = 256, .b_addr = 0x2100, .b_stride = 256,
+		.c_addr = 0x12100, .c_stride = 1024,
+	};
+	for (int i = 1; i < 4; i++) {
+		e[i] = e[0];
+		e[i].a_addr = e[0].c_addr + (i - 1) * 256;
+		e[i].a_stride = e[0].c_stride;
+		e[i].c_addr = 0x1a100 + (i - 1) * 0x8000;
+	}
+	CHECK(list_runs_in(&dev, e, 4, VITSA_ERR_OK, 4, LIST_IMG_MAX));
+	return list_runs_in(&dev, e, 4, VITSA_ERR_OK, 4, LIST_IMG_MAX);
+}
+
+/*
  * Independent entries whose second one fails on its requant table (random bytes: shifts out
  * of range): the list still stops there, and the third, which a lane of its own could have
  * run, has not (the device runs lanes only when no entry can fail).
@@ -2972,6 +2998,8 @@ int main(int argc, char **argv)
 	ADD("list-lanes-as-in-order", test_list_lanes, NULL, NULL);
 	ADD("list-lanes-stop-where-in-order", test_list_lanes_stop, NULL, NULL);
 	ADD("list-one-lane-splits-big-jobs", test_list_one_lane, NULL, NULL);
+	ADD("list-one-lane-runs-independent-entries-together", test_list_one_lane_group, NULL,
+	    NULL);
 #undef ADD
 
 	printf("TAP version 13\n1..%d\n", ntests);

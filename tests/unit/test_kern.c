@@ -412,6 +412,90 @@ TEST(group_equals_jobs_in_order)
 	group_rounds(&split_ops, quick() ? 1 : 4, 256, 262144);	/* by rows or by jobs */
 }
 
+/* A host that records which job vitsa_model_exec_group says comes next, and cancels at one. */
+enum { TOLD_JOBS = 8, TOLD_SLOT = 8192 };
+struct told {
+	struct flat f;			/* first: the flat ops take it */
+	uint32_t seen[TOLD_JOBS + 1], n;
+	uint32_t cancel_at;		/* cancelled() once this job was told; TOLD_JOBS: never */
+	bool cancel;
+};
+
+static void told_job(void *opaque, uint32_t j)
+{
+	struct told *t = opaque;
+
+	if (t->n <= TOLD_JOBS)
+		t->seen[t->n++] = j;
+	t->cancel |= j == t->cancel_at;
+}
+
+static bool told_cancelled(void *opaque)
+{
+	return ((struct told *)opaque)->cancel;
+}
+
+static const struct vitsa_mem_ops told_ops = {
+	.read = flat_read, .write = flat_write, .map = flat_map, .workers = flat_workers,
+	.parallel = flat_parallel, .cancelled = told_cancelled, .job = told_job,
+};
+
+/* Jobs 0-2 side by side (one wave), then a chain: 3 reads C of 2, 4 of 3, and so on. */
+static void told_descs(struct vitsa_hw_desc *d)
+{
+	for (uint32_t j = 0; j < TOLD_JOBS; j++) {
+		d[j] = (struct vitsa_hw_desc){
+			.opcode = VITSA_OP_GEMM, .flags = VITSA_DESC_B_TRANS, .m = 16, .n = 16,
+			.k = 16, .types = VITSA_DESC_TYPES(VITSA_DTYPE_S8, VITSA_DTYPE_S8,
+							   VITSA_DTYPE_S32),
+			.a_addr = 0, .a_stride = 16, .b_addr = TOLD_SLOT / 2, .b_stride = 16,
+			.c_addr = (j + 1) * TOLD_SLOT, .c_stride = 64,
+		};
+		if (j >= 3)
+			d[j].a_addr = d[j - 1].c_addr, d[j].a_stride = d[j - 1].c_stride;
+	}
+}
+
+/*
+ * The group tells its host each job before it prepares or runs it, in order, and a host
+ * that cancels stops it before the next run of jobs: the job running then gets ABORTED
+ * from its own tiles, the later ones ABORTED unrun; memory is that of the jobs before.
+ */
+static void group_tells(uint32_t cancel_at)
+{
+	size_t size = (TOLD_JOBS + 1) * TOLD_SLOT;
+	struct told t = { { malloc(size), size }, .cancel_at = cancel_at };
+	uint8_t *ref = malloc(size);
+	struct vitsa_hw_desc d[TOLD_JOBS];
+	struct vitsa_job_stats st[TOLD_JOBS];
+	uint32_t status[TOLD_JOBS];
+
+	told_descs(d);
+	vtest_rng_fill(&rng, t.f.mem, size);
+	memcpy(ref, t.f.mem, size);
+	for (uint32_t j = 0; j < TOLD_JOBS && j < cancel_at; j++)
+		vitsa_ref_gemm(&d[j], ref, size);
+	vitsa_model_exec_group(&cfg16, d, TOLD_JOBS, &told_ops, &t, st, status);
+	CHECK(t.n == (cancel_at < TOLD_JOBS ? cancel_at + 1 : TOLD_JOBS),
+	      "cancel at %u: %u jobs told", cancel_at, t.n);
+	for (uint32_t j = 0; j < t.n; j++)
+		CHECK(t.seen[j] == j, "cancel at %u: told %u as the %u-th", cancel_at, t.seen[j], j);
+	for (uint32_t j = 0; j < TOLD_JOBS; j++)
+		CHECK(status[j] == (j < cancel_at ? VITSA_ERR_OK : VITSA_ERR_ABORTED),
+		      "cancel at %u: job %u status %u", cancel_at, j, status[j]);
+	CHECK(!memcmp(t.f.mem, ref, size), "cancel at %u: memory differs", cancel_at);
+	free(t.f.mem);
+	free(ref);
+}
+
+/* Cancelled at a job of the chain: a wave's jobs are all told before any of them runs. */
+TEST(group_tells_each_job_and_stops_when_cancelled)
+{
+	group_tells(TOLD_JOBS);
+	group_tells(5);
+	group_tells(3);
+}
+
 TEST(select_by_name)
 {
 	CHECK(vitsa_kern_select("ref") == 0 && !strcmp(vitsa_kern_active()->name, "ref"), "ref");
