@@ -2780,6 +2780,17 @@ static bool test_list_lanes(void)
 	return list_runs_as_model(&dev, e, 4, VITSA_ERR_OK, 4);
 }
 
+/* @m rows of s8 at 0x100 (256 apart) times a 256x256 s8 B at @b: C of s32 at @c, 1 KiB apart. */
+static struct vitsa_hw_desc list_big_gemm(uint32_t m, uint64_t b, uint64_t c)
+{
+	return (struct vitsa_hw_desc){
+		.opcode = VITSA_OP_GEMM, .m = m, .n = 256, .k = 256,
+		.types = VITSA_DESC_TYPES(VITSA_DTYPE_S8, VITSA_DTYPE_S8, VITSA_DTYPE_S32),
+		.a_addr = 0x100, .a_stride = 256, .b_addr = b, .b_stride = 256,
+		.c_addr = c, .c_stride = 1024,
+	};
+}
+
 /*
  * A list that is one set (e[1] multiplies C of e[0]) runs as one lane on the device's worker,
  * and its GEMMs, big enough (4 Mi MACs) to be split, still go over the device's threads: a
@@ -2790,12 +2801,7 @@ static bool test_list_one_lane(void)
 	struct vitsa_hw_desc e[2];
 
 	CHECK(ring_setup(&dev, RING_ENTRIES));
-	e[0] = (struct vitsa_hw_desc){
-		.opcode = VITSA_OP_GEMM, .m = 64, .n = 256, .k = 256,
-		.types = VITSA_DESC_TYPES(VITSA_DTYPE_S8, VITSA_DTYPE_S8, VITSA_DTYPE_S32),
-		.a_addr = 0x100, .a_stride = 256, .b_addr = 0x4100, .b_stride = 256,
-		.c_addr = 0x14100, .c_stride = 1024,
-	};
+	e[0] = list_big_gemm(64, 0x4100, 0x14100);
 	e[1] = e[0];
 	e[1].a_addr = e[0].c_addr;
 	e[1].a_stride = e[0].c_stride;
@@ -2814,12 +2820,7 @@ static bool test_list_one_lane_group(void)
 	struct vitsa_hw_desc e[4];
 
 	CHECK(ring_setup(&dev, RING_ENTRIES));
-	e[0] = (struct vitsa_hw_desc){
-		.opcode = VITSA_OP_GEMM, .m = 32, .n = 256, .k = 256,
-		.types = VITSA_DESC_TYPES(VITSA_DTYPE_S8, VITSA_DTYPE_S8, VITSA_DTYPE_S32),
-		.a_addr = 0x100, .a_stride = 256, .b_addr = 0x2100, .b_stride = 256,
-		.c_addr = 0x12100, .c_stride = 1024,
-	};
+	e[0] = list_big_gemm(32, 0x2100, 0x12100);
 	for (int i = 1; i < 4; i++) {
 		e[i] = e[0];
 		e[i].a_addr = e[0].c_addr + (i - 1) * 256;
