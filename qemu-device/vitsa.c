@@ -1603,6 +1603,22 @@ static void vitsa_lanes_stop(VitsaLanes *run, uint32_t e)
     }
 }
 
+/* What entry @e did, added to lane @ln's sums; false (and where) if it failed. */
+static bool vitsa_lane_took(VitsaLane *ln, uint32_t e,
+                            const struct vitsa_job_stats *st, uint32_t status)
+{
+    ln->executed++;
+    ln->st.macs += st->macs;
+    ln->st.cycles += st->cycles;
+    ln->st.rd_bytes += st->rd_bytes;
+    ln->st.wr_bytes += st->wr_bytes;
+    if (status) {
+        ln->next = e;
+        ln->status = status;
+    }
+    return !status;
+}
+
 /*
  * Lane @t: its entries in order, until one fails, one past another lane's
  * failed entry comes, or a reset.
@@ -1628,14 +1644,7 @@ static void vitsa_lane_task(void *arg, uint32_t t)
         }
         status = vitsa_model_exec(&run->job->s->cfg, &p->d[ln->entry],
                                   &vitsa_lane_ops, ln, &st);
-        ln->executed++;
-        ln->st.macs += st.macs;
-        ln->st.cycles += st.cycles;
-        ln->st.rd_bytes += st.rd_bytes;
-        ln->st.wr_bytes += st.wr_bytes;
-        if (status) {
-            ln->next = ln->entry;
-            ln->status = status;
+        if (!vitsa_lane_took(ln, ln->entry, &st, status)) {
             vitsa_lanes_stop(run, ln->entry);
             return;
         }
@@ -1669,14 +1678,7 @@ static void vitsa_lone_lane_task(VitsaLanes *run)
         vitsa_model_exec_run(&run->job->s->cfg, p->d + i, p->runs[r] - i, i,
                              &vitsa_lone_lane_ops, ln, st + i, status + i);
         for (; i < p->runs[r]; i++) {
-            ln->executed++;
-            ln->st.macs += st[i].macs;
-            ln->st.cycles += st[i].cycles;
-            ln->st.rd_bytes += st[i].rd_bytes;
-            ln->st.wr_bytes += st[i].wr_bytes;
-            if (status[i]) {
-                ln->next = i;
-                ln->status = status[i];
+            if (!vitsa_lane_took(ln, i, &st[i], status[i])) {
                 return;
             }
         }

@@ -178,19 +178,24 @@ uint32_t vitsa_model_group_runs(const struct vitsa_hw_desc *d, uint32_t count, u
 	return runs;
 }
 
+#define RUN_ON_STACK	128	/* jobs of a run whose wave needs no malloc: heads of a batch */
+
 void vitsa_model_exec_run(const struct vitsa_model_cfg *cfg, const struct vitsa_hw_desc *d,
 			  uint32_t n, uint32_t at, const struct vitsa_mem_ops *ops, void *opaque,
 			  struct vitsa_job_stats *st, uint32_t *status)
 {
-	struct wave w;
+	struct vitsa_gemm *g[RUN_ON_STACK];
+	uint32_t first[RUN_ON_STACK + 1];
+	struct wave w = { .g = g, .first = first };
 
 	if (n == 1 && vitsa_vec_op_valid(d->opcode)) {
 		tell_job(ops, opaque, at);
 		status[0] = vitsa_vec_exec(cfg, d, ops, opaque, st);
 		return;
 	}
-	w = (struct wave){ .g = malloc(sizeof(*w.g) * n),
-			   .first = malloc(sizeof(*w.first) * (n + 1)) };
+	if (n > RUN_ON_STACK)
+		w = (struct wave){ .g = malloc(sizeof(*w.g) * n),
+				   .first = malloc(sizeof(*w.first) * (n + 1)) };
 	if (w.g && w.first) {
 		run_wave(cfg, d, n, at, ops, opaque, st, status, &w);
 	} else {		/* no memory for a region: one job at a time */
@@ -199,8 +204,10 @@ void vitsa_model_exec_run(const struct vitsa_model_cfg *cfg, const struct vitsa_
 			status[j] = vitsa_model_exec(cfg, &d[j], ops, opaque, &st[j]);
 		}
 	}
-	free(w.g);
-	free(w.first);
+	if (n > RUN_ON_STACK) {
+		free(w.g);
+		free(w.first);
+	}
 }
 
 void vitsa_model_exec_group(const struct vitsa_model_cfg *cfg, const struct vitsa_hw_desc *d,

@@ -496,6 +496,40 @@ TEST(group_tells_each_job_and_stops_when_cancelled)
 	group_tells(3);
 }
 
+/*
+ * A run longer than the group keeps on its stack (RUN_ON_STACK, 128): 200 heads reading one A
+ * and one B, each writing a C of its own, equal to the jobs in order.
+ */
+TEST(group_of_many_heads_equals_jobs_in_order)
+{
+	enum { HEADS = 200, SLOT = 1024 };
+	size_t size = (HEADS + 1) * SLOT;
+	struct flat f = { malloc(size), size };
+	uint8_t *ref = malloc(size);
+	struct vitsa_hw_desc d[HEADS];
+	struct vitsa_job_stats st[HEADS];
+	uint32_t status[HEADS];
+
+	for (uint32_t j = 0; j < HEADS; j++)
+		d[j] = (struct vitsa_hw_desc){
+			.opcode = VITSA_OP_GEMM, .flags = VITSA_DESC_B_TRANS, .m = 4, .n = 4, .k = 16,
+			.types = VITSA_DESC_TYPES(VITSA_DTYPE_S8, VITSA_DTYPE_S8, VITSA_DTYPE_S32),
+			.a_addr = 0, .a_stride = 16, .b_addr = SLOT / 2, .b_stride = 16,
+			.c_addr = (j + 1) * SLOT, .c_stride = 16,
+		};
+	vtest_rng_fill(&rng, f.mem, size);
+	memcpy(ref, f.mem, size);
+	for (uint32_t j = 0; j < HEADS; j++)
+		vitsa_ref_gemm(&d[j], ref, size);
+	vitsa_model_exec_group(&cfg16, d, HEADS, &split_ops, &f, st, status);
+	for (uint32_t j = 0; j < HEADS; j++)
+		CHECK(status[j] == VITSA_ERR_OK && st[j].macs == 4 * 4 * 16, "head %u: status %u",
+		      j, status[j]);
+	CHECK(!memcmp(f.mem, ref, size), "memory differs from the heads in order");
+	free(f.mem);
+	free(ref);
+}
+
 TEST(select_by_name)
 {
 	CHECK(vitsa_kern_select("ref") == 0 && !strcmp(vitsa_kern_active()->name, "ref"), "ref");
