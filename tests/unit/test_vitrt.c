@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: MIT
 /*
  * libvitrt on the sim backend: buffers, job checks before anything runs, fences, job errors,
- * sealed (weight) buffers, the trace hook; the thread pool.
+ * sealed (weight) buffers, the trace hook; the thread pool, and a caller pinned beside it.
  */
+#define _GNU_SOURCE
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 
@@ -317,6 +319,58 @@ TEST(pool_runs_every_task_once_and_splits_stably)
 	CHECK(atomic_load(&nested_inline) == 4, "nested regions");
 	for (uint32_t t = 0; t < 4; t++)
 		atomic_store(&seen[t], 0);
+	vitrt_set_threads(0);
+}
+
+/* CPUs each pool thread may run on, as it takes its range of a split (range t: thread t). */
+static uint32_t thread_cpus[VITRT_MAX_THREADS];
+
+static void cpus_range(void *arg, uint32_t lo, uint32_t hi)
+{
+	cpu_set_t set;
+
+	(void)arg, (void)hi;
+	thread_cpus[lo] = pthread_getaffinity_np(pthread_self(), sizeof(set), &set) ? 0 :
+			  (uint32_t)CPU_COUNT(&set);
+}
+
+/*
+ * vitrt_pin_caller takes the kernel's CPU lists and nothing else; a pinned caller runs on the
+ * CPU named, while the thread count and the workers started after the pin keep every CPU.
+ */
+TEST(pinned_caller_leaves_the_pool_every_cpu)
+{
+	static const char *const bad[] = { "", "x", "-1", "1-", "3-1", "0,", ",0", "0 ", " 0",
+					   "+0", "0-1024", "1024", "0\n1", "99999999999999999999" };
+	cpu_set_t all, now;
+	uint32_t cpu = 99, n, first = 0;
+	char list[16];
+
+	CHECK(!pthread_getaffinity_np(pthread_self(), sizeof(all), &all), "affinity");
+	n = (uint32_t)CPU_COUNT(&all);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		CHECK(vitrt_pin_caller(bad[i], &cpu) == VITRT_EINVAL, "'%s' is no CPU list", bad[i]);
+	while (!CPU_ISSET(first, &all))
+		first++;
+	if (!CPU_ISSET(1023, &all))
+		CHECK(vitrt_pin_caller("1023", &cpu) == VITRT_EUNSUPPORTED, "a CPU not ours");
+	pthread_getaffinity_np(pthread_self(), sizeof(now), &now);
+	CHECK(CPU_EQUAL(&now, &all), "a refused pin changed the affinity");
+
+	snprintf(list, sizeof(list), "%u\n", first);
+	CHECK(!vitrt_pin_caller(list, &cpu) && cpu == first, "pin to CPU %u: %u", first, cpu);
+	pthread_getaffinity_np(pthread_self(), sizeof(now), &now);
+	CHECK(CPU_COUNT(&now) == 1 && CPU_ISSET(first, &now), "the caller runs on CPU %u", first);
+	CHECK(vitrt_threads() == n, "%u threads by default when pinned, not %u", vitrt_threads(), n);
+	/* a pool of n + 1 threads, then one of n + 2: all its workers start after the pin */
+	vitrt_set_threads(n + 1);
+	vitrt_parallel_split(n + 1, 1, cpus_range, NULL);
+	vitrt_set_threads(n + 2);
+	vitrt_parallel_split(n + 2, 1, cpus_range, NULL);
+	CHECK(thread_cpus[0] == 1, "the caller's region task on %u CPUs", thread_cpus[0]);
+	for (uint32_t t = 1; t <= n + 1; t++)
+		CHECK(thread_cpus[t] == n, "worker %u on %u CPUs, not %u", t, thread_cpus[t], n);
+	pthread_setaffinity_np(pthread_self(), sizeof(all), &all);
 	vitrt_set_threads(0);
 }
 

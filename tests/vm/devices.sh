@@ -4,7 +4,8 @@
 # (vitrt --devices) give the logits of the host's in-process run bit for bit, each device does
 # its half of the jobs (stats/jobs_completed), and `vitrt bench` counts every image it ran on
 # its devices and prints the images/s of one device and of two, by device time and by the
-# clock (figures, not asserted).
+# clock (figures, not asserted).  On one device the thread that waits runs on the CPU the
+# device interrupts, wherever the interrupt is sent; not with two devices, nor with VITRT_PIN=0.
 n=0
 failed=0
 cd /data || exit 1
@@ -25,7 +26,7 @@ jobs_of() {
 }
 
 echo "TAP version 13"
-echo "1..6"
+echo "1..8"
 [ -e /dev/vitsa0 ] && [ -e /dev/vitsa1 ]
 check $? two_devices_present
 
@@ -60,4 +61,33 @@ for d in 0 all; do
 	echo "# devices $d: $got images counted, $depth in flight"
 done
 check $ok bench_counts_every_image_on_its_devices
+
+# The CPU `vitrt bench` with these arguments says it waited on; "null" when not pinned.
+submitter_cpu() {
+	vitrt bench model-$s.vitsa -n 8 --json "$@" 2>/dev/null |
+		sed -n 's/.*"submitter_cpu": \([0-9a-z]*\),.*/\1/p'
+}
+mm=$(stat -c '%t %T' /dev/vitsa0)
+irq=$(cat "/sys/dev/char/$((0x${mm% *})):$((0x${mm#* }))/device/irq")
+mask=$(cat "/proc/irq/$irq/smp_affinity")
+ok=0 seen=
+for c in 0 1; do
+	echo $((1 << c)) >"/proc/irq/$irq/smp_affinity" || ok=1
+	# x86 moves an MSI at its next interrupt: the first run's make the move happen
+	submitter_cpu --backend dev:/dev/vitsa0 >/dev/null
+	eff=$(cut -d, -f1 "/proc/irq/$irq/effective_affinity_list" | cut -d- -f1)
+	got=$(submitter_cpu --backend dev:/dev/vitsa0)
+	echo "# interrupt $irq to CPU $c: effective CPU $eff, bench waited on CPU $got"
+	[ "$got" = "$eff" ] || ok=1
+	seen="$seen$eff"
+done
+echo "$mask" >"/proc/irq/$irq/smp_affinity"
+# the interrupt did move, so a CPU fixed in vitrt would not pass
+[ "$seen" = 01 ] || ok=1
+check $ok waits_on_the_cpu_the_device_interrupts
+
+two=$(submitter_cpu --devices all) off=$(VITRT_PIN=0 submitter_cpu --backend dev:/dev/vitsa0)
+echo "# two devices: $two, VITRT_PIN=0: $off"
+[ "$two" = null ] && [ "$off" = null ]
+check $? not_pinned_on_two_devices_or_with_vitrt_pin_0
 exit $failed

@@ -53,6 +53,11 @@ struct vitrt_dev_info {
 struct vitrt_dev *vitrt_dev_open(const char *spec, int *err);
 void vitrt_dev_close(struct vitrt_dev *dev);
 const struct vitrt_dev_info *vitrt_dev_info(const struct vitrt_dev *dev);
+/*
+ * The CPUs that take @dev's completion interrupt, as a CPU list ("0", "2-3") into @list: 0,
+ * or VITRT_EUNSUPPORTED (in-process, or the kernel does not say).
+ */
+int vitrt_dev_irq_cpus(struct vitrt_dev *dev, char *list, size_t cap);
 
 /* ---- buffers ---- */
 

@@ -88,6 +88,13 @@ const struct vitrt_dev_info *vitrt_dev_info(const struct vitrt_dev *dev)
 	return &dev->info;
 }
 
+int vitrt_dev_irq_cpus(struct vitrt_dev *dev, char *list, size_t cap)
+{
+	if (!dev->ops->irq_cpus || !cap)
+		return VITRT_EUNSUPPORTED;
+	return dev->ops->irq_cpus(dev, list, cap);
+}
+
 struct vitrt_buf *vitrt_buf_new(struct vitrt_dev *dev, size_t size, int *err)
 {
 	struct vitrt_buf *buf;

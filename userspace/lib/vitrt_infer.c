@@ -43,6 +43,7 @@ struct vitrt_infer {
 	struct vitrt_session *dev_sess[VITRT_MAX_DEVICES];
 	uint32_t ndevs;			/* 1 + those */
 	uint32_t count;			/* images of the batch being run */
+	int32_t submitter_cpu;		/* vitrt_infer_pin_submitter's CPU, or -1 */
 	/* FP32 reference */
 	struct vitrt_vit *vit;
 	float *input;
@@ -70,6 +71,7 @@ static struct vitrt_infer *infer_new(int *err, char *msg, size_t cap)
 		return NULL;
 	}
 	inf->batch = inf->sets = 1;
+	inf->submitter_cpu = -1;
 	return inf;
 }
 
@@ -590,6 +592,25 @@ const struct vitrt_dev *vitrt_infer_dev(const struct vitrt_infer *inf)
 bool vitrt_infer_whole(const struct vitrt_infer *inf)
 {
 	return inf->sess && vitrt_session_whole(inf->sess);
+}
+
+int vitrt_infer_pin_submitter(struct vitrt_infer *inf, uint32_t *cpu)
+{
+	char list[256];
+	int err;
+
+	if (!inf->prog || inf->ndevs != 1)
+		return VITRT_EUNSUPPORTED;
+	err = vitrt_dev_irq_cpus(inf->dev, list, sizeof(list));
+	err = err ?: vitrt_pin_caller(list, cpu);
+	if (!err)
+		inf->submitter_cpu = (int32_t)*cpu;
+	return err == VITRT_EINVAL ? VITRT_EUNSUPPORTED : err;
+}
+
+int32_t vitrt_infer_submitter_cpu(const struct vitrt_infer *inf)
+{
+	return inf->submitter_cpu;
 }
 
 static void add_stats(struct vitrt_run_stats *st, const struct vitrt_run_stats *s)

@@ -43,6 +43,17 @@ const struct vitrt_prog *vitrt_infer_prog(const struct vitrt_infer *inf);
 const struct vitrt_dev *vitrt_infer_dev(const struct vitrt_infer *inf);
 /* Whether a batch is one device submission (vitrt_session_whole), else split at SYNC steps. */
 bool vitrt_infer_whole(const struct vitrt_infer *inf);
+/*
+ * One device behind an interrupt: run the calling thread, which submits and waits for every
+ * batch, on a CPU that takes the device's completion interrupt, so that a completion wakes
+ * the waiter on its own CPU, not another CPU out of idle by an inter-processor interrupt.
+ * The thread pool's workers still use every CPU.  Call after the devices are added.  0 and
+ * that CPU in *@cpu; VITRT_EUNSUPPORTED (nothing changed) for FP32, in-process, on several
+ * devices, or when the kernel does not say.
+ */
+int vitrt_infer_pin_submitter(struct vitrt_infer *inf, uint32_t *cpu);
+/* The CPU vitrt_infer_pin_submitter ran the caller on, or -1. */
+int32_t vitrt_infer_submitter_cpu(const struct vitrt_infer *inf);
 /* Device work of the integer program so far (NULL for FP32). */
 const struct vitrt_run_stats *vitrt_infer_stats(const struct vitrt_infer *inf);
 /* The work of device @d (0 .. vitrt_infer_devices - 1) so far, all its sessions summed. */

@@ -2,10 +2,14 @@
 /* libvitrt "dev" backend: /dev/vitsaN through the uapi of uapi/vitsa.h. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "vitrt_priv.h"
@@ -96,6 +100,39 @@ static void kdev_close(struct vitrt_dev *dev)
 
 	close(k->fd);
 	free(k);
+}
+
+/* The first line of @path, without its newline, into @buf; false if unreadable or empty. */
+static bool read_line(const char *path, char *buf, size_t cap)
+{
+	FILE *f = fopen(path, "re");
+	bool ok = f && fgets(buf, (int)cap, f) && buf[0] != '\n';
+
+	if (f)
+		fclose(f);
+	if (ok)
+		buf[strcspn(buf, "\n")] = '\0';
+	return ok;
+}
+
+/*
+ * The CPUs the kernel delivers the device's interrupt to: the PCI function's IRQ from sysfs
+ * (its MSI vector when it has one), then that IRQ's effective affinity.
+ */
+static int kdev_irq_cpus(struct vitrt_dev *dev, char *list, size_t cap)
+{
+	struct kdev *k = dev->priv;
+	char path[96], irq[16];
+	struct stat st;
+
+	if (fstat(k->fd, &st) || !S_ISCHR(st.st_mode))
+		return VITRT_EUNSUPPORTED;
+	snprintf(path, sizeof(path), "/sys/dev/char/%u:%u/device/irq", major(st.st_rdev),
+		 minor(st.st_rdev));
+	if (!read_line(path, irq, sizeof(irq)) || strspn(irq, "0123456789") != strlen(irq))
+		return VITRT_EUNSUPPORTED;
+	snprintf(path, sizeof(path), "/proc/irq/%s/effective_affinity_list", irq);
+	return read_line(path, list, cap) ? 0 : VITRT_EUNSUPPORTED;
 }
 
 static int kdev_buf_alloc(struct vitrt_dev *dev, struct vitrt_buf *buf)
@@ -376,4 +413,5 @@ const struct vitrt_backend_ops vitrt_kdev_ops = {
 	.release = kdev_release,
 	.wait = kdev_wait,
 	.trace_jobs = kdev_trace_jobs,
+	.irq_cpus = kdev_irq_cpus,
 };

@@ -64,13 +64,69 @@ static void wait_until(_Atomic uint32_t *v, uint32_t want, bool at_least)
 	}
 }
 
+/*
+ * The CPUs this process may run on, taken once, when the pool first asks: a thread pinned
+ * later (vitrt_pin_caller) neither shrinks the default thread count nor hands its pin down
+ * to the workers it starts.  Empty when the kernel would not say.
+ */
+static cpu_set_t process_cpus;
+static pthread_once_t process_cpus_once = PTHREAD_ONCE_INIT;
+
+static void process_cpus_take(void)
+{
+	if (sched_getaffinity(0, sizeof(process_cpus), &process_cpus))
+		CPU_ZERO(&process_cpus);
+}
+
+static const cpu_set_t *cpus(void)
+{
+	pthread_once(&process_cpus_once, process_cpus_take);
+	return &process_cpus;
+}
+
 static uint32_t cpu_count(void)
 {
-	cpu_set_t set;
+	return CPU_COUNT(cpus()) > 0 ? (uint32_t)CPU_COUNT(cpus()) : 1;
+}
 
-	if (sched_getaffinity(0, sizeof(set), &set))
-		return 1;
-	return CPU_COUNT(&set) > 0 ? (uint32_t)CPU_COUNT(&set) : 1;
+/* "0-3,8" (the kernel's CPU lists) into @set; false when malformed or past CPU_SETSIZE. */
+static bool cpulist_parse(const char *s, cpu_set_t *set)
+{
+	CPU_ZERO(set);
+	do {
+		char *end;
+		unsigned long lo = strtoul(s, &end, 10), hi = lo;
+
+		if (end == s || *s < '0' || *s > '9')
+			return false;
+		if (*end == '-') {
+			s = end + 1;
+			hi = strtoul(s, &end, 10);
+			if (end == s || *s < '0' || *s > '9' || hi < lo)
+				return false;
+		}
+		if (hi >= CPU_SETSIZE)
+			return false;
+		for (unsigned long c = lo; c <= hi; c++)
+			CPU_SET(c, set);
+		s = end;
+	} while (*s++ == ',');
+	return s[-1] == '\0' || (s[-1] == '\n' && *s == '\0');
+}
+
+int vitrt_pin_caller(const char *cpulist, uint32_t *cpu)
+{
+	cpu_set_t want;
+
+	if (!cpulist_parse(cpulist, &want))
+		return VITRT_EINVAL;
+	if (CPU_COUNT(cpus()))
+		CPU_AND(&want, &want, cpus());
+	if (!CPU_COUNT(&want) || pthread_setaffinity_np(pthread_self(), sizeof(want), &want))
+		return VITRT_EUNSUPPORTED;
+	for (*cpu = 0; !CPU_ISSET(*cpu, &want); (*cpu)++)
+		;
+	return 0;
 }
 
 int vitrt_set_threads(uint32_t n)
@@ -166,7 +222,14 @@ static void resize(uint32_t n)
 {
 	if (pool.nth == n - 1)
 		return;
+	pthread_attr_t attr;
+	bool all_cpus;
+
 	stop_workers();
+	if (pthread_attr_init(&attr))
+		return;
+	/* Workers run anywhere the process may, whatever the calling thread's own pin. */
+	all_cpus = CPU_COUNT(cpus()) && !pthread_attr_setaffinity_np(&attr, sizeof(*cpus()), cpus());
 	pool.th = calloc(n - 1 ? n - 1 : 1, sizeof(*pool.th));
 	for (uint32_t i = 0; pool.th && i < n - 1; i++) {
 		struct start *st = malloc(sizeof(*st));
@@ -174,12 +237,13 @@ static void resize(uint32_t n)
 		if (!st)
 			break;
 		*st = (struct start){ .seen = atomic_load(&pool.gen), .index = i + 1 };
-		if (pthread_create(&pool.th[i], NULL, worker, st)) {
+		if (pthread_create(&pool.th[i], all_cpus ? &attr : NULL, worker, st)) {
 			free(st);
 			break;
 		}
 		pool.nth = i + 1;
 	}
+	pthread_attr_destroy(&attr);
 }
 
 /* A region of @tasks; pinned: @tasks is the thread count, task i for thread i. */

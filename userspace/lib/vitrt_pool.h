@@ -24,6 +24,14 @@ int vitrt_set_threads(uint32_t n);
 /* Threads a region runs on now (the setting, or the CPU count). */
 uint32_t vitrt_threads(void);
 
+/*
+ * Run the calling thread on those CPUs of @cpulist ("0-3,8", as the kernel writes CPU lists)
+ * that this process may use; the pool's count and its workers keep every CPU the process had
+ * when the pool first looked.  0 and the lowest of them in *@cpu; VITRT_EINVAL for a
+ * malformed list; VITRT_EUNSUPPORTED (nothing changed) when it names none of them.
+ */
+int vitrt_pin_caller(const char *cpulist, uint32_t *cpu);
+
 /* fn(arg, t) for every t < tasks, spread over the pool; returns when all have returned. */
 void vitrt_parallel(uint32_t tasks, void (*fn)(void *arg, uint32_t t), void *arg);
 

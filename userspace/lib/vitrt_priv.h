@@ -43,6 +43,8 @@ struct vitrt_backend_ops {
 	int (*trace_jobs)(struct vitrt_dev *dev, void *be, unsigned count, uint64_t fence,
 			  const struct vitrt_trace_sub *ts);
 	bool times_jobs;	/* submit reports each job; else they are placed after the wait */
+	/* Optional: the CPUs that take the device's completion interrupt, as a CPU list. */
+	int (*irq_cpus)(struct vitrt_dev *dev, char *list, size_t cap);
 };
 
 struct vitrt_dev {

@@ -98,6 +98,20 @@ static void node_spec(char *spec, size_t cap, const char *node)
 	snprintf(spec, cap, "%s%s", strcmp(node, "sim") ? "dev:" : "", node);
 }
 
+/*
+ * Unless VITRT_PIN=0, the thread that waits for a single /dev/vitsaN runs where the device's
+ * interrupt arrives (vitrt_infer_pin_submitter); anywhere else it is left alone.
+ */
+static struct vitrt_infer *pinned(struct vitrt_infer *inf)
+{
+	const char *pin = getenv("VITRT_PIN");
+	uint32_t cpu;
+
+	if (inf && !(pin && !strcmp(pin, "0")))
+		vitrt_infer_pin_submitter(inf, &cpu);
+	return inf;
+}
+
 struct vitrt_infer *cli_infer_int(const char *model, const char *backend, const char *devices,
 				  const char *cmd)
 {
@@ -108,7 +122,7 @@ struct vitrt_infer *cli_infer_int(const char *model, const char *backend, const 
 
 	if (!devices) {
 		inf = vitrt_infer_int(model, backend, &err, msg, sizeof(msg));
-		return inf ? inf : (die("%s", msg), NULL);
+		return inf ? pinned(inf) : (die("%s", msg), NULL);
 	}
 	if (backend && strcmp(backend, "dev") && strcmp(backend, "auto"))
 		return die("%s: --devices runs on /dev/vitsaN: not with --backend %s", cmd,
@@ -125,5 +139,5 @@ struct vitrt_infer *cli_infer_int(const char *model, const char *backend, const 
 			inf = NULL;
 		}
 	}
-	return inf ? inf : (die("%s", msg), NULL);
+	return inf ? pinned(inf) : (die("%s", msg), NULL);
 }

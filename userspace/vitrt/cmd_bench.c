@@ -461,10 +461,14 @@ static void backend_name(const struct vitrt_infer *in, char *buf, size_t cap)
 {
 	const struct vitrt_dev_info *di = vitrt_dev_info(vitrt_infer_dev(in));
 
+	int32_t cpu = vitrt_infer_submitter_cpu(in);
+
 	if (strcmp(di->backend, "dev"))
 		snprintf(buf, cap, "%s", di->backend);
-	else
+	else if (cpu < 0)
 		snprintf(buf, cap, "dev:%s", di->path);
+	else
+		snprintf(buf, cap, "dev:%s (waited for on CPU %d, its interrupt's)", di->path, cpu);
 }
 
 /* @t_int and @t_fp (0 without --fp32): seconds per image. */
@@ -499,14 +503,17 @@ static int measured_json(const struct bench_opts *o, const struct vitrt_infer *i
 	bool sim = !strcmp(di->backend, "sim"), fp = t_fp > 0;
 	double ips = o->devices ? device_images_per_s(in) : 0;
 
-	return cli_json_print(json_pack("{s:o, s:o, s:I, s:I, s:s, s:s, s:o, s:o, s:o, s:I, "
-					"s:s, s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
+	int32_t cpu = vitrt_infer_submitter_cpu(in);
+
+	return cli_json_print(json_pack("{s:o, s:o, s:I, s:I, s:s, s:s, s:o, s:o, s:o, s:o, "
+					"s:I, s:s, s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
 		"model", cli_json_str(o->model), "checkpoint", cli_json_str(o->fp32),
 		"images", (json_int_t)o->n, "img", (json_int_t)pi->img,
 		"scheme", vitrt_scheme_name(pi->scheme), "backend", di->backend,
 		"device", cli_json_str(di->path),
 		"kernel", sim ? json_string(vitrt_cpu_kernel()) : json_null(),
 		"threads", sim ? json_integer(vitrt_threads()) : json_null(),
+		"submitter_cpu", cpu < 0 ? json_null() : json_integer(cpu),
 		"batch", (json_int_t)o->batch,
 		"schedule", vitrt_infer_whole(in) ? "whole" : "split",
 		"in_flight", (json_int_t)vitrt_infer_depth(in),

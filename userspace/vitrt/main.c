@@ -89,7 +89,10 @@ static int usage(FILE *f)
 		   "               (default: the CPUs this process may use)\n"
 		   "environment:\n"
 		   "  VITRT_CPU    GEMM kernel of the in-process device: %s (default: the best\n"
-		   "               this CPU runs, now %s)\n", vitrt_cpu_kernels(), vitrt_cpu_kernel());
+		   "               this CPU runs, now %s)\n"
+		   "  VITRT_PIN    0: leave the thread that waits for one /dev/vitsaN where the\n"
+		   "               scheduler puts it (default: on a CPU its interrupt goes to)\n",
+		vitrt_cpu_kernels(), vitrt_cpu_kernel());
 	return f == stderr ? 2 : 0;
 }
 
