@@ -2654,17 +2654,18 @@ static struct vitsa_hw_desc list_guest(const struct vitsa_hw_desc *e)
 	return list_guest_in(e, VEC_SIZE);
 }
 
-#define LIST_IMG_MAX	0x40000	/* the largest image of random bytes a list test runs on */
+#define LIST_IMG_MAX	0x60000	/* the largest image a list test runs on */
 
 /*
- * @n entries as one LIST on an image of @size random bytes at DATA_ADDR: status @want and
- * entry @at in the completion, the image as the model leaves it after running the entries
- * one by one up to the failing one, cycles added up, CNT_JOBS counting the entries run.
+ * @n entries as one LIST on @img, @size bytes written at DATA_ADDR and run on in place:
+ * status @want and entry @at in the completion, the image as the model leaves it after
+ * running the entries one by one up to the failing one, cycles added up, CNT_JOBS counting
+ * the entries run.
  */
-static bool list_runs_in(struct vdev *d, const struct vitsa_hw_desc *e, uint32_t n,
-			 uint32_t want, uint32_t at, size_t size)
+static bool list_runs_on(struct vdev *d, const struct vitsa_hw_desc *e, uint32_t n,
+			 uint32_t want, uint32_t at, uint8_t *img, size_t size)
 {
-	static uint8_t img[LIST_IMG_MAX], got[LIST_IMG_MAX];
+	static uint8_t got[LIST_IMG_MAX];
 	struct himg h = { img, size };
 	struct vitsa_hw_desc list = { .opcode = VITSA_OP_LIST, .seq = vtest_rng_u64(&rng), .m = n,
 				      .a_addr = LIST_ADDR };
@@ -2672,8 +2673,6 @@ static bool list_runs_in(struct vdev *d, const struct vitsa_hw_desc *e, uint32_t
 	struct vitsa_hw_cpl cpl;
 	uint32_t i, st = VITSA_ERR_OK;
 
-	for (i = 0; i < size; i++)
-		img[i] = (uint8_t)vtest_rng_u64(&rng);
 	qt_memwrite(&d->q, DATA_ADDR, img, size);
 	for (i = 0; i < n; i++) {
 		struct vitsa_hw_desc g = list_guest_in(&e[i], size);
@@ -2698,6 +2697,17 @@ static bool list_runs_in(struct vdev *d, const struct vitsa_hw_desc *e, uint32_t
 	qt_memread(&d->q, DATA_ADDR, got, size);
 	CHECK(!d->q.dead);
 	return bytes_same(got, img, size);
+}
+
+/* list_runs_on an image of @size random bytes. */
+static bool list_runs_in(struct vdev *d, const struct vitsa_hw_desc *e, uint32_t n,
+			 uint32_t want, uint32_t at, size_t size)
+{
+	static uint8_t img[LIST_IMG_MAX];
+
+	for (size_t i = 0; i < size; i++)
+		img[i] = (uint8_t)vtest_rng_u64(&rng);
+	return list_runs_on(d, e, n, want, at, img, size);
 }
 
 static bool list_runs_as_model(struct vdev *d, const struct vitsa_hw_desc *e, uint32_t n,
@@ -2829,6 +2839,33 @@ static bool test_list_one_lane_group(void)
 	}
 	CHECK(list_runs_in(&dev, e, 4, VITSA_ERR_OK, 4, LIST_IMG_MAX));
 	return list_runs_in(&dev, e, 4, VITSA_ERR_OK, 4, LIST_IMG_MAX);
+}
+
+/*
+ * Lanes keep a list's packed weights from one run to the next only while B holds the bytes
+ * they were packed from: four independent entries with a 64 KiB B each, run twice on the same
+ * bytes, then twice after one byte of B changed: the last of the last B, one in the middle of
+ * the first, the first of the second.  Every run equal to the list in order on what memory
+ * holds then (a compare that missed the last byte of a B fails it).
+ */
+static bool test_list_weights_kept_exact(void)
+{
+	static uint8_t img[LIST_IMG_MAX];
+	static const size_t flip[] = { 0, 0x500ff, 0x18100, 0x20100 };
+	struct vitsa_hw_desc e[4];
+
+	CHECK(ring_setup(&dev, RING_ENTRIES));
+	for (int i = 0; i < 4; i++)
+		e[i] = list_big_gemm(8, 0x10100 + i * 0x10000, 0x50100 + i * 0x2000);
+	for (size_t i = 0; i < sizeof(img); i++)
+		img[i] = (uint8_t)vtest_rng_u64(&rng);
+	for (size_t r = 0; r < sizeof(flip) / sizeof(flip[0]); r++) {
+		if (flip[r])
+			img[flip[r]] ^= 0x5a;
+		CHECK(list_runs_on(&dev, e, 4, VITSA_ERR_OK, 4, img, sizeof(img)));
+		CHECK(list_runs_on(&dev, e, 4, VITSA_ERR_OK, 4, img, sizeof(img)));
+	}
+	return true;
 }
 
 /*
@@ -2997,6 +3034,7 @@ int main(int argc, char **argv)
 	ADD("list-absent-on-1.2", test_list_vector_off, NULL, NULL);
 	ADD("list-trusts-b-until-written", test_list_rewrites_b, NULL, NULL);
 	ADD("list-lanes-as-in-order", test_list_lanes, NULL, NULL);
+	ADD("list-weights-kept-exact", test_list_weights_kept_exact, NULL, NULL);
 	ADD("list-lanes-stop-where-in-order", test_list_lanes_stop, NULL, NULL);
 	ADD("list-one-lane-splits-big-jobs", test_list_one_lane, NULL, NULL);
 	ADD("list-one-lane-runs-independent-entries-together", test_list_one_lane_group, NULL,
