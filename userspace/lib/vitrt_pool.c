@@ -220,16 +220,19 @@ static void stop_workers(void)
 /* Called with pool.run held: @n - 1 workers, or as many as could be started. */
 static void resize(uint32_t n)
 {
-	if (pool.nth == n - 1)
-		return;
 	pthread_attr_t attr;
 	bool all_cpus;
 
-	stop_workers();
-	if (pthread_attr_init(&attr))
+	if (pool.nth == n - 1)
 		return;
+	stop_workers();
 	/* Workers run anywhere the process may, whatever the calling thread's own pin. */
-	all_cpus = CPU_COUNT(cpus()) && !pthread_attr_setaffinity_np(&attr, sizeof(*cpus()), cpus());
+	all_cpus = !pthread_attr_init(&attr);
+	if (all_cpus && (!CPU_COUNT(cpus()) ||
+			 pthread_attr_setaffinity_np(&attr, sizeof(*cpus()), cpus()))) {
+		pthread_attr_destroy(&attr);
+		all_cpus = false;
+	}
 	pool.th = calloc(n - 1 ? n - 1 : 1, sizeof(*pool.th));
 	for (uint32_t i = 0; pool.th && i < n - 1; i++) {
 		struct start *st = malloc(sizeof(*st));
@@ -243,7 +246,8 @@ static void resize(uint32_t n)
 		}
 		pool.nth = i + 1;
 	}
-	pthread_attr_destroy(&attr);
+	if (all_cpus)
+		pthread_attr_destroy(&attr);
 }
 
 /* A region of @tasks; pinned: @tasks is the thread count, task i for thread i. */

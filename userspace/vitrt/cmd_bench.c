@@ -460,7 +460,6 @@ static int bench_modeled(const struct bench_opts *o)
 static void backend_name(const struct vitrt_infer *in, char *buf, size_t cap)
 {
 	const struct vitrt_dev_info *di = vitrt_dev_info(vitrt_infer_dev(in));
-
 	int32_t cpu = vitrt_infer_submitter_cpu(in);
 
 	if (strcmp(di->backend, "dev"))
@@ -468,7 +467,7 @@ static void backend_name(const struct vitrt_infer *in, char *buf, size_t cap)
 	else if (cpu < 0)
 		snprintf(buf, cap, "dev:%s", di->path);
 	else
-		snprintf(buf, cap, "dev:%s (waited for on CPU %d, its interrupt's)", di->path, cpu);
+		snprintf(buf, cap, "dev:%s (waits on CPU %d, where it interrupts)", di->path, cpu);
 }
 
 /* @t_int and @t_fp (0 without --fp32): seconds per image. */
@@ -502,7 +501,6 @@ static int measured_json(const struct bench_opts *o, const struct vitrt_infer *i
 	const struct vitrt_prog_info *pi = &vitrt_infer_prog(in)->info;
 	bool sim = !strcmp(di->backend, "sim"), fp = t_fp > 0;
 	double ips = o->devices ? device_images_per_s(in) : 0;
-
 	int32_t cpu = vitrt_infer_submitter_cpu(in);
 
 	return cli_json_print(json_pack("{s:o, s:o, s:I, s:I, s:s, s:s, s:o, s:o, s:o, s:o, "
