@@ -165,6 +165,8 @@ typedef struct VitsaPlan {
     uint32_t nrq;
     uint32_t *runs;         /* one lane: the ends of its runs (vitsa_model_group_runs) */
     uint32_t nruns;
+    struct vitsa_job_stats *run_st; /* one lane: what its runs' entries did */
+    uint32_t *run_status;
     uint32_t first[VITSA_LANES_MAX + 1];
     uint32_t lanes;         /* 0: the list runs in order; 1: on the worker */
     uint64_t used;          /* VitsaState.plan_clock when last found */
@@ -1291,7 +1293,7 @@ typedef struct VitsaLane {
 
 typedef struct VitsaLanes {
     VitsaJob *job;
-    const VitsaPlan *plan;
+    VitsaPlan *plan;        /* its scratch: a lone lane's run results */
     unsigned nmaps;         /* the job's maps made before the lanes began */
     uint32_t stop;          /* atomic: the first entry that failed, or m */
     VitsaLane lane[VITSA_LANES_MAX];
@@ -1411,6 +1413,8 @@ static void vitsa_plan_reserve(VitsaPlan *p, uint32_t m)
     p->ram = g_renew(struct vitsa_span, p->ram, (VITSA_TOUCH_IN + 1) * m);
     p->rq = g_renew(uint32_t, p->rq, m);
     p->runs = g_renew(uint32_t, p->runs, m);
+    p->run_st = g_renew(struct vitsa_job_stats, p->run_st, m);
+    p->run_status = g_renew(uint32_t, p->run_status, m);
     p->cap = m;
 }
 
@@ -1426,6 +1430,8 @@ static void vitsa_plan_free(VitsaPlan *p)
     g_free(p->ram);
     g_free(p->rq);
     g_free(p->runs);
+    g_free(p->run_st);
+    g_free(p->run_status);
     memset(p, 0, sizeof(*p));
 }
 
@@ -1663,9 +1669,9 @@ static void vitsa_lane_task(void *arg, uint32_t t)
 static void vitsa_lone_lane_task(VitsaLanes *run)
 {
     VitsaLane *ln = &run->lane[0];
-    const VitsaPlan *p = run->plan;
-    g_autofree struct vitsa_job_stats *st = g_new0(struct vitsa_job_stats, p->m);
-    g_autofree uint32_t *status = g_new0(uint32_t, p->m);
+    VitsaPlan *p = run->plan;
+    struct vitsa_job_stats *st = p->run_st;     /* every run writes its own */
+    uint32_t *status = p->run_status;
 
     ln->run = run;
     ln->next = p->m;

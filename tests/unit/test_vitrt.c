@@ -354,13 +354,13 @@ TEST(pinned_caller_leaves_the_pool_every_cpu)
 		first++;
 	if (!CPU_ISSET(1023, &all))
 		CHECK(vitrt_pin_caller("1023", &cpu) == VITRT_EUNSUPPORTED, "a CPU not ours");
-	pthread_getaffinity_np(pthread_self(), sizeof(now), &now);
-	CHECK(CPU_EQUAL(&now, &all), "a refused pin changed the affinity");
+	CHECK(!pthread_getaffinity_np(pthread_self(), sizeof(now), &now) && CPU_EQUAL(&now, &all),
+	      "a refused pin changed the affinity");
 
 	snprintf(list, sizeof(list), "%u\n", first);
 	CHECK(!vitrt_pin_caller(list, &cpu) && cpu == first, "pin to CPU %u: %u", first, cpu);
-	pthread_getaffinity_np(pthread_self(), sizeof(now), &now);
-	CHECK(CPU_COUNT(&now) == 1 && CPU_ISSET(first, &now), "the caller runs on CPU %u", first);
+	CHECK(!pthread_getaffinity_np(pthread_self(), sizeof(now), &now) && CPU_COUNT(&now) == 1 &&
+	      CPU_ISSET(first, &now), "the caller runs on CPU %u", first);
 	CHECK(vitrt_threads() == n, "%u threads by default when pinned, not %u", vitrt_threads(), n);
 	/* a pool of n + 1 threads, then one of n + 2: all its workers start after the pin */
 	vitrt_set_threads(n + 1);
