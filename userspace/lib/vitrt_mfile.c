@@ -277,6 +277,9 @@ static int read_labels(struct vitrt_prog *p, const uint8_t *buf, const struct mf
 		return 0;
 	if (n != p->info.classes)
 		return FAIL("%u labels for %u classes", n, p->info.classes);
+	/* each takes its terminator at least: no count the bytes cannot hold is allocated for */
+	if (n > s->size - 4)
+		return FAIL("%u labels in a section of %llu bytes", n, (unsigned long long)s->size);
 	p->labels = calloc(n, sizeof(*p->labels));
 	if (!p->labels)
 		return VITRT_ENOMEM;
